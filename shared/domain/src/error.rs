@@ -1,0 +1,130 @@
+use serde::Serialize;
+
+/// Every failure a Broker OS operation can report. Each variant maps to one HTTP status and one
+/// Lambda error type, so state machines can match failures by name in `Retry`/`Catch`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("{message}")]
+    Validation {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the Idempotency-Key was already used with a different request body")]
+    IdempotencyMismatch,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The JSON body every error response carries.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Error {
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden {
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Error::Unauthenticated {
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Validation { .. } => 400,
+            Error::Unauthenticated { .. } => 401,
+            Error::Forbidden { .. } => 403,
+            Error::NotFound { .. } => 404,
+            Error::Conflict { .. } => 409,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::IdempotencyMismatch => 422,
+            Error::Unavailable(_) => 503,
+            Error::Internal(_) => 500,
+        }
+    }
+
+    /// Stable machine-readable code, sent to clients as `code`.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Validation { code, .. } | Error::Conflict { code, .. } => code,
+            Error::Unauthenticated { .. } => "unauthenticated",
+            Error::Forbidden { .. } => "forbidden",
+            Error::NotFound { .. } => "not_found",
+            Error::IdempotencyMismatch => "idempotency_key_reused",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::Unavailable(_) => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The Lambda error type (`errorType`) a state machine matches in `Retry`/`Catch`.
+    pub fn lambda_error_type(&self) -> &'static str {
+        match self {
+            Error::Validation { .. } => "ValidationError",
+            Error::Unauthenticated { .. } => "UnauthenticatedError",
+            Error::Forbidden { .. } => "ForbiddenError",
+            Error::NotFound { .. } => "NotFoundError",
+            Error::Conflict { .. } => "ConflictError",
+            Error::IdempotencyMismatch => "IdempotencyMismatchError",
+            Error::PayloadTooLarge { .. } => "PayloadTooLargeError",
+            Error::Unavailable(_) => "TransientError",
+            Error::Internal(_) => "InternalError",
+        }
+    }
+
+    /// What the caller is told. Internal details stay in the logs, never in a response.
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            Error::Unavailable(_) => "the service is temporarily unavailable; retry later".to_string(),
+            Error::Internal(_) => "internal error".to_string(),
+            other => other.to_string(),
+        };
+        let field = match self {
+            Error::Validation { field, .. } => field.clone(),
+            _ => None,
+        };
+        ErrorBody {
+            code: self.code().to_string(),
+            message,
+            field,
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! CRM leads: capture from landing pages and affiliates, dedupe-merge, scoring, assignment,
+//! lifecycle, timeline, and conversion into a client.
+
+mod assignment;
+mod scoring;
+mod submission;
+
+pub use assignment::{round_robin, select_pool};
+pub use scoring::{ScoreReason, score};
+pub use submission::{LeadCapture, LeadSubmission};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Qualified,
+    Converted,
+    Lost,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 5] = [
+        LeadStatus::New,
+        LeadStatus::Contacted,
+        LeadStatus::Qualified,
+        LeadStatus::Converted,
+        LeadStatus::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Qualified => "qualified",
+            LeadStatus::Converted => "converted",
+            LeadStatus::Lost => "lost",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<LeadStatus> {
+        LeadStatus::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Error::invalid("invalid_status", field, "status must be new, contacted, qualified, converted or lost"))
+    }
+
+    /// The lifecycle new → contacted → qualified → converted, with lost reachable from every open
+    /// state. Converted and lost are final; conversion happens only through [`Lead::convert`].
+    pub fn check_transition(self, to: LeadStatus) -> Result<()> {
+        use LeadStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (New, Contacted) | (Contacted, Qualified) | (New | Contacted | Qualified, Lost)
+        );
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::conflict(
+                "invalid_transition",
+                format!("a {} lead cannot become {}", self.as_str(), to.as_str()),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// One arrival of a lead through a form or an affiliate feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touch {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<String>,
+    pub utm: Utm,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: String,
+    pub brand: String,
+    pub first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    pub marketing_consent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_code: Option<String>,
+    pub first_touch: Touch,
+    pub last_touch: Touch,
+    pub touch_count: u32,
+    pub status: LeadStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_reason: Option<String>,
+    pub score: u32,
+    pub score_reasons: Vec<ScoreReason>,
+    pub assignee: String,
+    pub assignment_rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub open_tasks: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Which pool assigned a lead and the agent it chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub rule: String,
+    pub agent: String,
+}
+
+impl Lead {
+    /// A lead first seen in `capture`, assigned by `assignment`, scored by `rules`.
+    pub fn new(id: String, capture: LeadCapture, assignment: Assignment, rules: &crate::config::ScoringConfig) -> Lead {
+        let now = capture.touch.at;
+        let mut lead = Lead {
+            id,
+            brand: capture.brand,
+            first_name: capture.first_name,
+            last_name: capture.last_name,
+            email: capture.email,
+            phone: capture.phone,
+            country: capture.country,
+            language: capture.language,
+            marketing_consent: capture.marketing_consent,
+            referral_code: capture.referral_code,
+            first_touch: capture.touch.clone(),
+            last_touch: capture.touch,
+            touch_count: 1,
+            status: LeadStatus::New,
+            lost_reason: None,
+            score: 0,
+            score_reasons: Vec::new(),
+            assignee: assignment.agent,
+            assignment_rule: assignment.rule,
+            client_id: None,
+            open_tasks: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        lead.rescore(rules);
+        lead
+    }
+
+    /// Records another arrival of the same person. Contact data fills gaps but never overwrites
+    /// (a form cannot take over a lead by resubmitting); the IB referral that came first keeps
+    /// the attribution; the latest consent answer wins, since consent can be withdrawn.
+    /// `phone_is_free` says whether the submitted phone belongs to no other lead.
+    pub fn merge(&mut self, capture: LeadCapture, phone_is_free: bool, rules: &crate::config::ScoringConfig) {
+        if self.last_name.is_none() {
+            self.last_name = capture.last_name;
+        }
+        if self.email.is_none() {
+            self.email = capture.email;
+        }
+        if self.phone.is_none() && phone_is_free {
+            self.phone = capture.phone;
+        }
+        if self.language.is_none() {
+            self.language = capture.language;
+        }
+        if self.referral_code.is_none() {
+            self.referral_code = capture.referral_code;
+        }
+        self.marketing_consent = capture.marketing_consent;
+        self.touch_count += 1;
+        self.updated_at = capture.touch.at;
+        self.last_touch = capture.touch;
+        self.rescore(rules);
+    }
+
+    pub fn rescore(&mut self, rules: &crate::config::ScoringConfig) {
+        let (score, reasons) = score(self, rules);
+        self.score = score;
+        self.score_reasons = reasons;
+    }
+
+    pub fn change_status(&mut self, to: LeadStatus, reason: Option<String>, now: OffsetDateTime) -> Result<()> {
+        self.status.check_transition(to)?;
+        if to == LeadStatus::Lost && reason.is_none() {
+            return Err(Error::invalid("required", "reason", "a reason is required to mark a lead lost"));
+        }
+        self.status = to;
+        self.lost_reason = reason.filter(|_| to == LeadStatus::Lost);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Only a qualified lead converts; it keeps a link to the client created from it.
+    pub fn convert(&mut self, client_id: String, now: OffsetDateTime) -> Result<()> {
+        if self.status != LeadStatus::Qualified {
+            return Err(Error::conflict(
+                "invalid_transition",
+                format!("only a qualified lead converts; this one is {}", self.status.as_str()),
+            ));
+        }
+        self.status = LeadStatus::Converted;
+        self.client_id = Some(client_id);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified)
+    }
+}
+
+/// A client profile created from a converted lead (registration itself comes with onboarding).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub id: String,
+    pub brand: String,
+    /// The portal identity (token `sub`) that may read this client's records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_code: Option<String>,
+    pub lead_id: String,
+    pub account_manager: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Client {
+    pub fn from_lead(id: String, lead: &Lead, user_id: Option<String>, now: OffsetDateTime) -> Client {
+        Client {
+            id,
+            brand: lead.brand.clone(),
+            user_id,
+            first_name: lead.first_name.clone(),
+            last_name: lead.last_name.clone(),
+            email: lead.email.clone(),
+            phone: lead.phone.clone(),
+            country: lead.country.clone(),
+            language: lead.language.clone(),
+            referral_code: lead.referral_code.clone(),
+            lead_id: lead.id.clone(),
+            account_manager: lead.assignee.clone(),
+            status: "registered".to_string(),
+            created_at: now,
+        }
+    }
+}
+
+/// One entry on a lead's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub id: String,
+    pub lead_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor: String,
+    #[serde(flatten)]
+    pub kind: TimelineKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineKind {
+    Touch { touch: Touch },
+    StatusChanged { from: LeadStatus, to: LeadStatus, #[serde(skip_serializing_if = "Option::is_none")] reason: Option<String> },
+    Assigned { from: Option<String>, to: String, rule: String },
+    Note { text: String },
+    Task {
+        title: String,
+        #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+        due_at: Option<OffsetDateTime>,
+        done: bool,
+    },
+    Converted { client_id: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LeadStatus::*;
+
+    #[test]
+    fn lifecycle_allows_only_forward_moves_and_lost() {
+        for from in LeadStatus::ALL {
+            for to in LeadStatus::ALL {
+                let ok = from.check_transition(to).is_ok();
+                let expected = matches!((from, to), (New, Contacted) | (Contacted, Qualified) | (New | Contacted | Qualified, Lost));
+                assert_eq!(ok, expected, "{from:?} -> {to:?}");
+            }
+        }
+    }
+}

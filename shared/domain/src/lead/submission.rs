@@ -1,0 +1,132 @@
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{Touch, Utm};
+use crate::config::BrokerConfig;
+use crate::{Result, normalize};
+
+/// The body of `POST /leads` as landing pages and affiliate feeds send it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadSubmission {
+    pub brand: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: String,
+    pub language: Option<String>,
+    /// Where the lead came from: `landing_page`, `affiliate`, `webinar`, ...
+    pub source: Option<String>,
+    pub affiliate_id: Option<String>,
+    pub landing_page: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    /// An introducing broker's referral code.
+    pub referral_code: Option<String>,
+    pub marketing_consent: bool,
+}
+
+/// A submission after validation and normalization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadCapture {
+    pub brand: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: String,
+    pub language: Option<String>,
+    pub referral_code: Option<String>,
+    pub marketing_consent: bool,
+    pub touch: Touch,
+}
+
+fn optional(value: Option<String>, check: impl Fn(&str) -> Result<String>) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => check(&v).map(Some),
+    }
+}
+
+impl LeadSubmission {
+    pub fn validate(self, config: &BrokerConfig, now: OffsetDateTime) -> Result<LeadCapture> {
+        let brand = config.brand(self.brand.as_deref())?;
+        let first_name = normalize::required_text("first_name", &self.first_name, 100)?;
+        let last_name = optional(self.last_name, |v| normalize::text("last_name", v, 100))?;
+        let country = normalize::country("country", &self.country)?;
+        let email = optional(self.email, |v| normalize::email("email", v))?;
+        let phone = optional(self.phone, |v| normalize::phone_e164("phone", v, &country))?;
+        if email.is_none() && phone.is_none() {
+            return Err(crate::Error::invalid("required", "email", "an email or a phone number is required"));
+        }
+        let language = optional(self.language, |v| normalize::language("language", v))?;
+        let referral_code = optional(self.referral_code, |v| normalize::code("referral_code", v, 32))?;
+        let utm = |field: &str, v: Option<String>| optional(v, |x| normalize::text(field, x, 200));
+        let touch = Touch {
+            at: now,
+            source: optional(self.source, |v| normalize::code("source", v, 40))?.unwrap_or_else(|| "web".into()),
+            affiliate_id: optional(self.affiliate_id, |v| normalize::code("affiliate_id", v, 64))?,
+            landing_page: optional(self.landing_page, |v| normalize::text("landing_page", v, 500))?,
+            utm: Utm {
+                source: utm("utm_source", self.utm_source)?,
+                medium: utm("utm_medium", self.utm_medium)?,
+                campaign: utm("utm_campaign", self.utm_campaign)?,
+                term: utm("utm_term", self.utm_term)?,
+                content: utm("utm_content", self.utm_content)?,
+            },
+        };
+        Ok(LeadCapture {
+            brand,
+            first_name,
+            last_name,
+            email,
+            phone,
+            country,
+            language,
+            referral_code,
+            marketing_consent: self.marketing_consent,
+            touch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn submit(v: serde_json::Value) -> Result<LeadCapture> {
+        let s: LeadSubmission = serde_json::from_value(v).unwrap();
+        s.validate(&BrokerConfig::embedded_default(), OffsetDateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn normalizes_contact_data() {
+        let c = submit(json!({"first_name":" Ann ","email":"Ann@X.io","phone":"020 7946 0958","country":"gb",
+            "language":"EN","utm_medium":"cpc","marketing_consent":true}))
+        .unwrap();
+        assert_eq!(c.first_name, "Ann");
+        assert_eq!(c.email.as_deref(), Some("ann@x.io"));
+        assert_eq!(c.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(c.country, "GB");
+        assert_eq!(c.language.as_deref(), Some("en"));
+        assert_eq!(c.touch.utm.medium.as_deref(), Some("cpc"));
+        assert_eq!(c.touch.source, "web");
+        assert_eq!(c.brand, "default");
+    }
+
+    #[test]
+    fn refuses_missing_contact_and_bad_fields() {
+        let e = submit(json!({"first_name":"A","country":"GB","marketing_consent":false})).unwrap_err();
+        assert_eq!(e.code(), "required");
+        let e = submit(json!({"first_name":"A","country":"XX","email":"a@b.co","marketing_consent":false})).unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("country"));
+        let e = submit(json!({"first_name":"A","country":"GB","email":"a@b.co","brand":"other","marketing_consent":false})).unwrap_err();
+        assert_eq!(e.code(), "unknown_brand");
+    }
+}
