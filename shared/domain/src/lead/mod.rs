@@ -283,32 +283,20 @@ impl Client {
     }
 }
 
-/// One entry on a lead's timeline.
+/// A follow-up task on a lead. Notes and every other change appear on the lead's timeline,
+/// which is the lead's audit stream; a task has its own state because it gets done later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
+pub struct Task {
     pub id: String,
     pub lead_id: String,
+    pub title: String,
+    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<OffsetDateTime>,
+    pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub actor: String,
-    #[serde(flatten)]
-    pub kind: TimelineKind,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TimelineKind {
-    Touch { touch: Touch },
-    StatusChanged { from: LeadStatus, to: LeadStatus, #[serde(skip_serializing_if = "Option::is_none")] reason: Option<String> },
-    Assigned { from: Option<String>, to: String, rule: String },
-    Note { text: String },
-    Task {
-        title: String,
-        #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
-        due_at: Option<OffsetDateTime>,
-        done: bool,
-    },
-    Converted { client_id: String },
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<OffsetDateTime>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,155 @@
+//! Authentication. In AWS, API Gateway's JWT authorizer verifies tokens and the function reads
+//! the verified claims from the request context ([`AuthMode::GatewayClaims`]); locally the
+//! router verifies signature, issuer, audience and expiry itself ([`AuthMode::Jwt`]). Either
+//! way the claims go through the one mapping, [`Principal::from_claims`].
+
+use std::collections::HashMap;
+
+use brokeros_domain::principal::{GROUPS_CLAIM, Principal, Role};
+use brokeros_domain::{Error, Result};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Value, json};
+
+pub const LOCAL_ISSUER: &str = "brokeros-local";
+pub const LOCAL_AUDIENCE: &str = "brokeros";
+
+/// Claims that API Gateway verified, put into the request's extensions by the Lambda adapter.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayClaims(pub HashMap<String, Value>);
+
+pub enum AuthMode {
+    /// Trust only claims that API Gateway verified and passed in the request context.
+    GatewayClaims,
+    /// Verify bearer tokens here.
+    Jwt(JwtVerifier),
+}
+
+/// Verifies HS256 tokens signed with a local development key.
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtVerifier {
+    pub fn new(secret: &[u8], issuer: &str, audience: &str) -> JwtVerifier {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        JwtVerifier {
+            key: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal> {
+        let data = jsonwebtoken::decode::<HashMap<String, Value>>(token, &self.key, &self.validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let why = match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::InvalidSignature => "the token signature is not valid",
+                ErrorKind::InvalidIssuer => "the token issuer is not accepted",
+                ErrorKind::InvalidAudience => "the token audience is not accepted",
+                ErrorKind::InvalidAlgorithm => "the token algorithm is not accepted",
+                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                _ => "the token is malformed",
+            };
+            Error::unauthenticated(why)
+        })?;
+        Principal::from_claims(&data.claims)
+    }
+}
+
+impl AuthMode {
+    /// The caller of a request, from its `Authorization` header or its gateway claims.
+    pub fn principal(&self, authorization: Option<&str>, gateway: Option<&GatewayClaims>) -> Result<Principal> {
+        match self {
+            AuthMode::GatewayClaims => match gateway {
+                Some(GatewayClaims(claims)) if !claims.is_empty() => Principal::from_claims(claims),
+                _ => Err(Error::unauthenticated("the request carries no verified token claims")),
+            },
+            AuthMode::Jwt(verifier) => {
+                let header = authorization.ok_or_else(|| Error::unauthenticated("missing Authorization header"))?;
+                let token = header
+                    .strip_prefix("Bearer ")
+                    .or_else(|| header.strip_prefix("bearer "))
+                    .ok_or_else(|| Error::unauthenticated("Authorization must be 'Bearer <token>'"))?;
+                verifier.verify(token.trim())
+            }
+        }
+    }
+}
+
+/// Mints a development token shaped like a Cognito token: `sub`, `cognito:groups`, `iss`, `aud`.
+pub fn mint_token(secret: &[u8], sub: &str, roles: &[Role], ttl_seconds: i64, now_unix: i64) -> Result<String> {
+    let claims = json!({
+        "sub": sub,
+        GROUPS_CLAIM: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "iss": LOCAL_ISSUER,
+        "aud": LOCAL_AUDIENCE,
+        "iat": now_unix,
+        "exp": now_unix + ttl_seconds,
+        "token_use": "id",
+    });
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+        .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    fn verifier() -> AuthMode {
+        AuthMode::Jwt(JwtVerifier::new(SECRET, LOCAL_ISSUER, LOCAL_AUDIENCE))
+    }
+
+    #[test]
+    fn a_minted_token_verifies() {
+        let token = mint_token(SECRET, "u-1", &[Role::Sales], 60, now()).unwrap();
+        let p = verifier().principal(Some(&format!("Bearer {token}")), None).unwrap();
+        assert_eq!(p.sub, "u-1");
+        assert!(p.has(Role::Sales));
+    }
+
+    #[test]
+    fn forged_expired_and_foreign_tokens_are_refused() {
+        let other = mint_token(b"another-secret-another-secret-xx", "u-1", &[Role::Admin], 60, now()).unwrap();
+        let expired = mint_token(SECRET, "u-1", &[Role::Admin], 60, now() - 3600).unwrap();
+        let mut tampered = mint_token(SECRET, "u-1", &[Role::Sales], 60, now()).unwrap();
+        tampered.replace_range(tampered.len() - 4.., "AAAA");
+        let unsigned = {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let header = b64.encode(r#"{"alg":"none","typ":"JWT"}"#);
+            let claims = b64.encode(
+                json!({"sub":"u","cognito:groups":["admin"],"iss":LOCAL_ISSUER,"aud":LOCAL_AUDIENCE,"exp":now()+60}).to_string(),
+            );
+            format!("{header}.{claims}.")
+        };
+        for token in [other, expired, tampered, unsigned, "garbage".to_string()] {
+            let err = verifier().principal(Some(&format!("Bearer {token}")), None).unwrap_err();
+            assert_eq!(err.http_status(), 401, "{token}");
+        }
+        assert_eq!(verifier().principal(None, None).unwrap_err().http_status(), 401);
+    }
+
+    #[test]
+    fn gateway_mode_trusts_only_context_claims() {
+        let token = mint_token(SECRET, "u-1", &[Role::Admin], 60, now()).unwrap();
+        let err = AuthMode::GatewayClaims.principal(Some(&format!("Bearer {token}")), None).unwrap_err();
+        assert_eq!(err.http_status(), 401);
+        let claims = GatewayClaims(HashMap::from([
+            ("sub".to_string(), json!("u-9")),
+            (GROUPS_CLAIM.to_string(), json!("[compliance]")),
+        ]));
+        let p = AuthMode::GatewayClaims.principal(None, Some(&claims)).unwrap();
+        assert!(p.has(Role::Compliance));
+    }
+}

@@ -1,0 +1,143 @@
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use brokeros_domain::principal::Principal;
+use brokeros_domain::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{ApiError, AppState};
+use crate::auth::GatewayClaims;
+use crate::idempotency::IdempotencyKey;
+
+/// Bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The authenticated caller.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let gateway = parts.extensions.get::<GatewayClaims>();
+        Ok(Caller(state.auth.principal(authorization, gateway)?))
+    }
+}
+
+/// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, unknown fields and
+/// wrong types refused naming the field. Keeps the parsed value for idempotency digests.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Value,
+}
+
+fn body_error(path: &str, message: String) -> Error {
+    let field = (!path.is_empty() && path != ".").then(|| path.to_string());
+    Error::Validation {
+        code: "invalid_body",
+        message,
+        field,
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError(Error::invalid(
+                "unsupported_media_type",
+                "Content-Type",
+                "the body must be JSON with Content-Type: application/json",
+            )));
+        }
+        let declared = request
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(ApiError(Error::PayloadTooLarge { limit: MAX_BODY_BYTES }));
+        }
+        let bytes: Bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError(Error::PayloadTooLarge { limit: MAX_BODY_BYTES }))?;
+        let raw: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError(body_error("", format!("the body is not valid JSON: {e}"))))?;
+        if !raw.is_object() {
+            return Err(ApiError(body_error("", "the body must be a JSON object".into())));
+        }
+        let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError(body_error(&path, e.into_inner().to_string()))
+        })?;
+        Ok(JsonBody { value, raw })
+    }
+}
+
+/// The optional `Idempotency-Key` header.
+pub struct IdempotencyHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyHeader(None)),
+            Some(v) => v
+                .to_str()
+                .map(|s| IdempotencyHeader(Some(s.to_string())))
+                .map_err(|_| ApiError(Error::invalid("invalid_idempotency_key", "Idempotency-Key", "Idempotency-Key must be ASCII"))),
+        }
+    }
+}
+
+impl IdempotencyHeader {
+    /// The key scoped to the caller and the operation, with the digest of what was asked.
+    pub fn scoped(&self, caller: &str, operation: &str, request: Value) -> Result<Option<IdempotencyKey>> {
+        self.0
+            .as_deref()
+            .map(|k| IdempotencyKey::new(format!("{caller}#{operation}"), k, &request))
+            .transpose()
+    }
+}
+
+/// The caller's `X-Correlation-Id`, or a new one.
+pub struct CorrelationId(pub String);
+
+pub(super) fn correlation_id_of(headers: &HeaderMap) -> String {
+    headers
+        .get("x-correlation-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // Generated once per request, so the handler and the access log agree.
+        if let Some(CorrelationId(id)) = parts.extensions.get::<CorrelationId>() {
+            return Ok(CorrelationId(id.clone()));
+        }
+        let id = correlation_id_of(&parts.headers);
+        parts.extensions.insert(CorrelationId(id.clone()));
+        Ok(CorrelationId(id))
+    }
+}
+
+impl Clone for CorrelationId {
+    fn clone(&self) -> Self {
+        CorrelationId(self.0.clone())
+    }
+}

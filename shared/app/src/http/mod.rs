@@ -1,0 +1,82 @@
+//! The HTTP API as one axum router. `brokeros serve` runs it on a socket; each Lambda function
+//! runs the routes it owns through `lambda_http`. Handlers are thin: they extract the caller,
+//! the body and the idempotency key, and call the use case.
+
+mod extract;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use brokeros_domain::Error;
+
+use crate::Services;
+use crate::auth::AuthMode;
+use crate::idempotency::Reply;
+
+pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
+pub use routes::{crm_routes, lead_capture_routes, router};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub auth: Arc<AuthMode>,
+}
+
+/// An error as the API answers it: its status and `{code, message, field?}`.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, code = self.0.code(), "request failed");
+        }
+        (status, axum::Json(self.0.body())).into_response()
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        (status, axum::Json(self.body)).into_response()
+    }
+}
+
+/// Logs one line per request (method, route template, status, latency; never bodies or query
+/// strings) and echoes the correlation id.
+pub async fn access_log(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let correlation = extract::correlation_id_of(request.headers());
+    request.extensions_mut().insert(CorrelationId(correlation.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&correlation) {
+        response.headers_mut().insert("x-correlation-id", value);
+    }
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        correlation_id = %correlation,
+        "request"
+    );
+    response
+}

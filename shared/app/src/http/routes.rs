@@ -1,0 +1,200 @@
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use brokeros_domain::Error;
+use brokeros_domain::lead::LeadSubmission;
+use serde_json::{Value, json};
+
+use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::{ApiError, AppState, access_log};
+use crate::idempotency::Reply;
+use crate::leads;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Query strings are parsed with the same strictness as bodies (unknown parameters refused).
+fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
+    axum::extract::Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
+        ApiError(Error::Validation {
+            code: "invalid_query",
+            message: e.body_text(),
+            field: None,
+        })
+    })
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::NotFound {
+        entity: "route",
+        id: "requested".into(),
+    })
+}
+
+async fn method_not_allowed(response: Response) -> Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let body = json!({ "code": "method_not_allowed", "message": "this method is not allowed on this path" });
+        return (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+    }
+    response
+}
+
+async fn capture_lead(
+    State(state): State<AppState>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<LeadSubmission>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped("public", "lead.capture", body.raw)?;
+    Ok(leads::capture(&state.services, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn list_leads(State(state): State<AppState>, Caller(p): Caller, uri: axum::http::Uri) -> ApiResult<axum::Json<Value>> {
+    let filter: leads::LeadFilter = query(&uri)?;
+    Ok(axum::Json(leads::list_leads(&state.services, &p, filter).await?))
+}
+
+async fn get_lead(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(leads::get_lead(&state.services, &p, &id).await?))
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<leads::StatusChange>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.status", json!({ "lead": id, "body": body.raw }))?;
+    Ok(leads::change_status(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn reassign(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<leads::Reassignment>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.assign", json!({ "lead": id, "body": body.raw }))?;
+    Ok(leads::reassign(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<leads::NewNote>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.note", json!({ "lead": id, "body": body.raw }))?;
+    Ok(leads::add_note(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn add_task(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<leads::NewTask>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.task", json!({ "lead": id, "body": body.raw }))?;
+    Ok(leads::add_task(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn list_tasks(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(leads::list_tasks(&state.services, &p, &id).await?))
+}
+
+async fn complete_task(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, task_id)): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.task_done", json!({ "lead": id, "task": task_id }))?;
+    Ok(leads::complete_task(&state.services, &p, &id, &task_id, key.as_ref(), &correlation).await?)
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    let page: leads::PageParams = query(&uri)?;
+    Ok(axum::Json(leads::timeline(&state.services, &p, &id, page).await?))
+}
+
+async fn convert(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<leads::Conversion>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "lead.convert", json!({ "lead": id, "body": body.raw }))?;
+    Ok(leads::convert(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn get_client(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(leads::get_client(&state.services, &p, &id).await?))
+}
+
+async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(leads::my_profile(&state.services, &p).await?))
+}
+
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(method_not_allowed))
+        .layer(axum::middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+fn lead_capture() -> Router<AppState> {
+    Router::new().route("/leads", post(capture_lead))
+}
+
+fn crm() -> Router<AppState> {
+    Router::new()
+        .route("/leads", get(list_leads))
+        .route("/leads/{id}", get(get_lead))
+        .route("/leads/{id}/status", post(change_status))
+        .route("/leads/{id}/assign", post(reassign))
+        .route("/leads/{id}/notes", post(add_note))
+        .route("/leads/{id}/tasks", post(add_task).get(list_tasks))
+        .route("/leads/{id}/tasks/{task_id}/complete", post(complete_task))
+        .route("/leads/{id}/timeline", get(timeline))
+        .route("/leads/{id}/convert", post(convert))
+        .route("/clients/{id}", get(get_client))
+        .route("/me", get(me))
+}
+
+/// The public lead-capture function's routes.
+pub fn lead_capture_routes(state: AppState) -> Router {
+    finish(lead_capture(), state)
+}
+
+/// The CRM API function's routes.
+pub fn crm_routes(state: AppState) -> Router {
+    finish(crm(), state)
+}
+
+/// Every route: what `brokeros serve` runs.
+pub fn router(state: AppState) -> Router {
+    finish(lead_capture().merge(crm()), state)
+}

@@ -1,0 +1,106 @@
+//! The single-table key design: one place that says where each kind of item lives and which
+//! index serves which access pattern.
+//!
+//! | item | pk | sk | indexes |
+//! |---|---|---|---|
+//! | lead | `LEAD#<id>` | `LEAD` | gsi1 by status, gsi2 by agent, gsi3 by country, gsi4 by brand (all sorted by creation time) |
+//! | timeline entry | `LEAD#<lead id>` | `TL#<entry id>` | |
+//! | client | `CLIENT#<id>` | `CLIENT` | gsi1 by portal user |
+//! | dedupe key | `UNIQ#<brand>#EMAIL#<sha256>` / `…#PHONE#<sha256>` | `UNIQ` | |
+//! | round-robin counter | `ASSIGN#<brand>#<pool>` | `COUNTER` | |
+//! | idempotency record | `IDEM#<scope>#<key>` | `IDEM` | |
+//! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
+
+use brokeros_domain::canonical::sha256_hex;
+use brokeros_store::Key;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub fn lead(id: &str) -> Key {
+    Key::new(format!("LEAD#{id}"), "LEAD")
+}
+
+pub fn timeline_prefix() -> &'static str {
+    "TL#"
+}
+
+pub fn timeline_entry(lead_id: &str, entry_id: &str) -> Key {
+    Key::new(format!("LEAD#{lead_id}"), format!("TL#{entry_id}"))
+}
+
+pub fn client(id: &str) -> Key {
+    Key::new(format!("CLIENT#{id}"), "CLIENT")
+}
+
+pub fn client_by_user(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// Contact data is hashed in keys so emails and phones never appear in key names, metrics or
+/// error messages of the database.
+pub fn unique_email(brand: &str, email: &str) -> Key {
+    Key::new(format!("UNIQ#{brand}#EMAIL#{}", sha256_hex(email.as_bytes())), "UNIQ")
+}
+
+pub fn unique_phone(brand: &str, phone: &str) -> Key {
+    Key::new(format!("UNIQ#{brand}#PHONE#{}", sha256_hex(phone.as_bytes())), "UNIQ")
+}
+
+pub fn assignment_counter(brand: &str, pool: &str) -> Key {
+    Key::new(format!("ASSIGN#{brand}#{pool}"), "COUNTER")
+}
+
+pub fn idempotency(scope: &str, key: &str) -> Key {
+    Key::new(format!("IDEM#{scope}#{key}"), "IDEM")
+}
+
+pub fn leads_by_status(brand: &str, status: &str) -> String {
+    format!("LEADS#{brand}#STATUS#{status}")
+}
+
+pub fn leads_by_agent(brand: &str, agent: &str) -> String {
+    format!("LEADS#{brand}#AGENT#{agent}")
+}
+
+pub fn leads_by_country(brand: &str, country: &str) -> String {
+    format!("LEADS#{brand}#COUNTRY#{country}")
+}
+
+pub fn leads_by_brand(brand: &str) -> String {
+    format!("LEADS#{brand}")
+}
+
+pub fn audit_stream(entity_type: &str, entity_id: &str) -> String {
+    format!("{entity_type}#{entity_id}")
+}
+
+pub fn audit_seq(seq: u64) -> String {
+    format!("{seq:012}")
+}
+
+pub fn audit_day(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("DAY#{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+}
+
+/// A fixed-width UTC timestamp, so index sort keys order by time as text.
+pub fn sortable_time(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"))
+        .expect("a UTC timestamp formats")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn sortable_time_is_fixed_width_and_ordered() {
+        let a = sortable_time(datetime!(2026-11-24 09:00:00 UTC));
+        let b = sortable_time(datetime!(2026-11-24 09:00:00.5 UTC));
+        assert_eq!(a, "2026-11-24T09:00:00.000000Z");
+        assert!(a < b);
+        assert_eq!(audit_day(datetime!(2026-11-24 23:59:59 -01:00)), "DAY#2026-11-25");
+    }
+}

@@ -1,0 +1,136 @@
+//! The embedded engine: one SQLite database file in WAL mode.
+//!
+//! Writes go to a single writer thread that commits transactions in groups: it takes every
+//! transaction waiting in its queue, applies each inside its own savepoint (so a failed
+//! condition undoes only that transaction) and commits the group at once. Callers are answered
+//! after the commit, so an acknowledged transaction is durable and later ones see its effects
+//! in order. Reads use a small pool of connections that never block the writer.
+
+mod sql;
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use brokeros_store::{Item, Key, Page, Query, Store, StoreError, Table, WriteOp, validate_transaction};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+const READERS: usize = 4;
+/// The most transactions one group commit takes.
+const MAX_GROUP: usize = 512;
+
+struct WriteJob {
+    ops: Vec<WriteOp>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+pub struct SqliteStore {
+    writer: Mutex<mpsc::Sender<WriteJob>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let writer_conn = sql::connect(path).map_err(unavailable)?;
+        sql::migrate(&writer_conn).map_err(unavailable)?;
+        let readers = (0..READERS)
+            .map(|_| sql::connect(path))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unavailable)?;
+        let (tx, rx) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx))
+            .map_err(unavailable)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(tx),
+            readers: Arc::new(Mutex::new(readers)),
+        })
+    }
+
+    /// Runs `read` on a pooled connection, off the async runtime's threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.lock().expect("reader pool lock").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => return Err(unavailable("no reader connection available")),
+            };
+            let result = read(&conn).map_err(unavailable);
+            pool.lock().expect("reader pool lock").push(conn);
+            result
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = sql::commit_group(&mut conn, group.iter().map(|j| j.ops.as_slice()));
+        for (job, result) in group.into_iter().zip(results) {
+            // The caller may have gone away (a cancelled request); its transaction stands.
+            let _ = job.done.send(result);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.read(move |c| sql::get(c, table, &key, brokeros_store::unix_now())).await
+    }
+
+    async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > 100 {
+            return Err(StoreError::Invalid("get_many takes at most 100 keys".into()));
+        }
+        let keys = keys.to_vec();
+        self.read(move |c| {
+            let now = brokeros_store::unix_now();
+            keys.iter().map(|k| sql::get(c, table, k, now)).collect()
+        })
+        .await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        validate_transaction(&ops)?;
+        let (done, answer) = oneshot::channel();
+        self.writer
+            .lock()
+            .expect("writer sender lock")
+            .send(WriteJob { ops, done })
+            .map_err(|_| unavailable("the writer thread has stopped"))?;
+        answer.await.map_err(|_| unavailable("the writer thread has stopped"))?
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        query.validate()?;
+        let cursor = brokeros_store::Cursor::decode_for(&query)?;
+        self.read(move |c| sql::query(c, &query, cursor.as_ref(), brokeros_store::unix_now()))
+            .await
+    }
+
+    async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
+        self.read(move |c| sql::count(c, table)).await
+    }
+}

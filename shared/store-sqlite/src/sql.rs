@@ -1,0 +1,207 @@
+use std::path::Path;
+use std::time::Duration;
+
+use brokeros_store::{
+    Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKeyRange, StoreError, Table, WriteOp,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+const COLUMNS: &str = "pk, sk, v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
+
+pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // WAL lets readers run beside the writer. NORMAL syncs at checkpoints rather than at every
+    // commit: a crash of the process loses nothing, a power loss may lose the last commits.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut ddl = String::from(
+        "CREATE TABLE IF NOT EXISTS items (
+            tbl TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL, v INTEGER NOT NULL, data TEXT NOT NULL,
+            gsi1pk TEXT, gsi1sk TEXT, gsi2pk TEXT, gsi2sk TEXT, gsi3pk TEXT, gsi3sk TEXT, gsi4pk TEXT, gsi4sk TEXT,
+            expires_at INTEGER,
+            PRIMARY KEY (tbl, pk, sk)
+        ) WITHOUT ROWID;",
+    );
+    for index in Index::ALL {
+        let n = index.name();
+        ddl.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS items_{n} ON items(tbl, {n}pk, {n}sk, pk, sk) WHERE {n}pk IS NOT NULL;"
+        ));
+    }
+    conn.execute_batch(&ddl)
+}
+
+fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let mut item = Item::new(Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?), row.get::<_, i64>(2)? as u64, row.get::<_, String>(3)?);
+    for (n, index) in Index::ALL.into_iter().enumerate() {
+        let pk: Option<String> = row.get(4 + 2 * n)?;
+        let sk: Option<String> = row.get(5 + 2 * n)?;
+        if let (Some(pk), Some(sk)) = (pk, sk) {
+            item.indexes.insert(index, IndexKey { pk, sk });
+        }
+    }
+    item.expires_at = row.get(12)?;
+    Ok(item)
+}
+
+pub fn get(conn: &Connection, table: Table, key: &Key, now: i64) -> rusqlite::Result<Option<Item>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3 AND (expires_at IS NULL OR expires_at > ?4)"
+    ))?;
+    stmt.query_row(params![table.as_str(), key.pk, key.sk, now], row_to_item).optional()
+}
+
+pub fn count(conn: &Connection, table: Table) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM items WHERE tbl = ?1", [table.as_str()], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}
+
+pub fn query(conn: &Connection, query: &Query, cursor: Option<&Cursor>, now: i64) -> rusqlite::Result<Page> {
+    let (pk_col, sk_col) = match query.index {
+        None => ("pk".to_string(), "sk".to_string()),
+        Some(i) => (format!("{}pk", i.name()), format!("{}sk", i.name())),
+    };
+    let mut sql = format!("SELECT {COLUMNS} FROM items WHERE tbl = ? AND {pk_col} = ? AND (expires_at IS NULL OR expires_at > ?)");
+    let mut args: Vec<Value> = vec![query.table.as_str().to_string().into(), query.pk.clone().into(), now.into()];
+    match &query.sk {
+        SortKeyRange::All => {}
+        SortKeyRange::Prefix(p) => {
+            // The upper bound is the prefix followed by the highest code point; `contains`
+            // below keeps the result exact.
+            sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} <= ?"));
+            args.push(p.clone().into());
+            args.push(format!("{p}\u{10FFFF}").into());
+        }
+        SortKeyRange::Between(a, b) => {
+            sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} <= ?"));
+            args.push(a.clone().into());
+            args.push(b.clone().into());
+        }
+    }
+    let cmp = if query.descending { "<" } else { ">" };
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    if let Some(c) = cursor {
+        match (&query.index, &c.index_sk) {
+            (Some(_), Some(isk)) => {
+                sql.push_str(&format!(" AND ({sk_col}, pk, sk) {cmp} (?, ?, ?)"));
+                args.extend([isk.clone().into(), c.pk.clone().into(), c.sk.clone().into()]);
+            }
+            _ => {
+                sql.push_str(&format!(" AND sk {cmp} ?"));
+                args.push(c.sk.clone().into());
+            }
+        }
+    }
+    match query.index {
+        None => sql.push_str(&format!(" ORDER BY sk {dir}")),
+        Some(_) => sql.push_str(&format!(" ORDER BY {sk_col} {dir}, pk {dir}, sk {dir}")),
+    }
+    sql.push_str(" LIMIT ?");
+    args.push(i64::from(query.limit + 1).into());
+
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(params_from_iter(args), row_to_item)?
+        .collect::<rusqlite::Result<Vec<Item>>>()?;
+    items.retain(|item| query.sort_key_of(item).is_some_and(|sk| query.sk.contains(sk)));
+    let limit = query.limit as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| Cursor::after(query, last).encode())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// Commits a group of transactions together, each in its own savepoint, and returns each one's
+/// outcome in order.
+pub fn commit_group<'a>(conn: &mut Connection, group: impl Iterator<Item = &'a [WriteOp]>) -> Vec<Result<(), StoreError>> {
+    let now = brokeros_store::unix_now();
+    let begun = conn.execute_batch("BEGIN IMMEDIATE");
+    let group: Vec<&[WriteOp]> = group.collect();
+    if let Err(e) = begun {
+        return group.iter().map(|_| Err(super::unavailable(&e))).collect();
+    }
+    let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(group.len());
+    for ops in group {
+        let outcome = conn
+            .execute_batch("SAVEPOINT tx")
+            .map_err(super::unavailable)
+            .and_then(|_| apply(conn, ops, now));
+        let closed = match outcome {
+            Ok(()) => conn.execute_batch("RELEASE tx"),
+            Err(_) => conn.execute_batch("ROLLBACK TO tx; RELEASE tx"),
+        };
+        results.push(match closed {
+            Ok(()) => outcome,
+            Err(e) => Err(super::unavailable(e)),
+        });
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return results.iter().map(|_| Err(super::unavailable(&e))).collect();
+    }
+    results
+}
+
+fn apply(conn: &Connection, ops: &[WriteOp], now: i64) -> Result<(), StoreError> {
+    for (index, op) in ops.iter().enumerate() {
+        let table = op.table().as_str();
+        let key = op.key();
+        let current: Option<(i64, Option<i64>)> = conn
+            .prepare_cached("SELECT v, expires_at FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
+            .and_then(|mut s| s.query_row(params![table, key.pk, key.sk], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(super::unavailable)?;
+        let live_version = current
+            .filter(|(_, expires)| expires.is_none_or(|t| t > now))
+            .map(|(v, _)| v as u64);
+        let holds = match op.condition() {
+            Condition::Always => true,
+            Condition::NotExists => live_version.is_none(),
+            Condition::Exists => live_version.is_some(),
+            Condition::VersionIs(v) => live_version == Some(v),
+        };
+        if !holds {
+            return Err(StoreError::ConditionFailed { index });
+        }
+        match op {
+            WriteOp::Put { item, .. } => put(conn, table, item).map_err(super::unavailable)?,
+            WriteOp::Delete { .. } => {
+                conn.prepare_cached("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
+                    .and_then(|mut s| s.execute(params![table, key.pk, key.sk]))
+                    .map_err(super::unavailable)?;
+            }
+            WriteOp::Check { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn put(conn: &Connection, table: &str, item: &Item) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO items (tbl, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))?;
+    let index = |i: Index| item.indexes.get(&i);
+    let mut args: Vec<Value> = vec![
+        table.to_string().into(),
+        item.key.pk.clone().into(),
+        item.key.sk.clone().into(),
+        (item.version as i64).into(),
+        item.data.clone().into(),
+    ];
+    for i in Index::ALL {
+        args.push(index(i).map(|k| k.pk.clone()).into());
+        args.push(index(i).map(|k| k.sk.clone()).into());
+    }
+    args.push(item.expires_at.into());
+    stmt.execute(params_from_iter(args))?;
+    Ok(())
+}
