@@ -44,37 +44,48 @@ impl JwtVerifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal> {
-        let data = jsonwebtoken::decode::<HashMap<String, Value>>(token, &self.key, &self.validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            let why = match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::InvalidSignature => "the token signature is not valid",
-                ErrorKind::InvalidIssuer => "the token issuer is not accepted",
-                ErrorKind::InvalidAudience => "the token audience is not accepted",
-                ErrorKind::InvalidAlgorithm => "the token algorithm is not accepted",
-                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
-                _ => "the token is malformed",
-            };
-            Error::unauthenticated(why)
-        })?;
+        let data =
+            jsonwebtoken::decode::<HashMap<String, Value>>(token, &self.key, &self.validation)
+                .map_err(|e| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    let why = match e.kind() {
+                        ErrorKind::ExpiredSignature => "the token has expired",
+                        ErrorKind::InvalidSignature => "the token signature is not valid",
+                        ErrorKind::InvalidIssuer => "the token issuer is not accepted",
+                        ErrorKind::InvalidAudience => "the token audience is not accepted",
+                        ErrorKind::InvalidAlgorithm => "the token algorithm is not accepted",
+                        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                        _ => "the token is malformed",
+                    };
+                    Error::unauthenticated(why)
+                })?;
         Principal::from_claims(&data.claims)
     }
 }
 
 impl AuthMode {
     /// The caller of a request, from its `Authorization` header or its gateway claims.
-    pub fn principal(&self, authorization: Option<&str>, gateway: Option<&GatewayClaims>) -> Result<Principal> {
+    pub fn principal(
+        &self,
+        authorization: Option<&str>,
+        gateway: Option<&GatewayClaims>,
+    ) -> Result<Principal> {
         match self {
             AuthMode::GatewayClaims => match gateway {
                 Some(GatewayClaims(claims)) if !claims.is_empty() => Principal::from_claims(claims),
-                _ => Err(Error::unauthenticated("the request carries no verified token claims")),
+                _ => Err(Error::unauthenticated(
+                    "the request carries no verified token claims",
+                )),
             },
             AuthMode::Jwt(verifier) => {
-                let header = authorization.ok_or_else(|| Error::unauthenticated("missing Authorization header"))?;
+                let header = authorization
+                    .ok_or_else(|| Error::unauthenticated("missing Authorization header"))?;
                 let token = header
                     .strip_prefix("Bearer ")
                     .or_else(|| header.strip_prefix("bearer "))
-                    .ok_or_else(|| Error::unauthenticated("Authorization must be 'Bearer <token>'"))?;
+                    .ok_or_else(|| {
+                        Error::unauthenticated("Authorization must be 'Bearer <token>'")
+                    })?;
                 verifier.verify(token.trim())
             }
         }
@@ -82,7 +93,13 @@ impl AuthMode {
 }
 
 /// Mints a development token shaped like a Cognito token: `sub`, `cognito:groups`, `iss`, `aud`.
-pub fn mint_token(secret: &[u8], sub: &str, roles: &[Role], ttl_seconds: i64, now_unix: i64) -> Result<String> {
+pub fn mint_token(
+    secret: &[u8],
+    sub: &str,
+    roles: &[Role],
+    ttl_seconds: i64,
+    now_unix: i64,
+) -> Result<String> {
     let claims = json!({
         "sub": sub,
         GROUPS_CLAIM: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
@@ -92,8 +109,12 @@ pub fn mint_token(secret: &[u8], sub: &str, roles: &[Role], ttl_seconds: i64, no
         "exp": now_unix + ttl_seconds,
         "token_use": "id",
     });
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
-        .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
 }
 
 #[cfg(test)]
@@ -113,14 +134,23 @@ mod tests {
     #[test]
     fn a_minted_token_verifies() {
         let token = mint_token(SECRET, "u-1", &[Role::Sales], 60, now()).unwrap();
-        let p = verifier().principal(Some(&format!("Bearer {token}")), None).unwrap();
+        let p = verifier()
+            .principal(Some(&format!("Bearer {token}")), None)
+            .unwrap();
         assert_eq!(p.sub, "u-1");
         assert!(p.has(Role::Sales));
     }
 
     #[test]
     fn forged_expired_and_foreign_tokens_are_refused() {
-        let other = mint_token(b"another-secret-another-secret-xx", "u-1", &[Role::Admin], 60, now()).unwrap();
+        let other = mint_token(
+            b"another-secret-another-secret-xx",
+            "u-1",
+            &[Role::Admin],
+            60,
+            now(),
+        )
+        .unwrap();
         let expired = mint_token(SECRET, "u-1", &[Role::Admin], 60, now() - 3600).unwrap();
         let mut tampered = mint_token(SECRET, "u-1", &[Role::Sales], 60, now()).unwrap();
         tampered.replace_range(tampered.len() - 4.., "AAAA");
@@ -134,22 +164,31 @@ mod tests {
             format!("{header}.{claims}.")
         };
         for token in [other, expired, tampered, unsigned, "garbage".to_string()] {
-            let err = verifier().principal(Some(&format!("Bearer {token}")), None).unwrap_err();
+            let err = verifier()
+                .principal(Some(&format!("Bearer {token}")), None)
+                .unwrap_err();
             assert_eq!(err.http_status(), 401, "{token}");
         }
-        assert_eq!(verifier().principal(None, None).unwrap_err().http_status(), 401);
+        assert_eq!(
+            verifier().principal(None, None).unwrap_err().http_status(),
+            401
+        );
     }
 
     #[test]
     fn gateway_mode_trusts_only_context_claims() {
         let token = mint_token(SECRET, "u-1", &[Role::Admin], 60, now()).unwrap();
-        let err = AuthMode::GatewayClaims.principal(Some(&format!("Bearer {token}")), None).unwrap_err();
+        let err = AuthMode::GatewayClaims
+            .principal(Some(&format!("Bearer {token}")), None)
+            .unwrap_err();
         assert_eq!(err.http_status(), 401);
         let claims = GatewayClaims(HashMap::from([
             ("sub".to_string(), json!("u-9")),
             (GROUPS_CLAIM.to_string(), json!("[compliance]")),
         ]));
-        let p = AuthMode::GatewayClaims.principal(None, Some(&claims)).unwrap();
+        let p = AuthMode::GatewayClaims
+            .principal(None, Some(&claims))
+            .unwrap();
         assert!(p.has(Role::Compliance));
     }
 }

@@ -38,16 +38,19 @@ struct Envelope<T> {
 
 pub fn store_error(e: brokeros_store::StoreError) -> Error {
     match e {
-        brokeros_store::StoreError::InvalidCursor => Error::invalid("invalid_cursor", "cursor", "the cursor is not valid for this query"),
+        brokeros_store::StoreError::InvalidCursor => Error::invalid(
+            "invalid_cursor",
+            "cursor",
+            "the cursor is not valid for this query",
+        ),
         brokeros_store::StoreError::Invalid(m) => Error::Internal(m),
         other => Error::Unavailable(other.to_string()),
     }
 }
 
-
 pub fn decode<T: Entity>(item: &Item) -> Result<Audited<T>> {
-    let envelope: Envelope<T> =
-        serde_json::from_str(&item.data).map_err(|e| Error::Internal(format!("stored {} is unreadable: {e}", T::TYPE)))?;
+    let envelope: Envelope<T> = serde_json::from_str(&item.data)
+        .map_err(|e| Error::Internal(format!("stored {} is unreadable: {e}", T::TYPE)))?;
     Ok(Audited {
         entity: envelope.entity,
         version: item.version,
@@ -74,9 +77,23 @@ impl Changeset {
     }
 
     /// Creates `entity` (refused if its key exists) with the first event of its stream.
-    pub fn create<T: Entity>(&mut self, ctx: &OpContext, ids: &dyn IdGen, entity: &T, action: &str) -> Result<()> {
+    pub fn create<T: Entity>(
+        &mut self,
+        ctx: &OpContext,
+        ids: &dyn IdGen,
+        entity: &T,
+        action: &str,
+    ) -> Result<()> {
         let changes = diff(&Value::Null, &to_value(entity)?);
-        self.write(ctx, ids, entity, &ChainHead::genesis(), None, action, changes)
+        self.write(
+            ctx,
+            ids,
+            entity,
+            &ChainHead::genesis(),
+            None,
+            action,
+            changes,
+        )
     }
 
     /// Replaces `before` with `after` (refused if someone else changed it meanwhile) and records
@@ -92,7 +109,15 @@ impl Changeset {
     ) -> Result<()> {
         let mut changes = diff(&to_value(&before.entity)?, &to_value(after)?);
         changes.extend(extra);
-        self.write(ctx, ids, after, &before.chain, Some(before.version), action, changes)
+        self.write(
+            ctx,
+            ids,
+            after,
+            &before.chain,
+            Some(before.version),
+            action,
+            changes,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -169,11 +194,18 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value> {
 fn audit_put(event: &AuditEvent) -> Result<WriteOp> {
     let data = serde_json::to_string(event).map_err(|e| Error::Internal(e.to_string()))?;
     let item = Item::new(
-        Key::new(keys::audit_stream(&event.entity_type, &event.entity_id), keys::audit_seq(event.seq)),
+        Key::new(
+            keys::audit_stream(&event.entity_type, &event.entity_id),
+            keys::audit_seq(event.seq),
+        ),
         1,
         data,
     )
-    .with_index(Index::Gsi1, keys::audit_day(event_time(event)), event.id.clone());
+    .with_index(
+        Index::Gsi1,
+        keys::audit_day(event_time(event)),
+        event.id.clone(),
+    );
     Ok(WriteOp::Put {
         table: Table::Audit,
         item,
@@ -189,7 +221,8 @@ pub fn event_time(event: &AuditEvent) -> time::OffsetDateTime {
         .and_then(|u| u.get_timestamp())
         .map(|ts| {
             let (secs, nanos) = ts.to_unix();
-            time::OffsetDateTime::from_unix_timestamp(secs as i64).unwrap_or(event.at) + time::Duration::nanoseconds(i64::from(nanos))
+            time::OffsetDateTime::from_unix_timestamp(secs as i64).unwrap_or(event.at)
+                + time::Duration::nanoseconds(i64::from(nanos))
         })
         .unwrap_or(event.at)
 }

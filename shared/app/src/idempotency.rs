@@ -46,7 +46,8 @@ impl IdempotencyKey {
     /// `key` as sent in the header; `request` the parsed body plus whatever else identifies the
     /// request (path parameters).
     pub fn new(scope: impl Into<String>, key: &str, request: &Value) -> Result<IdempotencyKey> {
-        let valid = !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
+        let valid =
+            !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
         if !valid {
             return Err(Error::invalid(
                 "invalid_idempotency_key",
@@ -75,7 +76,8 @@ async fn replay(services: &Services, key: &IdempotencyKey) -> Result<Option<Repl
         .await
         .map_err(store_error)?;
     let Some(item) = found else { return Ok(None) };
-    let record: Record = serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+    let record: Record =
+        serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
     if record.request_hash == key.request_hash {
         Ok(Some(record.reply))
     } else {
@@ -84,7 +86,8 @@ async fn replay(services: &Services, key: &IdempotencyKey) -> Result<Option<Repl
 }
 
 /// One run of a use case: its reply and the changes to commit.
-pub type Attempt<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Reply, Changeset)>> + Send + 'a>>;
+pub type Attempt<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Reply, Changeset)>> + Send + 'a>>;
 
 /// Runs a use case that reads, decides and returns its reply with a changeset, then commits the
 /// changeset (and the idempotency record, when a key was given) as one transaction. A lost race
@@ -102,17 +105,18 @@ pub async fn execute<'a>(
         }
         let (reply, mut changes) = attempt().await?;
         if let Some(k) = key {
-                let record = Record {
-                    request_hash: k.request_hash.clone(),
-                    reply: reply.clone(),
-                };
-                let expires = services.clock.now().unix_timestamp() + RETENTION_SECONDS;
-                let data = serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?;
-                changes.put(WriteOp::Put {
-                    table: Table::Main,
-                    item: Item::new(keys::idempotency(&k.scope, &k.key), 1, data).expiring_at(expires),
-                    condition: Condition::NotExists,
-                });
+            let record = Record {
+                request_hash: k.request_hash.clone(),
+                reply: reply.clone(),
+            };
+            let expires = services.clock.now().unix_timestamp() + RETENTION_SECONDS;
+            let data =
+                serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?;
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(keys::idempotency(&k.scope, &k.key), 1, data).expiring_at(expires),
+                condition: Condition::NotExists,
+            });
         }
         match services.store.transact(changes.into_ops()).await {
             Ok(()) => return Ok(reply),

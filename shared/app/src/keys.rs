@@ -39,11 +39,17 @@ pub fn client_by_user(user_id: &str) -> String {
 /// Contact data is hashed in keys so emails and phones never appear in key names, metrics or
 /// error messages of the database.
 pub fn unique_email(brand: &str, email: &str) -> Key {
-    Key::new(format!("UNIQ#{brand}#EMAIL#{}", sha256_hex(email.as_bytes())), "UNIQ")
+    Key::new(
+        format!("UNIQ#{brand}#EMAIL#{}", sha256_hex(email.as_bytes())),
+        "UNIQ",
+    )
 }
 
 pub fn unique_phone(brand: &str, phone: &str) -> Key {
-    Key::new(format!("UNIQ#{brand}#PHONE#{}", sha256_hex(phone.as_bytes())), "UNIQ")
+    Key::new(
+        format!("UNIQ#{brand}#PHONE#{}", sha256_hex(phone.as_bytes())),
+        "UNIQ",
+    )
 }
 
 pub fn assignment_counter(brand: &str, pool: &str) -> Key {
@@ -80,13 +86,20 @@ pub fn audit_seq(seq: u64) -> String {
 
 pub fn audit_day(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    format!("DAY#{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+    format!(
+        "DAY#{:04}-{:02}-{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day()
+    )
 }
 
 /// A fixed-width UTC timestamp, so index sort keys order by time as text.
 pub fn sortable_time(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
-        .format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"))
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        ))
         .expect("a UTC timestamp formats")
 }
 
@@ -101,6 +114,9 @@ mod tests {
         let b = sortable_time(datetime!(2026-11-24 09:00:00.5 UTC));
         assert_eq!(a, "2026-11-24T09:00:00.000000Z");
         assert!(a < b);
-        assert_eq!(audit_day(datetime!(2026-11-24 23:59:59 -01:00)), "DAY#2026-11-25");
+        assert_eq!(
+            audit_day(datetime!(2026-11-24 23:59:59 -01:00)),
+            "DAY#2026-11-25"
+        );
     }
 }

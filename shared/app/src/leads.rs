@@ -2,7 +2,9 @@
 //! reads and lists scoped by role; lifecycle, notes, tasks; conversion into a client.
 
 use brokeros_domain::audit::{AuditEvent, FieldChange};
-use brokeros_domain::lead::{Assignment, Client, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool};
+use brokeros_domain::lead::{
+    Assignment, Client, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool,
+};
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_domain::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
@@ -28,9 +30,21 @@ impl Entity for Lead {
     fn indexes(&self) -> Vec<(Index, String, String)> {
         let sk = format!("{}#{}", keys::sortable_time(self.created_at), self.id);
         vec![
-            (Index::Gsi1, keys::leads_by_status(&self.brand, self.status.as_str()), sk.clone()),
-            (Index::Gsi2, keys::leads_by_agent(&self.brand, &self.assignee), sk.clone()),
-            (Index::Gsi3, keys::leads_by_country(&self.brand, &self.country), sk.clone()),
+            (
+                Index::Gsi1,
+                keys::leads_by_status(&self.brand, self.status.as_str()),
+                sk.clone(),
+            ),
+            (
+                Index::Gsi2,
+                keys::leads_by_agent(&self.brand, &self.assignee),
+                sk.clone(),
+            ),
+            (
+                Index::Gsi3,
+                keys::leads_by_country(&self.brand, &self.country),
+                sk.clone(),
+            ),
             (Index::Gsi4, keys::leads_by_brand(&self.brand), sk),
         ]
     }
@@ -49,7 +63,11 @@ impl Entity for Client {
 
     fn indexes(&self) -> Vec<(Index, String, String)> {
         match &self.user_id {
-            Some(user) => vec![(Index::Gsi1, keys::client_by_user(user), format!("CLIENT#{}", self.id))],
+            Some(user) => vec![(
+                Index::Gsi1,
+                keys::client_by_user(user),
+                format!("CLIENT#{}", self.id),
+            )],
             None => vec![],
         }
     }
@@ -96,75 +114,138 @@ pub async fn capture(
         now,
     };
     let (capture, ctx) = (&capture, &ctx);
-    execute(services, key, move || Box::pin(async move {
-        let email_key = capture.email.as_ref().map(|e| keys::unique_email(&capture.brand, e));
-        let phone_key = capture.phone.as_ref().map(|p| keys::unique_phone(&capture.brand, p));
-        let lookups: Vec<Key> = email_key.iter().chain(phone_key.iter()).cloned().collect();
-        let found = services.store.get_many(Table::Main, &lookups).await.map_err(store_error)?;
-        let email_owner = if email_key.is_some() { owner(&found[0]) } else { None };
-        let phone_owner = if phone_key.is_some() { owner(&found[found.len() - 1]) } else { None };
-        let mut changes = Changeset::new();
+    execute(services, key, move || {
+        Box::pin(async move {
+            let email_key = capture
+                .email
+                .as_ref()
+                .map(|e| keys::unique_email(&capture.brand, e));
+            let phone_key = capture
+                .phone
+                .as_ref()
+                .map(|p| keys::unique_phone(&capture.brand, p));
+            let lookups: Vec<Key> = email_key.iter().chain(phone_key.iter()).cloned().collect();
+            let found = services
+                .store
+                .get_many(Table::Main, &lookups)
+                .await
+                .map_err(store_error)?;
+            let email_owner = if email_key.is_some() {
+                owner(&found[0])
+            } else {
+                None
+            };
+            let phone_owner = if phone_key.is_some() {
+                owner(&found[found.len() - 1])
+            } else {
+                None
+            };
+            let mut changes = Changeset::new();
 
-        let lead_id = if let Some(existing_id) = email_owner.clone().or(phone_owner.clone()) {
-            let existing: Audited<Lead> = load(services.store.as_ref(), &keys::lead(&existing_id))
-                .await?
-                .ok_or_else(|| Error::Internal(format!("dedupe key points to missing lead {existing_id}")))?;
-            let mut lead = existing.entity.clone();
-            lead.merge(capture.clone(), phone_owner.is_none(), &services.config.lead_scoring);
-            if existing.entity.email.is_none() && let (Some(k), Some(_)) = (&email_key, &lead.email) {
-                changes.put(claim(k.clone(), &lead.id));
-            }
-            if existing.entity.phone.is_none() && let (Some(k), Some(_)) = (&phone_key, &lead.phone) {
-                changes.put(claim(k.clone(), &lead.id));
-            }
-            let touch = FieldChange {
-                field: "touch".into(),
-                before: Value::Null,
-                after: serde_json::to_value(&capture.touch).map_err(|e| Error::Internal(e.to_string()))?,
+            let lead_id = if let Some(existing_id) = email_owner.clone().or(phone_owner.clone()) {
+                let existing: Audited<Lead> =
+                    load(services.store.as_ref(), &keys::lead(&existing_id))
+                        .await?
+                        .ok_or_else(|| {
+                            Error::Internal(format!(
+                                "dedupe key points to missing lead {existing_id}"
+                            ))
+                        })?;
+                let mut lead = existing.entity.clone();
+                lead.merge(
+                    capture.clone(),
+                    phone_owner.is_none(),
+                    &services.config.lead_scoring,
+                );
+                if existing.entity.email.is_none()
+                    && let (Some(k), Some(_)) = (&email_key, &lead.email)
+                {
+                    changes.put(claim(k.clone(), &lead.id));
+                }
+                if existing.entity.phone.is_none()
+                    && let (Some(k), Some(_)) = (&phone_key, &lead.phone)
+                {
+                    changes.put(claim(k.clone(), &lead.id));
+                }
+                let touch = FieldChange {
+                    field: "touch".into(),
+                    before: Value::Null,
+                    after: serde_json::to_value(&capture.touch)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
+                };
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &existing,
+                    &lead,
+                    "lead.touched",
+                    vec![touch],
+                )?;
+                lead.id
+            } else {
+                let (pool, agents) = select_pool(
+                    &services.config.lead_assignment,
+                    &capture.country,
+                    capture.language.as_deref(),
+                );
+                let counter_key = keys::assignment_counter(&capture.brand, pool);
+                let counter = services
+                    .store
+                    .get(Table::Main, &counter_key)
+                    .await
+                    .map_err(store_error)?;
+                let (assigned, condition) = match &counter {
+                    Some(item) => (
+                        serde_json::from_str::<Counter>(&item.data)
+                            .map_err(|e| Error::Internal(e.to_string()))?
+                            .assigned,
+                        Condition::VersionIs(item.version),
+                    ),
+                    None => (0, Condition::NotExists),
+                };
+                let assignment = Assignment {
+                    rule: pool.to_string(),
+                    agent: round_robin(agents, assigned).to_string(),
+                };
+                let lead = Lead::new(
+                    services.ids.prefixed("lead"),
+                    capture.clone(),
+                    assignment,
+                    &services.config.lead_scoring,
+                );
+                changes.put(WriteOp::Put {
+                    table: Table::Main,
+                    item: Item::new(
+                        counter_key,
+                        counter.as_ref().map_or(1, |c| c.version + 1),
+                        json!({ "assigned": assigned + 1 }).to_string(),
+                    ),
+                    condition,
+                });
+                if let Some(k) = &email_key {
+                    changes.put(claim(k.clone(), &lead.id));
+                }
+                if let Some(k) = &phone_key {
+                    changes.put(claim(k.clone(), &lead.id));
+                }
+                changes.create(ctx, services.ids.as_ref(), &lead, "lead.captured")?;
+                lead.id
             };
-            changes.update(ctx, services.ids.as_ref(), &existing, &lead, "lead.touched", vec![touch])?;
-            lead.id
-        } else {
-            let (pool, agents) = select_pool(&services.config.lead_assignment, &capture.country, capture.language.as_deref());
-            let counter_key = keys::assignment_counter(&capture.brand, pool);
-            let counter = services.store.get(Table::Main, &counter_key).await.map_err(store_error)?;
-            let (assigned, condition) = match &counter {
-                Some(item) => (
-                    serde_json::from_str::<Counter>(&item.data).map_err(|e| Error::Internal(e.to_string()))?.assigned,
-                    Condition::VersionIs(item.version),
+            Ok((
+                Reply::new(
+                    202,
+                    json!({ "lead_id": lead_id, "received_at": now_text(now) }),
                 ),
-                None => (0, Condition::NotExists),
-            };
-            let assignment = Assignment {
-                rule: pool.to_string(),
-                agent: round_robin(agents, assigned).to_string(),
-            };
-            let lead = Lead::new(services.ids.prefixed("lead"), capture.clone(), assignment, &services.config.lead_scoring);
-            changes.put(WriteOp::Put {
-                table: Table::Main,
-                item: Item::new(
-                    counter_key,
-                    counter.as_ref().map_or(1, |c| c.version + 1),
-                    json!({ "assigned": assigned + 1 }).to_string(),
-                ),
-                condition,
-            });
-            if let Some(k) = &email_key {
-                changes.put(claim(k.clone(), &lead.id));
-            }
-            if let Some(k) = &phone_key {
-                changes.put(claim(k.clone(), &lead.id));
-            }
-            changes.create(ctx, services.ids.as_ref(), &lead, "lead.captured")?;
-            lead.id
-        };
-        Ok((Reply::new(202, json!({ "lead_id": lead_id, "received_at": now_text(now) })), changes))
-    }))
+                changes,
+            ))
+        })
+    })
     .await
 }
 
 fn now_text(now: OffsetDateTime) -> String {
-    now.format(&time::format_description::well_known::Rfc3339).expect("UTC times format")
+    now.format(&time::format_description::well_known::Rfc3339)
+        .expect("UTC times format")
 }
 
 fn ctx_for(services: &Services, principal: &Principal, correlation_id: &str) -> OpContext {
@@ -177,7 +258,8 @@ fn ctx_for(services: &Services, principal: &Principal, correlation_id: &str) -> 
 
 /// Sales see the leads assigned to them; admins see all; no other role reads leads.
 fn authorize_lead(principal: &Principal, lead: &Lead) -> Result<()> {
-    if principal.has(Role::Admin) || (principal.has(Role::Sales) && lead.assignee == principal.sub) {
+    if principal.has(Role::Admin) || (principal.has(Role::Sales) && lead.assignee == principal.sub)
+    {
         Ok(())
     } else if principal.has(Role::Sales) {
         Err(Error::forbidden("this lead is assigned to another agent"))
@@ -223,36 +305,74 @@ pub struct LeadFilter {
 }
 
 fn parse_time(field: &str, raw: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::invalid("invalid_time", field, format!("{field} must be an RFC 3339 time")))
+    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).map_err(|_| {
+        Error::invalid(
+            "invalid_time",
+            field,
+            format!("{field} must be an RFC 3339 time"),
+        )
+    })
 }
 
 /// Lists leads newest first. The most selective index serves the query; remaining filters are
 /// applied to each page, so a page may hold fewer than `limit` leads while `next` is present.
-pub async fn list_leads(services: &Services, principal: &Principal, filter: LeadFilter) -> Result<Value> {
+pub async fn list_leads(
+    services: &Services,
+    principal: &Principal,
+    filter: LeadFilter,
+) -> Result<Value> {
     principal.require_any(&[Role::Sales, Role::Admin], "list leads")?;
     let brand = services.config.brand(filter.brand.as_deref())?;
-    let status = filter.status.as_deref().map(|s| LeadStatus::parse("status", s)).transpose()?;
-    let country = filter.country.as_deref().map(|c| normalize::country("country", c)).transpose()?;
-    let mut assignee = filter.assignee.as_deref().map(|a| normalize::code("assignee", a, 64)).transpose()?;
+    let status = filter
+        .status
+        .as_deref()
+        .map(|s| LeadStatus::parse("status", s))
+        .transpose()?;
+    let country = filter
+        .country
+        .as_deref()
+        .map(|c| normalize::country("country", c))
+        .transpose()?;
+    let mut assignee = filter
+        .assignee
+        .as_deref()
+        .map(|a| normalize::code("assignee", a, 64))
+        .transpose()?;
     if !principal.has(Role::Admin) {
         match &assignee {
-            Some(a) if a != &principal.sub => return Err(Error::forbidden("sales agents list only their own leads")),
+            Some(a) if a != &principal.sub => {
+                return Err(Error::forbidden("sales agents list only their own leads"));
+            }
             _ => assignee = Some(principal.sub.clone()),
         }
     }
     let limit = filter.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(Error::invalid("invalid_limit", "limit", "limit must be 1 to 200"));
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 200",
+        ));
     }
-    let from = filter.from.as_deref().map(|t| parse_time("from", t)).transpose()?;
-    let to = filter.to.as_deref().map(|t| parse_time("to", t)).transpose()?;
+    let from = filter
+        .from
+        .as_deref()
+        .map(|t| parse_time("from", t))
+        .transpose()?;
+    let to = filter
+        .to
+        .as_deref()
+        .map(|t| parse_time("to", t))
+        .transpose()?;
     let range = match (from, to) {
         (None, None) => SortKeyRange::All,
         (from, to) => SortKeyRange::Between(
             from.map(keys::sortable_time).unwrap_or_default(),
             // '~' sorts after every character of an id, so `to` is inclusive.
-            format!("{}#~", to.map(keys::sortable_time).unwrap_or_else(|| "9999".into())),
+            format!(
+                "{}#~",
+                to.map(keys::sortable_time).unwrap_or_else(|| "9999".into())
+            ),
         ),
     };
     let (index, pk) = if let Some(a) = &assignee {
@@ -264,7 +384,11 @@ pub async fn list_leads(services: &Services, principal: &Principal, filter: Lead
     } else {
         (Index::Gsi4, keys::leads_by_brand(&brand))
     };
-    let query = Query::new(Table::Main, Some(index), pk).sk(range).limit(limit).descending().after(filter.cursor);
+    let query = Query::new(Table::Main, Some(index), pk)
+        .sk(range)
+        .limit(limit)
+        .descending()
+        .after(filter.cursor);
     let page = services.store.query(query).await.map_err(store_error)?;
     let mut leads = Vec::with_capacity(page.items.len());
     for item in &page.items {
@@ -296,20 +420,41 @@ pub async fn change_status(
 ) -> Result<Reply> {
     let to = LeadStatus::parse("status", &change.status)?;
     if to == LeadStatus::Converted {
-        return Err(Error::invalid("use_convert", "status", "convert a lead with POST /leads/{id}/convert"));
+        return Err(Error::invalid(
+            "use_convert",
+            "status",
+            "convert a lead with POST /leads/{id}/convert",
+        ));
     }
-    let reason = change.reason.as_deref().map(|r| normalize::required_text("reason", r, 500)).transpose()?;
+    let reason = change
+        .reason
+        .as_deref()
+        .map(|r| normalize::required_text("reason", r, 500))
+        .transpose()?;
     let reason = &reason;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let mut lead = before.entity.clone();
-        lead.change_status(to, reason.clone(), ctx.now)?;
-        let mut changes = Changeset::new();
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, &format!("lead.{}", to.as_str()), vec![])?;
-        let view = lead_view(&Audited { entity: lead, version: before.version + 1, chain: before.chain.clone() });
-        Ok((Reply::new(200, view), changes))
-    }))
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
+            lead.change_status(to, reason.clone(), ctx.now)?;
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                &format!("lead.{}", to.as_str()),
+                vec![],
+            )?;
+            let view = lead_view(&Audited {
+                entity: lead,
+                version: before.version + 1,
+                chain: before.chain.clone(),
+            });
+            Ok((Reply::new(200, view), changes))
+        })
+    })
     .await
 }
 
@@ -329,18 +474,31 @@ pub async fn reassign(
 ) -> Result<Reply> {
     principal.require_any(&[Role::Admin], "reassign leads")?;
     let agent = &normalize::code("assignee", &body.assignee, 64)?;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let mut lead = before.entity.clone();
-        lead.assignee = agent.clone();
-        lead.assignment_rule = "manual".into();
-        lead.updated_at = ctx.now;
-        let mut changes = Changeset::new();
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, "lead.reassigned", vec![])?;
-        let view = lead_view(&Audited { entity: lead, version: before.version + 1, chain: before.chain.clone() });
-        Ok((Reply::new(200, view), changes))
-    }))
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
+            lead.assignee = agent.clone();
+            lead.assignment_rule = "manual".into();
+            lead.updated_at = ctx.now;
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.reassigned",
+                vec![],
+            )?;
+            let view = lead_view(&Audited {
+                entity: lead,
+                version: before.version + 1,
+                chain: before.chain.clone(),
+            });
+            Ok((Reply::new(200, view), changes))
+        })
+    })
     .await
 }
 
@@ -360,18 +518,37 @@ pub async fn add_note(
     correlation_id: &str,
 ) -> Result<Reply> {
     let text = &normalize::required_text("text", &body.text, 5000)?;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let mut lead = before.entity.clone();
-        lead.updated_at = ctx.now;
-        let note = json!({ "text": text, "author": principal.sub });
-        let mut changes = Changeset::new();
-        let extra = vec![FieldChange { field: "note".into(), before: Value::Null, after: note.clone() }];
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, "lead.note_added", extra)?;
-        let event_id = changes.events().last().map(|e| e.id.clone());
-        Ok((Reply::new(201, json!({ "lead_id": lead.id, "event_id": event_id, "note": note })), changes))
-    }))
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
+            lead.updated_at = ctx.now;
+            let note = json!({ "text": text, "author": principal.sub });
+            let mut changes = Changeset::new();
+            let extra = vec![FieldChange {
+                field: "note".into(),
+                before: Value::Null,
+                after: note.clone(),
+            }];
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.note_added",
+                extra,
+            )?;
+            let event_id = changes.events().last().map(|e| e.id.clone());
+            Ok((
+                Reply::new(
+                    201,
+                    json!({ "lead_id": lead.id, "event_id": event_id, "note": note }),
+                ),
+                changes,
+            ))
+        })
+    })
     .await
 }
 
@@ -396,33 +573,51 @@ pub async fn add_task(
     correlation_id: &str,
 ) -> Result<Reply> {
     let title = &normalize::required_text("title", &body.title, 300)?;
-    let due_at = body.due_at.as_deref().map(|t| parse_time("due_at", t)).transpose()?;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let task = Task {
-            id: services.ids.prefixed("task"),
-            lead_id: before.entity.id.clone(),
-            title: title.clone(),
-            due_at,
-            created_by: principal.sub.clone(),
-            created_at: ctx.now,
-            completed_at: None,
-        };
-        let mut lead = before.entity.clone();
-        lead.open_tasks += 1;
-        lead.updated_at = ctx.now;
-        let task_json = serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut changes = Changeset::new();
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(task_key(&lead.id, &task.id), 1, task_json.to_string()),
-            condition: Condition::NotExists,
-        });
-        let extra = vec![FieldChange { field: "task".into(), before: Value::Null, after: task_json.clone() }];
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, "lead.task_added", extra)?;
-        Ok((Reply::new(201, task_json), changes))
-    }))
+    let due_at = body
+        .due_at
+        .as_deref()
+        .map(|t| parse_time("due_at", t))
+        .transpose()?;
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let task = Task {
+                id: services.ids.prefixed("task"),
+                lead_id: before.entity.id.clone(),
+                title: title.clone(),
+                due_at,
+                created_by: principal.sub.clone(),
+                created_at: ctx.now,
+                completed_at: None,
+            };
+            let mut lead = before.entity.clone();
+            lead.open_tasks += 1;
+            lead.updated_at = ctx.now;
+            let task_json =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            let mut changes = Changeset::new();
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(task_key(&lead.id, &task.id), 1, task_json.to_string()),
+                condition: Condition::NotExists,
+            });
+            let extra = vec![FieldChange {
+                field: "task".into(),
+                before: Value::Null,
+                after: task_json.clone(),
+            }];
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.task_added",
+                extra,
+            )?;
+            Ok((Reply::new(201, task_json), changes))
+        })
+    })
     .await
 }
 
@@ -435,44 +630,72 @@ pub async fn complete_task(
     correlation_id: &str,
 ) -> Result<Reply> {
     let task_id = &normalize::code("task_id", task_id, 80)?;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let tkey = task_key(&before.entity.id, &task_id);
-        let item = services
-            .store
-            .get(Table::Main, &tkey)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| Error::NotFound { entity: "task", id: task_id.to_string() })?;
-        let mut task: Task = serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
-        if task.completed_at.is_some() {
-            return Err(Error::conflict("task_already_done", "the task is already done"));
-        }
-        let before_task = serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
-        task.completed_at = Some(ctx.now);
-        let task_json = serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut lead = before.entity.clone();
-        lead.open_tasks = lead.open_tasks.saturating_sub(1);
-        lead.updated_at = ctx.now;
-        let mut changes = Changeset::new();
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(tkey, item.version + 1, task_json.to_string()),
-            condition: Condition::VersionIs(item.version),
-        });
-        let extra = vec![FieldChange { field: "task".into(), before: before_task, after: task_json.clone() }];
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, "lead.task_completed", extra)?;
-        Ok((Reply::new(200, task_json), changes))
-    }))
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let tkey = task_key(&before.entity.id, &task_id);
+            let item = services
+                .store
+                .get(Table::Main, &tkey)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| Error::NotFound {
+                    entity: "task",
+                    id: task_id.to_string(),
+                })?;
+            let mut task: Task =
+                serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+            if task.completed_at.is_some() {
+                return Err(Error::conflict(
+                    "task_already_done",
+                    "the task is already done",
+                ));
+            }
+            let before_task =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            task.completed_at = Some(ctx.now);
+            let task_json =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            let mut lead = before.entity.clone();
+            lead.open_tasks = lead.open_tasks.saturating_sub(1);
+            lead.updated_at = ctx.now;
+            let mut changes = Changeset::new();
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(tkey, item.version + 1, task_json.to_string()),
+                condition: Condition::VersionIs(item.version),
+            });
+            let extra = vec![FieldChange {
+                field: "task".into(),
+                before: before_task,
+                after: task_json.clone(),
+            }];
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.task_completed",
+                extra,
+            )?;
+            Ok((Reply::new(200, task_json), changes))
+        })
+    })
     .await
 }
 
 pub async fn list_tasks(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
-    let query = Query::new(Table::Main, None, keys::lead(&lead.entity.id).pk).sk(SortKeyRange::Prefix("TASK#".into())).limit(500);
+    let query = Query::new(Table::Main, None, keys::lead(&lead.entity.id).pk)
+        .sk(SortKeyRange::Prefix("TASK#".into()))
+        .limit(500);
     let page = services.store.query(query).await.map_err(store_error)?;
-    let tasks: Vec<Value> = page.items.iter().filter_map(|i| serde_json::from_str(&i.data).ok()).collect();
+    let tasks: Vec<Value> = page
+        .items
+        .iter()
+        .filter_map(|i| serde_json::from_str(&i.data).ok())
+        .collect();
     Ok(json!({ "items": tasks }))
 }
 
@@ -485,20 +708,34 @@ pub struct PageParams {
 
 /// The lead's timeline, newest first: its audit stream (captures, touches, status changes,
 /// assignments, notes, tasks, conversion), with who did what and when.
-pub async fn timeline(services: &Services, principal: &Principal, id: &str, page: PageParams) -> Result<Value> {
+pub async fn timeline(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    page: PageParams,
+) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(Error::invalid("invalid_limit", "limit", "limit must be 1 to 200"));
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 200",
+        ));
     }
-    let query = Query::new(Table::Audit, None, keys::audit_stream(Lead::TYPE, &lead.entity.id))
-        .limit(limit)
-        .descending()
-        .after(page.cursor);
+    let query = Query::new(
+        Table::Audit,
+        None,
+        keys::audit_stream(Lead::TYPE, &lead.entity.id),
+    )
+    .limit(limit)
+    .descending()
+    .after(page.cursor);
     let result = services.store.query(query).await.map_err(store_error)?;
     let mut entries = Vec::with_capacity(result.items.len());
     for item in &result.items {
-        let event: AuditEvent = serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+        let event: AuditEvent =
+            serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
         entries.push(json!({
             "event_id": event.id, "at": now_text(event.at), "action": event.action,
             "actor": event.actor, "changes": event.changes,
@@ -522,19 +759,32 @@ pub async fn convert(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
-    let user_id = &body.user_id.as_deref().map(|u| normalize::code("user_id", u, 128)).transpose()?;
-    execute(services, key, move || Box::pin(async move {
-        let ctx = ctx_for(services, principal, correlation_id);
-        let before = load_lead(services, principal, id).await?;
-        let client_id = services.ids.prefixed("client");
-        let mut lead = before.entity.clone();
-        lead.convert(client_id.clone(), ctx.now)?;
-        let client = Client::from_lead(client_id, &lead, user_id.clone(), ctx.now);
-        let mut changes = Changeset::new();
-        changes.update(&ctx, services.ids.as_ref(), &before, &lead, "lead.converted", vec![])?;
-        changes.create(&ctx, services.ids.as_ref(), &client, "client.created")?;
-        Ok((Reply::new(201, &client), changes))
-    }))
+    let user_id = &body
+        .user_id
+        .as_deref()
+        .map(|u| normalize::code("user_id", u, 128))
+        .transpose()?;
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let client_id = services.ids.prefixed("client");
+            let mut lead = before.entity.clone();
+            lead.convert(client_id.clone(), ctx.now)?;
+            let client = Client::from_lead(client_id, &lead, user_id.clone(), ctx.now);
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.converted",
+                vec![],
+            )?;
+            changes.create(&ctx, services.ids.as_ref(), &client, "client.created")?;
+            Ok((Reply::new(201, &client), changes))
+        })
+    })
     .await
 }
 
@@ -544,7 +794,10 @@ pub async fn get_client(services: &Services, principal: &Principal, id: &str) ->
     let id = normalize::code("client_id", id, 80)?;
     let client: Audited<Client> = load(services.store.as_ref(), &keys::client(&id))
         .await?
-        .ok_or(Error::NotFound { entity: "client", id })?;
+        .ok_or(Error::NotFound {
+            entity: "client",
+            id,
+        })?;
     let c = &client.entity;
     let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
         || (principal.has(Role::Sales) && c.account_manager == principal.sub)
@@ -558,8 +811,16 @@ pub async fn get_client(services: &Services, principal: &Principal, id: &str) ->
 /// The calling client's own profile.
 pub async fn my_profile(services: &Services, principal: &Principal) -> Result<Value> {
     principal.require_any(&[Role::Client], "read a client profile as yourself")?;
-    let query = Query::new(Table::Main, Some(Index::Gsi1), keys::client_by_user(&principal.sub)).limit(1);
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::client_by_user(&principal.sub),
+    )
+    .limit(1);
     let page = services.store.query(query).await.map_err(store_error)?;
-    let item = page.items.first().ok_or(Error::NotFound { entity: "client", id: principal.sub.clone() })?;
+    let item = page.items.first().ok_or(Error::NotFound {
+        entity: "client",
+        id: principal.sub.clone(),
+    })?;
     Ok(serde_json::to_value(decode::<Client>(item)?.entity).expect("clients serialize"))
 }

@@ -13,8 +13,10 @@ fn patterns() -> &'static (Regex, Regex) {
     PATTERNS.get_or_init(|| {
         (
             Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("email pattern"),
-            // International numbers, and runs of 7+ digits with common separators.
-            Regex::new(r"\+?\d[\d \-().]{6,}\d").expect("phone pattern"),
+            // International numbers (what Broker OS stores), and national numbers written in
+            // groups ("020 7946 0958"); dates ("2026-11-24") have a two-digit middle group.
+            Regex::new(r"\+\d[\d \-().]{5,}\d|\(?\b\d{2,5}\)?[ \-.]\d{3,4}[ \-.]?\d{3,5}\b")
+                .expect("phone pattern"),
         )
     })
 }
@@ -32,7 +34,7 @@ pub fn redact(line: &str) -> String {
         .replace_all(&masked, |c: &regex::Captures<'_>| {
             let digits: Vec<char> = c[0].chars().filter(char::is_ascii_digit).collect();
             // Timestamps and ids in a log line are digit runs too: only mask what could dial.
-            if digits.len() < 7 || digits.len() > 15 || c[0].contains(':') {
+            if digits.len() < 7 || digits.len() > 15 {
                 return c[0].to_string();
             }
             let tail: String = digits[digits.len() - 2..].iter().collect();
@@ -64,7 +66,9 @@ impl<'a> MakeWriter<'a> for RedactingStdout {
     type Writer = RedactingWriter<io::Stdout>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter { inner: io::stdout() }
+        RedactingWriter {
+            inner: io::stdout(),
+        }
     }
 }
 
@@ -86,12 +90,14 @@ mod tests {
 
     #[test]
     fn masks_emails_and_phones_but_not_times() {
-        let line = r#"{"timestamp":"2026-11-24T09:31:23.123Z","msg":"lead from John.Doe@example.com tel +44 20 7946 0958"}"#;
+        let line = r#"{"timestamp":"2026-11-24T09:31:23.123Z","msg":"lead from John.Doe@example.com tel +44 20 7946 0958 or 020 7946 0957","latency_us":1234567}"#;
         let out = redact(line);
         assert!(!out.contains("John.Doe@"), "{out}");
         assert!(out.contains("J***@example.com"), "{out}");
         assert!(!out.contains("7946"), "{out}");
         assert!(out.contains("***58"), "{out}");
+        assert!(out.contains("***57"), "{out}");
+        assert!(out.contains("1234567"), "{out}");
         assert!(out.contains("2026-11-24T09:31:23.123Z"), "{out}");
     }
 }

@@ -21,7 +21,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let authorization = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         let gateway = parts.extensions.get::<GatewayClaims>();
         Ok(Caller(state.auth.principal(authorization, gateway)?))
     }
@@ -51,7 +54,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
         if !is_json {
             return Err(ApiError(Error::invalid(
                 "unsupported_media_type",
@@ -65,15 +72,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-            return Err(ApiError(Error::PayloadTooLarge { limit: MAX_BODY_BYTES }));
+            return Err(ApiError(Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            }));
         }
         let bytes: Bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| ApiError(Error::PayloadTooLarge { limit: MAX_BODY_BYTES }))?;
+            .map_err(|_| {
+                ApiError(Error::PayloadTooLarge {
+                    limit: MAX_BODY_BYTES,
+                })
+            })?;
         let raw: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError(body_error("", format!("the body is not valid JSON: {e}"))))?;
         if !raw.is_object() {
-            return Err(ApiError(body_error("", "the body must be a JSON object".into())));
+            return Err(ApiError(body_error(
+                "",
+                "the body must be a JSON object".into(),
+            )));
         }
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
@@ -95,14 +111,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
             Some(v) => v
                 .to_str()
                 .map(|s| IdempotencyHeader(Some(s.to_string())))
-                .map_err(|_| ApiError(Error::invalid("invalid_idempotency_key", "Idempotency-Key", "Idempotency-Key must be ASCII"))),
+                .map_err(|_| {
+                    ApiError(Error::invalid(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key",
+                        "Idempotency-Key must be ASCII",
+                    ))
+                }),
         }
     }
 }
 
 impl IdempotencyHeader {
     /// The key scoped to the caller and the operation, with the digest of what was asked.
-    pub fn scoped(&self, caller: &str, operation: &str, request: Value) -> Result<Option<IdempotencyKey>> {
+    pub fn scoped(
+        &self,
+        caller: &str,
+        operation: &str,
+        request: Value,
+    ) -> Result<Option<IdempotencyKey>> {
         self.0
             .as_deref()
             .map(|k| IdempotencyKey::new(format!("{caller}#{operation}"), k, &request))
@@ -117,7 +144,12 @@ pub(super) fn correlation_id_of(headers: &HeaderMap) -> String {
     headers
         .get("x-correlation-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }

@@ -2,6 +2,7 @@
 //! runs the routes it owns through `lambda_http`. Handlers are thin: they extract the caller,
 //! the body and the idempotency key, and call the use case.
 
+pub mod client;
 mod extract;
 mod routes;
 
@@ -39,7 +40,8 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(error = %self.0, code = self.0.code(), "request failed");
         }
@@ -65,7 +67,9 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let correlation = extract::correlation_id_of(request.headers());
-    request.extensions_mut().insert(CorrelationId(correlation.clone()));
+    request
+        .extensions_mut()
+        .insert(CorrelationId(correlation.clone()));
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&correlation) {
         response.headers_mut().insert("x-correlation-id", value);

@@ -16,13 +16,15 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// Query strings are parsed with the same strictness as bodies (unknown parameters refused).
 fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
-    axum::extract::Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
-        ApiError(Error::Validation {
-            code: "invalid_query",
-            message: e.body_text(),
-            field: None,
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| {
+            ApiError(Error::Validation {
+                code: "invalid_query",
+                message: e.body_text(),
+                field: None,
+            })
         })
-    })
 }
 
 async fn health() -> impl IntoResponse {
@@ -54,12 +56,22 @@ async fn capture_lead(
     Ok(leads::capture(&state.services, body.value, key.as_ref(), &correlation).await?)
 }
 
-async fn list_leads(State(state): State<AppState>, Caller(p): Caller, uri: axum::http::Uri) -> ApiResult<axum::Json<Value>> {
+async fn list_leads(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
     let filter: leads::LeadFilter = query(&uri)?;
-    Ok(axum::Json(leads::list_leads(&state.services, &p, filter).await?))
+    Ok(axum::Json(
+        leads::list_leads(&state.services, &p, filter).await?,
+    ))
 }
 
-async fn get_lead(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+async fn get_lead(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(leads::get_lead(&state.services, &p, &id).await?))
 }
 
@@ -71,8 +83,20 @@ async fn change_status(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<leads::StatusChange>,
 ) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.status", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::change_status(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+    let key = idem.scoped(
+        &p.sub,
+        "lead.status",
+        json!({ "lead": id, "body": body.raw }),
+    )?;
+    Ok(leads::change_status(
+        &state.services,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
 async fn reassign(
@@ -83,8 +107,20 @@ async fn reassign(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<leads::Reassignment>,
 ) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.assign", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::reassign(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+    let key = idem.scoped(
+        &p.sub,
+        "lead.assign",
+        json!({ "lead": id, "body": body.raw }),
+    )?;
+    Ok(leads::reassign(
+        &state.services,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
 async fn add_note(
@@ -96,7 +132,15 @@ async fn add_note(
     body: JsonBody<leads::NewNote>,
 ) -> ApiResult<Reply> {
     let key = idem.scoped(&p.sub, "lead.note", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::add_note(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+    Ok(leads::add_note(
+        &state.services,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
 async fn add_task(
@@ -108,11 +152,25 @@ async fn add_task(
     body: JsonBody<leads::NewTask>,
 ) -> ApiResult<Reply> {
     let key = idem.scoped(&p.sub, "lead.task", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::add_task(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+    Ok(leads::add_task(
+        &state.services,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
-async fn list_tasks(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(leads::list_tasks(&state.services, &p, &id).await?))
+async fn list_tasks(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        leads::list_tasks(&state.services, &p, &id).await?,
+    ))
 }
 
 async fn complete_task(
@@ -122,8 +180,20 @@ async fn complete_task(
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
 ) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.task_done", json!({ "lead": id, "task": task_id }))?;
-    Ok(leads::complete_task(&state.services, &p, &id, &task_id, key.as_ref(), &correlation).await?)
+    let key = idem.scoped(
+        &p.sub,
+        "lead.task_done",
+        json!({ "lead": id, "task": task_id }),
+    )?;
+    Ok(leads::complete_task(
+        &state.services,
+        &p,
+        &id,
+        &task_id,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
 async fn timeline(
@@ -133,7 +203,9 @@ async fn timeline(
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
     let page: leads::PageParams = query(&uri)?;
-    Ok(axum::Json(leads::timeline(&state.services, &p, &id, page).await?))
+    Ok(axum::Json(
+        leads::timeline(&state.services, &p, &id, page).await?,
+    ))
 }
 
 async fn convert(
@@ -144,12 +216,30 @@ async fn convert(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<leads::Conversion>,
 ) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.convert", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::convert(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+    let key = idem.scoped(
+        &p.sub,
+        "lead.convert",
+        json!({ "lead": id, "body": body.raw }),
+    )?;
+    Ok(leads::convert(
+        &state.services,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?)
 }
 
-async fn get_client(State(state): State<AppState>, Caller(p): Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(leads::get_client(&state.services, &p, &id).await?))
+async fn get_client(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        leads::get_client(&state.services, &p, &id).await?,
+    ))
 }
 
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {

@@ -1,0 +1,284 @@
+//! `brokeros demo`: a scripted morning at the brokerage, against an embedded Broker OS.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use brokeros_app::audit_export::Selection;
+use brokeros_app::http::client::{Call, call};
+use brokeros_domain::audit::{Manifest, verify};
+use brokeros_domain::principal::Role;
+use serde_json::{Value, json};
+
+use crate::CliResult;
+use crate::local::LocalBrokerOs;
+
+struct Demo {
+    router: axum::Router,
+    secret: Vec<u8>,
+    step: usize,
+}
+
+impl Demo {
+    fn token(&self, sub: &str, role: Role) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        brokeros_app::auth::mint_token(&self.secret, sub, &[role], 3600, now).expect("tokens sign")
+    }
+
+    fn say(&mut self, what: &str) {
+        self.step += 1;
+        println!("\n{}. {what}", self.step);
+    }
+
+    async fn send(&self, request: Call<'_>) -> (u16, Value) {
+        let method = request.method.clone();
+        let path = request.path.to_string();
+        let (status, body) = call(&self.router, request).await;
+        println!("   {method} {path} -> {status}");
+        (status, body)
+    }
+
+    async fn expect(&self, request: Call<'_>, status: u16) -> Result<Value, String> {
+        let (got, body) = self.send(request).await;
+        if got != status {
+            return Err(format!("expected {status}, got {got}: {body}"));
+        }
+        Ok(body)
+    }
+}
+
+fn lead_line(lead: &Value) -> String {
+    let reasons: Vec<String> = lead["score_reasons"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| format!("{}+{}", r["rule"].as_str().unwrap_or(""), r["points"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{} {:<7} {} status={} score={} ({}) assignee={} via {} touches={}",
+        lead["id"].as_str().unwrap_or(""),
+        lead["first_name"].as_str().unwrap_or(""),
+        lead["country"].as_str().unwrap_or(""),
+        lead["status"].as_str().unwrap_or(""),
+        lead["score"],
+        reasons.join(", "),
+        lead["assignee"].as_str().unwrap_or(""),
+        lead["assignment_rule"].as_str().unwrap_or(""),
+        lead["touch_count"],
+    )
+}
+
+pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
+    let temp;
+    let dir = match data_dir {
+        Some(d) => d,
+        None => {
+            temp = std::env::temp_dir().join(format!("brokeros-demo-{}", uuid_like()));
+            temp
+        }
+    };
+    let local = LocalBrokerOs::open(&dir, None)?;
+    let mut demo = Demo {
+        router: local.router(),
+        secret: local.secret.clone(),
+        step: 0,
+    };
+    println!("Broker OS demo — embedded store in {}", dir.display());
+
+    demo.say("Three leads arrive from landing pages and an affiliate (public POST /leads, with Idempotency-Key)");
+    let arrivals = [
+        json!({"first_name":"Ann","last_name":"Lee","email":"Ann.Lee@Example.com","phone":"020 7946 0958","country":"GB",
+               "language":"en","utm_source":"google","utm_medium":"cpc","utm_campaign":"gold-q4","marketing_consent":true}),
+        json!({"first_name":"Bernd","email":"bernd@example.de","country":"DE","language":"de","source":"affiliate",
+               "affiliate_id":"aff-77","marketing_consent":false}),
+        json!({"first_name":"Carla","phone":"+55 11 91234 5678","country":"BR","language":"pt-BR","referral_code":"IB-RIO-9",
+               "marketing_consent":true}),
+    ];
+    let mut ids = Vec::new();
+    for (n, body) in arrivals.iter().enumerate() {
+        let body = demo
+            .expect(
+                Call::post("/leads", body).header("idempotency-key", format!("form-{n}")),
+                202,
+            )
+            .await?;
+        ids.push(body["lead_id"].as_str().unwrap_or_default().to_string());
+    }
+
+    demo.say("The landing page retries Ann's submission with the same Idempotency-Key: the stored answer comes back");
+    let replay = demo
+        .expect(
+            Call::post("/leads", &arrivals[0]).header("idempotency-key", "form-0"),
+            202,
+        )
+        .await?;
+    println!("   same lead id: {}", replay["lead_id"] == json!(ids[0]));
+
+    demo.say("Ann comes back a week later through another campaign, typing her email differently: merged, not duplicated");
+    let again = json!({"first_name":"Ann","email":" ann.lee@EXAMPLE.com ","country":"GB","utm_source":"newsletter",
+                       "utm_medium":"email","marketing_consent":true});
+    let merged = demo.expect(Call::post("/leads", &again), 202).await?;
+    println!(
+        "   merged into {} (same lead: {})",
+        merged["lead_id"].as_str().unwrap_or(""),
+        merged["lead_id"] == json!(ids[0])
+    );
+
+    let admin = demo.token("admin-1", Role::Admin);
+    demo.say("An admin lists the leads: scored by the configured rules, assigned by country/language rules in round robin");
+    let list = demo.expect(Call::get("/leads").token(&admin), 200).await?;
+    for lead in list["items"].as_array().into_iter().flatten() {
+        println!("   {}", lead_line(lead));
+    }
+
+    let ann = demo
+        .expect(Call::get(&format!("/leads/{}", ids[0])).token(&admin), 200)
+        .await?;
+    let agent = ann["assignee"].as_str().unwrap_or_default().to_string();
+    let sales = demo.token(&agent, Role::Sales);
+    let other_agent = demo.token("sales-de-1", Role::Sales);
+
+    demo.say(&format!(
+        "Another agent tries to read Ann's lead (assigned to {agent}): refused"
+    ));
+    let (_, refused) = demo
+        .send(Call::get(&format!("/leads/{}", ids[0])).token(&other_agent))
+        .await;
+    println!("   {refused}");
+
+    demo.say(&format!(
+        "{agent} works the lead: contacted, a note, a follow-up task, done, qualified"
+    ));
+    let ann_path = format!("/leads/{}", ids[0]);
+    demo.expect(
+        Call::post(
+            &format!("{ann_path}/status"),
+            &json!({"status":"contacted"}),
+        )
+        .token(&sales),
+        200,
+    )
+    .await?;
+    demo.expect(
+        Call::post(
+            &format!("{ann_path}/notes"),
+            &json!({"text":"Trades gold; wants a demo of MT5 mobile."}),
+        )
+        .token(&sales),
+        201,
+    )
+    .await?;
+    let task = demo
+        .expect(
+            Call::post(
+                &format!("{ann_path}/tasks"),
+                &json!({"title":"Call back about account types","due_at":"2026-12-01T10:00:00Z"}),
+            )
+            .token(&sales),
+            201,
+        )
+        .await?;
+    let task_id = task["id"].as_str().unwrap_or_default();
+    demo.expect(
+        Call::post(&format!("{ann_path}/tasks/{task_id}/complete"), &json!({})).token(&sales),
+        200,
+    )
+    .await?;
+    demo.expect(
+        Call::post(
+            &format!("{ann_path}/status"),
+            &json!({"status":"qualified"}),
+        )
+        .token(&sales),
+        200,
+    )
+    .await?;
+
+    demo.say("A lead cannot skip the lifecycle: Bernd (new) cannot be converted");
+    let bernd_path = format!("/leads/{}/convert", ids[1]);
+    let (_, error) = demo
+        .send(Call::post(&bernd_path, &json!({})).token(&admin))
+        .await;
+    println!("   {error}");
+
+    demo.say("Ann converts into a client with her portal identity");
+    let client = demo
+        .expect(
+            Call::post(
+                &format!("{ann_path}/convert"),
+                &json!({"user_id":"portal-ann"}),
+            )
+            .token(&sales),
+            201,
+        )
+        .await?;
+    let client_id = client["id"].as_str().unwrap_or_default().to_string();
+    println!(
+        "   client {client_id}, account manager {}",
+        client["account_manager"].as_str().unwrap_or("")
+    );
+
+    demo.say("Ann reads her own profile; another client cannot");
+    let me = demo.token("portal-ann", Role::Client);
+    let profile = demo.expect(Call::get("/me").token(&me), 200).await?;
+    println!("   /me is client {}", profile["id"].as_str().unwrap_or(""));
+    let stranger = demo.token("portal-mallory", Role::Client);
+    demo.expect(
+        Call::get(&format!("/clients/{client_id}")).token(&stranger),
+        403,
+    )
+    .await?;
+
+    demo.say("Ann's timeline: every change, who made it and when (it is her lead's audit stream)");
+    let timeline = demo
+        .expect(
+            Call::get(&format!("{ann_path}/timeline")).token(&sales),
+            200,
+        )
+        .await?;
+    for entry in timeline["items"].as_array().into_iter().flatten().rev() {
+        let fields: Vec<&str> = entry["changes"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|x| x["field"].as_str()).collect())
+            .unwrap_or_default();
+        println!(
+            "   {} {:<20} by {:<14} changed: {}",
+            entry["at"].as_str().unwrap_or(""),
+            entry["action"].as_str().unwrap_or(""),
+            entry["actor"]["id"].as_str().unwrap_or(""),
+            fields.join(", ")
+        );
+    }
+
+    demo.say("Audit export of everything so far, then offline verification");
+    let out = dir.join("exports").join("audit-demo");
+    let selection = Selection::TimeRange {
+        from: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        to: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
+    };
+    let manifest: Manifest =
+        crate::audit::export(local.services.store.as_ref(), &selection, &out).await?;
+    println!(
+        "   {} events, {} streams, sha256 {}",
+        manifest.count,
+        manifest.streams.len(),
+        manifest.sha256
+    );
+    let data = std::fs::read(out.with_extension("ndjson")).map_err(|e| e.to_string())?;
+    match verify(&data, &manifest) {
+        Ok(n) => println!("   verify: OK ({n} events)"),
+        Err(e) => return Err(format!("the demo's own export does not verify: {e}")),
+    }
+    println!("   files: {}.{{ndjson,csv,manifest.json}}", out.display());
+    println!(
+        "   try: cargo run -p brokeros -- audit verify {}.ndjson",
+        out.display()
+    );
+    println!("\nDemo complete.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn uuid_like() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}

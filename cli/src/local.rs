@@ -1,0 +1,79 @@
+//! The embedded Broker OS: the SQLite store in a data directory, the dev signing key, and the
+//! same router the Lambdas run.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use brokeros_app::Services;
+use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
+use brokeros_app::http::{AppState, router};
+use brokeros_domain::config::BrokerConfig;
+use brokeros_store_sqlite::SqliteStore;
+
+pub const DB_FILE: &str = "brokeros.db";
+const KEY_FILE: &str = "dev-jwt.key";
+
+pub struct LocalBrokerOs {
+    pub services: Services,
+    pub secret: Vec<u8>,
+}
+
+/// The data directory's development signing key, created on first use (readable by the owner only).
+pub fn dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let path = data_dir.join(KEY_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return hex::decode(text.trim())
+            .map_err(|_| format!("{} is not a hex key", path.display()));
+    }
+    let key: [u8; 32] = rand::random();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(hex::encode(key).as_bytes())
+                .map_err(|e| e.to_string())?;
+            Ok(key.to_vec())
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => dev_key(data_dir),
+        Err(e) => Err(format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+pub fn load_config(path: Option<&Path>) -> Result<BrokerConfig, String> {
+    match path {
+        None => Ok(BrokerConfig::embedded_default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            BrokerConfig::from_json(&text).map_err(|e| e.to_string())
+        }
+    }
+}
+
+impl LocalBrokerOs {
+    pub fn open(data_dir: &Path, config: Option<&Path>) -> Result<LocalBrokerOs, String> {
+        let secret = dev_key(data_dir)?;
+        let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
+        Ok(LocalBrokerOs {
+            services: Services::new(Arc::new(store), load_config(config)?),
+            secret,
+        })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(AppState {
+            services: self.services.clone(),
+            auth: Arc::new(AuthMode::Jwt(JwtVerifier::new(
+                &self.secret,
+                LOCAL_ISSUER,
+                LOCAL_AUDIENCE,
+            ))),
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! `brokeros`: the local Broker OS and its operator tools.
+
+mod audit;
+mod demo;
+mod local;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use brokeros_domain::principal::Role;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "brokeros",
+    version,
+    about = "Broker OS: the operating layer of a retail FX/CFD brokerage"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole Broker OS on this machine: the API on 127.0.0.1 over the embedded store.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = ".brokeros")]
+        data_dir: PathBuf,
+        /// A JSON rules file (brands, lead scoring, assignment); the embedded default otherwise.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a scripted scenario against an embedded Broker OS and print what happens.
+    Demo {
+        /// Where the demo keeps its data; a fresh temporary directory by default.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Mint a development token for `serve`, signed with the data directory's dev key.
+    Token {
+        /// Role(s) the token grants: client, ib, sales, compliance, finance, admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        sub: String,
+        #[arg(long, default_value_t = 3600)]
+        ttl_seconds: i64,
+        #[arg(long, default_value = ".brokeros")]
+        data_dir: PathBuf,
+    },
+    /// Export and verify the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            port,
+            data_dir,
+            config,
+        } => serve(port, data_dir, config).await,
+        Command::Demo { data_dir } => demo::run(data_dir).await,
+        Command::Token {
+            roles,
+            sub,
+            ttl_seconds,
+            data_dir,
+        } => token(&roles, &sub, ttl_seconds, &data_dir),
+        Command::Audit { command } => audit::run(command).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+type CliResult = Result<std::process::ExitCode, String>;
+
+async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResult {
+    brokeros_app::logging::init();
+    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref())?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    eprintln!(
+        "Broker OS listening on http://{} (data in {}); mint a token with: brokeros token --role admin --sub me --data-dir {}",
+        listener.local_addr().map_err(|e| e.to_string())?,
+        data_dir.display(),
+        data_dir.display()
+    );
+    axum::serve(listener, local.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Path) -> CliResult {
+    let roles = roles
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !(1..=7 * 24 * 3600).contains(&ttl_seconds) {
+        return Err("--ttl-seconds must be 1 to 604800".into());
+    }
+    let secret = local::dev_key(data_dir)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token = brokeros_app::auth::mint_token(&secret, sub, &roles, ttl_seconds, now)
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,10 @@
+//! The CRM API: leads (lists, lifecycle, notes, tasks, timeline, conversion) and clients.
+
+use brokeros_app::http::crm_routes;
+
+#[tokio::main]
+async fn main() -> Result<(), brokeros_lambda::Error> {
+    brokeros_app::logging::init();
+    let services = brokeros_lambda::services_from_env().await?;
+    brokeros_lambda::run_http(crm_routes, services).await
+}

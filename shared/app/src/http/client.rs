@@ -1,0 +1,82 @@
+//! Calls the router in-process, without a socket: how the demo and the API tests talk to it.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A request to send through [`call`].
+pub struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<Vec<u8>>,
+    pub headers: Vec<(&'a str, String)>,
+}
+
+impl<'a> Call<'a> {
+    pub fn get(path: &'a str) -> Call<'a> {
+        Call {
+            method: Method::GET,
+            path,
+            token: None,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn post(path: &'a str, body: &Value) -> Call<'a> {
+        Call {
+            method: Method::POST,
+            path,
+            token: None,
+            body: Some(serde_json::to_vec(body).expect("JSON serializes")),
+            headers: vec![("content-type", "application/json".to_string())],
+        }
+    }
+
+    pub fn token(mut self, token: &'a str) -> Call<'a> {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Call<'a> {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn raw_body(mut self, body: Vec<u8>) -> Call<'a> {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// Sends `call` to `router` and returns the status and the JSON body (`Null` when empty).
+pub async fn call(router: &Router, call: Call<'_>) -> (u16, Value) {
+    let mut request = Request::builder().method(call.method).uri(call.path);
+    if let Some(token) = call.token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in call.headers {
+        request = request.header(name, value);
+    }
+    let request = request
+        .body(call.body.map(Body::from).unwrap_or_else(Body::empty))
+        .expect("a valid request");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a readable body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    (status, body)
+}
