@@ -106,7 +106,14 @@ impl ChainHead {
 }
 
 /// Fields that never enter an audit event, whatever entity they appear in.
-const NEVER_AUDITED: [&str; 6] = ["password", "secret", "token", "document_image", "api_key", "private_key"];
+const NEVER_AUDITED: [&str; 6] = [
+    "password",
+    "secret",
+    "token",
+    "document_image",
+    "api_key",
+    "private_key",
+];
 
 /// The top-level fields that differ between two JSON objects, secrets left out.
 pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
@@ -120,7 +127,10 @@ pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
         .into_iter()
         .filter(|f| !NEVER_AUDITED.iter().any(|s| f.contains(s)))
         .filter_map(|f| {
-            let (old, new) = (b.get(f).unwrap_or(&Value::Null), a.get(f).unwrap_or(&Value::Null));
+            let (old, new) = (
+                b.get(f).unwrap_or(&Value::Null),
+                a.get(f).unwrap_or(&Value::Null),
+            );
             (old != new).then(|| FieldChange {
                 field: f.clone(),
                 before: old.clone(),
@@ -145,7 +155,9 @@ impl AuditEvent {
     /// The next event of a stream whose chain ends at `head`. `fresh_id` is a new UUIDv7; if
     /// clocks disagree it is moved past the previous event so ids stay increasing in the stream.
     pub fn chained(draft: EventDraft, head: &ChainHead, fresh_id: Uuid) -> AuditEvent {
-        let previous = Uuid::parse_str(&head.event_id).unwrap_or(Uuid::nil()).as_u128();
+        let previous = Uuid::parse_str(&head.event_id)
+            .unwrap_or(Uuid::nil())
+            .as_u128();
         let id = Uuid::from_u128(fresh_id.as_u128().max(previous + 1));
         let mut event = AuditEvent {
             id: id.to_string(),
@@ -171,7 +183,10 @@ impl AuditEvent {
     /// SHA-256 of the canonical JSON of every field but `hash`.
     pub fn compute_hash(&self) -> String {
         let mut value = serde_json::to_value(self).expect("events serialize");
-        value.as_object_mut().expect("an event is an object").remove("hash");
+        value
+            .as_object_mut()
+            .expect("an event is an object")
+            .remove("hash");
         canonical_sha256(&value)
     }
 
@@ -211,7 +226,12 @@ pub struct Manifest {
 pub const EXPORT_FORMAT: &str = "brokeros-audit-ndjson/1";
 
 /// Builds the manifest of NDJSON `data` holding `events` in file order.
-pub fn manifest_for(events: &[AuditEvent], data: &[u8], selection: Value, exported_at: OffsetDateTime) -> Manifest {
+pub fn manifest_for(
+    events: &[AuditEvent],
+    data: &[u8],
+    selection: Value,
+    exported_at: OffsetDateTime,
+) -> Manifest {
     let mut streams: BTreeMap<String, StreamRange> = BTreeMap::new();
     for e in events {
         streams
@@ -248,7 +268,9 @@ pub enum VerifyError {
     Modified { line: usize, id: String },
     #[error("line {line}: event {id} is out of order (ids must increase through the file)")]
     OutOfOrder { line: usize, id: String },
-    #[error("line {line}: event {id} breaks the chain of {stream}: expected seq {expected_seq} linked to {expected_prev}, found seq {seq}")]
+    #[error(
+        "line {line}: event {id} breaks the chain of {stream}: expected seq {expected_seq} linked to {expected_prev}, found seq {seq}"
+    )]
     BrokenChain {
         line: usize,
         id: String,
@@ -258,9 +280,19 @@ pub enum VerifyError {
         seq: u64,
     },
     #[error("event {id} (line {line}) starts stream {stream} where the manifest says it does not")]
-    WrongStart { line: usize, id: String, stream: String },
-    #[error("stream {stream} ends at seq {found} but the manifest says {expected}: events are missing at the end")]
-    TruncatedStream { stream: String, expected: u64, found: u64 },
+    WrongStart {
+        line: usize,
+        id: String,
+        stream: String,
+    },
+    #[error(
+        "stream {stream} ends at seq {found} but the manifest says {expected}: events are missing at the end"
+    )]
+    TruncatedStream {
+        stream: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("stream {stream} is in the manifest but has no events in the data")]
     MissingStream { stream: String },
     #[error("the manifest does not match the data: {0}")]
@@ -312,7 +344,11 @@ pub fn verify(data: &[u8], manifest: &Manifest) -> Result<u64, VerifyError> {
                     .get(&stream)
                     .is_some_and(|r| r.first_seq == event.seq && r.anchor_hash == event.prev_hash);
                 if !start_ok {
-                    return Err(VerifyError::WrongStart { line, id: event.id, stream });
+                    return Err(VerifyError::WrongStart {
+                        line,
+                        id: event.id,
+                        stream,
+                    });
                 }
             }
         }
@@ -323,7 +359,11 @@ pub fn verify(data: &[u8], manifest: &Manifest) -> Result<u64, VerifyError> {
     }
     for (stream, range) in &manifest.streams {
         match seen.get(stream) {
-            None => return Err(VerifyError::MissingStream { stream: stream.clone() }),
+            None => {
+                return Err(VerifyError::MissingStream {
+                    stream: stream.clone(),
+                });
+            }
             Some((seq, hash)) if *seq != range.last_seq || hash != &range.head_hash => {
                 return Err(VerifyError::TruncatedStream {
                     stream: stream.clone(),
@@ -335,17 +375,27 @@ pub fn verify(data: &[u8], manifest: &Manifest) -> Result<u64, VerifyError> {
         }
     }
     if seen.len() != manifest.streams.len() {
-        return Err(VerifyError::Manifest("the data has streams the manifest does not list".into()));
+        return Err(VerifyError::Manifest(
+            "the data has streams the manifest does not list".into(),
+        ));
     }
     if count != manifest.count {
-        return Err(VerifyError::Manifest(format!("{count} events, manifest says {}", manifest.count)));
+        return Err(VerifyError::Manifest(format!(
+            "{count} events, manifest says {}",
+            manifest.count
+        )));
     }
     if first_id != manifest.first_id || previous_id != manifest.last_id {
-        return Err(VerifyError::Manifest("first or last event id differs".into()));
+        return Err(VerifyError::Manifest(
+            "first or last event id differs".into(),
+        ));
     }
     let digest = sha256_hex(data);
     if digest != manifest.sha256 {
-        return Err(VerifyError::Manifest(format!("SHA-256 of the data is {digest}, manifest says {}", manifest.sha256)));
+        return Err(VerifyError::Manifest(format!(
+            "SHA-256 of the data is {digest}, manifest says {}",
+            manifest.sha256
+        )));
     }
     Ok(count)
 }
@@ -379,17 +429,33 @@ mod tests {
     }
 
     fn export(events: &[AuditEvent]) -> (Vec<u8>, Manifest) {
-        let data: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-        let m = manifest_for(events, data.as_bytes(), json!({}), OffsetDateTime::UNIX_EPOCH);
+        let data: String = events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap() + "\n")
+            .collect();
+        let m = manifest_for(
+            events,
+            data.as_bytes(),
+            json!({}),
+            OffsetDateTime::UNIX_EPOCH,
+        );
         (data.into_bytes(), m)
     }
 
     fn lines(data: &[u8]) -> Vec<String> {
-        String::from_utf8(data.to_vec()).unwrap().lines().map(str::to_string).collect()
+        String::from_utf8(data.to_vec())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     fn join(lines: &[String]) -> Vec<u8> {
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes()
+        lines
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes()
     }
 
     #[test]
@@ -412,23 +478,38 @@ mod tests {
 
         let mut edited = original.clone();
         edited[1] = edited[1].replace("lead.updated", "lead.deleted");
-        assert!(matches!(verify(&join(&edited), &m), Err(VerifyError::Modified { line: 2, .. })));
+        assert!(matches!(
+            verify(&join(&edited), &m),
+            Err(VerifyError::Modified { line: 2, .. })
+        ));
 
         let mut deleted = original.clone();
         deleted.remove(1);
-        assert!(matches!(verify(&join(&deleted), &m), Err(VerifyError::BrokenChain { line: 2, .. })));
+        assert!(matches!(
+            verify(&join(&deleted), &m),
+            Err(VerifyError::BrokenChain { line: 2, .. })
+        ));
 
         let mut last_deleted = original.clone();
         last_deleted.pop();
-        assert!(matches!(verify(&join(&last_deleted), &m), Err(VerifyError::TruncatedStream { .. })));
+        assert!(matches!(
+            verify(&join(&last_deleted), &m),
+            Err(VerifyError::TruncatedStream { .. })
+        ));
 
         let mut first_deleted = original.clone();
         first_deleted.remove(0);
-        assert!(matches!(verify(&join(&first_deleted), &m), Err(VerifyError::WrongStart { line: 1, .. })));
+        assert!(matches!(
+            verify(&join(&first_deleted), &m),
+            Err(VerifyError::WrongStart { line: 1, .. })
+        ));
 
         let mut reordered = original.clone();
         reordered.swap(1, 2);
-        assert!(matches!(verify(&join(&reordered), &m), Err(VerifyError::BrokenChain { line: 2, .. })));
+        assert!(matches!(
+            verify(&join(&reordered), &m),
+            Err(VerifyError::BrokenChain { line: 2, .. })
+        ));
 
         // Two streams interleaved: swapping events of different streams keeps each chain intact,
         // and the id order catches it.
@@ -438,7 +519,10 @@ mod tests {
         let (data, m2) = export(&two);
         let mut swapped = lines(&data);
         swapped.swap(1, 2);
-        assert!(matches!(verify(&join(&swapped), &m2), Err(VerifyError::OutOfOrder { line: 3, .. })));
+        assert!(matches!(
+            verify(&join(&swapped), &m2),
+            Err(VerifyError::OutOfOrder { line: 3, .. })
+        ));
 
         let mut inserted = original.clone();
         inserted.insert(2, original[1].clone());
@@ -468,7 +552,10 @@ mod tests {
 
     #[test]
     fn secrets_never_enter_changes() {
-        let d = diff(&json!({"api_key":"a","name":"x"}), &json!({"api_key":"b","name":"y","password":"p"}));
+        let d = diff(
+            &json!({"api_key":"a","name":"x"}),
+            &json!({"api_key":"b","name":"y","password":"p"}),
+        );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].field, "name");
     }

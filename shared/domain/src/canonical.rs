@@ -27,7 +27,8 @@ mod tests {
 
     #[test]
     fn key_order_and_whitespace_do_not_change_the_digest() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"b":1, "a":{"y":2,"x":[1,2]}}"#).unwrap();
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b":1, "a":{"y":2,"x":[1,2]}}"#).unwrap();
         let b = json!({"a": {"x": [1, 2], "y": 2}, "b": 1});
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         assert_eq!(to_canonical_json(&a), r#"{"a":{"x":[1,2],"y":2},"b":1}"#);
@@ -35,6 +36,9 @@ mod tests {
 
     #[test]
     fn different_values_give_different_digests() {
-        assert_ne!(canonical_sha256(&json!({"a": 1})), canonical_sha256(&json!({"a": 2})));
+        assert_ne!(
+            canonical_sha256(&json!({"a": 1})),
+            canonical_sha256(&json!({"a": 2}))
+        );
     }
 }

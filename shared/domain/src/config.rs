@@ -55,7 +55,10 @@ pub enum LeadField {
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The field's text value is one of `values` (case-insensitive).
-    In { field: LeadField, values: Vec<String> },
+    In {
+        field: LeadField,
+        values: Vec<String>,
+    },
     /// The field has a value (a non-empty text, `true`, or a count above zero).
     Present { field: LeadField },
     /// The field's number is at least `value`.
@@ -86,12 +89,18 @@ pub struct AssignmentRule {
 
 impl BrokerConfig {
     pub fn embedded_default() -> BrokerConfig {
-        BrokerConfig::from_json(DEFAULT_CONFIG_JSON).expect("the embedded default configuration is valid")
+        BrokerConfig::from_json(DEFAULT_CONFIG_JSON)
+            .expect("the embedded default configuration is valid")
     }
 
     pub fn from_json(text: &str) -> Result<BrokerConfig> {
-        let config: BrokerConfig = serde_json::from_str(text)
-            .map_err(|e| Error::invalid("invalid_config", "config", format!("configuration is not valid: {e}")))?;
+        let config: BrokerConfig = serde_json::from_str(text).map_err(|e| {
+            Error::invalid(
+                "invalid_config",
+                "config",
+                format!("configuration is not valid: {e}"),
+            )
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -99,20 +108,32 @@ impl BrokerConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Error::invalid("invalid_config", "config", msg);
         if !self.brands.contains(&self.default_brand) {
-            return Err(bad(format!("default_brand '{}' is not among brands", self.default_brand)));
+            return Err(bad(format!(
+                "default_brand '{}' is not among brands",
+                self.default_brand
+            )));
         }
         if self.lead_assignment.default_agents.is_empty() {
-            return Err(bad("lead_assignment.default_agents must not be empty".into()));
+            return Err(bad(
+                "lead_assignment.default_agents must not be empty".into()
+            ));
         }
         for rule in &self.lead_assignment.rules {
             if rule.agents.is_empty() {
                 return Err(bad(format!("assignment rule '{}' has no agents", rule.id)));
             }
         }
-        let mut ids: Vec<&str> = self.lead_assignment.rules.iter().map(|r| r.id.as_str()).collect();
+        let mut ids: Vec<&str> = self
+            .lead_assignment
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.contains(&DEFAULT_POOL) {
-            return Err(bad("assignment rule ids must be unique and not 'default'".into()));
+            return Err(bad(
+                "assignment rule ids must be unique and not 'default'".into()
+            ));
         }
         Ok(())
     }
@@ -122,7 +143,11 @@ impl BrokerConfig {
         match requested {
             None => Ok(self.default_brand.clone()),
             Some(b) if self.brands.iter().any(|x| x == b) => Ok(b.to_string()),
-            Some(_) => Err(Error::invalid("unknown_brand", "brand", "brand is not one of this broker's brands")),
+            Some(_) => Err(Error::invalid(
+                "unknown_brand",
+                "brand",
+                "brand is not one of this broker's brands",
+            )),
         }
     }
 }

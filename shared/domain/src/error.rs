@@ -40,7 +40,11 @@ pub struct ErrorBody {
 }
 
 impl Error {
-    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Validation {
             code,
             message: message.into(),
@@ -113,7 +117,9 @@ impl Error {
     /// What the caller is told. Internal details stay in the logs, never in a response.
     pub fn body(&self) -> ErrorBody {
         let message = match self {
-            Error::Unavailable(_) => "the service is temporarily unavailable; retry later".to_string(),
+            Error::Unavailable(_) => {
+                "the service is temporarily unavailable; retry later".to_string()
+            }
             Error::Internal(_) => "internal error".to_string(),
             other => other.to_string(),
         };

@@ -33,7 +33,8 @@ pub fn language(field: &str, raw: &str) -> Result<String> {
         None => (raw, None),
     };
     let lang_ok = lang.len() == 2 && lang.bytes().all(|b| b.is_ascii_alphabetic());
-    let region_ok = region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()));
+    let region_ok =
+        region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()));
     if !(lang_ok && region_ok) {
         return Err(Error::invalid(
             "invalid_language",
@@ -50,7 +51,8 @@ pub fn language(field: &str, raw: &str) -> Result<String> {
 /// Lowercases and validates an email address (RFC 5321 lengths, dot-atom local part,
 /// a domain of letter/digit/hyphen labels with an alphabetic top-level label).
 pub fn email(field: &str, raw: &str) -> Result<String> {
-    let bad = |why: &str| Error::invalid("invalid_email", field, format!("email is not valid: {why}"));
+    let bad =
+        |why: &str| Error::invalid("invalid_email", field, format!("email is not valid: {why}"));
     let email = raw.trim().to_lowercase();
     if email.len() > 254 {
         return Err(bad("longer than 254 characters"));
@@ -60,8 +62,13 @@ pub fn email(field: &str, raw: &str) -> Result<String> {
         return Err(bad("the part before '@' must be 1 to 64 characters"));
     }
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
-    if local.split('.').any(|part| part.is_empty() || !part.chars().all(atext)) {
-        return Err(bad("the part before '@' has characters or dots that are not allowed"));
+    if local
+        .split('.')
+        .any(|part| part.is_empty() || !part.chars().all(atext))
+    {
+        return Err(bad(
+            "the part before '@' has characters or dots that are not allowed",
+        ));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2 || domain.len() > 253 {
@@ -87,7 +94,8 @@ pub fn email(field: &str, raw: &str) -> Result<String> {
 /// Parses a phone number written in international form, or in national form for
 /// `default_country`, and returns it in E.164 (`+442079460958`) when it is a valid number.
 pub fn phone_e164(field: &str, raw: &str, default_country: &str) -> Result<String> {
-    let bad = |why: &str| Error::invalid("invalid_phone", field, format!("phone is not valid: {why}"));
+    let bad =
+        |why: &str| Error::invalid("invalid_phone", field, format!("phone is not valid: {why}"));
     let raw = raw.trim();
     if raw.len() > 32 {
         return Err(bad("longer than 32 characters"));
@@ -96,7 +104,9 @@ pub fn phone_e164(field: &str, raw: &str, default_country: &str) -> Result<Strin
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c))
     {
-        return Err(bad("only digits, spaces, '+', '-', '.', and parentheses are allowed"));
+        return Err(bad(
+            "only digits, spaces, '+', '-', '.', and parentheses are allowed",
+        ));
     }
     let region = default_country.parse::<phonenumber::country::Id>().ok();
     let number = phonenumber::parse(region, raw).map_err(|_| bad("cannot be parsed"))?;
@@ -130,7 +140,11 @@ pub fn text(field: &str, raw: &str, max_chars: usize) -> Result<String> {
 pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String> {
     let value = text(field, raw, max_chars)?;
     if value.is_empty() {
-        return Err(Error::invalid("required", field, format!("{field} is required")));
+        return Err(Error::invalid(
+            "required",
+            field,
+            format!("{field} is required"),
+        ));
     }
     Ok(value)
 }
@@ -140,7 +154,9 @@ pub fn code(field: &str, raw: &str, max_len: usize) -> Result<String> {
     let value = raw.trim();
     if value.is_empty()
         || value.len() > max_len
-        || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(Error::invalid(
             "invalid_code",
@@ -157,8 +173,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("email", " John.Doe+fx@Example.COM ").unwrap(), "john.doe+fx@example.com");
-        for bad in ["", "a", "a@b", "a@@b.com", ".a@b.com", "a..b@c.com", "a@-b.com", "a@b.c0m", "a b@c.com"] {
+        assert_eq!(
+            email("email", " John.Doe+fx@Example.COM ").unwrap(),
+            "john.doe+fx@example.com"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "a@@b.com",
+            ".a@b.com",
+            "a..b@c.com",
+            "a@-b.com",
+            "a@b.c0m",
+            "a b@c.com",
+        ] {
             let err = email("email", bad).unwrap_err();
             assert_eq!(err.code(), "invalid_email", "{bad}");
         }
@@ -166,11 +195,24 @@ mod tests {
 
     #[test]
     fn phones_to_e164() {
-        assert_eq!(phone_e164("phone", "+44 20 7946 0958", "DE").unwrap(), "+442079460958");
-        assert_eq!(phone_e164("phone", "020 7946 0958", "GB").unwrap(), "+442079460958");
-        assert_eq!(phone_e164("phone", "(030) 901820", "DE").unwrap(), "+4930901820");
+        assert_eq!(
+            phone_e164("phone", "+44 20 7946 0958", "DE").unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            phone_e164("phone", "020 7946 0958", "GB").unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            phone_e164("phone", "(030) 901820", "DE").unwrap(),
+            "+4930901820"
+        );
         for bad in ["12", "+44 20", "abc", "+1 555 5555 55555 5555"] {
-            assert_eq!(phone_e164("phone", bad, "GB").unwrap_err().code(), "invalid_phone", "{bad}");
+            assert_eq!(
+                phone_e164("phone", bad, "GB").unwrap_err().code(),
+                "invalid_phone",
+                "{bad}"
+            );
         }
     }
 

@@ -118,7 +118,11 @@ impl Principal {
 
     /// The role recorded in audit events: the most privileged one held.
     pub fn primary_role(&self) -> Role {
-        *self.roles.iter().next_back().expect("a principal has at least one role")
+        *self
+            .roles
+            .iter()
+            .next_back()
+            .expect("a principal has at least one role")
     }
 }
 
@@ -133,14 +137,20 @@ mod tests {
 
     #[test]
     fn groups_as_json_array_from_a_verified_token() {
-        let p = Principal::from_claims(&claims(json!({"sub":"u-1","cognito:groups":["sales","other"]}))).unwrap();
+        let p = Principal::from_claims(&claims(
+            json!({"sub":"u-1","cognito:groups":["sales","other"]}),
+        ))
+        .unwrap();
         assert_eq!(p.sub, "u-1");
         assert_eq!(p.roles, BTreeSet::from([Role::Sales]));
     }
 
     #[test]
     fn groups_as_api_gateway_string() {
-        let p = Principal::from_claims(&claims(json!({"sub":"u-2","cognito:groups":"[admin sales]"}))).unwrap();
+        let p = Principal::from_claims(&claims(
+            json!({"sub":"u-2","cognito:groups":"[admin sales]"}),
+        ))
+        .unwrap();
         assert_eq!(p.roles, BTreeSet::from([Role::Sales, Role::Admin]));
         assert_eq!(p.primary_role(), Role::Admin);
     }
@@ -148,11 +158,15 @@ mod tests {
     #[test]
     fn no_sub_or_no_role_is_refused() {
         assert_eq!(
-            Principal::from_claims(&claims(json!({"cognito:groups":["admin"]}))).unwrap_err().http_status(),
+            Principal::from_claims(&claims(json!({"cognito:groups":["admin"]})))
+                .unwrap_err()
+                .http_status(),
             401
         );
         assert_eq!(
-            Principal::from_claims(&claims(json!({"sub":"u","cognito:groups":["root"]}))).unwrap_err().http_status(),
+            Principal::from_claims(&claims(json!({"sub":"u","cognito:groups":["root"]})))
+                .unwrap_err()
+                .http_status(),
             403
         );
     }

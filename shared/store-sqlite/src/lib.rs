@@ -13,7 +13,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use brokeros_store::{Item, Key, Page, Query, Store, StoreError, Table, WriteOp, validate_transaction};
+use brokeros_store::{
+    Item, Key, Page, Query, Store, StoreError, Table, WriteOp, validate_transaction,
+};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -97,12 +99,15 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
 impl Store for SqliteStore {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.read(move |c| sql::get(c, table, &key, brokeros_store::unix_now())).await
+        self.read(move |c| sql::get(c, table, &key, brokeros_store::unix_now()))
+            .await
     }
 
     async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if keys.len() > 100 {
-            return Err(StoreError::Invalid("get_many takes at most 100 keys".into()));
+            return Err(StoreError::Invalid(
+                "get_many takes at most 100 keys".into(),
+            ));
         }
         let keys = keys.to_vec();
         self.read(move |c| {
@@ -120,7 +125,9 @@ impl Store for SqliteStore {
             .expect("writer sender lock")
             .send(WriteJob { ops, done })
             .map_err(|_| unavailable("the writer thread has stopped"))?;
-        answer.await.map_err(|_| unavailable("the writer thread has stopped"))?
+        answer
+            .await
+            .map_err(|_| unavailable("the writer thread has stopped"))?
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {

@@ -2,12 +2,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use brokeros_store::{
-    Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKeyRange, StoreError, Table, WriteOp,
+    Condition, Cursor, Index, IndexKey, Item, Key, Page, Query, SortKeyRange, StoreError, Table,
+    WriteOp,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-const COLUMNS: &str = "pk, sk, v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
+const COLUMNS: &str =
+    "pk, sk, v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
 
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -39,7 +41,11 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
-    let mut item = Item::new(Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?), row.get::<_, i64>(2)? as u64, row.get::<_, String>(3)?);
+    let mut item = Item::new(
+        Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+        row.get::<_, i64>(2)? as u64,
+        row.get::<_, String>(3)?,
+    );
     for (n, index) in Index::ALL.into_iter().enumerate() {
         let pk: Option<String> = row.get(4 + 2 * n)?;
         let sk: Option<String> = row.get(5 + 2 * n)?;
@@ -55,21 +61,37 @@ pub fn get(conn: &Connection, table: Table, key: &Key, now: i64) -> rusqlite::Re
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3 AND (expires_at IS NULL OR expires_at > ?4)"
     ))?;
-    stmt.query_row(params![table.as_str(), key.pk, key.sk, now], row_to_item).optional()
+    stmt.query_row(params![table.as_str(), key.pk, key.sk, now], row_to_item)
+        .optional()
 }
 
 pub fn count(conn: &Connection, table: Table) -> rusqlite::Result<u64> {
-    conn.query_row("SELECT COUNT(*) FROM items WHERE tbl = ?1", [table.as_str()], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
+    conn.query_row(
+        "SELECT COUNT(*) FROM items WHERE tbl = ?1",
+        [table.as_str()],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
 }
 
-pub fn query(conn: &Connection, query: &Query, cursor: Option<&Cursor>, now: i64) -> rusqlite::Result<Page> {
+pub fn query(
+    conn: &Connection,
+    query: &Query,
+    cursor: Option<&Cursor>,
+    now: i64,
+) -> rusqlite::Result<Page> {
     let (pk_col, sk_col) = match query.index {
         None => ("pk".to_string(), "sk".to_string()),
         Some(i) => (format!("{}pk", i.name()), format!("{}sk", i.name())),
     };
-    let mut sql = format!("SELECT {COLUMNS} FROM items WHERE tbl = ? AND {pk_col} = ? AND (expires_at IS NULL OR expires_at > ?)");
-    let mut args: Vec<Value> = vec![query.table.as_str().to_string().into(), query.pk.clone().into(), now.into()];
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM items WHERE tbl = ? AND {pk_col} = ? AND (expires_at IS NULL OR expires_at > ?)"
+    );
+    let mut args: Vec<Value> = vec![
+        query.table.as_str().to_string().into(),
+        query.pk.clone().into(),
+        now.into(),
+    ];
     match &query.sk {
         SortKeyRange::All => {}
         SortKeyRange::Prefix(p) => {
@@ -110,7 +132,11 @@ pub fn query(conn: &Connection, query: &Query, cursor: Option<&Cursor>, now: i64
     let mut items = stmt
         .query_map(params_from_iter(args), row_to_item)?
         .collect::<rusqlite::Result<Vec<Item>>>()?;
-    items.retain(|item| query.sort_key_of(item).is_some_and(|sk| query.sk.contains(sk)));
+    items.retain(|item| {
+        query
+            .sort_key_of(item)
+            .is_some_and(|sk| query.sk.contains(sk))
+    });
     let limit = query.limit as usize;
     let next = if items.len() > limit {
         items.truncate(limit);
@@ -123,7 +149,10 @@ pub fn query(conn: &Connection, query: &Query, cursor: Option<&Cursor>, now: i64
 
 /// Commits a group of transactions together, each in its own savepoint, and returns each one's
 /// outcome in order.
-pub fn commit_group<'a>(conn: &mut Connection, group: impl Iterator<Item = &'a [WriteOp]>) -> Vec<Result<(), StoreError>> {
+pub fn commit_group<'a>(
+    conn: &mut Connection,
+    group: impl Iterator<Item = &'a [WriteOp]>,
+) -> Vec<Result<(), StoreError>> {
     let now = brokeros_store::unix_now();
     let begun = conn.execute_batch("BEGIN IMMEDIATE");
     let group: Vec<&[WriteOp]> = group.collect();
@@ -147,7 +176,10 @@ pub fn commit_group<'a>(conn: &mut Connection, group: impl Iterator<Item = &'a [
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
-        return results.iter().map(|_| Err(super::unavailable(&e))).collect();
+        return results
+            .iter()
+            .map(|_| Err(super::unavailable(&e)))
+            .collect();
     }
     results
 }
@@ -157,8 +189,15 @@ fn apply(conn: &Connection, ops: &[WriteOp], now: i64) -> Result<(), StoreError>
         let table = op.table().as_str();
         let key = op.key();
         let current: Option<(i64, Option<i64>)> = conn
-            .prepare_cached("SELECT v, expires_at FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
-            .and_then(|mut s| s.query_row(params![table, key.pk, key.sk], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .prepare_cached(
+                "SELECT v, expires_at FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![table, key.pk, key.sk], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })
             .map_err(super::unavailable)?;
         let live_version = current
             .filter(|(_, expires)| expires.is_none_or(|t| t > now))

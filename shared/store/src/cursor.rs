@@ -30,7 +30,9 @@ impl Cursor {
             table: query.table.as_str().to_string(),
             index: query.index.map(|i| i.name().to_string()),
             query_pk: query.pk.clone(),
-            index_sk: query.index.and_then(|i| last.indexes.get(&i).map(|k| k.sk.clone())),
+            index_sk: query
+                .index
+                .and_then(|i| last.indexes.get(&i).map(|k| k.sk.clone())),
             pk: last.key.pk.clone(),
             sk: last.key.sk.clone(),
         }
@@ -42,12 +44,20 @@ impl Cursor {
 
     /// Decodes the cursor of `query`, refusing one that belongs to another query.
     pub fn decode_for(query: &Query) -> Result<Option<Cursor>, StoreError> {
-        let Some(text) = &query.cursor else { return Ok(None) };
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| StoreError::InvalidCursor)?;
-        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+        let Some(text) = &query.cursor else {
+            return Ok(None);
+        };
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| StoreError::InvalidCursor)?;
+        let cursor: Cursor =
+            serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
         let same_query = cursor.table == query.table.as_str()
             && cursor.index.as_deref().and_then(Index::from_name) == query.index
-            && cursor.index.as_deref().is_none_or(|n| Index::from_name(n).is_some())
+            && cursor
+                .index
+                .as_deref()
+                .is_none_or(|n| Index::from_name(n).is_some())
             && cursor.query_pk == query.pk
             && cursor.index_sk.is_some() == query.index.is_some();
         if !same_query {

@@ -70,7 +70,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 }
 
@@ -104,8 +107,19 @@ impl Item {
         }
     }
 
-    pub fn with_index(mut self, index: Index, pk: impl Into<String>, sk: impl Into<String>) -> Item {
-        self.indexes.insert(index, IndexKey { pk: pk.into(), sk: sk.into() });
+    pub fn with_index(
+        mut self,
+        index: Index,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Item {
+        self.indexes.insert(
+            index,
+            IndexKey {
+                pk: pk.into(),
+                sk: sk.into(),
+            },
+        );
         self
     }
 
@@ -134,16 +148,30 @@ pub enum Condition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
-    Put { table: Table, item: Item, condition: Condition },
-    Delete { table: Table, key: Key, condition: Condition },
+    Put {
+        table: Table,
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        table: Table,
+        key: Key,
+        condition: Condition,
+    },
     /// Writes nothing; the transaction fails unless the condition holds.
-    Check { table: Table, key: Key, condition: Condition },
+    Check {
+        table: Table,
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {
     pub fn table(&self) -> Table {
         match self {
-            WriteOp::Put { table, .. } | WriteOp::Delete { table, .. } | WriteOp::Check { table, .. } => *table,
+            WriteOp::Put { table, .. }
+            | WriteOp::Delete { table, .. }
+            | WriteOp::Check { table, .. } => *table,
         }
     }
 
@@ -156,9 +184,9 @@ impl WriteOp {
 
     pub fn condition(&self) -> Condition {
         match self {
-            WriteOp::Put { condition, .. } | WriteOp::Delete { condition, .. } | WriteOp::Check { condition, .. } => {
-                *condition
-            }
+            WriteOp::Put { condition, .. }
+            | WriteOp::Delete { condition, .. }
+            | WriteOp::Check { condition, .. } => *condition,
         }
     }
 }
@@ -242,7 +270,9 @@ impl Query {
             return Err(StoreError::Invalid("query limit must be 1 to 1000".into()));
         }
         if self.pk.is_empty() {
-            return Err(StoreError::Invalid("query partition key must not be empty".into()));
+            return Err(StoreError::Invalid(
+                "query partition key must not be empty".into(),
+            ));
         }
         Ok(())
     }
@@ -276,12 +306,16 @@ pub enum StoreError {
 /// Checks a transaction against the limits every engine enforces.
 pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
-        return Err(StoreError::Invalid(format!("a transaction holds 1 to {MAX_TRANSACTION_OPS} operations")));
+        return Err(StoreError::Invalid(format!(
+            "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations"
+        )));
     }
     let mut keys: Vec<(Table, &Key)> = ops.iter().map(|op| (op.table(), op.key())).collect();
     keys.sort();
     if keys.windows(2).any(|w| w[0] == w[1]) {
-        return Err(StoreError::Invalid("a transaction may touch each item once".into()));
+        return Err(StoreError::Invalid(
+            "a transaction may touch each item once".into(),
+        ));
     }
     for op in ops {
         let key = op.key();
@@ -290,9 +324,15 @@ pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
         }
         if let WriteOp::Put { item, .. } = op {
             if item.data.len() > MAX_ITEM_DATA_BYTES {
-                return Err(StoreError::Invalid(format!("item data exceeds {MAX_ITEM_DATA_BYTES} bytes")));
+                return Err(StoreError::Invalid(format!(
+                    "item data exceeds {MAX_ITEM_DATA_BYTES} bytes"
+                )));
             }
-            if item.indexes.values().any(|k| k.pk.is_empty() || k.sk.is_empty()) {
+            if item
+                .indexes
+                .values()
+                .any(|k| k.pk.is_empty() || k.sk.is_empty())
+            {
                 return Err(StoreError::Invalid("index keys must not be empty".into()));
             }
         }

@@ -2,15 +2,23 @@ use crate::config::{AssignmentConfig, DEFAULT_POOL};
 
 /// The first assignment rule matching the lead's country and language, or the default pool.
 /// Returns the pool id (used to key its round-robin counter) and its agents.
-pub fn select_pool<'a>(config: &'a AssignmentConfig, country: &str, language: Option<&str>) -> (&'a str, &'a [String]) {
+pub fn select_pool<'a>(
+    config: &'a AssignmentConfig,
+    country: &str,
+    language: Option<&str>,
+) -> (&'a str, &'a [String]) {
     let lang = language.map(|l| l.split('-').next().unwrap_or(l));
     config
         .rules
         .iter()
         .find(|rule| {
-            let country_ok = rule.countries.is_empty() || rule.countries.iter().any(|c| c.eq_ignore_ascii_case(country));
-            let language_ok =
-                rule.languages.is_empty() || lang.is_some_and(|l| rule.languages.iter().any(|x| x.eq_ignore_ascii_case(l)));
+            let country_ok = rule.countries.is_empty()
+                || rule
+                    .countries
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(country));
+            let language_ok = rule.languages.is_empty()
+                || lang.is_some_and(|l| rule.languages.iter().any(|x| x.eq_ignore_ascii_case(l)));
             country_ok && language_ok
         })
         .map(|rule| (rule.id.as_str(), rule.agents.as_slice()))

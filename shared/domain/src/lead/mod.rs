@@ -47,7 +47,13 @@ impl LeadStatus {
         LeadStatus::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
-            .ok_or_else(|| Error::invalid("invalid_status", field, "status must be new, contacted, qualified, converted or lost"))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "invalid_status",
+                    field,
+                    "status must be new, contacted, qualified, converted or lost",
+                )
+            })
     }
 
     /// The lifecycle new → contacted → qualified → converted, with lost reachable from every open
@@ -141,7 +147,12 @@ pub struct Assignment {
 
 impl Lead {
     /// A lead first seen in `capture`, assigned by `assignment`, scored by `rules`.
-    pub fn new(id: String, capture: LeadCapture, assignment: Assignment, rules: &crate::config::ScoringConfig) -> Lead {
+    pub fn new(
+        id: String,
+        capture: LeadCapture,
+        assignment: Assignment,
+        rules: &crate::config::ScoringConfig,
+    ) -> Lead {
         let now = capture.touch.at;
         let mut lead = Lead {
             id,
@@ -176,7 +187,12 @@ impl Lead {
     /// (a form cannot take over a lead by resubmitting); the IB referral that came first keeps
     /// the attribution; the latest consent answer wins, since consent can be withdrawn.
     /// `phone_is_free` says whether the submitted phone belongs to no other lead.
-    pub fn merge(&mut self, capture: LeadCapture, phone_is_free: bool, rules: &crate::config::ScoringConfig) {
+    pub fn merge(
+        &mut self,
+        capture: LeadCapture,
+        phone_is_free: bool,
+        rules: &crate::config::ScoringConfig,
+    ) {
         if self.last_name.is_none() {
             self.last_name = capture.last_name;
         }
@@ -205,10 +221,19 @@ impl Lead {
         self.score_reasons = reasons;
     }
 
-    pub fn change_status(&mut self, to: LeadStatus, reason: Option<String>, now: OffsetDateTime) -> Result<()> {
+    pub fn change_status(
+        &mut self,
+        to: LeadStatus,
+        reason: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         self.status.check_transition(to)?;
         if to == LeadStatus::Lost && reason.is_none() {
-            return Err(Error::invalid("required", "reason", "a reason is required to mark a lead lost"));
+            return Err(Error::invalid(
+                "required",
+                "reason",
+                "a reason is required to mark a lead lost",
+            ));
         }
         self.status = to;
         self.lost_reason = reason.filter(|_| to == LeadStatus::Lost);
@@ -221,7 +246,10 @@ impl Lead {
         if self.status != LeadStatus::Qualified {
             return Err(Error::conflict(
                 "invalid_transition",
-                format!("only a qualified lead converts; this one is {}", self.status.as_str()),
+                format!(
+                    "only a qualified lead converts; this one is {}",
+                    self.status.as_str()
+                ),
             ));
         }
         self.status = LeadStatus::Converted;
@@ -231,7 +259,10 @@ impl Lead {
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(self.status, LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified)
+        matches!(
+            self.status,
+            LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
+        )
     }
 }
 
@@ -263,7 +294,12 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn from_lead(id: String, lead: &Lead, user_id: Option<String>, now: OffsetDateTime) -> Client {
+    pub fn from_lead(
+        id: String,
+        lead: &Lead,
+        user_id: Option<String>,
+        now: OffsetDateTime,
+    ) -> Client {
         Client {
             id,
             brand: lead.brand.clone(),
@@ -290,12 +326,20 @@ pub struct Task {
     pub id: String,
     pub lead_id: String,
     pub title: String,
-    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub due_at: Option<OffsetDateTime>,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed_at: Option<OffsetDateTime>,
 }
 
@@ -309,7 +353,10 @@ mod tests {
         for from in LeadStatus::ALL {
             for to in LeadStatus::ALL {
                 let ok = from.check_transition(to).is_ok();
-                let expected = matches!((from, to), (New, Contacted) | (Contacted, Qualified) | (New | Contacted | Qualified, Lost));
+                let expected = matches!(
+                    (from, to),
+                    (New, Contacted) | (Contacted, Qualified) | (New | Contacted | Qualified, Lost)
+                );
                 assert_eq!(ok, expected, "{from:?} -> {to:?}");
             }
         }

@@ -45,7 +45,10 @@ pub struct LeadCapture {
     pub touch: Touch,
 }
 
-fn optional(value: Option<String>, check: impl Fn(&str) -> Result<String>) -> Result<Option<String>> {
+fn optional(
+    value: Option<String>,
+    check: impl Fn(&str) -> Result<String>,
+) -> Result<Option<String>> {
     match value {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
@@ -62,16 +65,27 @@ impl LeadSubmission {
         let email = optional(self.email, |v| normalize::email("email", v))?;
         let phone = optional(self.phone, |v| normalize::phone_e164("phone", v, &country))?;
         if email.is_none() && phone.is_none() {
-            return Err(crate::Error::invalid("required", "email", "an email or a phone number is required"));
+            return Err(crate::Error::invalid(
+                "required",
+                "email",
+                "an email or a phone number is required",
+            ));
         }
         let language = optional(self.language, |v| normalize::language("language", v))?;
-        let referral_code = optional(self.referral_code, |v| normalize::code("referral_code", v, 32))?;
+        let referral_code = optional(self.referral_code, |v| {
+            normalize::code("referral_code", v, 32)
+        })?;
         let utm = |field: &str, v: Option<String>| optional(v, |x| normalize::text(field, x, 200));
         let touch = Touch {
             at: now,
-            source: optional(self.source, |v| normalize::code("source", v, 40))?.unwrap_or_else(|| "web".into()),
-            affiliate_id: optional(self.affiliate_id, |v| normalize::code("affiliate_id", v, 64))?,
-            landing_page: optional(self.landing_page, |v| normalize::text("landing_page", v, 500))?,
+            source: optional(self.source, |v| normalize::code("source", v, 40))?
+                .unwrap_or_else(|| "web".into()),
+            affiliate_id: optional(self.affiliate_id, |v| {
+                normalize::code("affiliate_id", v, 64)
+            })?,
+            landing_page: optional(self.landing_page, |v| {
+                normalize::text("landing_page", v, 500)
+            })?,
             utm: Utm {
                 source: utm("utm_source", self.utm_source)?,
                 medium: utm("utm_medium", self.utm_medium)?,
@@ -102,13 +116,18 @@ mod tests {
 
     fn submit(v: serde_json::Value) -> Result<LeadCapture> {
         let s: LeadSubmission = serde_json::from_value(v).unwrap();
-        s.validate(&BrokerConfig::embedded_default(), OffsetDateTime::UNIX_EPOCH)
+        s.validate(
+            &BrokerConfig::embedded_default(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]
     fn normalizes_contact_data() {
-        let c = submit(json!({"first_name":" Ann ","email":"Ann@X.io","phone":"020 7946 0958","country":"gb",
-            "language":"EN","utm_medium":"cpc","marketing_consent":true}))
+        let c = submit(
+            json!({"first_name":" Ann ","email":"Ann@X.io","phone":"020 7946 0958","country":"gb",
+            "language":"EN","utm_medium":"cpc","marketing_consent":true}),
+        )
         .unwrap();
         assert_eq!(c.first_name, "Ann");
         assert_eq!(c.email.as_deref(), Some("ann@x.io"));
@@ -122,9 +141,13 @@ mod tests {
 
     #[test]
     fn refuses_missing_contact_and_bad_fields() {
-        let e = submit(json!({"first_name":"A","country":"GB","marketing_consent":false})).unwrap_err();
+        let e =
+            submit(json!({"first_name":"A","country":"GB","marketing_consent":false})).unwrap_err();
         assert_eq!(e.code(), "required");
-        let e = submit(json!({"first_name":"A","country":"XX","email":"a@b.co","marketing_consent":false})).unwrap_err();
+        let e = submit(
+            json!({"first_name":"A","country":"XX","email":"a@b.co","marketing_consent":false}),
+        )
+        .unwrap_err();
         assert_eq!(e.body().field.as_deref(), Some("country"));
         let e = submit(json!({"first_name":"A","country":"GB","email":"a@b.co","brand":"other","marketing_consent":false})).unwrap_err();
         assert_eq!(e.code(), "unknown_brand");
