@@ -1,0 +1,73 @@
+//! Shared harness of the Broker OS cross-engine tests: fresh, isolated stores of each engine.
+
+pub mod dynamodb_local;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use brokeros_store::{Item, Key, Page, Query, Store, StoreError, Table, WriteOp};
+use brokeros_store_dynamodb::{DynamoStore, TableNames, create_tables};
+use brokeros_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A DynamoDB store on new, uniquely named tables of this process's DynamoDB Local
+/// (started on first use; see [`dynamodb_local`]).
+pub async fn fresh_dynamo_store() -> Arc<dyn Store> {
+    let client = dynamodb_local::client().await;
+    let id = uuid::Uuid::new_v4().simple();
+    let tables = TableNames {
+        main: format!("t{id}-main"),
+        audit: format!("t{id}-audit"),
+    };
+    create_tables(&client, &tables)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create tables {tables:?} in DynamoDB Local: {e}"));
+    Arc::new(DynamoStore::new(client, tables))
+}
+
+/// A SQLite store on a new database file in a temporary directory, removed when the store is
+/// dropped.
+pub fn fresh_sqlite_store() -> Arc<dyn Store> {
+    let dir = tempfile::Builder::new()
+        .prefix("brokeros-store-")
+        .tempdir()
+        .expect("cannot create a temporary directory");
+    let store = open_sqlite(&dir.path().join("brokeros.sqlite3"));
+    Arc::new(TempSqliteStore { store, _dir: dir })
+}
+
+fn open_sqlite(path: &Path) -> SqliteStore {
+    SqliteStore::open(path)
+        .unwrap_or_else(|e| panic!("cannot open a SQLite store at {}: {e}", path.display()))
+}
+
+/// A SQLite store and the directory of its file (fields drop in order: the database closes
+/// before its directory goes).
+struct TempSqliteStore {
+    store: SqliteStore,
+    _dir: TempDir,
+}
+
+#[async_trait]
+impl Store for TempSqliteStore {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.store.get(table, key).await
+    }
+
+    async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.store.get_many(table, keys).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.store.transact(ops).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.store.query(query).await
+    }
+
+    async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
+        self.store.count_items(table).await
+    }
+}
