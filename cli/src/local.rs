@@ -69,11 +69,11 @@ impl LocalBrokerOs {
     pub fn router(&self) -> axum::Router {
         router(AppState {
             services: self.services.clone(),
-            auth: Arc::new(AuthMode::Jwt(JwtVerifier::new(
+            auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 &self.secret,
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
-            ))),
+            )))),
         })
     }
 }

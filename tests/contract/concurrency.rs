@@ -104,3 +104,48 @@ pub async fn concurrent_creators_have_one_winner(store: Arc<dyn Store>) {
     assert_eq!(stored.data, format!("creator {}", winners[0]));
     assert_eq!(stored.version, 1);
 }
+
+/// Many reads at once, of every kind, all answered: readers never run out.
+pub async fn concurrent_readers_are_all_served(store: Arc<dyn Store>) {
+    create_all(
+        store.as_ref(),
+        Table::Main,
+        &[item("READ#1", "A", 1, "a"), item("READ#1", "B", 1, "b")],
+    )
+    .await;
+    let readers: Vec<_> = (0..64usize)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match n % 3 {
+                    0 => assert_eq!(
+                        store
+                            .get(Table::Main, &key("READ#1", "A"))
+                            .await
+                            .unwrap()
+                            .unwrap()
+                            .data,
+                        "a"
+                    ),
+                    1 => {
+                        let found = store
+                            .get_many(Table::Main, &[key("READ#1", "B"), key("READ#1", "Z")])
+                            .await
+                            .unwrap();
+                        assert!(found[0].is_some() && found[1].is_none());
+                    }
+                    _ => {
+                        let page = store
+                            .query(brokeros_store::Query::new(Table::Main, None, "READ#1"))
+                            .await
+                            .unwrap();
+                        assert_eq!(page.items.len(), 2);
+                    }
+                }
+            })
+        })
+        .collect();
+    for reader in readers {
+        reader.await.expect("a read failed");
+    }
+}

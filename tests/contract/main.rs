@@ -65,4 +65,5 @@ contract! {
     pagination::foreign_cursors_are_refused,
     concurrency::concurrent_writers_lose_no_update,
     concurrency::concurrent_creators_have_one_winner,
+    concurrency::concurrent_readers_are_all_served,
 }

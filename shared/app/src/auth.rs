@@ -21,7 +21,7 @@ pub enum AuthMode {
     /// Trust only claims that API Gateway verified and passed in the request context.
     GatewayClaims,
     /// Verify bearer tokens here.
-    Jwt(JwtVerifier),
+    Jwt(Box<JwtVerifier>),
 }
 
 /// Verifies HS256 tokens signed with a local development key.
@@ -128,7 +128,11 @@ mod tests {
     }
 
     fn verifier() -> AuthMode {
-        AuthMode::Jwt(JwtVerifier::new(SECRET, LOCAL_ISSUER, LOCAL_AUDIENCE))
+        AuthMode::Jwt(Box::new(JwtVerifier::new(
+            SECRET,
+            LOCAL_ISSUER,
+            LOCAL_AUDIENCE,
+        )))
     }
 
     #[test]

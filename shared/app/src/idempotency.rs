@@ -16,7 +16,7 @@ use crate::keys;
 /// How long a key is remembered.
 pub const RETENTION_SECONDS: i64 = 24 * 3600;
 /// How often a use case is re-run after losing a race before the caller is told to retry.
-const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: u32 = 12;
 
 /// What an HTTP use case answers; stored verbatim for idempotent replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +85,14 @@ async fn replay(services: &Services, key: &IdempotencyKey) -> Result<Option<Repl
     }
 }
 
+/// Waits before re-running a use case that lost a race, with full jitter so that contenders
+/// spread out (1 ms, 2 ms, 4 ms, … capped at 64 ms).
+async fn backoff(attempt: u32) {
+    let cap_ms = 1u64 << attempt.min(6);
+    let wait_us = rand::random_range(0..cap_ms * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(wait_us)).await;
+}
+
 /// One run of a use case: its reply and the changes to commit.
 pub type Attempt<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Reply, Changeset)>> + Send + 'a>>;
@@ -97,7 +105,10 @@ pub async fn execute<'a>(
     key: Option<&IdempotencyKey>,
     mut attempt: impl FnMut() -> Attempt<'a>,
 ) -> Result<Reply> {
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt_number in 0..MAX_ATTEMPTS {
+        if attempt_number > 0 {
+            backoff(attempt_number).await;
+        }
         if let Some(k) = key
             && let Some(reply) = replay(services, k).await?
         {

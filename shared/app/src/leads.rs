@@ -634,7 +634,7 @@ pub async fn complete_task(
         Box::pin(async move {
             let ctx = ctx_for(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
-            let tkey = task_key(&before.entity.id, &task_id);
+            let tkey = task_key(&before.entity.id, task_id);
             let item = services
                 .store
                 .get(Table::Main, &tkey)

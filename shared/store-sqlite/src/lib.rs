@@ -8,7 +8,7 @@
 
 mod sql;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +19,9 @@ use brokeros_store::{
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+/// Read connections opened up front, and the most kept open when idle.
 const READERS: usize = 4;
+const MAX_IDLE_READERS: usize = 16;
 /// The most transactions one group commit takes.
 const MAX_GROUP: usize = 512;
 
@@ -30,7 +32,31 @@ struct WriteJob {
 
 pub struct SqliteStore {
     writer: Mutex<mpsc::Sender<WriteJob>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<ReaderPool>,
+}
+
+/// Idle read connections; a reader that finds none opens another, so reads never wait on
+/// each other (SQLite in WAL mode serves any number of readers beside the writer).
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        let idle = self.idle.lock().expect("reader pool lock").pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => sql::connect(&self.path).map_err(unavailable),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -53,7 +79,10 @@ impl SqliteStore {
             .map_err(unavailable)?;
         Ok(SqliteStore {
             writer: Mutex::new(tx),
-            readers: Arc::new(Mutex::new(readers)),
+            readers: Arc::new(ReaderPool {
+                path: path.to_path_buf(),
+                idle: Mutex::new(readers),
+            }),
         })
     }
 
@@ -64,13 +93,9 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool.lock().expect("reader pool lock").pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => return Err(unavailable("no reader connection available")),
-            };
+            let conn = pool.checkout()?;
             let result = read(&conn).map_err(unavailable);
-            pool.lock().expect("reader pool lock").push(conn);
+            pool.give_back(conn);
             result
         })
         .await

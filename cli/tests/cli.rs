@@ -1,0 +1,168 @@
+//! The `brokeros` binary as operators and auditors use it: the demo, dev tokens, audit export,
+//! and `audit verify` catching a modified, a deleted and a reordered event.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn brokeros(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brokeros"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn demo_then_export_and_verify_catch_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let demo = brokeros(&["demo", "--data-dir", data_arg]);
+    assert!(
+        demo.status.success(),
+        "{}{}",
+        stdout(&demo),
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let text = stdout(&demo);
+    for expected in ["merged into", "-> 403", "verify: OK", "Demo complete."] {
+        assert!(
+            text.contains(expected),
+            "the demo output lacks '{expected}':\n{text}"
+        );
+    }
+
+    let out = dir.path().join("export/all");
+    let export = brokeros(&[
+        "audit",
+        "export",
+        "--data-dir",
+        data_arg,
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let ndjson = dir.path().join("export/all.ndjson");
+    assert!(dir.path().join("export/all.csv").exists());
+    let ok = brokeros(&["audit", "verify", ndjson.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("OK: "), "{}", stdout(&ok));
+    let original = lines(&ndjson);
+    assert!(original.len() >= 10);
+
+    let check = |tampered: Vec<String>, expect: &str| {
+        let path = dir.path().join("export/all.ndjson");
+        write_lines(&path, &tampered);
+        let result = brokeros(&[
+            "audit",
+            "verify",
+            path.to_str().unwrap(),
+            "--manifest",
+            dir.path()
+                .join("export/all.manifest.json")
+                .to_str()
+                .unwrap(),
+        ]);
+        assert_eq!(result.status.code(), Some(1), "{}", stdout(&result));
+        assert!(
+            stdout(&result).contains(expect),
+            "expected '{expect}' in: {}",
+            stdout(&result)
+        );
+    };
+    let mut modified = original.clone();
+    modified[3] = modified[3]
+        .replacen("\"sales-1\"", "\"sales-2\"", 1)
+        .replacen("lead.", "lead.x", 1);
+    let id3: serde_json::Value = serde_json::from_str(&original[3]).unwrap();
+    check(
+        modified,
+        &format!("line 4: event {} was modified", id3["id"].as_str().unwrap()),
+    );
+
+    // Deleting an event in the middle of a stream breaks that stream's chain at its successor.
+    let events: Vec<serde_json::Value> = original
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let victim = (0..events.len())
+        .find(|&i| {
+            events[i]["seq"] == 1
+                && events
+                    .iter()
+                    .skip(i + 1)
+                    .any(|e| e["entity_id"] == events[i]["entity_id"] && e["seq"] == 2)
+        })
+        .map(|i| {
+            events
+                .iter()
+                .position(|e| e["entity_id"] == events[i]["entity_id"] && e["seq"] == 2)
+                .unwrap()
+        })
+        .expect("a stream with a second event");
+    let mut deleted = original.clone();
+    deleted.remove(victim);
+    check(deleted, "breaks the chain");
+
+    let mut reordered = original.clone();
+    let last = reordered.len() - 1;
+    reordered.swap(0, last);
+    check(reordered, "FAILED: line");
+
+    let mut truncated = original.clone();
+    truncated.pop();
+    check(truncated, "FAILED");
+}
+
+#[test]
+fn token_mints_for_known_roles_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let ok = brokeros(&[
+        "token",
+        "--role",
+        "sales",
+        "--sub",
+        "u-1",
+        "--data-dir",
+        data,
+    ]);
+    assert!(ok.status.success());
+    assert_eq!(stdout(&ok).trim().split('.').count(), 3);
+    let bad = brokeros(&[
+        "token",
+        "--role",
+        "root",
+        "--sub",
+        "u-1",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+}

@@ -1,0 +1,340 @@
+use brokeros_app::auth::mint_token;
+use brokeros_app::http::client::Call;
+use brokeros_domain::principal::Role;
+use serde_json::{Value, json};
+
+use crate::harness::{App, SECRET, now, person, token};
+
+/// Sends `request`, expects `status` and the error `code` (and `field` when given), and checks
+/// that neither the main table nor the audit table changed.
+async fn refused(app: &App, request: Call<'_>, status: u16, code: &str, field: Option<&str>) {
+    let before = app.counts().await;
+    let (got, body) = app.send(request).await;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["code"], json!(code), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        assert_eq!(body["field"], json!(field), "{body}");
+    }
+    assert_eq!(
+        app.counts().await,
+        before,
+        "a refused request wrote something: {body}"
+    );
+}
+
+fn raw(path: &str, body: &[u8]) -> Call<'static> {
+    let path: &'static str = Box::leak(path.to_string().into_boxed_str());
+    Call::post(path, &Value::Null).raw_body(body.to_vec())
+}
+
+pub async fn malformed_bodies_change_nothing(app: App) {
+    app.capture(person("seed@example.com", "GB")).await;
+    refused(
+        &app,
+        raw("/leads", b"{\"first_name\": \"A\","),
+        400,
+        "invalid_body",
+        None,
+    )
+    .await;
+    refused(&app, raw("/leads", b"[1,2,3]"), 400, "invalid_body", None).await;
+    refused(
+        &app,
+        raw("/leads", br#"{"first_name": 42, "email": "a@b.co", "country": "GB", "marketing_consent": false}"#),
+        400,
+        "invalid_body",
+        Some("first_name"),
+    )
+    .await;
+    refused(
+        &app,
+        raw("/leads", br#"{"first_name": "A", "email": "a@b.co", "country": "GB", "marketing_consent": "yes"}"#),
+        400,
+        "invalid_body",
+        Some("marketing_consent"),
+    )
+    .await;
+    refused(
+        &app,
+        raw("/leads", br#"{"first_name": "A", "email": "a@b.co", "country": "GB", "marketing_consent": false, "is_admin": true}"#),
+        400,
+        "invalid_body",
+        None,
+    )
+    .await;
+    let mut huge = person("big@example.com", "GB");
+    huge["utm_content"] = json!("x".repeat(300 * 1024));
+    refused(
+        &app,
+        Call::post("/leads", &huge),
+        413,
+        "payload_too_large",
+        None,
+    )
+    .await;
+    let no_type = Call {
+        headers: vec![],
+        ..Call::post("/leads", &person("a@b.co", "GB"))
+    };
+    refused(
+        &app,
+        no_type,
+        400,
+        "unsupported_media_type",
+        Some("Content-Type"),
+    )
+    .await;
+    let admin = token("admin-1", Role::Admin);
+    refused(
+        &app,
+        Call::get("/leads?limit=abc").token(&admin),
+        400,
+        "invalid_query",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::get("/leads?colour=blue").token(&admin),
+        400,
+        "invalid_query",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::get("/leads?cursor=bm90LWEtY3Vyc29y").token(&admin),
+        400,
+        "invalid_cursor",
+        Some("cursor"),
+    )
+    .await;
+}
+
+pub async fn invalid_contact_data_changes_nothing(app: App) {
+    let cases = [
+        (
+            json!({"first_name":"A","email":"not-an-email","country":"GB","marketing_consent":true}),
+            "invalid_email",
+            "email",
+        ),
+        (
+            json!({"first_name":"A","phone":"12345","country":"GB","marketing_consent":true}),
+            "invalid_phone",
+            "phone",
+        ),
+        (
+            json!({"first_name":"A","phone":"+44 20 7946 0958; drop","country":"GB","marketing_consent":true}),
+            "invalid_phone",
+            "phone",
+        ),
+        (
+            json!({"first_name":"A","email":"a@b.co","country":"ZZ","marketing_consent":true}),
+            "invalid_country",
+            "country",
+        ),
+        (
+            json!({"first_name":"A","email":"a@b.co","country":"GB","language":"klingon","marketing_consent":true}),
+            "invalid_language",
+            "language",
+        ),
+        (
+            json!({"first_name":" ","email":"a@b.co","country":"GB","marketing_consent":true}),
+            "required",
+            "first_name",
+        ),
+        (
+            json!({"first_name":"A","country":"GB","marketing_consent":true}),
+            "required",
+            "email",
+        ),
+        (
+            json!({"first_name":"A\u{0007}","email":"a@b.co","country":"GB","marketing_consent":true}),
+            "invalid_characters",
+            "first_name",
+        ),
+        (
+            json!({"first_name":"A","email":"a@b.co","country":"GB","brand":"nope","marketing_consent":true}),
+            "unknown_brand",
+            "brand",
+        ),
+        (
+            json!({"first_name":"A","email":"a@b.co","country":"GB","referral_code":"IB 1; --","marketing_consent":true}),
+            "invalid_code",
+            "referral_code",
+        ),
+    ];
+    for (body, code, field) in cases {
+        refused(&app, Call::post("/leads", &body), 400, code, Some(field)).await;
+    }
+}
+
+pub async fn missing_forged_and_expired_tokens_change_nothing(app: App) {
+    let lead = app.capture(person("t@example.com", "GB")).await;
+    let path = format!("/leads/{lead}/status");
+    let body = json!({"status":"contacted"});
+    let forged = mint_token(
+        b"someone-elses-secret-0123456789!",
+        "admin-1",
+        &[Role::Admin],
+        600,
+        now(),
+    )
+    .unwrap();
+    let expired = mint_token(SECRET, "admin-1", &[Role::Admin], 60, now() - 7200).unwrap();
+    let mut tampered = token("sales-9", Role::Sales);
+    // Swap the claims for an admin's, keeping the sales agent's signature.
+    let admin = token("admin-1", Role::Admin);
+    let admin_claims = admin.split('.').nth(1).unwrap().to_string();
+    let parts: Vec<&str> = tampered.split('.').collect();
+    tampered = format!("{}.{}.{}", parts[0], admin_claims, parts[2]);
+    refused(&app, Call::post(&path, &body), 401, "unauthenticated", None).await;
+    for bad in [forged, expired, tampered, "not.a.jwt".to_string()] {
+        refused(
+            &app,
+            Call::post(&path, &body).token(&bad),
+            401,
+            "unauthenticated",
+            None,
+        )
+        .await;
+        refused(
+            &app,
+            Call::get("/leads").token(&bad),
+            401,
+            "unauthenticated",
+            None,
+        )
+        .await;
+    }
+    let basic = Call::post(&path, &body).header("authorization", "Basic YWRtaW46YWRtaW4=");
+    refused(&app, basic, 401, "unauthenticated", None).await;
+}
+
+pub async fn roles_outside_their_rights_change_nothing(app: App) {
+    let lead = app.capture(person("r@example.com", "GB")).await;
+    let assignee = app.lead(&lead).await["assignee"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/leads/{lead}/status");
+    let contacted = json!({"status":"contacted"});
+    for (who, role) in [
+        ("c-1", Role::Client),
+        ("ib-1", Role::Ib),
+        ("f-1", Role::Finance),
+        ("k-1", Role::Compliance),
+    ] {
+        refused(
+            &app,
+            Call::post(&path, &contacted).token(&token(who, role)),
+            403,
+            "forbidden",
+            None,
+        )
+        .await;
+    }
+    let other_agent = token("sales-somebody-else", Role::Sales);
+    assert_ne!(assignee, "sales-somebody-else");
+    refused(
+        &app,
+        Call::post(&path, &contacted).token(&other_agent),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::post(&format!("/leads/{lead}/notes"), &json!({"text":"hi"})).token(&other_agent),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::post(&format!("/leads/{lead}/convert"), &json!({})).token(&other_agent),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    // Only admins reassign, even the assigned agent may not.
+    let own_agent = token(&assignee, Role::Sales);
+    refused(
+        &app,
+        Call::post(
+            &format!("/leads/{lead}/assign"),
+            &json!({"assignee":"sales-9"}),
+        )
+        .token(&own_agent),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    // A role that reads nothing here.
+    refused(
+        &app,
+        Call::get("/leads").token(&token("c-1", Role::Client)),
+        403,
+        "forbidden",
+        None,
+    )
+    .await;
+    // Lifecycle rules are refused the same way: no write, no audit event.
+    refused(
+        &app,
+        Call::post(&path, &json!({"status":"qualified"})).token(&own_agent),
+        409,
+        "invalid_transition",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::post(&path, &json!({"status":"lost"})).token(&own_agent),
+        400,
+        "required",
+        Some("reason"),
+    )
+    .await;
+    refused(
+        &app,
+        Call::post(&path, &json!({"status":"won"})).token(&own_agent),
+        400,
+        "invalid_status",
+        Some("status"),
+    )
+    .await;
+}
+
+pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) {
+    let first = person("idem@example.com", "GB");
+    let (status, _) = app
+        .send(Call::post("/leads", &first).header("idempotency-key", "k-1"))
+        .await;
+    assert_eq!(status, 202);
+    let changed = person("someone-else@example.com", "GB");
+    refused(
+        &app,
+        Call::post("/leads", &changed).header("idempotency-key", "k-1"),
+        422,
+        "idempotency_key_reused",
+        None,
+    )
+    .await;
+    refused(
+        &app,
+        Call::post("/leads", &first).header("idempotency-key", "x".repeat(200)),
+        400,
+        "invalid_idempotency_key",
+        Some("Idempotency-Key"),
+    )
+    .await;
+}

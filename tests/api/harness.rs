@@ -1,0 +1,73 @@
+use std::sync::Arc;
+
+use brokeros_app::Services;
+use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
+use brokeros_app::http::client::{Call, call};
+use brokeros_app::http::{AppState, router};
+use brokeros_domain::config::BrokerConfig;
+use brokeros_domain::principal::Role;
+use brokeros_store::{Store, Table};
+use serde_json::{Value, json};
+
+pub const SECRET: &[u8] = b"api-test-secret-api-test-secret!";
+
+/// A Broker OS on one store, reached through its router.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub router: axum::Router,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>) -> App {
+        let services = Services::new(store.clone(), BrokerConfig::embedded_default());
+        let router = router(AppState {
+            services,
+            auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
+                SECRET,
+                LOCAL_ISSUER,
+                LOCAL_AUDIENCE,
+            )))),
+        });
+        App { store, router }
+    }
+
+    pub async fn send(&self, request: Call<'_>) -> (u16, Value) {
+        call(&self.router, request).await
+    }
+
+    /// Items in the main table and in the audit table.
+    pub async fn counts(&self) -> (u64, u64) {
+        (
+            self.store.count_items(Table::Main).await.unwrap(),
+            self.store.count_items(Table::Audit).await.unwrap(),
+        )
+    }
+
+    /// Captures a lead and returns its id.
+    pub async fn capture(&self, body: Value) -> String {
+        let (status, reply) = self.send(Call::post("/leads", &body)).await;
+        assert_eq!(status, 202, "{reply}");
+        reply["lead_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn lead(&self, id: &str) -> Value {
+        let admin = token("admin-1", Role::Admin);
+        let (status, lead) = self
+            .send(Call::get(&format!("/leads/{id}")).token(&admin))
+            .await;
+        assert_eq!(status, 200, "{lead}");
+        lead
+    }
+}
+
+pub fn token(sub: &str, role: Role) -> String {
+    mint_token(SECRET, sub, &[role], 600, now()).unwrap()
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub fn person(email: &str, country: &str) -> Value {
+    json!({ "first_name": "Test", "email": email, "country": country, "marketing_consent": false })
+}

@@ -1,0 +1,45 @@
+//! The HTTP API end to end (router, use cases, storage) on both engines: lead capture, dedupe,
+//! assignment, lifecycle, roles, idempotency, and bad input that must change nothing.
+
+mod bad_input;
+mod crm;
+mod harness;
+mod writes;
+
+macro_rules! api_tests {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(crate::harness::App::new(brokeros_tests::fresh_sqlite_store())).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(crate::harness::App::new(brokeros_tests::fresh_dynamo_store().await)).await;
+                }
+            )*
+        }
+    };
+}
+
+api_tests! {
+    bad_input::malformed_bodies_change_nothing,
+    bad_input::invalid_contact_data_changes_nothing,
+    bad_input::missing_forged_and_expired_tokens_change_nothing,
+    bad_input::roles_outside_their_rights_change_nothing,
+    bad_input::idempotency_key_reused_with_another_body_changes_nothing,
+    crm::capture_dedupes_by_email_and_phone_per_brand,
+    crm::concurrent_captures_of_one_person_make_one_lead,
+    crm::idempotent_replays_return_the_stored_answer,
+    crm::assignment_follows_rules_in_round_robin,
+    crm::lifecycle_notes_tasks_and_conversion,
+    crm::sales_see_only_their_leads_and_clients_only_themselves,
+    crm::listing_filters_and_paginates,
+    crm::every_change_has_one_audit_event_and_the_export_verifies,
+}
