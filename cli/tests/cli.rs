@@ -166,3 +166,85 @@ fn token_mints_for_known_roles_only() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
 }
+
+/// One HTTP/1.1 exchange over a plain socket; returns the status and the body.
+fn http(addr: &str, request: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[test]
+fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_brokeros"))
+        .args(["serve", "--port", "0", "--data-dir", data])
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    std::io::BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+
+    let (status, body) = http(
+        &addr,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let lead =
+        r#"{"first_name":"Ann","email":"ann@example.com","country":"GB","marketing_consent":true}"#;
+    let (status, body) = http(
+        &addr,
+        &format!(
+            "POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{lead}",
+            lead.len()
+        ),
+    );
+    assert_eq!(status, 202, "{body}");
+    let token = stdout(&brokeros(&[
+        "token",
+        "--role",
+        "admin",
+        "--sub",
+        "a-1",
+        "--data-dir",
+        data,
+    ]))
+    .trim()
+    .to_string();
+    let (status, body) = http(
+        &addr,
+        &format!(
+            "GET /leads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("ann@example.com"), "{body}");
+    let (status, body) = http(
+        &addr,
+        "GET /leads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 401, "{body}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -76,3 +76,48 @@ pub async fn run_http(
         .service(app);
     lambda_http::run(service).await
 }
+
+/// A Broker OS error as a Lambda function reports it: `errorType` is the name state machines
+/// match in `Retry`/`Catch` (`TransientError`, `ValidationError`, ...), `errorMessage` what the
+/// caller may see.
+#[derive(Debug)]
+pub struct LambdaError(pub brokeros_domain::Error);
+
+impl From<brokeros_domain::Error> for LambdaError {
+    fn from(e: brokeros_domain::Error) -> Self {
+        LambdaError(e)
+    }
+}
+
+impl From<LambdaError> for lambda_runtime::Diagnostic {
+    fn from(LambdaError(e): LambdaError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.lambda_error_type().to_string(),
+            error_message: e.body().message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brokeros_domain::Error;
+
+    #[test]
+    fn errors_become_diagnostics_named_for_state_machines() {
+        let d: lambda_runtime::Diagnostic =
+            LambdaError(Error::Unavailable("db timeout at 10.0.0.1".into())).into();
+        assert_eq!(d.error_type, "TransientError");
+        assert!(
+            !d.error_message.contains("10.0.0.1"),
+            "internal details stay out: {}",
+            d.error_message
+        );
+        let d: lambda_runtime::Diagnostic =
+            LambdaError(Error::invalid("invalid_email", "email", "bad")).into();
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("ValidationError", "bad")
+        );
+    }
+}
