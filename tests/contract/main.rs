@@ -46,6 +46,7 @@ contract! {
     transactions::the_failing_operation_is_reported_by_position,
     transactions::a_transaction_spans_both_tables,
     transactions::transaction_limits_are_enforced,
+    transactions::engine_limits_are_the_same_everywhere,
     reads::items_round_trip_exactly,
     reads::get_many_answers_in_the_order_asked,
     reads::tables_are_separate,

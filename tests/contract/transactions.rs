@@ -317,3 +317,49 @@ pub async fn transaction_limits_are_enforced(store: Arc<dyn Store>) {
         .expect("an item of the largest size");
     assert_eq!(get(store, Table::Main, &big.key).await, Some(big));
 }
+
+/// Limits DynamoDB enforces hold on every engine: a 4 MB transaction, key sizes, and index keys
+/// only of indexes the table has.
+pub async fn engine_limits_are_the_same_everywhere(store: Arc<dyn Store>) {
+    let big = "x".repeat(300 * 1024);
+    let ops: Vec<WriteOp> = (0..14)
+        .map(|n| {
+            put(
+                Table::Main,
+                item("BIG", &format!("{n:02}"), 1, &big),
+                Condition::NotExists,
+            )
+        })
+        .collect();
+    assert!(matches!(
+        store.transact(ops).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let long_pk = "p".repeat(2049);
+    let r = store
+        .transact(vec![put(
+            Table::Main,
+            item(&long_pk, "s", 1, "d"),
+            Condition::Always,
+        )])
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))));
+    let long_sk = "s".repeat(1025);
+    let r = store
+        .transact(vec![put(
+            Table::Main,
+            item("p", &long_sk, 1, "d"),
+            Condition::Always,
+        )])
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))));
+    let audit_with_gsi2 = item("A", "1", 1, "d").with_index(brokeros_store::Index::Gsi2, "x", "y");
+    let r = store
+        .transact(vec![put(Table::Audit, audit_with_gsi2, Condition::Always)])
+        .await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))));
+    let q = brokeros_store::Query::new(Table::Audit, Some(brokeros_store::Index::Gsi3), "x");
+    assert!(matches!(store.query(q).await, Err(StoreError::Invalid(_))));
+    assert_eq!(store.count_items(Table::Main).await.unwrap(), 0);
+    assert_eq!(store.count_items(Table::Audit).await.unwrap(), 0);
+}

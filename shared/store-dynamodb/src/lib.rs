@@ -45,10 +45,9 @@ use crate::conditions::{ConditionExpression, condition_expression, tautology};
 use crate::errors::{sdk_error, transaction_error};
 use crate::schema::build_error;
 
-pub use crate::schema::{create_tables, table_indexes};
+pub use crate::schema::create_tables;
 
-/// The most keys [`Store::get_many`] takes (BatchGetItem's limit).
-pub const MAX_GET_MANY_KEYS: usize = 100;
+pub use brokeros_store::MAX_GET_MANY_KEYS;
 
 /// How often BatchGetItem is repeated for keys DynamoDB left unprocessed before giving up.
 const UNPROCESSED_KEYS_RETRIES: u32 = 8;
@@ -329,15 +328,6 @@ impl Store for DynamoStore {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         query.validate()?;
         let cursor = Cursor::decode_for(&query)?;
-        if let Some(index) = query.index
-            && !table_indexes(query.table).contains(&index)
-        {
-            return Err(StoreError::Invalid(format!(
-                "the {} table has no index {}",
-                query.table.as_str(),
-                index.name()
-            )));
-        }
         let Some(condition) = key_condition(&query) else {
             return Ok(Page {
                 items: Vec::new(),

@@ -20,13 +20,6 @@ use crate::errors::{sdk_error, shorten};
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The indexes each table has: the main table all four, the audit table `gsi1` only.
-pub fn table_indexes(table: Table) -> &'static [Index] {
-    match table {
-        Table::Main => &Index::ALL,
-        Table::Audit => &[Index::Gsi1],
-    }
-}
-
 pub(crate) fn build_error(error: BuildError) -> StoreError {
     StoreError::Invalid(format!("DynamoDB request could not be built: {error}"))
 }
@@ -54,7 +47,7 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
         .map_err(build_error)
 }
 
-/// Creates both tables (keys `pk`/`sk`, the GSIs of [`table_indexes`] keyed `gsiNpk`/`gsiNsk`
+/// Creates both tables (keys `pk`/`sk`, the GSIs of [`Table::indexes`] keyed `gsiNpk`/`gsiNsk`
 /// and projecting every attribute, on-demand billing), waits until they are ACTIVE and enables
 /// TTL on `expires_at`.
 ///
@@ -62,10 +55,10 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 /// twice is harmless.
 pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<(), StoreError> {
     for table in Table::ALL {
-        create_table(client, tables.name(table), table_indexes(table)).await?;
+        create_table(client, tables.name(table), table.indexes()).await?;
     }
     for table in Table::ALL {
-        wait_until_active(client, tables.name(table), table_indexes(table)).await?;
+        wait_until_active(client, tables.name(table), table.indexes()).await?;
         enable_ttl(client, tables.name(table)).await?;
     }
     Ok(())

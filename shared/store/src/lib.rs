@@ -29,6 +29,14 @@ impl Table {
             Table::Audit => "audit",
         }
     }
+
+    /// The secondary indexes the table has; items of a table carry keys of these only.
+    pub fn indexes(self) -> &'static [Index] {
+        match self {
+            Table::Main => &Index::ALL,
+            Table::Audit => &[Index::Gsi1],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,6 +69,13 @@ impl Index {
 pub const MAX_ITEM_DATA_BYTES: usize = 350 * 1024;
 /// The most operations one transaction may hold (DynamoDB's TransactWriteItems limit).
 pub const MAX_TRANSACTION_OPS: usize = 100;
+/// The most payload bytes one transaction may write (DynamoDB refuses more than 4 MB).
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
+/// The most keys one `get_many` takes (DynamoDB's BatchGetItem limit).
+pub const MAX_GET_MANY_KEYS: usize = 100;
+/// DynamoDB's key size limits, for table and index keys alike.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
@@ -274,6 +289,15 @@ impl Query {
                 "query partition key must not be empty".into(),
             ));
         }
+        if let Some(index) = self.index
+            && !self.table.indexes().contains(&index)
+        {
+            return Err(StoreError::Invalid(format!(
+                "the {} table has no index {}",
+                self.table.as_str(),
+                index.name()
+            )));
+        }
         Ok(())
     }
 }
@@ -317,25 +341,44 @@ pub fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
             "a transaction may touch each item once".into(),
         ));
     }
+    let mut total_bytes = 0usize;
     for op in ops {
-        let key = op.key();
-        if key.pk.is_empty() || key.sk.is_empty() {
-            return Err(StoreError::Invalid("keys must not be empty".into()));
-        }
-        if let WriteOp::Put { item, .. } = op {
+        check_key(&op.key().pk, &op.key().sk)?;
+        if let WriteOp::Put { table, item, .. } = op {
             if item.data.len() > MAX_ITEM_DATA_BYTES {
                 return Err(StoreError::Invalid(format!(
                     "item data exceeds {MAX_ITEM_DATA_BYTES} bytes"
                 )));
             }
-            if item
-                .indexes
-                .values()
-                .any(|k| k.pk.is_empty() || k.sk.is_empty())
-            {
-                return Err(StoreError::Invalid("index keys must not be empty".into()));
+            total_bytes += item.data.len();
+            for (index, key) in &item.indexes {
+                if !table.indexes().contains(index) {
+                    return Err(StoreError::Invalid(format!(
+                        "the {} table has no index {}",
+                        table.as_str(),
+                        index.name()
+                    )));
+                }
+                check_key(&key.pk, &key.sk)?;
             }
         }
+    }
+    if total_bytes > MAX_TRANSACTION_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "a transaction writes at most {MAX_TRANSACTION_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn check_key(pk: &str, sk: &str) -> Result<(), StoreError> {
+    if pk.is_empty() || sk.is_empty() {
+        return Err(StoreError::Invalid("keys must not be empty".into()));
+    }
+    if pk.len() > MAX_PARTITION_KEY_BYTES || sk.len() > MAX_SORT_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "keys are limited to {MAX_PARTITION_KEY_BYTES} bytes (partition) and {MAX_SORT_KEY_BYTES} bytes (sort)"
+        )));
     }
     Ok(())
 }
@@ -345,7 +388,7 @@ pub trait Store: Send + Sync {
     /// The live item with this key.
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError>;
 
-    /// Several live items at once, in the order of `keys` (at most 100).
+    /// Several live items at once, in the order of `keys` (at most [`MAX_GET_MANY_KEYS`]).
     async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
 
     /// Applies every operation or none, as one request to the engine.
