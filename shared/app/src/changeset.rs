@@ -69,6 +69,7 @@ pub async fn load<T: Entity>(store: &dyn Store, key: &Key) -> Result<Option<Audi
 pub struct Changeset {
     ops: Vec<WriteOp>,
     events: Vec<AuditEvent>,
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl Changeset {
@@ -170,12 +171,19 @@ impl Changeset {
         self.ops.push(op);
     }
 
-    pub fn events(&self) -> &[AuditEvent] {
-        &self.events
+    /// Runs `hook` once the changeset has committed (never if it does not): for in-memory
+    /// state that must follow the stored state, such as reserved rotation blocks.
+    pub fn after_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(hook));
     }
 
-    pub fn into_ops(self) -> Vec<WriteOp> {
-        self.ops
+    /// The operations to commit, and what to run once they have.
+    pub fn into_parts(self) -> (Vec<WriteOp>, Vec<Box<dyn FnOnce() + Send>>) {
+        (self.ops, self.after_commit)
+    }
+
+    pub fn events(&self) -> &[AuditEvent] {
+        &self.events
     }
 
     pub fn len(&self) -> usize {

@@ -129,8 +129,12 @@ pub async fn execute<'a>(
                 condition: Condition::NotExists,
             });
         }
-        match services.store.transact(changes.into_ops()).await {
-            Ok(()) => return Ok(reply),
+        let (ops, after_commit) = changes.into_parts();
+        match services.store.transact(ops).await {
+            Ok(()) => {
+                after_commit.into_iter().for_each(|hook| hook());
+                return Ok(reply);
+            }
             Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
                 // Either the key was used meanwhile (the replay above answers next time) or the
                 // data changed under us (the use case runs again on fresh reads).

@@ -93,11 +93,6 @@ fn claim(key: Key, lead_id: &str) -> WriteOp {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Counter {
-    assigned: u64,
-}
-
 /// `POST /leads`: a new lead, or a new touch merged into the lead that already has this email
 /// or phone in the brand. Answers 202 either way, so the public form cannot probe who is known.
 pub async fn capture(
@@ -189,20 +184,10 @@ pub async fn capture(
                     capture.language.as_deref(),
                 );
                 let counter_key = keys::assignment_counter(&capture.brand, pool);
-                let counter = services
-                    .store
-                    .get(Table::Main, &counter_key)
-                    .await
-                    .map_err(store_error)?;
-                let (assigned, condition) = match &counter {
-                    Some(item) => (
-                        serde_json::from_str::<Counter>(&item.data)
-                            .map_err(|e| Error::Internal(e.to_string()))?
-                            .assigned,
-                        Condition::VersionIs(item.version),
-                    ),
-                    None => (0, Condition::NotExists),
-                };
+                let assigned = services
+                    .rotation
+                    .next(services.store.as_ref(), &counter_key, &mut changes)
+                    .await?;
                 let assignment = Assignment {
                     rule: pool.to_string(),
                     agent: round_robin(agents, assigned).to_string(),
@@ -213,15 +198,6 @@ pub async fn capture(
                     assignment,
                     &services.config.lead_scoring,
                 );
-                changes.put(WriteOp::Put {
-                    table: Table::Main,
-                    item: Item::new(
-                        counter_key,
-                        counter.as_ref().map_or(1, |c| c.version + 1),
-                        json!({ "assigned": assigned + 1 }).to_string(),
-                    ),
-                    condition,
-                });
                 if let Some(k) = &email_key {
                     changes.put(claim(k.clone(), &lead.id));
                 }

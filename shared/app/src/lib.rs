@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod leads;
 pub mod logging;
+pub mod rotation;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub struct Services {
     pub config: Arc<BrokerConfig>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
+    pub rotation: Arc<rotation::Rotation>,
 }
 
 impl Services {
@@ -35,6 +37,7 @@ impl Services {
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
+            rotation: Arc::new(rotation::Rotation::default()),
         }
     }
 }

@@ -1,0 +1,85 @@
+//! Round-robin positions without a hot item. A process reserves a block of consecutive
+//! positions of a pool's counter with one conditional write, committed inside the transaction
+//! of the lead that needs it, then hands out the rest of the block from memory. One process
+//! rotates exactly; several processes rotate block by block, so every agent still gets an equal
+//! share. Positions of a block a process never uses (it stopped) are skipped, never repeated.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use brokeros_domain::{Error, Result};
+use brokeros_store::{Condition, Item, Key, Store, Table, WriteOp};
+use serde::{Deserialize, Serialize};
+
+use crate::changeset::{Changeset, store_error};
+
+/// Positions reserved per write of the counter.
+pub const BLOCK: u64 = 64;
+
+#[derive(Default)]
+pub struct Rotation {
+    blocks: Arc<Mutex<HashMap<Key, Range<u64>>>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Counter {
+    /// The first position not yet reserved.
+    reserved: u64,
+}
+
+impl Rotation {
+    /// The next position of the pool counted at `counter`. When this process has none left, the
+    /// reservation of a new block joins `changes`, and the block becomes usable once they commit.
+    pub async fn next(
+        &self,
+        store: &dyn Store,
+        counter: &Key,
+        changes: &mut Changeset,
+    ) -> Result<u64> {
+        if let Some(position) = self.take(counter) {
+            return Ok(position);
+        }
+        let current = store.get(Table::Main, counter).await.map_err(store_error)?;
+        let (start, condition, version) = match &current {
+            Some(item) => {
+                let c: Counter =
+                    serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+                (
+                    c.reserved,
+                    Condition::VersionIs(item.version),
+                    item.version + 1,
+                )
+            }
+            None => (0, Condition::NotExists, 1),
+        };
+        let data = serde_json::to_string(&Counter {
+            reserved: start + BLOCK,
+        })
+        .expect("counters serialize");
+        changes.put(WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(counter.clone(), version, data),
+            condition,
+        });
+        let blocks = self.blocks.clone();
+        let key = counter.clone();
+        changes.after_commit(move || {
+            blocks
+                .lock()
+                .expect("rotation lock")
+                .insert(key, start + 1..start + BLOCK);
+        });
+        Ok(start)
+    }
+
+    fn take(&self, counter: &Key) -> Option<u64> {
+        let mut blocks = self.blocks.lock().expect("rotation lock");
+        let range = blocks.get_mut(counter)?;
+        let position = range.next();
+        if range.is_empty() {
+            blocks.remove(counter);
+        }
+        position
+    }
+}
