@@ -68,6 +68,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let writer_conn = sql::connect(path).map_err(unavailable)?;
         sql::migrate(&writer_conn).map_err(unavailable)?;
+        sql::tune_writer(&writer_conn).map_err(unavailable)?;
         let readers = (0..READERS)
             .map(|_| sql::connect(path))
             .collect::<Result<Vec<_>, _>>()
@@ -86,8 +87,21 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `read` on a pooled connection, off the async runtime's threads.
-    async fn read<T: Send + 'static>(
+    /// Runs a key or index read on a pooled connection, on the calling thread: such reads take
+    /// microseconds (WAL readers never wait for the writer), less than handing them to another
+    /// thread would.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let conn = self.readers.checkout()?;
+        let result = read(&conn).map_err(unavailable);
+        self.readers.give_back(conn);
+        result
+    }
+
+    /// Runs a long read (a scan) off the async runtime's threads.
+    async fn read_blocking<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -123,23 +137,20 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
-        let key = key.clone();
-        self.read(move |c| sql::get(c, table, &key, brokeros_store::unix_now()))
-            .await
+        self.read(|c| sql::get(c, table, key, brokeros_store::unix_now()))
     }
 
     async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        if keys.len() > 100 {
-            return Err(StoreError::Invalid(
-                "get_many takes at most 100 keys".into(),
-            ));
+        if keys.len() > brokeros_store::MAX_GET_MANY_KEYS {
+            return Err(StoreError::Invalid(format!(
+                "get_many takes at most {} keys",
+                brokeros_store::MAX_GET_MANY_KEYS
+            )));
         }
-        let keys = keys.to_vec();
-        self.read(move |c| {
+        self.read(|c| {
             let now = brokeros_store::unix_now();
             keys.iter().map(|k| sql::get(c, table, k, now)).collect()
         })
-        .await
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -158,11 +169,10 @@ impl Store for SqliteStore {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         query.validate()?;
         let cursor = brokeros_store::Cursor::decode_for(&query)?;
-        self.read(move |c| sql::query(c, &query, cursor.as_ref(), brokeros_store::unix_now()))
-            .await
+        self.read(|c| sql::query(c, &query, cursor.as_ref(), brokeros_store::unix_now()))
     }
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
-        self.read(move |c| sql::count(c, table)).await
+        self.read_blocking(move |c| sql::count(c, table)).await
     }
 }
