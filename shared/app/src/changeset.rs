@@ -65,11 +65,14 @@ pub async fn load<T: Entity>(store: &dyn Store, key: &Key) -> Result<Option<Audi
     }
 }
 
+/// Work to run once a changeset has committed.
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
+
 #[derive(Default)]
 pub struct Changeset {
     ops: Vec<WriteOp>,
     events: Vec<AuditEvent>,
-    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    after_commit: Vec<AfterCommit>,
 }
 
 impl Changeset {
@@ -178,7 +181,7 @@ impl Changeset {
     }
 
     /// The operations to commit, and what to run once they have.
-    pub fn into_parts(self) -> (Vec<WriteOp>, Vec<Box<dyn FnOnce() + Send>>) {
+    pub fn into_parts(self) -> (Vec<WriteOp>, Vec<AfterCommit>) {
         (self.ops, self.after_commit)
     }
 

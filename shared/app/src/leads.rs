@@ -407,28 +407,62 @@ pub async fn change_status(
         .as_deref()
         .map(|r| normalize::required_text("reason", r, 500))
         .transpose()?;
-    let reason = &reason;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    let action = format!("lead.{}", to.as_str());
+    change_lead(&target, &action, 200, move |lead, ctx| {
+        lead.change_status(to, reason.clone(), ctx.now)?;
+        Ok(vec![])
+    })
+    .await
+}
+
+/// The lead a use case changes, and on whose behalf.
+struct LeadTarget<'a> {
+    services: &'a Services,
+    principal: &'a Principal,
+    id: &'a str,
+    key: Option<&'a IdempotencyKey>,
+    correlation_id: &'a str,
+}
+
+/// Loads the lead (scoped to the caller), applies `change` (which returns changes recorded
+/// beside the lead's own fields), commits the lead with its audit event `action`, and answers
+/// `status` with the changed lead.
+async fn change_lead(
+    target: &LeadTarget<'_>,
+    action: &str,
+    status: u16,
+    change: impl Fn(&mut Lead, &OpContext) -> Result<Vec<FieldChange>> + Send + Sync,
+) -> Result<Reply> {
+    let LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    } = *target;
+    let change = &change;
     execute(services, key, move || {
         Box::pin(async move {
             let ctx = ctx_for(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
             let mut lead = before.entity.clone();
-            lead.change_status(to, reason.clone(), ctx.now)?;
+            let extra = change(&mut lead, &ctx)?;
+            lead.updated_at = ctx.now;
             let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &lead,
-                &format!("lead.{}", to.as_str()),
-                vec![],
-            )?;
+            changes.update(&ctx, services.ids.as_ref(), &before, &lead, action, extra)?;
             let view = lead_view(&Audited {
                 entity: lead,
                 version: before.version + 1,
                 chain: before.chain.clone(),
             });
-            Ok((Reply::new(200, view), changes))
+            Ok((Reply::new(status, view), changes))
         })
     })
     .await
@@ -449,31 +483,18 @@ pub async fn reassign(
     correlation_id: &str,
 ) -> Result<Reply> {
     principal.require_any(&[Role::Admin], "reassign leads")?;
-    let agent = &normalize::code("assignee", &body.assignee, 64)?;
-    execute(services, key, move || {
-        Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
-            let before = load_lead(services, principal, id).await?;
-            let mut lead = before.entity.clone();
-            lead.assignee = agent.clone();
-            lead.assignment_rule = "manual".into();
-            lead.updated_at = ctx.now;
-            let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &lead,
-                "lead.reassigned",
-                vec![],
-            )?;
-            let view = lead_view(&Audited {
-                entity: lead,
-                version: before.version + 1,
-                chain: before.chain.clone(),
-            });
-            Ok((Reply::new(200, view), changes))
-        })
+    let agent = normalize::code("assignee", &body.assignee, 64)?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(&target, "lead.reassigned", 200, move |lead, _| {
+        lead.assignee = agent.clone();
+        lead.assignment_rule = "manual".into();
+        Ok(vec![])
     })
     .await
 }
