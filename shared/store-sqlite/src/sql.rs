@@ -23,14 +23,15 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// The writer keeps a large page cache (it is the only connection whose cache survives other
-/// commits) and checkpoints every 64 MB of WAL: pages rewritten between checkpoints reach the
+/// The writer keeps a larger page cache than readers (it is the only connection whose cache
+/// survives other commits; larger still costs more, as SQLite walks the whole cache at every
+/// commit) and checkpoints every 64 MB of WAL: pages rewritten between checkpoints reach the
 /// database file once, and the WAL restarts from its beginning (a checkpoint run by another
 /// connection under constant writes never lets it restart). Readers keep SQLite's small default
 /// cache: a reader's cache is dropped whenever the database changed, and dropping a large one
 /// costs more than it saves.
 pub fn tune_writer(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
     conn.pragma_update(None, "wal_autocheckpoint", 16_384)
 }
 
