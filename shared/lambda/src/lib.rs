@@ -55,6 +55,14 @@ pub fn gateway_claims(request: &Request) -> Option<GatewayClaims> {
     }
 }
 
+/// Puts the claims API Gateway verified where the router's authentication looks for them.
+pub fn with_gateway_claims(mut request: Request) -> Request {
+    if let Some(claims) = gateway_claims(&request) {
+        request.extensions_mut().insert(claims);
+    }
+    request
+}
+
 /// Runs `router` as the Lambda handler, trusting only claims verified by API Gateway.
 pub async fn run_http(
     router: impl FnOnce(AppState) -> axum::Router,
@@ -64,16 +72,9 @@ pub async fn run_http(
         services,
         auth: Arc::new(AuthMode::GatewayClaims),
     };
-    let app = router(state);
     let service = tower::ServiceBuilder::new()
-        .map_request(|mut request: Request| {
-            let claims = gateway_claims(&request);
-            if let Some(claims) = claims {
-                request.extensions_mut().insert(claims);
-            }
-            request
-        })
-        .service(app);
+        .map_request(with_gateway_claims)
+        .service(router(state));
     lambda_http::run(service).await
 }
 
@@ -102,6 +103,65 @@ impl From<LambdaError> for lambda_runtime::Diagnostic {
 mod tests {
     use super::*;
     use brokeros_domain::Error;
+    use tower::ServiceExt;
+
+    /// An API Gateway HTTP API (payload 2.0) event, as Lambda receives it.
+    fn event(
+        path: &str,
+        claims: Option<serde_json::Value>,
+        authorization: Option<&str>,
+    ) -> Request {
+        let mut headers = serde_json::json!({ "accept": "application/json" });
+        if let Some(a) = authorization {
+            headers["authorization"] = serde_json::json!(a);
+        }
+        let mut context = serde_json::json!({
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": { "method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "t" },
+            "requestId": "req-1", "routeKey": format!("GET {path}"), "stage": "$default",
+            "time": "24/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_000_000_000u64
+        });
+        if let Some(c) = claims {
+            context["authorizer"] = serde_json::json!({ "jwt": { "claims": c, "scopes": null } });
+        }
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": format!("GET {path}"), "rawPath": path, "rawQueryString": "",
+            "headers": headers, "requestContext": context, "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    }
+
+    async fn status_of(request: Request) -> u16 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("db")).unwrap();
+        let state = AppState {
+            services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
+            auth: Arc::new(AuthMode::GatewayClaims),
+        };
+        let response = brokeros_app::http::crm_routes(state)
+            .oneshot(with_gateway_claims(request))
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn claims_verified_by_api_gateway_authenticate_and_nothing_else_does() {
+        let admin = serde_json::json!({ "sub": "admin-1", "cognito:groups": "[admin]" });
+        assert_eq!(status_of(event("/leads", Some(admin), None)).await, 200);
+        let client = serde_json::json!({ "sub": "c-1", "cognito:groups": "[client]" });
+        assert_eq!(status_of(event("/leads", Some(client), None)).await, 403);
+        // No authorizer context: a bearer token in the request is never trusted by the function.
+        assert_eq!(
+            status_of(event(
+                "/leads",
+                None,
+                Some("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
+            ))
+            .await,
+            401
+        );
+    }
 
     #[test]
     fn errors_become_diagnostics_named_for_state_machines() {
