@@ -75,93 +75,39 @@ async fn get_lead(
     Ok(axum::Json(leads::get_lead(&state.services, &p, &id).await?))
 }
 
-async fn change_status(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<leads::StatusChange>,
-) -> ApiResult<Reply> {
-    let key = idem.scoped(
-        &p.sub,
-        "lead.status",
-        json!({ "lead": id, "body": body.raw }),
-    )?;
-    Ok(leads::change_status(
-        &state.services,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?)
+/// A `POST /leads/{id}/<action>` handler: the caller, the lead id, an optional idempotency key
+/// scoped to the caller and `$operation`, and a JSON body of type `$body` handed to `$use_case`.
+macro_rules! lead_post {
+    ($name:ident, $operation:literal, $body:ty, $use_case:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+            Path(id): Path<String>,
+            idem: IdempotencyHeader,
+            CorrelationId(correlation): CorrelationId,
+            body: JsonBody<$body>,
+        ) -> ApiResult<Reply> {
+            let key = idem.scoped(&p.sub, $operation, json!({ "lead": id, "body": body.raw }))?;
+            Ok($use_case(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+        }
+    };
 }
 
-async fn reassign(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<leads::Reassignment>,
-) -> ApiResult<Reply> {
-    let key = idem.scoped(
-        &p.sub,
-        "lead.assign",
-        json!({ "lead": id, "body": body.raw }),
-    )?;
-    Ok(leads::reassign(
-        &state.services,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?)
-}
-
-async fn add_note(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<leads::NewNote>,
-) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.note", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::add_note(
-        &state.services,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?)
-}
-
-async fn add_task(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<leads::NewTask>,
-) -> ApiResult<Reply> {
-    let key = idem.scoped(&p.sub, "lead.task", json!({ "lead": id, "body": body.raw }))?;
-    Ok(leads::add_task(
-        &state.services,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?)
-}
+lead_post!(
+    change_status,
+    "lead.status",
+    leads::StatusChange,
+    leads::change_status
+);
+lead_post!(
+    reassign,
+    "lead.assign",
+    leads::Reassignment,
+    leads::reassign
+);
+lead_post!(add_note, "lead.note", leads::NewNote, leads::add_note);
+lead_post!(add_task, "lead.task", leads::NewTask, leads::add_task);
+lead_post!(convert, "lead.convert", leads::Conversion, leads::convert);
 
 async fn list_tasks(
     State(state): State<AppState>,
@@ -206,30 +152,6 @@ async fn timeline(
     Ok(axum::Json(
         leads::timeline(&state.services, &p, &id, page).await?,
     ))
-}
-
-async fn convert(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<leads::Conversion>,
-) -> ApiResult<Reply> {
-    let key = idem.scoped(
-        &p.sub,
-        "lead.convert",
-        json!({ "lead": id, "body": body.raw }),
-    )?;
-    Ok(leads::convert(
-        &state.services,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?)
 }
 
 async fn get_client(
