@@ -203,60 +203,122 @@ pub fn commit_group<'a>(
 fn apply(conn: &Connection, ops: &[WriteOp], now: i64) -> Result<(), StoreError> {
     for (index, op) in ops.iter().enumerate() {
         let table = op.table().as_str();
-        let key = op.key();
-        let current: Option<(i64, Option<i64>)> = conn
-            .prepare_cached(
-                "SELECT v, expires_at FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![table, key.pk, key.sk], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
-            })
-            .map_err(super::unavailable)?;
-        let live_version = current
-            .filter(|(_, expires)| expires.is_none_or(|t| t > now))
-            .map(|(v, _)| v as u64);
-        let holds = match op.condition() {
-            Condition::Always => true,
-            Condition::NotExists => live_version.is_none(),
-            Condition::Exists => live_version.is_some(),
-            Condition::VersionIs(v) => live_version == Some(v),
-        };
-        if !holds {
-            return Err(StoreError::ConditionFailed { index });
-        }
-        match op {
-            WriteOp::Put { item, .. } => put(conn, table, item).map_err(super::unavailable)?,
-            WriteOp::Delete { .. } => {
-                conn.prepare_cached("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
-                    .and_then(|mut s| s.execute(params![table, key.pk, key.sk]))
+        // Puts check their condition in the statement that writes (one statement per item);
+        // deletes and checks read the current version first.
+        let done = match op {
+            WriteOp::Put {
+                item, condition, ..
+            } => put(conn, table, item, *condition, now),
+            WriteOp::Delete { key, condition, .. } | WriteOp::Check { key, condition, .. } => {
+                let current: Option<(i64, Option<i64>)> = conn
+                    .prepare_cached(
+                        "SELECT v, expires_at FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![table, key.pk, key.sk], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()
+                    })
                     .map_err(super::unavailable)?;
+                let live_version = current
+                    .filter(|(_, expires)| expires.is_none_or(|t| t > now))
+                    .map(|(v, _)| v as u64);
+                let holds = match condition {
+                    Condition::Always => true,
+                    Condition::NotExists => live_version.is_none(),
+                    Condition::Exists => live_version.is_some(),
+                    Condition::VersionIs(v) => live_version == Some(*v),
+                };
+                if holds && matches!(op, WriteOp::Delete { .. }) {
+                    conn.prepare_cached("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
+                        .and_then(|mut s| s.execute(params![table, key.pk, key.sk]))
+                        .map(|_| true)
+                } else {
+                    Ok(holds)
+                }
             }
-            WriteOp::Check { .. } => {}
+        };
+        if !done.map_err(super::unavailable)? {
+            return Err(StoreError::ConditionFailed { index });
         }
     }
     Ok(())
 }
 
-fn put(conn: &Connection, table: &str, item: &Item) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO items (tbl, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))?;
+/// The statements that write an item, each checking its condition as it writes: parameters
+/// ?1..?3 the key, ?4 the version, ?5 the data, ?6..?13 the index keys, ?14 the expiry, ?15 now,
+/// ?16 the expected version.
+struct PutStatements {
+    /// Inserts, or replaces a dead (expired) item.
+    create: String,
+    /// Inserts or replaces whatever is there.
+    overwrite: String,
+    /// Replaces a live item.
+    replace_live: String,
+    /// Replaces a live item of the expected version.
+    replace_version: String,
+}
+
+fn put_statements() -> &'static PutStatements {
+    static STATEMENTS: std::sync::OnceLock<PutStatements> = std::sync::OnceLock::new();
+    STATEMENTS.get_or_init(|| {
+        let columns = "v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
+        let assignments: Vec<String> = columns
+            .split(", ")
+            .enumerate()
+            .map(|(n, c)| format!("{c} = ?{}", n + 4))
+            .collect();
+        let upserted: Vec<String> = columns.split(", ").map(|c| format!("{c} = excluded.{c}")).collect();
+        let insert = format!(
+            "INSERT INTO items (tbl, pk, sk, {columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             ON CONFLICT(tbl, pk, sk) DO UPDATE SET {}",
+            upserted.join(", ")
+        );
+        let update = format!(
+            "UPDATE items SET {} WHERE tbl = ?1 AND pk = ?2 AND sk = ?3 AND (expires_at IS NULL OR expires_at > ?15)",
+            assignments.join(", ")
+        );
+        PutStatements {
+            create: format!("{insert} WHERE items.expires_at IS NOT NULL AND items.expires_at <= ?15"),
+            overwrite: insert,
+            replace_version: format!("{update} AND v = ?16"),
+            replace_live: update,
+        }
+    })
+}
+
+/// Writes `item` if `condition` holds; returns whether it did.
+fn put(
+    conn: &Connection,
+    table: &str,
+    item: &Item,
+    condition: Condition,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    let statements = put_statements();
+    let (sql, extra): (&str, &[i64]) = match condition {
+        Condition::Always => (&statements.overwrite, &[]),
+        Condition::NotExists => (&statements.create, &[now]),
+        Condition::Exists => (&statements.replace_live, &[now]),
+        Condition::VersionIs(v) => (&statements.replace_version, &[now, v as i64]),
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
     let index = |i: Index| item.indexes.get(&i);
-    let mut args: Vec<Value> = vec![
-        table.to_string().into(),
-        item.key.pk.clone().into(),
-        item.key.sk.clone().into(),
-        (item.version as i64).into(),
-        item.data.clone().into(),
-    ];
+    let version = item.version as i64;
+    let mut args: Vec<&dyn rusqlite::ToSql> =
+        vec![&table, &item.key.pk, &item.key.sk, &version, &item.data];
     for i in Index::ALL {
-        args.push(index(i).map(|k| k.pk.clone()).into());
-        args.push(index(i).map(|k| k.sk.clone()).into());
+        args.push(match index(i) {
+            Some(k) => &k.pk,
+            None => &rusqlite::types::Null,
+        });
+        args.push(match index(i) {
+            Some(k) => &k.sk,
+            None => &rusqlite::types::Null,
+        });
     }
-    args.push(item.expires_at.into());
-    stmt.execute(params_from_iter(args))?;
-    Ok(())
+    args.push(&item.expires_at);
+    args.extend(extra.iter().map(|x| x as &dyn rusqlite::ToSql));
+    Ok(stmt.execute(params_from_iter(args))? == 1)
 }
