@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::canonical::{canonical_sha256, sha256_hex};
+use crate::canonical::{canonical_value_sha256, sha256_hex};
 use crate::principal::Principal;
 
 /// The hash a stream's first event points back to.
@@ -187,7 +187,7 @@ impl AuditEvent {
             .as_object_mut()
             .expect("an event is an object")
             .remove("hash");
-        canonical_sha256(&value)
+        canonical_value_sha256(&value)
     }
 
     pub fn head(&self) -> ChainHead {

@@ -17,7 +17,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 pub fn canonical_sha256<T: Serialize>(value: &T) -> String {
-    sha256_hex(to_canonical_json(value).as_bytes())
+    canonical_value_sha256(&serde_json::to_value(value).expect("domain values serialize to JSON"))
+}
+
+/// The digest of a JSON value's canonical form, streamed into the hash without building the
+/// text (a `Value`'s objects are already sorted).
+pub fn canonical_value_sha256(value: &serde_json::Value) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut writer, value).expect("a JSON value serializes");
+    hex::encode(writer.0.finalize())
 }
 
 #[cfg(test)]
@@ -32,6 +50,15 @@ mod tests {
         let b = json!({"a": {"x": [1, 2], "y": 2}, "b": 1});
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         assert_eq!(to_canonical_json(&a), r#"{"a":{"x":[1,2],"y":2},"b":1}"#);
+    }
+
+    #[test]
+    fn streamed_digest_equals_digest_of_the_text() {
+        let v = json!({"z": [1, {"b": "x", "a": null}], "a": "é"});
+        assert_eq!(
+            canonical_value_sha256(&v),
+            sha256_hex(to_canonical_json(&v).as_bytes())
+        );
     }
 
     #[test]
