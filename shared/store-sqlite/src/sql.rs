@@ -74,9 +74,13 @@ fn row_to_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
 }
 
 pub fn get(conn: &Connection, table: Table, key: &Key, now: i64) -> rusqlite::Result<Option<Item>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3 AND (expires_at IS NULL OR expires_at > ?4)"
-    ))?;
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "SELECT {COLUMNS} FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3 AND (expires_at IS NULL OR expires_at > ?4)"
+        )
+    });
+    let mut stmt = conn.prepare_cached(sql)?;
     stmt.query_row(params![table.as_str(), key.pk, key.sk, now], row_to_item)
         .optional()
 }
