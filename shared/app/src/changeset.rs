@@ -188,14 +188,6 @@ impl Changeset {
     pub fn events(&self) -> &[AuditEvent] {
         &self.events
     }
-
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
 }
 
 fn to_value<T: Serialize>(value: &T) -> Result<Value> {

@@ -4,7 +4,7 @@
 //! | item | pk | sk | indexes |
 //! |---|---|---|---|
 //! | lead | `LEAD#<id>` | `LEAD` | gsi1 by status, gsi2 by agent, gsi3 by country, gsi4 by brand (all sorted by creation time) |
-//! | timeline entry | `LEAD#<lead id>` | `TL#<entry id>` | |
+//! | task | `LEAD#<lead id>` | `TASK#<task id>` | |
 //! | client | `CLIENT#<id>` | `CLIENT` | gsi1 by portal user |
 //! | dedupe key | `UNIQ#<brand>#EMAIL#<sha256>` / `…#PHONE#<sha256>` | `UNIQ` | |
 //! | round-robin counter | `ASSIGN#<brand>#<pool>` | `COUNTER` | |
@@ -20,13 +20,12 @@ pub fn lead(id: &str) -> Key {
     Key::new(format!("LEAD#{id}"), "LEAD")
 }
 
-pub fn timeline_prefix() -> &'static str {
-    "TL#"
+/// A lead's tasks share its partition; a lead's timeline is its audit stream.
+pub fn task(lead_id: &str, task_id: &str) -> Key {
+    Key::new(format!("LEAD#{lead_id}"), format!("TASK#{task_id}"))
 }
 
-pub fn timeline_entry(lead_id: &str, entry_id: &str) -> Key {
-    Key::new(format!("LEAD#{lead_id}"), format!("TL#{entry_id}"))
-}
+pub const TASK_PREFIX: &str = "TASK#";
 
 pub fn client(id: &str) -> Key {
     Key::new(format!("CLIENT#{id}"), "CLIENT")

@@ -256,12 +256,13 @@ async fn load_lead(services: &Services, principal: &Principal, id: &str) -> Resu
 
 pub async fn get_lead(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
-    Ok(lead_view(&lead))
+    Ok(lead_view(&lead.entity, lead.version))
 }
 
-fn lead_view(lead: &Audited<Lead>) -> Value {
-    let mut view = serde_json::to_value(&lead.entity).expect("leads serialize");
-    view["version"] = json!(lead.version);
+/// A lead as the API shows it: its fields and the version it is stored at.
+fn lead_view(lead: &Lead, version: u64) -> Value {
+    let mut view = serde_json::to_value(lead).expect("leads serialize");
+    view["version"] = json!(version);
     view
 }
 
@@ -373,7 +374,7 @@ pub async fn list_leads(
             && country.as_ref().is_none_or(|c| &lead.entity.country == c)
             && assignee.as_ref().is_none_or(|a| &lead.entity.assignee == a);
         if keep {
-            leads.push(lead_view(&lead));
+            leads.push(lead_view(&lead.entity, lead.version));
         }
     }
     Ok(json!({ "items": leads, "next": page.next }))
@@ -457,11 +458,7 @@ async fn change_lead(
             lead.updated_at = ctx.now;
             let mut changes = Changeset::new();
             changes.update(&ctx, services.ids.as_ref(), &before, &lead, action, extra)?;
-            let view = lead_view(&Audited {
-                entity: lead,
-                version: before.version + 1,
-                chain: before.chain.clone(),
-            });
+            let view = lead_view(&lead, before.version + 1);
             Ok((Reply::new(status, view), changes))
         })
     })
@@ -557,10 +554,6 @@ pub struct NewTask {
     pub due_at: Option<String>,
 }
 
-fn task_key(lead_id: &str, task_id: &str) -> Key {
-    Key::new(keys::lead(lead_id).pk, format!("TASK#{task_id}"))
-}
-
 pub async fn add_task(
     services: &Services,
     principal: &Principal,
@@ -596,7 +589,7 @@ pub async fn add_task(
             let mut changes = Changeset::new();
             changes.put(WriteOp::Put {
                 table: Table::Main,
-                item: Item::new(task_key(&lead.id, &task.id), 1, task_json.to_string()),
+                item: Item::new(keys::task(&lead.id, &task.id), 1, task_json.to_string()),
                 condition: Condition::NotExists,
             });
             let extra = vec![FieldChange {
@@ -631,7 +624,7 @@ pub async fn complete_task(
         Box::pin(async move {
             let ctx = ctx_for(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
-            let tkey = task_key(&before.entity.id, task_id);
+            let tkey = keys::task(&before.entity.id, task_id);
             let item = services
                 .store
                 .get(Table::Main, &tkey)
@@ -685,7 +678,7 @@ pub async fn complete_task(
 pub async fn list_tasks(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
     let query = Query::new(Table::Main, None, keys::lead(&lead.entity.id).pk)
-        .sk(SortKeyRange::Prefix("TASK#".into()))
+        .sk(SortKeyRange::Prefix(keys::TASK_PREFIX.into()))
         .limit(500);
     let page = services.store.query(query).await.map_err(store_error)?;
     let tasks: Vec<Value> = page

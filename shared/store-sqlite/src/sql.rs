@@ -267,7 +267,7 @@ struct PutStatements {
 fn put_statements() -> &'static PutStatements {
     static STATEMENTS: std::sync::OnceLock<PutStatements> = std::sync::OnceLock::new();
     STATEMENTS.get_or_init(|| {
-        let columns = "v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
+        let columns = COLUMNS.strip_prefix("pk, sk, ").expect("COLUMNS starts with the key");
         let assignments: Vec<String> = columns
             .split(", ")
             .enumerate()

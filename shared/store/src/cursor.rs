@@ -2,7 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::{Index, Item, Query, StoreError, Table};
+use crate::{Index, Item, Query, StoreError};
 
 /// Where a page ended. Encoded as opaque base64url text; it names the query it belongs to, so
 /// a cursor from another query (or one made up) is refused instead of leaking other data.
@@ -68,9 +68,5 @@ impl Cursor {
             return Err(StoreError::InvalidCursor);
         }
         Ok(Some(cursor))
-    }
-
-    pub fn table(&self) -> Option<Table> {
-        Table::ALL.into_iter().find(|t| t.as_str() == self.table)
     }
 }

@@ -138,6 +138,7 @@ impl IdempotencyHeader {
 }
 
 /// The caller's `X-Correlation-Id`, or a new one.
+#[derive(Clone)]
 pub struct CorrelationId(pub String);
 
 pub(super) fn correlation_id_of(headers: &HeaderMap) -> String {
@@ -165,11 +166,5 @@ impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
         let id = correlation_id_of(&parts.headers);
         parts.extensions.insert(CorrelationId(id.clone()));
         Ok(CorrelationId(id))
-    }
-}
-
-impl Clone for CorrelationId {
-    fn clone(&self) -> Self {
-        CorrelationId(self.0.clone())
     }
 }

@@ -257,13 +257,6 @@ impl Lead {
         self.updated_at = now;
         Ok(())
     }
-
-    pub fn is_open(&self) -> bool {
-        matches!(
-            self.status,
-            LeadStatus::New | LeadStatus::Contacted | LeadStatus::Qualified
-        )
-    }
 }
 
 /// A client profile created from a converted lead (registration itself comes with onboarding).
