@@ -416,9 +416,9 @@ pub async fn change_status(
         correlation_id,
     };
     let action = format!("lead.{}", to.as_str());
-    change_lead(&target, &action, 200, move |lead, ctx| {
+    change_lead(&target, &action, 200, move |lead, ctx, _| {
         lead.change_status(to, reason.clone(), ctx.now)?;
-        Ok(vec![])
+        Ok(LeadEdit::default())
     })
     .await
 }
@@ -432,14 +432,22 @@ struct LeadTarget<'a> {
     correlation_id: &'a str,
 }
 
-/// Loads the lead (scoped to the caller), applies `change` (which returns changes recorded
-/// beside the lead's own fields), commits the lead with its audit event `action`, and answers
-/// `status` with the changed lead.
+/// What a change to a lead records beside the lead's own fields, and what it answers when not
+/// the changed lead.
+#[derive(Default)]
+struct LeadEdit {
+    extra: Vec<FieldChange>,
+    reply: Option<Reply>,
+}
+
+/// Loads the lead (scoped to the caller), applies `change` (which may add writes of its own to
+/// the changeset), commits the lead with its audit event `action`, and answers `status` with
+/// the changed lead unless the change gave its own reply.
 async fn change_lead(
     target: &LeadTarget<'_>,
     action: &str,
     status: u16,
-    change: impl Fn(&mut Lead, &OpContext) -> Result<Vec<FieldChange>> + Send + Sync,
+    change: impl Fn(&mut Lead, &OpContext, &mut Changeset) -> Result<LeadEdit> + Send + Sync,
 ) -> Result<Reply> {
     let LeadTarget {
         services,
@@ -454,12 +462,21 @@ async fn change_lead(
             let ctx = ctx_for(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
             let mut lead = before.entity.clone();
-            let extra = change(&mut lead, &ctx)?;
-            lead.updated_at = ctx.now;
             let mut changes = Changeset::new();
-            changes.update(&ctx, services.ids.as_ref(), &before, &lead, action, extra)?;
-            let view = lead_view(&lead, before.version + 1);
-            Ok((Reply::new(status, view), changes))
+            let edit = change(&mut lead, &ctx, &mut changes)?;
+            lead.updated_at = ctx.now;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                action,
+                edit.extra,
+            )?;
+            let reply = edit
+                .reply
+                .unwrap_or_else(|| Reply::new(status, lead_view(&lead, before.version + 1)));
+            Ok((reply, changes))
         })
     })
     .await
@@ -488,10 +505,10 @@ pub async fn reassign(
         key,
         correlation_id,
     };
-    change_lead(&target, "lead.reassigned", 200, move |lead, _| {
+    change_lead(&target, "lead.reassigned", 200, move |lead, _, _| {
         lead.assignee = agent.clone();
         lead.assignment_rule = "manual".into();
-        Ok(vec![])
+        Ok(LeadEdit::default())
     })
     .await
 }
@@ -562,52 +579,51 @@ pub async fn add_task(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
-    let title = &normalize::required_text("title", &body.title, 300)?;
+    let title = normalize::required_text("title", &body.title, 300)?;
     let due_at = body
         .due_at
         .as_deref()
         .map(|t| parse_time("due_at", t))
         .transpose()?;
-    execute(services, key, move || {
-        Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
-            let before = load_lead(services, principal, id).await?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(
+        &target,
+        "lead.task_added",
+        201,
+        move |lead, ctx, changes| {
             let task = Task {
                 id: services.ids.prefixed("task"),
-                lead_id: before.entity.id.clone(),
+                lead_id: lead.id.clone(),
                 title: title.clone(),
                 due_at,
                 created_by: principal.sub.clone(),
                 created_at: ctx.now,
                 completed_at: None,
             };
-            let mut lead = before.entity.clone();
             lead.open_tasks += 1;
-            lead.updated_at = ctx.now;
             let task_json =
                 serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
-            let mut changes = Changeset::new();
             changes.put(WriteOp::Put {
                 table: Table::Main,
                 item: Item::new(keys::task(&lead.id, &task.id), 1, task_json.to_string()),
                 condition: Condition::NotExists,
             });
-            let extra = vec![FieldChange {
-                field: "task".into(),
-                before: Value::Null,
-                after: task_json.clone(),
-            }];
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &lead,
-                "lead.task_added",
-                extra,
-            )?;
-            Ok((Reply::new(201, task_json), changes))
-        })
-    })
+            Ok(LeadEdit {
+                extra: vec![FieldChange {
+                    field: "task".into(),
+                    before: Value::Null,
+                    after: task_json.clone(),
+                }],
+                reply: Some(Reply::new(201, task_json)),
+            })
+        },
+    )
     .await
 }
 
@@ -749,30 +765,26 @@ pub async fn convert(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
-    let user_id = &body
+    let user_id = body
         .user_id
         .as_deref()
         .map(|u| normalize::code("user_id", u, 128))
         .transpose()?;
-    execute(services, key, move || {
-        Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
-            let before = load_lead(services, principal, id).await?;
-            let client_id = services.ids.prefixed("client");
-            let mut lead = before.entity.clone();
-            lead.convert(client_id.clone(), ctx.now)?;
-            let client = Client::from_lead(client_id, &lead, user_id.clone(), ctx.now);
-            let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &lead,
-                "lead.converted",
-                vec![],
-            )?;
-            changes.create(&ctx, services.ids.as_ref(), &client, "client.created")?;
-            Ok((Reply::new(201, &client), changes))
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(&target, "lead.converted", 201, move |lead, ctx, changes| {
+        let client_id = services.ids.prefixed("client");
+        lead.convert(client_id.clone(), ctx.now)?;
+        let client = Client::from_lead(client_id, lead, user_id.clone(), ctx.now);
+        changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
+        Ok(LeadEdit {
+            extra: vec![],
+            reply: Some(Reply::new(201, &client)),
         })
     })
     .await

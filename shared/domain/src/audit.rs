@@ -279,7 +279,7 @@ pub enum VerifyError {
         expected_prev: String,
         seq: u64,
     },
-    #[error("event {id} (line {line}) starts stream {stream} where the manifest says it does not")]
+    #[error("line {line}: event {id} starts stream {stream} where the manifest says it does not")]
     WrongStart {
         line: usize,
         id: String,
