@@ -1,0 +1,1 @@
+//! The trading platform port and its simulated adapter.
