@@ -9,6 +9,9 @@
 //! | dedupe key | `UNIQ#<brand>#EMAIL#<sha256>` / `…#PHONE#<sha256>` | `UNIQ` | |
 //! | round-robin counter | `ASSIGN#<brand>#<pool>` | `COUNTER` | |
 //! | idempotency record | `IDEM#<scope>#<key>` | `IDEM` | |
+//! | onboarding | `ONBOARDING#<id>` | `ONBOARDING` | gsi1 by client, sorted by start time |
+//! | compliance review | `REVIEW#<id>` | `REVIEW` | gsi1 by status, sorted by creation time |
+//! | notification (outbox) | `NOTIFICATION#<id>` | `NOTIFICATION` | gsi1 by client |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
 use brokeros_domain::canonical::sha256_hex;
@@ -100,6 +103,30 @@ pub fn sortable_time(at: OffsetDateTime) -> String {
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
         ))
         .expect("a UTC timestamp formats")
+}
+
+pub fn onboarding(id: &str) -> Key {
+    Key::new(format!("ONBOARDING#{id}"), "ONBOARDING")
+}
+
+pub fn onboardings_by_client(client_id: &str) -> String {
+    format!("ONBOARDINGS#{client_id}")
+}
+
+pub fn review(id: &str) -> Key {
+    Key::new(format!("REVIEW#{id}"), "REVIEW")
+}
+
+pub fn reviews_by_status(status: &str) -> String {
+    format!("REVIEWS#{status}")
+}
+
+pub fn notification(id: &str) -> Key {
+    Key::new(format!("NOTIFICATION#{id}"), "NOTIFICATION")
+}
+
+pub fn notifications_by_client(client_id: &str) -> String {
+    format!("NOTIFICATIONS#{client_id}")
 }
 
 #[cfg(test)]

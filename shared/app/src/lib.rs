@@ -11,11 +11,14 @@ pub mod idempotency;
 pub mod keys;
 pub mod leads;
 pub mod logging;
+pub mod onboarding;
 pub mod rotation;
+pub mod workflow;
 
 use std::sync::Arc;
 
 use brokeros_domain::config::BrokerConfig;
+use brokeros_domain::{Error, Result};
 use brokeros_store::Store;
 
 pub use context::{Clock, IdGen, OpContext, SystemClock, UuidV7Ids};
@@ -28,16 +31,37 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub rotation: Arc<rotation::Rotation>,
+    /// Absent in functions that start no workflow and answer no task tokens.
+    pub workflow: Option<Arc<dyn workflow::Workflow>>,
+    pub trading: Arc<dyn brokeros_trading::TradingPlatform>,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
         Services {
+            trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
             store,
             config: Arc::new(config),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
             rotation: Arc::new(rotation::Rotation::default()),
+            workflow: None,
         }
+    }
+
+    pub fn with_workflow(mut self, workflow: Arc<dyn workflow::Workflow>) -> Services {
+        self.workflow = Some(workflow);
+        self
+    }
+
+    pub fn with_trading(mut self, trading: Arc<dyn brokeros_trading::TradingPlatform>) -> Services {
+        self.trading = trading;
+        self
+    }
+
+    pub fn workflow(&self) -> Result<&Arc<dyn workflow::Workflow>> {
+        self.workflow
+            .as_ref()
+            .ok_or_else(|| Error::Internal("this function has no workflow configured".into()))
     }
 }

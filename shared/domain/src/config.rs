@@ -16,6 +16,24 @@ pub struct BrokerConfig {
     pub default_brand: String,
     pub lead_scoring: ScoringConfig,
     pub lead_assignment: AssignmentConfig,
+    pub onboarding: OnboardingConfig,
+}
+
+/// How onboarding runs: review deadlines and where approved clients' trading accounts go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingConfig {
+    /// How long a compliance review may wait before it escalates.
+    pub review_timeout_seconds: u64,
+    /// How long an escalated review may wait before the onboarding expires.
+    pub escalation_timeout_seconds: u64,
+    /// The products a client may onboard for.
+    pub products: Vec<String>,
+    /// Trading platform group per product, `{currency}` replaced by the account currency.
+    pub account_group: String,
+    pub account_currency: String,
+    /// The leverage given when the jurisdiction's cap allows it.
+    pub default_leverage: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +151,17 @@ impl BrokerConfig {
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.contains(&DEFAULT_POOL) {
             return Err(bad(
                 "assignment rule ids must be unique and not 'default'".into()
+            ));
+        }
+        let onboarding = &self.onboarding;
+        if onboarding.products.is_empty()
+            || onboarding.default_leverage == 0
+            || onboarding.review_timeout_seconds == 0
+            || onboarding.escalation_timeout_seconds == 0
+        {
+            return Err(bad(
+                "onboarding needs products, a leverage of at least 1 and review timeouts above 0"
+                    .into(),
             ));
         }
         Ok(())

@@ -24,6 +24,13 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    /// An external provider (KYC, trading platform, payments) failed in a way worth retrying.
+    /// `error_type` is the name workflows retry on, e.g. `KycProviderUnavailable`.
+    #[error("{error_type}: {message}")]
+    ProviderUnavailable {
+        error_type: &'static str,
+        message: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -80,7 +87,7 @@ impl Error {
             Error::Conflict { .. } => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::IdempotencyMismatch => 422,
-            Error::Unavailable(_) => 503,
+            Error::Unavailable(_) | Error::ProviderUnavailable { .. } => 503,
             Error::Internal(_) => 500,
         }
     }
@@ -95,6 +102,7 @@ impl Error {
             Error::IdempotencyMismatch => "idempotency_key_reused",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Unavailable(_) => "unavailable",
+            Error::ProviderUnavailable { .. } => "provider_unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -110,6 +118,7 @@ impl Error {
             Error::IdempotencyMismatch => "IdempotencyMismatchError",
             Error::PayloadTooLarge { .. } => "PayloadTooLargeError",
             Error::Unavailable(_) => "TransientError",
+            Error::ProviderUnavailable { error_type, .. } => error_type,
             Error::Internal(_) => "InternalError",
         }
     }
@@ -117,7 +126,7 @@ impl Error {
     /// What the caller is told. Internal details stay in the logs, never in a response.
     pub fn body(&self) -> ErrorBody {
         let message = match self {
-            Error::Unavailable(_) => {
+            Error::Unavailable(_) | Error::ProviderUnavailable { .. } => {
                 "the service is temporarily unavailable; retry later".to_string()
             }
             Error::Internal(_) => "internal error".to_string(),

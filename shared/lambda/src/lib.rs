@@ -16,6 +16,8 @@ use serde_json::Value;
 
 pub use lambda_http::Error;
 
+pub mod workflow;
+
 fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
@@ -36,7 +38,26 @@ pub async fn services_from_env() -> Result<Services, Error> {
     };
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), tables);
-    Ok(Services::new(Arc::new(store), config_from_env()?))
+    let workflow = workflow::StepFunctionsWorkflow::from_env(aws_sdk_sfn::Client::new(&aws));
+    Ok(Services::new(Arc::new(store), config_from_env()?).with_workflow(Arc::new(workflow)))
+}
+
+/// Runs a workflow task handler as the Lambda handler: the state machine's payload in, the
+/// handler's JSON out, failures reported with the error type the definition retries or
+/// catches by name.
+pub async fn run_task(function: &'static str, services: Services) -> Result<(), Error> {
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            async move {
+                brokeros_app::onboarding::tasks::run(&services, function, event.payload)
+                    .await
+                    .map_err(LambdaError)
+            }
+        },
+    ))
+    .await
 }
 
 /// The JWT claims API Gateway (HTTP API, payload 2.0) verified for this request, if any.

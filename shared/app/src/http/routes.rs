@@ -11,6 +11,7 @@ use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState, access_log};
 use crate::idempotency::Reply;
 use crate::leads;
+use crate::onboarding::{self, reviews};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -75,9 +76,10 @@ async fn get_lead(
     Ok(axum::Json(leads::get_lead(&state.services, &p, &id).await?))
 }
 
-/// A `POST /leads/{id}/<action>` handler: the caller, the lead id, an optional idempotency key
-/// scoped to the caller and `$operation`, and a JSON body of type `$body` handed to `$use_case`.
-macro_rules! lead_post {
+/// A `POST /<things>/{id}/<action>` handler: the caller, the path id, an optional idempotency
+/// key scoped to the caller and `$operation`, and a JSON body of type `$body` handed to
+/// `$use_case`.
+macro_rules! id_post {
     ($name:ident, $operation:literal, $body:ty, $use_case:path) => {
         async fn $name(
             State(state): State<AppState>,
@@ -87,27 +89,74 @@ macro_rules! lead_post {
             CorrelationId(correlation): CorrelationId,
             body: JsonBody<$body>,
         ) -> ApiResult<Reply> {
-            let key = idem.scoped(&p.sub, $operation, json!({ "lead": id, "body": body.raw }))?;
+            let key = idem.scoped(&p.sub, $operation, json!({ "id": id, "body": body.raw }))?;
             Ok($use_case(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
         }
     };
 }
 
-lead_post!(
+id_post!(
     change_status,
     "lead.status",
     leads::StatusChange,
     leads::change_status
 );
-lead_post!(
+id_post!(
     reassign,
     "lead.assign",
     leads::Reassignment,
     leads::reassign
 );
-lead_post!(add_note, "lead.note", leads::NewNote, leads::add_note);
-lead_post!(add_task, "lead.task", leads::NewTask, leads::add_task);
-lead_post!(convert, "lead.convert", leads::Conversion, leads::convert);
+id_post!(add_note, "lead.note", leads::NewNote, leads::add_note);
+id_post!(add_task, "lead.task", leads::NewTask, leads::add_task);
+id_post!(convert, "lead.convert", leads::Conversion, leads::convert);
+id_post!(
+    start_onboarding,
+    "onboarding.start",
+    onboarding::StartOnboarding,
+    onboarding::start
+);
+id_post!(
+    decide_review,
+    "review.decide",
+    reviews::DecisionRequest,
+    reviews::decide
+);
+
+async fn list_onboardings(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        onboarding::list_for_client(&state.services, &p, &id).await?,
+    ))
+}
+
+async fn get_onboarding(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(onboarding::get(&state.services, &p, &id).await?))
+}
+
+async fn review_queue(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    let filter: reviews::QueueFilter = query(&uri)?;
+    Ok(axum::Json(reviews::queue(&state.services, &p, filter).await?))
+}
+
+async fn get_review(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(reviews::get(&state.services, &p, &id).await?))
+}
 
 async fn list_tasks(
     State(state): State<AppState>,
@@ -194,6 +243,14 @@ fn crm() -> Router<AppState> {
         .route("/leads/{id}/convert", post(convert))
         .route("/clients/{id}", get(get_client))
         .route("/me", get(me))
+        .route(
+            "/clients/{id}/onboarding",
+            post(start_onboarding).get(list_onboardings),
+        )
+        .route("/onboardings/{id}", get(get_onboarding))
+        .route("/compliance/reviews", get(review_queue))
+        .route("/compliance/reviews/{id}", get(get_review))
+        .route("/compliance/reviews/{id}/decision", post(decide_review))
 }
 
 /// The public lead-capture function's routes.

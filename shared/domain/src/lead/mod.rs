@@ -12,6 +12,7 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::onboarding::{AccountRef, KycStatus};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -282,6 +283,13 @@ pub struct Client {
     pub lead_id: String,
     pub account_manager: String,
     pub status: String,
+    #[serde(default)]
+    pub kyc_status: KycStatus,
+    /// The onboarding running or last run for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trading_accounts: Vec<AccountRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -307,6 +315,9 @@ impl Client {
             lead_id: lead.id.clone(),
             account_manager: lead.assignee.clone(),
             status: "registered".to_string(),
+            kyc_status: KycStatus::NotStarted,
+            onboarding_id: None,
+            trading_accounts: Vec::new(),
             created_at: now,
         }
     }

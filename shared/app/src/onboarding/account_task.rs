@@ -1,0 +1,93 @@
+//! The `trading-account` task: opens the approved client's trading account on the platform,
+//! with the leverage the jurisdiction allows.
+
+use brokeros_domain::onboarding::AccountRef;
+use brokeros_domain::{Error, Result};
+use brokeros_trading::{NewAccount, TradingError};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::tasks::{TaskScope, commit, stage};
+use crate::Services;
+use crate::changeset::Changeset;
+use crate::idempotency::Reply;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AccountTask {
+    #[serde(flatten)]
+    scope: TaskScope,
+    /// N of the highest leverage 1:N the client's jurisdiction allows for the product.
+    leverage_cap: u32,
+}
+
+/// Platform failures as the workflow sees them: retryable ones by the platform's error name,
+/// the rest as what they are.
+pub(crate) fn platform_error(e: TradingError) -> Error {
+    match e {
+        e if e.is_transient() => Error::ProviderUnavailable {
+            error_type: e.error_name(),
+            message: e.to_string(),
+        },
+        TradingError::Conflict(m) => Error::conflict("trading_conflict", m),
+        TradingError::AccountNotFound { login } => Error::NotFound {
+            entity: "trading account",
+            id: login.to_string(),
+        },
+        TradingError::Storage(m) => Error::Unavailable(m),
+        other => Error::invalid("trading_request_refused", "trading", other.to_string()),
+    }
+}
+
+/// Opens the account once per onboarding: the onboarding id is the platform request id, so a
+/// retried task gets the account the first attempt opened, and the account is recorded on the
+/// onboarding and the client with their audit events.
+pub(crate) async fn open_account(services: &Services, task: AccountTask) -> Result<serde_json::Value> {
+    let settings = &services.config.onboarding;
+    let leverage = settings.default_leverage.min(task.leverage_cap.max(1));
+    let currency = settings.account_currency.clone();
+    let group = settings
+        .account_group
+        .replace("{currency}", &currency.to_lowercase());
+    let (_, client) = task.scope.load(services).await?;
+    let name = [Some(client.entity.first_name.as_str()), client.entity.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let account = services
+        .trading
+        .create_account(NewAccount {
+            request_id: task.scope.onboarding_id.clone(),
+            client_id: task.scope.client_id.clone(),
+            group,
+            leverage,
+            currency,
+            name,
+        })
+        .await
+        .map_err(platform_error)?;
+    let opened = AccountRef {
+        login: account.login,
+        group: account.group,
+        leverage: account.leverage,
+        currency: account.currency,
+    };
+    let (task, opened) = (&task, &opened);
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = task.scope.ctx(services);
+            let (onboarding_before, client_before) = task.scope.load(services).await?;
+            let mut changes = Changeset::new();
+            let mut onboarding = onboarding_before.entity.clone();
+            onboarding.account = Some(opened.clone());
+            stage(&mut changes, &ctx, services, &onboarding_before, &onboarding, "onboarding.account_opened")?;
+            let mut client = client_before.entity.clone();
+            if !client.trading_accounts.iter().any(|a| a.login == opened.login) {
+                client.trading_accounts.push(opened.clone());
+            }
+            stage(&mut changes, &ctx, services, &client_before, &client, "client.account_opened")?;
+            Ok((Reply::new(200, json!(opened)), changes))
+        })
+    })
+    .await
+}

@@ -1,0 +1,230 @@
+//! Onboarding use cases: starting the onboarding workflow for a client, the compliance review
+//! queue and its decisions, and the task handlers the workflow calls (the same handlers run in
+//! the Lambdas and, in-process, under the local engine).
+
+mod account_task;
+mod kyc_task;
+pub mod reviews;
+pub mod tasks;
+
+use brokeros_domain::audit::Actor;
+use brokeros_domain::lead::Client;
+use brokeros_domain::onboarding::{KycStatus, Onboarding, OnboardingStatus, Review};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Error, Result, normalize};
+use brokeros_store::{Index, Key, Query, Table};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::workflow::Machine;
+use crate::{OpContext, Services, keys};
+
+impl Entity for Onboarding {
+    const TYPE: &'static str = "onboarding";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::onboarding(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::onboardings_by_client(&self.client_id),
+            format!("{}#{}", keys::sortable_time(self.started_at), self.id),
+        )]
+    }
+}
+
+impl Entity for Review {
+    const TYPE: &'static str = "review";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::review(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::reviews_by_status(self.status.as_str()),
+            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+        )]
+    }
+}
+
+/// Loads an entity that must exist.
+pub(crate) async fn load_existing<T: Entity>(
+    services: &Services,
+    key: &Key,
+    entity: &'static str,
+    id: &str,
+) -> Result<Audited<T>> {
+    load(services.store.as_ref(), key)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity,
+            id: id.to_string(),
+        })
+}
+
+pub(crate) async fn load_client(services: &Services, id: &str) -> Result<Audited<Client>> {
+    load_existing(services, &keys::client(id), "client", id).await
+}
+
+/// Who may see a client's records: back office roles, the client's account manager, and the
+/// client themself.
+pub(crate) fn authorize_client_read(principal: &Principal, client: &Client) -> Result<()> {
+    let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
+        || (principal.has(Role::Sales) && client.account_manager == principal.sub)
+        || (principal.has(Role::Client)
+            && client.user_id.as_deref() == Some(principal.sub.as_str()));
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::forbidden("you may not read this client"))
+    }
+}
+
+pub(crate) fn user_ctx(services: &Services, principal: &Principal, correlation_id: &str) -> OpContext {
+    OpContext {
+        actor: Actor::user(principal),
+        correlation_id: correlation_id.to_string(),
+        now: services.clock.now(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartOnboarding {
+    pub product: String,
+}
+
+/// Starts the onboarding workflow for a client: the client themself, their account manager or
+/// an admin. The onboarding record and the client's new KYC status commit with their audit
+/// events before the workflow starts; the execution is named after the onboarding, so a
+/// retried start cannot run a second one.
+pub async fn start(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    body: StartOnboarding,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(&[Role::Client, Role::Sales, Role::Admin], "start onboarding")?;
+    let workflow = services.workflow()?;
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let product = normalize::code("product", &body.product, 40)?;
+    if !services.config.onboarding.products.contains(&product) {
+        return Err(Error::invalid(
+            "unknown_product",
+            "product",
+            format!("'{product}' is not a product clients onboard for"),
+        ));
+    }
+    let reply = execute(services, key, || {
+        let (client_id, product) = (client_id.clone(), product.clone());
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let before = load_client(services, &client_id).await?;
+            authorize_client_read(principal, &before.entity)?;
+            if !before.entity.kyc_status.may_start_onboarding() {
+                return Err(Error::Conflict {
+                    code: "onboarding_not_allowed",
+                    message: format!(
+                        "client {client_id} is {:?}; onboarding cannot start now",
+                        before.entity.kyc_status
+                    )
+                    .to_lowercase(),
+                });
+            }
+            let onboarding = Onboarding {
+                id: services.ids.prefixed("onb"),
+                client_id: client_id.clone(),
+                product,
+                status: OnboardingStatus::Running,
+                execution_arn: None,
+                kyc_check_id: None,
+                account: None,
+                failure: None,
+                started_by: principal.sub.clone(),
+                started_at: ctx.now,
+                finished_at: None,
+            };
+            let mut client = before.entity.clone();
+            client.kyc_status = KycStatus::Pending;
+            client.onboarding_id = Some(onboarding.id.clone());
+            let mut changes = Changeset::new();
+            changes.create(&ctx, services.ids.as_ref(), &onboarding, "onboarding.started")?;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &client,
+                "client.onboarding_started",
+                vec![],
+            )?;
+            Ok((Reply::new(202, &onboarding), changes))
+        })
+    })
+    .await?;
+    let onboarding: Onboarding = serde_json::from_value(reply.body.clone())
+        .map_err(|e| Error::Internal(format!("onboarding reply: {e}")))?;
+    let input = json!({
+        "client_id": onboarding.client_id,
+        "onboarding_id": onboarding.id,
+        "product": onboarding.product,
+        "review_timeout_seconds": services.config.onboarding.review_timeout_seconds,
+        "escalation_timeout_seconds": services.config.onboarding.escalation_timeout_seconds,
+    });
+    let arn = workflow
+        .start(Machine::Onboarding, &onboarding.id, input)
+        .await?;
+    let mut body = reply.body;
+    body["execution_arn"] = json!(arn);
+    Ok(Reply::new(reply.status, body))
+}
+
+/// One onboarding, for whoever may read its client.
+pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("onboarding_id", id, 80)?;
+    let onboarding: Audited<Onboarding> =
+        load_existing(services, &keys::onboarding(&id), "onboarding", &id).await?;
+    let client = load_client(services, &onboarding.entity.client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(serde_json::to_value(&onboarding.entity).expect("onboardings serialize"))
+}
+
+/// A client's onboardings, newest first.
+pub async fn list_for_client(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> Result<Value> {
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let client = load_client(services, &client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::onboardings_by_client(&client_id),
+    )
+    .descending()
+    .limit(50);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| decode::<Onboarding>(item).map(|o| json!(o.entity)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(json!({ "items": items }))
+}

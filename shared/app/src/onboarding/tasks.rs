@@ -1,0 +1,389 @@
+//! The onboarding workflow's task handlers. Each takes the task's JSON payload and answers JSON,
+//! is idempotent (Step Functions retries tasks, and a Lambda may run twice), and commits its
+//! state change with the audit events in one transaction. The actor of every event is the
+//! workflow execution.
+
+use brokeros_domain::audit::{Actor, ActorKind};
+use brokeros_domain::lead::Client;
+use brokeros_domain::onboarding::{
+    AccountRef, KycStatus, Onboarding, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
+};
+use brokeros_domain::{Error, Result, normalize};
+use brokeros_store::Key;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::load_existing;
+use crate::changeset::{Audited, Changeset, Entity, load};
+use crate::idempotency::{Reply, execute};
+use crate::{OpContext, Services, keys};
+
+/// The Lambda functions the onboarding definition calls, by function name.
+pub const KYC_CHECK: &str = "kyc-check";
+pub const COMPLIANCE_REVIEW: &str = "compliance-review";
+pub const TRADING_ACCOUNT: &str = "trading-account";
+pub const NOTIFY: &str = "notify";
+pub const ONBOARDING_OUTCOME: &str = "onboarding-outcome";
+pub const TASK_FUNCTIONS: [&str; 5] = [
+    KYC_CHECK,
+    COMPLIANCE_REVIEW,
+    TRADING_ACCOUNT,
+    NOTIFY,
+    ONBOARDING_OUTCOME,
+];
+
+/// Runs the task handler of `function` on `payload`.
+pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
+    match function {
+        KYC_CHECK => super::kyc_task::check(services, parse(payload)?).await,
+        COMPLIANCE_REVIEW => open_review(services, parse(payload)?).await,
+        TRADING_ACCOUNT => super::account_task::open_account(services, parse(payload)?).await,
+        NOTIFY => notify(services, parse(payload)?).await,
+        ONBOARDING_OUTCOME => record_outcome(services, parse(payload)?).await,
+        other => Err(Error::invalid(
+            "unknown_task",
+            "function",
+            format!("no task handler is named '{other}'"),
+        )),
+    }
+}
+
+fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid("invalid_task_input", field, e.inner().to_string())
+    })
+}
+
+/// What every onboarding task receives.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TaskScope {
+    pub client_id: String,
+    pub onboarding_id: String,
+    /// `$$.Execution.Id`: the actor of the task's audit events and their correlation id.
+    pub execution_id: String,
+}
+
+impl TaskScope {
+    pub(crate) fn ctx(&self, services: &Services) -> OpContext {
+        OpContext {
+            actor: Actor {
+                kind: ActorKind::Workflow,
+                id: self.execution_id.clone(),
+                role: None,
+            },
+            correlation_id: self.execution_id.clone(),
+            now: services.clock.now(),
+        }
+    }
+
+    /// The onboarding and its client, checked to belong together.
+    pub(crate) async fn load(
+        &self,
+        services: &Services,
+    ) -> Result<(Audited<Onboarding>, Audited<Client>)> {
+        let onboarding: Audited<Onboarding> = load_existing(
+            services,
+            &keys::onboarding(&self.onboarding_id),
+            "onboarding",
+            &self.onboarding_id,
+        )
+        .await?;
+        if onboarding.entity.client_id != self.client_id {
+            return Err(Error::invalid(
+                "client_mismatch",
+                "client_id",
+                "the onboarding belongs to another client",
+            ));
+        }
+        let client = super::load_client(services, &self.client_id).await?;
+        Ok((onboarding, client))
+    }
+}
+
+/// Runs a task body under the store's optimistic retries and answers its JSON.
+pub(crate) async fn commit<'a>(
+    services: &Services,
+    attempt: impl FnMut() -> crate::idempotency::Attempt<'a>,
+) -> Result<Value> {
+    Ok(execute(services, None, attempt).await?.body)
+}
+
+/// Stages `after` over `before` when they differ.
+pub(crate) fn stage<T: Entity + PartialEq>(
+    changes: &mut Changeset,
+    ctx: &OpContext,
+    services: &Services,
+    before: &Audited<T>,
+    after: &T,
+    action: &str,
+) -> Result<()> {
+    if &before.entity != after {
+        changes.update(ctx, services.ids.as_ref(), before, after, action, vec![])?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReviewAction {
+    Request,
+    Escalate,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewTask {
+    #[serde(flatten)]
+    scope: TaskScope,
+    action: ReviewAction,
+    check_id: String,
+    task_token: String,
+}
+
+fn review_id(onboarding_id: &str, level: ReviewLevel) -> String {
+    let level = match level {
+        ReviewLevel::Compliance => "compliance",
+        ReviewLevel::Escalated => "escalated",
+    };
+    format!("rev_{}_{level}", onboarding_id.trim_start_matches("onb_"))
+}
+
+/// Opens the review the workflow waits on (`request`), or, when its deadline passed, closes it
+/// as escalated and opens the escalated one (`escalate`). A retried invocation carries a new
+/// task token: a still-pending review takes it, a decided one stays as it is.
+async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
+    let level = match task.action {
+        ReviewAction::Request => ReviewLevel::Compliance,
+        ReviewAction::Escalate => ReviewLevel::Escalated,
+    };
+    let id = review_id(&task.scope.onboarding_id, level);
+    let task = &task;
+    let id = &id;
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = task.scope.ctx(services);
+            let (_, client_before) = task.scope.load(services).await?;
+            let mut changes = Changeset::new();
+            let existing: Option<Audited<Review>> =
+                load(services.store.as_ref(), &keys::review(id)).await?;
+            let review = match existing {
+                Some(before) => {
+                    let mut review = before.entity.clone();
+                    if review.status == ReviewStatus::Pending {
+                        review.task_token = task.task_token.clone();
+                    }
+                    stage(&mut changes, &ctx, services, &before, &review, "review.token_renewed")?;
+                    review
+                }
+                None => {
+                    let review = Review {
+                        id: id.clone(),
+                        client_id: task.scope.client_id.clone(),
+                        onboarding_id: task.scope.onboarding_id.clone(),
+                        check_id: normalize::code("check_id", &task.check_id, 120)?,
+                        level,
+                        status: ReviewStatus::Pending,
+                        task_token: task.task_token.clone(),
+                        created_at: ctx.now,
+                        decided_by: None,
+                        decided_at: None,
+                        reason: None,
+                    };
+                    let action = match level {
+                        ReviewLevel::Compliance => "review.requested",
+                        ReviewLevel::Escalated => "review.escalated",
+                    };
+                    changes.create(&ctx, services.ids.as_ref(), &review, action)?;
+                    review
+                }
+            };
+            if level == ReviewLevel::Escalated {
+                let first_id = review_id(&task.scope.onboarding_id, ReviewLevel::Compliance);
+                if let Some(first) =
+                    load::<Review>(services.store.as_ref(), &keys::review(&first_id)).await?
+                {
+                    let mut closed = first.entity.clone();
+                    if closed.close(ReviewStatus::Escalated, ctx.now) {
+                        changes.update(
+                            &ctx,
+                            services.ids.as_ref(),
+                            &first,
+                            &closed,
+                            "review.timed_out",
+                            vec![],
+                        )?;
+                    }
+                }
+            }
+            let mut client = client_before.entity.clone();
+            client.kyc_status = KycStatus::InReview;
+            stage(&mut changes, &ctx, services, &client_before, &client, "client.kyc_in_review")?;
+            let reply = json!({ "review_id": review.id, "status": review.status.as_str() });
+            Ok((Reply::new(200, reply), changes))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct NotifyTask {
+    #[serde(flatten)]
+    scope: TaskScope,
+    template: String,
+    #[serde(default)]
+    login: Option<u64>,
+}
+
+/// A message waiting in the outbox for the mailer. It names the client, never their address:
+/// the mailer resolves it when it sends, so addresses stay out of the audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub client_id: String,
+    pub template: String,
+    pub channel: String,
+    pub data: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+impl Entity for Notification {
+    const TYPE: &'static str = "notification";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::notification(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(brokeros_store::Index, String, String)> {
+        vec![(
+            brokeros_store::Index::Gsi1,
+            keys::notifications_by_client(&self.client_id),
+            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+        )]
+    }
+}
+
+/// Queues the client's notification once per onboarding and template.
+async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
+    let template = normalize::code("template", &task.template, 80)?;
+    let id = format!(
+        "ntf_{}_{}",
+        task.scope.onboarding_id.trim_start_matches("onb_"),
+        template
+    );
+    let (task, id, template) = (&task, &id, &template);
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = task.scope.ctx(services);
+            let (_, client) = task.scope.load(services).await?;
+            let mut changes = Changeset::new();
+            let existing: Option<Audited<Notification>> =
+                load(services.store.as_ref(), &keys::notification(id)).await?;
+            if existing.is_none() {
+                let channel = if client.entity.email.is_some() {
+                    "email"
+                } else if client.entity.phone.is_some() {
+                    "sms"
+                } else {
+                    "portal"
+                };
+                let notification = Notification {
+                    id: id.clone(),
+                    client_id: client.entity.id.clone(),
+                    template: template.clone(),
+                    channel: channel.to_string(),
+                    data: json!({ "onboarding_id": task.scope.onboarding_id, "login": task.login }),
+                    created_at: ctx.now,
+                };
+                changes.create(&ctx, services.ids.as_ref(), &notification, "notification.queued")?;
+            }
+            Ok((Reply::new(200, json!({ "notification_id": id })), changes))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct OutcomeTask {
+    #[serde(flatten)]
+    scope: TaskScope,
+    outcome: String,
+    /// The execution's state when it reached the outcome: the account it opened, the failure
+    /// it caught.
+    execution: Value,
+}
+
+/// Records how the onboarding ended, on the onboarding, on the client (KYC status, accounts)
+/// and on any review left pending, in one transaction. Repeating the same outcome changes
+/// nothing; a different outcome after one was recorded is refused.
+async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value> {
+    let outcome = OnboardingStatus::parse_outcome(&task.outcome)?;
+    let account: Option<AccountRef> = match task.execution.get("account") {
+        Some(a) => Some(
+            serde_json::from_value(a.clone())
+                .map_err(|e| Error::invalid("invalid_task_input", "execution.account", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let failure = task.execution.get("failure").map(|f| {
+        let error = f.get("Error").and_then(Value::as_str).unwrap_or("unknown");
+        // The cause of a Lambda failure can quote inputs; the error name is what operators act
+        // on, and the execution's history keeps the rest.
+        error.to_string()
+    });
+    let (task, account, failure) = (&task, &account, &failure);
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = task.scope.ctx(services);
+            let (onboarding_before, client_before) = task.scope.load(services).await?;
+            let mut changes = Changeset::new();
+            let mut onboarding = onboarding_before.entity.clone();
+            if onboarding.finish(outcome, failure.clone(), ctx.now)? {
+                if onboarding.account.is_none() {
+                    onboarding.account = account.clone();
+                }
+                let action = format!("onboarding.{}", outcome.as_str());
+                changes.update(&ctx, services.ids.as_ref(), &onboarding_before, &onboarding, &action, vec![])?;
+                let mut client = client_before.entity.clone();
+                client.kyc_status = KycStatus::after(outcome);
+                if outcome == OnboardingStatus::Approved {
+                    client.status = "active".to_string();
+                }
+                if let Some(account) = account
+                    && !client.trading_accounts.iter().any(|a| a.login == account.login)
+                {
+                    client.trading_accounts.push(account.clone());
+                }
+                stage(&mut changes, &ctx, services, &client_before, &client, &format!("client.kyc_{}", outcome.as_str()))?;
+                for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
+                    let id = review_id(&onboarding.id, level);
+                    if let Some(before) = load::<Review>(services.store.as_ref(), &keys::review(&id)).await? {
+                        let mut review = before.entity.clone();
+                        if review.close(ReviewStatus::Cancelled, ctx.now) {
+                            changes.update(&ctx, services.ids.as_ref(), &before, &review, "review.cancelled", vec![])?;
+                        }
+                    }
+                }
+            }
+            let reply = json!({ "onboarding_id": onboarding.id, "status": onboarding.status.as_str() });
+            Ok((Reply::new(200, reply), changes))
+        })
+    })
+    .await
+}
+
+/// Reviews for a client's onboarding (used by the client API).
+pub(crate) async fn reviews_of(services: &Services, onboarding_id: &str) -> Result<Vec<Review>> {
+    let mut reviews = Vec::new();
+    for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
+        if let Some(r) = load::<Review>(services.store.as_ref(), &keys::review(&review_id(onboarding_id, level))).await? {
+            reviews.push(r.entity);
+        }
+    }
+    Ok(reviews)
+}
