@@ -41,7 +41,10 @@ pub(crate) fn platform_error(e: TradingError) -> Error {
 /// Opens the account once per onboarding: the onboarding id is the platform request id, so a
 /// retried task gets the account the first attempt opened, and the account is recorded on the
 /// onboarding and the client with their audit events.
-pub(crate) async fn open_account(services: &Services, task: AccountTask) -> Result<serde_json::Value> {
+pub(crate) async fn open_account(
+    services: &Services,
+    task: AccountTask,
+) -> Result<serde_json::Value> {
     let settings = &services.config.onboarding;
     let leverage = settings.default_leverage.min(task.leverage_cap.max(1));
     let currency = settings.account_currency.clone();
@@ -49,11 +52,14 @@ pub(crate) async fn open_account(services: &Services, task: AccountTask) -> Resu
         .account_group
         .replace("{currency}", &currency.to_lowercase());
     let (_, client) = task.scope.load(services).await?;
-    let name = [Some(client.entity.first_name.as_str()), client.entity.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let name = [
+        Some(client.entity.first_name.as_str()),
+        client.entity.last_name.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     let account = services
         .trading
         .create_account(NewAccount {
@@ -80,12 +86,30 @@ pub(crate) async fn open_account(services: &Services, task: AccountTask) -> Resu
             let mut changes = Changeset::new();
             let mut onboarding = onboarding_before.entity.clone();
             onboarding.account = Some(opened.clone());
-            stage(&mut changes, &ctx, services, &onboarding_before, &onboarding, "onboarding.account_opened")?;
+            stage(
+                &mut changes,
+                &ctx,
+                services,
+                &onboarding_before,
+                &onboarding,
+                "onboarding.account_opened",
+            )?;
             let mut client = client_before.entity.clone();
-            if !client.trading_accounts.iter().any(|a| a.login == opened.login) {
+            if !client
+                .trading_accounts
+                .iter()
+                .any(|a| a.login == opened.login)
+            {
                 client.trading_accounts.push(opened.clone());
             }
-            stage(&mut changes, &ctx, services, &client_before, &client, "client.account_opened")?;
+            stage(
+                &mut changes,
+                &ctx,
+                services,
+                &client_before,
+                &client,
+                "client.account_opened",
+            )?;
             Ok((Reply::new(200, json!(opened)), changes))
         })
     })

@@ -173,7 +173,14 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
                     if review.status == ReviewStatus::Pending {
                         review.task_token = task.task_token.clone();
                     }
-                    stage(&mut changes, &ctx, services, &before, &review, "review.token_renewed")?;
+                    stage(
+                        &mut changes,
+                        &ctx,
+                        services,
+                        &before,
+                        &review,
+                        "review.token_renewed",
+                    )?;
                     review
                 }
                 None => {
@@ -218,7 +225,14 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
             }
             let mut client = client_before.entity.clone();
             client.kyc_status = KycStatus::InReview;
-            stage(&mut changes, &ctx, services, &client_before, &client, "client.kyc_in_review")?;
+            stage(
+                &mut changes,
+                &ctx,
+                services,
+                &client_before,
+                &client,
+                "client.kyc_in_review",
+            )?;
             let reply = json!({ "review_id": review.id, "status": review.status.as_str() });
             Ok((Reply::new(200, reply), changes))
         })
@@ -300,7 +314,12 @@ async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
                     data: json!({ "onboarding_id": task.scope.onboarding_id, "login": task.login }),
                     created_at: ctx.now,
                 };
-                changes.create(&ctx, services.ids.as_ref(), &notification, "notification.queued")?;
+                changes.create(
+                    &ctx,
+                    services.ids.as_ref(),
+                    &notification,
+                    "notification.queued",
+                )?;
             }
             Ok((Reply::new(200, json!({ "notification_id": id })), changes))
         })
@@ -324,10 +343,9 @@ struct OutcomeTask {
 async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value> {
     let outcome = OnboardingStatus::parse_outcome(&task.outcome)?;
     let account: Option<AccountRef> = match task.execution.get("account") {
-        Some(a) => Some(
-            serde_json::from_value(a.clone())
-                .map_err(|e| Error::invalid("invalid_task_input", "execution.account", e.to_string()))?,
-        ),
+        Some(a) => Some(serde_json::from_value(a.clone()).map_err(|e| {
+            Error::invalid("invalid_task_input", "execution.account", e.to_string())
+        })?),
         None => None,
     };
     let failure = task.execution.get("failure").map(|f| {
@@ -348,42 +366,58 @@ async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value>
                     onboarding.account = account.clone();
                 }
                 let action = format!("onboarding.{}", outcome.as_str());
-                changes.update(&ctx, services.ids.as_ref(), &onboarding_before, &onboarding, &action, vec![])?;
+                changes.update(
+                    &ctx,
+                    services.ids.as_ref(),
+                    &onboarding_before,
+                    &onboarding,
+                    &action,
+                    vec![],
+                )?;
                 let mut client = client_before.entity.clone();
                 client.kyc_status = KycStatus::after(outcome);
                 if outcome == OnboardingStatus::Approved {
                     client.status = "active".to_string();
                 }
                 if let Some(account) = account
-                    && !client.trading_accounts.iter().any(|a| a.login == account.login)
+                    && !client
+                        .trading_accounts
+                        .iter()
+                        .any(|a| a.login == account.login)
                 {
                     client.trading_accounts.push(account.clone());
                 }
-                stage(&mut changes, &ctx, services, &client_before, &client, &format!("client.kyc_{}", outcome.as_str()))?;
+                stage(
+                    &mut changes,
+                    &ctx,
+                    services,
+                    &client_before,
+                    &client,
+                    &format!("client.kyc_{}", outcome.as_str()),
+                )?;
                 for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
                     let id = review_id(&onboarding.id, level);
-                    if let Some(before) = load::<Review>(services.store.as_ref(), &keys::review(&id)).await? {
+                    if let Some(before) =
+                        load::<Review>(services.store.as_ref(), &keys::review(&id)).await?
+                    {
                         let mut review = before.entity.clone();
                         if review.close(ReviewStatus::Cancelled, ctx.now) {
-                            changes.update(&ctx, services.ids.as_ref(), &before, &review, "review.cancelled", vec![])?;
+                            changes.update(
+                                &ctx,
+                                services.ids.as_ref(),
+                                &before,
+                                &review,
+                                "review.cancelled",
+                                vec![],
+                            )?;
                         }
                     }
                 }
             }
-            let reply = json!({ "onboarding_id": onboarding.id, "status": onboarding.status.as_str() });
+            let reply =
+                json!({ "onboarding_id": onboarding.id, "status": onboarding.status.as_str() });
             Ok((Reply::new(200, reply), changes))
         })
     })
     .await
-}
-
-/// Reviews for a client's onboarding (used by the client API).
-pub(crate) async fn reviews_of(services: &Services, onboarding_id: &str) -> Result<Vec<Review>> {
-    let mut reviews = Vec::new();
-    for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
-        if let Some(r) = load::<Review>(services.store.as_ref(), &keys::review(&review_id(onboarding_id, level))).await? {
-            reviews.push(r.entity);
-        }
-    }
-    Ok(reviews)
 }

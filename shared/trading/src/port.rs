@@ -1,0 +1,388 @@
+//! The port: what Broker OS asks of a trading platform, shaped after what MT5's and cTrader's
+//! manager interfaces offer (numeric logins allocated by the platform, groups that carry the
+//! trading conditions, leverage as 1:N, balance and credit operations that become platform
+//! deals with a ticket, closed deals read in ticket order).
+//!
+//! What the port adds to those platforms is idempotency: every call that changes money or
+//! creates an account carries the caller's unique id, and repeating it (a Lambda retried after
+//! a timeout) returns the first outcome instead of acting twice. Platforms do not all offer
+//! that themselves, so an adapter keeps its own record of ids it has executed when needed.
+//!
+//! How a platform adapter maps onto it:
+//! * `create_account`: the platform allocates the login in the group; the adapter records the
+//!   request id with the login it got, and on an ambiguous failure looks the account up (by
+//!   the client id it stored on the platform) before creating another.
+//! * `balance_operation`: a balance or credit deal (MT5 balance operations carry a comment
+//!   but no idempotency key). The adapter records the operation id before calling and, after
+//!   an ambiguous failure, finds the deal by a reference it put in the comment.
+//! * `account_state`: the platform's balance, credit, equity, margin and free margin as is.
+//! * `closed_deals`: deals read by login or group from a point in time; the adapter's cursor
+//!   holds the close time and ticket of the last deal it returned.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::TradingError;
+
+/// A request to open a trading account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    /// The caller's idempotency key (1 to 128 visible ASCII characters): the same id returns
+    /// the account it created, and is refused for a request with different content.
+    pub request_id: String,
+    /// The Broker OS client the account belongs to.
+    pub client_id: String,
+    /// The platform group, which sets the trading conditions, e.g. `real\retail-usd`.
+    pub group: String,
+    /// N of the leverage 1:N.
+    pub leverage: u32,
+    /// The deposit currency, one of [`crate::ACCOUNT_CURRENCIES`].
+    pub currency: String,
+    /// The account holder's name as the platform shows it.
+    pub name: String,
+}
+
+/// An account on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradingAccount {
+    /// The platform's account number, which the client logs in with.
+    pub login: u64,
+    pub client_id: String,
+    pub group: String,
+    pub leverage: u32,
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceOperationKind {
+    /// Money in: raises the balance.
+    Deposit,
+    /// Money out: lowers the balance, by no more than is free to leave.
+    Withdrawal,
+    /// A bonus or other credit the broker grants: raises the credit, which counts towards
+    /// equity (so it can carry positions) but cannot be withdrawn.
+    CreditIn,
+    /// Takes credit back, by no more than the account holds.
+    CreditOut,
+}
+
+/// A balance or credit operation on an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceOperation {
+    pub login: u64,
+    /// The caller's unique id of this movement (1 to 128 visible ASCII characters), e.g. the
+    /// payment's id: repeating it with the same content returns the first receipt, with other
+    /// content it is refused ([`TradingError::Conflict`]). Ids are unique across all accounts.
+    pub operation_id: String,
+    pub kind: BalanceOperationKind,
+    /// Positive, with no more decimals than the account currency has.
+    pub amount: Decimal,
+    /// Shown to the client in the platform's history; at most
+    /// [`MAX_COMMENT_CHARS`] characters.
+    pub comment: String,
+}
+
+/// The most characters a balance operation comment may have: MetaTrader keeps a deal's comment
+/// in 32 characters including its terminator, so a longer one would be cut on the platform.
+pub const MAX_COMMENT_CHARS: usize = 31;
+
+/// What a balance operation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationReceipt {
+    pub operation_id: String,
+    pub login: u64,
+    pub kind: BalanceOperationKind,
+    /// At the account currency's scale.
+    pub amount: Decimal,
+    /// The platform's ticket of the balance or credit deal it booked.
+    pub deal_id: u64,
+    pub balance_after: Decimal,
+    pub credit_after: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
+    pub executed_at: OffsetDateTime,
+}
+
+/// An account's money at one moment, in its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub login: u64,
+    pub currency: String,
+    /// Deposits less withdrawals plus the results of closed deals.
+    pub balance: Decimal,
+    pub credit: Decimal,
+    /// The result open positions would have if closed now.
+    pub floating_profit: Decimal,
+    /// `balance + credit + floating_profit`.
+    pub equity: Decimal,
+    /// Held as margin by open positions.
+    pub margin: Decimal,
+    /// `equity - margin`: what new positions (or a withdrawal) may use.
+    pub free_margin: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DealSide {
+    Buy,
+    Sell,
+}
+
+/// A closed trade (a position's closing deal), amounts in the account currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deal {
+    /// The platform ticket of the closing deal.
+    pub deal_id: u64,
+    pub login: u64,
+    pub symbol: String,
+    /// The side of the position that was closed.
+    pub side: DealSide,
+    /// Lots.
+    pub volume: Decimal,
+    pub open_price: Decimal,
+    pub close_price: Decimal,
+    pub profit: Decimal,
+    /// Charged by the broker, so zero or negative.
+    pub commission: Decimal,
+    pub swap: Decimal,
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub closed_at: OffsetDateTime,
+}
+
+/// Whose closed deals to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DealScope {
+    /// One account's deals.
+    Login(u64),
+    /// The deals of every account of a group, in the order the platform closed them (one
+    /// feed to poll instead of one per account).
+    Group(String),
+}
+
+/// Where a reader of closed deals stopped: the next read with it returns the deals closed
+/// after the last one it has seen, none twice and none left out. Opaque, and issued for one
+/// [`DealScope`] by one platform; it serializes as a string, so a poller can store it between
+/// runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DealCursor(String);
+
+impl DealCursor {
+    /// Wraps a token the platform issued (as read back from where a poller kept it).
+    pub fn from_token(token: impl Into<String>) -> DealCursor {
+        DealCursor(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The most deals one [`TradingPlatform::closed_deals`] call returns.
+pub const MAX_DEALS_PER_PAGE: u32 = 1000;
+
+/// One page of closed deals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealsPage {
+    /// Oldest first.
+    pub deals: Vec<Deal>,
+    /// Where to resume: after the last deal of this page, or where the read began when the
+    /// page is empty. `None` only when nothing has been read yet (no cursor was given and no
+    /// deal exists), in which case the next read starts from the beginning again.
+    pub next_cursor: Option<DealCursor>,
+    /// More deals were already waiting when this page was read: read again at once rather
+    /// than at the next polling interval.
+    pub has_more: bool,
+}
+
+/// A trading platform (MT5, cTrader, or the simulated one) as Broker OS uses it.
+#[async_trait]
+pub trait TradingPlatform: Send + Sync {
+    /// Opens an account, or returns the one this `request_id` opened before.
+    ///
+    /// Errors: `Conflict` (the request id opened an account from other data), `InvalidRequest`,
+    /// `PlatformUnavailable`, `Storage`.
+    async fn create_account(&self, request: NewAccount) -> Result<TradingAccount, TradingError>;
+
+    /// Books a deposit, withdrawal, credit-in or credit-out as one platform deal, or returns
+    /// the receipt of the first execution of this `operation_id`. A refused operation (e.g.
+    /// insufficient funds) changes nothing and records nothing, so it may be retried later.
+    ///
+    /// Errors: `AccountNotFound`, `InsufficientFunds`, `InsufficientCredit`, `Conflict`,
+    /// `InvalidAmount`, `InvalidRequest`, `PlatformUnavailable`, `Storage`.
+    async fn balance_operation(
+        &self,
+        operation: BalanceOperation,
+    ) -> Result<OperationReceipt, TradingError>;
+
+    /// The account's balance, credit, equity and margin now.
+    ///
+    /// Errors: `AccountNotFound`, `PlatformUnavailable`, `Storage`.
+    async fn account_state(&self, login: u64) -> Result<AccountState, TradingError>;
+
+    /// Up to `limit` (1 to [`MAX_DEALS_PER_PAGE`]) deals of `scope` closed after `since`
+    /// (from the first one when `None`), oldest first.
+    ///
+    /// Errors: `AccountNotFound` (a login scope naming no account), `InvalidCursor`,
+    /// `InvalidRequest`, `PlatformUnavailable`, `Storage`.
+    async fn closed_deals(
+        &self,
+        scope: DealScope,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealsPage, TradingError>;
+}
+
+/// The highest leverage a request may ask for: a sanity bound against typos (1:100000); the
+/// group's own limit is the platform's to enforce.
+pub const MAX_LEVERAGE: u32 = 10_000;
+
+/// The longest idempotency id (request or operation id) the port takes.
+pub const MAX_ID_CHARS: usize = 128;
+
+fn check_id(field: &str, value: &str) -> Result<(), TradingError> {
+    let valid = !value.is_empty()
+        && value.len() <= MAX_ID_CHARS
+        && value.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(TradingError::InvalidRequest(format!(
+            "{field} must be 1 to {MAX_ID_CHARS} visible ASCII characters"
+        )))
+    }
+}
+
+fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), TradingError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > max_chars || value.chars().any(char::is_control) {
+        return Err(TradingError::InvalidRequest(format!(
+            "{field} must be 1 to {max_chars} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl NewAccount {
+    /// The checks every adapter applies before calling its platform.
+    pub fn validate(&self) -> Result<(), TradingError> {
+        check_id("request_id", &self.request_id)?;
+        check_id("client_id", &self.client_id)?;
+        // Group paths are short names; the bound keeps the keys built from them small.
+        check_text("group", &self.group, 64)?;
+        check_text("name", &self.name, 128)?;
+        if !(1..=MAX_LEVERAGE).contains(&self.leverage) {
+            return Err(TradingError::InvalidRequest(format!(
+                "leverage must be 1 to {MAX_LEVERAGE}, not {}",
+                self.leverage
+            )));
+        }
+        if crate::currency_spec(&self.currency).is_none() {
+            return Err(TradingError::InvalidRequest(format!(
+                "{} is not an account currency",
+                self.currency
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl BalanceOperation {
+    /// The checks that need no account: ids, comment, sign of the amount. Its scale depends on
+    /// the account currency ([`crate::checked_amount`]).
+    pub fn validate(&self) -> Result<(), TradingError> {
+        check_id("operation_id", &self.operation_id)?;
+        if self.comment.chars().count() > MAX_COMMENT_CHARS
+            || self.comment.chars().any(char::is_control)
+        {
+            return Err(TradingError::InvalidRequest(format!(
+                "comment must be at most {MAX_COMMENT_CHARS} characters without control characters"
+            )));
+        }
+        if self.amount <= Decimal::ZERO {
+            return Err(TradingError::InvalidAmount(format!(
+                "the amount must be positive, not {}",
+                self.amount
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_account() -> NewAccount {
+        NewAccount {
+            request_id: "kyc-approved-c1".into(),
+            client_id: "client_1".into(),
+            group: "real\\retail-usd".into(),
+            leverage: 500,
+            currency: "USD".into(),
+            name: "Ann Lee".into(),
+        }
+    }
+
+    #[test]
+    fn account_requests_are_checked() {
+        assert_eq!(new_account().validate(), Ok(()));
+        let refused = |change: fn(&mut NewAccount)| {
+            let mut request = new_account();
+            change(&mut request);
+            matches!(request.validate(), Err(TradingError::InvalidRequest(_)))
+        };
+        assert!(refused(|r| r.request_id.clear()));
+        assert!(refused(|r| r.request_id = "has space".into()));
+        assert!(refused(|r| r.request_id = "x".repeat(129)));
+        assert!(refused(|r| r.group.clear()));
+        assert!(refused(|r| r.group = "g".repeat(65)));
+        assert!(refused(|r| r.name = "Ann\nLee".into()));
+        assert!(refused(|r| r.leverage = 0));
+        assert!(refused(|r| r.leverage = MAX_LEVERAGE + 1));
+        assert!(refused(|r| r.currency = "usd".into()));
+    }
+
+    #[test]
+    fn balance_operations_are_checked() {
+        let operation = BalanceOperation {
+            login: 1,
+            operation_id: "pay_1".into(),
+            kind: BalanceOperationKind::Deposit,
+            amount: Decimal::new(1000, 2),
+            comment: "Deposit pay_1".into(),
+        };
+        assert_eq!(operation.validate(), Ok(()));
+        let mut long_comment = operation.clone();
+        long_comment.comment = "c".repeat(MAX_COMMENT_CHARS + 1);
+        assert!(matches!(
+            long_comment.validate(),
+            Err(TradingError::InvalidRequest(_))
+        ));
+        let mut negative = operation.clone();
+        negative.amount = Decimal::new(-1000, 2);
+        assert!(matches!(
+            negative.validate(),
+            Err(TradingError::InvalidAmount(_))
+        ));
+        let mut empty_comment = operation;
+        empty_comment.comment.clear();
+        assert_eq!(empty_comment.validate(), Ok(()), "a comment is optional");
+    }
+
+    #[test]
+    fn cursors_serialize_as_their_token() {
+        let cursor = DealCursor::from_token("abc");
+        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"abc\"");
+        let back: DealCursor = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(back, cursor);
+    }
+}

@@ -1,0 +1,782 @@
+//! A trading platform simulated over the storage port, for `brokeros serve`, demos and tests.
+//!
+//! It behaves as the port promises a real platform does (idempotent account creation and
+//! balance operations, withdrawals limited to free money, closed deals in ticket order) and
+//! adds what scenarios need: [`SimulatedPlatform::generate_deals`] books deterministic closed
+//! deals, [`SimulatedPlatform::set_open_positions`] stands in for open positions, and the
+//! outage switches ([`SimulatedPlatform::fail_next_calls`],
+//! [`SimulatedPlatform::lose_next_replies`]) let workflows prove their retries.
+//!
+//! State lives in the main table under `TP#` keys ([`records`]), written only through
+//! [`Store::transact`]: each change of an account is one transaction conditional on the
+//! account's version, so concurrent operations cannot lose an update (the loser re-reads and
+//! tries again), and it carries its idempotency record created on absence, so an operation id
+//! takes effect at most once even when two requests with it race.
+//!
+//! Tickets (balance operations and deals alike) come from one counter item that every
+//! ticket-issuing transaction advances on its version. That makes tickets increase in commit
+//! order across all accounts, which is what lets a deal feed be read with a cursor "after
+//! ticket T" without ever skipping a deal committed late. It also serializes those writes,
+//! as a real platform's trade server does; the simulator is not meant for more than a
+//! back office's test load.
+
+mod generator;
+mod records;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use brokeros_store::{
+    Condition, Item, Key, Query, SortKeyRange, Store, StoreError, Table, WriteOp,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::currency::{checked_amount, checked_signed_amount, currency_scale};
+use crate::error::TradingError;
+use crate::port::{
+    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealsPage,
+    MAX_DEALS_PER_PAGE, NewAccount, OperationReceipt, TradingAccount, TradingPlatform,
+};
+use generator::{SplitMix64, next_deal, simulated_usd_rate};
+use records::{AccountRecord, AccountRequestRecord, CounterRecord, OperationRecord};
+
+/// The first login the simulator hands out.
+pub const FIRST_LOGIN: u64 = 100_001;
+/// The first ticket; far from the logins, so the two are not mistaken for each other in logs.
+pub const FIRST_TICKET: u64 = 10_000_001;
+/// The most deals one [`SimulatedPlatform::generate_deals`] call books.
+pub const MAX_GENERATED_DEALS: u32 = 10_000;
+
+/// How often a change that lost a race to a concurrent one is tried again on fresh reads
+/// before the caller is told the platform is busy (a transient error it may retry).
+const MAX_ATTEMPTS: u32 = 40;
+/// Generated deals are booked in transactions of this many: each deal is two items (its
+/// account's feed and its group's), plus the account and the ticket counter, within the
+/// store's 100 operations per transaction.
+const DEALS_PER_TRANSACTION: u32 = 40;
+
+type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// The simulated platform. Its state is in the store, so several instances over one store
+/// (Lambdas, a CLI) see the same accounts; the outage switches belong to the instance.
+pub struct SimulatedPlatform {
+    store: Arc<dyn Store>,
+    clock: Clock,
+    outage: Outage,
+}
+
+impl SimulatedPlatform {
+    pub fn new(store: Arc<dyn Store>) -> SimulatedPlatform {
+        SimulatedPlatform {
+            store,
+            clock: Arc::new(OffsetDateTime::now_utc),
+            outage: Outage::default(),
+        }
+    }
+
+    /// Takes times (account creation, operations, deals) from `clock` instead of the system
+    /// clock, e.g. the application's clock, or a fixed one in tests.
+    pub fn with_clock(
+        mut self,
+        clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
+    ) -> SimulatedPlatform {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The next `calls` calls of the port fail with `PlatformUnavailable` without doing
+    /// anything: the platform is down. (Replaces an earlier setting.)
+    pub fn fail_next_calls(&self, calls: u32) {
+        self.outage.refuse_calls.store(calls, Ordering::SeqCst);
+    }
+
+    /// The next `calls` calls of the port that succeed do their work, then fail with
+    /// `PlatformUnavailable` as if the reply were lost on the way back: the case where only a
+    /// retry with the same id tells the caller what happened. (Replaces an earlier setting.)
+    pub fn lose_next_replies(&self, calls: u32) {
+        self.outage.lose_replies.store(calls, Ordering::SeqCst);
+    }
+
+    /// Books `count` closed deals on the account, their results applied to its balance, and
+    /// returns them. The deals depend only on `seed` and the balance they start from (see
+    /// `generator::next_deal`, which also keeps the balance from going negative); their tickets
+    /// and times are the platform's. Not a port call: outages do not affect it.
+    ///
+    /// Deals are booked in batches of 40, each batch one transaction; if a later batch fails,
+    /// the earlier ones stay booked.
+    pub async fn generate_deals(
+        &self,
+        login: u64,
+        count: u32,
+        seed: u64,
+    ) -> Result<Vec<Deal>, TradingError> {
+        if !(1..=MAX_GENERATED_DEALS).contains(&count) {
+            return Err(TradingError::InvalidRequest(format!(
+                "count must be 1 to {MAX_GENERATED_DEALS}"
+            )));
+        }
+        let mut rng = SplitMix64::new(seed);
+        let mut deals = Vec::with_capacity(count as usize);
+        while deals.len() < count as usize {
+            let chunk = (count - deals.len() as u32).min(DEALS_PER_TRANSACTION);
+            let (booked, rng_after) = self.book_generated_deals(login, chunk, &rng).await?;
+            deals.extend(booked);
+            rng = rng_after;
+        }
+        Ok(deals)
+    }
+
+    /// Sets what the account's open positions would make if closed now and the margin they
+    /// hold (the simulator has no positions of its own), e.g. to see a withdrawal limited by
+    /// free margin. Not a port call: outages do not affect it.
+    pub async fn set_open_positions(
+        &self,
+        login: u64,
+        floating_profit: Decimal,
+        margin: Decimal,
+    ) -> Result<AccountState, TradingError> {
+        if margin < Decimal::ZERO {
+            return Err(TradingError::InvalidAmount(format!(
+                "margin cannot be negative: {margin}"
+            )));
+        }
+        for attempt in 0..MAX_ATTEMPTS {
+            back_off(attempt).await;
+            let (version, account) = self.read_account(login).await?;
+            let mut next = account.clone();
+            next.floating_profit = checked_signed_amount(floating_profit, &account.currency)?;
+            next.margin = checked_signed_amount(margin, &account.currency)?;
+            let ops = vec![put(
+                records::account(login),
+                version + 1,
+                &next,
+                Condition::VersionIs(version),
+            )?];
+            match self.store.transact(ops).await {
+                Ok(()) => return Ok(state_of(&next)),
+                Err(e) if lost_race(&e) => continue,
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Err(busy())
+    }
+
+    /// Runs a port call under the outage switches.
+    async fn port_call<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, TradingError>>,
+    ) -> Result<T, TradingError> {
+        if Outage::take(&self.outage.refuse_calls) {
+            return Err(TradingError::PlatformUnavailable(format!(
+                "simulated outage: {what} was not executed"
+            )));
+        }
+        let result = call.await;
+        if result.is_ok() && Outage::take(&self.outage.lose_replies) {
+            return Err(TradingError::PlatformUnavailable(format!(
+                "simulated outage: {what} was executed but its reply was lost"
+            )));
+        }
+        result
+    }
+
+    async fn open_account(&self, request: NewAccount) -> Result<TradingAccount, TradingError> {
+        request.validate()?;
+        let scale = currency_scale(&request.currency).expect("validate checked the currency");
+        let request_key = records::account_request(&request.request_id);
+        let counter_key = records::login_counter();
+        for attempt in 0..MAX_ATTEMPTS {
+            back_off(attempt).await;
+            let [executed, counter] = self.read_many([&request_key, &counter_key]).await?;
+            if let Some(executed) = executed {
+                let executed: AccountRequestRecord = decode(&executed)?;
+                if executed.request != request {
+                    return Err(TradingError::Conflict(format!(
+                        "request_id {} opened an account from different data",
+                        request.request_id
+                    )));
+                }
+                let (_, account) = self.read_account(executed.login).await?;
+                return Ok(account.account());
+            }
+            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
+            let login = counter.map_or(FIRST_LOGIN, |(_, c)| c.next);
+            let zero = Decimal::new(0, scale);
+            let account = AccountRecord {
+                login,
+                client_id: request.client_id.clone(),
+                name: request.name.clone(),
+                group: request.group.clone(),
+                leverage: request.leverage,
+                currency: request.currency.clone(),
+                created_at: (self.clock)(),
+                balance: zero,
+                credit: zero,
+                floating_profit: zero,
+                margin: zero,
+            };
+            let executed = AccountRequestRecord {
+                request: request.clone(),
+                login,
+            };
+            let ops = vec![
+                counter_put(counter_key.clone(), counter, login + 1)?,
+                put(records::account(login), 1, &account, Condition::NotExists)?,
+                put(request_key.clone(), 1, &executed, Condition::NotExists)?,
+            ];
+            match self.store.transact(ops).await {
+                Ok(()) => return Ok(account.account()),
+                // Another account took the login, or another request with this id won: the
+                // next attempt reads both again.
+                Err(e) if lost_race(&e) => continue,
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Err(busy())
+    }
+
+    async fn execute_operation(
+        &self,
+        operation: BalanceOperation,
+    ) -> Result<OperationReceipt, TradingError> {
+        operation.validate()?;
+        let operation_key = records::operation(&operation.operation_id);
+        let account_key = records::account(operation.login);
+        let counter_key = records::ticket_counter();
+        for attempt in 0..MAX_ATTEMPTS {
+            back_off(attempt).await;
+            let [executed, account_item, counter] = self
+                .read_many([&operation_key, &account_key, &counter_key])
+                .await?;
+            if let Some(executed) = executed {
+                let executed: OperationRecord = decode(&executed)?;
+                // Amounts compare by value: 10 and 10.00 are the same request.
+                if executed.request != operation {
+                    return Err(TradingError::Conflict(format!(
+                        "operation_id {} was executed with different data",
+                        operation.operation_id
+                    )));
+                }
+                return Ok(executed.receipt);
+            }
+            let Some(account_item) = account_item else {
+                return Err(TradingError::AccountNotFound {
+                    login: operation.login,
+                });
+            };
+            let account: AccountRecord = decode(&account_item)?;
+            let amount = checked_amount(operation.amount, &account.currency)?;
+            let next = apply(&account, operation.kind, amount)?;
+            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
+            let ticket = counter.map_or(FIRST_TICKET, |(_, c)| c.next);
+            let receipt = OperationReceipt {
+                operation_id: operation.operation_id.clone(),
+                login: operation.login,
+                kind: operation.kind,
+                amount,
+                deal_id: ticket,
+                balance_after: next.balance,
+                credit_after: next.credit,
+                executed_at: (self.clock)(),
+            };
+            let executed = OperationRecord {
+                request: operation.clone(),
+                receipt: receipt.clone(),
+            };
+            let ops = vec![
+                put(
+                    account_key.clone(),
+                    account_item.version + 1,
+                    &next,
+                    Condition::VersionIs(account_item.version),
+                )?,
+                counter_put(counter_key.clone(), counter, ticket + 1)?,
+                put(operation_key.clone(), 1, &executed, Condition::NotExists)?,
+            ];
+            match self.store.transact(ops).await {
+                Ok(()) => return Ok(receipt),
+                // The account or the counter moved, or the same operation id just landed (the
+                // next attempt answers from its record).
+                Err(e) if lost_race(&e) => continue,
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Err(busy())
+    }
+
+    async fn read_state(&self, login: u64) -> Result<AccountState, TradingError> {
+        let (_, account) = self.read_account(login).await?;
+        Ok(state_of(&account))
+    }
+
+    async fn read_deals(
+        &self,
+        scope: DealScope,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealsPage, TradingError> {
+        if !(1..=MAX_DEALS_PER_PAGE).contains(&limit) {
+            return Err(TradingError::InvalidRequest(format!(
+                "limit must be 1 to {MAX_DEALS_PER_PAGE}"
+            )));
+        }
+        match &scope {
+            DealScope::Login(login) => {
+                self.read_account(*login).await?;
+            }
+            DealScope::Group(group) if group.is_empty() => {
+                return Err(TradingError::InvalidRequest(
+                    "group must not be empty".into(),
+                ));
+            }
+            DealScope::Group(_) => {}
+        }
+        let after_ticket = since
+            .as_ref()
+            .map(|cursor| decode_cursor(&scope, cursor))
+            .transpose()?;
+        let range = match after_ticket {
+            None => SortKeyRange::All,
+            Some(ticket) => SortKeyRange::Between(
+                records::deal_sort_key(ticket.checked_add(1).ok_or(TradingError::InvalidCursor)?),
+                records::deal_sort_key(u64::MAX),
+            ),
+        };
+        let query = Query::new(Table::Main, None, records::deal_feed(&scope))
+            .sk(range)
+            .limit(limit);
+        let page = self.store.query(query).await.map_err(storage_error)?;
+        let deals: Vec<Deal> = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+        let next_cursor = match deals.last() {
+            Some(last) => Some(encode_cursor(&scope, last.deal_id)),
+            None => since,
+        };
+        Ok(DealsPage {
+            deals,
+            next_cursor,
+            has_more: page.next.is_some(),
+        })
+    }
+
+    /// Books one transaction's worth of generated deals, drawing from a copy of `rng` so that
+    /// a lost race draws the same deals again; returns them and the generator after them.
+    async fn book_generated_deals(
+        &self,
+        login: u64,
+        count: u32,
+        rng: &SplitMix64,
+    ) -> Result<(Vec<Deal>, SplitMix64), TradingError> {
+        let account_key = records::account(login);
+        let counter_key = records::ticket_counter();
+        for attempt in 0..MAX_ATTEMPTS {
+            back_off(attempt).await;
+            let [account_item, counter] = self.read_many([&account_key, &counter_key]).await?;
+            let Some(account_item) = account_item else {
+                return Err(TradingError::AccountNotFound { login });
+            };
+            let account: AccountRecord = decode(&account_item)?;
+            let scale = currency_scale(&account.currency).ok_or_else(|| {
+                TradingError::Storage(format!("account {login} has an unknown currency"))
+            })?;
+            let usd_rate = simulated_usd_rate(&account.currency).ok_or_else(|| {
+                TradingError::Storage(format!("no simulated rate for {}", account.currency))
+            })?;
+            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
+            let first_ticket = counter.map_or(FIRST_TICKET, |(_, c)| c.next);
+            let closed_at = (self.clock)();
+            let mut drawing = rng.clone();
+            let mut next = account.clone();
+            let mut deals = Vec::with_capacity(count as usize);
+            for ticket in first_ticket..first_ticket + u64::from(count) {
+                let generated = next_deal(&mut drawing, next.balance, scale, usd_rate);
+                next.balance += generated.net();
+                deals.push(Deal {
+                    deal_id: ticket,
+                    login,
+                    symbol: generated.symbol.to_string(),
+                    side: generated.side,
+                    volume: generated.volume,
+                    open_price: generated.open_price,
+                    close_price: generated.close_price,
+                    profit: generated.profit,
+                    commission: generated.commission,
+                    swap: generated.swap,
+                    currency: account.currency.clone(),
+                    opened_at: closed_at - Duration::from_secs(generated.hold_seconds),
+                    closed_at,
+                });
+            }
+            let mut ops = vec![
+                put(
+                    account_key.clone(),
+                    account_item.version + 1,
+                    &next,
+                    Condition::VersionIs(account_item.version),
+                )?,
+                counter_put(
+                    counter_key.clone(),
+                    counter,
+                    first_ticket + u64::from(count),
+                )?,
+            ];
+            let group = DealScope::Group(account.group.clone());
+            for deal in &deals {
+                let sort_key = records::deal_sort_key(deal.deal_id);
+                for scope in [&DealScope::Login(login), &group] {
+                    let key = Key::new(records::deal_feed(scope), sort_key.clone());
+                    ops.push(put(key, 1, deal, Condition::NotExists)?);
+                }
+            }
+            match self.store.transact(ops).await {
+                Ok(()) => return Ok((deals, drawing)),
+                Err(e) if lost_race(&e) => continue,
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Err(busy())
+    }
+
+    async fn read_account(&self, login: u64) -> Result<(u64, AccountRecord), TradingError> {
+        let item = self
+            .store
+            .get(Table::Main, &records::account(login))
+            .await
+            .map_err(storage_error)?
+            .ok_or(TradingError::AccountNotFound { login })?;
+        Ok((item.version, decode(&item)?))
+    }
+
+    async fn read_many<const N: usize>(
+        &self,
+        keys: [&Key; N],
+    ) -> Result<[Option<Item>; N], TradingError> {
+        let keys: Vec<Key> = keys.into_iter().cloned().collect();
+        let items = self
+            .store
+            .get_many(Table::Main, &keys)
+            .await
+            .map_err(storage_error)?;
+        items.try_into().map_err(|_| {
+            TradingError::Storage("get_many answered a different number of items".into())
+        })
+    }
+}
+
+#[async_trait]
+impl TradingPlatform for SimulatedPlatform {
+    async fn create_account(&self, request: NewAccount) -> Result<TradingAccount, TradingError> {
+        self.port_call("create_account", self.open_account(request))
+            .await
+    }
+
+    async fn balance_operation(
+        &self,
+        operation: BalanceOperation,
+    ) -> Result<OperationReceipt, TradingError> {
+        self.port_call("balance_operation", self.execute_operation(operation))
+            .await
+    }
+
+    async fn account_state(&self, login: u64) -> Result<AccountState, TradingError> {
+        self.port_call("account_state", self.read_state(login))
+            .await
+    }
+
+    async fn closed_deals(
+        &self,
+        scope: DealScope,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealsPage, TradingError> {
+        self.port_call("closed_deals", self.read_deals(scope, since, limit))
+            .await
+    }
+}
+
+/// The outage switches: how many of the next calls to refuse, and how many replies to lose.
+#[derive(Default)]
+struct Outage {
+    refuse_calls: AtomicU32,
+    lose_replies: AtomicU32,
+}
+
+impl Outage {
+    /// Uses up one of `counter`'s calls, if any are left.
+    fn take(counter: &AtomicU32) -> bool {
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// The account after a balance operation, or why the operation is refused.
+fn apply(
+    account: &AccountRecord,
+    kind: BalanceOperationKind,
+    amount: Decimal,
+) -> Result<AccountRecord, TradingError> {
+    let too_large =
+        || TradingError::InvalidAmount(format!("{amount} would overflow the account's balance"));
+    let mut next = account.clone();
+    match kind {
+        BalanceOperationKind::Deposit => {
+            next.balance = account.balance.checked_add(amount).ok_or_else(too_large)?;
+        }
+        BalanceOperationKind::Withdrawal => {
+            let available = account.withdrawable();
+            if amount > available {
+                return Err(TradingError::InsufficientFunds {
+                    login: account.login,
+                    requested: amount,
+                    available,
+                });
+            }
+            next.balance = account.balance - amount;
+        }
+        BalanceOperationKind::CreditIn => {
+            next.credit = account.credit.checked_add(amount).ok_or_else(too_large)?;
+        }
+        BalanceOperationKind::CreditOut => {
+            if amount > account.credit {
+                return Err(TradingError::InsufficientCredit {
+                    login: account.login,
+                    requested: amount,
+                    available: account.credit,
+                });
+            }
+            next.credit = account.credit - amount;
+        }
+    }
+    Ok(next)
+}
+
+fn state_of(account: &AccountRecord) -> AccountState {
+    AccountState {
+        login: account.login,
+        currency: account.currency.clone(),
+        balance: account.balance,
+        credit: account.credit,
+        floating_profit: account.floating_profit,
+        equity: account.equity(),
+        margin: account.margin,
+        free_margin: account.free_margin(),
+    }
+}
+
+/// Cursors name their scope, so that one account's cursor cannot page through another feed
+/// (it would skip or repeat deals there without anyone noticing).
+fn cursor_scope(scope: &DealScope) -> String {
+    match scope {
+        DealScope::Login(login) => format!("login:{login}"),
+        DealScope::Group(group) => format!("group:{group}"),
+    }
+}
+
+const CURSOR_PREFIX: &str = "sim1|";
+
+fn encode_cursor(scope: &DealScope, last_ticket: u64) -> DealCursor {
+    DealCursor::from_token(format!(
+        "{CURSOR_PREFIX}{}|{last_ticket}",
+        cursor_scope(scope)
+    ))
+}
+
+/// The ticket a cursor of `scope` stopped after.
+fn decode_cursor(scope: &DealScope, cursor: &DealCursor) -> Result<u64, TradingError> {
+    let (cursor_scope_text, ticket) = cursor
+        .as_str()
+        .strip_prefix(CURSOR_PREFIX)
+        .and_then(|rest| rest.rsplit_once('|'))
+        .ok_or(TradingError::InvalidCursor)?;
+    if cursor_scope_text != cursor_scope(scope) {
+        return Err(TradingError::InvalidCursor);
+    }
+    ticket.parse().map_err(|_| TradingError::InvalidCursor)
+}
+
+fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, TradingError> {
+    serde_json::from_str(&item.data).map_err(|e| {
+        TradingError::Storage(format!(
+            "unreadable item {}/{}: {e}",
+            item.key.pk, item.key.sk
+        ))
+    })
+}
+
+fn decode_counter(item: &Item) -> Result<(u64, CounterRecord), TradingError> {
+    Ok((item.version, decode(item)?))
+}
+
+fn put(
+    key: Key,
+    version: u64,
+    value: &impl Serialize,
+    condition: Condition,
+) -> Result<WriteOp, TradingError> {
+    let data = serde_json::to_string(value)
+        .map_err(|e| TradingError::Storage(format!("cannot encode {}: {e}", key.pk)))?;
+    Ok(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(key, version, data),
+        condition,
+    })
+}
+
+/// Advances a counter read at `current` (absent: never used) to `next`.
+fn counter_put(
+    key: Key,
+    current: Option<(u64, CounterRecord)>,
+    next: u64,
+) -> Result<WriteOp, TradingError> {
+    let value = CounterRecord { next };
+    match current {
+        Some((version, _)) => put(key, version + 1, &value, Condition::VersionIs(version)),
+        None => put(key, 1, &value, Condition::NotExists),
+    }
+}
+
+/// A write that failed because another one got there first: worth doing again on fresh reads.
+fn lost_race(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::ConditionFailed { .. } | StoreError::TransactionConflict
+    )
+}
+
+fn storage_error(error: StoreError) -> TradingError {
+    match error {
+        // The simulator's storage is the platform: when it is down, so is the platform.
+        StoreError::Unavailable(message) => {
+            TradingError::PlatformUnavailable(format!("storage: {message}"))
+        }
+        StoreError::TransactionConflict => busy(),
+        other => TradingError::Storage(other.to_string()),
+    }
+}
+
+fn busy() -> TradingError {
+    TradingError::PlatformUnavailable(
+        "too many concurrent changes to the same account; retry".into(),
+    )
+}
+
+/// Waits before attempt `attempt` (none before the first), with full jitter so contenders
+/// spread out: up to 2 ms, 4 ms, ... capped at 128 ms.
+async fn back_off(attempt: u32) {
+    if attempt == 0 {
+        return;
+    }
+    let cap_micros = 1000u64 << attempt.min(7);
+    let wait = rand::random_range(0..cap_micros);
+    tokio::time::sleep(Duration::from_micros(wait)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> AccountRecord {
+        AccountRecord {
+            login: FIRST_LOGIN,
+            client_id: "client_1".into(),
+            name: "Ann Lee".into(),
+            group: "real\\retail-usd".into(),
+            leverage: 100,
+            currency: "USD".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            balance: Decimal::new(100_000, 2),
+            credit: Decimal::new(20_000, 2),
+            floating_profit: Decimal::ZERO,
+            margin: Decimal::ZERO,
+        }
+    }
+
+    fn usd(cents: i64) -> Decimal {
+        Decimal::new(cents, 2)
+    }
+
+    #[test]
+    fn withdrawals_take_balance_only_and_never_held_margin() {
+        let mut account = account();
+        assert_eq!(
+            account.withdrawable(),
+            usd(100_000),
+            "credit is not withdrawable"
+        );
+        // Open positions losing 300 and holding 900 of margin: equity 900, free margin 0.
+        account.floating_profit = usd(-30_000);
+        account.margin = usd(90_000);
+        assert_eq!(account.free_margin(), Decimal::ZERO);
+        assert_eq!(account.withdrawable(), Decimal::ZERO);
+        account.margin = usd(10_000);
+        assert_eq!(account.withdrawable(), usd(80_000));
+        let refused = apply(&account, BalanceOperationKind::Withdrawal, usd(80_001));
+        assert_eq!(
+            refused,
+            Err(TradingError::InsufficientFunds {
+                login: FIRST_LOGIN,
+                requested: usd(80_001),
+                available: usd(80_000),
+            })
+        );
+        let done = apply(&account, BalanceOperationKind::Withdrawal, usd(80_000)).unwrap();
+        assert_eq!(done.balance, usd(20_000));
+    }
+
+    #[test]
+    fn operations_move_balance_or_credit() {
+        let account = account();
+        let deposit = apply(&account, BalanceOperationKind::Deposit, usd(50)).unwrap();
+        assert_eq!(
+            (deposit.balance, deposit.credit),
+            (usd(100_050), usd(20_000))
+        );
+        let credit_in = apply(&account, BalanceOperationKind::CreditIn, usd(50)).unwrap();
+        assert_eq!(
+            (credit_in.balance, credit_in.credit),
+            (usd(100_000), usd(20_050))
+        );
+        let credit_out = apply(&account, BalanceOperationKind::CreditOut, usd(20_000)).unwrap();
+        assert_eq!(credit_out.credit, Decimal::ZERO);
+        assert!(matches!(
+            apply(&account, BalanceOperationKind::CreditOut, usd(20_001)),
+            Err(TradingError::InsufficientCredit { .. })
+        ));
+        assert!(matches!(
+            apply(&account, BalanceOperationKind::Deposit, Decimal::MAX),
+            Err(TradingError::InvalidAmount(_))
+        ));
+    }
+
+    #[test]
+    fn cursors_resume_only_their_own_scope() {
+        let login = DealScope::Login(7);
+        let group = DealScope::Group("real\\a|b".into());
+        assert_eq!(decode_cursor(&login, &encode_cursor(&login, 42)), Ok(42));
+        assert_eq!(decode_cursor(&group, &encode_cursor(&group, 43)), Ok(43));
+        let foreign = [
+            (DealScope::Login(8), encode_cursor(&login, 42)),
+            (login.clone(), encode_cursor(&group, 42)),
+            (login.clone(), DealCursor::from_token("42")),
+            (login.clone(), DealCursor::from_token("sim1|login:7|x")),
+        ];
+        for (scope, cursor) in foreign {
+            assert_eq!(
+                decode_cursor(&scope, &cursor),
+                Err(TradingError::InvalidCursor)
+            );
+        }
+    }
+
+    #[test]
+    fn deal_sort_keys_order_as_tickets() {
+        assert!(records::deal_sort_key(9) < records::deal_sort_key(10));
+        assert!(records::deal_sort_key(FIRST_TICKET) < records::deal_sort_key(u64::MAX));
+    }
+}

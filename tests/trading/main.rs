@@ -1,0 +1,58 @@
+//! The trading platform port, exercised through the simulated platform on both engines: the
+//! embedded SQLite engine (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`),
+//! each on a fresh store.
+//!
+//! A scenario is written once, as `async fn scenario(store: Arc<dyn Store>)` in one of the
+//! modules below, and listed in the `trading!` invocation at the bottom of this file.
+
+mod accounts;
+mod balances;
+mod common;
+mod deals;
+mod idempotency;
+mod outage;
+
+/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
+macro_rules! trading {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+trading! {
+    accounts::creating_an_account_twice_opens_one,
+    accounts::a_reused_request_id_with_other_data_is_refused,
+    accounts::concurrent_creations_get_distinct_logins,
+    accounts::invalid_account_requests_write_nothing,
+    balances::deposits_withdrawals_and_credit_move_balance_and_equity,
+    balances::refused_operations_change_nothing,
+    balances::withdrawals_are_limited_by_free_margin,
+    balances::amounts_are_checked_against_the_account_currency,
+    balances::unknown_accounts_are_reported,
+    idempotency::a_replayed_operation_returns_its_first_receipt,
+    idempotency::a_reused_operation_id_with_other_data_is_refused,
+    idempotency::concurrent_replays_take_effect_once,
+    idempotency::concurrent_deposits_lose_no_update,
+    deals::generated_deals_are_booked_and_deterministic,
+    deals::pages_visit_every_deal_once_and_resume_after_new_ones,
+    deals::group_feeds_hold_the_group_in_ticket_order,
+    deals::cursors_and_limits_are_checked,
+    outage::failed_calls_do_nothing,
+    outage::a_lost_reply_is_recovered_by_a_retry,
+}
