@@ -807,7 +807,7 @@ pub async fn get_client(services: &Services, principal: &Principal, id: &str) ->
     if !allowed {
         return Err(Error::forbidden("you may not read this client"));
     }
-    Ok(serde_json::to_value(c).expect("clients serialize"))
+    Ok(crate::onboarding::clients::view(c, client.version))
 }
 
 /// The calling client's own profile.
@@ -824,5 +824,9 @@ pub async fn my_profile(services: &Services, principal: &Principal) -> Result<Va
         entity: "client",
         id: principal.sub.clone(),
     })?;
-    Ok(serde_json::to_value(decode::<Client>(item)?.entity).expect("clients serialize"))
+    let client = decode::<Client>(item)?;
+    Ok(crate::onboarding::clients::view(
+        &client.entity,
+        client.version,
+    ))
 }

@@ -9,6 +9,7 @@ pub mod context;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
+pub mod kyc;
 pub mod leads;
 pub mod logging;
 pub mod onboarding;
@@ -23,6 +24,10 @@ use brokeros_store::Store;
 
 pub use context::{Clock, IdGen, OpContext, SystemClock, UuidV7Ids};
 
+/// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
+/// secret (a real provider's secret comes from the secret store).
+const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
+
 /// Everything a use case needs, built once at start-up and shared by all requests.
 #[derive(Clone)]
 pub struct Services {
@@ -34,6 +39,8 @@ pub struct Services {
     /// Absent in functions that start no workflow and answer no task tokens.
     pub workflow: Option<Arc<dyn workflow::Workflow>>,
     pub trading: Arc<dyn brokeros_trading::TradingPlatform>,
+    pub kyc: Arc<dyn kyc::KycProvider>,
+    pub screening: Arc<brokeros_domain::kyc::ScreeningList>,
 }
 
 impl Services {
@@ -46,6 +53,8 @@ impl Services {
             ids: Arc::new(UuidV7Ids),
             rotation: Arc::new(rotation::Rotation::default()),
             workflow: None,
+            kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
+            screening: Arc::new(brokeros_domain::kyc::ScreeningList::sample()),
         }
     }
 

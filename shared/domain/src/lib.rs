@@ -5,8 +5,10 @@ pub mod audit;
 pub mod canonical;
 pub mod config;
 pub mod error;
+pub mod kyc;
 pub mod lead;
 pub mod normalize;
+pub mod onboarding;
 pub mod principal;
 
 pub use error::{Error, Result};

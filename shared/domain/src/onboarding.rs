@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::kyc::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
+use crate::lead::Client;
 use crate::principal::{Principal, Role};
 use crate::{Error, Result};
 
@@ -298,6 +300,91 @@ impl Review {
     }
 }
 
+/// What KYC needs to know about a client beyond their contact details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KycProfile {
+    pub client_type: ClientType,
+    /// Corporate clients only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middle_names: Option<String>,
+    /// Individuals only.
+    #[serde(
+        default,
+        with = "crate::kyc::subject::iso_date::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date_of_birth: Option<time::Date>,
+    pub nationality: String,
+    pub residence_country: String,
+    pub source_of_funds: SourceOfFunds,
+    pub pep_declared: bool,
+}
+
+/// Metadata of an identity or company document the client supplied. The image itself lives
+/// with the KYC provider; Broker OS keeps the reference and the number, which is masked
+/// wherever it is shown or audited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientDocument {
+    pub id: String,
+    #[serde(flatten)]
+    pub document: DocumentRef,
+    /// Where the file is kept (e.g. the provider's file id or an object key), never the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_ref: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub added_at: OffsetDateTime,
+}
+
+/// A document number as logs, audit events and the API show it: the last three characters.
+pub fn mask_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let shown = chars.len().saturating_sub(3);
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < shown { '*' } else { *c })
+        .collect()
+}
+
+/// The KYC subject for a client applying for `product`: their profile, names and documents.
+pub fn kyc_subject(client: &Client, product: &str) -> Result<KycSubject> {
+    let profile = client.profile.as_ref().ok_or_else(|| {
+        Error::conflict(
+            "profile_incomplete",
+            "the client has no KYC profile yet (PUT /clients/{id}/profile)",
+        )
+    })?;
+    let name = match profile.client_type {
+        ClientType::Individual => SubjectName::Person {
+            first_name: client.first_name.clone(),
+            middle_names: profile.middle_names.clone(),
+            last_name: client.last_name.clone().unwrap_or_default(),
+        },
+        ClientType::Corporate => SubjectName::Company {
+            company_name: profile.company_name.clone().unwrap_or_default(),
+        },
+    };
+    Ok(KycSubject {
+        client_id: client.id.clone(),
+        client_type: profile.client_type,
+        name,
+        date_of_birth: profile.date_of_birth,
+        nationality: profile.nationality.clone(),
+        residence_country: profile.residence_country.clone(),
+        source_of_funds: profile.source_of_funds,
+        pep_declared: profile.pep_declared,
+        product: product.to_string(),
+        documents: client
+            .documents
+            .iter()
+            .map(|d| d.document.clone())
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,12 +416,24 @@ mod tests {
     #[test]
     fn only_compliance_decides_and_admins_only_escalated_reviews() {
         let first = review(ReviewLevel::Compliance);
-        assert!(first.authorize_decision(&principal(Role::Compliance)).is_ok());
+        assert!(
+            first
+                .authorize_decision(&principal(Role::Compliance))
+                .is_ok()
+        );
         assert!(first.authorize_decision(&principal(Role::Admin)).is_err());
         assert!(first.authorize_decision(&principal(Role::Sales)).is_err());
         let escalated = review(ReviewLevel::Escalated);
-        assert!(escalated.authorize_decision(&principal(Role::Admin)).is_ok());
-        assert!(escalated.authorize_decision(&principal(Role::Finance)).is_err());
+        assert!(
+            escalated
+                .authorize_decision(&principal(Role::Admin))
+                .is_ok()
+        );
+        assert!(
+            escalated
+                .authorize_decision(&principal(Role::Finance))
+                .is_err()
+        );
     }
 
     #[test]

@@ -37,13 +37,11 @@ impl StepFunctionsWorkflow {
 /// service's.
 fn sfn_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> Error {
     match e.code() {
-        Some("TaskDoesNotExist") | Some("TaskTimedOut") | Some("InvalidToken") => {
-            Error::Conflict {
-                code: "task_not_waiting",
-                message: "no task is waiting on this token (unknown, answered or timed out)"
-                    .to_string(),
-            }
-        }
+        Some("TaskDoesNotExist") | Some("TaskTimedOut") | Some("InvalidToken") => Error::Conflict {
+            code: "task_not_waiting",
+            message: "no task is waiting on this token (unknown, answered or timed out)"
+                .to_string(),
+        },
         Some("ExecutionAlreadyExists") => Error::Conflict {
             code: "execution_exists",
             message: "an execution with this name already ran with another input".to_string(),
@@ -56,7 +54,10 @@ fn sfn_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> Error {
 impl Workflow for StepFunctionsWorkflow {
     async fn start(&self, machine: Machine, execution_name: &str, input: Value) -> Result<String> {
         let arn = self.machines.get(&machine).ok_or_else(|| {
-            Error::Internal(format!("no state machine ARN configured for {}", machine.name()))
+            Error::Internal(format!(
+                "no state machine ARN configured for {}",
+                machine.name()
+            ))
         })?;
         let started = self
             .client

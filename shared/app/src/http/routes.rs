@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState, access_log};
 use crate::idempotency::Reply;
+use crate::kyc;
 use crate::leads;
-use crate::onboarding::{self, reviews};
+use crate::onboarding::{self, clients, reviews};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -123,6 +124,74 @@ id_post!(
     reviews::decide
 );
 
+id_post!(
+    set_profile,
+    "client.profile",
+    brokeros_domain::onboarding::KycProfile,
+    clients::set_profile
+);
+id_post!(
+    add_document,
+    "client.document",
+    clients::NewDocument,
+    clients::add_document
+);
+
+async fn register_client(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<clients::Registration>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "client.register", body.raw)?;
+    Ok(clients::register(&state.services, &p, body.value, key.as_ref(), &correlation).await?)
+}
+
+async fn client_kyc(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        clients::kyc_status(&state.services, &p, &id).await?,
+    ))
+}
+
+async fn client_kyc_checks(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let checks = kyc::kyc_checks_for_client(&state.services, &p, &id)
+        .await
+        .map_err(Error::from)?;
+    Ok(axum::Json(json!({ "items": checks })))
+}
+
+async fn update_jurisdiction(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<brokeros_domain::kyc::JurisdictionRules>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "jurisdiction.update", body.raw)?;
+    Ok(
+        kyc::update_jurisdiction(&state.services, &p, body.value, key.as_ref(), &correlation)
+            .await?,
+    )
+}
+
+async fn jurisdiction_history(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let versions = kyc::jurisdiction_history(&state.services, &p, &id).await?;
+    Ok(axum::Json(json!({ "items": versions })))
+}
+
 async fn list_onboardings(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -147,7 +216,9 @@ async fn review_queue(
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
     let filter: reviews::QueueFilter = query(&uri)?;
-    Ok(axum::Json(reviews::queue(&state.services, &p, filter).await?))
+    Ok(axum::Json(
+        reviews::queue(&state.services, &p, filter).await?,
+    ))
 }
 
 async fn get_review(
@@ -241,7 +312,17 @@ fn crm() -> Router<AppState> {
         .route("/leads/{id}/tasks/{task_id}/complete", post(complete_task))
         .route("/leads/{id}/timeline", get(timeline))
         .route("/leads/{id}/convert", post(convert))
+        .route("/clients", post(register_client))
         .route("/clients/{id}", get(get_client))
+        .route("/clients/{id}/profile", axum::routing::put(set_profile))
+        .route("/clients/{id}/documents", post(add_document))
+        .route("/clients/{id}/kyc", get(client_kyc))
+        .route("/clients/{id}/kyc/checks", get(client_kyc_checks))
+        .route(
+            "/compliance/jurisdictions",
+            axum::routing::put(update_jurisdiction),
+        )
+        .route("/compliance/jurisdictions/{id}", get(jurisdiction_history))
         .route("/me", get(me))
         .route(
             "/clients/{id}/onboarding",

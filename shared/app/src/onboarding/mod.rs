@@ -3,6 +3,7 @@
 //! the Lambdas and, in-process, under the local engine).
 
 mod account_task;
+pub mod clients;
 mod kyc_task;
 pub mod reviews;
 pub mod tasks;
@@ -94,7 +95,11 @@ pub(crate) fn authorize_client_read(principal: &Principal, client: &Client) -> R
     }
 }
 
-pub(crate) fn user_ctx(services: &Services, principal: &Principal, correlation_id: &str) -> OpContext {
+pub(crate) fn user_ctx(
+    services: &Services,
+    principal: &Principal,
+    correlation_id: &str,
+) -> OpContext {
     OpContext {
         actor: Actor::user(principal),
         correlation_id: correlation_id.to_string(),
@@ -120,7 +125,10 @@ pub async fn start(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
-    principal.require_any(&[Role::Client, Role::Sales, Role::Admin], "start onboarding")?;
+    principal.require_any(
+        &[Role::Client, Role::Sales, Role::Admin],
+        "start onboarding",
+    )?;
     let workflow = services.workflow()?;
     let client_id = normalize::code("client_id", client_id, 80)?;
     let product = normalize::code("product", &body.product, 40)?;
@@ -164,7 +172,12 @@ pub async fn start(
             client.kyc_status = KycStatus::Pending;
             client.onboarding_id = Some(onboarding.id.clone());
             let mut changes = Changeset::new();
-            changes.create(&ctx, services.ids.as_ref(), &onboarding, "onboarding.started")?;
+            changes.create(
+                &ctx,
+                services.ids.as_ref(),
+                &onboarding,
+                "onboarding.started",
+            )?;
             changes.update(
                 &ctx,
                 services.ids.as_ref(),

@@ -35,7 +35,11 @@ pub struct QueueFilter {
 }
 
 /// The review queue, oldest first (first come, first reviewed). Compliance and admins only.
-pub async fn queue(services: &Services, principal: &Principal, filter: QueueFilter) -> Result<Value> {
+pub async fn queue(
+    services: &Services,
+    principal: &Principal,
+    filter: QueueFilter,
+) -> Result<Value> {
     principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
     let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
     let limit = filter.limit.unwrap_or(50);
@@ -90,7 +94,10 @@ pub async fn decide(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
-    principal.require_any(&[Role::Compliance, Role::Admin], "decide compliance reviews")?;
+    principal.require_any(
+        &[Role::Compliance, Role::Admin],
+        "decide compliance reviews",
+    )?;
     let reason = body
         .reason
         .as_deref()
@@ -130,7 +137,14 @@ pub async fn decide(
                 Decision::Approve => "review.approved",
                 Decision::Reject => "review.rejected",
             };
-            changes.update(&ctx, services.ids.as_ref(), &before, &review, action, vec![])?;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &review,
+                action,
+                vec![],
+            )?;
             Ok((Reply::new(200, view(&review)), changes))
         })
     })

@@ -12,7 +12,7 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::onboarding::{AccountRef, KycStatus};
+use crate::onboarding::{AccountRef, ClientDocument, KycProfile, KycStatus};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -280,7 +280,9 @@ pub struct Client {
     pub language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referral_code: Option<String>,
-    pub lead_id: String,
+    /// The lead the client was converted from; none for a direct registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<String>,
     pub account_manager: String,
     pub status: String,
     #[serde(default)]
@@ -290,6 +292,10 @@ pub struct Client {
     pub onboarding_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trading_accounts: Vec<AccountRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<KycProfile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<ClientDocument>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -312,12 +318,14 @@ impl Client {
             country: lead.country.clone(),
             language: lead.language.clone(),
             referral_code: lead.referral_code.clone(),
-            lead_id: lead.id.clone(),
+            lead_id: Some(lead.id.clone()),
             account_manager: lead.assignee.clone(),
             status: "registered".to_string(),
             kyc_status: KycStatus::NotStarted,
             onboarding_id: None,
             trading_accounts: Vec::new(),
+            profile: None,
+            documents: Vec::new(),
             created_at: now,
         }
     }

@@ -1,0 +1,237 @@
+//! Jurisdiction rules as versioned configuration in the store.
+//!
+//! Each jurisdiction has an audited item with the rules in force (`JURISDICTION#<id>/ACTIVE`,
+//! its own audit stream `jurisdiction/<id>`) and an immutable copy of every version
+//! (`JURISDICTION#<id>/V#<version>`), written in the same transaction. Until a jurisdiction is
+//! first changed, the embedded default is in force as version 1; the first change *adopts* it
+//! (stores version 1 with a `jurisdiction.adopted` event) before recording the change, so the
+//! stream starts with the full document and each later event shows exactly what changed.
+//!
+//! A check records the version it was decided under; a check still waiting for its provider
+//! is decided under the version it started with. New checks take the newest version.
+
+use std::collections::BTreeMap;
+
+use brokeros_domain::audit::Actor;
+use brokeros_domain::kyc::{JurisdictionRules, JurisdictionSet};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Error, Result, normalize};
+use brokeros_store::{
+    Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
+};
+
+use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::{OpContext, Services, keys};
+
+impl Entity for JurisdictionRules {
+    const TYPE: &'static str = "jurisdiction";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::jurisdiction(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::JURISDICTIONS_IN_FORCE.to_string(),
+            self.id.clone(),
+        )]
+    }
+}
+
+fn version_put(rules: &JurisdictionRules) -> Result<WriteOp> {
+    let data = serde_json::to_string(rules).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(
+            keys::jurisdiction_version(&rules.id, rules.version),
+            1,
+            data,
+        ),
+        condition: Condition::NotExists,
+    })
+}
+
+/// The rules in force: the stored ones, and the embedded default for every jurisdiction never
+/// changed.
+pub async fn active_jurisdictions(services: &Services) -> Result<JurisdictionSet> {
+    let query =
+        Query::new(Table::Main, Some(Index::Gsi1), keys::JURISDICTIONS_IN_FORCE).limit(1000);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let mut by_id: BTreeMap<String, JurisdictionRules> = JurisdictionSet::embedded_default()
+        .jurisdictions()
+        .iter()
+        .map(|j| (j.id.clone(), j.clone()))
+        .collect();
+    for item in &page.items {
+        let stored = decode::<JurisdictionRules>(item)?.entity;
+        by_id.insert(stored.id.clone(), stored);
+    }
+    JurisdictionSet::new(by_id.into_values().collect()).map_err(|e| {
+        Error::Internal(format!(
+            "the jurisdiction rules in force are inconsistent: {e}"
+        ))
+    })
+}
+
+/// One version of a jurisdiction's rules, as a check decided under it saw them.
+pub async fn jurisdiction_version(
+    services: &Services,
+    id: &str,
+    version: u32,
+) -> Result<JurisdictionRules> {
+    let found = services
+        .store
+        .get(Table::Main, &keys::jurisdiction_version(id, version))
+        .await
+        .map_err(store_error)?;
+    if let Some(item) = found {
+        return serde_json::from_str(&item.data)
+            .map_err(|e| Error::Internal(format!("stored jurisdiction rules unreadable: {e}")));
+    }
+    JurisdictionSet::embedded_default()
+        .get(id)
+        .filter(|j| j.version == version)
+        .cloned()
+        .ok_or_else(|| Error::NotFound {
+            entity: "jurisdiction version",
+            id: format!("{id}/{version}"),
+        })
+}
+
+/// Every stored version of a jurisdiction's rules, oldest first (the embedded version 1 when
+/// it was never changed). Compliance and admins only.
+pub async fn jurisdiction_history(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+) -> Result<Vec<JurisdictionRules>> {
+    principal.require_any(&[Role::Compliance, Role::Admin], "read jurisdiction rules")?;
+    let id = normalize::code("id", id, 32)?;
+    let query = Query::new(Table::Main, None, keys::jurisdiction_version(&id, 1).pk)
+        .sk(SortKeyRange::Prefix("V#".into()))
+        .limit(1000);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let mut versions = page
+        .items
+        .iter()
+        .map(|i| serde_json::from_str(&i.data).map_err(|e| Error::Internal(e.to_string())))
+        .collect::<Result<Vec<JurisdictionRules>>>()?;
+    if versions.is_empty() {
+        versions.extend(JurisdictionSet::embedded_default().get(&id).cloned());
+    }
+    if versions.is_empty() {
+        return Err(Error::NotFound {
+            entity: "jurisdiction",
+            id,
+        });
+    }
+    Ok(versions)
+}
+
+fn version_conflict(id: &str, in_force: u32) -> Error {
+    Error::conflict(
+        "jurisdiction_version_conflict",
+        format!(
+            "jurisdiction {id} is at version {in_force}; a change must be version {}",
+            in_force + 1
+        ),
+    )
+}
+
+/// Before the first change of a jurisdiction that has an embedded default, stores that
+/// default as its version 1. Changes nothing in force, so a lost race is fine.
+async fn adopt_embedded(
+    services: &Services,
+    ctx: &OpContext,
+    change: &JurisdictionRules,
+) -> Result<()> {
+    let Some(embedded) = JurisdictionSet::embedded_default().get(&change.id).cloned() else {
+        return Ok(());
+    };
+    if load::<JurisdictionRules>(services.store.as_ref(), &keys::jurisdiction(&change.id))
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    // A change that would be refused adopts nothing.
+    if change.version != embedded.version + 1 {
+        return Err(version_conflict(&change.id, embedded.version));
+    }
+    let mut changes = Changeset::new();
+    changes.create(
+        ctx,
+        services.ids.as_ref(),
+        &embedded,
+        "jurisdiction.adopted",
+    )?;
+    changes.put(version_put(&embedded)?);
+    let (ops, _) = changes.into_parts();
+    match services.store.transact(ops).await {
+        Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
+            Ok(())
+        }
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+/// Puts a new version of a jurisdiction's rules in force (compliance and admins only). The
+/// document's `version` must be the next one (the one in force plus 1, or 1 for a new
+/// jurisdiction), so two officers editing at once cannot overwrite each other. The new
+/// version, its immutable copy and the audit event commit together; older versions stay.
+pub async fn update_jurisdiction(
+    services: &Services,
+    principal: &Principal,
+    rules: JurisdictionRules,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(
+        &[Role::Compliance, Role::Admin],
+        "change jurisdiction rules",
+    )?;
+    rules.validate()?;
+    active_jurisdictions(services).await?.with(rules.clone())?;
+    let ctx = OpContext {
+        actor: Actor::user(principal),
+        correlation_id: correlation_id.to_string(),
+        now: services.clock.now(),
+    };
+    adopt_embedded(services, &ctx, &rules).await?;
+    let (rules, ctx) = (&rules, &ctx);
+    execute(services, key, move || {
+        Box::pin(async move {
+            let stored: Option<Audited<JurisdictionRules>> =
+                load(services.store.as_ref(), &keys::jurisdiction(&rules.id)).await?;
+            let in_force = stored.as_ref().map_or(0, |s| s.entity.version);
+            if rules.version != in_force + 1 {
+                return Err(version_conflict(&rules.id, in_force));
+            }
+            // Checked again on fresh reads: another jurisdiction may have changed meanwhile.
+            active_jurisdictions(services).await?.with(rules.clone())?;
+            let mut changes = Changeset::new();
+            match &stored {
+                Some(before) => changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    before,
+                    rules,
+                    "jurisdiction.updated",
+                    vec![],
+                )?,
+                None => {
+                    changes.create(ctx, services.ids.as_ref(), rules, "jurisdiction.created")?
+                }
+            }
+            changes.put(version_put(rules)?);
+            Ok((Reply::new(200, rules), changes))
+        })
+    })
+    .await
+}

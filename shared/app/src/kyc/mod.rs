@@ -1,0 +1,424 @@
+//! KYC/AML checks of onboarding: select the jurisdiction's rules, screen the client against
+//! sanctions and PEP lists, have the provider verify the documents, score, decide, and store
+//! the check with its audit event in one transaction.
+//!
+//! A check is identified by an id its caller chooses (the onboarding workflow's execution
+//! name, plus a counter if one execution checks a client more than once): calling again with
+//! the same id never starts a second check. It answers the stored check, after asking the
+//! provider for the verdict if the check was still waiting for one. Provider outages surface
+//! as [`KycError::ProviderUnavailable`] (`KycProviderUnavailable`) with nothing stored, so the
+//! state machine's retry runs the check again from the start.
+
+mod error;
+pub mod jurisdictions;
+pub mod provider;
+pub mod simulated;
+#[cfg(test)]
+mod tests;
+
+use axum::http::HeaderMap;
+use brokeros_domain::kyc::{
+    CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
+    ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
+};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Error, normalize};
+use brokeros_store::{Index, Key, Query, StoreError, Table};
+
+use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::{OpContext, Services, keys};
+
+pub use error::KycError;
+pub use jurisdictions::{
+    active_jurisdictions, jurisdiction_history, jurisdiction_version, update_jurisdiction,
+};
+pub use provider::{
+    ApplicantRef, CheckRef, KycProvider, KycWebhookEvent, ProviderError, SubmittedDocument,
+};
+pub use simulated::SimulatedKycProvider;
+
+type KycResult<T> = Result<T, KycError>;
+
+/// How often a check's write is re-tried after losing a race on the same check.
+const MAX_ATTEMPTS: u32 = 8;
+
+impl Entity for KycCheckRecord {
+    const TYPE: &'static str = "kyc_check";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::kyc_check(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        let mut indexes = vec![(
+            Index::Gsi1,
+            keys::kyc_checks_by_client(&self.client_id),
+            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+        )];
+        if let Some(p) = &self.provider {
+            indexes.push((
+                Index::Gsi2,
+                keys::kyc_check_by_provider(&p.provider, &p.check_id),
+                self.id.clone(),
+            ));
+        }
+        indexes
+    }
+}
+
+/// Commits a changeset; `false` when a condition failed (someone else wrote first).
+async fn commit(services: &Services, changes: Changeset) -> KycResult<bool> {
+    let (ops, after_commit) = changes.into_parts();
+    match services.store.transact(ops).await {
+        Ok(()) => {
+            after_commit.into_iter().for_each(|hook| hook());
+            Ok(true)
+        }
+        Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => Ok(false),
+        Err(e) => Err(store_error(e).into()),
+    }
+}
+
+async fn load_check(services: &Services, id: &str) -> KycResult<Option<Audited<KycCheckRecord>>> {
+    Ok(load(services.store.as_ref(), &keys::kyc_check(id)).await?)
+}
+
+/// Runs (or resumes) the KYC check `check_id` of `subject`.
+///
+/// Selects the jurisdiction's rules in force for the subject's residence and client type,
+/// screens against `screening_list`, and unless a hard rule already rejects, asks `provider`
+/// to verify the documents at the required level. With the provider's verdict the check is
+/// decided and stored `completed`; without one yet, it is stored `pending` and completes on the
+/// provider's webhook ([`handle_kyc_webhook`]) or when called again with the same id.
+///
+/// The stored check and its audit event hold the subject without document numbers.
+pub async fn run_kyc_check(
+    services: &Services,
+    provider: &dyn KycProvider,
+    screening_list: &ScreeningList,
+    check_id: &str,
+    subject: KycSubject,
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
+    let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
+    let check_id = normalize::code("check_id", check_id, 128)?;
+    let subject = subject.validate(today)?;
+    let kept = subject.without_document_numbers();
+    if let Some(existing) = load_check(services, &check_id).await? {
+        return resume(services, provider, existing, &kept, ctx).await;
+    }
+    let rules = active_jurisdictions(services)
+        .await?
+        .select(&subject.residence_country, subject.client_type)
+        .cloned()
+        .ok_or_else(|| {
+            Error::invalid(
+                "kyc_not_covered",
+                "residence_country",
+                format!(
+                    "no jurisdiction covers {} clients residing in {}",
+                    subject.client_type.as_str(),
+                    subject.residence_country
+                ),
+            )
+        })?;
+    let screening = screening_list.screen(&subject, rules.screening);
+    let previous = latest_completed_check(services, &subject.client_id).await?;
+    let trigger = CheckTrigger::for_check(previous.as_ref(), subject.client_type);
+    let (provider_refs, document_result) =
+        if hard_rejections(&rules, &subject, &screening, today).is_empty() {
+            let (refs, result) = verify_documents(
+                provider,
+                &subject,
+                verification_level(&rules, &subject, &screening, today),
+            )
+            .await?;
+            (Some(refs), result)
+        } else {
+            // Rejected whatever the documents show: the provider gets no data at all.
+            (None, None)
+        };
+    let status = if provider_refs.is_some() && document_result.is_none() {
+        CheckStatus::Pending
+    } else {
+        CheckStatus::Completed
+    };
+    let decision = (status == CheckStatus::Completed)
+        .then(|| decide(&rules, &kept, &screening, document_result.as_ref(), today));
+    let record = KycCheckRecord {
+        id: check_id.clone(),
+        client_id: subject.client_id.clone(),
+        client_type: subject.client_type,
+        product: subject.product.clone(),
+        trigger,
+        status,
+        jurisdiction: rules.reference(),
+        subject: kept.clone(),
+        screening,
+        provider: provider_refs,
+        document_result,
+        decision,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    let action = match status {
+        CheckStatus::Pending => "kyc_check.started",
+        CheckStatus::Completed => "kyc_check.completed",
+    };
+    let mut changes = Changeset::new();
+    changes.create(ctx, services.ids.as_ref(), &record, action)?;
+    if commit(services, changes).await? {
+        return Ok(record);
+    }
+    // A concurrent run with the same id stored its check first: that one stands.
+    let existing = load_check(services, &check_id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("kyc check {check_id} vanished")))?;
+    same_subject(&existing.entity, &kept)?;
+    Ok(existing.entity)
+}
+
+async fn verify_documents(
+    provider: &dyn KycProvider,
+    subject: &KycSubject,
+    level: brokeros_domain::kyc::VerificationLevel,
+) -> KycResult<(ProviderRefs, Option<DocumentVerification>)> {
+    let failed = |e| KycError::from_provider(provider.name(), e);
+    let applicant = provider.create_applicant(subject).await.map_err(failed)?;
+    provider
+        .submit_documents(&applicant, &subject.documents)
+        .await
+        .map_err(failed)?;
+    let check = provider
+        .start_check(&applicant, level)
+        .await
+        .map_err(failed)?;
+    let result = match check.status {
+        provider::CheckStatus::Completed(result) => Some(result),
+        provider::CheckStatus::Pending => None,
+    };
+    let refs = ProviderRefs {
+        provider: provider.name().to_string(),
+        applicant_id: applicant.id,
+        check_id: check.id,
+    };
+    Ok((refs, result))
+}
+
+fn same_subject(check: &KycCheckRecord, kept: &KycSubject) -> KycResult<()> {
+    if check.subject == *kept {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            "kyc_check_id_reused",
+            format!(
+                "check {} was run for another subject; use a new check id",
+                check.id
+            ),
+        )
+        .into())
+    }
+}
+
+/// A check found under its id: answered as stored, or completed if the provider has decided.
+async fn resume(
+    services: &Services,
+    provider: &dyn KycProvider,
+    existing: Audited<KycCheckRecord>,
+    kept: &KycSubject,
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
+    same_subject(&existing.entity, kept)?;
+    if existing.entity.is_completed() {
+        return Ok(existing.entity);
+    }
+    let refs = existing.entity.provider.clone().ok_or_else(|| {
+        Error::Internal(format!(
+            "pending kyc check {} has no provider check",
+            existing.entity.id
+        ))
+    })?;
+    if refs.provider != provider.name() {
+        return Err(Error::Internal(format!(
+            "kyc check {} waits on provider {}, not {}",
+            existing.entity.id,
+            refs.provider,
+            provider.name()
+        ))
+        .into());
+    }
+    let status = provider
+        .fetch_check(&refs.check_id)
+        .await
+        .map_err(|e| KycError::from_provider(provider.name(), e))?;
+    match status {
+        provider::CheckStatus::Pending => Ok(existing.entity),
+        provider::CheckStatus::Completed(result) => complete(services, existing, result, ctx).await,
+    }
+}
+
+/// Decides a pending check with the provider's verdict under the rules version it started
+/// with, as of the day it started.
+async fn complete(
+    services: &Services,
+    mut current: Audited<KycCheckRecord>,
+    result: DocumentVerification,
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
+    for _ in 0..MAX_ATTEMPTS {
+        let check = &current.entity;
+        if check.is_completed() {
+            return Ok(current.entity);
+        }
+        let rules =
+            jurisdiction_version(services, &check.jurisdiction.id, check.jurisdiction.version)
+                .await?;
+        let started = check.created_at.to_offset(time::UtcOffset::UTC).date();
+        let decision = decide(
+            &rules,
+            &check.subject,
+            &check.screening,
+            Some(&result),
+            started,
+        );
+        let after = KycCheckRecord {
+            status: CheckStatus::Completed,
+            document_result: Some(result.clone()),
+            decision: Some(decision),
+            updated_at: ctx.now,
+            ..check.clone()
+        };
+        let mut changes = Changeset::new();
+        changes.update(
+            ctx,
+            services.ids.as_ref(),
+            &current,
+            &after,
+            "kyc_check.completed",
+            vec![],
+        )?;
+        if commit(services, changes).await? {
+            return Ok(after);
+        }
+        current = load_check(services, &check.id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("kyc check {} vanished", check.id)))?;
+    }
+    Err(Error::conflict(
+        "concurrent_update",
+        "the check was changed by concurrent requests; retry",
+    )
+    .into())
+}
+
+/// Handles the provider's webhook: verifies its signature, finds the check it is about and
+/// completes it. Deliveries repeat: a check already completed is answered unchanged.
+/// A webhook for a check not stored yet (it can overtake the commit of `run_kyc_check`) is
+/// `NotFound`, which makes providers deliver it again later.
+pub async fn handle_kyc_webhook(
+    services: &Services,
+    provider: &dyn KycProvider,
+    headers: &HeaderMap,
+    body: &[u8],
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
+    let event = provider
+        .parse_webhook(headers, body)
+        .map_err(|e| KycError::from_provider(provider.name(), e))?;
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi2),
+        keys::kyc_check_by_provider(provider.name(), &event.check_id),
+    )
+    .limit(1);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let item = page.items.first().ok_or_else(|| Error::NotFound {
+        entity: "kyc check for provider check",
+        id: event.check_id.clone(),
+    })?;
+    let check = decode::<KycCheckRecord>(item)?;
+    match event.status {
+        provider::CheckStatus::Completed(result) => complete(services, check, result, ctx).await,
+        provider::CheckStatus::Pending => Ok(check.entity),
+    }
+}
+
+/// The client's newest completed check, if any.
+pub async fn latest_completed_check(
+    services: &Services,
+    client_id: &str,
+) -> KycResult<Option<KycCheckRecord>> {
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::kyc_checks_by_client(client_id),
+    )
+    .limit(50)
+    .descending();
+    let page = services.store.query(query).await.map_err(store_error)?;
+    for item in &page.items {
+        let check = decode::<KycCheckRecord>(item)?.entity;
+        if check.is_completed() {
+            return Ok(Some(check));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a client now of `client_type` must be checked again: their newest completed check
+/// was for the other client type (individual ↔ corporate).
+pub async fn requires_reverification(
+    services: &Services,
+    client_id: &str,
+    client_type: ClientType,
+) -> KycResult<bool> {
+    Ok(latest_completed_check(services, client_id)
+        .await?
+        .is_some_and(|c| brokeros_domain::kyc::requires_reverification(c.client_type, client_type)))
+}
+
+/// Compliance officers and admins only: a check names sanctions and PEP matches, which the
+/// client must not learn from Broker OS (AML tipping-off rules).
+fn authorize_read(principal: &Principal) -> KycResult<()> {
+    Ok(principal.require_any(&[Role::Compliance, Role::Admin], "read KYC checks")?)
+}
+
+pub async fn kyc_check(
+    services: &Services,
+    principal: &Principal,
+    check_id: &str,
+) -> KycResult<KycCheckRecord> {
+    authorize_read(principal)?;
+    let id = normalize::code("check_id", check_id, 128)?;
+    let check = load_check(services, &id).await?.ok_or(Error::NotFound {
+        entity: "kyc check",
+        id,
+    })?;
+    Ok(check.entity)
+}
+
+/// A client's checks, newest first (at most 100).
+pub async fn kyc_checks_for_client(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> KycResult<Vec<KycCheckRecord>> {
+    authorize_read(principal)?;
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::kyc_checks_by_client(&client_id),
+    )
+    .limit(100)
+    .descending();
+    let page = services.store.query(query).await.map_err(store_error)?;
+    page.items
+        .iter()
+        .map(|item| Ok(decode::<KycCheckRecord>(item)?.entity))
+        .collect()
+}

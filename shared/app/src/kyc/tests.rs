@@ -1,0 +1,579 @@
+//! KYC use cases on the embedded SQLite store with the simulated provider.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use brokeros_domain::audit::{Actor, ActorKind, AuditEvent};
+use brokeros_domain::config::BrokerConfig;
+use brokeros_domain::kyc::subject::SAMPLE_APPLICANTS_JSON;
+use brokeros_domain::kyc::{
+    CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
+    KycSubject, ScreeningList,
+};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_store::{Query, Table};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::idempotency::IdempotencyKey;
+
+const NOW: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
+const SECRET: &[u8] = b"simulated-webhook-secret";
+
+struct Fixture {
+    services: Services,
+    provider: SimulatedKycProvider,
+    list: ScreeningList,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("kyc.sqlite3")).unwrap();
+    Fixture {
+        services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
+        provider: SimulatedKycProvider::new(SECRET),
+        list: ScreeningList::sample(),
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    async fn run(&self, check_id: &str, subject: KycSubject) -> Result<KycCheckRecord, KycError> {
+        self.run_at(check_id, subject, NOW).await
+    }
+
+    async fn run_at(
+        &self,
+        check_id: &str,
+        subject: KycSubject,
+        now: OffsetDateTime,
+    ) -> Result<KycCheckRecord, KycError> {
+        let ctx = OpContext {
+            now,
+            ..workflow_ctx(check_id)
+        };
+        run_kyc_check(
+            &self.services,
+            &self.provider,
+            &self.list,
+            check_id,
+            subject,
+            &ctx,
+        )
+        .await
+    }
+
+    async fn counts(&self) -> (u64, u64) {
+        let store = &self.services.store;
+        (
+            store.count_items(Table::Main).await.unwrap(),
+            store.count_items(Table::Audit).await.unwrap(),
+        )
+    }
+
+    async fn events(&self, entity_type: &str, id: &str) -> Vec<AuditEvent> {
+        let query = Query::new(Table::Audit, None, keys::audit_stream(entity_type, id)).limit(100);
+        let page = self.services.store.query(query).await.unwrap();
+        page.items
+            .iter()
+            .map(|i| serde_json::from_str(&i.data).unwrap())
+            .collect()
+    }
+}
+
+fn workflow_ctx(execution: &str) -> OpContext {
+    OpContext {
+        actor: Actor {
+            kind: ActorKind::Workflow,
+            id: format!("onboarding:{execution}"),
+            role: None,
+        },
+        correlation_id: format!("corr-{execution}"),
+        now: NOW,
+    }
+}
+
+fn applicant(scenario: &str) -> KycSubject {
+    let all: BTreeMap<String, KycSubject> = serde_json::from_str(SAMPLE_APPLICANTS_JSON).unwrap();
+    all.get(scenario)
+        .unwrap_or_else(|| panic!("no sample applicant {scenario}"))
+        .clone()
+}
+
+fn principal(role: Role) -> Principal {
+    Principal {
+        sub: format!("{role}-1"),
+        roles: BTreeSet::from([role]),
+    }
+}
+
+fn codes(check: &KycCheckRecord) -> Vec<&str> {
+    check
+        .decision
+        .as_ref()
+        .unwrap()
+        .reasons
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_simulated_provider_clears_rejects_and_defers_to_review() {
+    let f = fixture();
+    let clear = f.run("exec-clear", applicant("clear")).await.unwrap();
+    assert_eq!(clear.status, CheckStatus::Completed);
+    assert_eq!(clear.outcome(), Some(KycOutcome::Approve));
+    assert_eq!(clear.decision.as_ref().unwrap().leverage_cap, Some(30));
+    let provider = clear.provider.as_ref().unwrap();
+    assert_eq!(provider.provider, "simulated");
+
+    let failed = f
+        .run("exec-fail", applicant("document_rejected"))
+        .await
+        .unwrap();
+    assert_eq!(failed.outcome(), Some(KycOutcome::Reject));
+    assert_eq!(codes(&failed), ["document_verification_failed"]);
+
+    let review = f
+        .run("exec-review", applicant("document_review"))
+        .await
+        .unwrap();
+    assert_eq!(review.outcome(), Some(KycOutcome::ManualReview));
+    assert_eq!(codes(&review), ["document_needs_review"]);
+
+    for check in [&clear, &failed, &review] {
+        let events = f.events("kyc_check", &check.id).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "kyc_check.completed");
+        assert_eq!(events[0].actor.kind, ActorKind::Workflow);
+    }
+}
+
+#[tokio::test]
+async fn an_outage_fails_with_a_retryable_name_and_stores_nothing_until_it_recovers() {
+    let f = fixture();
+    let before = f.counts().await;
+    for attempt in 1..=2 {
+        let err = f
+            .run("exec-outage", applicant("outage_then_recovers"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.error_name(),
+            "KycProviderUnavailable",
+            "attempt {attempt}"
+        );
+        assert!(err.is_transient());
+        assert_eq!(
+            f.counts().await,
+            before,
+            "attempt {attempt} wrote something"
+        );
+    }
+    // The state machine retries with the same check id; the third call gets through.
+    let check = f
+        .run("exec-outage", applicant("outage_then_recovers"))
+        .await
+        .unwrap();
+    assert_eq!(check.outcome(), Some(KycOutcome::Approve));
+
+    for _ in 0..4 {
+        let err = f
+            .run("exec-down", applicant("outage_forever"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_name(), "KycProviderUnavailable");
+    }
+    assert!(f.provider.calls_for("client_outage_forever") >= 4);
+}
+
+#[tokio::test]
+async fn a_check_id_answers_the_same_check_and_refuses_another_subject() {
+    let f = fixture();
+    let first = f.run("exec-1", applicant("clear")).await.unwrap();
+    let calls = f.provider.calls_for("client_clear");
+    let counts = f.counts().await;
+    let again = f.run("exec-1", applicant("clear")).await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        f.provider.calls_for("client_clear"),
+        calls,
+        "no second provider check"
+    );
+    assert_eq!(f.counts().await, counts);
+    let err = f.run("exec-1", applicant("pep")).await.unwrap_err();
+    assert_eq!(Error::from(err).code(), "kyc_check_id_reused");
+    assert_eq!(f.counts().await, counts);
+}
+
+#[tokio::test]
+async fn a_pending_check_completes_by_its_signed_webhook_once() {
+    let f = fixture();
+    let pending = f.run("exec-pending", applicant("pending")).await.unwrap();
+    assert_eq!(pending.status, CheckStatus::Pending);
+    assert_eq!(pending.decision, None);
+    let provider_check = pending.provider.as_ref().unwrap().check_id.clone();
+    let (headers, body) = f.provider.webhook(&provider_check).unwrap();
+    let ctx = OpContext {
+        actor: Actor::system("kyc-webhook:simulated"),
+        correlation_id: "corr-webhook".into(),
+        now: NOW + time::Duration::minutes(5),
+    };
+
+    // Tampered body, missing signature: refused, nothing changes.
+    let counts = f.counts().await;
+    let mut tampered = body.clone();
+    let at = tampered.len() - 5;
+    tampered[at] ^= 0x01;
+    let err = handle_kyc_webhook(&f.services, &f.provider, &headers, &tampered, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.error_name(), err.http_status()),
+        ("KycWebhookRejected", 401)
+    );
+    let err = handle_kyc_webhook(&f.services, &f.provider, &HeaderMap::new(), &body, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_name(), "KycWebhookRejected");
+    assert_eq!(f.counts().await, counts);
+
+    let done = handle_kyc_webhook(&f.services, &f.provider, &headers, &body, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(done.status, CheckStatus::Completed);
+    assert_eq!(done.outcome(), Some(KycOutcome::Approve));
+    assert_eq!(done.updated_at, ctx.now);
+    // A repeated delivery changes nothing.
+    let counts = f.counts().await;
+    let repeated = handle_kyc_webhook(&f.services, &f.provider, &headers, &body, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(repeated, done);
+    assert_eq!(f.counts().await, counts);
+    let actions: Vec<String> = f
+        .events("kyc_check", "exec-pending")
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["kyc_check.started", "kyc_check.completed"]);
+}
+
+#[tokio::test]
+async fn a_pending_check_completes_when_the_workflow_polls_with_its_id() {
+    let f = fixture();
+    let pending = f.run("exec-poll", applicant("pending")).await.unwrap();
+    assert_eq!(pending.status, CheckStatus::Pending);
+    let done = f.run("exec-poll", applicant("pending")).await.unwrap();
+    assert_eq!(done.status, CheckStatus::Completed);
+    assert_eq!(done.outcome(), Some(KycOutcome::Approve));
+    assert_eq!(done.created_at, pending.created_at);
+}
+
+#[tokio::test]
+async fn a_sanctions_hit_rejects_without_sending_data_to_the_provider() {
+    let f = fixture();
+    let check = f
+        .run("exec-sanctioned", applicant("sanctioned"))
+        .await
+        .unwrap();
+    assert_eq!(check.outcome(), Some(KycOutcome::Reject));
+    assert!(codes(&check).contains(&"sanctions_hit"));
+    assert_eq!(check.provider, None);
+    assert_eq!(f.provider.calls_for("client_sanctioned"), 0);
+    assert_eq!(check.jurisdiction.id, "row");
+    assert_eq!(check.screening.matches[0].entry_id, "SDN-90001");
+}
+
+#[tokio::test]
+async fn a_pep_goes_to_review_under_enhanced_due_diligence() {
+    let f = fixture();
+    let check = f.run("exec-pep", applicant("pep")).await.unwrap();
+    assert_eq!(check.outcome(), Some(KycOutcome::ManualReview));
+    assert!(codes(&check).contains(&"pep"));
+    assert_eq!(
+        check.decision.as_ref().unwrap().verification_level,
+        brokeros_domain::kyc::VerificationLevel::Enhanced
+    );
+}
+
+#[tokio::test]
+async fn document_numbers_never_reach_the_store_or_the_audit_trail() {
+    let f = fixture();
+    let subject = applicant("clear");
+    let numbers: Vec<String> = subject.documents.iter().map(|d| d.number.clone()).collect();
+    let check = f.run("exec-redact", subject).await.unwrap();
+    let stored = f
+        .services
+        .store
+        .get(Table::Main, &keys::kyc_check(&check.id))
+        .await
+        .unwrap()
+        .unwrap();
+    let events = serde_json::to_string(&f.events("kyc_check", &check.id).await).unwrap();
+    for number in &numbers {
+        assert!(!stored.data.contains(number.as_str()), "{number} stored");
+        assert!(!events.contains(number.as_str()), "{number} audited");
+    }
+    assert!(events.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn jurisdiction_changes_are_versioned_audited_and_apply_to_new_checks_only() {
+    let f = fixture();
+    let compliance = principal(Role::Compliance);
+    let before = f.run("exec-v1", applicant("clear")).await.unwrap();
+    let pending = f
+        .run("exec-v1-pending", applicant("pending"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (before.jurisdiction.version, pending.jurisdiction.version),
+        (1, 1)
+    );
+
+    let mut eu: JurisdictionRules = active_jurisdictions(&f.services)
+        .await
+        .unwrap()
+        .get("eu")
+        .unwrap()
+        .clone();
+    eu.version = 2;
+    eu.products
+        .get_mut("forex")
+        .unwrap()
+        .leverage_caps
+        .insert(ClientType::Individual, 25);
+    let reply = update_jurisdiction(&f.services, &compliance, eu.clone(), None, "corr-rules")
+        .await
+        .unwrap();
+    assert_eq!(reply.body["version"], json!(2));
+
+    let events = f.events("jurisdiction", "eu").await;
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["jurisdiction.adopted", "jurisdiction.updated"]);
+    let changed: Vec<&str> = events[1].changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(changed, ["products", "version"]);
+    assert_eq!(events[1].actor.id, compliance.sub);
+    assert_eq!(
+        events[1].changes[0].before["forex"]["leverage_caps"]["individual"],
+        json!(30)
+    );
+    let history = jurisdiction_history(&f.services, &compliance, "eu")
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|j| j.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+
+    // New checks take version 2; the earlier check keeps version 1 and its cap.
+    let mut later_subject = applicant("clear");
+    later_subject.client_id = "client_later".into();
+    let after = f.run("exec-v2", later_subject).await.unwrap();
+    assert_eq!(after.jurisdiction.version, 2);
+    assert_eq!(after.decision.as_ref().unwrap().leverage_cap, Some(25));
+    let reread = kyc_check(&f.services, &compliance, "exec-v1")
+        .await
+        .unwrap();
+    assert_eq!(reread, before);
+    assert_eq!(reread.decision.as_ref().unwrap().leverage_cap, Some(30));
+
+    // The check that started under version 1 is decided under version 1.
+    let completed = f
+        .run("exec-v1-pending", applicant("pending"))
+        .await
+        .unwrap();
+    assert_eq!(completed.status, CheckStatus::Completed);
+    assert_eq!(completed.jurisdiction.version, 1);
+    assert_eq!(completed.decision.as_ref().unwrap().jurisdiction.version, 1);
+    assert_eq!(completed.decision.as_ref().unwrap().leverage_cap, Some(30));
+
+    // Stale: version 2 exists already. Nothing is written.
+    let counts = f.counts().await;
+    let err = update_jurisdiction(&f.services, &compliance, eu.clone(), None, "corr-stale")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "jurisdiction_version_conflict");
+    assert_eq!(f.counts().await, counts);
+
+    // With an Idempotency-Key, a repeated request answers the first reply and writes nothing.
+    eu.version = 3;
+    eu.minimum_age = 21;
+    let key =
+        IdempotencyKey::new("rules", "change-3", &serde_json::to_value(&eu).unwrap()).unwrap();
+    let first = update_jurisdiction(&f.services, &compliance, eu.clone(), Some(&key), "c")
+        .await
+        .unwrap();
+    let counts = f.counts().await;
+    let replay = update_jurisdiction(&f.services, &compliance, eu, Some(&key), "c")
+        .await
+        .unwrap();
+    assert_eq!(replay, first);
+    assert_eq!(f.counts().await, counts);
+    assert_eq!(
+        active_jurisdictions(&f.services)
+            .await
+            .unwrap()
+            .get("eu")
+            .unwrap()
+            .minimum_age,
+        21
+    );
+}
+
+#[tokio::test]
+async fn only_compliance_and_admins_change_rules_and_refusals_write_nothing() {
+    let f = fixture();
+    let mut eu = active_jurisdictions(&f.services)
+        .await
+        .unwrap()
+        .get("eu")
+        .unwrap()
+        .clone();
+    let counts = f.counts().await;
+    // The first change must be version 2 (the embedded default is version 1).
+    eu.version = 3;
+    let err = update_jurisdiction(
+        &f.services,
+        &principal(Role::Compliance),
+        eu.clone(),
+        None,
+        "c",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "jurisdiction_version_conflict");
+    eu.version = 2;
+    for role in [Role::Sales, Role::Finance, Role::Client, Role::Ib] {
+        let err = update_jurisdiction(&f.services, &principal(role), eu.clone(), None, "c")
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), 403, "{role}");
+    }
+    // A new jurisdiction overlapping the EU one, and an invalid document: refused as input.
+    let mut overlapping = eu.clone();
+    overlapping.id = "dach".into();
+    overlapping.version = 1;
+    overlapping.countries = BTreeSet::from(["DE".to_string(), "CH".to_string()]);
+    let err = update_jurisdiction(
+        &f.services,
+        &principal(Role::Compliance),
+        overlapping,
+        None,
+        "c",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("both cover DE"), "{err}");
+    let mut invalid = eu.clone();
+    invalid.risk.reject_threshold = 0;
+    let err = update_jurisdiction(&f.services, &principal(Role::Admin), invalid, None, "c")
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), 400);
+    assert_eq!(f.counts().await, counts);
+    // An admin may.
+    update_jurisdiction(&f.services, &principal(Role::Admin), eu, None, "c")
+        .await
+        .unwrap();
+    assert!(f.counts().await.1 > counts.1);
+}
+
+#[tokio::test]
+async fn a_client_type_change_requires_and_records_reverification() {
+    let f = fixture();
+    let individual = applicant("clear");
+    f.run("exec-individual", individual.clone()).await.unwrap();
+    assert!(
+        !requires_reverification(&f.services, "client_clear", ClientType::Individual)
+            .await
+            .unwrap()
+    );
+    assert!(
+        requires_reverification(&f.services, "client_clear", ClientType::Corporate)
+            .await
+            .unwrap()
+    );
+    let mut corporate = applicant("corporate");
+    corporate.client_id = individual.client_id.clone();
+    let check = f
+        .run_at("exec-corporate", corporate, NOW + time::Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        check.trigger,
+        CheckTrigger::ClientTypeChanged {
+            from: ClientType::Individual,
+            to: ClientType::Corporate
+        }
+    );
+    assert_eq!(check.outcome(), Some(KycOutcome::Approve));
+    assert!(
+        !requires_reverification(&f.services, "client_clear", ClientType::Corporate)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn checks_are_listed_newest_first_for_compliance_only() {
+    let f = fixture();
+    let first = f.run("exec-a", applicant("document_review")).await.unwrap();
+    let mut later = applicant("document_review");
+    later.documents[0].number = "L01X00T49".into();
+    let second = f
+        .run_at("exec-b", later, NOW + time::Duration::days(1))
+        .await
+        .unwrap();
+    let listed = kyc_checks_for_client(
+        &f.services,
+        &principal(Role::Compliance),
+        "client_doc_review",
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed, [second, first]);
+    for role in [Role::Client, Role::Sales, Role::Finance] {
+        let err = kyc_checks_for_client(&f.services, &principal(role), "client_doc_review")
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), 403, "{role}");
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_for_a_check_not_stored_is_not_found() {
+    let f = fixture();
+    // The provider knows the check, Broker OS does not (its commit has not landed).
+    let subject = applicant("pending").validate(NOW.date()).unwrap();
+    let applicant = f.provider.create_applicant(&subject).await.unwrap();
+    f.provider
+        .submit_documents(&applicant, &subject.documents)
+        .await
+        .unwrap();
+    let check = f
+        .provider
+        .start_check(
+            &applicant,
+            brokeros_domain::kyc::VerificationLevel::Standard,
+        )
+        .await
+        .unwrap();
+    let (headers, body) = f.provider.webhook(&check.id).unwrap();
+    let err = handle_kyc_webhook(
+        &f.services,
+        &f.provider,
+        &headers,
+        &body,
+        &workflow_ctx("w"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.http_status(), 404);
+}

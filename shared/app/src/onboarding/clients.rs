@@ -1,0 +1,316 @@
+//! Client registration and the client's KYC data: the profile KYC needs, document metadata,
+//! and the KYC status with its checks.
+
+use brokeros_domain::lead::Client;
+use brokeros_domain::onboarding::{ClientDocument, KycProfile, KycStatus, mask_number};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Error, Result, kyc, normalize};
+use brokeros_store::{Condition, Item, WriteOp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{authorize_client_read, load_client, user_ctx};
+use crate::changeset::Changeset;
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::{Services, keys};
+
+/// A client as the API shows it: document numbers masked.
+pub fn view(client: &Client, version: u64) -> Value {
+    let mut masked = client.clone();
+    for d in &mut masked.documents {
+        d.document.number = mask_number(&d.document.number);
+    }
+    let mut v = serde_json::to_value(&masked).expect("clients serialize");
+    v["version"] = json!(version);
+    v
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub brand: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub country: String,
+    pub language: Option<String>,
+    pub referral_code: Option<String>,
+    /// Staff registering on behalf of a client name the portal user, if the client has one.
+    pub user_id: Option<String>,
+    pub profile: Option<KycProfile>,
+}
+
+/// Registers a client directly (not from a converted lead): a portal user registers
+/// themself, once; sales and admins register on a client's behalf.
+pub async fn register(
+    services: &Services,
+    principal: &Principal,
+    body: Registration,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(
+        &[Role::Client, Role::Sales, Role::Admin],
+        "register clients",
+    )?;
+    let staff = principal.has_any(&[Role::Sales, Role::Admin]);
+    let user_id = match (&body.user_id, staff) {
+        (Some(u), true) => Some(normalize::code("user_id", u, 128)?),
+        (None, true) => None,
+        (Some(_), false) => {
+            return Err(Error::invalid(
+                "user_id_not_allowed",
+                "user_id",
+                "a client registers as themself",
+            ));
+        }
+        (None, false) => Some(principal.sub.clone()),
+    };
+    let brand = services.config.brand(body.brand.as_deref())?;
+    let first_name = normalize::required_text("first_name", &body.first_name, 100)?;
+    let last_name = body
+        .last_name
+        .as_deref()
+        .map(|n| normalize::required_text("last_name", n, 100))
+        .transpose()?;
+    let country = normalize::country("country", &body.country)?;
+    let email = body
+        .email
+        .as_deref()
+        .map(|e| normalize::email("email", e))
+        .transpose()?;
+    let phone = body
+        .phone
+        .as_deref()
+        .map(|p| normalize::phone_e164("phone", p, &country))
+        .transpose()?;
+    let language = body
+        .language
+        .as_deref()
+        .map(|l| normalize::language("language", l))
+        .transpose()?;
+    let referral_code = body
+        .referral_code
+        .as_deref()
+        .map(|c| normalize::code("referral_code", c, 40))
+        .transpose()?;
+    let profile = body.profile.map(validate_profile).transpose()?;
+    let account_manager = if principal.has(Role::Sales) {
+        principal.sub.clone()
+    } else {
+        services.config.lead_assignment.default_agents[0].clone()
+    };
+    execute(services, key, || {
+        let client = Client {
+            id: services.ids.prefixed("client"),
+            brand: brand.clone(),
+            user_id: user_id.clone(),
+            first_name: first_name.clone(),
+            last_name: last_name.clone(),
+            email: email.clone(),
+            phone: phone.clone(),
+            country: country.clone(),
+            language: language.clone(),
+            referral_code: referral_code.clone(),
+            lead_id: None,
+            account_manager: account_manager.clone(),
+            status: "registered".to_string(),
+            kyc_status: KycStatus::NotStarted,
+            onboarding_id: None,
+            trading_accounts: Vec::new(),
+            profile: profile.clone(),
+            documents: Vec::new(),
+            created_at: services.clock.now(),
+        };
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let mut changes = Changeset::new();
+            if let Some(user) = &client.user_id {
+                // One client per portal user: the marker item makes a second registration fail
+                // its condition instead of creating a duplicate.
+                changes.put(WriteOp::Put {
+                    table: brokeros_store::Table::Main,
+                    item: Item::new(keys::unique_user(user), 1, client.id.clone()),
+                    condition: Condition::NotExists,
+                });
+            }
+            changes.create(&ctx, services.ids.as_ref(), &client, "client.registered")?;
+            Ok((Reply::new(201, view(&client, 1)), changes))
+        })
+    })
+    .await
+}
+
+fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
+    profile.nationality = normalize::country("profile.nationality", &profile.nationality)?;
+    profile.residence_country =
+        normalize::country("profile.residence_country", &profile.residence_country)?;
+    profile.company_name = profile
+        .company_name
+        .as_deref()
+        .map(|n| normalize::required_text("profile.company_name", n, 200))
+        .transpose()?;
+    profile.middle_names = profile
+        .middle_names
+        .as_deref()
+        .map(|n| normalize::text("profile.middle_names", n, 100))
+        .transpose()?;
+    match profile.client_type {
+        kyc::ClientType::Individual if profile.date_of_birth.is_none() => Err(Error::invalid(
+            "date_of_birth_required",
+            "profile.date_of_birth",
+            "an individual's profile needs a date of birth",
+        )),
+        kyc::ClientType::Corporate if profile.company_name.is_none() => Err(Error::invalid(
+            "company_name_required",
+            "profile.company_name",
+            "a corporate profile needs a company name",
+        )),
+        _ => Ok(profile),
+    }
+}
+
+async fn load_for_change(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+) -> Result<crate::changeset::Audited<Client>> {
+    principal.require_any(
+        &[Role::Client, Role::Sales, Role::Admin],
+        "change client data",
+    )?;
+    let id = normalize::code("client_id", id, 80)?;
+    let client = load_client(services, &id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(client)
+}
+
+/// Sets the client's KYC profile. A change of client type (individual ↔ corporate) voids an
+/// approval or a check in progress: KYC status becomes `reverification_required` and a new
+/// onboarding must verify the new profile.
+pub async fn set_profile(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: KycProfile,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let profile = validate_profile(body)?;
+    execute(services, key, || {
+        let profile = profile.clone();
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let before = load_for_change(services, principal, id).await?;
+            let mut client = before.entity.clone();
+            let type_changed = client
+                .profile
+                .as_ref()
+                .is_some_and(|p| p.client_type != profile.client_type);
+            if type_changed && client.kyc_status != KycStatus::NotStarted {
+                client.kyc_status = KycStatus::ReverificationRequired;
+            }
+            client.profile = Some(profile);
+            let action = if type_changed {
+                "client.type_changed"
+            } else {
+                "client.profile_updated"
+            };
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &client,
+                action,
+                vec![],
+            )?;
+            Ok((Reply::new(200, view(&client, before.version + 1)), changes))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    #[serde(flatten)]
+    pub document: kyc::DocumentRef,
+    pub file_ref: Option<String>,
+}
+
+const MAX_DOCUMENTS: usize = 12;
+
+/// Adds a document's metadata (type, issuing country, number, file reference) to the client.
+pub async fn add_document(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: NewDocument,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let issuing_country = normalize::country("issuing_country", &body.document.issuing_country)?;
+    let number = normalize::code("number", &body.document.number, 40)?.to_uppercase();
+    let file_ref = body
+        .file_ref
+        .as_deref()
+        .map(|f| normalize::text("file_ref", f, 300))
+        .transpose()?;
+    execute(services, key, || {
+        let (issuing_country, number, file_ref) =
+            (issuing_country.clone(), number.clone(), file_ref.clone());
+        let doc_type = body.document.doc_type;
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let before = load_for_change(services, principal, id).await?;
+            let mut client = before.entity.clone();
+            if client.documents.len() >= MAX_DOCUMENTS {
+                return Err(Error::conflict(
+                    "too_many_documents",
+                    format!("a client keeps at most {MAX_DOCUMENTS} documents"),
+                ));
+            }
+            let document = ClientDocument {
+                id: services.ids.prefixed("doc"),
+                document: kyc::DocumentRef {
+                    doc_type,
+                    issuing_country,
+                    number,
+                },
+                file_ref,
+                added_at: ctx.now,
+            };
+            client.documents.push(document);
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &client,
+                "client.document_added",
+                vec![],
+            )?;
+            Ok((Reply::new(201, view(&client, before.version + 1)), changes))
+        })
+    })
+    .await
+}
+
+/// The client's KYC picture: status, profile, documents (numbers masked), checks and
+/// onboardings.
+pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("client_id", id, 80)?;
+    let client = load_client(services, &id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    let shown = view(&client.entity, client.version);
+    let onboardings = super::list_for_client(services, principal, &id).await?;
+    Ok(json!({
+        "client_id": id,
+        "kyc_status": client.entity.kyc_status,
+        "profile": shown["profile"],
+        "documents": shown["documents"],
+        "onboardings": onboardings["items"],
+    }))
+}
