@@ -78,7 +78,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
             temp
         }
     };
-    let local = LocalBrokerOs::open(&dir, None)?;
+    let local = LocalBrokerOs::open(&dir, None).await?;
     let mut demo = Demo {
         router: local.router(),
         secret: local.secret.clone(),

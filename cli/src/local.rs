@@ -8,7 +8,9 @@ use std::sync::Arc;
 use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_app::http::{AppState, router};
+use brokeros_app::local_workflow::{LocalWorkflow, local_engine};
 use brokeros_domain::config::BrokerConfig;
+use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;
 
 pub const DB_FILE: &str = "brokeros.db";
@@ -17,6 +19,8 @@ const KEY_FILE: &str = "dev-jwt.key";
 pub struct LocalBrokerOs {
     pub services: Services,
     pub secret: Vec<u8>,
+    /// The local Step Functions engine running `statemachines/` with the in-process handlers.
+    pub engine: Arc<Engine>,
 }
 
 /// The data directory's development signing key, created on first use (readable by the owner only).
@@ -57,12 +61,21 @@ pub fn load_config(path: Option<&Path>) -> Result<BrokerConfig, String> {
 }
 
 impl LocalBrokerOs {
-    pub fn open(data_dir: &Path, config: Option<&Path>) -> Result<LocalBrokerOs, String> {
+    /// Opens the data directory and continues the workflows a previous run left waiting.
+    pub async fn open(data_dir: &Path, config: Option<&Path>) -> Result<LocalBrokerOs, String> {
         let secret = dev_key(data_dir)?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
+        let base = Services::new(Arc::new(store), load_config(config)?);
+        let engine = local_engine(&base).map_err(|e| e.to_string())?;
+        let services = base.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
+        let resumed = engine.resume().await.map_err(|e| e.to_string())?;
+        if resumed > 0 {
+            tracing::info!(resumed, "workflow executions resumed");
+        }
         Ok(LocalBrokerOs {
-            services: Services::new(Arc::new(store), load_config(config)?),
+            services,
             secret,
+            engine,
         })
     }
 

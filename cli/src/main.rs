@@ -3,6 +3,7 @@
 mod audit;
 mod demo;
 mod local;
+mod sfn;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Run state machine definitions on the local Step Functions engine and inspect executions.
+    Sfn {
+        #[command(subcommand)]
+        command: sfn::SfnCommand,
+    },
 }
 
 #[tokio::main]
@@ -80,6 +86,7 @@ async fn main() -> std::process::ExitCode {
             data_dir,
         } => token(&roles, &sub, ttl_seconds, &data_dir),
         Command::Audit { command } => audit::run(command).await,
+        Command::Sfn { command } => sfn::run(command).await,
     };
     match result {
         Ok(code) => code,
@@ -94,7 +101,7 @@ type CliResult = Result<std::process::ExitCode, String>;
 
 async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResult {
     brokeros_app::logging::init();
-    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref())?;
+    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref()).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

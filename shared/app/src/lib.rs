@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod kyc;
 pub mod leads;
+pub mod local_workflow;
 pub mod logging;
 pub mod onboarding;
 pub mod rotation;

@@ -27,8 +27,16 @@ impl<'a> Call<'a> {
     }
 
     pub fn post(path: &'a str, body: &Value) -> Call<'a> {
+        Call::with_body(Method::POST, path, body)
+    }
+
+    pub fn put(path: &'a str, body: &Value) -> Call<'a> {
+        Call::with_body(Method::PUT, path, body)
+    }
+
+    fn with_body(method: Method, path: &'a str, body: &Value) -> Call<'a> {
         Call {
-            method: Method::POST,
+            method,
             path,
             token: None,
             body: Some(serde_json::to_vec(body).expect("JSON serializes")),

@@ -20,7 +20,7 @@ use crate::auth::AuthMode;
 use crate::idempotency::Reply;
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
-pub use routes::{crm_routes, lead_capture_routes, router};
+pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
 
 #[derive(Clone)]
 pub struct AppState {

@@ -192,6 +192,45 @@ async fn jurisdiction_history(
     Ok(axum::Json(json!({ "items": versions })))
 }
 
+/// The KYC provider's asynchronous results. Public: the provider's signature over the raw body
+/// is the authentication, checked before anything is read or written.
+async fn kyc_webhook(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    CorrelationId(correlation): CorrelationId,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<axum::Json<Value>> {
+    let services = &state.services;
+    if provider != services.kyc.name() {
+        return Err(Error::NotFound {
+            entity: "kyc provider",
+            id: provider,
+        }
+        .into());
+    }
+    if body.len() > super::extract::MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge {
+            limit: super::extract::MAX_BODY_BYTES,
+        }
+        .into());
+    }
+    let ctx = crate::OpContext {
+        actor: brokeros_domain::audit::Actor::public(&format!("kyc-webhook:{provider}")),
+        correlation_id: correlation,
+        now: services.clock.now(),
+    };
+    let check = kyc::handle_kyc_webhook(services, services.kyc.as_ref(), &headers, &body, &ctx)
+        .await
+        .map_err(|e| match e {
+            kyc::KycError::WebhookRejected { message, .. } => Error::Unauthenticated { message },
+            other => Error::from(other),
+        })?;
+    Ok(axum::Json(
+        json!({ "check_id": check.id, "status": check.status }),
+    ))
+}
+
 async fn list_onboardings(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -301,6 +340,10 @@ fn lead_capture() -> Router<AppState> {
     Router::new().route("/leads", post(capture_lead))
 }
 
+fn webhooks() -> Router<AppState> {
+    Router::new().route("/webhooks/kyc/{provider}", post(kyc_webhook))
+}
+
 fn crm() -> Router<AppState> {
     Router::new()
         .route("/leads", get(list_leads))
@@ -344,7 +387,12 @@ pub fn crm_routes(state: AppState) -> Router {
     finish(crm(), state)
 }
 
+/// The providers' webhook function's routes.
+pub fn webhook_routes(state: AppState) -> Router {
+    finish(webhooks(), state)
+}
+
 /// Every route: what `brokeros serve` runs.
 pub fn router(state: AppState) -> Router {
-    finish(lead_capture().merge(crm()), state)
+    finish(lead_capture().merge(crm()).merge(webhooks()), state)
 }

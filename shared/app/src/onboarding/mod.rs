@@ -125,13 +125,41 @@ pub async fn start(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Reply> {
+    let workflow = services.workflow()?;
+    let (reply, input) = prepare(
+        services,
+        principal,
+        client_id,
+        &body.product,
+        key,
+        correlation_id,
+    )
+    .await?;
+    let onboarding_id = input["onboarding_id"].as_str().unwrap_or_default();
+    let arn = workflow
+        .start(Machine::Onboarding, onboarding_id, input.clone())
+        .await?;
+    let mut body = reply.body;
+    body["execution_arn"] = json!(arn);
+    Ok(Reply::new(reply.status, body))
+}
+
+/// Records a new onboarding for the client and their KYC status `pending`, with the audit
+/// events; answers the stored onboarding and the onboarding workflow's input.
+pub async fn prepare(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    product: &str,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<(Reply, Value)> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Admin],
         "start onboarding",
     )?;
-    let workflow = services.workflow()?;
     let client_id = normalize::code("client_id", client_id, 80)?;
-    let product = normalize::code("product", &body.product, 40)?;
+    let product = normalize::code("product", product, 40)?;
     if !services.config.onboarding.products.contains(&product) {
         return Err(Error::invalid(
             "unknown_product",
@@ -149,10 +177,12 @@ pub async fn start(
                 return Err(Error::Conflict {
                     code: "onboarding_not_allowed",
                     message: format!(
-                        "client {client_id} is {:?}; onboarding cannot start now",
-                        before.entity.kyc_status
-                    )
-                    .to_lowercase(),
+                        "client {client_id} is {}; onboarding cannot start now",
+                        serde_json::to_value(before.entity.kyc_status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    ),
                 });
             }
             let onboarding = Onboarding {
@@ -190,21 +220,15 @@ pub async fn start(
         })
     })
     .await?;
-    let onboarding: Onboarding = serde_json::from_value(reply.body.clone())
-        .map_err(|e| Error::Internal(format!("onboarding reply: {e}")))?;
+    let settings = &services.config.onboarding;
     let input = json!({
-        "client_id": onboarding.client_id,
-        "onboarding_id": onboarding.id,
-        "product": onboarding.product,
-        "review_timeout_seconds": services.config.onboarding.review_timeout_seconds,
-        "escalation_timeout_seconds": services.config.onboarding.escalation_timeout_seconds,
+        "client_id": reply.body["client_id"],
+        "onboarding_id": reply.body["id"],
+        "product": reply.body["product"],
+        "review_timeout_seconds": settings.review_timeout_seconds,
+        "escalation_timeout_seconds": settings.escalation_timeout_seconds,
     });
-    let arn = workflow
-        .start(Machine::Onboarding, &onboarding.id, input)
-        .await?;
-    let mut body = reply.body;
-    body["execution_arn"] = json!(arn);
-    Ok(Reply::new(reply.status, body))
+    Ok((reply, input))
 }
 
 /// One onboarding, for whoever may read its client.

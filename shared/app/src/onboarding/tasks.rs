@@ -395,7 +395,17 @@ async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value>
                     &client,
                     &format!("client.kyc_{}", outcome.as_str()),
                 )?;
-                for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
+                // Approvals and rejections that went through a review were decided by a
+                // compliance user, whose decision commits right after answering the workflow;
+                // only an onboarding that failed or expired leaves a review nobody decided.
+                let undecided = matches!(
+                    outcome,
+                    OnboardingStatus::Failed | OnboardingStatus::ReviewExpired
+                );
+                for level in [ReviewLevel::Compliance, ReviewLevel::Escalated]
+                    .into_iter()
+                    .filter(|_| undecided)
+                {
                     let id = review_id(&onboarding.id, level);
                     if let Some(before) =
                         load::<Review>(services.store.as_ref(), &keys::review(&id)).await?

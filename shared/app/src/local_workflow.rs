@@ -1,0 +1,164 @@
+//! The workflow port on the local Step Functions engine: the definitions in `statemachines/`,
+//! unchanged, with their `${...FunctionArn}` placeholders resolved to the same task handlers
+//! the Lambdas run, called in-process.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use brokeros_domain::{Error, Result};
+use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure, handler_fn};
+use serde_json::{Value, json};
+
+use crate::Services;
+use crate::onboarding::tasks;
+use crate::workflow::{Machine, Workflow};
+
+/// The definitions, embedded so `brokeros serve` runs from any directory.
+pub fn definition_source(machine: Machine) -> &'static str {
+    match machine {
+        Machine::Onboarding => include_str!("../../../statemachines/onboarding.asl.json"),
+    }
+}
+
+/// The ARN a task function has locally; the engine calls the handler registered by its name.
+pub fn local_function_arn(function: &str) -> String {
+    format!("arn:aws:lambda:local:000000000000:function:{function}")
+}
+
+/// The `DefinitionSubstitutions` placeholder of a task function: `kyc-check` →
+/// `KycCheckFunctionArn`, as the SAM template names them.
+pub fn placeholder(function: &str) -> String {
+    let mut name: String = function
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    name.push_str("FunctionArn");
+    name
+}
+
+pub fn local_substitutions() -> BTreeMap<String, String> {
+    tasks::TASK_FUNCTIONS
+        .iter()
+        .map(|f| (placeholder(f), local_function_arn(f)))
+        .collect()
+}
+
+/// A task handler's error as a Lambda reports it to Step Functions: the error type the
+/// definition matches, and the Lambda-shaped cause.
+fn task_failure(e: &Error) -> TaskFailure {
+    let error_type = e.lambda_error_type();
+    let cause = json!({ "errorType": error_type, "errorMessage": e.body().message });
+    TaskFailure::new(error_type, cause.to_string())
+}
+
+/// An engine over the services' store, with every task handler and state machine registered.
+/// Call [`Engine::resume`] once the caller is ready for waiting executions to continue.
+pub fn local_engine(services: &Services) -> Result<Arc<Engine>> {
+    let engine = Arc::new(Engine::new(Arc::new(StoreExecutions::new(
+        services.store.clone(),
+    ))));
+    for function in tasks::TASK_FUNCTIONS {
+        let services = services.clone();
+        engine.register_handler(
+            function,
+            handler_fn(move |request| {
+                let services = services.clone();
+                async move {
+                    tasks::run(&services, function, request.payload)
+                        .await
+                        .map_err(|e| task_failure(&e))
+                }
+            }),
+        );
+    }
+    let substitutions = local_substitutions();
+    for machine in Machine::ALL {
+        let definition = brokeros_sfn::substitute(definition_source(machine), &substitutions)
+            .and_then(|text| Definition::parse(&text))
+            .map_err(|e| Error::Internal(format!("{}: {e}", machine.name())))?;
+        engine
+            .register_state_machine(machine.name(), definition)
+            .map_err(engine_error)?;
+    }
+    Ok(engine)
+}
+
+fn engine_error(e: EngineError) -> Error {
+    match e {
+        EngineError::TaskDoesNotExist(_)
+        | EngineError::InvalidToken(_)
+        | EngineError::TaskTimedOut(_) => Error::conflict(
+            "task_not_waiting",
+            "no task is waiting on this token (unknown, answered or timed out)",
+        ),
+        EngineError::ExecutionAlreadyExists(_) => Error::conflict(
+            "execution_exists",
+            "an execution with this name already ran with another input",
+        ),
+        EngineError::Storage(m) => Error::Unavailable(m),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+pub struct LocalWorkflow {
+    engine: Arc<Engine>,
+}
+
+impl LocalWorkflow {
+    pub fn new(engine: Arc<Engine>) -> LocalWorkflow {
+        LocalWorkflow { engine }
+    }
+}
+
+#[async_trait]
+impl Workflow for LocalWorkflow {
+    async fn start(&self, machine: Machine, execution_name: &str, input: Value) -> Result<String> {
+        self.engine
+            .start_execution(machine.name(), Some(execution_name.to_string()), input)
+            .await
+            .map_err(engine_error)
+    }
+
+    async fn task_success(&self, token: &str, output: Value) -> Result<()> {
+        self.engine
+            .send_task_success(token, output)
+            .await
+            .map_err(engine_error)
+    }
+
+    async fn task_failure(&self, token: &str, error: &str, cause: &str) -> Result<()> {
+        self.engine
+            .send_task_failure(token, error, cause)
+            .await
+            .map_err(engine_error)
+    }
+
+    async fn task_heartbeat(&self, token: &str) -> Result<()> {
+        self.engine
+            .send_task_heartbeat(token)
+            .await
+            .map_err(engine_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_template_naming() {
+        assert_eq!(placeholder("kyc-check"), "KycCheckFunctionArn");
+        assert_eq!(placeholder("notify"), "NotifyFunctionArn");
+        assert_eq!(
+            placeholder("onboarding-outcome"),
+            "OnboardingOutcomeFunctionArn"
+        );
+    }
+}

@@ -1,0 +1,439 @@
+//! Every branch of `statemachines/onboarding.asl.json`, end to end: the HTTP API starts the
+//! workflow, the local engine runs the definition unchanged with the in-process task handlers,
+//! and the outcome is read back from the API, the engine and the trading platform.
+
+use brokeros_domain::principal::Role;
+use brokeros_sfn::ExecutionStatus;
+use serde_json::json;
+
+use crate::harness::App;
+
+const CLEAR: &str = "C01X00T47";
+const NEEDS_REVIEW: &str = "L01X00T49-REVIEW";
+const FORGED: &str = "C01X00T48-FAIL";
+
+pub async fn clear_client_is_approved_and_gets_an_account(app: App) {
+    let client_id = app.register("Berg", CLEAR).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let output = done.output.unwrap();
+    assert_eq!(output["outcome"], "approved");
+    let login = output["account"]["login"]
+        .as_u64()
+        .expect("an account login");
+
+    let onboarding = app.onboarding(&onboarding_id).await;
+    assert_eq!(onboarding["status"], "approved");
+    assert_eq!(onboarding["account"]["login"], login);
+    let client = app.client(&client_id).await;
+    assert_eq!(client["kyc_status"], "approved");
+    assert_eq!(client["status"], "active");
+    assert_eq!(client["trading_accounts"][0]["login"], login);
+    // EU rules cap retail forex leverage at 1:30, below the broker's default of 1:100.
+    assert_eq!(client["trading_accounts"][0]["leverage"], 30);
+    let history = app.engine.get_execution_history(&arn).await.unwrap();
+    let failures: Vec<_> = history
+        .iter()
+        .map(|e| e.to_aws_json())
+        .filter(|e| e["type"] == "TaskFailed")
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "no task failed, notification included: {failures:#?}"
+    );
+    let state = app.services.trading.account_state(login).await.unwrap();
+    assert_eq!(state.currency, "USD");
+    // Document numbers never leave unmasked.
+    let shown = client["documents"][0]["number"].as_str().unwrap();
+    assert!(
+        shown.starts_with("******") && shown.ends_with("T47"),
+        "{shown}"
+    );
+}
+
+pub async fn review_approved_by_compliance_opens_the_account(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let review = app.pending_review(&onboarding_id, "compliance").await;
+    assert!(
+        review.get("task_token").is_none(),
+        "the token is never shown"
+    );
+    assert_eq!(app.client(&client_id).await["kyc_status"], "in_review");
+    let (status, decided) = app
+        .decide(
+            review["id"].as_str().unwrap(),
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "approved");
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "approved");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "approved");
+    let compliance = crate::harness::token("compliance-1", Role::Compliance);
+    let (_, stored) = app
+        .send(
+            brokeros_app::http::client::Call::get(&format!(
+                "/compliance/reviews/{}",
+                review["id"].as_str().unwrap()
+            ))
+            .token(&compliance),
+        )
+        .await;
+    assert_eq!(stored["status"], "approved", "{stored}");
+    assert_eq!(stored["decided_by"], "compliance-1");
+}
+
+pub async fn review_rejected_by_compliance_rejects_the_client(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let review = app.pending_review(&onboarding_id, "compliance").await;
+    let review_id = review["id"].as_str().unwrap();
+    let (status, reply) = app
+        .decide(
+            review_id,
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "reject" }),
+        )
+        .await;
+    assert_eq!(status, 400, "a rejection needs a reason: {reply}");
+    let (status, _) = app
+        .decide(
+            review_id,
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "reject", "reason": "address does not match the documents" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "rejected");
+    let client = app.client(&client_id).await;
+    assert_eq!(client["kyc_status"], "rejected");
+    assert!(client.get("trading_accounts").is_none(), "{client}");
+    assert_eq!(app.onboarding(&onboarding_id).await["status"], "rejected");
+}
+
+pub async fn failed_documents_reject_without_review(app: App) {
+    let client_id = app.register("Weber", FORGED).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "rejected");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "rejected");
+    let history = app.engine.get_execution_history(&arn).await.unwrap();
+    let entered: Vec<String> = history
+        .iter()
+        .filter_map(|e| {
+            e.to_aws_json()["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert!(!entered.iter().any(|s| s == "RequestReview"), "{entered:?}");
+    assert!(
+        entered.iter().any(|s| s == "RecordRejection"),
+        "{entered:?}"
+    );
+    assert_eq!(app.onboarding(&onboarding_id).await["status"], "rejected");
+}
+
+pub async fn provider_outage_is_retried_then_recovers(app: App) {
+    let client_id = app.register("Outage2", CLEAR).await;
+    let (_, arn) = app.start(&client_id).await;
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "approved");
+    let history = app.engine.get_execution_history(&arn).await.unwrap();
+    let failed_attempts = history
+        .iter()
+        .filter(|e| e.to_aws_json()["type"] == "TaskFailed")
+        .count();
+    let failures: Vec<_> = history
+        .iter()
+        .map(|e| e.to_aws_json())
+        .filter(|e| e["type"] == "TaskFailed")
+        .collect();
+    assert_eq!(
+        failed_attempts, 2,
+        "two outages, then success: {failures:#?}"
+    );
+}
+
+pub async fn provider_outage_exhausted_fails_and_records_it(app: App) {
+    let client_id = app.register("OutageForever", CLEAR).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Failed, "{done:?}");
+    assert_eq!(done.error.as_deref(), Some("KycProviderUnavailable"));
+    let onboarding = app.onboarding(&onboarding_id).await;
+    assert_eq!(onboarding["status"], "failed");
+    assert_eq!(onboarding["failure"], "KycProviderUnavailable");
+    let client = app.client(&client_id).await;
+    assert_eq!(client["kyc_status"], "failed");
+    assert!(client.get("trading_accounts").is_none());
+    // A failed onboarding may be started again.
+    let (_, again) = app.start(&client_id).await;
+    assert_ne!(again, arn);
+}
+
+pub async fn review_left_too_long_escalates_and_an_admin_decides(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let first = app.pending_review(&onboarding_id, "compliance").await;
+    let escalated = app.pending_review(&onboarding_id, "escalated").await;
+    // The first review's deadline passed: deciding it now is refused.
+    let (status, _) = app
+        .decide(
+            first["id"].as_str().unwrap(),
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, reply) = app
+        .decide(
+            escalated["id"].as_str().unwrap(),
+            "head-of-compliance",
+            Role::Admin,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "approved");
+}
+
+pub async fn review_never_decided_expires(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "review_expired");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "review_expired");
+    assert_eq!(
+        app.onboarding(&onboarding_id).await["status"],
+        "review_expired"
+    );
+    let compliance = crate::harness::token("compliance-1", Role::Compliance);
+    let (_, pending) = app
+        .send(
+            brokeros_app::http::client::Call::get("/compliance/reviews?status=pending")
+                .token(&compliance),
+        )
+        .await;
+    assert!(
+        !pending["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["onboarding_id"] == onboarding_id),
+        "no review of an ended onboarding stays pending: {pending}"
+    );
+}
+
+pub async fn decisions_outside_compliance_change_nothing(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let review = app.pending_review(&onboarding_id, "compliance").await;
+    let review_id = review["id"].as_str().unwrap();
+    let approve = json!({ "decision": "approve" });
+    let before = app.counts().await;
+    for (who, role) in [
+        ("sales-1", Role::Sales),
+        ("finance-1", Role::Finance),
+        ("client-1", Role::Client),
+        ("admin-1", Role::Admin),
+    ] {
+        let (status, reply) = app.decide(review_id, who, role, approve.clone()).await;
+        assert_eq!(status, 403, "{role:?}: {reply}");
+        assert!(reply["code"].is_string() && reply["message"].is_string());
+    }
+    let (status, reply) = app
+        .decide(
+            review_id,
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "maybe" }),
+        )
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(
+        app.counts().await,
+        before,
+        "refused decisions write nothing"
+    );
+    let described = app.engine.describe_execution(&arn).await.unwrap();
+    assert_eq!(
+        described.status,
+        ExecutionStatus::Running,
+        "the workflow still waits"
+    );
+
+    let (status, _) = app
+        .decide(review_id, "compliance-1", Role::Compliance, approve.clone())
+        .await;
+    assert_eq!(status, 200);
+    app.finished(&arn).await;
+    let settled = app.counts().await;
+    let (status, reply) = app
+        .decide(review_id, "compliance-2", Role::Compliance, approve)
+        .await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(
+        app.counts().await,
+        settled,
+        "a second decision writes nothing"
+    );
+}
+
+pub async fn an_answered_or_unknown_token_has_no_effect(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    app.pending_review(&onboarding_id, "compliance").await;
+    let workflow = app.services.workflow().unwrap();
+    let unknown = workflow
+        .task_success("not-a-token", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.http_status(), 409, "{unknown}");
+    let stored: brokeros_domain::onboarding::Review = {
+        let key = brokeros_app::keys::review(&format!(
+            "rev_{}_compliance",
+            onboarding_id.trim_start_matches("onb_")
+        ));
+        brokeros_app::changeset::load(app.store.as_ref(), &key)
+            .await
+            .unwrap()
+            .unwrap()
+            .entity
+    };
+    workflow
+        .task_failure(&stored.task_token, "ReviewRejected", "{}")
+        .await
+        .unwrap();
+    let done = app.finished(&arn).await;
+    assert_eq!(done.output.unwrap()["outcome"], "rejected");
+    let again = workflow
+        .task_success(&stored.task_token, json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(again.http_status(), 409);
+    assert_eq!(
+        app.engine.describe_execution(&arn).await.unwrap().status,
+        ExecutionStatus::Succeeded
+    );
+}
+
+pub async fn a_waiting_onboarding_survives_a_restart(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let review = app.pending_review(&onboarding_id, "compliance").await;
+    app.engine.shutdown().await;
+    let store = app.store.clone();
+    drop(app);
+    let restarted = App::new(store).await;
+    let (status, reply) = restarted
+        .decide(
+            review["id"].as_str().unwrap(),
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let done = restarted.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "approved");
+}
+
+pub async fn a_change_of_client_type_requires_reverification(app: App) {
+    let client_id = app.register("Berg", CLEAR).await;
+    let (_, arn) = app.start(&client_id).await;
+    app.finished(&arn).await;
+    assert_eq!(app.client(&client_id).await["kyc_status"], "approved");
+    let sales = crate::harness::token("sales-1", Role::Sales);
+    let (status, _) = app
+        .send(
+            brokeros_app::http::client::Call::post(
+                &format!("/clients/{client_id}/onboarding"),
+                &json!({ "product": "forex" }),
+            )
+            .token(&sales),
+        )
+        .await;
+    assert_eq!(status, 409, "an approved client is not onboarded again");
+    let corporate = json!({
+        "client_type": "corporate", "company_name": "Berg Trading GmbH", "nationality": "DE",
+        "residence_country": "DE", "source_of_funds": "business", "pep_declared": false
+    });
+    let (status, client) = app
+        .send(
+            brokeros_app::http::client::Call::put(
+                &format!("/clients/{client_id}/profile"),
+                &corporate,
+            )
+            .token(&sales),
+        )
+        .await;
+    assert_eq!(status, 200, "{client}");
+    assert_eq!(client["kyc_status"], "reverification_required");
+    let (_, again) = app.start(&client_id).await;
+    assert_ne!(again, arn);
+}
+
+pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App) {
+    use brokeros_app::http::client::Call;
+    let client_id = app.register("Nowak", "ABC123456-PENDING").await;
+    let (_, arn) = app.start(&client_id).await;
+    let compliance = crate::harness::token("compliance-1", Role::Compliance);
+    let mut provider_check = None;
+    for _ in 0..400 {
+        let (_, checks) = app
+            .send(Call::get(&format!("/clients/{client_id}/kyc/checks")).token(&compliance))
+            .await;
+        if let Some(id) = checks["items"][0]["provider"]["check_id"].as_str() {
+            provider_check = Some(id.to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let provider_check = provider_check.expect("the check is stored as pending");
+    let (headers, body) = app.kyc.webhook(&provider_check).unwrap();
+
+    // A forged signature is refused and changes nothing.
+    let before = app.counts().await;
+    let mut forged =
+        Call::post("/webhooks/kyc/simulated", &serde_json::Value::Null).raw_body(body.clone());
+    for (name, value) in &headers {
+        let value = value.to_str().unwrap();
+        let value = if name.as_str().contains("signature") {
+            "0".repeat(value.len())
+        } else {
+            value.to_string()
+        };
+        forged = forged.header(name.as_str(), value);
+    }
+    let (status, reply) = app.send(forged).await;
+    assert_eq!(status, 401, "{reply}");
+    assert_eq!(app.counts().await, before);
+
+    let mut signed = Call::post("/webhooks/kyc/simulated", &serde_json::Value::Null).raw_body(body);
+    for (name, value) in &headers {
+        signed = signed.header(name.as_str(), value.to_str().unwrap().to_string());
+    }
+    let (status, reply) = app.send(signed).await;
+    assert_eq!(status, 200, "{reply}");
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "approved");
+}

@@ -1,0 +1,195 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use brokeros_app::Services;
+use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
+use brokeros_app::http::client::{Call, call};
+use brokeros_app::http::{AppState, router};
+use brokeros_app::kyc::SimulatedKycProvider;
+use brokeros_app::local_workflow::{LocalWorkflow, local_engine};
+use brokeros_domain::config::BrokerConfig;
+use brokeros_domain::principal::Role;
+use brokeros_sfn::{Engine, ExecutionDescription};
+use brokeros_store::{Store, Table};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"onboarding-test-secret-32-bytes!";
+const KYC_WEBHOOK_SECRET: &[u8] = b"kyc-webhook-test-secret";
+
+/// The local Broker OS on one store: the router, and the engine running the onboarding
+/// definition from `statemachines/` with the in-process task handlers.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    /// The simulated KYC provider, for the webhooks it signs.
+    pub kyc: Arc<SimulatedKycProvider>,
+    pub services: Services,
+    pub engine: Arc<Engine>,
+    router: axum::Router,
+}
+
+impl App {
+    pub async fn new(store: Arc<dyn Store>) -> App {
+        App::with_config(store, BrokerConfig::embedded_default()).await
+    }
+
+    /// With review deadlines of `seconds`, for the escalation paths.
+    pub async fn with_review_timeouts(store: Arc<dyn Store>, seconds: u64) -> App {
+        let mut config = BrokerConfig::embedded_default();
+        config.onboarding.review_timeout_seconds = seconds;
+        config.onboarding.escalation_timeout_seconds = seconds;
+        App::with_config(store, config).await
+    }
+
+    async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
+        let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
+        let mut base = Services::new(store.clone(), config);
+        base.kyc = kyc.clone();
+        let engine = local_engine(&base).expect("the onboarding definition loads");
+        let services = base.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
+        engine.resume().await.expect("resume");
+        let router = router(AppState {
+            services: services.clone(),
+            auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
+                SECRET,
+                LOCAL_ISSUER,
+                LOCAL_AUDIENCE,
+            )))),
+        });
+        App {
+            store,
+            kyc,
+            services,
+            engine,
+            router,
+        }
+    }
+
+    pub async fn send(&self, request: Call<'_>) -> (u16, Value) {
+        call(&self.router, request).await
+    }
+
+    pub async fn counts(&self) -> (u64, u64) {
+        (
+            self.store.count_items(Table::Main).await.unwrap(),
+            self.store.count_items(Table::Audit).await.unwrap(),
+        )
+    }
+
+    /// Registers an individual client (as their account manager) with the given last name and
+    /// document numbers, which drive the simulated KYC provider.
+    pub async fn register(&self, last_name: &str, passport: &str) -> String {
+        let body = json!({
+            "first_name": "Anna",
+            "last_name": last_name,
+            "email": format!("{}@example.com", last_name.to_lowercase()),
+            "country": "DE",
+            "profile": {
+                "client_type": "individual",
+                "date_of_birth": "1990-01-15",
+                "nationality": "DE",
+                "residence_country": "DE",
+                "source_of_funds": "salary",
+                "pep_declared": false
+            }
+        });
+        let sales = token("sales-1", Role::Sales);
+        let (status, client) = self.send(Call::post("/clients", &body).token(&sales)).await;
+        assert_eq!(status, 201, "{client}");
+        let id = client["id"].as_str().unwrap().to_string();
+        for document in [
+            json!({ "type": "passport", "issuing_country": "DE", "number": passport }),
+            json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-2026-0001" }),
+        ] {
+            let (status, reply) = self
+                .send(Call::post(&format!("/clients/{id}/documents"), &document).token(&sales))
+                .await;
+            assert_eq!(status, 201, "{reply}");
+        }
+        id
+    }
+
+    /// Starts onboarding for the client and returns the onboarding and its execution ARN.
+    pub async fn start(&self, client_id: &str) -> (String, String) {
+        let sales = token("sales-1", Role::Sales);
+        let (status, reply) = self
+            .send(
+                Call::post(
+                    &format!("/clients/{client_id}/onboarding"),
+                    &json!({ "product": "forex" }),
+                )
+                .token(&sales),
+            )
+            .await;
+        assert_eq!(status, 202, "{reply}");
+        (
+            reply["id"].as_str().unwrap().to_string(),
+            reply["execution_arn"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub async fn finished(&self, execution_arn: &str) -> ExecutionDescription {
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            self.engine.wait_for_completion(execution_arn),
+        )
+        .await
+        .expect("the execution finishes within a minute")
+        .expect("describe")
+    }
+
+    /// Waits until a pending review of `level` exists for the onboarding and returns it.
+    pub async fn pending_review(&self, onboarding_id: &str, level: &str) -> Value {
+        let compliance = token("compliance-1", Role::Compliance);
+        for _ in 0..600 {
+            let (status, queue) = self
+                .send(Call::get("/compliance/reviews?status=pending").token(&compliance))
+                .await;
+            assert_eq!(status, 200, "{queue}");
+            let found = queue["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["onboarding_id"] == onboarding_id && r["level"] == level);
+            if let Some(review) = found {
+                return review.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no pending {level} review for {onboarding_id}");
+    }
+
+    pub async fn decide(
+        &self,
+        review_id: &str,
+        decider: &str,
+        role: Role,
+        body: Value,
+    ) -> (u16, Value) {
+        let t = token(decider, role);
+        self.send(Call::post(&format!("/compliance/reviews/{review_id}/decision"), &body).token(&t))
+            .await
+    }
+
+    pub async fn client(&self, id: &str) -> Value {
+        let admin = token("admin-1", Role::Admin);
+        let (status, client) = self
+            .send(Call::get(&format!("/clients/{id}")).token(&admin))
+            .await;
+        assert_eq!(status, 200, "{client}");
+        client
+    }
+
+    pub async fn onboarding(&self, id: &str) -> Value {
+        let admin = token("admin-1", Role::Admin);
+        let (status, o) = self
+            .send(Call::get(&format!("/onboardings/{id}")).token(&admin))
+            .await;
+        assert_eq!(status, 200, "{o}");
+        o
+    }
+}
+
+pub fn token(sub: &str, role: Role) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    mint_token(SECRET, sub, &[role], 600, now).unwrap()
+}

@@ -1,0 +1,45 @@
+//! Governed onboarding end to end through the local Step Functions engine, on both storage
+//! engines: every branch of the onboarding state machine, the compliance API, restarts.
+
+mod flows;
+mod harness;
+
+macro_rules! onboarding_tests {
+    ($($scenario:ident => $app:ident $(($seconds:expr))?),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let store = brokeros_tests::fresh_sqlite_store();
+                    crate::flows::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let store = brokeros_tests::fresh_dynamo_store().await;
+                    crate::flows::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
+                }
+            )*
+        }
+    };
+}
+
+onboarding_tests! {
+    clear_client_is_approved_and_gets_an_account => new,
+    review_approved_by_compliance_opens_the_account => new,
+    review_rejected_by_compliance_rejects_the_client => new,
+    failed_documents_reject_without_review => new,
+    provider_outage_is_retried_then_recovers => new,
+    provider_outage_exhausted_fails_and_records_it => new,
+    review_left_too_long_escalates_and_an_admin_decides => with_review_timeouts(2),
+    review_never_decided_expires => with_review_timeouts(1),
+    decisions_outside_compliance_change_nothing => new,
+    an_answered_or_unknown_token_has_no_effect => new,
+    a_waiting_onboarding_survives_a_restart => new,
+    a_change_of_client_type_requires_reverification => new,
+    a_pending_check_completes_by_the_providers_signed_webhook => new,
+}
