@@ -37,6 +37,41 @@ impl Demo {
         (status, body)
     }
 
+    /// Adds the client's two documents (`country` issued) and starts onboarding for `product`;
+    /// answers the workflow execution's ARN.
+    async fn onboard(
+        &self,
+        client_id: &str,
+        documents: [(&str, &str); 2],
+        country: &str,
+        product: &str,
+        token: &str,
+    ) -> Result<String, String> {
+        for (doc_type, number) in documents {
+            let document =
+                json!({ "type": doc_type, "issuing_country": country, "number": number });
+            self.expect(
+                Call::post(&format!("/clients/{client_id}/documents"), &document).token(token),
+                201,
+            )
+            .await?;
+        }
+        let onboarding = self
+            .expect(
+                Call::post(
+                    &format!("/clients/{client_id}/onboarding"),
+                    &json!({ "product": product }),
+                )
+                .token(token),
+                202,
+            )
+            .await?;
+        Ok(onboarding["execution_arn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
     async fn expect(&self, request: Call<'_>, status: u16) -> Result<Value, String> {
         let (got, body) = self.send(request).await;
         if got != status {
@@ -230,6 +265,123 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
     )
     .await?;
 
+    demo.say("Ann completes her KYC profile and documents, then starts onboarding");
+    let profile = json!({
+        "client_type": "individual", "date_of_birth": "1990-01-15", "nationality": "GB",
+        "residence_country": "GB", "source_of_funds": "salary", "pep_declared": false
+    });
+    demo.expect(
+        Call::put(&format!("/clients/{client_id}/profile"), &profile).token(&me),
+        200,
+    )
+    .await?;
+    let execution = demo
+        .onboard(
+            &client_id,
+            [
+                ("passport", "533401372"),
+                ("proof_of_address", "UTIL-2026-11"),
+            ],
+            "GB",
+            "forex",
+            &me,
+        )
+        .await?;
+    println!("   workflow {execution}");
+    let done = local
+        .engine
+        .wait_for_completion(&execution)
+        .await
+        .map_err(|e| e.to_string())?;
+    let history = local
+        .engine
+        .get_execution_history(&execution)
+        .await
+        .map_err(|e| e.to_string())?;
+    let path: Vec<String> = history
+        .iter()
+        .filter_map(|e| {
+            e.to_aws_json()["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    println!("   states: {}", path.join(" -> "));
+    print_outcome(&done);
+
+    demo.say(
+        "Bruno's blurry ID needs a compliance review; sales cannot decide it, compliance approves",
+    );
+    let bruno = demo
+        .expect(
+            Call::post(
+                "/clients",
+                &json!({
+                    "first_name": "Bruno", "last_name": "Costa", "country": "PT",
+                    "profile": {
+                        "client_type": "individual", "date_of_birth": "1984-03-02", "nationality": "PT",
+                        "residence_country": "PT", "source_of_funds": "business", "pep_declared": false
+                    }
+                }),
+            )
+            .token(&sales),
+            201,
+        )
+        .await?;
+    let bruno_id = bruno["id"].as_str().unwrap_or_default().to_string();
+    let execution = demo
+        .onboard(
+            &bruno_id,
+            [
+                ("national_id", "PT1234567-REVIEW"),
+                ("proof_of_address", "EDP-2026-11"),
+            ],
+            "PT",
+            "cfd",
+            &sales,
+        )
+        .await?;
+    let compliance = demo.token("compliance-1", Role::Compliance);
+    let mut review = Value::Null;
+    for _ in 0..200 {
+        let queue = demo
+            .expect(
+                Call::get("/compliance/reviews?status=pending").token(&compliance),
+                200,
+            )
+            .await?;
+        if let Some(found) = queue["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|r| r["client_id"] == bruno_id.as_str()))
+        {
+            review = found.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let review_id = review["id"]
+        .as_str()
+        .ok_or("no review appeared")?
+        .to_string();
+    println!("   review {review_id} waits in the compliance queue");
+    let decision = format!("/compliance/reviews/{review_id}/decision");
+    demo.expect(
+        Call::post(&decision, &json!({ "decision": "approve" })).token(&sales),
+        403,
+    )
+    .await?;
+    demo.expect(
+        Call::post(&decision, &json!({ "decision": "approve" })).token(&compliance),
+        200,
+    )
+    .await?;
+    let done = local
+        .engine
+        .wait_for_completion(&execution)
+        .await
+        .map_err(|e| e.to_string())?;
+    print_outcome(&done);
+
     demo.say("Ann's timeline: every change, who made it and when (it is her lead's audit stream)");
     let timeline = demo
         .expect(
@@ -277,6 +429,17 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
     );
     println!("\nDemo complete.");
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(done: &brokeros_sfn::ExecutionDescription) {
+    let output = done.output.clone().unwrap_or_default();
+    println!(
+        "   {:?}: {} with trading account {} (leverage 1:{})",
+        done.status,
+        output["outcome"].as_str().unwrap_or(""),
+        output["account"]["login"],
+        output["account"]["leverage"]
+    );
 }
 
 fn uuid_like() -> String {

@@ -44,7 +44,14 @@ fn demo_then_export_and_verify_catch_tampering() {
         String::from_utf8_lossy(&demo.stderr)
     );
     let text = stdout(&demo);
-    for expected in ["merged into", "-> 403", "verify: OK", "Demo complete."] {
+    for expected in [
+        "merged into",
+        "-> 403",
+        "approved with trading account",
+        "waits in the compliance queue",
+        "verify: OK",
+        "Demo complete.",
+    ] {
         assert!(
             text.contains(expected),
             "the demo output lacks '{expected}':\n{text}"
@@ -247,4 +254,110 @@ fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
     assert_eq!(status, 401, "{body}");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+fn json_of(output: &Output) -> serde_json::Value {
+    serde_json::from_str(stdout(output).trim()).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}{}",
+            stdout(output),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn sfn_run_reports_success_and_failure_and_stores_the_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let definition = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/pass-choice.asl.json");
+    let ok = brokeros(&[
+        "sfn",
+        "run",
+        "--definition",
+        definition,
+        "--input",
+        "{}",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(ok.status.success());
+    let report = json_of(&ok);
+    assert_eq!(report["status"], "SUCCEEDED", "{report}");
+    assert_eq!(
+        report["output"],
+        serde_json::json!({ "i": 25, "limit": 25 })
+    );
+    let arn = report["execution_arn"].as_str().unwrap();
+
+    let failing = dir.path().join("fails.asl.json");
+    std::fs::write(
+        &failing,
+        r#"{"StartAt":"Check","States":{"Check":{"Type":"Choice","Choices":[{"Variable":"$.amount","NumericGreaterThan":100,"Next":"TooLarge"}],"Default":"Done"},"TooLarge":{"Type":"Fail","Error":"Limits.Exceeded","Cause":"amount above limit"},"Done":{"Type":"Succeed"}}}"#,
+    )
+    .unwrap();
+    let input_file = dir.path().join("input.json");
+    std::fs::write(&input_file, r#"{"amount": 250}"#).unwrap();
+    let failed = brokeros(&[
+        "sfn",
+        "run",
+        "--definition",
+        failing.to_str().unwrap(),
+        "--input",
+        input_file.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(failed.status.success(), "a failed execution still exits 0");
+    let report = json_of(&failed);
+    assert_eq!(report["status"], "FAILED");
+    assert_eq!(report["error"], "Limits.Exceeded");
+    assert_eq!(report["cause"], "amount above limit");
+
+    let described = json_of(&brokeros(&["sfn", "describe", arn, "--data-dir", data_arg]));
+    assert_eq!(described["status"], "SUCCEEDED");
+    assert_eq!(described["stateTransitions"], 77);
+    let history = json_of(&brokeros(&["sfn", "history", arn, "--data-dir", data_arg]));
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events.first().unwrap()["type"], "ExecutionStarted");
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    let listed = json_of(&brokeros(&[
+        "sfn",
+        "list",
+        "--state-machine",
+        "fails",
+        "--status",
+        "FAILED",
+        "--data-dir",
+        data_arg,
+    ]));
+    assert_eq!(listed["executions"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn sfn_run_refuses_an_invalid_definition_naming_the_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.asl.json");
+    std::fs::write(
+        &broken,
+        r#"{"StartAt":"Start","States":{"Start":{"Type":"Pass","Next":"Missing"}}}"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let run = brokeros(&[
+        "sfn",
+        "run",
+        "--definition",
+        broken.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("state \"Start\"") && stderr.contains("Missing"),
+        "{stderr}"
+    );
+    assert!(stdout(&run).is_empty());
 }

@@ -247,6 +247,7 @@ pub async fn decisions_outside_compliance_change_nothing(app: App) {
     let review = app.pending_review(&onboarding_id, "compliance").await;
     let review_id = review["id"].as_str().unwrap();
     let approve = json!({ "decision": "approve" });
+    app.review_task_checkpointed(&arn).await;
     let before = app.counts().await;
     for (who, role) in [
         ("sales-1", Role::Sales),

@@ -158,6 +158,25 @@ impl App {
         panic!("no pending {level} review for {onboarding_id}");
     }
 
+    /// Waits until the execution's stored history shows the review task submitted: from then
+    /// on the workflow writes nothing until the task is answered, so item counts are stable.
+    pub async fn review_task_checkpointed(&self, execution_arn: &str) {
+        let stored = brokeros_sfn::StoreExecutions::new(self.store.clone());
+        for _ in 0..400 {
+            let history = brokeros_sfn::ExecutionStore::history(&stored, execution_arn)
+                .await
+                .expect("history");
+            if history
+                .iter()
+                .any(|e| e.event_type == brokeros_sfn::EventType::TaskSubmitted)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the review task of {execution_arn} was never checkpointed");
+    }
+
     pub async fn decide(
         &self,
         review_id: &str,

@@ -12,6 +12,12 @@
 //! | onboarding | `ONBOARDING#<id>` | `ONBOARDING` | gsi1 by client, sorted by start time |
 //! | compliance review | `REVIEW#<id>` | `REVIEW` | gsi1 by status, sorted by creation time |
 //! | notification (outbox) | `NOTIFICATION#<id>` | `NOTIFICATION` | gsi1 by client |
+//! | one client per portal user | `UNIQ#USER#<user id>` | `UNIQ` | |
+//! | KYC check | `KYCCHECK#<id>` | `KYCCHECK` | gsi1 by client, gsi2 by the provider's check id |
+//! | jurisdiction rules | `JURISDICTION#<id>` | `ACTIVE` (pointer) / `V#<version, 10 digits>` (immutable versions) | |
+//! | trading platform (simulated) | `TP#…` | | see `brokeros_trading::simulated` |
+//! | workflow execution (local engine) | `SFNEXEC#<arn>` | `EXEC`, `EXEC#<version>#<part>`, `HIST#<first event>` | gsi1 by state machine, gsi2 while running; see `brokeros_sfn::persist` |
+//! | workflow definition (local engine) | `SFNDEF#<sha256>` | | |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
 use brokeros_domain::canonical::sha256_hex;

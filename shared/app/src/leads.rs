@@ -323,14 +323,7 @@ pub async fn list_leads(
             _ => assignee = Some(principal.sub.clone()),
         }
     }
-    let limit = filter.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 200",
-        ));
-    }
+    let limit = crate::page_limit(filter.limit)?;
     let from = filter
         .from
         .as_deref()
@@ -721,14 +714,7 @@ pub async fn timeline(
     page: PageParams,
 ) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 200",
-        ));
-    }
+    let limit = crate::page_limit(page.limit)?;
     let query = Query::new(
         Table::Audit,
         None,

@@ -25,6 +25,20 @@ use brokeros_store::Store;
 
 pub use context::{Clock, IdGen, OpContext, SystemClock, UuidV7Ids};
 
+/// A list request's page size: 50 unless asked, at most 200.
+pub fn page_limit(requested: Option<u32>) -> Result<u32> {
+    let limit = requested.unwrap_or(50);
+    if (1..=200).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 200",
+        ))
+    }
+}
+
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
 /// secret (a real provider's secret comes from the secret store).
 const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";

@@ -12,6 +12,18 @@ NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS
 SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 /// Uppercases and checks an ISO 3166-1 alpha-2 country code.
+/// An optional field: absent or blank is `None`, anything else must pass `check`.
+pub fn optional(
+    value: Option<String>,
+    check: impl Fn(&str) -> Result<String>,
+) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => check(&v).map(Some),
+    }
+}
+
 pub fn country(field: &str, raw: &str) -> Result<String> {
     let code = raw.trim().to_ascii_uppercase();
     if code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code) {

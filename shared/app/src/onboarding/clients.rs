@@ -69,32 +69,16 @@ pub async fn register(
     };
     let brand = services.config.brand(body.brand.as_deref())?;
     let first_name = normalize::required_text("first_name", &body.first_name, 100)?;
-    let last_name = body
-        .last_name
-        .as_deref()
-        .map(|n| normalize::required_text("last_name", n, 100))
-        .transpose()?;
+    let last_name = normalize::optional(body.last_name, |n| {
+        normalize::required_text("last_name", n, 100)
+    })?;
     let country = normalize::country("country", &body.country)?;
-    let email = body
-        .email
-        .as_deref()
-        .map(|e| normalize::email("email", e))
-        .transpose()?;
-    let phone = body
-        .phone
-        .as_deref()
-        .map(|p| normalize::phone_e164("phone", p, &country))
-        .transpose()?;
-    let language = body
-        .language
-        .as_deref()
-        .map(|l| normalize::language("language", l))
-        .transpose()?;
-    let referral_code = body
-        .referral_code
-        .as_deref()
-        .map(|c| normalize::code("referral_code", c, 40))
-        .transpose()?;
+    let email = normalize::optional(body.email, |e| normalize::email("email", e))?;
+    let phone = normalize::optional(body.phone, |p| normalize::phone_e164("phone", p, &country))?;
+    let language = normalize::optional(body.language, |l| normalize::language("language", l))?;
+    let referral_code = normalize::optional(body.referral_code, |c| {
+        normalize::code("referral_code", c, 40)
+    })?;
     let profile = body.profile.map(validate_profile).transpose()?;
     let account_manager = if principal.has(Role::Sales) {
         principal.sub.clone()
@@ -253,11 +237,7 @@ pub async fn add_document(
 ) -> Result<Reply> {
     let issuing_country = normalize::country("issuing_country", &body.document.issuing_country)?;
     let number = normalize::code("number", &body.document.number, 40)?.to_uppercase();
-    let file_ref = body
-        .file_ref
-        .as_deref()
-        .map(|f| normalize::text("file_ref", f, 300))
-        .transpose()?;
+    let file_ref = normalize::optional(body.file_ref, |f| normalize::text("file_ref", f, 300))?;
     execute(services, key, || {
         let (issuing_country, number, file_ref) =
             (issuing_country.clone(), number.clone(), file_ref.clone());

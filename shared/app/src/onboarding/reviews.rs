@@ -4,7 +4,7 @@
 
 use brokeros_domain::onboarding::{Decision, Review, ReviewStatus};
 use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_domain::{Result, normalize};
 use brokeros_store::{Index, Query, Table};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,14 +42,7 @@ pub async fn queue(
 ) -> Result<Value> {
     principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
     let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
-    let limit = filter.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 200",
-        ));
-    }
+    let limit = crate::page_limit(filter.limit)?;
     let query = Query::new(
         Table::Main,
         Some(Index::Gsi1),

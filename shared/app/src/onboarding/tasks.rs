@@ -206,22 +206,16 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
                 }
             };
             if level == ReviewLevel::Escalated {
-                let first_id = review_id(&task.scope.onboarding_id, ReviewLevel::Compliance);
-                if let Some(first) =
-                    load::<Review>(services.store.as_ref(), &keys::review(&first_id)).await?
-                {
-                    let mut closed = first.entity.clone();
-                    if closed.close(ReviewStatus::Escalated, ctx.now) {
-                        changes.update(
-                            &ctx,
-                            services.ids.as_ref(),
-                            &first,
-                            &closed,
-                            "review.timed_out",
-                            vec![],
-                        )?;
-                    }
-                }
+                let first = (&task.scope.onboarding_id, ReviewLevel::Compliance);
+                close_review(
+                    services,
+                    &mut changes,
+                    &ctx,
+                    first,
+                    ReviewStatus::Escalated,
+                    "review.timed_out",
+                )
+                .await?;
             }
             let mut client = client_before.entity.clone();
             client.kyc_status = KycStatus::InReview;
@@ -238,6 +232,25 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
         })
     })
     .await
+}
+
+/// Stages closing the onboarding's review of `level`, if it exists and is still pending.
+async fn close_review(
+    services: &Services,
+    changes: &mut Changeset,
+    ctx: &OpContext,
+    (onboarding_id, level): (&String, ReviewLevel),
+    status: ReviewStatus,
+    action: &str,
+) -> Result<()> {
+    let key = keys::review(&review_id(onboarding_id, level));
+    if let Some(before) = load::<Review>(services.store.as_ref(), &key).await? {
+        let mut review = before.entity.clone();
+        if review.close(status, ctx.now) {
+            changes.update(ctx, services.ids.as_ref(), &before, &review, action, vec![])?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,25 +415,18 @@ async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value>
                     outcome,
                     OnboardingStatus::Failed | OnboardingStatus::ReviewExpired
                 );
-                for level in [ReviewLevel::Compliance, ReviewLevel::Escalated]
-                    .into_iter()
-                    .filter(|_| undecided)
-                {
-                    let id = review_id(&onboarding.id, level);
-                    if let Some(before) =
-                        load::<Review>(services.store.as_ref(), &keys::review(&id)).await?
-                    {
-                        let mut review = before.entity.clone();
-                        if review.close(ReviewStatus::Cancelled, ctx.now) {
-                            changes.update(
-                                &ctx,
-                                services.ids.as_ref(),
-                                &before,
-                                &review,
-                                "review.cancelled",
-                                vec![],
-                            )?;
-                        }
+                if undecided {
+                    for level in [ReviewLevel::Compliance, ReviewLevel::Escalated] {
+                        let review = (&onboarding.id, level);
+                        close_review(
+                            services,
+                            &mut changes,
+                            &ctx,
+                            review,
+                            ReviewStatus::Cancelled,
+                            "review.cancelled",
+                        )
+                        .await?;
                     }
                 }
             }

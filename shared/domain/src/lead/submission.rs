@@ -3,6 +3,7 @@ use time::OffsetDateTime;
 
 use super::{Touch, Utm};
 use crate::config::BrokerConfig;
+use crate::normalize::optional;
 use crate::{Result, normalize};
 
 /// The body of `POST /leads` as landing pages and affiliate feeds send it.
@@ -43,17 +44,6 @@ pub struct LeadCapture {
     pub referral_code: Option<String>,
     pub marketing_consent: bool,
     pub touch: Touch,
-}
-
-fn optional(
-    value: Option<String>,
-    check: impl Fn(&str) -> Result<String>,
-) -> Result<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => check(&v).map(Some),
-    }
 }
 
 impl LeadSubmission {
