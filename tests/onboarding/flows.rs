@@ -438,3 +438,55 @@ pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App)
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
     assert_eq!(done.output.unwrap()["outcome"], "approved");
 }
+
+pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
+    use brokeros_app::http::client::Call;
+    let client_id = app.register("Berg", CLEAR).await;
+    let sales = crate::harness::token("sales-1", Role::Sales);
+    let path = format!("/clients/{client_id}/onboarding");
+    let request = || {
+        Call::post(&path, &json!({ "product": "forex" }))
+            .token(&sales)
+            .header("idempotency-key", "start-1")
+    };
+    let (status, reply) = app.send(request()).await;
+    assert_eq!(status, 503, "{reply}");
+    assert_eq!(reply["code"], "unavailable");
+    let client = app.client(&client_id).await;
+    assert_eq!(client["kyc_status"], "failed", "not left pending: {client}");
+    let onboarding = app
+        .onboarding(client["onboarding_id"].as_str().unwrap())
+        .await;
+    assert_eq!(onboarding["status"], "failed");
+    assert_eq!(onboarding["failure"], "WorkflowNotStarted.TransientError");
+    // Replaying the request does not pretend it started.
+    let (status, reply) = app.send(request()).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(reply["code"], "onboarding_not_started");
+}
+
+pub async fn a_replayed_start_answers_the_same_execution(app: App) {
+    use brokeros_app::http::client::Call;
+    let client_id = app.register("Berg", CLEAR).await;
+    let sales = crate::harness::token("sales-1", Role::Sales);
+    let path = format!("/clients/{client_id}/onboarding");
+    let request = || {
+        Call::post(&path, &json!({ "product": "forex" }))
+            .token(&sales)
+            .header("idempotency-key", "start-2")
+    };
+    let (status, first) = app.send(request()).await;
+    assert_eq!(status, 202, "{first}");
+    let arn = first["execution_arn"].as_str().unwrap();
+    app.finished(arn).await;
+    let (status, replay) = app.send(request()).await;
+    assert_eq!(status, 202, "{replay}");
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(replay["execution_arn"], first["execution_arn"]);
+    let executions = app
+        .engine
+        .list_executions("onboarding", None)
+        .await
+        .unwrap();
+    assert_eq!(executions.len(), 1, "one execution for one request");
+}

@@ -7,6 +7,7 @@ use brokeros_app::http::client::{Call, call};
 use brokeros_app::http::{AppState, router};
 use brokeros_app::kyc::SimulatedKycProvider;
 use brokeros_app::local_workflow::{LocalWorkflow, local_engine};
+use brokeros_app::workflow::{Machine, Workflow};
 use brokeros_domain::config::BrokerConfig;
 use brokeros_domain::principal::Role;
 use brokeros_sfn::{Engine, ExecutionDescription};
@@ -40,12 +41,26 @@ impl App {
         App::with_config(store, config).await
     }
 
+    /// With a workflow service that is down: starting a workflow fails.
+    pub async fn with_workflow_down(store: Arc<dyn Store>) -> App {
+        App::build(store, BrokerConfig::embedded_default(), true).await
+    }
+
     async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
+        App::build(store, config, false).await
+    }
+
+    async fn build(store: Arc<dyn Store>, config: BrokerConfig, workflow_down: bool) -> App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
         let mut base = Services::new(store.clone(), config);
         base.kyc = kyc.clone();
         let engine = local_engine(&base).expect("the onboarding definition loads");
-        let services = base.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
+        let workflow: Arc<dyn Workflow> = if workflow_down {
+            Arc::new(WorkflowDown)
+        } else {
+            Arc::new(LocalWorkflow::new(engine.clone()))
+        };
+        let services = base.with_workflow(workflow);
         engine.resume().await.expect("resume");
         let router = router(AppState {
             services: services.clone(),
@@ -205,6 +220,34 @@ impl App {
             .await;
         assert_eq!(status, 200, "{o}");
         o
+    }
+}
+
+/// A workflow service that cannot be reached (Step Functions throttling or down).
+struct WorkflowDown;
+
+#[async_trait::async_trait]
+impl Workflow for WorkflowDown {
+    async fn start(&self, _: Machine, _: &str, _: Value) -> brokeros_domain::Result<String> {
+        Err(brokeros_domain::Error::Unavailable(
+            "step functions: throttled".into(),
+        ))
+    }
+
+    fn execution_arn(&self, machine: Machine, name: &str) -> brokeros_domain::Result<String> {
+        Ok(brokeros_sfn::execution_arn(machine.name(), name))
+    }
+
+    async fn task_success(&self, _: &str, _: Value) -> brokeros_domain::Result<()> {
+        Err(brokeros_domain::Error::Unavailable("down".into()))
+    }
+
+    async fn task_failure(&self, _: &str, _: &str, _: &str) -> brokeros_domain::Result<()> {
+        Err(brokeros_domain::Error::Unavailable("down".into()))
+    }
+
+    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
+        Err(brokeros_domain::Error::Unavailable("down".into()))
     }
 }
 

@@ -42,4 +42,6 @@ onboarding_tests! {
     a_waiting_onboarding_survives_a_restart => new,
     a_change_of_client_type_requires_reverification => new,
     a_pending_check_completes_by_the_providers_signed_webhook => new,
+    a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
+    a_replayed_start_answers_the_same_execution => new,
 }

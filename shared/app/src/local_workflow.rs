@@ -126,6 +126,10 @@ impl Workflow for LocalWorkflow {
             .map_err(engine_error)
     }
 
+    fn execution_arn(&self, machine: Machine, execution_name: &str) -> Result<String> {
+        Ok(brokeros_sfn::execution_arn(machine.name(), execution_name))
+    }
+
     async fn task_success(&self, token: &str, output: Value) -> Result<()> {
         self.engine
             .send_task_success(token, output)

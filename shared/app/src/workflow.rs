@@ -29,6 +29,9 @@ pub trait Workflow: Send + Sync {
     /// harmless: the same name and input answer the running execution) and returns its ARN.
     async fn start(&self, machine: Machine, execution_name: &str, input: Value) -> Result<String>;
 
+    /// The ARN the execution named `execution_name` has (or would have), without a call.
+    fn execution_arn(&self, machine: Machine, execution_name: &str) -> Result<String>;
+
     /// Completes the task waiting on `token` with `output`. An unknown, expired or already
     /// answered token is refused and changes nothing.
     async fn task_success(&self, token: &str, output: Value) -> Result<()>;

@@ -200,5 +200,16 @@ mod tests {
             (d.error_type.as_str(), d.error_message.as_str()),
             ("ValidationError", "bad")
         );
+        // Provider outages keep the name the onboarding definition retries on.
+        let d: lambda_runtime::Diagnostic = LambdaError(Error::ProviderUnavailable {
+            error_type: "KycProviderUnavailable",
+            message: "provider timeout at 10.0.0.2".into(),
+        })
+        .into();
+        assert_eq!(d.error_type, "KycProviderUnavailable");
+        assert!(!d.error_message.contains("10.0.0.2"));
+        let definition = include_str!("../../../statemachines/onboarding.asl.json");
+        assert!(definition.contains("\"KycProviderUnavailable\""));
+        assert!(definition.contains("\"TradingPlatformUnavailable\""));
     }
 }

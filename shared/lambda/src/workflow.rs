@@ -71,6 +71,20 @@ impl Workflow for StepFunctionsWorkflow {
         Ok(started.execution_arn().to_string())
     }
 
+    fn execution_arn(&self, machine: Machine, execution_name: &str) -> Result<String> {
+        let arn = self.machines.get(&machine).ok_or_else(|| {
+            Error::Internal(format!(
+                "no state machine ARN configured for {}",
+                machine.name()
+            ))
+        })?;
+        // arn:aws:states:REGION:ACCOUNT:stateMachine:NAME → …:execution:NAME:EXECUTION
+        Ok(format!(
+            "{}:{execution_name}",
+            arn.replacen(":stateMachine:", ":execution:", 1)
+        ))
+    }
+
     async fn task_success(&self, token: &str, output: Value) -> Result<()> {
         self.client
             .send_task_success()

@@ -107,6 +107,9 @@ pub(crate) fn user_ctx(
     }
 }
 
+/// The failure an onboarding records when its workflow could not be started.
+const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartOnboarding {
@@ -136,9 +139,46 @@ pub async fn start(
     )
     .await?;
     let onboarding_id = input["onboarding_id"].as_str().unwrap_or_default();
-    let arn = workflow
+    // A replayed request finds the onboarding it created: still running, it (re)starts the
+    // execution, which is idempotent by name; ended, it answers the execution it ran.
+    let current: Audited<Onboarding> = load_existing(
+        services,
+        &keys::onboarding(onboarding_id),
+        "onboarding",
+        onboarding_id,
+    )
+    .await?;
+    if current.entity.status != OnboardingStatus::Running {
+        if let Some(failure) = current.entity.failure.as_deref()
+            && failure.starts_with(WORKFLOW_NOT_STARTED)
+        {
+            return Err(Error::conflict(
+                "onboarding_not_started",
+                format!("onboarding {onboarding_id} could not start ({failure}); start a new one"),
+            ));
+        }
+        let arn = workflow.execution_arn(Machine::Onboarding, onboarding_id)?;
+        let mut body = reply.body;
+        body["execution_arn"] = json!(arn);
+        return Ok(Reply::new(reply.status, body));
+    }
+    let arn = match workflow
         .start(Machine::Onboarding, onboarding_id, input.clone())
-        .await?;
+        .await
+    {
+        Ok(arn) => arn,
+        Err(Error::Conflict {
+            code: "execution_exists",
+            ..
+        }) => workflow.execution_arn(Machine::Onboarding, onboarding_id)?,
+        Err(e) => {
+            let client_id = input["client_id"].as_str().unwrap_or_default();
+            let ctx = user_ctx(services, principal, correlation_id);
+            let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
+            tasks::record_start_failure(services, ctx, client_id, onboarding_id, &error).await?;
+            return Err(e);
+        }
+    };
     let mut body = reply.body;
     body["execution_arn"] = json!(arn);
     Ok(Reply::new(reply.status, body))

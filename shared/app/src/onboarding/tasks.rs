@@ -40,7 +40,11 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
         COMPLIANCE_REVIEW => open_review(services, parse(payload)?).await,
         TRADING_ACCOUNT => super::account_task::open_account(services, parse(payload)?).await,
         NOTIFY => notify(services, parse(payload)?).await,
-        ONBOARDING_OUTCOME => record_outcome(services, parse(payload)?).await,
+        ONBOARDING_OUTCOME => {
+            let task: OutcomeTask = parse(payload)?;
+            let ctx = task.scope.ctx(services);
+            record_outcome(services, task, ctx).await
+        }
         other => Err(Error::invalid(
             "unknown_task",
             "function",
@@ -234,6 +238,28 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
     .await
 }
 
+/// Closes an onboarding whose workflow could not be started as failed with `error`, by
+/// `ctx`'s actor, so the client is not left pending an execution that does not exist and may
+/// start again.
+pub(crate) async fn record_start_failure(
+    services: &Services,
+    ctx: OpContext,
+    client_id: &str,
+    onboarding_id: &str,
+    error: &str,
+) -> Result<Value> {
+    let task = OutcomeTask {
+        scope: TaskScope {
+            client_id: client_id.to_string(),
+            onboarding_id: onboarding_id.to_string(),
+            execution_id: ctx.correlation_id.clone(),
+        },
+        outcome: OnboardingStatus::Failed.as_str().to_string(),
+        execution: json!({ "failure": { "Error": error } }),
+    };
+    record_outcome(services, task, ctx).await
+}
+
 /// Stages closing the onboarding's review of `level`, if it exists and is still pending.
 async fn close_review(
     services: &Services,
@@ -353,7 +379,7 @@ struct OutcomeTask {
 /// Records how the onboarding ended, on the onboarding, on the client (KYC status, accounts)
 /// and on any review left pending, in one transaction. Repeating the same outcome changes
 /// nothing; a different outcome after one was recorded is refused.
-async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value> {
+async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) -> Result<Value> {
     let outcome = OnboardingStatus::parse_outcome(&task.outcome)?;
     let account: Option<AccountRef> = match task.execution.get("account") {
         Some(a) => Some(serde_json::from_value(a.clone()).map_err(|e| {
@@ -367,10 +393,10 @@ async fn record_outcome(services: &Services, task: OutcomeTask) -> Result<Value>
         // on, and the execution's history keeps the rest.
         error.to_string()
     });
-    let (task, account, failure) = (&task, &account, &failure);
+    let (task, account, failure, ctx) = (&task, &account, &failure, &ctx);
     commit(services, move || {
         Box::pin(async move {
-            let ctx = task.scope.ctx(services);
+            let ctx = ctx.clone();
             let (onboarding_before, client_before) = task.scope.load(services).await?;
             let mut changes = Changeset::new();
             let mut onboarding = onboarding_before.entity.clone();
