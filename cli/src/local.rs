@@ -8,7 +8,7 @@ use std::sync::Arc;
 use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_app::http::{AppState, router};
-use brokeros_app::local_workflow::{LocalWorkflow, local_engine};
+use brokeros_app::local_workflow::local_engine;
 use brokeros_domain::config::BrokerConfig;
 use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;
@@ -66,8 +66,7 @@ impl LocalBrokerOs {
         let secret = dev_key(data_dir)?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
         let base = Services::new(Arc::new(store), load_config(config)?);
-        let engine = local_engine(&base).map_err(|e| e.to_string())?;
-        let services = base.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
+        let (engine, services) = local_engine(base).map_err(|e| e.to_string())?;
         let resumed = engine.resume().await.map_err(|e| e.to_string())?;
         if resumed > 0 {
             tracing::info!(resumed, "workflow executions resumed");

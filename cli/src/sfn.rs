@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brokeros_app::Services;
-use brokeros_app::local_workflow::{local_engine, local_substitutions};
+use brokeros_app::local_workflow::local_substitutions;
 use brokeros_app::onboarding::clients;
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
@@ -232,10 +232,7 @@ async fn bench(path: &Path, executions: u32, local_handlers: bool, input: &str) 
         temp = tempdir()?;
         let local = LocalBrokerOs::open(&temp, None).await?;
         let inputs = onboarding_inputs(&local.services, executions).await?;
-        (
-            local_engine(&local.services).map_err(|e| e.to_string())?,
-            inputs,
-        )
+        (local.engine.clone(), inputs)
     } else {
         let engine = Arc::new(Engine::new(Arc::new(MemoryExecutions::new())));
         (engine, vec![input; executions as usize])

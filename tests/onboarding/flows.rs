@@ -247,7 +247,7 @@ pub async fn decisions_outside_compliance_change_nothing(app: App) {
     let review = app.pending_review(&onboarding_id, "compliance").await;
     let review_id = review["id"].as_str().unwrap();
     let approve = json!({ "decision": "approve" });
-    app.review_task_checkpointed(&arn).await;
+    app.waiting_task_checkpointed(&arn).await;
     let before = app.counts().await;
     for (who, role) in [
         ("sales-1", Role::Sales),
@@ -412,6 +412,7 @@ pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App)
     let (headers, body) = app.kyc.webhook(&provider_check).unwrap();
 
     // A forged signature is refused and changes nothing.
+    app.waiting_task_checkpointed(&arn).await;
     let before = app.counts().await;
     let mut forged =
         Call::post("/webhooks/kyc/simulated", &serde_json::Value::Null).raw_body(body.clone());
@@ -437,6 +438,18 @@ pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App)
     let done = app.finished(&arn).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
     assert_eq!(done.output.unwrap()["outcome"], "approved");
+    let history = app.engine.get_execution_history(&arn).await.unwrap();
+    let events: Vec<_> = history.iter().map(|e| e.to_aws_json()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["stateEnteredEventDetails"]["name"] == "AwaitKycResult"),
+        "the workflow waited for the provider's result"
+    );
+    assert!(
+        !events.iter().any(|e| e["type"] == "TaskFailed"),
+        "no retries: the result came by webhook"
+    );
 }
 
 pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {

@@ -6,7 +6,7 @@ use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mi
 use brokeros_app::http::client::{Call, call};
 use brokeros_app::http::{AppState, router};
 use brokeros_app::kyc::SimulatedKycProvider;
-use brokeros_app::local_workflow::{LocalWorkflow, local_engine};
+use brokeros_app::local_workflow::local_engine;
 use brokeros_app::workflow::{Machine, Workflow};
 use brokeros_domain::config::BrokerConfig;
 use brokeros_domain::principal::Role;
@@ -54,13 +54,12 @@ impl App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
         let mut base = Services::new(store.clone(), config);
         base.kyc = kyc.clone();
-        let engine = local_engine(&base).expect("the onboarding definition loads");
-        let workflow: Arc<dyn Workflow> = if workflow_down {
-            Arc::new(WorkflowDown)
+        let (engine, services) = local_engine(base).expect("the onboarding definition loads");
+        let services = if workflow_down {
+            services.with_workflow(Arc::new(WorkflowDown))
         } else {
-            Arc::new(LocalWorkflow::new(engine.clone()))
+            services
         };
-        let services = base.with_workflow(workflow);
         engine.resume().await.expect("resume");
         let router = router(AppState {
             services: services.clone(),
@@ -173,9 +172,9 @@ impl App {
         panic!("no pending {level} review for {onboarding_id}");
     }
 
-    /// Waits until the execution's stored history shows the review task submitted: from then
+    /// Waits until the execution's stored history shows a task waiting on its token: from then
     /// on the workflow writes nothing until the task is answered, so item counts are stable.
-    pub async fn review_task_checkpointed(&self, execution_arn: &str) {
+    pub async fn waiting_task_checkpointed(&self, execution_arn: &str) {
         let stored = brokeros_sfn::StoreExecutions::new(self.store.clone());
         for _ in 0..400 {
             let history = brokeros_sfn::ExecutionStore::history(&stored, execution_arn)
@@ -189,7 +188,7 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the review task of {execution_arn} was never checkpointed");
+        panic!("no task of {execution_arn} ever waited on a token");
     }
 
     pub async fn decide(

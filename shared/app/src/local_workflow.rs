@@ -58,12 +58,15 @@ fn task_failure(e: &Error) -> TaskFailure {
     TaskFailure::new(error_type, cause.to_string())
 }
 
-/// An engine over the services' store, with every task handler and state machine registered.
+/// An engine over the services' store with every state machine registered, and the services
+/// with the engine as their workflow. The task handlers get those services too: a handler may
+/// answer a task token itself (the KYC result that arrived before the workflow waited for it).
 /// Call [`Engine::resume`] once the caller is ready for waiting executions to continue.
-pub fn local_engine(services: &Services) -> Result<Arc<Engine>> {
+pub fn local_engine(services: Services) -> Result<(Arc<Engine>, Services)> {
     let engine = Arc::new(Engine::new(Arc::new(StoreExecutions::new(
         services.store.clone(),
     ))));
+    let services = services.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
     for function in tasks::TASK_FUNCTIONS {
         let services = services.clone();
         engine.register_handler(
@@ -87,7 +90,7 @@ pub fn local_engine(services: &Services) -> Result<Arc<Engine>> {
             .register_state_machine(machine.name(), definition)
             .map_err(engine_error)?;
     }
-    Ok(engine)
+    Ok((engine, services))
 }
 
 fn engine_error(e: EngineError) -> Error {

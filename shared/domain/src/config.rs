@@ -27,6 +27,8 @@ pub struct OnboardingConfig {
     pub review_timeout_seconds: u64,
     /// How long an escalated review may wait before the onboarding expires.
     pub escalation_timeout_seconds: u64,
+    /// How long onboarding waits for the KYC provider's asynchronous result (its webhook).
+    pub kyc_result_timeout_seconds: u64,
     /// The products a client may onboard for.
     pub products: Vec<String>,
     /// Trading platform group per product, `{currency}` replaced by the account currency.
@@ -158,6 +160,7 @@ impl BrokerConfig {
             || onboarding.default_leverage == 0
             || onboarding.review_timeout_seconds == 0
             || onboarding.escalation_timeout_seconds == 0
+            || onboarding.kyc_result_timeout_seconds == 0
         {
             return Err(bad(
                 "onboarding needs products, a leverage of at least 1 and review timeouts above 0"

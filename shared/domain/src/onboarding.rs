@@ -104,6 +104,10 @@ pub struct Onboarding {
     pub execution_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kyc_check_id: Option<String>,
+    /// The workflow's token while it waits for the KYC provider's asynchronous result: the
+    /// provider's webhook answers it. A bearer credential: never shown, never audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kyc_result_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountRef>,
     /// For a failed run, the error the workflow failed with (name and cause, no personal data).
@@ -470,6 +474,7 @@ mod tests {
             status: OnboardingStatus::Running,
             execution_arn: None,
             kyc_check_id: None,
+            kyc_result_token: None,
             account: None,
             failure: None,
             started_by: "u-1".into(),

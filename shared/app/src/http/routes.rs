@@ -226,6 +226,7 @@ async fn kyc_webhook(
             kyc::KycError::WebhookRejected { message, .. } => Error::Unauthenticated { message },
             other => Error::from(other),
         })?;
+    onboarding::kyc_task::result_arrived(services, &check).await?;
     Ok(axum::Json(
         json!({ "check_id": check.id, "status": check.status }),
     ))

@@ -83,7 +83,10 @@ async fn commit(services: &Services, changes: Changeset) -> KycResult<bool> {
     }
 }
 
-async fn load_check(services: &Services, id: &str) -> KycResult<Option<Audited<KycCheckRecord>>> {
+pub(crate) async fn load_check(
+    services: &Services,
+    id: &str,
+) -> KycResult<Option<Audited<KycCheckRecord>>> {
     Ok(load(services.store.as_ref(), &keys::kyc_check(id)).await?)
 }
 

@@ -1,25 +1,50 @@
-//! The `kyc-check` task: the client's KYC check under their jurisdiction's rules.
+//! The `kyc-check` task: the client's KYC check under their jurisdiction's rules, and the wait
+//! for the provider's asynchronous result.
+//!
+//! `check` runs (or resumes) the check. When the provider answers later, the check is stored
+//! pending and the task answers `pending`; the workflow then calls `await`, which parks the
+//! workflow's task token on the onboarding. The provider's webhook completes the check and
+//! answers that token ([`result_arrived`]); if the webhook came first, `await` answers it
+//! itself.
 
-use brokeros_domain::onboarding::kyc_subject;
+use brokeros_domain::kyc::KycDecision;
+use brokeros_domain::onboarding::{Onboarding, OnboardingStatus, kyc_subject};
 use brokeros_domain::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::tasks::{TaskScope, commit, stage};
 use crate::Services;
-use crate::changeset::Changeset;
+use crate::changeset::{Audited, Changeset, load};
 use crate::idempotency::Reply;
-use crate::kyc::{KycError, run_kyc_check};
+use crate::keys;
+use brokeros_domain::kyc::KycCheckRecord;
+
+use crate::kyc::{KycError, load_check, run_kyc_check};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KycAction {
+    #[default]
+    Check,
+    Await,
+}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct KycTask {
     #[serde(flatten)]
     scope: TaskScope,
-    product: String,
+    #[serde(default)]
+    action: KycAction,
+    #[serde(default)]
+    product: Option<String>,
+    /// `await` only: the token the provider's result answers.
+    #[serde(default)]
+    task_token: Option<String>,
 }
 
-/// KYC failures as the workflow sees them: an unavailable provider (or a result not in yet)
-/// by the name the definition retries on, the rest as what they are.
+/// KYC failures as the workflow sees them: an unavailable provider by the name the definition
+/// retries on, the rest as what they are.
 fn kyc_error(e: KycError) -> Error {
     match e {
         e if e.is_transient() => Error::ProviderUnavailable {
@@ -34,16 +59,55 @@ fn kyc_error(e: KycError) -> Error {
     }
 }
 
-/// Runs the check once per onboarding (the check id is the onboarding id, so a retry resumes
-/// the same check), records it on the onboarding, and answers the decision.
-pub(crate) async fn check(services: &Services, task: KycTask) -> Result<Value> {
+/// The check's id: one per onboarding, so a retried task resumes the same check.
+fn check_id(onboarding_id: &str) -> String {
+    format!("kyc_{}", onboarding_id.trim_start_matches("onb_"))
+}
+
+/// The onboarding a check belongs to (the inverse of [`check_id`]).
+fn onboarding_of(check_id: &str) -> Option<String> {
+    check_id
+        .strip_prefix("kyc_")
+        .map(|rest| format!("onb_{rest}"))
+}
+
+/// What the workflow receives: the decision, or `pending` while the provider has not answered.
+fn task_output(check_id: &str, decision: Option<&KycDecision>) -> Value {
+    match decision {
+        Some(d) => json!({
+            "check_id": check_id,
+            "outcome": d.outcome,
+            "risk_score": d.risk_score,
+            "leverage_cap": d.leverage_cap,
+            "verification_level": d.verification_level,
+            "reasons": d.reasons,
+        }),
+        None => json!({
+            "check_id": check_id,
+            "outcome": "pending",
+            "risk_score": null,
+            "leverage_cap": null,
+        }),
+    }
+}
+
+pub(crate) async fn run(services: &Services, task: KycTask) -> Result<Value> {
+    match task.action {
+        KycAction::Check => check(services, task).await,
+        KycAction::Await => await_result(services, task).await,
+    }
+}
+
+/// Runs the check and records it on the onboarding.
+async fn check(services: &Services, task: KycTask) -> Result<Value> {
+    let product = task
+        .product
+        .as_deref()
+        .ok_or_else(|| Error::invalid("invalid_task_input", "product", "product is required"))?;
     let (_, client) = task.scope.load(services).await?;
-    let subject = kyc_subject(&client.entity, &task.product)?;
+    let subject = kyc_subject(&client.entity, product)?;
     let ctx = task.scope.ctx(services);
-    let check_id = format!(
-        "kyc_{}",
-        task.scope.onboarding_id.trim_start_matches("onb_")
-    );
+    let check_id = check_id(&task.scope.onboarding_id);
     let record = run_kyc_check(
         services,
         services.kyc.as_ref(),
@@ -54,17 +118,13 @@ pub(crate) async fn check(services: &Services, task: KycTask) -> Result<Value> {
     )
     .await
     .map_err(kyc_error)?;
-    let decision = record.decision.clone().ok_or(Error::ProviderUnavailable {
-        error_type: KycError::PROVIDER_UNAVAILABLE,
-        message: "the provider has not reported the document check yet".into(),
-    })?;
-    let (task, check_id) = (&task, &check_id);
+    let (task, check_id_ref) = (&task, &check_id);
     commit(services, move || {
         Box::pin(async move {
             let ctx = task.scope.ctx(services);
             let (before, _) = task.scope.load(services).await?;
             let mut onboarding = before.entity.clone();
-            onboarding.kyc_check_id = Some(check_id.clone());
+            onboarding.kyc_check_id = Some(check_id_ref.clone());
             let mut changes = Changeset::new();
             stage(
                 &mut changes,
@@ -78,12 +138,85 @@ pub(crate) async fn check(services: &Services, task: KycTask) -> Result<Value> {
         })
     })
     .await?;
-    Ok(json!({
-        "check_id": check_id,
-        "outcome": decision.outcome,
-        "risk_score": decision.risk_score,
-        "leverage_cap": decision.leverage_cap,
-        "verification_level": decision.verification_level,
-        "reasons": decision.reasons,
-    }))
+    Ok(task_output(&check_id, record.decision.as_ref()))
+}
+
+/// Parks the workflow's token on the onboarding until the provider's result arrives; answers
+/// it at once if the result is already in.
+async fn await_result(services: &Services, task: KycTask) -> Result<Value> {
+    let token = task.task_token.clone().ok_or_else(|| {
+        Error::invalid("invalid_task_input", "task_token", "task_token is required")
+    })?;
+    let check_id = check_id(&task.scope.onboarding_id);
+    let (task_ref, token_ref) = (&task, &token);
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = task_ref.scope.ctx(services);
+            let (before, _) = task_ref.scope.load(services).await?;
+            let mut onboarding = before.entity.clone();
+            onboarding.kyc_result_token = Some(token_ref.clone());
+            let mut changes = Changeset::new();
+            stage(
+                &mut changes,
+                &ctx,
+                services,
+                &before,
+                &onboarding,
+                "onboarding.awaiting_kyc_result",
+            )?;
+            Ok((Reply::new(200, json!({})), changes))
+        })
+    })
+    .await?;
+    let record = load_check(services, &check_id)
+        .await
+        .map_err(kyc_error)?
+        .ok_or(Error::NotFound {
+            entity: "kyc check",
+            id: check_id.clone(),
+        })?;
+    if let Some(decision) = &record.entity.decision {
+        answer(services, &token, &check_id, decision).await?;
+    }
+    Ok(json!({ "check_id": check_id, "awaiting": record.entity.decision.is_none() }))
+}
+
+/// Answers a waiting workflow with the decision; a token no longer waiting (answered by the
+/// other path, or timed out) is not an error.
+async fn answer(
+    services: &Services,
+    token: &str,
+    check_id: &str,
+    decision: &KycDecision,
+) -> Result<()> {
+    match services
+        .workflow()?
+        .task_success(token, task_output(check_id, Some(decision)))
+        .await
+    {
+        Err(Error::Conflict {
+            code: "task_not_waiting",
+            ..
+        }) => Ok(()),
+        other => other,
+    }
+}
+
+/// The provider's webhook completed `check`: if its onboarding waits for the result, the
+/// workflow continues with the decision.
+pub async fn result_arrived(services: &Services, check: &KycCheckRecord) -> Result<()> {
+    let (Some(decision), Some(onboarding_id)) = (check.decision.as_ref(), onboarding_of(&check.id))
+    else {
+        return Ok(());
+    };
+    let onboarding: Option<Audited<Onboarding>> =
+        load(services.store.as_ref(), &keys::onboarding(&onboarding_id)).await?;
+    match onboarding.map(|o| o.entity) {
+        Some(Onboarding {
+            status: OnboardingStatus::Running,
+            kyc_result_token: Some(token),
+            ..
+        }) => answer(services, &token, &check.id, decision).await,
+        _ => Ok(()),
+    }
 }

@@ -4,7 +4,7 @@
 
 mod account_task;
 pub mod clients;
-mod kyc_task;
+pub mod kyc_task;
 pub mod reviews;
 pub mod tasks;
 
@@ -232,6 +232,7 @@ pub async fn prepare(
                 status: OnboardingStatus::Running,
                 execution_arn: None,
                 kyc_check_id: None,
+                kyc_result_token: None,
                 account: None,
                 failure: None,
                 started_by: principal.sub.clone(),
@@ -256,7 +257,7 @@ pub async fn prepare(
                 "client.onboarding_started",
                 vec![],
             )?;
-            Ok((Reply::new(202, &onboarding), changes))
+            Ok((Reply::new(202, view(&onboarding)), changes))
         })
     })
     .await?;
@@ -267,6 +268,7 @@ pub async fn prepare(
         "product": reply.body["product"],
         "review_timeout_seconds": settings.review_timeout_seconds,
         "escalation_timeout_seconds": settings.escalation_timeout_seconds,
+        "kyc_result_timeout_seconds": settings.kyc_result_timeout_seconds,
     });
     Ok((reply, input))
 }
@@ -278,7 +280,14 @@ pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result
         load_existing(services, &keys::onboarding(&id), "onboarding", &id).await?;
     let client = load_client(services, &onboarding.entity.client_id).await?;
     authorize_client_read(principal, &client.entity)?;
-    Ok(serde_json::to_value(&onboarding.entity).expect("onboardings serialize"))
+    Ok(view(&onboarding.entity))
+}
+
+/// An onboarding as the API shows it: never the workflow's task token.
+pub fn view(onboarding: &Onboarding) -> Value {
+    let mut shown = onboarding.clone();
+    shown.kyc_result_token = None;
+    serde_json::to_value(&shown).expect("onboardings serialize")
 }
 
 /// A client's onboardings, newest first.
@@ -301,7 +310,7 @@ pub async fn list_for_client(
     let items = page
         .items
         .iter()
-        .map(|item| decode::<Onboarding>(item).map(|o| json!(o.entity)))
+        .map(|item| decode::<Onboarding>(item).map(|o| view(&o.entity)))
         .collect::<Result<Vec<_>>>()?;
     Ok(json!({ "items": items }))
 }

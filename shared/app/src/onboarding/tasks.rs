@@ -36,7 +36,7 @@ pub const TASK_FUNCTIONS: [&str; 5] = [
 /// Runs the task handler of `function` on `payload`.
 pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
     match function {
-        KYC_CHECK => super::kyc_task::check(services, parse(payload)?).await,
+        KYC_CHECK => super::kyc_task::run(services, parse(payload)?).await,
         COMPLIANCE_REVIEW => open_review(services, parse(payload)?).await,
         TRADING_ACCOUNT => super::account_task::open_account(services, parse(payload)?).await,
         NOTIFY => notify(services, parse(payload)?).await,
