@@ -13,10 +13,9 @@ use brokeros_domain::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::tasks::{TaskScope, commit, stage};
+use super::tasks::{TaskScope, update_onboarding};
 use crate::Services;
-use crate::changeset::{Audited, Changeset, load};
-use crate::idempotency::Reply;
+use crate::changeset::{Audited, load};
 use crate::keys;
 use brokeros_domain::kyc::KycCheckRecord;
 
@@ -118,24 +117,8 @@ async fn check(services: &Services, task: KycTask) -> Result<Value> {
     )
     .await
     .map_err(kyc_error)?;
-    let (task, check_id_ref) = (&task, &check_id);
-    commit(services, move || {
-        Box::pin(async move {
-            let ctx = task.scope.ctx(services);
-            let (before, _) = task.scope.load(services).await?;
-            let mut onboarding = before.entity.clone();
-            onboarding.kyc_check_id = Some(check_id_ref.clone());
-            let mut changes = Changeset::new();
-            stage(
-                &mut changes,
-                &ctx,
-                services,
-                &before,
-                &onboarding,
-                "onboarding.kyc_checked",
-            )?;
-            Ok((Reply::new(200, json!({})), changes))
-        })
+    update_onboarding(services, &task.scope, "onboarding.kyc_checked", |o| {
+        o.kyc_check_id = Some(check_id.clone());
     })
     .await?;
     Ok(task_output(&check_id, record.decision.as_ref()))
@@ -148,25 +131,14 @@ async fn await_result(services: &Services, task: KycTask) -> Result<Value> {
         Error::invalid("invalid_task_input", "task_token", "task_token is required")
     })?;
     let check_id = check_id(&task.scope.onboarding_id);
-    let (task_ref, token_ref) = (&task, &token);
-    commit(services, move || {
-        Box::pin(async move {
-            let ctx = task_ref.scope.ctx(services);
-            let (before, _) = task_ref.scope.load(services).await?;
-            let mut onboarding = before.entity.clone();
-            onboarding.kyc_result_token = Some(token_ref.clone());
-            let mut changes = Changeset::new();
-            stage(
-                &mut changes,
-                &ctx,
-                services,
-                &before,
-                &onboarding,
-                "onboarding.awaiting_kyc_result",
-            )?;
-            Ok((Reply::new(200, json!({})), changes))
-        })
-    })
+    update_onboarding(
+        services,
+        &task.scope,
+        "onboarding.awaiting_kyc_result",
+        |o| {
+            o.kyc_result_token = Some(token.clone());
+        },
+    )
     .await?;
     let record = load_check(services, &check_id)
         .await

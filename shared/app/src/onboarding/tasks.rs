@@ -114,6 +114,30 @@ pub(crate) async fn commit<'a>(
     Ok(execute(services, None, attempt).await?.body)
 }
 
+/// Applies `edit` to the task's onboarding and commits it with its audit event `action`
+/// (nothing when the edit changes nothing, as when a task is retried).
+pub(crate) async fn update_onboarding(
+    services: &Services,
+    scope: &TaskScope,
+    action: &str,
+    edit: impl Fn(&mut Onboarding) + Send + Sync,
+) -> Result<()> {
+    let edit = &edit;
+    commit(services, move || {
+        Box::pin(async move {
+            let ctx = scope.ctx(services);
+            let (before, _) = scope.load(services).await?;
+            let mut onboarding = before.entity.clone();
+            edit(&mut onboarding);
+            let mut changes = Changeset::new();
+            stage(&mut changes, &ctx, services, &before, &onboarding, action)?;
+            Ok((Reply::new(200, Value::Null), changes))
+        })
+    })
+    .await?;
+    Ok(())
+}
+
 /// Stages `after` over `before` when they differ.
 pub(crate) fn stage<T: Entity + PartialEq>(
     changes: &mut Changeset,
