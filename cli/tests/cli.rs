@@ -190,11 +190,9 @@ fn http(addr: &str, request: &str) -> (u16, String) {
     (status, body)
 }
 
-#[test]
-fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
+/// `brokeros serve` on a free port over `data`; answers the process and its address.
+fn spawn_serve(data: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_brokeros"))
         .args(["serve", "--port", "0", "--data-dir", data])
         .env("RUST_LOG", "warn")
@@ -210,8 +208,52 @@ fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
         .split("http://")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
-        .unwrap()
+        .unwrap_or_else(|| panic!("no address in the banner: {banner}"))
         .to_string();
+    (server, addr)
+}
+
+/// A JSON request to `addr`; answers the status and the JSON body (`Null` when empty).
+fn api(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (status, text) = http(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn dev_token(data: &str, role: &str, sub: &str) -> String {
+    stdout(&brokeros(&[
+        "token",
+        "--role",
+        role,
+        "--sub",
+        sub,
+        "--data-dir",
+        data,
+    ]))
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (mut server, addr) = spawn_serve(data);
 
     let (status, body) = http(
         &addr,
@@ -360,4 +402,86 @@ fn sfn_run_refuses_an_invalid_definition_naming_the_state() {
         "{stderr}"
     );
     assert!(stdout(&run).is_empty());
+}
+
+#[test]
+fn an_onboarding_waiting_for_compliance_survives_a_restart_of_serve() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let sales = dev_token(data, "sales", "sales-1");
+    let compliance = dev_token(data, "compliance", "compliance-1");
+    let (mut first, addr) = spawn_serve(data);
+    let (status, client) = api(
+        &addr,
+        "POST",
+        "/clients",
+        &sales,
+        Some(json!({
+            "first_name": "Lea", "last_name": "Fischer", "country": "DE",
+            "profile": { "client_type": "individual", "date_of_birth": "1992-11-30", "nationality": "DE",
+                         "residence_country": "DE", "source_of_funds": "salary", "pep_declared": false }
+        })),
+    );
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["id"].as_str().unwrap().to_string();
+    for document in [
+        json!({ "type": "national_id", "issuing_country": "DE", "number": "L01X00T49-REVIEW" }),
+        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-1" }),
+    ] {
+        let path = format!("/clients/{client_id}/documents");
+        assert_eq!(api(&addr, "POST", &path, &sales, Some(document)).0, 201);
+    }
+    let path = format!("/clients/{client_id}/onboarding");
+    let (status, started) = api(
+        &addr,
+        "POST",
+        &path,
+        &sales,
+        Some(json!({ "product": "forex" })),
+    );
+    assert_eq!(status, 202, "{started}");
+    let mut review_id = None;
+    for _ in 0..200 {
+        let (_, queue) = api(&addr, "GET", "/compliance/reviews", &compliance, None);
+        if let Some(id) = queue["items"][0]["id"].as_str() {
+            review_id = Some(id.to_string());
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let review_id = review_id.expect("the review appears in the queue");
+    // Let the engine checkpoint the waiting task, then stop the process outright.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, addr) = spawn_serve(data);
+    let path = format!("/compliance/reviews/{review_id}/decision");
+    let (status, decided) = api(
+        &addr,
+        "POST",
+        &path,
+        &compliance,
+        Some(json!({ "decision": "approve" })),
+    );
+    assert_eq!(status, 200, "{decided}");
+    let mut kyc = serde_json::Value::Null;
+    for _ in 0..200 {
+        kyc = api(
+            &addr,
+            "GET",
+            &format!("/clients/{client_id}/kyc"),
+            &sales,
+            None,
+        )
+        .1;
+        if kyc["kyc_status"] == "approved" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(kyc["kyc_status"], "approved", "{kyc}");
+    second.kill().unwrap();
+    second.wait().unwrap();
 }
