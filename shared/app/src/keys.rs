@@ -18,6 +18,12 @@
 //! | trading platform (simulated) | `TP#…` | | see `brokeros_trading::simulated` |
 //! | workflow execution (local engine) | `SFNEXEC#<arn>` | `EXEC`, `EXEC#<version>#<part>`, `HIST#<first event>` | gsi1 by state machine, gsi2 while running; see `brokeros_sfn::persist` |
 //! | workflow definition (local engine) | `SFNDEF#<sha256>` | | |
+//! | event queue (local adapter of `psp::EventQueue`) | `QGROUP#<queue>#<group>` / `QMSG#<queue>#<group>` / `QDEDUP#<queue>#<dedup id>` | `GROUP` / `<seq, 20 digits>` / `DEDUP` | group: gsi1 `QREADY#<queue>` while it holds messages, sorted by when it is deliverable |
+//! | ledger entry (immutable) / its one closure (reversal, release or settlement) | `LEDGER#ENTRY#<transfer id>` | `ENTRY` / `CLOSED` | |
+//! | ledger: client wallet balance | `LEDGER#CLIENT#<client id>` | `WALLET#<currency>` | |
+//! | ledger: other balance (one item; house accounts in shards) | `LEDGER#BAL#<account>` | `BAL` / `SHARD#<nn>` | |
+//! | ledger: posting (an account's history) | `LEDGER#HIST#<account>` | `<posted at>#<transfer id>#<leg, 2 digits>` | |
+//! | deposit routing: rules (pointer in force / immutable versions), provider health, provider counters per UTC day (volume per currency, outcomes per hour; sharded) | `PAYROUTING` / `PSP#<provider>` / `PSPVOL#<yyyy-mm-dd>`, `PSPOUT#<yyyy-mm-dd>` | `ACTIVE`, `V#<version, 10 digits>` / `HEALTH` / `<provider>#<currency>#<shard>`, `<hh>#<provider>#<shard>` | health: gsi1 `PSPHEALTH` (every provider) |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
 use brokeros_domain::canonical::sha256_hex;
@@ -171,6 +177,152 @@ pub fn jurisdiction_version(id: &str, version: u32) -> Key {
 
 /// The index partition holding every jurisdiction's rules in force.
 pub const JURISDICTIONS_IN_FORCE: &str = "JURISDICTIONS";
+
+// The local event queue (`psp::LocalEventQueue`): per queue and message group, a group item
+// (sequence counter, in-flight lock, pending count) and its messages in send order; one item
+// per deduplication id for the deduplication window.
+
+pub fn queue_group(queue: &str, group_id: &str) -> Key {
+    Key::new(format!("QGROUP#{queue}#{group_id}"), "GROUP")
+}
+
+/// The partition of a group's messages, sorted by sequence number.
+pub fn queue_messages(queue: &str, group_id: &str) -> String {
+    format!("QMSG#{queue}#{group_id}")
+}
+
+pub fn queue_message(queue: &str, group_id: &str, seq: u64) -> Key {
+    Key::new(queue_messages(queue, group_id), format!("{seq:020}"))
+}
+
+pub fn queue_dedup(queue: &str, dedup_id: &str) -> Key {
+    Key::new(format!("QDEDUP#{queue}#{dedup_id}"), "DEDUP")
+}
+
+/// The index partition (gsi1) of a queue's groups that hold messages.
+pub fn queue_ready(queue: &str) -> String {
+    format!("QREADY#{queue}")
+}
+
+/// A group's sort key in [`queue_ready`]: when it becomes deliverable (Unix milliseconds,
+/// fixed width), then the group.
+pub fn queue_ready_at(at_unix_ms: i64, group_id: &str) -> String {
+    format!("{:020}#{group_id}", at_unix_ms.max(0))
+}
+
+// The ledger (`crate::ledger`). Accounts appear by their names (`WALLET:<client>:<currency>`,
+// `CLEARING:<provider>:<currency>`, …; see `brokeros_domain::ledger::AccountId`). An entry's
+// partition holds the entry and the marker of its one closure; a client's wallets share one
+// partition (all balances of a client in one query); a house account's balance is split into
+// shards that concurrent entries update independently; an account's postings are one
+// partition sorted by time.
+
+pub fn ledger_entry(transfer_id: &str) -> Key {
+    Key::new(format!("LEDGER#ENTRY#{transfer_id}"), "ENTRY")
+}
+
+/// Created once, when the entry is reversed (a transfer) or released or settled (a
+/// reservation).
+pub fn ledger_closure(transfer_id: &str) -> Key {
+    Key::new(format!("LEDGER#ENTRY#{transfer_id}"), "CLOSED")
+}
+
+/// The partition of a client's wallet balances.
+pub fn ledger_wallets(client_id: &str) -> String {
+    format!("LEDGER#CLIENT#{client_id}")
+}
+
+pub const LEDGER_WALLET_PREFIX: &str = "WALLET#";
+
+pub fn ledger_wallet(client_id: &str, currency: &str) -> Key {
+    Key::new(
+        ledger_wallets(client_id),
+        format!("{LEDGER_WALLET_PREFIX}{currency}"),
+    )
+}
+
+/// The partition of a (non-wallet) account's balance item or shards.
+pub fn ledger_balances(account: &str) -> String {
+    format!("LEDGER#BAL#{account}")
+}
+
+pub fn ledger_balance(account: &str) -> Key {
+    Key::new(ledger_balances(account), "BAL")
+}
+
+pub fn ledger_balance_shard(account: &str, shard: u32) -> Key {
+    Key::new(ledger_balances(account), format!("SHARD#{shard:02}"))
+}
+
+/// The partition of an account's postings.
+pub fn ledger_history(account: &str) -> String {
+    format!("LEDGER#HIST#{account}")
+}
+
+/// The sort key of a posting: by time, then entry and leg. A time alone (see
+/// [`sortable_time`]) sorts before every posting of that time.
+pub fn ledger_posting(
+    account: &str,
+    posted_at: OffsetDateTime,
+    transfer_id: &str,
+    leg: usize,
+) -> Key {
+    Key::new(
+        ledger_history(account),
+        format!("{}#{transfer_id}#{leg:02}", sortable_time(posted_at)),
+    )
+}
+
+// Payments: the deposit routing rules and the providers' statistics (`crate::payments`). The
+// counters of one UTC day share a partition, so one query reads every provider's volume (or
+// outcomes) of the day; each counter is split in shards so that concurrent deposits rarely
+// update the same item.
+
+pub fn payment_routing() -> Key {
+    Key::new("PAYROUTING", "ACTIVE")
+}
+
+pub fn payment_routing_version(version: u32) -> Key {
+    Key::new("PAYROUTING", format!("V#{version:010}"))
+}
+
+pub fn psp_health(provider: &str) -> Key {
+    Key::new(format!("PSP#{provider}"), "HEALTH")
+}
+
+/// The index partition (gsi1) holding every provider's health.
+pub const PSP_HEALTH_ALL: &str = "PSPHEALTH";
+
+fn utc_day(day: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+pub fn psp_volume_day(day: time::Date) -> String {
+    format!("PSPVOL#{}", utc_day(day))
+}
+
+pub fn psp_volume(day: time::Date, provider: &str, currency: &str, shard: u32) -> Key {
+    Key::new(
+        psp_volume_day(day),
+        format!("{provider}#{currency}#{shard}"),
+    )
+}
+
+pub fn psp_outcomes_day(day: time::Date) -> String {
+    format!("PSPOUT#{}", utc_day(day))
+}
+
+pub fn psp_outcomes(day: time::Date, hour: u8, provider: &str, shard: u32) -> Key {
+    Key::new(
+        psp_outcomes_day(day),
+        format!("{hour:02}#{provider}#{shard}"),
+    )
+}
 
 #[cfg(test)]
 mod tests {

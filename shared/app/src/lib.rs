@@ -11,9 +11,12 @@ pub mod idempotency;
 pub mod keys;
 pub mod kyc;
 pub mod leads;
+pub mod ledger;
 pub mod local_workflow;
 pub mod logging;
 pub mod onboarding;
+pub mod payments;
+pub mod psp;
 pub mod rotation;
 pub mod workflow;
 

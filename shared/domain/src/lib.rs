@@ -4,11 +4,16 @@
 pub mod audit;
 pub mod canonical;
 pub mod config;
+pub mod deposit;
 pub mod error;
 pub mod kyc;
 pub mod lead;
+pub mod ledger;
+pub mod money;
 pub mod normalize;
 pub mod onboarding;
+pub mod payments;
 pub mod principal;
+pub mod withdrawal;
 
 pub use error::{Error, Result};

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub use lambda_http::Error;
 
+pub mod queue;
 pub mod workflow;
 
 fn env(name: &str) -> Result<String, Error> {

@@ -2,54 +2,26 @@
 //! it reaches a platform: a platform books money in its currency's minor units, so an amount
 //! finer than that (10.001 USD) cannot be booked as asked and is refused rather than rounded.
 
+use brokeros_domain::money::{self, Currency};
 use rust_decimal::Decimal;
 
 use crate::error::TradingError;
 
-/// A currency a trading account may be held in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CurrencySpec {
-    /// ISO 4217 code (or the market's usual code for crypto, e.g. BTC).
-    pub code: &'static str,
-    /// Decimal places of the smallest bookable amount.
-    pub scale: u32,
-}
+/// A currency a trading account may be held in: a currency of Broker OS's one currency table
+/// ([`brokeros_domain::money::CURRENCIES`]), with its `code` and `scale`.
+pub type CurrencySpec = Currency;
 
-/// The account currencies Broker OS books. A currency missing here cannot be an account
-/// currency, so adding one is a deliberate change (its scale decides what amounts are valid).
+/// The currencies of the table that trading accounts may be held in. A currency missing here
+/// cannot be an account currency, so adding one is a deliberate change.
 pub const ACCOUNT_CURRENCIES: &[CurrencySpec] = &[
-    CurrencySpec {
-        code: "USD",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "EUR",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "GBP",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "CHF",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "AUD",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "CAD",
-        scale: 2,
-    },
-    CurrencySpec {
-        code: "JPY",
-        scale: 0,
-    },
-    CurrencySpec {
-        code: "BTC",
-        scale: 8,
-    },
+    money::USD,
+    money::EUR,
+    money::GBP,
+    money::CHF,
+    money::AUD,
+    money::CAD,
+    money::JPY,
+    money::BTC,
 ];
 
 /// The spec of an account currency (codes are upper case, as platforms report them).
@@ -62,19 +34,20 @@ pub fn currency_scale(code: &str) -> Option<u32> {
     currency_spec(code).map(|c| c.scale)
 }
 
+fn account_currency(code: &str) -> Result<CurrencySpec, TradingError> {
+    currency_spec(code)
+        .ok_or_else(|| TradingError::InvalidRequest(format!("{code} is not an account currency")))
+}
+
 /// Checks that `amount` is a positive amount of `currency` that needs no rounding, and returns
 /// it at exactly the currency's scale (10 USD becomes 10.00), so stored and reported amounts
-/// look alike whatever form the caller sent.
+/// look alike whatever form the caller sent. The rules are those of
+/// [`brokeros_domain::money::Money`].
 pub fn checked_amount(amount: Decimal, currency: &str) -> Result<Decimal, TradingError> {
-    let scale = currency_scale(currency).ok_or_else(|| {
-        TradingError::InvalidRequest(format!("{currency} is not an account currency"))
-    })?;
-    if amount <= Decimal::ZERO {
-        return Err(TradingError::InvalidAmount(format!(
-            "the amount must be positive, not {amount}"
-        )));
-    }
-    at_scale(amount, currency, scale)
+    let currency = account_currency(currency)?;
+    money::Money::positive("amount", amount, currency)
+        .map(|m| m.amount())
+        .map_err(|e| TradingError::InvalidAmount(e.to_string()))
 }
 
 /// Like [`checked_amount`] but for signed values (floating profit), and zero is allowed.
@@ -82,22 +55,10 @@ pub(crate) fn checked_signed_amount(
     amount: Decimal,
     currency: &str,
 ) -> Result<Decimal, TradingError> {
-    let scale = currency_scale(currency).ok_or_else(|| {
-        TradingError::InvalidRequest(format!("{currency} is not an account currency"))
-    })?;
-    at_scale(amount, currency, scale)
-}
-
-fn at_scale(amount: Decimal, currency: &str, scale: u32) -> Result<Decimal, TradingError> {
-    // Trailing zeros are not precision: 10.000 USD is 10.00 USD.
-    if amount.normalize().scale() > scale {
-        return Err(TradingError::InvalidAmount(format!(
-            "{amount} {currency} has more than {scale} decimal places"
-        )));
-    }
-    let mut exact = amount;
-    exact.rescale(scale);
-    Ok(exact)
+    let currency = account_currency(currency)?;
+    currency
+        .exact("amount", amount)
+        .map_err(|e| TradingError::InvalidAmount(e.to_string()))
 }
 
 #[cfg(test)]
@@ -171,5 +132,19 @@ mod tests {
         ));
         assert!(currency_scale("usd").is_none(), "codes are upper case");
         assert_eq!(currency_scale("JPY"), Some(0));
+    }
+
+    #[test]
+    fn account_currencies_come_from_the_one_currency_table() {
+        for spec in ACCOUNT_CURRENCIES {
+            assert_eq!(money::Currency::from_code(spec.code), Some(*spec));
+        }
+        // In the table, but not a currency trading accounts are held in.
+        assert!(money::Currency::from_code("USDT").is_some());
+        assert!(currency_spec("USDT").is_none());
+        assert!(matches!(
+            checked_amount(dec("10"), "USDT"),
+            Err(TradingError::InvalidRequest(_))
+        ));
     }
 }

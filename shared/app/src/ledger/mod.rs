@@ -1,0 +1,625 @@
+//! The double-entry ledger over the storage port. The rules are `brokeros_domain::ledger`'s;
+//! this module reads what they need and commits what they decide.
+//!
+//! One journal entry is one `Store::transact`: the entry item (created only if its transfer id
+//! is new) with its audit event, the marker of the entry it closes (a reversal's transfer, a
+//! release's or settlement's reservation; created once), one posting item per posting in the
+//! account's history, and the balance items of the touched accounts (each conditional on the
+//! version read). A lost race re-reads and re-decides; a transfer id already posted answers
+//! the stored entry if the request is the same, and is refused if it is not.
+//!
+//! Client wallets and IB payables keep their balance in one item, so "never below zero" is
+//! checked exactly. House accounts (provider clearing, provider fees, broker revenue,
+//! suspense) take part in most entries and have no sign rule: their balance is split into
+//! [`HOUSE_SHARDS`] items, each entry updating one of them at random, so concurrent entries
+//! do not serialize on them. Their balance is the sum of the shards.
+//!
+//! Who may call what is the API layer's business; these functions take the actor from the
+//! [`OpContext`], so workflow tasks call them as they are.
+
+#[cfg(test)]
+mod tests;
+mod turns;
+
+use std::collections::BTreeMap;
+
+use brokeros_domain::ledger::{
+    AccountId, Balance, Bucket, Closure, Entry, EntryKind, Referenced, Request, TransferId,
+    apply_postings, check_owner_id, plan, replay,
+};
+use brokeros_domain::{Error, Result};
+use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use brokeros_domain::ledger::{
+    ClosedHow, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer,
+};
+
+use crate::changeset::{Changeset, Entity, decode, store_error};
+use crate::{OpContext, Services, keys};
+
+/// How many items a house account's balance is split into.
+pub const HOUSE_SHARDS: u32 = 16;
+/// How often an entry is re-decided after losing a race before the caller is told to retry.
+/// Generous: a wallet under a burst of concurrent withdrawals serializes them.
+const MAX_ATTEMPTS: u32 = 40;
+
+impl Entity for Entry {
+    const TYPE: &'static str = "ledger_entry";
+
+    fn id(&self) -> &str {
+        self.transfer_id.as_str()
+    }
+
+    fn key(&self) -> Key {
+        keys::ledger_entry(self.transfer_id.as_str())
+    }
+
+    fn indexes(&self) -> Vec<(brokeros_store::Index, String, String)> {
+        Vec::new()
+    }
+}
+
+/// What a posting request answers: the entry, and whether it was posted before (a replay of
+/// the same request, which changed nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Posted {
+    pub entry: Entry,
+    pub replayed: bool,
+}
+
+/// What [`stage`] put into a changeset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staged {
+    /// The entry's writes are in the changeset; it is posted when the changeset commits.
+    New(Entry),
+    /// The same request was posted before: nothing was staged.
+    Replayed(Entry),
+}
+
+/// A posted entry with the closure it may have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryRecord {
+    pub entry: Entry,
+    pub closure: Option<Closure>,
+}
+
+/// The parts of a balance after an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceParts {
+    pub available: Decimal,
+    pub reserved: Decimal,
+}
+
+/// One posting in an account's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostingRecord {
+    pub transfer_id: TransferId,
+    /// The posting's position in its entry.
+    pub leg: u32,
+    pub kind: EntryKind,
+    pub account: AccountId,
+    pub bucket: Bucket,
+    pub amount: Decimal,
+    pub memo: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub posted_at: OffsetDateTime,
+    /// The account's balance right after the entry: for accounts kept in one item (client
+    /// wallets, IB payables, trading accounts); house accounts' shards change independently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_after: Option<BalanceParts>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    /// 1 to 1000 postings per page (100 if not given).
+    pub limit: Option<u32>,
+    /// The `next` of the previous page of the same query.
+    pub cursor: Option<String>,
+    pub newest_first: bool,
+    /// Postings at or after this time.
+    pub from: Option<OffsetDateTime>,
+    /// Postings before this time.
+    pub to: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryPage {
+    pub items: Vec<PostingRecord>,
+    pub next: Option<String>,
+}
+
+/// A balance item as stored: the balance (of an account, or of one shard) and how many
+/// postings made it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BalanceItem {
+    account: AccountId,
+    available: Decimal,
+    reserved: Decimal,
+    postings: u64,
+}
+
+impl BalanceItem {
+    fn balance(&self) -> Balance {
+        Balance {
+            account: self.account.clone(),
+            available: self.available,
+            reserved: self.reserved,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
+    serde_json::from_str(&item.data)
+        .map_err(|e| Error::Internal(format!("stored {what} is unreadable: {e}")))
+}
+
+/// The balance item of an account that is kept in one item.
+fn single_key(account: &AccountId) -> Key {
+    match account.client_id() {
+        Some(client_id) => keys::ledger_wallet(client_id, account.currency().code),
+        None => keys::ledger_balance(&account.to_string()),
+    }
+}
+
+/// The balance item an entry updates for `account`: its one item, or a shard picked at random.
+fn balance_key(account: &AccountId) -> Key {
+    if account.is_house() {
+        keys::ledger_balance_shard(&account.to_string(), rand::random_range(0..HOUSE_SHARDS))
+    } else {
+        single_key(account)
+    }
+}
+
+/// A balance item read for an entry: where it is, its version (`None`: not created yet) and
+/// how many postings it has counted.
+struct Slot {
+    key: Key,
+    version: Option<u64>,
+    postings: u64,
+}
+
+/// Stages the entry of `request` into `changes`, for a caller that commits it together with
+/// its own writes (a deposit's status and its credit, in one transaction). The caller commits
+/// the changeset as `idempotency::execute` does and, when a condition fails, stages again on a
+/// fresh changeset. A request whose transfer id was posted before stages nothing and answers
+/// the stored entry (or is refused, if it is a different request); the caller then has nothing
+/// of the ledger's to commit. An entry writes at most 43 items; the caller keeps the whole
+/// changeset within 100 operations.
+pub async fn stage(
+    services: &Services,
+    ctx: &OpContext,
+    request: &Request,
+    changes: &mut Changeset,
+) -> Result<Staged> {
+    let request = request.clone().normalized()?;
+    stage_normalized(services, ctx, &request, changes).await
+}
+
+async fn stage_normalized(
+    services: &Services,
+    ctx: &OpContext,
+    request: &Request,
+    changes: &mut Changeset,
+) -> Result<Staged> {
+    let store = services.store.as_ref();
+    let transfer_id = request.transfer_id();
+    let mut wanted = vec![keys::ledger_entry(transfer_id.as_str())];
+    if let Some(referenced) = request.references() {
+        wanted.push(keys::ledger_entry(referenced.as_str()));
+        wanted.push(keys::ledger_closure(referenced.as_str()));
+    }
+    let found = store
+        .get_many(Table::Main, &wanted)
+        .await
+        .map_err(store_error)?;
+    if let Some(item) = &found[0] {
+        let stored = decode::<Entry>(item)?.entity;
+        return replay(&stored, request).map(Staged::Replayed);
+    }
+    let referenced_entry = match found.get(1) {
+        Some(Some(item)) => Some(decode::<Entry>(item)?.entity),
+        _ => None,
+    };
+    let referenced_closure: Option<Closure> = match found.get(2) {
+        Some(Some(item)) => Some(from_json(item, "ledger closure")?),
+        _ => None,
+    };
+    let referenced = referenced_entry.as_ref().map(|entry| Referenced {
+        entry,
+        closure: referenced_closure.as_ref(),
+    });
+    match prepare(services, ctx, request, referenced, changes).await {
+        Ok(entry) => Ok(Staged::New(entry)),
+        Err(refusal) => recheck(services, request, referenced_entry.as_ref(), refusal).await,
+    }
+}
+
+/// A refusal is decided on reads that are not one snapshot: the entry's own key and the
+/// closure of the entry it refers to are read before the balances. So a request that lost a
+/// race to the very same request (which posted meanwhile), or to another closing the same
+/// entry, could be refused for a reason that is only a consequence of that (the wallet's
+/// reserved money is gone because the reservation was released). Before a refusal is
+/// answered, both are read again: the same request posted answers its entry, a closure
+/// answers that the entry is closed. Entries and closures are never removed, so a second read
+/// that finds neither confirms the refusal.
+async fn recheck(
+    services: &Services,
+    request: &Request,
+    referenced_entry: Option<&Entry>,
+    refusal: Error,
+) -> Result<Staged> {
+    let mut wanted = vec![keys::ledger_entry(request.transfer_id().as_str())];
+    if let Some(referenced) = request.references() {
+        wanted.push(keys::ledger_closure(referenced.as_str()));
+    }
+    let found = services
+        .store
+        .get_many(Table::Main, &wanted)
+        .await
+        .map_err(store_error)?;
+    if let Some(item) = &found[0] {
+        let stored = decode::<Entry>(item)?.entity;
+        return replay(&stored, request).map(Staged::Replayed);
+    }
+    if let (Some(entry), Some(Some(item))) = (referenced_entry, found.get(1)) {
+        let closure: Closure = from_json(item, "ledger closure")?;
+        plan(
+            request,
+            Some(Referenced {
+                entry,
+                closure: Some(&closure),
+            }),
+        )?;
+    }
+    Err(refusal)
+}
+
+/// Decides the entry of a request on its balances and stages its writes; nothing is staged
+/// unless every rule holds.
+async fn prepare(
+    services: &Services,
+    ctx: &OpContext,
+    request: &Request,
+    referenced: Option<Referenced<'_>>,
+    changes: &mut Changeset,
+) -> Result<Entry> {
+    let store = services.store.as_ref();
+    let plan = plan(request, referenced)?;
+
+    // The balance items the postings touch, one per account.
+    let mut accounts: Vec<AccountId> = Vec::new();
+    for posting in &plan.postings {
+        if !accounts.contains(&posting.account) {
+            accounts.push(posting.account.clone());
+        }
+    }
+    let balance_keys: Vec<Key> = accounts.iter().map(balance_key).collect();
+    let items = store
+        .get_many(Table::Main, &balance_keys)
+        .await
+        .map_err(store_error)?;
+    let mut balances = Vec::with_capacity(accounts.len());
+    let mut slots = Vec::with_capacity(accounts.len());
+    for ((account, key), item) in accounts.iter().zip(balance_keys).zip(items) {
+        match item {
+            Some(item) => {
+                let stored: BalanceItem = from_json(&item, "ledger balance")?;
+                if &stored.account != account {
+                    return Err(Error::Internal(format!(
+                        "the balance item of {account} holds {}",
+                        stored.account
+                    )));
+                }
+                balances.push(stored.balance());
+                slots.push(Slot {
+                    key,
+                    version: Some(item.version),
+                    postings: stored.postings,
+                });
+            }
+            None => {
+                balances.push(Balance::zero(account.clone()));
+                slots.push(Slot {
+                    key,
+                    version: None,
+                    postings: 0,
+                });
+            }
+        }
+    }
+    apply_postings(&mut balances, &plan.postings)?;
+
+    let (entry, closure) = plan.into_entry(request, ctx.now);
+    let action = format!("ledger.{}", entry.kind.name());
+    changes.create(ctx, services.ids.as_ref(), &entry, &action)?;
+    if let Some(closure) = &closure {
+        changes.put(WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(
+                keys::ledger_closure(closure.entry.as_str()),
+                1,
+                to_json(closure)?,
+            ),
+            condition: Condition::NotExists,
+        });
+    }
+    let after: BTreeMap<&AccountId, &Balance> = balances.iter().map(|b| (&b.account, b)).collect();
+    for (leg, posting) in entry.postings.iter().enumerate() {
+        let balance_after = (!posting.account.is_house()).then(|| BalanceParts {
+            available: after[&posting.account].available,
+            reserved: after[&posting.account].reserved,
+        });
+        let record = PostingRecord {
+            transfer_id: entry.transfer_id.clone(),
+            leg: leg as u32,
+            kind: entry.kind.clone(),
+            account: posting.account.clone(),
+            bucket: posting.bucket,
+            amount: posting.amount,
+            memo: entry.memo.clone(),
+            posted_at: entry.posted_at,
+            balance_after,
+        };
+        changes.put(WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(
+                keys::ledger_posting(
+                    &posting.account.to_string(),
+                    entry.posted_at,
+                    entry.transfer_id.as_str(),
+                    leg,
+                ),
+                1,
+                to_json(&record)?,
+            ),
+            condition: Condition::NotExists,
+        });
+    }
+    for (balance, slot) in balances.iter().zip(slots) {
+        let touched = entry
+            .postings
+            .iter()
+            .filter(|p| p.account == balance.account)
+            .count() as u64;
+        let stored = BalanceItem {
+            account: balance.account.clone(),
+            available: balance.available,
+            reserved: balance.reserved,
+            postings: slot.postings + touched,
+        };
+        let (version, condition) = match slot.version {
+            Some(v) => (v + 1, Condition::VersionIs(v)),
+            None => (1, Condition::NotExists),
+        };
+        changes.put(WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(slot.key, version, to_json(&stored)?),
+            condition,
+        });
+    }
+    Ok(entry)
+}
+
+/// Waits before re-deciding an entry that lost a race, with full jitter (up to 1, 2, 4, …
+/// 64 ms).
+async fn backoff(attempt: u32) {
+    let cap_ms = 1u64 << attempt.min(6);
+    let wait_us = rand::random_range(0..cap_ms * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(wait_us)).await;
+}
+
+/// Posts the entry of any request in its own transaction: checks it, answers a replay, or
+/// commits the entry with its postings, balances and audit event, re-deciding on fresh reads
+/// after a lost race (waiting first for its turn on the accounts it touches among this
+/// process's entries, see [`turns`]). Nothing is written when it is refused.
+pub async fn submit(
+    services: &Services,
+    ctx: &OpContext,
+    request: impl Into<Request>,
+) -> Result<Posted> {
+    let request = request.into().normalized()?;
+    // After a lost race, the turns on the entry's non-house accounts in this process.
+    let mut turns = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let mut changes = Changeset::new();
+        let entry = match stage_normalized(services, ctx, &request, &mut changes).await? {
+            Staged::Replayed(entry) => {
+                return Ok(Posted {
+                    entry,
+                    replayed: true,
+                });
+            }
+            Staged::New(entry) => entry,
+        };
+        let (ops, after_commit) = changes.into_parts();
+        match services.store.transact(ops).await {
+            Ok(()) => {
+                after_commit.into_iter().for_each(|hook| hook());
+                return Ok(Posted {
+                    entry,
+                    replayed: false,
+                });
+            }
+            Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
+                let contended: Vec<String> = entry
+                    .postings
+                    .iter()
+                    .filter(|p| !p.account.is_house())
+                    .map(|p| p.account.to_string())
+                    .collect();
+                if turns.is_none() && !contended.is_empty() {
+                    turns = Some(turns::take(contended).await);
+                } else {
+                    backoff(attempt).await;
+                }
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(Error::conflict(
+        "concurrent_update",
+        "the ledger accounts were changed by concurrent entries; retry with the same transfer id",
+    ))
+}
+
+/// Moves money between accounts' available parts (deposits: clearing → wallet; fees;
+/// IB commissions: revenue → IB payable).
+pub async fn post(services: &Services, ctx: &OpContext, transfer: Transfer) -> Result<Posted> {
+    submit(services, ctx, transfer).await
+}
+
+/// Moves a client wallet's money from available to reserved (a withdrawal requested).
+pub async fn reserve(services: &Services, ctx: &OpContext, request: Reserve) -> Result<Posted> {
+    submit(services, ctx, request).await
+}
+
+/// Gives a reservation back to available (a withdrawal rejected, or its payout failed).
+pub async fn release(services: &Services, ctx: &OpContext, request: Release) -> Result<Posted> {
+    submit(services, ctx, request).await
+}
+
+/// Pays a reservation out to an account (the provider's clearing), less an optional fee.
+pub async fn settle(services: &Services, ctx: &OpContext, request: Settle) -> Result<Posted> {
+    submit(services, ctx, request).await
+}
+
+/// Negates a transfer, once.
+pub async fn reverse(services: &Services, ctx: &OpContext, request: Reverse) -> Result<Posted> {
+    submit(services, ctx, request).await
+}
+
+/// A posted entry and its closure, if any.
+pub async fn entry(services: &Services, transfer_id: &TransferId) -> Result<Option<EntryRecord>> {
+    let found = services
+        .store
+        .get_many(
+            Table::Main,
+            &[
+                keys::ledger_entry(transfer_id.as_str()),
+                keys::ledger_closure(transfer_id.as_str()),
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(item) = &found[0] else {
+        return Ok(None);
+    };
+    let closure = match &found[1] {
+        Some(item) => Some(from_json(item, "ledger closure")?),
+        None => None,
+    };
+    Ok(Some(EntryRecord {
+        entry: decode::<Entry>(item)?.entity,
+        closure,
+    }))
+}
+
+/// An account's balance (zero if it has none yet); a house account's is the sum of its shards.
+pub async fn balance(services: &Services, account: &AccountId) -> Result<Balance> {
+    let store = services.store.as_ref();
+    let items = if account.is_house() {
+        let query = Query::new(
+            Table::Main,
+            None,
+            keys::ledger_balances(&account.to_string()),
+        )
+        .sk(SortKeyRange::Prefix("SHARD#".into()))
+        .limit(HOUSE_SHARDS);
+        store.query(query).await.map_err(store_error)?.items
+    } else {
+        store
+            .get(Table::Main, &single_key(account))
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .collect()
+    };
+    let parts = items
+        .iter()
+        .map(|item| from_json::<BalanceItem>(item, "ledger balance").map(|b| b.balance()))
+        .collect::<Result<Vec<_>>>()?;
+    Balance::sum(account.clone(), &parts)
+}
+
+/// Every wallet balance of a client, by currency code.
+pub async fn balances_of_client(services: &Services, client_id: &str) -> Result<Vec<Balance>> {
+    check_owner_id("client_id", client_id)?;
+    let query = Query::new(Table::Main, None, keys::ledger_wallets(client_id))
+        .sk(SortKeyRange::Prefix(keys::LEDGER_WALLET_PREFIX.into()))
+        .limit(1000);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let mut balances = page
+        .items
+        .iter()
+        .map(|item| from_json::<BalanceItem>(item, "ledger balance").map(|b| b.balance()))
+        .collect::<Result<Vec<_>>>()?;
+    balances.sort_by(|a, b| a.account.currency().code.cmp(b.account.currency().code));
+    Ok(balances)
+}
+
+/// One page of an account's postings, oldest first unless asked otherwise.
+pub async fn history(
+    services: &Services,
+    account: &AccountId,
+    query: HistoryQuery,
+) -> Result<HistoryPage> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 1000",
+        ));
+    }
+    // A bare time sorts before every posting at that time; `~` after all of them.
+    let from = query.from.map(keys::sortable_time);
+    let to = query.to.map(keys::sortable_time);
+    if let (Some(from), Some(to)) = (&from, &to)
+        && from >= to
+    {
+        return Err(Error::invalid(
+            "invalid_range",
+            "to",
+            "to must be later than from",
+        ));
+    }
+    let range = match (from, to) {
+        (None, None) => SortKeyRange::All,
+        (from, to) => SortKeyRange::Between(
+            from.unwrap_or_default(),
+            to.unwrap_or_else(|| "~".to_string()),
+        ),
+    };
+    let mut store_query = Query::new(
+        Table::Main,
+        None,
+        keys::ledger_history(&account.to_string()),
+    )
+    .sk(range)
+    .limit(limit)
+    .after(query.cursor);
+    if query.newest_first {
+        store_query = store_query.descending();
+    }
+    let page = services
+        .store
+        .query(store_query)
+        .await
+        .map_err(store_error)?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| from_json::<PostingRecord>(item, "ledger posting"))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(HistoryPage {
+        items,
+        next: page.next,
+    })
+}

@@ -1,0 +1,22 @@
+//! Payment providers (PSPs): the webhook intake and the event queue that carries verified
+//! provider events to the deposit consumer.
+//!
+//! - [`webhooks`]: provider registry, HTTP header adapter, and [`ingest`] (authenticate, parse,
+//!   queue) for `POST /webhooks/psp/{provider}`;
+//! - [`queue`]: the [`EventQueue`] port (SQS FIFO semantics) and the in-order batch helpers;
+//! - [`local_queue`]: its durable adapter over the storage port, for `brokeros serve` (the SQS
+//!   adapter is `brokeros_lambda::queue::SqsEventQueue`).
+
+pub mod local_queue;
+pub mod queue;
+pub mod webhooks;
+
+pub use local_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
+pub use queue::{
+    EventQueue, MAX_RECEIVE_BATCH, Outcome, QueueError, QueueMessage, Settled, consume_once,
+    handle_in_order,
+};
+pub use webhooks::{
+    HttpHeaders, IngestError, IngestOutcome, PaymentProviders, SIMULATED_CARD, SIMULATED_CRYPTO,
+    ingest,
+};

@@ -1,0 +1,437 @@
+//! Deposits: a client's payment in, from intent to credited wallet.
+//!
+//! A deposit is routed to a provider (an attempt), then waits for the provider's result, which
+//! arrives as a [`PaymentEvent`] from its webhook. [`Deposit::apply`] decides what an event
+//! does — and, above all, what it must not do: an event for another provider than the one
+//! asked, or for another amount or currency than the intent, is flagged for review and never
+//! credited; a second delivery of the same event does nothing; a success after the deposit was
+//! credited, expired or declined is flagged rather than credited twice.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::money::Money;
+use crate::payments::PaymentMethod;
+use crate::payments::events::{PaymentEvent, PaymentEventKind};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepositStatus {
+    /// Created; no provider asked yet.
+    Created,
+    /// A provider was asked and its result is awaited.
+    AwaitingProvider,
+    /// The provider confirmed the payment and the wallet was credited.
+    Credited,
+    /// Every eligible provider declined (or none was eligible).
+    Declined,
+    /// No result in time.
+    Expired,
+    /// An event did not match the intent: held for a person to look at, never credited.
+    Flagged,
+}
+
+impl DepositStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositStatus::Created => "created",
+            DepositStatus::AwaitingProvider => "awaiting_provider",
+            DepositStatus::Credited => "credited",
+            DepositStatus::Declined => "declined",
+            DepositStatus::Expired => "expired",
+            DepositStatus::Flagged => "flagged",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            DepositStatus::Created | DepositStatus::AwaitingProvider
+        )
+    }
+}
+
+/// How one provider attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AttemptResult {
+    Succeeded {
+        event_id: String,
+    },
+    Declined {
+        reason: String,
+    },
+    /// The provider could not be reached or answered with an error.
+    Unavailable {
+        reason: String,
+    },
+    TimedOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderAttempt {
+    pub number: u32,
+    pub provider: String,
+    /// Why routing put this provider here (rule, health, cost), for the audit trail.
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<AttemptResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deposit {
+    /// Chosen by the caller; also the reference providers echo back and the ledger transfer id
+    /// of the credit, so a deposit is credited at most once.
+    pub id: String,
+    pub client_id: String,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    /// The client's country, as routing saw it.
+    pub country: String,
+    pub status: DepositStatus,
+    #[serde(default)]
+    pub attempts: Vec<ProviderAttempt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_version: Option<u32>,
+    /// Events that were flagged, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// What an event does to a deposit; the caller commits the deposit with exactly this effect
+/// (a credit in the same transaction as [`Effect::Credit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Credit the wallet with the deposit's amount.
+    Credit,
+    /// The current provider declined: route to the next one.
+    Declined { reason: String },
+    /// Nothing to do (a repeated delivery, an interim status).
+    Nothing { why: String },
+    /// Hold for review; never credit.
+    Flag { why: String },
+}
+
+impl Deposit {
+    /// The attempt awaiting its result, if any.
+    pub fn current_attempt(&self) -> Option<&ProviderAttempt> {
+        self.attempts.last().filter(|a| a.result.is_none())
+    }
+
+    /// Providers already asked, for the fallback to skip.
+    pub fn tried_providers(&self) -> Vec<&str> {
+        self.attempts.iter().map(|a| a.provider.as_str()).collect()
+    }
+
+    /// Asks `provider` next. Refused while another attempt is open or once the deposit ended.
+    pub fn start_attempt(
+        &mut self,
+        provider: &str,
+        reason: &str,
+        routing_version: u32,
+        now: OffsetDateTime,
+    ) -> Result<u32> {
+        if self.status.is_final() || self.current_attempt().is_some() {
+            return Err(Error::conflict(
+                "deposit_not_routable",
+                format!(
+                    "deposit {} is {} and cannot go to another provider",
+                    self.id,
+                    self.status.as_str()
+                ),
+            ));
+        }
+        let number = self.attempts.len() as u32 + 1;
+        self.attempts.push(ProviderAttempt {
+            number,
+            provider: provider.to_string(),
+            reason: reason.to_string(),
+            started_at: now,
+            result: None,
+        });
+        self.routing_version = Some(routing_version);
+        self.status = DepositStatus::AwaitingProvider;
+        self.updated_at = now;
+        Ok(number)
+    }
+
+    /// Closes the open attempt without an event (the provider was unreachable, or no result
+    /// came in time); the workflow decides what follows.
+    pub fn close_attempt(&mut self, result: AttemptResult, now: OffsetDateTime) -> Result<()> {
+        let attempt = self
+            .attempts
+            .last_mut()
+            .filter(|a| a.result.is_none())
+            .ok_or_else(|| Error::conflict("no_open_attempt", "no provider attempt is open"))?;
+        attempt.result = Some(result);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Ends the deposit as declined (no provider left) or expired (no result in time).
+    pub fn end(&mut self, status: DepositStatus, now: OffsetDateTime) -> Result<()> {
+        if !matches!(status, DepositStatus::Declined | DepositStatus::Expired) {
+            return Err(Error::Internal(format!(
+                "a deposit does not end as {}",
+                status.as_str()
+            )));
+        }
+        if self.status.is_final() {
+            return Err(Error::conflict(
+                "deposit_final",
+                format!("deposit {} is already {}", self.id, self.status.as_str()),
+            ));
+        }
+        if let Some(open) = self.attempts.last_mut().filter(|a| a.result.is_none()) {
+            open.result = Some(AttemptResult::TimedOut);
+        }
+        self.status = status;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn flag(&mut self, why: String, now: OffsetDateTime) -> Effect {
+        self.flags.push(why.clone());
+        if !self.status.is_final() {
+            self.status = DepositStatus::Flagged;
+        }
+        self.updated_at = now;
+        Effect::Flag { why }
+    }
+
+    /// Applies a provider event (already authenticated and parsed) to the deposit.
+    pub fn apply(&mut self, event: &PaymentEvent, now: OffsetDateTime) -> Effect {
+        if event.deposit_id != self.id {
+            return Effect::Flag {
+                why: format!(
+                    "event for deposit {} applied to {}",
+                    event.deposit_id, self.id
+                ),
+            };
+        }
+        let already = self.attempts.iter().any(|a| {
+            matches!(&a.result, Some(AttemptResult::Succeeded { event_id }) if *event_id == event.event_id)
+        });
+        if already {
+            return Effect::Nothing {
+                why: "this event was applied before".into(),
+            };
+        }
+        if event.amount != self.amount {
+            let why = format!(
+                "{} reported {} {} for a deposit of {} {}",
+                event.provider,
+                event.amount.amount(),
+                event.amount.currency().code,
+                self.amount.amount(),
+                self.amount.currency().code
+            );
+            return self.flag(why, now);
+        }
+        let asked = self
+            .current_attempt()
+            .is_some_and(|a| a.provider == event.provider);
+        match &event.kind {
+            PaymentEventKind::Pending => Effect::Nothing {
+                why: "the provider has not finished".into(),
+            },
+            PaymentEventKind::Succeeded
+                if asked && self.status == DepositStatus::AwaitingProvider =>
+            {
+                self.close_current(AttemptResult::Succeeded {
+                    event_id: event.event_id.clone(),
+                });
+                self.status = DepositStatus::Credited;
+                self.updated_at = now;
+                Effect::Credit
+            }
+            PaymentEventKind::Succeeded => {
+                let why = format!(
+                    "{} reported a success while the deposit is {} ({})",
+                    event.provider,
+                    self.status.as_str(),
+                    if asked {
+                        "asked"
+                    } else {
+                        "not the provider asked"
+                    }
+                );
+                self.flag(why, now)
+            }
+            PaymentEventKind::Declined { reason } if asked => {
+                self.close_current(AttemptResult::Declined {
+                    reason: reason.clone(),
+                });
+                self.updated_at = now;
+                Effect::Declined {
+                    reason: reason.clone(),
+                }
+            }
+            PaymentEventKind::Declined { reason } => Effect::Nothing {
+                why: format!(
+                    "a decline ({reason}) from {} which is not awaited",
+                    event.provider
+                ),
+            },
+            PaymentEventKind::Refunded => {
+                let why = format!("{} refunded the payment", event.provider);
+                self.flag(why, now)
+            }
+        }
+    }
+
+    fn close_current(&mut self, result: AttemptResult) {
+        if let Some(open) = self.attempts.last_mut().filter(|a| a.result.is_none()) {
+            open.result = Some(result);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use rust_decimal::Decimal;
+
+    fn usd(cents: i64) -> Money {
+        Money::positive(
+            "amount",
+            Decimal::new(cents, 2),
+            Currency::from_code("USD").unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn deposit() -> Deposit {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = Deposit {
+            id: "dep-1".into(),
+            client_id: "client-1".into(),
+            amount: usd(50_000),
+            method: PaymentMethod::Card,
+            country: "DE".into(),
+            status: DepositStatus::Created,
+            attempts: vec![],
+            routing_version: None,
+            flags: vec![],
+            created_at: now,
+            updated_at: now,
+        };
+        d.start_attempt("cardpay", "rule eu-cards", 1, now).unwrap();
+        d
+    }
+
+    fn event(provider: &str, id: &str, kind: PaymentEventKind, amount: Money) -> PaymentEvent {
+        PaymentEvent {
+            provider: provider.into(),
+            event_id: id.into(),
+            deposit_id: "dep-1".into(),
+            kind,
+            amount,
+            occurred_at: OffsetDateTime::UNIX_EPOCH,
+            provider_transaction_id: "tx-1".into(),
+        }
+    }
+
+    #[test]
+    fn a_matching_success_credits_once() {
+        let mut d = deposit();
+        let ok = event("cardpay", "ev-1", PaymentEventKind::Succeeded, usd(50_000));
+        assert_eq!(d.apply(&ok, OffsetDateTime::UNIX_EPOCH), Effect::Credit);
+        assert_eq!(d.status, DepositStatus::Credited);
+        assert!(matches!(
+            d.apply(&ok, OffsetDateTime::UNIX_EPOCH),
+            Effect::Nothing { .. }
+        ));
+        let other = event("cardpay", "ev-2", PaymentEventKind::Succeeded, usd(50_000));
+        assert!(matches!(
+            d.apply(&other, OffsetDateTime::UNIX_EPOCH),
+            Effect::Flag { .. }
+        ));
+        assert_eq!(
+            d.status,
+            DepositStatus::Credited,
+            "a credited deposit stays credited"
+        );
+    }
+
+    #[test]
+    fn another_amount_currency_or_provider_is_flagged_never_credited() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = deposit();
+        let less = event("cardpay", "ev-1", PaymentEventKind::Succeeded, usd(49_999));
+        assert!(matches!(d.apply(&less, now), Effect::Flag { .. }));
+        assert_eq!(d.status, DepositStatus::Flagged);
+
+        let mut d = deposit();
+        let eur = Money::positive(
+            "amount",
+            Decimal::new(50_000, 2),
+            Currency::from_code("EUR").unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            d.apply(
+                &event("cardpay", "ev-1", PaymentEventKind::Succeeded, eur),
+                now
+            ),
+            Effect::Flag { .. }
+        ));
+
+        let mut d = deposit();
+        let stranger = event(
+            "cryptopay",
+            "ev-1",
+            PaymentEventKind::Succeeded,
+            usd(50_000),
+        );
+        assert!(matches!(d.apply(&stranger, now), Effect::Flag { .. }));
+        assert!(d.flags.len() == 1 && d.status == DepositStatus::Flagged);
+    }
+
+    #[test]
+    fn a_decline_closes_the_attempt_and_routing_moves_on() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = deposit();
+        let declined = PaymentEventKind::Declined {
+            reason: "do_not_honor".into(),
+        };
+        let effect = d.apply(&event("cardpay", "ev-1", declined, usd(50_000)), now);
+        assert_eq!(
+            effect,
+            Effect::Declined {
+                reason: "do_not_honor".into()
+            }
+        );
+        assert!(d.current_attempt().is_none());
+        assert_eq!(d.start_attempt("altpay", "fallback", 1, now).unwrap(), 2);
+        assert!(
+            d.start_attempt("third", "fallback", 1, now).is_err(),
+            "one open attempt at a time"
+        );
+        assert_eq!(d.tried_providers(), vec!["cardpay", "altpay"]);
+        // A late success from the first provider is not credited.
+        let late = event("cardpay", "ev-9", PaymentEventKind::Succeeded, usd(50_000));
+        assert!(matches!(d.apply(&late, now), Effect::Flag { .. }));
+    }
+
+    #[test]
+    fn ended_deposits_take_no_more_attempts_or_credits() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = deposit();
+        d.end(DepositStatus::Expired, now).unwrap();
+        assert_eq!(d.attempts[0].result, Some(AttemptResult::TimedOut));
+        assert!(d.start_attempt("altpay", "fallback", 1, now).is_err());
+        assert!(d.end(DepositStatus::Declined, now).is_err());
+        let ok = event("cardpay", "ev-1", PaymentEventKind::Succeeded, usd(50_000));
+        assert!(matches!(d.apply(&ok, now), Effect::Flag { .. }));
+        assert_eq!(d.status, DepositStatus::Expired);
+    }
+}

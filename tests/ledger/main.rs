@@ -1,0 +1,64 @@
+//! The ledger (`brokeros_app::ledger`) on both engines: the embedded SQLite engine
+//! (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
+//!
+//! Scenarios are written once, as `async fn scenario(store: Arc<dyn Store>)`, and listed in
+//! the `ledger!` invocation below. The property tests (`random_sequences`) run generated
+//! operation sequences, partly concurrent, with fewer cases on DynamoDB Local.
+
+mod common;
+mod properties;
+mod scenarios;
+
+/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
+macro_rules! ledger {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
+                }
+            )*
+
+            #[test]
+            fn random_sequences() {
+                crate::properties::random_sequences(
+                    || Box::pin(async { brokeros_tests::fresh_sqlite_store() }),
+                    128,
+                    10,
+                    true,
+                );
+            }
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
+                }
+            )*
+
+            #[test]
+            fn random_sequences() {
+                crate::properties::random_sequences(
+                    || Box::pin(brokeros_tests::fresh_dynamo_store()),
+                    10,
+                    8,
+                    false,
+                );
+            }
+        }
+    };
+}
+
+ledger! {
+    scenarios::the_same_transfer_id_answers_the_original_result,
+    scenarios::a_reversal_negates_a_transfer_once,
+    scenarios::a_withdrawal_reserves_then_settles_or_releases,
+    scenarios::bad_requests_are_refused_with_nothing_written,
+    scenarios::concurrent_replays_post_once,
+    scenarios::concurrent_withdrawals_never_overdraw,
+    scenarios::racing_requests_get_the_answer_of_the_winner,
+    scenarios::a_burst_of_reservations_never_overdraws,
+}
