@@ -3,6 +3,10 @@
 
 mod flows;
 mod harness;
+mod wallet;
+
+use flows::*;
+use wallet::*;
 
 macro_rules! onboarding_tests {
     ($($scenario:ident => $app:ident $(($seconds:expr))?),* $(,)?) => {
@@ -11,7 +15,7 @@ macro_rules! onboarding_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store = brokeros_tests::fresh_sqlite_store();
-                    crate::flows::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
+                    crate::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
                 }
             )*
         }
@@ -21,7 +25,7 @@ macro_rules! onboarding_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store = brokeros_tests::fresh_dynamo_store().await;
-                    crate::flows::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
+                    crate::$scenario(crate::harness::App::$app(store $(, $seconds)?).await).await;
                 }
             )*
         }
@@ -44,4 +48,5 @@ onboarding_tests! {
     a_pending_check_completes_by_the_providers_signed_webhook => new,
     a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
+    wallet_balances_and_transactions_follow_the_ledger => new,
 }

@@ -18,6 +18,7 @@ pub mod onboarding;
 pub mod payments;
 pub mod psp;
 pub mod rotation;
+pub mod wallet;
 pub mod workflow;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use crate::idempotency::Reply;
 use crate::kyc;
 use crate::leads;
 use crate::onboarding::{self, clients, reviews};
+use crate::wallet;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -232,6 +233,28 @@ async fn kyc_webhook(
     ))
 }
 
+async fn wallet_balances(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        wallet::balances(&state.services, &p, &id).await?,
+    ))
+}
+
+async fn wallet_transactions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, currency)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    let params: wallet::HistoryParams = query(&uri)?;
+    Ok(axum::Json(
+        wallet::transactions(&state.services, &p, &id, &currency, params).await?,
+    ))
+}
+
 async fn list_onboardings(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -361,6 +384,11 @@ fn crm() -> Router<AppState> {
         .route("/clients/{id}/profile", axum::routing::put(set_profile))
         .route("/clients/{id}/documents", post(add_document))
         .route("/clients/{id}/kyc", get(client_kyc))
+        .route("/clients/{id}/wallet", get(wallet_balances))
+        .route(
+            "/clients/{id}/wallet/{currency}/transactions",
+            get(wallet_transactions),
+        )
         .route("/clients/{id}/kyc/checks", get(client_kyc_checks))
         .route(
             "/compliance/jurisdictions",

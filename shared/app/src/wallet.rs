@@ -1,0 +1,76 @@
+//! The client wallet as the API shows it: balances per currency (available and reserved) and
+//! each wallet's postings, newest first, in pages.
+
+use brokeros_domain::ledger::AccountId;
+use brokeros_domain::money::Currency;
+use brokeros_domain::principal::Principal;
+use brokeros_domain::{Result, normalize};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Services;
+use crate::ledger::{HistoryQuery, balances_of_client, history};
+use crate::onboarding::{authorize_client_read, load_client};
+
+/// Who may read a wallet: as for the client's record.
+async fn authorize(services: &Services, principal: &Principal, client_id: &str) -> Result<String> {
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let client = load_client(services, &client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(client_id)
+}
+
+/// The client's wallets with their available and reserved balances.
+pub async fn balances(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> Result<Value> {
+    let client_id = authorize(services, principal, client_id).await?;
+    let balances = balances_of_client(services, &client_id).await?;
+    let wallets: Vec<Value> = balances
+        .iter()
+        .map(|b| {
+            json!({
+                "currency": b.account.currency().code,
+                "available": b.available,
+                "reserved": b.reserved,
+                "total": b.available + b.reserved,
+            })
+        })
+        .collect();
+    Ok(json!({ "client_id": client_id, "wallets": wallets }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One wallet's postings, newest first; each with the running balance after it.
+pub async fn transactions(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    currency: &str,
+    params: HistoryParams,
+) -> Result<Value> {
+    let client_id = authorize(services, principal, client_id).await?;
+    let currency = Currency::parse("currency", &currency.to_ascii_uppercase())?;
+    let account = AccountId::client_wallet(&client_id, currency)?;
+    let page = history(
+        services,
+        &account,
+        HistoryQuery {
+            limit: Some(crate::page_limit(params.limit)?),
+            cursor: params.cursor,
+            newest_first: true,
+            from: None,
+            to: None,
+        },
+    )
+    .await?;
+    Ok(json!({ "items": page.items, "next": page.next }))
+}
