@@ -3,6 +3,8 @@
 mod audit;
 mod demo;
 mod local;
+mod psp;
+mod recon;
 mod sfn;
 
 use std::net::SocketAddr;
@@ -62,6 +64,24 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Reconcile a payment provider's settlement report (CSV) against the ledger; exits 0 when
+    /// everything matched, 1 on mismatches, 2 on invalid input.
+    Recon {
+        /// The report: provider_reference,provider_transaction_id,type,amount,currency,fee,settled_at
+        file: PathBuf,
+        #[arg(long)]
+        provider: String,
+        #[arg(long, default_value = ".brokeros")]
+        data_dir: PathBuf,
+        /// Who runs it (recorded in the audit event, with the finance role).
+        #[arg(long, default_value = "cli-operator")]
+        operator: String,
+    },
+    /// The simulated payment providers' side: signed webhook deliveries for benchmarks.
+    Psp {
+        #[command(subcommand)]
+        command: psp::PspCommand,
+    },
     /// Run state machine definitions on the local Step Functions engine and inspect executions.
     Sfn {
         #[command(subcommand)]
@@ -86,7 +106,14 @@ async fn main() -> std::process::ExitCode {
             data_dir,
         } => token(&roles, &sub, ttl_seconds, &data_dir),
         Command::Audit { command } => audit::run(command).await,
+        Command::Recon {
+            file,
+            provider,
+            data_dir,
+            operator,
+        } => recon::run(&file, &provider, &data_dir, &operator).await,
         Command::Sfn { command } => sfn::run(command).await,
+        Command::Psp { command } => psp::run(command),
     };
     match result {
         Ok(code) => code,

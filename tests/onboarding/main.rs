@@ -3,9 +3,13 @@
 
 mod flows;
 mod harness;
+mod psp_webhook;
+mod recon_api;
 mod wallet;
 
 use flows::*;
+use psp_webhook::*;
+use recon_api::*;
 use wallet::*;
 
 macro_rules! onboarding_tests {
@@ -49,4 +53,6 @@ onboarding_tests! {
     a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
     wallet_balances_and_transactions_follow_the_ledger => new,
+    provider_webhooks_are_queued_once_and_forgeries_write_nothing => new,
+    settlement_reports_reconcile_over_http_for_finance_only => new,
 }

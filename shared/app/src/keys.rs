@@ -24,6 +24,7 @@
 //! | ledger: other balance (one item; house accounts in shards) | `LEDGER#BAL#<account>` | `BAL` / `SHARD#<nn>` | |
 //! | ledger: posting (an account's history) | `LEDGER#HIST#<account>` | `<posted at>#<transfer id>#<leg, 2 digits>` | |
 //! | deposit routing: rules (pointer in force / immutable versions), provider health, provider counters per UTC day (volume per currency, outcomes per hour; sharded) | `PAYROUTING` / `PSP#<provider>` / `PSPVOL#<yyyy-mm-dd>`, `PSPOUT#<yyyy-mm-dd>` | `ACTIVE`, `V#<version, 10 digits>` / `HEALTH` / `<provider>#<currency>#<shard>`, `<hh>#<provider>#<shard>` | health: gsi1 `PSPHEALTH` (every provider) |
+//! | reconciliation run (immutable; id from provider + report sha256) / its items in chunks | `RECON#<run id>` | `RUN` / `ITEMS#<chunk, 4 digits>` | |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
 use brokeros_domain::canonical::sha256_hex;
@@ -321,6 +322,22 @@ pub fn psp_outcomes(day: time::Date, hour: u8, provider: &str, shard: u32) -> Ke
     Key::new(
         psp_outcomes_day(day),
         format!("{hour:02}#{provider}#{shard}"),
+    )
+}
+
+// Reconciliation (`crate::recon`): a run and the chunks of its items share a partition, written
+// once in one transaction.
+
+pub fn recon_run(run_id: &str) -> Key {
+    Key::new(format!("RECON#{run_id}"), "RUN")
+}
+
+pub const RECON_ITEMS_PREFIX: &str = "ITEMS#";
+
+pub fn recon_items(run_id: &str, chunk: usize) -> Key {
+    Key::new(
+        format!("RECON#{run_id}"),
+        format!("{RECON_ITEMS_PREFIX}{chunk:04}"),
     )
 }
 

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod onboarding;
 pub mod payments;
 pub mod psp;
+pub mod recon;
 pub mod rotation;
 pub mod wallet;
 pub mod workflow;
@@ -43,6 +44,12 @@ pub fn page_limit(requested: Option<u32>) -> Result<u32> {
     }
 }
 
+/// The local queue of payment-provider events (SQS FIFO in AWS), and where events that keep
+/// failing go after this many receives.
+pub const PSP_EVENTS_QUEUE: &str = "psp-events";
+pub const PSP_EVENTS_DEAD_LETTER_QUEUE: &str = "psp-events-dlq";
+pub const PSP_EVENTS_MAX_RECEIVES: u32 = 5;
+
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
 /// secret (a real provider's secret comes from the secret store).
 const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
@@ -60,10 +67,20 @@ pub struct Services {
     pub trading: Arc<dyn brokeros_trading::TradingPlatform>,
     pub kyc: Arc<dyn kyc::KycProvider>,
     pub screening: Arc<brokeros_domain::kyc::ScreeningList>,
+    /// The payment providers whose webhooks are accepted, and the queue their events go to.
+    pub psp: Arc<psp::PaymentProviders>,
+    pub psp_events: Arc<dyn psp::EventQueue>,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
+        let psp_events = psp::LocalEventQueue::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            psp::LocalQueueConfig::new(PSP_EVENTS_QUEUE)
+                .dead_letter(PSP_EVENTS_DEAD_LETTER_QUEUE, PSP_EVENTS_MAX_RECEIVES),
+        )
+        .expect("the PSP event queue's settings are valid");
         Services {
             trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
             store,
@@ -74,7 +91,14 @@ impl Services {
             workflow: None,
             kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
             screening: Arc::new(brokeros_domain::kyc::ScreeningList::sample()),
+            psp: Arc::new(psp::PaymentProviders::simulated()),
+            psp_events: Arc::new(psp_events),
         }
+    }
+
+    pub fn with_psp_events(mut self, queue: Arc<dyn psp::EventQueue>) -> Services {
+        self.psp_events = queue;
+        self
     }
 
     pub fn with_workflow(mut self, workflow: Arc<dyn workflow::Workflow>) -> Services {

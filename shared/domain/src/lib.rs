@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod onboarding;
 pub mod payments;
 pub mod principal;
+pub mod recon;
 pub mod withdrawal;
 
 pub use error::{Error, Result};

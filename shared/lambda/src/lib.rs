@@ -40,7 +40,15 @@ pub async fn services_from_env() -> Result<Services, Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), tables);
     let workflow = workflow::StepFunctionsWorkflow::from_env(aws_sdk_sfn::Client::new(&aws));
-    Ok(Services::new(Arc::new(store), config_from_env()?).with_workflow(Arc::new(workflow)))
+    let mut services =
+        Services::new(Arc::new(store), config_from_env()?).with_workflow(Arc::new(workflow));
+    // Functions that queue or consume payment events are given the queue's URL; in AWS the
+    // events never go to the table-backed local queue.
+    if std::env::var_os(queue::QUEUE_URL_ENV).is_some() {
+        let queue = queue::SqsEventQueue::from_env(aws_sdk_sqs::Client::new(&aws))?;
+        services = services.with_psp_events(Arc::new(queue));
+    }
+    Ok(services)
 }
 
 /// Runs a workflow task handler as the Lambda handler: the state machine's payload in, the

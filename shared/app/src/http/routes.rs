@@ -13,6 +13,8 @@ use crate::idempotency::Reply;
 use crate::kyc;
 use crate::leads;
 use crate::onboarding::{self, clients, reviews};
+use crate::psp;
+use crate::recon;
 use crate::wallet;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -255,6 +257,79 @@ async fn wallet_transactions(
     ))
 }
 
+/// A payment provider's webhook: authenticated by its signature over the raw body, queued for
+/// the deposit consumer (in order per deposit, once per provider event), acknowledged at once.
+async fn psp_webhook(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Reply> {
+    let services = &state.services;
+    if body.len() > super::extract::MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge {
+            limit: super::extract::MAX_BODY_BYTES,
+        }
+        .into());
+    }
+    let outcome = psp::ingest(
+        &services.psp,
+        services.psp_events.as_ref(),
+        &provider,
+        &psp::HttpHeaders(&headers),
+        &body,
+        services.clock.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        psp::IngestError::UnknownProvider => Error::NotFound {
+            entity: "payment provider",
+            id: provider.clone(),
+        },
+        psp::IngestError::Rejected(rejected) => Error::from(rejected),
+        psp::IngestError::Queue(queue) => Error::Unavailable(queue.to_string()),
+    })?;
+    Ok(match outcome {
+        psp::IngestOutcome::Queued { message_id, event } => Reply::new(
+            202,
+            json!({ "status": "queued", "message_id": message_id, "event_id": event.event_id }),
+        ),
+        psp::IngestOutcome::Ignored { event_type } => Reply::new(
+            200,
+            json!({ "status": "ignored", "event_type": event_type }),
+        ),
+    })
+}
+
+/// A provider's settlement report (CSV body) reconciled against the ledger.
+async fn reconcile(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(provider): Path<String>,
+    CorrelationId(correlation): CorrelationId,
+    body: axum::body::Bytes,
+) -> ApiResult<Reply> {
+    if body.len() > super::extract::MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge {
+            limit: super::extract::MAX_BODY_BYTES,
+        }
+        .into());
+    }
+    let report = std::str::from_utf8(&body)
+        .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
+    let run = recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
+    Ok(Reply::new(201, run))
+}
+
+async fn recon_run(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let run = recon::recon_run(&state.services, &p, &id).await?;
+    Ok(axum::Json(json!(run)))
+}
+
 async fn list_onboardings(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -365,7 +440,9 @@ fn lead_capture() -> Router<AppState> {
 }
 
 fn webhooks() -> Router<AppState> {
-    Router::new().route("/webhooks/kyc/{provider}", post(kyc_webhook))
+    Router::new()
+        .route("/webhooks/kyc/{provider}", post(kyc_webhook))
+        .route("/webhooks/psp/{provider}", post(psp_webhook))
 }
 
 fn crm() -> Router<AppState> {
@@ -395,6 +472,8 @@ fn crm() -> Router<AppState> {
             axum::routing::put(update_jurisdiction),
         )
         .route("/compliance/jurisdictions/{id}", get(jurisdiction_history))
+        .route("/recon/{provider}", post(reconcile))
+        .route("/recon/runs/{id}", get(recon_run))
         .route("/me", get(me))
         .route(
             "/clients/{id}/onboarding",

@@ -1,4 +1,6 @@
-//! The KYC provider's result webhook: a public route whose requests are authenticated by the
+//! Provider webhooks: KYC results (`/webhooks/kyc/{provider}`) and payment events
+//! (`/webhooks/psp/{provider}`, queued to the SQS FIFO queue named by
+//! `BROKEROS_PSP_EVENTS_QUEUE_URL`). Public routes whose requests are authenticated by each
 //! provider's signature over the raw body.
 
 use brokeros_app::http::webhook_routes;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Benchmark: payment-provider webhook ingest (signature check, dedup, durable queue) through
+# `brokeros serve` next to GET /health on the same server, in one run, under wrk on loopback.
+#   bash bench/psp.sh        # DURATION=10s CONNECTIONS=32 THREADS=1 DELIVERIES_COUNT=150000 PROVIDER=simcard
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+command -v wrk >/dev/null || { echo "error: wrk is required: apt-get install wrk" >&2; exit 1; }
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+DELIVERIES_COUNT=${DELIVERIES_COUNT:-150000}
+PROVIDER=${PROVIDER:-simcard}
+export BENCH_DIR="$PWD/bench" THREADS
+
+cargo build --release --locked -p brokeros
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUST_LOG=warn ./target/release/brokeros serve --port "$port" --data-dir "$data" 2>/dev/null &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
+  sleep 0.1
+done
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (server and wrk share the machine); provider $PROVIDER"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s bench/health.lua "http://127.0.0.1:$port/health" >/dev/null # warm-up
+printf 'GET /health               '; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/health.lua "http://127.0.0.1:$port/health" | grep RESULT
+# Signatures are valid for five minutes: generate them right before the run.
+export DELIVERIES="$data/deliveries.lua"
+./target/release/brokeros psp deliveries --provider "$PROVIDER" --count "$DELIVERIES_COUNT" --out "$DELIVERIES"
+printf 'POST /webhooks/psp/%s ' "$PROVIDER"; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/psp.lua "http://127.0.0.1:$port/" | grep RESULT
+echo "queued messages: $(sqlite3 "$data/brokeros.db" "select count(*) from items where tbl='main' and pk like 'QMSG#%'" 2>/dev/null || echo '(sqlite3 not installed)')"
