@@ -14,9 +14,9 @@ use crate::CliResult;
 
 #[derive(Subcommand)]
 pub enum PspCommand {
-    /// Write `count` signed deliveries of distinct captured payments (one deposit each) as a
-    /// Lua table for `wrk` (`bench/psp.lua`): `{ {path=..., headers={...}, body=...}, ... }`.
-    /// Signatures are valid for five minutes from now.
+    /// Write `count` signed deliveries of distinct captured payments (one deposit each), one
+    /// per line for `wrk` (`bench/psp.lua`): path, then header name and value pairs, then the
+    /// body, separated by tabs. Signatures are valid for five minutes from now.
     Deliveries {
         #[arg(long, default_value = "simcard")]
         provider: String,
@@ -37,15 +37,6 @@ pub fn run(command: PspCommand) -> CliResult {
     }
 }
 
-/// A Lua long string that cannot be closed early by what it quotes.
-fn lua_string(text: &str) -> String {
-    let mut level = String::from("=");
-    while text.contains(&format!("]{level}]")) {
-        level.push('=');
-    }
-    format!("[{level}[{text}]{level}]")
-}
-
 fn deliveries(provider_name: &str, count: u32, out: &std::path::Path) -> CliResult {
     let providers = PaymentProviders::simulated();
     let provider = providers.get(provider_name).ok_or_else(|| {
@@ -64,7 +55,7 @@ fn deliveries(provider_name: &str, count: u32, out: &std::path::Path) -> CliResu
         "EUR"
     };
     let currency = Currency::from_code(currency).ok_or("currency table")?;
-    let mut lua = String::from("return {\n");
+    let mut lines = String::new();
     for i in 0..count {
         let event = PaymentEvent {
             provider: provider_name.to_string(),
@@ -82,21 +73,17 @@ fn deliveries(provider_name: &str, count: u32, out: &std::path::Path) -> CliResu
         };
         let delivery = provider.deliver(&event, now).map_err(|e| e.to_string())?;
         let body = String::from_utf8(delivery.body).map_err(|e| e.to_string())?;
-        let headers: String = delivery
-            .headers
-            .iter()
-            .map(|(k, v)| format!("[{}]={},", lua_string(k), lua_string(v)))
-            .collect();
-        writeln!(
-            lua,
-            "{{path={},headers={{{headers}[\"Content-Type\"]=\"application/json\"}},body={}}},",
-            lua_string(&format!("/webhooks/psp/{provider_name}")),
-            lua_string(&body)
-        )
-        .map_err(|e| e.to_string())?;
+        // Compact JSON and header values hold no tabs or newlines, so a line is one delivery.
+        if body.contains(['\t', '\n']) {
+            return Err("a delivery body holds a tab or newline".into());
+        }
+        lines.push_str(&format!("/webhooks/psp/{provider_name}"));
+        for (name, value) in &delivery.headers {
+            write!(lines, "\t{name}\t{value}").map_err(|e| e.to_string())?;
+        }
+        writeln!(lines, "\t{body}").map_err(|e| e.to_string())?;
     }
-    lua.push_str("}\n");
-    std::fs::write(out, lua).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::write(out, lines).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     eprintln!(
         "{count} signed {provider_name} deliveries in {}",
         out.display()
