@@ -1,12 +1,14 @@
 //! Governed onboarding end to end through the local Step Functions engine, on both storage
 //! engines: every branch of the onboarding state machine, the compliance API, restarts.
 
+mod deposits;
 mod flows;
 mod harness;
 mod psp_webhook;
 mod recon_api;
 mod wallet;
 
+use deposits::*;
 use flows::*;
 use psp_webhook::*;
 use recon_api::*;
@@ -55,4 +57,7 @@ onboarding_tests! {
     wallet_balances_and_transactions_follow_the_ledger => new,
     provider_webhooks_are_queued_once_and_forgeries_write_nothing => new,
     settlement_reports_reconcile_over_http_for_finance_only => new,
+    a_thousand_concurrent_deliveries_credit_once => new,
+    mismatched_and_unknown_events_are_never_credited => new,
+    a_decline_closes_the_attempt_without_credit => new,
 }

@@ -130,6 +130,11 @@ pub async fn execute<'a>(
             });
         }
         let (ops, after_commit) = changes.into_parts();
+        // A repeated task or event that changes nothing has nothing to commit.
+        if ops.is_empty() {
+            after_commit.into_iter().for_each(|hook| hook());
+            return Ok(reply);
+        }
         match services.store.transact(ops).await {
             Ok(()) => {
                 after_commit.into_iter().for_each(|hook| hook());

@@ -25,6 +25,8 @@
 //! | ledger: posting (an account's history) | `LEDGER#HIST#<account>` | `<posted at>#<transfer id>#<leg, 2 digits>` | |
 //! | deposit routing: rules (pointer in force / immutable versions), provider health, provider counters per UTC day (volume per currency, outcomes per hour; sharded) | `PAYROUTING` / `PSP#<provider>` / `PSPVOL#<yyyy-mm-dd>`, `PSPOUT#<yyyy-mm-dd>` | `ACTIVE`, `V#<version, 10 digits>` / `HEALTH` / `<provider>#<currency>#<shard>`, `<hh>#<provider>#<shard>` | health: gsi1 `PSPHEALTH` (every provider) |
 //! | reconciliation run (immutable; id from provider + report sha256) / its items in chunks | `RECON#<run id>` | `RUN` / `ITEMS#<chunk, 4 digits>` | |
+//! | deposit | `DEPOSIT#<id>` | `DEPOSIT` | gsi1 by client, sorted by creation time |
+//! | provider event for no known deposit | `UNMATCHED#<provider>#<event id>` | `UNMATCHED` | gsi1 `UNMATCHED` by time |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
 use brokeros_domain::canonical::sha256_hex;
@@ -340,6 +342,20 @@ pub fn recon_items(run_id: &str, chunk: usize) -> Key {
         format!("{RECON_ITEMS_PREFIX}{chunk:04}"),
     )
 }
+
+pub fn deposit(id: &str) -> Key {
+    Key::new(format!("DEPOSIT#{id}"), "DEPOSIT")
+}
+
+pub fn deposits_by_client(client_id: &str) -> String {
+    format!("DEPOSITS#{client_id}")
+}
+
+pub fn unmatched_payment(provider: &str, event_id: &str) -> Key {
+    Key::new(format!("UNMATCHED#{provider}#{event_id}"), "UNMATCHED")
+}
+
+pub const UNMATCHED_PAYMENTS: &str = "UNMATCHED";
 
 #[cfg(test)]
 mod tests {

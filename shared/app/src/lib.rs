@@ -6,6 +6,7 @@ pub mod audit_export;
 pub mod auth;
 pub mod changeset;
 pub mod context;
+pub mod deposits;
 pub mod http;
 pub mod idempotency;
 pub mod keys;

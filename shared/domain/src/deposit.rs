@@ -99,6 +99,10 @@ pub struct Deposit {
     /// Events that were flagged, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    /// The workflow's task token while it waits for the provider's result. A bearer
+    /// credential: never shown, never audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_result_token: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -321,6 +325,7 @@ mod tests {
             attempts: vec![],
             routing_version: None,
             flags: vec![],
+            provider_result_token: None,
             created_at: now,
             updated_at: now,
         };

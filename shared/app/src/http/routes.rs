@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState, access_log};
+use crate::deposits;
 use crate::idempotency::Reply;
 use crate::kyc;
 use crate::leads;
@@ -127,6 +128,12 @@ id_post!(
     reviews::decide
 );
 
+id_post!(
+    create_deposit,
+    "deposit.create",
+    deposits::NewDeposit,
+    deposits::create
+);
 id_post!(
     set_profile,
     "client.profile",
@@ -330,6 +337,24 @@ async fn recon_run(
     Ok(axum::Json(json!(run)))
 }
 
+async fn list_deposits(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        deposits::list_for_client(&state.services, &p, &id).await?,
+    ))
+}
+
+async fn get_deposit(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(deposits::get(&state.services, &p, &id).await?))
+}
+
 async fn list_onboardings(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -462,6 +487,11 @@ fn crm() -> Router<AppState> {
         .route("/clients/{id}/documents", post(add_document))
         .route("/clients/{id}/kyc", get(client_kyc))
         .route("/clients/{id}/wallet", get(wallet_balances))
+        .route(
+            "/clients/{id}/deposits",
+            post(create_deposit).get(list_deposits),
+        )
+        .route("/deposits/{id}", get(get_deposit))
         .route(
             "/clients/{id}/wallet/{currency}/transactions",
             get(wallet_transactions),

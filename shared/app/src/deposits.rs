@@ -1,0 +1,380 @@
+//! Deposits: the intent a client creates, the provider attempts the deposit workflow records,
+//! and the consumer of provider events that credits a wallet exactly once.
+//!
+//! Exactly once holds by construction, not by luck: the credit's ledger transfer id is the
+//! deposit id (a second credit is a replay that writes nothing), the deposit's own state
+//! refuses a second success ([`Deposit::apply`]), and the credit, the deposit's new state, the
+//! provider's volume counter and the audit events commit in one transaction.
+
+use brokeros_domain::audit::Actor;
+use brokeros_domain::deposit::{Deposit, DepositStatus, Effect};
+use brokeros_domain::ledger::{AccountId, Request, Transfer, TransferId};
+use brokeros_domain::money::Money;
+use brokeros_domain::payments::PaymentMethod;
+use brokeros_domain::payments::events::PaymentEvent;
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Error, Result, normalize};
+use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::onboarding::{authorize_client_read, load_client};
+use crate::psp::{EventQueue, Outcome, consume_once};
+use crate::{OpContext, Services, keys};
+
+impl Entity for Deposit {
+    const TYPE: &'static str = "deposit";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::deposit(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::deposits_by_client(&self.client_id),
+            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+        )]
+    }
+}
+
+/// A deposit as the API shows it: never the workflow's task token.
+pub fn view(deposit: &Deposit) -> Value {
+    let mut shown = deposit.clone();
+    shown.provider_result_token = None;
+    serde_json::to_value(&shown).expect("deposits serialize")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeposit {
+    /// Chosen by the caller (the payment page), so a retried request creates one deposit.
+    pub deposit_id: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub method: PaymentMethod,
+}
+
+/// Creates a deposit intent for a client whose KYC is approved: the client themself, their
+/// account manager, finance or an admin.
+pub async fn create(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    body: NewDeposit,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(
+        &[Role::Client, Role::Sales, Role::Finance, Role::Admin],
+        "create deposits",
+    )?;
+    let deposit_id = normalize::code("deposit_id", &body.deposit_id, 80)?;
+    let amount = Money::positive_in(body.amount, &body.currency)?;
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    execute(services, key, || {
+        let (deposit_id, client_id) = (deposit_id.clone(), client_id.clone());
+        Box::pin(async move {
+            let client = load_client(services, &client_id).await?;
+            authorize_client_read(principal, &client.entity)?;
+            if client.entity.kyc_status != brokeros_domain::onboarding::KycStatus::Approved {
+                return Err(Error::conflict(
+                    "kyc_not_approved",
+                    "deposits are open to clients whose KYC is approved",
+                ));
+            }
+            let ctx = OpContext {
+                actor: Actor::user(principal),
+                correlation_id: correlation_id.to_string(),
+                now: services.clock.now(),
+            };
+            let deposit = Deposit {
+                id: deposit_id,
+                client_id: client_id.clone(),
+                amount,
+                method: body.method,
+                country: client.entity.country.clone(),
+                status: DepositStatus::Created,
+                attempts: Vec::new(),
+                routing_version: None,
+                flags: Vec::new(),
+                provider_result_token: None,
+                created_at: ctx.now,
+                updated_at: ctx.now,
+            };
+            let mut changes = Changeset::new();
+            changes.create(&ctx, services.ids.as_ref(), &deposit, "deposit.created")?;
+            Ok((Reply::new(201, view(&deposit)), changes))
+        })
+    })
+    .await
+}
+
+async fn load_deposit(services: &Services, id: &str) -> Result<Audited<Deposit>> {
+    load(services.store.as_ref(), &keys::deposit(id))
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity: "deposit",
+            id: id.to_string(),
+        })
+}
+
+/// One deposit, for whoever may read its client.
+pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("deposit_id", id, 80)?;
+    let deposit = load_deposit(services, &id).await?;
+    let client = load_client(services, &deposit.entity.client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(view(&deposit.entity))
+}
+
+/// A client's deposits, newest first.
+pub async fn list_for_client(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> Result<Value> {
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let client = load_client(services, &client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::deposits_by_client(&client_id),
+    )
+    .descending()
+    .limit(50);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| decode::<Deposit>(item).map(|d| view(&d.entity)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(json!({ "items": items }))
+}
+
+/// Records that `provider` is asked for the deposit's money (the routing step).
+pub async fn start_attempt(
+    services: &Services,
+    ctx: &OpContext,
+    deposit_id: &str,
+    provider: &str,
+    reason: &str,
+    routing_version: u32,
+) -> Result<u32> {
+    let reply = execute(services, None, || {
+        Box::pin(async move {
+            let before = load_deposit(services, deposit_id).await?;
+            let mut deposit = before.entity.clone();
+            let number = deposit.start_attempt(provider, reason, routing_version, ctx.now)?;
+            let mut changes = Changeset::new();
+            changes.update(
+                ctx,
+                services.ids.as_ref(),
+                &before,
+                &deposit,
+                "deposit.attempt_started",
+                vec![],
+            )?;
+            Ok((Reply::new(200, json!({ "attempt": number })), changes))
+        })
+    })
+    .await?;
+    Ok(reply.body["attempt"].as_u64().unwrap_or_default() as u32)
+}
+
+/// A provider event that names no deposit we know: kept for review, never credited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct UnmatchedPayment {
+    event: PaymentEvent,
+    #[serde(with = "time::serde::rfc3339")]
+    received_at: time::OffsetDateTime,
+}
+
+/// What applying one provider event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Credited,
+    Declined {
+        reason: String,
+    },
+    Flagged {
+        why: String,
+    },
+    Nothing {
+        why: String,
+    },
+    /// No such deposit: recorded for review.
+    Unmatched,
+}
+
+/// Applies a provider event to its deposit: credits the wallet (clearing → wallet, transfer id
+/// = deposit id) with the deposit's new state and the provider's volume in one transaction, or
+/// records the decline or the flag. Safe to run any number of times, concurrently included.
+pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Applied> {
+    let ctx = OpContext {
+        actor: Actor::system(&format!("psp:{}", event.provider)),
+        correlation_id: event.dedup_id(),
+        now: services.clock.now(),
+    };
+    let ctx = &ctx;
+    let reply = execute(services, None, || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let Some(before) =
+                load::<Deposit>(services.store.as_ref(), &keys::deposit(&event.deposit_id)).await?
+            else {
+                let unmatched = UnmatchedPayment {
+                    event: event.clone(),
+                    received_at: ctx.now,
+                };
+                let data = serde_json::to_string(&unmatched)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                changes.put(WriteOp::Put {
+                    table: Table::Main,
+                    item: Item::new(
+                        keys::unmatched_payment(&event.provider, &event.event_id),
+                        1,
+                        data,
+                    )
+                    .with_index(
+                        Index::Gsi1,
+                        keys::UNMATCHED_PAYMENTS.to_string(),
+                        format!("{}#{}", keys::sortable_time(ctx.now), event.dedup_id()),
+                    ),
+                    condition: Condition::Always,
+                });
+                return Ok((Reply::new(200, json!({ "applied": "unmatched" })), changes));
+            };
+            let mut deposit = before.entity.clone();
+            let effect = deposit.apply(event, ctx.now);
+            let applied = match &effect {
+                Effect::Credit => {
+                    let currency = deposit.amount.currency();
+                    let transfer = Transfer::between(
+                        TransferId::new("deposit_id", &deposit.id)?,
+                        AccountId::provider_clearing(&event.provider, currency)?,
+                        AccountId::client_wallet(&deposit.client_id, currency)?,
+                        deposit.amount.amount(),
+                        &format!("deposit via {}", event.provider),
+                    );
+                    crate::ledger::stage(services, ctx, &Request::from(transfer), &mut changes)
+                        .await?;
+                    changes.put(
+                        crate::payments::volume_increment(
+                            services,
+                            &event.provider,
+                            deposit.amount,
+                            ctx.now,
+                            &deposit.id,
+                        )
+                        .await?,
+                    );
+                    json!({ "applied": "credited" })
+                }
+                Effect::Declined { reason } => json!({ "applied": "declined", "why": reason }),
+                Effect::Flag { why } => json!({ "applied": "flagged", "why": why }),
+                Effect::Nothing { why } => json!({ "applied": "nothing", "why": why }),
+            };
+            if deposit != before.entity {
+                let action = match &effect {
+                    Effect::Credit => "deposit.credited",
+                    Effect::Declined { .. } => "deposit.declined_by_provider",
+                    Effect::Flag { .. } => "deposit.flagged",
+                    Effect::Nothing { .. } => "deposit.event_noted",
+                };
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &before,
+                    &deposit,
+                    action,
+                    vec![],
+                )?;
+            }
+            Ok((Reply::new(200, applied), changes))
+        })
+    })
+    .await?;
+    let why = || reply.body["why"].as_str().unwrap_or_default().to_string();
+    let applied = match reply.body["applied"].as_str() {
+        Some("credited") => Applied::Credited,
+        Some("declined") => Applied::Declined { reason: why() },
+        Some("flagged") => Applied::Flagged { why: why() },
+        Some("unmatched") => Applied::Unmatched,
+        _ => Applied::Nothing { why: why() },
+    };
+    answer_workflow(services, event, &applied).await?;
+    Ok(applied)
+}
+
+/// The deposit workflow waits on the provider's result: a credit completes its task, a decline
+/// fails it with `PaymentDeclined` so the definition routes to the next provider.
+async fn answer_workflow(
+    services: &Services,
+    event: &PaymentEvent,
+    applied: &Applied,
+) -> Result<()> {
+    let Some(deposit) =
+        load::<Deposit>(services.store.as_ref(), &keys::deposit(&event.deposit_id)).await?
+    else {
+        return Ok(());
+    };
+    let (Some(token), Some(workflow)) = (&deposit.entity.provider_result_token, &services.workflow)
+    else {
+        return Ok(());
+    };
+    let answered = match applied {
+        Applied::Credited => {
+            workflow
+                .task_success(
+                    token,
+                    json!({ "status": "credited", "event_id": event.event_id }),
+                )
+                .await
+        }
+        Applied::Declined { reason } => {
+            workflow
+                .task_failure(
+                    token,
+                    "PaymentDeclined",
+                    &json!({ "reason": reason }).to_string(),
+                )
+                .await
+        }
+        _ => Ok(()),
+    };
+    match answered {
+        Err(Error::Conflict {
+            code: "task_not_waiting",
+            ..
+        }) => Ok(()),
+        other => other,
+    }
+}
+
+/// One round of the consumer: receives up to `max` provider events, applies each in order per
+/// deposit, acknowledges the applied ones and lets failed ones come back. Answers how many were
+/// applied.
+pub async fn consume(services: &Services, queue: &dyn EventQueue, max: u32) -> Result<usize> {
+    let handled = consume_once(queue, max, |message| {
+        let body = message.body.clone();
+        async move {
+            let event = PaymentEvent::from_message(&body).map_err(Error::Internal)?;
+            apply_event(services, &event).await.map(|_| ())
+        }
+    })
+    .await
+    .map_err(|e| Error::Unavailable(e.to_string()))?;
+    Ok(handled
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Done))
+        .count())
+}

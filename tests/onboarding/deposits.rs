@@ -1,0 +1,208 @@
+//! Deposits: provider events credit a wallet exactly once, however often and however
+//! concurrently they arrive; events that do not match the intent are never credited.
+
+use std::sync::Arc;
+
+use brokeros_app::OpContext;
+use brokeros_app::deposits::{Applied, apply_event, consume, start_attempt};
+use brokeros_app::http::client::Call;
+use brokeros_domain::audit::Actor;
+use brokeros_domain::ledger::AccountId;
+use brokeros_domain::money::{Currency, Money};
+use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
+use brokeros_domain::principal::Role;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::harness::{App, token};
+
+/// An onboarded (KYC-approved) client with a deposit of 100.00 EUR asked of `simcard`.
+async fn deposit_awaiting_simcard(app: &App, deposit_id: &str) -> String {
+    let client_id = app.register("Berg", "C01X00T47").await;
+    let (_, arn) = app.start(&client_id).await;
+    app.finished(&arn).await;
+    let sales = token("sales-1", Role::Sales);
+    let body = json!({ "deposit_id": deposit_id, "amount": "100.00", "currency": "EUR", "method": "card" });
+    let (status, created) = app
+        .send(Call::post(&format!("/clients/{client_id}/deposits"), &body).token(&sales))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let ctx = OpContext {
+        actor: Actor::system("deposit-route"),
+        correlation_id: deposit_id.to_string(),
+        now: time::OffsetDateTime::now_utc(),
+    };
+    start_attempt(&app.services, &ctx, deposit_id, "simcard", "test route", 1)
+        .await
+        .unwrap();
+    client_id
+}
+
+fn eur(cents: i64) -> Money {
+    Money::positive(
+        "amount",
+        Decimal::new(cents, 2),
+        Currency::from_code("EUR").unwrap(),
+    )
+    .unwrap()
+}
+
+fn event(deposit_id: &str, event_id: &str, kind: PaymentEventKind, amount: Money) -> PaymentEvent {
+    PaymentEvent {
+        provider: "simcard".into(),
+        event_id: event_id.into(),
+        deposit_id: deposit_id.into(),
+        kind,
+        amount,
+        occurred_at: time::OffsetDateTime::from_unix_timestamp(
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .unwrap(),
+        provider_transaction_id: format!("pay_{event_id}"),
+    }
+}
+
+async fn wallet(app: &App, client_id: &str) -> Decimal {
+    let account = AccountId::client_wallet(client_id, Currency::from_code("EUR").unwrap()).unwrap();
+    brokeros_app::ledger::balance(&app.services, &account)
+        .await
+        .unwrap()
+        .available
+}
+
+pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
+    let app = Arc::new(app);
+    let client_id = deposit_awaiting_simcard(&app, "dep_1000").await;
+    let captured = event(
+        "dep_1000",
+        "evt_1",
+        PaymentEventKind::Succeeded,
+        eur(10_000),
+    );
+    let delivery = app
+        .services
+        .psp
+        .get("simcard")
+        .unwrap()
+        .deliver(&captured, captured.occurred_at)
+        .unwrap();
+    let delivery = Arc::new(delivery);
+    let mut deliveries = Vec::new();
+    for _ in 0..1000 {
+        let (app, delivery) = (app.clone(), delivery.clone());
+        deliveries.push(tokio::spawn(async move {
+            let mut call = Call::post("/webhooks/psp/simcard", &serde_json::Value::Null)
+                .raw_body(delivery.body.clone());
+            for (name, value) in &delivery.headers {
+                call = call.header(name.as_str(), value.clone());
+            }
+            app.send(call).await.0
+        }));
+    }
+    for delivery in deliveries {
+        let status = delivery.await.unwrap();
+        // A delivery the queue could not take in time is answered 503, and the provider
+        // delivers it again; none may be refused as invalid.
+        assert!(status == 202 || status == 503, "status {status}");
+    }
+    while consume(&app.services, app.services.psp_events.as_ref(), 10)
+        .await
+        .unwrap()
+        > 0
+    {}
+    assert_eq!(wallet(&app, &client_id).await, Decimal::new(10_000, 2));
+
+    // The consumer may see an event again (at-least-once queues): still one credit.
+    let mut again = Vec::new();
+    for _ in 0..20 {
+        let (app, captured) = (app.clone(), captured.clone());
+        again.push(tokio::spawn(async move {
+            apply_event(&app.services, &captured).await
+        }));
+    }
+    for outcome in again {
+        assert!(matches!(
+            outcome.await.unwrap().unwrap(),
+            Applied::Nothing { .. }
+        ));
+    }
+    assert_eq!(wallet(&app, &client_id).await, Decimal::new(10_000, 2));
+    let sales = token("sales-1", Role::Sales);
+    let (_, deposit) = app
+        .send(Call::get("/deposits/dep_1000").token(&sales))
+        .await;
+    assert_eq!(deposit["status"], "credited", "{deposit}");
+}
+
+pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
+    let client_id = deposit_awaiting_simcard(&app, "dep_short").await;
+    let short = event(
+        "dep_short",
+        "evt_1",
+        PaymentEventKind::Succeeded,
+        eur(9_999),
+    );
+    assert!(matches!(
+        apply_event(&app.services, &short).await.unwrap(),
+        Applied::Flagged { .. }
+    ));
+    let exact = event(
+        "dep_short",
+        "evt_2",
+        PaymentEventKind::Succeeded,
+        eur(10_000),
+    );
+    assert!(matches!(
+        apply_event(&app.services, &exact).await.unwrap(),
+        Applied::Flagged { .. }
+    ));
+    let unknown = event(
+        "dep_nobody",
+        "evt_3",
+        PaymentEventKind::Succeeded,
+        eur(10_000),
+    );
+    assert_eq!(
+        apply_event(&app.services, &unknown).await.unwrap(),
+        Applied::Unmatched
+    );
+    assert_eq!(wallet(&app, &client_id).await, Decimal::ZERO);
+    let sales = token("sales-1", Role::Sales);
+    let (_, deposit) = app
+        .send(Call::get("/deposits/dep_short").token(&sales))
+        .await;
+    assert_eq!(deposit["status"], "flagged", "{deposit}");
+    assert_eq!(deposit["flags"].as_array().unwrap().len(), 2);
+}
+
+pub async fn a_decline_closes_the_attempt_without_credit(app: App) {
+    let client_id = deposit_awaiting_simcard(&app, "dep_declined").await;
+    let declined = event(
+        "dep_declined",
+        "evt_1",
+        PaymentEventKind::Declined {
+            reason: "do_not_honor".into(),
+        },
+        eur(10_000),
+    );
+    assert_eq!(
+        apply_event(&app.services, &declined).await.unwrap(),
+        Applied::Declined {
+            reason: "do_not_honor".into()
+        }
+    );
+    assert_eq!(wallet(&app, &client_id).await, Decimal::ZERO);
+    let sales = token("sales-1", Role::Sales);
+    let (_, deposit) = app
+        .send(Call::get("/deposits/dep_declined").token(&sales))
+        .await;
+    assert_eq!(deposit["status"], "awaiting_provider");
+    assert_eq!(
+        deposit["attempts"][0]["result"]["result"], "declined",
+        "{deposit}"
+    );
+    let (status, _) = app
+        .send(Call::get("/deposits/dep_declined").token(&token("portal-mallory", Role::Client)))
+        .await;
+    assert_eq!(status, 403);
+}
