@@ -33,11 +33,12 @@ impl App {
         App::with_config(store, BrokerConfig::embedded_default()).await
     }
 
-    /// With review deadlines of `seconds`, for the escalation paths.
+    /// With a review deadline of `seconds` and an escalation deadline three times as long (time
+    /// for a test to decide the escalated review on a loaded machine), for the escalation paths.
     pub async fn with_review_timeouts(store: Arc<dyn Store>, seconds: u64) -> App {
         let mut config = BrokerConfig::embedded_default();
         config.onboarding.review_timeout_seconds = seconds;
-        config.onboarding.escalation_timeout_seconds = seconds;
+        config.onboarding.escalation_timeout_seconds = seconds * 3;
         App::with_config(store, config).await
     }
 
