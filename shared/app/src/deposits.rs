@@ -14,14 +14,14 @@ use brokeros_domain::payments::PaymentMethod;
 use brokeros_domain::payments::events::PaymentEvent;
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_domain::{Error, Result, normalize};
-use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
+use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::changeset::{Audited, Changeset, Entity, load};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
-use crate::onboarding::{authorize_client_read, load_client};
+use crate::onboarding::{authorize_client_read, client_items, load_client};
 use crate::psp::{EventQueue, Outcome, consume_once};
 use crate::{OpContext, Services, keys};
 
@@ -141,23 +141,14 @@ pub async fn list_for_client(
     principal: &Principal,
     client_id: &str,
 ) -> Result<Value> {
-    let client_id = normalize::code("client_id", client_id, 80)?;
-    let client = load_client(services, &client_id).await?;
-    authorize_client_read(principal, &client.entity)?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::deposits_by_client(&client_id),
+    client_items(
+        services,
+        principal,
+        client_id,
+        keys::deposits_by_client,
+        view,
     )
-    .descending()
-    .limit(50);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decode::<Deposit>(item).map(|d| view(&d.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "items": items }))
+    .await
 }
 
 /// Records that `provider` is asked for the deposit's money (the routing step).

@@ -296,21 +296,36 @@ pub async fn list_for_client(
     principal: &Principal,
     client_id: &str,
 ) -> Result<Value> {
+    client_items(
+        services,
+        principal,
+        client_id,
+        keys::onboardings_by_client,
+        view,
+    )
+    .await
+}
+
+/// The newest 50 items of a client's index partition (`partition` of the client id), shown
+/// with `view`, for whoever may read the client.
+pub(crate) async fn client_items<T: Entity>(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    partition: impl Fn(&str) -> String,
+    view: impl Fn(&T) -> Value,
+) -> Result<Value> {
     let client_id = normalize::code("client_id", client_id, 80)?;
     let client = load_client(services, &client_id).await?;
     authorize_client_read(principal, &client.entity)?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::onboardings_by_client(&client_id),
-    )
-    .descending()
-    .limit(50);
+    let query = Query::new(Table::Main, Some(Index::Gsi1), partition(&client_id))
+        .descending()
+        .limit(50);
     let page = services.store.query(query).await.map_err(store_error)?;
     let items = page
         .items
         .iter()
-        .map(|item| decode::<Onboarding>(item).map(|o| view(&o.entity)))
+        .map(|item| decode::<T>(item).map(|entry| view(&entry.entity)))
         .collect::<Result<Vec<_>>>()?;
     Ok(json!({ "items": items }))
 }
