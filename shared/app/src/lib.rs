@@ -92,7 +92,10 @@ impl Services {
             workflow: None,
             kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
             screening: Arc::new(brokeros_domain::kyc::ScreeningList::sample()),
-            psp: Arc::new(psp::PaymentProviders::simulated()),
+            // Locally every routed provider is simulated (real adapters are configured in AWS).
+            psp: Arc::new(psp::PaymentProviders::simulated_for(
+                &brokeros_domain::payments::RoutingRules::embedded_default(),
+            )),
             psp_events: Arc::new(psp_events),
         }
     }

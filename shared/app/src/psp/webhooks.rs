@@ -18,6 +18,7 @@ use brokeros_domain::payments::webhook::{
     CardAcquirer, CryptoProcessor, HeaderLookup, PaymentProvider, WebhookError, WebhookHeaders,
     WebhookSecret,
 };
+use brokeros_domain::payments::{PaymentMethod, RoutingRules};
 use time::OffsetDateTime;
 
 use super::queue::{EventQueue, QueueError};
@@ -89,6 +90,42 @@ impl PaymentProviders {
         PaymentProviders::new()
             .with(Arc::new(card))
             .with(Arc::new(crypto))
+    }
+
+    /// A simulated adapter for every provider of a routing document, so deposits routed to
+    /// any of them can be confirmed locally by signed webhooks: a crypto processor for providers
+    /// that take only crypto, a card acquirer's dialect for the others. Each signs with a secret
+    /// of its own, derived from its name (simulated payments only).
+    pub fn simulated_for(rules: &RoutingRules) -> PaymentProviders {
+        rules.document().providers.iter().fold(
+            PaymentProviders::simulated(),
+            |providers, descriptor| {
+                let secret = WebhookSecret::new(
+                    format!("simulated-webhooks-of-{}", descriptor.id).into_bytes(),
+                )
+                .expect("a derived secret is long enough");
+                let crypto_only = descriptor
+                    .methods
+                    .iter()
+                    .all(|m| *m == PaymentMethod::Crypto);
+                let adapter: Arc<dyn PaymentProvider> = if crypto_only {
+                    Arc::new(
+                        CryptoProcessor::new(
+                            &descriptor.id,
+                            secret,
+                            SIMULATED_CRYPTO_CONFIRMATIONS,
+                        )
+                        .expect("routing provider ids are valid provider names"),
+                    )
+                } else {
+                    Arc::new(
+                        CardAcquirer::new(&descriptor.id, secret)
+                            .expect("routing provider ids are valid provider names"),
+                    )
+                };
+                providers.with(adapter)
+            },
+        )
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn PaymentProvider>> {
@@ -189,6 +226,93 @@ pub async fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_routed_provider_has_a_simulated_webhook_that_authenticates() {
+        use crate::psp::{LocalEventQueue, LocalQueueConfig};
+        use brokeros_domain::money::{Currency, Money};
+        use brokeros_domain::payments::events::PaymentEventKind;
+        let rules = RoutingRules::embedded_default();
+        let providers = PaymentProviders::simulated_for(&rules);
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn brokeros_store::Store> =
+            Arc::new(brokeros_store_sqlite::SqliteStore::open(&dir.path().join("q.db")).unwrap());
+        let queue = LocalEventQueue::new(
+            store,
+            Arc::new(crate::SystemClock),
+            LocalQueueConfig::new("psp-test"),
+        )
+        .unwrap();
+        let now = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
+            .unwrap();
+        assert!(!rules.document().providers.is_empty());
+        for descriptor in &rules.document().providers {
+            let adapter = providers
+                .get(&descriptor.id)
+                .expect("an adapter per provider");
+            let currency = if descriptor
+                .methods
+                .iter()
+                .all(|m| *m == PaymentMethod::Crypto)
+            {
+                Currency::from_code("USDT").unwrap()
+            } else {
+                Currency::from_code("EUR").unwrap()
+            };
+            let event = PaymentEvent {
+                provider: descriptor.id.clone(),
+                event_id: "evt_1".into(),
+                deposit_id: format!("dep_{}", descriptor.id),
+                kind: PaymentEventKind::Succeeded,
+                amount: Money::positive("amount", rust_decimal::Decimal::new(5_000, 2), currency)
+                    .unwrap(),
+                occurred_at: now,
+                provider_transaction_id: "tx_1".into(),
+            };
+            let delivery = adapter.deliver(&event, now).unwrap();
+            let mut headers = HeaderMap::new();
+            for (name, value) in &delivery.headers {
+                headers.insert(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            let outcome = ingest(
+                &providers,
+                &queue,
+                &descriptor.id,
+                &HttpHeaders(&headers),
+                &delivery.body,
+                now,
+            )
+            .await
+            .unwrap();
+            assert!(
+                matches!(outcome, IngestOutcome::Queued { .. }),
+                "{}",
+                descriptor.id
+            );
+            // Another provider's endpoint refuses it: secrets differ per provider.
+            let other = rules
+                .document()
+                .providers
+                .iter()
+                .find(|d| d.id != descriptor.id)
+                .unwrap();
+            assert!(
+                ingest(
+                    &providers,
+                    &queue,
+                    &other.id,
+                    &HttpHeaders(&headers),
+                    &delivery.body,
+                    now
+                )
+                .await
+                .is_err()
+            );
+        }
+    }
     use crate::psp::{LocalEventQueue, LocalQueueConfig};
     use axum::http::HeaderValue;
     use brokeros_domain::money::{Currency, Money};
