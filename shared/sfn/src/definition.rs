@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -229,7 +232,8 @@ pub struct Retrier {
     pub error_equals: Vec<String>,
     pub interval_seconds: u64,
     pub max_attempts: u32,
-    pub backoff_rate: f64,
+    /// Exact, so retry delays are computed without floating point.
+    pub backoff_rate: Decimal,
     pub max_delay_seconds: Option<u64>,
     pub jitter: Jitter,
 }
@@ -1093,9 +1097,13 @@ fn retriers(value: &Value, state: &str) -> Result<Vec<Retrier>, DefinitionError>
         }
         let max_attempts = integer_at_least(object, "MaxAttempts", Some(state), 0)?.unwrap_or(3);
         let backoff_rate = match object.get("BackoffRate") {
-            None => 2.0,
-            Some(value) => match value.as_f64() {
-                Some(rate) if rate >= 1.0 => rate,
+            None => Decimal::TWO,
+            Some(value) => match value.as_number().and_then(|n| {
+                Decimal::from_str(&n.to_string())
+                    .ok()
+                    .or_else(|| Decimal::from_scientific(&n.to_string()).ok())
+            }) {
+                Some(rate) if rate >= Decimal::ONE => rate,
                 _ => {
                     return Err(fail(format!(
                         "BackoffRate must be a number of at least 1.0, not {value}"

@@ -21,6 +21,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -51,7 +53,7 @@ const BURST: usize = 512;
 /// re-running the states before it.
 const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
 /// Retry delays are capped here, whatever the definition's backoff computes.
-const MAX_RETRY_DELAY_SECONDS: f64 = 31_622_400.0;
+const MAX_RETRY_DELAY_SECONDS: u64 = 31_622_400;
 const CHECKPOINT_ATTEMPTS: u32 = 4;
 
 /// The interpreter's position: everything a restarted process needs to continue.
@@ -454,19 +456,26 @@ fn fail_text(text: &FailText, input: &Value, context: &Value) -> Result<String, 
 }
 
 fn retry_delay(retrier: &Retrier, attempt: u32) -> Duration {
-    let computed = retrier.interval_seconds as f64
-        * retrier
-            .backoff_rate
-            .powi(i32::try_from(attempt).unwrap_or(i32::MAX));
-    let capped = retrier
+    let cap = retrier
         .max_delay_seconds
-        .map_or(computed, |max| computed.min(max as f64))
-        .min(MAX_RETRY_DELAY_SECONDS);
-    let seconds = match retrier.jitter {
-        Jitter::None => capped,
-        Jitter::Full => rand::rng().random_range(0.0..=capped),
+        .map_or(MAX_RETRY_DELAY_SECONDS, |max| {
+            max.min(MAX_RETRY_DELAY_SECONDS)
+        });
+    let cap_ms = Decimal::from(cap) * Decimal::ONE_THOUSAND;
+    // interval × rate^attempt, in exact decimals; stop multiplying once past the cap.
+    let mut delay_ms = Decimal::from(retrier.interval_seconds) * Decimal::ONE_THOUSAND;
+    for _ in 0..attempt {
+        if delay_ms >= cap_ms {
+            break;
+        }
+        delay_ms = delay_ms.saturating_mul(retrier.backoff_rate);
+    }
+    let capped_ms = delay_ms.min(cap_ms).round().to_u64().unwrap_or(cap * 1000);
+    let ms = match retrier.jitter {
+        Jitter::None => capped_ms,
+        Jitter::Full => rand::rng().random_range(0..=capped_ms),
     };
-    Duration::from_secs_f64(seconds)
+    Duration::from_millis(ms)
 }
 
 /// The `lambda:invoke` integration's result: the Invoke API response around the output.

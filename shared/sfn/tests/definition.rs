@@ -407,7 +407,7 @@ fn a_valid_definition_is_typed() {
             retrier.max_attempts,
             retrier.backoff_rate
         ),
-        (1, 3, 2.0),
+        (1, 3, rust_decimal::Decimal::TWO),
         "the spec's defaults"
     );
     assert_eq!(retrier.max_delay_seconds, Some(5));
