@@ -40,7 +40,7 @@ impl Entity for Deposit {
         vec![(
             Index::Gsi1,
             keys::deposits_by_client(&self.client_id),
-            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+            keys::by_time(self.created_at, &self.id),
         )]
     }
 }
@@ -238,7 +238,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     .with_index(
                         Index::Gsi1,
                         keys::UNMATCHED_PAYMENTS.to_string(),
-                        format!("{}#{}", keys::sortable_time(ctx.now), event.dedup_id()),
+                        keys::by_time(ctx.now, &event.dedup_id()),
                     ),
                     condition: Condition::Always,
                 });

@@ -116,6 +116,11 @@ pub fn audit_day(at: OffsetDateTime) -> String {
     )
 }
 
+/// An index sort key that orders items by `at`, ties broken by `id`.
+pub fn by_time(at: OffsetDateTime, id: &str) -> String {
+    format!("{}#{id}", sortable_time(at))
+}
+
 /// A fixed-width UTC timestamp, so index sort keys order by time as text.
 pub fn sortable_time(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)

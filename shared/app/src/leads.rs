@@ -28,7 +28,7 @@ impl Entity for Lead {
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {
-        let sk = format!("{}#{}", keys::sortable_time(self.created_at), self.id);
+        let sk = keys::by_time(self.created_at, &self.id);
         vec![
             (
                 Index::Gsi1,

@@ -185,12 +185,7 @@ impl EventQueue for SqsEventQueue {
                 .send()
                 .await
                 .map_err(sqs_error)?;
-            for failed in answer.failed() {
-                if let Some(receipt) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i))
-                {
-                    settled.stale.push(receipt.clone());
-                }
-            }
+            note_stale(&mut settled, chunk, answer.failed().iter().map(|f| f.id()));
         }
         Ok(settled)
     }
@@ -218,14 +213,23 @@ impl EventQueue for SqsEventQueue {
                 .send()
                 .await
                 .map_err(sqs_error)?;
-            for failed in answer.failed() {
-                if let Some(receipt) = failed.id().parse::<usize>().ok().and_then(|i| chunk.get(i))
-                {
-                    settled.stale.push(receipt.clone());
-                }
-            }
+            note_stale(&mut settled, chunk, answer.failed().iter().map(|f| f.id()));
         }
         Ok(settled)
+    }
+}
+
+/// Records as stale the receipts of a batch whose entries (ids = positions in `chunk`) SQS
+/// reported failed.
+fn note_stale<'a>(
+    settled: &mut Settled,
+    chunk: &[String],
+    failed_ids: impl Iterator<Item = &'a str>,
+) {
+    for id in failed_ids {
+        if let Some(receipt) = id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+            settled.stale.push(receipt.clone());
+        }
     }
 }
 

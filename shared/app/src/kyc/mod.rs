@@ -57,7 +57,7 @@ impl Entity for KycCheckRecord {
         let mut indexes = vec![(
             Index::Gsi1,
             keys::kyc_checks_by_client(&self.client_id),
-            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+            keys::by_time(self.created_at, &self.id),
         )];
         if let Some(p) = &self.provider {
             indexes.push((

@@ -37,7 +37,7 @@ impl Entity for Onboarding {
         vec![(
             Index::Gsi1,
             keys::onboardings_by_client(&self.client_id),
-            format!("{}#{}", keys::sortable_time(self.started_at), self.id),
+            keys::by_time(self.started_at, &self.id),
         )]
     }
 }
@@ -57,7 +57,7 @@ impl Entity for Review {
         vec![(
             Index::Gsi1,
             keys::reviews_by_status(self.status.as_str()),
-            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+            keys::by_time(self.created_at, &self.id),
         )]
     }
 }

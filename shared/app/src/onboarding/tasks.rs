@@ -340,7 +340,7 @@ impl Entity for Notification {
         vec![(
             brokeros_store::Index::Gsi1,
             keys::notifications_by_client(&self.client_id),
-            format!("{}#{}", keys::sortable_time(self.created_at), self.id),
+            keys::by_time(self.created_at, &self.id),
         )]
     }
 }
