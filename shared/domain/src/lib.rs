@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod canonical;
 pub mod config;
+mod csv;
 pub mod deposit;
 pub mod error;
 pub mod kyc;

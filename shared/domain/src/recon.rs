@@ -139,68 +139,6 @@ fn bad(line: usize, column: usize, code: &'static str, message: impl fmt::Displa
     )
 }
 
-/// Splits one CSV line into fields: commas separate, a field may be quoted with `"` (and `""`
-/// inside a quoted field is a quote). Quoted fields may not span lines.
-fn split_line(line: usize, text: &str) -> Result<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        let column = fields.len();
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err(bad(line, column, "malformed_csv", "unterminated quote")),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
-                Some(_) => {
-                    return Err(bad(
-                        line,
-                        column,
-                        "malformed_csv",
-                        "text after a closing quote",
-                    ));
-                }
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => {
-                        fields.push(field);
-                        break;
-                    }
-                    Some('"') => {
-                        return Err(bad(
-                            line,
-                            column,
-                            "malformed_csv",
-                            "a quote inside an unquoted field",
-                        ));
-                    }
-                    Some(c) => field.push(c),
-                }
-            }
-        }
-    }
-}
-
 fn check_id(line: usize, column: usize, value: &str, transfer_id_chars: bool) -> Result<String> {
     let ok = !value.is_empty()
         && value.chars().count() <= MAX_ID_CHARS
@@ -280,13 +218,11 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
             format!("a report is at most {MAX_REPORT_BYTES} bytes"),
         ));
     }
-    let csv = csv.strip_prefix('\u{feff}').unwrap_or(csv);
-    let mut lines = csv.split('\n').enumerate().map(|(i, l)| {
-        let l = l.strip_suffix('\r').unwrap_or(l);
-        (i + 1, l)
-    });
-    let header = match lines.next() {
-        Some((_, h)) if !h.trim().is_empty() => h,
+    let records =
+        crate::csv::parse(csv).map_err(|e| bad(e.line, e.column, "malformed_csv", e.reason))?;
+    let mut records = records.into_iter();
+    let header = match records.next() {
+        Some(h) if !h.is_blank() => h,
         _ => {
             return Err(Error::invalid(
                 "empty_report",
@@ -295,22 +231,27 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
             ));
         }
     };
-    let names = split_line(1, header)?;
-    if names.iter().map(|n| n.trim()).ne(COLUMNS.iter().copied()) {
+    if header
+        .fields
+        .iter()
+        .map(|n| n.trim())
+        .ne(COLUMNS.iter().copied())
+    {
         return Err(Error::invalid(
             "invalid_header",
             "line 1",
             format!(
                 "line 1: the header must be exactly '{}', not '{}'",
                 COLUMNS.join(","),
-                shown(header)
+                shown(&header.fields.join(","))
             ),
         ));
     }
     let mut rows = Vec::new();
     let mut trailing_blank = None;
-    for (line, text) in lines {
-        if text.is_empty() {
+    for record in records {
+        let line = record.line;
+        if record.fields.iter().all(|f| f.is_empty()) {
             trailing_blank.get_or_insert(line);
             continue;
         }
@@ -328,7 +269,7 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
                 format!("line {line}: a report has at most {MAX_REPORT_ROWS} rows"),
             ));
         }
-        rows.push(parse_row(line, text)?);
+        rows.push(parse_row(line, record.fields)?);
     }
     if rows.is_empty() {
         return Err(Error::invalid(
@@ -340,8 +281,7 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
     Ok(rows)
 }
 
-fn parse_row(line: usize, text: &str) -> Result<ReportRow> {
-    let fields = split_line(line, text)?;
+fn parse_row(line: usize, fields: Vec<String>) -> Result<ReportRow> {
     if fields.len() != COLUMNS.len() {
         return Err(Error::invalid(
             "malformed_csv",

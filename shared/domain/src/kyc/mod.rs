@@ -3,7 +3,6 @@
 //! survives transliteration, a risk score with its reasons, and the decision. Provider calls
 //! (document verification) and storage are the application layer's.
 
-mod csv;
 pub mod decision;
 pub mod names;
 pub mod record;

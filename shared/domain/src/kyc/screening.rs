@@ -12,11 +12,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::csv::{self, Record};
 use super::names::{NameKey, NameKind, TOKEN_HIT_SIMILARITY, compare};
 use super::rules::ScreeningThresholds;
 use super::{ClientType, KycSubject};
 use crate::Error;
+use crate::csv::{self, Record};
 
 pub const SAMPLE_SDN_CSV: &str = include_str!("../../data/sanctions/sdn.csv");
 pub const SAMPLE_ALT_CSV: &str = include_str!("../../data/sanctions/alt.csv");
