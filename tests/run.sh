@@ -49,6 +49,25 @@ if [ ${#invalid[@]} -gt 0 ]; then
   exit 1
 fi
 
+# The SAM template (infra/template.yaml): cfn-lint and `sam validate --lint`, from their own
+# venv .tools/deploy-venv (tools/requirements-deploy.txt: aws-sam-cli pins an older boto3 than
+# moto's venv). Offline; the dummy region and credentials only keep the AWS SDK from looking
+# for real ones. The cargo tests (tests/infra) then check the template against functions/,
+# statemachines/ and the code, reading it through the same venv (BROKEROS_DEPLOY_VENV).
+deploy_venv=$(bash tools/python-venv.sh deploy) ||
+  { echo "error: tools/python-venv.sh deploy could not make the deploy virtualenv (see above)" >&2; exit 1; }
+for tool in cfn-lint sam; do
+  [ -x "$deploy_venv/bin/$tool" ] ||
+    { echo "error: no $tool in $deploy_venv: remove it and rerun (tools/requirements-deploy.txt pins it)" >&2; exit 1; }
+done
+export BROKEROS_DEPLOY_VENV="$deploy_venv"
+"$deploy_venv/bin/cfn-lint" infra/template.yaml ||
+  { echo "error: infra/template.yaml: rejected by cfn-lint (above)" >&2; exit 1; }
+AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline \
+  AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0 \
+  "$deploy_venv/bin/sam" validate --lint --template-file infra/template.yaml --region us-east-1 ||
+  { echo "error: infra/template.yaml: rejected by sam validate --lint (above)" >&2; exit 1; }
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -4,10 +4,18 @@
 # sha256) nor the python3 version changed since the last install. Progress goes to stderr; the
 # venv's directory is printed on stdout, so callers can do:
 #   venv=$(bash tools/python-venv.sh) && "$venv/bin/python" ...
+# With a name, the same for another set of tools: `bash tools/python-venv.sh deploy` makes
+# .tools/deploy-venv from tools/requirements-deploy.txt (aws-sam-cli, cfn-lint, cargo-lambda).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv=.tools/venv
 requirements=tools/requirements.txt
+if [ $# -gt 0 ]; then
+  [[ "$1" =~ ^[a-z][a-z0-9-]*$ ]] || { echo "error: bad tool set name '$1'" >&2; exit 1; }
+  venv=.tools/$1-venv
+  requirements=tools/requirements-$1.txt
+  [ -f "$requirements" ] || { echo "error: no $requirements" >&2; exit 1; }
+fi
 
 fail() { echo "error: $*" >&2; exit 1; }
 command -v python3 >/dev/null 2>&1 ||
@@ -21,7 +29,7 @@ stamp="$(sha256sum "$requirements" | cut -d' ' -f1) $(python3 -c 'import sys; pr
 mkdir -p .tools
 # One installer at a time (the tests and a benchmark may start together).
 if command -v flock >/dev/null 2>&1; then
-  exec 9>.tools/venv.lock
+  exec 9>"$venv.lock"
   flock 9
 fi
 if [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" != "$stamp" ] || ! "$venv/bin/python" -c '' 2>/dev/null; then

@@ -5,8 +5,13 @@ use std::process::ExitCode;
 
 use brokeros_app::audit_export::Selection;
 use brokeros_app::http::client::{Call, call};
+use brokeros_app::psp::{SimulatedBehavior, deliver_outbox};
 use brokeros_domain::audit::{Manifest, verify};
+use brokeros_domain::money::{Currency, Money};
+use brokeros_domain::payments::routing::DepositIntent;
+use brokeros_domain::payments::{PaymentMethod, RiskLevel};
 use brokeros_domain::principal::Role;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::CliResult;
@@ -382,6 +387,8 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
         .map_err(|e| e.to_string())?;
     print_outcome(&done);
 
+    deposit(&demo, &local, &bruno_id).await?;
+
     demo.say("Ann's timeline: every change, who made it and when (it is her lead's audit stream)");
     let timeline = demo
         .expect(
@@ -429,6 +436,106 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
     );
     println!("\nDemo complete.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bruno deposits by card: the rules route the deposit, the first provider declines, the next
+/// one's signed webhook credits his wallet and the workflow funds his trading account.
+async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<(), String> {
+    let rules = brokeros_app::payments::active_routing_rules(&local.services)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = time::OffsetDateTime::now_utc();
+    let stats = brokeros_app::payments::load_routing_stats(&local.services, &rules, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let usd = Currency::from_code("USD").ok_or("currency table")?;
+    let intent = DepositIntent {
+        client_id: client_id.to_string(),
+        amount: Money::positive("amount", Decimal::new(50_000, 2), usd)
+            .map_err(|e| e.to_string())?,
+        method: PaymentMethod::Card,
+        country: "PT".into(),
+        risk_level: RiskLevel::High,
+        requested_at: now,
+    };
+    let order: Vec<String> = rules
+        .route(&intent, &stats)
+        .order()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let first = order.first().ok_or("the rules route card USD nowhere")?;
+    println!(
+        "\n== Bruno deposits 500.00 USD by card; routing rules v{} order: {} ({first} is set to decline)",
+        rules.version(),
+        order.join(" → ")
+    );
+    local
+        .gateway
+        .set_behavior(first, SimulatedBehavior::Decline("do_not_honor".into()));
+    if let Some(outbox) = local.gateway.take_outbox() {
+        let router = demo.router.clone();
+        tokio::spawn(deliver_outbox(outbox, move |webhook| {
+            let router = router.clone();
+            async move {
+                let path = webhook.path();
+                let mut request = Call::post(&path, &Value::Null).raw_body(webhook.body);
+                for (name, value) in &webhook.headers {
+                    request = request.header(name.as_str(), value.clone());
+                }
+                let (status, _) = call(&router, request).await;
+                println!("   {path} (signed by the provider) -> {status}");
+                Ok(status)
+            }
+        }));
+    }
+    tokio::spawn(brokeros_app::deposits::run_consumer(
+        local.services.clone(),
+        std::time::Duration::from_millis(50),
+    ));
+    let admin = demo.token("admin-1", Role::Admin);
+    demo.expect(
+        Call::post(
+            &format!("/clients/{client_id}/deposits"),
+            &json!({ "deposit_id": "dep_demo_1", "amount": "500.00", "currency": "USD", "method": "card" }),
+        )
+        .token(&admin),
+        201,
+    )
+    .await?;
+    let execution = brokeros_sfn::execution_arn("deposit", "dep_demo_1");
+    let done = local
+        .engine
+        .wait_for_completion(&execution)
+        .await
+        .map_err(|e| e.to_string())?;
+    let deposit = demo
+        .expect(Call::get("/deposits/dep_demo_1").token(&admin), 200)
+        .await?;
+    for attempt in deposit["attempts"].as_array().into_iter().flatten() {
+        println!(
+            "   attempt {} at {}: {} ({})",
+            attempt["number"],
+            attempt["provider"].as_str().unwrap_or(""),
+            attempt["result"]["result"].as_str().unwrap_or("open"),
+            attempt["result"]["reason"].as_str().unwrap_or("")
+        );
+    }
+    println!(
+        "   {:?}: deposit {}, trading account funding {} (login {})",
+        done.status,
+        deposit["status"].as_str().unwrap_or(""),
+        deposit["funding"]["status"].as_str().unwrap_or(""),
+        deposit["funding"]["login"]
+    );
+    let wallet = demo
+        .expect(
+            Call::get(&format!("/clients/{client_id}/wallet")).token(&admin),
+            200,
+        )
+        .await?;
+    println!("   wallet: {wallet}");
+    Ok(())
 }
 
 fn print_outcome(done: &brokeros_sfn::ExecutionDescription) {

@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_app::http::{AppState, router};
 use brokeros_app::local_workflow::local_engine;
+use brokeros_app::psp::SimulatedGateway;
+use brokeros_app::{SIMULATED_PROVIDER_DELAY, Services};
 use brokeros_domain::config::BrokerConfig;
 use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;
@@ -21,6 +22,9 @@ pub struct LocalBrokerOs {
     pub secret: Vec<u8>,
     /// The local Step Functions engine running `statemachines/` with the in-process handlers.
     pub engine: Arc<Engine>,
+    /// The simulated payment providers deposits are routed to; their webhooks wait in its
+    /// outbox for whoever delivers them (`serve`: over HTTP; the demo: in-process).
+    pub gateway: Arc<SimulatedGateway>,
 }
 
 /// The data directory's development signing key, created on first use (readable by the owner only).
@@ -66,6 +70,11 @@ impl LocalBrokerOs {
         let secret = dev_key(data_dir)?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
         let base = Services::new(Arc::new(store), load_config(config)?);
+        let gateway = Arc::new(SimulatedGateway::new(
+            base.psp.clone(),
+            SIMULATED_PROVIDER_DELAY,
+        ));
+        let base = base.with_gateway(gateway.clone());
         let (engine, services) = local_engine(base).map_err(|e| e.to_string())?;
         let resumed = engine.resume().await.map_err(|e| e.to_string())?;
         if resumed > 0 {
@@ -75,6 +84,7 @@ impl LocalBrokerOs {
             services,
             secret,
             engine,
+            gateway,
         })
     }
 

@@ -3,6 +3,7 @@
 mod audit;
 mod demo;
 mod local;
+mod providers;
 mod psp;
 mod recon;
 mod sfn;
@@ -139,6 +140,16 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
         data_dir.display(),
         data_dir.display()
     );
+    let server = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(outbox) = local.gateway.take_outbox() {
+        tokio::spawn(brokeros_app::psp::deliver_outbox(outbox, move |webhook| {
+            providers::post_webhook(server, webhook)
+        }));
+    }
+    tokio::spawn(brokeros_app::deposits::run_consumer(
+        local.services.clone(),
+        std::time::Duration::from_millis(100),
+    ));
     axum::serve(listener, local.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -3,39 +3,32 @@
 
 use std::sync::Arc;
 
-use brokeros_app::OpContext;
-use brokeros_app::deposits::{Applied, apply_event, consume, start_attempt};
+use brokeros_app::deposits::{Applied, apply_event, consume};
 use brokeros_app::http::client::Call;
-use brokeros_domain::audit::Actor;
 use brokeros_domain::ledger::AccountId;
 use brokeros_domain::money::{Currency, Money};
 use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
 use brokeros_domain::principal::Role;
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::harness::{App, token};
 
-/// An onboarded (KYC-approved) client with a deposit of 100.00 EUR asked of `simcard`.
-async fn deposit_awaiting_simcard(app: &App, deposit_id: &str) -> String {
+/// An onboarded (KYC-approved) client with a deposit of 100.00 EUR that its workflow routed to
+/// a provider; answers the client and the provider. The providers' own webhooks are not
+/// delivered ([`App::run_payment_providers`] is not running): the test sends the events.
+async fn deposit_awaiting_provider(app: &App, deposit_id: &str) -> (String, String) {
     let client_id = app.register("Berg", "C01X00T47").await;
     let (_, arn) = app.start(&client_id).await;
     app.finished(&arn).await;
-    let sales = token("sales-1", Role::Sales);
-    let body = json!({ "deposit_id": deposit_id, "amount": "100.00", "currency": "EUR", "method": "card" });
-    let (status, created) = app
-        .send(Call::post(&format!("/clients/{client_id}/deposits"), &body).token(&sales))
+    app.create_deposit(&client_id, deposit_id, "100.00", "EUR")
         .await;
-    assert_eq!(status, 201, "{created}");
-    let ctx = OpContext {
-        actor: Actor::system("deposit-route"),
-        correlation_id: deposit_id.to_string(),
-        now: time::OffsetDateTime::now_utc(),
-    };
-    start_attempt(&app.services, &ctx, deposit_id, "simcard", "test route", 1)
-        .await
-        .unwrap();
-    client_id
+    let deposit = app.deposit_routed(deposit_id).await;
+    assert_eq!(deposit["status"], "awaiting_provider", "{deposit}");
+    let provider = deposit["attempts"][0]["provider"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (client_id, provider)
 }
 
 fn eur(cents: i64) -> Money {
@@ -47,9 +40,15 @@ fn eur(cents: i64) -> Money {
     .unwrap()
 }
 
-fn event(deposit_id: &str, event_id: &str, kind: PaymentEventKind, amount: Money) -> PaymentEvent {
+fn event(
+    provider: &str,
+    deposit_id: &str,
+    event_id: &str,
+    kind: PaymentEventKind,
+    amount: Money,
+) -> PaymentEvent {
     PaymentEvent {
-        provider: "simcard".into(),
+        provider: provider.into(),
         event_id: event_id.into(),
         deposit_id: deposit_id.into(),
         kind,
@@ -72,8 +71,9 @@ async fn wallet(app: &App, client_id: &str) -> Decimal {
 
 pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
     let app = Arc::new(app);
-    let client_id = deposit_awaiting_simcard(&app, "dep_1000").await;
+    let (client_id, provider) = deposit_awaiting_provider(&app, "dep_1000").await;
     let captured = event(
+        &provider,
         "dep_1000",
         "evt_1",
         PaymentEventKind::Succeeded,
@@ -82,7 +82,7 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
     let delivery = app
         .services
         .psp
-        .get("simcard")
+        .get(&provider)
         .unwrap()
         .deliver(&captured, captured.occurred_at)
         .unwrap();
@@ -90,9 +90,11 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
     let mut deliveries = Vec::new();
     for _ in 0..1000 {
         let (app, delivery) = (app.clone(), delivery.clone());
+        let captured_provider = provider.clone();
         deliveries.push(tokio::spawn(async move {
-            let mut call = Call::post("/webhooks/psp/simcard", &serde_json::Value::Null)
-                .raw_body(delivery.body.clone());
+            let path = format!("/webhooks/psp/{}", captured_provider);
+            let mut call =
+                Call::post(&path, &serde_json::Value::Null).raw_body(delivery.body.clone());
             for (name, value) in &delivery.headers {
                 call = call.header(name.as_str(), value.clone());
             }
@@ -135,8 +137,9 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
 }
 
 pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
-    let client_id = deposit_awaiting_simcard(&app, "dep_short").await;
+    let (client_id, provider) = deposit_awaiting_provider(&app, "dep_short").await;
     let short = event(
+        &provider,
         "dep_short",
         "evt_1",
         PaymentEventKind::Succeeded,
@@ -147,6 +150,7 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
         Applied::Flagged { .. }
     ));
     let exact = event(
+        &provider,
         "dep_short",
         "evt_2",
         PaymentEventKind::Succeeded,
@@ -157,6 +161,7 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
         Applied::Flagged { .. }
     ));
     let unknown = event(
+        &provider,
         "dep_nobody",
         "evt_3",
         PaymentEventKind::Succeeded,
@@ -176,8 +181,9 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
 }
 
 pub async fn a_decline_closes_the_attempt_without_credit(app: App) {
-    let client_id = deposit_awaiting_simcard(&app, "dep_declined").await;
+    let (client_id, provider) = deposit_awaiting_provider(&app, "dep_declined").await;
     let declined = event(
+        &provider,
         "dep_declined",
         "evt_1",
         PaymentEventKind::Declined {

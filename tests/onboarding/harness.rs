@@ -7,6 +7,7 @@ use brokeros_app::http::client::{Call, call};
 use brokeros_app::http::{AppState, router};
 use brokeros_app::kyc::SimulatedKycProvider;
 use brokeros_app::local_workflow::local_engine;
+use brokeros_app::psp::{SimulatedGateway, deliver_outbox};
 use brokeros_app::workflow::{Machine, Workflow};
 use brokeros_domain::config::BrokerConfig;
 use brokeros_domain::principal::Role;
@@ -25,6 +26,9 @@ pub struct App {
     pub kyc: Arc<SimulatedKycProvider>,
     pub services: Services,
     pub engine: Arc<Engine>,
+    /// The simulated payment providers. Their webhooks wait in its outbox until
+    /// [`App::run_payment_providers`] delivers them.
+    pub gateway: Arc<SimulatedGateway>,
     router: axum::Router,
 }
 
@@ -47,6 +51,31 @@ impl App {
         App::build(store, BrokerConfig::embedded_default(), true).await
     }
 
+    /// With a deposit payment deadline of `seconds`.
+    pub async fn with_payment_timeout(store: Arc<dyn Store>, seconds: u64) -> App {
+        let mut config = BrokerConfig::embedded_default();
+        config.deposits.payment_timeout_seconds = seconds;
+        App::with_config(store, config).await
+    }
+
+    /// With a withdrawal approval deadline of `seconds`.
+    pub async fn with_approval_timeout(store: Arc<dyn Store>, seconds: u64) -> App {
+        let mut config = BrokerConfig::embedded_default();
+        config.withdrawals.approval_timeout_seconds = seconds;
+        App::with_config(store, config).await
+    }
+
+    /// With withdrawal rules for a burst from one wallet: up to `per_day` auto-approvals per
+    /// client and day, and no velocity limit to send the rest to finance.
+    pub async fn with_auto_approvals(store: Arc<dyn Store>, per_day: u64) -> App {
+        let mut config = BrokerConfig::embedded_default();
+        let rules = &mut config.withdrawals;
+        rules.auto_approval.max_per_day = per_day as u32;
+        rules.aml.velocity_max_count = 10_000;
+        rules.aml.velocity_max_amount.clear();
+        App::with_config(store, config).await
+    }
+
     async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
         App::build(store, config, false).await
     }
@@ -55,6 +84,11 @@ impl App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
         let mut base = Services::new(store.clone(), config);
         base.kyc = kyc.clone();
+        let gateway = Arc::new(SimulatedGateway::new(
+            base.psp.clone(),
+            Duration::from_millis(20),
+        ));
+        let base = base.with_gateway(gateway.clone());
         let (engine, services) = local_engine(base).expect("the onboarding definition loads");
         let services = if workflow_down {
             services.with_workflow(Arc::new(WorkflowDown))
@@ -75,8 +109,71 @@ impl App {
             kyc,
             services,
             engine,
+            gateway,
             router,
         }
+    }
+
+    /// Delivers the simulated providers' signed webhooks through the router (signature check,
+    /// queue) and runs the event consumer, as `brokeros serve` does, until the test ends.
+    pub fn run_payment_providers(&self) {
+        let outbox = self.gateway.take_outbox().expect("one deliverer");
+        let router = self.router.clone();
+        tokio::spawn(deliver_outbox(outbox, move |webhook| {
+            let router = router.clone();
+            async move {
+                let path = webhook.path();
+                let mut request = Call::post(&path, &Value::Null).raw_body(webhook.body);
+                for (name, value) in &webhook.headers {
+                    request = request.header(name.as_str(), value.clone());
+                }
+                let (status, reply) = call(&router, request).await;
+                assert_eq!(status, 202, "the provider's webhook was refused: {reply}");
+                Ok(status)
+            }
+        }));
+        tokio::spawn(brokeros_app::deposits::run_consumer(
+            self.services.clone(),
+            Duration::from_millis(20),
+        ));
+    }
+
+    /// Creates a deposit intent as the client's account manager.
+    pub async fn create_deposit(
+        &self,
+        client_id: &str,
+        deposit_id: &str,
+        amount: &str,
+        currency: &str,
+    ) -> Value {
+        let sales = token("sales-1", Role::Sales);
+        let body = json!({ "deposit_id": deposit_id, "amount": amount, "currency": currency, "method": "card" });
+        let (status, created) = self
+            .send(Call::post(&format!("/clients/{client_id}/deposits"), &body).token(&sales))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    pub async fn deposit(&self, id: &str) -> Value {
+        let admin = token("admin-1", Role::Admin);
+        let (status, deposit) = self
+            .send(Call::get(&format!("/deposits/{id}")).token(&admin))
+            .await;
+        assert_eq!(status, 200, "{deposit}");
+        deposit
+    }
+
+    /// Waits until the deposit's workflow asked a provider and answers the deposit.
+    pub async fn deposit_routed(&self, id: &str) -> Value {
+        for _ in 0..400 {
+            let deposit = self.deposit(id).await;
+            if deposit["payment_url"].is_string() {
+                return deposit;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("deposit {id} was never routed: {}", self.deposit(id).await);
     }
 
     pub async fn send(&self, request: Call<'_>) -> (u16, Value) {

@@ -1,18 +1,22 @@
 //! Governed onboarding end to end through the local Step Functions engine, on both storage
 //! engines: every branch of the onboarding state machine, the compliance API, restarts.
 
+mod deposit_flows;
 mod deposits;
 mod flows;
 mod harness;
 mod psp_webhook;
 mod recon_api;
 mod wallet;
+mod withdrawals;
 
+use deposit_flows::*;
 use deposits::*;
 use flows::*;
 use psp_webhook::*;
 use recon_api::*;
 use wallet::*;
+use withdrawals::*;
 
 macro_rules! onboarding_tests {
     ($($scenario:ident => $app:ident $(($seconds:expr))?),* $(,)?) => {
@@ -60,4 +64,19 @@ onboarding_tests! {
     a_thousand_concurrent_deliveries_credit_once => new,
     mismatched_and_unknown_events_are_never_credited => new,
     a_decline_closes_the_attempt_without_credit => new,
+    a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account => new,
+    a_decline_cascades_to_the_next_provider => new,
+    an_outage_at_a_provider_moves_to_the_next => new,
+    every_provider_declining_declines_the_deposit => new,
+    no_result_in_time_expires_and_a_late_success_is_never_credited => with_payment_timeout(1),
+    a_retried_deposit_request_starts_one_workflow => new,
+    an_auto_approved_withdrawal_is_paid_and_settled => new,
+    finance_approves_a_withdrawal_the_rules_do_not => new,
+    a_large_withdrawal_needs_two_approvers_never_the_requester => new,
+    bad_withdrawal_requests_write_nothing => new,
+    a_rejected_withdrawal_releases_the_reservation => new,
+    a_failed_withdrawal_payout_releases_and_an_outage_is_retried => new,
+    withdrawal_checks_reject_unverified_clients_and_other_methods => new,
+    an_undecided_withdrawal_expires_and_releases => with_approval_timeout(1),
+    two_hundred_concurrent_withdrawals_never_overdraw_the_wallet => with_auto_approvals(50),
 }

@@ -26,6 +26,8 @@
 //! | deposit routing: rules (pointer in force / immutable versions), provider health, provider counters per UTC day (volume per currency, outcomes per hour; sharded) | `PAYROUTING` / `PSP#<provider>` / `PSPVOL#<yyyy-mm-dd>`, `PSPOUT#<yyyy-mm-dd>` | `ACTIVE`, `V#<version, 10 digits>` / `HEALTH` / `<provider>#<currency>#<shard>`, `<hh>#<provider>#<shard>` | health: gsi1 `PSPHEALTH` (every provider) |
 //! | reconciliation run (immutable; id from provider + report sha256) / its items in chunks | `RECON#<run id>` | `RUN` / `ITEMS#<chunk, 4 digits>` | |
 //! | deposit | `DEPOSIT#<id>` | `DEPOSIT` | gsi1 by client, sorted by creation time |
+//! | withdrawal / its destination (kept out of the audited record) | `WITHDRAWAL#<id>` | `WITHDRAWAL` / `DESTINATION` | gsi1 by client, gsi2 by status (both sorted by request time) |
+//! | withdrawals auto-approved for a client on a UTC day | `WDAUTO#<client id>#<yyyy-mm-dd>` | `COUNT` | |
 //! | provider event for no known deposit | `UNMATCHED#<provider>#<event id>` | `UNMATCHED` | gsi1 `UNMATCHED` by time |
 //! | audit event (audit table) | `<entity type>#<entity id>` | `<seq, 12 digits>` | gsi1 by UTC day, sorted by event id |
 
@@ -361,6 +363,26 @@ pub fn unmatched_payment(provider: &str, event_id: &str) -> Key {
 }
 
 pub const UNMATCHED_PAYMENTS: &str = "UNMATCHED";
+
+pub fn withdrawal(id: &str) -> Key {
+    Key::new(format!("WITHDRAWAL#{id}"), "WITHDRAWAL")
+}
+
+pub fn withdrawal_destination(id: &str) -> Key {
+    Key::new(format!("WITHDRAWAL#{id}"), "DESTINATION")
+}
+
+pub fn withdrawals_by_client(client_id: &str) -> String {
+    format!("WITHDRAWALS#{client_id}")
+}
+
+pub fn withdrawals_by_status(status: &str) -> String {
+    format!("WITHDRAWALS#STATUS#{status}")
+}
+
+pub fn withdrawal_auto_approvals(client_id: &str, day: time::Date) -> Key {
+    Key::new(format!("WDAUTO#{client_id}#{}", utc_day(day)), "COUNT")
+}
 
 #[cfg(test)]
 mod tests {

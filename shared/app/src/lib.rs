@@ -21,7 +21,9 @@ pub mod psp;
 pub mod recon;
 pub mod rotation;
 pub mod wallet;
+pub mod withdrawals;
 pub mod workflow;
+pub mod workflow_tasks;
 
 use std::sync::Arc;
 
@@ -55,6 +57,9 @@ pub const PSP_EVENTS_MAX_RECEIVES: u32 = 5;
 /// secret (a real provider's secret comes from the secret store).
 const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
 
+/// How long a simulated payment provider takes to send its webhook.
+pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Everything a use case needs, built once at start-up and shared by all requests.
 #[derive(Clone)]
 pub struct Services {
@@ -71,6 +76,8 @@ pub struct Services {
     /// The payment providers whose webhooks are accepted, and the queue their events go to.
     pub psp: Arc<psp::PaymentProviders>,
     pub psp_events: Arc<dyn psp::EventQueue>,
+    /// Asks payment providers to collect deposits and pay withdrawals out.
+    pub gateway: Arc<dyn psp::PaymentGateway>,
 }
 
 impl Services {
@@ -82,6 +89,9 @@ impl Services {
                 .dead_letter(PSP_EVENTS_DEAD_LETTER_QUEUE, PSP_EVENTS_MAX_RECEIVES),
         )
         .expect("the PSP event queue's settings are valid");
+        let psp = Arc::new(psp::PaymentProviders::simulated_for(
+            &brokeros_domain::payments::RoutingRules::embedded_default(),
+        ));
         Services {
             trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
             store,
@@ -93,15 +103,22 @@ impl Services {
             kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
             screening: Arc::new(brokeros_domain::kyc::ScreeningList::sample()),
             // Locally every routed provider is simulated (real adapters are configured in AWS).
-            psp: Arc::new(psp::PaymentProviders::simulated_for(
-                &brokeros_domain::payments::RoutingRules::embedded_default(),
+            gateway: Arc::new(psp::SimulatedGateway::new(
+                psp.clone(),
+                SIMULATED_PROVIDER_DELAY,
             )),
+            psp,
             psp_events: Arc::new(psp_events),
         }
     }
 
     pub fn with_psp_events(mut self, queue: Arc<dyn psp::EventQueue>) -> Services {
         self.psp_events = queue;
+        self
+    }
+
+    pub fn with_gateway(mut self, gateway: Arc<dyn psp::PaymentGateway>) -> Services {
+        self.gateway = gateway;
         self
     }
 

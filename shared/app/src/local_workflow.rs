@@ -11,13 +11,15 @@ use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::onboarding::tasks;
 use crate::workflow::{Machine, Workflow};
+use crate::workflow_tasks as tasks;
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.
 pub fn definition_source(machine: Machine) -> &'static str {
     match machine {
         Machine::Onboarding => include_str!("../../../statemachines/onboarding.asl.json"),
+        Machine::Deposit => include_str!("../../../statemachines/deposit.asl.json"),
+        Machine::Withdrawal => include_str!("../../../statemachines/withdrawal.asl.json"),
     }
 }
 

@@ -20,7 +20,8 @@ async fn authorize(services: &Services, principal: &Principal, client_id: &str) 
     Ok(client_id)
 }
 
-/// The client's wallets with their available and reserved balances.
+/// The client's wallets with their available and reserved balances, and their latest
+/// withdrawals with their status.
 pub async fn balances(
     services: &Services,
     principal: &Principal,
@@ -39,7 +40,9 @@ pub async fn balances(
             })
         })
         .collect();
-    Ok(json!({ "client_id": client_id, "wallets": wallets }))
+    // Money reserved for a withdrawal is explained by the withdrawal's status.
+    let withdrawals = crate::withdrawals::summaries(services, &client_id, 20).await?;
+    Ok(json!({ "client_id": client_id, "wallets": wallets, "withdrawals": withdrawals }))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,15 +10,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Machine {
     Onboarding,
+    Deposit,
+    Withdrawal,
 }
 
 impl Machine {
-    pub const ALL: [Machine; 1] = [Machine::Onboarding];
+    pub const ALL: [Machine; 3] = [Machine::Onboarding, Machine::Deposit, Machine::Withdrawal];
 
     /// The definition's file stem in `statemachines/` and its local machine name.
     pub fn name(self) -> &'static str {
         match self {
             Machine::Onboarding => "onboarding",
+            Machine::Deposit => "deposit",
+            Machine::Withdrawal => "withdrawal",
         }
     }
 }

@@ -54,6 +54,15 @@ impl Actor {
         }
     }
 
+    /// A workflow execution (its ARN) running a task.
+    pub fn workflow(execution_id: &str) -> Actor {
+        Actor {
+            kind: ActorKind::Workflow,
+            id: execution_id.to_string(),
+            role: None,
+        }
+    }
+
     pub fn system(id: &str) -> Actor {
         Actor {
             kind: ActorKind::System,

@@ -77,8 +77,25 @@ pub struct ProviderAttempt {
     pub reason: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// The provider's id of the payment it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<AttemptResult>,
+}
+
+/// Where the credited money went after the wallet: the client's trading account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Funding {
+    /// Moved from the wallet to the account in the ledger; the platform's booking is awaited.
+    Pending { login: u64 },
+    /// Booked on the platform as this deal.
+    Funded { login: u64, deal_id: u64 },
+    /// The platform did not take it: the ledger move was reversed, the money is in the wallet.
+    Returned { login: u64, reason: String },
+    /// Left in the wallet (no trading account in the currency, or the wallet no longer holds it).
+    Skipped { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +113,11 @@ pub struct Deposit {
     pub attempts: Vec<ProviderAttempt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_version: Option<u32>,
+    /// Where the client completes the payment at the current provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<Funding>,
     /// Events that were flagged, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
@@ -152,18 +174,134 @@ impl Deposit {
                 ),
             ));
         }
-        let number = self.attempts.len() as u32 + 1;
+        let number = self.next_attempt_number();
         self.attempts.push(ProviderAttempt {
             number,
             provider: provider.to_string(),
             reason: reason.to_string(),
             started_at: now,
+            provider_reference: None,
             result: None,
         });
         self.routing_version = Some(routing_version);
         self.status = DepositStatus::AwaitingProvider;
         self.updated_at = now;
         Ok(number)
+    }
+
+    /// The number the next attempt gets: with the deposit id, the provider-side idempotency key,
+    /// so asking again after a lost reply reaches the same payment.
+    pub fn next_attempt_number(&self) -> u32 {
+        self.attempts.len() as u32 + 1
+    }
+
+    /// Records where the provider asked by the open attempt collects the payment.
+    pub fn payment_created(
+        &mut self,
+        provider_reference: String,
+        payment_url: String,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let attempt = self
+            .attempts
+            .last_mut()
+            .filter(|a| a.result.is_none())
+            .ok_or_else(|| Error::conflict("no_open_attempt", "no provider attempt is open"))?;
+        attempt.provider_reference = Some(provider_reference);
+        self.payment_url = Some(payment_url);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Records that the workflow waits for the provider's result on `token`.
+    pub fn await_result(&mut self, token: String, now: OffsetDateTime) {
+        if self.provider_result_token.as_deref() != Some(token.as_str()) {
+            self.provider_result_token = Some(token);
+            self.updated_at = now;
+        }
+    }
+
+    /// The last attempt's decline, when the deposit waits for no provider: the workflow asks
+    /// the next one.
+    pub fn last_decline(&self) -> Option<&str> {
+        if self.status != DepositStatus::AwaitingProvider {
+            return None;
+        }
+        match self.attempts.last().and_then(|a| a.result.as_ref()) {
+            Some(AttemptResult::Declined { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// An unexpected workflow error: held for finance with the error, never left waiting. A
+    /// deposit that ended keeps its status and records the error as a flag.
+    pub fn workflow_failed(&mut self, why: String, now: OffsetDateTime) {
+        self.close_current(AttemptResult::Unavailable {
+            reason: "the workflow failed".into(),
+        });
+        self.provider_result_token = None;
+        self.flag(why, now);
+    }
+
+    /// Starts moving the credited amount to the trading account `login`.
+    pub fn start_funding(&mut self, login: u64, now: OffsetDateTime) -> Result<()> {
+        self.check_fundable()?;
+        self.funding = Some(Funding::Pending { login });
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Leaves the credited amount in the wallet.
+    pub fn skip_funding(&mut self, reason: String, now: OffsetDateTime) -> Result<()> {
+        self.check_fundable()?;
+        self.funding = Some(Funding::Skipped { reason });
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn check_fundable(&self) -> Result<()> {
+        if self.status != DepositStatus::Credited || self.funding.is_some() {
+            return Err(Error::conflict(
+                "deposit_not_fundable",
+                format!(
+                    "deposit {} is {} and its funding was {}",
+                    self.id,
+                    self.status.as_str(),
+                    if self.funding.is_some() {
+                        "started before"
+                    } else {
+                        "not started"
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn pending_funding(&self) -> Result<u64> {
+        match self.funding {
+            Some(Funding::Pending { login }) => Ok(login),
+            _ => Err(Error::conflict(
+                "funding_not_pending",
+                format!("deposit {} has no funding in progress", self.id),
+            )),
+        }
+    }
+
+    /// The platform booked the funding.
+    pub fn funded(&mut self, deal_id: u64, now: OffsetDateTime) -> Result<()> {
+        let login = self.pending_funding()?;
+        self.funding = Some(Funding::Funded { login, deal_id });
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The platform refused the funding; the ledger move is reversed in the same transaction.
+    pub fn funding_returned(&mut self, reason: String, now: OffsetDateTime) -> Result<u64> {
+        let login = self.pending_funding()?;
+        self.funding = Some(Funding::Returned { login, reason });
+        self.updated_at = now;
+        Ok(login)
     }
 
     /// Closes the open attempt without an event (the provider was unreachable, or no result
@@ -324,6 +462,8 @@ mod tests {
             status: DepositStatus::Created,
             attempts: vec![],
             routing_version: None,
+            payment_url: None,
+            funding: None,
             flags: vec![],
             provider_result_token: None,
             created_at: now,

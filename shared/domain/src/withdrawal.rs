@@ -6,10 +6,18 @@
 //! the reservation; a rejection, an expiry or a failed payout releases it. Each transition is
 //! refused from a state it does not belong to, so a retried or late step cannot move money twice.
 
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::WithdrawalsConfig;
+use crate::kyc::DocumentType;
+use crate::lead::Client;
 use crate::money::Money;
+use crate::onboarding::KycStatus;
+use crate::payments::PaymentMethod;
 use crate::principal::{Principal, Role};
 use crate::{Error, Result};
 
@@ -83,9 +91,9 @@ pub struct Withdrawal {
     pub id: String,
     pub client_id: String,
     pub amount: Money,
-    /// How the money leaves (`card`, `bank_transfer`, `crypto`, ...).
-    pub method: String,
-    /// Where it goes (masked card, IBAN, wallet address reference).
+    /// How the money leaves: one of the methods the client deposited with.
+    pub method: PaymentMethod,
+    /// Where it goes, masked (the full reference is kept apart from the audited record).
     pub destination: String,
     pub status: WithdrawalStatus,
     /// Who asked: the client themself or a staff member on their behalf.
@@ -100,6 +108,13 @@ pub struct Withdrawal {
     pub provider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout_reference: Option<String>,
+    /// The workflow's task token while it waits for approval. A bearer credential: never
+    /// shown, and cleared from the record once the wait ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_token: Option<String>,
+    /// An unexpected workflow error recorded for finance (the error name only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub requested_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -135,6 +150,33 @@ impl Withdrawal {
             _ => WithdrawalStatus::AwaitingApproval,
         };
         self.updated_at = now;
+        Ok(())
+    }
+
+    /// Records what [`check`] decided: refused, or accepted with its approval requirement and
+    /// the provider that will pay it out.
+    pub fn decided(&mut self, decision: &CheckDecision, now: OffsetDateTime) -> Result<()> {
+        match decision {
+            CheckDecision::Reject { reason } => self.reject(reason.clone(), now),
+            CheckDecision::Accept {
+                requirement,
+                provider,
+                reasons,
+            } => {
+                self.checked(*requirement, reasons.clone(), now)?;
+                self.provider = Some(provider.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// Parks the workflow's task token while the withdrawal waits for approval; a retried wait
+    /// brings a new token, which replaces the old one.
+    pub fn awaiting(&mut self, token: &str) -> Result<()> {
+        if self.status != WithdrawalStatus::AwaitingApproval {
+            return Err(refused(self, "waiting for approval"));
+        }
+        self.approval_token = Some(token.to_string());
         Ok(())
     }
 
@@ -183,6 +225,7 @@ impl Withdrawal {
         self.updated_at = now;
         if self.approvals.len() >= required {
             self.status = WithdrawalStatus::Approved;
+            self.approval_token = None;
             return Ok(true);
         }
         Ok(false)
@@ -199,6 +242,7 @@ impl Withdrawal {
         }
         self.status = WithdrawalStatus::Rejected;
         self.reasons.push(reason);
+        self.approval_token = None;
         self.updated_at = now;
         Ok(())
     }
@@ -209,6 +253,7 @@ impl Withdrawal {
             return Err(refused(self, "expired"));
         }
         self.status = WithdrawalStatus::Expired;
+        self.approval_token = None;
         self.updated_at = now;
         Ok(())
     }
@@ -237,6 +282,237 @@ impl Withdrawal {
     }
 }
 
+/// How far a client's identity is verified, as the withdrawal rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationLevel {
+    /// KYC not approved (never, not yet, or no longer).
+    None,
+    /// KYC approved.
+    Basic,
+    /// KYC approved and proof of funds on file.
+    Enhanced,
+}
+
+impl VerificationLevel {
+    pub fn of(client: &Client) -> VerificationLevel {
+        if client.kyc_status != KycStatus::Approved {
+            return VerificationLevel::None;
+        }
+        let funds_proven = client
+            .documents
+            .iter()
+            .any(|d| d.document.doc_type == DocumentType::ProofOfFunds);
+        if funds_proven {
+            VerificationLevel::Enhanced
+        } else {
+            VerificationLevel::Basic
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationLevel::None => "none",
+            VerificationLevel::Basic => "basic",
+            VerificationLevel::Enhanced => "enhanced",
+        }
+    }
+}
+
+/// A deposit the client made that was credited: where money may go back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositSource {
+    pub method: PaymentMethod,
+    pub provider: String,
+    pub amount: Money,
+    pub credited_at: OffsetDateTime,
+}
+
+/// An earlier withdrawal of the client, for the velocity rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierWithdrawal {
+    pub amount: Money,
+    pub status: WithdrawalStatus,
+    pub requested_at: OffsetDateTime,
+}
+
+/// What the checks look at besides the withdrawal itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFacts {
+    pub verification: VerificationLevel,
+    /// The trading groups of the client's accounts.
+    pub client_groups: Vec<String>,
+    pub deposits: Vec<DepositSource>,
+    /// The client's other withdrawals (any age; the rules pick their window).
+    pub earlier: Vec<EarlierWithdrawal>,
+    /// How many of the client's withdrawals were auto-approved today (UTC).
+    pub auto_approved_today: u32,
+}
+
+/// What the checks decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckDecision {
+    /// Refused: the reservation is released.
+    Reject { reason: String },
+    /// Accepted, with what approval it needs, paid out through `provider` (the one the client
+    /// deposited with by this method).
+    Accept {
+        requirement: ApprovalRequirement,
+        provider: String,
+        reasons: Vec<String>,
+    },
+}
+
+fn limit(limits: &BTreeMap<String, Decimal>, amount: Money) -> Option<Decimal> {
+    limits.get(amount.currency().code).copied()
+}
+
+fn above(limits: &BTreeMap<String, Decimal>, amount: Money) -> Option<Decimal> {
+    limit(limits, amount).filter(|l| amount.amount() > *l)
+}
+
+/// The withdrawal checks, in the order a compliance officer would apply them: the KYC level,
+/// the hard AML limit, the closed loop (money goes back the way it came in), then what decides
+/// between auto-approval and finance (AML review threshold, missing enhanced verification,
+/// velocity, the auto-approval rules), and how many approvers finance needs.
+pub fn check(
+    withdrawal: &Withdrawal,
+    facts: &CheckFacts,
+    rules: &WithdrawalsConfig,
+    now: OffsetDateTime,
+) -> CheckDecision {
+    let amount = withdrawal.amount;
+    let currency = amount.currency().code;
+    if facts.verification < rules.kyc.required_level {
+        return CheckDecision::Reject {
+            reason: format!(
+                "kyc: verification level {} is below the required {}",
+                facts.verification.as_str(),
+                rules.kyc.required_level.as_str()
+            ),
+        };
+    }
+    if let Some(l) = above(&rules.aml.reject_above, amount) {
+        return CheckDecision::Reject {
+            reason: format!("aml: {amount} is above the limit of {l} {currency}"),
+        };
+    }
+    // The newest credited deposit by this method and currency decides the provider, so the
+    // payout goes back through the channel the money came in by.
+    let source = facts
+        .deposits
+        .iter()
+        .filter(|d| d.method == withdrawal.method && d.amount.currency() == amount.currency())
+        .max_by_key(|d| d.credited_at);
+    let Some(source) = source else {
+        return CheckDecision::Reject {
+            reason: format!(
+                "deposit_method: the client has no credited {} deposit in {currency}; withdrawals go back the way money came in",
+                withdrawal.method.as_str()
+            ),
+        };
+    };
+
+    let mut review = Vec::new();
+    if let Some(l) = above(&rules.aml.review_above, amount) {
+        review.push(format!(
+            "aml: {amount} is above the review threshold of {l} {currency}"
+        ));
+    }
+    if facts.verification < VerificationLevel::Enhanced
+        && let Some(l) = above(&rules.kyc.enhanced_above, amount)
+    {
+        review.push(format!(
+            "kyc: above {l} {currency} enhanced verification (proof of funds) is needed"
+        ));
+    }
+    let window_start = now
+        - time::Duration::seconds(rules.aml.velocity_window_seconds.min(i64::MAX as u64) as i64);
+    let recent: Vec<&EarlierWithdrawal> = facts
+        .earlier
+        .iter()
+        .filter(|w| w.requested_at >= window_start)
+        .collect();
+    if recent.len() >= rules.aml.velocity_max_count as usize {
+        review.push(format!(
+            "aml: velocity, {} withdrawals in the last {} s",
+            recent.len(),
+            rules.aml.velocity_window_seconds
+        ));
+    }
+    let recent_total: Decimal = recent
+        .iter()
+        .filter(|w| {
+            w.amount.currency() == amount.currency()
+                && !matches!(
+                    w.status,
+                    WithdrawalStatus::Rejected | WithdrawalStatus::Expired
+                )
+        })
+        .map(|w| w.amount.amount())
+        .sum::<Decimal>()
+        + amount.amount();
+    if let Some(l) = limit(&rules.aml.velocity_max_amount, amount)
+        && recent_total > l
+    {
+        review.push(format!(
+            "aml: velocity, {recent_total} {currency} withdrawn in the window is above {l} {currency}"
+        ));
+    }
+
+    let auto = &rules.auto_approval;
+    let mut manual = review;
+    if manual.is_empty() {
+        if !facts
+            .client_groups
+            .iter()
+            .any(|g| auto.client_groups.contains(g))
+        {
+            manual.push("auto_approval: the client's group is not auto-approved".into());
+        }
+        match limit(&auto.max_amount, amount) {
+            None => manual.push(format!("auto_approval: no limit for {currency}")),
+            Some(l) if amount.amount() > l => manual.push(format!(
+                "auto_approval: {amount} is above the limit of {l} {currency}"
+            )),
+            Some(_) => {}
+        }
+        if facts.auto_approved_today >= auto.max_per_day {
+            manual.push(format!(
+                "auto_approval: {} auto-approved today already",
+                facts.auto_approved_today
+            ));
+        }
+    }
+    let provider = source.provider.clone();
+    if manual.is_empty() {
+        return CheckDecision::Accept {
+            requirement: ApprovalRequirement::None,
+            provider,
+            reasons: vec![format!(
+                "auto_approved: {} of {} today",
+                facts.auto_approved_today + 1,
+                auto.max_per_day
+            )],
+        };
+    }
+    let two = match limit(&rules.second_approval_above, amount) {
+        Some(l) => amount.amount() > l,
+        None => true,
+    };
+    let requirement = if two {
+        manual.push("approval: above the second-approver threshold".into());
+        ApprovalRequirement::Two
+    } else {
+        ApprovalRequirement::One
+    };
+    CheckDecision::Accept {
+        requirement,
+        provider,
+        reasons: manual,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +538,7 @@ mod tests {
                 Currency::from_code("USD").unwrap(),
             )
             .unwrap(),
-            method: "bank_transfer".into(),
+            method: PaymentMethod::BankTransfer,
             destination: "DE89****3000".into(),
             status: WithdrawalStatus::Requested,
             requested_by: "finance-1".into(),
@@ -271,6 +547,8 @@ mod tests {
             reasons: vec![],
             provider: None,
             payout_reference: None,
+            approval_token: None,
+            failure: None,
             requested_at: now,
             updated_at: now,
         };
@@ -340,5 +618,235 @@ mod tests {
         assert!(w.paid("bank-sim".into(), "PAY-2".into(), now).is_err());
         assert!(w.payout_failed("late".into(), now).is_err());
         assert_eq!(w.payout_reference.as_deref(), Some("PAY-1"));
+    }
+
+    fn usd(cents: i64) -> Money {
+        Money::positive("amount", Decimal::new(cents, 2), crate::money::USD).unwrap()
+    }
+
+    fn requested(cents: i64, method: PaymentMethod) -> Withdrawal {
+        let mut w = withdrawal(ApprovalRequirement::None);
+        w.status = WithdrawalStatus::Requested;
+        w.requirement = None;
+        w.reasons.clear();
+        w.amount = usd(cents);
+        w.method = method;
+        w
+    }
+
+    fn facts() -> CheckFacts {
+        CheckFacts {
+            verification: VerificationLevel::Basic,
+            client_groups: vec!["real\\retail-usd".into()],
+            deposits: vec![
+                DepositSource {
+                    method: PaymentMethod::Card,
+                    provider: "old-acquirer".into(),
+                    amount: usd(50_000),
+                    credited_at: OffsetDateTime::UNIX_EPOCH,
+                },
+                DepositSource {
+                    method: PaymentMethod::Card,
+                    provider: "cardpay-eu".into(),
+                    amount: usd(50_000),
+                    credited_at: OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1),
+                },
+            ],
+            earlier: vec![],
+            auto_approved_today: 0,
+        }
+    }
+
+    fn rules() -> WithdrawalsConfig {
+        crate::config::BrokerConfig::embedded_default().withdrawals
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(2)
+    }
+
+    fn accepted(decision: CheckDecision) -> (ApprovalRequirement, String, Vec<String>) {
+        match decision {
+            CheckDecision::Accept {
+                requirement,
+                provider,
+                reasons,
+            } => (requirement, provider, reasons),
+            other => panic!("expected acceptance, got {other:?}"),
+        }
+    }
+
+    fn rejection(decision: CheckDecision) -> String {
+        match decision {
+            CheckDecision::Reject { reason } => reason,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_small_withdrawal_of_a_verified_retail_client_is_auto_approved_to_the_newest_provider() {
+        let (requirement, provider, _) = accepted(check(
+            &requested(50_000, PaymentMethod::Card),
+            &facts(),
+            &rules(),
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::None);
+        assert_eq!(provider, "cardpay-eu");
+    }
+
+    #[test]
+    fn kyc_below_the_required_level_or_another_method_is_rejected() {
+        let mut unverified = facts();
+        unverified.verification = VerificationLevel::None;
+        let reason = rejection(check(
+            &requested(100, PaymentMethod::Card),
+            &unverified,
+            &rules(),
+            now(),
+        ));
+        assert!(reason.starts_with("kyc:"), "{reason}");
+        let reason = rejection(check(
+            &requested(100, PaymentMethod::Crypto),
+            &facts(),
+            &rules(),
+            now(),
+        ));
+        assert!(reason.starts_with("deposit_method:"), "{reason}");
+        let reason = rejection(check(
+            &requested(30_000_000, PaymentMethod::Card),
+            &facts(),
+            &rules(),
+            now(),
+        ));
+        assert!(reason.starts_with("aml:"), "{reason}");
+    }
+
+    #[test]
+    fn thresholds_velocity_and_the_daily_count_route_to_finance() {
+        let rules = rules();
+        // Above the auto-approval limit: one approver.
+        let (requirement, _, reasons) = accepted(check(
+            &requested(100_001, PaymentMethod::Card),
+            &facts(),
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::One, "{reasons:?}");
+        // Above the second-approver threshold (and the AML review one, and enhanced KYC): two.
+        let (requirement, _, reasons) = accepted(check(
+            &requested(1_000_001, PaymentMethod::Card),
+            &facts(),
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::Two);
+        assert!(reasons.iter().any(|r| r.contains("review threshold")));
+        assert!(reasons.iter().any(|r| r.contains("enhanced verification")));
+        // The daily auto-approval count is used up.
+        let mut used = facts();
+        used.auto_approved_today = rules.auto_approval.max_per_day;
+        let (requirement, _, _) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &used,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::One);
+        // Velocity by count: only withdrawals inside the window count.
+        let mut busy = facts();
+        let earlier = |hours_ago: i64, status| EarlierWithdrawal {
+            amount: usd(100),
+            status,
+            requested_at: now() - time::Duration::hours(hours_ago),
+        };
+        busy.earlier = (0..5)
+            .map(|_| earlier(30, WithdrawalStatus::Paid))
+            .collect();
+        let (requirement, _, _) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &busy,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::None, "outside the window");
+        busy.earlier = (0..5).map(|_| earlier(1, WithdrawalStatus::Paid)).collect();
+        let (requirement, _, reasons) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &busy,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::One);
+        assert!(
+            reasons.iter().any(|r| r.contains("velocity")),
+            "{reasons:?}"
+        );
+        // A group that is not auto-approved.
+        let mut vip = facts();
+        vip.client_groups = vec!["real\\vip-usd".into()];
+        let (requirement, _, _) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &vip,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::One);
+    }
+
+    #[test]
+    fn velocity_by_amount_counts_only_money_that_left_or_is_leaving() {
+        let rules = rules();
+        let mut f = facts();
+        let big = |status| EarlierWithdrawal {
+            amount: usd(1_000_000),
+            status,
+            requested_at: now() - time::Duration::hours(1),
+        };
+        f.earlier = vec![
+            big(WithdrawalStatus::Rejected),
+            big(WithdrawalStatus::Expired),
+        ];
+        let (requirement, _, _) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &f,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::None);
+        f.earlier = vec![big(WithdrawalStatus::Paid), big(WithdrawalStatus::Approved)];
+        let (requirement, _, reasons) = accepted(check(
+            &requested(100, PaymentMethod::Card),
+            &f,
+            &rules,
+            now(),
+        ));
+        assert_eq!(requirement, ApprovalRequirement::One);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("withdrawn in the window"))
+        );
+    }
+
+    #[test]
+    fn a_decision_sets_the_provider_and_the_token_leaves_with_the_wait() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut w = requested(100, PaymentMethod::Card);
+        let decision = CheckDecision::Accept {
+            requirement: ApprovalRequirement::One,
+            provider: "cardpay-eu".into(),
+            reasons: vec![],
+        };
+        w.decided(&decision, now).unwrap();
+        assert_eq!(w.provider.as_deref(), Some("cardpay-eu"));
+        w.awaiting("token-1").unwrap();
+        assert!(w.decided(&decision, now).is_err(), "checked twice");
+        assert!(
+            w.approve(&person("finance-2", &[Role::Finance]), now)
+                .unwrap()
+        );
+        assert_eq!(w.approval_token, None);
+        assert!(w.awaiting("token-2").is_err());
     }
 }

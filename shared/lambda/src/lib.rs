@@ -17,6 +17,7 @@ use serde_json::Value;
 pub use lambda_http::Error;
 
 pub mod queue;
+pub mod secrets;
 pub mod workflow;
 
 fn env(name: &str) -> Result<String, Error> {
@@ -48,6 +49,11 @@ pub async fn services_from_env() -> Result<Services, Error> {
         let queue = queue::SqsEventQueue::from_env(aws_sdk_sqs::Client::new(&aws))?;
         services = services.with_psp_events(Arc::new(queue));
     }
+    // Functions that verify provider webhooks read the providers' secrets once, at start-up.
+    if let Ok(arn) = std::env::var(secrets::SECRETS_ARN_ENV) {
+        let client = aws_sdk_secretsmanager::Client::new(&aws);
+        services = secrets::fetch(&client, &arn).await?.apply(services)?;
+    }
     Ok(services)
 }
 
@@ -60,9 +66,39 @@ pub async fn run_task(function: &'static str, services: Services) -> Result<(), 
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
             async move {
-                brokeros_app::onboarding::tasks::run(&services, function, event.payload)
+                brokeros_app::workflow_tasks::run(&services, function, event.payload)
                     .await
                     .map_err(LambdaError)
+            }
+        },
+    ))
+    .await
+}
+
+/// Runs the payment-event consumer as an SQS (FIFO) event source's Lambda handler: each
+/// provider event applied in order per deposit, a failed one (and the rest of its group)
+/// reported in `batchItemFailures` so SQS redelivers only those, and to the dead-letter queue
+/// after the queue's receive limit.
+pub async fn run_payment_events(services: Services) -> Result<(), Error> {
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            async move {
+                queue::handle_sqs_event(&event.payload, |message| {
+                    let services = services.clone();
+                    let body = message.body.clone();
+                    async move {
+                        let event =
+                            brokeros_domain::payments::events::PaymentEvent::from_message(&body)
+                                .map_err(brokeros_domain::Error::Internal)?;
+                        brokeros_app::deposits::apply_event(&services, &event)
+                            .await
+                            .map(|_| ())
+                    }
+                })
+                .await
+                .map_err(|e| LambdaError(brokeros_domain::Error::from(e)))
             }
         },
     ))

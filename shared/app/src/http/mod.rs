@@ -5,6 +5,7 @@
 pub mod client;
 mod extract;
 mod routes;
+mod withdrawal_routes;
 
 use std::sync::Arc;
 use std::time::Instant;

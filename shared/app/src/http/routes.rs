@@ -8,7 +8,7 @@ use brokeros_domain::lead::LeadSubmission;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, AppState, access_log};
+use super::{ApiError, AppState, access_log, withdrawal_routes};
 use crate::deposits;
 use crate::idempotency::Reply;
 use crate::kyc;
@@ -21,7 +21,7 @@ use crate::wallet;
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Query strings are parsed with the same strictness as bodies (unknown parameters refused).
-fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
+pub(super) fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
     axum::extract::Query::<T>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| {
@@ -492,6 +492,17 @@ fn crm() -> Router<AppState> {
             post(create_deposit).get(list_deposits),
         )
         .route("/deposits/{id}", get(get_deposit))
+        .route(
+            "/clients/{id}/withdrawals",
+            post(withdrawal_routes::create).get(withdrawal_routes::list_for_client),
+        )
+        .route("/withdrawals/{id}", get(withdrawal_routes::get))
+        .route(
+            "/withdrawals/{id}/approve",
+            post(withdrawal_routes::approve),
+        )
+        .route("/withdrawals/{id}/reject", post(withdrawal_routes::reject))
+        .route("/finance/withdrawals", get(withdrawal_routes::queue))
         .route(
             "/clients/{id}/wallet/{currency}/transactions",
             get(wallet_transactions),

@@ -407,6 +407,21 @@ async fn prepare(
     Ok(entry)
 }
 
+/// Runs `work` holding this process's turn on the balance items of `accounts` (see [`turns`]),
+/// for a use case that stages entries into its own changeset (a withdrawal with its
+/// reservation): a burst of them on one wallet then commits one after the other instead of
+/// colliding until their retries run out. `work` must not post entries itself
+/// ([`submit`] takes the same turns).
+pub async fn in_turn<F: std::future::Future>(accounts: &[AccountId], work: F) -> F::Output {
+    let names = accounts
+        .iter()
+        .filter(|a| !a.is_house())
+        .map(|a| a.to_string())
+        .collect();
+    let _turns = turns::take(names).await;
+    work.await
+}
+
 /// Waits before re-deciding an entry that lost a race, with full jitter (up to 1, 2, 4, …
 /// 64 ms).
 async fn backoff(attempt: u32) {

@@ -2,7 +2,7 @@
 //! queue and its decisions, and the task handlers the workflow calls (the same handlers run in
 //! the Lambdas and, in-process, under the local engine).
 
-mod account_task;
+pub(crate) mod account_task;
 pub mod clients;
 pub mod kyc_task;
 pub mod reviews;

@@ -3,7 +3,7 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use brokeros_domain::audit::{Actor, ActorKind};
+use brokeros_domain::audit::Actor;
 use brokeros_domain::lead::Client;
 use brokeros_domain::onboarding::{
     AccountRef, KycStatus, Onboarding, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
@@ -11,12 +11,12 @@ use brokeros_domain::onboarding::{
 use brokeros_domain::{Error, Result, normalize};
 use brokeros_store::Key;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::load_existing;
 use crate::changeset::{Audited, Changeset, Entity, load};
 use crate::idempotency::{Reply, execute};
+use crate::workflow_tasks::parse;
 use crate::{OpContext, Services, keys};
 
 /// The Lambda functions the onboarding definition calls, by function name.
@@ -53,13 +53,6 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
     }
 }
 
-fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
-        let field = e.path().to_string();
-        Error::invalid("invalid_task_input", field, e.inner().to_string())
-    })
-}
-
 /// What every onboarding task receives.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TaskScope {
@@ -72,11 +65,7 @@ pub struct TaskScope {
 impl TaskScope {
     pub(crate) fn ctx(&self, services: &Services) -> OpContext {
         OpContext {
-            actor: Actor {
-                kind: ActorKind::Workflow,
-                id: self.execution_id.clone(),
-                role: None,
-            },
+            actor: Actor::workflow(&self.execution_id),
             correlation_id: self.execution_id.clone(),
             now: services.clock.now(),
         }

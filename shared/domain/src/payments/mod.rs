@@ -79,6 +79,25 @@ pub enum RiskLevel {
 }
 
 impl RiskLevel {
+    /// The risk score below which an approved client routes as low risk (half the lowest
+    /// review threshold of the jurisdiction rules); a client who needed a compliance review, or
+    /// has no KYC decision, routes as high risk.
+    pub const LOW_RISK_BELOW_SCORE: u32 = 20;
+
+    /// The routing risk level of a client by their KYC decision.
+    pub fn of_kyc(decision: Option<&crate::kyc::KycDecision>) -> RiskLevel {
+        match decision {
+            Some(d) if d.outcome == crate::kyc::KycOutcome::Approve => {
+                if d.risk_score < RiskLevel::LOW_RISK_BELOW_SCORE {
+                    RiskLevel::Low
+                } else {
+                    RiskLevel::Medium
+                }
+            }
+            _ => RiskLevel::High,
+        }
+    }
+
     pub const ALL: [RiskLevel; 3] = [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High];
 
     pub fn as_str(self) -> &'static str {

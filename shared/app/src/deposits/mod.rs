@@ -22,8 +22,13 @@ use serde_json::{Value, json};
 use crate::changeset::{Audited, Changeset, Entity, load};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
 use crate::onboarding::{authorize_client_read, client_items, load_client};
-use crate::psp::{EventQueue, Outcome, consume_once};
+use brokeros_domain::payments::stats::Outcome;
+
+use crate::psp::{EventQueue, Outcome as Handled, consume_once};
+use crate::workflow::Machine;
 use crate::{OpContext, Services, keys};
+
+pub mod tasks;
 
 impl Entity for Deposit {
     const TYPE: &'static str = "deposit";
@@ -79,7 +84,7 @@ pub async fn create(
     let deposit_id = normalize::code("deposit_id", &body.deposit_id, 80)?;
     let amount = Money::positive_in(body.amount, &body.currency)?;
     let client_id = normalize::code("client_id", client_id, 80)?;
-    execute(services, key, || {
+    let reply = execute(services, key, || {
         let (deposit_id, client_id) = (deposit_id.clone(), client_id.clone());
         Box::pin(async move {
             let client = load_client(services, &client_id).await?;
@@ -89,6 +94,20 @@ pub async fn create(
                     "kyc_not_approved",
                     "deposits are open to clients whose KYC is approved",
                 ));
+            }
+            if let Some(existing) =
+                load::<Deposit>(services.store.as_ref(), &keys::deposit(&deposit_id)).await?
+            {
+                let same = existing.entity.client_id == client_id
+                    && existing.entity.amount == amount
+                    && existing.entity.method == body.method;
+                if !same {
+                    return Err(Error::conflict(
+                        "deposit_id_reused",
+                        "a deposit with this id exists with other content",
+                    ));
+                }
+                return Ok((Reply::new(201, view(&existing.entity)), Changeset::new()));
             }
             let ctx = OpContext {
                 actor: Actor::user(principal),
@@ -104,6 +123,8 @@ pub async fn create(
                 status: DepositStatus::Created,
                 attempts: Vec::new(),
                 routing_version: None,
+                payment_url: None,
+                funding: None,
                 flags: Vec::new(),
                 provider_result_token: None,
                 created_at: ctx.now,
@@ -114,7 +135,32 @@ pub async fn create(
             Ok((Reply::new(201, view(&deposit)), changes))
         })
     })
-    .await
+    .await?;
+    start_workflow(services, &deposit_id, &client_id).await?;
+    Ok(reply)
+}
+
+/// Starts the deposit's workflow, named by the deposit id: a repeated start (a retried request)
+/// finds the execution already there. A deposit whose workflow could not start stays
+/// `created`, and the retried request starts it.
+async fn start_workflow(services: &Services, deposit_id: &str, client_id: &str) -> Result<()> {
+    let input = json!({
+        "deposit_id": deposit_id,
+        "client_id": client_id,
+        "payment_timeout_seconds": services.config.deposits.payment_timeout_seconds,
+    });
+    match services
+        .workflow()?
+        .start(Machine::Deposit, deposit_id, input)
+        .await
+    {
+        Ok(_)
+        | Err(Error::Conflict {
+            code: "execution_exists",
+            ..
+        }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn load_deposit(services: &Services, id: &str) -> Result<Audited<Deposit>> {
@@ -268,9 +314,31 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                         )
                         .await?,
                     );
+                    changes.put(
+                        crate::payments::outcome_increment(
+                            services,
+                            &event.provider,
+                            Outcome::Succeeded,
+                            ctx.now,
+                            &deposit.id,
+                        )
+                        .await?,
+                    );
                     json!({ "applied": "credited" })
                 }
-                Effect::Declined { reason } => json!({ "applied": "declined", "why": reason }),
+                Effect::Declined { reason } => {
+                    changes.put(
+                        crate::payments::outcome_increment(
+                            services,
+                            &event.provider,
+                            Outcome::Declined,
+                            ctx.now,
+                            &deposit.id,
+                        )
+                        .await?,
+                    );
+                    json!({ "applied": "declined", "why": reason })
+                }
                 Effect::Flag { why } => json!({ "applied": "flagged", "why": why }),
                 Effect::Nothing { why } => json!({ "applied": "nothing", "why": why }),
             };
@@ -302,36 +370,44 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
         Some("unmatched") => Applied::Unmatched,
         _ => Applied::Nothing { why: why() },
     };
-    answer_workflow(services, event, &applied).await?;
+    answer_workflow(services, &event.deposit_id, &applied).await?;
     Ok(applied)
 }
 
-/// The deposit workflow waits on the provider's result: a credit completes its task, a decline
-/// fails it with `PaymentDeclined` so the definition routes to the next provider.
-async fn answer_workflow(
-    services: &Services,
-    event: &PaymentEvent,
-    applied: &Applied,
-) -> Result<()> {
+/// Answers the deposit workflow waiting on the provider's result, once the consumer applied an
+/// event that decides it.
+async fn answer_workflow(services: &Services, deposit_id: &str, applied: &Applied) -> Result<()> {
+    if matches!(applied, Applied::Nothing { .. } | Applied::Unmatched) {
+        return Ok(());
+    }
     let Some(deposit) =
-        load::<Deposit>(services.store.as_ref(), &keys::deposit(&event.deposit_id)).await?
+        load::<Deposit>(services.store.as_ref(), &keys::deposit(deposit_id)).await?
     else {
         return Ok(());
     };
-    let (Some(token), Some(workflow)) = (&deposit.entity.provider_result_token, &services.workflow)
-    else {
-        return Ok(());
-    };
-    let answered = match applied {
-        Applied::Credited => {
+    match &deposit.entity.provider_result_token {
+        Some(token) => answer_waiting(services, &deposit.entity, token).await,
+        None => Ok(()),
+    }
+}
+
+/// Answers the workflow task waiting on `token` if the deposit's state decides it: success
+/// once credited (or flagged: held for finance, the workflow ends), `PaymentDeclined` when the
+/// provider asked last declined, so the definition routes to the next one. A token no longer
+/// waiting (answered by the other path, or timed out) is not an error.
+pub(crate) async fn answer_waiting(
+    services: &Services,
+    deposit: &Deposit,
+    token: &str,
+) -> Result<()> {
+    let workflow = services.workflow()?;
+    let answered = match (deposit.status, deposit.last_decline()) {
+        (DepositStatus::Credited | DepositStatus::Flagged, _) => {
             workflow
-                .task_success(
-                    token,
-                    json!({ "status": "credited", "event_id": event.event_id }),
-                )
+                .task_success(token, json!({ "status": deposit.status.as_str() }))
                 .await
         }
-        Applied::Declined { reason } => {
+        (_, Some(reason)) => {
             workflow
                 .task_failure(
                     token,
@@ -366,6 +442,22 @@ pub async fn consume(services: &Services, queue: &dyn EventQueue, max: u32) -> R
     .map_err(|e| Error::Unavailable(e.to_string()))?;
     Ok(handled
         .iter()
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Done))
+        .filter(|(_, outcome)| matches!(outcome, Handled::Done))
         .count())
+}
+
+/// The local event consumer (an SQS event source mapping in AWS): applies queued provider
+/// events as they come, polling every `interval` while the queue is empty. Runs until the
+/// process ends; a failing round is logged and tried again.
+pub async fn run_consumer(services: Services, interval: std::time::Duration) {
+    loop {
+        match consume(&services, services.psp_events.as_ref(), 10).await {
+            Ok(0) => tokio::time::sleep(interval).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "payment event consumer round failed");
+                tokio::time::sleep(interval).await;
+            }
+        }
+    }
 }

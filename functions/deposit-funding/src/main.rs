@@ -1,0 +1,12 @@
+//! Deposit workflow task `deposit-funding`: moves a credited deposit from the client's wallet
+//! to their trading account (ledger, then the platform's balance operation, both keyed by the
+//! deposit id), or back to the wallet by a reversing entry when the platform refuses it.
+
+use brokeros_app::deposits::tasks::DEPOSIT_FUNDING;
+
+#[tokio::main]
+async fn main() -> Result<(), brokeros_lambda::Error> {
+    brokeros_app::logging::init();
+    let services = brokeros_lambda::services_from_env().await?;
+    brokeros_lambda::run_task(DEPOSIT_FUNDING, services).await
+}

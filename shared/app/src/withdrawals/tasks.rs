@@ -1,0 +1,567 @@
+//! The withdrawal workflow's task handlers, all in one function (`withdrawal-processing`)
+//! dispatched by the payload's `action`. Each is idempotent: it reloads the withdrawal and,
+//! when the step already happened (a retried task, a decision taken meanwhile), answers what
+//! happened instead of doing it again. The actor of every event is the workflow execution.
+
+use brokeros_domain::audit::Actor;
+use brokeros_domain::deposit::{AttemptResult, Deposit, DepositStatus};
+use brokeros_domain::withdrawal::{
+    ApprovalRequirement, CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal,
+    VerificationLevel, Withdrawal, WithdrawalStatus, check,
+};
+use brokeros_domain::{Error, Result};
+use brokeros_store::{Condition, Index, Item, Query, Table, WriteOp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
+use crate::changeset::{Audited, Changeset, decode, store_error};
+use crate::idempotency::{Reply, execute};
+use crate::ledger::in_turn;
+use crate::onboarding::load_client;
+use crate::psp::{GatewayError, PayoutRequest, PayoutResult};
+use crate::workflow_tasks::parse;
+use crate::{OpContext, Services, keys};
+
+/// The Lambda function the withdrawal definition calls.
+pub const WITHDRAWAL_PROCESSING: &str = "withdrawal-processing";
+pub const TASK_FUNCTIONS: [&str; 1] = [WITHDRAWAL_PROCESSING];
+/// The error a payout fails with while its provider cannot be reached; the definition retries
+/// it.
+pub const PAYOUT_PROVIDER_UNAVAILABLE: &str = "PayoutProviderUnavailable";
+/// How many of a client's latest deposits and withdrawals the checks look at: far more than
+/// the velocity rules count in a day.
+const HISTORY_LIMIT: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    Check,
+    AwaitApproval,
+    Expire,
+    Payout,
+    PayoutFailed,
+    Fail,
+}
+
+#[derive(Debug, Deserialize)]
+struct Task {
+    action: Action,
+    withdrawal_id: String,
+    /// `$$.Execution.Id`: the actor of the task's audit events and their correlation id.
+    execution_id: String,
+    #[serde(default)]
+    task_token: Option<String>,
+    /// The error a failure step records (its name only: causes can quote inputs).
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Runs the task handler of `function` on `payload`.
+pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
+    if function != WITHDRAWAL_PROCESSING {
+        return Err(Error::invalid(
+            "unknown_task",
+            "function",
+            format!("no task handler is named '{function}'"),
+        ));
+    }
+    let task: Task = parse(payload)?;
+    let ctx = OpContext {
+        actor: Actor::workflow(&task.execution_id),
+        correlation_id: task.execution_id.clone(),
+        now: services.clock.now(),
+    };
+    let id = task.withdrawal_id.as_str();
+    match task.action {
+        Action::Check => run_checks(services, &ctx, id).await,
+        Action::AwaitApproval => {
+            let token = task.task_token.as_deref().ok_or_else(|| {
+                Error::invalid("invalid_task_input", "task_token", "task_token is required")
+            })?;
+            await_approval(services, &ctx, id, token).await
+        }
+        Action::Expire => expire(services, &ctx, id).await,
+        Action::Payout => payout(services, &ctx, id).await,
+        Action::PayoutFailed => {
+            let error = task.error.as_deref().unwrap_or(PAYOUT_PROVIDER_UNAVAILABLE);
+            payout_unavailable(services, &ctx, id, error).await
+        }
+        Action::Fail => {
+            let error = task.error.as_deref().unwrap_or("unknown");
+            record_failure(services, &ctx, id, error).await
+        }
+    }
+}
+
+/// What the definition's choices branch on.
+fn outcome(status: WithdrawalStatus) -> &'static str {
+    match status {
+        WithdrawalStatus::Requested => "requested",
+        WithdrawalStatus::AwaitingApproval => "awaiting_approval",
+        WithdrawalStatus::Approved => "approved",
+        WithdrawalStatus::Paid => "paid",
+        WithdrawalStatus::Rejected => "rejected",
+        WithdrawalStatus::Expired => "expired",
+        WithdrawalStatus::PayoutFailed => "payout_failed",
+    }
+}
+
+fn answer(status: WithdrawalStatus) -> Reply {
+    Reply::new(200, json!({ "outcome": outcome(status) }))
+}
+
+/// A step's work on the withdrawal as stored: what it stages, and the status it leaves.
+type StepFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(WithdrawalStatus, Changeset)>> + Send + 'a>,
+>;
+
+/// Runs one step of withdrawal `id` under the store's optimistic retries, holding this
+/// process's turn on its wallet (a step may release or settle the reservation). `work` gets
+/// the withdrawal as stored (afresh on every retry); the status it leaves is the answer.
+async fn step<'a>(
+    services: &'a Services,
+    id: &'a str,
+    work: impl Fn(Audited<Withdrawal>) -> StepFuture<'a> + Send + Sync + 'a,
+) -> Result<Value> {
+    // The wallet never changes, so it may be read before the turn on it is taken.
+    let wallet = super::wallet(&load_withdrawal(services, id).await?.entity)?;
+    let work = &work;
+    let reply = in_turn(
+        std::slice::from_ref(&wallet),
+        execute(services, None, move || {
+            Box::pin(async move {
+                let before = load_withdrawal(services, id).await?;
+                let (status, changes) = work(before).await?;
+                Ok((answer(status), changes))
+            })
+        }),
+    )
+    .await?;
+    Ok(reply.body)
+}
+
+/// The checks: rejected (reservation released), auto-approved (counted against the client's
+/// daily auto-approvals, exactly: the counter commits with the decision) or waiting for
+/// finance.
+async fn run_checks(services: &Services, ctx: &OpContext, id: &str) -> Result<Value> {
+    step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            if before.entity.status != WithdrawalStatus::Requested {
+                return Ok((before.entity.status, Changeset::new()));
+            }
+            let (facts, counter) = facts(services, &before.entity, ctx).await?;
+            let decision = check(
+                &before.entity,
+                &facts,
+                &services.config.withdrawals,
+                ctx.now,
+            );
+            let mut withdrawal = before.entity.clone();
+            withdrawal.decided(&decision, ctx.now)?;
+            let (action, reservation) = match &decision {
+                CheckDecision::Reject { .. } => ("withdrawal.rejected", Reservation::Release),
+                CheckDecision::Accept {
+                    requirement: ApprovalRequirement::None,
+                    ..
+                } => {
+                    changes.put(counter.incremented(ctx)?);
+                    ("withdrawal.auto_approved", Reservation::Keep)
+                }
+                CheckDecision::Accept { .. } => ("withdrawal.awaiting_approval", Reservation::Keep),
+            };
+            stage_step(
+                services,
+                ctx,
+                before,
+                &withdrawal,
+                action,
+                reservation,
+                changes,
+            )
+            .await?;
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await
+}
+
+/// A client's auto-approvals on one UTC day, as stored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct AutoApprovals {
+    count: u32,
+}
+
+/// The auto-approval counter as read, to write back conditionally on its version.
+struct Counter {
+    key: brokeros_store::Key,
+    version: Option<u64>,
+    count: u32,
+}
+
+impl Counter {
+    fn incremented(&self, ctx: &OpContext) -> Result<WriteOp> {
+        let data = serde_json::to_string(&AutoApprovals {
+            count: self.count + 1,
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let (version, condition) = match self.version {
+            Some(v) => (v + 1, Condition::VersionIs(v)),
+            None => (1, Condition::NotExists),
+        };
+        // Kept two days: long enough for the day it counts, then left to the store's TTL.
+        let expires = ctx.now.unix_timestamp() + 2 * 86_400;
+        Ok(WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(self.key.clone(), version, data).expiring_at(expires),
+            condition,
+        })
+    }
+}
+
+/// What the checks look at: the client's verification and groups, the deposits money may go
+/// back to, their other withdrawals, and today's auto-approvals.
+async fn facts(
+    services: &Services,
+    withdrawal: &Withdrawal,
+    ctx: &OpContext,
+) -> Result<(CheckFacts, Counter)> {
+    let client = load_client(services, &withdrawal.client_id).await?.entity;
+    let store = services.store.as_ref();
+    let deposits = store
+        .query(
+            Query::new(
+                Table::Main,
+                Some(Index::Gsi1),
+                keys::deposits_by_client(&withdrawal.client_id),
+            )
+            .descending()
+            .limit(HISTORY_LIMIT),
+        )
+        .await
+        .map_err(store_error)?;
+    let mut sources = Vec::new();
+    for item in &deposits.items {
+        let deposit = decode::<Deposit>(item)?.entity;
+        if deposit.status != DepositStatus::Credited {
+            continue;
+        }
+        let provider = deposit.attempts.iter().rev().find_map(|a| match a.result {
+            Some(AttemptResult::Succeeded { .. }) => Some(a.provider.clone()),
+            _ => None,
+        });
+        if let Some(provider) = provider {
+            sources.push(DepositSource {
+                method: deposit.method,
+                provider,
+                amount: deposit.amount,
+                credited_at: deposit.updated_at,
+            });
+        }
+    }
+    let withdrawals = store
+        .query(
+            Query::new(
+                Table::Main,
+                Some(Index::Gsi1),
+                keys::withdrawals_by_client(&withdrawal.client_id),
+            )
+            .descending()
+            .limit(HISTORY_LIMIT),
+        )
+        .await
+        .map_err(store_error)?;
+    let mut earlier = Vec::new();
+    for item in &withdrawals.items {
+        let other = decode::<Withdrawal>(item)?.entity;
+        if other.id != withdrawal.id {
+            earlier.push(EarlierWithdrawal {
+                amount: other.amount,
+                status: other.status,
+                requested_at: other.requested_at,
+            });
+        }
+    }
+    let key = keys::withdrawal_auto_approvals(&withdrawal.client_id, ctx.now.date());
+    let counter = match store.get(Table::Main, &key).await.map_err(store_error)? {
+        Some(item) => {
+            let stored: AutoApprovals =
+                serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+            Counter {
+                key,
+                version: Some(item.version),
+                count: stored.count,
+            }
+        }
+        None => Counter {
+            key,
+            version: None,
+            count: 0,
+        },
+    };
+    let facts = CheckFacts {
+        verification: VerificationLevel::of(&client),
+        client_groups: client
+            .trading_accounts
+            .iter()
+            .map(|a| a.group.clone())
+            .collect(),
+        deposits: sources,
+        earlier,
+        auto_approved_today: counter.count,
+    };
+    Ok((facts, counter))
+}
+
+/// Parks the approval task's token on the withdrawal; a decision taken before it was parked
+/// is answered here at once.
+async fn await_approval(
+    services: &Services,
+    ctx: &OpContext,
+    id: &str,
+    token: &str,
+) -> Result<Value> {
+    let reply = step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            let mut withdrawal = before.entity.clone();
+            if withdrawal.status == WithdrawalStatus::AwaitingApproval {
+                withdrawal.awaiting(token)?;
+                if withdrawal != before.entity {
+                    changes.update(
+                        ctx,
+                        services.ids.as_ref(),
+                        before,
+                        &withdrawal,
+                        "withdrawal.approval_requested",
+                        vec![],
+                    )?;
+                }
+            }
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await?;
+    let workflow = services.workflow()?;
+    let answered = match reply["outcome"].as_str() {
+        Some("awaiting_approval") => Ok(()),
+        Some("rejected" | "expired") => {
+            let cause = json!({ "withdrawal_id": id }).to_string();
+            workflow
+                .task_failure(token, WITHDRAWAL_REJECTED, &cause)
+                .await
+        }
+        Some("requested") => Err(Error::conflict(
+            "invalid_withdrawal_state",
+            format!("withdrawal {id} has not been checked"),
+        )),
+        // Approved (and anything after it): the payout step answers what happened.
+        _ => {
+            workflow
+                .task_success(token, json!({ "decision": "approved" }))
+                .await
+        }
+    };
+    match answered {
+        Ok(())
+        | Err(Error::Conflict {
+            code: "task_not_waiting",
+            ..
+        }) => Ok(reply),
+        Err(e) => Err(e),
+    }
+}
+
+/// The approval deadline passed: a withdrawal still waiting expires and its reservation is
+/// released; one decided meanwhile answers its decision.
+async fn expire(services: &Services, ctx: &OpContext, id: &str) -> Result<Value> {
+    let reply = step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            if before.entity.status != WithdrawalStatus::AwaitingApproval {
+                return Ok((before.entity.status, Changeset::new()));
+            }
+            let mut withdrawal = before.entity.clone();
+            withdrawal.expire(ctx.now)?;
+            stage_step(
+                services,
+                ctx,
+                before,
+                &withdrawal,
+                "withdrawal.expired",
+                Reservation::Release,
+                changes,
+            )
+            .await?;
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await?;
+    // The definition follows a decision taken in time; everything else ends as expired.
+    let outcome = match reply["outcome"].as_str() {
+        Some("approved" | "paid" | "payout_failed") => "approved",
+        Some("rejected") => "rejected",
+        _ => "expired",
+    };
+    Ok(json!({ "outcome": outcome }))
+}
+
+/// Pays an approved withdrawal out through its provider, then settles the reservation (paid)
+/// or releases it (refused). A provider that cannot be reached fails the task with
+/// [`PAYOUT_PROVIDER_UNAVAILABLE`] and changes nothing.
+async fn payout(services: &Services, ctx: &OpContext, id: &str) -> Result<Value> {
+    let current = load_withdrawal(services, id).await?.entity;
+    match current.status {
+        WithdrawalStatus::Approved => {}
+        WithdrawalStatus::Paid | WithdrawalStatus::PayoutFailed => {
+            return Ok(answer(current.status).body);
+        }
+        other => {
+            return Err(Error::conflict(
+                "invalid_withdrawal_state",
+                format!(
+                    "withdrawal {id} is {}; it cannot be paid out",
+                    other.as_str()
+                ),
+            ));
+        }
+    }
+    let provider = current
+        .provider
+        .clone()
+        .ok_or_else(|| Error::Internal(format!("approved withdrawal {id} has no provider")))?;
+    let request = PayoutRequest {
+        withdrawal_id: current.id.clone(),
+        client_id: current.client_id.clone(),
+        amount: current.amount,
+        method: current.method.as_str().to_string(),
+        destination: load_destination(services, id).await?,
+    };
+    let result = match services.gateway.payout(&provider, &request).await {
+        Ok(result) => result,
+        Err(GatewayError::Unavailable { reason, .. }) => {
+            return Err(Error::ProviderUnavailable {
+                error_type: PAYOUT_PROVIDER_UNAVAILABLE,
+                message: format!("{provider}: {reason}"),
+            });
+        }
+        Err(GatewayError::UnknownProvider(name)) => PayoutResult::Failed {
+            reason: format!("no payment provider named '{name}' is configured"),
+        },
+    };
+    let (result, provider) = (&result, &provider);
+    step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            if before.entity.status != WithdrawalStatus::Approved {
+                return Ok((before.entity.status, Changeset::new()));
+            }
+            let mut withdrawal = before.entity.clone();
+            let (action, reservation) = match result {
+                PayoutResult::Paid { reference } => {
+                    withdrawal.paid(provider.clone(), reference.clone(), ctx.now)?;
+                    (
+                        "withdrawal.paid",
+                        Reservation::Settle {
+                            provider: provider.clone(),
+                        },
+                    )
+                }
+                PayoutResult::Failed { reason } => {
+                    withdrawal.payout_failed(format!("payout: {reason}"), ctx.now)?;
+                    ("withdrawal.payout_failed", Reservation::Release)
+                }
+            };
+            stage_step(
+                services,
+                ctx,
+                before,
+                &withdrawal,
+                action,
+                reservation,
+                changes,
+            )
+            .await?;
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await
+}
+
+/// The provider stayed unreachable through every retry: the payout failed and the
+/// reservation is released.
+async fn payout_unavailable(
+    services: &Services,
+    ctx: &OpContext,
+    id: &str,
+    error: &str,
+) -> Result<Value> {
+    step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            if before.entity.status != WithdrawalStatus::Approved {
+                return Ok((before.entity.status, Changeset::new()));
+            }
+            let mut withdrawal = before.entity.clone();
+            withdrawal.payout_failed(format!("payout: {error}, retries exhausted"), ctx.now)?;
+            stage_step(
+                services,
+                ctx,
+                before,
+                &withdrawal,
+                "withdrawal.payout_failed",
+                Reservation::Release,
+                changes,
+            )
+            .await?;
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await
+}
+
+/// Records an unexpected error on the withdrawal. One not approved yet is rejected and its
+/// reservation released; an approved one keeps its reservation for finance to resolve, since
+/// its payout may have happened.
+pub(crate) async fn record_failure(
+    services: &Services,
+    ctx: &OpContext,
+    id: &str,
+    error: &str,
+) -> Result<Value> {
+    step(services, id, move |before| {
+        Box::pin(async move {
+            let mut staged = Changeset::new();
+            let (before, changes) = (&before, &mut staged);
+            let mut withdrawal = before.entity.clone();
+            let reservation = match withdrawal.status {
+                WithdrawalStatus::Requested | WithdrawalStatus::AwaitingApproval => {
+                    withdrawal.reject(format!("workflow: {error}"), ctx.now)?;
+                    Reservation::Release
+                }
+                WithdrawalStatus::Approved => Reservation::Keep,
+                _ => return Ok((withdrawal.status, Changeset::new())),
+            };
+            withdrawal.failure = Some(error.to_string());
+            withdrawal.updated_at = ctx.now;
+            stage_step(
+                services,
+                ctx,
+                before,
+                &withdrawal,
+                "withdrawal.failed",
+                reservation,
+                changes,
+            )
+            .await?;
+            Ok((withdrawal.status, staged))
+        })
+    })
+    .await
+}

@@ -1,0 +1,70 @@
+//! Every workflow's task functions, by Lambda function name, and the one dispatcher that both
+//! the Lambdas (`brokeros_lambda::run_task`) and the local engine call. Each workflow's
+//! handlers live with its use cases; this module only says which function runs which.
+
+use brokeros_domain::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::Services;
+use crate::deposits::tasks as deposit;
+use crate::onboarding::tasks as onboarding;
+use crate::withdrawals::tasks as withdrawal;
+
+/// Every task function any state machine in `statemachines/` calls.
+pub const TASK_FUNCTIONS: [&str; 8] = [
+    onboarding::KYC_CHECK,
+    onboarding::COMPLIANCE_REVIEW,
+    onboarding::TRADING_ACCOUNT,
+    onboarding::NOTIFY,
+    onboarding::ONBOARDING_OUTCOME,
+    deposit::DEPOSIT_ROUTING,
+    deposit::DEPOSIT_FUNDING,
+    withdrawal::WITHDRAWAL_PROCESSING,
+];
+
+/// Runs the task handler of `function` on `payload`.
+pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
+    if onboarding::TASK_FUNCTIONS.contains(&function) {
+        return onboarding::run(services, function, payload).await;
+    }
+    if deposit::TASK_FUNCTIONS.contains(&function) {
+        return deposit::run(services, function, payload).await;
+    }
+    if withdrawal::TASK_FUNCTIONS.contains(&function) {
+        return withdrawal::run(services, function, payload).await;
+    }
+    Err(Error::invalid(
+        "unknown_task",
+        "function",
+        format!("no task handler is named '{function}'"),
+    ))
+}
+
+/// A task's JSON payload as its input type; a bad payload names the field.
+pub(crate) fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid("invalid_task_input", field, e.inner().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_function_is_listed_once() {
+        let mut names = TASK_FUNCTIONS.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TASK_FUNCTIONS.len());
+        for name in onboarding::TASK_FUNCTIONS
+            .iter()
+            .chain(deposit::TASK_FUNCTIONS.iter())
+            .chain(withdrawal::TASK_FUNCTIONS.iter())
+        {
+            assert!(TASK_FUNCTIONS.contains(name), "{name} is not registered");
+        }
+    }
+}

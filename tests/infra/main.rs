@@ -1,0 +1,795 @@
+//! The SAM template (`infra/template.yaml`) against the code it deploys: every crate in
+//! `functions/` is a function of the template and every function of the template a crate; every
+//! `${...}` of each state machine definition is supplied by that machine's
+//! `DefinitionSubstitutions`, and every Lambda a definition calls exists and may be invoked by
+//! that machine's role; functions that start a workflow carry its ARN and may start it; the
+//! tables have the keys, indexes and TTL the store uses; only lead capture and the provider
+//! webhooks are public; no function has a wildcard action or resource.
+//!
+//! The template is read as JSON through cfn-lint's own decoder (`tools/template-json.py`), from
+//! the deploy virtualenv that `bash tools/python-venv.sh deploy` makes (the test command does).
+//! cfn-lint and `sam validate --lint` themselves run in `tests/run.sh`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repository")
+        .to_path_buf()
+}
+
+/// The template as JSON, decoded once per test binary.
+fn template() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let root = root();
+        let venv = std::env::var_os("BROKEROS_DEPLOY_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".tools/deploy-venv"));
+        let python = venv.join("bin/python");
+        assert!(
+            python.exists(),
+            "{} not found: the infra tests read infra/template.yaml with cfn-lint's decoder from the \
+             deploy virtualenv. Make it with `bash tools/python-venv.sh deploy` (tests/run.sh does), \
+             or point BROKEROS_DEPLOY_VENV at a virtualenv with tools/requirements-deploy.txt installed.",
+            python.display()
+        );
+        let output = Command::new(&python)
+            .arg(root.join("tools/template-json.py"))
+            .arg(root.join("infra/template.yaml"))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+        assert!(
+            output.status.success(),
+            "tools/template-json.py could not read infra/template.yaml:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("template-json.py prints JSON")
+    })
+}
+
+fn resources() -> &'static serde_json::Map<String, Value> {
+    template()["Resources"]
+        .as_object()
+        .expect("the template has Resources")
+}
+
+fn of_type(kind: &str) -> BTreeMap<&'static str, &'static Value> {
+    resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.as_str(), r))
+        .collect()
+}
+
+const FUNCTION: &str = "AWS::Serverless::Function";
+const STATE_MACHINE: &str = "AWS::Serverless::StateMachine";
+
+/// The logical id of `{"Ref": X}`, `{"Fn::GetAtt": [X, "Arn"]}` or `{"Fn::Sub": "${X.Arn}..."}`.
+fn referenced(value: &Value) -> Option<String> {
+    if let Some(name) = value.get("Ref").and_then(Value::as_str) {
+        return Some(name.to_string());
+    }
+    if let Some(parts) = value.get("Fn::GetAtt").and_then(Value::as_array) {
+        return parts.first().and_then(Value::as_str).map(str::to_string);
+    }
+    if let Some(text) = value.get("Fn::Sub").and_then(Value::as_str) {
+        let start = text.find("${")? + 2;
+        let end = start + text[start..].find('}')?;
+        return Some(text[start..end].split('.').next()?.to_string());
+    }
+    None
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// The `${Name}` placeholders of a definition's text.
+fn placeholders(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                names.insert(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+/// The IAM statements of a SAM resource's `Policies` (inline `Statement` lists only).
+fn statements(resource: &Value) -> Vec<&Value> {
+    as_list(&resource["Properties"]["Policies"])
+        .into_iter()
+        .flat_map(|policy| as_list(&policy["Statement"]))
+        .collect()
+}
+
+/// The logical ids a resource's statements allow `action` on.
+fn allowed(resource: &Value, action: &str) -> BTreeSet<String> {
+    statements(resource)
+        .into_iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .filter(|s| as_list(&s["Action"]).iter().any(|a| *a == action))
+        .flat_map(|s| as_list(&s["Resource"]))
+        .filter_map(referenced)
+        .collect()
+}
+
+/// The crates in `functions/`: directory name → package name.
+fn function_crates() -> BTreeMap<String, String> {
+    let mut crates = BTreeMap::new();
+    for entry in std::fs::read_dir(root().join("functions")).expect("functions/ exists") {
+        let path = entry.unwrap().path();
+        let manifest = path.join("Cargo.toml");
+        if !manifest.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let name = text
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name")
+                    .map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"'))
+            })
+            .unwrap_or_else(|| panic!("{} has no package name", manifest.display()))
+            .to_string();
+        crates.insert(
+            path.file_name().unwrap().to_string_lossy().to_string(),
+            name,
+        );
+    }
+    crates
+}
+
+/// Template function logical id → the binary it builds (`Metadata.BuildProperties.Binary`).
+fn template_functions() -> BTreeMap<&'static str, String> {
+    of_type(FUNCTION)
+        .into_iter()
+        .map(|(id, f)| {
+            let binary = f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: no Metadata.BuildProperties.Binary"))
+                .to_string();
+            (id, binary)
+        })
+        .collect()
+}
+
+fn problems_or_ok(problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "infra/template.yaml:\n  - {}",
+        problems.join("\n  - ")
+    );
+}
+
+#[test]
+fn every_function_crate_is_in_the_template_and_every_template_function_is_a_crate() {
+    let crates = function_crates();
+    let functions = template_functions();
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let globals = &template()["Globals"]["Function"];
+    let mut problems = Vec::new();
+    let in_template: BTreeSet<&str> = functions.values().map(String::as_str).collect();
+    for (dir, package) in &crates {
+        if dir != package {
+            problems.push(format!(
+                "functions/{dir} builds package {package}: name the directory after its binary"
+            ));
+        }
+        if !in_template.contains(dir.as_str()) {
+            problems.push(format!(
+                "functions/{dir} has no AWS::Serverless::Function (Metadata.BuildProperties.Binary: {dir})"
+            ));
+        }
+        if !workspace.contains(&format!("\"functions/{dir}\"")) {
+            problems.push(format!(
+                "functions/{dir} is not a member of the workspace (Cargo.toml)"
+            ));
+        }
+    }
+    for (id, binary) in &functions {
+        let f = &resources()[*id];
+        let props = &f["Properties"];
+        if !crates.contains_key(binary) {
+            problems.push(format!(
+                "{id} builds {binary}, but there is no crate functions/{binary}"
+            ));
+        }
+        if props["CodeUri"] != format!("../functions/{binary}") {
+            problems.push(format!(
+                "{id}: CodeUri must be ../functions/{binary} (cargo-lambda builds the crate there), found {}",
+                props["CodeUri"]
+            ));
+        }
+        if f["Metadata"]["BuildMethod"] != "rust-cargolambda" {
+            problems.push(format!(
+                "{id}: Metadata.BuildMethod must be rust-cargolambda"
+            ));
+        }
+        let effective = |key: &str| {
+            if props[key].is_null() {
+                globals[key].clone()
+            } else {
+                props[key].clone()
+            }
+        };
+        for (key, wanted) in [
+            ("Runtime", serde_json::json!("provided.al2023")),
+            ("Handler", serde_json::json!("bootstrap")),
+            ("Architectures", serde_json::json!(["arm64"])),
+        ] {
+            if effective(key) != wanted {
+                problems.push(format!("{id}: {key} must be {wanted}"));
+            }
+        }
+        // Its own log group, with a retention.
+        match referenced(&props["LoggingConfig"]["LogGroup"]).and_then(|g| resources().get(&g)) {
+            Some(group)
+                if group["Type"] == "AWS::Logs::LogGroup"
+                    && !group["Properties"]["RetentionInDays"].is_null() => {}
+            _ => problems.push(format!(
+                "{id}: LoggingConfig.LogGroup must name an AWS::Logs::LogGroup with RetentionInDays"
+            )),
+        }
+    }
+    problems_or_ok(problems);
+}
+
+/// Every state of a definition, nested ones (Parallel branches, Map processors) included.
+fn states(definition: &Value) -> Vec<(&String, &Value)> {
+    let mut all = Vec::new();
+    if let Some(map) = definition["States"].as_object() {
+        for (name, state) in map {
+            all.push((name, state));
+            for branch in as_list(&state["Branches"]) {
+                all.extend(states(branch));
+            }
+            for key in ["ItemProcessor", "Iterator"] {
+                if state[key].is_object() {
+                    all.extend(states(&state[key]));
+                }
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn every_state_machine_is_deployed_with_its_substitutions_and_may_invoke_its_lambdas() {
+    let machines = of_type(STATE_MACHINE);
+    let functions = of_type(FUNCTION);
+    let mut problems = Vec::new();
+
+    let mut definitions = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("statemachines")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name.ends_with(".asl.json") {
+            definitions.insert(format!("../statemachines/{name}"));
+        }
+    }
+    let deployed: BTreeSet<String> = machines
+        .values()
+        .filter_map(|m| {
+            m["Properties"]["DefinitionUri"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    for missing in definitions.difference(&deployed) {
+        problems.push(format!(
+            "{} has no AWS::Serverless::StateMachine (DefinitionUri)",
+            missing.trim_start_matches("../")
+        ));
+    }
+
+    for (id, machine) in &machines {
+        let props = &machine["Properties"];
+        let Some(uri) = props["DefinitionUri"].as_str() else {
+            problems.push(format!(
+                "{id}: DefinitionUri must name a file in statemachines/ (no inline Definition)"
+            ));
+            continue;
+        };
+        let path = root().join("infra").join(uri);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            problems.push(format!("{id}: DefinitionUri {uri}: no such file"));
+            continue;
+        };
+        let definition: Value = match serde_json::from_str(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(format!("{id}: {uri} is not JSON: {e}"));
+                continue;
+            }
+        };
+        let file = uri.trim_start_matches("../");
+
+        // ${...} of the file == the keys of DefinitionSubstitutions.
+        let wanted = placeholders(&text);
+        let substitutions = props["DefinitionSubstitutions"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let supplied: BTreeSet<String> = substitutions.keys().cloned().collect();
+        for name in wanted.difference(&supplied) {
+            problems.push(format!(
+                "{id}: {file} uses ${{{name}}}, which its DefinitionSubstitutions do not supply"
+            ));
+        }
+        for name in supplied.difference(&wanted) {
+            problems.push(format!(
+                "{id}: DefinitionSubstitutions.{name} is not used by {file}"
+            ));
+        }
+
+        // Every Lambda the definition calls is a function of the template, through a placeholder.
+        let mut called = BTreeSet::new();
+        for (state_name, state) in states(&definition) {
+            let Some(resource) = state["Resource"].as_str() else {
+                continue;
+            };
+            let target = if resource.starts_with("arn:aws:states:::lambda:invoke") {
+                let parameters = if state["Parameters"].is_object() {
+                    &state["Parameters"]
+                } else {
+                    &state["Arguments"]
+                };
+                parameters["FunctionName"].as_str().unwrap_or_default()
+            } else if resource.starts_with("${") || resource.contains(":lambda:") {
+                resource
+            } else {
+                continue;
+            };
+            let names = placeholders(target);
+            let Some(name) = names.first() else {
+                problems.push(format!(
+                    "{id}: {file} state {state_name} calls {target:?}: use a ${{...FunctionArn}} placeholder"
+                ));
+                continue;
+            };
+            let value = substitutions.get(name).unwrap_or(&Value::Null);
+            match referenced(value) {
+                Some(function) if functions.contains_key(function.as_str()) => {
+                    called.insert(function);
+                }
+                Some(other) => problems.push(format!(
+                    "{id}: {file} state {state_name} calls ${{{name}}} = {other}, which is not an {FUNCTION} of the template"
+                )),
+                None if value.is_null() => {} // reported above as not supplied
+                None => problems.push(format!(
+                    "{id}: ${{{name}}} (called by state {state_name}) must be !GetAtt <Function>.Arn, found {value}"
+                )),
+            }
+        }
+
+        // The role may invoke exactly the functions it calls.
+        let mut invokable: BTreeSet<String> = as_list(&props["Policies"])
+            .into_iter()
+            .filter_map(|p| p.get("LambdaInvokePolicy"))
+            .filter_map(|p| referenced(&p["FunctionName"]))
+            .collect();
+        invokable.extend(allowed(machine, "lambda:InvokeFunction"));
+        for function in called.difference(&invokable) {
+            problems.push(format!(
+                "{id}: {file} calls {function}, but the machine's Policies do not allow invoking it (LambdaInvokePolicy: {{FunctionName: !Ref {function}}})"
+            ));
+        }
+        for function in invokable.difference(&called) {
+            problems.push(format!(
+                "{id}: may invoke {function}, which {file} never calls (least privilege)"
+            ));
+        }
+
+        // Logging, with a retention on its log group.
+        let logging = &props["Logging"];
+        let group = as_list(&logging["Destinations"])
+            .first()
+            .and_then(|d| referenced(&d["CloudWatchLogsLogGroup"]["LogGroupArn"]));
+        let retained = group
+            .and_then(|g| resources().get(&g))
+            .is_some_and(|g| !g["Properties"]["RetentionInDays"].is_null());
+        if logging["Level"].is_null() || logging["Level"] == "OFF" || !retained {
+            problems.push(format!(
+                "{id}: Logging needs a Level (not OFF) and a destination log group with RetentionInDays"
+            ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn functions_that_start_or_answer_workflows_name_them_and_may_do_exactly_that() {
+    let machines = of_type(STATE_MACHINE);
+    let stem = |machine: &str| -> String {
+        let uri = machines[machine]["Properties"]["DefinitionUri"]
+            .as_str()
+            .unwrap_or_default();
+        uri.rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".asl.json")
+            .to_string()
+    };
+    let mut problems = Vec::new();
+    for (id, function) in of_type(FUNCTION) {
+        let variables = function["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let mut named = BTreeSet::new();
+        for (var, value) in &variables {
+            let Some(name) = var
+                .strip_prefix("BROKEROS_")
+                .and_then(|v| v.strip_suffix("_STATE_MACHINE_ARN"))
+            else {
+                continue;
+            };
+            match referenced(value).filter(|m| machines.contains_key(m.as_str())) {
+                Some(machine) if stem(&machine).to_uppercase() == name => {
+                    named.insert(machine);
+                }
+                _ => problems.push(format!(
+                    "{id}: {var} must be !Ref of the state machine of statemachines/{}.asl.json",
+                    name.to_lowercase()
+                )),
+            }
+        }
+        let startable = allowed(function, "states:StartExecution");
+        for machine in named.difference(&startable) {
+            problems.push(format!(
+                "{id}: has the ARN of {machine} but no states:StartExecution on it"
+            ));
+        }
+        for machine in startable.difference(&named) {
+            let var = format!(
+                "BROKEROS_{}_STATE_MACHINE_ARN",
+                stem(machine).to_uppercase()
+            );
+            problems.push(format!(
+                "{id}: may start {machine} but has no {var} (the Step Functions adapter reads it)"
+            ));
+        }
+        // Task tokens are answered with all three calls, on named machines only.
+        let token_sets: Vec<BTreeSet<String>> = [
+            "states:SendTaskSuccess",
+            "states:SendTaskFailure",
+            "states:SendTaskHeartbeat",
+        ]
+        .iter()
+        .map(|action| allowed(function, action))
+        .collect();
+        if token_sets.iter().any(|s| *s != token_sets[0]) {
+            problems.push(format!(
+                "{id}: SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat must be allowed on the same machines"
+            ));
+        }
+        for machine in &token_sets[0] {
+            if !machines.contains_key(machine.as_str()) {
+                problems.push(format!(
+                    "{id}: answers task tokens of {machine}, which is not a state machine of the template"
+                ));
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn no_function_or_machine_has_wildcard_actions_or_data_resources() {
+    // Step Functions' log delivery actions accept no resource ARN (AWS documents "*" for them).
+    let log_delivery = |action: &str| action.starts_with("logs:");
+    let mut problems = Vec::new();
+    for (id, resource) in resources() {
+        if resource["Type"] != FUNCTION && resource["Type"] != STATE_MACHINE {
+            continue;
+        }
+        for policy in as_list(&resource["Properties"]["Policies"]) {
+            if policy.is_string() {
+                problems.push(format!(
+                    "{id}: managed policy {policy} (name resources in an inline Statement instead)"
+                ));
+            }
+        }
+        for statement in statements(resource) {
+            let actions: Vec<&str> = as_list(&statement["Action"])
+                .into_iter()
+                .filter_map(Value::as_str)
+                .collect();
+            for action in &actions {
+                if action.contains('*') {
+                    problems.push(format!("{id}: wildcard action {action}"));
+                }
+            }
+            let any_resource = as_list(&statement["Resource"])
+                .iter()
+                .any(|r| r.as_str().is_some_and(|r| r == "*" || r.ends_with(":*")));
+            if any_resource && !actions.iter().all(|a| log_delivery(a)) {
+                problems.push(format!(
+                    "{id}: statement {} allows {actions:?} on every resource",
+                    statement["Sid"]
+                ));
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn tables_have_the_keys_indexes_and_ttl_the_store_uses() {
+    use brokeros_store::Table;
+    let globals = &template()["Globals"]["Function"]["Environment"]["Variables"];
+    let mut problems = Vec::new();
+    for (table, var) in [
+        (Table::Main, "BROKEROS_TABLE"),
+        (Table::Audit, "BROKEROS_AUDIT_TABLE"),
+    ] {
+        let Some(id) = referenced(&globals[var]) else {
+            problems.push(format!(
+                "Globals.Function.Environment.Variables.{var} must be !Ref of a table"
+            ));
+            continue;
+        };
+        let props = &resources()[&id]["Properties"];
+        let key_names = |schema: &Value| -> Vec<String> {
+            as_list(schema)
+                .iter()
+                .map(|k| k["AttributeName"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        if key_names(&props["KeySchema"]) != ["pk", "sk"] {
+            problems.push(format!("{id}: KeySchema must be pk (HASH), sk (RANGE)"));
+        }
+        let indexes: BTreeMap<String, &Value> = as_list(&props["GlobalSecondaryIndexes"])
+            .into_iter()
+            .map(|gsi| {
+                (
+                    gsi["IndexName"].as_str().unwrap_or_default().to_string(),
+                    gsi,
+                )
+            })
+            .collect();
+        let wanted: BTreeSet<String> = table
+            .indexes()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
+        if indexes.keys().cloned().collect::<BTreeSet<_>>() != wanted {
+            problems.push(format!(
+                "{id}: GSIs must be {wanted:?} (brokeros_store::Table::indexes), found {:?}",
+                indexes.keys().collect::<Vec<_>>()
+            ));
+        }
+        for (name, gsi) in &indexes {
+            if key_names(&gsi["KeySchema"]) != [format!("{name}pk"), format!("{name}sk")]
+                || gsi["Projection"]["ProjectionType"] != "ALL"
+            {
+                problems.push(format!(
+                    "{id}: GSI {name} must be keyed {name}pk/{name}sk and project ALL"
+                ));
+            }
+        }
+        if props["BillingMode"] != "PAY_PER_REQUEST" {
+            problems.push(format!("{id}: BillingMode must be PAY_PER_REQUEST"));
+        }
+        if props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] != true {
+            problems.push(format!("{id}: point-in-time recovery must be enabled"));
+        }
+        if props["DeletionProtectionEnabled"] != true {
+            problems.push(format!("{id}: deletion protection must be enabled"));
+        }
+        let ttl = &props["TimeToLiveSpecification"];
+        match table {
+            // Idempotency records and dedupe windows expire (shared/store-dynamodb codec).
+            Table::Main if ttl["AttributeName"] != "expires_at" || ttl["Enabled"] != true => {
+                problems.push(format!("{id}: TTL must be enabled on expires_at"))
+            }
+            Table::Audit if !ttl.is_null() => {
+                problems.push(format!("{id}: the audit trail never expires: no TTL"))
+            }
+            _ => {}
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
+    let public_routes: BTreeSet<(&str, &str)> = [
+        ("POST", "/leads"),
+        ("POST", "/webhooks/kyc/{provider}"),
+        ("POST", "/webhooks/psp/{provider}"),
+    ]
+    .into();
+    let routes_rs = std::fs::read_to_string(root().join("shared/app/src/http/routes.rs")).unwrap();
+    let mut problems = Vec::new();
+    let mut seen_public = BTreeSet::new();
+    let apis = of_type("AWS::Serverless::HttpApi");
+    for (api_id, api) in &apis {
+        if api["Properties"]["Auth"]["DefaultAuthorizer"].is_null() {
+            problems.push(format!(
+                "{api_id}: needs Auth.DefaultAuthorizer (the Cognito JWT authorizer)"
+            ));
+        }
+    }
+    for (id, function) in of_type(FUNCTION) {
+        let Some(events) = function["Properties"]["Events"].as_object() else {
+            continue;
+        };
+        for (event_id, event) in events {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let props = &event["Properties"];
+            let method = props["Method"].as_str().unwrap_or("ANY").to_uppercase();
+            let path = props["Path"].as_str().unwrap_or("$default").to_string();
+            if path != "$default" && !routes_rs.contains(&format!(".route(\"{path}\"")) {
+                problems.push(format!(
+                    "{id}.{event_id}: {method} {path} is not a route of shared/app/src/http/routes.rs"
+                ));
+            }
+            let public = props["Auth"]["Authorizer"] == "NONE";
+            let key = (method.as_str(), path.as_str());
+            let should_be_public = public_routes.iter().any(|r| *r == key);
+            if public && !should_be_public {
+                problems.push(format!(
+                    "{id}.{event_id}: {method} {path} has no authorizer; only lead capture and provider webhooks are public"
+                ));
+            }
+            if should_be_public && !public {
+                problems.push(format!(
+                    "{id}.{event_id}: {method} {path} is public (Auth.Authorizer: NONE)"
+                ));
+            }
+            if !props["Auth"]["Authorizer"].is_null() && !public {
+                problems.push(format!(
+                    "{id}.{event_id}: uses another authorizer than the API's default"
+                ));
+            }
+            if public {
+                seen_public.insert((method, path));
+            }
+        }
+    }
+    for (method, path) in &public_routes {
+        if !seen_public.contains(&(method.to_string(), path.to_string())) {
+            problems.push(format!(
+                "no function serves the public route {method} {path}"
+            ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn the_payment_event_queue_is_fifo_with_a_dead_letter_queue_and_a_partial_batch_consumer() {
+    let queue_env = brokeros_lambda::queue::QUEUE_URL_ENV;
+    let mut problems = Vec::new();
+    let mut queues = BTreeSet::new();
+    for (id, function) in of_type(FUNCTION) {
+        let value = &function["Properties"]["Environment"]["Variables"][queue_env];
+        if value.is_null() {
+            continue;
+        }
+        let Some(queue) = referenced(value) else {
+            problems.push(format!("{id}: {queue_env} must be !Ref of the queue"));
+            continue;
+        };
+        if !allowed(function, "sqs:SendMessage").contains(&queue) {
+            problems.push(format!(
+                "{id}: has {queue_env} but no sqs:SendMessage on {queue}"
+            ));
+        }
+        queues.insert(queue);
+    }
+    if queues.is_empty() {
+        problems.push(format!("no function has {queue_env}"));
+    }
+    for queue in &queues {
+        let props = &resources()[queue]["Properties"];
+        if props["FifoQueue"] != true {
+            problems.push(format!("{queue}: must be a FIFO queue"));
+        }
+        let dlq = referenced(&props["RedrivePolicy"]["deadLetterTargetArn"]);
+        if dlq.is_none() || props["RedrivePolicy"]["maxReceiveCount"].is_null() {
+            problems.push(format!(
+                "{queue}: needs a RedrivePolicy to a dead-letter queue"
+            ));
+        }
+        let mappings: Vec<&Value> = of_type("AWS::Lambda::EventSourceMapping")
+            .into_values()
+            .filter(|m| referenced(&m["Properties"]["EventSourceArn"]).as_ref() == Some(queue))
+            .collect();
+        if mappings.is_empty() {
+            problems.push(format!("{queue}: no event source mapping consumes it"));
+        }
+        for mapping in mappings {
+            let props = &mapping["Properties"];
+            if !as_list(&props["FunctionResponseTypes"])
+                .iter()
+                .any(|t| *t == "ReportBatchItemFailures")
+            {
+                problems.push(format!(
+                    "{queue}: its event source mapping needs FunctionResponseTypes [ReportBatchItemFailures]"
+                ));
+            }
+            let consumer = referenced(&props["FunctionName"]).unwrap_or_default();
+            if let Some(function) = resources().get(&consumer)
+                && !allowed(function, "sqs:ReceiveMessage").contains(queue)
+            {
+                problems.push(format!(
+                    "{consumer}: consumes {queue} without sqs:ReceiveMessage on it"
+                ));
+            }
+        }
+        if let Some(dlq) = dlq {
+            let alarmed = of_type("AWS::CloudWatch::Alarm").values().any(|a| {
+                as_list(&a["Properties"]["Dimensions"])
+                    .iter()
+                    .any(|d| referenced(&d["Value"]).as_deref() == Some(dlq.as_str()))
+            });
+            if !alarmed {
+                problems.push(format!("{dlq}: no alarm on its depth"));
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn secrets_come_from_the_secret_store_never_from_plain_environment_values() {
+    let mut problems = Vec::new();
+    for (id, function) in of_type(FUNCTION) {
+        let variables = function["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for (var, value) in variables {
+            let upper = var.to_uppercase();
+            if !(upper.contains("SECRET") || upper.contains("PASSWORD") || upper.contains("KEY")) {
+                continue;
+            }
+            let store = referenced(&value)
+                .and_then(|r| resources().get(&r))
+                .and_then(|r| r["Type"].as_str());
+            if !matches!(
+                store,
+                Some("AWS::SecretsManager::Secret" | "AWS::SSM::Parameter")
+            ) {
+                problems.push(format!(
+                    "{id}: {var} must name a Secrets Manager secret or SSM parameter (!Ref), not hold a value"
+                ));
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn the_placeholder_scanner_finds_every_name() {
+    assert_eq!(
+        placeholders(r#"{"a": "${One}", "b": "x${Two}y", "c": "$notone", "d": "${Three}"}"#),
+        BTreeSet::from(["One".to_string(), "Two".to_string(), "Three".to_string()])
+    );
+    assert_eq!(
+        referenced(&serde_json::json!({"Fn::Sub": "${Queue.Arn}/x"})),
+        Some("Queue".into())
+    );
+}
