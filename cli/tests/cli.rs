@@ -485,3 +485,84 @@ fn an_onboarding_waiting_for_compliance_survives_a_restart_of_serve() {
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+#[test]
+fn a_deposit_in_serve_is_credited_by_the_providers_webhook_over_http() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let sales = dev_token(data, "sales", "sales-1");
+    let (mut server, addr) = spawn_serve(data);
+    let (status, client) = api(
+        &addr,
+        "POST",
+        "/clients",
+        &sales,
+        Some(json!({
+            "first_name": "Jonas", "last_name": "Berg", "country": "DE",
+            "profile": { "client_type": "individual", "date_of_birth": "1988-03-02", "nationality": "DE",
+                         "residence_country": "DE", "source_of_funds": "salary", "pep_declared": false }
+        })),
+    );
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["id"].as_str().unwrap().to_string();
+    for document in [
+        json!({ "type": "passport", "issuing_country": "DE", "number": "C01X00T47" }),
+        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-2" }),
+    ] {
+        let path = format!("/clients/{client_id}/documents");
+        assert_eq!(api(&addr, "POST", &path, &sales, Some(document)).0, 201);
+    }
+    let path = format!("/clients/{client_id}/onboarding");
+    let body = json!({ "product": "forex" });
+    assert_eq!(api(&addr, "POST", &path, &sales, Some(body)).0, 202);
+    let mut kyc = serde_json::Value::Null;
+    for _ in 0..200 {
+        kyc = api(
+            &addr,
+            "GET",
+            &format!("/clients/{client_id}/kyc"),
+            &sales,
+            None,
+        )
+        .1;
+        if kyc["kyc_status"] == "approved" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(kyc["kyc_status"], "approved", "{kyc}");
+
+    let path = format!("/clients/{client_id}/deposits");
+    let body = json!({ "deposit_id": "dep_http_1", "amount": "75.00", "currency": "EUR", "method": "card" });
+    let (status, created) = api(&addr, "POST", &path, &sales, Some(body));
+    assert_eq!(status, 201, "{created}");
+    let mut deposit = serde_json::Value::Null;
+    for _ in 0..200 {
+        deposit = api(&addr, "GET", "/deposits/dep_http_1", &sales, None).1;
+        if deposit["status"] == "credited" && deposit["funding"].is_object() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(deposit["status"], "credited", "{deposit}");
+    // The account is in USD: the EUR deposit stays in the wallet.
+    assert_eq!(deposit["funding"]["status"], "skipped", "{deposit}");
+    let (_, wallet) = api(
+        &addr,
+        "GET",
+        &format!("/clients/{client_id}/wallet"),
+        &sales,
+        None,
+    );
+    let eur = wallet["wallets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["currency"] == "EUR")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(eur["available"], "75.00", "{wallet}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -12,6 +12,7 @@ use brokeros_domain::money::{Currency, Money};
 use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
 use brokeros_domain::payments::routing::DepositIntent;
 use brokeros_domain::payments::{PaymentMethod, RiskLevel};
+use brokeros_store::{Condition, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -255,4 +256,220 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     assert_eq!(status, 409, "{reply}");
     assert_eq!(reply["code"], "deposit_id_reused");
     assert_eq!(app.counts().await, before);
+}
+
+/// From intent to funded, every change of the deposit is one transaction that carries its audit
+/// event, and every write of the deposit is conditional on the version read (no
+/// read-modify-write race can lose an update). Prints the write requests per deposit for
+/// docs/PERFORMANCE.md (`bash bench/deposit-writes.sh`).
+pub async fn each_deposit_state_change_is_one_transaction_with_its_audit_event(app: App) {
+    app.run_payment_providers();
+    let recording = app.recording.clone().expect("a recording app");
+    let client_id = approved_client(&app, "Berg").await;
+    let before = recording.committed().len();
+    app.create_deposit(&client_id, "dep_writes", "40.00", "USD")
+        .await;
+    let (_, deposit) = deposit_finished(&app, "dep_writes").await;
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+    let committed = recording.committed()[before..].to_vec();
+
+    let deposit_key = brokeros_app::keys::deposit("dep_writes");
+    let audit_stream = brokeros_app::keys::audit_stream("deposit", "dep_writes");
+    let mut state_changes = 0;
+    for transaction in &committed {
+        let writes_deposit = transaction.iter().any(|op| {
+            matches!(op, WriteOp::Put { table: Table::Main, item, .. } if item.key == deposit_key)
+        });
+        let audit_events = transaction
+            .iter()
+            .filter(|op| {
+                matches!(op, WriteOp::Put { table: Table::Audit, item, .. } if item.key.pk == audit_stream)
+            })
+            .count();
+        assert_eq!(
+            (writes_deposit, audit_events),
+            (writes_deposit, usize::from(writes_deposit)),
+            "a deposit write without its audit event, or an event without the write: {transaction:?}"
+        );
+        for op in transaction {
+            if let WriteOp::Put {
+                table: Table::Main,
+                item,
+                condition,
+            } = op
+                && item.key == deposit_key
+            {
+                assert!(
+                    matches!(condition, Condition::NotExists | Condition::VersionIs(_)),
+                    "an unconditional deposit write: {condition:?}"
+                );
+            }
+        }
+        state_changes += usize::from(writes_deposit);
+    }
+    // created, routed, awaiting payment (token parked), credited, funding started, funded.
+    assert_eq!(state_changes, 6, "{deposit}");
+    let items: usize = committed.iter().map(Vec::len).sum();
+    let deposit_items: usize = committed
+        .iter()
+        .filter(|t| {
+            t.iter()
+                .any(|op| matches!(op, WriteOp::Put { item, .. } if item.key == deposit_key))
+        })
+        .map(Vec::len)
+        .sum();
+    println!(
+        "deposit writes: {state_changes} deposit state changes in {state_changes} transactions ({deposit_items} items); \
+         {} transactions ({items} items) in all from intent to funded, including the workflow engine's \
+         checkpoints, the event queue and the webhook's deduplication",
+        committed.len()
+    );
+}
+
+pub async fn routing_rules_and_provider_health_are_changed_by_finance_only(app: App) {
+    use crate::harness::token;
+    use brokeros_app::http::client::Call;
+    use brokeros_domain::principal::Role;
+    let client_id = approved_client(&app, "Berg").await;
+    let order = routing_order(&app, &client_id, Decimal::new(6_000, 2)).await;
+    let finance = token("finance-1", Role::Finance);
+    let sales = token("sales-1", Role::Sales);
+    let (status, rules) = app
+        .send(Call::get("/payments/routing").token(&finance))
+        .await;
+    assert_eq!(status, 200, "{rules}");
+    assert_eq!(rules["in_force"], 1);
+    let mut next = rules["items"][0].clone();
+    next["version"] = 2.into();
+
+    // Refused changes write nothing: another role, a stale version, a broken document.
+    let before = app.counts().await;
+    let (status, _) = app
+        .send(Call::put("/payments/routing", &next).token(&sales))
+        .await;
+    assert_eq!(status, 403);
+    let mut stale = next.clone();
+    stale["version"] = 1.into();
+    let (status, reply) = app
+        .send(Call::put("/payments/routing", &stale).token(&finance))
+        .await;
+    assert!((400..500).contains(&status), "{status} {reply}");
+    let mut broken = next.clone();
+    broken["providers"] = Value::Array(vec![]);
+    let (status, reply) = app
+        .send(Call::put("/payments/routing", &broken).token(&finance))
+        .await;
+    assert!((400..500).contains(&status), "{status} {reply}");
+    assert!(
+        reply["code"].is_string() && reply["message"].is_string(),
+        "{reply}"
+    );
+    let body = serde_json::json!({ "health": "down", "note": "INC-1" });
+    let path = format!("/payments/providers/{}/health", order[0]);
+    let (status, _) = app.send(Call::put(&path, &body).token(&sales)).await;
+    assert_eq!(status, 403);
+    assert_eq!(app.counts().await, before);
+
+    let (status, reply) = app
+        .send(Call::put("/payments/routing", &next).token(&finance))
+        .await;
+    assert!(status == 200 || status == 201, "{status} {reply}");
+    let (status, reply) = app.send(Call::put(&path, &body).token(&finance)).await;
+    assert_eq!(status, 200, "{reply}");
+
+    // The next deposit routes under version 2 and passes over the provider that is down.
+    app.run_payment_providers();
+    app.create_deposit(&client_id, "dep_v2", "60.00", "USD")
+        .await;
+    let (_, deposit) = deposit_finished(&app, "dep_v2").await;
+    assert_eq!(deposit["status"], "credited", "{deposit}");
+    assert_eq!(deposit["routing_version"], 2);
+    assert_ne!(
+        deposit["attempts"][0]["provider"],
+        order[0].as_str(),
+        "{deposit}"
+    );
+}
+
+pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App) {
+    app.run_payment_providers();
+    let client_id = approved_client(&app, "Berg").await;
+    // The platform refuses one call, then books one whose reply is lost: only the retry with
+    // the same operation id (the deposit id) tells the workflow it was booked.
+    app.platform.fail_next_calls(1);
+    app.platform.lose_next_replies(1);
+    app.create_deposit(&client_id, "dep_flaky", "80.00", "USD")
+        .await;
+    let (status, deposit) = deposit_finished(&app, "dep_flaky").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+    let login = deposit["funding"]["login"].as_u64().unwrap();
+    let platform = app.services.trading.account_state(login).await.unwrap();
+    assert_eq!(platform.balance, Decimal::new(8_000, 2), "booked once");
+    let account = AccountId::trading_account(login, usd()).unwrap();
+    let booked = brokeros_app::ledger::balance(&app.services, &account)
+        .await
+        .unwrap();
+    assert_eq!(booked.available, Decimal::new(8_000, 2));
+}
+
+pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app: App) {
+    app.run_payment_providers();
+    let client_id = approved_client(&app, "Berg").await;
+    app.platform.fail_next_calls(1_000_000);
+    app.create_deposit(&client_id, "dep_back", "55.00", "USD")
+        .await;
+    let mut deposit = Value::Null;
+    for _ in 0..400 {
+        deposit = app.deposit("dep_back").await;
+        if deposit["funding"]["status"] == "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(deposit["funding"]["status"], "pending", "{deposit}");
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::ZERO, Decimal::ZERO)
+    );
+
+    // What the workflow's ReturnToWallet step does once its retries are spent.
+    let payload = serde_json::json!({
+        "action": "return", "deposit_id": "dep_back", "execution_id": "test-execution",
+        "error": "TradingPlatformUnavailable", "cause": "the platform is down"
+    });
+    let output =
+        brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload.clone())
+            .await
+            .unwrap();
+    assert_eq!(output["funding"], "returned");
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::new(5_500, 2), Decimal::ZERO),
+        "back in the wallet by a reversing entry"
+    );
+    // Repeated (a retried Lambda), it changes nothing more.
+    brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+        .await
+        .unwrap();
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::new(5_500, 2), Decimal::ZERO)
+    );
+
+    app.platform.fail_next_calls(0);
+    let (status, deposit) = deposit_finished(&app, "dep_back").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "returned", "{deposit}");
+    let login = deposit["funding"]["login"].as_u64().unwrap();
+    let platform = app.services.trading.account_state(login).await.unwrap();
+    assert_eq!(
+        platform.balance,
+        Decimal::ZERO,
+        "never booked on the platform"
+    );
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::new(5_500, 2), Decimal::ZERO)
+    );
 }

@@ -29,6 +29,10 @@ pub struct App {
     /// The simulated payment providers. Their webhooks wait in its outbox until
     /// [`App::run_payment_providers`] delivers them.
     pub gateway: Arc<SimulatedGateway>,
+    /// The simulated trading platform, for its outage switches.
+    pub platform: Arc<brokeros_trading::SimulatedPlatform>,
+    /// Every transaction committed, when built [`App::recording`].
+    pub recording: Option<Arc<brokeros_tests::RecordingStore>>,
     router: axum::Router,
 }
 
@@ -49,6 +53,14 @@ impl App {
     /// With a workflow service that is down: starting a workflow fails.
     pub async fn with_workflow_down(store: Arc<dyn Store>) -> App {
         App::build(store, BrokerConfig::embedded_default(), true).await
+    }
+
+    /// Over a store that records every transaction it commits.
+    pub async fn recording(store: Arc<dyn Store>) -> App {
+        let recording = brokeros_tests::RecordingStore::new(store);
+        let mut app = App::new(recording.clone()).await;
+        app.recording = Some(recording);
+        app
     }
 
     /// With a deposit payment deadline of `seconds`.
@@ -88,7 +100,10 @@ impl App {
             base.psp.clone(),
             Duration::from_millis(20),
         ));
-        let base = base.with_gateway(gateway.clone());
+        let platform = Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone()));
+        let base = base
+            .with_gateway(gateway.clone())
+            .with_trading(platform.clone());
         let (engine, services) = local_engine(base).expect("the onboarding definition loads");
         let services = if workflow_down {
             services.with_workflow(Arc::new(WorkflowDown))
@@ -110,6 +125,8 @@ impl App {
             services,
             engine,
             gateway,
+            platform,
+            recording: None,
             router,
         }
     }

@@ -74,3 +74,49 @@ impl Store for TempSqliteStore {
         self.store.count_items(table).await
     }
 }
+
+/// A store that records every transaction it committed (one request to the engine each), for
+/// tests that count what a use case writes.
+pub struct RecordingStore {
+    inner: Arc<dyn Store>,
+    committed: std::sync::Mutex<Vec<Vec<WriteOp>>>,
+}
+
+impl RecordingStore {
+    pub fn new(inner: Arc<dyn Store>) -> Arc<RecordingStore> {
+        Arc::new(RecordingStore {
+            inner,
+            committed: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The committed transactions so far, in commit order.
+    pub fn committed(&self) -> Vec<Vec<WriteOp>> {
+        self.committed.lock().expect("recording lock").clone()
+    }
+}
+
+#[async_trait]
+impl Store for RecordingStore {
+    async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(table, key).await
+    }
+
+    async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.inner.get_many(table, keys).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.transact(ops.clone()).await?;
+        self.committed.lock().expect("recording lock").push(ops);
+        Ok(())
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
+        self.inner.count_items(table).await
+    }
+}

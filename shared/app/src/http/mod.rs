@@ -4,6 +4,7 @@
 
 pub mod client;
 mod extract;
+mod payment_routes;
 mod routes;
 mod withdrawal_routes;
 

@@ -8,7 +8,7 @@ use brokeros_domain::lead::LeadSubmission;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, AppState, access_log, withdrawal_routes};
+use super::{ApiError, AppState, access_log, payment_routes, withdrawal_routes};
 use crate::deposits;
 use crate::idempotency::Reply;
 use crate::kyc;
@@ -513,6 +513,14 @@ fn crm() -> Router<AppState> {
             axum::routing::put(update_jurisdiction),
         )
         .route("/compliance/jurisdictions/{id}", get(jurisdiction_history))
+        .route(
+            "/payments/routing",
+            get(payment_routes::routing_rules).put(payment_routes::update_routing_rules),
+        )
+        .route(
+            "/payments/providers/{id}/health",
+            axum::routing::put(payment_routes::set_provider_health),
+        )
         .route("/recon/{provider}", post(reconcile))
         .route("/recon/runs/{id}", get(recon_run))
         .route("/me", get(me))

@@ -1,0 +1,72 @@
+//! Deposit routing as ops run it: the routing rules (versioned; every change audited) and a
+//! payment provider's health. Finance and admins change them; compliance may read the rules.
+
+use axum::extract::{Path, State};
+use brokeros_domain::payments::RoutingDocument;
+use brokeros_domain::payments::stats::Health;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::{ApiError, AppState};
+use crate::idempotency::Reply;
+use crate::payments::{self, HealthSetter};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Every version of the rules, oldest first; the last one is in force.
+pub(super) async fn routing_rules(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<axum::Json<Value>> {
+    let versions = payments::routing_rules_history(&state.services, &p).await?;
+    let in_force = versions.last().map(|d| d.version);
+    Ok(axum::Json(
+        json!({ "in_force": in_force, "items": versions }),
+    ))
+}
+
+/// Puts the next version of the rules in force (its `version` is the one in force plus 1).
+pub(super) async fn update_routing_rules(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<RoutingDocument>,
+) -> ApiResult<Reply> {
+    let key = idem.scoped(&p.sub, "routing_rules.update", body.raw)?;
+    Ok(
+        payments::update_routing_rules(&state.services, &p, body.value, key.as_ref(), &correlation)
+            .await?,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SetHealth {
+    health: Health,
+    /// Why (an incident reference), kept in the audit trail.
+    note: String,
+}
+
+/// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
+pub(super) async fn set_provider_health(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(provider): Path<String>,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<SetHealth>,
+) -> ApiResult<axum::Json<Value>> {
+    let record = payments::set_provider_health(
+        &state.services,
+        HealthSetter::Ops(&p),
+        &provider,
+        body.value.health,
+        &body.value.note,
+        &correlation,
+    )
+    .await?;
+    Ok(axum::Json(serde_json::to_value(record).map_err(|e| {
+        brokeros_domain::Error::Internal(e.to_string())
+    })?))
+}
