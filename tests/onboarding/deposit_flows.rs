@@ -118,6 +118,14 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
         )
         .await;
     assert_eq!(client["items"][0]["id"], "dep_paid", "{client}");
+    let (_, shown) = app
+        .send(
+            brokeros_app::http::client::Call::get(&format!("/clients/{client_id}/wallet"))
+                .token(&admin),
+        )
+        .await;
+    assert_eq!(shown["deposits"][0]["deposit_id"], "dep_paid", "{shown}");
+    assert_eq!(shown["deposits"][0]["status"], "credited", "{shown}");
 }
 
 pub async fn a_decline_cascades_to_the_next_provider(app: App) {

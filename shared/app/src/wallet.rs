@@ -20,8 +20,8 @@ async fn authorize(services: &Services, principal: &Principal, client_id: &str) 
     Ok(client_id)
 }
 
-/// The client's wallets with their available and reserved balances, and their latest
-/// withdrawals with their status.
+/// The client's wallets with their available and reserved balances, and their latest deposits
+/// and withdrawals with their status.
 pub async fn balances(
     services: &Services,
     principal: &Principal,
@@ -42,7 +42,13 @@ pub async fn balances(
         .collect();
     // Money reserved for a withdrawal is explained by the withdrawal's status.
     let withdrawals = crate::withdrawals::summaries(services, &client_id, 20).await?;
-    Ok(json!({ "client_id": client_id, "wallets": wallets, "withdrawals": withdrawals }))
+    let deposits = crate::deposits::summaries(services, &client_id, 20).await?;
+    Ok(json!({
+        "client_id": client_id,
+        "wallets": wallets,
+        "deposits": deposits,
+        "withdrawals": withdrawals,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -197,6 +197,32 @@ pub async fn list_for_client(
     .await
 }
 
+/// A client's latest deposits with their status, for the wallet view.
+pub(crate) async fn summaries(
+    services: &Services,
+    client_id: &str,
+    limit: u32,
+) -> Result<Vec<Value>> {
+    crate::onboarding::latest_items(
+        services,
+        keys::deposits_by_client(client_id),
+        limit,
+        |d: &Deposit| {
+            json!({
+                "deposit_id": d.id,
+                "amount": d.amount.amount(),
+                "currency": d.amount.currency().code,
+                "status": d.status.as_str(),
+                "created_at": d
+                    .created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok(),
+            })
+        },
+    )
+    .await
+}
+
 /// Records that `provider` is asked for the deposit's money (the routing step).
 pub async fn start_attempt(
     services: &Services,

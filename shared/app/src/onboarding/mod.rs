@@ -318,14 +318,24 @@ pub(crate) async fn client_items<T: Entity>(
     let client_id = normalize::code("client_id", client_id, 80)?;
     let client = load_client(services, &client_id).await?;
     authorize_client_read(principal, &client.entity)?;
-    let query = Query::new(Table::Main, Some(Index::Gsi1), partition(&client_id))
+    let items = latest_items(services, partition(&client_id), 50, view).await?;
+    Ok(json!({ "items": items }))
+}
+
+/// The newest `limit` entities of an index partition (a client's deposits, withdrawals...),
+/// each as `view` shows it.
+pub(crate) async fn latest_items<T: Entity>(
+    services: &Services,
+    partition: String,
+    limit: u32,
+    view: impl Fn(&T) -> Value,
+) -> Result<Vec<Value>> {
+    let query = Query::new(Table::Main, Some(Index::Gsi1), partition)
         .descending()
-        .limit(50);
+        .limit(limit);
     let page = services.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
+    page.items
         .iter()
         .map(|item| decode::<T>(item).map(|entry| view(&entry.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "items": items }))
+        .collect()
 }

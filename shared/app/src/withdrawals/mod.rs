@@ -363,32 +363,24 @@ pub(crate) async fn summaries(
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
+    crate::onboarding::latest_items(
+        services,
         keys::withdrawals_by_client(client_id),
-    )
-    .descending()
-    .limit(limit);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    page.items
-        .iter()
-        .map(|item| {
-            decode::<Withdrawal>(item).map(|w| {
-                let w = w.entity;
-                json!({
-                    "withdrawal_id": w.id,
-                    "amount": w.amount.amount(),
-                    "currency": w.amount.currency().code,
-                    "status": w.status.as_str(),
-                    "requested_at": w
-                        .requested_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .ok(),
-                })
+        limit,
+        |w: &Withdrawal| {
+            json!({
+                "withdrawal_id": w.id,
+                "amount": w.amount.amount(),
+                "currency": w.amount.currency().code,
+                "status": w.status.as_str(),
+                "requested_at": w
+                    .requested_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok(),
             })
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
