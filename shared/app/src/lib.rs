@@ -33,6 +33,16 @@ use brokeros_store::Store;
 
 pub use context::{Clock, IdGen, OpContext, SystemClock, UuidV7Ids};
 
+/// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
+/// list, and the page.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
 /// A list request's page size: 50 unless asked, at most 200.
 pub fn page_limit(requested: Option<u32>) -> Result<u32> {
     let limit = requested.unwrap_or(50);

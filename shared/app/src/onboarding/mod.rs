@@ -330,12 +330,25 @@ pub(crate) async fn latest_items<T: Entity>(
     limit: u32,
     view: impl Fn(&T) -> Value,
 ) -> Result<Vec<Value>> {
+    Ok(latest::<T>(services, partition, limit)
+        .await?
+        .iter()
+        .map(view)
+        .collect())
+}
+
+/// The newest `limit` entities of an index partition, newest first.
+pub(crate) async fn latest<T: Entity>(
+    services: &Services,
+    partition: String,
+    limit: u32,
+) -> Result<Vec<T>> {
     let query = Query::new(Table::Main, Some(Index::Gsi1), partition)
         .descending()
         .limit(limit);
     let page = services.store.query(query).await.map_err(store_error)?;
     page.items
         .iter()
-        .map(|item| decode::<T>(item).map(|entry| view(&entry.entity)))
+        .map(|item| decode::<T>(item).map(|entry| entry.entity))
         .collect()
 }

@@ -26,13 +26,7 @@ pub fn view(review: &Review) -> Value {
     v
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueFilter {
-    pub status: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
+pub use crate::QueueFilter;
 
 /// The review queue, oldest first (first come, first reviewed). Compliance and admins only.
 pub async fn queue(

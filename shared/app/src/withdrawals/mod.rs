@@ -383,13 +383,7 @@ pub(crate) async fn summaries(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueFilter {
-    pub status: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
+pub use crate::QueueFilter;
 
 /// The finance queue: withdrawals in a status (awaiting approval unless asked), oldest first.
 pub async fn queue(

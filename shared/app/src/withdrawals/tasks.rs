@@ -10,15 +10,15 @@ use brokeros_domain::withdrawal::{
     VerificationLevel, Withdrawal, WithdrawalStatus, check,
 };
 use brokeros_domain::{Error, Result};
-use brokeros_store::{Condition, Index, Item, Query, Table, WriteOp};
+use brokeros_store::{Condition, Item, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
-use crate::changeset::{Audited, Changeset, decode, store_error};
+use crate::changeset::{Audited, Changeset, store_error};
 use crate::idempotency::{Reply, execute};
 use crate::ledger::in_turn;
-use crate::onboarding::load_client;
+use crate::onboarding::{latest, load_client};
 use crate::psp::{GatewayError, PayoutRequest, PayoutResult};
 use crate::workflow_tasks::parse;
 use crate::{OpContext, Services, keys};
@@ -230,21 +230,14 @@ async fn facts(
 ) -> Result<(CheckFacts, Counter)> {
     let client = load_client(services, &withdrawal.client_id).await?.entity;
     let store = services.store.as_ref();
-    let deposits = store
-        .query(
-            Query::new(
-                Table::Main,
-                Some(Index::Gsi1),
-                keys::deposits_by_client(&withdrawal.client_id),
-            )
-            .descending()
-            .limit(HISTORY_LIMIT),
-        )
-        .await
-        .map_err(store_error)?;
+    let deposits = latest::<Deposit>(
+        services,
+        keys::deposits_by_client(&withdrawal.client_id),
+        HISTORY_LIMIT,
+    )
+    .await?;
     let mut sources = Vec::new();
-    for item in &deposits.items {
-        let deposit = decode::<Deposit>(item)?.entity;
+    for deposit in deposits {
         if deposit.status != DepositStatus::Credited {
             continue;
         }
@@ -261,21 +254,14 @@ async fn facts(
             });
         }
     }
-    let withdrawals = store
-        .query(
-            Query::new(
-                Table::Main,
-                Some(Index::Gsi1),
-                keys::withdrawals_by_client(&withdrawal.client_id),
-            )
-            .descending()
-            .limit(HISTORY_LIMIT),
-        )
-        .await
-        .map_err(store_error)?;
+    let withdrawals = latest::<Withdrawal>(
+        services,
+        keys::withdrawals_by_client(&withdrawal.client_id),
+        HISTORY_LIMIT,
+    )
+    .await?;
     let mut earlier = Vec::new();
-    for item in &withdrawals.items {
-        let other = decode::<Withdrawal>(item)?.entity;
+    for other in withdrawals {
         if other.id != withdrawal.id {
             earlier.push(EarlierWithdrawal {
                 amount: other.amount,
