@@ -481,3 +481,96 @@ pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app:
         (Decimal::new(5_500, 2), Decimal::ZERO)
     );
 }
+
+pub async fn bad_deposit_requests_write_nothing(app: App) {
+    use crate::harness::token;
+    use brokeros_app::http::client::Call;
+    use brokeros_domain::principal::Role;
+    use serde_json::json;
+    let client_id = approved_client(&app, "Berg").await;
+    let unverified = app.register("Vogel", "C01X00T48").await;
+    let sales = token("sales-1", Role::Sales);
+    let stranger = token("portal-mallory", Role::Client);
+    let path = format!("/clients/{client_id}/deposits");
+    let deposit = |amount: Value, currency: &str, method: &str| json!({ "deposit_id": "dep_bad", "amount": amount, "currency": currency, "method": method });
+    let before = app.counts().await;
+    let cases: Vec<(&str, String, Value, &str, u16)> = vec![
+        (
+            "more decimals than USD has",
+            path.clone(),
+            deposit(json!("10.001"), "USD", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "JPY has no decimals",
+            path.clone(),
+            deposit(json!("10.5"), "JPY", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "zero",
+            path.clone(),
+            deposit(json!("0"), "USD", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "negative",
+            path.clone(),
+            deposit(json!("-5.00"), "USD", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "unknown currency",
+            path.clone(),
+            deposit(json!("10.00"), "XXX", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "unknown method",
+            path.clone(),
+            deposit(json!("10.00"), "USD", "cheque"),
+            &sales,
+            400,
+        ),
+        (
+            "amount of the wrong type",
+            path.clone(),
+            deposit(json!(["10"]), "USD", "card"),
+            &sales,
+            400,
+        ),
+        (
+            "someone else's client",
+            path.clone(),
+            deposit(json!("10.00"), "USD", "card"),
+            &stranger,
+            403,
+        ),
+        (
+            "a client whose KYC is not approved",
+            format!("/clients/{unverified}/deposits"),
+            deposit(json!("10.00"), "USD", "card"),
+            &sales,
+            409,
+        ),
+    ];
+    for (case, path, body, caller, expected) in cases {
+        let (status, reply) = app.send(Call::post(&path, &body).token(caller)).await;
+        assert_eq!(status, expected, "{case}: {reply}");
+        assert!(
+            reply["code"].is_string() && reply["message"].is_string(),
+            "{case}: {reply}"
+        );
+    }
+    let mut oversized = deposit(json!("10.00"), "USD", "card");
+    oversized["deposit_id"] = json!("d".repeat(200));
+    let (status, reply) = app.send(Call::post(&path, &oversized).token(&sales)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["field"], "deposit_id", "{reply}");
+    assert_eq!(app.counts().await, before, "nothing was written");
+}
