@@ -574,3 +574,94 @@ pub async fn bad_deposit_requests_write_nothing(app: App) {
     assert_eq!(reply["field"], "deposit_id", "{reply}");
     assert_eq!(app.counts().await, before, "nothing was written");
 }
+
+/// Records the task answers a use case sends, standing in for the workflow service.
+#[derive(Default)]
+struct AnswerRecorder {
+    answers: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl brokeros_app::workflow::Workflow for AnswerRecorder {
+    async fn start(
+        &self,
+        _: brokeros_app::workflow::Machine,
+        _: &str,
+        _: Value,
+    ) -> brokeros_domain::Result<String> {
+        Err(brokeros_domain::Error::Internal("not in this test".into()))
+    }
+
+    fn execution_arn(
+        &self,
+        machine: brokeros_app::workflow::Machine,
+        name: &str,
+    ) -> brokeros_domain::Result<String> {
+        Ok(brokeros_sfn::execution_arn(machine.name(), name))
+    }
+
+    async fn task_success(&self, token: &str, output: Value) -> brokeros_domain::Result<()> {
+        let answer = format!("success {output}");
+        self.answers.lock().unwrap().push((token.into(), answer));
+        Ok(())
+    }
+
+    async fn task_failure(&self, token: &str, error: &str, _: &str) -> brokeros_domain::Result<()> {
+        let answer = format!("failure {error}");
+        self.answers.lock().unwrap().push((token.into(), answer));
+        Ok(())
+    }
+
+    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
+        Ok(())
+    }
+}
+
+/// The provider's result can be applied before the workflow parks its token (the webhook beat
+/// the `await` task): the task then answers its own token at once, so the result is not lost.
+pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
+    let client_id = approved_client(&app, "Berg").await;
+    for provider in app.services.psp.names() {
+        app.gateway
+            .set_behavior(provider, SimulatedBehavior::Silent);
+    }
+    app.create_deposit(&client_id, "dep_early", "20.00", "USD")
+        .await;
+    let deposit = app.deposit_routed("dep_early").await;
+    let provider = deposit["attempts"][0]["provider"].as_str().unwrap();
+    let captured = PaymentEvent {
+        provider: provider.to_string(),
+        event_id: "evt_early".into(),
+        deposit_id: "dep_early".into(),
+        kind: PaymentEventKind::Succeeded,
+        amount: Money::positive("amount", Decimal::new(2_000, 2), usd()).unwrap(),
+        occurred_at: time::OffsetDateTime::now_utc(),
+        provider_transaction_id: "tx_early".into(),
+    };
+    brokeros_app::deposits::apply_event(&app.services, &captured)
+        .await
+        .unwrap();
+    // A second `await` (as if its Lambda ran only now) with a token of its own.
+    let recorder = std::sync::Arc::new(AnswerRecorder::default());
+    let services = app.services.clone().with_workflow(recorder.clone());
+    let payload = serde_json::json!({
+        "action": "await", "deposit_id": "dep_early", "execution_id": "test-execution",
+        "task_token": "token-parked-late"
+    });
+    let output = brokeros_app::workflow_tasks::run(&services, "deposit-routing", payload)
+        .await
+        .unwrap();
+    assert_eq!(output["status"], "credited");
+    let answers = recorder.answers.lock().unwrap().clone();
+    assert_eq!(
+        answers,
+        vec![(
+            "token-parked-late".to_string(),
+            r#"success {"status":"credited"}"#.to_string()
+        )]
+    );
+    // The workflow's own wait was answered too (by the consumer, or by its own `await`).
+    let (status, deposit) = deposit_finished(&app, "dep_early").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+}

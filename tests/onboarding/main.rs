@@ -75,6 +75,7 @@ onboarding_tests! {
     a_platform_outage_while_funding_is_retried_and_books_once => new,
     a_funding_the_platform_refuses_returns_the_money_to_the_wallet => new,
     bad_deposit_requests_write_nothing => new,
+    a_result_applied_before_the_workflow_waits_is_not_lost => new,
     an_auto_approved_withdrawal_is_paid_and_settled => new,
     finance_approves_a_withdrawal_the_rules_do_not => new,
     a_large_withdrawal_needs_two_approvers_never_the_requester => new,
