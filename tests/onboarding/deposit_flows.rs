@@ -575,48 +575,6 @@ pub async fn bad_deposit_requests_write_nothing(app: App) {
     assert_eq!(app.counts().await, before, "nothing was written");
 }
 
-/// Records the task answers a use case sends, standing in for the workflow service.
-#[derive(Default)]
-struct AnswerRecorder {
-    answers: std::sync::Mutex<Vec<(String, String)>>,
-}
-
-#[async_trait::async_trait]
-impl brokeros_app::workflow::Workflow for AnswerRecorder {
-    async fn start(
-        &self,
-        _: brokeros_app::workflow::Machine,
-        _: &str,
-        _: Value,
-    ) -> brokeros_domain::Result<String> {
-        Err(brokeros_domain::Error::Internal("not in this test".into()))
-    }
-
-    fn execution_arn(
-        &self,
-        machine: brokeros_app::workflow::Machine,
-        name: &str,
-    ) -> brokeros_domain::Result<String> {
-        Ok(brokeros_sfn::execution_arn(machine.name(), name))
-    }
-
-    async fn task_success(&self, token: &str, output: Value) -> brokeros_domain::Result<()> {
-        let answer = format!("success {output}");
-        self.answers.lock().unwrap().push((token.into(), answer));
-        Ok(())
-    }
-
-    async fn task_failure(&self, token: &str, error: &str, _: &str) -> brokeros_domain::Result<()> {
-        let answer = format!("failure {error}");
-        self.answers.lock().unwrap().push((token.into(), answer));
-        Ok(())
-    }
-
-    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
-        Ok(())
-    }
-}
-
 /// The provider's result can be applied before the workflow parks its token (the webhook beat
 /// the `await` task): the task then answers its own token at once, so the result is not lost.
 pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
@@ -642,7 +600,7 @@ pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
         .await
         .unwrap();
     // A second `await` (as if its Lambda ran only now) with a token of its own.
-    let recorder = std::sync::Arc::new(AnswerRecorder::default());
+    let recorder = std::sync::Arc::new(crate::harness::AnswerRecorder::default());
     let services = app.services.clone().with_workflow(recorder.clone());
     let payload = serde_json::json!({
         "action": "await", "deposit_id": "dep_early", "execution_id": "test-execution",

@@ -452,6 +452,53 @@ pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App)
     );
 }
 
+/// The provider's result can complete the check before the workflow parks its token in
+/// `AwaitKycResult` (the webhook beat the task): the task then answers its token itself.
+pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task(app: App) {
+    use brokeros_app::http::client::Call;
+    let client_id = app.register("Nowak", "ABC123457-PENDING").await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let compliance = crate::harness::token("compliance-1", Role::Compliance);
+    let mut provider_check = None;
+    for _ in 0..400 {
+        let (_, checks) = app
+            .send(Call::get(&format!("/clients/{client_id}/kyc/checks")).token(&compliance))
+            .await;
+        if let Some(id) = checks["items"][0]["provider"]["check_id"].as_str() {
+            provider_check = Some(id.to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (headers, body) = app.kyc.webhook(&provider_check.unwrap()).unwrap();
+    let mut signed = Call::post("/webhooks/kyc/simulated", &serde_json::Value::Null).raw_body(body);
+    for (name, value) in &headers {
+        signed = signed.header(name.as_str(), value.to_str().unwrap().to_string());
+    }
+    assert_eq!(app.send(signed).await.0, 200);
+    // An `await` that runs only now, with a token of its own, finds the result and answers.
+    let recorder = std::sync::Arc::new(crate::harness::AnswerRecorder::default());
+    let services = app.services.clone().with_workflow(recorder.clone());
+    let payload = json!({
+        "action": "await", "client_id": client_id, "onboarding_id": onboarding_id,
+        "execution_id": "test-execution", "task_token": "token-parked-late"
+    });
+    let output = brokeros_app::workflow_tasks::run(&services, "kyc-check", payload)
+        .await
+        .unwrap();
+    assert_eq!(output["awaiting"], false, "{output}");
+    let answers = recorder.answers.lock().unwrap().clone();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, "token-parked-late");
+    assert!(answers[0].1.starts_with("success "), "{answers:?}");
+    assert!(
+        answers[0].1.contains(r#""outcome":"approve""#),
+        "{answers:?}"
+    );
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+}
+
 pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
     use brokeros_app::http::client::Call;
     let client_id = app.register("Berg", CLEAR).await;

@@ -337,6 +337,48 @@ impl App {
     }
 }
 
+/// Records the task answers a use case sends, standing in for the workflow service.
+#[derive(Default)]
+pub struct AnswerRecorder {
+    pub answers: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl brokeros_app::workflow::Workflow for AnswerRecorder {
+    async fn start(
+        &self,
+        _: brokeros_app::workflow::Machine,
+        _: &str,
+        _: Value,
+    ) -> brokeros_domain::Result<String> {
+        Err(brokeros_domain::Error::Internal("not in this test".into()))
+    }
+
+    fn execution_arn(
+        &self,
+        machine: brokeros_app::workflow::Machine,
+        name: &str,
+    ) -> brokeros_domain::Result<String> {
+        Ok(brokeros_sfn::execution_arn(machine.name(), name))
+    }
+
+    async fn task_success(&self, token: &str, output: Value) -> brokeros_domain::Result<()> {
+        let answer = format!("success {output}");
+        self.answers.lock().unwrap().push((token.into(), answer));
+        Ok(())
+    }
+
+    async fn task_failure(&self, token: &str, error: &str, _: &str) -> brokeros_domain::Result<()> {
+        let answer = format!("failure {error}");
+        self.answers.lock().unwrap().push((token.into(), answer));
+        Ok(())
+    }
+
+    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
+        Ok(())
+    }
+}
+
 /// A workflow service that cannot be reached (Step Functions throttling or down).
 struct WorkflowDown;
 

@@ -56,6 +56,7 @@ onboarding_tests! {
     a_waiting_onboarding_survives_a_restart => new,
     a_change_of_client_type_requires_reverification => new,
     a_pending_check_completes_by_the_providers_signed_webhook => new,
+    a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task => new,
     a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
     wallet_balances_and_transactions_follow_the_ledger => new,
