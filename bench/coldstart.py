@@ -27,6 +27,9 @@ import time
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
+CA_BUNDLE = os.environ.get("COLDSTART_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+EMPTY_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "empty-cert-dir")
+
 SECRET_DOCUMENT = json.dumps(
     {"kyc": "k" * 40, "psp": {"simcard": "c" * 40, "simcrypto": "y" * 40}}
 )
@@ -168,6 +171,11 @@ def environment(template, binary, stub, stub_url):
         "AWS_CONFIG_FILE": "/nonexistent/brokeros-bench-config",
         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/brokeros-bench-credentials",
         "AWS_EC2_METADATA_DISABLED": "true",
+        # Lambda's AL2023 keeps its CA roots in one bundle (/etc/pki/tls/certs/ca-bundle.crt);
+        # Debian adds a directory of ~140 hashed links that rustls-native-certs would read and
+        # parse too, on top of the bundle. The SDK's HTTPS client loads the roots at init.
+        "SSL_CERT_FILE": CA_BUNDLE,
+        "SSL_CERT_DIR": EMPTY_DIR,
         # The one call made at init (provider-webhooks) goes to the stub.
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{stub_url}",
     }
@@ -212,6 +220,7 @@ def main():
     with open(args.template_json) as f:
         template = json.load(f)
 
+    os.makedirs(EMPTY_DIR, exist_ok=True)
     stub = Stub()
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     stub_url = f"127.0.0.1:{stub.server_address[1]}"

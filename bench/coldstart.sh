@@ -6,6 +6,7 @@
 # Results: docs/PERFORMANCE.md "Lambda cold start". Usage:
 #   bash bench/coldstart.sh                 # every crate in functions/, RUNS=30
 #   RUNS=50 bash bench/coldstart.sh crm-api lead-capture
+#   NO_BUILD=1 bash bench/coldstart.sh      # the binaries already in target/release
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${RUNS:-30}
@@ -24,10 +25,12 @@ venv=$(bash tools/python-venv.sh deploy) ||
 mkdir -p bench/out
 "$venv/bin/python" tools/template-json.py infra/template.yaml > bench/out/template.json
 
-packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
-echo "building ${#functions[@]} functions (release) ..." >&2
-cargo build --release --locked "${packages[@]}" >&2
+if [ -z "${NO_BUILD:-}" ]; then   # NO_BUILD=1: measure the binaries target/release has
+  packages=()
+  for f in "${functions[@]}"; do packages+=(-p "$f"); done
+  echo "building ${#functions[@]} functions (release) ..." >&2
+  cargo build --release --locked "${packages[@]}" >&2
+fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
 python3 bench/coldstart.py --bin-dir target/release --template-json bench/out/template.json \

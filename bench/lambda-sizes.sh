@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deployment artifacts of every Lambda function as SAM builds them: `cargo lambda build
 # --release --arm64 --output-format zip` (cargo-lambda and zig from PyPI, in .tools/deploy-venv),
-# then the zipped size of each target/lambda/<function>/bootstrap.zip against the 10 MB target.
+# then the zipped size of each <target dir>/lambda/<function>/bootstrap.zip against the 10 MB target.
 # Not part of CI (a cross build of every function takes minutes on 2 cores).
 #   bash bench/lambda-sizes.sh              # arm64, as deployed
 #   ARCH=x86_64 bash bench/lambda-sizes.sh  # where the aarch64 target cannot be installed
@@ -25,11 +25,15 @@ if ! rustup target list --installed | grep -qx "$target"; then
     { echo "error: rustup cannot install $target here; try ARCH=x86_64 bash bench/lambda-sizes.sh" >&2; exit 1; }
 fi
 
+# A target directory of its own: the long cross build does not hold target/'s lock (other
+# cargo commands would wait for it), and SAM's own builds are left alone.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/cargo-lambda}
+
 packages=()
 for dir in functions/*/; do
   [ -f "$dir/Cargo.toml" ] && packages+=(-p "$(basename "$dir")")
 done
-echo "cargo lambda build --release $flag --output-format zip (${#packages[@]} functions) ..." >&2
+echo "cargo lambda build --release $flag --output-format zip ($(( ${#packages[@]} / 2 )) functions) ..." >&2
 start=$(date +%s)
 cargo lambda build --release "$flag" --output-format zip "${packages[@]}" >&2
 echo "built in $(( $(date +%s) - start )) s ($arch, $(cargo lambda --version 2>/dev/null | head -1))"
@@ -39,7 +43,7 @@ over=0
 for dir in functions/*/; do
   name=$(basename "$dir")
   [ -f "$dir/Cargo.toml" ] || continue
-  zip=target/lambda/$name/bootstrap.zip
+  zip=$CARGO_TARGET_DIR/lambda/$name/bootstrap.zip
   [ -f "$zip" ] || { echo "error: $zip was not built" >&2; exit 1; }
   zipped=$(stat -c %s "$zip")
   unzipped=$(python3 -c 'import sys, zipfile; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$zip")
