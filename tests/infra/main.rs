@@ -80,6 +80,14 @@ fn referenced(value: &Value) -> Option<String> {
         return parts.first().and_then(Value::as_str).map(str::to_string);
     }
     if let Some(text) = value.get("Fn::Sub").and_then(Value::as_str) {
+        // A state machine's ARN built from its name: a function the machine invokes cannot
+        // `!Ref` the machine (the definition already refers to the function: a cycle).
+        if let Some((_, name)) = text.split_once(":stateMachine:") {
+            return of_type(STATE_MACHINE)
+                .into_iter()
+                .find(|(_, m)| m["Properties"]["Name"]["Fn::Sub"].as_str() == Some(name))
+                .map(|(id, _)| id.to_string());
+        }
         let start = text.find("${")? + 2;
         let end = start + text[start..].find('}')?;
         return Some(text[start..end].split('.').next()?.to_string());
@@ -792,4 +800,65 @@ fn the_placeholder_scanner_finds_every_name() {
         referenced(&serde_json::json!({"Fn::Sub": "${Queue.Arn}/x"})),
         Some("Queue".into())
     );
+}
+
+/// The task handlers that park a task token and answer it themselves when the result came
+/// first (`brokeros_app::workflow_tasks::ANSWER_THEIR_OWN_TOKENS`) may answer tokens of the
+/// machine that hands them one; the others (the token is answered elsewhere, e.g. by a
+/// compliance decision through crm-api) may not.
+#[test]
+fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does() {
+    use brokeros_app::workflow_tasks::ANSWER_THEIR_OWN_TOKENS;
+    let functions = of_type(FUNCTION);
+    let mut problems = Vec::new();
+    let mut handed = 0;
+    for (id, machine) in of_type(STATE_MACHINE) {
+        let props = &machine["Properties"];
+        let Some(uri) = props["DefinitionUri"].as_str() else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(root().join("infra").join(uri)) else {
+            continue;
+        };
+        let definition: Value = serde_json::from_str(&text).unwrap_or_default();
+        for (state_name, state) in states(&definition) {
+            let resource = state["Resource"].as_str().unwrap_or_default();
+            if !resource.ends_with(".waitForTaskToken") {
+                continue;
+            }
+            let target = state["Parameters"]["FunctionName"]
+                .as_str()
+                .unwrap_or_default();
+            let Some(placeholder) = placeholders(target).into_iter().next() else {
+                continue;
+            };
+            let Some(function) = referenced(&props["DefinitionSubstitutions"][&placeholder]) else {
+                continue;
+            };
+            let Some(resource) = functions.get(function.as_str()) else {
+                continue;
+            };
+            handed += 1;
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_default();
+            let answers = ANSWER_THEIR_OWN_TOKENS.contains(&binary);
+            let may = allowed(resource, "states:SendTaskSuccess").contains(id);
+            if answers && !may {
+                problems.push(format!(
+                    "{function}: {id} hands it a task token (state {state_name}) that its handler may answer, but it has no states:SendTaskSuccess/Failure/Heartbeat on {id} (arn:...:stateMachine:<its Name>)"
+                ));
+            }
+            if may && !answers {
+                problems.push(format!(
+                    "{function}: may answer task tokens of {id}, which its handler never does (least privilege)"
+                ));
+            }
+        }
+    }
+    assert!(
+        handed >= 3,
+        "the definitions hand out task tokens: {handed}"
+    );
+    problems_or_ok(problems);
 }

@@ -23,6 +23,15 @@ pub const TASK_FUNCTIONS: [&str; 8] = [
     withdrawal::WITHDRAWAL_PROCESSING,
 ];
 
+/// The task functions that park a task token and answer it themselves when the result was
+/// there first (a provider's webhook or a finance decision that beat the task): in AWS they
+/// need `states:SendTask*` on their machine, the other task functions must not have it.
+pub const ANSWER_THEIR_OWN_TOKENS: [&str; 3] = [
+    onboarding::KYC_CHECK,
+    deposit::DEPOSIT_ROUTING,
+    withdrawal::WITHDRAWAL_PROCESSING,
+];
+
 /// Runs the task handler of `function` on `payload`.
 pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
     if onboarding::TASK_FUNCTIONS.contains(&function) {
