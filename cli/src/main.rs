@@ -150,6 +150,10 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
         local.services.clone(),
         std::time::Duration::from_millis(100),
     ));
+    tokio::spawn(brokeros_app::payments::run_outage_detection(
+        local.services.clone(),
+        std::time::Duration::from_secs(60),
+    ));
     axum::serve(listener, local.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -105,6 +105,29 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
     .await
 }
 
+/// Runs outage detection once per invocation (a schedule's target) and answers the providers
+/// whose health changed.
+pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            async move {
+                let now = services.clock.now();
+                let changed = brokeros_app::payments::detect_outages(
+                    &services,
+                    now,
+                    &event.context.request_id,
+                )
+                .await
+                .map_err(LambdaError)?;
+                Ok::<Value, LambdaError>(serde_json::json!({ "changed": changed }))
+            }
+        },
+    ))
+    .await
+}
+
 /// The JWT claims API Gateway (HTTP API, payload 2.0) verified for this request, if any.
 pub fn gateway_claims(request: &Request) -> Option<GatewayClaims> {
     match request.request_context_ref()? {

@@ -35,7 +35,7 @@ pub use rules::{
 pub use stats::{
     COUNTER_SHARDS, HealthSetter, HealthSource, OUTAGE_DETECTOR, ProviderHealthRecord,
     counter_shard, detect_outages, load_routing_stats, outcome_increment, outcome_put,
-    set_provider_health, volume_increment, volume_put, window_outcomes,
+    run_outage_detection, set_provider_health, volume_increment, volume_put, window_outcomes,
 };
 
 /// The roles that may change the routing rules and set a provider's health.

@@ -434,6 +434,23 @@ pub async fn detect_outages(
     Ok(changed)
 }
 
+/// Outage detection on a schedule, for `brokeros serve` (a scheduled Lambda in AWS): runs every
+/// `interval` until the process ends; a failing round is logged and tried at the next.
+pub async fn run_outage_detection(services: Services, interval: std::time::Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let now = services.clock.now();
+        match detect_outages(&services, now, "outage-detection-schedule").await {
+            Ok(changed) => {
+                for record in changed {
+                    tracing::info!(provider = %record.provider_id, health = record.health.as_str(), "provider health changed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outage detection failed"),
+        }
+    }
+}
+
 /// What routing needs to know about every provider at `at`: health, outcomes over the rules'
 /// success-rate window, and volume of the UTC day of `at`.
 pub async fn load_routing_stats(

@@ -1,0 +1,11 @@
+//! Scheduled outage detection (EventBridge Scheduler, every few minutes): grades every payment
+//! provider of the routing rules in force by its recent failures and records the health that
+//! changed, audited, so routing passes over a failing provider and gives a recovered one traffic
+//! again.
+
+#[tokio::main]
+async fn main() -> Result<(), brokeros_lambda::Error> {
+    brokeros_app::logging::init();
+    let services = brokeros_lambda::services_from_env().await?;
+    brokeros_lambda::run_outage_detection(services).await
+}
