@@ -479,10 +479,7 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
             let router = router.clone();
             async move {
                 let path = webhook.path();
-                let mut request = Call::post(&path, &Value::Null).raw_body(webhook.body);
-                for (name, value) in &webhook.headers {
-                    request = request.header(name.as_str(), value.clone());
-                }
+                let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
                 let (status, _) = call(&router, request).await;
                 println!("   {path} (signed by the provider) -> {status}");
                 Ok(status)

@@ -235,6 +235,49 @@ fn api(
     )
 }
 
+/// Registers an individual client resident in Germany with an identity document and a proof of
+/// address (the document number drives the simulated KYC provider) and starts their onboarding;
+/// answers the client id.
+fn onboard_over_http(
+    addr: &str,
+    token: &str,
+    first: &str,
+    last: &str,
+    identity: (&str, &str),
+) -> String {
+    use serde_json::json;
+    let (status, client) = api(
+        addr,
+        "POST",
+        "/clients",
+        token,
+        Some(json!({
+            "first_name": first, "last_name": last, "country": "DE",
+            "profile": { "client_type": "individual", "date_of_birth": "1990-05-30", "nationality": "DE",
+                         "residence_country": "DE", "source_of_funds": "salary", "pep_declared": false }
+        })),
+    );
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["id"].as_str().unwrap().to_string();
+    for document in [
+        json!({ "type": identity.0, "issuing_country": "DE", "number": identity.1 }),
+        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": format!("POA-{last}") }),
+    ] {
+        let path = format!("/clients/{client_id}/documents");
+        assert_eq!(api(addr, "POST", &path, token, Some(document)).0, 201);
+    }
+    let path = format!("/clients/{client_id}/onboarding");
+    let (status, started) = api(
+        addr,
+        "POST",
+        &path,
+        token,
+        Some(json!({ "product": "forex" })),
+    );
+    assert_eq!(status, 202, "{started}");
+    client_id
+}
+
 fn dev_token(data: &str, role: &str, sub: &str) -> String {
     stdout(&brokeros(&[
         "token",
@@ -412,35 +455,13 @@ fn an_onboarding_waiting_for_compliance_survives_a_restart_of_serve() {
     let sales = dev_token(data, "sales", "sales-1");
     let compliance = dev_token(data, "compliance", "compliance-1");
     let (mut first, addr) = spawn_serve(data);
-    let (status, client) = api(
+    let client_id = onboard_over_http(
         &addr,
-        "POST",
-        "/clients",
         &sales,
-        Some(json!({
-            "first_name": "Lea", "last_name": "Fischer", "country": "DE",
-            "profile": { "client_type": "individual", "date_of_birth": "1992-11-30", "nationality": "DE",
-                         "residence_country": "DE", "source_of_funds": "salary", "pep_declared": false }
-        })),
+        "Lea",
+        "Fischer",
+        ("national_id", "L01X00T49-REVIEW"),
     );
-    assert_eq!(status, 201, "{client}");
-    let client_id = client["id"].as_str().unwrap().to_string();
-    for document in [
-        json!({ "type": "national_id", "issuing_country": "DE", "number": "L01X00T49-REVIEW" }),
-        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-1" }),
-    ] {
-        let path = format!("/clients/{client_id}/documents");
-        assert_eq!(api(&addr, "POST", &path, &sales, Some(document)).0, 201);
-    }
-    let path = format!("/clients/{client_id}/onboarding");
-    let (status, started) = api(
-        &addr,
-        "POST",
-        &path,
-        &sales,
-        Some(json!({ "product": "forex" })),
-    );
-    assert_eq!(status, 202, "{started}");
     let mut review_id = None;
     for _ in 0..200 {
         let (_, queue) = api(&addr, "GET", "/compliance/reviews", &compliance, None);
@@ -493,29 +514,7 @@ fn a_deposit_in_serve_is_credited_by_the_providers_webhook_over_http() {
     let data = dir.path().to_str().unwrap();
     let sales = dev_token(data, "sales", "sales-1");
     let (mut server, addr) = spawn_serve(data);
-    let (status, client) = api(
-        &addr,
-        "POST",
-        "/clients",
-        &sales,
-        Some(json!({
-            "first_name": "Jonas", "last_name": "Berg", "country": "DE",
-            "profile": { "client_type": "individual", "date_of_birth": "1988-03-02", "nationality": "DE",
-                         "residence_country": "DE", "source_of_funds": "salary", "pep_declared": false }
-        })),
-    );
-    assert_eq!(status, 201, "{client}");
-    let client_id = client["id"].as_str().unwrap().to_string();
-    for document in [
-        json!({ "type": "passport", "issuing_country": "DE", "number": "C01X00T47" }),
-        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-2" }),
-    ] {
-        let path = format!("/clients/{client_id}/documents");
-        assert_eq!(api(&addr, "POST", &path, &sales, Some(document)).0, 201);
-    }
-    let path = format!("/clients/{client_id}/onboarding");
-    let body = json!({ "product": "forex" });
-    assert_eq!(api(&addr, "POST", &path, &sales, Some(body)).0, 202);
+    let client_id = onboard_over_http(&addr, &sales, "Jonas", "Berg", ("passport", "C01X00T47"));
     let mut kyc = serde_json::Value::Null;
     for _ in 0..200 {
         kyc = api(

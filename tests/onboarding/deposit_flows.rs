@@ -182,6 +182,11 @@ pub async fn every_provider_declining_declines_the_deposit(app: App) {
     let (status, deposit) = deposit_finished(&app, "dep_nobody").await;
     assert_eq!(status, "Succeeded");
     assert_eq!(deposit["status"], "declined", "{deposit}");
+    assert!(deposit["declined_because"].is_string(), "{deposit}");
+    assert!(
+        deposit.get("flags").is_none(),
+        "a decline is no flag: {deposit}"
+    );
     let attempts = deposit["attempts"].as_array().unwrap();
     assert!(!attempts.is_empty() && attempts.len() <= order.len());
     assert!(
@@ -247,6 +252,13 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     assert_eq!(first["id"], again["id"]);
     let (_, deposit) = deposit_finished(&app, "dep_twice").await;
     assert_eq!(deposit["status"], "credited");
+    let login = deposit["funding"]["login"].as_u64().unwrap();
+    let platform = app.services.trading.account_state(login).await.unwrap();
+    assert_eq!(
+        platform.balance,
+        Decimal::new(3_000, 2),
+        "credited and funded once"
+    );
     // Other content under the same id is refused and writes nothing.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = app.counts().await;

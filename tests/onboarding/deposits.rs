@@ -92,13 +92,14 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
         let (app, delivery) = (app.clone(), delivery.clone());
         let captured_provider = provider.clone();
         deliveries.push(tokio::spawn(async move {
-            let path = format!("/webhooks/psp/{}", captured_provider);
-            let mut call =
-                Call::post(&path, &serde_json::Value::Null).raw_body(delivery.body.clone());
-            for (name, value) in &delivery.headers {
-                call = call.header(name.as_str(), value.clone());
-            }
-            app.send(call).await.0
+            let path = format!("/webhooks/psp/{captured_provider}");
+            app.send(Call::signed(
+                &path,
+                &delivery.headers,
+                delivery.body.clone(),
+            ))
+            .await
+            .0
         }));
     }
     for delivery in deliveries {

@@ -140,10 +140,7 @@ impl App {
             let router = router.clone();
             async move {
                 let path = webhook.path();
-                let mut request = Call::post(&path, &Value::Null).raw_body(webhook.body);
-                for (name, value) in &webhook.headers {
-                    request = request.header(name.as_str(), value.clone());
-                }
+                let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
                 let (status, reply) = call(&router, request).await;
                 assert_eq!(status, 202, "the provider's webhook was refused: {reply}");
                 Ok(status)

@@ -26,12 +26,7 @@ fn captured(now: time::OffsetDateTime) -> PaymentEvent {
 }
 
 fn call<'a>(headers: &'a [(String, String)], body: &[u8]) -> Call<'a> {
-    let mut call =
-        Call::post("/webhooks/psp/simcard", &serde_json::Value::Null).raw_body(body.to_vec());
-    for (name, value) in headers {
-        call = call.header(name.as_str(), value.clone());
-    }
-    call
+    Call::signed("/webhooks/psp/simcard", headers, body.to_vec())
 }
 
 pub async fn provider_webhooks_are_queued_once_and_forgeries_write_nothing(app: App) {

@@ -118,6 +118,9 @@ pub struct Deposit {
     pub payment_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding: Option<Funding>,
+    /// Why no provider took the deposit, once it is declined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_because: Option<String>,
     /// Events that were flagged, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
@@ -149,11 +152,6 @@ impl Deposit {
     /// The attempt awaiting its result, if any.
     pub fn current_attempt(&self) -> Option<&ProviderAttempt> {
         self.attempts.last().filter(|a| a.result.is_none())
-    }
-
-    /// Providers already asked, for the fallback to skip.
-    pub fn tried_providers(&self) -> Vec<&str> {
-        self.attempts.iter().map(|a| a.provider.as_str()).collect()
     }
 
     /// Asks `provider` next. Refused while another attempt is open or once the deposit ended.
@@ -464,6 +462,7 @@ mod tests {
             routing_version: None,
             payment_url: None,
             funding: None,
+            declined_because: None,
             flags: vec![],
             provider_result_token: None,
             created_at: now,
@@ -561,10 +560,59 @@ mod tests {
             d.start_attempt("third", "fallback", 1, now).is_err(),
             "one open attempt at a time"
         );
-        assert_eq!(d.tried_providers(), vec!["cardpay", "altpay"]);
+        let asked: Vec<&str> = d.attempts.iter().map(|a| a.provider.as_str()).collect();
+        assert_eq!(asked, vec!["cardpay", "altpay"]);
         // A late success from the first provider is not credited.
         let late = event("cardpay", "ev-9", PaymentEventKind::Succeeded, usd(50_000));
         assert!(matches!(d.apply(&late, now), Effect::Flag { .. }));
+    }
+
+    #[test]
+    fn funding_follows_the_credit_once_and_only_from_pending() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = deposit();
+        assert!(d.start_funding(7, now).is_err(), "not credited yet");
+        let ok = event("cardpay", "ev-1", PaymentEventKind::Succeeded, usd(50_000));
+        assert_eq!(d.apply(&ok, now), Effect::Credit);
+        assert!(d.funded(1, now).is_err(), "nothing pending");
+        d.start_funding(7, now).unwrap();
+        assert!(d.start_funding(7, now).is_err(), "started once");
+        assert!(d.skip_funding("late".into(), now).is_err());
+        d.funded(99, now).unwrap();
+        assert_eq!(
+            d.funding,
+            Some(Funding::Funded {
+                login: 7,
+                deal_id: 99
+            })
+        );
+        assert!(
+            d.funding_returned("refused".into(), now).is_err(),
+            "funded stays funded"
+        );
+
+        let mut back = deposit();
+        back.apply(&ok, now);
+        back.start_funding(7, now).unwrap();
+        assert_eq!(back.funding_returned("refused".into(), now).unwrap(), 7);
+        assert!(back.funded(1, now).is_err());
+    }
+
+    #[test]
+    fn a_decline_is_seen_only_while_no_other_provider_is_asked() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut d = deposit();
+        assert_eq!(d.last_decline(), None);
+        let declined = PaymentEventKind::Declined {
+            reason: "do_not_honor".into(),
+        };
+        d.apply(&event("cardpay", "ev-1", declined, usd(50_000)), now);
+        assert_eq!(d.last_decline(), Some("do_not_honor"));
+        d.start_attempt("altpay", "fallback", 1, now).unwrap();
+        assert_eq!(d.last_decline(), None, "the next provider is asked");
+        d.payment_created("ref-2".into(), "https://pay".into(), now)
+            .unwrap();
+        assert_eq!(d.attempts[1].provider_reference.as_deref(), Some("ref-2"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! refuses a second success ([`Deposit::apply`]), and the credit, the deposit's new state, the
 //! provider's volume counter and the audit events commit in one transaction.
 
+use std::sync::Mutex;
+
 use brokeros_domain::audit::Actor;
 use brokeros_domain::deposit::{Deposit, DepositStatus, Effect};
 use brokeros_domain::ledger::{AccountId, Request, Transfer, TransferId};
@@ -125,6 +127,7 @@ pub async fn create(
                 routing_version: None,
                 payment_url: None,
                 funding: None,
+                declined_because: None,
                 flags: Vec::new(),
                 provider_result_token: None,
                 created_at: ctx.now,
@@ -223,36 +226,6 @@ pub(crate) async fn summaries(
     .await
 }
 
-/// Records that `provider` is asked for the deposit's money (the routing step).
-pub async fn start_attempt(
-    services: &Services,
-    ctx: &OpContext,
-    deposit_id: &str,
-    provider: &str,
-    reason: &str,
-    routing_version: u32,
-) -> Result<u32> {
-    let reply = execute(services, None, || {
-        Box::pin(async move {
-            let before = load_deposit(services, deposit_id).await?;
-            let mut deposit = before.entity.clone();
-            let number = deposit.start_attempt(provider, reason, routing_version, ctx.now)?;
-            let mut changes = Changeset::new();
-            changes.update(
-                ctx,
-                services.ids.as_ref(),
-                &before,
-                &deposit,
-                "deposit.attempt_started",
-                vec![],
-            )?;
-            Ok((Reply::new(200, json!({ "attempt": number })), changes))
-        })
-    })
-    .await?;
-    Ok(reply.body["attempt"].as_u64().unwrap_or_default() as u32)
-}
-
 /// A provider event that names no deposit we know: kept for review, never credited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct UnmatchedPayment {
@@ -288,7 +261,10 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
         now: services.clock.now(),
     };
     let ctx = &ctx;
-    let reply = execute(services, None, || {
+    // What the attempt that committed decided, and the deposit as it committed it.
+    let decided: Mutex<Option<(Applied, Option<Deposit>)>> = Mutex::new(None);
+    let decided_ref = &decided;
+    execute(services, None, || {
         Box::pin(async move {
             let mut changes = Changeset::new();
             let Some(before) =
@@ -314,7 +290,8 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     ),
                     condition: Condition::Always,
                 });
-                return Ok((Reply::new(200, json!({ "applied": "unmatched" })), changes));
+                *decided_ref.lock().expect("decision lock") = Some((Applied::Unmatched, None));
+                return Ok((Reply::new(200, Value::Null), changes));
             };
             let mut deposit = before.entity.clone();
             let effect = deposit.apply(event, ctx.now);
@@ -350,7 +327,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                         )
                         .await?,
                     );
-                    json!({ "applied": "credited" })
+                    Applied::Credited
                 }
                 Effect::Declined { reason } => {
                     changes.put(
@@ -363,10 +340,12 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                         )
                         .await?,
                     );
-                    json!({ "applied": "declined", "why": reason })
+                    Applied::Declined {
+                        reason: reason.clone(),
+                    }
                 }
-                Effect::Flag { why } => json!({ "applied": "flagged", "why": why }),
-                Effect::Nothing { why } => json!({ "applied": "nothing", "why": why }),
+                Effect::Flag { why } => Applied::Flagged { why: why.clone() },
+                Effect::Nothing { why } => Applied::Nothing { why: why.clone() },
             };
             if deposit != before.entity {
                 let action = match &effect {
@@ -384,37 +363,25 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     vec![],
                 )?;
             }
-            Ok((Reply::new(200, applied), changes))
+            *decided_ref.lock().expect("decision lock") = Some((applied, Some(deposit)));
+            Ok((Reply::new(200, Value::Null), changes))
         })
     })
     .await?;
-    let why = || reply.body["why"].as_str().unwrap_or_default().to_string();
-    let applied = match reply.body["applied"].as_str() {
-        Some("credited") => Applied::Credited,
-        Some("declined") => Applied::Declined { reason: why() },
-        Some("flagged") => Applied::Flagged { why: why() },
-        Some("unmatched") => Applied::Unmatched,
-        _ => Applied::Nothing { why: why() },
-    };
-    answer_workflow(services, &event.deposit_id, &applied).await?;
+    let (applied, deposit) = decided
+        .into_inner()
+        .expect("decision lock")
+        .ok_or_else(|| Error::Internal("applying the event decided nothing".into()))?;
+    if let (Some(deposit), Some(token)) = (
+        deposit.as_ref(),
+        deposit
+            .as_ref()
+            .and_then(|d| d.provider_result_token.as_deref()),
+    ) && !matches!(applied, Applied::Nothing { .. })
+    {
+        answer_waiting(services, deposit, token).await?;
+    }
     Ok(applied)
-}
-
-/// Answers the deposit workflow waiting on the provider's result, once the consumer applied an
-/// event that decides it.
-async fn answer_workflow(services: &Services, deposit_id: &str, applied: &Applied) -> Result<()> {
-    if matches!(applied, Applied::Nothing { .. } | Applied::Unmatched) {
-        return Ok(());
-    }
-    let Some(deposit) =
-        load::<Deposit>(services.store.as_ref(), &keys::deposit(deposit_id)).await?
-    else {
-        return Ok(());
-    };
-    match &deposit.entity.provider_result_token {
-        Some(token) => answer_waiting(services, &deposit.entity, token).await,
-        None => Ok(()),
-    }
 }
 
 /// Answers the workflow task waiting on `token` if the deposit's state decides it: success

@@ -123,17 +123,19 @@ type Edited<'e> = Pin<Box<dyn Future<Output = Result<(Deposit, Changeset)>> + Se
 
 /// Loads the deposit, lets `edit` change it and stage more writes, and commits the deposit with
 /// its audit event `action` — nothing when the edit changed nothing. Retried on a concurrent
-/// change, so `edit` always sees the deposit as it is.
+/// change, so `edit` always sees the deposit as it is. Answers the deposit as committed.
 async fn update_deposit<'e, F>(
     services: &'e Services,
     task: &'e DepositTask,
     action: &'e str,
     edit: F,
-) -> Result<()>
+) -> Result<Deposit>
 where
     F: Fn(Deposit, OpContext) -> Edited<'e> + Send + Sync + 'e,
 {
     let edit = &edit;
+    let committed = std::sync::Mutex::new(None);
+    let committed_ref = &committed;
     execute(services, None, || {
         Box::pin(async move {
             let ctx = task.ctx(services);
@@ -149,11 +151,15 @@ where
                     vec![],
                 )?;
             }
+            *committed_ref.lock().expect("deposit lock") = Some(deposit);
             Ok((Reply::new(200, Value::Null), changes))
         })
     })
     .await?;
-    Ok(())
+    committed
+        .into_inner()
+        .expect("deposit lock")
+        .ok_or_else(|| Error::Internal("the deposit edit ran no attempt".into()))
 }
 
 fn route_output(outcome: &str, deposit: &Deposit) -> Value {
@@ -203,11 +209,12 @@ async fn risk_level(services: &Services, client_id: &str) -> Result<RiskLevel> {
     ))
 }
 
-/// What the next provider to ask is, under the rules version the deposit was first routed
-/// with: `Ok(Some((provider, why, version)))`, or `Ok(None)` with why nobody is left.
+/// The next provider to ask under the rules version the deposit was first routed with:
+/// `Ok((provider, why it was chosen, rules version))`, or `Err(why nobody is left)`.
 async fn next_provider(
     services: &Services,
     deposit: &Deposit,
+    risk_level: RiskLevel,
     now: time::OffsetDateTime,
 ) -> Result<std::result::Result<(String, String, u32), String>> {
     let rules = match deposit.routing_version {
@@ -220,7 +227,7 @@ async fn next_provider(
         amount: deposit.amount,
         method: deposit.method,
         country: deposit.country.clone(),
-        risk_level: risk_level(services, &deposit.client_id).await?,
+        risk_level,
         requested_at: deposit.created_at,
     };
     let decision = rules.route(&intent, &stats);
@@ -249,38 +256,33 @@ async fn next_provider(
 }
 
 /// Asks providers in the rules' order until one takes the deposit; an unreachable provider is
-/// recorded as a failed attempt and the next one asked.
+/// recorded as a failed attempt and the next one asked. An attempt is recorded only with the
+/// provider's answer, so an open attempt always has its payment.
 async fn route(services: &Services, task: &DepositTask) -> Result<Value> {
+    let mut deposit = load_deposit(services, &task.deposit_id).await?.entity;
+    let mut risk = None;
     loop {
-        let deposit = load_deposit(services, &task.deposit_id).await?.entity;
         match deposit.status {
             DepositStatus::Created | DepositStatus::AwaitingProvider => {}
             status => return Ok(route_output(status.as_str(), &deposit)),
         }
-        let open = deposit.current_attempt();
-        if open.is_some_and(|a| a.provider_reference.is_some()) {
+        if deposit.current_attempt().is_some() {
             return Ok(route_output("awaiting_payment", &deposit));
         }
+        let risk_level = match risk {
+            Some(level) => level,
+            None => *risk.insert(risk_level(services, &deposit.client_id).await?),
+        };
         let now = services.clock.now();
-        let (provider, why, version, number) = match open {
-            // An attempt recorded by a run that lost the provider's reply: ask it again (the
-            // provider-side key is the same, so it is the same payment).
-            Some(open) => (
-                open.provider.clone(),
-                open.reason.clone(),
-                deposit.routing_version.unwrap_or_default(),
-                open.number,
-            ),
-            None => match next_provider(services, &deposit, now).await? {
-                Ok((provider, why, version)) => {
-                    (provider, why, version, deposit.next_attempt_number())
-                }
+        let (provider, why, version) =
+            match next_provider(services, &deposit, risk_level, now).await? {
+                Ok(next) => next,
                 Err(why) => {
-                    decline(services, task, why).await?;
+                    deposit = decline(services, task, why).await?;
                     continue;
                 }
-            },
-        };
+            };
+        let number = deposit.next_attempt_number();
         let request = PaymentRequest {
             deposit_id: deposit.id.clone(),
             attempt: number,
@@ -299,16 +301,17 @@ async fn route(services: &Services, task: &DepositTask) -> Result<Value> {
             "deposit.provider_unavailable"
         };
         let (provider, why, asked) = (&provider, &why, &asked);
-        update_deposit(services, task, action, move |mut deposit, ctx| {
+        deposit = update_deposit(services, task, action, move |mut deposit, ctx| {
             Box::pin(async move {
                 let mut changes = Changeset::new();
-                if deposit.current_attempt().is_none() {
-                    if deposit.next_attempt_number() != number || deposit.status.is_final() {
-                        // Another run of this task got there first.
-                        return Ok((deposit, changes));
-                    }
-                    deposit.start_attempt(provider, why, version, ctx.now)?;
+                if deposit.next_attempt_number() != number
+                    || deposit.current_attempt().is_some()
+                    || deposit.status.is_final()
+                {
+                    // Another run of this task got there first.
+                    return Ok((deposit, changes));
                 }
+                deposit.start_attempt(provider, why, version, ctx.now)?;
                 match asked {
                     Ok(session) => deposit.payment_created(
                         session.provider_reference.clone(),
@@ -342,7 +345,7 @@ async fn route(services: &Services, task: &DepositTask) -> Result<Value> {
 }
 
 /// No provider left: the deposit ends as declined.
-async fn decline(services: &Services, task: &DepositTask, why: String) -> Result<()> {
+async fn decline(services: &Services, task: &DepositTask, why: String) -> Result<Deposit> {
     let why = &why;
     update_deposit(
         services,
@@ -354,7 +357,7 @@ async fn decline(services: &Services, task: &DepositTask, why: String) -> Result
                     deposit.end(DepositStatus::Declined, ctx.now)?;
                     deposit.provider_result_token = None;
                     deposit.payment_url = None;
-                    deposit.flags.push(format!("declined: {why}"));
+                    deposit.declined_because = Some(why.clone());
                 }
                 Ok((deposit, Changeset::new()))
             })
@@ -370,7 +373,7 @@ async fn await_result(services: &Services, task: &DepositTask) -> Result<Value> 
         Error::invalid("invalid_task_input", "task_token", "task_token is required")
     })?;
     let parked = &token;
-    update_deposit(
+    let deposit = update_deposit(
         services,
         task,
         "deposit.awaiting_payment",
@@ -382,14 +385,13 @@ async fn await_result(services: &Services, task: &DepositTask) -> Result<Value> 
         },
     )
     .await?;
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
     super::answer_waiting(services, &deposit, &token).await?;
     Ok(json!({ "deposit_id": deposit.id, "status": deposit.status.as_str() }))
 }
 
 /// No result in time: the deposit expires, unless the result was applied meanwhile.
 async fn expire(services: &Services, task: &DepositTask) -> Result<Value> {
-    update_deposit(services, task, "deposit.expired", |mut deposit, ctx| {
+    let deposit = update_deposit(services, task, "deposit.expired", |mut deposit, ctx| {
         Box::pin(async move {
             let mut changes = Changeset::new();
             if deposit.status.is_final() {
@@ -409,7 +411,6 @@ async fn expire(services: &Services, task: &DepositTask) -> Result<Value> {
         })
     })
     .await?;
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
     Ok(json!({ "outcome": deposit.status.as_str() }))
 }
 
@@ -453,7 +454,7 @@ fn funding_output(deposit: &Deposit) -> Value {
 /// ledger first (wallet → trading account, in the deposit's transaction), then the platform's
 /// balance operation with the deposit id as operation id, so a retry books it once.
 async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
+    let mut deposit = load_deposit(services, &task.deposit_id).await?.entity;
     if deposit.funding.is_none() {
         let client = load_client(services, &deposit.client_id).await?.entity;
         let currency = deposit.amount.currency();
@@ -462,7 +463,7 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
             .iter()
             .find(|a| a.currency == currency.code)
             .map(|a| a.login);
-        update_deposit(
+        deposit = update_deposit(
             services,
             task,
             "deposit.funding_started",
@@ -514,7 +515,6 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
         )
         .await?;
     }
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
     let Some(Funding::Pending { login }) = deposit.funding else {
         return Ok(funding_output(&deposit));
     };
@@ -529,7 +529,7 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
         })
         .await
         .map_err(platform_error)?;
-    update_deposit(services, task, "deposit.funded", move |mut deposit, ctx| {
+    let deposit = update_deposit(services, task, "deposit.funded", move |mut deposit, ctx| {
         Box::pin(async move {
             if matches!(deposit.funding, Some(Funding::Pending { .. })) {
                 deposit.funded(receipt.deal_id, ctx.now)?;
@@ -538,14 +538,13 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
         })
     })
     .await?;
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
     Ok(funding_output(&deposit))
 }
 
 /// The platform refused the funding for good: the wallet-to-account transfer is reversed.
 async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Value> {
     let why = &task.failure();
-    update_deposit(
+    let deposit = update_deposit(
         services,
         task,
         "deposit.funding_returned",
@@ -570,6 +569,5 @@ async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Val
         },
     )
     .await?;
-    let deposit = load_deposit(services, &task.deposit_id).await?.entity;
     Ok(funding_output(&deposit))
 }

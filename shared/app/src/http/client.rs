@@ -54,6 +54,21 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// A provider's signed webhook as the provider posts it: the raw body with the headers
+    /// that sign it.
+    pub fn signed(path: &'a str, headers: &'a [(String, String)], body: Vec<u8>) -> Call<'a> {
+        Call {
+            method: Method::POST,
+            path,
+            token: None,
+            body: Some(body),
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.clone()))
+                .collect(),
+        }
+    }
+
     pub fn raw_body(mut self, body: Vec<u8>) -> Call<'a> {
         self.body = Some(body);
         self
