@@ -59,11 +59,7 @@ fn usd() -> Currency {
 }
 
 async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
-    let account = AccountId::client_wallet(client_id, usd()).unwrap();
-    let balance = brokeros_app::ledger::balance(&app.services, &account)
-        .await
-        .unwrap();
-    (balance.available, balance.reserved)
+    app.wallet(client_id, "USD").await
 }
 
 /// Waits for the deposit's workflow to end and answers its status and the deposit.

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use brokeros_app::deposits::{Applied, apply_event, consume};
 use brokeros_app::http::client::Call;
-use brokeros_domain::ledger::AccountId;
 use brokeros_domain::money::{Currency, Money};
 use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
 use brokeros_domain::principal::Role;
@@ -62,11 +61,7 @@ fn event(
 }
 
 async fn wallet(app: &App, client_id: &str) -> Decimal {
-    let account = AccountId::client_wallet(client_id, Currency::from_code("EUR").unwrap()).unwrap();
-    brokeros_app::ledger::balance(&app.services, &account)
-        .await
-        .unwrap()
-        .available
+    app.wallet(client_id, "EUR").await.0
 }
 
 pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {

@@ -169,6 +169,21 @@ impl App {
         created
     }
 
+    /// The client's wallet in `currency`: available and reserved.
+    pub async fn wallet(
+        &self,
+        client_id: &str,
+        currency: &str,
+    ) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+        let currency = brokeros_domain::money::Currency::from_code(currency).expect("a currency");
+        let account = brokeros_domain::ledger::AccountId::client_wallet(client_id, currency)
+            .expect("a wallet account");
+        let balance = brokeros_app::ledger::balance(&self.services, &account)
+            .await
+            .expect("the wallet balance");
+        (balance.available, balance.reserved)
+    }
+
     pub async fn deposit(&self, id: &str) -> Value {
         let admin = token("admin-1", Role::Admin);
         let (status, deposit) = self

@@ -173,11 +173,7 @@ async fn decide(
 }
 
 async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
-    let account = AccountId::client_wallet(client_id, usd()).unwrap();
-    let balance = brokeros_app::ledger::balance(&app.services, &account)
-        .await
-        .unwrap();
-    (balance.available, balance.reserved)
+    app.wallet(client_id, "USD").await
 }
 
 async fn clearing(app: &App) -> Decimal {
