@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deployment artifacts of every Lambda function as SAM builds them: `cargo lambda build
-# --release --arm64 --output-format zip` (cargo-lambda and zig from PyPI, in .tools/deploy-venv),
+# --release --arm64 --output-format zip` (cargo-lambda and zig from PyPI, in .tools/lambda-venv),
 # then the zipped size of each <target dir>/lambda/<function>/bootstrap.zip against the 10 MB target.
 # Not part of CI (a cross build of every function takes minutes on 2 cores).
 #   bash bench/lambda-sizes.sh              # arm64, as deployed
@@ -10,8 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 arch=${ARCH:-arm64}
 limit=$((10 * 1000 * 1000))
 
-venv=$(bash tools/python-venv.sh deploy) ||
-  { echo "error: tools/python-venv.sh deploy failed (it brings cargo-lambda and ziglang)" >&2; exit 1; }
+venv=$(bash tools/python-venv.sh lambda) ||
+  { echo "error: tools/python-venv.sh lambda failed (it brings cargo-lambda and ziglang)" >&2; exit 1; }
 export PATH="$venv/bin:$PATH"   # cargo-lambda finds zig (python -m ziglang) through the venv
 
 case "$arch" in

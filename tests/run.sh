@@ -68,6 +68,10 @@ AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=offline AWS_
   "$deploy_venv/bin/sam" validate --lint --template-file infra/template.yaml --region us-east-1 ||
   { echo "error: infra/template.yaml: rejected by sam validate --lint (above)" >&2; exit 1; }
 
+# A fresh clone (CI) builds once: incremental-compilation caches (~1.5 GB) would only take
+# disk. CARGO_INCREMENTAL=1 keeps them when iterating locally.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -5,7 +5,8 @@
 # venv's directory is printed on stdout, so callers can do:
 #   venv=$(bash tools/python-venv.sh) && "$venv/bin/python" ...
 # With a name, the same for another set of tools: `bash tools/python-venv.sh deploy` makes
-# .tools/deploy-venv from tools/requirements-deploy.txt (aws-sam-cli, cfn-lint, cargo-lambda).
+# .tools/deploy-venv from tools/requirements-deploy.txt (aws-sam-cli, cfn-lint), and
+# `bash tools/python-venv.sh lambda` .tools/lambda-venv (cargo-lambda, zig).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 venv=.tools/venv
@@ -37,7 +38,8 @@ if [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" != "$stamp" ] || ! "$venv
   rm -rf "$venv"
   python3 -m venv "$venv" >&2 ||
     fail "python3 -m venv failed (see above): apt-get install python3-venv, or remove $venv and retry"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements" >&2 ||
+  # No pip cache: CI starts clean, and the cache would double the disk the tools take.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-cache-dir -r "$requirements" >&2 ||
     fail "pip could not install $requirements (see above): check the network or the pinned versions, then rerun"
   echo "$stamp" > "$venv/.requirements-sha256"
 fi

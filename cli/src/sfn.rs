@@ -227,10 +227,11 @@ async fn bench(path: &Path, executions: u32, local_handlers: bool, input: &str) 
     }
     let (name, definition) = load_definition(path)?;
     let input = read_input(input)?;
+    // Declared before the engine, so dropped after it: the store's files go once it is closed.
     let temp;
     let (engine, inputs) = if local_handlers {
-        temp = tempdir()?;
-        let local = LocalBrokerOs::open(&temp, None).await?;
+        temp = RemovedOnDrop(tempdir()?);
+        let local = LocalBrokerOs::open(&temp.0, None).await?;
         let inputs = onboarding_inputs(&local.services, executions).await?;
         (local.engine.clone(), inputs)
     } else {
@@ -283,6 +284,16 @@ async fn bench(path: &Path, executions: u32, local_handlers: bool, input: &str) 
         })
     );
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A benchmark's scratch directory (a store of thousands of executions: hundreds of MB), removed
+/// when the benchmark ends, however it ends.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn tempdir() -> Result<PathBuf, String> {

@@ -3,7 +3,7 @@
 //! the Lambdas run, called in-process.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use brokeros_domain::{Error, Result};
@@ -63,12 +63,13 @@ fn task_failure(e: &Error) -> TaskFailure {
 /// An engine over the services' store with every state machine registered, and the services
 /// with the engine as their workflow. The task handlers get those services too: a handler may
 /// answer a task token itself (the KYC result that arrived before the workflow waited for it).
-/// Call [`Engine::resume`] once the caller is ready for waiting executions to continue.
+/// Call [`Engine::resume`] once the caller is ready for waiting executions to continue, and keep
+/// the engine for as long as the services are used: they reach it through a weak reference.
 pub fn local_engine(services: Services) -> Result<(Arc<Engine>, Services)> {
     let engine = Arc::new(Engine::new(Arc::new(StoreExecutions::new(
         services.store.clone(),
     ))));
-    let services = services.with_workflow(Arc::new(LocalWorkflow::new(engine.clone())));
+    let services = services.with_workflow(Arc::new(LocalWorkflow::new(&engine)));
     for function in tasks::TASK_FUNCTIONS {
         let services = services.clone();
         engine.register_handler(
@@ -112,20 +113,31 @@ fn engine_error(e: EngineError) -> Error {
     }
 }
 
+/// The workflow port over the local engine. It holds the engine weakly: the engine's task
+/// handlers hold the services, and the services this port, so a strong reference would keep
+/// both (and their store) alive forever; the owner of [`local_engine`]'s engine decides.
 pub struct LocalWorkflow {
-    engine: Arc<Engine>,
+    engine: Weak<Engine>,
 }
 
 impl LocalWorkflow {
-    pub fn new(engine: Arc<Engine>) -> LocalWorkflow {
-        LocalWorkflow { engine }
+    pub fn new(engine: &Arc<Engine>) -> LocalWorkflow {
+        LocalWorkflow {
+            engine: Arc::downgrade(engine),
+        }
+    }
+
+    fn engine(&self) -> Result<Arc<Engine>> {
+        self.engine
+            .upgrade()
+            .ok_or_else(|| Error::Unavailable("the local workflow engine has stopped".into()))
     }
 }
 
 #[async_trait]
 impl Workflow for LocalWorkflow {
     async fn start(&self, machine: Machine, execution_name: &str, input: Value) -> Result<String> {
-        self.engine
+        self.engine()?
             .start_execution(machine.name(), Some(execution_name.to_string()), input)
             .await
             .map_err(engine_error)
@@ -136,21 +148,21 @@ impl Workflow for LocalWorkflow {
     }
 
     async fn task_success(&self, token: &str, output: Value) -> Result<()> {
-        self.engine
+        self.engine()?
             .send_task_success(token, output)
             .await
             .map_err(engine_error)
     }
 
     async fn task_failure(&self, token: &str, error: &str, cause: &str) -> Result<()> {
-        self.engine
+        self.engine()?
             .send_task_failure(token, error, cause)
             .await
             .map_err(engine_error)
     }
 
     async fn task_heartbeat(&self, token: &str) -> Result<()> {
-        self.engine
+        self.engine()?
             .send_task_heartbeat(token)
             .await
             .map_err(engine_error)
