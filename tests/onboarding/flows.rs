@@ -224,6 +224,21 @@ pub async fn review_never_decided_expires(app: App) {
         app.onboarding(&onboarding_id).await["status"],
         "review_expired"
     );
+    let escalated = format!("rev_{}_escalated", onboarding_id.trim_start_matches("onb_"));
+    let (_, review) = app.review(&escalated).await;
+    assert_eq!(review["status"], "expired", "{review}");
+    let (status, refused) = app
+        .decide(
+            &escalated,
+            "head-of-compliance",
+            Role::Admin,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(
+        status, 409,
+        "an expired review takes no decision: {refused}"
+    );
     let compliance = crate::harness::token("compliance-1", Role::Compliance);
     let (_, pending) = app
         .send(
@@ -239,6 +254,56 @@ pub async fn review_never_decided_expires(app: App) {
             .any(|r| r["onboarding_id"] == onboarding_id),
         "no review of an ended onboarding stays pending: {pending}"
     );
+}
+
+pub async fn a_decision_the_workflow_never_heard_is_followed_at_the_deadline(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let first = app.pending_review(&onboarding_id, "compliance").await;
+    let first_id = first["id"].as_str().unwrap();
+    let decided = app
+        .decide_unheard(
+            first_id,
+            "compliance-1",
+            Role::Compliance,
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(decided["status"], "approved");
+    // The review's deadline task finds the decision and answers with it: no escalation.
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let output = done.output.unwrap();
+    assert_eq!(output["outcome"], "approved", "{output}");
+    assert!(output["account"]["login"].as_u64().is_some(), "{output}");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "approved");
+    let (_, review) = app.review(first_id).await;
+    assert_eq!(review["status"], "approved", "{review}");
+    assert_eq!(review["decided_by"], "compliance-1", "{review}");
+    let escalated = first_id.replace("_compliance", "_escalated");
+    let (status, body) = app.review(&escalated).await;
+    assert_eq!(status, 404, "no escalated review was opened: {body}");
+}
+
+pub async fn an_escalated_rejection_the_workflow_never_heard_is_followed_at_the_deadline(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let escalated = app.pending_review(&onboarding_id, "escalated").await;
+    let escalated_id = escalated["id"].as_str().unwrap();
+    let decision = json!({ "decision": "reject", "reason": "source of funds not shown" });
+    let decided = app
+        .decide_unheard(escalated_id, "head-of-compliance", Role::Admin, decision)
+        .await;
+    assert_eq!(decided["status"], "rejected");
+    // Its deadline does not expire the onboarding: the rejection stands.
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.output.unwrap()["outcome"], "rejected");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "rejected");
+    assert_eq!(app.onboarding(&onboarding_id).await["status"], "rejected");
+    let (_, review) = app.review(escalated_id).await;
+    assert_eq!(review["status"], "rejected", "{review}");
+    assert_eq!(review["reason"], "source of funds not shown", "{review}");
 }
 
 pub async fn decisions_outside_compliance_change_nothing(app: App) {

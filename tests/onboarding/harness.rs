@@ -330,6 +330,42 @@ impl App {
             .await
     }
 
+    /// Decides a review as `decider` while the workflow service is down: the decision commits,
+    /// its answer to the waiting workflow is lost. Answers the review as the reply shows it.
+    pub async fn decide_unheard(
+        &self,
+        review_id: &str,
+        decider: &str,
+        role: Role,
+        body: Value,
+    ) -> Value {
+        let services = self.services.clone().with_workflow(Arc::new(WorkflowDown));
+        let principal = brokeros_domain::principal::Principal {
+            sub: decider.into(),
+            roles: [role].into(),
+        };
+        let body = serde_json::from_value(body).expect("a decision request");
+        let reply = brokeros_app::onboarding::reviews::decide(
+            &services,
+            &principal,
+            review_id,
+            body,
+            None,
+            "corr-unheard",
+        )
+        .await
+        .expect("the decision commits although the workflow is not told");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    }
+
+    /// The review as compliance reads it (`GET /compliance/reviews/{id}`).
+    pub async fn review(&self, id: &str) -> (u16, Value) {
+        let compliance = token("compliance-1", Role::Compliance);
+        self.send(Call::get(&format!("/compliance/reviews/{id}")).token(&compliance))
+            .await
+    }
+
     pub async fn client(&self, id: &str) -> Value {
         let admin = token("admin-1", Role::Admin);
         let (status, client) = self

@@ -51,6 +51,8 @@ onboarding_tests! {
     provider_outage_exhausted_fails_and_records_it => new,
     review_left_too_long_escalates_and_an_admin_decides => with_review_timeouts(2),
     review_never_decided_expires => with_review_timeouts(1),
+    a_decision_the_workflow_never_heard_is_followed_at_the_deadline => with_review_timeouts(3),
+    an_escalated_rejection_the_workflow_never_heard_is_followed_at_the_deadline => with_review_timeouts(1),
     decisions_outside_compliance_change_nothing => new,
     an_answered_or_unknown_token_has_no_effect => new,
     a_waiting_onboarding_survives_a_restart => new,

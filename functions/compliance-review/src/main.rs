@@ -1,4 +1,4 @@
-//! Onboarding workflow task `compliance-review`: Opens (or escalates) the compliance review the onboarding workflow waits on with a task token.
+//! Onboarding workflow task `compliance-review`: opens, escalates or expires the compliance review the onboarding workflow waits on with a task token, and follows a decision taken before it ran.
 
 use brokeros_app::onboarding::tasks::COMPLIANCE_REVIEW;
 

@@ -47,3 +47,16 @@ pub trait Workflow: Send + Sync {
     /// Tells the workflow a long task is still being worked on.
     async fn task_heartbeat(&self, token: &str) -> Result<()>;
 }
+
+/// An answer to a task token as seen by a caller whose own state already records the outcome
+/// it answered with: a token no longer waiting (answered by the other path, or timed out, so
+/// the workflow's deadline handler takes over) is no error; anything else is.
+pub fn unless_not_waiting(answered: Result<()>) -> Result<()> {
+    match answered {
+        Err(brokeros_domain::Error::Conflict {
+            code: "task_not_waiting",
+            ..
+        }) => Ok(()),
+        other => other,
+    }
+}

@@ -24,10 +24,11 @@ pub const TASK_FUNCTIONS: [&str; 8] = [
 ];
 
 /// The task functions that park a task token and answer it themselves when the result was
-/// there first (a provider's webhook or a finance decision that beat the task): in AWS they
-/// need `states:SendTask*` on their machine, the other task functions must not have it.
-pub const ANSWER_THEIR_OWN_TOKENS: [&str; 3] = [
+/// there first (a provider's webhook, a compliance or finance decision that beat the task): in
+/// AWS they need `states:SendTask*` on their machine, the other task functions must not have it.
+pub const ANSWER_THEIR_OWN_TOKENS: [&str; 4] = [
     onboarding::KYC_CHECK,
+    onboarding::COMPLIANCE_REVIEW,
     deposit::DEPOSIT_ROUTING,
     withdrawal::WITHDRAWAL_PROCESSING,
 ];

@@ -178,6 +178,8 @@ pub enum ReviewStatus {
     Rejected,
     /// Superseded by an escalated review after its deadline passed.
     Escalated,
+    /// The escalated review's deadline passed before anyone decided.
+    Expired,
     /// The onboarding ended (failed or expired) before anyone decided.
     Cancelled,
 }
@@ -189,6 +191,7 @@ impl ReviewStatus {
             ReviewStatus::Approved => "approved",
             ReviewStatus::Rejected => "rejected",
             ReviewStatus::Escalated => "escalated",
+            ReviewStatus::Expired => "expired",
             ReviewStatus::Cancelled => "cancelled",
         }
     }
@@ -199,6 +202,7 @@ impl ReviewStatus {
             ReviewStatus::Approved,
             ReviewStatus::Rejected,
             ReviewStatus::Escalated,
+            ReviewStatus::Expired,
             ReviewStatus::Cancelled,
         ]
         .into_iter()
@@ -292,8 +296,14 @@ impl Review {
         Ok(())
     }
 
+    /// Whether a reviewer approved or rejected it (the workflow follows that decision).
+    pub fn is_decided(&self) -> bool {
+        matches!(self.status, ReviewStatus::Approved | ReviewStatus::Rejected)
+    }
+
     /// Closes a pending review the workflow moved past: `Escalated` when its deadline passed,
-    /// `Cancelled` when the onboarding ended. Answers whether anything changed.
+    /// `Expired` when the escalated one's did, `Cancelled` when the onboarding ended. Answers
+    /// whether anything changed.
     pub fn close(&mut self, status: ReviewStatus, now: OffsetDateTime) -> bool {
         if self.status != ReviewStatus::Pending || status == ReviewStatus::Pending {
             return false;

@@ -411,13 +411,7 @@ pub(crate) async fn answer_waiting(
         }
         _ => Ok(()),
     };
-    match answered {
-        Err(Error::Conflict {
-            code: "task_not_waiting",
-            ..
-        }) => Ok(()),
-        other => other,
-    }
+    crate::workflow::unless_not_waiting(answered)
 }
 
 /// One round of the consumer: receives up to `max` provider events, applies each in order per

@@ -161,17 +161,12 @@ async fn answer(
     check_id: &str,
     decision: &KycDecision,
 ) -> Result<()> {
-    match services
-        .workflow()?
-        .task_success(token, task_output(check_id, Some(decision)))
-        .await
-    {
-        Err(Error::Conflict {
-            code: "task_not_waiting",
-            ..
-        }) => Ok(()),
-        other => other,
-    }
+    crate::workflow::unless_not_waiting(
+        services
+            .workflow()?
+            .task_success(token, task_output(check_id, Some(decision)))
+            .await,
+    )
 }
 
 /// The provider's webhook completed `check`: if its onboarding waits for the result, the

@@ -1,6 +1,7 @@
-//! The compliance review queue and decisions. A decision answers the workflow task the review
-//! holds the token of: approve → task success, reject → task failure `ReviewRejected`, which
-//! the onboarding definition catches.
+//! The compliance review queue and decisions. A decision commits first, then answers the
+//! workflow task the review holds the token of: approve → task success, reject → task failure
+//! `ReviewRejected`, which the onboarding definition catches. Should that answer be lost, the
+//! review's deadline task finds the decision and answers with it (`tasks::review_task`).
 
 use brokeros_domain::onboarding::{Decision, Review, ReviewStatus};
 use brokeros_domain::principal::{Principal, Role};
@@ -8,6 +9,7 @@ use brokeros_domain::{Result, normalize};
 use brokeros_store::{Index, Query, Table};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Mutex;
 
 use super::{load_existing, user_ctx};
 use crate::changeset::{Audited, Changeset, decode, store_error};
@@ -70,9 +72,10 @@ pub struct DecisionRequest {
     pub reason: Option<String>,
 }
 
-/// Decides a pending review. The workflow is answered first: if its task is no longer waiting
-/// (the review timed out and escalated, or was decided meanwhile) the decision is refused and
-/// nothing is written. Then the decision commits with its audit event.
+/// Decides a pending review: the decision commits with its audit event, then the waiting
+/// workflow is told. A review whose deadline passed is closed (escalated or expired) by the
+/// deadline task in a transaction of its own, so exactly one of the two wins: a decision after
+/// it is refused and writes nothing, a decision before it is what the deadline task follows.
 pub async fn decide(
     services: &Services,
     principal: &Principal,
@@ -90,8 +93,9 @@ pub async fn decide(
         .as_deref()
         .map(|r| normalize::required_text("reason", r, 1000))
         .transpose()?;
-    let workflow = services.workflow()?;
-    execute(services, key, || {
+    let decided: Mutex<Option<Review>> = Mutex::new(None);
+    let decided_ref = &decided;
+    let reply = execute(services, key, || {
         let reason = reason.clone();
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
@@ -99,31 +103,11 @@ pub async fn decide(
             before.entity.authorize_decision(principal)?;
             let mut review = before.entity.clone();
             review.decide(body.decision, &principal.sub, reason, ctx.now)?;
-            match body.decision {
-                Decision::Approve => {
-                    let output = json!({
-                        "decision": "approved",
-                        "review_id": review.id,
-                        "reviewer": principal.sub,
-                    });
-                    workflow.task_success(&review.task_token, output).await?
-                }
-                Decision::Reject => {
-                    let cause = json!({
-                        "review_id": review.id,
-                        "reviewer": principal.sub,
-                        "reason": review.reason,
-                    });
-                    workflow
-                        .task_failure(&review.task_token, REVIEW_REJECTED, &cause.to_string())
-                        .await?
-                }
-            }
-            let mut changes = Changeset::new();
             let action = match body.decision {
                 Decision::Approve => "review.approved",
                 Decision::Reject => "review.rejected",
             };
+            let mut changes = Changeset::new();
             changes.update(
                 &ctx,
                 services.ids.as_ref(),
@@ -132,8 +116,54 @@ pub async fn decide(
                 action,
                 vec![],
             )?;
-            Ok((Reply::new(200, view(&review)), changes))
+            let reply = Reply::new(200, view(&review));
+            *decided_ref.lock().expect("decision lock") = Some(review);
+            Ok((reply, changes))
         })
     })
-    .await
+    .await?;
+    let decided = decided.lock().expect("decision lock").take();
+    if let Some(review) = decided
+        && let Err(e) = answer_decision(services, &review, &review.task_token).await
+    {
+        tracing::warn!(
+            review_id = %review.id,
+            error = %e,
+            "the workflow was not told of the decision; the review's deadline will follow it"
+        );
+    }
+    Ok(reply)
+}
+
+/// Tells the workflow task waiting on `token` what `review` decided (nothing for an undecided
+/// review). A token no longer waiting is no error: the review's deadline task follows the
+/// decision.
+pub(super) async fn answer_decision(
+    services: &Services,
+    review: &Review,
+    token: &str,
+) -> Result<()> {
+    let workflow = services.workflow()?;
+    let answered = match review.status {
+        ReviewStatus::Approved => {
+            let output = json!({
+                "decision": "approved",
+                "review_id": review.id,
+                "reviewer": review.decided_by,
+            });
+            workflow.task_success(token, output).await
+        }
+        ReviewStatus::Rejected => {
+            let cause = json!({
+                "review_id": review.id,
+                "reviewer": review.decided_by,
+                "reason": review.reason,
+            });
+            workflow
+                .task_failure(token, REVIEW_REJECTED, &cause.to_string())
+                .await
+        }
+        _ => Ok(()),
+    };
+    crate::workflow::unless_not_waiting(answered)
 }

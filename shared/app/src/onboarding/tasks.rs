@@ -12,6 +12,7 @@ use brokeros_domain::{Error, Result, normalize};
 use brokeros_store::Key;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Mutex;
 
 use super::load_existing;
 use crate::changeset::{Audited, Changeset, Entity, load};
@@ -37,7 +38,7 @@ pub const TASK_FUNCTIONS: [&str; 5] = [
 pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
     match function {
         KYC_CHECK => super::kyc_task::run(services, parse(payload)?).await,
-        COMPLIANCE_REVIEW => open_review(services, parse(payload)?).await,
+        COMPLIANCE_REVIEW => review_task(services, parse(payload)?).await,
         TRADING_ACCOUNT => super::account_task::open_account(services, parse(payload)?).await,
         NOTIFY => notify(services, parse(payload)?).await,
         ONBOARDING_OUTCOME => {
@@ -145,9 +146,17 @@ pub(crate) fn stage<T: Entity + PartialEq>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum ReviewAction {
+    /// Opens the compliance review the workflow waits on.
     Request,
+    /// The compliance review's deadline passed: it closes as escalated, the escalated review
+    /// opens.
     Escalate,
+    /// The escalated review's deadline passed: it closes as expired.
+    Expire,
 }
+
+/// The error the `expire` action fails its task with when nobody decided in time.
+pub const REVIEW_EXPIRED: &str = "ReviewExpired";
 
 #[derive(Debug, Deserialize)]
 struct ReviewTask {
@@ -166,26 +175,67 @@ fn review_id(onboarding_id: &str, level: ReviewLevel) -> String {
     format!("rev_{}_{level}", onboarding_id.trim_start_matches("onb_"))
 }
 
-/// Opens the review the workflow waits on (`request`), or, when its deadline passed, closes it
-/// as escalated and opens the escalated one (`escalate`). A retried invocation carries a new
-/// task token: a still-pending review takes it, a decided one stays as it is.
-async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
-    let level = match task.action {
-        ReviewAction::Request => ReviewLevel::Compliance,
-        ReviewAction::Escalate => ReviewLevel::Escalated,
-    };
-    let id = review_id(&task.scope.onboarding_id, level);
-    let task = &task;
-    let id = &id;
-    commit(services, move || {
+/// How a review task answers its workflow task once its transaction committed.
+enum ReviewAnswer {
+    /// Not yet: a reviewer's decision will.
+    Wait,
+    /// With the decision a reviewer took before this task ran (their own answer to the
+    /// workflow may have been lost).
+    Follow(Review),
+    /// With `ReviewExpired`: nobody decided in time.
+    Expired,
+}
+
+/// The compliance review task (`compliance-review`): opens the review the workflow waits on
+/// (`request`), escalates it when its deadline passed (`escalate`), expires the escalated one
+/// when its own did (`expire`). A decision already taken on the review the workflow waited on
+/// is followed whatever the action, so a decision whose answer to the workflow was lost still
+/// takes effect. Closing a review and a reviewer's decision both write the review, so one of
+/// them wins and the other is refused or follows it. A retried invocation carries a new task
+/// token: a still-pending review takes it.
+async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
+    let answer = Mutex::new(ReviewAnswer::Wait);
+    let (task, answer_ref) = (&task, &answer);
+    let reply = commit(services, move || {
         Box::pin(async move {
             let ctx = task.scope.ctx(services);
-            let (_, client_before) = task.scope.load(services).await?;
+            let onboarding_id = &task.scope.onboarding_id;
             let mut changes = Changeset::new();
-            let existing: Option<Audited<Review>> =
-                load(services.store.as_ref(), &keys::review(id)).await?;
-            let review = match existing {
-                Some(before) => {
+            let compliance =
+                load_review_at(services, onboarding_id, ReviewLevel::Compliance).await?;
+            let escalated = load_review_at(services, onboarding_id, ReviewLevel::Escalated).await?;
+            let waited_on = match task.action {
+                ReviewAction::Request => compliance.as_ref(),
+                ReviewAction::Escalate | ReviewAction::Expire => escalated.as_ref(),
+            };
+            let decided = [compliance.as_ref(), escalated.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|r| r.entity.is_decided());
+            let (review, next) = match (decided, task.action, waited_on) {
+                (Some(decided), _, _) => (
+                    decided.entity.clone(),
+                    ReviewAnswer::Follow(decided.entity.clone()),
+                ),
+                (None, ReviewAction::Expire, Some(before)) => {
+                    let mut review = before.entity.clone();
+                    review.close(ReviewStatus::Expired, ctx.now);
+                    stage(
+                        &mut changes,
+                        &ctx,
+                        services,
+                        before,
+                        &review,
+                        "review.expired",
+                    )?;
+                    (review, ReviewAnswer::Expired)
+                }
+                (None, ReviewAction::Expire, None) => {
+                    return Err(Error::Internal(format!(
+                        "onboarding {onboarding_id}: no escalated review to expire"
+                    )));
+                }
+                (None, _, Some(before)) => {
                     let mut review = before.entity.clone();
                     if review.status == ReviewStatus::Pending {
                         review.task_token = task.task_token.clone();
@@ -194,61 +244,108 @@ async fn open_review(services: &Services, task: ReviewTask) -> Result<Value> {
                         &mut changes,
                         &ctx,
                         services,
-                        &before,
+                        before,
                         &review,
                         "review.token_renewed",
                     )?;
-                    review
+                    (review, ReviewAnswer::Wait)
                 }
-                None => {
-                    let review = Review {
-                        id: id.clone(),
-                        client_id: task.scope.client_id.clone(),
-                        onboarding_id: task.scope.onboarding_id.clone(),
-                        check_id: normalize::code("check_id", &task.check_id, 120)?,
-                        level,
-                        status: ReviewStatus::Pending,
-                        task_token: task.task_token.clone(),
-                        created_at: ctx.now,
-                        decided_by: None,
-                        decided_at: None,
-                        reason: None,
+                (None, _, None) => {
+                    let level = match task.action {
+                        ReviewAction::Request => ReviewLevel::Compliance,
+                        _ => ReviewLevel::Escalated,
                     };
-                    let action = match level {
-                        ReviewLevel::Compliance => "review.requested",
-                        ReviewLevel::Escalated => "review.escalated",
-                    };
-                    changes.create(&ctx, services.ids.as_ref(), &review, action)?;
-                    review
+                    let review = open_review(services, &mut changes, &ctx, task, level)?;
+                    if level == ReviewLevel::Escalated {
+                        let first = (onboarding_id, ReviewLevel::Compliance);
+                        close_review(
+                            services,
+                            &mut changes,
+                            &ctx,
+                            first,
+                            ReviewStatus::Escalated,
+                            "review.timed_out",
+                        )
+                        .await?;
+                    }
+                    (review, ReviewAnswer::Wait)
                 }
             };
-            if level == ReviewLevel::Escalated {
-                let first = (&task.scope.onboarding_id, ReviewLevel::Compliance);
-                close_review(
-                    services,
+            if matches!(next, ReviewAnswer::Wait) {
+                let (_, client_before) = task.scope.load(services).await?;
+                let mut client = client_before.entity.clone();
+                client.kyc_status = KycStatus::InReview;
+                stage(
                     &mut changes,
                     &ctx,
-                    first,
-                    ReviewStatus::Escalated,
-                    "review.timed_out",
-                )
-                .await?;
+                    services,
+                    &client_before,
+                    &client,
+                    "client.kyc_in_review",
+                )?;
             }
-            let mut client = client_before.entity.clone();
-            client.kyc_status = KycStatus::InReview;
-            stage(
-                &mut changes,
-                &ctx,
-                services,
-                &client_before,
-                &client,
-                "client.kyc_in_review",
-            )?;
             let reply = json!({ "review_id": review.id, "status": review.status.as_str() });
+            *answer_ref.lock().expect("answer lock") = next;
             Ok((Reply::new(200, reply), changes))
         })
     })
+    .await?;
+    match answer.into_inner().expect("answer lock") {
+        ReviewAnswer::Wait => {}
+        ReviewAnswer::Follow(review) => {
+            super::reviews::answer_decision(services, &review, &task.task_token).await?
+        }
+        ReviewAnswer::Expired => {
+            let cause = json!({ "onboarding_id": task.scope.onboarding_id }).to_string();
+            let answered = services
+                .workflow()?
+                .task_failure(&task.task_token, REVIEW_EXPIRED, &cause)
+                .await;
+            crate::workflow::unless_not_waiting(answered)?
+        }
+    }
+    Ok(reply)
+}
+
+async fn load_review_at(
+    services: &Services,
+    onboarding_id: &str,
+    level: ReviewLevel,
+) -> Result<Option<Audited<Review>>> {
+    load(
+        services.store.as_ref(),
+        &keys::review(&review_id(onboarding_id, level)),
+    )
     .await
+}
+
+/// Stages a new pending review at `level` holding the task's token.
+fn open_review(
+    services: &Services,
+    changes: &mut Changeset,
+    ctx: &OpContext,
+    task: &ReviewTask,
+    level: ReviewLevel,
+) -> Result<Review> {
+    let review = Review {
+        id: review_id(&task.scope.onboarding_id, level),
+        client_id: task.scope.client_id.clone(),
+        onboarding_id: task.scope.onboarding_id.clone(),
+        check_id: normalize::code("check_id", &task.check_id, 120)?,
+        level,
+        status: ReviewStatus::Pending,
+        task_token: task.task_token.clone(),
+        created_at: ctx.now,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+    };
+    let action = match level {
+        ReviewLevel::Compliance => "review.requested",
+        ReviewLevel::Escalated => "review.escalated",
+    };
+    changes.create(ctx, services.ids.as_ref(), &review, action)?;
+    Ok(review)
 }
 
 /// Closes an onboarding whose workflow could not be started as failed with `error`, by
@@ -448,8 +545,8 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                     &format!("client.kyc_{}", outcome.as_str()),
                 )?;
                 // Approvals and rejections that went through a review were decided by a
-                // compliance user, whose decision commits right after answering the workflow;
-                // only an onboarding that failed or expired leaves a review nobody decided.
+                // compliance user, whose decision committed before the workflow was told; only
+                // an onboarding that failed (or expired: already closed) leaves a review open.
                 let undecided = matches!(
                     outcome,
                     OnboardingStatus::Failed | OnboardingStatus::ReviewExpired

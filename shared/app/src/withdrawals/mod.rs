@@ -552,16 +552,11 @@ pub async fn reject(
 /// A decision is committed before the workflow is told, so a failed answer loses nothing: the
 /// approval deadline finds the decision on the withdrawal and follows it.
 fn answer(result: Result<()>, id: &str) {
-    match result {
-        Ok(())
-        | Err(Error::Conflict {
-            code: "task_not_waiting",
-            ..
-        }) => {}
-        Err(e) => tracing::warn!(
+    if let Err(e) = crate::workflow::unless_not_waiting(result) {
+        tracing::warn!(
             withdrawal_id = %id,
             error = %e,
             "the workflow was not told of the decision; its deadline will pick it up"
-        ),
+        );
     }
 }
