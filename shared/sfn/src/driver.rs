@@ -974,6 +974,11 @@ impl Driver {
 
     /// Leaves a state with its output: on to `Next`, or the end of the run.
     fn transition(&mut self, shared: &mut Shared, id: RunId, state: &State, output: Value) {
+        if let Err(e) =
+            payload::within_quota(&output, &format!("the output of state '{}'", state.name))
+        {
+            return self.finish_run(shared, id, Err(e.into()));
+        }
         self.emit(
             shared,
             id,
@@ -1028,6 +1033,7 @@ impl Driver {
                 Some(template) => payload::render(template, &effective, &context)?,
                 None => effective.into_owned(),
             };
+            payload::within_quota(&parameters, &format!("the input of state '{}'", state.name))?;
             let timeout = resolve_number(
                 task.timeout.as_ref(),
                 &visit.input,
@@ -1384,6 +1390,11 @@ impl Driver {
     fn state_completed(&mut self, shared: &mut Shared, id: RunId, visit: Visit, result: Value) {
         let definition = self.definition.clone();
         let state = &definition.states[visit.state];
+        if let Err(e) =
+            payload::within_quota(&result, &format!("the result of state '{}'", state.name))
+        {
+            return self.finish_run(shared, id, Err(e.into()));
+        }
         let context = if state.uses_context {
             self.context(shared, state, visit.entered, visit.retry_count, None)
         } else {
@@ -1423,8 +1434,8 @@ impl Driver {
         mut visit: Visit,
         failure: TaskFailure,
     ) {
-        // States.Runtime is never retried nor caught.
-        if failure.error == "States.Runtime" {
+        // States.Runtime and States.DataLimitExceeded are terminal: never retried nor caught.
+        if failure.error == "States.Runtime" || failure.error == payload::DATA_LIMIT_EXCEEDED {
             return self.finish_run(shared, id, Err(failure));
         }
         let definition = self.definition.clone();

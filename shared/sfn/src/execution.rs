@@ -128,6 +128,10 @@ pub enum EngineError {
     ExecutionAlreadyExists(String),
     #[error("invalid name: {0}")]
     InvalidName(String),
+    #[error("invalid execution input: {0}")]
+    InvalidExecutionInput(String),
+    #[error("invalid task output: {0}")]
+    InvalidOutput(String),
     #[error("no task waits on this token: {0}")]
     TaskDoesNotExist(String),
     #[error("invalid task token: {0}")]
@@ -146,6 +150,8 @@ impl EngineError {
             EngineError::ExecutionDoesNotExist(_) => "ExecutionDoesNotExist",
             EngineError::ExecutionAlreadyExists(_) => "ExecutionAlreadyExists",
             EngineError::InvalidName(_) => "InvalidName",
+            EngineError::InvalidExecutionInput(_) => "InvalidExecutionInput",
+            EngineError::InvalidOutput(_) => "InvalidOutput",
             EngineError::TaskDoesNotExist(_) => "TaskDoesNotExist",
             EngineError::InvalidToken(_) => "InvalidToken",
             EngineError::TaskTimedOut(_) => "TaskTimedOut",

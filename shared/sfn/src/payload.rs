@@ -7,6 +7,44 @@ use crate::{EvalError, intrinsics, path};
 
 const DYNAMIC_SUFFIX: &str = ".$";
 
+/// Step Functions' quota on an execution's input, a state's input and output and a task's
+/// result, as UTF-8 JSON text (256 KiB). The local engine enforces it, so a workflow that
+/// runs on a laptop does not fail in AWS on a payload that grew.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The error a payload over [`MAX_PAYLOAD_BYTES`] fails its state with: terminal, neither
+/// retried nor caught by `States.ALL`.
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+
+/// Checks `value` against [`MAX_PAYLOAD_BYTES`]; `what` names it in the cause ("the output
+/// of state 'Fund'"). Counts the JSON text without building it.
+pub fn within_quota(value: &Value, what: &str) -> Result<(), EvalError> {
+    let size = json_size(value);
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(EvalError::new(
+            DATA_LIMIT_EXCEEDED,
+            format!("{what} is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte payload quota"),
+        ));
+    }
+    Ok(())
+}
+
+fn json_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).expect("a JSON value serializes");
+    counter.0
+}
+
 /// Checks every `.$` value of a template (path or intrinsic syntax) at load time.
 pub fn validate_template(template: &Value) -> Result<(), String> {
     validate_at(template, "")

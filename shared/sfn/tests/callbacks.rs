@@ -337,3 +337,26 @@ async fn stopping_an_execution_aborts_it_and_voids_its_tokens() {
         .expect("stopping again changes nothing");
     assert_eq!(engine.describe_execution(&arn).await.unwrap(), stopped);
 }
+
+#[tokio::test]
+async fn an_output_over_the_payload_quota_is_refused_and_the_task_keeps_waiting() {
+    let engine = engine_with(review_machine());
+    let (arn, token) = waiting_review(&engine).await;
+    let refused = engine
+        .send_task_success(&token, json!({"notes": "x".repeat(256 * 1024)}))
+        .await;
+    match refused {
+        Err(e) => assert_eq!(e.code(), "InvalidOutput", "{e}"),
+        Ok(()) => panic!("an output over 256 KiB was accepted"),
+    }
+    assert_eq!(
+        engine.describe_execution(&arn).await.unwrap().status,
+        ExecutionStatus::Running
+    );
+    engine
+        .send_task_success(&token, json!({"approved": true}))
+        .await
+        .expect("the same token still answers");
+    let done = engine.wait_for_completion(&arn).await.unwrap();
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+}

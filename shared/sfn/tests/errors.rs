@@ -300,3 +300,99 @@ async fn a_panicking_handler_fails_its_task() {
         json!("Lambda.Unknown")
     );
 }
+
+/// A task calling `function` with the state input, caught by `States.ALL` into Recovered.
+fn caught_task(function: &str, parameters: Value) -> Value {
+    json!({
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": format!("arn:aws:lambda:eu-west-1:123456789012:function:{function}"),
+                "Parameters": parameters,
+                "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Recovered"}],
+                "End": true
+            },
+            "Recovered": {"Type": "Pass", "Result": "recovered", "End": true}
+        }
+    })
+}
+
+fn text_of(bytes: usize) -> String {
+    "x".repeat(bytes)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_result_over_the_payload_quota_fails_the_execution_uncaught() {
+    let engine = engine_with(caught_task("big", json!({"size.$": "$.size"})));
+    let calls = Arc::new(Mutex::new(0));
+    let counter = calls.clone();
+    engine.register_handler(
+        "big",
+        handler_fn(move |request: TaskRequest| {
+            *counter.lock().unwrap() += 1;
+            let size = request.payload["size"].as_u64().unwrap() as usize;
+            async move { Ok(json!({ "text": text_of(size) })) }
+        }),
+    );
+    // Exactly the quota ({"text":"…"} adds 11 bytes): it passes.
+    let fits = run(&engine, json!({"size": 256 * 1024 - 11})).await;
+    assert_eq!(fits.status, ExecutionStatus::Succeeded, "{:?}", fits.error);
+    *calls.lock().unwrap() = 0;
+    // One byte more: terminal, neither retried nor caught by States.ALL.
+    let over = run(&engine, json!({"size": 256 * 1024 - 10})).await;
+    assert_eq!(over.status, ExecutionStatus::Failed);
+    assert_eq!(over.error.as_deref(), Some("States.DataLimitExceeded"));
+    let cause = over.cause.unwrap();
+    assert!(
+        cause.contains("state 'Call'") && cause.contains("262145 bytes"),
+        "{cause}"
+    );
+    assert_eq!(*calls.lock().unwrap(), 1, "not retried");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_input_over_the_quota_fails_before_the_task_runs() {
+    let engine = engine_with(caught_task(
+        "echo",
+        json!({"a.$": "$.text", "b.$": "$.text"}),
+    ));
+    let calls = Arc::new(Mutex::new(0));
+    let counter = calls.clone();
+    engine.register_handler(
+        "echo",
+        handler_fn(move |request: TaskRequest| {
+            *counter.lock().unwrap() += 1;
+            async move { Ok(request.payload) }
+        }),
+    );
+    // The input fits; Parameters doubles it past the quota.
+    let done = run(&engine, json!({"text": text_of(150 * 1024)})).await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert_eq!(done.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(*calls.lock().unwrap(), 0, "the task never ran");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_input_over_the_quota_is_refused_and_nothing_starts() {
+    let engine = engine_with(caught_task("echo", json!({"a.$": "$"})));
+    let refused = engine
+        .start_execution(
+            "test",
+            Some("big".into()),
+            json!({"text": text_of(256 * 1024)}),
+        )
+        .await;
+    match refused {
+        Err(e) => assert_eq!(e.code(), "InvalidExecutionInput", "{e}"),
+        Ok(arn) => panic!("started {arn}"),
+    }
+    assert!(
+        engine
+            .describe_execution(&brokeros_sfn::execution_arn("test", "big"))
+            .await
+            .is_err(),
+        "no execution was recorded"
+    );
+}

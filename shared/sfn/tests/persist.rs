@@ -125,8 +125,11 @@ async fn large_executions_are_split_into_items_within_the_size_limit() {
     let path = dir.path().join("sfn.db");
     let store = Arc::new(SqliteStore::open(&path).unwrap());
     let engine = Engine::new(Arc::new(StoreExecutions::new(store.clone())));
-    // Every state carries a 200 KB payload: the execution's document (input, output, run
-    // state) is larger than an item, and so is its history.
+    // Every state carries a 120 KB payload of 40,000 empty strings, doubled by Copy (240 KB,
+    // within the 256 KiB payload quota): the execution's document (input, output, run state)
+    // is larger than an item, and so is its history; an event holds its payload as escaped
+    // JSON text, where each quote takes two bytes, so Copy's output event (400 KB) is larger
+    // than an item too.
     engine
         .register_state_machine(
             "big",
@@ -140,7 +143,7 @@ async fn large_executions_are_split_into_items_within_the_size_limit() {
             })),
         )
         .unwrap();
-    let blob = "x".repeat(200 * 1024);
+    let blob = vec![""; 40_000];
     let arn = engine
         .start_execution("big", None, json!({"blob": blob}))
         .await
@@ -155,8 +158,8 @@ async fn large_executions_are_split_into_items_within_the_size_limit() {
     );
     assert_eq!(
         done.output.as_ref().unwrap()["copy"]["again"]
-            .as_str()
-            .map(str::len),
+            .as_array()
+            .map(Vec::len),
         Some(blob.len())
     );
 
@@ -204,7 +207,7 @@ async fn large_executions_are_split_into_items_within_the_size_limit() {
         events.last().unwrap().event_type,
         EventType::ExecutionSucceeded
     );
-    // The 400 KB output of Copy cannot be one item: its event keeps a note of the size.
+    // The 400 KB output event of Copy cannot be one item: it keeps a note of the size.
     let copied = events
         .iter()
         .find_map(|event| match &event.details {
@@ -222,7 +225,7 @@ async fn large_executions_are_split_into_items_within_the_size_limit() {
         .unwrap();
     let entered: serde_json::Value = serde_json::from_str(entered).unwrap();
     assert_eq!(
-        entered["blob"].as_str().map(str::len),
+        entered["blob"].as_array().map(Vec::len),
         Some(blob.len()),
         "200 KB events are kept whole"
     );

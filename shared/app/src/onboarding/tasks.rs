@@ -181,7 +181,7 @@ enum ReviewAnswer {
     Wait,
     /// With the decision a reviewer took before this task ran (their own answer to the
     /// workflow may have been lost).
-    Follow(Review),
+    Follow(Box<Review>),
     /// With `ReviewExpired`: nobody decided in time.
     Expired,
 }
@@ -215,7 +215,7 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
             let (review, next) = match (decided, task.action, waited_on) {
                 (Some(decided), _, _) => (
                     decided.entity.clone(),
-                    ReviewAnswer::Follow(decided.entity.clone()),
+                    ReviewAnswer::Follow(Box::new(decided.entity.clone())),
                 ),
                 (None, ReviewAction::Expire, Some(before)) => {
                     let mut review = before.entity.clone();
