@@ -974,9 +974,9 @@ impl Driver {
 
     /// Leaves a state with its output: on to `Next`, or the end of the run.
     fn transition(&mut self, shared: &mut Shared, id: RunId, state: &State, output: Value) {
-        if let Err(e) =
-            payload::within_quota(&output, &format!("the output of state '{}'", state.name))
-        {
+        let text = json_text(&output);
+        let what = || format!("the output of state '{}'", state.name);
+        if let Err(e) = payload::size_within_quota(text.len(), what) {
             return self.finish_run(shared, id, Err(e.into()));
         }
         self.emit(
@@ -985,7 +985,7 @@ impl Driver {
             exited_event(&state.kind),
             EventDetails::StateExited {
                 name: state.name.clone(),
-                output: json_text(&output),
+                output: text,
             },
         );
         match state.next {
@@ -1033,7 +1033,9 @@ impl Driver {
                 Some(template) => payload::render(template, &effective, &context)?,
                 None => effective.into_owned(),
             };
-            payload::within_quota(&parameters, &format!("the input of state '{}'", state.name))?;
+            payload::within_quota(&parameters, || {
+                format!("the input of state '{}'", state.name)
+            })?;
             let timeout = resolve_number(
                 task.timeout.as_ref(),
                 &visit.input,
@@ -1391,7 +1393,7 @@ impl Driver {
         let definition = self.definition.clone();
         let state = &definition.states[visit.state];
         if let Err(e) =
-            payload::within_quota(&result, &format!("the result of state '{}'", state.name))
+            payload::within_quota(&result, || format!("the result of state '{}'", state.name))
         {
             return self.finish_run(shared, id, Err(e.into()));
         }

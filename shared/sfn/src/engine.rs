@@ -140,7 +140,7 @@ impl Engine {
         let machine = self.machine(state_machine)?;
         let name = name.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         validate_name(&name)?;
-        crate::payload::within_quota(&input, "the execution input")
+        crate::payload::within_quota(&input, || "the execution input".into())
             .map_err(|e| EngineError::InvalidExecutionInput(e.cause))?;
         let arn = execution_arn(machine_name_of(&machine.arn), &name);
         let services = &self.inner.services;
@@ -311,7 +311,7 @@ impl Engine {
 
     /// Completes the task waiting on `token` with `output` (its result).
     pub async fn send_task_success(&self, token: &str, output: Value) -> Result<(), EngineError> {
-        crate::payload::within_quota(&output, "the task output")
+        crate::payload::within_quota(&output, || "the task output".into())
             .map_err(|e| EngineError::InvalidOutput(e.cause))?;
         self.answer(token, |reply| Signal::TaskSuccess {
             token: token.to_string(),

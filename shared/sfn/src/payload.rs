@@ -17,13 +17,20 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 
 /// Checks `value` against [`MAX_PAYLOAD_BYTES`]; `what` names it in the cause ("the output
-/// of state 'Fund'"). Counts the JSON text without building it.
-pub fn within_quota(value: &Value, what: &str) -> Result<(), EvalError> {
-    let size = json_size(value);
+/// of state 'Fund'"), built only when over. Counts the JSON text without building it.
+pub fn within_quota(value: &Value, what: impl FnOnce() -> String) -> Result<(), EvalError> {
+    size_within_quota(json_size(value), what)
+}
+
+/// [`within_quota`] for a payload whose JSON text is `size` bytes.
+pub fn size_within_quota(size: usize, what: impl FnOnce() -> String) -> Result<(), EvalError> {
     if size > MAX_PAYLOAD_BYTES {
         return Err(EvalError::new(
             DATA_LIMIT_EXCEEDED,
-            format!("{what} is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte payload quota"),
+            format!(
+                "{} is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte payload quota",
+                what()
+            ),
         ));
     }
     Ok(())
