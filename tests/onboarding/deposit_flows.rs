@@ -429,65 +429,110 @@ pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App)
     assert_eq!(booked.available, Decimal::new(8_000, 2));
 }
 
+/// The client's trading account login.
+async fn login_of(app: &App, client_id: &str) -> u64 {
+    app.client(client_id).await["trading_accounts"][0]["login"]
+        .as_u64()
+        .expect("an approved client has a trading account")
+}
+
 pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app: App) {
     app.run_payment_providers();
     let client_id = approved_client(&app, "Berg").await;
-    app.platform.fail_next_calls(1_000_000);
+    // The dealer archived the account: the platform refuses the deposit for good (no retry).
+    let login = login_of(&app, &client_id).await;
+    app.platform.archive_account(login).await.unwrap();
     app.create_deposit(&client_id, "dep_back", "55.00", "USD")
         .await;
-    let mut deposit = Value::Null;
-    for _ in 0..400 {
-        deposit = app.deposit("dep_back").await;
-        if deposit["funding"]["status"] == "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(deposit["funding"]["status"], "pending", "{deposit}");
-    assert_eq!(
-        wallet(&app, &client_id).await,
-        (Decimal::ZERO, Decimal::ZERO)
-    );
-
-    // What the workflow's ReturnToWallet step does once its retries are spent.
-    let payload = serde_json::json!({
-        "action": "return", "deposit_id": "dep_back", "execution_id": "test-execution",
-        "error": "TradingPlatformUnavailable", "cause": "the platform is down"
-    });
-    let output =
-        brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload.clone())
-            .await
-            .unwrap();
-    assert_eq!(output["funding"], "returned");
+    let (status, deposit) = deposit_finished(&app, "dep_back").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["status"], "credited", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "returned", "{deposit}");
     assert_eq!(
         wallet(&app, &client_id).await,
         (Decimal::new(5_500, 2), Decimal::ZERO),
         "back in the wallet by a reversing entry"
     );
-    // Repeated (a retried Lambda), it changes nothing more.
-    brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+    let account = AccountId::trading_account(login, usd()).unwrap();
+    let booked = brokeros_app::ledger::balance(&app.services, &account)
         .await
         .unwrap();
+    assert_eq!(booked.available, Decimal::ZERO);
     assert_eq!(
-        wallet(&app, &client_id).await,
-        (Decimal::new(5_500, 2), Decimal::ZERO)
+        app.services.trading.operation("dep_back").await.unwrap(),
+        None
     );
 
-    app.platform.fail_next_calls(0);
-    let (status, deposit) = deposit_finished(&app, "dep_back").await;
-    assert_eq!(status, "Succeeded", "{deposit}");
-    assert_eq!(deposit["funding"]["status"], "returned", "{deposit}");
-    let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app.services.trading.account_state(login).await.unwrap();
-    assert_eq!(
-        platform.balance,
-        Decimal::ZERO,
-        "never booked on the platform"
-    );
+    // Repeated (a retried Lambda), the return changes nothing more.
+    let payload = serde_json::json!({
+        "action": "return", "deposit_id": "dep_back", "execution_id": "test-execution",
+        "error": "AccountNotFound", "cause": "archived"
+    });
+    let output = brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+        .await
+        .unwrap();
+    assert_eq!(output["funding"], "returned");
     assert_eq!(
         wallet(&app, &client_id).await,
         (Decimal::new(5_500, 2), Decimal::ZERO)
     );
+}
+
+pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_returned(app: App) {
+    app.run_payment_providers();
+    let client_id = approved_client(&app, "Berg").await;
+    let login = login_of(&app, &client_id).await;
+    // The platform books the deposit, and every reply after that is lost.
+    app.platform.lose_next_replies(1_000_000);
+    app.create_deposit(&client_id, "dep_lost", "70.00", "USD")
+        .await;
+    let mut booked = None;
+    for _ in 0..400 {
+        booked = app.platform.booked_operation("dep_lost").await.unwrap();
+        if booked.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        booked.is_some(),
+        "the funding call ran (its replies are lost)"
+    );
+
+    // What the workflow's ReturnToWallet step does once the funding retries are spent: while
+    // the platform cannot say whether it booked the deposit, nothing is returned.
+    let payload = serde_json::json!({
+        "action": "return", "deposit_id": "dep_lost", "execution_id": "test-execution",
+        "error": "TradingPlatformUnavailable", "cause": "every reply lost"
+    });
+    let unsure =
+        brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload.clone()).await;
+    assert!(unsure.is_err(), "{unsure:?}");
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::ZERO, Decimal::ZERO),
+        "not returned while unsure"
+    );
+    // Once the platform answers, the lookup finds the deposit booked: funded, not returned.
+    app.platform.lose_next_replies(0);
+    let output = brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+        .await
+        .unwrap();
+    assert_eq!(output["funding"], "funded", "{output}");
+    let (status, deposit) = deposit_finished(&app, "dep_lost").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+    let platform = app.services.trading.account_state(login).await.unwrap();
+    assert_eq!(platform.balance, Decimal::new(7_000, 2), "booked once");
+    assert_eq!(
+        wallet(&app, &client_id).await,
+        (Decimal::ZERO, Decimal::ZERO)
+    );
+    let account = AccountId::trading_account(login, usd()).unwrap();
+    let ledger = brokeros_app::ledger::balance(&app.services, &account)
+        .await
+        .unwrap();
+    assert_eq!(ledger.available, Decimal::new(7_000, 2));
 }
 
 pub async fn bad_deposit_requests_write_nothing(app: App) {

@@ -77,6 +77,7 @@ onboarding_tests! {
     routing_rules_and_provider_health_are_changed_by_finance_only => new,
     a_platform_outage_while_funding_is_retried_and_books_once => new,
     a_funding_the_platform_refuses_returns_the_money_to_the_wallet => new,
+    a_funding_whose_every_reply_was_lost_is_found_booked_and_never_returned => new,
     bad_deposit_requests_write_nothing => new,
     a_result_applied_before_the_workflow_waits_is_not_lost => new,
     an_auto_approved_withdrawal_is_paid_and_settled => new,

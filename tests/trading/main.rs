@@ -55,4 +55,5 @@ trading! {
     deals::cursors_and_limits_are_checked,
     outage::failed_calls_do_nothing,
     outage::a_lost_reply_is_recovered_by_a_retry,
+    outage::a_caller_that_lost_every_reply_finds_the_operation_by_its_id,
 }

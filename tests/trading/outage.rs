@@ -92,3 +92,53 @@ pub async fn a_lost_reply_is_recovered_by_a_retry(store: Arc<dyn Store>) {
         "no second account"
     );
 }
+
+pub async fn a_caller_that_lost_every_reply_finds_the_operation_by_its_id(store: Arc<dyn Store>) {
+    let platform = platform(store.clone());
+    let login = open(&platform, "kyc-c1", GROUP, "USD").await.login;
+    assert_eq!(
+        platform.operation("pay-1").await.unwrap(),
+        None,
+        "not booked yet"
+    );
+
+    // Refused before it ran: still not booked.
+    platform.fail_next_calls(1);
+    let deposit = operation(login, "pay-1", Deposit, "100");
+    assert!(is_unavailable(
+        &platform.balance_operation(deposit.clone()).await
+    ));
+    assert_eq!(platform.operation("pay-1").await.unwrap(), None);
+
+    // Booked, and every reply lost: the lookup tells the caller it was booked, once.
+    platform.lose_next_replies(3);
+    for _ in 0..3 {
+        assert!(is_unavailable(
+            &platform.balance_operation(deposit.clone()).await
+        ));
+    }
+    let receipt = platform
+        .operation("pay-1")
+        .await
+        .unwrap()
+        .expect("the deposit was booked");
+    assert_eq!((receipt.login, receipt.amount), (login, dec("100")));
+    assert_eq!(receipt.balance_after, dec("100"));
+    assert_eq!(
+        platform.account_state(login).await.unwrap().balance,
+        dec("100")
+    );
+
+    let items = count_items(store.as_ref()).await;
+    for bad in ["", "has space", &"x".repeat(129)] {
+        assert!(matches!(
+            platform.operation(bad).await,
+            Err(TradingError::InvalidRequest(_))
+        ));
+    }
+    assert_eq!(
+        count_items(store.as_ref()).await,
+        items,
+        "lookups write nothing"
+    );
+}

@@ -223,6 +223,14 @@ pub trait TradingPlatform: Send + Sync {
         operation: BalanceOperation,
     ) -> Result<OperationReceipt, TradingError>;
 
+    /// The receipt of the balance operation booked under `operation_id`, or `None` when the
+    /// platform never booked it (MT5: the deal whose comment carries the id). A caller that lost
+    /// every reply of [`TradingPlatform::balance_operation`] asks this before undoing anything.
+    ///
+    /// Errors: `InvalidRequest`, `PlatformUnavailable`, `Storage`.
+    async fn operation(&self, operation_id: &str)
+    -> Result<Option<OperationReceipt>, TradingError>;
+
     /// The account's balance, credit, equity and margin now.
     ///
     /// Errors: `AccountNotFound`, `PlatformUnavailable`, `Storage`.
@@ -248,7 +256,7 @@ pub const MAX_LEVERAGE: u32 = 10_000;
 /// The longest idempotency id (request or operation id) the port takes.
 pub const MAX_ID_CHARS: usize = 128;
 
-fn check_id(field: &str, value: &str) -> Result<(), TradingError> {
+pub(crate) fn check_id(field: &str, value: &str) -> Result<(), TradingError> {
     let valid = !value.is_empty()
         && value.len() <= MAX_ID_CHARS
         && value.bytes().all(|b| b.is_ascii_graphic());

@@ -529,10 +529,15 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
         })
         .await
         .map_err(platform_error)?;
+    record_funded(services, task, receipt.deal_id).await
+}
+
+/// Records the platform's deal on a deposit whose funding is pending.
+async fn record_funded(services: &Services, task: &DepositTask, deal_id: u64) -> Result<Value> {
     let deposit = update_deposit(services, task, "deposit.funded", move |mut deposit, ctx| {
         Box::pin(async move {
             if matches!(deposit.funding, Some(Funding::Pending { .. })) {
-                deposit.funded(receipt.deal_id, ctx.now)?;
+                deposit.funded(deal_id, ctx.now)?;
             }
             Ok((deposit, Changeset::new()))
         })
@@ -541,8 +546,23 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
     Ok(funding_output(&deposit))
 }
 
-/// The platform refused the funding for good: the wallet-to-account transfer is reversed.
+/// The platform did not confirm the funding after every retry. It may have booked it all the
+/// same (each reply lost), so it is asked by the deposit's operation id first: a booked
+/// funding is recorded as funded, and only one it never booked goes back to the wallet (the
+/// wallet-to-account transfer reversed). A platform that cannot answer fails the task, to be
+/// retried: money is never returned while the platform may hold it.
 async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Value> {
+    let pending = load_deposit(services, &task.deposit_id).await?.entity;
+    if matches!(pending.funding, Some(Funding::Pending { .. })) {
+        let booked = services
+            .trading
+            .operation(&pending.id)
+            .await
+            .map_err(platform_error)?;
+        if let Some(receipt) = booked {
+            return record_funded(services, task, receipt.deal_id).await;
+        }
+    }
     let why = &task.failure();
     let deposit = update_deposit(
         services,

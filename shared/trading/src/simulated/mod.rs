@@ -102,6 +102,31 @@ impl SimulatedPlatform {
         self.outage.lose_replies.store(calls, Ordering::SeqCst);
     }
 
+    /// The operation booked under `operation_id`, as the platform's own back office shows it.
+    /// Not a port call: outages do not affect it (the port's lookup is
+    /// [`TradingPlatform::operation`]).
+    pub async fn booked_operation(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationReceipt>, TradingError> {
+        self.read_operation(operation_id).await
+    }
+
+    /// Archives the account, as a dealer does with a closed one: the platform no longer knows
+    /// it, and operations on it fail with `AccountNotFound` (deals and receipts stay). Not a
+    /// port call: outages do not affect it.
+    pub async fn archive_account(&self, login: u64) -> Result<(), TradingError> {
+        let delete = WriteOp::Delete {
+            table: Table::Main,
+            key: records::account(login),
+            condition: Condition::Exists,
+        };
+        match self.store.transact(vec![delete]).await {
+            Err(StoreError::ConditionFailed { .. }) => Err(TradingError::AccountNotFound { login }),
+            other => other.map_err(storage_error),
+        }
+    }
+
     /// Books `count` closed deals on the account, their results applied to its balance, and
     /// returns them. The deals depend only on `seed` and the balance they start from (see
     /// `generator::next_deal`, which also keeps the balance from going negative); their tickets
@@ -310,6 +335,17 @@ impl SimulatedPlatform {
         Err(busy())
     }
 
+    async fn read_operation(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationReceipt>, TradingError> {
+        crate::port::check_id("operation_id", operation_id)?;
+        let [executed] = self.read_many([&records::operation(operation_id)]).await?;
+        executed
+            .map(|item| decode::<OperationRecord>(&item).map(|record| record.receipt))
+            .transpose()
+    }
+
     async fn read_state(&self, login: u64) -> Result<AccountState, TradingError> {
         let (_, account) = self.read_account(login).await?;
         Ok(state_of(&account))
@@ -480,6 +516,14 @@ impl TradingPlatform for SimulatedPlatform {
         operation: BalanceOperation,
     ) -> Result<OperationReceipt, TradingError> {
         self.port_call("balance_operation", self.execute_operation(operation))
+            .await
+    }
+
+    async fn operation(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationReceipt>, TradingError> {
+        self.port_call("operation", self.read_operation(operation_id))
             .await
     }
 
