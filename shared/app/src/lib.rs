@@ -148,3 +148,16 @@ impl Services {
             .ok_or_else(|| Error::Internal("this function has no workflow configured".into()))
     }
 }
+
+/// A change made by `principal` through the API, now, under `correlation_id`.
+pub(crate) fn user_ctx(
+    services: &Services,
+    principal: &brokeros_domain::principal::Principal,
+    correlation_id: &str,
+) -> OpContext {
+    OpContext {
+        actor: brokeros_domain::audit::Actor::user(principal),
+        correlation_id: correlation_id.to_string(),
+        now: services.clock.now(),
+    }
+}

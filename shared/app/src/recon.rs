@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::audit::Actor;
 use brokeros_domain::canonical::sha256_hex;
 use brokeros_domain::ledger::{AccountId, check_owner_id};
 use brokeros_domain::money::{CURRENCIES, Currency};
@@ -30,7 +29,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::changeset::{Changeset, Entity, load, store_error};
 use crate::ledger::{self, HistoryQuery};
-use crate::{OpContext, Services, keys};
+use crate::{Services, keys};
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
 /// settles a day after we post, or the other way round.
@@ -216,11 +215,7 @@ pub async fn reconcile(
             ),
         ));
     }
-    let ctx = OpContext {
-        actor: Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
-    };
+    let ctx = crate::user_ctx(services, principal, correlation_id);
     let summary = ReconSummary {
         id: id.clone(),
         provider: provider.to_string(),

@@ -111,11 +111,7 @@ pub async fn create(
                 }
                 return Ok((Reply::new(201, view(&existing.entity)), Changeset::new()));
             }
-            let ctx = OpContext {
-                actor: Actor::user(principal),
-                correlation_id: correlation_id.to_string(),
-                now: services.clock.now(),
-            };
+            let ctx = crate::user_ctx(services, principal, correlation_id);
             let deposit = Deposit {
                 id: deposit_id,
                 client_id: client_id.clone(),

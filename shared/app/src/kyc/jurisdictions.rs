@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::audit::Actor;
 use brokeros_domain::kyc::{JurisdictionRules, JurisdictionSet};
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_domain::{Error, Result, normalize};
@@ -198,11 +197,7 @@ pub async fn update_jurisdiction(
     )?;
     rules.validate()?;
     active_jurisdictions(services).await?.with(rules.clone())?;
-    let ctx = OpContext {
-        actor: Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
-    };
+    let ctx = crate::user_ctx(services, principal, correlation_id);
     adopt_embedded(services, &ctx, &rules).await?;
     let (rules, ctx) = (&rules, &ctx);
     execute(services, key, move || {

@@ -9,9 +9,10 @@ use brokeros_store::{Condition, Item, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{authorize_client_read, load_client, user_ctx};
+use super::{authorize_client_read, load_client};
 use crate::changeset::Changeset;
 use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::user_ctx;
 use crate::{Services, keys};
 
 /// A client as the API shows it: document numbers masked.

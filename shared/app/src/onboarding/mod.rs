@@ -8,7 +8,6 @@ pub mod kyc_task;
 pub mod reviews;
 pub mod tasks;
 
-use brokeros_domain::audit::Actor;
 use brokeros_domain::lead::Client;
 use brokeros_domain::onboarding::{KycStatus, Onboarding, OnboardingStatus, Review};
 use brokeros_domain::principal::{Principal, Role};
@@ -19,8 +18,9 @@ use serde_json::{Value, json};
 
 use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::user_ctx;
 use crate::workflow::Machine;
-use crate::{OpContext, Services, keys};
+use crate::{Services, keys};
 
 impl Entity for Onboarding {
     const TYPE: &'static str = "onboarding";
@@ -92,18 +92,6 @@ pub(crate) fn authorize_client_read(principal: &Principal, client: &Client) -> R
         Ok(())
     } else {
         Err(Error::forbidden("you may not read this client"))
-    }
-}
-
-pub(crate) fn user_ctx(
-    services: &Services,
-    principal: &Principal,
-    correlation_id: &str,
-) -> OpContext {
-    OpContext {
-        actor: Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
     }
 }
 

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
-use super::{load_existing, user_ctx};
+use super::load_existing;
 use crate::changeset::{Audited, Changeset, decode, store_error};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::user_ctx;
 use crate::{Services, keys};
 
 /// The error name a rejection fails the waiting task with.

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use brokeros_domain::audit::{Actor, FieldChange};
+use brokeros_domain::audit::FieldChange;
 use brokeros_domain::canonical::sha256_hex;
 use brokeros_domain::payments::{RoutingDocument, RoutingRules};
 use brokeros_domain::principal::{Principal, Role};
@@ -422,11 +422,7 @@ pub async fn update_routing_rules(
         ));
     }
     RoutingRules::new(document.clone())?;
-    let ctx = OpContext {
-        actor: Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
-    };
+    let ctx = crate::user_ctx(services, principal, correlation_id);
     adopt_embedded(services, &ctx, document.version).await?;
     let (document, text, ctx) = (&document, &text, &ctx);
     execute(services, key, move || {

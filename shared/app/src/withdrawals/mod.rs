@@ -12,7 +12,6 @@ pub mod tasks;
 
 use std::sync::Mutex;
 
-use brokeros_domain::audit::Actor;
 use brokeros_domain::ledger::{AccountId, Release, Request, Reserve, Settle, TransferId};
 use brokeros_domain::money::Money;
 use brokeros_domain::onboarding::mask_number;
@@ -215,11 +214,7 @@ pub async fn create(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                let ctx = OpContext {
-                    actor: Actor::user(principal),
-                    correlation_id: correlation_id.to_string(),
-                    now: services.clock.now(),
-                };
+                let ctx = crate::user_ctx(services, principal, correlation_id);
                 let client = load_client(services, client_id).await?;
                 authorize_client_read(principal, &client.entity)?;
                 let mut changes = Changeset::new();
@@ -316,11 +311,7 @@ pub async fn create(
             ..
         }) => workflow.execution_arn(Machine::Withdrawal, id)?,
         Err(e) => {
-            let ctx = OpContext {
-                actor: Actor::user(principal),
-                correlation_id: correlation_id.to_string(),
-                now: services.clock.now(),
-            };
+            let ctx = crate::user_ctx(services, principal, correlation_id);
             let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
             tasks::record_failure(services, &ctx, id, &error).await?;
             return Err(e);
@@ -440,11 +431,7 @@ pub async fn approve(
     let (id, token_ref) = (&id, &token);
     let reply = execute(services, key, || {
         Box::pin(async move {
-            let ctx = OpContext {
-                actor: Actor::user(principal),
-                correlation_id: correlation_id.to_string(),
-                now: services.clock.now(),
-            };
+            let ctx = crate::user_ctx(services, principal, correlation_id);
             let before = load_withdrawal(services, id).await?;
             let mut withdrawal = before.entity.clone();
             let done = withdrawal.approve(principal, ctx.now)?;
@@ -511,11 +498,7 @@ pub async fn reject(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                let ctx = OpContext {
-                    actor: Actor::user(principal),
-                    correlation_id: correlation_id.to_string(),
-                    now: services.clock.now(),
-                };
+                let ctx = crate::user_ctx(services, principal, correlation_id);
                 let before = load_withdrawal(services, id).await?;
                 let mut withdrawal = before.entity.clone();
                 withdrawal.reject(format!("finance: {reason}"), ctx.now)?;
