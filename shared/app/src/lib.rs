@@ -43,6 +43,34 @@ pub struct QueueFilter {
     pub cursor: Option<String>,
 }
 
+impl QueueFilter {
+    /// The page of a work queue (reviews, withdrawals) this filter asks for: the entities of
+    /// the status partition `partition` of `index`, oldest first, each as `view` shows it.
+    pub(crate) async fn page<T: changeset::Entity>(
+        self,
+        services: &Services,
+        index: brokeros_store::Index,
+        partition: String,
+        view: impl Fn(&T) -> serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let limit = page_limit(self.limit)?;
+        let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
+            .limit(limit)
+            .after(self.cursor);
+        let page = services
+            .store
+            .query(query)
+            .await
+            .map_err(changeset::store_error)?;
+        let items = page
+            .items
+            .iter()
+            .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::json!({ "items": items, "next": page.next }))
+    }
+}
+
 /// A list request's page size: 50 unless asked, at most 200.
 pub fn page_limit(requested: Option<u32>) -> Result<u32> {
     let limit = requested.unwrap_or(50);

@@ -6,13 +6,13 @@
 use brokeros_domain::onboarding::{Decision, Review, ReviewStatus};
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_domain::{Result, normalize};
-use brokeros_store::{Index, Query, Table};
+use brokeros_store::Index;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
 use super::load_existing;
-use crate::changeset::{Audited, Changeset, decode, store_error};
+use crate::changeset::{Audited, Changeset};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
 use crate::user_ctx;
 use crate::{Services, keys};
@@ -39,21 +39,8 @@ pub async fn queue(
 ) -> Result<Value> {
     principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
     let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
-    let limit = crate::page_limit(filter.limit)?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::reviews_by_status(status.as_str()),
-    )
-    .limit(limit)
-    .after(filter.cursor);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decode::<Review>(item).map(|r| view(&r.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "items": items, "next": page.next }))
+    let partition = keys::reviews_by_status(status.as_str());
+    filter.page(services, Index::Gsi1, partition, view).await
 }
 
 async fn load_review(services: &Services, id: &str) -> Result<Audited<Review>> {

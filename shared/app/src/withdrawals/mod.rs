@@ -19,12 +19,12 @@ use brokeros_domain::payments::PaymentMethod;
 use brokeros_domain::principal::{Principal, Role};
 use brokeros_domain::withdrawal::{Withdrawal, WithdrawalStatus};
 use brokeros_domain::{Error, Result, normalize};
-use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
+use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use crate::changeset::{Audited, Changeset, Entity, load, store_error};
 use crate::idempotency::{IdempotencyKey, Reply, execute};
 use crate::ledger::{Staged, in_turn};
 use crate::onboarding::{authorize_client_read, client_items, load_client};
@@ -391,21 +391,8 @@ pub async fn queue(
             "status must be requested, awaiting_approval, approved, paid, rejected, expired or payout_failed",
         )
     })?;
-    let limit = crate::page_limit(filter.limit)?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi2),
-        keys::withdrawals_by_status(status.as_str()),
-    )
-    .limit(limit)
-    .after(filter.cursor);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decode::<Withdrawal>(item).map(|w| view(&w.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "items": items, "next": page.next }))
+    let partition = keys::withdrawals_by_status(status.as_str());
+    filter.page(services, Index::Gsi2, partition, view).await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
