@@ -33,6 +33,7 @@
 
 use brokeros_domain::canonical::sha256_hex;
 use brokeros_store::Key;
+pub use brokeros_kernel::keys::*;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -80,10 +81,6 @@ pub fn assignment_counter(brand: &str, pool: &str) -> Key {
     Key::new(format!("ASSIGN#{brand}#{pool}"), "COUNTER")
 }
 
-pub fn idempotency(scope: &str, key: &str) -> Key {
-    Key::new(format!("IDEM#{scope}#{key}"), "IDEM")
-}
-
 pub fn leads_by_status(brand: &str, status: &str) -> String {
     format!("LEADS#{brand}#STATUS#{status}")
 }
@@ -98,38 +95,6 @@ pub fn leads_by_country(brand: &str, country: &str) -> String {
 
 pub fn leads_by_brand(brand: &str) -> String {
     format!("LEADS#{brand}")
-}
-
-pub fn audit_stream(entity_type: &str, entity_id: &str) -> String {
-    format!("{entity_type}#{entity_id}")
-}
-
-pub fn audit_seq(seq: u64) -> String {
-    format!("{seq:012}")
-}
-
-pub fn audit_day(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "DAY#{:04}-{:02}-{:02}",
-        at.year(),
-        u8::from(at.month()),
-        at.day()
-    )
-}
-
-/// An index sort key that orders items by `at`, ties broken by `id`.
-pub fn by_time(at: OffsetDateTime, id: &str) -> String {
-    format!("{}#{id}", sortable_time(at))
-}
-
-/// A fixed-width UTC timestamp, so index sort keys order by time as text.
-pub fn sortable_time(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-        ))
-        .expect("a UTC timestamp formats")
 }
 
 pub fn onboarding(id: &str) -> Key {

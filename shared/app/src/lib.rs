@@ -2,13 +2,9 @@
 //! and its audit event committed in one transaction; authentication; audit export; and the
 //! HTTP router that both the Lambda functions and `brokeros serve` run.
 
-pub mod audit_export;
 pub mod auth;
-pub mod changeset;
-pub mod context;
 pub mod deposits;
 pub mod http;
-pub mod idempotency;
 pub mod keys;
 pub mod kyc;
 pub mod leads;
@@ -22,7 +18,6 @@ pub mod recon;
 pub mod rotation;
 pub mod wallet;
 pub mod withdrawals;
-pub mod workflow;
 pub mod workflow_tasks;
 
 use std::sync::Arc;
@@ -31,59 +26,10 @@ use brokeros_domain::config::BrokerConfig;
 use brokeros_domain::{Error, Result};
 use brokeros_store::Store;
 
-pub use context::{Clock, IdGen, OpContext, SystemClock, UuidV7Ids};
-
-/// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
-/// list, and the page.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueFilter {
-    pub status: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-impl QueueFilter {
-    /// The page of a work queue (reviews, withdrawals) this filter asks for: the entities of
-    /// the status partition `partition` of `index`, oldest first, each as `view` shows it.
-    pub(crate) async fn page<T: changeset::Entity>(
-        self,
-        services: &Services,
-        index: brokeros_store::Index,
-        partition: String,
-        view: impl Fn(&T) -> serde_json::Value,
-    ) -> Result<serde_json::Value> {
-        let limit = page_limit(self.limit)?;
-        let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
-            .limit(limit)
-            .after(self.cursor);
-        let page = services
-            .store
-            .query(query)
-            .await
-            .map_err(changeset::store_error)?;
-        let items = page
-            .items
-            .iter()
-            .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(serde_json::json!({ "items": items, "next": page.next }))
-    }
-}
-
-/// A list request's page size: 50 unless asked, at most 200.
-pub fn page_limit(requested: Option<u32>) -> Result<u32> {
-    let limit = requested.unwrap_or(50);
-    if (1..=200).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 200",
-        ))
-    }
-}
+pub use brokeros_kernel::{
+    Clock, Core, IdGen, OpContext, QueueFilter, Runtime, SystemClock, UuidV7Ids, audit_export, changeset,
+    context, idempotency, page_limit, workflow,
+};
 
 /// The local queue of payment-provider events (SQS FIFO in AWS), and where events that keep
 /// failing go after this many receives.
@@ -101,10 +47,8 @@ pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::f
 /// Everything a use case needs, built once at start-up and shared by all requests.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
+    pub core: Core,
     pub config: Arc<BrokerConfig>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGen>,
     pub rotation: Arc<rotation::Rotation>,
     /// Absent in functions that start no workflow and answer no task tokens.
     pub workflow: Option<Arc<dyn workflow::Workflow>>,
@@ -116,6 +60,30 @@ pub struct Services {
     pub psp_events: Arc<dyn psp::EventQueue>,
     /// Asks payment providers to collect deposits and pay withdrawals out.
     pub gateway: Arc<dyn psp::PaymentGateway>,
+}
+
+impl std::ops::Deref for Services {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for Services {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+}
+
+impl Runtime for Services {
+    fn store(&self) -> &dyn Store {
+        self.core.store()
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.core.clock()
+    }
 }
 
 impl Services {
@@ -132,10 +100,8 @@ impl Services {
         ));
         Services {
             trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
-            store,
+            core: Core::new(store),
             config: Arc::new(config),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(UuidV7Ids),
             rotation: Arc::new(rotation::Rotation::default()),
             workflow: None,
             kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
@@ -183,9 +149,5 @@ pub(crate) fn user_ctx(
     principal: &brokeros_domain::principal::Principal,
     correlation_id: &str,
 ) -> OpContext {
-    OpContext {
-        actor: brokeros_domain::audit::Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
-    }
+    services.core.user_ctx(principal, correlation_id)
 }

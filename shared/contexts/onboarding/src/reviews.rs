@@ -1,0 +1,157 @@
+//! The compliance review queue and decisions. A decision commits first, then answers the
+//! workflow task the review holds the token of: approve → task success, reject → task failure
+//! `ReviewRejected`, which the onboarding definition catches. Should that answer be lost, the
+//! review's deadline task finds the decision and answers with it (`tasks::review_task`).
+
+use brokeros_domain::onboarding::{Decision, Review, ReviewStatus};
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::{Result, normalize};
+use brokeros_store::Index;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Mutex;
+
+use super::load_existing;
+use crate::changeset::{Audited, Changeset};
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::user_ctx;
+use crate::{Services, keys};
+
+/// The error name a rejection fails the waiting task with.
+pub const REVIEW_REJECTED: &str = "ReviewRejected";
+
+/// A review as the API shows it: never the task token.
+pub fn view(review: &Review) -> Value {
+    let mut v = serde_json::to_value(review).expect("reviews serialize");
+    if let Some(fields) = v.as_object_mut() {
+        fields.remove("task_token");
+    }
+    v
+}
+
+pub use crate::QueueFilter;
+
+/// The review queue, oldest first (first come, first reviewed). Compliance and admins only.
+pub async fn queue(
+    services: &Services,
+    principal: &Principal,
+    filter: QueueFilter,
+) -> Result<Value> {
+    principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
+    let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
+    let partition = keys::reviews_by_status(status.as_str());
+    filter.page(services.store.as_ref(), Index::Gsi1, partition, view).await
+}
+
+async fn load_review(services: &Services, id: &str) -> Result<Audited<Review>> {
+    let id = normalize::code("review_id", id, 80)?;
+    load_existing(services, &keys::review(&id), "review", &id).await
+}
+
+pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    principal.require_any(&[Role::Compliance, Role::Admin], "read compliance reviews")?;
+    Ok(view(&load_review(services, id).await?.entity))
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: Decision,
+    pub reason: Option<String>,
+}
+
+/// Decides a pending review: the decision commits with its audit event, then the waiting
+/// workflow is told. A review whose deadline passed is closed (escalated or expired) by the
+/// deadline task in a transaction of its own, so exactly one of the two wins: a decision after
+/// it is refused and writes nothing, a decision before it is what the deadline task follows.
+pub async fn decide(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: DecisionRequest,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(
+        &[Role::Compliance, Role::Admin],
+        "decide compliance reviews",
+    )?;
+    let reason = body
+        .reason
+        .as_deref()
+        .map(|r| normalize::required_text("reason", r, 1000))
+        .transpose()?;
+    let decided: Mutex<Option<Review>> = Mutex::new(None);
+    let decided_ref = &decided;
+    let reply = execute(services, key, || {
+        let reason = reason.clone();
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let before = load_review(services, id).await?;
+            before.entity.authorize_decision(principal)?;
+            let mut review = before.entity.clone();
+            review.decide(body.decision, &principal.sub, reason, ctx.now)?;
+            let action = match body.decision {
+                Decision::Approve => "review.approved",
+                Decision::Reject => "review.rejected",
+            };
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &review,
+                action,
+                vec![],
+            )?;
+            let reply = Reply::new(200, view(&review));
+            *decided_ref.lock().expect("decision lock") = Some(review);
+            Ok((reply, changes))
+        })
+    })
+    .await?;
+    let decided = decided.lock().expect("decision lock").take();
+    if let Some(review) = decided
+        && let Err(e) = answer_decision(services, &review, &review.task_token).await
+    {
+        tracing::warn!(
+            review_id = %review.id,
+            error = %e,
+            "the workflow was not told of the decision; the review's deadline will follow it"
+        );
+    }
+    Ok(reply)
+}
+
+/// Tells the workflow task waiting on `token` what `review` decided (nothing for an undecided
+/// review). A token no longer waiting is no error: the review's deadline task follows the
+/// decision.
+pub(super) async fn answer_decision(
+    services: &Services,
+    review: &Review,
+    token: &str,
+) -> Result<()> {
+    let workflow = services.workflow()?;
+    let answered = match review.status {
+        ReviewStatus::Approved => {
+            let output = json!({
+                "decision": "approved",
+                "review_id": review.id,
+                "reviewer": review.decided_by,
+            });
+            workflow.task_success(token, output).await
+        }
+        ReviewStatus::Rejected => {
+            let cause = json!({
+                "review_id": review.id,
+                "reviewer": review.decided_by,
+                "reason": review.reason,
+            });
+            workflow
+                .task_failure(token, REVIEW_REJECTED, &cause.to_string())
+                .await
+        }
+        _ => Ok(()),
+    };
+    crate::workflow::unless_not_waiting(answered)
+}

@@ -1,0 +1,532 @@
+//! Withdrawals: the request that reserves the funds at once, the finance queue and its
+//! maker-checker decisions, and (in [`tasks`]) the workflow steps that check, pay out and
+//! settle or release.
+//!
+//! Every change of a withdrawal commits with its ledger entry (reservation, release or
+//! settlement) and its audit event in one transaction, so the record and the money never
+//! disagree. The ledger transfer ids derive from the withdrawal id (`wd:<id>`,
+//! `wd:<id>:released`, `wd:<id>:paid`), and a reservation closes once, so no retry moves
+//! money twice.
+
+pub mod tasks;
+
+use std::sync::Mutex;
+
+use brokeros_domain::ledger::{AccountId, Release, Request, Reserve, Settle, TransferId};
+use brokeros_domain::money::Money;
+use brokeros_domain::onboarding::mask_number;
+use brokeros_domain::payments::PaymentMethod;
+use brokeros_domain::principal::{Principal, Role};
+use brokeros_domain::withdrawal::{Withdrawal, WithdrawalStatus};
+use brokeros_domain::{Error, Result, normalize};
+use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::changeset::{Audited, Changeset, Entity, load, store_error};
+use crate::idempotency::{IdempotencyKey, Reply, execute};
+use crate::ledger::{Staged, in_turn};
+use crate::onboarding::{authorize_client_read, client_items, load_client};
+use crate::workflow::Machine;
+use crate::{OpContext, Services, keys};
+
+/// The error name a rejection fails the waiting approval task with.
+pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
+/// What a workflow that could not be started leaves on the withdrawal it rejects.
+const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
+
+impl Entity for Withdrawal {
+    const TYPE: &'static str = "withdrawal";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::withdrawal(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![
+            (
+                Index::Gsi1,
+                keys::withdrawals_by_client(&self.client_id),
+                keys::by_time(self.requested_at, &self.id),
+            ),
+            (
+                Index::Gsi2,
+                keys::withdrawals_by_status(self.status.as_str()),
+                keys::by_time(self.requested_at, &self.id),
+            ),
+        ]
+    }
+}
+
+/// A withdrawal as the API shows it: never the workflow's task token.
+pub fn view(withdrawal: &Withdrawal) -> Value {
+    let mut shown = withdrawal.clone();
+    shown.approval_token = None;
+    serde_json::to_value(&shown).expect("withdrawals serialize")
+}
+
+/// The ledger transfer that reserves the withdrawal's funds. Prefixed, so a withdrawal id can
+/// never collide with a deposit's credit (whose transfer id is the bare deposit id).
+pub fn reservation_id(withdrawal_id: &str) -> Result<TransferId> {
+    TransferId::new("withdrawal_id", &format!("wd:{withdrawal_id}"))
+}
+
+fn release_id(withdrawal_id: &str) -> Result<TransferId> {
+    TransferId::new("withdrawal_id", &format!("wd:{withdrawal_id}:released"))
+}
+
+fn settlement_id(withdrawal_id: &str) -> Result<TransferId> {
+    TransferId::new("withdrawal_id", &format!("wd:{withdrawal_id}:paid"))
+}
+
+/// The wallet a withdrawal's money is reserved in.
+pub fn wallet(withdrawal: &Withdrawal) -> Result<AccountId> {
+    AccountId::client_wallet(&withdrawal.client_id, withdrawal.amount.currency())
+}
+
+/// What a step does to the withdrawal's reservation, committed with its new state.
+pub(crate) enum Reservation {
+    Keep,
+    Release,
+    /// Pays it out to the provider's clearing account.
+    Settle {
+        provider: String,
+    },
+}
+
+/// Stages `after` over `before` with its audit event `action`, and the ledger entry that closes
+/// the reservation when the step does.
+pub(crate) async fn stage_step(
+    services: &Services,
+    ctx: &OpContext,
+    before: &Audited<Withdrawal>,
+    after: &Withdrawal,
+    action: &str,
+    reservation: Reservation,
+    changes: &mut Changeset,
+) -> Result<()> {
+    changes.update(ctx, services.ids.as_ref(), before, after, action, vec![])?;
+    let id = &after.id;
+    let request: Request = match reservation {
+        Reservation::Keep => return Ok(()),
+        Reservation::Release => Release {
+            transfer_id: release_id(id)?,
+            reservation: reservation_id(id)?,
+            memo: format!("withdrawal {id} {}", after.status.as_str()),
+        }
+        .into(),
+        Reservation::Settle { provider } => Settle {
+            transfer_id: settlement_id(id)?,
+            reservation: reservation_id(id)?,
+            to: AccountId::provider_clearing(&provider, after.amount.currency())?,
+            fee: None,
+            memo: format!("withdrawal {id} paid via {provider}"),
+        }
+        .into(),
+    };
+    match crate::ledger::stage(services, ctx, &request, changes).await? {
+        Staged::New(_) => Ok(()),
+        // The withdrawal's state decides whether its reservation is closed, and both commit
+        // together: a closing entry already posted for a withdrawal still holding funds means
+        // the two disagree.
+        Staged::Replayed(_) => Err(Error::Internal(format!(
+            "withdrawal {id}: the reservation was closed while the withdrawal still held it"
+        ))),
+    }
+}
+
+pub(crate) async fn load_withdrawal(services: &Services, id: &str) -> Result<Audited<Withdrawal>> {
+    load(services.store.as_ref(), &keys::withdrawal(id))
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity: "withdrawal",
+            id: id.to_string(),
+        })
+}
+
+/// The full destination, kept out of the audited record (which shows it masked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Destination {
+    reference: String,
+}
+
+pub(crate) async fn load_destination(services: &Services, id: &str) -> Result<String> {
+    let item = services
+        .store
+        .get(Table::Main, &keys::withdrawal_destination(id))
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| Error::Internal(format!("withdrawal {id} has no destination")))?;
+    let stored: Destination =
+        serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(stored.reference)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWithdrawal {
+    /// Chosen by the caller (the portal), so a retried request withdraws once.
+    pub withdrawal_id: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub method: PaymentMethod,
+    /// The card, account or address reference the money goes to.
+    pub destination: String,
+}
+
+/// Requests a withdrawal for a client (the client themself, or finance or an admin on their
+/// behalf): the withdrawal and the reservation of its funds commit together, then the
+/// withdrawal workflow starts (named after the withdrawal, so a retry cannot start two). The
+/// same withdrawal id again with the same content answers the withdrawal as it is now; with
+/// other content it is refused.
+pub async fn create(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+    body: NewWithdrawal,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(
+        &[Role::Client, Role::Finance, Role::Admin],
+        "request withdrawals",
+    )?;
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let id = normalize::code("withdrawal_id", &body.withdrawal_id, 80)?;
+    let amount = Money::positive_in(body.amount, &body.currency)?;
+    let destination = normalize::required_text("destination", &body.destination, 200)?;
+    let workflow = services.workflow()?;
+    let wallet = AccountId::client_wallet(&client_id, amount.currency())?;
+    let request = Reserve {
+        transfer_id: reservation_id(&id)?,
+        wallet: wallet.clone(),
+        amount: amount.amount(),
+        memo: format!("withdrawal {id}"),
+    };
+    let (id, client_id, destination, request) = (&id, &client_id, &destination, &request);
+    let method = body.method;
+    let reply = in_turn(
+        std::slice::from_ref(&wallet),
+        execute(services, key, || {
+            Box::pin(async move {
+                let ctx = crate::user_ctx(services, principal, correlation_id);
+                let client = load_client(services, client_id).await?;
+                authorize_client_read(principal, &client.entity)?;
+                let mut changes = Changeset::new();
+                if let Some(existing) =
+                    load::<Withdrawal>(services.store.as_ref(), &keys::withdrawal(id)).await?
+                {
+                    let w = &existing.entity;
+                    let same = w.client_id == *client_id
+                        && w.amount == amount
+                        && w.method == method
+                        && load_destination(services, id).await? == *destination;
+                    if !same {
+                        return Err(Error::conflict(
+                            "withdrawal_id_reused",
+                            format!("withdrawal {id} exists with other content; choose a new withdrawal_id"),
+                        ));
+                    }
+                    return Ok((Reply::new(202, view(w)), changes));
+                }
+                let wallets = crate::ledger::balances_of_client(services, client_id).await?;
+                if !wallets.iter().any(|b| b.account == request.wallet) {
+                    return Err(Error::invalid(
+                        "currency_mismatch",
+                        "currency",
+                        format!(
+                            "client {client_id} has no {} wallet to withdraw from",
+                            amount.currency().code
+                        ),
+                    ));
+                }
+                let withdrawal = Withdrawal {
+                    id: id.clone(),
+                    client_id: client_id.clone(),
+                    amount,
+                    method,
+                    destination: mask_number(destination),
+                    status: WithdrawalStatus::Requested,
+                    requested_by: principal.sub.clone(),
+                    requirement: None,
+                    approvals: Vec::new(),
+                    reasons: Vec::new(),
+                    provider: None,
+                    payout_reference: None,
+                    approval_token: None,
+                    failure: None,
+                    requested_at: ctx.now,
+                    updated_at: ctx.now,
+                };
+                changes.create(
+                    &ctx,
+                    services.ids.as_ref(),
+                    &withdrawal,
+                    "withdrawal.requested",
+                )?;
+                let stored = Destination {
+                    reference: destination.clone(),
+                };
+                changes.put(WriteOp::Put {
+                    table: Table::Main,
+                    item: Item::new(
+                        keys::withdrawal_destination(id),
+                        1,
+                        serde_json::to_string(&stored)
+                            .map_err(|e| Error::Internal(e.to_string()))?,
+                    ),
+                    condition: Condition::NotExists,
+                });
+                // Refused (insufficient funds) before anything is written.
+                let reserve = Request::from(request.clone());
+                if let Staged::Replayed(_) =
+                    crate::ledger::stage(services, &ctx, &reserve, &mut changes).await?
+                {
+                    return Err(Error::Internal(format!(
+                        "withdrawal {id}: its reservation exists without the withdrawal"
+                    )));
+                }
+                Ok((Reply::new(202, view(&withdrawal)), changes))
+            })
+        }),
+    )
+    .await?;
+    if reply.body["status"] != WithdrawalStatus::Requested.as_str() {
+        return Ok(reply);
+    }
+    let input = json!({
+        "withdrawal_id": id,
+        "client_id": client_id,
+        "approval_timeout_seconds": services.config.withdrawals.approval_timeout_seconds,
+    });
+    let arn = match workflow.start(Machine::Withdrawal, id, input).await {
+        Ok(arn) => arn,
+        Err(Error::Conflict {
+            code: "execution_exists",
+            ..
+        }) => workflow.execution_arn(Machine::Withdrawal, id)?,
+        Err(e) => {
+            let ctx = crate::user_ctx(services, principal, correlation_id);
+            let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
+            tasks::record_failure(services, &ctx, id, &error).await?;
+            return Err(e);
+        }
+    };
+    let mut body = reply.body;
+    body["execution_arn"] = json!(arn);
+    Ok(Reply::new(reply.status, body))
+}
+
+/// One withdrawal, for whoever may read its client.
+pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("withdrawal_id", id, 80)?;
+    let withdrawal = load_withdrawal(services, &id).await?;
+    let client = load_client(services, &withdrawal.entity.client_id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(view(&withdrawal.entity))
+}
+
+/// A client's withdrawals, newest first.
+pub async fn list_for_client(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> Result<Value> {
+    client_items(
+        services,
+        principal,
+        client_id,
+        keys::withdrawals_by_client,
+        view,
+    )
+    .await
+}
+
+/// The newest `limit` withdrawals of a client as the wallet shows them (amount and status),
+/// for a caller that has already been allowed to read the client.
+pub(crate) async fn summaries(
+    services: &Services,
+    client_id: &str,
+    limit: u32,
+) -> Result<Vec<Value>> {
+    crate::onboarding::latest_items(
+        services,
+        keys::withdrawals_by_client(client_id),
+        limit,
+        |w: &Withdrawal| {
+            json!({
+                "withdrawal_id": w.id,
+                "amount": w.amount.amount(),
+                "currency": w.amount.currency().code,
+                "status": w.status.as_str(),
+                "requested_at": w
+                    .requested_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok(),
+            })
+        },
+    )
+    .await
+}
+
+pub use crate::QueueFilter;
+
+/// The finance queue: withdrawals in a status (awaiting approval unless asked), oldest first.
+pub async fn queue(
+    services: &Services,
+    principal: &Principal,
+    filter: QueueFilter,
+) -> Result<Value> {
+    principal.require_any(&[Role::Finance, Role::Admin], "read the withdrawal queue")?;
+    let status = filter.status.as_deref().unwrap_or("awaiting_approval");
+    let status: WithdrawalStatus = serde_json::from_value(json!(status)).map_err(|_| {
+        Error::invalid(
+            "invalid_status",
+            "status",
+            "status must be requested, awaiting_approval, approved, paid, rejected, expired or payout_failed",
+        )
+    })?;
+    let partition = keys::withdrawals_by_status(status.as_str());
+    filter.page(services.store.as_ref(), Index::Gsi2, partition, view).await
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {}
+
+/// Adds the caller's approval (maker-checker: never the requester, never twice by one person,
+/// the second of two an admin's). The last required approval commits the withdrawal as
+/// approved and then answers the waiting workflow, which pays it out; should that answer not
+/// arrive, the workflow's deadline finds the withdrawal approved and pays it out all the same.
+pub async fn approve(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    _body: Approval,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(&[Role::Finance, Role::Admin], "approve withdrawals")?;
+    let id = normalize::code("withdrawal_id", id, 80)?;
+    let workflow = services.workflow()?;
+    let token: Mutex<Option<String>> = Mutex::new(None);
+    let (id, token_ref) = (&id, &token);
+    let reply = execute(services, key, || {
+        Box::pin(async move {
+            let ctx = crate::user_ctx(services, principal, correlation_id);
+            let before = load_withdrawal(services, id).await?;
+            let mut withdrawal = before.entity.clone();
+            let done = withdrawal.approve(principal, ctx.now)?;
+            let action = if done {
+                "withdrawal.approved"
+            } else {
+                "withdrawal.approval_added"
+            };
+            *token_ref.lock().expect("token lock") = if done {
+                before.entity.approval_token.clone()
+            } else {
+                None
+            };
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &withdrawal,
+                action,
+                vec![],
+            )?;
+            Ok((Reply::new(200, view(&withdrawal)), changes))
+        })
+    })
+    .await?;
+    let parked = token.lock().expect("token lock").take();
+    if let Some(token) = parked {
+        answer(
+            workflow
+                .task_success(&token, json!({ "decision": "approved" }))
+                .await,
+            id,
+        );
+    }
+    Ok(reply)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: String,
+}
+
+/// Rejects a withdrawal that is not approved yet: its reservation is released in the same
+/// transaction, then the waiting workflow is told.
+pub async fn reject(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: Rejection,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(&[Role::Finance, Role::Admin], "reject withdrawals")?;
+    let id = normalize::code("withdrawal_id", id, 80)?;
+    let reason = normalize::required_text("reason", &body.reason, 500)?;
+    let workflow = services.workflow()?;
+    // The wallet never changes, so it may be read before the turn on it is taken.
+    let wallet = wallet(&load_withdrawal(services, &id).await?.entity)?;
+    let token: Mutex<Option<String>> = Mutex::new(None);
+    let (id, reason, token_ref) = (&id, &reason, &token);
+    let reply = in_turn(
+        std::slice::from_ref(&wallet),
+        execute(services, key, || {
+            Box::pin(async move {
+                let ctx = crate::user_ctx(services, principal, correlation_id);
+                let before = load_withdrawal(services, id).await?;
+                let mut withdrawal = before.entity.clone();
+                withdrawal.reject(format!("finance: {reason}"), ctx.now)?;
+                *token_ref.lock().expect("token lock") = before.entity.approval_token.clone();
+                let mut changes = Changeset::new();
+                stage_step(
+                    services,
+                    &ctx,
+                    &before,
+                    &withdrawal,
+                    "withdrawal.rejected",
+                    Reservation::Release,
+                    &mut changes,
+                )
+                .await?;
+                Ok((Reply::new(200, view(&withdrawal)), changes))
+            })
+        }),
+    )
+    .await?;
+    let parked = token.lock().expect("token lock").take();
+    if let Some(token) = parked {
+        let cause = json!({ "withdrawal_id": id }).to_string();
+        answer(
+            workflow
+                .task_failure(&token, WITHDRAWAL_REJECTED, &cause)
+                .await,
+            id,
+        );
+    }
+    Ok(reply)
+}
+
+/// A decision is committed before the workflow is told, so a failed answer loses nothing: the
+/// approval deadline finds the decision on the withdrawal and follows it.
+fn answer(result: Result<()>, id: &str) {
+    if let Err(e) = crate::workflow::unless_not_waiting(result) {
+        tracing::warn!(
+            withdrawal_id = %id,
+            error = %e,
+            "the workflow was not told of the decision; its deadline will pick it up"
+        );
+    }
+}

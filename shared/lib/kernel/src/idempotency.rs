@@ -1,0 +1,146 @@
+//! `Idempotency-Key` handling. The record of a key commits in the same transaction as the
+//! change it guards, so there is no window where a change landed without its record (or the
+//! reverse), and no in-progress lock to expire: of two concurrent requests with one key, one
+//! transaction wins and the other, finding the record, answers from it.
+
+use crate::canonical::canonical_sha256;
+use crate::{Error, Result};
+use brokeros_store::{Condition, Item, StoreError, Table, WriteOp};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+
+use crate::changeset::{Changeset, store_error};
+use crate::{Runtime, keys};
+
+/// How long a key is remembered.
+pub const RETENTION_SECONDS: i64 = 24 * 3600;
+/// How often a use case is re-run after losing a race before the caller is told to retry.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// A caller's key, scoped to the caller and the operation, with the digest of its request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// `key` as sent in the header; `request` the parsed body plus whatever else identifies the
+    /// request (path parameters).
+    pub fn new(scope: impl Into<String>, key: &str, request: &Value) -> Result<IdempotencyKey> {
+        let valid =
+            !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(Error::invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key",
+                "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        Ok(IdempotencyKey {
+            scope: scope.into(),
+            key: key.to_string(),
+            request_hash: canonical_sha256(request),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Record<R> {
+    request_hash: String,
+    reply: R,
+}
+
+async fn replay<R: DeserializeOwned>(
+    services: &(impl Runtime + ?Sized),
+    key: &IdempotencyKey,
+) -> Result<Option<R>> {
+    let found = services
+        .store()
+        .get(Table::Main, &keys::idempotency(&key.scope, &key.key))
+        .await
+        .map_err(store_error)?;
+    let Some(item) = found else { return Ok(None) };
+    let record: Record<R> =
+        serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+    if record.request_hash == key.request_hash {
+        Ok(Some(record.reply))
+    } else {
+        Err(Error::IdempotencyMismatch)
+    }
+}
+
+/// Waits before re-running a use case that lost a race, with full jitter so that contenders
+/// spread out (1 ms, 2 ms, 4 ms, … capped at 64 ms).
+async fn backoff(attempt: u32) {
+    let cap_ms = 1u64 << attempt.min(6);
+    let wait_us = rand::random_range(0..cap_ms * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(wait_us)).await;
+}
+
+/// One run of a use case: its outcome and the changes to commit.
+pub type Attempt<'a, R> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(R, Changeset)>> + Send + 'a>>;
+
+/// Runs a use case that reads, decides and returns its reply with a changeset, then commits the
+/// changeset (and the idempotency record, when a key was given) as one transaction. A lost race
+/// (a condition that no longer holds) re-runs the use case on fresh reads.
+pub async fn execute<'a, R>(
+    services: &(impl Runtime + ?Sized),
+    key: Option<&IdempotencyKey>,
+    mut attempt: impl FnMut() -> Attempt<'a, R>,
+) -> Result<R>
+where
+    R: Serialize + DeserializeOwned + Clone + Send,
+{
+    for attempt_number in 0..MAX_ATTEMPTS {
+        if attempt_number > 0 {
+            backoff(attempt_number).await;
+        }
+        if let Some(k) = key
+            && let Some(reply) = replay(services, k).await?
+        {
+            return Ok(reply);
+        }
+        let (reply, mut changes) = attempt().await?;
+        if let Some(k) = key {
+            let record = Record {
+                request_hash: k.request_hash.clone(),
+                reply: reply.clone(),
+            };
+            let expires = services.clock().now().unix_timestamp() + RETENTION_SECONDS;
+            let data =
+                serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?;
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(keys::idempotency(&k.scope, &k.key), 1, data).expiring_at(expires),
+                condition: Condition::NotExists,
+            });
+        }
+        let (ops, after_commit) = changes.into_parts();
+        // A repeated task or event that changes nothing has nothing to commit.
+        if ops.is_empty() {
+            after_commit.into_iter().for_each(|hook| hook());
+            return Ok(reply);
+        }
+        match services.store().transact(ops).await {
+            Ok(()) => {
+                after_commit.into_iter().for_each(|hook| hook());
+                return Ok(reply);
+            }
+            Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
+                // Either the key was used meanwhile (the replay above answers next time) or the
+                // data changed under us (the use case runs again on fresh reads).
+                continue;
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(Error::conflict(
+        "concurrent_update",
+        "the record was changed by concurrent requests; retry the request",
+    ))
+}

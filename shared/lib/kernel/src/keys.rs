@@ -1,0 +1,43 @@
+//! Keys of what every context shares: idempotency records, audit streams and their day
+//! index, and the time-ordered sort keys of every index. Each context's own items are keyed in
+//! its repository (see the key table in docs/ARCHITECTURE.md).
+
+use brokeros_store::Key;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub fn idempotency(scope: &str, key: &str) -> Key {
+    Key::new(format!("IDEM#{scope}#{key}"), "IDEM")
+}
+
+pub fn audit_stream(entity_type: &str, entity_id: &str) -> String {
+    format!("{entity_type}#{entity_id}")
+}
+
+pub fn audit_seq(seq: u64) -> String {
+    format!("{seq:012}")
+}
+
+pub fn audit_day(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "DAY#{:04}-{:02}-{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day()
+    )
+}
+
+/// An index sort key that orders items by `at`, ties broken by `id`.
+pub fn by_time(at: OffsetDateTime, id: &str) -> String {
+    format!("{}#{id}", sortable_time(at))
+}
+
+/// A fixed-width UTC timestamp, so index sort keys order by time as text.
+pub fn sortable_time(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        ))
+        .expect("a UTC timestamp formats")
+}

@@ -1,0 +1,26 @@
+//! The Broker OS kernel: what every business context shares and nothing business-specific —
+//! errors, ids and the clock, money and the currency table, principals and roles, audit events
+//! and their hash chain, canonical JSON, CSV, input normalization, and the audited-write
+//! helpers over the storage port (changesets, idempotent execution, paging) and the workflow
+//! port. No AWS types, no host wiring.
+
+pub mod audit;
+pub mod audit_export;
+pub mod canonical;
+pub mod changeset;
+pub mod context;
+pub mod csv;
+pub mod error;
+pub mod idempotency;
+pub mod keys;
+pub mod money;
+pub mod normalize;
+pub mod paging;
+pub mod principal;
+pub mod reply;
+pub mod workflow;
+
+pub use context::{Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids};
+pub use error::{Error, Result};
+pub use paging::{QueueFilter, page_limit};
+pub use reply::Reply;

@@ -1,0 +1,56 @@
+//! Pages of lists and work queues: one page size rule and one query for every queue.
+
+use crate::changeset;
+use crate::{Error, Result};
+
+/// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
+/// list, and the page.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl QueueFilter {
+    /// The page of a work queue (reviews, withdrawals) this filter asks for: the entities of
+    /// the status partition `partition` of `index`, oldest first, each as `view` shows it.
+    pub async fn page<T: changeset::Entity>(
+        self,
+        store: &dyn brokeros_store::Store,
+        index: brokeros_store::Index,
+        partition: String,
+        view: impl Fn(&T) -> serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let limit = page_limit(self.limit)?;
+        let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
+            .limit(limit)
+            .after(self.cursor);
+        let page = store
+            .query(query)
+            .await
+            .map_err(changeset::store_error)?;
+        let items = page
+            .items
+            .iter()
+            .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(serde_json::json!({ "items": items, "next": page.next }))
+    }
+}
+
+/// A list request's page size: 50 unless asked, at most 200.
+pub fn page_limit(requested: Option<u32>) -> Result<u32> {
+    let limit = requested.unwrap_or(50);
+    if (1..=200).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 200",
+        ))
+    }
+}
+

@@ -1,0 +1,62 @@
+//! The workflow port: how use cases start governed workflows and answer the tasks a workflow
+//! waits on. In AWS the adapter calls Step Functions (`StartExecution`, `SendTaskSuccess`,
+//! `SendTaskFailure`, `SendTaskHeartbeat`); locally the same calls go to the embedded engine.
+
+use async_trait::async_trait;
+use crate::Result;
+use serde_json::Value;
+
+/// The state machines use cases start, by the name of their file in `statemachines/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Machine {
+    Onboarding,
+    Deposit,
+    Withdrawal,
+}
+
+impl Machine {
+    pub const ALL: [Machine; 3] = [Machine::Onboarding, Machine::Deposit, Machine::Withdrawal];
+
+    /// The definition's file stem in `statemachines/` and its local machine name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Machine::Onboarding => "onboarding",
+            Machine::Deposit => "deposit",
+            Machine::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    /// Starts an execution named `execution_name` (unique per machine, so a retried start is
+    /// harmless: the same name and input answer the running execution) and returns its ARN.
+    async fn start(&self, machine: Machine, execution_name: &str, input: Value) -> Result<String>;
+
+    /// The ARN the execution named `execution_name` has (or would have), without a call.
+    fn execution_arn(&self, machine: Machine, execution_name: &str) -> Result<String>;
+
+    /// Completes the task waiting on `token` with `output`. An unknown, expired or already
+    /// answered token is refused and changes nothing.
+    async fn task_success(&self, token: &str, output: Value) -> Result<()>;
+
+    /// Fails the task waiting on `token` with a named error that the definition's `Catch`
+    /// matches.
+    async fn task_failure(&self, token: &str, error: &str, cause: &str) -> Result<()>;
+
+    /// Tells the workflow a long task is still being worked on.
+    async fn task_heartbeat(&self, token: &str) -> Result<()>;
+}
+
+/// An answer to a task token as seen by a caller whose own state already records the outcome
+/// it answered with: a token no longer waiting (answered by the other path, or timed out, so
+/// the workflow's deadline handler takes over) is no error; anything else is.
+pub fn unless_not_waiting(answered: Result<()>) -> Result<()> {
+    match answered {
+        Err(crate::Error::Conflict {
+            code: "task_not_waiting",
+            ..
+        }) => Ok(()),
+        other => other,
+    }
+}
