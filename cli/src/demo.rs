@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use brokeros_app::audit_export::Selection;
+use brokeros_kernel::audit_export::Selection;
 use brokeros_app::http::client::{Call, call};
-use brokeros_app::psp::{SimulatedBehavior, deliver_outbox};
-use brokeros_domain::audit::{Manifest, verify};
-use brokeros_domain::money::{Currency, Money};
-use brokeros_domain::payments::routing::DepositIntent;
-use brokeros_domain::payments::{PaymentMethod, RiskLevel};
-use brokeros_domain::principal::Role;
+use brokeros_payments::psp::{SimulatedBehavior, deliver_outbox};
+use brokeros_kernel::audit::{Manifest, verify};
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_payments::model::routing::DepositIntent;
+use brokeros_payments::model::{PaymentMethod, RiskLevel};
+use brokeros_kernel::principal::Role;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -441,11 +441,11 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
 /// Bruno deposits by card: the rules route the deposit, the first provider declines, the next
 /// one's signed webhook credits his wallet and the workflow funds his trading account.
 async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<(), String> {
-    let rules = brokeros_app::payments::active_routing_rules(&local.services)
+    let rules = brokeros_payments::routing::active_routing_rules(&local.services)
         .await
         .map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc();
-    let stats = brokeros_app::payments::load_routing_stats(&local.services, &rules, now)
+    let stats = brokeros_payments::routing::load_routing_stats(&local.services, &rules, now)
         .await
         .map_err(|e| e.to_string())?;
     let usd = Currency::from_code("USD").ok_or("currency table")?;
@@ -486,7 +486,7 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
             }
         }));
     }
-    tokio::spawn(brokeros_app::deposits::run_consumer(
+    tokio::spawn(brokeros_payments::deposits::run_consumer(
         local.services.clone(),
         std::time::Duration::from_millis(50),
     ));

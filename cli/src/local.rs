@@ -8,7 +8,7 @@ use std::sync::Arc;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_app::http::{AppState, router};
 use brokeros_app::local_workflow::local_engine;
-use brokeros_app::psp::SimulatedGateway;
+use brokeros_payments::psp::SimulatedGateway;
 use brokeros_app::{SIMULATED_PROVIDER_DELAY, Services};
 use brokeros_domain::config::BrokerConfig;
 use brokeros_sfn::Engine;

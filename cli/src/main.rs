@@ -11,7 +11,7 @@ mod sfn;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use brokeros_domain::principal::Role;
+use brokeros_kernel::principal::Role;
 use clap::{Parser, Subcommand};
 
 // Requests allocate on the runtime's threads and the store frees on its writer thread (and back);
@@ -142,15 +142,15 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
     );
     let server = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(outbox) = local.gateway.take_outbox() {
-        tokio::spawn(brokeros_app::psp::deliver_outbox(outbox, move |webhook| {
+        tokio::spawn(brokeros_payments::psp::deliver_outbox(outbox, move |webhook| {
             providers::post_webhook(server, webhook)
         }));
     }
-    tokio::spawn(brokeros_app::deposits::run_consumer(
+    tokio::spawn(brokeros_payments::deposits::run_consumer(
         local.services.clone(),
         std::time::Duration::from_millis(100),
     ));
-    tokio::spawn(brokeros_app::payments::run_outage_detection(
+    tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.clone(),
         std::time::Duration::from_secs(60),
     ));

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use brokeros_app::Services;
 use brokeros_app::local_workflow::local_substitutions;
-use brokeros_app::onboarding::clients;
-use brokeros_domain::principal::{Principal, Role};
+use brokeros_onboarding::clients;
+use brokeros_kernel::principal::{Principal, Role};
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -339,7 +339,7 @@ async fn onboarding_inputs(services: &Services, count: u32) -> Result<Vec<Value>
                 .map_err(|e| e.to_string())?;
         }
         let (_, input) =
-            brokeros_app::onboarding::prepare(services, &staff, &client_id, "forex", None, "bench")
+            brokeros_onboarding::prepare(services, &staff, &client_id, "forex", None, "bench")
                 .await
                 .map_err(|e| e.to_string())?;
         inputs.push(input);

@@ -1,6 +1,6 @@
 use brokeros_app::auth::mint_token;
 use brokeros_app::http::client::Call;
-use brokeros_domain::principal::Role;
+use brokeros_kernel::principal::Role;
 use serde_json::{Value, json};
 
 use crate::harness::{App, SECRET, now, person, token};

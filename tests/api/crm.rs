@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use brokeros_app::audit_export::{Selection, collect, render};
+use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_app::http::client::Call;
-use brokeros_domain::audit::verify;
-use brokeros_domain::principal::Role;
+use brokeros_kernel::audit::verify;
+use brokeros_kernel::principal::Role;
 use brokeros_store::Table;
 use serde_json::{Value, json};
 

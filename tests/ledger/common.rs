@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_app::ledger::{self, HistoryQuery, PostingRecord, Transfer};
+use brokeros_ledger::{self, HistoryQuery, PostingRecord, Transfer};
 use brokeros_app::{OpContext, Services, keys};
-use brokeros_domain::audit::Actor;
+use brokeros_kernel::audit::Actor;
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::ledger::{
+use brokeros_ledger::model::{
     AccountId, Balance, Bucket, ClosedHow, Entry, EntryKind, TransferId, sums,
 };
-use brokeros_domain::money::Currency;
+use brokeros_kernel::money::Currency;
 use brokeros_store::{Query, Store, Table};
 use rust_decimal::Decimal;
 

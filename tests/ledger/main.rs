@@ -1,4 +1,4 @@
-//! The ledger (`brokeros_app::ledger`) on both engines: the embedded SQLite engine
+//! The ledger (`brokeros_ledger`) on both engines: the embedded SQLite engine
 //! (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
 //!
 //! Scenarios are written once, as `async fn scenario(store: Arc<dyn Store>)`, and listed in

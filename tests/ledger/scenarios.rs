@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use brokeros_app::ledger::{self, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
-use brokeros_domain::Error;
-use brokeros_domain::ledger::{AccountId, ClosedHow, EntryKind, Request};
-use brokeros_domain::money::{BTC, Currency, EUR, JPY, USD};
+use brokeros_ledger::{self, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
+use brokeros_kernel::Error;
+use brokeros_ledger::model::{AccountId, ClosedHow, EntryKind, Request};
+use brokeros_kernel::money::{BTC, Currency, EUR, JPY, USD};
 use brokeros_store::Store;
 
 use crate::common::*;

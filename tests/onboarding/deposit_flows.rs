@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use brokeros_app::payments::{active_routing_rules, load_routing_stats};
-use brokeros_app::psp::SimulatedBehavior;
-use brokeros_domain::ledger::AccountId;
-use brokeros_domain::money::{Currency, Money};
-use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
-use brokeros_domain::payments::routing::DepositIntent;
-use brokeros_domain::payments::{PaymentMethod, RiskLevel};
+use brokeros_payments::routing::{active_routing_rules, load_routing_stats};
+use brokeros_payments::psp::SimulatedBehavior;
+use brokeros_ledger::model::AccountId;
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_payments::model::routing::DepositIntent;
+use brokeros_payments::model::{PaymentMethod, RiskLevel};
 use brokeros_store::{Condition, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -98,7 +98,7 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
     );
     let login = deposit["funding"]["login"].as_u64().unwrap();
     let account = AccountId::trading_account(login, usd()).unwrap();
-    let booked = brokeros_app::ledger::balance(&app.services, &account)
+    let booked = brokeros_ledger::balance(&app.services, &account)
         .await
         .unwrap();
     assert_eq!(booked.available, Decimal::new(25_000, 2));
@@ -106,7 +106,7 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
     assert_eq!(platform.balance, Decimal::new(25_000, 2));
 
     // Every state change is audited under the deposit.
-    let admin = crate::harness::token("admin-1", brokeros_domain::principal::Role::Admin);
+    let admin = crate::harness::token("admin-1", brokeros_kernel::principal::Role::Admin);
     let (_, client) = app
         .send(
             brokeros_app::http::client::Call::get(&format!("/clients/{client_id}/deposits"))
@@ -217,11 +217,11 @@ pub async fn no_result_in_time_expires_and_a_late_success_is_never_credited(app:
         occurred_at: time::OffsetDateTime::now_utc(),
         provider_transaction_id: "tx_late".into(),
     };
-    let applied = brokeros_app::deposits::apply_event(&app.services, &late)
+    let applied = brokeros_payments::deposits::apply_event(&app.services, &late)
         .await
         .unwrap();
     assert!(
-        matches!(applied, brokeros_app::deposits::Applied::Flagged { .. }),
+        matches!(applied, brokeros_payments::deposits::Applied::Flagged { .. }),
         "{applied:?}"
     );
     assert_eq!(
@@ -258,7 +258,7 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     // Other content under the same id is refused and writes nothing.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = app.counts().await;
-    let sales = crate::harness::token("sales-1", brokeros_domain::principal::Role::Sales);
+    let sales = crate::harness::token("sales-1", brokeros_kernel::principal::Role::Sales);
     let body = serde_json::json!({ "deposit_id": "dep_twice", "amount": "31.00", "currency": "USD", "method": "card" });
     let (status, reply) = app
         .send(
@@ -345,7 +345,7 @@ pub async fn each_deposit_state_change_is_one_transaction_with_its_audit_event(a
 pub async fn routing_rules_and_provider_health_are_changed_by_finance_only(app: App) {
     use crate::harness::token;
     use brokeros_app::http::client::Call;
-    use brokeros_domain::principal::Role;
+    use brokeros_kernel::principal::Role;
     let client_id = approved_client(&app, "Berg").await;
     let order = routing_order(&app, &client_id, Decimal::new(6_000, 2)).await;
     let finance = token("finance-1", Role::Finance);
@@ -423,7 +423,7 @@ pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App)
     let platform = app.services.trading.account_state(login).await.unwrap();
     assert_eq!(platform.balance, Decimal::new(8_000, 2), "booked once");
     let account = AccountId::trading_account(login, usd()).unwrap();
-    let booked = brokeros_app::ledger::balance(&app.services, &account)
+    let booked = brokeros_ledger::balance(&app.services, &account)
         .await
         .unwrap();
     assert_eq!(booked.available, Decimal::new(8_000, 2));
@@ -454,7 +454,7 @@ pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app:
         "back in the wallet by a reversing entry"
     );
     let account = AccountId::trading_account(login, usd()).unwrap();
-    let booked = brokeros_app::ledger::balance(&app.services, &account)
+    let booked = brokeros_ledger::balance(&app.services, &account)
         .await
         .unwrap();
     assert_eq!(booked.available, Decimal::ZERO);
@@ -529,7 +529,7 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
         (Decimal::ZERO, Decimal::ZERO)
     );
     let account = AccountId::trading_account(login, usd()).unwrap();
-    let ledger = brokeros_app::ledger::balance(&app.services, &account)
+    let ledger = brokeros_ledger::balance(&app.services, &account)
         .await
         .unwrap();
     assert_eq!(ledger.available, Decimal::new(7_000, 2));
@@ -538,7 +538,7 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
 pub async fn bad_deposit_requests_write_nothing(app: App) {
     use crate::harness::token;
     use brokeros_app::http::client::Call;
-    use brokeros_domain::principal::Role;
+    use brokeros_kernel::principal::Role;
     use serde_json::json;
     let client_id = approved_client(&app, "Berg").await;
     let unverified = app.register("Vogel", "C01X00T48").await;
@@ -649,7 +649,7 @@ pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
         occurred_at: time::OffsetDateTime::now_utc(),
         provider_transaction_id: "tx_early".into(),
     };
-    brokeros_app::deposits::apply_event(&app.services, &captured)
+    brokeros_payments::deposits::apply_event(&app.services, &captured)
         .await
         .unwrap();
     // A second `await` (as if its Lambda ran only now) with a token of its own.

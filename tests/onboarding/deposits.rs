@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use brokeros_app::deposits::{Applied, apply_event, consume};
+use brokeros_payments::deposits::{Applied, apply_event, consume};
 use brokeros_app::http::client::Call;
-use brokeros_domain::money::{Currency, Money};
-use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
-use brokeros_domain::principal::Role;
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::principal::Role;
 use rust_decimal::Decimal;
 
 use crate::harness::{App, token};

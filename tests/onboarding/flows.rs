@@ -2,7 +2,7 @@
 //! workflow, the local engine runs the definition unchanged with the in-process task handlers,
 //! and the outcome is read back from the API, the engine and the trading platform.
 
-use brokeros_domain::principal::Role;
+use brokeros_kernel::principal::Role;
 use brokeros_sfn::ExecutionStatus;
 use serde_json::json;
 
@@ -372,12 +372,12 @@ pub async fn an_answered_or_unknown_token_has_no_effect(app: App) {
         .await
         .unwrap_err();
     assert_eq!(unknown.http_status(), 409, "{unknown}");
-    let stored: brokeros_domain::onboarding::Review = {
+    let stored: brokeros_onboarding::model::Review = {
         let key = brokeros_app::keys::review(&format!(
             "rev_{}_compliance",
             onboarding_id.trim_start_matches("onb_")
         ));
-        brokeros_app::changeset::load(app.store.as_ref(), &key)
+        brokeros_kernel::changeset::load(app.store.as_ref(), &key)
             .await
             .unwrap()
             .unwrap()

@@ -5,12 +5,12 @@ use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_app::http::client::{Call, call};
 use brokeros_app::http::{AppState, router};
-use brokeros_app::kyc::SimulatedKycProvider;
+use brokeros_onboarding::kyc::SimulatedKycProvider;
 use brokeros_app::local_workflow::local_engine;
-use brokeros_app::psp::{SimulatedGateway, deliver_outbox};
-use brokeros_app::workflow::{Machine, Workflow};
+use brokeros_payments::psp::{SimulatedGateway, deliver_outbox};
+use brokeros_kernel::workflow::{Machine, Workflow};
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::principal::Role;
+use brokeros_kernel::principal::Role;
 use brokeros_sfn::{Engine, ExecutionDescription};
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};
@@ -146,7 +146,7 @@ impl App {
                 Ok(status)
             }
         }));
-        tokio::spawn(brokeros_app::deposits::run_consumer(
+        tokio::spawn(brokeros_payments::deposits::run_consumer(
             self.services.clone(),
             Duration::from_millis(20),
         ));
@@ -175,10 +175,10 @@ impl App {
         client_id: &str,
         currency: &str,
     ) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
-        let currency = brokeros_domain::money::Currency::from_code(currency).expect("a currency");
-        let account = brokeros_domain::ledger::AccountId::client_wallet(client_id, currency)
+        let currency = brokeros_kernel::money::Currency::from_code(currency).expect("a currency");
+        let account = brokeros_ledger::model::AccountId::client_wallet(client_id, currency)
             .expect("a wallet account");
-        let balance = brokeros_app::ledger::balance(&self.services, &account)
+        let balance = brokeros_ledger::balance(&self.services, &account)
             .await
             .expect("the wallet balance");
         (balance.available, balance.reserved)
@@ -340,12 +340,12 @@ impl App {
         body: Value,
     ) -> Value {
         let services = self.services.clone().with_workflow(Arc::new(WorkflowDown));
-        let principal = brokeros_domain::principal::Principal {
+        let principal = brokeros_kernel::principal::Principal {
             sub: decider.into(),
             roles: [role].into(),
         };
         let body = serde_json::from_value(body).expect("a decision request");
-        let reply = brokeros_app::onboarding::reviews::decide(
+        let reply = brokeros_onboarding::reviews::decide(
             &services,
             &principal,
             review_id,
@@ -392,37 +392,37 @@ pub struct AnswerRecorder {
 }
 
 #[async_trait::async_trait]
-impl brokeros_app::workflow::Workflow for AnswerRecorder {
+impl brokeros_kernel::workflow::Workflow for AnswerRecorder {
     async fn start(
         &self,
-        _: brokeros_app::workflow::Machine,
+        _: brokeros_kernel::workflow::Machine,
         _: &str,
         _: Value,
-    ) -> brokeros_domain::Result<String> {
-        Err(brokeros_domain::Error::Internal("not in this test".into()))
+    ) -> brokeros_kernel::Result<String> {
+        Err(brokeros_kernel::Error::Internal("not in this test".into()))
     }
 
     fn execution_arn(
         &self,
-        machine: brokeros_app::workflow::Machine,
+        machine: brokeros_kernel::workflow::Machine,
         name: &str,
-    ) -> brokeros_domain::Result<String> {
+    ) -> brokeros_kernel::Result<String> {
         Ok(brokeros_sfn::execution_arn(machine.name(), name))
     }
 
-    async fn task_success(&self, token: &str, output: Value) -> brokeros_domain::Result<()> {
+    async fn task_success(&self, token: &str, output: Value) -> brokeros_kernel::Result<()> {
         let answer = format!("success {output}");
         self.answers.lock().unwrap().push((token.into(), answer));
         Ok(())
     }
 
-    async fn task_failure(&self, token: &str, error: &str, _: &str) -> brokeros_domain::Result<()> {
+    async fn task_failure(&self, token: &str, error: &str, _: &str) -> brokeros_kernel::Result<()> {
         let answer = format!("failure {error}");
         self.answers.lock().unwrap().push((token.into(), answer));
         Ok(())
     }
 
-    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
+    async fn task_heartbeat(&self, _: &str) -> brokeros_kernel::Result<()> {
         Ok(())
     }
 }
@@ -432,26 +432,26 @@ struct WorkflowDown;
 
 #[async_trait::async_trait]
 impl Workflow for WorkflowDown {
-    async fn start(&self, _: Machine, _: &str, _: Value) -> brokeros_domain::Result<String> {
-        Err(brokeros_domain::Error::Unavailable(
+    async fn start(&self, _: Machine, _: &str, _: Value) -> brokeros_kernel::Result<String> {
+        Err(brokeros_kernel::Error::Unavailable(
             "step functions: throttled".into(),
         ))
     }
 
-    fn execution_arn(&self, machine: Machine, name: &str) -> brokeros_domain::Result<String> {
+    fn execution_arn(&self, machine: Machine, name: &str) -> brokeros_kernel::Result<String> {
         Ok(brokeros_sfn::execution_arn(machine.name(), name))
     }
 
-    async fn task_success(&self, _: &str, _: Value) -> brokeros_domain::Result<()> {
-        Err(brokeros_domain::Error::Unavailable("down".into()))
+    async fn task_success(&self, _: &str, _: Value) -> brokeros_kernel::Result<()> {
+        Err(brokeros_kernel::Error::Unavailable("down".into()))
     }
 
-    async fn task_failure(&self, _: &str, _: &str, _: &str) -> brokeros_domain::Result<()> {
-        Err(brokeros_domain::Error::Unavailable("down".into()))
+    async fn task_failure(&self, _: &str, _: &str, _: &str) -> brokeros_kernel::Result<()> {
+        Err(brokeros_kernel::Error::Unavailable("down".into()))
     }
 
-    async fn task_heartbeat(&self, _: &str) -> brokeros_domain::Result<()> {
-        Err(brokeros_domain::Error::Unavailable("down".into()))
+    async fn task_heartbeat(&self, _: &str) -> brokeros_kernel::Result<()> {
+        Err(brokeros_kernel::Error::Unavailable("down".into()))
     }
 }
 

@@ -2,8 +2,8 @@
 //! again; anything that does not authenticate is refused and writes nothing.
 
 use brokeros_app::http::client::Call;
-use brokeros_domain::money::{Currency, Money};
-use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use rust_decimal::Decimal;
 
 use crate::harness::App;

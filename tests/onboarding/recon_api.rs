@@ -2,11 +2,11 @@
 
 use brokeros_app::OpContext;
 use brokeros_app::http::client::Call;
-use brokeros_app::ledger::post;
-use brokeros_domain::audit::Actor;
-use brokeros_domain::ledger::{AccountId, Transfer, TransferId};
-use brokeros_domain::money::Currency;
-use brokeros_domain::principal::Role;
+use brokeros_ledger::post;
+use brokeros_kernel::audit::Actor;
+use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::principal::Role;
 use rust_decimal::Decimal;
 
 use crate::harness::{App, token};

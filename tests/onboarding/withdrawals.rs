@@ -8,16 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use brokeros_app::OpContext;
-use brokeros_app::changeset::Changeset;
+use brokeros_kernel::changeset::Changeset;
 use brokeros_app::http::client::Call;
-use brokeros_app::ledger::post;
-use brokeros_app::psp::SimulatedBehavior;
-use brokeros_app::workflow::Machine;
-use brokeros_domain::audit::Actor;
-use brokeros_domain::deposit::Deposit;
-use brokeros_domain::ledger::{AccountId, Transfer, TransferId};
-use brokeros_domain::money::Currency;
-use brokeros_domain::principal::Role;
+use brokeros_ledger::post;
+use brokeros_payments::psp::SimulatedBehavior;
+use brokeros_kernel::workflow::Machine;
+use brokeros_kernel::audit::Actor;
+use brokeros_payments::deposits::model::Deposit;
+use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::principal::Role;
 use brokeros_sfn::ExecutionStatus;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -178,7 +178,7 @@ async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
 
 async fn clearing(app: &App) -> Decimal {
     let account = AccountId::provider_clearing(CARD_PROVIDER, usd()).unwrap();
-    brokeros_app::ledger::balance(&app.services, &account)
+    brokeros_ledger::balance(&app.services, &account)
         .await
         .unwrap()
         .available
@@ -773,7 +773,7 @@ pub async fn two_hundred_concurrent_withdrawals_never_overdraw_the_wallet(app: A
             other => panic!("{id} ended {other}"),
         }
         let reservation = TransferId::new("t", &format!("wd:{id}")).unwrap();
-        let entry = brokeros_app::ledger::entry(&app.services, &reservation)
+        let entry = brokeros_ledger::entry(&app.services, &reservation)
             .await
             .unwrap()
             .expect("reserved");

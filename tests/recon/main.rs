@@ -1,4 +1,4 @@
-//! Reconciliation (`brokeros_app::recon`) on both engines: the embedded SQLite engine
+//! Reconciliation (`brokeros_recon`) on both engines: the embedded SQLite engine
 //! (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
 
 mod scenarios;

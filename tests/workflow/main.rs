@@ -12,8 +12,8 @@
 mod fixture;
 
 use aws_sdk_sfn::types::ExecutionStatus;
-use brokeros_app::workflow::{Machine, Workflow};
-use brokeros_domain::Error;
+use brokeros_kernel::workflow::{Machine, Workflow};
+use brokeros_kernel::Error;
 use brokeros_lambda::workflow::StepFunctionsWorkflow;
 use fixture::{Fixture, snapshot, unique};
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ fn json_of(text: Option<&str>) -> Value {
 }
 
 #[track_caller]
-fn assert_conflict<T: std::fmt::Debug>(result: brokeros_domain::Result<T>, expected: &str) {
+fn assert_conflict<T: std::fmt::Debug>(result: brokeros_kernel::Result<T>, expected: &str) {
     match result {
         Err(error @ Error::Conflict { code, .. }) if code == expected => {
             assert_eq!(error.http_status(), 409);

@@ -1,15 +1,15 @@
 //! Audit export for auditors, into the audit export bucket (`BROKEROS_AUDIT_EXPORT_BUCKET`,
 //! versioned, Object Lock): the events of a time range or of one entity as NDJSON + CSV + a
 //! manifest that `brokeros audit verify` checks offline, by the same code as
-//! `brokeros audit export` (`brokeros_app::audit_export`).
+//! `brokeros audit export` (`brokeros_kernel::audit_export`).
 //!
 //! The event selects what to export: `{}` (the nightly schedule) is the previous UTC day;
 //! `{"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}` a range;
 //! `{"entity_type": "lead", "entity_id": "lead_…"}` one entity's whole stream. It answers with
 //! the bucket, the three keys and the manifest.
 
-use brokeros_app::audit_export::{Selection, collect, render};
-use brokeros_domain::Error;
+use brokeros_kernel::audit_export::{Selection, collect, render};
+use brokeros_kernel::Error;
 use brokeros_lambda::LambdaError;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;

@@ -1,6 +1,6 @@
 //! Onboarding workflow task `compliance-review`: opens, escalates or expires the compliance review the onboarding workflow waits on with a task token, and follows a decision taken before it ran.
 
-use brokeros_app::onboarding::tasks::COMPLIANCE_REVIEW;
+use brokeros_onboarding::tasks::COMPLIANCE_REVIEW;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

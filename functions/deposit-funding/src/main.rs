@@ -2,7 +2,7 @@
 //! to their trading account (ledger, then the platform's balance operation, both keyed by the
 //! deposit id), or back to the wallet by a reversing entry when the platform refuses it.
 
-use brokeros_app::deposits::tasks::DEPOSIT_FUNDING;
+use brokeros_payments::deposits::tasks::DEPOSIT_FUNDING;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

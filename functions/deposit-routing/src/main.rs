@@ -3,7 +3,7 @@
 //! workflow's token while the provider's webhook is awaited, expires deposits left unanswered
 //! and records unexpected failures.
 
-use brokeros_app::deposits::tasks::DEPOSIT_ROUTING;
+use brokeros_payments::deposits::tasks::DEPOSIT_ROUTING;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

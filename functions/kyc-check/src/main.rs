@@ -1,6 +1,6 @@
 //! Onboarding workflow task `kyc-check`: KYC/AML check of a client under their jurisdiction's rules: document verification through the KYC provider, sanctions/PEP screening, risk score.
 
-use brokeros_app::onboarding::tasks::KYC_CHECK;
+use brokeros_onboarding::tasks::KYC_CHECK;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

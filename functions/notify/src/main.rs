@@ -1,6 +1,6 @@
 //! Onboarding workflow task `notify`: Queues a client notification in the outbox, once per onboarding and template.
 
-use brokeros_app::onboarding::tasks::NOTIFY;
+use brokeros_onboarding::tasks::NOTIFY;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

@@ -1,6 +1,6 @@
 //! Onboarding workflow task `onboarding-outcome`: Records how an onboarding ended on the onboarding, the client and any open review.
 
-use brokeros_app::onboarding::tasks::ONBOARDING_OUTCOME;
+use brokeros_onboarding::tasks::ONBOARDING_OUTCOME;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

@@ -1,6 +1,6 @@
 //! Onboarding workflow task `trading-account`: Opens an approved client's trading account on the trading platform, idempotent by onboarding.
 
-use brokeros_app::onboarding::tasks::TRADING_ACCOUNT;
+use brokeros_onboarding::tasks::TRADING_ACCOUNT;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

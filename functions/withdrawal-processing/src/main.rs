@@ -1,6 +1,6 @@
 //! Withdrawal workflow tasks `withdrawal-processing`: the checks (KYC level, AML thresholds and velocity, back to the deposit method, auto-approval rules), parking the approval token, expiry, the payout through the provider with its ledger settlement or release. The state machine names the step in the payload's `action`.
 
-use brokeros_app::withdrawals::tasks::WITHDRAWAL_PROCESSING;
+use brokeros_withdrawals::tasks::WITHDRAWAL_PROCESSING;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_lambda::Error> {

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use brokeros_domain::principal::{GROUPS_CLAIM, Principal, Role};
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::principal::{GROUPS_CLAIM, Principal, Role};
+use brokeros_kernel::{Error, Result};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
 

@@ -23,7 +23,7 @@ pub mod workflow_tasks;
 use std::sync::Arc;
 
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::Store;
 
 pub use brokeros_kernel::{
@@ -54,7 +54,7 @@ pub struct Services {
     pub workflow: Option<Arc<dyn workflow::Workflow>>,
     pub trading: Arc<dyn brokeros_trading::TradingPlatform>,
     pub kyc: Arc<dyn kyc::KycProvider>,
-    pub screening: Arc<brokeros_domain::kyc::ScreeningList>,
+    pub screening: Arc<brokeros_onboarding::kyc::model::ScreeningList>,
     /// The payment providers whose webhooks are accepted, and the queue their events go to.
     pub psp: Arc<psp::PaymentProviders>,
     pub psp_events: Arc<dyn psp::EventQueue>,
@@ -96,7 +96,7 @@ impl Services {
         )
         .expect("the PSP event queue's settings are valid");
         let psp = Arc::new(psp::PaymentProviders::simulated_for(
-            &brokeros_domain::payments::RoutingRules::embedded_default(),
+            &brokeros_payments::model::RoutingRules::embedded_default(),
         ));
         Services {
             trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
@@ -105,7 +105,7 @@ impl Services {
             rotation: Arc::new(rotation::Rotation::default()),
             workflow: None,
             kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
-            screening: Arc::new(brokeros_domain::kyc::ScreeningList::sample()),
+            screening: Arc::new(brokeros_onboarding::kyc::model::ScreeningList::sample()),
             // Locally every routed provider is simulated (real adapters are configured in AWS).
             gateway: Arc::new(psp::SimulatedGateway::new(
                 psp.clone(),
@@ -146,7 +146,7 @@ impl Services {
 /// A change made by `principal` through the API, now, under `correlation_id`.
 pub(crate) fn user_ctx(
     services: &Services,
-    principal: &brokeros_domain::principal::Principal,
+    principal: &brokeros_kernel::principal::Principal,
     correlation_id: &str,
 ) -> OpContext {
     services.core.user_ctx(principal, correlation_id)

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure, handler_fn};
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::workflow::{Machine, Workflow};
+use brokeros_kernel::workflow::{Machine, Workflow};
 use crate::workflow_tasks as tasks;
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.

@@ -1,16 +1,16 @@
 //! The client wallet as the API shows it: balances per currency (available and reserved) and
 //! each wallet's postings, newest first, in pages.
 
-use brokeros_domain::ledger::AccountId;
-use brokeros_domain::money::Currency;
-use brokeros_domain::principal::Principal;
-use brokeros_domain::{Result, normalize};
+use brokeros_ledger::model::AccountId;
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::ledger::{HistoryQuery, balances_of_client, history};
-use crate::onboarding::{authorize_client_read, load_client};
+use brokeros_ledger::{HistoryQuery, balances_of_client, history};
+use brokeros_onboarding::{authorize_client_read, load_client};
 
 /// Who may read a wallet: as for the client's record.
 async fn authorize(services: &Services, principal: &Principal, client_id: &str) -> Result<String> {
@@ -41,8 +41,8 @@ pub async fn balances(
         })
         .collect();
     // Money reserved for a withdrawal is explained by the withdrawal's status.
-    let withdrawals = crate::withdrawals::summaries(services, &client_id, 20).await?;
-    let deposits = crate::deposits::summaries(services, &client_id, 20).await?;
+    let withdrawals = brokeros_withdrawals::summaries(services, &client_id, 20).await?;
+    let deposits = brokeros_payments::deposits::summaries(services, &client_id, 20).await?;
     Ok(json!({
         "client_id": client_id,
         "wallets": wallets,

@@ -2,14 +2,13 @@
 //! the Lambdas (`brokeros_lambda::run_task`) and the local engine call. Each workflow's
 //! handlers live with its use cases; this module only says which function runs which.
 
-use brokeros_domain::{Error, Result};
-use serde::de::DeserializeOwned;
+use brokeros_kernel::{Error, Result};
 use serde_json::Value;
 
 use crate::Services;
-use crate::deposits::tasks as deposit;
-use crate::onboarding::tasks as onboarding;
-use crate::withdrawals::tasks as withdrawal;
+use brokeros_payments::deposits::tasks as deposit;
+use brokeros_onboarding::tasks as onboarding;
+use brokeros_withdrawals::tasks as withdrawal;
 
 /// Every task function any state machine in `statemachines/` calls.
 pub const TASK_FUNCTIONS: [&str; 8] = [
@@ -49,14 +48,6 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
         "function",
         format!("no task handler is named '{function}'"),
     ))
-}
-
-/// A task's JSON payload as its input type; a bad payload names the field.
-pub(crate) fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
-        let field = e.path().to_string();
-        Error::invalid("invalid_task_input", field, e.inner().to_string())
-    })
 }
 
 #[cfg(test)]

@@ -90,15 +90,15 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
                     let body = message.body.clone();
                     async move {
                         let event =
-                            brokeros_domain::payments::events::PaymentEvent::from_message(&body)
-                                .map_err(brokeros_domain::Error::Internal)?;
-                        brokeros_app::deposits::apply_event(&services, &event)
+                            brokeros_payments::model::events::PaymentEvent::from_message(&body)
+                                .map_err(brokeros_kernel::Error::Internal)?;
+                        brokeros_payments::deposits::apply_event(&services, &event)
                             .await
                             .map(|_| ())
                     }
                 })
                 .await
-                .map_err(|e| LambdaError(brokeros_domain::Error::from(e)))
+                .map_err(|e| LambdaError(brokeros_kernel::Error::from(e)))
             }
         },
     ))
@@ -114,7 +114,7 @@ pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
             let services = services.clone();
             async move {
                 let now = services.clock.now();
-                let changed = brokeros_app::payments::detect_outages(
+                let changed = brokeros_payments::routing::detect_outages(
                     &services,
                     now,
                     &event.context.request_id,
@@ -171,10 +171,10 @@ pub async fn run_http(
 /// match in `Retry`/`Catch` (`TransientError`, `ValidationError`, ...), `errorMessage` what the
 /// caller may see.
 #[derive(Debug)]
-pub struct LambdaError(pub brokeros_domain::Error);
+pub struct LambdaError(pub brokeros_kernel::Error);
 
-impl From<brokeros_domain::Error> for LambdaError {
-    fn from(e: brokeros_domain::Error) -> Self {
+impl From<brokeros_kernel::Error> for LambdaError {
+    fn from(e: brokeros_kernel::Error) -> Self {
         LambdaError(e)
     }
 }
@@ -191,7 +191,7 @@ impl From<LambdaError> for lambda_runtime::Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brokeros_domain::Error;
+    use brokeros_kernel::Error;
     use tower::ServiceExt;
 
     /// An API Gateway HTTP API (payload 2.0) event, as Lambda receives it.

@@ -16,7 +16,7 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
     MessageSystemAttributeName,
 };
-use brokeros_app::psp::queue::{
+use brokeros_payments::psp::queue::{
     EventQueue, MAX_RECEIVE_BATCH, Outcome, QueueError, QueueMessage, Settled, handle_in_order,
     validate_batch, validate_send,
 };

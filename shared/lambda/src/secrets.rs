@@ -15,19 +15,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_app::kyc::SimulatedKycProvider;
-use brokeros_app::psp::PaymentProviders;
-use brokeros_domain::payments::webhook::{
+use brokeros_onboarding::kyc::SimulatedKycProvider;
+use brokeros_payments::psp::PaymentProviders;
+use brokeros_payments::model::webhook::{
     CardAcquirer, CryptoProcessor, PaymentProvider, WebhookSecret,
 };
-use brokeros_domain::payments::{PaymentMethod, RoutingRules};
+use brokeros_payments::model::{PaymentMethod, RoutingRules};
 use serde::Deserialize;
 
 /// The environment variable naming the secret (its ARN or name).
 pub const SECRETS_ARN_ENV: &str = "BROKEROS_WEBHOOK_SECRETS_ARN";
 
 /// Confirmations a crypto processor's transfer needs before it counts.
-const CRYPTO_CONFIRMATIONS: u32 = brokeros_app::psp::webhooks::SIMULATED_CRYPTO_CONFIRMATIONS;
+const CRYPTO_CONFIRMATIONS: u32 = brokeros_payments::psp::webhooks::SIMULATED_CRYPTO_CONFIRMATIONS;
 
 /// The secret's document. Its `Debug` shows provider names only.
 #[derive(Deserialize)]

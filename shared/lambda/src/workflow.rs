@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use brokeros_app::workflow::{Machine, Workflow};
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::workflow::{Machine, Workflow};
+use brokeros_kernel::{Error, Result};
 use serde_json::Value;
 
 pub struct StepFunctionsWorkflow {

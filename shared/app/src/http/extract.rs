@@ -2,14 +2,14 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use brokeros_domain::principal::Principal;
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{ApiError, AppState};
 use crate::auth::GatewayClaims;
-use crate::idempotency::IdempotencyKey;
+use brokeros_kernel::idempotency::IdempotencyKey;
 
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -15,11 +15,11 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use brokeros_domain::Error;
+use brokeros_kernel::Error;
 
 use crate::Services;
 use crate::auth::AuthMode;
-use crate::idempotency::Reply;
+use brokeros_kernel::idempotency::Reply;
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};

@@ -2,15 +2,15 @@
 //! payment provider's health. Finance and admins change them; compliance may read the rules.
 
 use axum::extract::{Path, State};
-use brokeros_domain::payments::RoutingDocument;
-use brokeros_domain::payments::stats::Health;
+use brokeros_payments::model::RoutingDocument;
+use brokeros_payments::model::stats::Health;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState};
-use crate::idempotency::Reply;
-use crate::payments::{self, HealthSetter};
+use brokeros_kernel::idempotency::Reply;
+use brokeros_payments::routing::{self, HealthSetter};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -67,6 +67,6 @@ pub(super) async fn set_provider_health(
     )
     .await?;
     Ok(axum::Json(serde_json::to_value(record).map_err(|e| {
-        brokeros_domain::Error::Internal(e.to_string())
+        brokeros_kernel::Error::Internal(e.to_string())
     })?))
 }

@@ -3,19 +3,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use brokeros_domain::Error;
-use brokeros_domain::lead::LeadSubmission;
+use brokeros_kernel::Error;
+use brokeros_crm::model::LeadSubmission;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState, access_log, payment_routes, withdrawal_routes};
-use crate::deposits;
-use crate::idempotency::Reply;
-use crate::kyc;
-use crate::leads;
-use crate::onboarding::{self, clients, reviews};
-use crate::psp;
-use crate::recon;
+use brokeros_payments::deposits;
+use brokeros_kernel::idempotency::Reply;
+use brokeros_onboarding::kyc;
+use brokeros_crm;
+use brokeros_onboarding::{self, clients, reviews};
+use brokeros_payments::psp;
+use brokeros_recon;
 use crate::wallet;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -137,7 +137,7 @@ id_post!(
 id_post!(
     set_profile,
     "client.profile",
-    brokeros_domain::onboarding::KycProfile,
+    brokeros_onboarding::model::KycProfile,
     clients::set_profile
 );
 id_post!(
@@ -184,7 +184,7 @@ async fn update_jurisdiction(
     Caller(p): Caller,
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
-    body: JsonBody<brokeros_domain::kyc::JurisdictionRules>,
+    body: JsonBody<brokeros_onboarding::kyc::model::JurisdictionRules>,
 ) -> ApiResult<Reply> {
     let key = idem.scoped(&p.sub, "jurisdiction.update", body.raw)?;
     Ok(
@@ -226,7 +226,7 @@ async fn kyc_webhook(
         .into());
     }
     let ctx = crate::OpContext {
-        actor: brokeros_domain::audit::Actor::public(&format!("kyc-webhook:{provider}")),
+        actor: brokeros_kernel::audit::Actor::public(&format!("kyc-webhook:{provider}")),
         correlation_id: correlation,
         now: services.clock.now(),
     };

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState};
-use crate::idempotency::Reply;
-use crate::withdrawals;
+use brokeros_kernel::idempotency::Reply;
+use brokeros_withdrawals;
 
 type ApiResult<T> = Result<T, ApiError>;
 

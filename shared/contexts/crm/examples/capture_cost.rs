@@ -6,8 +6,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::lead::LeadSubmission;
-use brokeros_domain::normalize;
+use crate::model::LeadSubmission;
+use brokeros_kernel::normalize;
 
 const ROUNDS: u32 = 200_000;
 

@@ -1,19 +1,19 @@
 //! CRM use cases: lead capture with dedupe-merge, scoring and round-robin assignment; lead
 //! reads and lists scoped by role; lifecycle, notes, tasks; conversion into a client.
 
-use brokeros_domain::audit::{AuditEvent, FieldChange};
-use brokeros_domain::lead::{
+use brokeros_kernel::audit::{AuditEvent, FieldChange};
+use crate::model::{
     Assignment, Client, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool,
 };
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::{OpContext, Services, keys};
 
 impl Entity for Lead {
@@ -104,7 +104,7 @@ pub async fn capture(
     let now = services.clock.now();
     let capture = submission.validate(&services.config, now)?;
     let ctx = OpContext {
-        actor: brokeros_domain::audit::Actor::public(&capture.touch.source),
+        actor: brokeros_kernel::audit::Actor::public(&capture.touch.source),
         correlation_id: correlation_id.to_string(),
         now,
     };
@@ -226,7 +226,7 @@ fn now_text(now: OffsetDateTime) -> String {
 
 fn ctx_for(services: &Services, principal: &Principal, correlation_id: &str) -> OpContext {
     OpContext {
-        actor: brokeros_domain::audit::Actor::user(principal),
+        actor: brokeros_kernel::audit::Actor::user(principal),
         correlation_id: correlation_id.to_string(),
         now: services.clock.now(),
     }
@@ -793,7 +793,7 @@ pub async fn get_client(services: &Services, principal: &Principal, id: &str) ->
     if !allowed {
         return Err(Error::forbidden("you may not read this client"));
     }
-    Ok(crate::onboarding::clients::view(c, client.version))
+    Ok(brokeros_onboarding::clients::view(c, client.version))
 }
 
 /// The calling client's own profile.
@@ -811,7 +811,7 @@ pub async fn my_profile(services: &Services, principal: &Principal) -> Result<Va
         id: principal.sub.clone(),
     })?;
     let client = decode::<Client>(item)?;
-    Ok(crate::onboarding::clients::view(
+    Ok(brokeros_onboarding::clients::view(
         &client.entity,
         client.version,
     ))

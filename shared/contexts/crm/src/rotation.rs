@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::{Condition, Item, Key, Store, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 
-use crate::changeset::{Changeset, store_error};
+use brokeros_kernel::changeset::{Changeset, store_error};
 
 /// Positions reserved per write of the counter.
 pub const BLOCK: u64 = 64;

@@ -1,4 +1,4 @@
-//! The double-entry ledger over the storage port. The rules are `brokeros_domain::ledger`'s;
+//! The double-entry ledger over the storage port. The rules are `crate::model`'s;
 //! this module reads what they need and commits what they decide.
 //!
 //! One journal entry is one `Store::transact`: the entry item (created only if its transfer id
@@ -23,21 +23,21 @@ mod turns;
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::ledger::{
+use crate::model::{
     AccountId, Balance, Bucket, Closure, Entry, EntryKind, Referenced, Request, TransferId,
     apply_postings, check_owner_id, plan, replay,
 };
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use brokeros_domain::ledger::{
+pub use crate::model::{
     ClosedHow, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer,
 };
 
-use crate::changeset::{Changeset, Entity, decode, store_error};
+use brokeros_kernel::changeset::{Changeset, Entity, decode, store_error};
 use crate::{OpContext, Services, keys};
 
 /// How many items a house account's balance is split into.

@@ -4,9 +4,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_domain::audit::Actor;
+use brokeros_kernel::audit::Actor;
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::money::{EUR, USD};
+use brokeros_kernel::money::{EUR, USD};
 use brokeros_store::{Query, Table};
 use time::macros::datetime;
 

@@ -1,16 +1,16 @@
 //! The `trading-account` task: opens the approved client's trading account on the platform,
 //! with the leverage the jurisdiction allows.
 
-use brokeros_domain::onboarding::AccountRef;
-use brokeros_domain::{Error, Result};
+use crate::model::AccountRef;
+use brokeros_kernel::{Error, Result};
 use brokeros_trading::{NewAccount, TradingError};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::tasks::{TaskScope, commit, stage};
 use crate::Services;
-use crate::changeset::Changeset;
-use crate::idempotency::Reply;
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::idempotency::Reply;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AccountTask {

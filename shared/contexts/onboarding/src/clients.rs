@@ -1,17 +1,17 @@
 //! Client registration and the client's KYC data: the profile KYC needs, document metadata,
 //! and the KYC status with its checks.
 
-use brokeros_domain::lead::Client;
-use brokeros_domain::onboarding::{ClientDocument, KycProfile, KycStatus, mask_number};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, kyc, normalize};
+use crate::model::Client;
+use crate::model::{ClientDocument, KycProfile, KycStatus, mask_number};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, kyc, normalize};
 use brokeros_store::{Condition, Item, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{authorize_client_read, load_client};
-use crate::changeset::Changeset;
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::user_ctx;
 use crate::{Services, keys};
 
@@ -160,7 +160,7 @@ async fn load_for_change(
     services: &Services,
     principal: &Principal,
     id: &str,
-) -> Result<crate::changeset::Audited<Client>> {
+) -> Result<brokeros_kernel::changeset::Audited<Client>> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Admin],
         "change client data",

@@ -7,17 +7,17 @@
 //! answers that token ([`result_arrived`]); if the webhook came first, `await` answers it
 //! itself.
 
-use brokeros_domain::kyc::KycDecision;
-use brokeros_domain::onboarding::{Onboarding, OnboardingStatus, kyc_subject};
-use brokeros_domain::{Error, Result};
+use crate::kyc::model::KycDecision;
+use crate::model::{Onboarding, OnboardingStatus, kyc_subject};
+use brokeros_kernel::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::tasks::{TaskScope, update_onboarding};
 use crate::Services;
-use crate::changeset::{Audited, load};
+use brokeros_kernel::changeset::{Audited, load};
 use crate::keys;
-use brokeros_domain::kyc::KycCheckRecord;
+use crate::kyc::model::KycCheckRecord;
 
 use crate::kyc::{KycError, load_check, run_kyc_check};
 
@@ -161,7 +161,7 @@ async fn answer(
     check_id: &str,
     decision: &KycDecision,
 ) -> Result<()> {
-    crate::workflow::unless_not_waiting(
+    brokeros_kernel::workflow::unless_not_waiting(
         services
             .workflow()?
             .task_success(token, task_output(check_id, Some(decision)))

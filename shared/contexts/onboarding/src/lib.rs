@@ -8,18 +8,18 @@ pub mod kyc_task;
 pub mod reviews;
 pub mod tasks;
 
-use brokeros_domain::lead::Client;
-use brokeros_domain::onboarding::{KycStatus, Onboarding, OnboardingStatus, Review};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, normalize};
+use crate::model::Client;
+use crate::model::{KycStatus, Onboarding, OnboardingStatus, Review};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Index, Key, Query, Table};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::user_ctx;
-use crate::workflow::Machine;
+use brokeros_kernel::workflow::Machine;
 use crate::{Services, keys};
 
 impl Entity for Onboarding {

@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::kyc::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
-use crate::lead::Client;
-use crate::principal::{Principal, Role};
-use crate::{Error, Result};
+use crate::kyc::model::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
+use crate::model::Client;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -327,7 +327,7 @@ pub struct KycProfile {
     /// Individuals only.
     #[serde(
         default,
-        with = "crate::kyc::subject::iso_date::option",
+        with = "crate::kyc::model::subject::iso_date::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_of_birth: Option<time::Date>,

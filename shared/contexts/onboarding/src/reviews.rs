@@ -3,17 +3,17 @@
 //! `ReviewRejected`, which the onboarding definition catches. Should that answer be lost, the
 //! review's deadline task finds the decision and answers with it (`tasks::review_task`).
 
-use brokeros_domain::onboarding::{Decision, Review, ReviewStatus};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Result, normalize};
+use crate::model::{Decision, Review, ReviewStatus};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Result, normalize};
 use brokeros_store::Index;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
 use super::load_existing;
-use crate::changeset::{Audited, Changeset};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::{Audited, Changeset};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::user_ctx;
 use crate::{Services, keys};
 
@@ -153,5 +153,5 @@ pub(super) async fn answer_decision(
         }
         _ => Ok(()),
     };
-    crate::workflow::unless_not_waiting(answered)
+    brokeros_kernel::workflow::unless_not_waiting(answered)
 }

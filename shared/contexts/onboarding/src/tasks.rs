@@ -3,21 +3,21 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use brokeros_domain::audit::Actor;
-use brokeros_domain::lead::Client;
-use brokeros_domain::onboarding::{
+use brokeros_kernel::audit::Actor;
+use crate::model::Client;
+use crate::model::{
     AccountRef, KycStatus, Onboarding, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
 };
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::Key;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Mutex;
 
 use super::load_existing;
-use crate::changeset::{Audited, Changeset, Entity, load};
-use crate::idempotency::{Reply, execute};
-use crate::workflow_tasks::parse;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_kernel::workflow::parse;
 use crate::{OpContext, Services, keys};
 
 /// The Lambda functions the onboarding definition calls, by function name.
@@ -99,7 +99,7 @@ impl TaskScope {
 /// Runs a task body under the store's optimistic retries and answers its JSON.
 pub(crate) async fn commit<'a>(
     services: &Services,
-    attempt: impl FnMut() -> crate::idempotency::Attempt<'a>,
+    attempt: impl FnMut() -> brokeros_kernel::idempotency::Attempt<'a>,
 ) -> Result<Value> {
     Ok(execute(services, None, attempt).await?.body)
 }
@@ -301,7 +301,7 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
                 .workflow()?
                 .task_failure(&task.task_token, REVIEW_EXPIRED, &cause)
                 .await;
-            crate::workflow::unless_not_waiting(answered)?
+            brokeros_kernel::workflow::unless_not_waiting(answered)?
         }
     }
     Ok(reply)

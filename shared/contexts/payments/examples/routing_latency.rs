@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use brokeros_domain::money::Money;
-use brokeros_domain::payments::{
+use brokeros_kernel::money::Money;
+use crate::model::{
     Decimal, DepositIntent, Health, OutcomeCounts, PaymentMethod, ProviderStats, RiskLevel,
     RoutingRules, RoutingStats,
 };

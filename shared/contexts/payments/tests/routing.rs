@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::money::{Currency, Money};
-use brokeros_domain::payments::{
+use brokeros_kernel::money::{Currency, Money};
+use crate::model::{
     Attempt, AttemptOutcome, Decimal, DepositIntent, Exclusion, FallbackStop, Health, HealthPolicy,
     OutcomeCounts, PaymentMethod, ProviderStats, RankedBy, RiskLevel, RoutingDecision,
     RoutingDocument, RoutingRules, RoutingStats, assess_health,

@@ -1,5 +1,5 @@
 //! Reconciliation of a payment provider's settlement report against the ledger (issue 4, part
-//! 6). The rules are `brokeros_domain::recon`'s; this module reads the ledger they need and
+//! 6). The rules are `crate::model`'s; this module reads the ledger they need and
 //! stores what they decide.
 //!
 //! A run reads the postings of the provider's clearing and fees accounts (every currency) over
@@ -13,22 +13,22 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::canonical::sha256_hex;
-use brokeros_domain::ledger::{AccountId, check_owner_id};
-use brokeros_domain::money::{CURRENCIES, Currency};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::recon::{
+use brokeros_kernel::canonical::sha256_hex;
+use brokeros_ledger::model::{AccountId, check_owner_id};
+use brokeros_kernel::money::{CURRENCIES, Currency};
+use brokeros_kernel::principal::{Principal, Role};
+use crate::model::{
     CurrencyTotals, LedgerItem, LedgerSide, MatchItem, MatchKind, parse_report, period,
 };
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::{
     Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::changeset::{Changeset, Entity, load, store_error};
-use crate::ledger::{self, HistoryQuery};
+use brokeros_kernel::changeset::{Changeset, Entity, load, store_error};
+use brokeros_ledger::{self, HistoryQuery};
 use crate::{Services, keys};
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
@@ -155,7 +155,7 @@ async fn postings(
     }
 }
 
-/// Reconciles `report_csv` (see `brokeros_domain::recon` for its format) of `provider`
+/// Reconciles `report_csv` (see `crate::model` for its format) of `provider`
 /// against the ledger, stores the run with its audit event, and answers it; the same report
 /// again answers the stored run. Finance and admins only. Errors: `forbidden`; a validation
 /// error naming the report's line and column (`line 3, column 4 (amount)`); nothing is written
@@ -202,7 +202,7 @@ pub async fn reconcile(
         )
         .await?;
     }
-    let matching = brokeros_domain::recon::reconcile(&rows, &items);
+    let matching = crate::model::reconcile(&rows, &items);
     let chunks: Vec<&[MatchItem]> = matching.items.chunks(CHUNK_ITEMS).collect();
     if chunks.len() > MAX_CHUNKS {
         return Err(Error::invalid(

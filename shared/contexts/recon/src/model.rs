@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::money::{Currency, Money};
-use crate::{Error, Result};
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_kernel::{Error, Result};
 
 /// The columns of a settlement report, in order.
 pub const COLUMNS: [&str; 7] = [
@@ -219,7 +219,7 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
         ));
     }
     let records =
-        crate::csv::parse(csv).map_err(|e| bad(e.line, e.column, "malformed_csv", e.reason))?;
+        brokeros_kernel::csv::parse(csv).map_err(|e| bad(e.line, e.column, "malformed_csv", e.reason))?;
     let mut records = records.into_iter();
     let header = match records.next() {
         Some(h) if !h.is_blank() => h,
@@ -646,7 +646,7 @@ pub fn reconcile(rows: &[ReportRow], ledger: &[LedgerItem]) -> Matching {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{EUR, JPY, USD};
+    use brokeros_kernel::money::{EUR, JPY, USD};
     use std::str::FromStr;
     use time::macros::datetime;
 

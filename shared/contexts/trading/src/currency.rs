@@ -2,13 +2,13 @@
 //! it reaches a platform: a platform books money in its currency's minor units, so an amount
 //! finer than that (10.001 USD) cannot be booked as asked and is refused rather than rounded.
 
-use brokeros_domain::money::{self, Currency};
+use brokeros_kernel::money::{self, Currency};
 use rust_decimal::Decimal;
 
 use crate::error::TradingError;
 
 /// A currency a trading account may be held in: a currency of Broker OS's one currency table
-/// ([`brokeros_domain::money::CURRENCIES`]), with its `code` and `scale`.
+/// ([`brokeros_kernel::money::CURRENCIES`]), with its `code` and `scale`.
 pub type CurrencySpec = Currency;
 
 /// The currencies of the table that trading accounts may be held in. A currency missing here
@@ -42,7 +42,7 @@ fn account_currency(code: &str) -> Result<CurrencySpec, TradingError> {
 /// Checks that `amount` is a positive amount of `currency` that needs no rounding, and returns
 /// it at exactly the currency's scale (10 USD becomes 10.00), so stored and reported amounts
 /// look alike whatever form the caller sent. The rules are those of
-/// [`brokeros_domain::money::Money`].
+/// [`brokeros_kernel::money::Money`].
 pub fn checked_amount(amount: Decimal, currency: &str) -> Result<Decimal, TradingError> {
     let currency = account_currency(currency)?;
     money::Money::positive("amount", amount, currency)

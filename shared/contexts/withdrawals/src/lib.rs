@@ -12,23 +12,23 @@ pub mod tasks;
 
 use std::sync::Mutex;
 
-use brokeros_domain::ledger::{AccountId, Release, Request, Reserve, Settle, TransferId};
-use brokeros_domain::money::Money;
-use brokeros_domain::onboarding::mask_number;
-use brokeros_domain::payments::PaymentMethod;
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::withdrawal::{Withdrawal, WithdrawalStatus};
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_ledger::model::{AccountId, Release, Request, Reserve, Settle, TransferId};
+use brokeros_kernel::money::Money;
+use brokeros_onboarding::model::mask_number;
+use brokeros_payments::model::PaymentMethod;
+use brokeros_kernel::principal::{Principal, Role};
+use crate::model::{Withdrawal, WithdrawalStatus};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::changeset::{Audited, Changeset, Entity, load, store_error};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
-use crate::ledger::{Staged, in_turn};
-use crate::onboarding::{authorize_client_read, client_items, load_client};
-use crate::workflow::Machine;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_ledger::{Staged, in_turn};
+use brokeros_onboarding::{authorize_client_read, client_items, load_client};
+use brokeros_kernel::workflow::Machine;
 use crate::{OpContext, Services, keys};
 
 /// The error name a rejection fails the waiting approval task with.
@@ -129,7 +129,7 @@ pub(crate) async fn stage_step(
         }
         .into(),
     };
-    match crate::ledger::stage(services, ctx, &request, changes).await? {
+    match brokeros_ledger::stage(services, ctx, &request, changes).await? {
         Staged::New(_) => Ok(()),
         // The withdrawal's state decides whether its reservation is closed, and both commit
         // together: a closing entry already posted for a withdrawal still holding funds means
@@ -234,7 +234,7 @@ pub async fn create(
                     }
                     return Ok((Reply::new(202, view(w)), changes));
                 }
-                let wallets = crate::ledger::balances_of_client(services, client_id).await?;
+                let wallets = brokeros_ledger::balances_of_client(services, client_id).await?;
                 if !wallets.iter().any(|b| b.account == request.wallet) {
                     return Err(Error::invalid(
                         "currency_mismatch",
@@ -285,7 +285,7 @@ pub async fn create(
                 // Refused (insufficient funds) before anything is written.
                 let reserve = Request::from(request.clone());
                 if let Staged::Replayed(_) =
-                    crate::ledger::stage(services, &ctx, &reserve, &mut changes).await?
+                    brokeros_ledger::stage(services, &ctx, &reserve, &mut changes).await?
                 {
                     return Err(Error::Internal(format!(
                         "withdrawal {id}: its reservation exists without the withdrawal"
@@ -354,7 +354,7 @@ pub(crate) async fn summaries(
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    crate::onboarding::latest_items(
+    brokeros_onboarding::latest_items(
         services,
         keys::withdrawals_by_client(client_id),
         limit,
@@ -522,7 +522,7 @@ pub async fn reject(
 /// A decision is committed before the workflow is told, so a failed answer loses nothing: the
 /// approval deadline finds the decision on the withdrawal and follows it.
 fn answer(result: Result<()>, id: &str) {
-    if let Err(e) = crate::workflow::unless_not_waiting(result) {
+    if let Err(e) = brokeros_kernel::workflow::unless_not_waiting(result) {
         tracing::warn!(
             withdrawal_id = %id,
             error = %e,

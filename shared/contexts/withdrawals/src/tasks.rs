@@ -3,24 +3,24 @@
 //! when the step already happened (a retried task, a decision taken meanwhile), answers what
 //! happened instead of doing it again. The actor of every event is the workflow execution.
 
-use brokeros_domain::audit::Actor;
-use brokeros_domain::deposit::{AttemptResult, Deposit, DepositStatus};
-use brokeros_domain::withdrawal::{
+use brokeros_kernel::audit::Actor;
+use brokeros_payments::deposits::model::{AttemptResult, Deposit, DepositStatus};
+use crate::model::{
     ApprovalRequirement, CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal,
     VerificationLevel, Withdrawal, WithdrawalStatus, check,
 };
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::{Condition, Item, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
-use crate::changeset::{Audited, Changeset, store_error};
-use crate::idempotency::{Reply, execute};
-use crate::ledger::in_turn;
-use crate::onboarding::{latest, load_client};
-use crate::psp::{GatewayError, PayoutRequest, PayoutResult};
-use crate::workflow_tasks::parse;
+use brokeros_kernel::changeset::{Audited, Changeset, store_error};
+use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_ledger::in_turn;
+use brokeros_onboarding::{latest, load_client};
+use brokeros_payments::psp::{GatewayError, PayoutRequest, PayoutResult};
+use brokeros_kernel::workflow::parse;
 use crate::{OpContext, Services, keys};
 
 /// The Lambda function the withdrawal definition calls.

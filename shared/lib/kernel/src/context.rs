@@ -55,6 +55,8 @@ pub struct Core {
     pub store: std::sync::Arc<dyn brokeros_store::Store>,
     pub clock: std::sync::Arc<dyn Clock>,
     pub ids: std::sync::Arc<dyn IdGen>,
+    /// Absent in hosts that start no workflow and answer no task tokens.
+    pub workflow: Option<std::sync::Arc<dyn crate::workflow::Workflow>>,
 }
 
 impl Core {
@@ -64,20 +66,28 @@ impl Core {
             store,
             clock: std::sync::Arc::new(SystemClock),
             ids: std::sync::Arc::new(UuidV7Ids),
+            workflow: None,
         }
     }
 
-    /// A change made by `principal` through the API, now, under `correlation_id`.
-    pub fn user_ctx(
-        &self,
-        principal: &crate::principal::Principal,
-        correlation_id: &str,
-    ) -> OpContext {
-        OpContext {
-            actor: Actor::user(principal),
-            correlation_id: correlation_id.to_string(),
-            now: self.clock.now(),
-        }
+    /// The workflow port, for the use cases that start workflows or answer their tasks.
+    pub fn workflow(&self) -> crate::Result<&std::sync::Arc<dyn crate::workflow::Workflow>> {
+        self.workflow.as_ref().ok_or_else(|| {
+            crate::Error::Internal("this function has no workflow configured".into())
+        })
+    }
+}
+
+/// A change made by `principal` through the API, now, under `correlation_id`.
+pub fn user_ctx(
+    core: &Core,
+    principal: &crate::principal::Principal,
+    correlation_id: &str,
+) -> OpContext {
+    OpContext {
+        actor: Actor::user(principal),
+        correlation_id: correlation_id.to_string(),
+        now: core.clock.now(),
     }
 }
 

@@ -41,3 +41,21 @@ pub fn sortable_time(at: OffsetDateTime) -> String {
         ))
         .expect("a UTC timestamp formats")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn sortable_time_is_fixed_width_and_ordered() {
+        let a = sortable_time(datetime!(2026-11-24 09:00:00 UTC));
+        let b = sortable_time(datetime!(2026-11-24 09:00:00.5 UTC));
+        assert_eq!(a, "2026-11-24T09:00:00.000000Z");
+        assert!(a < b);
+        assert_eq!(
+            audit_day(datetime!(2026-11-24 23:59:59 -01:00)),
+            "DAY#2026-11-25"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod audit_export;
+pub mod brands;
 pub mod canonical;
 pub mod changeset;
 pub mod context;
@@ -20,7 +21,8 @@ pub mod principal;
 pub mod reply;
 pub mod workflow;
 
-pub use context::{Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids};
+pub use brands::Brands;
+pub use context::{Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx};
 pub use error::{Error, Result};
 pub use paging::{QueueFilter, page_limit};
 pub use reply::Reply;

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use crate::Result;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The state machines use cases start, by the name of their file in `statemachines/`.
@@ -59,4 +60,12 @@ pub fn unless_not_waiting(answered: Result<()>) -> Result<()> {
         }) => Ok(()),
         other => other,
     }
+}
+
+/// A task's JSON payload as its input type; a bad payload names the field.
+pub fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid("invalid_task_input", field, e.inner().to_string())
+    })
 }

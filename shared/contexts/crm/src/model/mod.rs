@@ -12,8 +12,8 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::onboarding::{AccountRef, ClientDocument, KycProfile, KycStatus};
-use crate::{Error, Result};
+use brokeros_onboarding::model::{AccountRef, ClientDocument, KycProfile, KycStatus};
+use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

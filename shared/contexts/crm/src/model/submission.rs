@@ -3,8 +3,8 @@ use time::OffsetDateTime;
 
 use super::{Touch, Utm};
 use crate::config::BrokerConfig;
-use crate::normalize::optional;
-use crate::{Result, normalize};
+use brokeros_kernel::normalize::optional;
+use brokeros_kernel::{Result, normalize};
 
 /// The body of `POST /leads` as landing pages and affiliate feeds send it.
 #[derive(Debug, Clone, Deserialize)]
@@ -55,7 +55,7 @@ impl LeadSubmission {
         let email = optional(self.email, |v| normalize::email("email", v))?;
         let phone = optional(self.phone, |v| normalize::phone_e164("phone", v, &country))?;
         if email.is_none() && phone.is_none() {
-            return Err(crate::Error::invalid(
+            return Err(brokeros_kernel::Error::invalid(
                 "required",
                 "email",
                 "an email or a phone number is required",

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::money::Currency;
-use crate::{Error, Result};
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::{Error, Result};
 
 /// The longest owner id (client, provider, IB) an account name takes.
 pub const MAX_OWNER_ID_CHARS: usize = 80;
@@ -303,7 +303,7 @@ impl<'de> Deserialize<'de> for AccountId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{JPY, USD, USDT};
+    use brokeros_kernel::money::{JPY, USD, USDT};
 
     #[test]
     fn account_names_round_trip() {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::account::{AccountId, Bucket};
 use super::entry::Posting;
-use crate::{Error, Result};
+use brokeros_kernel::{Error, Result};
 
 /// An account's balance, or one shard of a house account's balance: the sums of its postings
 /// per part. `total = available + reserved`; only client wallets have a reserved part.

@@ -15,9 +15,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 
 use super::account::{AccountId, Bucket};
-use crate::canonical::canonical_sha256;
-use crate::money::{Currency, Money};
-use crate::{Error, Result, normalize};
+use brokeros_kernel::canonical::canonical_sha256;
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_kernel::{Error, Result, normalize};
 
 /// The longest transfer id.
 pub const MAX_TRANSFER_ID_CHARS: usize = 128;

@@ -2,7 +2,7 @@
 //! whose postings balance per currency, idempotency by the caller's transfer id, reversals, and
 //! reservations (available → reserved → released or settled).
 //!
-//! The application layer (`brokeros_app::ledger`) stores entries and balances through the
+//! The application layer (`crate`) stores entries and balances through the
 //! storage port; everything it decides, it decides here.
 
 mod account;
@@ -19,7 +19,7 @@ pub use entry::{
     Transfer, TransferId, plan, sums,
 };
 
-use crate::{Error, Result};
+use brokeros_kernel::{Error, Result};
 
 /// What a transfer id already stored means for a new request with that id: the same request
 /// (by its canonical hash) is answered with the stored entry, another one is refused

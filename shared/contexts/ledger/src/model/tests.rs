@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::money::{BTC, Currency, EUR, JPY, USD};
+use brokeros_kernel::money::{BTC, Currency, EUR, JPY, USD};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 09:00:00 UTC);
 

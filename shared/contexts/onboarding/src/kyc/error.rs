@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use brokeros_domain::Error;
+use brokeros_kernel::Error;
 
 use super::provider::ProviderError;
 

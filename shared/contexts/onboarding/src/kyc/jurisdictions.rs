@@ -12,15 +12,15 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::kyc::{JurisdictionRules, JurisdictionSet};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, normalize};
+use crate::kyc::model::{JurisdictionRules, JurisdictionSet};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{
     Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
 };
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::{OpContext, Services, keys};
 
 impl Entity for JurisdictionRules {

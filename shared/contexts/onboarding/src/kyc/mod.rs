@@ -17,15 +17,15 @@ pub mod simulated;
 mod tests;
 
 use axum::http::HeaderMap;
-use brokeros_domain::kyc::{
+use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
     ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
 };
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, normalize};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, normalize};
 use brokeros_store::{Index, Key, Query, StoreError, Table};
 
-use crate::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 use crate::{OpContext, Services, keys};
 
 pub use error::KycError;
@@ -188,7 +188,7 @@ pub async fn run_kyc_check(
 async fn verify_documents(
     provider: &dyn KycProvider,
     subject: &KycSubject,
-    level: brokeros_domain::kyc::VerificationLevel,
+    level: crate::kyc::model::VerificationLevel,
 ) -> KycResult<(ProviderRefs, Option<DocumentVerification>)> {
     let failed = |e| KycError::from_provider(provider.name(), e);
     let applicant = provider.create_applicant(subject).await.map_err(failed)?;
@@ -381,7 +381,7 @@ pub async fn requires_reverification(
 ) -> KycResult<bool> {
     Ok(latest_completed_check(services, client_id)
         .await?
-        .is_some_and(|c| brokeros_domain::kyc::requires_reverification(c.client_type, client_type)))
+        .is_some_and(|c| crate::kyc::model::requires_reverification(c.client_type, client_type)))
 }
 
 /// Compliance officers and admins only: a check names sanctions and PEP matches, which the

@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use brokeros_domain::kyc::VerificationLevel;
-use brokeros_domain::kyc::{DocumentRef, DocumentType, DocumentVerification, KycSubject};
+use crate::kyc::model::VerificationLevel;
+use crate::kyc::model::{DocumentRef, DocumentType, DocumentVerification, KycSubject};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use axum::http::{HeaderMap, HeaderValue};
-use brokeros_domain::kyc::{
+use crate::kyc::model::{
     DocumentOutcome, DocumentRef, DocumentVerification, KycSubject, VerificationLevel,
 };
 use serde::{Deserialize, Serialize};

@@ -3,21 +3,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use brokeros_domain::audit::{Actor, ActorKind, AuditEvent};
+use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::kyc::subject::SAMPLE_APPLICANTS_JSON;
-use brokeros_domain::kyc::{
+use crate::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
+use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
     KycSubject, ScreeningList,
 };
-use brokeros_domain::principal::{Principal, Role};
+use brokeros_kernel::principal::{Principal, Role};
 use brokeros_store::{Query, Table};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::idempotency::IdempotencyKey;
+use brokeros_kernel::idempotency::IdempotencyKey;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
 const SECRET: &[u8] = b"simulated-webhook-secret";
@@ -298,7 +298,7 @@ async fn a_pep_goes_to_review_under_enhanced_due_diligence() {
     assert!(codes(&check).contains(&"pep"));
     assert_eq!(
         check.decision.as_ref().unwrap().verification_level,
-        brokeros_domain::kyc::VerificationLevel::Enhanced
+        crate::kyc::model::VerificationLevel::Enhanced
     );
 }
 
@@ -561,7 +561,7 @@ async fn a_webhook_for_a_check_not_stored_is_not_found() {
         .provider
         .start_check(
             &applicant,
-            brokeros_domain::kyc::VerificationLevel::Standard,
+            crate::kyc::model::VerificationLevel::Standard,
         )
         .await
         .unwrap();

@@ -8,26 +8,26 @@
 
 use std::sync::Mutex;
 
-use brokeros_domain::audit::Actor;
-use brokeros_domain::deposit::{Deposit, DepositStatus, Effect};
-use brokeros_domain::ledger::{AccountId, Request, Transfer, TransferId};
-use brokeros_domain::money::Money;
-use brokeros_domain::payments::PaymentMethod;
-use brokeros_domain::payments::events::PaymentEvent;
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_kernel::audit::Actor;
+use crate::deposits::model::{Deposit, DepositStatus, Effect};
+use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
+use brokeros_kernel::money::Money;
+use crate::model::PaymentMethod;
+use crate::model::events::PaymentEvent;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::changeset::{Audited, Changeset, Entity, load};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
-use crate::onboarding::{authorize_client_read, client_items, load_client};
-use brokeros_domain::payments::stats::Outcome;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_onboarding::{authorize_client_read, client_items, load_client};
+use crate::model::stats::Outcome;
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
-use crate::workflow::Machine;
+use brokeros_kernel::workflow::Machine;
 use crate::{OpContext, Services, keys};
 
 pub mod tasks;
@@ -91,7 +91,7 @@ pub async fn create(
         Box::pin(async move {
             let client = load_client(services, &client_id).await?;
             authorize_client_read(principal, &client.entity)?;
-            if client.entity.kyc_status != brokeros_domain::onboarding::KycStatus::Approved {
+            if client.entity.kyc_status != brokeros_onboarding::model::KycStatus::Approved {
                 return Err(Error::conflict(
                     "kyc_not_approved",
                     "deposits are open to clients whose KYC is approved",
@@ -202,7 +202,7 @@ pub(crate) async fn summaries(
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    crate::onboarding::latest_items(
+    brokeros_onboarding::latest_items(
         services,
         keys::deposits_by_client(client_id),
         limit,
@@ -301,10 +301,10 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                         deposit.amount.amount(),
                         &format!("deposit via {}", event.provider),
                     );
-                    crate::ledger::stage(services, ctx, &Request::from(transfer), &mut changes)
+                    brokeros_ledger::stage(services, ctx, &Request::from(transfer), &mut changes)
                         .await?;
                     changes.put(
-                        crate::payments::volume_increment(
+                        crate::routing::volume_increment(
                             services,
                             &event.provider,
                             deposit.amount,
@@ -314,7 +314,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                         .await?,
                     );
                     changes.put(
-                        crate::payments::outcome_increment(
+                        crate::routing::outcome_increment(
                             services,
                             &event.provider,
                             Outcome::Succeeded,
@@ -327,7 +327,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                 }
                 Effect::Declined { reason } => {
                     changes.put(
-                        crate::payments::outcome_increment(
+                        crate::routing::outcome_increment(
                             services,
                             &event.provider,
                             Outcome::Declined,
@@ -407,7 +407,7 @@ pub(crate) async fn answer_waiting(
         }
         _ => Ok(()),
     };
-    crate::workflow::unless_not_waiting(answered)
+    brokeros_kernel::workflow::unless_not_waiting(answered)
 }
 
 /// One round of the consumer: receives up to `max` provider events, applies each in order per

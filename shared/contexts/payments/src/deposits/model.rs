@@ -10,10 +10,10 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::money::Money;
-use crate::payments::PaymentMethod;
-use crate::payments::events::{PaymentEvent, PaymentEventKind};
-use crate::{Error, Result};
+use brokeros_kernel::money::Money;
+use crate::model::PaymentMethod;
+use crate::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -437,7 +437,7 @@ impl Deposit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Currency;
+    use brokeros_kernel::money::Currency;
     use rust_decimal::Decimal;
 
     fn usd(cents: i64) -> Money {

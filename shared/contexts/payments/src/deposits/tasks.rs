@@ -7,15 +7,15 @@
 //! platform refuses it (`return`). Each commits its state change with its audit event in one
 //! transaction and may run any number of times: a retried task finds its own earlier work.
 
-use brokeros_domain::audit::Actor;
-use brokeros_domain::deposit::{AttemptResult, Deposit, DepositStatus, Funding};
-use brokeros_domain::kyc::KycCheckRecord;
-use brokeros_domain::ledger::{AccountId, Request, Reverse, Transfer, TransferId};
-use brokeros_domain::onboarding::Onboarding;
-use brokeros_domain::payments::RiskLevel;
-use brokeros_domain::payments::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
-use brokeros_domain::payments::stats::Outcome;
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::audit::Actor;
+use crate::deposits::model::{AttemptResult, Deposit, DepositStatus, Funding};
+use brokeros_onboarding::kyc::model::KycCheckRecord;
+use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
+use brokeros_onboarding::model::Onboarding;
+use crate::model::RiskLevel;
+use crate::model::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
+use crate::model::stats::Outcome;
+use brokeros_kernel::{Error, Result};
 use brokeros_trading::{BalanceOperation, BalanceOperationKind};
 use std::future::Future;
 use std::pin::Pin;
@@ -24,15 +24,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load_deposit;
-use crate::changeset::{Audited, Changeset, load};
-use crate::idempotency::{Reply, execute};
-use crate::onboarding::account_task::platform_error;
-use crate::onboarding::load_client;
-use crate::payments::{
+use brokeros_kernel::changeset::{Audited, Changeset, load};
+use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_onboarding::account_task::platform_error;
+use brokeros_onboarding::load_client;
+use crate::routing::{
     active_routing_rules, load_routing_stats, outcome_increment, routing_rules_version,
 };
 use crate::psp::{GatewayError, PaymentRequest};
-use crate::workflow_tasks::parse;
+use brokeros_kernel::workflow::parse;
 use crate::{OpContext, Services, keys};
 
 /// The Lambda functions the deposit definition calls, by function name.
@@ -487,7 +487,7 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
                         deposit.amount.amount(),
                         &format!("deposit {} to trading account {login}", deposit.id),
                     );
-                    let staged = crate::ledger::stage(
+                    let staged = brokeros_ledger::stage(
                         services,
                         &ctx,
                         &Request::from(transfer),
@@ -582,7 +582,7 @@ async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Val
                     reverses: funding_transfer_id(&deposit.id)?,
                     memo: "the trading platform did not take the deposit".into(),
                 };
-                crate::ledger::stage(services, &ctx, &Request::from(reverse), &mut changes).await?;
+                brokeros_ledger::stage(services, &ctx, &Request::from(reverse), &mut changes).await?;
                 deposit.funding_returned(why.clone(), ctx.now)?;
                 Ok((deposit, changes))
             })

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::money::Money;
+use brokeros_kernel::money::Money;
 
 /// The longest provider event id, deposit reference or provider transaction id accepted.
 pub const MAX_REFERENCE_CHARS: usize = 100;
@@ -115,7 +115,7 @@ pub fn is_reference(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{Currency, Money};
+    use brokeros_kernel::money::{Currency, Money};
     use rust_decimal::Decimal;
     use std::str::FromStr;
     use time::macros::datetime;

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::routing::{RoutingDocument, RuleAction};
 use super::{PaymentMethod, RiskLevel};
-use crate::money::{CURRENCIES, Currency};
+use brokeros_kernel::money::{CURRENCIES, Currency};
 
 /// 26 × 26 possible two-letter codes.
 const COUNTRY_SLOTS: usize = 26 * 26;

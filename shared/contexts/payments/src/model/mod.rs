@@ -3,9 +3,9 @@
 //! live statistics ([`stats`]); and the providers' events and webhooks ([`events`],
 //! [`webhook`]).
 //!
-//! Amounts are [`Decimal`] (never floats): a deposit's amount is a [`crate::money::Money`],
+//! Amounts are [`Decimal`] (never floats): a deposit's amount is a [`brokeros_kernel::money::Money`],
 //! and every amount of the rules (limits, caps, fees, bounds) is checked against the scale of
-//! its currency in [`crate::money`]'s table.
+//! its currency in [`brokeros_kernel::money`]'s table.
 
 pub mod routing;
 pub mod stats;
@@ -85,9 +85,9 @@ impl RiskLevel {
     pub const LOW_RISK_BELOW_SCORE: u32 = 20;
 
     /// The routing risk level of a client by their KYC decision.
-    pub fn of_kyc(decision: Option<&crate::kyc::KycDecision>) -> RiskLevel {
+    pub fn of_kyc(decision: Option<&brokeros_onboarding::kyc::model::KycDecision>) -> RiskLevel {
         match decision {
-            Some(d) if d.outcome == crate::kyc::KycOutcome::Approve => {
+            Some(d) if d.outcome == brokeros_onboarding::kyc::model::KycOutcome::Approve => {
                 if d.risk_score < RiskLevel::LOW_RISK_BELOW_SCORE {
                     RiskLevel::Low
                 } else {

@@ -58,8 +58,8 @@ use time::OffsetDateTime;
 use super::index::{Compiled, CompiledAction, country_slot, currency_id};
 use super::stats::{Health, RoutingStats, SuccessRate};
 use super::{PaymentMethod, RiskLevel};
-use crate::money::{Currency, Money};
-use crate::{Error, Result, normalize};
+use brokeros_kernel::money::{Currency, Money};
+use brokeros_kernel::{Error, Result, normalize};
 
 /// The embedded default rules document (version 1).
 pub const DEFAULT_ROUTING_RULES_JSON: &str = include_str!("../../config/payment-routing.json");

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::events::{PaymentEvent, PaymentEventKind, is_provider_name, is_reference};
-use crate::money::{Currency, Money};
+use brokeros_kernel::money::{Currency, Money};
 
 /// How far a delivery's timestamp may be from now, either way: 5 minutes.
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
@@ -47,10 +47,10 @@ pub struct WebhookSecret(Vec<u8>);
 
 impl WebhookSecret {
     /// Refuses secrets shorter than [`MIN_SECRET_BYTES`].
-    pub fn new(bytes: impl Into<Vec<u8>>) -> crate::Result<WebhookSecret> {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> brokeros_kernel::Result<WebhookSecret> {
         let bytes = bytes.into();
         if bytes.len() < MIN_SECRET_BYTES {
-            return Err(crate::Error::invalid(
+            return Err(brokeros_kernel::Error::invalid(
                 "webhook_secret_too_short",
                 "secret",
                 format!("a webhook secret has at least {MIN_SECRET_BYTES} bytes"),
@@ -299,12 +299,12 @@ impl fmt::Display for WebhookError {
 
 impl std::error::Error for WebhookError {}
 
-impl From<WebhookError> for crate::Error {
+impl From<WebhookError> for brokeros_kernel::Error {
     /// 401 for authentication failures, 400 otherwise. An [`WebhookError::Ignored`] event is
     /// not a client error: the HTTP layer answers it with 200 before converting.
-    fn from(e: WebhookError) -> crate::Error {
+    fn from(e: WebhookError) -> brokeros_kernel::Error {
         if e.is_authentication_failure() {
-            return crate::Error::Unauthenticated {
+            return brokeros_kernel::Error::Unauthenticated {
                 message: e.to_string(),
             };
         }
@@ -313,7 +313,7 @@ impl From<WebhookError> for crate::Error {
             WebhookError::InvalidAmount { .. } => "amount",
             _ => "body",
         };
-        crate::Error::Validation {
+        brokeros_kernel::Error::Validation {
             code: e.code(),
             message: e.to_string(),
             field: Some(field.to_string()),
@@ -322,9 +322,9 @@ impl From<WebhookError> for crate::Error {
 }
 
 /// A money error from the currency table, as an [`WebhookError::InvalidAmount`].
-fn invalid_amount(e: crate::Error) -> WebhookError {
+fn invalid_amount(e: brokeros_kernel::Error) -> WebhookError {
     match e {
-        crate::Error::Validation { code, message, .. } => {
+        brokeros_kernel::Error::Validation { code, message, .. } => {
             WebhookError::InvalidAmount { code, message }
         }
         other => WebhookError::InvalidAmount {
@@ -397,11 +397,11 @@ pub trait PaymentProvider: Send + Sync + fmt::Debug {
     }
 }
 
-fn checked_name(name: String) -> crate::Result<String> {
+fn checked_name(name: String) -> brokeros_kernel::Result<String> {
     if is_provider_name(&name) {
         Ok(name)
     } else {
-        Err(crate::Error::invalid(
+        Err(brokeros_kernel::Error::invalid(
             "invalid_provider_name",
             "name",
             "a provider name is 1 to 27 of [a-z0-9_-]",
@@ -482,7 +482,7 @@ struct CardDecline {
 }
 
 impl CardAcquirer {
-    pub fn new(name: impl Into<String>, secret: WebhookSecret) -> crate::Result<CardAcquirer> {
+    pub fn new(name: impl Into<String>, secret: WebhookSecret) -> brokeros_kernel::Result<CardAcquirer> {
         Ok(CardAcquirer {
             name: checked_name(name.into())?,
             secret,
@@ -721,9 +721,9 @@ impl CryptoProcessor {
         name: impl Into<String>,
         secret: WebhookSecret,
         required_confirmations: u32,
-    ) -> crate::Result<CryptoProcessor> {
+    ) -> brokeros_kernel::Result<CryptoProcessor> {
         if required_confirmations == 0 {
-            return Err(crate::Error::invalid(
+            return Err(brokeros_kernel::Error::invalid(
                 "invalid_confirmations",
                 "required_confirmations",
                 "at least one confirmation is required",
@@ -1280,7 +1280,7 @@ mod tests {
         for e in auth {
             assert_eq!(e.http_status(), 401);
             assert_eq!(e.to_string(), "the webhook delivery did not authenticate");
-            let error = crate::Error::from(e);
+            let error = brokeros_kernel::Error::from(e);
             assert_eq!(error.http_status(), 401);
             assert!(!error.to_string().contains("999"));
         }
@@ -1288,7 +1288,7 @@ mod tests {
             reason: "missing field `id`".into(),
         };
         assert_eq!(malformed.http_status(), 400);
-        assert_eq!(crate::Error::from(malformed).code(), "malformed_payload");
+        assert_eq!(brokeros_kernel::Error::from(malformed).code(), "malformed_payload");
         let ignored = WebhookError::Ignored {
             event_type: "dispute.created".into(),
         };
@@ -1607,7 +1607,7 @@ mod tests {
             )),
             "amount_too_large"
         );
-        let error = crate::Error::from(
+        let error = brokeros_kernel::Error::from(
             parse(&card, &CARD_BODY.replace("\"USDT\"", "\"XYZ\"")).unwrap_err(),
         );
         assert_eq!(

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use brokeros_domain::money::Money;
-use brokeros_domain::payments::PaymentMethod;
-use brokeros_domain::payments::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::Money;
+use crate::model::PaymentMethod;
+use crate::model::events::{PaymentEvent, PaymentEventKind};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 

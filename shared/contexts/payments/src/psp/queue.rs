@@ -68,11 +68,11 @@ impl std::fmt::Display for QueueError {
 
 impl std::error::Error for QueueError {}
 
-impl From<QueueError> for brokeros_domain::Error {
+impl From<QueueError> for brokeros_kernel::Error {
     fn from(e: QueueError) -> Self {
         match e {
-            QueueError::Invalid(m) => brokeros_domain::Error::Internal(m),
-            QueueError::Unavailable(m) => brokeros_domain::Error::Unavailable(m),
+            QueueError::Invalid(m) => brokeros_kernel::Error::Internal(m),
+            QueueError::Unavailable(m) => brokeros_kernel::Error::Unavailable(m),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The payment-provider webhook's first step, `POST /webhooks/psp/{provider}`: find the
-//! provider, authenticate and parse the delivery (`brokeros_domain::payments::webhook`), and
+//! provider, authenticate and parse the delivery (`crate::model::webhook`), and
 //! hand the event to the event queue — group = deposit, deduplication id = provider event id —
 //! so the endpoint answers fast and the consumer applies the event later, exactly once per
 //! deposit state change (the consumer is idempotent; the queue is at-least-once).
@@ -12,13 +12,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use brokeros_domain::Error;
-use brokeros_domain::payments::events::PaymentEvent;
-use brokeros_domain::payments::webhook::{
+use brokeros_kernel::Error;
+use crate::model::events::PaymentEvent;
+use crate::model::webhook::{
     CardAcquirer, CryptoProcessor, HeaderLookup, PaymentProvider, WebhookError, WebhookHeaders,
     WebhookSecret,
 };
-use brokeros_domain::payments::{PaymentMethod, RoutingRules};
+use crate::model::{PaymentMethod, RoutingRules};
 use time::OffsetDateTime;
 
 use super::queue::{EventQueue, QueueError};
@@ -230,8 +230,8 @@ mod tests {
     #[tokio::test]
     async fn every_routed_provider_has_a_simulated_webhook_that_authenticates() {
         use crate::psp::{LocalEventQueue, LocalQueueConfig};
-        use brokeros_domain::money::{Currency, Money};
-        use brokeros_domain::payments::events::PaymentEventKind;
+        use brokeros_kernel::money::{Currency, Money};
+        use crate::model::events::PaymentEventKind;
         let rules = RoutingRules::embedded_default();
         let providers = PaymentProviders::simulated_for(&rules);
         let dir = tempfile::tempdir().unwrap();
@@ -315,8 +315,8 @@ mod tests {
     }
     use crate::psp::{LocalEventQueue, LocalQueueConfig};
     use axum::http::HeaderValue;
-    use brokeros_domain::money::{Currency, Money};
-    use brokeros_domain::payments::events::PaymentEventKind;
+    use brokeros_kernel::money::{Currency, Money};
+    use crate::model::events::PaymentEventKind;
     use brokeros_store::{Store, Table};
     use std::str::FromStr;
     use time::macros::datetime;
@@ -365,8 +365,8 @@ mod tests {
         }
     }
 
-    fn rust_decimal_from(text: &str) -> brokeros_domain::payments::Decimal {
-        brokeros_domain::payments::Decimal::from_str(text).unwrap()
+    fn rust_decimal_from(text: &str) -> crate::model::Decimal {
+        crate::model::Decimal::from_str(text).unwrap()
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Deposit routing in the store: the routing rules as versioned, audited configuration
 //! ([`rules`]) and the payment providers' statistics that routing reads ([`stats`]). The
-//! decision itself is pure: [`brokeros_domain::payments::RoutingRules::route`].
+//! decision itself is pure: [`crate::model::RoutingRules::route`].
 //!
 //! What a deposit workflow task does with this module:
 //!
@@ -26,7 +26,7 @@ pub mod stats;
 #[cfg(test)]
 mod tests;
 
-use brokeros_domain::principal::Role;
+use brokeros_kernel::principal::Role;
 
 pub use rules::{
     ROUTING_RULES_ID, RoutingRulesInForce, active_routing_rules, routing_rules_history,

@@ -24,11 +24,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use brokeros_domain::audit::FieldChange;
-use brokeros_domain::canonical::sha256_hex;
-use brokeros_domain::payments::{RoutingDocument, RoutingRules};
-use brokeros_domain::principal::{Principal, Role};
-use brokeros_domain::{Error, Result};
+use brokeros_kernel::audit::FieldChange;
+use brokeros_kernel::canonical::sha256_hex;
+use crate::model::{RoutingDocument, RoutingRules};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result};
 use brokeros_store::{
     Condition, Index, Item, Key, MAX_ITEM_DATA_BYTES, Query, SortKeyRange, StoreError, Table,
     WriteOp,
@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::RULES_EDITORS;
-use crate::changeset::{Audited, Changeset, Entity, load, store_error};
-use crate::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
 use crate::{OpContext, Services, keys};
 
 /// The id of the one routing rules document (its audit stream is `payment_routing/deposits`).

@@ -24,13 +24,13 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_domain::audit::Actor;
-use brokeros_domain::money::Money;
-use brokeros_domain::payments::{
+use brokeros_kernel::audit::Actor;
+use brokeros_kernel::money::Money;
+use crate::model::{
     Decimal, Health, Outcome, OutcomeCounts, RoutingRules, RoutingStats, assess_health,
 };
-use brokeros_domain::principal::Principal;
-use brokeros_domain::{Error, Result, normalize};
+use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -38,8 +38,8 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::RULES_EDITORS;
 use super::rules::active_routing_rules;
-use crate::changeset::{Changeset, Entity, decode, load, store_error};
-use crate::idempotency::{Reply, execute};
+use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{Reply, execute};
 use crate::{OpContext, Services, keys};
 
 /// Shards per counter.

@@ -3,21 +3,21 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use brokeros_domain::audit::AuditEvent;
+use brokeros_kernel::audit::AuditEvent;
 use brokeros_domain::config::BrokerConfig;
-use brokeros_domain::money::Money;
-use brokeros_domain::payments::{
+use brokeros_kernel::money::Money;
+use crate::model::{
     Decimal, DepositIntent, Exclusion, Health, Outcome, PaymentMethod, RiskLevel, RoutingDocument,
     RoutingRules,
 };
-use brokeros_domain::principal::{Principal, Role};
+use brokeros_kernel::principal::{Principal, Role};
 use brokeros_store::{Item, Query, StoreError, Table, WriteOp};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::idempotency::IdempotencyKey;
+use brokeros_kernel::idempotency::IdempotencyKey;
 use crate::{Clock, Services, keys};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:30:00 UTC);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{ClientType, DocumentType, SourceOfFunds, VerificationLevel};
-use crate::{Error, Result, normalize};
+use brokeros_kernel::{Error, Result, normalize};
 
 /// The embedded default rule set (each jurisdiction at version 1).
 pub const DEFAULT_JURISDICTIONS_JSON: &str = include_str!("../../../config/jurisdictions.json");

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::names::{NameKey, NameKind, TOKEN_HIT_SIMILARITY, compare};
 use super::rules::ScreeningThresholds;
 use super::{ClientType, KycSubject};
-use crate::Error;
-use crate::csv::{self, Record};
+use brokeros_kernel::Error;
+use brokeros_kernel::csv::{self, Record};
 
 pub const SAMPLE_SDN_CSV: &str = include_str!("../../../data/sanctions/sdn.csv");
 pub const SAMPLE_ALT_CSV: &str = include_str!("../../../data/sanctions/alt.csv");

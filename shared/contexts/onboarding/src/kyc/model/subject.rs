@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::{ClientType, DocumentType, SourceOfFunds};
-use crate::{Error, Result, normalize};
+use brokeros_kernel::{Error, Result, normalize};
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 

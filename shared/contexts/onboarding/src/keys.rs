@@ -1,0 +1,75 @@
+//! Where this context's items live in the single table (the key table is in
+//! docs/ARCHITECTURE.md): Clients, onboardings, compliance reviews, notifications, KYC checks and jurisdiction rules.
+
+use brokeros_store::Key;
+
+pub use brokeros_kernel::keys::*;
+
+pub fn client(id: &str) -> Key {
+    Key::new(format!("CLIENT#{id}"), "CLIENT")
+}
+
+pub fn client_by_user(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// One client per portal user.
+pub fn unique_user(user_id: &str) -> Key {
+    Key::new(format!("UNIQ#USER#{user_id}"), "UNIQ")
+}
+
+pub fn onboarding(id: &str) -> Key {
+    Key::new(format!("ONBOARDING#{id}"), "ONBOARDING")
+}
+
+pub fn onboardings_by_client(client_id: &str) -> String {
+    format!("ONBOARDINGS#{client_id}")
+}
+
+pub fn review(id: &str) -> Key {
+    Key::new(format!("REVIEW#{id}"), "REVIEW")
+}
+
+pub fn reviews_by_status(status: &str) -> String {
+    format!("REVIEWS#{status}")
+}
+
+pub fn notification(id: &str) -> Key {
+    Key::new(format!("NOTIFICATION#{id}"), "NOTIFICATION")
+}
+
+pub fn notifications_by_client(client_id: &str) -> String {
+    format!("NOTIFICATIONS#{client_id}")
+}
+
+// KYC items, as rows of the key table above:
+//
+// | item | pk | sk | indexes |
+// |---|---|---|---|
+// | KYC check | `KYCCHECK#<id>` | `KYCCHECK` | gsi1 by client (sorted by creation time), gsi2 by provider check |
+// | jurisdiction rules in force | `JURISDICTION#<id>` | `ACTIVE` | gsi1 `JURISDICTIONS` (all rule sets in force) |
+// | jurisdiction rules version (immutable) | `JURISDICTION#<id>` | `V#<version, 10 digits>` | |
+
+pub fn kyc_check(id: &str) -> Key {
+    Key::new(format!("KYCCHECK#{id}"), "KYCCHECK")
+}
+
+pub fn kyc_checks_by_client(client_id: &str) -> String {
+    format!("KYCCHECKS#{client_id}")
+}
+
+/// Finds the check a provider's webhook is about.
+pub fn kyc_check_by_provider(provider: &str, provider_check_id: &str) -> String {
+    format!("KYCPROVIDERCHECK#{provider}#{provider_check_id}")
+}
+
+pub fn jurisdiction(id: &str) -> Key {
+    Key::new(format!("JURISDICTION#{id}"), "ACTIVE")
+}
+
+pub fn jurisdiction_version(id: &str, version: u32) -> Key {
+    Key::new(format!("JURISDICTION#{id}"), format!("V#{version:010}"))
+}
+
+/// The index partition holding every jurisdiction's rules in force.
+pub const JURISDICTIONS_IN_FORCE: &str = "JURISDICTIONS";

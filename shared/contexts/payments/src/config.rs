@@ -1,0 +1,11 @@
+//! The deposit settings of the broker's configuration document.
+
+use serde::{Deserialize, Serialize};
+
+/// How deposits run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositsConfig {
+    /// How long a deposit waits for the provider's result before it expires.
+    pub payment_timeout_seconds: u64,
+}

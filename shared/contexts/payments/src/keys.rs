@@ -1,0 +1,103 @@
+//! Where this context's items live in the single table (the key table is in
+//! docs/ARCHITECTURE.md): Deposits, routing rules, provider statistics and health, unmatched provider events, and the local event queue.
+
+use brokeros_store::Key;
+
+pub use brokeros_kernel::keys::*;
+
+// The local event queue (`psp::LocalEventQueue`): per queue and message group, a group item
+// (sequence counter, in-flight lock, pending count) and its messages in send order; one item
+// per deduplication id for the deduplication window.
+
+pub fn queue_group(queue: &str, group_id: &str) -> Key {
+    Key::new(format!("QGROUP#{queue}#{group_id}"), "GROUP")
+}
+
+/// The partition of a group's messages, sorted by sequence number.
+pub fn queue_messages(queue: &str, group_id: &str) -> String {
+    format!("QMSG#{queue}#{group_id}")
+}
+
+pub fn queue_message(queue: &str, group_id: &str, seq: u64) -> Key {
+    Key::new(queue_messages(queue, group_id), format!("{seq:020}"))
+}
+
+pub fn queue_dedup(queue: &str, dedup_id: &str) -> Key {
+    Key::new(format!("QDEDUP#{queue}#{dedup_id}"), "DEDUP")
+}
+
+/// The index partition (gsi1) of a queue's groups that hold messages.
+pub fn queue_ready(queue: &str) -> String {
+    format!("QREADY#{queue}")
+}
+
+/// A group's sort key in [`queue_ready`]: when it becomes deliverable (Unix milliseconds,
+/// fixed width), then the group.
+pub fn queue_ready_at(at_unix_ms: i64, group_id: &str) -> String {
+    format!("{:020}#{group_id}", at_unix_ms.max(0))
+}
+
+// Payments: the deposit routing rules and the providers' statistics (`brokeros_payments::routing`). The
+// counters of one UTC day share a partition, so one query reads every provider's volume (or
+// outcomes) of the day; each counter is split in shards so that concurrent deposits rarely
+// update the same item.
+
+pub fn payment_routing() -> Key {
+    Key::new("PAYROUTING", "ACTIVE")
+}
+
+pub fn payment_routing_version(version: u32) -> Key {
+    Key::new("PAYROUTING", format!("V#{version:010}"))
+}
+
+pub fn psp_health(provider: &str) -> Key {
+    Key::new(format!("PSP#{provider}"), "HEALTH")
+}
+
+/// The index partition (gsi1) holding every provider's health.
+pub const PSP_HEALTH_ALL: &str = "PSPHEALTH";
+
+fn utc_day(day: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+pub fn psp_volume_day(day: time::Date) -> String {
+    format!("PSPVOL#{}", utc_day(day))
+}
+
+pub fn psp_volume(day: time::Date, provider: &str, currency: &str, shard: u32) -> Key {
+    Key::new(
+        psp_volume_day(day),
+        format!("{provider}#{currency}#{shard}"),
+    )
+}
+
+pub fn psp_outcomes_day(day: time::Date) -> String {
+    format!("PSPOUT#{}", utc_day(day))
+}
+
+pub fn psp_outcomes(day: time::Date, hour: u8, provider: &str, shard: u32) -> Key {
+    Key::new(
+        psp_outcomes_day(day),
+        format!("{hour:02}#{provider}#{shard}"),
+    )
+}
+
+pub fn deposit(id: &str) -> Key {
+    Key::new(format!("DEPOSIT#{id}"), "DEPOSIT")
+}
+
+pub fn deposits_by_client(client_id: &str) -> String {
+    format!("DEPOSITS#{client_id}")
+}
+
+pub fn unmatched_payment(provider: &str, event_id: &str) -> Key {
+    Key::new(format!("UNMATCHED#{provider}#{event_id}"), "UNMATCHED")
+}
+
+pub const UNMATCHED_PAYMENTS: &str = "UNMATCHED";
