@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use super::routing::{RoutingDocument, RuleAction};
+use super::routing::document::{RoutingDocument, RuleAction};
 use super::{PaymentMethod, RiskLevel};
 use brokeros_kernel::money::{CURRENCIES, Currency};
 

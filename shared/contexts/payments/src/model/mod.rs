@@ -17,14 +17,15 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use routing::{
-    AmountBounds, Attempt, AttemptOutcome, Candidate, CurrencyLimits, DEFAULT_ROUTING_RULES_JSON,
-    DepositIntent, Excluded, Exclusion, Fallback, FallbackStop, HealthPolicy, Preference,
-    ProviderDescriptor, RankedBy, RankingPolicy, RoutingDecision, RoutingDocument, RoutingRules,
-    Rule, RuleAction, RuleMatch, Skipped,
+    AmountBounds, Attempt, Candidate, CurrencyLimits, DEFAULT_ROUTING_RULES_JSON, DepositIntent,
+    Excluded, Exclusion, Fallback, FallbackStop, Preference, ProviderDescriptor, RankedBy,
+    RankingPolicy, RoutingDecision, RoutingDocument, RoutingRules, Rule, RuleAction, RuleMatch,
+    Skipped,
 };
 pub use rust_decimal::Decimal;
 pub use stats::{
-    Health, Outcome, OutcomeCounts, ProviderStats, RoutingStats, SuccessRate, assess_health,
+    AttemptOutcome, Health, HealthPolicy, Outcome, OutcomeCounts, ProviderStats, RoutingStats,
+    SuccessRate, assess_health,
 };
 
 /// How the client pays.

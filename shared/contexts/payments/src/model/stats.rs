@@ -8,8 +8,6 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::routing::{AttemptOutcome, HealthPolicy};
-
 /// A provider's health. Ordered from best to worst: `Down` excludes a provider, `Degraded`
 /// ranks it after healthy ones of the same rule preference.
 #[derive(
@@ -57,6 +55,16 @@ pub enum Outcome {
     Declined,
     /// An error, an outage or a timeout.
     Failed,
+}
+
+/// How an attempt at a provider ended, when the workflow moves on to the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Declined,
+    /// An error or outage at the provider.
+    Failed,
+    TimedOut,
 }
 
 impl From<AttemptOutcome> for Outcome {
@@ -144,6 +152,28 @@ impl fmt::Display for SuccessRate {
                 "assumed {whole}.{frac:02}% ({} attempts, too few to measure)",
                 self.attempts
             )
+        }
+    }
+}
+
+/// When outage detection marks a provider degraded or down: the share of failed attempts
+/// (errors, timeouts; not declines) over the last `window_hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthPolicy {
+    pub window_hours: u32,
+    pub min_attempts: u32,
+    pub degraded_failure_rate_percent: u32,
+    pub down_failure_rate_percent: u32,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        HealthPolicy {
+            window_hours: 1,
+            min_attempts: 10,
+            degraded_failure_rate_percent: 20,
+            down_failure_rate_percent: 50,
         }
     }
 }
