@@ -16,6 +16,8 @@
 //!
 //! Who may call what is the API layer's business; these functions take the actor from the
 //! [`OpContext`], so workflow tasks call them as they are.
+pub mod keys;
+pub mod model;
 
 #[cfg(test)]
 mod tests;
@@ -38,7 +40,7 @@ pub use crate::model::{
 };
 
 use brokeros_kernel::changeset::{Changeset, Entity, decode, store_error};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::{Core, OpContext};
 
 /// How many items a house account's balance is split into.
 pub const HOUSE_SHARDS: u32 = 16;
@@ -193,7 +195,7 @@ struct Slot {
 /// of the ledger's to commit. An entry writes at most 43 items; the caller keeps the whole
 /// changeset within 100 operations.
 pub async fn stage(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     request: &Request,
     changes: &mut Changeset,
@@ -203,7 +205,7 @@ pub async fn stage(
 }
 
 async fn stage_normalized(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     request: &Request,
     changes: &mut Changeset,
@@ -250,7 +252,7 @@ async fn stage_normalized(
 /// answers that the entry is closed. Entries and closures are never removed, so a second read
 /// that finds neither confirms the refusal.
 async fn recheck(
-    services: &Services,
+    services: &Core,
     request: &Request,
     referenced_entry: Option<&Entry>,
     refusal: Error,
@@ -284,7 +286,7 @@ async fn recheck(
 /// Decides the entry of a request on its balances and stages its writes; nothing is staged
 /// unless every rule holds.
 async fn prepare(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     request: &Request,
     referenced: Option<Referenced<'_>>,
@@ -435,7 +437,7 @@ async fn backoff(attempt: u32) {
 /// after a lost race (waiting first for its turn on the accounts it touches among this
 /// process's entries, see [`turns`]). Nothing is written when it is refused.
 pub async fn submit(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     request: impl Into<Request>,
 ) -> Result<Posted> {
@@ -486,32 +488,32 @@ pub async fn submit(
 
 /// Moves money between accounts' available parts (deposits: clearing → wallet; fees;
 /// IB commissions: revenue → IB payable).
-pub async fn post(services: &Services, ctx: &OpContext, transfer: Transfer) -> Result<Posted> {
+pub async fn post(services: &Core, ctx: &OpContext, transfer: Transfer) -> Result<Posted> {
     submit(services, ctx, transfer).await
 }
 
 /// Moves a client wallet's money from available to reserved (a withdrawal requested).
-pub async fn reserve(services: &Services, ctx: &OpContext, request: Reserve) -> Result<Posted> {
+pub async fn reserve(services: &Core, ctx: &OpContext, request: Reserve) -> Result<Posted> {
     submit(services, ctx, request).await
 }
 
 /// Gives a reservation back to available (a withdrawal rejected, or its payout failed).
-pub async fn release(services: &Services, ctx: &OpContext, request: Release) -> Result<Posted> {
+pub async fn release(services: &Core, ctx: &OpContext, request: Release) -> Result<Posted> {
     submit(services, ctx, request).await
 }
 
 /// Pays a reservation out to an account (the provider's clearing), less an optional fee.
-pub async fn settle(services: &Services, ctx: &OpContext, request: Settle) -> Result<Posted> {
+pub async fn settle(services: &Core, ctx: &OpContext, request: Settle) -> Result<Posted> {
     submit(services, ctx, request).await
 }
 
 /// Negates a transfer, once.
-pub async fn reverse(services: &Services, ctx: &OpContext, request: Reverse) -> Result<Posted> {
+pub async fn reverse(services: &Core, ctx: &OpContext, request: Reverse) -> Result<Posted> {
     submit(services, ctx, request).await
 }
 
 /// A posted entry and its closure, if any.
-pub async fn entry(services: &Services, transfer_id: &TransferId) -> Result<Option<EntryRecord>> {
+pub async fn entry(services: &Core, transfer_id: &TransferId) -> Result<Option<EntryRecord>> {
     let found = services
         .store
         .get_many(
@@ -537,7 +539,7 @@ pub async fn entry(services: &Services, transfer_id: &TransferId) -> Result<Opti
 }
 
 /// An account's balance (zero if it has none yet); a house account's is the sum of its shards.
-pub async fn balance(services: &Services, account: &AccountId) -> Result<Balance> {
+pub async fn balance(services: &Core, account: &AccountId) -> Result<Balance> {
     let store = services.store.as_ref();
     let items = if account.is_house() {
         let query = Query::new(
@@ -564,7 +566,7 @@ pub async fn balance(services: &Services, account: &AccountId) -> Result<Balance
 }
 
 /// Every wallet balance of a client, by currency code.
-pub async fn balances_of_client(services: &Services, client_id: &str) -> Result<Vec<Balance>> {
+pub async fn balances_of_client(services: &Core, client_id: &str) -> Result<Vec<Balance>> {
     check_owner_id("client_id", client_id)?;
     let query = Query::new(Table::Main, None, keys::ledger_wallets(client_id))
         .sk(SortKeyRange::Prefix(keys::LEDGER_WALLET_PREFIX.into()))
@@ -581,7 +583,7 @@ pub async fn balances_of_client(services: &Services, client_id: &str) -> Result<
 
 /// One page of an account's postings, oldest first unless asked otherwise.
 pub async fn history(
-    services: &Services,
+    services: &Core,
     account: &AccountId,
     query: HistoryQuery,
 ) -> Result<HistoryPage> {

@@ -13,7 +13,7 @@ use time::macros::datetime;
 use super::*;
 
 struct Fixture {
-    services: Services,
+    services: Core,
     _dir: tempfile::TempDir,
 }
 
@@ -22,7 +22,7 @@ fn fixture() -> Fixture {
     let store =
         brokeros_store_sqlite::SqliteStore::open(&dir.path().join("ledger.sqlite3")).unwrap();
     Fixture {
-        services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
+        services: Core::new(Arc::new(store), BrokerConfig::embedded_default()),
         _dir: dir,
     }
 }

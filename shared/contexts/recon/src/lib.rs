@@ -10,6 +10,8 @@
 //! provider is the same run: a second call answers the stored run, and writes nothing.
 //!
 //! Finance and admins only; a refused caller or a bad report writes nothing.
+pub mod keys;
+pub mod model;
 
 use std::collections::BTreeMap;
 
@@ -29,7 +31,7 @@ use time::{Duration, OffsetDateTime};
 
 use brokeros_kernel::changeset::{Changeset, Entity, load, store_error};
 use brokeros_ledger::{self, HistoryQuery};
-use crate::{Services, keys};
+use brokeros_kernel::{Core, user_ctx};
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
 /// settles a day after we post, or the other way round.
@@ -111,7 +113,7 @@ pub fn run_id(provider: &str, report_sha256: &str) -> String {
 
 /// Every posting of `account` in `[from, to)`.
 async fn postings(
-    services: &Services,
+    services: &Core,
     account: &AccountId,
     side: LedgerSide,
     from: OffsetDateTime,
@@ -161,7 +163,7 @@ async fn postings(
 /// error naming the report's line and column (`line 3, column 4 (amount)`); nothing is written
 /// on any error.
 pub async fn reconcile(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     provider: &str,
     report_csv: &str,
@@ -263,7 +265,7 @@ pub async fn reconcile(
 }
 
 /// A stored run with its items. Finance and admins only.
-pub async fn recon_run(services: &Services, principal: &Principal, id: &str) -> Result<ReconRun> {
+pub async fn recon_run(services: &Core, principal: &Principal, id: &str) -> Result<ReconRun> {
     principal.require_any(&ROLES, "read reconciliation runs")?;
     let valid = id.len() <= 64
         && id.starts_with("recon_")
@@ -278,7 +280,7 @@ pub async fn recon_run(services: &Services, principal: &Principal, id: &str) -> 
     read_run(services, id).await?.ok_or_else(not_found)
 }
 
-async fn read_run(services: &Services, id: &str) -> Result<Option<ReconRun>> {
+async fn read_run(services: &Core, id: &str) -> Result<Option<ReconRun>> {
     let store = services.store.as_ref();
     let Some(stored) = load::<ReconSummary>(store, &keys::recon_run(id)).await? else {
         return Ok(None);

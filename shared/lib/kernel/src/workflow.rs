@@ -3,7 +3,7 @@
 //! `SendTaskFailure`, `SendTaskHeartbeat`); locally the same calls go to the embedded engine.
 
 use async_trait::async_trait;
-use crate::Result;
+use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -16,7 +16,7 @@ pub mod simulated;
 #[cfg(test)]
 mod tests;
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
     ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,

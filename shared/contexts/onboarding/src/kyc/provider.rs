@@ -5,7 +5,7 @@
 //! at once, by polling, or by a signed webhook.
 
 use async_trait::async_trait;
-use axum::http::HeaderMap;
+use http::HeaderMap;
 use crate::kyc::model::VerificationLevel;
 use crate::kyc::model::{DocumentRef, DocumentType, DocumentVerification, KycSubject};
 use hmac::{Hmac, Mac};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use axum::http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use crate::kyc::model::{
     DocumentOutcome, DocumentRef, DocumentVerification, KycSubject, VerificationLevel,
 };

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 use brokeros_kernel::Error;
 use crate::model::events::PaymentEvent;
 use crate::model::webhook::{
@@ -273,7 +273,7 @@ mod tests {
             let mut headers = HeaderMap::new();
             for (name, value) in &delivery.headers {
                 headers.insert(
-                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
                     value.parse().unwrap(),
                 );
             }
@@ -314,7 +314,7 @@ mod tests {
         }
     }
     use crate::psp::{LocalEventQueue, LocalQueueConfig};
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
     use brokeros_kernel::money::{Currency, Money};
     use crate::model::events::PaymentEventKind;
     use brokeros_store::{Store, Table};
@@ -341,7 +341,7 @@ mod tests {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
             map.append(
-                axum::http::HeaderName::from_str(k).unwrap(),
+                http::HeaderName::from_str(k).unwrap(),
                 HeaderValue::from_str(v).unwrap(),
             );
         }
