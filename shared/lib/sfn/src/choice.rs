@@ -6,7 +6,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{EvalError, path};
+use crate::error::EvalError;
+use crate::path;
 
 /// A parsed Choice rule (a top-level rule also carries `Next`, which the state machine reads;
 /// this type only decides whether the rule matches).

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Number, Value};
 use sha2::Digest;
 
-use crate::EvalError;
+use crate::error::EvalError;
 use crate::path;
 
 const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";

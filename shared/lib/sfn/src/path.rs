@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
 
-use crate::EvalError;
+use crate::error::EvalError;
 
 const RUNTIME: &str = "States.Runtime";
 const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";

@@ -3,7 +3,8 @@
 //! are, nested objects rendered recursively.
 use serde_json::{Map, Value};
 
-use crate::{EvalError, intrinsics, path};
+use crate::error::EvalError;
+use crate::{intrinsics, path};
 
 const DYNAMIC_SUFFIX: &str = ".$";
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::EvalError;
+use crate::error::EvalError;
 
 /// One invocation of a function by a Task state.
 #[derive(Debug, Clone, PartialEq)]
