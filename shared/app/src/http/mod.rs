@@ -19,7 +19,7 @@ use brokeros_kernel::Error;
 
 use crate::Services;
 use crate::auth::AuthMode;
-use brokeros_kernel::idempotency::Reply;
+use brokeros_kernel::Reply;
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};

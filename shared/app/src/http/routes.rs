@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState, access_log, payment_routes, withdrawal_routes};
 use brokeros_payments::deposits;
-use brokeros_kernel::idempotency::Reply;
+use brokeros_kernel::Reply;
 use brokeros_onboarding::kyc;
 use brokeros_crm;
 use brokeros_onboarding::{self, clients, reviews};

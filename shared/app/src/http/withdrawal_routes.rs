@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, AppState};
-use brokeros_kernel::idempotency::Reply;
+use brokeros_kernel::Reply;
 use brokeros_withdrawals;
 
 type ApiResult<T> = Result<T, ApiError>;

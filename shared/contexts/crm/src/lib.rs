@@ -13,8 +13,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 impl Entity for Lead {
     const TYPE: &'static str = "lead";
@@ -50,28 +52,6 @@ impl Entity for Lead {
     }
 }
 
-impl Entity for Client {
-    const TYPE: &'static str = "client";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key(&self) -> Key {
-        keys::client(&self.id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        match &self.user_id {
-            Some(user) => vec![(
-                Index::Gsi1,
-                keys::client_by_user(user),
-                format!("CLIENT#{}", self.id),
-            )],
-            None => vec![],
-        }
-    }
-}
 
 /// The value of a dedupe key: which lead owns an email or a phone.
 #[derive(Serialize, Deserialize)]
@@ -323,7 +303,7 @@ pub async fn list_leads(
             _ => assignee = Some(principal.sub.clone()),
         }
     }
-    let limit = crate::page_limit(filter.limit)?;
+    let limit = brokeros_kernel::page_limit(filter.limit)?;
     let from = filter
         .from
         .as_deref()
@@ -714,7 +694,7 @@ pub async fn timeline(
     page: PageParams,
 ) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
-    let limit = crate::page_limit(page.limit)?;
+    let limit = brokeros_kernel::page_limit(page.limit)?;
     let query = Query::new(
         Table::Audit,
         None,
@@ -766,7 +746,7 @@ pub async fn convert(
     change_lead(&target, "lead.converted", 201, move |lead, ctx, changes| {
         let client_id = services.ids.prefixed("client");
         lead.convert(client_id.clone(), ctx.now)?;
-        let client = Client::from_lead(client_id, lead, user_id.clone(), ctx.now);
+        let client = crate::model::client_from_lead(client_id, lead, user_id.clone(), ctx.now);
         changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
         Ok(LeadEdit {
             extra: vec![],
@@ -774,45 +754,4 @@ pub async fn convert(
         })
     })
     .await
-}
-
-/// A client reads only their own profile; the account manager theirs; compliance, finance and
-/// admin every client.
-pub async fn get_client(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
-    let id = normalize::code("client_id", id, 80)?;
-    let client: Audited<Client> = load(services.store.as_ref(), &keys::client(&id))
-        .await?
-        .ok_or(Error::NotFound {
-            entity: "client",
-            id,
-        })?;
-    let c = &client.entity;
-    let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
-        || (principal.has(Role::Sales) && c.account_manager == principal.sub)
-        || (principal.has(Role::Client) && c.user_id.as_deref() == Some(principal.sub.as_str()));
-    if !allowed {
-        return Err(Error::forbidden("you may not read this client"));
-    }
-    Ok(brokeros_onboarding::clients::view(c, client.version))
-}
-
-/// The calling client's own profile.
-pub async fn my_profile(services: &Services, principal: &Principal) -> Result<Value> {
-    principal.require_any(&[Role::Client], "read a client profile as yourself")?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::client_by_user(&principal.sub),
-    )
-    .limit(1);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let item = page.items.first().ok_or(Error::NotFound {
-        entity: "client",
-        id: principal.sub.clone(),
-    })?;
-    let client = decode::<Client>(item)?;
-    Ok(brokeros_onboarding::clients::view(
-        &client.entity,
-        client.version,
-    ))
 }

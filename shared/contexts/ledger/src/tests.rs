@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use brokeros_kernel::audit::Actor;
-use brokeros_domain::config::BrokerConfig;
 use brokeros_kernel::money::{EUR, USD};
 use brokeros_store::{Query, Table};
 use time::macros::datetime;
@@ -22,7 +21,7 @@ fn fixture() -> Fixture {
     let store =
         brokeros_store_sqlite::SqliteStore::open(&dir.path().join("ledger.sqlite3")).unwrap();
     Fixture {
-        services: Core::new(Arc::new(store), BrokerConfig::embedded_default()),
+        services: Core::new(Arc::new(store)),
         _dir: dir,
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::tasks::{TaskScope, commit, stage};
 use crate::Services;
 use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::idempotency::Reply;
+use brokeros_kernel::Reply;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AccountTask {

@@ -4,16 +4,20 @@
 use crate::model::Client;
 use crate::model::{ClientDocument, KycProfile, KycStatus, mask_number};
 use brokeros_kernel::principal::{Principal, Role};
-use brokeros_kernel::{Error, Result, kyc, normalize};
+use brokeros_kernel::{Core, Error, Result, normalize};
+use crate::kyc::model as kyc;
 use brokeros_store::{Condition, Item, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{authorize_client_read, load_client};
 use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::user_ctx;
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::user_ctx;
 use crate::{Services, keys};
+use brokeros_kernel::changeset::{Audited, decode, load, store_error};
+use brokeros_store::{Index, Query, Table};
 
 /// A client as the API shows it: document numbers masked.
 pub fn view(client: &Client, version: u64) -> Value {
@@ -68,7 +72,7 @@ pub async fn register(
         }
         (None, false) => Some(principal.sub.clone()),
     };
-    let brand = services.config.brand(body.brand.as_deref())?;
+    let brand = services.config.brands.brand(body.brand.as_deref())?;
     let first_name = normalize::required_text("first_name", &body.first_name, 100)?;
     let last_name = normalize::optional(body.last_name, |n| {
         normalize::required_text("last_name", n, 100)
@@ -84,7 +88,7 @@ pub async fn register(
     let account_manager = if principal.has(Role::Sales) {
         principal.sub.clone()
     } else {
-        services.config.lead_assignment.default_agents[0].clone()
+        services.config.default_account_manager.clone()
     };
     execute(services, key, || {
         let client = Client {
@@ -294,4 +298,45 @@ pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) ->
         "documents": shown["documents"],
         "onboardings": onboardings["items"],
     }))
+}
+
+/// A client reads only their own profile; the account manager theirs; compliance, finance and
+/// admin every client.
+pub async fn get_client(services: &Core, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("client_id", id, 80)?;
+    let client: Audited<Client> = load(services.store.as_ref(), &keys::client(&id))
+        .await?
+        .ok_or(Error::NotFound {
+            entity: "client",
+            id,
+        })?;
+    let c = &client.entity;
+    let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
+        || (principal.has(Role::Sales) && c.account_manager == principal.sub)
+        || (principal.has(Role::Client) && c.user_id.as_deref() == Some(principal.sub.as_str()));
+    if !allowed {
+        return Err(Error::forbidden("you may not read this client"));
+    }
+    Ok(view(c, client.version))
+}
+
+/// The calling client's own profile.
+pub async fn my_profile(services: &Core, principal: &Principal) -> Result<Value> {
+    principal.require_any(&[Role::Client], "read a client profile as yourself")?;
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::client_by_user(&principal.sub),
+    )
+    .limit(1);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let item = page.items.first().ok_or(Error::NotFound {
+        entity: "client",
+        id: principal.sub.clone(),
+    })?;
+    let client = decode::<Client>(item)?;
+    Ok(view(
+        &client.entity,
+        client.version,
+    ))
 }

@@ -4,6 +4,11 @@
 
 pub(crate) mod account_task;
 pub mod clients;
+pub mod config;
+pub mod keys;
+pub mod kyc;
+pub mod model;
+mod services;
 pub mod kyc_task;
 pub mod reviews;
 pub mod tasks;
@@ -17,10 +22,35 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::user_ctx;
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::{Core, user_ctx};
 use brokeros_kernel::workflow::Machine;
-use crate::{Services, keys};
+
+pub use services::{OnboardingSettings, Services};
+
+impl Entity for Client {
+    const TYPE: &'static str = "client";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key(&self) -> Key {
+        keys::client(&self.id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        match &self.user_id {
+            Some(user) => vec![(
+                Index::Gsi1,
+                keys::client_by_user(user),
+                format!("CLIENT#{}", self.id),
+            )],
+            None => vec![],
+        }
+    }
+}
 
 impl Entity for Onboarding {
     const TYPE: &'static str = "onboarding";
@@ -64,7 +94,7 @@ impl Entity for Review {
 
 /// Loads an entity that must exist.
 pub(crate) async fn load_existing<T: Entity>(
-    services: &Services,
+    services: &Core,
     key: &Key,
     entity: &'static str,
     id: &str,
@@ -77,13 +107,13 @@ pub(crate) async fn load_existing<T: Entity>(
         })
 }
 
-pub(crate) async fn load_client(services: &Services, id: &str) -> Result<Audited<Client>> {
+pub async fn load_client(services: &Core, id: &str) -> Result<Audited<Client>> {
     load_existing(services, &keys::client(id), "client", id).await
 }
 
 /// Who may see a client's records: back office roles, the client's account manager, and the
 /// client themself.
-pub(crate) fn authorize_client_read(principal: &Principal, client: &Client) -> Result<()> {
+pub fn authorize_client_read(principal: &Principal, client: &Client) -> Result<()> {
     let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
         || (principal.has(Role::Sales) && client.account_manager == principal.sub)
         || (principal.has(Role::Client)
@@ -296,8 +326,8 @@ pub async fn list_for_client(
 
 /// The newest 50 items of a client's index partition (`partition` of the client id), shown
 /// with `view`, for whoever may read the client.
-pub(crate) async fn client_items<T: Entity>(
-    services: &Services,
+pub async fn client_items<T: Entity>(
+    services: &Core,
     principal: &Principal,
     client_id: &str,
     partition: impl Fn(&str) -> String,
@@ -312,8 +342,8 @@ pub(crate) async fn client_items<T: Entity>(
 
 /// The newest `limit` entities of an index partition (a client's deposits, withdrawals...),
 /// each as `view` shows it.
-pub(crate) async fn latest_items<T: Entity>(
-    services: &Services,
+pub async fn latest_items<T: Entity>(
+    services: &Core,
     partition: String,
     limit: u32,
     view: impl Fn(&T) -> Value,
@@ -326,8 +356,8 @@ pub(crate) async fn latest_items<T: Entity>(
 }
 
 /// The newest `limit` entities of an index partition, newest first.
-pub(crate) async fn latest<T: Entity>(
-    services: &Services,
+pub async fn latest<T: Entity>(
+    services: &Core,
     partition: String,
     limit: u32,
 ) -> Result<Vec<T>> {

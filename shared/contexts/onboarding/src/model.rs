@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::kyc::model::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
-use crate::model::Client;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 
@@ -502,4 +501,45 @@ mod tests {
         );
         assert!(OnboardingStatus::parse_outcome("running").is_err());
     }
+}
+
+/// A client: who they are, how to reach them, their KYC standing and profile, documents and
+/// trading accounts. Created by registration or from a converted lead (CRM).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub id: String,
+    pub brand: String,
+    /// The portal identity (token `sub`) that may read this client's records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    pub first_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub country: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral_code: Option<String>,
+    /// The lead the client was converted from; none for a direct registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_id: Option<String>,
+    pub account_manager: String,
+    pub status: String,
+    #[serde(default)]
+    pub kyc_status: KycStatus,
+    /// The onboarding running or last run for this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trading_accounts: Vec<AccountRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<KycProfile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<ClientDocument>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }

@@ -13,8 +13,9 @@ use std::sync::Mutex;
 
 use super::load_existing;
 use brokeros_kernel::changeset::{Audited, Changeset};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::user_ctx;
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::user_ctx;
 use crate::{Services, keys};
 
 /// The error name a rejection fails the waiting task with.
@@ -29,7 +30,7 @@ pub fn view(review: &Review) -> Value {
     v
 }
 
-pub use crate::QueueFilter;
+pub use brokeros_kernel::QueueFilter;
 
 /// The review queue, oldest first (first come, first reviewed). Compliance and admins only.
 pub async fn queue(

@@ -16,9 +16,11 @@ use std::sync::Mutex;
 
 use super::load_existing;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
-use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// The Lambda functions the onboarding definition calls, by function name.
 pub const KYC_CHECK: &str = "kyc-check";
@@ -99,7 +101,7 @@ impl TaskScope {
 /// Runs a task body under the store's optimistic retries and answers its JSON.
 pub(crate) async fn commit<'a>(
     services: &Services,
-    attempt: impl FnMut() -> brokeros_kernel::idempotency::Attempt<'a>,
+    attempt: impl FnMut() -> brokeros_kernel::idempotency::Attempt<'a, Reply>,
 ) -> Result<Value> {
     Ok(execute(services, None, attempt).await?.body)
 }

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use brokeros_kernel::changeset::{Changeset, Entity, load, store_error};
-use brokeros_ledger::{self, HistoryQuery};
+use brokeros_ledger::HistoryQuery;
 use brokeros_kernel::{Core, user_ctx};
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
@@ -122,7 +122,7 @@ async fn postings(
 ) -> Result<()> {
     let mut cursor = None;
     loop {
-        let page = ledger::history(
+        let page = brokeros_ledger::history(
             services,
             account,
             HistoryQuery {
@@ -217,7 +217,7 @@ pub async fn reconcile(
             ),
         ));
     }
-    let ctx = crate::user_ctx(services, principal, correlation_id);
+    let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
     let summary = ReconSummary {
         id: id.clone(),
         provider: provider.to_string(),

@@ -25,11 +25,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_ledger::{Staged, in_turn};
 use brokeros_onboarding::{authorize_client_read, client_items, load_client};
 use brokeros_kernel::workflow::Machine;
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
@@ -214,7 +216,7 @@ pub async fn create(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                let ctx = crate::user_ctx(services, principal, correlation_id);
+                let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
                 let client = load_client(services, client_id).await?;
                 authorize_client_read(principal, &client.entity)?;
                 let mut changes = Changeset::new();
@@ -311,7 +313,7 @@ pub async fn create(
             ..
         }) => workflow.execution_arn(Machine::Withdrawal, id)?,
         Err(e) => {
-            let ctx = crate::user_ctx(services, principal, correlation_id);
+            let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
             let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
             tasks::record_failure(services, &ctx, id, &error).await?;
             return Err(e);
@@ -374,7 +376,7 @@ pub(crate) async fn summaries(
     .await
 }
 
-pub use crate::QueueFilter;
+pub use brokeros_kernel::QueueFilter;
 
 /// The finance queue: withdrawals in a status (awaiting approval unless asked), oldest first.
 pub async fn queue(
@@ -418,7 +420,7 @@ pub async fn approve(
     let (id, token_ref) = (&id, &token);
     let reply = execute(services, key, || {
         Box::pin(async move {
-            let ctx = crate::user_ctx(services, principal, correlation_id);
+            let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
             let before = load_withdrawal(services, id).await?;
             let mut withdrawal = before.entity.clone();
             let done = withdrawal.approve(principal, ctx.now)?;
@@ -485,7 +487,7 @@ pub async fn reject(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                let ctx = crate::user_ctx(services, principal, correlation_id);
+                let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
                 let before = load_withdrawal(services, id).await?;
                 let mut withdrawal = before.entity.clone();
                 withdrawal.reject(format!("finance: {reason}"), ctx.now)?;

@@ -16,12 +16,14 @@ use serde_json::{Value, json};
 
 use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
 use brokeros_kernel::changeset::{Audited, Changeset, store_error};
-use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::execute;
 use brokeros_ledger::in_turn;
 use brokeros_onboarding::{latest, load_client};
 use brokeros_payments::psp::{GatewayError, PayoutRequest, PayoutResult};
 use brokeros_kernel::workflow::parse;
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// The Lambda function the withdrawal definition calls.
 pub const WITHDRAWAL_PROCESSING: &str = "withdrawal-processing";

@@ -100,3 +100,35 @@ impl Runtime for Core {
         self.clock.as_ref()
     }
 }
+
+/// Makes a context's services (a struct with a `core: Core` field and the context's own ports)
+/// read as its core: `services.store`, `services.clock()`, and a `&Core` wherever one is asked
+/// for, so a use case of one context can call another's with its own services.
+#[macro_export]
+macro_rules! services_over_core {
+    ($services:ty) => {
+        impl ::std::ops::Deref for $services {
+            type Target = $crate::Core;
+
+            fn deref(&self) -> &$crate::Core {
+                &self.core
+            }
+        }
+
+        impl ::std::ops::DerefMut for $services {
+            fn deref_mut(&mut self) -> &mut $crate::Core {
+                &mut self.core
+            }
+        }
+
+        impl $crate::Runtime for $services {
+            fn store(&self) -> &dyn ::brokeros_store::Store {
+                self.core.store.as_ref()
+            }
+
+            fn clock(&self) -> &dyn $crate::Clock {
+                self.core.clock.as_ref()
+            }
+        }
+    };
+}

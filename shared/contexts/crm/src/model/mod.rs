@@ -12,7 +12,7 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use brokeros_onboarding::model::{AccountRef, ClientDocument, KycProfile, KycStatus};
+use brokeros_onboarding::model::{Client, KycStatus};
 use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -260,74 +260,34 @@ impl Lead {
     }
 }
 
-/// A client profile created from a converted lead (registration itself comes with onboarding).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Client {
-    pub id: String,
-    pub brand: String,
-    /// The portal identity (token `sub`) that may read this client's records.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    pub first_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    pub country: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub referral_code: Option<String>,
-    /// The lead the client was converted from; none for a direct registration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<String>,
-    pub account_manager: String,
-    pub status: String,
-    #[serde(default)]
-    pub kyc_status: KycStatus,
-    /// The onboarding running or last run for this client.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onboarding_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub trading_accounts: Vec<AccountRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<KycProfile>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub documents: Vec<ClientDocument>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
 
-impl Client {
-    pub fn from_lead(
-        id: String,
-        lead: &Lead,
-        user_id: Option<String>,
-        now: OffsetDateTime,
-    ) -> Client {
-        Client {
-            id,
-            brand: lead.brand.clone(),
-            user_id,
-            first_name: lead.first_name.clone(),
-            last_name: lead.last_name.clone(),
-            email: lead.email.clone(),
-            phone: lead.phone.clone(),
-            country: lead.country.clone(),
-            language: lead.language.clone(),
-            referral_code: lead.referral_code.clone(),
-            lead_id: Some(lead.id.clone()),
-            account_manager: lead.assignee.clone(),
-            status: "registered".to_string(),
-            kyc_status: KycStatus::NotStarted,
-            onboarding_id: None,
-            trading_accounts: Vec::new(),
-            profile: None,
-            documents: Vec::new(),
-            created_at: now,
-        }
+/// The client a converted lead becomes (registration itself comes with onboarding).
+pub fn client_from_lead(
+    id: String,
+    lead: &Lead,
+    user_id: Option<String>,
+    now: OffsetDateTime,
+) -> Client {
+    Client {
+        id,
+        brand: lead.brand.clone(),
+        user_id,
+        first_name: lead.first_name.clone(),
+        last_name: lead.last_name.clone(),
+        email: lead.email.clone(),
+        phone: lead.phone.clone(),
+        country: lead.country.clone(),
+        language: lead.language.clone(),
+        referral_code: lead.referral_code.clone(),
+        lead_id: Some(lead.id.clone()),
+        account_manager: lead.assignee.clone(),
+        status: "registered".to_string(),
+        kyc_status: KycStatus::NotStarted,
+        onboarding_id: None,
+        trading_accounts: Vec::new(),
+        profile: None,
+        documents: Vec::new(),
+        created_at: now,
     }
 }
 

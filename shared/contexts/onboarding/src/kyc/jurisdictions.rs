@@ -20,8 +20,10 @@ use brokeros_store::{
 };
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 impl Entity for JurisdictionRules {
     const TYPE: &'static str = "jurisdiction";
@@ -197,7 +199,7 @@ pub async fn update_jurisdiction(
     )?;
     rules.validate()?;
     active_jurisdictions(services).await?.with(rules.clone())?;
-    let ctx = crate::user_ctx(services, principal, correlation_id);
+    let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
     adopt_embedded(services, &ctx, &rules).await?;
     let (rules, ctx) = (&rules, &ctx);
     execute(services, key, move || {

@@ -11,6 +11,7 @@
 
 mod error;
 pub mod jurisdictions;
+pub mod model;
 pub mod provider;
 pub mod simulated;
 #[cfg(test)]
@@ -26,7 +27,8 @@ use brokeros_kernel::{Error, normalize};
 use brokeros_store::{Index, Key, Query, StoreError, Table};
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 pub use error::KycError;
 pub use jurisdictions::{

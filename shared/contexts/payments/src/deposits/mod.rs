@@ -22,13 +22,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_onboarding::{authorize_client_read, client_items, load_client};
 use crate::model::stats::Outcome;
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
 use brokeros_kernel::workflow::Machine;
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 pub mod tasks;
 
@@ -111,7 +113,7 @@ pub async fn create(
                 }
                 return Ok((Reply::new(201, view(&existing.entity)), Changeset::new()));
             }
-            let ctx = crate::user_ctx(services, principal, correlation_id);
+            let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
             let deposit = Deposit {
                 id: deposit_id,
                 client_id: client_id.clone(),

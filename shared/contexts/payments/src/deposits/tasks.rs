@@ -25,7 +25,8 @@ use serde_json::{Value, json};
 
 use super::load_deposit;
 use brokeros_kernel::changeset::{Audited, Changeset, load};
-use brokeros_kernel::idempotency::{Reply, execute};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::execute;
 use brokeros_onboarding::account_task::platform_error;
 use brokeros_onboarding::load_client;
 use crate::routing::{
@@ -33,7 +34,8 @@ use crate::routing::{
 };
 use crate::psp::{GatewayError, PaymentRequest};
 use brokeros_kernel::workflow::parse;
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// The Lambda functions the deposit definition calls, by function name.
 pub const DEPOSIT_ROUTING: &str = "deposit-routing";

@@ -38,8 +38,10 @@ use serde_json::Value;
 
 use super::RULES_EDITORS;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
-use brokeros_kernel::idempotency::{IdempotencyKey, Reply, execute};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// The id of the one routing rules document (its audit stream is `payment_routing/deposits`).
 pub const ROUTING_RULES_ID: &str = "deposits";
@@ -422,7 +424,7 @@ pub async fn update_routing_rules(
         ));
     }
     RoutingRules::new(document.clone())?;
-    let ctx = crate::user_ctx(services, principal, correlation_id);
+    let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
     adopt_embedded(services, &ctx, document.version).await?;
     let (document, text, ctx) = (&document, &text, &ctx);
     execute(services, key, move || {

@@ -39,8 +39,10 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use super::RULES_EDITORS;
 use super::rules::active_routing_rules;
 use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::idempotency::{Reply, execute};
-use crate::{OpContext, Services, keys};
+use brokeros_kernel::Reply;
+use brokeros_kernel::idempotency::execute;
+use brokeros_kernel::OpContext;
+use crate::{Services, keys};
 
 /// Shards per counter.
 pub const COUNTER_SHARDS: u32 = 4;

@@ -18,7 +18,8 @@ use time::macros::datetime;
 
 use super::*;
 use brokeros_kernel::idempotency::IdempotencyKey;
-use crate::{Clock, Services, keys};
+use brokeros_kernel::Clock;
+use crate::{Services, keys};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:30:00 UTC);
 
