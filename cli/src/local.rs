@@ -10,7 +10,7 @@ use brokeros_app::http::{AppState, router};
 use brokeros_app::local_workflow::local_engine;
 use brokeros_payments::psp::SimulatedGateway;
 use brokeros_app::{SIMULATED_PROVIDER_DELAY, Services};
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;
 

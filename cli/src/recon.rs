@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use brokeros_app::Services;
 use brokeros_recon::{ReconRun, reconcile};
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_recon::model::MatchKind;
 use time::format_description::well_known::Rfc3339;

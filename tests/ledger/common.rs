@@ -7,7 +7,7 @@ use std::sync::Arc;
 use brokeros_ledger::{self, HistoryQuery, PostingRecord, Transfer};
 use brokeros_app::{OpContext, Services, keys};
 use brokeros_kernel::audit::Actor;
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_ledger::model::{
     AccountId, Balance, Bucket, ClosedHow, Entry, EntryKind, TransferId, sums,
 };

@@ -9,7 +9,7 @@ use brokeros_onboarding::kyc::SimulatedKycProvider;
 use brokeros_app::local_workflow::local_engine;
 use brokeros_payments::psp::{SimulatedGateway, deliver_outbox};
 use brokeros_kernel::workflow::{Machine, Workflow};
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::Role;
 use brokeros_sfn::{Engine, ExecutionDescription};
 use brokeros_store::{Store, Table};

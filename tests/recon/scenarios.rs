@@ -10,7 +10,7 @@ use brokeros_recon::{self, ReconRun};
 use brokeros_app::{OpContext, Services};
 use brokeros_kernel::Error;
 use brokeros_kernel::audit::Actor;
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_ledger::model::{AccountId, TransferId};
 use brokeros_kernel::money::{Currency, EUR, USD};
 use brokeros_kernel::principal::{Principal, Role};

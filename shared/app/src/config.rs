@@ -10,7 +10,7 @@ use brokeros_payments::config::DepositsConfig;
 use brokeros_withdrawals::config::WithdrawalsConfig;
 
 /// The embedded default configuration, used when no file is given.
-pub const DEFAULT_CONFIG_JSON: &str = include_str!("../config/default.json");
+pub use brokeros_kernel::config_document::DEFAULT_CONFIG_JSON;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -22,7 +22,7 @@ pub mod workflow_tasks;
 
 use std::sync::Arc;
 
-use brokeros_domain::config::BrokerConfig;
+use crate::config::BrokerConfig;
 use brokeros_kernel::{Error, Result};
 use brokeros_store::Store;
 

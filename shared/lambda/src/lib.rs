@@ -8,7 +8,7 @@ use std::sync::Arc;
 use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, GatewayClaims};
 use brokeros_app::http::AppState;
-use brokeros_domain::config::BrokerConfig;
+use brokeros_app::config::BrokerConfig;
 use brokeros_store_dynamodb::{DynamoStore, TableNames};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};

@@ -1,12 +1,12 @@
 //! CPU floor of lead capture without any I/O: the E.164 parse alone, then parsing and validating
 //! a whole `POST /leads` body. Compared in docs/PERFORMANCE.md with the per-request server CPU of
 //! the trivial route, to show what the throughput ratio target asks for.
-//!   cargo run --release -p brokeros-domain --example capture_cost
+//!   cargo run --release -p brokeros-crm --example capture_cost
 use std::hint::black_box;
 use std::time::Instant;
 
-use brokeros_domain::config::BrokerConfig;
-use crate::model::LeadSubmission;
+use brokeros_kernel::Brands;
+use brokeros_crm::model::LeadSubmission;
 use brokeros_kernel::normalize;
 
 const ROUNDS: u32 = 200_000;
@@ -23,7 +23,7 @@ fn per_call_micros(mut call: impl FnMut(u32)) -> f64 {
 }
 
 fn main() {
-    let config = BrokerConfig::embedded_default();
+    let brands = Brands::embedded_default();
     let phone = per_call_micros(|i| {
         let raw = format!("+447911{:06}", i % 1_000_000);
         black_box(normalize::phone_e164("phone", &raw, "GB").expect("valid phone"));
@@ -36,7 +36,7 @@ fn main() {
         let parsed: LeadSubmission = serde_json::from_str(&body).expect("valid body");
         black_box(
             parsed
-                .validate(&config, time::OffsetDateTime::now_utc())
+                .validate(&brands, time::OffsetDateTime::now_utc())
                 .expect("valid submission"),
         );
     });

@@ -94,3 +94,17 @@ impl AssignmentConfig {
         Ok(())
     }
 }
+
+impl ScoringConfig {
+    /// The section as the embedded default configuration document has it.
+    pub fn embedded_default() -> ScoringConfig {
+        brokeros_kernel::config_document::default_section("lead_scoring")
+    }
+}
+
+impl AssignmentConfig {
+    /// The section as the embedded default configuration document has it.
+    pub fn embedded_default() -> AssignmentConfig {
+        brokeros_kernel::config_document::default_section("lead_assignment")
+    }
+}

@@ -5,8 +5,6 @@ use brokeros_kernel::canonical::sha256_hex;
 use brokeros_store::Key;
 
 pub use brokeros_kernel::keys::*;
-use time::OffsetDateTime;
-use time::macros::format_description;
 
 pub fn lead(id: &str) -> Key {
     Key::new(format!("LEAD#{id}"), "LEAD")

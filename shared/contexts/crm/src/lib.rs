@@ -1,9 +1,15 @@
 //! CRM use cases: lead capture with dedupe-merge, scoring and round-robin assignment; lead
 //! reads and lists scoped by role; lifecycle, notes, tasks; conversion into a client.
 
+pub mod config;
+pub mod keys;
+pub mod model;
+pub mod rotation;
+mod services;
+
 use brokeros_kernel::audit::{AuditEvent, FieldChange};
 use crate::model::{
-    Assignment, Client, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool,
+    Assignment, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool,
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
@@ -16,7 +22,7 @@ use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+pub use services::{CrmSettings, Services};
 
 impl Entity for Lead {
     const TYPE: &'static str = "lead";
@@ -82,7 +88,7 @@ pub async fn capture(
     correlation_id: &str,
 ) -> Result<Reply> {
     let now = services.clock.now();
-    let capture = submission.validate(&services.config, now)?;
+    let capture = submission.validate(&services.config.brands, now)?;
     let ctx = OpContext {
         actor: brokeros_kernel::audit::Actor::public(&capture.touch.source),
         correlation_id: correlation_id.to_string(),
@@ -279,7 +285,7 @@ pub async fn list_leads(
     filter: LeadFilter,
 ) -> Result<Value> {
     principal.require_any(&[Role::Sales, Role::Admin], "list leads")?;
-    let brand = services.config.brand(filter.brand.as_deref())?;
+    let brand = services.config.brands.brand(filter.brand.as_deref())?;
     let status = filter
         .status
         .as_deref()

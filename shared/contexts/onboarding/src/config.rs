@@ -39,3 +39,10 @@ impl OnboardingConfig {
         Ok(())
     }
 }
+
+impl OnboardingConfig {
+    /// The section as the embedded default configuration document has it.
+    pub fn embedded_default() -> OnboardingConfig {
+        brokeros_kernel::config_document::default_section("onboarding")
+    }
+}

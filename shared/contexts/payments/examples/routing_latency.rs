@@ -1,13 +1,13 @@
 //! Deposit routing decision latency: 50 providers and 500 rules (every rule kind, country
 //! groups, amount tiers, 25 pins), live stats for every provider, and 200,000 random deposit
 //! intents; each decision is timed on its own. Results in docs/PERFORMANCE.md.
-//!   cargo run --release -p brokeros-domain --example routing_latency
+//!   cargo run --release -p brokeros-payments --example routing_latency
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
 use brokeros_kernel::money::Money;
-use crate::model::{
+use brokeros_payments::model::{
     Decimal, DepositIntent, Health, OutcomeCounts, PaymentMethod, ProviderStats, RiskLevel,
     RoutingRules, RoutingStats,
 };

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use brokeros_kernel::money::{Currency, Money};
-use crate::model::{
+use brokeros_payments::model::{
     Attempt, AttemptOutcome, Decimal, DepositIntent, Exclusion, FallbackStop, Health, HealthPolicy,
     OutcomeCounts, PaymentMethod, ProviderStats, RankedBy, RiskLevel, RoutingDecision,
     RoutingDocument, RoutingRules, RoutingStats, assess_health,

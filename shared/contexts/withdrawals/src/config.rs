@@ -104,3 +104,10 @@ impl WithdrawalsConfig {
         Ok(())
     }
 }
+
+impl WithdrawalsConfig {
+    /// The section as the embedded default configuration document has it.
+    pub fn embedded_default() -> WithdrawalsConfig {
+        brokeros_kernel::config_document::default_section("withdrawals")
+    }
+}

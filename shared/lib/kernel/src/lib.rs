@@ -9,6 +9,7 @@ pub mod audit_export;
 pub mod brands;
 pub mod canonical;
 pub mod changeset;
+pub mod config_document;
 pub mod context;
 pub mod csv;
 pub mod error;

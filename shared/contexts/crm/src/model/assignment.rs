@@ -33,11 +33,10 @@ pub fn round_robin(agents: &[String], assigned_so_far: u64) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BrokerConfig;
 
     #[test]
     fn rules_then_default_pool_then_rotation() {
-        let config = BrokerConfig::embedded_default().lead_assignment;
+        let config = AssignmentConfig::embedded_default();
         assert_eq!(select_pool(&config, "DE", None).0, "dach-desk");
         assert_eq!(select_pool(&config, "BR", Some("pt-BR")).0, "latam-desk");
         let (pool, agents) = select_pool(&config, "GB", Some("en"));

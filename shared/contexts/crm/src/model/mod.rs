@@ -12,7 +12,8 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use brokeros_onboarding::model::{Client, KycStatus};
+pub use brokeros_onboarding::model::Client;
+use brokeros_onboarding::model::KycStatus;
 use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

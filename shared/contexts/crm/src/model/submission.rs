@@ -2,7 +2,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{Touch, Utm};
-use crate::config::BrokerConfig;
+use brokeros_kernel::Brands;
 use brokeros_kernel::normalize::optional;
 use brokeros_kernel::{Result, normalize};
 
@@ -47,8 +47,8 @@ pub struct LeadCapture {
 }
 
 impl LeadSubmission {
-    pub fn validate(self, config: &BrokerConfig, now: OffsetDateTime) -> Result<LeadCapture> {
-        let brand = config.brand(self.brand.as_deref())?;
+    pub fn validate(self, brands: &Brands, now: OffsetDateTime) -> Result<LeadCapture> {
+        let brand = brands.brand(self.brand.as_deref())?;
         let first_name = normalize::required_text("first_name", &self.first_name, 100)?;
         let last_name = optional(self.last_name, |v| normalize::text("last_name", v, 100))?;
         let country = normalize::country("country", &self.country)?;
@@ -107,7 +107,7 @@ mod tests {
     fn submit(v: serde_json::Value) -> Result<LeadCapture> {
         let s: LeadSubmission = serde_json::from_value(v).unwrap();
         s.validate(
-            &BrokerConfig::embedded_default(),
+            &Brands::embedded_default(),
             OffsetDateTime::UNIX_EPOCH,
         )
     }
