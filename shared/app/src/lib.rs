@@ -33,9 +33,6 @@ pub use brokeros_kernel::{
 
 /// The local queue of payment-provider events (SQS FIFO in AWS), and where events that keep
 /// failing go after this many receives.
-pub const PSP_EVENTS_QUEUE: &str = "psp-events";
-pub const PSP_EVENTS_DEAD_LETTER_QUEUE: &str = "psp-events-dlq";
-pub const PSP_EVENTS_MAX_RECEIVES: u32 = 5;
 
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
 /// secret (a real provider's secret comes from the secret store).

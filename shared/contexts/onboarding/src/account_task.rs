@@ -2,8 +2,8 @@
 //! with the leverage the jurisdiction allows.
 
 use crate::model::AccountRef;
-use brokeros_kernel::{Error, Result};
-use brokeros_trading::{NewAccount, TradingError};
+use brokeros_kernel::Result;
+use brokeros_trading::{NewAccount, platform_error};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,23 +20,6 @@ pub(crate) struct AccountTask {
     leverage_cap: u32,
 }
 
-/// Platform failures as the workflow sees them: retryable ones by the platform's error name,
-/// the rest as what they are.
-pub(crate) fn platform_error(e: TradingError) -> Error {
-    match e {
-        e if e.is_transient() => Error::ProviderUnavailable {
-            error_type: e.error_name(),
-            message: e.to_string(),
-        },
-        TradingError::Conflict(m) => Error::conflict("trading_conflict", m),
-        TradingError::AccountNotFound { login } => Error::NotFound {
-            entity: "trading account",
-            id: login.to_string(),
-        },
-        TradingError::Storage(m) => Error::Unavailable(m),
-        other => Error::invalid("trading_request_refused", "trading", other.to_string()),
-    }
-}
 
 /// Opens the account once per onboarding: the onboarding id is the platform request id, so a
 /// retried task gets the account the first attempt opened, and the account is recorded on the

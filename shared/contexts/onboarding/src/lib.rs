@@ -336,37 +336,7 @@ pub async fn client_items<T: Entity>(
     let client_id = normalize::code("client_id", client_id, 80)?;
     let client = load_client(services, &client_id).await?;
     authorize_client_read(principal, &client.entity)?;
-    let items = latest_items(services, partition(&client_id), 50, view).await?;
+    let items = brokeros_kernel::paging::latest_items(services, partition(&client_id), 50, view).await?;
     Ok(json!({ "items": items }))
 }
 
-/// The newest `limit` entities of an index partition (a client's deposits, withdrawals...),
-/// each as `view` shows it.
-pub async fn latest_items<T: Entity>(
-    services: &Core,
-    partition: String,
-    limit: u32,
-    view: impl Fn(&T) -> Value,
-) -> Result<Vec<Value>> {
-    Ok(latest::<T>(services, partition, limit)
-        .await?
-        .iter()
-        .map(view)
-        .collect())
-}
-
-/// The newest `limit` entities of an index partition, newest first.
-pub async fn latest<T: Entity>(
-    services: &Core,
-    partition: String,
-    limit: u32,
-) -> Result<Vec<T>> {
-    let query = Query::new(Table::Main, Some(Index::Gsi1), partition)
-        .descending()
-        .limit(limit);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    page.items
-        .iter()
-        .map(|item| decode::<T>(item).map(|entry| entry.entity))
-        .collect()
-}

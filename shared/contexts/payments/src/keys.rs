@@ -57,14 +57,6 @@ pub fn psp_health(provider: &str) -> Key {
 /// The index partition (gsi1) holding every provider's health.
 pub const PSP_HEALTH_ALL: &str = "PSPHEALTH";
 
-fn utc_day(day: time::Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
-}
 
 pub fn psp_volume_day(day: time::Date) -> String {
     format!("PSPVOL#{}", utc_day(day))

@@ -17,7 +17,7 @@ mod simulated;
 pub use currency::{
     ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, currency_scale, currency_spec,
 };
-pub use error::TradingError;
+pub use error::{TradingError, platform_error};
 pub use port::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,
     DealsPage, MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,

@@ -8,7 +8,13 @@
 //! `wd:<id>:released`, `wd:<id>:paid`), and a reservation closes once, so no retry moves
 //! money twice.
 
+pub mod config;
+pub mod keys;
+pub mod model;
+mod services;
 pub mod tasks;
+
+pub use services::{Services, WithdrawalsSettings};
 
 use std::sync::Mutex;
 
@@ -31,7 +37,6 @@ use brokeros_ledger::{Staged, in_turn};
 use brokeros_onboarding::{authorize_client_read, client_items, load_client};
 use brokeros_kernel::workflow::Machine;
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
@@ -351,12 +356,12 @@ pub async fn list_for_client(
 
 /// The newest `limit` withdrawals of a client as the wallet shows them (amount and status),
 /// for a caller that has already been allowed to read the client.
-pub(crate) async fn summaries(
+pub async fn summaries(
     services: &Services,
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    brokeros_onboarding::latest_items(
+    brokeros_kernel::paging::latest_items(
         services,
         keys::withdrawals_by_client(client_id),
         limit,

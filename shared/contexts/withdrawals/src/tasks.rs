@@ -4,7 +4,7 @@
 //! happened instead of doing it again. The actor of every event is the workflow execution.
 
 use brokeros_kernel::audit::Actor;
-use brokeros_payments::deposits::model::{AttemptResult, Deposit, DepositStatus};
+use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
 use crate::model::{
     ApprovalRequirement, CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal,
     VerificationLevel, Withdrawal, WithdrawalStatus, check,
@@ -19,7 +19,8 @@ use brokeros_kernel::changeset::{Audited, Changeset, store_error};
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::execute;
 use brokeros_ledger::in_turn;
-use brokeros_onboarding::{latest, load_client};
+use brokeros_kernel::paging::latest;
+use brokeros_onboarding::load_client;
 use brokeros_payments::psp::{GatewayError, PayoutRequest, PayoutResult};
 use brokeros_kernel::workflow::parse;
 use brokeros_kernel::OpContext;
@@ -232,12 +233,9 @@ async fn facts(
 ) -> Result<(CheckFacts, Counter)> {
     let client = load_client(services, &withdrawal.client_id).await?.entity;
     let store = services.store.as_ref();
-    let deposits = latest::<Deposit>(
-        services,
-        keys::deposits_by_client(&withdrawal.client_id),
-        HISTORY_LIMIT,
-    )
-    .await?;
+    let deposits =
+        brokeros_payments::deposits::latest_of_client(services, &withdrawal.client_id, HISTORY_LIMIT)
+            .await?;
     let mut sources = Vec::new();
     for deposit in deposits {
         if deposit.status != DepositStatus::Credited {

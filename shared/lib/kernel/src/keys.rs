@@ -42,6 +42,16 @@ pub fn sortable_time(at: OffsetDateTime) -> String {
         .expect("a UTC timestamp formats")
 }
 
+/// A UTC day as it appears in keys: `yyyy-mm-dd`.
+pub fn utc_day(day: time::Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

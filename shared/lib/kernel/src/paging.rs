@@ -54,3 +54,37 @@ pub fn page_limit(requested: Option<u32>) -> Result<u32> {
     }
 }
 
+/// The newest `limit` entities of an index partition (a client's deposits, withdrawals...),
+/// each as `view` shows it.
+pub async fn latest_items<T: changeset::Entity>(
+    services: &crate::Core,
+    partition: String,
+    limit: u32,
+    view: impl Fn(&T) -> serde_json::Value,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(latest::<T>(services, partition, limit)
+        .await?
+        .iter()
+        .map(view)
+        .collect())
+}
+
+/// The newest `limit` entities of an index partition, newest first.
+pub async fn latest<T: changeset::Entity>(
+    services: &crate::Core,
+    partition: String,
+    limit: u32,
+) -> Result<Vec<T>> {
+    let query = brokeros_store::Query::new(
+        brokeros_store::Table::Main,
+        Some(brokeros_store::Index::Gsi1),
+        partition,
+    )
+        .descending()
+        .limit(limit);
+    let page = services.store.query(query).await.map_err(changeset::store_error)?;
+    page.items
+        .iter()
+        .map(|item| changeset::decode::<T>(item).map(|entry| entry.entity))
+        .collect()
+}

@@ -427,3 +427,22 @@ pub async fn kyc_checks_for_client(
         .map(|item| Ok(decode::<KycCheckRecord>(item)?.entity))
         .collect()
 }
+
+/// The KYC decision of the client's latest onboarding, if its check decided: what payments
+/// route a client's deposits by (their risk level).
+pub async fn latest_decision(
+    services: &brokeros_kernel::Core,
+    client: &crate::model::Client,
+) -> brokeros_kernel::Result<Option<crate::kyc::model::KycDecision>> {
+    let Some(onboarding_id) = &client.onboarding_id else {
+        return Ok(None);
+    };
+    let onboarding: Option<Audited<crate::model::Onboarding>> =
+        load(services.store.as_ref(), &keys::onboarding(onboarding_id)).await?;
+    let Some(check_id) = onboarding.and_then(|o| o.entity.kyc_check_id) else {
+        return Ok(None);
+    };
+    let check: Option<Audited<KycCheckRecord>> =
+        load(services.store.as_ref(), &keys::kyc_check(&check_id)).await?;
+    Ok(check.and_then(|c| c.entity.decision))
+}

@@ -32,6 +32,7 @@ use brokeros_kernel::workflow::Machine;
 use brokeros_kernel::OpContext;
 use crate::{Services, keys};
 
+pub mod model;
 pub mod tasks;
 
 impl Entity for Deposit {
@@ -199,12 +200,12 @@ pub async fn list_for_client(
 }
 
 /// A client's latest deposits with their status, for the wallet view.
-pub(crate) async fn summaries(
+pub async fn summaries(
     services: &Services,
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    brokeros_onboarding::latest_items(
+    brokeros_kernel::paging::latest_items(
         services,
         keys::deposits_by_client(client_id),
         limit,
@@ -445,4 +446,15 @@ pub async fn run_consumer(services: Services, interval: std::time::Duration) {
             }
         }
     }
+}
+
+/// The client's latest deposits, newest first (at most `limit`): where withdrawals may send
+/// money back to.
+pub async fn latest_of_client(
+    services: &brokeros_kernel::Core,
+    client_id: &str,
+    limit: u32,
+) -> Result<Vec<Deposit>> {
+    brokeros_kernel::paging::latest::<Deposit>(services, keys::deposits_by_client(client_id), limit)
+        .await
 }

@@ -9,9 +9,7 @@
 
 use brokeros_kernel::audit::Actor;
 use crate::deposits::model::{AttemptResult, Deposit, DepositStatus, Funding};
-use brokeros_onboarding::kyc::model::KycCheckRecord;
 use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
-use brokeros_onboarding::model::Onboarding;
 use crate::model::RiskLevel;
 use crate::model::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
 use crate::model::stats::Outcome;
@@ -24,10 +22,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load_deposit;
-use brokeros_kernel::changeset::{Audited, Changeset, load};
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::execute;
-use brokeros_onboarding::account_task::platform_error;
+use brokeros_trading::platform_error;
 use brokeros_onboarding::load_client;
 use crate::routing::{
     active_routing_rules, load_routing_stats, outcome_increment, routing_rules_version,
@@ -35,7 +33,7 @@ use crate::routing::{
 use crate::psp::{GatewayError, PaymentRequest};
 use brokeros_kernel::workflow::parse;
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+use crate::Services;
 
 /// The Lambda functions the deposit definition calls, by function name.
 pub const DEPOSIT_ROUTING: &str = "deposit-routing";
@@ -196,19 +194,8 @@ fn fallback_attempts(deposit: &Deposit) -> Vec<Attempt> {
 /// The client's routing risk level, from the KYC decision of their onboarding.
 async fn risk_level(services: &Services, client_id: &str) -> Result<RiskLevel> {
     let client = load_client(services, client_id).await?;
-    let Some(onboarding_id) = &client.entity.onboarding_id else {
-        return Ok(RiskLevel::of_kyc(None));
-    };
-    let onboarding: Option<Audited<Onboarding>> =
-        load(services.store.as_ref(), &keys::onboarding(onboarding_id)).await?;
-    let Some(check_id) = onboarding.and_then(|o| o.entity.kyc_check_id) else {
-        return Ok(RiskLevel::of_kyc(None));
-    };
-    let check: Option<Audited<KycCheckRecord>> =
-        load(services.store.as_ref(), &keys::kyc_check(&check_id)).await?;
-    Ok(RiskLevel::of_kyc(
-        check.as_ref().and_then(|c| c.entity.decision.as_ref()),
-    ))
+    let decision = brokeros_onboarding::kyc::latest_decision(services, &client.entity).await?;
+    Ok(RiskLevel::of_kyc(decision.as_ref()))
 }
 
 /// The next provider to ask under the rules version the deposit was first routed with:
