@@ -1,38 +1,27 @@
-//! The Broker OS application layer: use cases over the storage port, with every state change
-//! and its audit event committed in one transaction; authentication; audit export; and the
-//! HTTP router that both the Lambda functions and `brokeros serve` run.
+//! The composition of Broker OS: the configuration document, every context's services built
+//! from one set of adapters, and the workflow task functions by name. The HTTP router (both
+//! the Lambdas and `brokeros serve` run it), authentication and logging are here too until they
+//! move to their edge crates.
 
 pub mod auth;
-pub mod deposits;
+pub mod config;
 pub mod http;
-pub mod keys;
-pub mod kyc;
-pub mod leads;
-pub mod ledger;
 pub mod local_workflow;
 pub mod logging;
-pub mod onboarding;
-pub mod payments;
-pub mod psp;
-pub mod recon;
-pub mod rotation;
 pub mod wallet;
-pub mod withdrawals;
 pub mod workflow_tasks;
 
 use std::sync::Arc;
 
-use crate::config::BrokerConfig;
-use brokeros_kernel::{Error, Result};
+use brokeros_kernel::workflow::Workflow;
+use brokeros_kernel::{Clock, Core, Runtime, SystemClock};
+use brokeros_onboarding::kyc::KycProvider;
+use brokeros_onboarding::kyc::model::ScreeningList;
+use brokeros_payments::psp::{EventQueue, PaymentGateway, PaymentProviders};
 use brokeros_store::Store;
+use brokeros_trading::TradingPlatform;
 
-pub use brokeros_kernel::{
-    Clock, Core, IdGen, OpContext, QueueFilter, Runtime, SystemClock, UuidV7Ids, audit_export, changeset,
-    context, idempotency, page_limit, workflow,
-};
-
-/// The local queue of payment-provider events (SQS FIFO in AWS), and where events that keep
-/// failing go after this many receives.
+use crate::config::BrokerConfig;
 
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
 /// secret (a real provider's secret comes from the secret store).
@@ -41,22 +30,30 @@ const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
 /// How long a simulated payment provider takes to send its webhook.
 pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Everything a use case needs, built once at start-up and shared by all requests.
+/// The adapters of the contexts' ports, chosen once per host.
+#[derive(Clone)]
+pub struct Ports {
+    pub trading: Arc<dyn TradingPlatform>,
+    pub kyc: Arc<dyn KycProvider>,
+    pub screening: Arc<ScreeningList>,
+    /// The payment providers whose webhooks are accepted, and the queue their events go to.
+    pub psp: Arc<PaymentProviders>,
+    pub psp_events: Arc<dyn EventQueue>,
+    /// Asks payment providers to collect deposits and pay withdrawals out.
+    pub gateway: Arc<dyn PaymentGateway>,
+}
+
+/// Every context's services over one core and one set of ports, built once at start-up and
+/// shared by all requests.
 #[derive(Clone)]
 pub struct Services {
     pub core: Core,
     pub config: Arc<BrokerConfig>,
-    pub rotation: Arc<rotation::Rotation>,
-    /// Absent in functions that start no workflow and answer no task tokens.
-    pub workflow: Option<Arc<dyn workflow::Workflow>>,
-    pub trading: Arc<dyn brokeros_trading::TradingPlatform>,
-    pub kyc: Arc<dyn kyc::KycProvider>,
-    pub screening: Arc<brokeros_onboarding::kyc::model::ScreeningList>,
-    /// The payment providers whose webhooks are accepted, and the queue their events go to.
-    pub psp: Arc<psp::PaymentProviders>,
-    pub psp_events: Arc<dyn psp::EventQueue>,
-    /// Asks payment providers to collect deposits and pay withdrawals out.
-    pub gateway: Arc<dyn psp::PaymentGateway>,
+    pub ports: Ports,
+    pub crm: brokeros_crm::Services,
+    pub onboarding: brokeros_onboarding::Services,
+    pub payments: brokeros_payments::Services,
+    pub withdrawals: brokeros_withdrawals::Services,
 }
 
 impl std::ops::Deref for Services {
@@ -67,84 +64,123 @@ impl std::ops::Deref for Services {
     }
 }
 
-impl std::ops::DerefMut for Services {
-    fn deref_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-}
-
 impl Runtime for Services {
     fn store(&self) -> &dyn Store {
-        self.core.store()
+        self.core.store.as_ref()
     }
 
     fn clock(&self) -> &dyn Clock {
-        self.core.clock()
+        self.core.clock.as_ref()
     }
 }
 
 impl Services {
+    /// Composes the contexts over `core` and `ports` under `config`.
+    pub fn compose(core: Core, config: BrokerConfig, ports: Ports) -> Services {
+        let crm = brokeros_crm::Services {
+            core: core.clone(),
+            config: Arc::new(brokeros_crm::CrmSettings {
+                brands: config.brands(),
+                lead_scoring: config.lead_scoring.clone(),
+                lead_assignment: config.lead_assignment.clone(),
+            }),
+            rotation: Arc::new(brokeros_crm::rotation::Rotation::default()),
+        };
+        let onboarding = brokeros_onboarding::Services {
+            core: core.clone(),
+            config: Arc::new(brokeros_onboarding::OnboardingSettings {
+                brands: config.brands(),
+                default_account_manager: config.lead_assignment.default_agents[0].clone(),
+                onboarding: config.onboarding.clone(),
+            }),
+            trading: ports.trading.clone(),
+            kyc: ports.kyc.clone(),
+            screening: ports.screening.clone(),
+        };
+        let payments = brokeros_payments::Services {
+            core: core.clone(),
+            config: Arc::new(brokeros_payments::PaymentsSettings {
+                deposits: config.deposits.clone(),
+            }),
+            trading: ports.trading.clone(),
+            psp: ports.psp.clone(),
+            psp_events: ports.psp_events.clone(),
+            gateway: ports.gateway.clone(),
+        };
+        let withdrawals = brokeros_withdrawals::Services {
+            core: core.clone(),
+            config: Arc::new(brokeros_withdrawals::WithdrawalsSettings {
+                withdrawals: config.withdrawals.clone(),
+            }),
+            gateway: ports.gateway.clone(),
+        };
+        Services {
+            core,
+            config: Arc::new(config),
+            ports,
+            crm,
+            onboarding,
+            payments,
+            withdrawals,
+        }
+    }
+
+    /// Every context on `store` with the simulated providers and the local event queue.
     pub fn new(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
-        let psp_events = psp::LocalEventQueue::new(
+        let psp_events = brokeros_payments::psp::LocalEventQueue::new(
             store.clone(),
             Arc::new(SystemClock),
-            psp::LocalQueueConfig::new(PSP_EVENTS_QUEUE)
-                .dead_letter(PSP_EVENTS_DEAD_LETTER_QUEUE, PSP_EVENTS_MAX_RECEIVES),
+            brokeros_payments::psp::LocalQueueConfig::new(brokeros_payments::PSP_EVENTS_QUEUE)
+                .dead_letter(
+                    brokeros_payments::PSP_EVENTS_DEAD_LETTER_QUEUE,
+                    brokeros_payments::PSP_EVENTS_MAX_RECEIVES,
+                ),
         )
         .expect("the PSP event queue's settings are valid");
-        let psp = Arc::new(psp::PaymentProviders::simulated_for(
+        let psp = Arc::new(PaymentProviders::simulated_for(
             &brokeros_payments::model::RoutingRules::embedded_default(),
         ));
-        Services {
+        let ports = Ports {
             trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
-            core: Core::new(store),
-            config: Arc::new(config),
-            rotation: Arc::new(rotation::Rotation::default()),
-            workflow: None,
-            kyc: Arc::new(kyc::SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
-            screening: Arc::new(brokeros_onboarding::kyc::model::ScreeningList::sample()),
+            kyc: Arc::new(brokeros_onboarding::kyc::SimulatedKycProvider::new(
+                SIMULATED_KYC_WEBHOOK_SECRET,
+            )),
+            screening: Arc::new(ScreeningList::sample()),
             // Locally every routed provider is simulated (real adapters are configured in AWS).
-            gateway: Arc::new(psp::SimulatedGateway::new(
+            gateway: Arc::new(brokeros_payments::psp::SimulatedGateway::new(
                 psp.clone(),
                 SIMULATED_PROVIDER_DELAY,
             )),
             psp,
             psp_events: Arc::new(psp_events),
-        }
+        };
+        Services::compose(Core::new(store), config, ports)
     }
 
-    pub fn with_psp_events(mut self, queue: Arc<dyn psp::EventQueue>) -> Services {
-        self.psp_events = queue;
-        self
+    fn recompose(self, change: impl FnOnce(&mut Core, &mut Ports)) -> Services {
+        let (mut core, mut ports) = (self.core, self.ports);
+        change(&mut core, &mut ports);
+        let config = Arc::unwrap_or_clone(self.config);
+        Services::compose(core, config, ports)
     }
 
-    pub fn with_gateway(mut self, gateway: Arc<dyn psp::PaymentGateway>) -> Services {
-        self.gateway = gateway;
-        self
+    pub fn with_psp_events(self, queue: Arc<dyn EventQueue>) -> Services {
+        self.recompose(|_, ports| ports.psp_events = queue)
     }
 
-    pub fn with_workflow(mut self, workflow: Arc<dyn workflow::Workflow>) -> Services {
-        self.workflow = Some(workflow);
-        self
+    pub fn with_gateway(self, gateway: Arc<dyn PaymentGateway>) -> Services {
+        self.recompose(|_, ports| ports.gateway = gateway)
     }
 
-    pub fn with_trading(mut self, trading: Arc<dyn brokeros_trading::TradingPlatform>) -> Services {
-        self.trading = trading;
-        self
+    pub fn with_workflow(self, workflow: Arc<dyn Workflow>) -> Services {
+        self.recompose(|core, _| core.workflow = Some(workflow))
     }
 
-    pub fn workflow(&self) -> Result<&Arc<dyn workflow::Workflow>> {
-        self.workflow
-            .as_ref()
-            .ok_or_else(|| Error::Internal("this function has no workflow configured".into()))
+    pub fn with_trading(self, trading: Arc<dyn TradingPlatform>) -> Services {
+        self.recompose(|_, ports| ports.trading = trading)
     }
-}
 
-/// A change made by `principal` through the API, now, under `correlation_id`.
-pub(crate) fn user_ctx(
-    services: &Services,
-    principal: &brokeros_kernel::principal::Principal,
-    correlation_id: &str,
-) -> OpContext {
-    services.core.user_ctx(principal, correlation_id)
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Services {
+        self.recompose(|core, _| core.clock = clock)
+    }
 }

@@ -73,7 +73,7 @@ pub async fn transactions(
         services,
         &account,
         HistoryQuery {
-            limit: Some(crate::page_limit(params.limit)?),
+            limit: Some(brokeros_kernel::page_limit(params.limit)?),
             cursor: params.cursor,
             newest_first: true,
             from: None,

@@ -35,13 +35,13 @@ pub const ANSWER_THEIR_OWN_TOKENS: [&str; 4] = [
 /// Runs the task handler of `function` on `payload`.
 pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
     if onboarding::TASK_FUNCTIONS.contains(&function) {
-        return onboarding::run(services, function, payload).await;
+        return onboarding::run(&services.onboarding, function, payload).await;
     }
     if deposit::TASK_FUNCTIONS.contains(&function) {
-        return deposit::run(services, function, payload).await;
+        return deposit::run(&services.payments, function, payload).await;
     }
     if withdrawal::TASK_FUNCTIONS.contains(&function) {
-        return withdrawal::run(services, function, payload).await;
+        return withdrawal::run(&services.withdrawals, function, payload).await;
     }
     Err(Error::invalid(
         "unknown_task",

@@ -51,10 +51,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl IntoResponse for Reply {
+/// A use case's reply as the API sends it: its status and JSON body.
+#[derive(Debug)]
+pub struct ApiReply(pub Reply);
+
+impl From<Reply> for ApiReply {
+    fn from(reply: Reply) -> Self {
+        ApiReply(reply)
+    }
+}
+
+impl IntoResponse for ApiReply {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        (status, axum::Json(self.body)).into_response()
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::OK);
+        (status, axum::Json(self.0.body)).into_response()
     }
 }
 

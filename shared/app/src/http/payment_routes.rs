@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, AppState};
+use super::{ApiError, ApiReply, AppState};
 use brokeros_kernel::Reply;
 use brokeros_payments::routing::{self, HealthSetter};
 
@@ -19,7 +19,7 @@ pub(super) async fn routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> ApiResult<axum::Json<Value>> {
-    let versions = payments::routing_rules_history(&state.services, &p).await?;
+    let versions = routing::routing_rules_history(&state.services.payments, &p).await?;
     let in_force = versions.last().map(|d| d.version);
     Ok(axum::Json(
         json!({ "in_force": in_force, "items": versions }),
@@ -33,11 +33,11 @@ pub(super) async fn update_routing_rules(
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<RoutingDocument>,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "routing_rules.update", body.raw)?;
     Ok(
-        payments::update_routing_rules(&state.services, &p, body.value, key.as_ref(), &correlation)
-            .await?,
+        routing::update_routing_rules(&state.services.payments, &p, body.value, key.as_ref(), &correlation)
+            .await?.into(),
     )
 }
 
@@ -57,8 +57,8 @@ pub(super) async fn set_provider_health(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<SetHealth>,
 ) -> ApiResult<axum::Json<Value>> {
-    let record = payments::set_provider_health(
-        &state.services,
+    let record = routing::set_provider_health(
+        &state.services.payments,
         HealthSetter::Ops(&p),
         &provider,
         body.value.health,

@@ -8,14 +8,12 @@ use brokeros_crm::model::LeadSubmission;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, AppState, access_log, payment_routes, withdrawal_routes};
+use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
 use brokeros_payments::deposits;
 use brokeros_kernel::Reply;
 use brokeros_onboarding::kyc;
-use brokeros_crm;
-use brokeros_onboarding::{self, clients, reviews};
+use brokeros_onboarding::{clients, reviews};
 use brokeros_payments::psp;
-use brokeros_recon;
 use crate::wallet;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -57,9 +55,9 @@ async fn capture_lead(
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<LeadSubmission>,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     let key = idem.scoped("public", "lead.capture", body.raw)?;
-    Ok(leads::capture(&state.services, body.value, key.as_ref(), &correlation).await?)
+    Ok(brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation).await?.into())
 }
 
 async fn list_leads(
@@ -67,9 +65,9 @@ async fn list_leads(
     Caller(p): Caller,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let filter: leads::LeadFilter = query(&uri)?;
+    let filter: brokeros_crm::LeadFilter = query(&uri)?;
     Ok(axum::Json(
-        leads::list_leads(&state.services, &p, filter).await?,
+        brokeros_crm::list_leads(&state.services.crm, &p, filter).await?,
     ))
 }
 
@@ -78,14 +76,14 @@ async fn get_lead(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(leads::get_lead(&state.services, &p, &id).await?))
+    Ok(axum::Json(brokeros_crm::get_lead(&state.services.crm, &p, &id).await?))
 }
 
 /// A `POST /<things>/{id}/<action>` handler: the caller, the path id, an optional idempotency
 /// key scoped to the caller and `$operation`, and a JSON body of type `$body` handed to
 /// `$use_case`.
 macro_rules! id_post {
-    ($name:ident, $operation:literal, $body:ty, $use_case:path) => {
+    ($name:ident, $operation:literal, $body:ty, $context:ident, $use_case:path) => {
         async fn $name(
             State(state): State<AppState>,
             Caller(p): Caller,
@@ -93,9 +91,9 @@ macro_rules! id_post {
             idem: IdempotencyHeader,
             CorrelationId(correlation): CorrelationId,
             body: JsonBody<$body>,
-        ) -> ApiResult<Reply> {
+        ) -> ApiResult<ApiReply> {
             let key = idem.scoped(&p.sub, $operation, json!({ "id": id, "body": body.raw }))?;
-            Ok($use_case(&state.services, &p, &id, body.value, key.as_ref(), &correlation).await?)
+            Ok($use_case(&state.services.$context, &p, &id, body.value, key.as_ref(), &correlation).await?.into())
         }
     };
 }
@@ -103,28 +101,50 @@ macro_rules! id_post {
 id_post!(
     change_status,
     "lead.status",
-    leads::StatusChange,
-    leads::change_status
+    brokeros_crm::StatusChange,
+    crm,
+    brokeros_crm::change_status
 );
 id_post!(
     reassign,
     "lead.assign",
-    leads::Reassignment,
-    leads::reassign
+    brokeros_crm::Reassignment,
+    crm,
+    brokeros_crm::reassign
 );
-id_post!(add_note, "lead.note", leads::NewNote, leads::add_note);
-id_post!(add_task, "lead.task", leads::NewTask, leads::add_task);
-id_post!(convert, "lead.convert", leads::Conversion, leads::convert);
+id_post!(
+    add_note,
+    "lead.note",
+    brokeros_crm::NewNote,
+    crm,
+    brokeros_crm::add_note
+);
+id_post!(
+    add_task,
+    "lead.task",
+    brokeros_crm::NewTask,
+    crm,
+    brokeros_crm::add_task
+);
+id_post!(
+    convert,
+    "lead.convert",
+    brokeros_crm::Conversion,
+    crm,
+    brokeros_crm::convert
+);
 id_post!(
     start_onboarding,
     "onboarding.start",
-    onboarding::StartOnboarding,
-    onboarding::start
+    brokeros_onboarding::StartOnboarding,
+    onboarding,
+    brokeros_onboarding::start
 );
 id_post!(
     decide_review,
     "review.decide",
     reviews::DecisionRequest,
+    onboarding,
     reviews::decide
 );
 
@@ -132,18 +152,21 @@ id_post!(
     create_deposit,
     "deposit.create",
     deposits::NewDeposit,
+    payments,
     deposits::create
 );
 id_post!(
     set_profile,
     "client.profile",
     brokeros_onboarding::model::KycProfile,
+    onboarding,
     clients::set_profile
 );
 id_post!(
     add_document,
     "client.document",
     clients::NewDocument,
+    onboarding,
     clients::add_document
 );
 
@@ -153,9 +176,9 @@ async fn register_client(
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<clients::Registration>,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "client.register", body.raw)?;
-    Ok(clients::register(&state.services, &p, body.value, key.as_ref(), &correlation).await?)
+    Ok(clients::register(&state.services.onboarding, &p, body.value, key.as_ref(), &correlation).await?.into())
 }
 
 async fn client_kyc(
@@ -164,7 +187,7 @@ async fn client_kyc(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        clients::kyc_status(&state.services, &p, &id).await?,
+        clients::kyc_status(&state.services.onboarding, &p, &id).await?,
     ))
 }
 
@@ -173,7 +196,7 @@ async fn client_kyc_checks(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let checks = kyc::kyc_checks_for_client(&state.services, &p, &id)
+    let checks = kyc::kyc_checks_for_client(&state.services.onboarding, &p, &id)
         .await
         .map_err(Error::from)?;
     Ok(axum::Json(json!({ "items": checks })))
@@ -185,11 +208,11 @@ async fn update_jurisdiction(
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<brokeros_onboarding::kyc::model::JurisdictionRules>,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "jurisdiction.update", body.raw)?;
     Ok(
-        kyc::update_jurisdiction(&state.services, &p, body.value, key.as_ref(), &correlation)
-            .await?,
+        kyc::update_jurisdiction(&state.services.onboarding, &p, body.value, key.as_ref(), &correlation)
+            .await?.into(),
     )
 }
 
@@ -198,7 +221,7 @@ async fn jurisdiction_history(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let versions = kyc::jurisdiction_history(&state.services, &p, &id).await?;
+    let versions = kyc::jurisdiction_history(&state.services.onboarding, &p, &id).await?;
     Ok(axum::Json(json!({ "items": versions })))
 }
 
@@ -211,7 +234,7 @@ async fn kyc_webhook(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<Value>> {
-    let services = &state.services;
+    let services = &state.services.onboarding;
     if provider != services.kyc.name() {
         return Err(Error::NotFound {
             entity: "kyc provider",
@@ -225,7 +248,7 @@ async fn kyc_webhook(
         }
         .into());
     }
-    let ctx = crate::OpContext {
+    let ctx = brokeros_kernel::OpContext {
         actor: brokeros_kernel::audit::Actor::public(&format!("kyc-webhook:{provider}")),
         correlation_id: correlation,
         now: services.clock.now(),
@@ -236,7 +259,7 @@ async fn kyc_webhook(
             kyc::KycError::WebhookRejected { message, .. } => Error::Unauthenticated { message },
             other => Error::from(other),
         })?;
-    onboarding::kyc_task::result_arrived(services, &check).await?;
+    brokeros_onboarding::kyc_task::result_arrived(services, &check).await?;
     Ok(axum::Json(
         json!({ "check_id": check.id, "status": check.status }),
     ))
@@ -271,8 +294,8 @@ async fn psp_webhook(
     Path(provider): Path<String>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> ApiResult<Reply> {
-    let services = &state.services;
+) -> ApiResult<ApiReply> {
+    let services = &state.services.payments;
     if body.len() > super::extract::MAX_BODY_BYTES {
         return Err(Error::PayloadTooLarge {
             limit: super::extract::MAX_BODY_BYTES,
@@ -296,7 +319,7 @@ async fn psp_webhook(
         psp::IngestError::Rejected(rejected) => Error::from(rejected),
         psp::IngestError::Queue(queue) => Error::Unavailable(queue.to_string()),
     })?;
-    Ok(match outcome {
+    Ok(ApiReply(match outcome {
         psp::IngestOutcome::Queued { message_id, event } => Reply::new(
             202,
             json!({ "status": "queued", "message_id": message_id, "event_id": event.event_id }),
@@ -305,7 +328,7 @@ async fn psp_webhook(
             200,
             json!({ "status": "ignored", "event_type": event_type }),
         ),
-    })
+    }))
 }
 
 /// A provider's settlement report (CSV body) reconciled against the ledger.
@@ -315,7 +338,7 @@ async fn reconcile(
     Path(provider): Path<String>,
     CorrelationId(correlation): CorrelationId,
     body: axum::body::Bytes,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     if body.len() > super::extract::MAX_BODY_BYTES {
         return Err(Error::PayloadTooLarge {
             limit: super::extract::MAX_BODY_BYTES,
@@ -324,8 +347,8 @@ async fn reconcile(
     }
     let report = std::str::from_utf8(&body)
         .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
-    let run = recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
-    Ok(Reply::new(201, run))
+    let run = brokeros_recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
+    Ok(ApiReply(Reply::new(201, run)))
 }
 
 async fn recon_run(
@@ -333,7 +356,7 @@ async fn recon_run(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let run = recon::recon_run(&state.services, &p, &id).await?;
+    let run = brokeros_recon::recon_run(&state.services, &p, &id).await?;
     Ok(axum::Json(json!(run)))
 }
 
@@ -343,7 +366,7 @@ async fn list_deposits(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        deposits::list_for_client(&state.services, &p, &id).await?,
+        deposits::list_for_client(&state.services.payments, &p, &id).await?,
     ))
 }
 
@@ -352,7 +375,7 @@ async fn get_deposit(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(deposits::get(&state.services, &p, &id).await?))
+    Ok(axum::Json(deposits::get(&state.services.payments, &p, &id).await?))
 }
 
 async fn list_onboardings(
@@ -361,7 +384,7 @@ async fn list_onboardings(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        onboarding::list_for_client(&state.services, &p, &id).await?,
+        brokeros_onboarding::list_for_client(&state.services.onboarding, &p, &id).await?,
     ))
 }
 
@@ -370,7 +393,7 @@ async fn get_onboarding(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(onboarding::get(&state.services, &p, &id).await?))
+    Ok(axum::Json(brokeros_onboarding::get(&state.services.onboarding, &p, &id).await?))
 }
 
 async fn review_queue(
@@ -380,7 +403,7 @@ async fn review_queue(
 ) -> ApiResult<axum::Json<Value>> {
     let filter: reviews::QueueFilter = query(&uri)?;
     Ok(axum::Json(
-        reviews::queue(&state.services, &p, filter).await?,
+        reviews::queue(&state.services.onboarding, &p, filter).await?,
     ))
 }
 
@@ -389,7 +412,7 @@ async fn get_review(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(reviews::get(&state.services, &p, &id).await?))
+    Ok(axum::Json(reviews::get(&state.services.onboarding, &p, &id).await?))
 }
 
 async fn list_tasks(
@@ -398,7 +421,7 @@ async fn list_tasks(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        leads::list_tasks(&state.services, &p, &id).await?,
+        brokeros_crm::list_tasks(&state.services.crm, &p, &id).await?,
     ))
 }
 
@@ -408,21 +431,21 @@ async fn complete_task(
     Path((id, task_id)): Path<(String, String)>,
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
-) -> ApiResult<Reply> {
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(
         &p.sub,
         "lead.task_done",
         json!({ "lead": id, "task": task_id }),
     )?;
-    Ok(leads::complete_task(
-        &state.services,
+    Ok(brokeros_crm::complete_task(
+        &state.services.crm,
         &p,
         &id,
         &task_id,
         key.as_ref(),
         &correlation,
     )
-    .await?)
+    .await?.into())
 }
 
 async fn timeline(
@@ -431,9 +454,9 @@ async fn timeline(
     Path(id): Path<String>,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let page: leads::PageParams = query(&uri)?;
+    let page: brokeros_crm::PageParams = query(&uri)?;
     Ok(axum::Json(
-        leads::timeline(&state.services, &p, &id, page).await?,
+        brokeros_crm::timeline(&state.services.crm, &p, &id, page).await?,
     ))
 }
 
@@ -443,12 +466,12 @@ async fn get_client(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        leads::get_client(&state.services, &p, &id).await?,
+        clients::get_client(&state.services.onboarding, &p, &id).await?,
     ))
 }
 
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(leads::my_profile(&state.services, &p).await?))
+    Ok(axum::Json(clients::my_profile(&state.services.onboarding, &p).await?))
 }
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {

@@ -5,9 +5,8 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, AppState};
+use super::{ApiError, ApiReply, AppState};
 use brokeros_kernel::Reply;
-use brokeros_withdrawals;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -17,22 +16,22 @@ pub(super) async fn create(
     Path(client_id): Path<String>,
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
-    body: JsonBody<withdrawals::NewWithdrawal>,
-) -> ApiResult<Reply> {
+    body: JsonBody<brokeros_withdrawals::NewWithdrawal>,
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(
         &p.sub,
         "withdrawal.create",
         json!({ "id": client_id, "body": body.raw }),
     )?;
-    Ok(withdrawals::create(
-        &state.services,
+    Ok(brokeros_withdrawals::create(
+        &state.services.withdrawals,
         &p,
         &client_id,
         body.value,
         key.as_ref(),
         &correlation,
     )
-    .await?)
+    .await?.into())
 }
 
 pub(super) async fn list_for_client(
@@ -41,7 +40,7 @@ pub(super) async fn list_for_client(
     Path(client_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        withdrawals::list_for_client(&state.services, &p, &client_id).await?,
+        brokeros_withdrawals::list_for_client(&state.services.withdrawals, &p, &client_id).await?,
     ))
 }
 
@@ -51,7 +50,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        withdrawals::get(&state.services, &p, &id).await?,
+        brokeros_withdrawals::get(&state.services.withdrawals, &p, &id).await?,
     ))
 }
 
@@ -60,9 +59,9 @@ pub(super) async fn queue(
     Caller(p): Caller,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let filter: withdrawals::QueueFilter = super::routes::query(&uri)?;
+    let filter: brokeros_withdrawals::QueueFilter = super::routes::query(&uri)?;
     Ok(axum::Json(
-        withdrawals::queue(&state.services, &p, filter).await?,
+        brokeros_withdrawals::queue(&state.services.withdrawals, &p, filter).await?,
     ))
 }
 
@@ -72,22 +71,22 @@ pub(super) async fn approve(
     Path(id): Path<String>,
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
-    body: JsonBody<withdrawals::Approval>,
-) -> ApiResult<Reply> {
+    body: JsonBody<brokeros_withdrawals::Approval>,
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(
         &p.sub,
         "withdrawal.approve",
         json!({ "id": id, "body": body.raw }),
     )?;
-    Ok(withdrawals::approve(
-        &state.services,
+    Ok(brokeros_withdrawals::approve(
+        &state.services.withdrawals,
         &p,
         &id,
         body.value,
         key.as_ref(),
         &correlation,
     )
-    .await?)
+    .await?.into())
 }
 
 pub(super) async fn reject(
@@ -96,20 +95,20 @@ pub(super) async fn reject(
     Path(id): Path<String>,
     idem: IdempotencyHeader,
     CorrelationId(correlation): CorrelationId,
-    body: JsonBody<withdrawals::Rejection>,
-) -> ApiResult<Reply> {
+    body: JsonBody<brokeros_withdrawals::Rejection>,
+) -> ApiResult<ApiReply> {
     let key = idem.scoped(
         &p.sub,
         "withdrawal.reject",
         json!({ "id": id, "body": body.raw }),
     )?;
-    Ok(withdrawals::reject(
-        &state.services,
+    Ok(brokeros_withdrawals::reject(
+        &state.services.withdrawals,
         &p,
         &id,
         body.value,
         key.as_ref(),
         &correlation,
     )
-    .await?)
+    .await?.into())
 }

@@ -357,7 +357,7 @@ pub async fn list_for_client(
 /// The newest `limit` withdrawals of a client as the wallet shows them (amount and status),
 /// for a caller that has already been allowed to read the client.
 pub async fn summaries(
-    services: &Services,
+    services: &brokeros_kernel::Core,
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {

@@ -201,7 +201,7 @@ pub async fn list_for_client(
 
 /// A client's latest deposits with their status, for the wallet view.
 pub async fn summaries(
-    services: &Services,
+    services: &brokeros_kernel::Core,
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
