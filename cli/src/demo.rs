@@ -441,11 +441,11 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
 /// Bruno deposits by card: the rules route the deposit, the first provider declines, the next
 /// one's signed webhook credits his wallet and the workflow funds his trading account.
 async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<(), String> {
-    let rules = brokeros_payments::routing::active_routing_rules(&local.services)
+    let rules = brokeros_payments::routing::active_routing_rules(&local.services.payments)
         .await
         .map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc();
-    let stats = brokeros_payments::routing::load_routing_stats(&local.services, &rules, now)
+    let stats = brokeros_payments::routing::load_routing_stats(&local.services.payments, &rules, now)
         .await
         .map_err(|e| e.to_string())?;
     let usd = Currency::from_code("USD").ok_or("currency table")?;
@@ -487,7 +487,7 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
         }));
     }
     tokio::spawn(brokeros_payments::deposits::run_consumer(
-        local.services.clone(),
+        local.services.payments.clone(),
         std::time::Duration::from_millis(50),
     ));
     let admin = demo.token("admin-1", Role::Admin);

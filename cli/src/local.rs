@@ -71,7 +71,7 @@ impl LocalBrokerOs {
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
         let base = Services::new(Arc::new(store), load_config(config)?);
         let gateway = Arc::new(SimulatedGateway::new(
-            base.psp.clone(),
+            base.ports.psp.clone(),
             SIMULATED_PROVIDER_DELAY,
         ));
         let base = base.with_gateway(gateway.clone());

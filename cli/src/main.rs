@@ -147,11 +147,11 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
         }));
     }
     tokio::spawn(brokeros_payments::deposits::run_consumer(
-        local.services.clone(),
+        local.services.payments.clone(),
         std::time::Duration::from_millis(100),
     ));
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
-        local.services.clone(),
+        local.services.core.clone(),
         std::time::Duration::from_secs(60),
     ));
     axum::serve(listener, local.router())

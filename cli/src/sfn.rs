@@ -325,7 +325,7 @@ async fn onboarding_inputs(services: &Services, count: u32) -> Result<Vec<Value>
             }
         }))
         .map_err(|e| e.to_string())?;
-        let client = clients::register(services, &staff, registration, None, "bench")
+        let client = clients::register(&services.onboarding, &staff, registration, None, "bench")
             .await
             .map_err(|e| e.to_string())?;
         let client_id = client.body["id"].as_str().unwrap_or_default().to_string();
@@ -334,12 +334,12 @@ async fn onboarding_inputs(services: &Services, count: u32) -> Result<Vec<Value>
                 "type": doc_type, "issuing_country": "DE", "number": number
             }))
             .map_err(|e| e.to_string())?;
-            clients::add_document(services, &staff, &client_id, document, None, "bench")
+            clients::add_document(&services.onboarding, &staff, &client_id, document, None, "bench")
                 .await
                 .map_err(|e| e.to_string())?;
         }
         let (_, input) =
-            brokeros_onboarding::prepare(services, &staff, &client_id, "forex", None, "bench")
+            brokeros_onboarding::prepare(&services.onboarding, &staff, &client_id, "forex", None, "bench")
                 .await
                 .map_err(|e| e.to_string())?;
         inputs.push(input);

@@ -688,7 +688,7 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
 
 #[test]
 fn the_payment_event_queue_is_fifo_with_a_dead_letter_queue_and_a_partial_batch_consumer() {
-    let queue_env = brokeros_lambda::queue::QUEUE_URL_ENV;
+    let queue_env = brokeros_aws::queue::QUEUE_URL_ENV;
     let mut problems = Vec::new();
     let mut queues = BTreeSet::new();
     for (id, function) in of_type(FUNCTION) {
@@ -803,12 +803,12 @@ fn the_placeholder_scanner_finds_every_name() {
 }
 
 /// The task handlers that park a task token and answer it themselves when the result came
-/// first (`brokeros_app::workflow_tasks::ANSWER_THEIR_OWN_TOKENS`) may answer tokens of the
+/// first (`TaskFunction::answers_its_own_tokens`) may answer tokens of the
 /// machine that hands them one; the others (the token is answered elsewhere, e.g. by a
 /// compliance decision through crm-api) may not.
 #[test]
 fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does() {
-    use brokeros_app::workflow_tasks::ANSWER_THEIR_OWN_TOKENS;
+    use brokeros_app::workflow_tasks::TaskFunction;
     let functions = of_type(FUNCTION);
     let mut problems = Vec::new();
     let mut handed = 0;
@@ -842,7 +842,9 @@ fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does()
             let binary = resource["Metadata"]["BuildProperties"]["Binary"]
                 .as_str()
                 .unwrap_or_default();
-            let answers = ANSWER_THEIR_OWN_TOKENS.contains(&binary);
+            let answers = TaskFunction::from_name(binary)
+                .map(TaskFunction::answers_its_own_tokens)
+                .unwrap_or(false);
             let may = allowed(resource, "states:SendTaskSuccess").contains(id);
             if answers && !may {
                 problems.push(format!(

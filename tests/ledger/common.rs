@@ -4,8 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_ledger::{self, HistoryQuery, PostingRecord, Transfer};
-use brokeros_app::{OpContext, Services, keys};
+use brokeros_ledger::{self as ledger, HistoryQuery, PostingRecord, Transfer};
+use brokeros_app::Services;
+use brokeros_kernel::OpContext;
+use brokeros_ledger::keys;
 use brokeros_kernel::audit::Actor;
 use brokeros_app::config::BrokerConfig;
 use brokeros_ledger::model::{

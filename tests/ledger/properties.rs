@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use brokeros_ledger::{self, Fee, Release, Reserve, Reverse, Settle, Transfer};
+use brokeros_ledger::{self as ledger, Fee, Release, Reserve, Reverse, Settle, Transfer};
 use brokeros_ledger::model::{AccountId, Entry, EntryKind, Request, TransferId};
 use brokeros_kernel::money::{BTC, Currency, JPY, USD, USDT};
 use brokeros_store::Store;

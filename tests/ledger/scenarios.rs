@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use brokeros_ledger::{self, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
+use brokeros_ledger::{self as ledger, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
 use brokeros_kernel::Error;
 use brokeros_ledger::model::{AccountId, ClosedHow, EntryKind, Request};
 use brokeros_kernel::money::{BTC, Currency, EUR, JPY, USD};

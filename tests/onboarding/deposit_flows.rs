@@ -28,9 +28,9 @@ async fn approved_client(app: &App, last_name: &str) -> String {
 
 /// The providers routing would try for a card deposit of `amount` USD from Germany, in order.
 async fn routing_order(app: &App, client_id: &str, amount: Decimal) -> Vec<String> {
-    let rules = active_routing_rules(&app.services).await.unwrap();
+    let rules = active_routing_rules(&app.services.payments).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let stats = load_routing_stats(&app.services, &rules, now)
+    let stats = load_routing_stats(&app.services.payments, &rules, now)
         .await
         .unwrap();
     let intent = DepositIntent {
@@ -102,7 +102,7 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
         .await
         .unwrap();
     assert_eq!(booked.available, Decimal::new(25_000, 2));
-    let platform = app.services.trading.account_state(login).await.unwrap();
+    let platform = app.services.ports.trading.account_state(login).await.unwrap();
     assert_eq!(platform.balance, Decimal::new(25_000, 2));
 
     // Every state change is audited under the deposit.
@@ -166,7 +166,7 @@ pub async fn an_outage_at_a_provider_moves_to_the_next(app: App) {
 pub async fn every_provider_declining_declines_the_deposit(app: App) {
     let client_id = approved_client(&app, "Berg").await;
     let order = routing_order(&app, &client_id, Decimal::new(7_000, 2)).await;
-    for provider in app.services.psp.names() {
+    for provider in app.services.ports.psp.names() {
         app.gateway.set_behavior(
             provider,
             SimulatedBehavior::Decline("insufficient_funds".into()),
@@ -197,7 +197,7 @@ pub async fn every_provider_declining_declines_the_deposit(app: App) {
 
 pub async fn no_result_in_time_expires_and_a_late_success_is_never_credited(app: App) {
     let client_id = approved_client(&app, "Berg").await;
-    for provider in app.services.psp.names() {
+    for provider in app.services.ports.psp.names() {
         app.gateway
             .set_behavior(provider, SimulatedBehavior::Silent);
     }
@@ -217,7 +217,7 @@ pub async fn no_result_in_time_expires_and_a_late_success_is_never_credited(app:
         occurred_at: time::OffsetDateTime::now_utc(),
         provider_transaction_id: "tx_late".into(),
     };
-    let applied = brokeros_payments::deposits::apply_event(&app.services, &late)
+    let applied = brokeros_payments::deposits::apply_event(&app.services.payments, &late)
         .await
         .unwrap();
     assert!(
@@ -249,7 +249,7 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     let (_, deposit) = deposit_finished(&app, "dep_twice").await;
     assert_eq!(deposit["status"], "credited");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app.services.trading.account_state(login).await.unwrap();
+    let platform = app.services.ports.trading.account_state(login).await.unwrap();
     assert_eq!(
         platform.balance,
         Decimal::new(3_000, 2),
@@ -289,8 +289,8 @@ pub async fn each_deposit_state_change_is_one_transaction_with_its_audit_event(a
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
     let committed = recording.committed()[before..].to_vec();
 
-    let deposit_key = brokeros_app::keys::deposit("dep_writes");
-    let audit_stream = brokeros_app::keys::audit_stream("deposit", "dep_writes");
+    let deposit_key = brokeros_payments::keys::deposit("dep_writes");
+    let audit_stream = brokeros_kernel::keys::audit_stream("deposit", "dep_writes");
     let mut state_changes = 0;
     for transaction in &committed {
         let writes_deposit = transaction.iter().any(|op| {
@@ -420,7 +420,7 @@ pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App)
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app.services.trading.account_state(login).await.unwrap();
+    let platform = app.services.ports.trading.account_state(login).await.unwrap();
     assert_eq!(platform.balance, Decimal::new(8_000, 2), "booked once");
     let account = AccountId::trading_account(login, usd()).unwrap();
     let booked = brokeros_ledger::balance(&app.services, &account)
@@ -459,7 +459,7 @@ pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app:
         .unwrap();
     assert_eq!(booked.available, Decimal::ZERO);
     assert_eq!(
-        app.services.trading.operation("dep_back").await.unwrap(),
+        app.services.ports.trading.operation("dep_back").await.unwrap(),
         None
     );
 
@@ -522,7 +522,7 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
     let (status, deposit) = deposit_finished(&app, "dep_lost").await;
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
-    let platform = app.services.trading.account_state(login).await.unwrap();
+    let platform = app.services.ports.trading.account_state(login).await.unwrap();
     assert_eq!(platform.balance, Decimal::new(7_000, 2), "booked once");
     assert_eq!(
         wallet(&app, &client_id).await,
@@ -632,7 +632,7 @@ pub async fn bad_deposit_requests_write_nothing(app: App) {
 /// the `await` task): the task then answers its own token at once, so the result is not lost.
 pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
     let client_id = approved_client(&app, "Berg").await;
-    for provider in app.services.psp.names() {
+    for provider in app.services.ports.psp.names() {
         app.gateway
             .set_behavior(provider, SimulatedBehavior::Silent);
     }
@@ -649,7 +649,7 @@ pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
         occurred_at: time::OffsetDateTime::now_utc(),
         provider_transaction_id: "tx_early".into(),
     };
-    brokeros_payments::deposits::apply_event(&app.services, &captured)
+    brokeros_payments::deposits::apply_event(&app.services.payments, &captured)
         .await
         .unwrap();
     // A second `await` (as if its Lambda ran only now) with a token of its own.

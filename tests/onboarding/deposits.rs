@@ -76,6 +76,7 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
     );
     let delivery = app
         .services
+        .ports
         .psp
         .get(&provider)
         .unwrap()
@@ -103,7 +104,7 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
         // delivers it again; none may be refused as invalid.
         assert!(status == 202 || status == 503, "status {status}");
     }
-    while consume(&app.services, app.services.psp_events.as_ref(), 10)
+    while consume(&app.services.payments, app.services.ports.psp_events.as_ref(), 10)
         .await
         .unwrap()
         > 0
@@ -115,7 +116,7 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
     for _ in 0..20 {
         let (app, captured) = (app.clone(), captured.clone());
         again.push(tokio::spawn(async move {
-            apply_event(&app.services, &captured).await
+            apply_event(&app.services.payments, &captured).await
         }));
     }
     for outcome in again {
@@ -142,7 +143,7 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
         eur(9_999),
     );
     assert!(matches!(
-        apply_event(&app.services, &short).await.unwrap(),
+        apply_event(&app.services.payments, &short).await.unwrap(),
         Applied::Flagged { .. }
     ));
     let exact = event(
@@ -153,7 +154,7 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
         eur(10_000),
     );
     assert!(matches!(
-        apply_event(&app.services, &exact).await.unwrap(),
+        apply_event(&app.services.payments, &exact).await.unwrap(),
         Applied::Flagged { .. }
     ));
     let unknown = event(
@@ -164,7 +165,7 @@ pub async fn mismatched_and_unknown_events_are_never_credited(app: App) {
         eur(10_000),
     );
     assert_eq!(
-        apply_event(&app.services, &unknown).await.unwrap(),
+        apply_event(&app.services.payments, &unknown).await.unwrap(),
         Applied::Unmatched
     );
     assert_eq!(wallet(&app, &client_id).await, Decimal::ZERO);
@@ -188,7 +189,7 @@ pub async fn a_decline_closes_the_attempt_without_credit(app: App) {
         eur(10_000),
     );
     assert_eq!(
-        apply_event(&app.services, &declined).await.unwrap(),
+        apply_event(&app.services.payments, &declined).await.unwrap(),
         Applied::Declined {
             reason: "do_not_honor".into()
         }

@@ -42,7 +42,7 @@ pub async fn clear_client_is_approved_and_gets_an_account(app: App) {
         failures.is_empty(),
         "no task failed, notification included: {failures:#?}"
     );
-    let state = app.services.trading.account_state(login).await.unwrap();
+    let state = app.services.ports.trading.account_state(login).await.unwrap();
     assert_eq!(state.currency, "USD");
     // Document numbers never leave unmasked.
     let shown = client["documents"][0]["number"].as_str().unwrap();
@@ -373,7 +373,7 @@ pub async fn an_answered_or_unknown_token_has_no_effect(app: App) {
         .unwrap_err();
     assert_eq!(unknown.http_status(), 409, "{unknown}");
     let stored: brokeros_onboarding::model::Review = {
-        let key = brokeros_app::keys::review(&format!(
+        let key = brokeros_onboarding::keys::review(&format!(
             "rev_{}_compliance",
             onboarding_id.trim_start_matches("onb_")
         ));

@@ -94,10 +94,9 @@ impl App {
 
     async fn build(store: Arc<dyn Store>, config: BrokerConfig, workflow_down: bool) -> App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
-        let mut base = Services::new(store.clone(), config);
-        base.kyc = kyc.clone();
+        let base = Services::new(store.clone(), config).with_kyc(kyc.clone());
         let gateway = Arc::new(SimulatedGateway::new(
-            base.psp.clone(),
+            base.ports.psp.clone(),
             Duration::from_millis(20),
         ));
         let platform = Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone()));
@@ -147,7 +146,7 @@ impl App {
             }
         }));
         tokio::spawn(brokeros_payments::deposits::run_consumer(
-            self.services.clone(),
+            self.services.payments.clone(),
             Duration::from_millis(20),
         ));
     }
@@ -346,7 +345,7 @@ impl App {
         };
         let body = serde_json::from_value(body).expect("a decision request");
         let reply = brokeros_onboarding::reviews::decide(
-            &services,
+            &services.onboarding,
             &principal,
             review_id,
             body,

@@ -36,6 +36,7 @@ pub async fn provider_webhooks_are_queued_once_and_forgeries_write_nothing(app: 
             .unwrap();
     let delivery = app
         .services
+        .ports
         .psp
         .get("simcard")
         .unwrap()
@@ -85,7 +86,7 @@ pub async fn provider_webhooks_are_queued_once_and_forgeries_write_nothing(app: 
         queued,
         "a repeated delivery adds nothing"
     );
-    let batch = app.services.psp_events.receive(10).await.unwrap();
+    let batch = app.services.ports.psp_events.receive(10).await.unwrap();
     assert_eq!(batch.len(), 1);
     assert_eq!(
         PaymentEvent::from_message(&batch[0].body).unwrap(),

@@ -1,7 +1,7 @@
 //! The client wallet API: balances and transactions from the ledger, read by whoever may read
 //! the client, refused to everyone else.
 
-use brokeros_app::OpContext;
+use brokeros_kernel::OpContext;
 use brokeros_app::http::client::Call;
 use brokeros_ledger::post;
 use brokeros_kernel::audit::Actor;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use brokeros_app::OpContext;
+use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_app::http::client::Call;
 use brokeros_ledger::post;

@@ -491,7 +491,7 @@ pub async fn concurrent_webhook_deliveries_queue_one_event(store: Arc<dyn Store>
     let clock = ManualClock::new();
     let queue = Arc::new(queue(&store, &clock));
     let providers = Arc::new(PaymentProviders::simulated());
-    let now = brokeros_app::Clock::now(clock.as_ref());
+    let now = brokeros_kernel::Clock::now(clock.as_ref());
     for provider in [SIMULATED_CRYPTO, SIMULATED_CARD] {
         let delivery = providers
             .get(provider)
@@ -546,7 +546,7 @@ pub async fn refused_webhooks_write_nothing(store: Arc<dyn Store>) {
     let clock = ManualClock::new();
     let queue = queue(&store, &clock);
     let providers = PaymentProviders::simulated();
-    let now = brokeros_app::Clock::now(clock.as_ref());
+    let now = brokeros_kernel::Clock::now(clock.as_ref());
     let crypto = providers.get(SIMULATED_CRYPTO).unwrap();
     let delivery = crypto
         .deliver(&payment(SIMULATED_CRYPTO, now), now)

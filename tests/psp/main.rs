@@ -4,7 +4,7 @@
 //! - `sqlite::…` / `dynamodb::…`: the local durable queue (`brokeros_payments::psp::LocalEventQueue`)
 //!   on each storage engine — each scenario of [`local`] once per engine, on a fresh store —
 //!   and the webhook intake (`brokeros_payments::psp::ingest`) in front of it;
-//! - `sqs::…`: the SQS FIFO adapter (`brokeros_lambda::queue::SqsEventQueue`) against moto, on a
+//! - `sqs::…`: the SQS FIFO adapter (`brokeros_aws::queue::SqsEventQueue`) against moto, on a
 //!   FIFO queue with a redrive policy to a FIFO dead-letter queue made per test.
 
 mod local;
@@ -12,7 +12,7 @@ mod sqs;
 
 use std::sync::{Arc, Mutex};
 
-use brokeros_app::Clock;
+use brokeros_kernel::Clock;
 use time::OffsetDateTime;
 
 /// A clock the test moves by hand (visibility timeouts, the deduplication window). Starts at

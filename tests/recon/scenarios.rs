@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_ledger::{self, Fee, Reserve, Settle, Transfer};
-use brokeros_recon::{self, ReconRun};
-use brokeros_app::{OpContext, Services};
+use brokeros_ledger::{Fee, Reserve, Settle, Transfer};
+use brokeros_recon::ReconRun;
+use brokeros_app::Services;
+use brokeros_kernel::OpContext;
 use brokeros_kernel::Error;
 use brokeros_kernel::audit::Actor;
 use brokeros_app::config::BrokerConfig;
@@ -70,7 +71,7 @@ async fn transfer(
     to: AccountId,
     amount: &str,
 ) {
-    ledger::post(
+    brokeros_ledger::post(
         services,
         &ctx(at),
         Transfer::between(tid(id), from, to, dec(amount), id),
@@ -118,7 +119,7 @@ async fn book(services: &Services) {
     fee(services, at, "dep_ok:fee", "2.00").await;
     // matched withdrawal: 49.50 to clearing, 0.50 to fees
     let next_day = datetime!(2026-03-03 07:00 UTC);
-    ledger::reserve(
+    brokeros_ledger::reserve(
         services,
         &ctx(next_day),
         Reserve {
@@ -130,7 +131,7 @@ async fn book(services: &Services) {
     )
     .await
     .unwrap();
-    ledger::settle(
+    brokeros_ledger::settle(
         services,
         &ctx(next_day),
         Settle {
@@ -159,10 +160,10 @@ async fn book(services: &Services) {
     deposit(services, at, "dep_extra:credit", USD, "15.00").await;
     // reversed: nets to zero, so not missing in the report
     deposit(services, at, "dep_rev:credit", USD, "5.00").await;
-    ledger::reverse(
+    brokeros_ledger::reverse(
         services,
         &ctx(at),
-        ledger::Reverse {
+        brokeros_ledger::Reverse {
             transfer_id: tid("dep_rev:credit:reversal"),
             reverses: tid("dep_rev:credit"),
             memo: String::new(),
@@ -209,7 +210,7 @@ pub async fn each_kind_is_classified_and_recorded(store: Arc<dyn Store>) {
     let services = services(store.clone());
     book(&services).await;
     let before = counts(store.as_ref()).await;
-    let run = recon::reconcile(
+    let run = brokeros_recon::reconcile(
         &services,
         &principal(&[Role::Finance]),
         PROVIDER,
@@ -303,11 +304,11 @@ pub async fn each_kind_is_classified_and_recorded(store: Arc<dyn Store>) {
     assert_eq!(run.run.chunks, 1);
     let after = counts(store.as_ref()).await;
     assert_eq!(after, (before.0 + 2, before.1 + 1));
-    let read = recon::recon_run(&services, &principal(&[Role::Admin]), &run.run.id)
+    let read = brokeros_recon::recon_run(&services, &principal(&[Role::Admin]), &run.run.id)
         .await
         .unwrap();
     assert_eq!(read, run);
-    let missing = recon::recon_run(&services, &principal(&[Role::Finance]), "recon_00")
+    let missing = brokeros_recon::recon_run(&services, &principal(&[Role::Finance]), "recon_00")
         .await
         .unwrap_err();
     assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
@@ -352,7 +353,7 @@ pub async fn a_bad_report_changes_nothing(store: Arc<dyn Store>) {
         ),
     ] {
         let report = format!("{header}\n{good}\n{bad_row}\n");
-        let e = recon::reconcile(&services, &finance, PROVIDER, &report, "corr-bad")
+        let e = brokeros_recon::reconcile(&services, &finance, PROVIDER, &report, "corr-bad")
             .await
             .unwrap_err();
         match &e {
@@ -362,12 +363,12 @@ pub async fn a_bad_report_changes_nothing(store: Arc<dyn Store>) {
         assert!(e.to_string().starts_with(field), "{e}");
     }
     for report in ["", "amount,currency\n1,USD\n", &format!("{header}\n")] {
-        let e = recon::reconcile(&services, &finance, PROVIDER, report, "corr-bad")
+        let e = brokeros_recon::reconcile(&services, &finance, PROVIDER, report, "corr-bad")
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Validation { .. }), "{e:?}");
     }
-    let e = recon::reconcile(&services, &finance, "bad provider", REPORT, "corr-bad")
+    let e = brokeros_recon::reconcile(&services, &finance, "bad provider", REPORT, "corr-bad")
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
@@ -384,16 +385,16 @@ pub async fn only_finance_and_admins_reconcile(store: Arc<dyn Store>) {
         vec![Role::Sales],
         vec![Role::Compliance, Role::Sales],
     ] {
-        let e = recon::reconcile(&services, &principal(&roles), PROVIDER, REPORT, "corr-no")
+        let e = brokeros_recon::reconcile(&services, &principal(&roles), PROVIDER, REPORT, "corr-no")
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Forbidden { .. }), "{roles:?}: {e:?}");
     }
     assert_eq!(counts(store.as_ref()).await, before, "nothing was written");
-    let run = recon::reconcile(&services, &principal(&[Role::Admin]), PROVIDER, REPORT, "c")
+    let run = brokeros_recon::reconcile(&services, &principal(&[Role::Admin]), PROVIDER, REPORT, "c")
         .await
         .unwrap();
-    let e = recon::recon_run(&services, &principal(&[Role::Compliance]), &run.run.id)
+    let e = brokeros_recon::recon_run(&services, &principal(&[Role::Compliance]), &run.run.id)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }), "{e:?}");
@@ -405,8 +406,8 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
     let finance = principal(&[Role::Finance]);
     let before = counts(store.as_ref()).await;
     let (a, b) = tokio::join!(
-        recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-a"),
-        recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-b"),
+        brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-a"),
+        brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-b"),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a, b, "concurrent calls answer the one run");
@@ -423,7 +424,7 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
     )
     .await;
     let with_late = counts(store.as_ref()).await;
-    let again = recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-c")
+    let again = brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-c")
         .await
         .unwrap();
     assert_eq!(again, a);
@@ -431,7 +432,7 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
 
     // Other bytes are another report: another run, which sees the new deposit.
     let other = format!("{REPORT}dep_late,ptx-2000,deposit,1.00,USD,0,2026-03-02T11:00:00Z\n");
-    let run = recon::reconcile(&services, &finance, PROVIDER, &other, "corr-d")
+    let run = brokeros_recon::reconcile(&services, &finance, PROVIDER, &other, "corr-d")
         .await
         .unwrap();
     assert_ne!(run.run.id, a.run.id);

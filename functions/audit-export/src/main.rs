@@ -10,7 +10,7 @@
 
 use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_kernel::Error;
-use brokeros_lambda::LambdaError;
+use brokeros_aws::LambdaError;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -133,9 +133,9 @@ async fn export(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
+    let services = brokeros_aws::services_from_env().await?;
     let bucket = std::env::var(BUCKET_ENV)
         .map_err(|_| format!("environment variable {BUCKET_ENV} is not set"))?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

@@ -1,10 +1,10 @@
 //! Onboarding workflow task `compliance-review`: opens, escalates or expires the compliance review the onboarding workflow waits on with a task token, and follows a decision taken before it ran.
 
-use brokeros_onboarding::tasks::COMPLIANCE_REVIEW;
+use brokeros_aws::TaskFunction;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_task(COMPLIANCE_REVIEW, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_task(TaskFunction::ComplianceReview, services).await
 }

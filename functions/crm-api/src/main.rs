@@ -3,8 +3,8 @@
 use brokeros_app::http::crm_routes;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_http(crm_routes, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_http(crm_routes, services).await
 }

@@ -2,11 +2,11 @@
 //! to their trading account (ledger, then the platform's balance operation, both keyed by the
 //! deposit id), or back to the wallet by a reversing entry when the platform refuses it.
 
-use brokeros_payments::deposits::tasks::DEPOSIT_FUNDING;
+use brokeros_aws::TaskFunction;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_task(DEPOSIT_FUNDING, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_task(TaskFunction::DepositFunding, services).await
 }

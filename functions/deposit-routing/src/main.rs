@@ -3,11 +3,11 @@
 //! workflow's token while the provider's webhook is awaited, expires deposits left unanswered
 //! and records unexpected failures.
 
-use brokeros_payments::deposits::tasks::DEPOSIT_ROUTING;
+use brokeros_aws::TaskFunction;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_task(DEPOSIT_ROUTING, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_task(TaskFunction::DepositRouting, services).await
 }

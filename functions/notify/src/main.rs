@@ -1,10 +1,10 @@
 //! Onboarding workflow task `notify`: Queues a client notification in the outbox, once per onboarding and template.
 
-use brokeros_onboarding::tasks::NOTIFY;
+use brokeros_aws::TaskFunction;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_task(NOTIFY, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_task(TaskFunction::Notify, services).await
 }

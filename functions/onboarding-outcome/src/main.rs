@@ -1,10 +1,10 @@
 //! Onboarding workflow task `onboarding-outcome`: Records how an onboarding ended on the onboarding, the client and any open review.
 
-use brokeros_onboarding::tasks::ONBOARDING_OUTCOME;
+use brokeros_aws::TaskFunction;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_task(ONBOARDING_OUTCOME, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_task(TaskFunction::OnboardingOutcome, services).await
 }

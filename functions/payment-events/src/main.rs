@@ -4,8 +4,8 @@
 //! Reports partial batch failures, so only failed events come back.
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_payment_events(services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_payment_events(services).await
 }

@@ -4,8 +4,8 @@
 //! again.
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_outage_detection(services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_outage_detection(services).await
 }

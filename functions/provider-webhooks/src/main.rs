@@ -6,8 +6,8 @@
 use brokeros_app::http::webhook_routes;
 
 #[tokio::main]
-async fn main() -> Result<(), brokeros_lambda::Error> {
+async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_app::logging::init();
-    let services = brokeros_lambda::services_from_env().await?;
-    brokeros_lambda::run_http(webhook_routes, services).await
+    let services = brokeros_aws::services_from_env().await?;
+    brokeros_aws::run_http(webhook_routes, services).await
 }

@@ -180,6 +180,14 @@ impl Services {
         self.recompose(|_, ports| ports.trading = trading)
     }
 
+    pub fn with_payment_providers(self, psp: Arc<PaymentProviders>) -> Services {
+        self.recompose(|_, ports| ports.psp = psp)
+    }
+
+    pub fn with_kyc(self, kyc: Arc<dyn KycProvider>) -> Services {
+        self.recompose(|_, ports| ports.kyc = kyc)
+    }
+
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Services {
         self.recompose(|core, _| core.clock = clock)
     }

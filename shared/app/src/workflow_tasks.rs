@@ -1,53 +1,117 @@
 //! Every workflow's task functions, by Lambda function name, and the one dispatcher that both
-//! the Lambdas (`brokeros_lambda::run_task`) and the local engine call. Each workflow's
-//! handlers live with its use cases; this module only says which function runs which.
+//! the Lambdas (`brokeros_aws::run_task`) and the local engine call. Each workflow's handlers
+//! live with its context's use cases; this module only says which function runs which.
 
 use brokeros_kernel::{Error, Result};
+use brokeros_onboarding::tasks as onboarding;
+use brokeros_payments::deposits::tasks as deposit;
+use brokeros_withdrawals::tasks as withdrawal;
 use serde_json::Value;
 
 use crate::Services;
-use brokeros_payments::deposits::tasks as deposit;
-use brokeros_onboarding::tasks as onboarding;
-use brokeros_withdrawals::tasks as withdrawal;
 
-/// Every task function any state machine in `statemachines/` calls.
-pub const TASK_FUNCTIONS: [&str; 8] = [
-    onboarding::KYC_CHECK,
-    onboarding::COMPLIANCE_REVIEW,
-    onboarding::TRADING_ACCOUNT,
-    onboarding::NOTIFY,
-    onboarding::ONBOARDING_OUTCOME,
-    deposit::DEPOSIT_ROUTING,
-    deposit::DEPOSIT_FUNDING,
-    withdrawal::WITHDRAWAL_PROCESSING,
-];
+/// A task function of the state machines in `statemachines/`: one Lambda function each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskFunction {
+    KycCheck,
+    ComplianceReview,
+    TradingAccount,
+    Notify,
+    OnboardingOutcome,
+    DepositRouting,
+    DepositFunding,
+    WithdrawalProcessing,
+}
 
-/// The task functions that park a task token and answer it themselves when the result was
-/// there first (a provider's webhook, a compliance or finance decision that beat the task): in
-/// AWS they need `states:SendTask*` on their machine, the other task functions must not have it.
-pub const ANSWER_THEIR_OWN_TOKENS: [&str; 4] = [
-    onboarding::KYC_CHECK,
-    onboarding::COMPLIANCE_REVIEW,
-    deposit::DEPOSIT_ROUTING,
-    withdrawal::WITHDRAWAL_PROCESSING,
-];
+impl TaskFunction {
+    pub const ALL: [TaskFunction; 8] = [
+        TaskFunction::KycCheck,
+        TaskFunction::ComplianceReview,
+        TaskFunction::TradingAccount,
+        TaskFunction::Notify,
+        TaskFunction::OnboardingOutcome,
+        TaskFunction::DepositRouting,
+        TaskFunction::DepositFunding,
+        TaskFunction::WithdrawalProcessing,
+    ];
 
-/// Runs the task handler of `function` on `payload`.
+    /// The Lambda function's name, as the definitions' `Resource`s name it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TaskFunction::KycCheck => onboarding::KYC_CHECK,
+            TaskFunction::ComplianceReview => onboarding::COMPLIANCE_REVIEW,
+            TaskFunction::TradingAccount => onboarding::TRADING_ACCOUNT,
+            TaskFunction::Notify => onboarding::NOTIFY,
+            TaskFunction::OnboardingOutcome => onboarding::ONBOARDING_OUTCOME,
+            TaskFunction::DepositRouting => deposit::DEPOSIT_ROUTING,
+            TaskFunction::DepositFunding => deposit::DEPOSIT_FUNDING,
+            TaskFunction::WithdrawalProcessing => withdrawal::WITHDRAWAL_PROCESSING,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Result<TaskFunction> {
+        TaskFunction::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "unknown_task",
+                    "function",
+                    format!("no task handler is named '{name}'"),
+                )
+            })
+    }
+
+    /// Whether the function parks a task token and answers it itself when the result was
+    /// there first (a provider's webhook, a compliance or finance decision that beat the
+    /// task): in AWS it needs `states:SendTask*` on its machine; the others must not have it.
+    pub fn answers_its_own_tokens(self) -> bool {
+        matches!(
+            self,
+            TaskFunction::KycCheck
+                | TaskFunction::ComplianceReview
+                | TaskFunction::DepositRouting
+                | TaskFunction::WithdrawalProcessing
+        )
+    }
+
+    /// Runs this task's handler on `payload`.
+    pub async fn run(self, services: &Services, payload: Value) -> Result<Value> {
+        let name = self.name();
+        match self {
+            TaskFunction::KycCheck
+            | TaskFunction::ComplianceReview
+            | TaskFunction::TradingAccount
+            | TaskFunction::Notify
+            | TaskFunction::OnboardingOutcome => {
+                onboarding::run(&services.onboarding, name, payload).await
+            }
+            TaskFunction::DepositRouting | TaskFunction::DepositFunding => {
+                deposit::run(&services.payments, name, payload).await
+            }
+            TaskFunction::WithdrawalProcessing => {
+                withdrawal::run(&services.withdrawals, name, payload).await
+            }
+        }
+    }
+}
+
+/// Every task function's name.
+pub const TASK_FUNCTIONS: [&str; 8] = {
+    let mut names = [""; 8];
+    let mut i = 0;
+    while i < 8 {
+        names[i] = TaskFunction::ALL[i].name();
+        i += 1;
+    }
+    names
+};
+
+/// Runs the task handler of the function named `function` on `payload`.
 pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
-    if onboarding::TASK_FUNCTIONS.contains(&function) {
-        return onboarding::run(&services.onboarding, function, payload).await;
-    }
-    if deposit::TASK_FUNCTIONS.contains(&function) {
-        return deposit::run(&services.payments, function, payload).await;
-    }
-    if withdrawal::TASK_FUNCTIONS.contains(&function) {
-        return withdrawal::run(&services.withdrawals, function, payload).await;
-    }
-    Err(Error::invalid(
-        "unknown_task",
-        "function",
-        format!("no task handler is named '{function}'"),
-    ))
+    TaskFunction::from_name(function)?
+        .run(services, payload)
+        .await
 }
 
 #[cfg(test)]
@@ -66,6 +130,7 @@ mod tests {
             .chain(withdrawal::TASK_FUNCTIONS.iter())
         {
             assert!(TASK_FUNCTIONS.contains(name), "{name} is not registered");
+            assert_eq!(TaskFunction::from_name(name).unwrap().name(), *name);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! KYC decisions under the embedded jurisdiction rules: each hard rule on its own, the risk
 //! score and its reasons, verification levels, leverage caps and re-verification.
 
-use brokeros_onboarding::kyc::model::model::{
+use brokeros_onboarding::kyc::model::{
     CheckTrigger, ClientType, DocumentOutcome, DocumentRef, DocumentType, DocumentVerification,
     JurisdictionRules, JurisdictionSet, KycDecision, KycOutcome, KycSubject, ReasonEffect,
     ScreeningList, SourceOfFunds, SubjectName, VerificationLevel, decide, hard_rejections,

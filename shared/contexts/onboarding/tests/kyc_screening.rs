@@ -1,8 +1,8 @@
 //! Sanctions and PEP screening against the fictional sample lists: the name variations a
 //! matcher must see through, the names it must leave alone, and list files it must refuse.
 
-use brokeros_onboarding::kyc::model::model::screening::{SAMPLE_ALT_CSV, SAMPLE_PEP_CSV, SAMPLE_SDN_CSV};
-use brokeros_onboarding::kyc::model::model::{
+use brokeros_onboarding::kyc::model::screening::{SAMPLE_ALT_CSV, SAMPLE_PEP_CSV, SAMPLE_SDN_CSV};
+use brokeros_onboarding::kyc::model::{
     ClientType, DocumentRef, DocumentType, JurisdictionSet, KycSubject, ListKind, MatchStrength,
     PartyType, ScreeningList, ScreeningResult, ScreeningThresholds, SourceOfFunds, SubjectName,
 };

@@ -23,7 +23,8 @@ use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+use crate::keys;
+use brokeros_kernel::Core;
 
 impl Entity for JurisdictionRules {
     const TYPE: &'static str = "jurisdiction";
@@ -60,7 +61,7 @@ fn version_put(rules: &JurisdictionRules) -> Result<WriteOp> {
 
 /// The rules in force: the stored ones, and the embedded default for every jurisdiction never
 /// changed.
-pub async fn active_jurisdictions(services: &Services) -> Result<JurisdictionSet> {
+pub async fn active_jurisdictions(services: &Core) -> Result<JurisdictionSet> {
     let query =
         Query::new(Table::Main, Some(Index::Gsi1), keys::JURISDICTIONS_IN_FORCE).limit(1000);
     let page = services.store.query(query).await.map_err(store_error)?;
@@ -82,7 +83,7 @@ pub async fn active_jurisdictions(services: &Services) -> Result<JurisdictionSet
 
 /// One version of a jurisdiction's rules, as a check decided under it saw them.
 pub async fn jurisdiction_version(
-    services: &Services,
+    services: &Core,
     id: &str,
     version: u32,
 ) -> Result<JurisdictionRules> {
@@ -108,7 +109,7 @@ pub async fn jurisdiction_version(
 /// Every stored version of a jurisdiction's rules, oldest first (the embedded version 1 when
 /// it was never changed). Compliance and admins only.
 pub async fn jurisdiction_history(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     id: &str,
 ) -> Result<Vec<JurisdictionRules>> {
@@ -148,7 +149,7 @@ fn version_conflict(id: &str, in_force: u32) -> Error {
 /// Before the first change of a jurisdiction that has an embedded default, stores that
 /// default as its version 1. Changes nothing in force, so a lost race is fine.
 async fn adopt_embedded(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     change: &JurisdictionRules,
 ) -> Result<()> {
@@ -187,7 +188,7 @@ async fn adopt_embedded(
 /// jurisdiction), so two officers editing at once cannot overwrite each other. The new
 /// version, its immutable copy and the audit event commit together; older versions stay.
 pub async fn update_jurisdiction(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     rules: JurisdictionRules,
     key: Option<&IdempotencyKey>,

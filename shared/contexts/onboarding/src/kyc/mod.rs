@@ -28,7 +28,8 @@ use brokeros_store::{Index, Key, Query, StoreError, Table};
 
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+use crate::keys;
+use brokeros_kernel::Core;
 
 pub use error::KycError;
 pub use jurisdictions::{
@@ -73,7 +74,7 @@ impl Entity for KycCheckRecord {
 }
 
 /// Commits a changeset; `false` when a condition failed (someone else wrote first).
-async fn commit(services: &Services, changes: Changeset) -> KycResult<bool> {
+async fn commit(services: &Core, changes: Changeset) -> KycResult<bool> {
     let (ops, after_commit) = changes.into_parts();
     match services.store.transact(ops).await {
         Ok(()) => {
@@ -86,7 +87,7 @@ async fn commit(services: &Services, changes: Changeset) -> KycResult<bool> {
 }
 
 pub(crate) async fn load_check(
-    services: &Services,
+    services: &Core,
     id: &str,
 ) -> KycResult<Option<Audited<KycCheckRecord>>> {
     Ok(load(services.store.as_ref(), &keys::kyc_check(id)).await?)
@@ -102,7 +103,7 @@ pub(crate) async fn load_check(
 ///
 /// The stored check and its audit event hold the subject without document numbers.
 pub async fn run_kyc_check(
-    services: &Services,
+    services: &Core,
     provider: &dyn KycProvider,
     screening_list: &ScreeningList,
     check_id: &str,
@@ -231,7 +232,7 @@ fn same_subject(check: &KycCheckRecord, kept: &KycSubject) -> KycResult<()> {
 
 /// A check found under its id: answered as stored, or completed if the provider has decided.
 async fn resume(
-    services: &Services,
+    services: &Core,
     provider: &dyn KycProvider,
     existing: Audited<KycCheckRecord>,
     kept: &KycSubject,
@@ -269,7 +270,7 @@ async fn resume(
 /// Decides a pending check with the provider's verdict under the rules version it started
 /// with, as of the day it started.
 async fn complete(
-    services: &Services,
+    services: &Core,
     mut current: Audited<KycCheckRecord>,
     result: DocumentVerification,
     ctx: &OpContext,
@@ -325,7 +326,7 @@ async fn complete(
 /// A webhook for a check not stored yet (it can overtake the commit of `run_kyc_check`) is
 /// `NotFound`, which makes providers deliver it again later.
 pub async fn handle_kyc_webhook(
-    services: &Services,
+    services: &Core,
     provider: &dyn KycProvider,
     headers: &HeaderMap,
     body: &[u8],
@@ -354,7 +355,7 @@ pub async fn handle_kyc_webhook(
 
 /// The client's newest completed check, if any.
 pub async fn latest_completed_check(
-    services: &Services,
+    services: &Core,
     client_id: &str,
 ) -> KycResult<Option<KycCheckRecord>> {
     let query = Query::new(
@@ -377,7 +378,7 @@ pub async fn latest_completed_check(
 /// Whether a client now of `client_type` must be checked again: their newest completed check
 /// was for the other client type (individual ↔ corporate).
 pub async fn requires_reverification(
-    services: &Services,
+    services: &Core,
     client_id: &str,
     client_type: ClientType,
 ) -> KycResult<bool> {
@@ -393,7 +394,7 @@ fn authorize_read(principal: &Principal) -> KycResult<()> {
 }
 
 pub async fn kyc_check(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     check_id: &str,
 ) -> KycResult<KycCheckRecord> {
@@ -408,7 +409,7 @@ pub async fn kyc_check(
 
 /// A client's checks, newest first (at most 100).
 pub async fn kyc_checks_for_client(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     client_id: &str,
 ) -> KycResult<Vec<KycCheckRecord>> {

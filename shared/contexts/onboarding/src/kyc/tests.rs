@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
-use brokeros_domain::config::BrokerConfig;
 use crate::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
@@ -23,7 +22,7 @@ const NOW: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
 const SECRET: &[u8] = b"simulated-webhook-secret";
 
 struct Fixture {
-    services: Services,
+    services: Core,
     provider: SimulatedKycProvider,
     list: ScreeningList,
     _dir: tempfile::TempDir,
@@ -33,7 +32,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("kyc.sqlite3")).unwrap();
     Fixture {
-        services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
+        services: Core::new(Arc::new(store)),
         provider: SimulatedKycProvider::new(SECRET),
         list: ScreeningList::sample(),
         _dir: dir,

@@ -5,7 +5,7 @@
 //!   queue) for `POST /webhooks/psp/{provider}`;
 //! - [`queue`]: the [`EventQueue`] port (SQS FIFO semantics) and the in-order batch helpers;
 //! - [`local_queue`]: its durable adapter over the storage port, for `brokeros serve` (the SQS
-//!   adapter is `brokeros_lambda::queue::SqsEventQueue`);
+//!   adapter is `brokeros_aws::queue::SqsEventQueue`);
 //! - [`gateway`]: the [`PaymentGateway`] port (collect a deposit, pay a withdrawal out) and the
 //!   simulated providers behind it.
 

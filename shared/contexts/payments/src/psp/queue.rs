@@ -1,7 +1,7 @@
 //! The event queue port: how a verified provider webhook travels from the endpoint that
 //! acknowledged it to the consumer that applies it.
 //!
-//! Shaped like SQS FIFO, so the AWS adapter (`brokeros_lambda::queue::SqsEventQueue`) is a thin
+//! Shaped like SQS FIFO, so the AWS adapter (`brokeros_aws::queue::SqsEventQueue`) is a thin
 //! mapping and the local adapter ([`super::LocalEventQueue`]) behaves the same:
 //!
 //! - **message group** = the deposit id: messages of one group are delivered in the order they

@@ -239,7 +239,7 @@ mod tests {
             Arc::new(brokeros_store_sqlite::SqliteStore::open(&dir.path().join("q.db")).unwrap());
         let queue = LocalEventQueue::new(
             store,
-            Arc::new(crate::SystemClock),
+            Arc::new(brokeros_kernel::SystemClock),
             LocalQueueConfig::new("psp-test"),
         )
         .unwrap();
@@ -324,7 +324,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
 
     struct FixedClock;
-    impl crate::Clock for FixedClock {
+    impl brokeros_kernel::Clock for FixedClock {
         fn now(&self) -> OffsetDateTime {
             NOW
         }

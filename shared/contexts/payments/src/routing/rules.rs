@@ -41,7 +41,8 @@ use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+use crate::keys;
+use brokeros_kernel::Core;
 
 /// The id of the one routing rules document (its audit stream is `payment_routing/deposits`).
 pub const ROUTING_RULES_ID: &str = "deposits";
@@ -155,7 +156,7 @@ fn compile(version: u32, text: &str, sha256: &str) -> Result<Arc<RoutingRules>> 
     Ok(rules)
 }
 
-async fn version_text(services: &Services, version: u32) -> Result<Option<String>> {
+async fn version_text(services: &Core, version: u32) -> Result<Option<String>> {
     let item = services
         .store
         .get(Table::Main, &keys::payment_routing_version(version))
@@ -164,12 +165,12 @@ async fn version_text(services: &Services, version: u32) -> Result<Option<String
     Ok(item.map(|i| i.data))
 }
 
-async fn pointer(services: &Services) -> Result<Option<Audited<RoutingRulesInForce>>> {
+async fn pointer(services: &Core) -> Result<Option<Audited<RoutingRulesInForce>>> {
     load(services.store.as_ref(), &keys::payment_routing()).await
 }
 
 /// The version a pointer names, checked against the digest the pointer recorded.
-async fn pointed(services: &Services, p: &RoutingRulesInForce) -> Result<Arc<RoutingRules>> {
+async fn pointed(services: &Core, p: &RoutingRulesInForce) -> Result<Arc<RoutingRules>> {
     if let Some(rules) = cached(&p.sha256) {
         return Ok(rules);
     }
@@ -189,7 +190,7 @@ async fn pointed(services: &Services, p: &RoutingRulesInForce) -> Result<Arc<Rou
 }
 
 /// The rules in force: the newest stored version, or the embedded default (version 1).
-pub async fn active_routing_rules(services: &Services) -> Result<Arc<RoutingRules>> {
+pub async fn active_routing_rules(services: &Core) -> Result<Arc<RoutingRules>> {
     match pointer(services).await? {
         Some(p) => pointed(services, &p.entity).await,
         None => Ok(embedded().rules.clone()),
@@ -197,7 +198,7 @@ pub async fn active_routing_rules(services: &Services) -> Result<Arc<RoutingRule
 }
 
 /// One version of the rules, as a deposit routed under it saw them (for its fallbacks).
-pub async fn routing_rules_version(services: &Services, version: u32) -> Result<Arc<RoutingRules>> {
+pub async fn routing_rules_version(services: &Core, version: u32) -> Result<Arc<RoutingRules>> {
     let not_found = || Error::NotFound {
         entity: "routing rules version",
         id: version.to_string(),
@@ -222,7 +223,7 @@ pub async fn routing_rules_version(services: &Services, version: u32) -> Result<
 /// Every version of the rules, oldest first (the embedded version 1 when they were never
 /// changed). Finance, admins and compliance.
 pub async fn routing_rules_history(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
 ) -> Result<Vec<RoutingDocument>> {
     principal.require_any(
@@ -265,7 +266,7 @@ fn version_conflict(in_force: u32) -> Error {
 
 /// Stores the embedded default as version 1 before the first change. Changes nothing in
 /// force, so losing a race to another adoption is fine.
-async fn adopt_embedded(services: &Services, ctx: &OpContext, change_version: u32) -> Result<()> {
+async fn adopt_embedded(services: &Core, ctx: &OpContext, change_version: u32) -> Result<()> {
     if pointer(services).await?.is_some() {
         return Ok(());
     }
@@ -408,7 +409,7 @@ fn document_changes(before: &RoutingDocument, after: &RoutingDocument) -> Result
 /// names the rule or provider at fault). The new version, the pointer and the audit event
 /// commit together; older versions stay. Answers the new pointer ([`RoutingRulesInForce`]).
 pub async fn update_routing_rules(
-    services: &Services,
+    services: &Core,
     principal: &Principal,
     document: RoutingDocument,
     key: Option<&IdempotencyKey>,

@@ -42,7 +42,8 @@ use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
 use brokeros_kernel::Reply;
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::OpContext;
-use crate::{Services, keys};
+use crate::keys;
+use brokeros_kernel::Core;
 
 /// Shards per counter.
 pub const COUNTER_SHARDS: u32 = 4;
@@ -110,7 +111,7 @@ pub fn outcome_put(key: Key, current: Option<&Item>, outcome: Outcome) -> Result
 /// Reads the shard of `deposit_id` of the provider's volume counter for the UTC day of `at` and
 /// returns the write adding `amount` to it, for the transaction of the deposit's state change.
 pub async fn volume_increment(
-    services: &Services,
+    services: &Core,
     provider_id: &str,
     amount: Money,
     at: OffsetDateTime,
@@ -133,7 +134,7 @@ pub async fn volume_increment(
 /// Reads the shard of `deposit_id` of the provider's outcome counter for the UTC hour of `at`
 /// and returns the write counting `outcome`, for the transaction of the attempt's end.
 pub async fn outcome_increment(
-    services: &Services,
+    services: &Core,
     provider_id: &str,
     outcome: Outcome,
     at: OffsetDateTime,
@@ -149,7 +150,7 @@ pub async fn outcome_increment(
     outcome_put(key, current.as_ref(), outcome)
 }
 
-async fn query_all(services: &Services, query: Query) -> Result<Vec<Item>> {
+async fn query_all(services: &Core, query: Query) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
@@ -174,7 +175,7 @@ fn provider_of(sk: &str, skip: usize) -> Option<&str> {
 /// Outcomes per provider over the last `hours` UTC hours: the hour of `at` and the `hours - 1`
 /// before it.
 pub async fn window_outcomes(
-    services: &Services,
+    services: &Core,
     at: OffsetDateTime,
     hours: u32,
 ) -> Result<BTreeMap<String, OutcomeCounts>> {
@@ -252,7 +253,7 @@ pub enum HealthSetter<'a> {
     Detector,
 }
 
-async fn health_records(services: &Services) -> Result<BTreeMap<String, ProviderHealthRecord>> {
+async fn health_records(services: &Core) -> Result<BTreeMap<String, ProviderHealthRecord>> {
     let query = Query::new(Table::Main, Some(Index::Gsi1), keys::PSP_HEALTH_ALL);
     query_all(services, query)
         .await?
@@ -269,7 +270,7 @@ async fn health_records(services: &Services) -> Result<BTreeMap<String, Provider
 /// may not make a health set by ops better: such a change is ignored. Setting the health in
 /// force again by the same source writes nothing.
 pub async fn set_provider_health(
-    services: &Services,
+    services: &Core,
     by: HealthSetter<'_>,
     provider_id: &str,
     health: Health,
@@ -292,7 +293,7 @@ pub async fn set_provider_health(
 }
 
 async fn set_health(
-    services: &Services,
+    services: &Core,
     ctx: &OpContext,
     source: HealthSource,
     provider_id: &str,
@@ -365,7 +366,7 @@ async fn set_health(
 /// because it was marked down gets traffic again. Meant to run on a schedule (every few
 /// minutes) and after a failed attempt.
 pub async fn detect_outages(
-    services: &Services,
+    services: &Core,
     at: OffsetDateTime,
     correlation_id: &str,
 ) -> Result<Vec<ProviderHealthRecord>> {
@@ -438,7 +439,7 @@ pub async fn detect_outages(
 
 /// Outage detection on a schedule, for `brokeros serve` (a scheduled Lambda in AWS): runs every
 /// `interval` until the process ends; a failing round is logged and tried at the next.
-pub async fn run_outage_detection(services: Services, interval: std::time::Duration) {
+pub async fn run_outage_detection(services: Core, interval: std::time::Duration) {
     loop {
         tokio::time::sleep(interval).await;
         let now = services.clock.now();
@@ -456,7 +457,7 @@ pub async fn run_outage_detection(services: Services, interval: std::time::Durat
 /// What routing needs to know about every provider at `at`: health, outcomes over the rules'
 /// success-rate window, and volume of the UTC day of `at`.
 pub async fn load_routing_stats(
-    services: &Services,
+    services: &Core,
     rules: &RoutingRules,
     at: OffsetDateTime,
 ) -> Result<RoutingStats> {

@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use brokeros_kernel::audit::AuditEvent;
-use brokeros_domain::config::BrokerConfig;
 use brokeros_kernel::money::Money;
 use crate::model::{
     Decimal, DepositIntent, Exclusion, Health, Outcome, PaymentMethod, RiskLevel, RoutingDocument,
@@ -19,7 +18,8 @@ use time::macros::datetime;
 use super::*;
 use brokeros_kernel::idempotency::IdempotencyKey;
 use brokeros_kernel::Clock;
-use crate::{Services, keys};
+use crate::keys;
+use brokeros_kernel::Core;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:30:00 UTC);
 
@@ -32,7 +32,7 @@ impl Clock for FixedClock {
 }
 
 struct Fixture {
-    services: Services,
+    services: Core,
     _dir: tempfile::TempDir,
 }
 
@@ -40,7 +40,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store =
         brokeros_store_sqlite::SqliteStore::open(&dir.path().join("payments.sqlite3")).unwrap();
-    let mut services = Services::new(Arc::new(store), BrokerConfig::embedded_default());
+    let mut services = Core::new(Arc::new(store));
     services.clock = Arc::new(FixedClock(NOW));
     Fixture {
         services,
@@ -291,7 +291,7 @@ async fn invalid_or_misnumbered_documents_are_refused_before_anything_is_adopted
 async fn a_replayed_change_answers_the_same_and_stores_one_version() {
     let mut f = fixture();
     // Idempotency records expire against the store's real clock.
-    f.services.clock = Arc::new(crate::SystemClock);
+    f.services.clock = Arc::new(brokeros_kernel::SystemClock);
     let finance = principal(Role::Finance);
     let body = serde_json::to_value(changed(2)).unwrap();
     let key = IdempotencyKey::new("routing-rules", "change-7", &body).unwrap();

@@ -2,6 +2,7 @@
 //! DynamoDB client built once per execution environment, and the adapter that runs an axum
 //! router under `lambda_http` with the claims API Gateway verified.
 
+pub use brokeros_app::workflow_tasks::TaskFunction;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -60,13 +61,13 @@ pub async fn services_from_env() -> Result<Services, Error> {
 /// Runs a workflow task handler as the Lambda handler: the state machine's payload in, the
 /// handler's JSON out, failures reported with the error type the definition retries or
 /// catches by name.
-pub async fn run_task(function: &'static str, services: Services) -> Result<(), Error> {
+pub async fn run_task(function: TaskFunction, services: Services) -> Result<(), Error> {
     let services = Arc::new(services);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
             async move {
-                brokeros_app::workflow_tasks::run(&services, function, event.payload)
+                function.run(&services, event.payload)
                     .await
                     .map_err(LambdaError)
             }
@@ -92,7 +93,7 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
                         let event =
                             brokeros_payments::model::events::PaymentEvent::from_message(&body)
                                 .map_err(brokeros_kernel::Error::Internal)?;
-                        brokeros_payments::deposits::apply_event(&services, &event)
+                        brokeros_payments::deposits::apply_event(&services.payments, &event)
                             .await
                             .map(|_| ())
                     }
@@ -115,7 +116,7 @@ pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
             async move {
                 let now = services.clock.now();
                 let changed = brokeros_payments::routing::detect_outages(
-                    &services,
+                    &services.payments,
                     now,
                     &event.context.request_id,
                 )

@@ -98,13 +98,16 @@ impl WebhookSecrets {
     }
 
     /// `services` verifying webhooks with these secrets only.
-    pub fn apply(&self, mut services: Services) -> Result<Services, crate::Error> {
-        services.psp = Arc::new(self.payment_providers(&RoutingRules::embedded_default())?);
+    pub fn apply(&self, services: Services) -> Result<Services, crate::Error> {
+        let mut services = services.with_payment_providers(Arc::new(
+            self.payment_providers(&RoutingRules::embedded_default())?,
+        ));
         if let Some(kyc) = &self.kyc {
             if kyc.len() < 16 {
                 return Err(invalid("the kyc secret has fewer than 16 bytes".into()));
             }
-            services.kyc = Arc::new(SimulatedKycProvider::new(kyc.as_bytes().to_vec()));
+            services =
+                services.with_kyc(Arc::new(SimulatedKycProvider::new(kyc.as_bytes().to_vec())));
         }
         Ok(services)
     }
