@@ -658,7 +658,7 @@ mod tests {
     }
 
     fn rules() -> WithdrawalsConfig {
-        crate::config::BrokerConfig::embedded_default().withdrawals
+        WithdrawalsConfig::embedded_default()
     }
 
     fn now() -> OffsetDateTime {
@@ -852,22 +852,20 @@ mod tests {
 
     #[test]
     fn withdrawal_rules_with_unknown_currencies_or_odd_amounts_are_refused() {
-        let mut config = crate::config::BrokerConfig::embedded_default();
+        let mut config = WithdrawalsConfig::embedded_default();
         assert!(config.validate().is_ok());
         config
-            .withdrawals
             .second_approval_above
             .insert("XYZ".into(), Decimal::new(100, 0));
         assert!(config.validate().is_err(), "unknown currency");
-        let mut config = crate::config::BrokerConfig::embedded_default();
+        let mut config = WithdrawalsConfig::embedded_default();
         config
-            .withdrawals
             .aml
             .review_above
             .insert("USD".into(), Decimal::new(1_001, 3));
         assert!(config.validate().is_err(), "more decimals than USD has");
-        let mut config = crate::config::BrokerConfig::embedded_default();
-        config.withdrawals.approval_timeout_seconds = 0;
+        let mut config = WithdrawalsConfig::embedded_default();
+        config.approval_timeout_seconds = 0;
         assert!(config.validate().is_err());
     }
 }
