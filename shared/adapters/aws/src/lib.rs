@@ -277,7 +277,7 @@ mod tests {
         .into();
         assert_eq!(d.error_type, "KycProviderUnavailable");
         assert!(!d.error_message.contains("10.0.0.2"));
-        let definition = include_str!("../../../statemachines/onboarding.asl.json");
+        let definition = include_str!("../../../../statemachines/onboarding.asl.json");
         assert!(definition.contains("\"KycProviderUnavailable\""));
         assert!(definition.contains("\"TradingPlatformUnavailable\""));
     }
