@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_kernel::audit::{Manifest, verify};
+use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_store::Store;
 use clap::Subcommand;
 use time::OffsetDateTime;

@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use brokeros_kernel::audit_export::Selection;
 use brokeros_app::http::client::{Call, call};
-use brokeros_payments::psp::{SimulatedBehavior, deliver_outbox};
 use brokeros_kernel::audit::{Manifest, verify};
+use brokeros_kernel::audit_export::Selection;
 use brokeros_kernel::money::{Currency, Money};
+use brokeros_kernel::principal::Role;
 use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
-use brokeros_kernel::principal::Role;
+use brokeros_payments::psp::{SimulatedBehavior, deliver_outbox};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -445,9 +445,10 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
         .await
         .map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc();
-    let stats = brokeros_payments::routing::load_routing_stats(&local.services.payments, &rules, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let stats =
+        brokeros_payments::routing::load_routing_stats(&local.services.payments, &rules, now)
+            .await
+            .map_err(|e| e.to_string())?;
     let usd = Currency::from_code("USD").ok_or("currency table")?;
     let intent = DepositIntent {
         client_id: client_id.to_string(),

@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use brokeros_payments::psp::PaymentProviders;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_payments::psp::PaymentProviders;
 use clap::Subcommand;
 use rust_decimal::Decimal;
 

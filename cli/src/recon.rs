@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_recon::{ReconRun, reconcile};
 use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_recon::model::MatchKind;
+use brokeros_recon::{ReconRun, reconcile};
 use time::format_description::well_known::Rfc3339;
 
 use crate::CliResult;

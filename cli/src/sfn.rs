@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use brokeros_app::Services;
 use brokeros_app::local_workflow::local_substitutions;
-use brokeros_onboarding::clients;
 use brokeros_kernel::principal::{Principal, Role};
+use brokeros_onboarding::clients;
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -334,14 +334,27 @@ async fn onboarding_inputs(services: &Services, count: u32) -> Result<Vec<Value>
                 "type": doc_type, "issuing_country": "DE", "number": number
             }))
             .map_err(|e| e.to_string())?;
-            clients::add_document(&services.onboarding, &staff, &client_id, document, None, "bench")
-                .await
-                .map_err(|e| e.to_string())?;
+            clients::add_document(
+                &services.onboarding,
+                &staff,
+                &client_id,
+                document,
+                None,
+                "bench",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         }
-        let (_, input) =
-            brokeros_onboarding::prepare(&services.onboarding, &staff, &client_id, "forex", None, "bench")
-                .await
-                .map_err(|e| e.to_string())?;
+        let (_, input) = brokeros_onboarding::prepare(
+            &services.onboarding,
+            &staff,
+            &client_id,
+            "forex",
+            None,
+            "bench",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         inputs.push(input);
     }
     Ok(inputs)

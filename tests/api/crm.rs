@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
-use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_app::http::client::Call;
 use brokeros_kernel::audit::verify;
+use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_kernel::principal::Role;
 use brokeros_store::Table;
 use serde_json::{Value, json};

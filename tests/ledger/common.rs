@@ -4,16 +4,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_ledger::{self as ledger, HistoryQuery, PostingRecord, Transfer};
 use brokeros_app::Services;
-use brokeros_kernel::OpContext;
-use brokeros_ledger::keys;
-use brokeros_kernel::audit::Actor;
 use brokeros_app::config::BrokerConfig;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::audit::Actor;
+use brokeros_kernel::money::Currency;
+use brokeros_ledger::keys;
 use brokeros_ledger::model::{
     AccountId, Balance, Bucket, ClosedHow, Entry, EntryKind, TransferId, sums,
 };
-use brokeros_kernel::money::Currency;
+use brokeros_ledger::{self as ledger, HistoryQuery, PostingRecord, Transfer};
 use brokeros_store::{Query, Store, Table};
 use rust_decimal::Decimal;
 

@@ -13,9 +13,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use brokeros_ledger::{self as ledger, Fee, Release, Reserve, Reverse, Settle, Transfer};
-use brokeros_ledger::model::{AccountId, Entry, EntryKind, Request, TransferId};
 use brokeros_kernel::money::{BTC, Currency, JPY, USD, USDT};
+use brokeros_ledger::model::{AccountId, Entry, EntryKind, Request, TransferId};
+use brokeros_ledger::{self as ledger, Fee, Release, Reserve, Reverse, Settle, Transfer};
 use brokeros_store::Store;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

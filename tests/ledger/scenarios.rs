@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use brokeros_ledger::{self as ledger, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
 use brokeros_kernel::Error;
-use brokeros_ledger::model::{AccountId, ClosedHow, EntryKind, Request};
 use brokeros_kernel::money::{BTC, Currency, EUR, JPY, USD};
+use brokeros_ledger::model::{AccountId, ClosedHow, EntryKind, Request};
+use brokeros_ledger::{self as ledger, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
 use brokeros_store::Store;
 
 use crate::common::*;

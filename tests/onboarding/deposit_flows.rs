@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use brokeros_payments::routing::{active_routing_rules, load_routing_stats};
-use brokeros_payments::psp::SimulatedBehavior;
-use brokeros_ledger::model::AccountId;
 use brokeros_kernel::money::{Currency, Money};
+use brokeros_ledger::model::AccountId;
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
+use brokeros_payments::psp::SimulatedBehavior;
+use brokeros_payments::routing::{active_routing_rules, load_routing_stats};
 use brokeros_store::{Condition, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -102,7 +102,13 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
         .await
         .unwrap();
     assert_eq!(booked.available, Decimal::new(25_000, 2));
-    let platform = app.services.ports.trading.account_state(login).await.unwrap();
+    let platform = app
+        .services
+        .ports
+        .trading
+        .account_state(login)
+        .await
+        .unwrap();
     assert_eq!(platform.balance, Decimal::new(25_000, 2));
 
     // Every state change is audited under the deposit.
@@ -221,7 +227,10 @@ pub async fn no_result_in_time_expires_and_a_late_success_is_never_credited(app:
         .await
         .unwrap();
     assert!(
-        matches!(applied, brokeros_payments::deposits::Applied::Flagged { .. }),
+        matches!(
+            applied,
+            brokeros_payments::deposits::Applied::Flagged { .. }
+        ),
         "{applied:?}"
     );
     assert_eq!(
@@ -249,7 +258,13 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     let (_, deposit) = deposit_finished(&app, "dep_twice").await;
     assert_eq!(deposit["status"], "credited");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app.services.ports.trading.account_state(login).await.unwrap();
+    let platform = app
+        .services
+        .ports
+        .trading
+        .account_state(login)
+        .await
+        .unwrap();
     assert_eq!(
         platform.balance,
         Decimal::new(3_000, 2),
@@ -420,7 +435,13 @@ pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App)
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app.services.ports.trading.account_state(login).await.unwrap();
+    let platform = app
+        .services
+        .ports
+        .trading
+        .account_state(login)
+        .await
+        .unwrap();
     assert_eq!(platform.balance, Decimal::new(8_000, 2), "booked once");
     let account = AccountId::trading_account(login, usd()).unwrap();
     let booked = brokeros_ledger::balance(&app.services, &account)
@@ -459,7 +480,12 @@ pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app:
         .unwrap();
     assert_eq!(booked.available, Decimal::ZERO);
     assert_eq!(
-        app.services.ports.trading.operation("dep_back").await.unwrap(),
+        app.services
+            .ports
+            .trading
+            .operation("dep_back")
+            .await
+            .unwrap(),
         None
     );
 
@@ -522,7 +548,13 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
     let (status, deposit) = deposit_finished(&app, "dep_lost").await;
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
-    let platform = app.services.ports.trading.account_state(login).await.unwrap();
+    let platform = app
+        .services
+        .ports
+        .trading
+        .account_state(login)
+        .await
+        .unwrap();
     assert_eq!(platform.balance, Decimal::new(7_000, 2), "booked once");
     assert_eq!(
         wallet(&app, &client_id).await,

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use brokeros_payments::deposits::{Applied, apply_event, consume};
 use brokeros_app::http::client::Call;
 use brokeros_kernel::money::{Currency, Money};
-use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_kernel::principal::Role;
+use brokeros_payments::deposits::{Applied, apply_event, consume};
+use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use rust_decimal::Decimal;
 
 use crate::harness::{App, token};
@@ -104,9 +104,13 @@ pub async fn a_thousand_concurrent_deliveries_credit_once(app: App) {
         // delivers it again; none may be refused as invalid.
         assert!(status == 202 || status == 503, "status {status}");
     }
-    while consume(&app.services.payments, app.services.ports.psp_events.as_ref(), 10)
-        .await
-        .unwrap()
+    while consume(
+        &app.services.payments,
+        app.services.ports.psp_events.as_ref(),
+        10,
+    )
+    .await
+    .unwrap()
         > 0
     {}
     assert_eq!(wallet(&app, &client_id).await, Decimal::new(10_000, 2));
@@ -189,7 +193,9 @@ pub async fn a_decline_closes_the_attempt_without_credit(app: App) {
         eur(10_000),
     );
     assert_eq!(
-        apply_event(&app.services.payments, &declined).await.unwrap(),
+        apply_event(&app.services.payments, &declined)
+            .await
+            .unwrap(),
         Applied::Declined {
             reason: "do_not_honor".into()
         }

@@ -3,14 +3,14 @@ use std::time::Duration;
 
 use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
+use brokeros_app::config::BrokerConfig;
 use brokeros_app::http::client::{Call, call};
 use brokeros_app::http::{AppState, router};
-use brokeros_onboarding::kyc::SimulatedKycProvider;
 use brokeros_app::local_workflow::local_engine;
-use brokeros_payments::psp::{SimulatedGateway, deliver_outbox};
-use brokeros_kernel::workflow::{Machine, Workflow};
-use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::Role;
+use brokeros_kernel::workflow::{Machine, Workflow};
+use brokeros_onboarding::kyc::SimulatedKycProvider;
+use brokeros_payments::psp::{SimulatedGateway, deliver_outbox};
 use brokeros_sfn::{Engine, ExecutionDescription};
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};

@@ -1,12 +1,12 @@
 //! `POST /recon/{provider}`: a settlement report reconciled against the ledger over HTTP.
 
-use brokeros_kernel::OpContext;
 use brokeros_app::http::client::Call;
-use brokeros_ledger::post;
+use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
-use brokeros_ledger::model::{AccountId, Transfer, TransferId};
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Role;
+use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+use brokeros_ledger::post;
 use rust_decimal::Decimal;
 
 use crate::harness::{App, token};

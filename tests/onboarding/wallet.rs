@@ -1,13 +1,13 @@
 //! The client wallet API: balances and transactions from the ledger, read by whoever may read
 //! the client, refused to everyone else.
 
-use brokeros_kernel::OpContext;
 use brokeros_app::http::client::Call;
-use brokeros_ledger::post;
+use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
-use brokeros_ledger::model::{AccountId, Transfer, TransferId};
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Role;
+use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+use brokeros_ledger::post;
 use rust_decimal::Decimal;
 
 use crate::harness::{App, token};

@@ -10,8 +10,10 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use brokeros_payments::psp::queue::{EventQueue, Outcome, QueueError, QueueMessage, handle_in_order};
 use brokeros_aws::queue::{SqsEventQueue, batch_response};
+use brokeros_payments::psp::queue::{
+    EventQueue, Outcome, QueueError, QueueMessage, handle_in_order,
+};
 use brokeros_tests::moto;
 use serde_json::json;
 

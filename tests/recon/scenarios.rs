@@ -5,16 +5,16 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use brokeros_ledger::{Fee, Reserve, Settle, Transfer};
-use brokeros_recon::ReconRun;
 use brokeros_app::Services;
-use brokeros_kernel::OpContext;
-use brokeros_kernel::Error;
-use brokeros_kernel::audit::Actor;
 use brokeros_app::config::BrokerConfig;
-use brokeros_ledger::model::{AccountId, TransferId};
+use brokeros_kernel::Error;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::audit::Actor;
 use brokeros_kernel::money::{Currency, EUR, USD};
 use brokeros_kernel::principal::{Principal, Role};
+use brokeros_ledger::model::{AccountId, TransferId};
+use brokeros_ledger::{Fee, Reserve, Settle, Transfer};
+use brokeros_recon::ReconRun;
 use brokeros_recon::model::{MatchItem, MatchKind};
 use brokeros_store::{Store, Table};
 use rust_decimal::Decimal;
@@ -385,15 +385,17 @@ pub async fn only_finance_and_admins_reconcile(store: Arc<dyn Store>) {
         vec![Role::Sales],
         vec![Role::Compliance, Role::Sales],
     ] {
-        let e = brokeros_recon::reconcile(&services, &principal(&roles), PROVIDER, REPORT, "corr-no")
-            .await
-            .unwrap_err();
+        let e =
+            brokeros_recon::reconcile(&services, &principal(&roles), PROVIDER, REPORT, "corr-no")
+                .await
+                .unwrap_err();
         assert!(matches!(e, Error::Forbidden { .. }), "{roles:?}: {e:?}");
     }
     assert_eq!(counts(store.as_ref()).await, before, "nothing was written");
-    let run = brokeros_recon::reconcile(&services, &principal(&[Role::Admin]), PROVIDER, REPORT, "c")
-        .await
-        .unwrap();
+    let run =
+        brokeros_recon::reconcile(&services, &principal(&[Role::Admin]), PROVIDER, REPORT, "c")
+            .await
+            .unwrap();
     let e = brokeros_recon::recon_run(&services, &principal(&[Role::Compliance]), &run.run.id)
         .await
         .unwrap_err();

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use brokeros_kernel::workflow::Machine;
 use brokeros_aws::workflow::StepFunctionsWorkflow;
+use brokeros_kernel::workflow::Machine;
 use brokeros_tests::moto;
 use serde_json::{Value, json};
 

@@ -12,9 +12,9 @@
 mod fixture;
 
 use aws_sdk_sfn::types::ExecutionStatus;
-use brokeros_kernel::workflow::{Machine, Workflow};
-use brokeros_kernel::Error;
 use brokeros_aws::workflow::StepFunctionsWorkflow;
+use brokeros_kernel::Error;
+use brokeros_kernel::workflow::{Machine, Workflow};
 use fixture::{Fixture, snapshot, unique};
 use serde_json::{Value, json};
 

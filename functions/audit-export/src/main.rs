@@ -8,9 +8,9 @@
 //! `{"entity_type": "lead", "entity_id": "lead_…"}` one entity's whole stream. It answers with
 //! the bucket, the three keys and the manifest.
 
-use brokeros_kernel::audit_export::{Selection, collect, render};
-use brokeros_kernel::Error;
 use brokeros_aws::LambdaError;
+use brokeros_kernel::Error;
+use brokeros_kernel::audit_export::{Selection, collect, render};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -11,8 +11,8 @@ use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure
 use serde_json::{Value, json};
 
 use crate::Services;
-use brokeros_kernel::workflow::{Machine, Workflow};
 use crate::workflow_tasks as tasks;
+use brokeros_kernel::workflow::{Machine, Workflow};
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.
 pub fn definition_source(machine: Machine) -> &'static str {

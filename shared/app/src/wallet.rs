@@ -1,10 +1,10 @@
 //! The client wallet as the API shows it: balances per currency (available and reserved) and
 //! each wallet's postings, newest first, in pages.
 
-use brokeros_ledger::model::AccountId;
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Result, normalize};
+use brokeros_ledger::model::AccountId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use brokeros_app::Services;
 use brokeros_app::auth::{AuthMode, GatewayClaims};
-use brokeros_app::http::AppState;
 use brokeros_app::config::BrokerConfig;
+use brokeros_app::http::AppState;
 use brokeros_store_dynamodb::{DynamoStore, TableNames};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -67,7 +67,8 @@ pub async fn run_task(function: TaskFunction, services: Services) -> Result<(), 
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
             async move {
-                function.run(&services, event.payload)
+                function
+                    .run(&services, event.payload)
                     .await
                     .map_err(LambdaError)
             }

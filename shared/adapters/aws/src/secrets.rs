@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use brokeros_app::Services;
 use brokeros_onboarding::kyc::SimulatedKycProvider;
-use brokeros_payments::psp::PaymentProviders;
 use brokeros_payments::model::webhook::{
     CardAcquirer, CryptoProcessor, PaymentProvider, WebhookSecret,
 };
 use brokeros_payments::model::{PaymentMethod, RoutingRules};
+use brokeros_payments::psp::PaymentProviders;
 use serde::Deserialize;
 
 /// The environment variable naming the secret (its ARN or name).

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, ApiReply, AppState};
-use brokeros_kernel::Reply;
 use brokeros_payments::routing::{self, HealthSetter};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -35,10 +34,15 @@ pub(super) async fn update_routing_rules(
     body: JsonBody<RoutingDocument>,
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "routing_rules.update", body.raw)?;
-    Ok(
-        routing::update_routing_rules(&state.services.payments, &p, body.value, key.as_ref(), &correlation)
-            .await?.into(),
+    Ok(routing::update_routing_rules(
+        &state.services.payments,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
     )
+    .await?
+    .into())
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,18 +3,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use brokeros_kernel::Error;
 use brokeros_crm::model::LeadSubmission;
+use brokeros_kernel::Error;
 use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
-use brokeros_payments::deposits;
+use crate::wallet;
 use brokeros_kernel::Reply;
 use brokeros_onboarding::kyc;
 use brokeros_onboarding::{clients, reviews};
+use brokeros_payments::deposits;
 use brokeros_payments::psp;
-use crate::wallet;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -57,7 +57,11 @@ async fn capture_lead(
     body: JsonBody<LeadSubmission>,
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped("public", "lead.capture", body.raw)?;
-    Ok(brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation).await?.into())
+    Ok(
+        brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation)
+            .await?
+            .into(),
+    )
 }
 
 async fn list_leads(
@@ -76,7 +80,9 @@ async fn get_lead(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(brokeros_crm::get_lead(&state.services.crm, &p, &id).await?))
+    Ok(axum::Json(
+        brokeros_crm::get_lead(&state.services.crm, &p, &id).await?,
+    ))
 }
 
 /// A `POST /<things>/{id}/<action>` handler: the caller, the path id, an optional idempotency
@@ -178,7 +184,15 @@ async fn register_client(
     body: JsonBody<clients::Registration>,
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "client.register", body.raw)?;
-    Ok(clients::register(&state.services.onboarding, &p, body.value, key.as_ref(), &correlation).await?.into())
+    Ok(clients::register(
+        &state.services.onboarding,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
 }
 
 async fn client_kyc(
@@ -210,10 +224,15 @@ async fn update_jurisdiction(
     body: JsonBody<brokeros_onboarding::kyc::model::JurisdictionRules>,
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "jurisdiction.update", body.raw)?;
-    Ok(
-        kyc::update_jurisdiction(&state.services.onboarding, &p, body.value, key.as_ref(), &correlation)
-            .await?.into(),
+    Ok(kyc::update_jurisdiction(
+        &state.services.onboarding,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
     )
+    .await?
+    .into())
 }
 
 async fn jurisdiction_history(
@@ -347,7 +366,8 @@ async fn reconcile(
     }
     let report = std::str::from_utf8(&body)
         .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
-    let run = brokeros_recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
+    let run =
+        brokeros_recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
     Ok(ApiReply(Reply::new(201, run)))
 }
 
@@ -375,7 +395,9 @@ async fn get_deposit(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(deposits::get(&state.services.payments, &p, &id).await?))
+    Ok(axum::Json(
+        deposits::get(&state.services.payments, &p, &id).await?,
+    ))
 }
 
 async fn list_onboardings(
@@ -393,7 +415,9 @@ async fn get_onboarding(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(brokeros_onboarding::get(&state.services.onboarding, &p, &id).await?))
+    Ok(axum::Json(
+        brokeros_onboarding::get(&state.services.onboarding, &p, &id).await?,
+    ))
 }
 
 async fn review_queue(
@@ -412,7 +436,9 @@ async fn get_review(
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(reviews::get(&state.services.onboarding, &p, &id).await?))
+    Ok(axum::Json(
+        reviews::get(&state.services.onboarding, &p, &id).await?,
+    ))
 }
 
 async fn list_tasks(
@@ -445,7 +471,8 @@ async fn complete_task(
         key.as_ref(),
         &correlation,
     )
-    .await?.into())
+    .await?
+    .into())
 }
 
 async fn timeline(
@@ -471,7 +498,9 @@ async fn get_client(
 }
 
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(clients::my_profile(&state.services.onboarding, &p).await?))
+    Ok(axum::Json(
+        clients::my_profile(&state.services.onboarding, &p).await?,
+    ))
 }
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {

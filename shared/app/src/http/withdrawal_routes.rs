@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, ApiReply, AppState};
-use brokeros_kernel::Reply;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -31,7 +30,8 @@ pub(super) async fn create(
         key.as_ref(),
         &correlation,
     )
-    .await?.into())
+    .await?
+    .into())
 }
 
 pub(super) async fn list_for_client(
@@ -86,7 +86,8 @@ pub(super) async fn approve(
         key.as_ref(),
         &correlation,
     )
-    .await?.into())
+    .await?
+    .into())
 }
 
 pub(super) async fn reject(
@@ -110,5 +111,6 @@ pub(super) async fn reject(
         key.as_ref(),
         &correlation,
     )
-    .await?.into())
+    .await?
+    .into())
 }

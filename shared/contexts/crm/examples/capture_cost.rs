@@ -5,8 +5,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use brokeros_kernel::Brands;
 use brokeros_crm::model::LeadSubmission;
+use brokeros_kernel::Brands;
 use brokeros_kernel::normalize;
 
 const ROUNDS: u32 = 200_000;

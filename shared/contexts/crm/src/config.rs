@@ -79,7 +79,9 @@ impl AssignmentConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Error::invalid("invalid_config", "config", msg);
         if self.default_agents.is_empty() {
-            return Err(bad("lead_assignment.default_agents must not be empty".into()));
+            return Err(bad(
+                "lead_assignment.default_agents must not be empty".into()
+            ));
         }
         for rule in &self.rules {
             if rule.agents.is_empty() {
@@ -89,7 +91,9 @@ impl AssignmentConfig {
         let mut ids: Vec<&str> = self.rules.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.contains(&DEFAULT_POOL) {
-            return Err(bad("assignment rule ids must be unique and not 'default'".into()));
+            return Err(bad(
+                "assignment rule ids must be unique and not 'default'".into()
+            ));
         }
         Ok(())
     }

@@ -7,10 +7,8 @@ pub mod model;
 pub mod rotation;
 mod services;
 
+use crate::model::{Assignment, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool};
 use brokeros_kernel::audit::{AuditEvent, FieldChange};
-use crate::model::{
-    Assignment, Lead, LeadStatus, LeadSubmission, Task, round_robin, select_pool,
-};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
@@ -18,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::Reply;
-use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::OpContext;
+use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 pub use services::{CrmSettings, Services};
 
 impl Entity for Lead {
@@ -57,7 +55,6 @@ impl Entity for Lead {
         ]
     }
 }
-
 
 /// The value of a dedupe key: which lead owns an email or a phone.
 #[derive(Serialize, Deserialize)]

@@ -35,9 +35,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use crate::model::{
-    ClosedHow, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer,
-};
+pub use crate::model::{ClosedHow, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
 
 use brokeros_kernel::changeset::{Changeset, Entity, decode, store_error};
 use brokeros_kernel::{Core, OpContext};

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::tasks::{TaskScope, commit, stage};
 use crate::Services;
-use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::Changeset;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AccountTask {
@@ -19,7 +19,6 @@ pub(crate) struct AccountTask {
     /// N of the highest leverage 1:N the client's jurisdiction allows for the product.
     leverage_cap: u32,
 }
-
 
 /// Opens the account once per onboarding: the onboarding id is the platform request id, so a
 /// retried task gets the account the first attempt opened, and the account is recorded on the

@@ -1,22 +1,22 @@
 //! Client registration and the client's KYC data: the profile KYC needs, document metadata,
 //! and the KYC status with its checks.
 
+use crate::kyc::model as kyc;
 use crate::model::Client;
 use crate::model::{ClientDocument, KycProfile, KycStatus, mask_number};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, Result, normalize};
-use crate::kyc::model as kyc;
 use brokeros_store::{Condition, Item, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{authorize_client_read, load_client};
-use brokeros_kernel::changeset::Changeset;
+use crate::{Services, keys};
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::changeset::{Audited, decode, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
-use crate::{Services, keys};
-use brokeros_kernel::changeset::{Audited, decode, load, store_error};
 use brokeros_store::{Index, Query, Table};
 
 /// A client as the API shows it: document numbers masked.
@@ -335,8 +335,5 @@ pub async fn my_profile(services: &Core, principal: &Principal) -> Result<Value>
         id: principal.sub.clone(),
     })?;
     let client = decode::<Client>(item)?;
-    Ok(view(
-        &client.entity,
-        client.version,
-    ))
+    Ok(view(&client.entity, client.version))
 }

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 use super::tasks::{TaskScope, update_onboarding};
 use crate::Services;
-use brokeros_kernel::changeset::{Audited, load};
 use crate::keys;
 use crate::kyc::model::KycCheckRecord;
+use brokeros_kernel::changeset::{Audited, load};
 
 use crate::kyc::{KycError, load_check, run_kyc_check};
 

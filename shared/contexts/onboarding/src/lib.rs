@@ -7,25 +7,25 @@ pub mod clients;
 pub mod config;
 pub mod keys;
 pub mod kyc;
-pub mod model;
-mod services;
 pub mod kyc_task;
+pub mod model;
 pub mod reviews;
+mod services;
 pub mod tasks;
 
 use crate::model::Client;
 use crate::model::{KycStatus, Onboarding, OnboardingStatus, Review};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::{Index, Key, Query, Table};
+use brokeros_store::{Index, Key};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::{Core, user_ctx};
 use brokeros_kernel::workflow::Machine;
+use brokeros_kernel::{Core, user_ctx};
 
 pub use services::{OnboardingSettings, Services};
 
@@ -336,7 +336,7 @@ pub async fn client_items<T: Entity>(
     let client_id = normalize::code("client_id", client_id, 80)?;
     let client = load_client(services, &client_id).await?;
     authorize_client_read(principal, &client.entity)?;
-    let items = brokeros_kernel::paging::latest_items(services, partition(&client_id), 50, view).await?;
+    let items =
+        brokeros_kernel::paging::latest_items(services, partition(&client_id), 50, view).await?;
     Ok(json!({ "items": items }))
 }
-

@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use std::sync::Mutex;
 
 use super::load_existing;
-use brokeros_kernel::changeset::{Audited, Changeset};
+use crate::{Services, keys};
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
-use crate::{Services, keys};
 
 /// The error name a rejection fails the waiting task with.
 pub const REVIEW_REJECTED: &str = "ReviewRejected";
@@ -41,7 +41,9 @@ pub async fn queue(
     principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
     let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
     let partition = keys::reviews_by_status(status.as_str());
-    filter.page(services.store.as_ref(), Index::Gsi1, partition, view).await
+    filter
+        .page(services.store.as_ref(), Index::Gsi1, partition, view)
+        .await
 }
 
 async fn load_review(services: &Services, id: &str) -> Result<Audited<Review>> {

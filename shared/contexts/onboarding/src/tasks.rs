@@ -3,11 +3,11 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use brokeros_kernel::audit::Actor;
 use crate::model::Client;
 use crate::model::{
     AccountRef, KycStatus, Onboarding, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
 };
+use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::Key;
 use serde::Deserialize;
@@ -15,12 +15,12 @@ use serde_json::{Value, json};
 use std::sync::Mutex;
 
 use super::load_existing;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use crate::{Services, keys};
+use brokeros_kernel::OpContext;
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
-use brokeros_kernel::OpContext;
-use crate::{Services, keys};
 
 /// The Lambda functions the onboarding definition calls, by function name.
 pub const KYC_CHECK: &str = "kyc-check";

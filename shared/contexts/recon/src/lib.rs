@@ -15,23 +15,23 @@ pub mod model;
 
 use std::collections::BTreeMap;
 
-use brokeros_kernel::canonical::sha256_hex;
-use brokeros_ledger::model::{AccountId, check_owner_id};
-use brokeros_kernel::money::{CURRENCIES, Currency};
-use brokeros_kernel::principal::{Principal, Role};
 use crate::model::{
     CurrencyTotals, LedgerItem, LedgerSide, MatchItem, MatchKind, parse_report, period,
 };
+use brokeros_kernel::canonical::sha256_hex;
+use brokeros_kernel::money::{CURRENCIES, Currency};
+use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
+use brokeros_ledger::model::{AccountId, check_owner_id};
 use brokeros_store::{
     Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use brokeros_kernel::Core;
 use brokeros_kernel::changeset::{Changeset, Entity, load, store_error};
 use brokeros_ledger::HistoryQuery;
-use brokeros_kernel::{Core, user_ctx};
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
 /// settles a day after we post, or the other way round.

@@ -218,8 +218,8 @@ pub fn parse_report(csv: &str) -> Result<Vec<ReportRow>> {
             format!("a report is at most {MAX_REPORT_BYTES} bytes"),
         ));
     }
-    let records =
-        brokeros_kernel::csv::parse(csv).map_err(|e| bad(e.line, e.column, "malformed_csv", e.reason))?;
+    let records = brokeros_kernel::csv::parse(csv)
+        .map_err(|e| bad(e.line, e.column, "malformed_csv", e.reason))?;
     let mut records = records.into_iter();
     let header = match records.next() {
         Some(h) if !h.is_blank() => h,

@@ -65,6 +65,26 @@ impl TradingError {
     }
 }
 
+/// Platform failures as the workflow sees them: retryable ones by the platform's error name,
+/// the rest as what they are.
+pub fn platform_error(e: TradingError) -> brokeros_kernel::Error {
+    match e {
+        e if e.is_transient() => brokeros_kernel::Error::ProviderUnavailable {
+            error_type: e.error_name(),
+            message: e.to_string(),
+        },
+        TradingError::Conflict(m) => brokeros_kernel::Error::conflict("trading_conflict", m),
+        TradingError::AccountNotFound { login } => brokeros_kernel::Error::NotFound {
+            entity: "trading account",
+            id: login.to_string(),
+        },
+        TradingError::Storage(m) => brokeros_kernel::Error::Unavailable(m),
+        other => {
+            brokeros_kernel::Error::invalid("trading_request_refused", "trading", other.to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,23 +106,5 @@ mod tests {
             "account 1 cannot withdraw 10.00: 5.00 is available"
         );
         assert!(!TradingError::Conflict("x".into()).is_transient());
-    }
-}
-
-/// Platform failures as the workflow sees them: retryable ones by the platform's error name,
-/// the rest as what they are.
-pub fn platform_error(e: TradingError) -> brokeros_kernel::Error {
-    match e {
-        e if e.is_transient() => brokeros_kernel::Error::ProviderUnavailable {
-            error_type: e.error_name(),
-            message: e.to_string(),
-        },
-        TradingError::Conflict(m) => brokeros_kernel::Error::conflict("trading_conflict", m),
-        TradingError::AccountNotFound { login } => brokeros_kernel::Error::NotFound {
-            entity: "trading account",
-            id: login.to_string(),
-        },
-        TradingError::Storage(m) => brokeros_kernel::Error::Unavailable(m),
-        other => brokeros_kernel::Error::invalid("trading_request_refused", "trading", other.to_string()),
     }
 }

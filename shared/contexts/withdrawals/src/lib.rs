@@ -18,25 +18,25 @@ pub use services::{Services, WithdrawalsSettings};
 
 use std::sync::Mutex;
 
-use brokeros_ledger::model::{AccountId, Release, Request, Reserve, Settle, TransferId};
+use crate::model::{Withdrawal, WithdrawalStatus};
 use brokeros_kernel::money::Money;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
+use brokeros_ledger::model::{AccountId, Release, Request, Reserve, Settle, TransferId};
 use brokeros_onboarding::model::mask_number;
 use brokeros_payments::model::PaymentMethod;
-use brokeros_kernel::principal::{Principal, Role};
-use crate::model::{Withdrawal, WithdrawalStatus};
-use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::OpContext;
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::workflow::Machine;
 use brokeros_ledger::{Staged, in_turn};
 use brokeros_onboarding::{authorize_client_read, client_items, load_client};
-use brokeros_kernel::workflow::Machine;
-use brokeros_kernel::OpContext;
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
@@ -399,7 +399,9 @@ pub async fn queue(
         )
     })?;
     let partition = keys::withdrawals_by_status(status.as_str());
-    filter.page(services.store.as_ref(), Index::Gsi2, partition, view).await
+    filter
+        .page(services.store.as_ref(), Index::Gsi2, partition, view)
+        .await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::WithdrawalsConfig;
-use brokeros_onboarding::kyc::model::DocumentType;
-use brokeros_onboarding::model::Client;
 use brokeros_kernel::money::Money;
-use brokeros_onboarding::model::KycStatus;
-use brokeros_payments::model::PaymentMethod;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
+use brokeros_onboarding::kyc::model::DocumentType;
+use brokeros_onboarding::model::Client;
+use brokeros_onboarding::model::KycStatus;
+use brokeros_payments::model::PaymentMethod;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -621,7 +621,12 @@ mod tests {
     }
 
     fn usd(cents: i64) -> Money {
-        Money::positive("amount", Decimal::new(cents, 2), brokeros_kernel::money::USD).unwrap()
+        Money::positive(
+            "amount",
+            Decimal::new(cents, 2),
+            brokeros_kernel::money::USD,
+        )
+        .unwrap()
     }
 
     fn requested(cents: i64, method: PaymentMethod) -> Withdrawal {

@@ -3,28 +3,28 @@
 //! when the step already happened (a retried task, a decision taken meanwhile), answers what
 //! happened instead of doing it again. The actor of every event is the workflow execution.
 
-use brokeros_kernel::audit::Actor;
-use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
 use crate::model::{
     ApprovalRequirement, CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal,
     VerificationLevel, Withdrawal, WithdrawalStatus, check,
 };
+use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result};
+use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
 use brokeros_store::{Condition, Item, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
-use brokeros_kernel::changeset::{Audited, Changeset, store_error};
+use crate::{Services, keys};
+use brokeros_kernel::OpContext;
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, store_error};
 use brokeros_kernel::idempotency::execute;
-use brokeros_ledger::in_turn;
 use brokeros_kernel::paging::latest;
+use brokeros_kernel::workflow::parse;
+use brokeros_ledger::in_turn;
 use brokeros_onboarding::load_client;
 use brokeros_payments::psp::{GatewayError, PayoutRequest, PayoutResult};
-use brokeros_kernel::workflow::parse;
-use brokeros_kernel::OpContext;
-use crate::{Services, keys};
 
 /// The Lambda function the withdrawal definition calls.
 pub const WITHDRAWAL_PROCESSING: &str = "withdrawal-processing";
@@ -233,9 +233,12 @@ async fn facts(
 ) -> Result<(CheckFacts, Counter)> {
     let client = load_client(services, &withdrawal.client_id).await?.entity;
     let store = services.store.as_ref();
-    let deposits =
-        brokeros_payments::deposits::latest_of_client(services, &withdrawal.client_id, HISTORY_LIMIT)
-            .await?;
+    let deposits = brokeros_payments::deposits::latest_of_client(
+        services,
+        &withdrawal.client_id,
+        HISTORY_LIMIT,
+    )
+    .await?;
     let mut sources = Vec::new();
     for deposit in deposits {
         if deposit.status != DepositStatus::Credited {

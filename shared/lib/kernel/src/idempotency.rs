@@ -10,7 +10,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-
 use crate::changeset::{Changeset, store_error};
 use crate::{Runtime, keys};
 

@@ -27,10 +27,7 @@ impl QueueFilter {
         let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
             .limit(limit)
             .after(self.cursor);
-        let page = store
-            .query(query)
-            .await
-            .map_err(changeset::store_error)?;
+        let page = store.query(query).await.map_err(changeset::store_error)?;
         let items = page
             .items
             .iter()
@@ -80,9 +77,13 @@ pub async fn latest<T: changeset::Entity>(
         Some(brokeros_store::Index::Gsi1),
         partition,
     )
-        .descending()
-        .limit(limit);
-    let page = services.store.query(query).await.map_err(changeset::store_error)?;
+    .descending()
+    .limit(limit);
+    let page = services
+        .store
+        .query(query)
+        .await
+        .map_err(changeset::store_error)?;
     page.items
         .iter()
         .map(|item| changeset::decode::<T>(item).map(|entry| entry.entity))

@@ -2,8 +2,8 @@
 //! waits on. In AWS the adapter calls Step Functions (`StartExecution`, `SendTaskSuccess`,
 //! `SendTaskFailure`, `SendTaskHeartbeat`); locally the same calls go to the embedded engine.
 
-use async_trait::async_trait;
 use crate::{Error, Result};
+use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -12,9 +12,9 @@ pub use submission::{LeadCapture, LeadSubmission};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use brokeros_kernel::{Error, Result};
 pub use brokeros_onboarding::model::Client;
 use brokeros_onboarding::model::KycStatus;
-use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -260,7 +260,6 @@ impl Lead {
         Ok(())
     }
 }
-
 
 /// The client a converted lead becomes (registration itself comes with onboarding).
 pub fn client_from_lead(

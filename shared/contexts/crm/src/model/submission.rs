@@ -106,10 +106,7 @@ mod tests {
 
     fn submit(v: serde_json::Value) -> Result<LeadCapture> {
         let s: LeadSubmission = serde_json::from_value(v).unwrap();
-        s.validate(
-            &Brands::embedded_default(),
-            OffsetDateTime::UNIX_EPOCH,
-        )
+        s.validate(&Brands::embedded_default(), OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]

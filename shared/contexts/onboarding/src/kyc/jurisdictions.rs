@@ -19,12 +19,12 @@ use brokeros_store::{
     Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
 };
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::Reply;
-use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::OpContext;
 use crate::keys;
 use brokeros_kernel::Core;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
 impl Entity for JurisdictionRules {
     const TYPE: &'static str = "jurisdiction";

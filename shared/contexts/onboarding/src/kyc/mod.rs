@@ -17,7 +17,6 @@ pub mod simulated;
 #[cfg(test)]
 mod tests;
 
-use http::HeaderMap;
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
     ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
@@ -25,11 +24,12 @@ use crate::kyc::model::{
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, normalize};
 use brokeros_store::{Index, Key, Query, StoreError, Table};
+use http::HeaderMap;
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::OpContext;
 use crate::keys;
 use brokeros_kernel::Core;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 
 pub use error::KycError;
 pub use jurisdictions::{

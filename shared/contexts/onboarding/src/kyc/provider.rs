@@ -4,11 +4,11 @@
 //! by reference, a *check* is started at a verification level, and its result arrives either
 //! at once, by polling, or by a signed webhook.
 
-use async_trait::async_trait;
-use http::HeaderMap;
 use crate::kyc::model::VerificationLevel;
 use crate::kyc::model::{DocumentRef, DocumentType, DocumentVerification, KycSubject};
+use async_trait::async_trait;
 use hmac::{Hmac, Mac};
+use http::HeaderMap;
 use sha2::Sha256;
 
 /// The provider's applicant for one client.

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_trait::async_trait;
-use http::{HeaderMap, HeaderValue};
 use crate::kyc::model::{
     DocumentOutcome, DocumentRef, DocumentVerification, KycSubject, VerificationLevel,
 };
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::provider::{

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
 use crate::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
     KycSubject, ScreeningList,
 };
+use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_store::{Query, Table};
 use serde_json::json;
@@ -558,10 +558,7 @@ async fn a_webhook_for_a_check_not_stored_is_not_found() {
         .unwrap();
     let check = f
         .provider
-        .start_check(
-            &applicant,
-            crate::kyc::model::VerificationLevel::Standard,
-        )
+        .start_check(&applicant, crate::kyc::model::VerificationLevel::Standard)
         .await
         .unwrap();
     let (headers, body) = f.provider.webhook(&check.id).unwrap();

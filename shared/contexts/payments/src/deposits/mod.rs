@@ -8,29 +8,29 @@
 
 use std::sync::Mutex;
 
-use brokeros_kernel::audit::Actor;
 use crate::deposits::model::{Deposit, DepositStatus, Effect};
-use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
-use brokeros_kernel::money::Money;
 use crate::model::PaymentMethod;
 use crate::model::events::PaymentEvent;
+use brokeros_kernel::audit::Actor;
+use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
+use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
 use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use crate::model::stats::Outcome;
 use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_onboarding::{authorize_client_read, client_items, load_client};
-use crate::model::stats::Outcome;
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
-use brokeros_kernel::workflow::Machine;
-use brokeros_kernel::OpContext;
 use crate::{Services, keys};
+use brokeros_kernel::OpContext;
+use brokeros_kernel::workflow::Machine;
 
 pub mod model;
 pub mod tasks;

@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use brokeros_kernel::money::Money;
 use crate::model::PaymentMethod;
 use crate::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::Money;
 use brokeros_kernel::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,13 +7,13 @@
 //! platform refuses it (`return`). Each commits its state change with its audit event in one
 //! transaction and may run any number of times: a retried task finds its own earlier work.
 
-use brokeros_kernel::audit::Actor;
 use crate::deposits::model::{AttemptResult, Deposit, DepositStatus, Funding};
-use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
 use crate::model::RiskLevel;
 use crate::model::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
 use crate::model::stats::Outcome;
+use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result};
+use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
 use brokeros_trading::{BalanceOperation, BalanceOperationKind};
 use std::future::Future;
 use std::pin::Pin;
@@ -22,18 +22,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::load_deposit;
-use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::Reply;
-use brokeros_kernel::idempotency::execute;
-use brokeros_trading::platform_error;
-use brokeros_onboarding::load_client;
+use crate::Services;
+use crate::psp::{GatewayError, PaymentRequest};
 use crate::routing::{
     active_routing_rules, load_routing_stats, outcome_increment, routing_rules_version,
 };
-use crate::psp::{GatewayError, PaymentRequest};
-use brokeros_kernel::workflow::parse;
 use brokeros_kernel::OpContext;
-use crate::Services;
+use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::idempotency::execute;
+use brokeros_kernel::workflow::parse;
+use brokeros_onboarding::load_client;
+use brokeros_trading::platform_error;
 
 /// The Lambda functions the deposit definition calls, by function name.
 pub const DEPOSIT_ROUTING: &str = "deposit-routing";
@@ -571,7 +571,8 @@ async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Val
                     reverses: funding_transfer_id(&deposit.id)?,
                     memo: "the trading platform did not take the deposit".into(),
                 };
-                brokeros_ledger::stage(services, &ctx, &Request::from(reverse), &mut changes).await?;
+                brokeros_ledger::stage(services, &ctx, &Request::from(reverse), &mut changes)
+                    .await?;
                 deposit.funding_returned(why.clone(), ctx.now)?;
                 Ok((deposit, changes))
             })

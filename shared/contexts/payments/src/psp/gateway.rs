@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use brokeros_kernel::money::Money;
 use crate::model::PaymentMethod;
 use crate::model::events::{PaymentEvent, PaymentEventKind};
+use async_trait::async_trait;
+use brokeros_kernel::money::Money;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 

@@ -29,8 +29,8 @@ use super::queue::{
     DEDUP_WINDOW_SECONDS, EventQueue, MAX_RECEIVE_BATCH, QueueError, QueueMessage, Settled,
     validate_batch, validate_send,
 };
-use brokeros_kernel::Clock;
 use crate::keys;
+use brokeros_kernel::Clock;
 
 /// How often a write that lost a race is tried again before the call reports it.
 const MAX_ATTEMPTS: u32 = 64;

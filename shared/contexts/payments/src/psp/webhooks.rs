@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use http::HeaderMap;
-use brokeros_kernel::Error;
 use crate::model::events::PaymentEvent;
 use crate::model::webhook::{
     CardAcquirer, CryptoProcessor, HeaderLookup, PaymentProvider, WebhookError, WebhookHeaders,
     WebhookSecret,
 };
 use crate::model::{PaymentMethod, RoutingRules};
+use brokeros_kernel::Error;
+use http::HeaderMap;
 use time::OffsetDateTime;
 
 use super::queue::{EventQueue, QueueError};
@@ -229,9 +229,9 @@ mod tests {
 
     #[tokio::test]
     async fn every_routed_provider_has_a_simulated_webhook_that_authenticates() {
+        use crate::model::events::PaymentEventKind;
         use crate::psp::{LocalEventQueue, LocalQueueConfig};
         use brokeros_kernel::money::{Currency, Money};
-        use crate::model::events::PaymentEventKind;
         let rules = RoutingRules::embedded_default();
         let providers = PaymentProviders::simulated_for(&rules);
         let dir = tempfile::tempdir().unwrap();
@@ -313,11 +313,11 @@ mod tests {
             );
         }
     }
-    use crate::psp::{LocalEventQueue, LocalQueueConfig};
-    use http::HeaderValue;
-    use brokeros_kernel::money::{Currency, Money};
     use crate::model::events::PaymentEventKind;
+    use crate::psp::{LocalEventQueue, LocalQueueConfig};
+    use brokeros_kernel::money::{Currency, Money};
     use brokeros_store::{Store, Table};
+    use http::HeaderValue;
     use std::str::FromStr;
     use time::macros::datetime;
 

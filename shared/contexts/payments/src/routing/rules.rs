@@ -24,9 +24,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::model::{RoutingDocument, RoutingRules};
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::canonical::sha256_hex;
-use crate::model::{RoutingDocument, RoutingRules};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 use brokeros_store::{
@@ -37,12 +37,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::RULES_EDITORS;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
-use brokeros_kernel::Reply;
-use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::OpContext;
 use crate::keys;
 use brokeros_kernel::Core;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
 /// The id of the one routing rules document (its audit stream is `payment_routing/deposits`).
 pub const ROUTING_RULES_ID: &str = "deposits";

@@ -24,11 +24,11 @@
 
 use std::collections::BTreeMap;
 
-use brokeros_kernel::audit::Actor;
-use brokeros_kernel::money::Money;
 use crate::model::{
     Decimal, Health, Outcome, OutcomeCounts, RoutingRules, RoutingStats, assess_health,
 };
+use brokeros_kernel::audit::Actor;
+use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
@@ -38,12 +38,12 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::RULES_EDITORS;
 use super::rules::active_routing_rules;
-use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
-use brokeros_kernel::Reply;
-use brokeros_kernel::idempotency::execute;
-use brokeros_kernel::OpContext;
 use crate::keys;
 use brokeros_kernel::Core;
+use brokeros_kernel::OpContext;
+use brokeros_kernel::Reply;
+use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::idempotency::execute;
 
 /// Shards per counter.
 pub const COUNTER_SHARDS: u32 = 4;

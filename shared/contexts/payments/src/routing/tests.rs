@@ -3,12 +3,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use brokeros_kernel::audit::AuditEvent;
-use brokeros_kernel::money::Money;
 use crate::model::{
     Decimal, DepositIntent, Exclusion, Health, Outcome, PaymentMethod, RiskLevel, RoutingDocument,
     RoutingRules,
 };
+use brokeros_kernel::audit::AuditEvent;
+use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_store::{Item, Query, StoreError, Table, WriteOp};
 use serde_json::json;
@@ -16,10 +16,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use brokeros_kernel::idempotency::IdempotencyKey;
-use brokeros_kernel::Clock;
 use crate::keys;
+use brokeros_kernel::Clock;
 use brokeros_kernel::Core;
+use brokeros_kernel::idempotency::IdempotencyKey;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:30:00 UTC);
 

@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 
 use super::document::{DEFAULT_ROUTING_RULES_JSON, ProviderDescriptor, RoutingDocument};
 use super::validation::{bad, validate};
-use brokeros_kernel::Result;
-use brokeros_kernel::money::{Currency, Money};
 use crate::model::index::{Compiled, CompiledAction, country_slot, currency_id};
 use crate::model::stats::{AttemptOutcome, Health, RoutingStats, SuccessRate};
 use crate::model::{PaymentMethod, RiskLevel};
+use brokeros_kernel::Result;
+use brokeros_kernel::money::{Currency, Money};
 
 /// A deposit to route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use rust_decimal::Decimal;
 
 use super::document::{ProviderDescriptor, RoutingDocument, Rule, RuleAction};
-use brokeros_kernel::money::Currency;
 use crate::model::index::Compiled;
+use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Error, Result, normalize};
 
 pub(super) fn bad(field: &str, message: impl Into<String>) -> Error {

@@ -162,7 +162,10 @@ mod tests {
             reason: "missing field `id`".into(),
         };
         assert_eq!(malformed.http_status(), 400);
-        assert_eq!(brokeros_kernel::Error::from(malformed).code(), "malformed_payload");
+        assert_eq!(
+            brokeros_kernel::Error::from(malformed).code(),
+            "malformed_payload"
+        );
         let ignored = WebhookError::Ignored {
             event_type: "dispute.created".into(),
         };

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::error::{WebhookError, invalid_amount};
-use brokeros_kernel::money::Currency;
 use crate::model::events::{PaymentEvent, is_provider_name, is_reference};
+use brokeros_kernel::money::Currency;
 
 /// One header of a delivery, as looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use super::provider::{
     PaymentProvider, WebhookHeaders, checked_name, currency, json, reference, required,
 };
 use super::signature::{MAX_SIGNATURES, WebhookSecret, signature_hex, verify_signature};
-use brokeros_kernel::money::Money;
 use crate::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::Money;
 
 /// A card acquirer's webhooks (shaped after Adyen/Checkout.com/Stripe):
 ///
@@ -83,7 +83,10 @@ struct CardDecline {
 }
 
 impl CardAcquirer {
-    pub fn new(name: impl Into<String>, secret: WebhookSecret) -> brokeros_kernel::Result<CardAcquirer> {
+    pub fn new(
+        name: impl Into<String>,
+        secret: WebhookSecret,
+    ) -> brokeros_kernel::Result<CardAcquirer> {
         Ok(CardAcquirer {
             name: checked_name(name.into())?,
             secret,

@@ -12,8 +12,8 @@ use super::provider::{
     PaymentProvider, WebhookHeaders, checked_name, currency, json, reference, required,
 };
 use super::signature::{MAX_SIGNATURES, WebhookSecret, signature_hex, verify_signature};
-use brokeros_kernel::money::Money;
 use crate::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::Money;
 
 /// A crypto payment processor's webhooks (shaped after NOWPayments/Coinbase Commerce/BitPay):
 ///

@@ -9,8 +9,8 @@ use time::macros::datetime;
 use super::error::WebhookError;
 use super::provider::PaymentProvider;
 use super::signature::WebhookSecret;
-use brokeros_kernel::money::{Currency, Money};
 use crate::model::events::{PaymentEvent, PaymentEventKind};
+use brokeros_kernel::money::{Currency, Money};
 
 pub(super) const NOW: OffsetDateTime = datetime!(2026-11-24 10:00:00 UTC);
 

@@ -474,8 +474,9 @@ fn unbookable_amounts_and_unknown_currencies_are_refused() {
         )),
         "amount_too_large"
     );
-    let error =
-        brokeros_kernel::Error::from(parse(&card, &CARD_BODY.replace("\"USDT\"", "\"XYZ\"")).unwrap_err());
+    let error = brokeros_kernel::Error::from(
+        parse(&card, &CARD_BODY.replace("\"USDT\"", "\"XYZ\"")).unwrap_err(),
+    );
     assert_eq!(
         (error.http_status(), error.code()),
         (400, "unknown_currency")
