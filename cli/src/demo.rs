@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use brokeros_app::http::client::{Call, call};
+use brokeros_http::client::{Call, call};
 use brokeros_kernel::audit::{Manifest, verify};
 use brokeros_kernel::audit_export::Selection;
 use brokeros_kernel::money::{Currency, Money};
@@ -26,7 +26,7 @@ struct Demo {
 impl Demo {
     fn token(&self, sub: &str, role: Role) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        brokeros_app::auth::mint_token(&self.secret, sub, &[role], 3600, now).expect("tokens sign")
+        brokeros_http::auth::mint_token(&self.secret, sub, &[role], 3600, now).expect("tokens sign")
     }
 
     fn say(&mut self, what: &str) {

@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::http::{AppState, router};
 use brokeros_app::local_workflow::local_engine;
 use brokeros_app::{SIMULATED_PROVIDER_DELAY, Services};
+use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
+use brokeros_http::{AppState, router};
 use brokeros_payments::psp::SimulatedGateway;
 use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;

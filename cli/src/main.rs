@@ -128,7 +128,7 @@ async fn main() -> std::process::ExitCode {
 type CliResult = Result<std::process::ExitCode, String>;
 
 async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResult {
-    brokeros_app::logging::init();
+    brokeros_http::logging::init();
     let local = local::LocalBrokerOs::open(&data_dir, config.as_deref()).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)
@@ -174,7 +174,7 @@ fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Pa
     }
     let secret = local::dev_key(data_dir)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = brokeros_app::auth::mint_token(&secret, sub, &roles, ttl_seconds, now)
+    let token = brokeros_http::auth::mint_token(&secret, sub, &roles, ttl_seconds, now)
         .map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(std::process::ExitCode::SUCCESS)

@@ -1,5 +1,5 @@
-use brokeros_app::auth::mint_token;
-use brokeros_app::http::client::Call;
+use brokeros_http::auth::mint_token;
+use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::audit::verify;
 use brokeros_kernel::audit_export::{Selection, collect, render};
 use brokeros_kernel::principal::Role;

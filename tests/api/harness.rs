@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::http::client::{Call, call};
-use brokeros_app::http::{AppState, router};
+use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
+use brokeros_http::client::{Call, call};
+use brokeros_http::{AppState, router};
 use brokeros_kernel::principal::Role;
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};

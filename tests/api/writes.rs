@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_store_dynamodb::{DynamoStore, TableNames, create_tables};
 
 use crate::harness::{App, person};

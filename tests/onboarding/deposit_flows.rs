@@ -115,15 +115,14 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
     let admin = crate::harness::token("admin-1", brokeros_kernel::principal::Role::Admin);
     let (_, client) = app
         .send(
-            brokeros_app::http::client::Call::get(&format!("/clients/{client_id}/deposits"))
+            brokeros_http::client::Call::get(&format!("/clients/{client_id}/deposits"))
                 .token(&admin),
         )
         .await;
     assert_eq!(client["items"][0]["id"], "dep_paid", "{client}");
     let (_, shown) = app
         .send(
-            brokeros_app::http::client::Call::get(&format!("/clients/{client_id}/wallet"))
-                .token(&admin),
+            brokeros_http::client::Call::get(&format!("/clients/{client_id}/wallet")).token(&admin),
         )
         .await;
     assert_eq!(shown["deposits"][0]["deposit_id"], "dep_paid", "{shown}");
@@ -277,11 +276,8 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     let body = serde_json::json!({ "deposit_id": "dep_twice", "amount": "31.00", "currency": "USD", "method": "card" });
     let (status, reply) = app
         .send(
-            brokeros_app::http::client::Call::post(
-                &format!("/clients/{client_id}/deposits"),
-                &body,
-            )
-            .token(&sales),
+            brokeros_http::client::Call::post(&format!("/clients/{client_id}/deposits"), &body)
+                .token(&sales),
         )
         .await;
     assert_eq!(status, 409, "{reply}");
@@ -359,7 +355,7 @@ pub async fn each_deposit_state_change_is_one_transaction_with_its_audit_event(a
 
 pub async fn routing_rules_and_provider_health_are_changed_by_finance_only(app: App) {
     use crate::harness::token;
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     use brokeros_kernel::principal::Role;
     let client_id = approved_client(&app, "Berg").await;
     let order = routing_order(&app, &client_id, Decimal::new(6_000, 2)).await;
@@ -569,7 +565,7 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
 
 pub async fn bad_deposit_requests_write_nothing(app: App) {
     use crate::harness::token;
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     use brokeros_kernel::principal::Role;
     use serde_json::json;
     let client_id = approved_client(&app, "Berg").await;

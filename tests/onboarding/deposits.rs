@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_kernel::principal::Role;
 use brokeros_payments::deposits::{Applied, apply_event, consume};

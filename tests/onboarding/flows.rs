@@ -84,7 +84,7 @@ pub async fn review_approved_by_compliance_opens_the_account(app: App) {
     let compliance = crate::harness::token("compliance-1", Role::Compliance);
     let (_, stored) = app
         .send(
-            brokeros_app::http::client::Call::get(&format!(
+            brokeros_http::client::Call::get(&format!(
                 "/compliance/reviews/{}",
                 review["id"].as_str().unwrap()
             ))
@@ -248,7 +248,7 @@ pub async fn review_never_decided_expires(app: App) {
     let compliance = crate::harness::token("compliance-1", Role::Compliance);
     let (_, pending) = app
         .send(
-            brokeros_app::http::client::Call::get("/compliance/reviews?status=pending")
+            brokeros_http::client::Call::get("/compliance/reviews?status=pending")
                 .token(&compliance),
         )
         .await;
@@ -436,7 +436,7 @@ pub async fn a_change_of_client_type_requires_reverification(app: App) {
     let sales = crate::harness::token("sales-1", Role::Sales);
     let (status, _) = app
         .send(
-            brokeros_app::http::client::Call::post(
+            brokeros_http::client::Call::post(
                 &format!("/clients/{client_id}/onboarding"),
                 &json!({ "product": "forex" }),
             )
@@ -450,11 +450,8 @@ pub async fn a_change_of_client_type_requires_reverification(app: App) {
     });
     let (status, client) = app
         .send(
-            brokeros_app::http::client::Call::put(
-                &format!("/clients/{client_id}/profile"),
-                &corporate,
-            )
-            .token(&sales),
+            brokeros_http::client::Call::put(&format!("/clients/{client_id}/profile"), &corporate)
+                .token(&sales),
         )
         .await;
     assert_eq!(status, 200, "{client}");
@@ -464,7 +461,7 @@ pub async fn a_change_of_client_type_requires_reverification(app: App) {
 }
 
 pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App) {
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     let client_id = app.register("Nowak", "ABC123456-PENDING").await;
     let (_, arn) = app.start(&client_id).await;
     let compliance = crate::harness::token("compliance-1", Role::Compliance);
@@ -526,7 +523,7 @@ pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App)
 /// The provider's result can complete the check before the workflow parks its token in
 /// `AwaitKycResult` (the webhook beat the task): the task then answers its token itself.
 pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task(app: App) {
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     let client_id = app.register("Nowak", "ABC123457-PENDING").await;
     let (onboarding_id, arn) = app.start(&client_id).await;
     let compliance = crate::harness::token("compliance-1", Role::Compliance);
@@ -571,7 +568,7 @@ pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_tas
 }
 
 pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     let client_id = app.register("Berg", CLEAR).await;
     let sales = crate::harness::token("sales-1", Role::Sales);
     let path = format!("/clients/{client_id}/onboarding");
@@ -597,7 +594,7 @@ pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
 }
 
 pub async fn a_replayed_start_answers_the_same_execution(app: App) {
-    use brokeros_app::http::client::Call;
+    use brokeros_http::client::Call;
     let client_id = app.register("Berg", CLEAR).await;
     let sales = crate::harness::token("sales-1", Role::Sales);
     let path = format!("/clients/{client_id}/onboarding");

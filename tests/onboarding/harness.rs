@@ -2,11 +2,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brokeros_app::Services;
-use brokeros_app::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::http::client::{Call, call};
-use brokeros_app::http::{AppState, router};
 use brokeros_app::local_workflow::local_engine;
+use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
+use brokeros_http::client::{Call, call};
+use brokeros_http::{AppState, router};
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::workflow::{Machine, Workflow};
 use brokeros_onboarding::kyc::SimulatedKycProvider;

@@ -1,7 +1,7 @@
 //! `POST /webhooks/psp/{provider}`: signed deliveries are queued once, whatever is delivered
 //! again; anything that does not authenticate is refused and writes nothing.
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use rust_decimal::Decimal;

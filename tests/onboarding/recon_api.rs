@@ -1,6 +1,6 @@
 //! `POST /recon/{provider}`: a settlement report reconciled against the ledger over HTTP.
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::money::Currency;

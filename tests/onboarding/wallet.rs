@@ -1,7 +1,7 @@
 //! The client wallet API: balances and transactions from the ledger, read by whoever may read
 //! the client, refused to everyone else.
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::money::Currency;

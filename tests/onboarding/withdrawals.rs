@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use brokeros_app::http::client::Call;
+use brokeros_http::client::Call;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::Changeset;

@@ -9,8 +9,8 @@
 //! the bucket, the three keys and the manifest.
 
 use brokeros_aws::LambdaError;
-use brokeros_kernel::Error;
-use brokeros_kernel::audit_export::{Selection, collect, render};
+use brokeros_aws::kernel::Error;
+use brokeros_aws::kernel::audit_export::{Selection, collect, render};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -91,7 +91,7 @@ fn selection(request: ExportRequest, now: OffsetDateTime) -> Result<(Selection, 
 }
 
 async fn export(
-    services: &brokeros_app::Services,
+    services: &brokeros_aws::Services,
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     event: Value,
@@ -134,7 +134,7 @@ async fn export(
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_aws::Error> {
-    brokeros_app::logging::init();
+    brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
     let bucket = std::env::var(BUCKET_ENV)
         .map_err(|_| format!("environment variable {BUCKET_ENV} is not set"))?;

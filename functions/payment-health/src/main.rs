@@ -5,7 +5,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_aws::Error> {
-    brokeros_app::logging::init();
+    brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
     brokeros_aws::run_outage_detection(services).await
 }

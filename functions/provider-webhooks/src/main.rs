@@ -3,11 +3,11 @@
 //! `BROKEROS_PSP_EVENTS_QUEUE_URL`). Public routes whose requests are authenticated by each
 //! provider's signature over the raw body.
 
-use brokeros_app::http::webhook_routes;
+use brokeros_http::webhook_routes;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_aws::Error> {
-    brokeros_app::logging::init();
+    brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
     brokeros_aws::run_http(webhook_routes, services).await
 }

@@ -4,7 +4,7 @@ use brokeros_aws::TaskFunction;
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_aws::Error> {
-    brokeros_app::logging::init();
+    brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
     brokeros_aws::run_task(TaskFunction::WithdrawalProcessing, services).await
 }

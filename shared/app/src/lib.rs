@@ -1,13 +1,9 @@
 //! The composition of Broker OS: the configuration document, every context's services built
-//! from one set of adapters, and the workflow task functions by name. The HTTP router (both
-//! the Lambdas and `brokeros serve` run it), authentication and logging are here too until they
-//! move to their edge crates.
+//! from one set of adapters, the workflow task functions by name, and the client's wallet view
+//! that reads several contexts. Hosts (the Lambdas, `brokeros serve`) choose the adapters.
 
-pub mod auth;
 pub mod config;
-pub mod http;
 pub mod local_workflow;
-pub mod logging;
 pub mod wallet;
 pub mod workflow_tasks;
 

@@ -2,14 +2,16 @@
 //! DynamoDB client built once per execution environment, and the adapter that runs an axum
 //! router under `lambda_http` with the claims API Gateway verified.
 
-pub use brokeros_app::workflow_tasks::TaskFunction;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use brokeros_app::Services;
-use brokeros_app::auth::{AuthMode, GatewayClaims};
+pub use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::http::AppState;
+pub use brokeros_app::workflow_tasks::TaskFunction;
+use brokeros_http::AppState;
+use brokeros_http::auth::{AuthMode, GatewayClaims};
+/// What a function needs of the kernel (errors, the audit export) without depending on it.
+pub use brokeros_kernel as kernel;
 use brokeros_store_dynamodb::{DynamoStore, TableNames};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -229,7 +231,7 @@ mod tests {
             services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
             auth: Arc::new(AuthMode::GatewayClaims),
         };
-        let response = brokeros_app::http::crm_routes(state)
+        let response = brokeros_http::crm_routes(state)
             .oneshot(with_gateway_claims(request))
             .await
             .unwrap();

@@ -2,8 +2,10 @@
 //! runs the routes it owns through `lambda_http`. Handlers are thin: they extract the caller,
 //! the body and the idempotency key, and call the use case.
 
+pub mod auth;
 pub mod client;
 mod extract;
+pub mod logging;
 mod payment_routes;
 mod routes;
 mod withdrawal_routes;
@@ -17,8 +19,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use brokeros_kernel::Error;
 
-use crate::Services;
 use crate::auth::AuthMode;
+use brokeros_app::Services;
 use brokeros_kernel::Reply;
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
-use crate::wallet;
+use brokeros_app::wallet;
 use brokeros_kernel::Reply;
 use brokeros_onboarding::kyc;
 use brokeros_onboarding::{clients, reviews};
