@@ -8,9 +8,9 @@ use brokeros_kernel::audit::{Manifest, verify};
 use brokeros_kernel::audit_export::Selection;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_kernel::principal::Role;
+use brokeros_local::{SimulatedBehavior, deliver_outbox};
 use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
-use brokeros_payments::psp::{SimulatedBehavior, deliver_outbox};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 

@@ -5,12 +5,13 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::local_workflow::local_engine;
-use brokeros_app::{SIMULATED_PROVIDER_DELAY, Services};
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_http::{AppState, router};
-use brokeros_payments::psp::SimulatedGateway;
+use brokeros_local::SIMULATED_PROVIDER_DELAY;
+use brokeros_local::SimulatedGateway;
+use brokeros_local::workflow::local_engine;
 use brokeros_sfn::Engine;
 use brokeros_store_sqlite::SqliteStore;
 
@@ -69,7 +70,7 @@ impl LocalBrokerOs {
     pub async fn open(data_dir: &Path, config: Option<&Path>) -> Result<LocalBrokerOs, String> {
         let secret = dev_key(data_dir)?;
         let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
-        let base = Services::new(Arc::new(store), load_config(config)?);
+        let base = brokeros_local::services(Arc::new(store), load_config(config)?);
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             SIMULATED_PROVIDER_DELAY,

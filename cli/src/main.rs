@@ -142,10 +142,9 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
     );
     let server = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(outbox) = local.gateway.take_outbox() {
-        tokio::spawn(brokeros_payments::psp::deliver_outbox(
-            outbox,
-            move |webhook| providers::post_webhook(server, webhook),
-        ));
+        tokio::spawn(brokeros_local::deliver_outbox(outbox, move |webhook| {
+            providers::post_webhook(server, webhook)
+        }));
     }
     tokio::spawn(brokeros_payments::deposits::run_consumer(
         local.services.payments.clone(),

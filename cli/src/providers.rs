@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use brokeros_payments::psp::OutgoingWebhook;
+use brokeros_local::OutgoingWebhook;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 

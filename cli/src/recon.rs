@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_recon::model::MatchKind;
@@ -23,7 +22,7 @@ pub async fn run(file: &Path, provider: &str, data_dir: &Path, operator: &str) -
         return Err(format!("no Broker OS data in {}", data_dir.display()));
     }
     let store = brokeros_store_sqlite::SqliteStore::open(&db).map_err(|e| e.to_string())?;
-    let services = Services::new(Arc::new(store), BrokerConfig::embedded_default());
+    let services = brokeros_local::services(Arc::new(store), BrokerConfig::embedded_default());
     let principal = Principal {
         sub: operator.to_string(),
         roles: [Role::Finance].into_iter().collect(),

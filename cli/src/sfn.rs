@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brokeros_app::Services;
-use brokeros_app::local_workflow::local_substitutions;
 use brokeros_kernel::principal::{Principal, Role};
+use brokeros_local::workflow::local_substitutions;
 use brokeros_onboarding::clients;
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
 use clap::Subcommand;

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_http::client::{Call, call};
@@ -19,7 +18,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> App {
-        let services = Services::new(store.clone(), BrokerConfig::embedded_default());
+        let services = brokeros_local::services(store.clone(), BrokerConfig::embedded_default());
         let router = router(AppState {
             services,
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(

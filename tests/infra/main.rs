@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -862,5 +862,34 @@ fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does()
         handed >= 3,
         "the definitions hand out task tokens: {handed}"
     );
+    problems_or_ok(problems);
+}
+
+/// Every function's environment (the Globals merged with its own) names an adapter for every
+/// port, one this build has: the Lambda composes at start-up instead of failing there (or
+/// running an adapter nobody chose).
+#[test]
+fn every_function_names_an_adapter_for_every_port() {
+    use brokeros_aws::compose::{Unconfigured, ports_from};
+    let globals = template()["Globals"]["Function"]["Environment"]["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for (id, function) in of_type(FUNCTION) {
+        let mut variables = globals.clone();
+        if let Some(own) = function["Properties"]["Environment"]["Variables"].as_object() {
+            variables.extend(own.clone());
+        }
+        let lookup = |name: &str| {
+            variables
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        if let Err(e) = ports_from(&lookup, Arc::new(Unconfigured("queue"))) {
+            problems.push(format!("{id}: {e}"));
+        }
+    }
     problems_or_ok(problems);
 }

@@ -18,7 +18,7 @@ use brokeros_store::{Query, Store, Table};
 use rust_decimal::Decimal;
 
 pub fn services(store: Arc<dyn Store>) -> Services {
-    Services::new(store, BrokerConfig::embedded_default())
+    brokeros_local::services(store, BrokerConfig::embedded_default())
 }
 
 pub fn ctx() -> OpContext {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_ledger::model::AccountId;
+use brokeros_local::SimulatedBehavior;
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
-use brokeros_payments::psp::SimulatedBehavior;
 use brokeros_payments::routing::{active_routing_rules, load_routing_stats};
 use brokeros_store::{Condition, Table, WriteOp};
 use rust_decimal::Decimal;

@@ -3,14 +3,14 @@ use std::time::Duration;
 
 use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
-use brokeros_app::local_workflow::local_engine;
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_http::client::{Call, call};
 use brokeros_http::{AppState, router};
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::workflow::{Machine, Workflow};
-use brokeros_onboarding::kyc::SimulatedKycProvider;
-use brokeros_payments::psp::{SimulatedGateway, deliver_outbox};
+use brokeros_local::SimulatedKycProvider;
+use brokeros_local::workflow::local_engine;
+use brokeros_local::{SimulatedGateway, deliver_outbox};
 use brokeros_sfn::{Engine, ExecutionDescription};
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ pub struct App {
     /// [`App::run_payment_providers`] delivers them.
     pub gateway: Arc<SimulatedGateway>,
     /// The simulated trading platform, for its outage switches.
-    pub platform: Arc<brokeros_trading::SimulatedPlatform>,
+    pub platform: Arc<brokeros_local::SimulatedPlatform>,
     /// Every transaction committed, when built [`App::recording`].
     pub recording: Option<Arc<brokeros_tests::RecordingStore>>,
     router: axum::Router,
@@ -94,12 +94,12 @@ impl App {
 
     async fn build(store: Arc<dyn Store>, config: BrokerConfig, workflow_down: bool) -> App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
-        let base = Services::new(store.clone(), config).with_kyc(kyc.clone());
+        let base = brokeros_local::services(store.clone(), config).with_kyc(kyc.clone());
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             Duration::from_millis(20),
         ));
-        let platform = Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone()));
+        let platform = Arc::new(brokeros_local::SimulatedPlatform::new(store.clone()));
         let base = base
             .with_gateway(gateway.clone())
             .with_trading(platform.clone());

@@ -5,6 +5,7 @@ mod deposit_flows;
 mod deposits;
 mod flows;
 mod harness;
+mod kyc_checks;
 mod psp_webhook;
 mod recon_api;
 mod wallet;

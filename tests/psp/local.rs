@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brokeros_kernel::money::{Currency, Money};
+use brokeros_local::{LocalEventQueue, LocalQueueConfig};
 use brokeros_payments::model::Decimal;
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_payments::model::webhook::WebhookError;
 use brokeros_payments::psp::queue::{EventQueue, Outcome, QueueError, QueueMessage, consume_once};
 use brokeros_payments::psp::{
-    HttpHeaders, IngestError, IngestOutcome, LocalEventQueue, LocalQueueConfig, PaymentProviders,
-    SIMULATED_CARD, SIMULATED_CRYPTO, ingest,
+    HttpHeaders, IngestError, IngestOutcome, PaymentProviders, SIMULATED_CARD, SIMULATED_CRYPTO,
+    ingest,
 };
 use brokeros_store::{Store, Table};
 use brokeros_store_sqlite::SqliteStore;

@@ -1,12 +1,13 @@
 //! The payment-provider event path below the deposit workflow: the event queue port's two
 //! adapters and the webhook intake in front of them.
 //!
-//! - `sqlite::…` / `dynamodb::…`: the local durable queue (`brokeros_payments::psp::LocalEventQueue`)
+//! - `sqlite::…` / `dynamodb::…`: the local durable queue (`brokeros_local::LocalEventQueue`)
 //!   on each storage engine — each scenario of [`local`] once per engine, on a fresh store —
 //!   and the webhook intake (`brokeros_payments::psp::ingest`) in front of it;
 //! - `sqs::…`: the SQS FIFO adapter (`brokeros_aws::queue::SqsEventQueue`) against moto, on a
 //!   FIFO queue with a redrive policy to a FIFO dead-letter queue made per test.
 
+mod ingest;
 mod local;
 mod sqs;
 

@@ -25,7 +25,7 @@ const PROVIDER: &str = "psp-card";
 const REPORT: &str = include_str!("data/settlement.csv");
 
 fn services(store: Arc<dyn Store>) -> Services {
-    Services::new(store, BrokerConfig::embedded_default())
+    brokeros_local::services(store, BrokerConfig::embedded_default())
 }
 
 fn ctx(now: OffsetDateTime) -> OpContext {

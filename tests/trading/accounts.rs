@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use brokeros_local::FIRST_LOGIN;
 use brokeros_store::Store;
-use brokeros_trading::{FIRST_LOGIN, TradingError, TradingPlatform};
+use brokeros_trading::{TradingError, TradingPlatform};
 
 use crate::common::*;
 

@@ -3,10 +3,11 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use brokeros_local::SimulatedPlatform;
 use brokeros_store::{Store, Table};
 use brokeros_trading::{
-    BalanceOperation, BalanceOperationKind, Decimal, NewAccount, OperationReceipt,
-    SimulatedPlatform, TradingAccount, TradingError, TradingPlatform,
+    BalanceOperation, BalanceOperationKind, Decimal, NewAccount, OperationReceipt, TradingAccount,
+    TradingError, TradingPlatform,
 };
 
 pub const GROUP: &str = "real\\retail-usd";

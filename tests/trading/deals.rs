@@ -4,11 +4,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use brokeros_local::SimulatedPlatform;
 use brokeros_store::Store;
 use brokeros_trading::BalanceOperationKind::Deposit;
-use brokeros_trading::{
-    Deal, DealCursor, DealScope, Decimal, SimulatedPlatform, TradingError, TradingPlatform,
-};
+use brokeros_trading::{Deal, DealCursor, DealScope, Decimal, TradingError, TradingPlatform};
 use time::macros::datetime;
 
 use crate::common::*;

@@ -3,14 +3,13 @@
 //! that reads several contexts. Hosts (the Lambdas, `brokeros serve`) choose the adapters.
 
 pub mod config;
-pub mod local_workflow;
 pub mod wallet;
 pub mod workflow_tasks;
 
 use std::sync::Arc;
 
 use brokeros_kernel::workflow::Workflow;
-use brokeros_kernel::{Clock, Core, Runtime, SystemClock};
+use brokeros_kernel::{Clock, Core, Runtime};
 use brokeros_onboarding::kyc::KycProvider;
 use brokeros_onboarding::kyc::model::ScreeningList;
 use brokeros_payments::psp::{EventQueue, PaymentGateway, PaymentProviders};
@@ -18,13 +17,6 @@ use brokeros_store::Store;
 use brokeros_trading::TradingPlatform;
 
 use crate::config::BrokerConfig;
-
-/// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
-/// secret (a real provider's secret comes from the secret store).
-const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
-
-/// How long a simulated payment provider takes to send its webhook.
-pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The adapters of the contexts' ports, chosen once per host.
 #[derive(Clone)]
@@ -119,38 +111,6 @@ impl Services {
             payments,
             withdrawals,
         }
-    }
-
-    /// Every context on `store` with the simulated providers and the local event queue.
-    pub fn new(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
-        let psp_events = brokeros_payments::psp::LocalEventQueue::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            brokeros_payments::psp::LocalQueueConfig::new(brokeros_payments::PSP_EVENTS_QUEUE)
-                .dead_letter(
-                    brokeros_payments::PSP_EVENTS_DEAD_LETTER_QUEUE,
-                    brokeros_payments::PSP_EVENTS_MAX_RECEIVES,
-                ),
-        )
-        .expect("the PSP event queue's settings are valid");
-        let psp = Arc::new(PaymentProviders::simulated_for(
-            &brokeros_payments::model::RoutingRules::embedded_default(),
-        ));
-        let ports = Ports {
-            trading: Arc::new(brokeros_trading::SimulatedPlatform::new(store.clone())),
-            kyc: Arc::new(brokeros_onboarding::kyc::SimulatedKycProvider::new(
-                SIMULATED_KYC_WEBHOOK_SECRET,
-            )),
-            screening: Arc::new(ScreeningList::sample()),
-            // Locally every routed provider is simulated (real adapters are configured in AWS).
-            gateway: Arc::new(brokeros_payments::psp::SimulatedGateway::new(
-                psp.clone(),
-                SIMULATED_PROVIDER_DELAY,
-            )),
-            psp,
-            psp_events: Arc::new(psp_events),
-        };
-        Services::compose(Core::new(store), config, ports)
     }
 
     fn recompose(self, change: impl FnOnce(&mut Core, &mut Ports)) -> Services {

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub use lambda_http::Error;
 
+pub mod compose;
 pub mod queue;
 pub mod secrets;
 pub mod workflow;
@@ -35,7 +36,9 @@ pub fn config_from_env() -> Result<BrokerConfig, Error> {
     }
 }
 
-/// Services over DynamoDB tables named by `BROKEROS_TABLE` and `BROKEROS_AUDIT_TABLE`.
+/// The function's services: DynamoDB tables named by `BROKEROS_TABLE` and
+/// `BROKEROS_AUDIT_TABLE`, Step Functions, and every other port as its setting names it
+/// ([`compose`]).
 pub async fn services_from_env() -> Result<Services, Error> {
     let tables = TableNames {
         main: env("BROKEROS_TABLE")?,
@@ -44,14 +47,20 @@ pub async fn services_from_env() -> Result<Services, Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), tables);
     let workflow = workflow::StepFunctionsWorkflow::from_env(aws_sdk_sfn::Client::new(&aws));
-    let mut services =
-        Services::new(Arc::new(store), config_from_env()?).with_workflow(Arc::new(workflow));
-    // Functions that queue or consume payment events are given the queue's URL; in AWS the
-    // events never go to the table-backed local queue.
-    if std::env::var_os(queue::QUEUE_URL_ENV).is_some() {
-        let queue = queue::SqsEventQueue::from_env(aws_sdk_sqs::Client::new(&aws))?;
-        services = services.with_psp_events(Arc::new(queue));
-    }
+    let mut core = brokeros_kernel::Core::new(Arc::new(store));
+    core.workflow = Some(Arc::new(workflow));
+    // Functions that queue or consume payment events are given the queue's URL; the others
+    // have no queue.
+    let psp_events: Arc<dyn brokeros_payments::psp::EventQueue> =
+        if std::env::var_os(queue::QUEUE_URL_ENV).is_some() {
+            Arc::new(queue::SqsEventQueue::from_env(aws_sdk_sqs::Client::new(
+                &aws,
+            ))?)
+        } else {
+            Arc::new(compose::Unconfigured(queue::QUEUE_URL_ENV))
+        };
+    let lookup = |name: &str| std::env::var(name).ok();
+    let mut services = compose::compose(core, config_from_env()?, &lookup, psp_events)?;
     // Functions that verify provider webhooks read the providers' secrets once, at start-up.
     if let Ok(arn) = std::env::var(secrets::SECRETS_ARN_ENV) {
         let client = aws_sdk_secretsmanager::Client::new(&aws);
@@ -228,7 +237,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("db")).unwrap();
         let state = AppState {
-            services: Services::new(Arc::new(store), BrokerConfig::embedded_default()),
+            services: compose::compose(
+                brokeros_kernel::Core::new(Arc::new(store)),
+                BrokerConfig::embedded_default(),
+                &|name| {
+                    Some(
+                        if name == compose::SCREENING_LISTS_ENV {
+                            "sample"
+                        } else {
+                            "none"
+                        }
+                        .into(),
+                    )
+                },
+                Arc::new(compose::Unconfigured(queue::QUEUE_URL_ENV)),
+            )
+            .unwrap(),
             auth: Arc::new(AuthMode::GatewayClaims),
         };
         let response = brokeros_http::crm_routes(state)

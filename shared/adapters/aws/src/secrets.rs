@@ -2,9 +2,9 @@
 //!
 //! A function given `BROKEROS_WEBHOOK_SECRETS_ARN` (provider-webhooks, by the template) reads
 //! that secret at start-up: a JSON document
-//! `{"kyc": "<secret>", "psp": {"<provider>": "<secret>", ...}}`. The KYC provider then verifies
-//! its webhooks with `kyc`, and only the payment providers named in `psp` accept webhooks, each
-//! with its own secret, in the dialect the routing rules give it (a crypto processor for a
+//! `{"kyc": "<secret>", "psp": {"<provider>": "<secret>", ...}}`. `kyc` is kept for the KYC
+//! provider adapter (none is built for AWS yet, see `compose`), and only the payment providers
+//! named in `psp` accept webhooks, each with its own secret, in the dialect the routing rules give it (a crypto processor for a
 //! provider that takes only crypto, a card acquirer's otherwise). A provider not in the
 //! document is refused: in AWS no webhook is ever checked against a derived, well-known secret.
 //!
@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_onboarding::kyc::SimulatedKycProvider;
 use brokeros_payments::model::webhook::{
     CardAcquirer, CryptoProcessor, PaymentProvider, WebhookSecret,
 };
@@ -97,19 +96,14 @@ impl WebhookSecrets {
         Ok(providers)
     }
 
-    /// `services` verifying webhooks with these secrets only.
+    /// `services` verifying payment providers' webhooks with these secrets only.
     pub fn apply(&self, services: Services) -> Result<Services, crate::Error> {
-        let mut services = services.with_payment_providers(Arc::new(
-            self.payment_providers(&RoutingRules::embedded_default())?,
-        ));
-        if let Some(kyc) = &self.kyc {
-            if kyc.len() < 16 {
-                return Err(invalid("the kyc secret has fewer than 16 bytes".into()));
-            }
-            services =
-                services.with_kyc(Arc::new(SimulatedKycProvider::new(kyc.as_bytes().to_vec())));
+        if self.kyc.as_ref().is_some_and(|kyc| kyc.len() < 16) {
+            return Err(invalid("the kyc secret has fewer than 16 bytes".into()));
         }
-        Ok(services)
+        Ok(services.with_payment_providers(Arc::new(
+            self.payment_providers(&RoutingRules::embedded_default())?,
+        )))
     }
 }
 

@@ -9,34 +9,6 @@ pub use brokeros_kernel::keys::*;
 // (sequence counter, in-flight lock, pending count) and its messages in send order; one item
 // per deduplication id for the deduplication window.
 
-pub fn queue_group(queue: &str, group_id: &str) -> Key {
-    Key::new(format!("QGROUP#{queue}#{group_id}"), "GROUP")
-}
-
-/// The partition of a group's messages, sorted by sequence number.
-pub fn queue_messages(queue: &str, group_id: &str) -> String {
-    format!("QMSG#{queue}#{group_id}")
-}
-
-pub fn queue_message(queue: &str, group_id: &str, seq: u64) -> Key {
-    Key::new(queue_messages(queue, group_id), format!("{seq:020}"))
-}
-
-pub fn queue_dedup(queue: &str, dedup_id: &str) -> Key {
-    Key::new(format!("QDEDUP#{queue}#{dedup_id}"), "DEDUP")
-}
-
-/// The index partition (gsi1) of a queue's groups that hold messages.
-pub fn queue_ready(queue: &str) -> String {
-    format!("QREADY#{queue}")
-}
-
-/// A group's sort key in [`queue_ready`]: when it becomes deliverable (Unix milliseconds,
-/// fixed width), then the group.
-pub fn queue_ready_at(at_unix_ms: i64, group_id: &str) -> String {
-    format!("{:020}#{group_id}", at_unix_ms.max(0))
-}
-
 // Payments: the deposit routing rules and the providers' statistics (`brokeros_payments::routing`). The
 // counters of one UTC day share a partition, so one query reads every provider's volume (or
 // outcomes) of the day; each counter is split in shards so that concurrent deposits rarely

@@ -51,10 +51,7 @@ pub fn checked_amount(amount: Decimal, currency: &str) -> Result<Decimal, Tradin
 }
 
 /// Like [`checked_amount`] but for signed values (floating profit), and zero is allowed.
-pub(crate) fn checked_signed_amount(
-    amount: Decimal,
-    currency: &str,
-) -> Result<Decimal, TradingError> {
+pub fn checked_signed_amount(amount: Decimal, currency: &str) -> Result<Decimal, TradingError> {
     let currency = account_currency(currency)?;
     currency
         .exact("amount", amount)

@@ -1,10 +1,9 @@
-//! The trading platform port and its simulated adapter.
+//! The trading platform port.
 //!
 //! [`TradingPlatform`] is what Broker OS asks of MT5, cTrader or any other platform: open an
 //! account, move balance and credit (idempotently, by the caller's operation id), read balance
-//! and equity, and read closed deals after a cursor. Adapters implement it;
-//! [`SimulatedPlatform`] is the one for local runs and tests, keeping its state in the storage
-//! port so it runs on the embedded store and on DynamoDB alike.
+//! and equity, and read closed deals after a cursor. Adapters implement it; the simulated
+//! platform of local runs and tests is `brokeros_local::trading::SimulatedPlatform`.
 //!
 //! Money is `rust_decimal::Decimal` at the account currency's scale ([`ACCOUNT_CURRENCIES`]);
 //! an amount that would need rounding is refused, never rounded.
@@ -12,17 +11,16 @@
 mod currency;
 mod error;
 mod port;
-mod simulated;
 
 pub use currency::{
-    ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, currency_scale, currency_spec,
+    ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, checked_signed_amount, currency_scale,
+    currency_spec,
 };
 pub use error::{TradingError, platform_error};
 pub use port::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,
     DealsPage, MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
-    OperationReceipt, TradingAccount, TradingPlatform,
+    OperationReceipt, TradingAccount, TradingPlatform, check_id,
 };
 /// The money type of the port, re-exported so callers use the very version the port does.
 pub use rust_decimal::Decimal;
-pub use simulated::{FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SimulatedPlatform};

@@ -256,7 +256,7 @@ pub const MAX_LEVERAGE: u32 = 10_000;
 /// The longest idempotency id (request or operation id) the port takes.
 pub const MAX_ID_CHARS: usize = 128;
 
-pub(crate) fn check_id(field: &str, value: &str) -> Result<(), TradingError> {
+pub fn check_id(field: &str, value: &str) -> Result<(), TradingError> {
     let valid = !value.is_empty()
         && value.len() <= MAX_ID_CHARS
         && value.bytes().all(|b| b.is_ascii_graphic());

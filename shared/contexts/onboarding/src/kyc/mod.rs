@@ -13,9 +13,6 @@ mod error;
 pub mod jurisdictions;
 pub mod model;
 pub mod provider;
-pub mod simulated;
-#[cfg(test)]
-mod tests;
 
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
@@ -38,7 +35,6 @@ pub use jurisdictions::{
 pub use provider::{
     ApplicantRef, CheckRef, KycProvider, KycWebhookEvent, ProviderError, SubmittedDocument,
 };
-pub use simulated::SimulatedKycProvider;
 
 type KycResult<T> = Result<T, KycError>;
 

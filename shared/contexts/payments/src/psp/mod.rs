@@ -4,21 +4,18 @@
 //! - [`webhooks`]: provider registry, HTTP header adapter, and [`ingest`] (authenticate, parse,
 //!   queue) for `POST /webhooks/psp/{provider}`;
 //! - [`queue`]: the [`EventQueue`] port (SQS FIFO semantics) and the in-order batch helpers;
-//! - [`local_queue`]: its durable adapter over the storage port, for `brokeros serve` (the SQS
-//!   adapter is `brokeros_aws::queue::SqsEventQueue`);
-//! - [`gateway`]: the [`PaymentGateway`] port (collect a deposit, pay a withdrawal out) and the
-//!   simulated providers behind it.
+//!   Its adapters: SQS FIFO (`brokeros_aws::queue::SqsEventQueue`) and a durable local queue
+//!   over the storage port (`brokeros_local::event_queue`);
+//! - [`gateway`]: the [`PaymentGateway`] port (collect a deposit, pay a withdrawal out); the
+//!   simulated providers behind it are `brokeros_local::gateway`.
 
 pub mod gateway;
-pub mod local_queue;
 pub mod queue;
 pub mod webhooks;
 
 pub use gateway::{
-    GatewayError, OutgoingWebhook, PaymentGateway, PaymentRequest, PaymentSession, PayoutRequest,
-    PayoutResult, SimulatedBehavior, SimulatedGateway, deliver_outbox,
+    GatewayError, PaymentGateway, PaymentRequest, PaymentSession, PayoutRequest, PayoutResult,
 };
-pub use local_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
 pub use queue::{
     EventQueue, MAX_RECEIVE_BATCH, Outcome, QueueError, QueueMessage, Settled, consume_once,
     handle_in_order,

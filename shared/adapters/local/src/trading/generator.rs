@@ -4,7 +4,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::port::DealSide;
+use brokeros_trading::DealSide;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for test data.
 #[derive(Debug, Clone)]
@@ -176,7 +176,7 @@ pub(crate) fn next_deal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ACCOUNT_CURRENCIES;
+    use brokeros_trading::ACCOUNT_CURRENCIES;
 
     #[test]
     fn splitmix_matches_the_reference_sequence() {
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn a_deal_never_takes_the_balance_below_zero() {
         for (currency, seed) in [("USD", 1u64), ("JPY", 2), ("BTC", 3)] {
-            let scale = crate::currency_scale(currency).unwrap();
+            let scale = brokeros_trading::currency_scale(currency).unwrap();
             let rate = simulated_usd_rate(currency).unwrap();
             let mut rng = SplitMix64::new(seed);
             let mut balance = Decimal::ZERO;

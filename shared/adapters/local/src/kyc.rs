@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::kyc::model::{
+use async_trait::async_trait;
+use brokeros_onboarding::kyc::model::{
     DocumentOutcome, DocumentRef, DocumentVerification, KycSubject, VerificationLevel,
 };
-use async_trait::async_trait;
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
-use super::provider::{
+use brokeros_onboarding::kyc::provider::{
     ApplicantRef, CheckRef, CheckStatus, KycProvider, KycWebhookEvent, ProviderError,
     SubmittedDocument, hmac_sha256_hex, verify_hmac_sha256_hex,
 };

@@ -36,12 +36,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::currency::{checked_amount, checked_signed_amount, currency_scale};
-use crate::error::TradingError;
-use crate::port::{
+use brokeros_trading::TradingError;
+use brokeros_trading::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealsPage,
     MAX_DEALS_PER_PAGE, NewAccount, OperationReceipt, TradingAccount, TradingPlatform,
 };
+use brokeros_trading::{checked_amount, checked_signed_amount, currency_scale};
 use generator::{SplitMix64, next_deal, simulated_usd_rate};
 use records::{AccountRecord, AccountRequestRecord, CounterRecord, OperationRecord};
 
@@ -339,7 +339,7 @@ impl SimulatedPlatform {
         &self,
         operation_id: &str,
     ) -> Result<Option<OperationReceipt>, TradingError> {
-        crate::port::check_id("operation_id", operation_id)?;
+        brokeros_trading::check_id("operation_id", operation_id)?;
         let [executed] = self.read_many([&records::operation(operation_id)]).await?;
         executed
             .map(|item| decode::<OperationRecord>(&item).map(|record| record.receipt))

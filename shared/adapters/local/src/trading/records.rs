@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::port::{BalanceOperation, DealScope, NewAccount, OperationReceipt, TradingAccount};
+use brokeros_trading::{BalanceOperation, DealScope, NewAccount, OperationReceipt, TradingAccount};
 
 pub(crate) fn account(login: u64) -> Key {
     Key::new(format!("TP#ACCOUNT#{login}"), "ACCOUNT")

@@ -1,22 +1,27 @@
-//! KYC use cases on the embedded SQLite store with the simulated provider.
+//! KYC use cases on the embedded SQLite store with the simulated provider (brokeros-local).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
-use crate::kyc::model::{
+use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_onboarding::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
+use brokeros_onboarding::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
     KycSubject, ScreeningList,
 };
-use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
-use brokeros_kernel::principal::{Principal, Role};
 use brokeros_store::{Query, Table};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::*;
+use axum::http::HeaderMap;
+use brokeros_kernel::Core;
 use brokeros_kernel::idempotency::IdempotencyKey;
+use brokeros_kernel::{Error, OpContext};
+use brokeros_local::SimulatedKycProvider;
+use brokeros_onboarding::keys;
+use brokeros_onboarding::kyc::*;
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 10:00:00 UTC);
 const SECRET: &[u8] = b"simulated-webhook-secret";
@@ -297,7 +302,7 @@ async fn a_pep_goes_to_review_under_enhanced_due_diligence() {
     assert!(codes(&check).contains(&"pep"));
     assert_eq!(
         check.decision.as_ref().unwrap().verification_level,
-        crate::kyc::model::VerificationLevel::Enhanced
+        brokeros_onboarding::kyc::model::VerificationLevel::Enhanced
     );
 }
 
@@ -558,7 +563,10 @@ async fn a_webhook_for_a_check_not_stored_is_not_found() {
         .unwrap();
     let check = f
         .provider
-        .start_check(&applicant, crate::kyc::model::VerificationLevel::Standard)
+        .start_check(
+            &applicant,
+            brokeros_onboarding::kyc::model::VerificationLevel::Standard,
+        )
         .await
         .unwrap();
     let (headers, body) = f.provider.webhook(&check.id).unwrap();

@@ -10,16 +10,16 @@ use brokeros_kernel::{Error, Result};
 use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure, handler_fn};
 use serde_json::{Value, json};
 
-use crate::Services;
-use crate::workflow_tasks as tasks;
+use brokeros_app::Services;
+use brokeros_app::workflow_tasks as tasks;
 use brokeros_kernel::workflow::{Machine, Workflow};
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.
 pub fn definition_source(machine: Machine) -> &'static str {
     match machine {
-        Machine::Onboarding => include_str!("../../../statemachines/onboarding.asl.json"),
-        Machine::Deposit => include_str!("../../../statemachines/deposit.asl.json"),
-        Machine::Withdrawal => include_str!("../../../statemachines/withdrawal.asl.json"),
+        Machine::Onboarding => include_str!("../../../../statemachines/onboarding.asl.json"),
+        Machine::Deposit => include_str!("../../../../statemachines/deposit.asl.json"),
+        Machine::Withdrawal => include_str!("../../../../statemachines/withdrawal.asl.json"),
     }
 }
 

@@ -25,12 +25,13 @@ use brokeros_store::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{
+use brokeros_kernel::Clock;
+use brokeros_payments::psp::queue::{
     DEDUP_WINDOW_SECONDS, EventQueue, MAX_RECEIVE_BATCH, QueueError, QueueMessage, Settled,
     validate_batch, validate_send,
 };
-use crate::keys;
-use brokeros_kernel::Clock;
+
+use self::keys::*;
 
 /// How often a write that lost a race is tried again before the call reports it.
 const MAX_ATTEMPTS: u32 = 64;
@@ -236,7 +237,7 @@ impl LocalEventQueue {
     async fn group(&self, queue: &str, group_id: &str) -> Result<Group, QueueError> {
         let item = self
             .store
-            .get(Table::Main, &keys::queue_group(queue, group_id))
+            .get(Table::Main, &queue_group(queue, group_id))
             .await
             .map_err(store_error)?;
         match item {
@@ -258,7 +259,7 @@ impl LocalEventQueue {
     /// The write of a group item read at `group.version`: a put while it holds messages (in
     /// the ready index), else a delete.
     fn group_write(&self, queue: &str, group: &Group) -> WriteOp {
-        let key = keys::queue_group(queue, &group.state.group_id);
+        let key = queue_group(queue, &group.state.group_id);
         let condition = if group.version == 0 {
             Condition::NotExists
         } else {
@@ -288,8 +289,8 @@ impl LocalEventQueue {
                 .map_or(state.ready_at_ms, |lock| lock.until_ms);
             item = item.with_index(
                 Index::Gsi1,
-                keys::queue_ready(queue),
-                keys::queue_ready_at(at, &state.group_id),
+                queue_ready(queue),
+                queue_ready_at(at, &state.group_id),
             );
         }
         WriteOp::Put {
@@ -319,7 +320,7 @@ impl LocalEventQueue {
             let data = serde_json::to_string(&message).expect("queue messages serialize");
             ops.push(WriteOp::Put {
                 table: Table::Main,
-                item: Item::new(keys::queue_message(queue, &state.group_id, seq), 1, data),
+                item: Item::new(queue_message(queue, &state.group_id, seq), 1, data),
                 condition: Condition::NotExists,
             });
         }
@@ -350,7 +351,7 @@ impl LocalEventQueue {
         let page = self
             .store
             .query(
-                Query::new(Table::Main, None, keys::queue_messages(queue, group_id))
+                Query::new(Table::Main, None, queue_messages(queue, group_id))
                     .limit(MAX_RECEIVE_BATCH),
             )
             .await
@@ -458,7 +459,7 @@ impl LocalEventQueue {
                 group.state.pending = group.state.pending.saturating_sub(1);
                 ops.push(WriteOp::Delete {
                     table: Table::Main,
-                    key: keys::queue_message(queue, group_id, seq),
+                    key: queue_message(queue, group_id, seq),
                     condition: Condition::Exists,
                 });
             }
@@ -490,7 +491,7 @@ impl EventQueue for LocalEventQueue {
     async fn send(&self, group_id: &str, dedup_id: &str, body: &str) -> Result<String, QueueError> {
         validate_send(group_id, dedup_id, body)?;
         let queue = self.config.name.as_str();
-        let dedup_key = keys::queue_dedup(queue, dedup_id);
+        let dedup_key = queue_dedup(queue, dedup_id);
         for attempt in 0..MAX_ATTEMPTS {
             let now_ms = self.now_ms();
             let existing = self
@@ -569,15 +570,12 @@ impl EventQueue for LocalEventQueue {
         let mut cursor = None;
         let mut looked_at = 0usize;
         // Groups deliverable by now: sort keys up to `<now>#…` (`$` sorts after `#`).
-        let range = SortKeyRange::Between(
-            keys::queue_ready_at(0, ""),
-            format!("{:020}$", now_ms.max(0)),
-        );
+        let range = SortKeyRange::Between(queue_ready_at(0, ""), format!("{:020}$", now_ms.max(0)));
         loop {
             let page = self
                 .store
                 .query(
-                    Query::new(Table::Main, Some(Index::Gsi1), keys::queue_ready(queue))
+                    Query::new(Table::Main, Some(Index::Gsi1), queue_ready(queue))
                         .sk(range.clone())
                         .limit(READY_PAGE)
                         .after(cursor),
@@ -607,6 +605,39 @@ impl EventQueue for LocalEventQueue {
 
     async fn fail(&self, receipts: &[String]) -> Result<Settled, QueueError> {
         self.settle_all(receipts, false).await
+    }
+}
+
+/// Where the queue keeps its items in the single table.
+mod keys {
+    use brokeros_store::Key;
+
+    pub fn queue_group(queue: &str, group_id: &str) -> Key {
+        Key::new(format!("QGROUP#{queue}#{group_id}"), "GROUP")
+    }
+
+    /// The partition of a group's messages, sorted by sequence number.
+    pub fn queue_messages(queue: &str, group_id: &str) -> String {
+        format!("QMSG#{queue}#{group_id}")
+    }
+
+    pub fn queue_message(queue: &str, group_id: &str, seq: u64) -> Key {
+        Key::new(queue_messages(queue, group_id), format!("{seq:020}"))
+    }
+
+    pub fn queue_dedup(queue: &str, dedup_id: &str) -> Key {
+        Key::new(format!("QDEDUP#{queue}#{dedup_id}"), "DEDUP")
+    }
+
+    /// The index partition (gsi1) of a queue's groups that hold messages.
+    pub fn queue_ready(queue: &str) -> String {
+        format!("QREADY#{queue}")
+    }
+
+    /// A group's sort key in [`queue_ready`]: when it becomes deliverable (Unix milliseconds,
+    /// fixed width), then the group.
+    pub fn queue_ready_at(at_unix_ms: i64, group_id: &str) -> String {
+        format!("{:020}#{group_id}", at_unix_ms.max(0))
     }
 }
 

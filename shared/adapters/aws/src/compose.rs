@@ -1,0 +1,306 @@
+//! How a Lambda composes Broker OS: every port's adapter is named by a setting of the function's
+//! environment, and a missing or unknown setting stops start-up with a message naming it, so a
+//! deployed function never runs an adapter nobody chose. Simulated providers are not linked
+//! into any Lambda (they live in `brokeros-local`, for `brokeros serve`): a port whose real
+//! adapter is not built yet is set to `none`, and every call through it fails with an error
+//! that says so instead of pretending to work.
+//!
+//! | setting | values |
+//! |---|---|
+//! | `BROKEROS_TABLE`, `BROKEROS_AUDIT_TABLE` | the DynamoDB tables (required) |
+//! | `BROKEROS_TRADING_PLATFORM` | `none` (an MT5 Web API adapter is planned) |
+//! | `BROKEROS_KYC_PROVIDER` | `none` (a Sumsub/Onfido adapter is planned) |
+//! | `BROKEROS_PAYMENT_GATEWAY` | `none` (deposits are collected by provider adapters still to come) |
+//! | `BROKEROS_SCREENING_LISTS` | `sample`: the fictional sample lists, named so no one mistakes them for real ones |
+//! | `BROKEROS_PSP_EVENTS_QUEUE_URL` | the SQS FIFO queue of payment events (functions that queue or consume them) |
+//! | `BROKEROS_WEBHOOK_SECRETS_ARN` | the providers' webhook secrets (functions that verify webhooks) |
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use brokeros_app::config::BrokerConfig;
+use brokeros_app::{Ports, Services};
+use brokeros_kernel::Core;
+use brokeros_onboarding::kyc::model::{DocumentRef, KycSubject, ScreeningList, VerificationLevel};
+use brokeros_onboarding::kyc::provider::CheckStatus;
+use brokeros_onboarding::kyc::{
+    ApplicantRef, CheckRef, KycProvider, KycWebhookEvent, ProviderError, SubmittedDocument,
+};
+use brokeros_payments::psp::{
+    EventQueue, GatewayError, PaymentGateway, PaymentProviders, PaymentRequest, PaymentSession,
+    PayoutRequest, PayoutResult, QueueError, QueueMessage, Settled,
+};
+use brokeros_trading::{
+    AccountState, BalanceOperation, DealCursor, DealScope, DealsPage, NewAccount, OperationReceipt,
+    TradingAccount, TradingError, TradingPlatform,
+};
+
+use crate::Error;
+
+pub const TRADING_PLATFORM_ENV: &str = "BROKEROS_TRADING_PLATFORM";
+pub const KYC_PROVIDER_ENV: &str = "BROKEROS_KYC_PROVIDER";
+pub const PAYMENT_GATEWAY_ENV: &str = "BROKEROS_PAYMENT_GATEWAY";
+pub const SCREENING_LISTS_ENV: &str = "BROKEROS_SCREENING_LISTS";
+
+/// A setting's value, or the start-up error naming it.
+fn setting(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String, Error> {
+    lookup(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| format!("{name} is required: {}", choices(name)).into())
+}
+
+fn choices(name: &str) -> &'static str {
+    match name {
+        SCREENING_LISTS_ENV => "'sample' (the fictional sample lists)",
+        _ => {
+            "'none' (no adapter for AWS is built yet; simulated providers run only in `brokeros serve`)"
+        }
+    }
+}
+
+fn unknown(name: &str, value: &str) -> Error {
+    let hint = if value == "simulated" {
+        "; simulated providers are not linked into Lambdas (they run in `brokeros serve`)"
+    } else {
+        ""
+    };
+    format!(
+        "{name}='{value}' is not an adapter of this build: {}{hint}",
+        choices(name)
+    )
+    .into()
+}
+
+/// The ports named by the function's settings (`lookup` reads the environment), with the
+/// payment events queue given separately (SQS where configured).
+pub fn ports_from(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    psp_events: Arc<dyn EventQueue>,
+) -> Result<Ports, Error> {
+    let trading: Arc<dyn TradingPlatform> = match setting(lookup, TRADING_PLATFORM_ENV)?.as_str() {
+        "none" => Arc::new(Unconfigured(TRADING_PLATFORM_ENV)),
+        other => return Err(unknown(TRADING_PLATFORM_ENV, other)),
+    };
+    let kyc: Arc<dyn KycProvider> = match setting(lookup, KYC_PROVIDER_ENV)?.as_str() {
+        "none" => Arc::new(Unconfigured(KYC_PROVIDER_ENV)),
+        other => return Err(unknown(KYC_PROVIDER_ENV, other)),
+    };
+    let gateway: Arc<dyn PaymentGateway> = match setting(lookup, PAYMENT_GATEWAY_ENV)?.as_str() {
+        "none" => Arc::new(Unconfigured(PAYMENT_GATEWAY_ENV)),
+        other => return Err(unknown(PAYMENT_GATEWAY_ENV, other)),
+    };
+    let screening = match setting(lookup, SCREENING_LISTS_ENV)?.as_str() {
+        "sample" => ScreeningList::sample(),
+        other => return Err(unknown(SCREENING_LISTS_ENV, other)),
+    };
+    Ok(Ports {
+        trading,
+        kyc,
+        screening: Arc::new(screening),
+        // Webhooks are admitted only for the providers whose secrets the function is given.
+        psp: Arc::new(PaymentProviders::new()),
+        psp_events,
+        gateway,
+    })
+}
+
+/// The services of a Lambda: `core` (DynamoDB, Step Functions) and the ports its settings name.
+pub fn compose(
+    core: Core,
+    config: BrokerConfig,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    psp_events: Arc<dyn EventQueue>,
+) -> Result<Services, Error> {
+    Ok(Services::compose(
+        core,
+        config,
+        ports_from(lookup, psp_events)?,
+    ))
+}
+
+/// A port set to `none`: every call fails, naming the setting, and is not retried.
+pub struct Unconfigured(pub &'static str);
+
+impl Unconfigured {
+    fn message(&self) -> String {
+        format!("no adapter is configured for this port ({}=none)", self.0)
+    }
+}
+
+#[async_trait]
+impl TradingPlatform for Unconfigured {
+    async fn create_account(&self, _: NewAccount) -> Result<TradingAccount, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn balance_operation(
+        &self,
+        _: BalanceOperation,
+    ) -> Result<OperationReceipt, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn operation(&self, _: &str) -> Result<Option<OperationReceipt>, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn account_state(&self, _: u64) -> Result<AccountState, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn closed_deals(
+        &self,
+        _: DealScope,
+        _: Option<DealCursor>,
+        _: u32,
+    ) -> Result<DealsPage, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+}
+
+#[async_trait]
+impl KycProvider for Unconfigured {
+    fn name(&self) -> &str {
+        "none"
+    }
+
+    async fn create_applicant(&self, _: &KycSubject) -> Result<ApplicantRef, ProviderError> {
+        Err(ProviderError::Rejected(self.message()))
+    }
+
+    async fn submit_documents(
+        &self,
+        _: &ApplicantRef,
+        _: &[DocumentRef],
+    ) -> Result<Vec<SubmittedDocument>, ProviderError> {
+        Err(ProviderError::Rejected(self.message()))
+    }
+
+    async fn start_check(
+        &self,
+        _: &ApplicantRef,
+        _: VerificationLevel,
+    ) -> Result<CheckRef, ProviderError> {
+        Err(ProviderError::Rejected(self.message()))
+    }
+
+    async fn fetch_check(&self, _: &str) -> Result<CheckStatus, ProviderError> {
+        Err(ProviderError::Rejected(self.message()))
+    }
+
+    fn parse_webhook(
+        &self,
+        _: &http::HeaderMap,
+        _: &[u8],
+    ) -> Result<KycWebhookEvent, ProviderError> {
+        Err(ProviderError::InvalidWebhook(self.message()))
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for Unconfigured {
+    async fn create_payment(
+        &self,
+        provider: &str,
+        _: &PaymentRequest,
+    ) -> Result<PaymentSession, GatewayError> {
+        Err(GatewayError::UnknownProvider(format!(
+            "{provider} ({})",
+            self.message()
+        )))
+    }
+
+    async fn payout(
+        &self,
+        provider: &str,
+        _: &PayoutRequest,
+    ) -> Result<PayoutResult, GatewayError> {
+        Err(GatewayError::UnknownProvider(format!(
+            "{provider} ({})",
+            self.message()
+        )))
+    }
+}
+
+#[async_trait]
+impl EventQueue for Unconfigured {
+    async fn send(&self, _: &str, _: &str, _: &str) -> Result<String, QueueError> {
+        Err(QueueError::Invalid(self.message()))
+    }
+
+    async fn receive(&self, _: u32) -> Result<Vec<QueueMessage>, QueueError> {
+        Err(QueueError::Invalid(self.message()))
+    }
+
+    async fn ack(&self, _: &[String]) -> Result<Settled, QueueError> {
+        Err(QueueError::Invalid(self.message()))
+    }
+
+    async fn fail(&self, _: &[String]) -> Result<Settled, QueueError> {
+        Err(QueueError::Invalid(self.message()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const ALL_NONE: [(&str, &str); 4] = [
+        (TRADING_PLATFORM_ENV, "none"),
+        (KYC_PROVIDER_ENV, "none"),
+        (PAYMENT_GATEWAY_ENV, "none"),
+        (SCREENING_LISTS_ENV, "sample"),
+    ];
+
+    fn queue() -> Arc<dyn EventQueue> {
+        Arc::new(Unconfigured("BROKEROS_PSP_EVENTS_QUEUE_URL"))
+    }
+
+    #[test]
+    fn every_port_must_be_named_and_a_missing_setting_is_named() {
+        assert!(ports_from(&env(&ALL_NONE), queue()).is_ok());
+        for (missing, _) in ALL_NONE {
+            let rest: Vec<(&str, &str)> = ALL_NONE
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let error = ports_from(&env(&rest), queue()).err().expect("refused");
+            assert!(error.to_string().contains(missing), "{error}");
+        }
+    }
+
+    #[test]
+    fn simulated_adapters_are_refused_in_a_lambda() {
+        for (name, _) in &ALL_NONE[..3] {
+            let mut settings = ALL_NONE.to_vec();
+            settings.retain(|(k, _)| k != name);
+            settings.push((name, "simulated"));
+            let error = ports_from(&env(&settings), queue()).err().expect("refused");
+            let text = error.to_string();
+            assert!(
+                text.contains(name) && text.contains("brokeros serve"),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unconfigured_port_fails_every_call_naming_its_setting() {
+        let ports = ports_from(&env(&ALL_NONE), queue()).unwrap();
+        let error = ports.trading.account_state(1).await.unwrap_err();
+        assert!(error.to_string().contains(TRADING_PLATFORM_ENV), "{error}");
+        assert!(!error.is_transient(), "not retried by the workflows");
+        let error = ports.kyc.fetch_check("c").await.unwrap_err();
+        assert!(error.to_string().contains(KYC_PROVIDER_ENV), "{error}");
+    }
+}

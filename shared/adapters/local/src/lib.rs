@@ -1,0 +1,60 @@
+//! The local adapters of Broker OS, for `brokeros serve`, the demo and the tests: the workflow
+//! port on the embedded Step Functions engine ([`workflow`]), the payment events queue over the
+//! storage port ([`event_queue`]), and the simulated providers — KYC ([`kyc`]), payment
+//! gateway ([`gateway`]) and trading platform ([`trading`]). No Lambda links this crate: in
+//! AWS every port has its adapter chosen by configuration (`brokeros-aws`).
+
+pub mod event_queue;
+pub mod gateway;
+pub mod kyc;
+pub mod trading;
+pub mod workflow;
+
+use std::sync::Arc;
+
+use brokeros_app::config::BrokerConfig;
+use brokeros_app::{Ports, Services};
+use brokeros_kernel::{Core, SystemClock};
+use brokeros_onboarding::kyc::model::ScreeningList;
+use brokeros_payments::psp::PaymentProviders;
+use brokeros_store::Store;
+
+pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
+pub use gateway::{OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
+pub use kyc::SimulatedKycProvider;
+pub use trading::{FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SimulatedPlatform};
+pub use workflow::{LocalWorkflow, local_engine};
+
+/// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
+/// secret (a real provider's secret comes from the secret store).
+const SIMULATED_KYC_WEBHOOK_SECRET: &[u8] = b"simulated-kyc-provider";
+
+/// How long a simulated payment provider takes to send its webhook.
+pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Every context on `store` with the simulated providers, the sample screening lists and the
+/// local event queue (no workflow yet: [`local_engine`] adds the engine).
+pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
+    let psp_events = LocalEventQueue::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        LocalQueueConfig::new(brokeros_payments::PSP_EVENTS_QUEUE).dead_letter(
+            brokeros_payments::PSP_EVENTS_DEAD_LETTER_QUEUE,
+            brokeros_payments::PSP_EVENTS_MAX_RECEIVES,
+        ),
+    )
+    .expect("the PSP event queue's settings are valid");
+    let psp = Arc::new(PaymentProviders::simulated_for(
+        &brokeros_payments::model::RoutingRules::embedded_default(),
+    ));
+    let ports = Ports {
+        trading: Arc::new(SimulatedPlatform::new(store.clone())),
+        kyc: Arc::new(SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
+        screening: Arc::new(ScreeningList::sample()),
+        // Locally every routed provider is simulated.
+        gateway: Arc::new(SimulatedGateway::new(psp.clone(), SIMULATED_PROVIDER_DELAY)),
+        psp,
+        psp_events: Arc::new(psp_events),
+    };
+    Services::compose(Core::new(store), config, ports)
+}
