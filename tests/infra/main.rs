@@ -605,7 +605,7 @@ fn tables_have_the_keys_indexes_and_ttl_the_store_uses() {
         }
         let ttl = &props["TimeToLiveSpecification"];
         match table {
-            // Idempotency records and dedupe windows expire (shared/store-dynamodb codec).
+            // Idempotency records and dedupe windows expire (shared/lib/store-dynamodb codec).
             Table::Main if ttl["AttributeName"] != "expires_at" || ttl["Enabled"] != true => {
                 problems.push(format!("{id}: TTL must be enabled on expires_at"))
             }
@@ -626,7 +626,7 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
         ("POST", "/webhooks/psp/{provider}"),
     ]
     .into();
-    let routes_rs = std::fs::read_to_string(root().join("shared/app/src/http/routes.rs")).unwrap();
+    let routes_rs = std::fs::read_to_string(root().join("shared/adapters/http/src/routes.rs")).unwrap();
     let mut problems = Vec::new();
     let mut seen_public = BTreeSet::new();
     let apis = of_type("AWS::Serverless::HttpApi");
@@ -650,7 +650,7 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
             let path = props["Path"].as_str().unwrap_or("$default").to_string();
             if path != "$default" && !routes_rs.contains(&format!(".route(\"{path}\"")) {
                 problems.push(format!(
-                    "{id}.{event_id}: {method} {path} is not a route of shared/app/src/http/routes.rs"
+                    "{id}.{event_id}: {method} {path} is not a route of shared/adapters/http/src/routes.rs"
                 ));
             }
             let public = props["Auth"]["Authorizer"] == "NONE";
