@@ -1,0 +1,28 @@
+//! The whole workspace against the architecture's rules (see `src/rules.rs` for rules 1 to 9,
+//! `src/modules.rs` for rule 10).
+
+use brokeros_architecture::{dependency_report, module_cycle_report, this_workspace};
+
+#[test]
+fn workspace_follows_the_dependency_rule() {
+    let workspace = this_workspace().expect("cargo metadata");
+    let report = dependency_report(&workspace);
+    assert!(
+        report.is_empty(),
+        "{} violation(s) of the dependency rules:\n\n{}\n",
+        report.len(),
+        report.join("\n\n")
+    );
+}
+
+#[test]
+fn no_module_import_cycles() {
+    let workspace = this_workspace().expect("cargo metadata");
+    let report = module_cycle_report(&workspace).expect("the workspace's sources");
+    assert!(
+        report.is_empty(),
+        "{} module import cycle(s):\n\n{}\n",
+        report.len(),
+        report.join("\n\n")
+    );
+}
