@@ -626,7 +626,8 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
         ("POST", "/webhooks/psp/{provider}"),
     ]
     .into();
-    let routes_rs = std::fs::read_to_string(root().join("shared/adapters/http/src/routes.rs")).unwrap();
+    let routes_rs =
+        std::fs::read_to_string(root().join("shared/adapters/http/src/routes.rs")).unwrap();
     let mut problems = Vec::new();
     let mut seen_public = BTreeSet::new();
     let apis = of_type("AWS::Serverless::HttpApi");

@@ -2,7 +2,8 @@
 //!
 //! Rules 1 to 9 (every crate on a floor by its manifest directory; each floor's dependencies)
 //! come from the table in [`rules`] and are checked against `cargo metadata` in [`deps`];
-//! rule 10 (no module import cycles inside a crate) is [`modules`]. The whole-workspace tests
+//! rule 10 (no module import cycles inside a crate) is [`modules`]; rule 11 (a context's model
+//! is pure) is [`purity`]. The whole-workspace tests
 //! are `tests/architecture.rs`:
 //!
 //! ```text
@@ -12,10 +13,13 @@
 pub mod deps;
 mod graph;
 pub mod modules;
+pub mod purity;
 pub mod rules;
 mod source;
 pub mod workspace;
 
 pub use deps::{Violation, Workspace};
 pub use modules::{ModuleCycle, module_cycles};
-pub use workspace::{dependency_report, module_cycle_report, read_sources, this_workspace};
+pub use workspace::{
+    dependency_report, model_purity_report, module_cycle_report, read_sources, this_workspace,
+};

@@ -8,6 +8,7 @@ use std::{env, fs, io};
 
 use crate::deps::{self, Workspace};
 use crate::modules::{self, ModuleCycle};
+use crate::purity;
 
 /// The workspace this crate belongs to, from `cargo metadata --format-version 1 --no-deps`
 /// (cargo from `$CARGO`, else `cargo` on the `PATH`).
@@ -43,6 +44,26 @@ pub fn module_cycle_report(workspace: &Workspace) -> Result<Vec<String>, String>
         let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
         for cycle in modules::module_cycles(&files) {
             report.push(describe(&member.name, &member.dir, &cycle));
+        }
+    }
+    Ok(report)
+}
+
+/// Every impure word in a context's model (rule 11), one message each.
+pub fn model_purity_report(workspace: &Workspace) -> Result<Vec<String>, String> {
+    let mut report = Vec::new();
+    for member in &workspace.members {
+        if !member.dir.starts_with("shared/contexts/") {
+            continue;
+        }
+        let dir = workspace.root.join(&member.dir);
+        let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for (file, word, why) in purity::impurities(&files) {
+            report.push(format!(
+                "rule 11: a context's model is pure: {}/{file} names `{word}` ({why}): move the \
+                 I/O into the context's use cases and hand the model plain data",
+                member.dir
+            ));
         }
     }
     Ok(report)

@@ -1,7 +1,9 @@
 //! The whole workspace against the architecture's rules (see `src/rules.rs` for rules 1 to 9,
-//! `src/modules.rs` for rule 10).
+//! `src/modules.rs` for rule 10, `src/purity.rs` for rule 11).
 
-use brokeros_architecture::{dependency_report, module_cycle_report, this_workspace};
+use brokeros_architecture::{
+    dependency_report, model_purity_report, module_cycle_report, this_workspace,
+};
 
 #[test]
 fn workspace_follows_the_dependency_rule() {
@@ -22,6 +24,18 @@ fn no_module_import_cycles() {
     assert!(
         report.is_empty(),
         "{} module import cycle(s):\n\n{}\n",
+        report.len(),
+        report.join("\n\n")
+    );
+}
+
+#[test]
+fn context_models_are_pure() {
+    let workspace = this_workspace().expect("cargo metadata");
+    let report = model_purity_report(&workspace).expect("the workspace's sources");
+    assert!(
+        report.is_empty(),
+        "{} impure model(s):\n\n{}\n",
         report.len(),
         report.join("\n\n")
     );

@@ -168,3 +168,19 @@ impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
         Ok(CorrelationId(id))
     }
 }
+
+/// What a handler answers: its response, or an error as the API answers it.
+pub(super) type ApiResult<T> = Result<T, ApiError>;
+
+/// Query strings are parsed with the same strictness as bodies (unknown parameters refused).
+pub(super) fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| {
+            ApiError(Error::Validation {
+                code: "invalid_query",
+                message: e.body_text(),
+                field: None,
+            })
+        })
+}

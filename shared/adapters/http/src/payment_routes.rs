@@ -7,11 +7,9 @@ use brokeros_payments::model::stats::Health;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, ApiReply, AppState};
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::{ApiReply, AppState};
 use brokeros_payments::routing::{self, HealthSetter};
-
-type ApiResult<T> = Result<T, ApiError>;
 
 /// Every version of the rules, oldest first; the last one is in force.
 pub(super) async fn routing_rules(

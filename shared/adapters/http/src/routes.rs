@@ -7,7 +7,7 @@ use brokeros_crm::model::LeadSubmission;
 use brokeros_kernel::Error;
 use serde_json::{Value, json};
 
-use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
 use brokeros_app::wallet;
 use brokeros_kernel::Reply;
@@ -15,21 +15,6 @@ use brokeros_onboarding::kyc;
 use brokeros_onboarding::{clients, reviews};
 use brokeros_payments::deposits;
 use brokeros_payments::psp;
-
-type ApiResult<T> = Result<T, ApiError>;
-
-/// Query strings are parsed with the same strictness as bodies (unknown parameters refused).
-pub(super) fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
-    axum::extract::Query::<T>::try_from_uri(uri)
-        .map(|q| q.0)
-        .map_err(|e| {
-            ApiError(Error::Validation {
-                code: "invalid_query",
-                message: e.body_text(),
-                field: None,
-            })
-        })
-}
 
 async fn health() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))

@@ -4,10 +4,8 @@
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody};
-use super::{ApiError, ApiReply, AppState};
-
-type ApiResult<T> = Result<T, ApiError>;
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
+use super::{ApiReply, AppState};
 
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -59,7 +57,7 @@ pub(super) async fn queue(
     Caller(p): Caller,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let filter: brokeros_withdrawals::QueueFilter = super::routes::query(&uri)?;
+    let filter: brokeros_withdrawals::QueueFilter = query(&uri)?;
     Ok(axum::Json(
         brokeros_withdrawals::queue(&state.services.withdrawals, &p, filter).await?,
     ))

@@ -45,29 +45,12 @@ use crate::conditions::{ConditionExpression, condition_expression, tautology};
 use crate::errors::{sdk_error, transaction_error};
 use crate::schema::build_error;
 
-pub use crate::schema::create_tables;
+pub use crate::schema::{TableNames, create_tables};
 
 pub use brokeros_store::MAX_GET_MANY_KEYS;
 
 /// How often BatchGetItem is repeated for keys DynamoDB left unprocessed before giving up.
 const UNPROCESSED_KEYS_RETRIES: u32 = 8;
-
-/// The DynamoDB table names of the port's two tables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableNames {
-    pub main: String,
-    pub audit: String,
-}
-
-impl TableNames {
-    /// The DynamoDB name of `table`.
-    pub fn name(&self, table: Table) -> &str {
-        match table {
-            Table::Main => &self.main,
-            Table::Audit => &self.audit,
-        }
-    }
-}
 
 /// The port on DynamoDB.
 #[derive(Debug, Clone)]

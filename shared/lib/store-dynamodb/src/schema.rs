@@ -12,9 +12,25 @@ use aws_sdk_dynamodb::types::{
 };
 use brokeros_store::{Index, StoreError, Table};
 
-use crate::TableNames;
 use crate::codec::{EXPIRES_AT, PK, SK, index_pk_attribute, index_sk_attribute};
 use crate::errors::{sdk_error, shorten};
+
+/// The DynamoDB table names of the port's two tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub main: String,
+    pub audit: String,
+}
+
+impl TableNames {
+    /// The DynamoDB name of `table`.
+    pub fn name(&self, table: Table) -> &str {
+        match table {
+            Table::Main => &self.main,
+            Table::Audit => &self.audit,
+        }
+    }
+}
 
 /// How long [`create_tables`] waits for the tables to become ACTIVE.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
