@@ -2,6 +2,38 @@
 //! runs the routes it owns through `lambda_http`. Handlers are thin: they extract the caller,
 //! the body and the idempotency key, and call the use case.
 
+/// A handler for `POST …/{id}/…` with a JSON body: the caller, the path's id, the
+/// `Idempotency-Key` scoped to the caller and `$operation` (over the id and the body), and the
+/// use case `$use_case` on the services of `$context`.
+macro_rules! id_post {
+    ($vis:vis $name:ident, $operation:literal, $body:ty, $context:ident, $use_case:path) => {
+        $vis async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            $crate::Caller(p): $crate::Caller,
+            ::axum::extract::Path(id): ::axum::extract::Path<String>,
+            idem: $crate::IdempotencyHeader,
+            $crate::CorrelationId(correlation): $crate::CorrelationId,
+            body: $crate::JsonBody<$body>,
+        ) -> Result<$crate::ApiReply, $crate::ApiError> {
+            let key = idem.scoped(
+                &p.sub,
+                $operation,
+                ::serde_json::json!({ "id": id, "body": body.raw }),
+            )?;
+            Ok($use_case(
+                &state.services.$context,
+                &p,
+                &id,
+                body.value,
+                key.as_ref(),
+                &correlation,
+            )
+            .await?
+            .into())
+        }
+    };
+}
+
 pub mod auth;
 pub mod client;
 mod extract;

@@ -70,25 +70,6 @@ async fn get_lead(
     ))
 }
 
-/// A `POST /<things>/{id}/<action>` handler: the caller, the path id, an optional idempotency
-/// key scoped to the caller and `$operation`, and a JSON body of type `$body` handed to
-/// `$use_case`.
-macro_rules! id_post {
-    ($name:ident, $operation:literal, $body:ty, $context:ident, $use_case:path) => {
-        async fn $name(
-            State(state): State<AppState>,
-            Caller(p): Caller,
-            Path(id): Path<String>,
-            idem: IdempotencyHeader,
-            CorrelationId(correlation): CorrelationId,
-            body: JsonBody<$body>,
-        ) -> ApiResult<ApiReply> {
-            let key = idem.scoped(&p.sub, $operation, json!({ "id": id, "body": body.raw }))?;
-            Ok($use_case(&state.services.$context, &p, &id, body.value, key.as_ref(), &correlation).await?.into())
-        }
-    };
-}
-
 id_post!(
     change_status,
     "lead.status",

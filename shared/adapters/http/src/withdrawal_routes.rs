@@ -2,35 +2,10 @@
 //! and decisions.
 
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
-use super::{ApiReply, AppState};
-
-pub(super) async fn create(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(client_id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<brokeros_withdrawals::NewWithdrawal>,
-) -> ApiResult<ApiReply> {
-    let key = idem.scoped(
-        &p.sub,
-        "withdrawal.create",
-        json!({ "id": client_id, "body": body.raw }),
-    )?;
-    Ok(brokeros_withdrawals::create(
-        &state.services.withdrawals,
-        &p,
-        &client_id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?
-    .into())
-}
+use super::AppState;
+use super::extract::{ApiResult, Caller, query};
 
 pub(super) async fn list_for_client(
     State(state): State<AppState>,
@@ -63,52 +38,24 @@ pub(super) async fn queue(
     ))
 }
 
-pub(super) async fn approve(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<brokeros_withdrawals::Approval>,
-) -> ApiResult<ApiReply> {
-    let key = idem.scoped(
-        &p.sub,
-        "withdrawal.approve",
-        json!({ "id": id, "body": body.raw }),
-    )?;
-    Ok(brokeros_withdrawals::approve(
-        &state.services.withdrawals,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?
-    .into())
-}
-
-pub(super) async fn reject(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-    idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
-    body: JsonBody<brokeros_withdrawals::Rejection>,
-) -> ApiResult<ApiReply> {
-    let key = idem.scoped(
-        &p.sub,
-        "withdrawal.reject",
-        json!({ "id": id, "body": body.raw }),
-    )?;
-    Ok(brokeros_withdrawals::reject(
-        &state.services.withdrawals,
-        &p,
-        &id,
-        body.value,
-        key.as_ref(),
-        &correlation,
-    )
-    .await?
-    .into())
-}
+id_post!(
+    pub(super) create,
+    "withdrawal.create",
+    brokeros_withdrawals::NewWithdrawal,
+    withdrawals,
+    brokeros_withdrawals::create
+);
+id_post!(
+    pub(super) approve,
+    "withdrawal.approve",
+    brokeros_withdrawals::Approval,
+    withdrawals,
+    brokeros_withdrawals::approve
+);
+id_post!(
+    pub(super) reject,
+    "withdrawal.reject",
+    brokeros_withdrawals::Rejection,
+    withdrawals,
+    brokeros_withdrawals::reject
+);
