@@ -11,6 +11,8 @@
 pub mod config;
 pub mod keys;
 pub mod model;
+#[cfg(test)]
+mod policy_tests;
 mod services;
 pub mod tasks;
 
