@@ -25,13 +25,13 @@
 //!    the subject (so a retry cannot start two) and the facts the auto-approval rule looks at:
 //!    [`start`] answers the process and whether it was auto-approved; the caller records the
 //!    outcome on its subject (approved at once, or waiting for people) in the same changeset.
-//! 2. **Decide** through [`approve`] and [`reject`]: each answers the process as decided and
-//!    its [`Outcome`] (still pending with what is missing, approved, rejected), or the
+//! 2. **Decide** through [`decide`] (a [`Vote`] to approve or reject): it answers the process
+//!    as decided and its [`Outcome`] (still pending with what is missing, approved, rejected), or the
 //!    [`Refusal`] that stopped it, in which case nothing was added to the changeset. The caller
 //!    follows the outcome on its subject in the same changeset. The caller's own door (who may
 //!    reach its API) and its subject's state are checked first; approvals check the rest.
-//! 3. **End** a pending process the subject no longer needs with [`expire`] (its deadline
-//!    passed) or [`cancel`] (the subject was voided in its own context).
+//! 3. **End** a pending process the subject no longer needs with [`end`]: expired (its
+//!    deadline passed) or cancelled (the subject was voided in its own context).
 //!
 //! [`load`] reads a process, [`queue`] pages through the processes of a status.
 
@@ -119,6 +119,22 @@ pub async fn start(
     Ok(started)
 }
 
+/// What a person decides on a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vote<'a> {
+    Approve,
+    Reject { reason: &'a str },
+}
+
+/// How a pending process ends without people deciding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Its deadline has come.
+    Expire,
+    /// Its subject was voided in its own context.
+    Cancel { reason: &'a str },
+}
+
 /// A decision taken on a process: the process as it now is, and where that leaves it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decided {
@@ -147,103 +163,57 @@ async fn change<T>(
         Ok(answer) => answer,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    let action = action(&answer);
     changes.update(
         ctx,
         services.ids.as_ref(),
         &before,
         &process,
-        action(&answer),
+        action,
         vec![],
     )?;
     Ok(Ok((process, answer)))
 }
 
-fn decided((process, outcome): (ApprovalProcess, Outcome)) -> Decided {
-    Decided { process, outcome }
-}
-
-/// Adds `principal`'s approval to process `id` (see [`ApprovalProcess::approve`]):
-/// `approval.approved` when it was the last one required, else `approval.approval_added`.
-pub async fn approve(
+/// Records `principal`'s `vote` on process `id` (see [`ApprovalProcess::approve`] and
+/// [`ApprovalProcess::reject`]): `approval.approved` when it was the last approval required,
+/// `approval.approval_added` when more are, `approval.rejected`.
+pub async fn decide(
     services: &Core,
     ctx: &OpContext,
     id: &str,
     principal: &Principal,
+    vote: Vote<'_>,
     changes: &mut Changeset,
 ) -> Refusable<Decided> {
-    let done = change(
-        services,
-        ctx,
-        id,
-        changes,
-        |p| p.approve(principal, ctx.now),
-        |outcome| match outcome {
-            Outcome::Approved => "approval.approved",
-            _ => "approval.approval_added",
-        },
-    )
-    .await?;
-    Ok(done.map(decided))
+    let apply = |p: &mut ApprovalProcess| match vote {
+        Vote::Approve => p.approve(principal, ctx.now),
+        Vote::Reject { reason } => p.reject(principal, reason, ctx.now),
+    };
+    let action = |outcome: &Outcome| match outcome {
+        Outcome::Approved => "approval.approved",
+        Outcome::Pending { .. } => "approval.approval_added",
+        Outcome::Rejected => "approval.rejected",
+    };
+    let done = change(services, ctx, id, changes, apply, action).await?;
+    Ok(done.map(|(process, outcome)| Decided { process, outcome }))
 }
 
-/// Rejects process `id` with `reason` (see [`ApprovalProcess::reject`]): `approval.rejected`.
-pub async fn reject(
+/// Ends pending process `id` without people (see [`ApprovalProcess::expire`] and
+/// [`ApprovalProcess::cancel`]): `approval.expired` or `approval.cancelled`.
+pub async fn end(
     services: &Core,
     ctx: &OpContext,
     id: &str,
-    principal: &Principal,
-    reason: &str,
-    changes: &mut Changeset,
-) -> Refusable<Decided> {
-    let done = change(
-        services,
-        ctx,
-        id,
-        changes,
-        |p| p.reject(principal, reason, ctx.now),
-        |_| "approval.rejected",
-    )
-    .await?;
-    Ok(done.map(decided))
-}
-
-/// Expires pending process `id` once its deadline has come: `approval.expired`.
-pub async fn expire(
-    services: &Core,
-    ctx: &OpContext,
-    id: &str,
+    ending: Ending<'_>,
     changes: &mut Changeset,
 ) -> Refusable<ApprovalProcess> {
-    let done = change(
-        services,
-        ctx,
-        id,
-        changes,
-        |p| p.expire(ctx.now),
-        |_| "approval.expired",
-    )
-    .await?;
-    Ok(done.map(|(process, ())| process))
-}
-
-/// Cancels pending process `id`, its subject voided in its own context: `approval.cancelled`.
-pub async fn cancel(
-    services: &Core,
-    ctx: &OpContext,
-    id: &str,
-    reason: &str,
-    changes: &mut Changeset,
-) -> Refusable<ApprovalProcess> {
-    let done = change(
-        services,
-        ctx,
-        id,
-        changes,
-        |p| p.cancel(reason, ctx.now),
-        |_| "approval.cancelled",
-    )
-    .await?;
-    Ok(done.map(|(process, ())| process))
+    let apply = |p: &mut ApprovalProcess| match ending {
+        Ending::Expire => p.expire(ctx.now).map(|()| "approval.expired"),
+        Ending::Cancel { reason } => p.cancel(reason, ctx.now).map(|()| "approval.cancelled"),
+    };
+    let done = change(services, ctx, id, changes, apply, |action| *action).await?;
+    Ok(done.map(|(process, _)| process))
 }
 
 /// The processes of a status (pending unless asked), oldest first, for a caller that has

@@ -210,6 +210,55 @@ async fn a_second_start_with_the_same_id_is_refused() {
     assert_eq!(err.http_status(), 404);
 }
 
+/// Commits `changes` unless `answer` is a refusal, which must have staged nothing.
+async fn unless_refused<T>(
+    f: &Fixture,
+    changes: Changeset,
+    answer: Refusable<T>,
+) -> std::result::Result<T, Refusal> {
+    let answer = answer.unwrap();
+    match answer {
+        Ok(_) => commit(f, changes).await,
+        Err(_) => assert!(
+            changes.into_parts().0.is_empty(),
+            "a refusal stages nothing"
+        ),
+    }
+    answer
+}
+
+/// `who`'s vote on `id` at `minutes`, committed unless refused.
+async fn vote(
+    f: &Fixture,
+    minutes: i64,
+    id: &str,
+    who: &Principal,
+    vote: Vote<'_>,
+) -> std::result::Result<Decided, Refusal> {
+    let mut changes = Changeset::new();
+    let answer = decide(&f.services, &ctx(minutes), id, who, vote, &mut changes).await;
+    unless_refused(f, changes, answer).await
+}
+
+/// `id` ended at `minutes`, committed unless refused.
+async fn ended(
+    f: &Fixture,
+    minutes: i64,
+    id: &str,
+    ending: Ending<'_>,
+) -> std::result::Result<ApprovalProcess, Refusal> {
+    let mut changes = Changeset::new();
+    let answer = end(&f.services, &ctx(minutes), id, ending, &mut changes).await;
+    unless_refused(f, changes, answer).await
+}
+
+fn status(text: &str) -> QueueFilter {
+    QueueFilter {
+        status: Some(text.into()),
+        ..QueueFilter::default()
+    }
+}
+
 #[tokio::test]
 async fn decisions_commit_with_their_events_and_move_the_process_between_queues() {
     let f = fixture();
@@ -217,36 +266,15 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
     let pending = queue(&f.services, QueueFilter::default()).await.unwrap();
     assert_eq!(pending["items"][0]["id"], "p1");
 
-    let mut changes = Changeset::new();
-    let first = approve(
-        &f.services,
-        &ctx(1),
-        "p1",
-        &staff("finance-2", &[Role::Finance]),
-        &mut changes,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let finance = staff("finance-2", &[Role::Finance]);
+    let first = vote(&f, 1, "p1", &finance, Vote::Approve).await.unwrap();
     assert!(matches!(first.outcome, Outcome::Pending { missing } if missing.approvals == 1));
-    commit(&f, changes).await;
-
-    let mut changes = Changeset::new();
-    let second = approve(
-        &f.services,
-        &ctx(2),
-        "p1",
-        &staff("admin-1", &[Role::Admin]),
-        &mut changes,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let admin = staff("admin-1", &[Role::Admin]);
+    let second = vote(&f, 2, "p1", &admin, Vote::Approve).await.unwrap();
     assert_eq!(second.outcome, Outcome::Approved);
-    commit(&f, changes).await;
 
     let stored = load(&f.services, "p1").await.unwrap();
-    assert_eq!(stored.entity.status, ProcessStatus::Approved);
+    assert_eq!(stored.entity, second.process);
     assert_eq!(stored.version, 3);
     assert_eq!(
         events_of(&f, "p1").await,
@@ -258,51 +286,25 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
     );
     let pending = queue(&f.services, QueueFilter::default()).await.unwrap();
     assert_eq!(pending["items"], serde_json::json!([]));
-    let approved = QueueFilter {
-        status: Some("approved".into()),
-        ..QueueFilter::default()
-    };
-    let approved = queue(&f.services, approved).await.unwrap();
+    let approved = queue(&f.services, status("approved")).await.unwrap();
     assert_eq!(approved["items"][0]["id"], "p1");
-    let bad = QueueFilter {
-        status: Some("decided".into()),
-        ..QueueFilter::default()
-    };
-    assert_eq!(
-        queue(&f.services, bad).await.unwrap_err().http_status(),
-        400
-    );
+    let err = queue(&f.services, status("decided")).await.unwrap_err();
+    assert_eq!(err.http_status(), 400);
 
     // Rejected, expired and cancelled processes, each with its event.
-    started(&f, payout("p3", "5000"), &facts(&[])).await;
-    let mut changes = Changeset::new();
-    let rejected = reject(
-        &f.services,
-        &ctx(3),
-        "p3",
-        &staff("finance-2", &[Role::Finance]),
-        "not earned",
-        &mut changes,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    for id in ["p3", "p4", "p5"] {
+        started(&f, payout(id, "5000"), &facts(&[])).await;
+    }
+    let reason = Vote::Reject {
+        reason: "not earned",
+    };
+    let rejected = vote(&f, 3, "p3", &finance, reason).await.unwrap();
     assert_eq!(rejected.outcome, Outcome::Rejected);
-    commit(&f, changes).await;
-    started(&f, payout("p4", "5000"), &facts(&[])).await;
-    let mut changes = Changeset::new();
-    expire(&f.services, &ctx(60), "p4", &mut changes)
-        .await
-        .unwrap()
-        .unwrap();
-    commit(&f, changes).await;
-    started(&f, payout("p5", "5000"), &facts(&[])).await;
-    let mut changes = Changeset::new();
-    cancel(&f.services, &ctx(4), "p5", "payout voided", &mut changes)
-        .await
-        .unwrap()
-        .unwrap();
-    commit(&f, changes).await;
+    ended(&f, 60, "p4", Ending::Expire).await.unwrap();
+    let voided = Ending::Cancel {
+        reason: "payout voided",
+    };
+    ended(&f, 4, "p5", voided).await.unwrap();
     for (id, status, action) in [
         ("p3", ProcessStatus::Rejected, "approval.rejected"),
         ("p4", ProcessStatus::Expired, "approval.expired"),
@@ -317,18 +319,8 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
 async fn a_refused_decision_writes_nothing() {
     let f = fixture();
     started(&f, payout("p1", "20000"), &facts(&[])).await;
-    let mut changes = Changeset::new();
-    approve(
-        &f.services,
-        &ctx(1),
-        "p1",
-        &staff("finance-2", &[Role::Finance]),
-        &mut changes,
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    commit(&f, changes).await;
+    let finance = staff("finance-2", &[Role::Finance]);
+    vote(&f, 1, "p1", &finance, Vote::Approve).await.unwrap();
     let before = counts(&f).await;
     let stored = load(&f.services, "p1").await.unwrap();
 
@@ -356,35 +348,16 @@ async fn a_refused_decision_writes_nothing() {
         ),
     ];
     for (who, why) in refused {
-        let mut changes = Changeset::new();
-        let answer = approve(&f.services, &ctx(2), "p1", &who, &mut changes)
-            .await
-            .unwrap();
-        assert_eq!(answer.unwrap_err(), why);
-        let (ops, _) = changes.into_parts();
-        assert!(ops.is_empty(), "{who:?}: nothing staged");
+        let answer = vote(&f, 2, "p1", &who, Vote::Approve).await;
+        assert_eq!(answer.unwrap_err(), why, "{who:?}");
     }
-    let mut changes = Changeset::new();
-    let answer = reject(
-        &f.services,
-        &ctx(2),
-        "p1",
-        &staff("sales-1", &[Role::Sales]),
-        "no",
-        &mut changes,
-    )
-    .await
-    .unwrap();
+    let sales = staff("sales-1", &[Role::Sales]);
+    let answer = vote(&f, 2, "p1", &sales, Vote::Reject { reason: "no" }).await;
     assert!(matches!(answer, Err(Refusal::RoleNotAllowed { .. })));
-    let answer = expire(&f.services, &ctx(2), "p1", &mut changes)
-        .await
-        .unwrap();
+    let answer = ended(&f, 2, "p1", Ending::Expire).await;
     assert!(matches!(answer, Err(Refusal::NotDueYet { .. })));
-    let answer = cancel(&f.services, &ctx(2), "p1", " ", &mut changes)
-        .await
-        .unwrap();
+    let answer = ended(&f, 2, "p1", Ending::Cancel { reason: " " }).await;
     assert!(matches!(answer, Err(Refusal::ReasonRequired { .. })));
-    assert!(changes.into_parts().0.is_empty());
     assert_eq!(
         counts(&f).await,
         before,
@@ -399,28 +372,27 @@ async fn a_refused_decision_writes_nothing() {
     // A refusal is the kernel's error for a caller that does not look at it; an unknown
     // process is not found.
     let mut changes = Changeset::new();
-    let err = async {
-        approve(
+    let refused = async {
+        decide(
             &f.services,
             &ctx(2),
             "p1",
-            &staff("finance-2", &[Role::Finance]),
+            &finance,
+            Vote::Approve,
             &mut changes,
         )
         .await??;
         Ok::<_, Error>(())
-    }
-    .await
-    .unwrap_err();
-    assert_eq!(err.http_status(), 403);
-    let err = approve(
+    };
+    assert_eq!(refused.await.unwrap_err().http_status(), 403);
+    let now = ctx(2);
+    let unknown = decide(
         &f.services,
-        &ctx(2),
+        &now,
         "nope",
-        &staff("finance-2", &[Role::Finance]),
+        &finance,
+        Vote::Approve,
         &mut changes,
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.http_status(), 404);
+    );
+    assert_eq!(unknown.await.unwrap_err().http_status(), 404);
 }
