@@ -121,6 +121,7 @@ impl Services {
             config: Arc::new(brokeros_withdrawals::WithdrawalsSettings {
                 withdrawals: config.withdrawals.clone(),
             }),
+            approvals: approvals.clone(),
             gateway: ports.gateway.clone(),
         };
         Services {
