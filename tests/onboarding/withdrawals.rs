@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use brokeros_http::client::Call;
+use brokeros_approvals::{ApprovalProcess, ProcessStatus};
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::Changeset;
@@ -172,6 +173,17 @@ async fn decide(
         .await
 }
 
+/// The withdrawal's approval process, if its checks started one.
+async fn approval(app: &App, id: &str) -> Option<ApprovalProcess> {
+    let id = brokeros_withdrawals::model::approval_id(id);
+    let found = brokeros_approvals::find(&app.services, &id).await.unwrap();
+    found.map(|p| p.entity)
+}
+
+async fn approval_status(app: &App, id: &str) -> ProcessStatus {
+    approval(app, id).await.expect("an approval process").status
+}
+
 async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
     app.wallet(client_id, "USD").await
 }
@@ -210,6 +222,10 @@ pub async fn an_auto_approved_withdrawal_is_paid_and_settled(app: App) {
     assert_eq!(paid["provider"], CARD_PROVIDER);
     assert!(paid["payout_reference"].is_string());
     assert!(paid.get("approval_token").is_none());
+    assert_eq!(
+        approval_status(&app, "wd_auto").await,
+        ProcessStatus::AutoApproved
+    );
     assert_eq!(wallet(&app, &client_id).await, (dec("400.00"), dec("0.00")));
     assert_eq!(clearing(&app).await, dec("-400.00"), "500 in, 100 out");
 
@@ -408,6 +424,10 @@ pub async fn a_large_withdrawal_needs_two_approvers_never_the_requester(app: App
     let paid = finished(&app, "wd_large").await;
     assert_eq!(paid["status"], "paid", "{paid}");
     assert_eq!(paid["approvals"][1]["role"], "admin");
+    let process = approval(&app, "wd_large").await.unwrap();
+    assert_eq!(process.status, ProcessStatus::Approved);
+    let approvers: Vec<&str> = process.approvers().map(|d| d.by.as_str()).collect();
+    assert_eq!(approvers, ["finance-2", "admin-1"]);
     assert_eq!(
         wallet(&app, &client_id).await,
         (dec("8000.00"), dec("0.00"))
@@ -533,6 +553,10 @@ pub async fn a_rejected_withdrawal_releases_the_reservation(app: App) {
     let done = finished(&app, "wd_refused").await;
     assert_eq!(done["status"], "rejected");
     assert_eq!(
+        approval_status(&app, "wd_refused").await,
+        ProcessStatus::Rejected
+    );
+    assert_eq!(
         wallet(&app, &client_id).await,
         (dec("3000.00"), dec("0.00"))
     );
@@ -619,6 +643,10 @@ pub async fn withdrawal_checks_reject_unverified_clients_and_other_methods(app: 
     let rejected = finished(&app, "wd_kyc").await;
     assert_eq!(rejected["status"], "rejected", "{rejected}");
     assert!(rejected["reasons"][0].as_str().unwrap().starts_with("kyc:"));
+    assert!(
+        approval(&app, "wd_kyc").await.is_none(),
+        "refused by a check: no approval process"
+    );
     assert_eq!(
         wallet(&app, &unverified).await,
         (dec("300.00"), dec("0.00"))
@@ -658,6 +686,10 @@ pub async fn an_undecided_withdrawal_expires_and_releases(app: App) {
     .await;
     let expired = finished(&app, "wd_slow").await;
     assert_eq!(expired["status"], "expired", "{expired}");
+    assert_eq!(
+        approval_status(&app, "wd_slow").await,
+        ProcessStatus::Expired
+    );
     assert_eq!(
         wallet(&app, &client_id).await,
         (dec("3000.00"), dec("0.00"))

@@ -1,8 +1,11 @@
 //! The broker's configuration document: brands and each context's rules (lead scoring and
 //! assignment, onboarding, deposits, withdrawals), validated as a whole when loaded.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use brokeros_approvals::{PolicySet, ProcessType};
 use brokeros_crm::config::{AssignmentConfig, ScoringConfig};
 use brokeros_kernel::{Brands, Error, Result};
 use brokeros_onboarding::config::OnboardingConfig;
@@ -55,7 +58,18 @@ impl BrokerConfig {
         self.lead_assignment.validate()?;
         self.onboarding.validate()?;
         self.withdrawals.validate()?;
+        self.approval_policies()?;
         Ok(())
+    }
+
+    /// The approval policy of every process type approvals govern, as this document's rules
+    /// make them: a withdrawal's from the withdrawal rules. One set per document, at version 1
+    /// (the document's own `version` names the file it came from).
+    pub fn approval_policies(&self) -> Result<PolicySet> {
+        PolicySet::new(
+            1,
+            BTreeMap::from([(ProcessType::WITHDRAWAL, self.withdrawals.approval_policy())]),
+        )
     }
 
     /// The brands this broker runs, for the contexts that take a brand.

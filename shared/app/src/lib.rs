@@ -38,6 +38,7 @@ pub struct Services {
     pub core: Core,
     pub config: Arc<BrokerConfig>,
     pub ports: Ports,
+    pub approvals: brokeros_approvals::Services,
     pub crm: brokeros_crm::Services,
     pub onboarding: brokeros_onboarding::Services,
     pub payments: brokeros_payments::Services,
@@ -65,6 +66,14 @@ impl Runtime for Services {
 impl Services {
     /// Composes the contexts over `core` and `ports` under `config`.
     pub fn compose(core: Core, config: BrokerConfig, ports: Ports) -> Services {
+        let approvals = brokeros_approvals::Services {
+            core: core.clone(),
+            config: Arc::new(brokeros_approvals::ApprovalsSettings {
+                policies: config
+                    .approval_policies()
+                    .expect("a validated configuration makes valid approval policies"),
+            }),
+        };
         let crm = brokeros_crm::Services {
             core: core.clone(),
             config: Arc::new(brokeros_crm::CrmSettings {
@@ -100,12 +109,14 @@ impl Services {
             config: Arc::new(brokeros_withdrawals::WithdrawalsSettings {
                 withdrawals: config.withdrawals.clone(),
             }),
+            approvals: approvals.clone(),
             gateway: ports.gateway.clone(),
         };
         Services {
             core,
             config: Arc::new(config),
             ports,
+            approvals,
             crm,
             onboarding,
             payments,

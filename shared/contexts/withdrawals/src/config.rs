@@ -1,10 +1,15 @@
 //! The withdrawal rules of the broker's configuration document.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use brokeros_approvals::{AmountTier, ApprovalPolicy};
+use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+/// The auto-approval rule is the approvals context's, embedded here as it is.
+pub use brokeros_approvals::AutoApprovalConfig;
 
 /// The rules withdrawals are checked and approved by. Amounts are per currency (code →
 /// amount) because no exchange rate is applied to a decision that moves client money.
@@ -29,17 +34,6 @@ pub struct WithdrawalKycConfig {
     /// Above this amount a client without enhanced verification (proof of funds on file) is
     /// reviewed by finance rather than auto-approved.
     pub enhanced_above: BTreeMap<String, Decimal>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AutoApprovalConfig {
-    /// Trading groups whose clients may be auto-approved (a client with none is not).
-    pub client_groups: Vec<String>,
-    /// Up to this amount, per currency; a currency missing here is never auto-approved.
-    pub max_amount: BTreeMap<String, Decimal>,
-    /// Auto-approvals per client per UTC day; the rest go to finance.
-    pub max_per_day: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,11 +95,44 @@ impl WithdrawalsConfig {
                 })?;
             }
         }
-        Ok(())
+        // What the rules add up to must be a policy approvals can follow.
+        self.approval_policy()
+            .validate("withdrawals.approval_policy")
+            .map_err(|e| bad(e.to_string()))
     }
 }
 
 impl WithdrawalsConfig {
+    /// The withdrawals' maker-checker rules as an approval policy: finance or an admin
+    /// approves, never the requester, nobody twice; above `second_approval_above` (or in a
+    /// currency it has no limit for) two people, the second an admin; auto-approval by client
+    /// group, amount and daily count; finance or an admin rejects (the requester too: rejecting
+    /// is the safe direction); a pending one expires after `approval_timeout_seconds`.
+    ///
+    /// What stays with withdrawals: the checks that reject outright (KYC level, the AML hard
+    /// limit, the closed loop) run before a process starts, and the checks that send a
+    /// withdrawal to finance whatever the auto-approval rule says (AML review threshold,
+    /// missing enhanced verification, velocity) reach the process as its
+    /// `StartFacts::held_for_review`.
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        let finance = BTreeSet::from([Role::Finance, Role::Admin]);
+        ApprovalPolicy {
+            approver_roles: finance.clone(),
+            approvers: 1,
+            last_approver_role: None,
+            tiers: vec![AmountTier {
+                above: self.second_approval_above.clone(),
+                approvers: 2,
+                last_approver_role: Some(Role::Admin),
+            }],
+            auto_approval: Some(self.auto_approval.clone()),
+            requester_may_approve: false,
+            rejecter_roles: finance,
+            requester_may_reject: true,
+            decision_timeout_seconds: Some(self.approval_timeout_seconds),
+        }
+    }
+
     /// The section as the embedded default configuration document has it.
     pub fn embedded_default() -> WithdrawalsConfig {
         brokeros_kernel::config_document::default_section("withdrawals")

@@ -2,6 +2,11 @@
 //! maker-checker decisions, and (in [`tasks`]) the workflow steps that check, pay out and
 //! settle or release.
 //!
+//! Approval is the approvals context's: the checks that accept a withdrawal start its approval
+//! process ([`model::approval_id`]) under the withdrawal policy in the same transaction, and
+//! finance's approvals and rejections are decided by that process; the withdrawal follows its
+//! outcome (its statuses, answers and audit actions are the withdrawal's own).
+//!
 //! Every change of a withdrawal commits with its ledger entry (reservation, release or
 //! settlement) and its audit event in one transaction, so the record and the money never
 //! disagree. The ledger transfer ids derive from the withdrawal id (`wd:<id>`,
@@ -16,9 +21,8 @@ pub mod tasks;
 
 pub use services::{Services, WithdrawalsSettings};
 
-use std::sync::Mutex;
-
-use crate::model::{Withdrawal, WithdrawalStatus};
+use crate::model::{Withdrawal, WithdrawalStatus, approval_id, refused_decision};
+use brokeros_approvals::Vote;
 use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
@@ -408,10 +412,21 @@ pub async fn queue(
 #[serde(deny_unknown_fields)]
 pub struct Approval {}
 
-/// Adds the caller's approval (maker-checker: never the requester, never twice by one person,
-/// the second of two an admin's). The last required approval commits the withdrawal as
-/// approved and then answers the waiting workflow, which pays it out; should that answer not
-/// arrive, the workflow's deadline finds the withdrawal approved and pays it out all the same.
+/// What a decision answers over the API, and the task token of the workflow waiting for it.
+/// The token is never stored with the answer: an idempotent replay has no workflow to tell.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Decided {
+    reply: Reply,
+    #[serde(skip)]
+    token: Option<String>,
+}
+
+/// Adds the caller's approval, as the withdrawal's approval process decides it (maker-checker:
+/// never the requester, never twice by one person, the second of two an admin's). The last
+/// required approval commits the withdrawal as approved and then answers the waiting workflow,
+/// which pays it out; should that answer not arrive, the workflow's deadline finds the
+/// withdrawal approved and pays it out all the same.
 pub async fn approve(
     services: &Services,
     principal: &Principal,
@@ -423,25 +438,30 @@ pub async fn approve(
     principal.require_any(&[Role::Finance, Role::Admin], "approve withdrawals")?;
     let id = normalize::code("withdrawal_id", id, 80)?;
     let workflow = services.workflow()?;
-    let token: Mutex<Option<String>> = Mutex::new(None);
-    let (id, token_ref) = (&id, &token);
-    let reply = execute(services, key, || {
+    let id = &id;
+    let decided = execute(services, key, || {
         Box::pin(async move {
             let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
             let before = load_withdrawal(services, id).await?;
             let mut withdrawal = before.entity.clone();
-            let done = withdrawal.approve(principal, ctx.now)?;
-            let action = if done {
-                "withdrawal.approved"
-            } else {
-                "withdrawal.approval_added"
-            };
-            *token_ref.lock().expect("token lock") = if done {
-                before.entity.approval_token.clone()
-            } else {
-                None
-            };
+            withdrawal.approvable()?;
             let mut changes = Changeset::new();
+            let approval = brokeros_approvals::decide(
+                services,
+                &ctx,
+                &approval_id(id),
+                principal,
+                Vote::Approve,
+                &mut changes,
+            )
+            .await?
+            .map_err(refused_decision)?;
+            let done = withdrawal.follow_approval(&approval.process, ctx.now)?;
+            let (action, token) = if done {
+                ("withdrawal.approved", before.entity.approval_token.clone())
+            } else {
+                ("withdrawal.approval_added", None)
+            };
             changes.update(
                 &ctx,
                 services.ids.as_ref(),
@@ -450,12 +470,12 @@ pub async fn approve(
                 action,
                 vec![],
             )?;
-            Ok((Reply::new(200, view(&withdrawal)), changes))
+            let reply = Reply::new(200, view(&withdrawal));
+            Ok((Decided { reply, token }, changes))
         })
     })
     .await?;
-    let parked = token.lock().expect("token lock").take();
-    if let Some(token) = parked {
+    if let Some(token) = decided.token {
         answer(
             workflow
                 .task_success(&token, json!({ "decision": "approved" }))
@@ -463,7 +483,7 @@ pub async fn approve(
             id,
         );
     }
-    Ok(reply)
+    Ok(decided.reply)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -472,8 +492,9 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// Rejects a withdrawal that is not approved yet: its reservation is released in the same
-/// transaction, then the waiting workflow is told.
+/// Rejects a withdrawal that is not approved yet, its approval process rejected by the caller
+/// when it has one: its reservation is released in the same transaction, then the waiting
+/// workflow is told.
 pub async fn reject(
     services: &Services,
     principal: &Principal,
@@ -488,9 +509,8 @@ pub async fn reject(
     let workflow = services.workflow()?;
     // The wallet never changes, so it may be read before the turn on it is taken.
     let wallet = wallet(&load_withdrawal(services, &id).await?.entity)?;
-    let token: Mutex<Option<String>> = Mutex::new(None);
-    let (id, reason, token_ref) = (&id, &reason, &token);
-    let reply = in_turn(
+    let (id, reason) = (&id, &reason);
+    let decided = in_turn(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
@@ -498,8 +518,20 @@ pub async fn reject(
                 let before = load_withdrawal(services, id).await?;
                 let mut withdrawal = before.entity.clone();
                 withdrawal.reject(format!("finance: {reason}"), ctx.now)?;
-                *token_ref.lock().expect("token lock") = before.entity.approval_token.clone();
                 let mut changes = Changeset::new();
+                // Not checked yet, it has no approval process to decide.
+                if before.entity.status == WithdrawalStatus::AwaitingApproval {
+                    brokeros_approvals::decide(
+                        services,
+                        &ctx,
+                        &approval_id(id),
+                        principal,
+                        Vote::Reject { reason },
+                        &mut changes,
+                    )
+                    .await?
+                    .map_err(refused_decision)?;
+                }
                 stage_step(
                     services,
                     &ctx,
@@ -510,13 +542,14 @@ pub async fn reject(
                     &mut changes,
                 )
                 .await?;
-                Ok((Reply::new(200, view(&withdrawal)), changes))
+                let reply = Reply::new(200, view(&withdrawal));
+                let token = before.entity.approval_token.clone();
+                Ok((Decided { reply, token }, changes))
             })
         }),
     )
     .await?;
-    let parked = token.lock().expect("token lock").take();
-    if let Some(token) = parked {
+    if let Some(token) = decided.token {
         let cause = json!({ "withdrawal_id": id }).to_string();
         answer(
             workflow
@@ -525,7 +558,7 @@ pub async fn reject(
             id,
         );
     }
-    Ok(reply)
+    Ok(decided.reply)
 }
 
 /// A decision is committed before the workflow is told, so a failed answer loses nothing: the

@@ -1,10 +1,12 @@
 //! Withdrawals: a client's request to take money out, governed from request to payout.
 //!
-//! The funds are reserved when the request is accepted; checks decide between auto-approval,
-//! manual approval and rejection; manual approval is maker-checker (never by the requester, and
-//! above a threshold by two different people, the second of a senior role); the payout settles
-//! the reservation; a rejection, an expiry or a failed payout releases it. Each transition is
-//! refused from a state it does not belong to, so a retried or late step cannot move money twice.
+//! The funds are reserved when the request is accepted; checks reject it or send it to its
+//! approval process (the approvals context), which decides between auto-approval and people
+//! under the withdrawal policy (`WithdrawalsConfig::approval_policy`: maker-checker, never by
+//! the requester, and above a threshold by two different people, the second of a senior role);
+//! the withdrawal follows the process's outcome. The payout settles the reservation; a
+//! rejection, an expiry or a failed payout releases it. Each transition is refused from a state
+//! it does not belong to, so a retried or late step cannot move money twice.
 
 use std::collections::BTreeMap;
 
@@ -13,8 +15,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::WithdrawalsConfig;
+use brokeros_approvals::{
+    Action, ApprovalProcess, NewProcess, ProcessStatus, ProcessType, Refusal, StartFacts, Subject,
+};
 use brokeros_kernel::money::Money;
-use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
 use brokeros_onboarding::kyc::model::DocumentType;
 use brokeros_onboarding::model::Client;
@@ -73,7 +78,7 @@ pub struct Approval {
     pub at: OffsetDateTime,
 }
 
-/// What the checks require before a payout.
+/// What the approval process requires before a payout, as the withdrawal shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalRequirement {
@@ -83,6 +88,42 @@ pub enum ApprovalRequirement {
     One,
     /// Two different people, not the requester; the second one an admin (head of finance).
     Two,
+}
+
+impl ApprovalRequirement {
+    /// What `process` requires, as it was started.
+    pub fn of(process: &ApprovalProcess) -> ApprovalRequirement {
+        match (process.status, process.rules.required.approvers) {
+            (ProcessStatus::AutoApproved, _) => ApprovalRequirement::None,
+            (_, 0 | 1) => ApprovalRequirement::One,
+            _ => ApprovalRequirement::Two,
+        }
+    }
+}
+
+/// The id of withdrawal `withdrawal_id`'s approval process: derived, so a retried check can
+/// never start two.
+pub fn approval_id(withdrawal_id: &str) -> String {
+    format!("withdrawal-{withdrawal_id}")
+}
+
+/// A refusal of a withdrawal's approval process, answered as withdrawals always have.
+pub fn refused_decision(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::RoleNotAllowed {
+            action: Action::Approve,
+            ..
+        } => Error::forbidden("only finance approves withdrawals"),
+        Refusal::AlreadyApproved { .. } => {
+            Error::forbidden("the second approval must come from another person")
+        }
+        Refusal::LastApproverRole { .. } => Error::forbidden(
+            "above the threshold the second approval is an admin's (head of finance)",
+        ),
+        // The requester's refusal already reads "a withdrawal is never approved by the person
+        // who requested it".
+        other => other.into(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,41 +174,46 @@ fn refused(withdrawal: &Withdrawal, action: &str) -> Error {
 }
 
 impl Withdrawal {
-    /// Records what the checks decided: auto-approved, waiting for people, or rejected.
+    /// What its approval process is asked for once the checks accepted it.
+    pub fn approval_request(&self) -> NewProcess {
+        NewProcess {
+            id: approval_id(&self.id),
+            process_type: ProcessType::WITHDRAWAL,
+            subject: Subject {
+                kind: "withdrawal".into(),
+                id: self.id.clone(),
+            },
+            amount: Some(self.amount),
+            requested_by: self.requested_by.clone(),
+        }
+    }
+
+    /// Records what the checks and the approval process they started decided: paid out
+    /// through `provider`, auto-approved or waiting for people, for the process's reasons.
     pub fn checked(
         &mut self,
-        requirement: ApprovalRequirement,
-        reasons: Vec<String>,
+        provider: String,
+        process: &ApprovalProcess,
         now: OffsetDateTime,
     ) -> Result<()> {
         if self.status != WithdrawalStatus::Requested {
             return Err(refused(self, "checked"));
         }
-        self.requirement = Some(requirement);
-        self.reasons = reasons;
-        self.status = match requirement {
-            ApprovalRequirement::None => WithdrawalStatus::Approved,
-            _ => WithdrawalStatus::AwaitingApproval,
+        self.status = match process.status {
+            ProcessStatus::AutoApproved => WithdrawalStatus::Approved,
+            ProcessStatus::Pending => WithdrawalStatus::AwaitingApproval,
+            other => {
+                return Err(Error::Internal(format!(
+                    "withdrawal {}: a new approval process is {other}",
+                    self.id
+                )));
+            }
         };
+        self.requirement = Some(ApprovalRequirement::of(process));
+        self.reasons = process.reasons.clone();
+        self.provider = Some(provider);
         self.updated_at = now;
         Ok(())
-    }
-
-    /// Records what [`check`] decided: refused, or accepted with its approval requirement and
-    /// the provider that will pay it out.
-    pub fn decided(&mut self, decision: &CheckDecision, now: OffsetDateTime) -> Result<()> {
-        match decision {
-            CheckDecision::Reject { reason } => self.reject(reason.clone(), now),
-            CheckDecision::Accept {
-                requirement,
-                provider,
-                reasons,
-            } => {
-                self.checked(*requirement, reasons.clone(), now)?;
-                self.provider = Some(provider.clone());
-                Ok(())
-            }
-        }
     }
 
     /// Parks the workflow's task token while the withdrawal waits for approval; a retried wait
@@ -180,50 +226,33 @@ impl Withdrawal {
         Ok(())
     }
 
-    /// Adds `principal`'s approval. Answers whether the withdrawal is now fully approved.
-    ///
-    /// Maker-checker: the requester never approves their own withdrawal, nobody approves twice,
-    /// approvers are finance or admin, and where two approvals are required the second one
-    /// is an admin's.
-    pub fn approve(&mut self, principal: &Principal, now: OffsetDateTime) -> Result<bool> {
+    /// Refused unless the withdrawal waits for approval: what is checked before its approval
+    /// process is asked.
+    pub fn approvable(&self) -> Result<()> {
         if self.status != WithdrawalStatus::AwaitingApproval {
             return Err(refused(self, "approved"));
         }
-        if !principal.has_any(&[Role::Finance, Role::Admin]) {
-            return Err(Error::forbidden("only finance approves withdrawals"));
-        }
-        if principal.sub == self.requested_by {
-            return Err(Error::forbidden(
-                "a withdrawal is never approved by the person who requested it",
-            ));
-        }
-        if self.approvals.iter().any(|a| a.by == principal.sub) {
-            return Err(Error::forbidden(
-                "the second approval must come from another person",
-            ));
-        }
-        let required = match self.requirement {
-            Some(ApprovalRequirement::Two) => 2,
-            _ => 1,
-        };
-        let second = self.approvals.len() + 1 == 2;
-        if required == 2 && second && !principal.has(Role::Admin) {
-            return Err(Error::forbidden(
-                "above the threshold the second approval is an admin's (head of finance)",
-            ));
-        }
-        let role = if principal.has(Role::Admin) && (second || !principal.has(Role::Finance)) {
-            Role::Admin
-        } else {
-            Role::Finance
-        };
-        self.approvals.push(Approval {
-            by: principal.sub.clone(),
-            role,
-            at: now,
-        });
+        Ok(())
+    }
+
+    /// Follows its approval process once someone approved: the approvals as the process
+    /// recorded them, and approved once the process is. Answers whether it now is.
+    pub fn follow_approval(
+        &mut self,
+        process: &ApprovalProcess,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        self.approvable()?;
+        self.approvals = process
+            .approvers()
+            .map(|d| Approval {
+                by: d.by.clone(),
+                role: d.role,
+                at: d.at,
+            })
+            .collect();
         self.updated_at = now;
-        if self.approvals.len() >= required {
+        if process.status.is_approved() {
             self.status = WithdrawalStatus::Approved;
             self.approval_token = None;
             return Ok(true);
@@ -336,17 +365,31 @@ pub struct EarlierWithdrawal {
     pub requested_at: OffsetDateTime,
 }
 
-/// What the checks look at besides the withdrawal itself.
+/// What the checks, and the auto-approval rule of the approval process they start, look at
+/// besides the withdrawal itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckFacts {
     pub verification: VerificationLevel,
-    /// The trading groups of the client's accounts.
+    /// The trading groups of the client's accounts (for the auto-approval rule).
     pub client_groups: Vec<String>,
     pub deposits: Vec<DepositSource>,
     /// The client's other withdrawals (any age; the rules pick their window).
     pub earlier: Vec<EarlierWithdrawal>,
-    /// How many of the client's withdrawals were auto-approved today (UTC).
+    /// How many of the client's withdrawals were auto-approved today (UTC; for the
+    /// auto-approval rule).
     pub auto_approved_today: u32,
+}
+
+impl CheckFacts {
+    /// What the approval process starts with: these facts, and the checks that held the
+    /// withdrawal for review.
+    pub fn start_facts(&self, held_for_review: Vec<String>) -> StartFacts {
+        StartFacts {
+            client_groups: self.client_groups.clone(),
+            auto_approved_today: self.auto_approved_today,
+            held_for_review,
+        }
+    }
 }
 
 /// What the checks decided.
@@ -354,12 +397,12 @@ pub struct CheckFacts {
 pub enum CheckDecision {
     /// Refused: the reservation is released.
     Reject { reason: String },
-    /// Accepted, with what approval it needs, paid out through `provider` (the one the client
-    /// deposited with by this method).
+    /// Accepted, to be paid out through `provider` (the one the client deposited with by this
+    /// method) once its approval process approves it; `held_for_review` names the checks that
+    /// send it to finance whatever the auto-approval rule says.
     Accept {
-        requirement: ApprovalRequirement,
         provider: String,
-        reasons: Vec<String>,
+        held_for_review: Vec<String>,
     },
 }
 
@@ -372,9 +415,10 @@ fn above(limits: &BTreeMap<String, Decimal>, amount: Money) -> Option<Decimal> {
 }
 
 /// The withdrawal checks, in the order a compliance officer would apply them: the KYC level,
-/// the hard AML limit, the closed loop (money goes back the way it came in), then what decides
-/// between auto-approval and finance (AML review threshold, missing enhanced verification,
-/// velocity, the auto-approval rules), and how many approvers finance needs.
+/// the hard AML limit, the closed loop (money goes back the way it came in), then what sends
+/// it to finance whatever the auto-approval rule says (AML review threshold, missing enhanced
+/// verification, velocity). The approval process decides the rest (the auto-approval rule, how
+/// many approvers finance needs).
 pub fn check(
     withdrawal: &Withdrawal,
     facts: &CheckFacts,
@@ -460,63 +504,18 @@ pub fn check(
         ));
     }
 
-    let auto = &rules.auto_approval;
-    let mut manual = review;
-    if manual.is_empty() {
-        if !facts
-            .client_groups
-            .iter()
-            .any(|g| auto.client_groups.contains(g))
-        {
-            manual.push("auto_approval: the client's group is not auto-approved".into());
-        }
-        match limit(&auto.max_amount, amount) {
-            None => manual.push(format!("auto_approval: no limit for {currency}")),
-            Some(l) if amount.amount() > l => manual.push(format!(
-                "auto_approval: {amount} is above the limit of {l} {currency}"
-            )),
-            Some(_) => {}
-        }
-        if facts.auto_approved_today >= auto.max_per_day {
-            manual.push(format!(
-                "auto_approval: {} auto-approved today already",
-                facts.auto_approved_today
-            ));
-        }
-    }
-    let provider = source.provider.clone();
-    if manual.is_empty() {
-        return CheckDecision::Accept {
-            requirement: ApprovalRequirement::None,
-            provider,
-            reasons: vec![format!(
-                "auto_approved: {} of {} today",
-                facts.auto_approved_today + 1,
-                auto.max_per_day
-            )],
-        };
-    }
-    let two = match limit(&rules.second_approval_above, amount) {
-        Some(l) => amount.amount() > l,
-        None => true,
-    };
-    let requirement = if two {
-        manual.push("approval: above the second-approver threshold".into());
-        ApprovalRequirement::Two
-    } else {
-        ApprovalRequirement::One
-    };
     CheckDecision::Accept {
-        requirement,
-        provider,
-        reasons: manual,
+        provider: source.provider.clone(),
+        held_for_review: review,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brokeros_kernel::money::{Currency, Money};
+    use brokeros_approvals::PolicySet;
+    use brokeros_kernel::money::Money;
+    use brokeros_kernel::principal::Principal;
     use rust_decimal::Decimal;
     use std::collections::BTreeSet;
 
@@ -527,17 +526,48 @@ mod tests {
         }
     }
 
-    fn withdrawal(requirement: ApprovalRequirement) -> Withdrawal {
+    /// The approval policies as the composition builds them from `rules`.
+    fn policies(rules: &WithdrawalsConfig) -> PolicySet {
+        PolicySet::new(
+            1,
+            BTreeMap::from([(ProcessType::WITHDRAWAL, rules.approval_policy())]),
+        )
+        .unwrap()
+    }
+
+    /// `w` checked as the check step does once the checks accepted it: its approval process
+    /// started with `facts` and what held it for review.
+    fn start(
+        w: &mut Withdrawal,
+        facts: &CheckFacts,
+        held_for_review: Vec<String>,
+        rules: &WithdrawalsConfig,
+        now: OffsetDateTime,
+    ) -> ApprovalProcess {
+        let started = ApprovalProcess::start(
+            w.approval_request(),
+            &policies(rules),
+            &facts.start_facts(held_for_review),
+            now,
+        )
+        .unwrap();
+        w.checked("bank-sim".into(), &started.process, now).unwrap();
+        started.process
+    }
+
+    /// A withdrawal of the default rules' client, checked and needing `requirement`, with its
+    /// approval process.
+    fn withdrawal(requirement: ApprovalRequirement) -> (Withdrawal, ApprovalProcess) {
         let now = OffsetDateTime::UNIX_EPOCH;
+        let (cents, held) = match requirement {
+            ApprovalRequirement::None => (50_000, vec![]),
+            ApprovalRequirement::One => (250_000, vec!["above auto-approval limit".into()]),
+            ApprovalRequirement::Two => (2_500_000, vec!["above auto-approval limit".into()]),
+        };
         let mut w = Withdrawal {
             id: "wd-1".into(),
             client_id: "client-1".into(),
-            amount: Money::positive(
-                "amount",
-                Decimal::new(250_000, 2),
-                Currency::from_code("USD").unwrap(),
-            )
-            .unwrap(),
+            amount: usd(cents),
             method: PaymentMethod::BankTransfer,
             destination: "DE89****3000".into(),
             status: WithdrawalStatus::Requested,
@@ -552,63 +582,88 @@ mod tests {
             requested_at: now,
             updated_at: now,
         };
-        w.checked(requirement, vec!["above auto-approval limit".into()], now)
-            .unwrap();
-        w
+        let p = start(&mut w, &facts(), held, &rules(), now);
+        assert_eq!(w.requirement, Some(requirement));
+        (w, p)
+    }
+
+    /// An approval as the API decides it: the withdrawal's state, its approval process, then
+    /// the withdrawal follows the process.
+    fn approve(
+        w: &mut Withdrawal,
+        p: &mut ApprovalProcess,
+        who: &Principal,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        w.approvable()?;
+        p.approve(who, now).map_err(refused_decision)?;
+        w.follow_approval(p, now)
     }
 
     #[test]
     fn the_requester_never_approves_their_own_withdrawal() {
-        let mut w = withdrawal(ApprovalRequirement::One);
+        let (mut w, mut p) = withdrawal(ApprovalRequirement::One);
+        let now = OffsetDateTime::UNIX_EPOCH;
         let maker = person("finance-1", &[Role::Finance]);
-        let err = w.approve(&maker, OffsetDateTime::UNIX_EPOCH).unwrap_err();
+        let err = approve(&mut w, &mut p, &maker, now).unwrap_err();
         assert_eq!(err.http_status(), 403);
+        assert_eq!(
+            err.to_string(),
+            "a withdrawal is never approved by the person who requested it"
+        );
         assert!(w.approvals.is_empty());
         assert_eq!(w.status, WithdrawalStatus::AwaitingApproval);
         let checker = person("finance-2", &[Role::Finance]);
-        assert!(w.approve(&checker, OffsetDateTime::UNIX_EPOCH).unwrap());
+        assert!(approve(&mut w, &mut p, &checker, now).unwrap());
         assert_eq!(w.status, WithdrawalStatus::Approved);
     }
 
     #[test]
     fn two_approvals_need_two_people_and_an_admin_second() {
-        let mut w = withdrawal(ApprovalRequirement::Two);
+        let (mut w, mut p) = withdrawal(ApprovalRequirement::Two);
         let now = OffsetDateTime::UNIX_EPOCH;
         let first = person("finance-2", &[Role::Finance]);
-        assert!(!w.approve(&first, now).unwrap());
-        assert!(w.approve(&first, now).is_err(), "the same person twice");
+        assert!(!approve(&mut w, &mut p, &first, now).unwrap());
+        let err = approve(&mut w, &mut p, &first, now).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the second approval must come from another person",
+            "the same person twice"
+        );
         let other_finance = person("finance-3", &[Role::Finance]);
-        assert!(
-            w.approve(&other_finance, now).is_err(),
+        let err = approve(&mut w, &mut p, &other_finance, now).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "above the threshold the second approval is an admin's (head of finance)",
             "second must be admin"
         );
         assert_eq!(w.approvals.len(), 1);
         let head = person("admin-1", &[Role::Admin]);
-        assert!(w.approve(&head, now).unwrap());
+        assert!(approve(&mut w, &mut p, &head, now).unwrap());
         assert_eq!(w.status, WithdrawalStatus::Approved);
         assert_eq!(w.approvals[1].role, Role::Admin);
+        assert_eq!(w.approvals[0].by, "finance-2");
     }
 
     #[test]
     fn other_roles_cannot_approve_and_closed_withdrawals_stay_closed() {
-        let mut w = withdrawal(ApprovalRequirement::One);
+        let (mut w, mut p) = withdrawal(ApprovalRequirement::One);
         let now = OffsetDateTime::UNIX_EPOCH;
         for role in [Role::Client, Role::Sales, Role::Compliance, Role::Ib] {
-            assert!(w.approve(&person("x", &[role]), now).is_err());
+            let err = approve(&mut w, &mut p, &person("x", &[role]), now).unwrap_err();
+            assert_eq!(err.to_string(), "only finance approves withdrawals");
         }
         w.reject("destination not verified".into(), now).unwrap();
         assert!(!w.status.holds_funds());
-        assert!(
-            w.approve(&person("finance-2", &[Role::Finance]), now)
-                .is_err()
-        );
+        let err = approve(&mut w, &mut p, &person("finance-2", &[Role::Finance]), now);
+        assert_eq!(err.unwrap_err().code(), "invalid_withdrawal_state");
         assert!(w.reject("again".into(), now).is_err());
         assert!(w.paid("psp".into(), "ref".into(), now).is_err());
     }
 
     #[test]
     fn payout_only_after_approval_and_once() {
-        let mut w = withdrawal(ApprovalRequirement::None);
+        let (mut w, _) = withdrawal(ApprovalRequirement::None);
         let now = OffsetDateTime::UNIX_EPOCH;
         assert_eq!(w.status, WithdrawalStatus::Approved);
         assert!(w.status.holds_funds());
@@ -630,10 +685,11 @@ mod tests {
     }
 
     fn requested(cents: i64, method: PaymentMethod) -> Withdrawal {
-        let mut w = withdrawal(ApprovalRequirement::None);
+        let (mut w, _) = withdrawal(ApprovalRequirement::None);
         w.status = WithdrawalStatus::Requested;
         w.requirement = None;
         w.reasons.clear();
+        w.provider = None;
         w.amount = usd(cents);
         w.method = method;
         w
@@ -670,13 +726,23 @@ mod tests {
         OffsetDateTime::UNIX_EPOCH + time::Duration::days(2)
     }
 
-    fn accepted(decision: CheckDecision) -> (ApprovalRequirement, String, Vec<String>) {
-        match decision {
+    /// `w` checked under `rules`: accepted, and what its approval process started with
+    /// requires, paid out through which provider, for which reasons.
+    fn accepted(
+        w: &Withdrawal,
+        facts: &CheckFacts,
+        rules: &WithdrawalsConfig,
+        now: OffsetDateTime,
+    ) -> (ApprovalRequirement, String, Vec<String>) {
+        match check(w, facts, rules, now) {
             CheckDecision::Accept {
-                requirement,
                 provider,
-                reasons,
-            } => (requirement, provider, reasons),
+                held_for_review,
+            } => {
+                let mut w = w.clone();
+                start(&mut w, facts, held_for_review, rules, now);
+                (w.requirement.unwrap(), provider, w.reasons)
+            }
             other => panic!("expected acceptance, got {other:?}"),
         }
     }
@@ -690,12 +756,12 @@ mod tests {
 
     #[test]
     fn a_small_withdrawal_of_a_verified_retail_client_is_auto_approved_to_the_newest_provider() {
-        let (requirement, provider, _) = accepted(check(
+        let (requirement, provider, _) = accepted(
             &requested(50_000, PaymentMethod::Card),
             &facts(),
             &rules(),
             now(),
-        ));
+        );
         assert_eq!(requirement, ApprovalRequirement::None);
         assert_eq!(provider, "cardpay-eu");
     }
@@ -731,32 +797,28 @@ mod tests {
     fn thresholds_velocity_and_the_daily_count_route_to_finance() {
         let rules = rules();
         // Above the auto-approval limit: one approver.
-        let (requirement, _, reasons) = accepted(check(
+        let (requirement, _, reasons) = accepted(
             &requested(100_001, PaymentMethod::Card),
             &facts(),
             &rules,
             now(),
-        ));
+        );
         assert_eq!(requirement, ApprovalRequirement::One, "{reasons:?}");
         // Above the second-approver threshold (and the AML review one, and enhanced KYC): two.
-        let (requirement, _, reasons) = accepted(check(
+        let (requirement, _, reasons) = accepted(
             &requested(1_000_001, PaymentMethod::Card),
             &facts(),
             &rules,
             now(),
-        ));
+        );
         assert_eq!(requirement, ApprovalRequirement::Two);
         assert!(reasons.iter().any(|r| r.contains("review threshold")));
         assert!(reasons.iter().any(|r| r.contains("enhanced verification")));
         // The daily auto-approval count is used up.
         let mut used = facts();
         used.auto_approved_today = rules.auto_approval.max_per_day;
-        let (requirement, _, _) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &used,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, _) =
+            accepted(&requested(100, PaymentMethod::Card), &used, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::One);
         // Velocity by count: only withdrawals inside the window count.
         let mut busy = facts();
@@ -768,20 +830,12 @@ mod tests {
         busy.earlier = (0..5)
             .map(|_| earlier(30, WithdrawalStatus::Paid))
             .collect();
-        let (requirement, _, _) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &busy,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, _) =
+            accepted(&requested(100, PaymentMethod::Card), &busy, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::None, "outside the window");
         busy.earlier = (0..5).map(|_| earlier(1, WithdrawalStatus::Paid)).collect();
-        let (requirement, _, reasons) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &busy,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, reasons) =
+            accepted(&requested(100, PaymentMethod::Card), &busy, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::One);
         assert!(
             reasons.iter().any(|r| r.contains("velocity")),
@@ -790,12 +844,8 @@ mod tests {
         // A group that is not auto-approved.
         let mut vip = facts();
         vip.client_groups = vec!["real\\vip-usd".into()];
-        let (requirement, _, _) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &vip,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, _) =
+            accepted(&requested(100, PaymentMethod::Card), &vip, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::One);
     }
 
@@ -812,20 +862,11 @@ mod tests {
             big(WithdrawalStatus::Rejected),
             big(WithdrawalStatus::Expired),
         ];
-        let (requirement, _, _) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &f,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, _) = accepted(&requested(100, PaymentMethod::Card), &f, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::None);
         f.earlier = vec![big(WithdrawalStatus::Paid), big(WithdrawalStatus::Approved)];
-        let (requirement, _, reasons) = accepted(check(
-            &requested(100, PaymentMethod::Card),
-            &f,
-            &rules,
-            now(),
-        ));
+        let (requirement, _, reasons) =
+            accepted(&requested(100, PaymentMethod::Card), &f, &rules, now());
         assert_eq!(requirement, ApprovalRequirement::One);
         assert!(
             reasons
@@ -838,21 +879,38 @@ mod tests {
     fn a_decision_sets_the_provider_and_the_token_leaves_with_the_wait() {
         let now = OffsetDateTime::UNIX_EPOCH;
         let mut w = requested(100, PaymentMethod::Card);
-        let decision = CheckDecision::Accept {
-            requirement: ApprovalRequirement::One,
-            provider: "cardpay-eu".into(),
-            reasons: vec![],
-        };
-        w.decided(&decision, now).unwrap();
-        assert_eq!(w.provider.as_deref(), Some("cardpay-eu"));
+        let held = vec!["aml: velocity".to_string()];
+        let mut p = start(&mut w, &facts(), held, &rules(), now);
+        assert_eq!(w.provider.as_deref(), Some("bank-sim"));
+        assert_eq!(w.requirement, Some(ApprovalRequirement::One));
+        assert_eq!(w.reasons, p.reasons);
         w.awaiting("token-1").unwrap();
-        assert!(w.decided(&decision, now).is_err(), "checked twice");
         assert!(
-            w.approve(&person("finance-2", &[Role::Finance]), now)
-                .unwrap()
+            w.checked("bank-sim".into(), &p, now).is_err(),
+            "checked twice"
         );
+        let checker = person("finance-2", &[Role::Finance]);
+        assert!(approve(&mut w, &mut p, &checker, now).unwrap());
         assert_eq!(w.approval_token, None);
         assert!(w.awaiting("token-2").is_err());
+    }
+
+    #[test]
+    fn the_default_withdrawal_rules_make_a_valid_policy() {
+        let config = rules();
+        let policy = config.approval_policy();
+        policy.validate("policies.withdrawal").unwrap();
+        assert_eq!(policy.approvers, 1);
+        assert_eq!(policy.tiers[0].above, config.second_approval_above);
+        assert_eq!(policy.tiers[0].last_approver_role, Some(Role::Admin));
+        assert!(!policy.requester_may_approve && policy.requester_may_reject);
+        assert_eq!(policy.decision_timeout_seconds, Some(172_800));
+        let mut blank = rules();
+        blank.auto_approval.client_groups.push(" ".into());
+        assert!(
+            blank.validate().is_err(),
+            "not a policy approvals can follow"
+        );
     }
 
     #[test]

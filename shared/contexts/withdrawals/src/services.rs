@@ -1,5 +1,5 @@
-//! What the withdrawal use cases need: the kernel's core, the withdrawal rules and the payment
-//! gateway that pays out.
+//! What the withdrawal use cases need: the kernel's core, the withdrawal rules, the approvals
+//! context their approval processes run in, and the payment gateway that pays out.
 
 use std::sync::Arc;
 
@@ -12,6 +12,8 @@ use crate::config::WithdrawalsConfig;
 pub struct Services {
     pub core: Core,
     pub config: Arc<WithdrawalsSettings>,
+    /// Where a withdrawal's approval process starts, under the policy the withdrawal rules make.
+    pub approvals: brokeros_approvals::Services,
     pub gateway: Arc<dyn PaymentGateway>,
 }
 

@@ -4,9 +4,10 @@
 //! happened instead of doing it again. The actor of every event is the workflow execution.
 
 use crate::model::{
-    ApprovalRequirement, CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal,
-    VerificationLevel, Withdrawal, WithdrawalStatus, check,
+    CheckDecision, CheckFacts, DepositSource, EarlierWithdrawal, VerificationLevel, Withdrawal,
+    WithdrawalStatus, approval_id, check,
 };
+use brokeros_approvals::{AutoApproval, Ending, Refusal};
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result};
 use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
@@ -144,8 +145,9 @@ async fn step<'a>(
     Ok(reply.body)
 }
 
-/// The checks: rejected (reservation released), auto-approved (counted against the client's
-/// daily auto-approvals, exactly: the counter commits with the decision) or waiting for
+/// The checks: rejected (reservation released), or accepted and its approval process started
+/// in the same transaction, which decides between auto-approved (counted against the client's
+/// daily auto-approvals, exactly: the counter commits with the decision) and waiting for
 /// finance.
 async fn run_checks(services: &Services, ctx: &OpContext, id: &str) -> Result<Value> {
     step(services, id, move |before| {
@@ -163,17 +165,34 @@ async fn run_checks(services: &Services, ctx: &OpContext, id: &str) -> Result<Va
                 ctx.now,
             );
             let mut withdrawal = before.entity.clone();
-            withdrawal.decided(&decision, ctx.now)?;
-            let (action, reservation) = match &decision {
-                CheckDecision::Reject { .. } => ("withdrawal.rejected", Reservation::Release),
-                CheckDecision::Accept {
-                    requirement: ApprovalRequirement::None,
-                    ..
-                } => {
-                    changes.put(counter.incremented(ctx)?);
-                    ("withdrawal.auto_approved", Reservation::Keep)
+            let (action, reservation) = match decision {
+                CheckDecision::Reject { reason } => {
+                    withdrawal.reject(reason, ctx.now)?;
+                    ("withdrawal.rejected", Reservation::Release)
                 }
-                CheckDecision::Accept { .. } => ("withdrawal.awaiting_approval", Reservation::Keep),
+                CheckDecision::Accept {
+                    provider,
+                    held_for_review,
+                } => {
+                    let started = brokeros_approvals::start(
+                        &services.approvals,
+                        ctx,
+                        withdrawal.approval_request(),
+                        &facts.start_facts(held_for_review),
+                        changes,
+                    )
+                    .await?;
+                    withdrawal.checked(provider, &started.process, ctx.now)?;
+                    match started.auto_approval {
+                        AutoApproval::Approved { .. } => {
+                            changes.put(counter.incremented(ctx)?);
+                            ("withdrawal.auto_approved", Reservation::Keep)
+                        }
+                        AutoApproval::NotApproved { .. } => {
+                            ("withdrawal.awaiting_approval", Reservation::Keep)
+                        }
+                    }
+                }
             };
             stage_step(
                 services,
@@ -376,6 +395,7 @@ async fn expire(services: &Services, ctx: &OpContext, id: &str) -> Result<Value>
             }
             let mut withdrawal = before.entity.clone();
             withdrawal.expire(ctx.now)?;
+            end_approval(services, ctx, id, None, changes).await?;
             stage_step(
                 services,
                 ctx,
@@ -397,6 +417,34 @@ async fn expire(services: &Services, ctx: &OpContext, id: &str) -> Result<Value>
         _ => "expired",
     };
     Ok(json!({ "outcome": outcome }))
+}
+
+/// Ends the approval process of withdrawal `id` as the withdrawal stops waiting for it:
+/// expired at its deadline (the workflow's deadline starts after the process's, so it has
+/// come), else cancelled for `error`. Should this host's clock still be short of the process's
+/// deadline, the withdrawal's deadline decides: the process is cancelled as expired by it.
+async fn end_approval(
+    services: &Services,
+    ctx: &OpContext,
+    id: &str,
+    error: Option<&str>,
+    changes: &mut Changeset,
+) -> Result<()> {
+    let approval = approval_id(id);
+    let reason = match error {
+        None => match brokeros_approvals::end(services, ctx, &approval, Ending::Expire, changes)
+            .await?
+        {
+            Err(Refusal::NotDueYet { .. } | Refusal::NoDeadline { .. }) => {
+                "withdrawal expired: its workflow's approval deadline passed".to_string()
+            }
+            done => return done.map(drop).map_err(Error::from),
+        },
+        Some(error) => format!("withdrawal rejected: workflow: {error}"),
+    };
+    let cancel = Ending::Cancel { reason: &reason };
+    brokeros_approvals::end(services, ctx, &approval, cancel, changes).await??;
+    Ok(())
 }
 
 /// Pays an approved withdrawal out through its provider, then settles the reservation (paid)
@@ -530,7 +578,11 @@ pub(crate) async fn record_failure(
             let (before, changes) = (&before, &mut staged);
             let mut withdrawal = before.entity.clone();
             let reservation = match withdrawal.status {
-                WithdrawalStatus::Requested | WithdrawalStatus::AwaitingApproval => {
+                status @ (WithdrawalStatus::Requested | WithdrawalStatus::AwaitingApproval) => {
+                    // Not checked yet, it has no approval process to end.
+                    if status == WithdrawalStatus::AwaitingApproval {
+                        end_approval(services, ctx, id, Some(error), changes).await?;
+                    }
                     withdrawal.reject(format!("workflow: {error}"), ctx.now)?;
                     Reservation::Release
                 }
