@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use brokeros_http::client::Call;
 use brokeros_approvals::{ApprovalProcess, ProcessStatus};
+use brokeros_http::client::Call;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::Changeset;

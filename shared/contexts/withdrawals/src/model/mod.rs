@@ -21,10 +21,11 @@ use brokeros_approvals::{
 use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
-use brokeros_onboarding::kyc::model::DocumentType;
-use brokeros_onboarding::model::Client;
-use brokeros_onboarding::model::KycStatus;
 use brokeros_payments::model::PaymentMethod;
+
+mod level;
+
+pub use level::VerificationLevel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -308,43 +309,6 @@ impl Withdrawal {
         self.reasons.push(reason);
         self.updated_at = now;
         Ok(())
-    }
-}
-
-/// How far a client's identity is verified, as the withdrawal rules see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerificationLevel {
-    /// KYC not approved (never, not yet, or no longer).
-    None,
-    /// KYC approved.
-    Basic,
-    /// KYC approved and proof of funds on file.
-    Enhanced,
-}
-
-impl VerificationLevel {
-    pub fn of(client: &Client) -> VerificationLevel {
-        if client.kyc_status != KycStatus::Approved {
-            return VerificationLevel::None;
-        }
-        let funds_proven = client
-            .documents
-            .iter()
-            .any(|d| d.document.doc_type == DocumentType::ProofOfFunds);
-        if funds_proven {
-            VerificationLevel::Enhanced
-        } else {
-            VerificationLevel::Basic
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerificationLevel::None => "none",
-            VerificationLevel::Basic => "basic",
-            VerificationLevel::Enhanced => "enhanced",
-        }
     }
 }
 
