@@ -99,20 +99,8 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
 }
 
 /// What the definition's choices branch on.
-fn outcome(status: WithdrawalStatus) -> &'static str {
-    match status {
-        WithdrawalStatus::Requested => "requested",
-        WithdrawalStatus::AwaitingApproval => "awaiting_approval",
-        WithdrawalStatus::Approved => "approved",
-        WithdrawalStatus::Paid => "paid",
-        WithdrawalStatus::Rejected => "rejected",
-        WithdrawalStatus::Expired => "expired",
-        WithdrawalStatus::PayoutFailed => "payout_failed",
-    }
-}
-
 fn answer(status: WithdrawalStatus) -> Reply {
-    Reply::new(200, json!({ "outcome": outcome(status) }))
+    Reply::new(200, json!({ "outcome": status.as_str() }))
 }
 
 /// A step's work on the withdrawal as stored: what it stages, and the status it leaves.
