@@ -6,8 +6,6 @@
 //! refuses a second success ([`Deposit::apply`]), and the credit, the deposit's new state, the
 //! provider's volume counter and the audit events commit in one transaction.
 
-use std::sync::Mutex;
-
 use crate::deposits::model::{Deposit, DepositStatus, Effect};
 use crate::model::PaymentMethod;
 use crate::model::events::PaymentEvent;
@@ -234,7 +232,7 @@ struct UnmatchedPayment {
 }
 
 /// What applying one provider event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
     Credited,
     Declined {
@@ -261,9 +259,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
     };
     let ctx = &ctx;
     // What the attempt that committed decided, and the deposit as it committed it.
-    let decided: Mutex<Option<(Applied, Option<Deposit>)>> = Mutex::new(None);
-    let decided_ref = &decided;
-    execute(services, None, || {
+    let (applied, deposit) = execute(services, None, || {
         Box::pin(async move {
             let mut changes = Changeset::new();
             let Some(before) =
@@ -289,8 +285,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     ),
                     condition: Condition::Always,
                 });
-                *decided_ref.lock().expect("decision lock") = Some((Applied::Unmatched, None));
-                return Ok((Reply::new(200, Value::Null), changes));
+                return Ok(((Applied::Unmatched, None), changes));
             };
             let mut deposit = before.entity.clone();
             let effect = deposit.apply(event, ctx.now);
@@ -362,15 +357,10 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     vec![],
                 )?;
             }
-            *decided_ref.lock().expect("decision lock") = Some((applied, Some(deposit)));
-            Ok((Reply::new(200, Value::Null), changes))
+            Ok(((applied, Some(deposit)), changes))
         })
     })
     .await?;
-    let (applied, deposit) = decided
-        .into_inner()
-        .expect("decision lock")
-        .ok_or_else(|| Error::Internal("applying the event decided nothing".into()))?;
     if let (Some(deposit), Some(token)) = (
         deposit.as_ref(),
         deposit
