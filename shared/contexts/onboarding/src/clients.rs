@@ -3,7 +3,7 @@
 
 use crate::kyc::model as kyc;
 use crate::model::Client;
-use crate::model::{ClientDocument, KycProfile, KycStatus, mask_number};
+use crate::model::{ClientDocument, KycProfile, KycStatus, Onboarding, mask_number};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, Result, normalize};
 use brokeros_store::{Condition, Item, WriteOp};
@@ -290,7 +290,7 @@ pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) ->
     let client = load_client(services, &id).await?;
     authorize_client_read(principal, &client.entity)?;
     let shown = view(&client.entity, client.version);
-    let onboardings = super::list_for_client(services, principal, &id).await?;
+    let onboardings = super::list_for_client::<Onboarding>(services, principal, &id).await?;
     Ok(json!({
         "client_id": id,
         "kyc_status": client.entity.kyc_status,

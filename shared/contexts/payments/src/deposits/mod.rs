@@ -23,7 +23,7 @@ use crate::model::stats::Outcome;
 use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_onboarding::{authorize_client_read, client_items, load_client};
+use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
 use crate::{Services, keys};
@@ -50,6 +50,24 @@ impl Entity for Deposit {
             keys::deposits_by_client(&self.client_id),
             keys::by_time(self.created_at, &self.id),
         )]
+    }
+}
+
+impl ClientRecord for Deposit {
+    fn key_of(id: &str) -> Key {
+        keys::deposit(id)
+    }
+
+    fn by_client(client_id: &str) -> String {
+        keys::deposits_by_client(client_id)
+    }
+
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn view(&self) -> Value {
+        view(self)
     }
 }
 
@@ -170,31 +188,6 @@ async fn load_deposit(services: &Services, id: &str) -> Result<Audited<Deposit>>
             entity: "deposit",
             id: id.to_string(),
         })
-}
-
-/// One deposit, for whoever may read its client.
-pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
-    let id = normalize::code("deposit_id", id, 80)?;
-    let deposit = load_deposit(services, &id).await?;
-    let client = load_client(services, &deposit.entity.client_id).await?;
-    authorize_client_read(principal, &client.entity)?;
-    Ok(view(&deposit.entity))
-}
-
-/// A client's deposits, newest first.
-pub async fn list_for_client(
-    services: &Services,
-    principal: &Principal,
-    client_id: &str,
-) -> Result<Value> {
-    client_items(
-        services,
-        principal,
-        client_id,
-        keys::deposits_by_client,
-        view,
-    )
-    .await
 }
 
 /// A client's latest deposits with their status, for the wallet view.
