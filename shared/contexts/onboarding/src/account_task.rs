@@ -77,13 +77,7 @@ pub(crate) async fn open_account(
                 "onboarding.account_opened",
             )?;
             let mut client = client_before.entity.clone();
-            if !client
-                .trading_accounts
-                .iter()
-                .any(|a| a.login == opened.login)
-            {
-                client.trading_accounts.push(opened.clone());
-            }
+            client.add_trading_account(opened);
             stage(
                 &mut changes,
                 &ctx,

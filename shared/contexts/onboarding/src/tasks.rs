@@ -518,13 +518,8 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                 if outcome == OnboardingStatus::Approved {
                     client.status = "active".to_string();
                 }
-                if let Some(account) = account
-                    && !client
-                        .trading_accounts
-                        .iter()
-                        .any(|a| a.login == account.login)
-                {
-                    client.trading_accounts.push(account.clone());
+                if let Some(account) = account {
+                    client.add_trading_account(account);
                 }
                 stage(
                     &mut changes,
