@@ -568,16 +568,11 @@ pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_tas
 }
 
 pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
-    use brokeros_http::client::Call;
     let client_id = app.register("Berg", CLEAR).await;
     let sales = crate::harness::token("sales-1", Role::Sales);
     let path = format!("/clients/{client_id}/onboarding");
-    let request = || {
-        Call::post(&path, &json!({ "product": "forex" }))
-            .token(&sales)
-            .header("idempotency-key", "start-1")
-    };
-    let (status, reply) = app.send(request()).await;
+    let body = json!({ "product": "forex" });
+    let (status, reply) = app.post_keyed(&path, &body, &sales, "start-1").await;
     assert_eq!(status, 503, "{reply}");
     assert_eq!(reply["code"], "unavailable");
     let client = app.client(&client_id).await;
@@ -588,26 +583,45 @@ pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
     assert_eq!(onboarding["status"], "failed");
     assert_eq!(onboarding["failure"], "WorkflowNotStarted.TransientError");
     // Replaying the request does not pretend it started.
-    let (status, reply) = app.send(request()).await;
+    let (status, reply) = app.post_keyed(&path, &body, &sales, "start-1").await;
     assert_eq!(status, 409, "{reply}");
     assert_eq!(reply["code"], "onboarding_not_started");
 }
 
+pub async fn a_replayed_decision_answers_the_same_review(app: App) {
+    let client_id = app.register("Fischer", NEEDS_REVIEW).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let review = app.pending_review(&onboarding_id, "compliance").await;
+    let compliance = crate::harness::token("compliance-1", Role::Compliance);
+    let path = format!(
+        "/compliance/reviews/{}/decision",
+        review["id"].as_str().unwrap()
+    );
+    let approve = json!({ "decision": "approve" });
+    let (status, first) = app
+        .post_keyed(&path, &approve, &compliance, "decide-1")
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    // Decided already, the review would refuse a second decision: the replay answers the first.
+    let (status, replay) = app
+        .post_keyed(&path, &approve, &compliance, "decide-1")
+        .await;
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!(replay, first);
+}
+
 pub async fn a_replayed_start_answers_the_same_execution(app: App) {
-    use brokeros_http::client::Call;
     let client_id = app.register("Berg", CLEAR).await;
     let sales = crate::harness::token("sales-1", Role::Sales);
     let path = format!("/clients/{client_id}/onboarding");
-    let request = || {
-        Call::post(&path, &json!({ "product": "forex" }))
-            .token(&sales)
-            .header("idempotency-key", "start-2")
-    };
-    let (status, first) = app.send(request()).await;
+    let body = json!({ "product": "forex" });
+    let (status, first) = app.post_keyed(&path, &body, &sales, "start-2").await;
     assert_eq!(status, 202, "{first}");
     let arn = first["execution_arn"].as_str().unwrap();
     app.finished(arn).await;
-    let (status, replay) = app.send(request()).await;
+    let (status, replay) = app.post_keyed(&path, &body, &sales, "start-2").await;
     assert_eq!(status, 202, "{replay}");
     assert_eq!(replay["id"], first["id"]);
     assert_eq!(replay["execution_arn"], first["execution_arn"]);

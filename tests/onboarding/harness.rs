@@ -208,6 +208,18 @@ impl App {
         call(&self.router, request).await
     }
 
+    /// Posts `body` to `path` as the holder of `token`, with the `Idempotency-Key` `key`.
+    pub async fn post_keyed(
+        &self,
+        path: &str,
+        body: &Value,
+        token: &str,
+        key: &str,
+    ) -> (u16, Value) {
+        let request = Call::post(path, body).token(token);
+        self.send(request.header("idempotency-key", key)).await
+    }
+
     pub async fn counts(&self) -> (u64, u64) {
         (
             self.store.count_items(Table::Main).await.unwrap(),

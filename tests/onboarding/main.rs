@@ -62,6 +62,7 @@ onboarding_tests! {
     a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task => new,
     a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
+    a_replayed_decision_answers_the_same_review => new,
     wallet_balances_and_transactions_follow_the_ledger => new,
     provider_webhooks_are_queued_once_and_forgeries_write_nothing => new,
     settlement_reports_reconcile_over_http_for_finance_only => new,

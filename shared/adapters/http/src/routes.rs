@@ -12,8 +12,10 @@ use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal
 use brokeros_app::wallet;
 use brokeros_kernel::Reply;
 use brokeros_onboarding::kyc;
-use brokeros_onboarding::{clients, reviews};
+use brokeros_onboarding::model::Onboarding;
+use brokeros_onboarding::{ClientRecord, clients, reviews};
 use brokeros_payments::deposits;
+use brokeros_payments::deposits::model::Deposit;
 use brokeros_payments::psp;
 
 async fn health() -> impl IntoResponse {
@@ -346,43 +348,25 @@ async fn recon_run(
     Ok(axum::Json(json!(run)))
 }
 
-async fn list_deposits(
+/// A client's deposits or onboardings (`T`), newest first.
+async fn list_for_client<T: ClientRecord>(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        deposits::list_for_client(&state.services.payments, &p, &id).await?,
+        brokeros_onboarding::list_for_client::<T>(&state.services, &p, &id).await?,
     ))
 }
 
-async fn get_deposit(
+/// One deposit or onboarding (`T`).
+async fn get_for_client<T: ClientRecord>(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
-        deposits::get(&state.services.payments, &p, &id).await?,
-    ))
-}
-
-async fn list_onboardings(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::list_for_client(&state.services.onboarding, &p, &id).await?,
-    ))
-}
-
-async fn get_onboarding(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::get(&state.services.onboarding, &p, &id).await?,
+        brokeros_onboarding::get_for_client::<T>(&state.services, &p, &id).await?,
     ))
 }
 
@@ -507,9 +491,9 @@ fn crm() -> Router<AppState> {
         .route("/clients/{id}/wallet", get(wallet_balances))
         .route(
             "/clients/{id}/deposits",
-            post(create_deposit).get(list_deposits),
+            post(create_deposit).get(list_for_client::<Deposit>),
         )
-        .route("/deposits/{id}", get(get_deposit))
+        .route("/deposits/{id}", get(get_for_client::<Deposit>))
         .route(
             "/clients/{id}/withdrawals",
             post(withdrawal_routes::create).get(withdrawal_routes::list_for_client),
@@ -544,9 +528,9 @@ fn crm() -> Router<AppState> {
         .route("/me", get(me))
         .route(
             "/clients/{id}/onboarding",
-            post(start_onboarding).get(list_onboardings),
+            post(start_onboarding).get(list_for_client::<Onboarding>),
         )
-        .route("/onboardings/{id}", get(get_onboarding))
+        .route("/onboardings/{id}", get(get_for_client::<Onboarding>))
         .route("/compliance/reviews", get(review_queue))
         .route("/compliance/reviews/{id}", get(get_review))
         .route("/compliance/reviews/{id}/decision", post(decide_review))

@@ -95,10 +95,12 @@ pub async fn capture(
     execute(services, key, move || {
         Box::pin(async move {
             let email_key = capture
+                .contact
                 .email
                 .as_ref()
                 .map(|e| keys::unique_email(&capture.brand, e));
             let phone_key = capture
+                .contact
                 .phone
                 .as_ref()
                 .map(|p| keys::unique_phone(&capture.brand, p));
@@ -163,8 +165,8 @@ pub async fn capture(
             } else {
                 let (pool, agents) = select_pool(
                     &services.config.lead_assignment,
-                    &capture.country,
-                    capture.language.as_deref(),
+                    &capture.contact.country,
+                    capture.contact.language.as_deref(),
                 );
                 let counter_key = keys::assignment_counter(&capture.brand, pool);
                 let assigned = services

@@ -7,10 +7,10 @@ use brokeros_trading::{NewAccount, platform_error};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tasks::{TaskScope, commit, stage};
+use super::tasks::{TaskScope, stage};
 use crate::Services;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::idempotency::execute;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AccountTask {
@@ -61,7 +61,7 @@ pub(crate) async fn open_account(
         currency: account.currency,
     };
     let (task, opened) = (&task, &opened);
-    commit(services, move || {
+    execute(services, None, move || {
         Box::pin(async move {
             let ctx = task.scope.ctx(services);
             let (onboarding_before, client_before) = task.scope.load(services).await?;
@@ -77,13 +77,7 @@ pub(crate) async fn open_account(
                 "onboarding.account_opened",
             )?;
             let mut client = client_before.entity.clone();
-            if !client
-                .trading_accounts
-                .iter()
-                .any(|a| a.login == opened.login)
-            {
-                client.trading_accounts.push(opened.clone());
-            }
+            client.add_trading_account(opened);
             stage(
                 &mut changes,
                 &ctx,
@@ -92,8 +86,9 @@ pub(crate) async fn open_account(
                 &client,
                 "client.account_opened",
             )?;
-            Ok((Reply::new(200, json!(opened)), changes))
+            Ok(((), changes))
         })
     })
-    .await
+    .await?;
+    Ok(json!(opened))
 }

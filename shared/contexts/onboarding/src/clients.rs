@@ -3,7 +3,9 @@
 
 use crate::kyc::model as kyc;
 use crate::model::Client;
-use crate::model::{ClientDocument, KycProfile, KycStatus, mask_number};
+use crate::model::{
+    ClientDocument, Contact, ContactRules, KycProfile, KycStatus, Onboarding, mask_number,
+};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, Result, normalize};
 use brokeros_store::{Condition, Item, WriteOp};
@@ -29,6 +31,12 @@ pub fn view(client: &Client, version: u64) -> Value {
     v["version"] = json!(version);
     v
 }
+
+/// What a registration takes of contact data (a lead's capture is stricter).
+const REGISTRATION_CONTACT: ContactRules = ContactRules {
+    referral_code_max: 40,
+    reachable: false,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,17 +81,16 @@ pub async fn register(
         (None, false) => Some(principal.sub.clone()),
     };
     let brand = services.config.brands.brand(body.brand.as_deref())?;
-    let first_name = normalize::required_text("first_name", &body.first_name, 100)?;
-    let last_name = normalize::optional(body.last_name, |n| {
-        normalize::required_text("last_name", n, 100)
-    })?;
-    let country = normalize::country("country", &body.country)?;
-    let email = normalize::optional(body.email, |e| normalize::email("email", e))?;
-    let phone = normalize::optional(body.phone, |p| normalize::phone_e164("phone", p, &country))?;
-    let language = normalize::optional(body.language, |l| normalize::language("language", l))?;
-    let referral_code = normalize::optional(body.referral_code, |c| {
-        normalize::code("referral_code", c, 40)
-    })?;
+    let contact = Contact {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email: body.email,
+        phone: body.phone,
+        country: body.country,
+        language: body.language,
+        referral_code: body.referral_code,
+    }
+    .normalized(REGISTRATION_CONTACT)?;
     let profile = body.profile.map(validate_profile).transpose()?;
     let account_manager = if principal.has(Role::Sales) {
         principal.sub.clone()
@@ -92,25 +99,15 @@ pub async fn register(
     };
     execute(services, key, || {
         let client = Client {
-            id: services.ids.prefixed("client"),
-            brand: brand.clone(),
             user_id: user_id.clone(),
-            first_name: first_name.clone(),
-            last_name: last_name.clone(),
-            email: email.clone(),
-            phone: phone.clone(),
-            country: country.clone(),
-            language: language.clone(),
-            referral_code: referral_code.clone(),
-            lead_id: None,
-            account_manager: account_manager.clone(),
-            status: "registered".to_string(),
-            kyc_status: KycStatus::NotStarted,
-            onboarding_id: None,
-            trading_accounts: Vec::new(),
             profile: profile.clone(),
-            documents: Vec::new(),
-            created_at: services.clock.now(),
+            ..Client::registered(
+                services.ids.prefixed("client"),
+                brand.clone(),
+                contact.clone(),
+                account_manager.clone(),
+                services.clock.now(),
+            )
         };
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
@@ -290,7 +287,7 @@ pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) ->
     let client = load_client(services, &id).await?;
     authorize_client_read(principal, &client.entity)?;
     let shown = view(&client.entity, client.version);
-    let onboardings = super::list_for_client(services, principal, &id).await?;
+    let onboardings = super::list_for_client::<Onboarding>(services, principal, &id).await?;
     Ok(json!({
         "client_id": id,
         "kyc_status": client.entity.kyc_status,

@@ -291,16 +291,6 @@ pub async fn prepare(
     Ok((reply, input))
 }
 
-/// One onboarding, for whoever may read its client.
-pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
-    let id = normalize::code("onboarding_id", id, 80)?;
-    let onboarding: Audited<Onboarding> =
-        load_existing(services, &keys::onboarding(&id), "onboarding", &id).await?;
-    let client = load_client(services, &onboarding.entity.client_id).await?;
-    authorize_client_read(principal, &client.entity)?;
-    Ok(view(&onboarding.entity))
-}
-
 /// An onboarding as the API shows it: never the workflow's task token.
 pub fn view(onboarding: &Onboarding) -> Value {
     let mut shown = onboarding.clone();
@@ -308,20 +298,57 @@ pub fn view(onboarding: &Onboarding) -> Value {
     serde_json::to_value(&shown).expect("onboardings serialize")
 }
 
-/// A client's onboardings, newest first.
-pub async fn list_for_client(
-    services: &Services,
+/// A record of a client's (an onboarding, a deposit, a withdrawal) that whoever may read the
+/// client may read: found by its id (named `{TYPE}_id` in errors), listed newest first under
+/// the client.
+pub trait ClientRecord: Entity {
+    /// Where the record with this id is stored.
+    fn key_of(id: &str) -> Key;
+    /// The index partition that lists a client's records, newest first.
+    fn by_client(client_id: &str) -> String;
+    fn client_id(&self) -> &str;
+    /// The record as the API shows it.
+    fn view(&self) -> Value;
+}
+
+/// One record of a client's, for whoever may read the client.
+pub async fn get_for_client<T: ClientRecord>(
+    services: &Core,
+    principal: &Principal,
+    id: &str,
+) -> Result<Value> {
+    let id = normalize::code(&format!("{}_id", T::TYPE), id, 80)?;
+    let record: Audited<T> = load_existing(services, &T::key_of(&id), T::TYPE, &id).await?;
+    let client = load_client(services, record.entity.client_id()).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(record.entity.view())
+}
+
+/// A client's records, newest first, for whoever may read the client.
+pub async fn list_for_client<T: ClientRecord>(
+    services: &Core,
     principal: &Principal,
     client_id: &str,
 ) -> Result<Value> {
-    client_items(
-        services,
-        principal,
-        client_id,
-        keys::onboardings_by_client,
-        view,
-    )
-    .await
+    client_items(services, principal, client_id, T::by_client, T::view).await
+}
+
+impl ClientRecord for Onboarding {
+    fn key_of(id: &str) -> Key {
+        keys::onboarding(id)
+    }
+
+    fn by_client(client_id: &str) -> String {
+        keys::onboardings_by_client(client_id)
+    }
+
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn view(&self) -> Value {
+        view(self)
+    }
 }
 
 /// The newest 50 items of a client's index partition (`partition` of the client id), shown

@@ -501,6 +501,50 @@ mod tests {
         );
         assert!(OnboardingStatus::parse_outcome("running").is_err());
     }
+
+    #[test]
+    fn contact_data_is_normalized_under_each_requests_rules() {
+        let lead = ContactRules {
+            referral_code_max: 32,
+            reachable: true,
+        };
+        let registration = ContactRules {
+            referral_code_max: 40,
+            reachable: false,
+        };
+        let contact = Contact {
+            first_name: " Ann ".into(),
+            last_name: Some("  ".into()),
+            email: None,
+            phone: Some("020 7946 0958".into()),
+            country: "gb".into(),
+            language: Some("PT_br".into()),
+            referral_code: Some("IB-7".into()),
+        };
+        let normalized = contact.clone().normalized(lead).unwrap();
+        assert_eq!(normalized.first_name, "Ann");
+        assert_eq!(normalized.last_name, None);
+        assert_eq!(normalized.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(normalized.country, "GB");
+        assert_eq!(normalized.language.as_deref(), Some("pt-BR"));
+        let unreachable = Contact {
+            phone: None,
+            ..contact.clone()
+        };
+        let e = unreachable.clone().normalized(lead).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("required", Some("email"))
+        );
+        assert!(unreachable.normalized(registration).is_ok());
+        let long_code = Contact {
+            referral_code: Some("R".repeat(40)),
+            ..contact
+        };
+        let e = long_code.clone().normalized(lead).unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("referral_code"));
+        assert!(long_code.normalized(registration).is_ok());
+    }
 }
 
 /// A client: who they are, how to reach them, their KYC standing and profile, documents and
@@ -542,4 +586,106 @@ pub struct Client {
     pub documents: Vec<ClientDocument>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+impl Client {
+    /// A new client, registered with `contact` and KYC not started: by registration, or from a
+    /// converted lead (which then links the lead).
+    pub fn registered(
+        id: String,
+        brand: String,
+        contact: Contact,
+        account_manager: String,
+        now: OffsetDateTime,
+    ) -> Client {
+        Client {
+            id,
+            brand,
+            user_id: None,
+            first_name: contact.first_name,
+            last_name: contact.last_name,
+            email: contact.email,
+            phone: contact.phone,
+            country: contact.country,
+            language: contact.language,
+            referral_code: contact.referral_code,
+            lead_id: None,
+            account_manager,
+            status: "registered".to_string(),
+            kyc_status: KycStatus::NotStarted,
+            onboarding_id: None,
+            trading_accounts: Vec::new(),
+            profile: None,
+            documents: Vec::new(),
+            created_at: now,
+        }
+    }
+
+    /// Records a trading account opened for the client, once.
+    pub fn add_trading_account(&mut self, account: &AccountRef) {
+        if !self
+            .trading_accounts
+            .iter()
+            .any(|a| a.login == account.login)
+        {
+            self.trading_accounts.push(account.clone());
+        }
+    }
+}
+
+/// Who a person is and how to reach them, as a lead's submission (CRM) and a client's
+/// registration both carry it: [`Contact::normalized`] checks and normalizes it for both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2; phone numbers without a country code are read as of this country.
+    pub country: String,
+    pub language: Option<String>,
+    /// An introducing broker's referral code.
+    pub referral_code: Option<String>,
+}
+
+/// Where the requests that carry contact data differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactRules {
+    /// The longest referral code taken.
+    pub referral_code_max: usize,
+    /// Whether an email or a phone number is required.
+    pub reachable: bool,
+}
+
+impl Contact {
+    /// The contact data trimmed and normalized (country and phone in their codes, email in
+    /// lower case; blank optional fields dropped), or the first field that is not valid.
+    pub fn normalized(self, rules: ContactRules) -> Result<Contact> {
+        use brokeros_kernel::normalize::{self, optional};
+        let first_name = normalize::required_text("first_name", &self.first_name, 100)?;
+        let last_name = optional(self.last_name, |v| normalize::text("last_name", v, 100))?;
+        let country = normalize::country("country", &self.country)?;
+        let email = optional(self.email, |v| normalize::email("email", v))?;
+        let phone = optional(self.phone, |v| normalize::phone_e164("phone", v, &country))?;
+        if rules.reachable && email.is_none() && phone.is_none() {
+            return Err(Error::invalid(
+                "required",
+                "email",
+                "an email or a phone number is required",
+            ));
+        }
+        let language = optional(self.language, |v| normalize::language("language", v))?;
+        let referral_code = optional(self.referral_code, |v| {
+            normalize::code("referral_code", v, rules.referral_code_max)
+        })?;
+        Ok(Contact {
+            first_name,
+            last_name,
+            email,
+            phone,
+            country,
+            language,
+            referral_code,
+        })
+    }
 }

@@ -9,14 +9,13 @@ use brokeros_kernel::{Result, normalize};
 use brokeros_store::Index;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Mutex;
 
 use super::load_existing;
 use crate::{Services, keys};
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
+use brokeros_kernel::{Replied, Reply};
 
 /// The error name a rejection fails the waiting task with.
 pub const REVIEW_REJECTED: &str = "ReviewRejected";
@@ -84,9 +83,7 @@ pub async fn decide(
         .as_deref()
         .map(|r| normalize::required_text("reason", r, 1000))
         .transpose()?;
-    let decided: Mutex<Option<Review>> = Mutex::new(None);
-    let decided_ref = &decided;
-    let reply = execute(services, key, || {
+    let replied = execute(services, key, || {
         let reason = reason.clone();
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
@@ -107,14 +104,15 @@ pub async fn decide(
                 action,
                 vec![],
             )?;
-            let reply = Reply::new(200, view(&review));
-            *decided_ref.lock().expect("decision lock") = Some(review);
-            Ok((reply, changes))
+            Ok((
+                Replied::new(Reply::new(200, view(&review)), review),
+                changes,
+            ))
         })
     })
     .await?;
-    let decided = decided.lock().expect("decision lock").take();
-    if let Some(review) = decided
+    // A replay decided nothing: the request that decided told the workflow.
+    if let Some(review) = replied.decided
         && let Err(e) = answer_decision(services, &review, &review.task_token).await
     {
         tracing::warn!(
@@ -123,7 +121,7 @@ pub async fn decide(
             "the workflow was not told of the decision; the review's deadline will follow it"
         );
     }
-    Ok(reply)
+    Ok(replied.reply)
 }
 
 /// Tells the workflow task waiting on `token` what `review` decided (nothing for an undecided

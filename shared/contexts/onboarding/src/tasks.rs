@@ -10,14 +10,12 @@ use crate::model::{
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::Key;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::sync::Mutex;
 
 use super::load_existing;
 use crate::{Services, keys};
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
@@ -98,14 +96,6 @@ impl TaskScope {
     }
 }
 
-/// Runs a task body under the store's optimistic retries and answers its JSON.
-pub(crate) async fn commit<'a>(
-    services: &Services,
-    attempt: impl FnMut() -> brokeros_kernel::idempotency::Attempt<'a, Reply>,
-) -> Result<Value> {
-    Ok(execute(services, None, attempt).await?.body)
-}
-
 /// Applies `edit` to the task's onboarding and commits it with its audit event `action`
 /// (nothing when the edit changes nothing, as when a task is retried).
 pub(crate) async fn update_onboarding(
@@ -115,7 +105,7 @@ pub(crate) async fn update_onboarding(
     edit: impl Fn(&mut Onboarding) + Send + Sync,
 ) -> Result<()> {
     let edit = &edit;
-    commit(services, move || {
+    execute(services, None, move || {
         Box::pin(async move {
             let ctx = scope.ctx(services);
             let (before, _) = scope.load(services).await?;
@@ -123,11 +113,10 @@ pub(crate) async fn update_onboarding(
             edit(&mut onboarding);
             let mut changes = Changeset::new();
             stage(&mut changes, &ctx, services, &before, &onboarding, action)?;
-            Ok((Reply::new(200, Value::Null), changes))
+            Ok(((), changes))
         })
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Stages `after` over `before` when they differ.
@@ -178,6 +167,7 @@ fn review_id(onboarding_id: &str, level: ReviewLevel) -> String {
 }
 
 /// How a review task answers its workflow task once its transaction committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum ReviewAnswer {
     /// Not yet: a reviewer's decision will.
     Wait,
@@ -196,9 +186,8 @@ enum ReviewAnswer {
 /// them wins and the other is refused or follows it. A retried invocation carries a new task
 /// token: a still-pending review takes it.
 async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
-    let answer = Mutex::new(ReviewAnswer::Wait);
-    let (task, answer_ref) = (&task, &answer);
-    let reply = commit(services, move || {
+    let task = &task;
+    let (review, answer) = execute(services, None, move || {
         Box::pin(async move {
             let ctx = task.scope.ctx(services);
             let onboarding_id = &task.scope.onboarding_id;
@@ -286,13 +275,11 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
                     "client.kyc_in_review",
                 )?;
             }
-            let reply = json!({ "review_id": review.id, "status": review.status.as_str() });
-            *answer_ref.lock().expect("answer lock") = next;
-            Ok((Reply::new(200, reply), changes))
+            Ok(((review, next), changes))
         })
     })
     .await?;
-    match answer.into_inner().expect("answer lock") {
+    match answer {
         ReviewAnswer::Wait => {}
         ReviewAnswer::Follow(review) => {
             super::reviews::answer_decision(services, &review, &task.task_token).await?
@@ -306,7 +293,7 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
             brokeros_kernel::workflow::unless_not_waiting(answered)?
         }
     }
-    Ok(reply)
+    Ok(json!({ "review_id": review.id, "status": review.status.as_str() }))
 }
 
 async fn load_review_at(
@@ -442,7 +429,7 @@ async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
         template
     );
     let (task, id, template) = (&task, &id, &template);
-    commit(services, move || {
+    execute(services, None, move || {
         Box::pin(async move {
             let ctx = task.scope.ctx(services);
             let (_, client) = task.scope.load(services).await?;
@@ -472,10 +459,11 @@ async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
                     "notification.queued",
                 )?;
             }
-            Ok((Reply::new(200, json!({ "notification_id": id })), changes))
+            Ok(((), changes))
         })
     })
-    .await
+    .await?;
+    Ok(json!({ "notification_id": id }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -506,7 +494,7 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
         error.to_string()
     });
     let (task, account, failure, ctx) = (&task, &account, &failure, &ctx);
-    commit(services, move || {
+    let onboarding = execute(services, None, move || {
         Box::pin(async move {
             let ctx = ctx.clone();
             let (onboarding_before, client_before) = task.scope.load(services).await?;
@@ -530,13 +518,8 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                 if outcome == OnboardingStatus::Approved {
                     client.status = "active".to_string();
                 }
-                if let Some(account) = account
-                    && !client
-                        .trading_accounts
-                        .iter()
-                        .any(|a| a.login == account.login)
-                {
-                    client.trading_accounts.push(account.clone());
+                if let Some(account) = account {
+                    client.add_trading_account(account);
                 }
                 stage(
                     &mut changes,
@@ -568,10 +551,9 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                     }
                 }
             }
-            let reply =
-                json!({ "onboarding_id": onboarding.id, "status": onboarding.status.as_str() });
-            Ok((Reply::new(200, reply), changes))
+            Ok((onboarding, changes))
         })
     })
-    .await
+    .await?;
+    Ok(json!({ "onboarding_id": onboarding.id, "status": onboarding.status.as_str() }))
 }

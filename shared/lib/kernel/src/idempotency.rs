@@ -84,8 +84,10 @@ async fn backoff(attempt: u32) {
 pub type Attempt<'a, R> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(R, Changeset)>> + Send + 'a>>;
 
-/// Runs a use case that reads, decides and returns its reply with a changeset, then commits the
-/// changeset (and the idempotency record, when a key was given) as one transaction. A lost race
+/// Runs a use case that reads, decides and returns its outcome `R` (what it decided; the
+/// [`Reply`](crate::Reply) of an HTTP use case) with a changeset, then commits the changeset
+/// (and the idempotency record holding `R`, when a key was given) as one transaction, and
+/// answers the outcome of the run that committed, or the stored one on a replay. A lost race
 /// (a condition that no longer holds) re-runs the use case on fresh reads.
 pub async fn execute<'a, R>(
     services: &(impl Runtime + ?Sized),

@@ -26,4 +26,4 @@ pub use brands::Brands;
 pub use context::{Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx};
 pub use error::{Error, Result};
 pub use paging::{QueueFilter, page_limit};
-pub use reply::Reply;
+pub use reply::{Replied, Reply};

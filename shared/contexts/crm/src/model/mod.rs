@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use brokeros_kernel::{Error, Result};
 pub use brokeros_onboarding::model::Client;
-use brokeros_onboarding::model::KycStatus;
+use brokeros_onboarding::model::Contact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,14 +159,14 @@ impl Lead {
         let mut lead = Lead {
             id,
             brand: capture.brand,
-            first_name: capture.first_name,
-            last_name: capture.last_name,
-            email: capture.email,
-            phone: capture.phone,
-            country: capture.country,
-            language: capture.language,
+            first_name: capture.contact.first_name,
+            last_name: capture.contact.last_name,
+            email: capture.contact.email,
+            phone: capture.contact.phone,
+            country: capture.contact.country,
+            language: capture.contact.language,
             marketing_consent: capture.marketing_consent,
-            referral_code: capture.referral_code,
+            referral_code: capture.contact.referral_code,
             first_touch: capture.touch.clone(),
             last_touch: capture.touch,
             touch_count: 1,
@@ -196,19 +196,19 @@ impl Lead {
         rules: &crate::config::ScoringConfig,
     ) {
         if self.last_name.is_none() {
-            self.last_name = capture.last_name;
+            self.last_name = capture.contact.last_name;
         }
         if self.email.is_none() {
-            self.email = capture.email;
+            self.email = capture.contact.email;
         }
         if self.phone.is_none() && phone_is_free {
-            self.phone = capture.phone;
+            self.phone = capture.contact.phone;
         }
         if self.language.is_none() {
-            self.language = capture.language;
+            self.language = capture.contact.language;
         }
         if self.referral_code.is_none() {
-            self.referral_code = capture.referral_code;
+            self.referral_code = capture.contact.referral_code;
         }
         self.marketing_consent = capture.marketing_consent;
         self.touch_count += 1;
@@ -268,10 +268,7 @@ pub fn client_from_lead(
     user_id: Option<String>,
     now: OffsetDateTime,
 ) -> Client {
-    Client {
-        id,
-        brand: lead.brand.clone(),
-        user_id,
+    let contact = Contact {
         first_name: lead.first_name.clone(),
         last_name: lead.last_name.clone(),
         email: lead.email.clone(),
@@ -279,15 +276,12 @@ pub fn client_from_lead(
         country: lead.country.clone(),
         language: lead.language.clone(),
         referral_code: lead.referral_code.clone(),
+    };
+    let account_manager = lead.assignee.clone();
+    Client {
+        user_id,
         lead_id: Some(lead.id.clone()),
-        account_manager: lead.assignee.clone(),
-        status: "registered".to_string(),
-        kyc_status: KycStatus::NotStarted,
-        onboarding_id: None,
-        trading_accounts: Vec::new(),
-        profile: None,
-        documents: Vec::new(),
-        created_at: now,
+        ..Client::registered(id, lead.brand.clone(), contact, account_manager, now)
     }
 }
 

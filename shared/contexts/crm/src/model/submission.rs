@@ -5,6 +5,7 @@ use super::{Touch, Utm};
 use brokeros_kernel::Brands;
 use brokeros_kernel::normalize::optional;
 use brokeros_kernel::{Result, normalize};
+use brokeros_onboarding::model::{Contact, ContactRules};
 
 /// The body of `POST /leads` as landing pages and affiliate feeds send it.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,36 +36,30 @@ pub struct LeadSubmission {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadCapture {
     pub brand: String,
-    pub first_name: String,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub country: String,
-    pub language: Option<String>,
-    pub referral_code: Option<String>,
+    pub contact: Contact,
     pub marketing_consent: bool,
     pub touch: Touch,
 }
 
+/// What a lead's capture takes of contact data: a lead must be reachable.
+const LEAD_CONTACT: ContactRules = ContactRules {
+    referral_code_max: 32,
+    reachable: true,
+};
+
 impl LeadSubmission {
     pub fn validate(self, brands: &Brands, now: OffsetDateTime) -> Result<LeadCapture> {
         let brand = brands.brand(self.brand.as_deref())?;
-        let first_name = normalize::required_text("first_name", &self.first_name, 100)?;
-        let last_name = optional(self.last_name, |v| normalize::text("last_name", v, 100))?;
-        let country = normalize::country("country", &self.country)?;
-        let email = optional(self.email, |v| normalize::email("email", v))?;
-        let phone = optional(self.phone, |v| normalize::phone_e164("phone", v, &country))?;
-        if email.is_none() && phone.is_none() {
-            return Err(brokeros_kernel::Error::invalid(
-                "required",
-                "email",
-                "an email or a phone number is required",
-            ));
+        let contact = Contact {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            phone: self.phone,
+            country: self.country,
+            language: self.language,
+            referral_code: self.referral_code,
         }
-        let language = optional(self.language, |v| normalize::language("language", v))?;
-        let referral_code = optional(self.referral_code, |v| {
-            normalize::code("referral_code", v, 32)
-        })?;
+        .normalized(LEAD_CONTACT)?;
         let utm = |field: &str, v: Option<String>| optional(v, |x| normalize::text(field, x, 200));
         let touch = Touch {
             at: now,
@@ -86,13 +81,7 @@ impl LeadSubmission {
         };
         Ok(LeadCapture {
             brand,
-            first_name,
-            last_name,
-            email,
-            phone,
-            country,
-            language,
-            referral_code,
+            contact,
             marketing_consent: self.marketing_consent,
             touch,
         })
@@ -116,11 +105,11 @@ mod tests {
             "language":"EN","utm_medium":"cpc","marketing_consent":true}),
         )
         .unwrap();
-        assert_eq!(c.first_name, "Ann");
-        assert_eq!(c.email.as_deref(), Some("ann@x.io"));
-        assert_eq!(c.phone.as_deref(), Some("+442079460958"));
-        assert_eq!(c.country, "GB");
-        assert_eq!(c.language.as_deref(), Some("en"));
+        assert_eq!(c.contact.first_name, "Ann");
+        assert_eq!(c.contact.email.as_deref(), Some("ann@x.io"));
+        assert_eq!(c.contact.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(c.contact.country, "GB");
+        assert_eq!(c.contact.language.as_deref(), Some("en"));
         assert_eq!(c.touch.utm.medium.as_deref(), Some("cpc"));
         assert_eq!(c.touch.source, "web");
         assert_eq!(c.brand, "default");

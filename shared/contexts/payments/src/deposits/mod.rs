@@ -6,8 +6,6 @@
 //! refuses a second success ([`Deposit::apply`]), and the credit, the deposit's new state, the
 //! provider's volume counter and the audit events commit in one transaction.
 
-use std::sync::Mutex;
-
 use crate::deposits::model::{Deposit, DepositStatus, Effect};
 use crate::model::PaymentMethod;
 use crate::model::events::PaymentEvent;
@@ -25,7 +23,7 @@ use crate::model::stats::Outcome;
 use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_onboarding::{authorize_client_read, client_items, load_client};
+use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
 use crate::{Services, keys};
@@ -52,6 +50,24 @@ impl Entity for Deposit {
             keys::deposits_by_client(&self.client_id),
             keys::by_time(self.created_at, &self.id),
         )]
+    }
+}
+
+impl ClientRecord for Deposit {
+    fn key_of(id: &str) -> Key {
+        keys::deposit(id)
+    }
+
+    fn by_client(client_id: &str) -> String {
+        keys::deposits_by_client(client_id)
+    }
+
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn view(&self) -> Value {
+        view(self)
     }
 }
 
@@ -174,31 +190,6 @@ async fn load_deposit(services: &Services, id: &str) -> Result<Audited<Deposit>>
         })
 }
 
-/// One deposit, for whoever may read its client.
-pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
-    let id = normalize::code("deposit_id", id, 80)?;
-    let deposit = load_deposit(services, &id).await?;
-    let client = load_client(services, &deposit.entity.client_id).await?;
-    authorize_client_read(principal, &client.entity)?;
-    Ok(view(&deposit.entity))
-}
-
-/// A client's deposits, newest first.
-pub async fn list_for_client(
-    services: &Services,
-    principal: &Principal,
-    client_id: &str,
-) -> Result<Value> {
-    client_items(
-        services,
-        principal,
-        client_id,
-        keys::deposits_by_client,
-        view,
-    )
-    .await
-}
-
 /// A client's latest deposits with their status, for the wallet view.
 pub async fn summaries(
     services: &brokeros_kernel::Core,
@@ -234,7 +225,7 @@ struct UnmatchedPayment {
 }
 
 /// What applying one provider event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Applied {
     Credited,
     Declined {
@@ -261,9 +252,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
     };
     let ctx = &ctx;
     // What the attempt that committed decided, and the deposit as it committed it.
-    let decided: Mutex<Option<(Applied, Option<Deposit>)>> = Mutex::new(None);
-    let decided_ref = &decided;
-    execute(services, None, || {
+    let (applied, deposit) = execute(services, None, || {
         Box::pin(async move {
             let mut changes = Changeset::new();
             let Some(before) =
@@ -289,8 +278,7 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     ),
                     condition: Condition::Always,
                 });
-                *decided_ref.lock().expect("decision lock") = Some((Applied::Unmatched, None));
-                return Ok((Reply::new(200, Value::Null), changes));
+                return Ok(((Applied::Unmatched, None), changes));
             };
             let mut deposit = before.entity.clone();
             let effect = deposit.apply(event, ctx.now);
@@ -362,15 +350,10 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
                     vec![],
                 )?;
             }
-            *decided_ref.lock().expect("decision lock") = Some((applied, Some(deposit)));
-            Ok((Reply::new(200, Value::Null), changes))
+            Ok(((applied, Some(deposit)), changes))
         })
     })
     .await?;
-    let (applied, deposit) = decided
-        .into_inner()
-        .expect("decision lock")
-        .ok_or_else(|| Error::Internal("applying the event decided nothing".into()))?;
     if let (Some(deposit), Some(token)) = (
         deposit.as_ref(),
         deposit

@@ -28,7 +28,6 @@ use crate::routing::{
     active_routing_rules, load_routing_stats, outcome_increment, routing_rules_version,
 };
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
@@ -134,8 +133,6 @@ where
     F: Fn(Deposit, OpContext) -> Edited<'e> + Send + Sync + 'e,
 {
     let edit = &edit;
-    let committed = std::sync::Mutex::new(None);
-    let committed_ref = &committed;
     execute(services, None, || {
         Box::pin(async move {
             let ctx = task.ctx(services);
@@ -151,15 +148,10 @@ where
                     vec![],
                 )?;
             }
-            *committed_ref.lock().expect("deposit lock") = Some(deposit);
-            Ok((Reply::new(200, Value::Null), changes))
+            Ok((deposit, changes))
         })
     })
-    .await?;
-    committed
-        .into_inner()
-        .expect("deposit lock")
-        .ok_or_else(|| Error::Internal("the deposit edit ran no attempt".into()))
+    .await
 }
 
 fn route_output(outcome: &str, deposit: &Deposit) -> Value {

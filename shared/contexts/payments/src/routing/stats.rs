@@ -41,7 +41,6 @@ use super::rules::active_routing_rules;
 use crate::keys;
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Changeset, Entity, decode, load, store_error};
 use brokeros_kernel::idempotency::execute;
 
@@ -312,7 +311,7 @@ async fn set_health(
         });
     }
     let note = &note;
-    let reply = execute(services, None, move || {
+    execute(services, None, move || {
         Box::pin(async move {
             let key = keys::psp_health(provider_id);
             let stored = load::<ProviderHealthRecord>(services.store.as_ref(), &key).await?;
@@ -330,7 +329,7 @@ async fn set_health(
                         key,
                         condition: Condition::VersionIs(current.version),
                     });
-                    return Ok((Reply::new(200, c), changes));
+                    return Ok((c.clone(), changes));
                 }
             }
             let record = ProviderHealthRecord {
@@ -351,11 +350,10 @@ async fn set_health(
                 )?,
                 None => changes.create(ctx, services.ids.as_ref(), &record, "psp_health.set")?,
             }
-            Ok((Reply::new(200, &record), changes))
+            Ok((record, changes))
         })
     })
-    .await?;
-    serde_json::from_value(reply.body).map_err(|e| Error::Internal(e.to_string()))
+    .await
 }
 
 /// Grades every provider of the rules in force from its failures over the rules' health
