@@ -17,6 +17,7 @@ use brokeros_onboarding::{ClientRecord, clients, reviews};
 use brokeros_payments::deposits;
 use brokeros_payments::deposits::model::Deposit;
 use brokeros_payments::psp;
+use brokeros_withdrawals::model::Withdrawal;
 
 async fn health() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
@@ -496,9 +497,9 @@ fn crm() -> Router<AppState> {
         .route("/deposits/{id}", get(get_for_client::<Deposit>))
         .route(
             "/clients/{id}/withdrawals",
-            post(withdrawal_routes::create).get(withdrawal_routes::list_for_client),
+            post(withdrawal_routes::create).get(list_for_client::<Withdrawal>),
         )
-        .route("/withdrawals/{id}", get(withdrawal_routes::get))
+        .route("/withdrawals/{id}", get(get_for_client::<Withdrawal>))
         .route(
             "/withdrawals/{id}/approve",
             post(withdrawal_routes::approve),

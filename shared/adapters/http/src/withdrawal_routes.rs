@@ -1,31 +1,11 @@
 //! The withdrawal endpoints: a client's requests and list, one withdrawal, and finance's queue
 //! and decisions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::Value;
 
 use super::AppState;
 use super::extract::{ApiResult, Caller, query};
-
-pub(super) async fn list_for_client(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(client_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_withdrawals::list_for_client(&state.services.withdrawals, &p, &client_id).await?,
-    ))
-}
-
-pub(super) async fn get(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_withdrawals::get(&state.services.withdrawals, &p, &id).await?,
-    ))
-}
 
 pub(super) async fn queue(
     State(state): State<AppState>,

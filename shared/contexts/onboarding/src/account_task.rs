@@ -7,8 +7,8 @@ use brokeros_trading::{NewAccount, platform_error};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tasks::{TaskScope, stage};
 use crate::Services;
+use crate::task_scope::TaskScope;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::execute;
 
@@ -68,20 +68,18 @@ pub(crate) async fn open_account(
             let mut changes = Changeset::new();
             let mut onboarding = onboarding_before.entity.clone();
             onboarding.account = Some(opened.clone());
-            stage(
-                &mut changes,
+            changes.update_if_changed(
                 &ctx,
-                services,
+                services.ids.as_ref(),
                 &onboarding_before,
                 &onboarding,
                 "onboarding.account_opened",
             )?;
             let mut client = client_before.entity.clone();
             client.add_trading_account(opened);
-            stage(
-                &mut changes,
+            changes.update_if_changed(
                 &ctx,
-                services,
+                services.ids.as_ref(),
                 &client_before,
                 &client,
                 "client.account_opened",

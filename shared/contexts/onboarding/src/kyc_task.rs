@@ -13,10 +13,10 @@ use brokeros_kernel::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::tasks::{TaskScope, update_onboarding};
 use crate::Services;
 use crate::keys;
 use crate::kyc::model::KycCheckRecord;
+use crate::task_scope::{TaskScope, update_onboarding};
 use brokeros_kernel::changeset::{Audited, load};
 
 use crate::kyc::{KycError, load_check, run_kyc_check};

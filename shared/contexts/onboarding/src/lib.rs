@@ -11,6 +11,7 @@ pub mod kyc_task;
 pub mod model;
 pub mod reviews;
 mod services;
+pub mod task_scope;
 pub mod tasks;
 
 use crate::model::Client;

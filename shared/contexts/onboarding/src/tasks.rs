@@ -3,17 +3,13 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use crate::model::Client;
-use crate::model::{
-    AccountRef, KycStatus, Onboarding, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
-};
-use brokeros_kernel::audit::Actor;
+use crate::model::{AccountRef, KycStatus, OnboardingStatus, Review, ReviewLevel, ReviewStatus};
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::Key;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::load_existing;
+use crate::task_scope::TaskScope;
 use crate::{Services, keys};
 use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
@@ -52,86 +48,6 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
             format!("no task handler is named '{other}'"),
         )),
     }
-}
-
-/// What every onboarding task receives.
-#[derive(Debug, Clone, Deserialize)]
-pub struct TaskScope {
-    pub client_id: String,
-    pub onboarding_id: String,
-    /// `$$.Execution.Id`: the actor of the task's audit events and their correlation id.
-    pub execution_id: String,
-}
-
-impl TaskScope {
-    pub(crate) fn ctx(&self, services: &Services) -> OpContext {
-        OpContext {
-            actor: Actor::workflow(&self.execution_id),
-            correlation_id: self.execution_id.clone(),
-            now: services.clock.now(),
-        }
-    }
-
-    /// The onboarding and its client, checked to belong together.
-    pub(crate) async fn load(
-        &self,
-        services: &Services,
-    ) -> Result<(Audited<Onboarding>, Audited<Client>)> {
-        let onboarding: Audited<Onboarding> = load_existing(
-            services,
-            &keys::onboarding(&self.onboarding_id),
-            "onboarding",
-            &self.onboarding_id,
-        )
-        .await?;
-        if onboarding.entity.client_id != self.client_id {
-            return Err(Error::invalid(
-                "client_mismatch",
-                "client_id",
-                "the onboarding belongs to another client",
-            ));
-        }
-        let client = super::load_client(services, &self.client_id).await?;
-        Ok((onboarding, client))
-    }
-}
-
-/// Applies `edit` to the task's onboarding and commits it with its audit event `action`
-/// (nothing when the edit changes nothing, as when a task is retried).
-pub(crate) async fn update_onboarding(
-    services: &Services,
-    scope: &TaskScope,
-    action: &str,
-    edit: impl Fn(&mut Onboarding) + Send + Sync,
-) -> Result<()> {
-    let edit = &edit;
-    execute(services, None, move || {
-        Box::pin(async move {
-            let ctx = scope.ctx(services);
-            let (before, _) = scope.load(services).await?;
-            let mut onboarding = before.entity.clone();
-            edit(&mut onboarding);
-            let mut changes = Changeset::new();
-            stage(&mut changes, &ctx, services, &before, &onboarding, action)?;
-            Ok(((), changes))
-        })
-    })
-    .await
-}
-
-/// Stages `after` over `before` when they differ.
-pub(crate) fn stage<T: Entity + PartialEq>(
-    changes: &mut Changeset,
-    ctx: &OpContext,
-    services: &Services,
-    before: &Audited<T>,
-    after: &T,
-    action: &str,
-) -> Result<()> {
-    if &before.entity != after {
-        changes.update(ctx, services.ids.as_ref(), before, after, action, vec![])?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -211,10 +127,9 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
                 (None, ReviewAction::Expire, Some(before)) => {
                     let mut review = before.entity.clone();
                     review.close(ReviewStatus::Expired, ctx.now);
-                    stage(
-                        &mut changes,
+                    changes.update_if_changed(
                         &ctx,
-                        services,
+                        services.ids.as_ref(),
                         before,
                         &review,
                         "review.expired",
@@ -231,10 +146,9 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
                     if review.status == ReviewStatus::Pending {
                         review.task_token = task.task_token.clone();
                     }
-                    stage(
-                        &mut changes,
+                    changes.update_if_changed(
                         &ctx,
-                        services,
+                        services.ids.as_ref(),
                         before,
                         &review,
                         "review.token_renewed",
@@ -266,10 +180,9 @@ async fn review_task(services: &Services, task: ReviewTask) -> Result<Value> {
                 let (_, client_before) = task.scope.load(services).await?;
                 let mut client = client_before.entity.clone();
                 client.kyc_status = KycStatus::InReview;
-                stage(
-                    &mut changes,
+                changes.update_if_changed(
                     &ctx,
-                    services,
+                    services.ids.as_ref(),
                     &client_before,
                     &client,
                     "client.kyc_in_review",
@@ -521,10 +434,9 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                 if let Some(account) = account {
                     client.add_trading_account(account);
                 }
-                stage(
-                    &mut changes,
+                changes.update_if_changed(
                     &ctx,
-                    services,
+                    services.ids.as_ref(),
                     &client_before,
                     &client,
                     &format!("client.kyc_{}", outcome.as_str()),

@@ -40,12 +40,30 @@ use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::workflow::Machine;
 use brokeros_ledger::{Staged, in_turn};
-use brokeros_onboarding::{authorize_client_read, client_items, load_client};
+use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
 /// What a workflow that could not be started leaves on the withdrawal it rejects.
 const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
+
+impl ClientRecord for Withdrawal {
+    fn key_of(id: &str) -> Key {
+        keys::withdrawal(id)
+    }
+
+    fn by_client(client_id: &str) -> String {
+        keys::withdrawals_by_client(client_id)
+    }
+
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn view(&self) -> Value {
+        view(self)
+    }
+}
 
 impl Entity for Withdrawal {
     const TYPE: &'static str = "withdrawal";
@@ -331,31 +349,6 @@ pub async fn create(
     let mut body = reply.body;
     body["execution_arn"] = json!(arn);
     Ok(Reply::new(reply.status, body))
-}
-
-/// One withdrawal, for whoever may read its client.
-pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
-    let id = normalize::code("withdrawal_id", id, 80)?;
-    let withdrawal = load_withdrawal(services, &id).await?;
-    let client = load_client(services, &withdrawal.entity.client_id).await?;
-    authorize_client_read(principal, &client.entity)?;
-    Ok(view(&withdrawal.entity))
-}
-
-/// A client's withdrawals, newest first.
-pub async fn list_for_client(
-    services: &Services,
-    principal: &Principal,
-    client_id: &str,
-) -> Result<Value> {
-    client_items(
-        services,
-        principal,
-        client_id,
-        keys::withdrawals_by_client,
-        view,
-    )
-    .await
 }
 
 /// The newest `limit` withdrawals of a client as the wallet shows them (amount and status),

@@ -102,6 +102,22 @@ impl Changeset {
 
     /// Replaces `before` with `after` (refused if someone else changed it meanwhile) and records
     /// the changed fields, plus `extra` changes that live outside the entity (a timeline entry).
+    /// Stages `after` over `before` with its audit event `action` when they differ; a retried
+    /// step that changes nothing adds nothing.
+    pub fn update_if_changed<T: Entity + PartialEq>(
+        &mut self,
+        ctx: &OpContext,
+        ids: &dyn IdGen,
+        before: &Audited<T>,
+        after: &T,
+        action: &str,
+    ) -> Result<()> {
+        if &before.entity != after {
+            self.update(ctx, ids, before, after, action, vec![])?;
+        }
+        Ok(())
+    }
+
     pub fn update<T: Entity>(
         &mut self,
         ctx: &OpContext,
