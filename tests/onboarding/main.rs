@@ -53,7 +53,7 @@ onboarding_tests! {
     review_left_too_long_escalates_and_an_admin_decides => with_review_timeouts(2),
     review_never_decided_expires => with_review_timeouts(1),
     a_decision_the_workflow_never_heard_is_followed_at_the_deadline => with_review_timeouts(3),
-    an_escalated_rejection_the_workflow_never_heard_is_followed_at_the_deadline => with_review_timeouts(1),
+    an_escalated_rejection_the_workflow_never_heard_is_followed_at_the_deadline => with_review_timeouts(2),
     decisions_outside_compliance_change_nothing => new,
     an_answered_or_unknown_token_has_no_effect => new,
     a_waiting_onboarding_survives_a_restart => new,
