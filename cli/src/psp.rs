@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
-use brokeros_payments::psp::PaymentProviders;
 use clap::Subcommand;
 use rust_decimal::Decimal;
 
@@ -38,7 +37,7 @@ pub fn run(command: PspCommand) -> CliResult {
 }
 
 fn deliveries(provider_name: &str, count: u32, out: &std::path::Path) -> CliResult {
-    let providers = PaymentProviders::simulated();
+    let providers = brokeros_local::simulated_providers();
     let provider = providers.get(provider_name).ok_or_else(|| {
         let known: Vec<&str> = providers.names().collect();
         format!(

@@ -18,7 +18,7 @@ async fn every_routed_provider_has_a_simulated_webhook_that_authenticates() {
     use brokeros_kernel::money::{Currency, Money};
     use brokeros_payments::model::events::PaymentEventKind;
     let rules = RoutingRules::embedded_default();
-    let providers = PaymentProviders::simulated_for(&rules);
+    let providers = brokeros_local::simulated_providers_for(&rules);
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn brokeros_store::Store> =
         Arc::new(brokeros_store_sqlite::SqliteStore::open(&dir.path().join("q.db")).unwrap());
@@ -175,7 +175,7 @@ fn http_headers_are_read_without_regard_to_case_and_repeats_are_refused() {
 
 #[test]
 fn the_registry_never_shows_secrets() {
-    let providers = PaymentProviders::simulated();
+    let providers = brokeros_local::simulated_providers();
     assert_eq!(
         providers.names().collect::<Vec<_>>(),
         ["simcard", "simcrypto"]
@@ -200,8 +200,11 @@ async fn a_delivery_is_queued_once_however_often_it_comes() {
         LocalQueueConfig::new("psp-events"),
     )
     .unwrap();
-    let providers = PaymentProviders::simulated();
-    for name in [SIMULATED_CARD, SIMULATED_CRYPTO] {
+    let providers = brokeros_local::simulated_providers();
+    for name in [
+        brokeros_local::SIMULATED_CARD,
+        brokeros_local::SIMULATED_CRYPTO,
+    ] {
         let provider = providers.get(name).unwrap();
         let e = event(name, "evt_1");
         let delivery = provider.deliver(&e, NOW).unwrap();
@@ -236,7 +239,7 @@ async fn a_delivery_is_queued_once_however_often_it_comes() {
     assert_eq!(received[1].dedup_id, "simcrypto:evt_1");
     assert_eq!(
         PaymentEvent::from_message(&received[1].body).unwrap(),
-        event(SIMULATED_CRYPTO, "evt_1")
+        event(brokeros_local::SIMULATED_CRYPTO, "evt_1")
     );
 }
 
@@ -249,9 +252,11 @@ async fn rejected_and_ignored_deliveries_write_nothing() {
         LocalQueueConfig::new("psp-events"),
     )
     .unwrap();
-    let providers = PaymentProviders::simulated();
-    let card = providers.get(SIMULATED_CARD).unwrap();
-    let delivery = card.deliver(&event(SIMULATED_CARD, "evt_2"), NOW).unwrap();
+    let providers = brokeros_local::simulated_providers();
+    let card = providers.get(brokeros_local::SIMULATED_CARD).unwrap();
+    let delivery = card
+        .deliver(&event(brokeros_local::SIMULATED_CARD, "evt_2"), NOW)
+        .unwrap();
     let headers = header_map(&delivery.headers);
 
     let forged_body = String::from_utf8(delivery.body.clone())
@@ -260,7 +265,7 @@ async fn rejected_and_ignored_deliveries_write_nothing() {
     let forged = ingest(
         &providers,
         &queue,
-        SIMULATED_CARD,
+        brokeros_local::SIMULATED_CARD,
         &HttpHeaders(&headers),
         forged_body.as_bytes(),
         NOW,
@@ -275,7 +280,7 @@ async fn rejected_and_ignored_deliveries_write_nothing() {
     let late = ingest(
         &providers,
         &queue,
-        SIMULATED_CARD,
+        brokeros_local::SIMULATED_CARD,
         &HttpHeaders(&headers),
         &delivery.body,
         NOW + time::Duration::minutes(10),
@@ -290,7 +295,7 @@ async fn rejected_and_ignored_deliveries_write_nothing() {
     let crossed = ingest(
         &providers,
         &queue,
-        SIMULATED_CRYPTO,
+        brokeros_local::SIMULATED_CRYPTO,
         &HttpHeaders(&headers),
         &delivery.body,
         NOW,
@@ -319,7 +324,7 @@ async fn rejected_and_ignored_deliveries_write_nothing() {
         ingest(
             &providers,
             &queue,
-            SIMULATED_CARD,
+            brokeros_local::SIMULATED_CARD,
             &HttpHeaders(&signed),
             dispute,
             NOW

@@ -12,10 +12,7 @@ use brokeros_payments::model::Decimal;
 use brokeros_payments::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_payments::model::webhook::WebhookError;
 use brokeros_payments::psp::queue::{EventQueue, Outcome, QueueError, QueueMessage, consume_once};
-use brokeros_payments::psp::{
-    HttpHeaders, IngestError, IngestOutcome, PaymentProviders, SIMULATED_CARD, SIMULATED_CRYPTO,
-    ingest,
-};
+use brokeros_payments::psp::{HttpHeaders, IngestError, IngestOutcome, ingest};
 use brokeros_store::{Store, Table};
 use brokeros_store_sqlite::SqliteStore;
 
@@ -491,9 +488,12 @@ fn header_map(pairs: &[(String, String)]) -> axum::http::HeaderMap {
 pub async fn concurrent_webhook_deliveries_queue_one_event(store: Arc<dyn Store>) {
     let clock = ManualClock::new();
     let queue = Arc::new(queue(&store, &clock));
-    let providers = Arc::new(PaymentProviders::simulated());
+    let providers = Arc::new(brokeros_local::simulated_providers());
     let now = brokeros_kernel::Clock::now(clock.as_ref());
-    for provider in [SIMULATED_CRYPTO, SIMULATED_CARD] {
+    for provider in [
+        brokeros_local::SIMULATED_CRYPTO,
+        brokeros_local::SIMULATED_CARD,
+    ] {
         let delivery = providers
             .get(provider)
             .unwrap()
@@ -546,11 +546,11 @@ pub async fn concurrent_webhook_deliveries_queue_one_event(store: Arc<dyn Store>
 pub async fn refused_webhooks_write_nothing(store: Arc<dyn Store>) {
     let clock = ManualClock::new();
     let queue = queue(&store, &clock);
-    let providers = PaymentProviders::simulated();
+    let providers = brokeros_local::simulated_providers();
     let now = brokeros_kernel::Clock::now(clock.as_ref());
-    let crypto = providers.get(SIMULATED_CRYPTO).unwrap();
+    let crypto = providers.get(brokeros_local::SIMULATED_CRYPTO).unwrap();
     let delivery = crypto
-        .deliver(&payment(SIMULATED_CRYPTO, now), now)
+        .deliver(&payment(brokeros_local::SIMULATED_CRYPTO, now), now)
         .unwrap();
     let headers = header_map(&delivery.headers);
     let text = String::from_utf8(delivery.body.clone()).unwrap();
@@ -581,7 +581,7 @@ pub async fn refused_webhooks_write_nothing(store: Arc<dyn Store>) {
         let result = ingest(
             &providers,
             &queue,
-            SIMULATED_CRYPTO,
+            brokeros_local::SIMULATED_CRYPTO,
             &HttpHeaders(headers),
             body,
             at,
@@ -595,7 +595,7 @@ pub async fn refused_webhooks_write_nothing(store: Arc<dyn Store>) {
     let wrong_endpoint = ingest(
         &providers,
         &queue,
-        SIMULATED_CARD,
+        brokeros_local::SIMULATED_CARD,
         &HttpHeaders(&headers),
         &delivery.body,
         now,

@@ -15,18 +15,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_payments::model::webhook::{
-    CardAcquirer, CryptoProcessor, PaymentProvider, WebhookSecret,
-};
+use brokeros_payments::model::webhook::WebhookSecret;
 use brokeros_payments::model::{PaymentMethod, RoutingRules};
 use brokeros_payments::psp::PaymentProviders;
 use serde::Deserialize;
 
 /// The environment variable naming the secret (its ARN or name).
 pub const SECRETS_ARN_ENV: &str = "BROKEROS_WEBHOOK_SECRETS_ARN";
-
-/// Confirmations a crypto processor's transfer needs before it counts.
-const CRYPTO_CONFIRMATIONS: u32 = brokeros_payments::psp::webhooks::SIMULATED_CRYPTO_CONFIRMATIONS;
 
 /// The secret's document. Its `Debug` shows provider names only.
 #[derive(Deserialize)]
@@ -72,25 +67,8 @@ impl WebhookSecrets {
         for (name, secret) in &self.psp {
             let secret = WebhookSecret::new(secret.as_bytes().to_vec())
                 .map_err(|e| invalid(format!("provider {name}: {}", e.body().message)))?;
-            let crypto_only = rules
-                .document()
-                .providers
-                .iter()
-                .find(|p| p.id == *name)
-                .is_some_and(|p| {
-                    !p.methods.is_empty() && p.methods.iter().all(|m| *m == PaymentMethod::Crypto)
-                });
-            let provider: Arc<dyn PaymentProvider> = if crypto_only {
-                Arc::new(
-                    CryptoProcessor::new(name, secret, CRYPTO_CONFIRMATIONS)
-                        .map_err(|e| invalid(format!("provider {name}: {}", e.body().message)))?,
-                )
-            } else {
-                Arc::new(
-                    CardAcquirer::new(name, secret)
-                        .map_err(|e| invalid(format!("provider {name}: {}", e.body().message)))?,
-                )
-            };
+            let provider = PaymentProviders::adapter_for(rules, name, secret)
+                .map_err(|e| invalid(format!("provider {name}: {}", e.body().message)))?;
             providers = providers.with(provider);
         }
         Ok(providers)

@@ -7,6 +7,7 @@
 pub mod event_queue;
 pub mod gateway;
 pub mod kyc;
+pub mod providers;
 pub mod trading;
 pub mod workflow;
 
@@ -16,12 +17,14 @@ use brokeros_app::config::BrokerConfig;
 use brokeros_app::{Ports, Services};
 use brokeros_kernel::{Core, SystemClock};
 use brokeros_onboarding::kyc::model::ScreeningList;
-use brokeros_payments::psp::PaymentProviders;
 use brokeros_store::Store;
 
 pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
 pub use gateway::{OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
 pub use kyc::SimulatedKycProvider;
+pub use providers::{
+    SIMULATED_CARD, SIMULATED_CRYPTO, simulated_providers, simulated_providers_for,
+};
 pub use trading::{FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SimulatedPlatform};
 pub use workflow::{LocalWorkflow, local_engine};
 
@@ -44,7 +47,7 @@ pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
         ),
     )
     .expect("the PSP event queue's settings are valid");
-    let psp = Arc::new(PaymentProviders::simulated_for(
+    let psp = Arc::new(simulated_providers_for(
         &brokeros_payments::model::RoutingRules::embedded_default(),
     ));
     let ports = Ports {

@@ -20,7 +20,4 @@ pub use queue::{
     EventQueue, MAX_RECEIVE_BATCH, Outcome, QueueError, QueueMessage, Settled, consume_once,
     handle_in_order,
 };
-pub use webhooks::{
-    HttpHeaders, IngestError, IngestOutcome, PaymentProviders, SIMULATED_CARD, SIMULATED_CRYPTO,
-    ingest,
-};
+pub use webhooks::{HttpHeaders, IngestError, IngestOutcome, PaymentProviders, ingest};

@@ -23,14 +23,8 @@ use time::OffsetDateTime;
 
 use super::queue::{EventQueue, QueueError};
 
-/// The simulated card acquirer's name and webhook secret. It signs only simulated payments,
-/// so the secret is no secret (a real provider's comes from the secret store).
-pub const SIMULATED_CARD: &str = "simcard";
-const SIMULATED_CARD_SECRET: &[u8] = b"simulated-card-acquirer-webhooks";
-/// The simulated crypto processor, and the confirmations it takes to count a transfer.
-pub const SIMULATED_CRYPTO: &str = "simcrypto";
-const SIMULATED_CRYPTO_SECRET: &[u8] = b"simulated-crypto-processor-webhooks";
-pub const SIMULATED_CRYPTO_CONFIRMATIONS: u32 = 12;
+/// The confirmations a crypto processor's transfer needs before it counts.
+pub const CRYPTO_CONFIRMATIONS: u32 = 12;
 
 /// An HTTP request's headers as the webhook adapters read them.
 pub struct HttpHeaders<'a>(pub &'a HeaderMap);
@@ -72,60 +66,26 @@ impl PaymentProviders {
         self
     }
 
-    /// The simulated card acquirer ([`SIMULATED_CARD`]) and crypto processor
-    /// ([`SIMULATED_CRYPTO`]), for `brokeros serve`, demos and tests.
-    pub fn simulated() -> PaymentProviders {
-        let card = CardAcquirer::new(
-            SIMULATED_CARD,
-            WebhookSecret::new(SIMULATED_CARD_SECRET).expect("the simulated secret is long enough"),
-        )
-        .expect("the simulated provider's name is valid");
-        let crypto = CryptoProcessor::new(
-            SIMULATED_CRYPTO,
-            WebhookSecret::new(SIMULATED_CRYPTO_SECRET)
-                .expect("the simulated secret is long enough"),
-            SIMULATED_CRYPTO_CONFIRMATIONS,
-        )
-        .expect("the simulated provider's name is valid");
-        PaymentProviders::new()
-            .with(Arc::new(card))
-            .with(Arc::new(crypto))
-    }
-
-    /// A simulated adapter for every provider of a routing document, so deposits routed to
-    /// any of them can be confirmed locally by signed webhooks: a crypto processor for providers
-    /// that take only crypto, a card acquirer's dialect for the others. Each signs with a secret
-    /// of its own, derived from its name (simulated payments only).
-    pub fn simulated_for(rules: &RoutingRules) -> PaymentProviders {
-        rules.document().providers.iter().fold(
-            PaymentProviders::simulated(),
-            |providers, descriptor| {
-                let secret = WebhookSecret::new(
-                    format!("simulated-webhooks-of-{}", descriptor.id).into_bytes(),
-                )
-                .expect("a derived secret is long enough");
-                let crypto_only = descriptor
-                    .methods
-                    .iter()
-                    .all(|m| *m == PaymentMethod::Crypto);
-                let adapter: Arc<dyn PaymentProvider> = if crypto_only {
-                    Arc::new(
-                        CryptoProcessor::new(
-                            &descriptor.id,
-                            secret,
-                            SIMULATED_CRYPTO_CONFIRMATIONS,
-                        )
-                        .expect("routing provider ids are valid provider names"),
-                    )
-                } else {
-                    Arc::new(
-                        CardAcquirer::new(&descriptor.id, secret)
-                            .expect("routing provider ids are valid provider names"),
-                    )
-                };
-                providers.with(adapter)
-            },
-        )
+    /// The adapter of provider `name` verifying with `secret`, in the dialect `rules` give it:
+    /// a crypto processor's for a provider that takes only crypto, a card acquirer's otherwise.
+    pub fn adapter_for(
+        rules: &RoutingRules,
+        name: &str,
+        secret: WebhookSecret,
+    ) -> Result<Arc<dyn PaymentProvider>, Error> {
+        let crypto_only = rules
+            .document()
+            .providers
+            .iter()
+            .find(|p| p.id == name)
+            .is_some_and(|p| {
+                !p.methods.is_empty() && p.methods.iter().all(|m| *m == PaymentMethod::Crypto)
+            });
+        Ok(if crypto_only {
+            Arc::new(CryptoProcessor::new(name, secret, CRYPTO_CONFIRMATIONS)?)
+        } else {
+            Arc::new(CardAcquirer::new(name, secret)?)
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn PaymentProvider>> {
