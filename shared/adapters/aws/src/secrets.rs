@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use brokeros_app::Services;
 use brokeros_payments::model::webhook::WebhookSecret;
-use brokeros_payments::model::{PaymentMethod, RoutingRules};
+use brokeros_payments::model::RoutingRules;
 use brokeros_payments::psp::PaymentProviders;
 use serde::Deserialize;
 
@@ -110,6 +110,7 @@ pub async fn fetch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use brokeros_payments::model::PaymentMethod;
 
     #[test]
     fn only_the_named_providers_are_admitted_each_with_its_dialect() {
