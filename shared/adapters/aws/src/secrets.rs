@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use brokeros_app::Services;
-use brokeros_payments::model::webhook::WebhookSecret;
 use brokeros_payments::model::RoutingRules;
+use brokeros_payments::model::webhook::WebhookSecret;
 use brokeros_payments::psp::PaymentProviders;
 use serde::Deserialize;
 
