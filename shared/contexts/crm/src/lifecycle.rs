@@ -1,0 +1,188 @@
+//! A lead's lifecycle: status changes, reassignment and conversion into a client, each one
+//! change of the lead committed with its audit event.
+
+use crate::model::{Lead, LeadStatus};
+use brokeros_kernel::OpContext;
+use brokeros_kernel::Reply;
+use brokeros_kernel::audit::FieldChange;
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, Result, normalize};
+use serde::Deserialize;
+
+use crate::Services;
+use crate::reads::{ctx_for, lead_view, load_lead};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+pub async fn change_status(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    change: StatusChange,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let to = LeadStatus::parse("status", &change.status)?;
+    if to == LeadStatus::Converted {
+        return Err(Error::invalid(
+            "use_convert",
+            "status",
+            "convert a lead with POST /leads/{id}/convert",
+        ));
+    }
+    let reason = change
+        .reason
+        .as_deref()
+        .map(|r| normalize::required_text("reason", r, 500))
+        .transpose()?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    let action = format!("lead.{}", to.as_str());
+    change_lead(&target, &action, 200, move |lead, ctx, _| {
+        lead.change_status(to, reason.clone(), ctx.now)?;
+        Ok(LeadEdit::default())
+    })
+    .await
+}
+
+/// The lead a use case changes, and on whose behalf.
+pub(crate) struct LeadTarget<'a> {
+    pub(crate) services: &'a Services,
+    pub(crate) principal: &'a Principal,
+    pub(crate) id: &'a str,
+    pub(crate) key: Option<&'a IdempotencyKey>,
+    pub(crate) correlation_id: &'a str,
+}
+
+/// What a change to a lead records beside the lead's own fields, and what it answers when not
+/// the changed lead.
+#[derive(Default)]
+pub(crate) struct LeadEdit {
+    pub(crate) extra: Vec<FieldChange>,
+    pub(crate) reply: Option<Reply>,
+}
+
+/// Loads the lead (scoped to the caller), applies `change` (which may add writes of its own to
+/// the changeset), commits the lead with its audit event `action`, and answers `status` with
+/// the changed lead unless the change gave its own reply.
+pub(crate) async fn change_lead(
+    target: &LeadTarget<'_>,
+    action: &str,
+    status: u16,
+    change: impl Fn(&mut Lead, &OpContext, &mut Changeset) -> Result<LeadEdit> + Send + Sync,
+) -> Result<Reply> {
+    let LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    } = *target;
+    let change = &change;
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
+            let mut changes = Changeset::new();
+            let edit = change(&mut lead, &ctx, &mut changes)?;
+            lead.updated_at = ctx.now;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                action,
+                edit.extra,
+            )?;
+            let reply = edit
+                .reply
+                .unwrap_or_else(|| Reply::new(status, lead_view(&lead, before.version + 1)));
+            Ok((reply, changes))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reassignment {
+    pub assignee: String,
+}
+
+pub async fn reassign(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: Reassignment,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    principal.require_any(&[Role::Admin], "reassign leads")?;
+    let agent = normalize::code("assignee", &body.assignee, 64)?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(&target, "lead.reassigned", 200, move |lead, _, _| {
+        lead.assignee = agent.clone();
+        lead.assignment_rule = "manual".into();
+        Ok(LeadEdit::default())
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conversion {
+    /// The portal identity (token `sub`) of the new client, when it already has one.
+    pub user_id: Option<String>,
+}
+
+pub async fn convert(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: Conversion,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let user_id = body
+        .user_id
+        .as_deref()
+        .map(|u| normalize::code("user_id", u, 128))
+        .transpose()?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(&target, "lead.converted", 201, move |lead, ctx, changes| {
+        let client_id = services.ids.prefixed("client");
+        lead.convert(client_id.clone(), ctx.now)?;
+        let client = crate::model::client_from_lead(client_id, lead, user_id.clone(), ctx.now);
+        changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
+        Ok(LeadEdit {
+            extra: vec![],
+            reply: Some(Reply::new(201, &client)),
+        })
+    })
+    .await
+}

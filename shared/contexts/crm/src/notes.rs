@@ -1,0 +1,247 @@
+//! A lead's notes, follow-up tasks and timeline (its audit stream).
+
+use crate::model::{Lead, Task};
+use brokeros_kernel::Reply;
+use brokeros_kernel::audit::{AuditEvent, FieldChange};
+use brokeros_kernel::changeset::{Changeset, Entity, store_error};
+use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Error, Result, normalize};
+use brokeros_store::{Condition, Item, Query, SortKeyRange, Table, WriteOp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Services;
+use crate::keys;
+use crate::lifecycle::{LeadEdit, LeadTarget, change_lead};
+use crate::reads::{ctx_for, load_lead, now_text, parse_time};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    pub text: String,
+}
+
+/// A note is an entry of the lead's timeline (its audit stream): immutable once written.
+pub async fn add_note(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: NewNote,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let text = &normalize::required_text("text", &body.text, 5000)?;
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
+            lead.updated_at = ctx.now;
+            let note = json!({ "text": text, "author": principal.sub });
+            let mut changes = Changeset::new();
+            let extra = vec![FieldChange {
+                field: "note".into(),
+                before: Value::Null,
+                after: note.clone(),
+            }];
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.note_added",
+                extra,
+            )?;
+            let event_id = changes.events().last().map(|e| e.id.clone());
+            Ok((
+                Reply::new(
+                    201,
+                    json!({ "lead_id": lead.id, "event_id": event_id, "note": note }),
+                ),
+                changes,
+            ))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    pub title: String,
+    /// RFC 3339.
+    pub due_at: Option<String>,
+}
+
+pub async fn add_task(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: NewTask,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let title = normalize::required_text("title", &body.title, 300)?;
+    let due_at = body
+        .due_at
+        .as_deref()
+        .map(|t| parse_time("due_at", t))
+        .transpose()?;
+    let target = LeadTarget {
+        services,
+        principal,
+        id,
+        key,
+        correlation_id,
+    };
+    change_lead(
+        &target,
+        "lead.task_added",
+        201,
+        move |lead, ctx, changes| {
+            let task = Task {
+                id: services.ids.prefixed("task"),
+                lead_id: lead.id.clone(),
+                title: title.clone(),
+                due_at,
+                created_by: principal.sub.clone(),
+                created_at: ctx.now,
+                completed_at: None,
+            };
+            lead.open_tasks += 1;
+            let task_json =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(keys::task(&lead.id, &task.id), 1, task_json.to_string()),
+                condition: Condition::NotExists,
+            });
+            Ok(LeadEdit {
+                extra: vec![FieldChange {
+                    field: "task".into(),
+                    before: Value::Null,
+                    after: task_json.clone(),
+                }],
+                reply: Some(Reply::new(201, task_json)),
+            })
+        },
+    )
+    .await
+}
+
+pub async fn complete_task(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    task_id: &str,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Reply> {
+    let task_id = &normalize::code("task_id", task_id, 80)?;
+    execute(services, key, move || {
+        Box::pin(async move {
+            let ctx = ctx_for(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let tkey = keys::task(&before.entity.id, task_id);
+            let item = services
+                .store
+                .get(Table::Main, &tkey)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| Error::NotFound {
+                    entity: "task",
+                    id: task_id.to_string(),
+                })?;
+            let mut task: Task =
+                serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+            if task.completed_at.is_some() {
+                return Err(Error::conflict(
+                    "task_already_done",
+                    "the task is already done",
+                ));
+            }
+            let before_task =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            task.completed_at = Some(ctx.now);
+            let task_json =
+                serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
+            let mut lead = before.entity.clone();
+            lead.open_tasks = lead.open_tasks.saturating_sub(1);
+            lead.updated_at = ctx.now;
+            let mut changes = Changeset::new();
+            changes.put(WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(tkey, item.version + 1, task_json.to_string()),
+                condition: Condition::VersionIs(item.version),
+            });
+            let extra = vec![FieldChange {
+                field: "task".into(),
+                before: before_task,
+                after: task_json.clone(),
+            }];
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.task_completed",
+                extra,
+            )?;
+            Ok((Reply::new(200, task_json), changes))
+        })
+    })
+    .await
+}
+
+pub async fn list_tasks(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let lead = load_lead(services, principal, id).await?;
+    let query = Query::new(Table::Main, None, keys::lead(&lead.entity.id).pk)
+        .sk(SortKeyRange::Prefix(keys::TASK_PREFIX.into()))
+        .limit(500);
+    let page = services.store.query(query).await.map_err(store_error)?;
+    let tasks: Vec<Value> = page
+        .items
+        .iter()
+        .filter_map(|i| serde_json::from_str(&i.data).ok())
+        .collect();
+    Ok(json!({ "items": tasks }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The lead's timeline, newest first: its audit stream (captures, touches, status changes,
+/// assignments, notes, tasks, conversion), with who did what and when.
+pub async fn timeline(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    page: PageParams,
+) -> Result<Value> {
+    let lead = load_lead(services, principal, id).await?;
+    let limit = brokeros_kernel::page_limit(page.limit)?;
+    let query = Query::new(
+        Table::Audit,
+        None,
+        keys::audit_stream(Lead::TYPE, &lead.entity.id),
+    )
+    .limit(limit)
+    .descending()
+    .after(page.cursor);
+    let result = services.store.query(query).await.map_err(store_error)?;
+    let mut entries = Vec::with_capacity(result.items.len());
+    for item in &result.items {
+        let event: AuditEvent =
+            serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+        entries.push(json!({
+            "event_id": event.id, "at": now_text(event.at), "action": event.action,
+            "actor": event.actor, "changes": event.changes,
+        }));
+    }
+    Ok(json!({ "items": entries, "next": result.next }))
+}
