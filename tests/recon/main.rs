@@ -1,7 +1,11 @@
-//! Reconciliation (`brokeros_recon`) on both engines: the embedded SQLite engine
+//! Reconciliation (`brokeros_recon`), and over HTTP on the local Broker OS, on both engines: the embedded SQLite engine
 //! (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
 
+mod over_http;
 mod scenarios;
+
+use brokeros_tests::app as harness;
+use over_http::*;
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each scenario.
 macro_rules! recon {
@@ -31,4 +35,11 @@ recon! {
     a_bad_report_changes_nothing,
     only_finance_and_admins_reconcile,
     the_same_report_is_one_run,
+}
+
+/// Reconciliation over HTTP on the local Broker OS (`over_http::sqlite::…`, `over_http::dynamodb::…`).
+mod over_http_on_both_engines {
+    brokeros_tests::scenarios! {
+    settlement_reports_reconcile_over_http_for_finance_only => new,
+    }
 }

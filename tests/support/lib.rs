@@ -1,6 +1,7 @@
 //! Shared harness of the Broker OS cross-engine tests: fresh, isolated stores of each engine,
 //! and the local AWS emulators they run against (DynamoDB Local, moto).
 
+pub mod app;
 pub mod dynamodb_local;
 pub mod moto;
 mod supervisor;
@@ -119,4 +120,32 @@ impl Store for RecordingStore {
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
         self.inner.count_items(table).await
     }
+}
+
+/// The scenario tests of a suite, each once on a fresh SQLite store and once on a fresh
+/// DynamoDB Local table pair: `scenario => App constructor (its argument)`, where the scenario is
+/// an `async fn(App)` at the test binary's root.
+#[macro_export]
+macro_rules! scenarios {
+    ($($scenario:ident => $app:ident $(($seconds:expr))?),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let store = $crate::fresh_sqlite_store();
+                    crate::$scenario($crate::app::App::$app(store $(, $seconds)?).await).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let store = $crate::fresh_dynamo_store().await;
+                    crate::$scenario($crate::app::App::$app(store $(, $seconds)?).await).await;
+                }
+            )*
+        }
+    };
 }

@@ -1,3 +1,7 @@
+//! The local Broker OS on one store for the scenario suites (onboarding, payments,
+//! withdrawals, recon over HTTP): the router, the engine running the definitions from
+//! `statemachines/` with the in-process task handlers, and the simulated providers.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +36,7 @@ pub struct App {
     /// The simulated trading platform, for its outage switches.
     pub platform: Arc<brokeros_local::SimulatedPlatform>,
     /// Every transaction committed, when built [`App::recording`].
-    pub recording: Option<Arc<brokeros_tests::RecordingStore>>,
+    pub recording: Option<Arc<crate::RecordingStore>>,
     router: axum::Router,
 }
 
@@ -57,7 +61,7 @@ impl App {
 
     /// Over a store that records every transaction it commits.
     pub async fn recording(store: Arc<dyn Store>) -> App {
-        let recording = brokeros_tests::RecordingStore::new(store);
+        let recording = crate::RecordingStore::new(store);
         let mut app = App::new(recording.clone()).await;
         app.recording = Some(recording);
         app

@@ -1,0 +1,35 @@
+//! Deposits end to end through the local Step Functions engine, on both storage engines:
+//! routing and cascading, provider webhooks through the event queue, crediting once, funding
+//! the trading account, the wallet view, routing rules and provider health over HTTP.
+
+mod deposit_flows;
+mod deposits;
+mod psp_webhook;
+mod wallet;
+
+use brokeros_tests::app as harness;
+use deposit_flows::*;
+use deposits::*;
+use psp_webhook::*;
+use wallet::*;
+
+brokeros_tests::scenarios! {
+    wallet_balances_and_transactions_follow_the_ledger => new,
+    provider_webhooks_are_queued_once_and_forgeries_write_nothing => new,
+    a_thousand_concurrent_deliveries_credit_once => new,
+    mismatched_and_unknown_events_are_never_credited => new,
+    a_decline_closes_the_attempt_without_credit => new,
+    a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account => new,
+    a_decline_cascades_to_the_next_provider => new,
+    an_outage_at_a_provider_moves_to_the_next => new,
+    every_provider_declining_declines_the_deposit => new,
+    no_result_in_time_expires_and_a_late_success_is_never_credited => with_payment_timeout(1),
+    a_retried_deposit_request_starts_one_workflow => new,
+    each_deposit_state_change_is_one_transaction_with_its_audit_event => recording,
+    routing_rules_and_provider_health_are_changed_by_finance_only => new,
+    a_platform_outage_while_funding_is_retried_and_books_once => new,
+    a_funding_the_platform_refuses_returns_the_money_to_the_wallet => new,
+    a_funding_whose_every_reply_was_lost_is_found_booked_and_never_returned => new,
+    bad_deposit_requests_write_nothing => new,
+    a_result_applied_before_the_workflow_waits_is_not_lost => new,
+}
