@@ -125,6 +125,8 @@ impl Store for RecordingStore {
 /// The scenario tests of a suite, each once on a fresh SQLite store and once on a fresh
 /// DynamoDB Local table pair: `scenario => App constructor (its argument)`, where the scenario is
 /// an `async fn(App)` at the test binary's root.
+// The scenarios are functions of the suite that calls the macro, hence `crate::`.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! scenarios {
     ($($scenario:ident => $app:ident $(($seconds:expr))?),* $(,)?) => {
