@@ -10,6 +10,7 @@ use brokeros_app::config::BrokerConfig;
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_http::client::{Call, call};
 use brokeros_http::{AppState, router};
+use brokeros_kernel::AnswerKind;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::workflow::{Machine, Workflow};
 use brokeros_local::SimulatedKycProvider;
@@ -360,7 +361,7 @@ impl App {
             roles: [role].into(),
         };
         let body = serde_json::from_value(body).expect("a decision request");
-        let reply = brokeros_onboarding::reviews::decide(
+        let answer = brokeros_onboarding::reviews::decide(
             &services.onboarding,
             &principal,
             review_id,
@@ -370,8 +371,8 @@ impl App {
         )
         .await
         .expect("the decision commits although the workflow is not told");
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        reply.body
+        assert_eq!(answer.kind, AnswerKind::Done, "{}", answer.body);
+        answer.body
     }
 
     /// The review as compliance reads it (`GET /compliance/reviews/{id}`).

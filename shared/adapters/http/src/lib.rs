@@ -53,7 +53,7 @@ use brokeros_kernel::Error;
 
 use crate::auth::AuthMode;
 use brokeros_app::Services;
-use brokeros_kernel::Reply;
+use brokeros_kernel::{Answer, AnswerKind};
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
@@ -85,19 +85,24 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A use case's reply as the API sends it: its status and JSON body.
+/// A use case's answer as the API sends it: the status of its kind and its JSON body.
 #[derive(Debug)]
-pub struct ApiReply(pub Reply);
+pub struct ApiReply(pub Answer);
 
-impl From<Reply> for ApiReply {
-    fn from(reply: Reply) -> Self {
-        ApiReply(reply)
+impl From<Answer> for ApiReply {
+    fn from(answer: Answer) -> Self {
+        ApiReply(answer)
     }
 }
 
 impl IntoResponse for ApiReply {
+    /// The one place an answer's kind becomes an HTTP status.
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::OK);
+        let status = match self.0.kind {
+            AnswerKind::Done => StatusCode::OK,
+            AnswerKind::Created => StatusCode::CREATED,
+            AnswerKind::Accepted => StatusCode::ACCEPTED,
+        };
         (status, axum::Json(self.0.body)).into_response()
     }
 }

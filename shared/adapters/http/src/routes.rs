@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
 use brokeros_app::wallet;
-use brokeros_kernel::Reply;
+use brokeros_kernel::Answer;
 use brokeros_onboarding::kyc;
 use brokeros_onboarding::model::Onboarding;
 use brokeros_onboarding::{ClientRecord, clients, reviews};
@@ -308,14 +308,12 @@ async fn psp_webhook(
         psp::IngestError::Queue(queue) => Error::Unavailable(queue.to_string()),
     })?;
     Ok(ApiReply(match outcome {
-        psp::IngestOutcome::Queued { message_id, event } => Reply::new(
-            202,
+        psp::IngestOutcome::Queued { message_id, event } => Answer::accepted(
             json!({ "status": "queued", "message_id": message_id, "event_id": event.event_id }),
         ),
-        psp::IngestOutcome::Ignored { event_type } => Reply::new(
-            200,
-            json!({ "status": "ignored", "event_type": event_type }),
-        ),
+        psp::IngestOutcome::Ignored { event_type } => {
+            Answer::done(json!({ "status": "ignored", "event_type": event_type }))
+        }
     }))
 }
 
@@ -337,7 +335,7 @@ async fn reconcile(
         .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
     let run =
         brokeros_recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
-    Ok(ApiReply(Reply::new(201, run)))
+    Ok(ApiReply(Answer::created(run)))
 }
 
 async fn recon_run(

@@ -2,8 +2,8 @@
 //! phone, scored and assigned by the configured rules.
 
 use crate::model::{Assignment, Lead, LeadSubmission, round_robin, select_pool};
+use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::changeset::{Audited, Changeset, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
@@ -17,13 +17,14 @@ use crate::reads::now_text;
 use crate::repo::{claim, owner};
 
 /// `POST /leads`: a new lead, or a new touch merged into the lead that already has this email
-/// or phone in the brand. Answers 202 either way, so the public form cannot probe who is known.
+/// or phone in the brand. Answers [`Answer::accepted`] either way, so the public form cannot
+/// probe who is known.
 pub async fn capture(
     services: &Services,
     submission: LeadSubmission,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let now = services.clock.now();
     let capture = submission.validate(&services.config.brands, now)?;
     let ctx = OpContext {
@@ -133,10 +134,7 @@ pub async fn capture(
                 lead.id
             };
             Ok((
-                Reply::new(
-                    202,
-                    json!({ "lead_id": lead_id, "received_at": now_text(now) }),
-                ),
+                Answer::accepted(json!({ "lead_id": lead_id, "received_at": now_text(now) })),
                 changes,
             ))
         })

@@ -3,11 +3,11 @@
 
 use crate::model::{Lead, LeadStatus};
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Answer, AnswerKind};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
 
@@ -28,7 +28,7 @@ pub async fn change_status(
     change: StatusChange,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let to = LeadStatus::parse("status", &change.status)?;
     if to == LeadStatus::Converted {
         return Err(Error::invalid(
@@ -50,7 +50,7 @@ pub async fn change_status(
         correlation_id,
     };
     let action = format!("lead.{}", to.as_str());
-    change_lead(&target, &action, 200, move |lead, ctx, _| {
+    change_lead(&target, &action, AnswerKind::Done, move |lead, ctx, _| {
         lead.change_status(to, reason.clone(), ctx.now)?;
         Ok(LeadEdit::default())
     })
@@ -71,18 +71,18 @@ pub(crate) struct LeadTarget<'a> {
 #[derive(Default)]
 pub(crate) struct LeadEdit {
     pub(crate) extra: Vec<FieldChange>,
-    pub(crate) reply: Option<Reply>,
+    pub(crate) answer: Option<Answer>,
 }
 
 /// Loads the lead (scoped to the caller), applies `change` (which may add writes of its own to
-/// the changeset), commits the lead with its audit event `action`, and answers `status` with
-/// the changed lead unless the change gave its own reply.
+/// the changeset), commits the lead with its audit event `action`, and answers `kind` with
+/// the changed lead unless the change gave its own answer.
 pub(crate) async fn change_lead(
     target: &LeadTarget<'_>,
     action: &str,
-    status: u16,
+    kind: AnswerKind,
     change: impl Fn(&mut Lead, &OpContext, &mut Changeset) -> Result<LeadEdit> + Send + Sync,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let LeadTarget {
         services,
         principal,
@@ -107,10 +107,10 @@ pub(crate) async fn change_lead(
                 action,
                 edit.extra,
             )?;
-            let reply = edit
-                .reply
-                .unwrap_or_else(|| Reply::new(status, lead_view(&lead, before.version + 1)));
-            Ok((reply, changes))
+            let answer = edit
+                .answer
+                .unwrap_or_else(|| Answer::new(kind, lead_view(&lead, before.version + 1)));
+            Ok((answer, changes))
         })
     })
     .await
@@ -129,7 +129,7 @@ pub async fn reassign(
     body: Reassignment,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(&[Role::Admin], "reassign leads")?;
     let agent = normalize::code("assignee", &body.assignee, 64)?;
     let target = LeadTarget {
@@ -139,11 +139,16 @@ pub async fn reassign(
         key,
         correlation_id,
     };
-    change_lead(&target, "lead.reassigned", 200, move |lead, _, _| {
-        lead.assignee = agent.clone();
-        lead.assignment_rule = "manual".into();
-        Ok(LeadEdit::default())
-    })
+    change_lead(
+        &target,
+        "lead.reassigned",
+        AnswerKind::Done,
+        move |lead, _, _| {
+            lead.assignee = agent.clone();
+            lead.assignment_rule = "manual".into();
+            Ok(LeadEdit::default())
+        },
+    )
     .await
 }
 
@@ -161,7 +166,7 @@ pub async fn convert(
     body: Conversion,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let user_id = body
         .user_id
         .as_deref()
@@ -174,15 +179,20 @@ pub async fn convert(
         key,
         correlation_id,
     };
-    change_lead(&target, "lead.converted", 201, move |lead, ctx, changes| {
-        let client_id = services.ids.prefixed("client");
-        lead.convert(client_id.clone(), ctx.now)?;
-        let client = crate::model::client_from_lead(client_id, lead, user_id.clone(), ctx.now);
-        changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
-        Ok(LeadEdit {
-            extra: vec![],
-            reply: Some(Reply::new(201, &client)),
-        })
-    })
+    change_lead(
+        &target,
+        "lead.converted",
+        AnswerKind::Created,
+        move |lead, ctx, changes| {
+            let client_id = services.ids.prefixed("client");
+            lead.convert(client_id.clone(), ctx.now)?;
+            let client = crate::model::client_from_lead(client_id, lead, user_id.clone(), ctx.now);
+            changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
+            Ok(LeadEdit {
+                extra: vec![],
+                answer: Some(Answer::created(&client)),
+            })
+        },
+    )
     .await
 }

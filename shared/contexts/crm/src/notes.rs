@@ -1,11 +1,11 @@
 //! A lead's notes, follow-up tasks and timeline (its audit stream).
 
 use crate::model::{Lead, Task};
-use brokeros_kernel::Reply;
 use brokeros_kernel::audit::{AuditEvent, FieldChange};
 use brokeros_kernel::changeset::{Changeset, Entity, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Answer, AnswerKind};
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_store::{Condition, Item, Query, SortKeyRange, Table, WriteOp};
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub async fn add_note(
     body: NewNote,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let text = &normalize::required_text("text", &body.text, 5000)?;
     execute(services, key, move || {
         Box::pin(async move {
@@ -55,10 +55,7 @@ pub async fn add_note(
             )?;
             let event_id = changes.events().last().map(|e| e.id.clone());
             Ok((
-                Reply::new(
-                    201,
-                    json!({ "lead_id": lead.id, "event_id": event_id, "note": note }),
-                ),
+                Answer::created(json!({ "lead_id": lead.id, "event_id": event_id, "note": note })),
                 changes,
             ))
         })
@@ -81,7 +78,7 @@ pub async fn add_task(
     body: NewTask,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let title = normalize::required_text("title", &body.title, 300)?;
     let due_at = body
         .due_at
@@ -98,7 +95,7 @@ pub async fn add_task(
     change_lead(
         &target,
         "lead.task_added",
-        201,
+        AnswerKind::Created,
         move |lead, ctx, changes| {
             let task = Task {
                 id: services.ids.prefixed("task"),
@@ -123,7 +120,7 @@ pub async fn add_task(
                     before: Value::Null,
                     after: task_json.clone(),
                 }],
-                reply: Some(Reply::new(201, task_json)),
+                answer: Some(Answer::created(task_json)),
             })
         },
     )
@@ -137,7 +134,7 @@ pub async fn complete_task(
     task_id: &str,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let task_id = &normalize::code("task_id", task_id, 80)?;
     execute(services, key, move || {
         Box::pin(async move {
@@ -188,7 +185,7 @@ pub async fn complete_task(
                 "lead.task_completed",
                 extra,
             )?;
-            Ok((Reply::new(200, task_json), changes))
+            Ok((Answer::done(task_json), changes))
         })
     })
     .await

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{authorize_client_read, load_client};
 use crate::{Services, keys};
-use brokeros_kernel::Reply;
+use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::changeset::{Audited, decode, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
@@ -62,7 +62,7 @@ pub async fn register(
     body: Registration,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Admin],
         "register clients",
@@ -122,7 +122,7 @@ pub async fn register(
                 });
             }
             changes.create(&ctx, services.ids.as_ref(), &client, "client.registered")?;
-            Ok((Reply::new(201, view(&client, 1)), changes))
+            Ok((Answer::created(view(&client, 1)), changes))
         })
     })
     .await
@@ -182,7 +182,7 @@ pub async fn set_profile(
     body: KycProfile,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let profile = validate_profile(body)?;
     execute(services, key, || {
         let profile = profile.clone();
@@ -212,7 +212,7 @@ pub async fn set_profile(
                 action,
                 vec![],
             )?;
-            Ok((Reply::new(200, view(&client, before.version + 1)), changes))
+            Ok((Answer::done(view(&client, before.version + 1)), changes))
         })
     })
     .await
@@ -236,7 +236,7 @@ pub async fn add_document(
     body: NewDocument,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let issuing_country = normalize::country("issuing_country", &body.document.issuing_country)?;
     let number = normalize::code("number", &body.document.number, 40)?.to_uppercase();
     let file_ref = normalize::optional(body.file_ref, |f| normalize::text("file_ref", f, 300))?;
@@ -274,7 +274,7 @@ pub async fn add_document(
                 "client.document_added",
                 vec![],
             )?;
-            Ok((Reply::new(201, view(&client, before.version + 1)), changes))
+            Ok((Answer::created(view(&client, before.version + 1)), changes))
         })
     })
     .await

@@ -22,7 +22,7 @@ use brokeros_store::{Index, Key};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use brokeros_kernel::Reply;
+use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::workflow::Machine;
@@ -146,9 +146,9 @@ pub async fn start(
     body: StartOnboarding,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     let workflow = services.workflow()?;
-    let (reply, input) = prepare(
+    let (mut answer, input) = prepare(
         services,
         principal,
         client_id,
@@ -177,9 +177,8 @@ pub async fn start(
             ));
         }
         let arn = workflow.execution_arn(Machine::Onboarding, onboarding_id)?;
-        let mut body = reply.body;
-        body["execution_arn"] = json!(arn);
-        return Ok(Reply::new(reply.status, body));
+        answer.body["execution_arn"] = json!(arn);
+        return Ok(answer);
     }
     let arn = match workflow
         .start(Machine::Onboarding, onboarding_id, input.clone())
@@ -198,9 +197,8 @@ pub async fn start(
             return Err(e);
         }
     };
-    let mut body = reply.body;
-    body["execution_arn"] = json!(arn);
-    Ok(Reply::new(reply.status, body))
+    answer.body["execution_arn"] = json!(arn);
+    Ok(answer)
 }
 
 /// Records a new onboarding for the client and their KYC status `pending`, with the audit
@@ -212,7 +210,7 @@ pub async fn prepare(
     product: &str,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<(Reply, Value)> {
+) -> Result<(Answer, Value)> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Admin],
         "start onboarding",
@@ -226,7 +224,7 @@ pub async fn prepare(
             format!("'{product}' is not a product clients onboard for"),
         ));
     }
-    let reply = execute(services, key, || {
+    let answer = execute(services, key, || {
         let (client_id, product) = (client_id.clone(), product.clone());
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
@@ -276,20 +274,20 @@ pub async fn prepare(
                 "client.onboarding_started",
                 vec![],
             )?;
-            Ok((Reply::new(202, view(&onboarding)), changes))
+            Ok((Answer::accepted(view(&onboarding)), changes))
         })
     })
     .await?;
     let settings = &services.config.onboarding;
     let input = json!({
-        "client_id": reply.body["client_id"],
-        "onboarding_id": reply.body["id"],
-        "product": reply.body["product"],
+        "client_id": answer.body["client_id"],
+        "onboarding_id": answer.body["id"],
+        "product": answer.body["product"],
         "review_timeout_seconds": settings.review_timeout_seconds,
         "escalation_timeout_seconds": settings.escalation_timeout_seconds,
         "kyc_result_timeout_seconds": settings.kyc_result_timeout_seconds,
     });
-    Ok((reply, input))
+    Ok((answer, input))
 }
 
 /// An onboarding as the API shows it: never the workflow's task token.

@@ -15,7 +15,7 @@ use crate::{Services, keys};
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
-use brokeros_kernel::{Replied, Reply};
+use brokeros_kernel::{Answer, Replied};
 
 /// The error name a rejection fails the waiting task with.
 pub const REVIEW_REJECTED: &str = "ReviewRejected";
@@ -73,7 +73,7 @@ pub async fn decide(
     body: DecisionRequest,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(
         &[Role::Compliance, Role::Admin],
         "decide compliance reviews",
@@ -104,10 +104,7 @@ pub async fn decide(
                 action,
                 vec![],
             )?;
-            Ok((
-                Replied::new(Reply::new(200, view(&review)), review),
-                changes,
-            ))
+            Ok((Replied::new(Answer::done(view(&review)), review), changes))
         })
     })
     .await?;
@@ -121,7 +118,7 @@ pub async fn decide(
             "the workflow was not told of the decision; the review's deadline will follow it"
         );
     }
-    Ok(replied.reply)
+    Ok(replied.answer)
 }
 
 /// Tells the workflow task waiting on `token` what `review` decided (nothing for an undecided

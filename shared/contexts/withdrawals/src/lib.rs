@@ -34,8 +34,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::workflow::Machine;
@@ -220,7 +220,7 @@ pub async fn create(
     body: NewWithdrawal,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(
         &[Role::Client, Role::Finance, Role::Admin],
         "request withdrawals",
@@ -239,7 +239,7 @@ pub async fn create(
     };
     let (id, client_id, destination, request) = (&id, &client_id, &destination, &request);
     let method = body.method;
-    let reply = in_turn(
+    let mut answer = in_turn(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
@@ -261,7 +261,7 @@ pub async fn create(
                             format!("withdrawal {id} exists with other content; choose a new withdrawal_id"),
                         ));
                     }
-                    return Ok((Reply::new(202, view(w)), changes));
+                    return Ok((Answer::accepted(view(w)), changes));
                 }
                 let wallets = brokeros_ledger::balances_of_client(services, client_id).await?;
                 if !wallets.iter().any(|b| b.account == request.wallet) {
@@ -320,13 +320,13 @@ pub async fn create(
                         "withdrawal {id}: its reservation exists without the withdrawal"
                     )));
                 }
-                Ok((Reply::new(202, view(&withdrawal)), changes))
+                Ok((Answer::accepted(view(&withdrawal)), changes))
             })
         }),
     )
     .await?;
-    if reply.body["status"] != WithdrawalStatus::Requested.as_str() {
-        return Ok(reply);
+    if answer.body["status"] != WithdrawalStatus::Requested.as_str() {
+        return Ok(answer);
     }
     let input = json!({
         "withdrawal_id": id,
@@ -346,9 +346,8 @@ pub async fn create(
             return Err(e);
         }
     };
-    let mut body = reply.body;
-    body["execution_arn"] = json!(arn);
-    Ok(Reply::new(reply.status, body))
+    answer.body["execution_arn"] = json!(arn);
+    Ok(answer)
 }
 
 /// The newest `limit` withdrawals of a client as the wallet shows them (amount and status),
@@ -410,7 +409,7 @@ pub struct Approval {}
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 struct Decided {
-    reply: Reply,
+    answer: Answer,
     #[serde(skip)]
     token: Option<String>,
 }
@@ -427,7 +426,7 @@ pub async fn approve(
     _body: Approval,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(&[Role::Finance, Role::Admin], "approve withdrawals")?;
     let id = normalize::code("withdrawal_id", id, 80)?;
     let workflow = services.workflow()?;
@@ -463,8 +462,8 @@ pub async fn approve(
                 action,
                 vec![],
             )?;
-            let reply = Reply::new(200, view(&withdrawal));
-            Ok((Decided { reply, token }, changes))
+            let answer = Answer::done(view(&withdrawal));
+            Ok((Decided { answer, token }, changes))
         })
     })
     .await?;
@@ -476,7 +475,7 @@ pub async fn approve(
             id,
         );
     }
-    Ok(decided.reply)
+    Ok(decided.answer)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -495,7 +494,7 @@ pub async fn reject(
     body: Rejection,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(&[Role::Finance, Role::Admin], "reject withdrawals")?;
     let id = normalize::code("withdrawal_id", id, 80)?;
     let reason = normalize::required_text("reason", &body.reason, 500)?;
@@ -535,9 +534,9 @@ pub async fn reject(
                     &mut changes,
                 )
                 .await?;
-                let reply = Reply::new(200, view(&withdrawal));
+                let answer = Answer::done(view(&withdrawal));
                 let token = before.entity.approval_token.clone();
-                Ok((Decided { reply, token }, changes))
+                Ok((Decided { answer, token }, changes))
             })
         }),
     )
@@ -551,7 +550,7 @@ pub async fn reject(
             id,
         );
     }
-    Ok(decided.reply)
+    Ok(decided.answer)
 }
 
 /// A decision is committed before the workflow is told, so a failed answer loses nothing: the

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
 use crate::{Services, keys};
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, store_error};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::paging::latest;
@@ -99,8 +98,8 @@ pub async fn run(services: &Services, function: &str, payload: Value) -> Result<
 }
 
 /// What the definition's choices branch on.
-fn answer(status: WithdrawalStatus) -> Reply {
-    Reply::new(200, json!({ "outcome": status.as_str() }))
+fn answer(status: WithdrawalStatus) -> Value {
+    json!({ "outcome": status.as_str() })
 }
 
 /// A step's work on the withdrawal as stored: what it stages, and the status it leaves.
@@ -119,7 +118,7 @@ async fn step<'a>(
     // The wallet never changes, so it may be read before the turn on it is taken.
     let wallet = super::wallet(&load_withdrawal(services, id).await?.entity)?;
     let work = &work;
-    let reply = in_turn(
+    in_turn(
         std::slice::from_ref(&wallet),
         execute(services, None, move || {
             Box::pin(async move {
@@ -129,8 +128,7 @@ async fn step<'a>(
             })
         }),
     )
-    .await?;
-    Ok(reply.body)
+    .await
 }
 
 /// The checks: rejected (reservation released), or accepted and its approval process started
@@ -443,7 +441,7 @@ async fn payout(services: &Services, ctx: &OpContext, id: &str) -> Result<Value>
     match current.status {
         WithdrawalStatus::Approved => {}
         WithdrawalStatus::Paid | WithdrawalStatus::PayoutFailed => {
-            return Ok(answer(current.status).body);
+            return Ok(answer(current.status));
         }
         other => {
             return Err(Error::conflict(

@@ -85,7 +85,7 @@ pub type Attempt<'a, R> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(R, Changeset)>> + Send + 'a>>;
 
 /// Runs a use case that reads, decides and returns its outcome `R` (what it decided; the
-/// [`Reply`](crate::Reply) of an HTTP use case) with a changeset, then commits the changeset
+/// [`Answer`](crate::Answer) of an API use case) with a changeset, then commits the changeset
 /// (and the idempotency record holding `R`, when a key was given) as one transaction, and
 /// answers the outcome of the run that committed, or the stored one on a replay. A lost race
 /// (a condition that no longer holds) re-runs the use case on fresh reads.
@@ -144,4 +144,36 @@ where
         "concurrent_update",
         "the record was changed by concurrent requests; retry the request",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Answer, AnswerKind};
+
+    #[test]
+    fn a_record_stored_before_answers_had_kinds_replays_its_kind_and_stores_byte_identically() {
+        for (status, kind) in [
+            (200, AnswerKind::Done),
+            (201, AnswerKind::Created),
+            (202, AnswerKind::Accepted),
+        ] {
+            let old = format!(
+                r#"{{"request_hash":"9f2c","reply":{{"status":{status},"body":{{"lead_id":"lead_1","received_at":"2024-05-01T10:00:00Z","scores":[1,2.5,null]}}}}}}"#
+            );
+            let record: Record<Answer> = serde_json::from_str(&old).unwrap();
+            assert_eq!(record.reply.kind, kind);
+            assert_eq!(record.reply.body["lead_id"], "lead_1");
+            assert_eq!(serde_json::to_string(&record).unwrap(), old);
+        }
+    }
+
+    #[test]
+    fn a_record_with_an_unknown_status_does_not_replay() {
+        let old = r#"{"request_hash":"9f2c","reply":{"status":204,"body":null}}"#;
+        let Err(err) = serde_json::from_str::<Record<Answer>>(old) else {
+            panic!("a record with status 204 replayed");
+        };
+        assert!(err.to_string().contains("unknown status 204"), "{err}");
+    }
 }

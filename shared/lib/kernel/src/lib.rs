@@ -4,6 +4,7 @@
 //! helpers over the storage port (changesets, idempotent execution, paging) and the workflow
 //! port. No AWS types, no host wiring.
 
+pub mod answer;
 pub mod audit;
 pub mod audit_export;
 pub mod brands;
@@ -19,11 +20,10 @@ pub mod money;
 pub mod normalize;
 pub mod paging;
 pub mod principal;
-pub mod reply;
 pub mod workflow;
 
+pub use answer::{Answer, AnswerKind, Replied};
 pub use brands::Brands;
 pub use context::{Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx};
 pub use error::{Error, Result};
 pub use paging::{QueueFilter, page_limit};
-pub use reply::{Replied, Reply};

@@ -20,9 +20,9 @@ use brokeros_store::{
 };
 
 use crate::keys;
+use brokeros_kernel::Answer;
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
@@ -193,7 +193,7 @@ pub async fn update_jurisdiction(
     rules: JurisdictionRules,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(
         &[Role::Compliance, Role::Admin],
         "change jurisdiction rules",
@@ -228,7 +228,7 @@ pub async fn update_jurisdiction(
                 }
             }
             changes.put(version_put(rules)?);
-            Ok((Reply::new(200, rules), changes))
+            Ok((Answer::done(rules), changes))
         })
     })
     .await

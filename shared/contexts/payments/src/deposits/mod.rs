@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::stats::Outcome;
-use brokeros_kernel::Reply;
+use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
@@ -97,7 +97,7 @@ pub async fn create(
     body: NewDeposit,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Finance, Role::Admin],
         "create deposits",
@@ -105,7 +105,7 @@ pub async fn create(
     let deposit_id = normalize::code("deposit_id", &body.deposit_id, 80)?;
     let amount = Money::positive_in(body.amount, &body.currency)?;
     let client_id = normalize::code("client_id", client_id, 80)?;
-    let reply = execute(services, key, || {
+    let answer = execute(services, key, || {
         let (deposit_id, client_id) = (deposit_id.clone(), client_id.clone());
         Box::pin(async move {
             let client = load_client(services, &client_id).await?;
@@ -128,7 +128,7 @@ pub async fn create(
                         "a deposit with this id exists with other content",
                     ));
                 }
-                return Ok((Reply::new(201, view(&existing.entity)), Changeset::new()));
+                return Ok((Answer::created(view(&existing.entity)), Changeset::new()));
             }
             let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
             let deposit = Deposit {
@@ -150,12 +150,12 @@ pub async fn create(
             };
             let mut changes = Changeset::new();
             changes.create(&ctx, services.ids.as_ref(), &deposit, "deposit.created")?;
-            Ok((Reply::new(201, view(&deposit)), changes))
+            Ok((Answer::created(view(&deposit)), changes))
         })
     })
     .await?;
     start_workflow(services, &deposit_id, &client_id).await?;
-    Ok(reply)
+    Ok(answer)
 }
 
 /// Starts the deposit's workflow, named by the deposit id: a repeated start (a retried request)

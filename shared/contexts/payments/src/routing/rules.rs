@@ -38,9 +38,9 @@ use serde_json::Value;
 
 use super::RULES_EDITORS;
 use crate::keys;
+use brokeros_kernel::Answer;
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::Reply;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
@@ -414,7 +414,7 @@ pub async fn update_routing_rules(
     document: RoutingDocument,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-) -> Result<Reply> {
+) -> Result<Answer> {
     principal.require_any(&RULES_EDITORS, "change the deposit routing rules")?;
     let text = document_text(&document)?;
     if text.len() > MAX_ITEM_DATA_BYTES {
@@ -450,7 +450,7 @@ pub async fn update_routing_rules(
                 extra,
             )?;
             changes.put(version_put(document.version, text));
-            Ok((Reply::new(200, &after), changes))
+            Ok((Answer::done(&after), changes))
         })
     })
     .await

@@ -17,6 +17,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::keys;
+use brokeros_kernel::AnswerKind;
 use brokeros_kernel::Clock;
 use brokeros_kernel::Core;
 use brokeros_kernel::idempotency::IdempotencyKey;
@@ -140,11 +141,11 @@ async fn the_embedded_rules_are_version_1_until_changed_and_reading_writes_nothi
 async fn a_change_is_a_new_immutable_version_audited_item_by_item() {
     let f = fixture();
     let finance = principal(Role::Finance);
-    let reply = update_routing_rules(&f.services, &finance, changed(2), None, "corr-rules")
+    let answer = update_routing_rules(&f.services, &finance, changed(2), None, "corr-rules")
         .await
         .unwrap();
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.body["version"], json!(2));
+    assert_eq!(answer.kind, AnswerKind::Done);
+    assert_eq!(answer.body["version"], json!(2));
 
     let events = f.events("payment_routing", ROUTING_RULES_ID).await;
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
