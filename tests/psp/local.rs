@@ -588,7 +588,10 @@ pub async fn refused_webhooks_write_nothing(store: Arc<dyn Store>) {
         )
         .await;
         match result {
-            Err(e @ IngestError::Rejected(_)) => assert_eq!(e.http_status(), status, "{what}"),
+            Err(e @ IngestError::Rejected(_)) => {
+                let answered = brokeros_http::ingest_error(e, brokeros_local::SIMULATED_CRYPTO);
+                assert_eq!(brokeros_http::error_status(&answered), status, "{what}");
+            }
             other => panic!("{what}: {other:?}"),
         }
     }

@@ -26,9 +26,7 @@ fn json_of(text: Option<&str>) -> Value {
 #[track_caller]
 fn assert_conflict<T: std::fmt::Debug>(result: brokeros_kernel::Result<T>, expected: &str) {
     match result {
-        Err(error @ Error::Conflict { code, .. }) if code == expected => {
-            assert_eq!(error.http_status(), 409);
-        }
+        Err(Error::Conflict { code, .. }) if code == expected => {}
         other => panic!("expected Conflict {{ code: {expected:?} }}, got {other:?}"),
     }
 }
@@ -338,7 +336,7 @@ async fn a_machine_without_an_arn_is_an_internal_error() {
         .start(Machine::Onboarding, &unique("client"), json!({}))
         .await
     {
-        Err(error @ Error::Internal(_)) => assert_eq!(error.http_status(), 500),
+        Err(Error::Internal(_)) => {}
         other => panic!("expected Internal, got {other:?}"),
     }
     match workflow.execution_arn(Machine::Onboarding, "any") {

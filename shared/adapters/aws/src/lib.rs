@@ -195,7 +195,7 @@ impl From<brokeros_kernel::Error> for LambdaError {
 impl From<LambdaError> for lambda_runtime::Diagnostic {
     fn from(LambdaError(e): LambdaError) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: e.lambda_error_type().to_string(),
+            error_type: brokeros_kernel::workflow::error_name(&e).to_string(),
             error_message: e.body().message,
         }
     }

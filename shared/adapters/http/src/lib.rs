@@ -40,6 +40,7 @@ mod extract;
 pub mod logging;
 mod payment_routes;
 mod routes;
+mod status;
 mod withdrawal_routes;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ use brokeros_kernel::{Answer, AnswerKind};
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
+pub use status::{error_status, ingest_error, kyc_webhook_error};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -76,8 +78,7 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = error_status(&self.0);
         if status.is_server_error() {
             tracing::error!(error = %self.0, code = self.0.code(), "request failed");
         }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
+use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
 use brokeros_kernel::Answer;
 use brokeros_onboarding::kyc;
@@ -243,10 +244,7 @@ async fn kyc_webhook(
     };
     let check = kyc::handle_kyc_webhook(services, services.kyc.as_ref(), &headers, &body, &ctx)
         .await
-        .map_err(|e| match e {
-            kyc::KycError::WebhookRejected { message, .. } => Error::Unauthenticated { message },
-            other => Error::from(other),
-        })?;
+        .map_err(kyc_webhook_error)?;
     brokeros_onboarding::kyc_task::result_arrived(services, &check).await?;
     Ok(axum::Json(
         json!({ "check_id": check.id, "status": check.status }),
@@ -299,14 +297,7 @@ async fn psp_webhook(
         services.clock.now(),
     )
     .await
-    .map_err(|e| match e {
-        psp::IngestError::UnknownProvider => Error::NotFound {
-            entity: "payment provider",
-            id: provider.clone(),
-        },
-        psp::IngestError::Rejected(rejected) => Error::from(rejected),
-        psp::IngestError::Queue(queue) => Error::Unavailable(queue.to_string()),
-    })?;
+    .map_err(|e| ingest_error(e, &provider))?;
     Ok(ApiReply(match outcome {
         psp::IngestOutcome::Queued { message_id, event } => Answer::accepted(
             json!({ "status": "queued", "message_id": message_id, "event_id": event.event_id }),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use brokeros_app::Services;
 use brokeros_app::workflow_tasks as tasks;
-use brokeros_kernel::workflow::{Machine, Workflow};
+use brokeros_kernel::workflow::{Machine, Workflow, error_name};
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.
 pub fn definition_source(machine: Machine) -> &'static str {
@@ -55,7 +55,7 @@ pub fn local_substitutions() -> BTreeMap<String, String> {
 /// A task handler's error as a Lambda reports it to Step Functions: the error type the
 /// definition matches, and the Lambda-shaped cause.
 fn task_failure(e: &Error) -> TaskFailure {
-    let error_type = e.lambda_error_type();
+    let error_type = error_name(e);
     let cause = json!({ "errorType": error_type, "errorMessage": e.body().message });
     TaskFailure::new(error_type, cause.to_string())
 }

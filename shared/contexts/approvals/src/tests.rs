@@ -207,7 +207,7 @@ async fn a_second_start_with_the_same_id_is_refused() {
     let err = start(&f.services, &ctx(1), other, &facts(&[]), &mut changes)
         .await
         .unwrap_err();
-    assert_eq!(err.http_status(), 404);
+    assert!(matches!(err, Error::NotFound { .. }));
 }
 
 /// Commits `changes` unless `answer` is a refusal, which must have staged nothing.
@@ -289,7 +289,7 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
     let approved = queue(&f.services, status("approved")).await.unwrap();
     assert_eq!(approved["items"][0]["id"], "p1");
     let err = queue(&f.services, status("decided")).await.unwrap_err();
-    assert_eq!(err.http_status(), 400);
+    assert!(matches!(err, Error::Validation { .. }));
 
     // Rejected, expired and cancelled processes, each with its event.
     for id in ["p3", "p4", "p5"] {
@@ -384,7 +384,10 @@ async fn a_refused_decision_writes_nothing() {
         .await??;
         Ok::<_, Error>(())
     };
-    assert_eq!(refused.await.unwrap_err().http_status(), 403);
+    assert!(matches!(
+        refused.await.unwrap_err(),
+        Error::Forbidden { .. }
+    ));
     let now = ctx(2);
     let unknown = decide(
         &f.services,
@@ -394,5 +397,5 @@ async fn a_refused_decision_writes_nothing() {
         Vote::Approve,
         &mut changes,
     );
-    assert_eq!(unknown.await.unwrap_err().http_status(), 404);
+    assert!(matches!(unknown.await.unwrap_err(), Error::NotFound { .. }));
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::workflow::Machine;
+use brokeros_kernel::workflow::{Machine, error_name};
 use brokeros_kernel::{Core, user_ctx};
 
 pub use services::{OnboardingSettings, Services};
@@ -192,7 +192,7 @@ pub async fn start(
         Err(e) => {
             let client_id = input["client_id"].as_str().unwrap_or_default();
             let ctx = user_ctx(services, principal, correlation_id);
-            let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
+            let error = format!("{WORKFLOW_NOT_STARTED}.{}", error_name(&e));
             tasks::record_start_failure(services, ctx, client_id, onboarding_id, &error).await?;
             return Err(e);
         }

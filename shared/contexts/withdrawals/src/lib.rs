@@ -38,7 +38,7 @@ use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::workflow::Machine;
+use brokeros_kernel::workflow::{Machine, error_name};
 use brokeros_ledger::{Staged, in_turn};
 use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
@@ -341,7 +341,7 @@ pub async fn create(
         }) => workflow.execution_arn(Machine::Withdrawal, id)?,
         Err(e) => {
             let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
-            let error = format!("{WORKFLOW_NOT_STARTED}.{}", e.lambda_error_type());
+            let error = format!("{WORKFLOW_NOT_STARTED}.{}", error_name(&e));
             tasks::record_failure(services, &ctx, id, &error).await?;
             return Err(e);
         }

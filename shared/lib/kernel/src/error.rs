@@ -1,7 +1,8 @@
 use serde::Serialize;
 
-/// Every failure a Broker OS operation can report. Each variant maps to one HTTP status and one
-/// Lambda error type, so state machines can match failures by name in `Retry`/`Catch`.
+/// Every failure a Broker OS operation can report. It says what happened; each host picks the
+/// answer: brokeros-http the HTTP status, and both workflow runtimes the error name state
+/// machines match in `Retry`/`Catch` ([`crate::workflow::error_name`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("{message}")]
@@ -78,20 +79,6 @@ impl Error {
         }
     }
 
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Error::Validation { .. } => 400,
-            Error::Unauthenticated { .. } => 401,
-            Error::Forbidden { .. } => 403,
-            Error::NotFound { .. } => 404,
-            Error::Conflict { .. } => 409,
-            Error::PayloadTooLarge { .. } => 413,
-            Error::IdempotencyMismatch => 422,
-            Error::Unavailable(_) | Error::ProviderUnavailable { .. } => 503,
-            Error::Internal(_) => 500,
-        }
-    }
-
     /// Stable machine-readable code, sent to clients as `code`.
     pub fn code(&self) -> &str {
         match self {
@@ -104,22 +91,6 @@ impl Error {
             Error::Unavailable(_) => "unavailable",
             Error::ProviderUnavailable { .. } => "provider_unavailable",
             Error::Internal(_) => "internal",
-        }
-    }
-
-    /// The Lambda error type (`errorType`) a state machine matches in `Retry`/`Catch`.
-    pub fn lambda_error_type(&self) -> &'static str {
-        match self {
-            Error::Validation { .. } => "ValidationError",
-            Error::Unauthenticated { .. } => "UnauthenticatedError",
-            Error::Forbidden { .. } => "ForbiddenError",
-            Error::NotFound { .. } => "NotFoundError",
-            Error::Conflict { .. } => "ConflictError",
-            Error::IdempotencyMismatch => "IdempotencyMismatchError",
-            Error::PayloadTooLarge { .. } => "PayloadTooLargeError",
-            Error::Unavailable(_) => "TransientError",
-            Error::ProviderUnavailable { error_type, .. } => error_type,
-            Error::Internal(_) => "InternalError",
         }
     }
 

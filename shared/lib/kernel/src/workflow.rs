@@ -49,6 +49,24 @@ pub trait Workflow: Send + Sync {
     async fn task_heartbeat(&self, token: &str) -> Result<()>;
 }
 
+/// The name a failed task reports for `e` (the Lambda `errorType`; the local engine's task
+/// failure), which state machines match in `Retry`/`Catch`. This is the workflow contract,
+/// shared by both runtimes and by the contexts that record a workflow failure: do not rename.
+pub fn error_name(e: &Error) -> &'static str {
+    match e {
+        Error::Validation { .. } => "ValidationError",
+        Error::Unauthenticated { .. } => "UnauthenticatedError",
+        Error::Forbidden { .. } => "ForbiddenError",
+        Error::NotFound { .. } => "NotFoundError",
+        Error::Conflict { .. } => "ConflictError",
+        Error::IdempotencyMismatch => "IdempotencyMismatchError",
+        Error::PayloadTooLarge { .. } => "PayloadTooLargeError",
+        Error::Unavailable(_) => "TransientError",
+        Error::ProviderUnavailable { error_type, .. } => error_type,
+        Error::Internal(_) => "InternalError",
+    }
+}
+
 /// An answer to a task token as seen by a caller whose own state already records the outcome
 /// it answered with: a token no longer waiting (answered by the other path, or timed out, so
 /// the workflow's deadline handler takes over) is no error; anything else is.
@@ -68,4 +86,40 @@ pub fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
         let field = e.path().to_string();
         Error::invalid("invalid_task_input", field, e.inner().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_keeps_the_name_state_machines_match() {
+        let cases = [
+            (Error::invalid("bad", "field", "bad"), "ValidationError"),
+            (Error::unauthenticated("who"), "UnauthenticatedError"),
+            (Error::forbidden("no"), "ForbiddenError"),
+            (
+                Error::NotFound {
+                    entity: "client",
+                    id: "c-1".into(),
+                },
+                "NotFoundError",
+            ),
+            (Error::conflict("taken", "taken"), "ConflictError"),
+            (Error::IdempotencyMismatch, "IdempotencyMismatchError"),
+            (Error::PayloadTooLarge { limit: 1 }, "PayloadTooLargeError"),
+            (Error::Unavailable("db".into()), "TransientError"),
+            (
+                Error::ProviderUnavailable {
+                    error_type: "KycProviderUnavailable",
+                    message: "down".into(),
+                },
+                "KycProviderUnavailable",
+            ),
+            (Error::Internal("bug".into()), "InternalError"),
+        ];
+        for (error, name) in cases {
+            assert_eq!(error_name(&error), name, "{error:?}");
+        }
+    }
 }

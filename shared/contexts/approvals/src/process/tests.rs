@@ -170,7 +170,7 @@ fn a_start_without_a_policy_or_with_bad_ids_is_refused() {
     let mut other = payout(None);
     other.process_type = ProcessType::CONTEST_PRIZE;
     let err = ApprovalProcess::start(other, &policies(), &facts, at(0)).unwrap_err();
-    assert_eq!(err.http_status(), 404);
+    assert!(matches!(err, Error::NotFound { .. }));
     let mut bad = payout(None);
     bad.id = "a b".into();
     let err = ApprovalProcess::start(bad, &policies(), &facts, at(0)).unwrap_err();
@@ -403,27 +403,31 @@ fn refusals_become_the_kernels_errors() {
         p.approve(&requester, at(1)).unwrap_err(),
     ];
     for refusal in forbidden {
-        assert_eq!(Error::from(refusal).http_status(), 403);
+        assert!(matches!(Error::from(refusal), Error::Forbidden { .. }));
     }
     let reason = Error::from(
         p.reject(&staff("a", &[Role::Admin]), "", at(1))
             .unwrap_err(),
     );
-    assert_eq!(
-        (reason.http_status(), reason.body().field.as_deref()),
-        (400, Some("reason"))
-    );
+    assert!(matches!(reason, Error::Validation { .. }));
+    assert_eq!(reason.body().field.as_deref(), Some("reason"));
     let not_due = Error::from(p.expire(at(1)).unwrap_err());
-    assert_eq!(
-        (not_due.http_status(), not_due.code()),
-        (409, "approval_not_due")
-    );
+    assert!(matches!(
+        not_due,
+        Error::Conflict {
+            code: "approval_not_due",
+            ..
+        }
+    ));
     p.cancel("gone", at(1)).unwrap();
     let closed = Error::from(p.approve(&staff("a", &[Role::Admin]), at(2)).unwrap_err());
-    assert_eq!(
-        (closed.http_status(), closed.code()),
-        (409, "approval_not_pending")
-    );
+    assert!(matches!(
+        closed,
+        Error::Conflict {
+            code: "approval_not_pending",
+            ..
+        }
+    ));
 }
 
 #[test]

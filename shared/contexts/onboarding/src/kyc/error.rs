@@ -6,6 +6,7 @@
 use std::fmt;
 
 use brokeros_kernel::Error;
+use brokeros_kernel::workflow::error_name;
 
 use super::provider::ProviderError;
 
@@ -54,7 +55,7 @@ impl KycError {
             KycError::ProviderUnavailable { .. } => Self::PROVIDER_UNAVAILABLE,
             KycError::ProviderRejected { .. } => Self::PROVIDER_ERROR,
             KycError::WebhookRejected { .. } => Self::WEBHOOK_REJECTED,
-            KycError::Other(e) => e.lambda_error_type(),
+            KycError::Other(e) => error_name(e),
         }
     }
 
@@ -64,15 +65,6 @@ impl KycError {
             self,
             KycError::ProviderUnavailable { .. } | KycError::Other(Error::Unavailable(_))
         )
-    }
-
-    pub fn http_status(&self) -> u16 {
-        match self {
-            KycError::ProviderUnavailable { .. } => 503,
-            KycError::ProviderRejected { .. } => 502,
-            KycError::WebhookRejected { .. } => 401,
-            KycError::Other(e) => e.http_status(),
-        }
     }
 
     /// What a caller may be told: provider details stay in the logs.
@@ -114,7 +106,7 @@ impl From<Error> for KycError {
 }
 
 /// For callers that speak only [`Error`] (the HTTP router): the provider's unavailability
-/// becomes `Unavailable` (503), a refusal an internal error (500), a bad webhook 401. The
+/// becomes `Unavailable`, a refusal an internal error, a bad webhook `Unauthenticated`. The
 /// distinct names are lost here; Lambda handlers of workflows use [`KycError::error_name`].
 impl From<KycError> for Error {
     fn from(e: KycError) -> Error {
@@ -142,15 +134,16 @@ mod tests {
         let down = KycError::from_provider("sim", ProviderError::Unavailable("timeout".into()));
         assert_eq!(down.error_name(), "KycProviderUnavailable");
         assert!(down.is_transient());
-        assert_eq!(Error::from(down).lambda_error_type(), "TransientError");
+        assert_eq!(error_name(&Error::from(down)), "TransientError");
         let refused = KycError::from_provider("sim", ProviderError::Rejected("bad".into()));
         assert_eq!(refused.error_name(), "KycProviderError");
         assert!(!refused.is_transient());
         let webhook = KycError::from_provider("sim", ProviderError::InvalidWebhook("sig".into()));
-        assert_eq!(
-            (webhook.error_name(), webhook.http_status()),
-            ("KycWebhookRejected", 401)
-        );
+        assert_eq!(webhook.error_name(), "KycWebhookRejected");
+        assert!(matches!(
+            Error::from(webhook),
+            Error::Unauthenticated { .. }
+        ));
         let store = KycError::from(Error::Unavailable("db".into()));
         assert_eq!(store.error_name(), "TransientError");
         assert!(store.is_transient());

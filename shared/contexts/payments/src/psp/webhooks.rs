@@ -111,23 +111,12 @@ pub enum IngestOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestError {
-    /// No provider of that name: 404.
+    /// No provider of that name.
     UnknownProvider,
-    /// Did not authenticate (401) or parse (400); see [`WebhookError::code`].
+    /// Did not authenticate or parse; see [`WebhookError::code`].
     Rejected(WebhookError),
-    /// The queue did not take the event: 503, and the provider delivers it again later.
+    /// The queue did not take the event; the provider delivers it again later.
     Queue(QueueError),
-}
-
-impl IngestError {
-    pub fn http_status(&self) -> u16 {
-        match self {
-            IngestError::UnknownProvider => 404,
-            IngestError::Rejected(e) => e.http_status(),
-            IngestError::Queue(QueueError::Unavailable(_)) => 503,
-            IngestError::Queue(QueueError::Invalid(_)) => 500,
-        }
-    }
 }
 
 impl fmt::Display for IngestError {

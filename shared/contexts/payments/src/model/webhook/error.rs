@@ -1,4 +1,4 @@
-//! Why a webhook delivery was not turned into an event, as an HTTP status and an error code.
+//! Why a webhook delivery was not turned into an event, as an error code.
 
 use std::fmt;
 
@@ -40,18 +40,6 @@ impl WebhookError {
             WebhookError::Malformed { .. } => "malformed_payload",
             WebhookError::Ignored { .. } => "event_ignored",
             WebhookError::InvalidAmount { code, .. } => code,
-        }
-    }
-
-    /// 401 when the delivery did not authenticate, 400 when an authentic body is unusable,
-    /// 200 for an ignorable event (the provider should not send it again).
-    pub fn http_status(&self) -> u16 {
-        if self.is_authentication_failure() {
-            401
-        } else if self.is_ignorable() {
-            200
-        } else {
-            400
         }
     }
 
@@ -99,8 +87,9 @@ impl fmt::Display for WebhookError {
 impl std::error::Error for WebhookError {}
 
 impl From<WebhookError> for brokeros_kernel::Error {
-    /// 401 for authentication failures, 400 otherwise. An [`WebhookError::Ignored`] event is
-    /// not a client error: the HTTP layer answers it with 200 before converting.
+    /// `Unauthenticated` for authentication failures, `Validation` otherwise. An
+    /// [`WebhookError::Ignored`] event is not a client error: ingestion acknowledges it before
+    /// converting.
     fn from(e: WebhookError) -> brokeros_kernel::Error {
         if e.is_authentication_failure() {
             return brokeros_kernel::Error::Unauthenticated {
@@ -140,7 +129,7 @@ mod tests {
     /// A signature header, as a dialect names it.
     const HEADER: &str = "x-acquirer-signature";
     #[test]
-    fn errors_answer_401_or_400_and_say_only_the_code() {
+    fn errors_are_unauthenticated_or_invalid_and_say_only_the_code() {
         let auth = [
             WebhookError::MissingHeader { header: HEADER },
             WebhookError::MalformedHeader { header: HEADER },
@@ -152,24 +141,29 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), auth.len(), "each check has its code");
         for e in auth {
-            assert_eq!(e.http_status(), 401);
+            assert!(e.is_authentication_failure());
             assert_eq!(e.to_string(), "the webhook delivery did not authenticate");
             let error = brokeros_kernel::Error::from(e);
-            assert_eq!(error.http_status(), 401);
+            assert!(matches!(
+                error,
+                brokeros_kernel::Error::Unauthenticated { .. }
+            ));
             assert!(!error.to_string().contains("999"));
         }
         let malformed = WebhookError::Malformed {
             reason: "missing field `id`".into(),
         };
-        assert_eq!(malformed.http_status(), 400);
-        assert_eq!(
-            brokeros_kernel::Error::from(malformed).code(),
-            "malformed_payload"
-        );
+        assert!(!malformed.is_authentication_failure() && !malformed.is_ignorable());
+        assert!(matches!(
+            brokeros_kernel::Error::from(malformed),
+            brokeros_kernel::Error::Validation {
+                code: "malformed_payload",
+                ..
+            }
+        ));
         let ignored = WebhookError::Ignored {
             event_type: "dispute.created".into(),
         };
-        assert!(ignored.is_ignorable());
-        assert_eq!(ignored.http_status(), 200);
+        assert!(ignored.is_ignorable() && !ignored.is_authentication_failure());
     }
 }
