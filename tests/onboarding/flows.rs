@@ -552,7 +552,8 @@ pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_tas
         "action": "await", "client_id": client_id, "onboarding_id": onboarding_id,
         "execution_id": "test-execution", "task_token": "token-parked-late"
     });
-    let output = brokeros_app::workflow_tasks::run(&services, "kyc-check", payload)
+    let output = brokeros_app::workflow_tasks::TaskFunction::KycCheck
+        .run(&services, payload)
         .await
         .unwrap();
     assert_eq!(output["awaiting"], false, "{output}");

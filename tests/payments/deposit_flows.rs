@@ -490,7 +490,8 @@ pub async fn a_funding_the_platform_refuses_returns_the_money_to_the_wallet(app:
         "action": "return", "deposit_id": "dep_back", "execution_id": "test-execution",
         "error": "AccountNotFound", "cause": "archived"
     });
-    let output = brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+    let output = brokeros_app::workflow_tasks::TaskFunction::DepositFunding
+        .run(&app.services, payload)
         .await
         .unwrap();
     assert_eq!(output["funding"], "returned");
@@ -527,8 +528,9 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
         "action": "return", "deposit_id": "dep_lost", "execution_id": "test-execution",
         "error": "TradingPlatformUnavailable", "cause": "every reply lost"
     });
-    let unsure =
-        brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload.clone()).await;
+    let unsure = brokeros_app::workflow_tasks::TaskFunction::DepositFunding
+        .run(&app.services, payload.clone())
+        .await;
     assert!(unsure.is_err(), "{unsure:?}");
     assert_eq!(
         wallet(&app, &client_id).await,
@@ -537,7 +539,8 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
     );
     // Once the platform answers, the lookup finds the deposit booked: funded, not returned.
     app.platform.lose_next_replies(0);
-    let output = brokeros_app::workflow_tasks::run(&app.services, "deposit-funding", payload)
+    let output = brokeros_app::workflow_tasks::TaskFunction::DepositFunding
+        .run(&app.services, payload)
         .await
         .unwrap();
     assert_eq!(output["funding"], "funded", "{output}");
@@ -687,7 +690,8 @@ pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
         "action": "await", "deposit_id": "dep_early", "execution_id": "test-execution",
         "task_token": "token-parked-late"
     });
-    let output = brokeros_app::workflow_tasks::run(&services, "deposit-routing", payload)
+    let output = brokeros_app::workflow_tasks::TaskFunction::DepositRouting
+        .run(&services, payload)
         .await
         .unwrap();
     assert_eq!(output["status"], "credited");

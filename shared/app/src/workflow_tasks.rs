@@ -3,8 +3,8 @@
 //! live with its context's use cases; this module only says which function runs which.
 
 use brokeros_kernel::{Error, Result};
-use brokeros_onboarding::tasks as onboarding;
-use brokeros_payments::deposits::tasks as deposit;
+use brokeros_onboarding::tasks::{self as onboarding, OnboardingTask};
+use brokeros_payments::deposits::tasks::{self as deposit, DepositFunction};
 use brokeros_withdrawals::tasks as withdrawal;
 use serde_json::Value;
 
@@ -38,13 +38,13 @@ impl TaskFunction {
     /// The Lambda function's name, as the definitions' `Resource`s name it.
     pub const fn name(self) -> &'static str {
         match self {
-            TaskFunction::KycCheck => onboarding::KYC_CHECK,
-            TaskFunction::ComplianceReview => onboarding::COMPLIANCE_REVIEW,
-            TaskFunction::TradingAccount => onboarding::TRADING_ACCOUNT,
-            TaskFunction::Notify => onboarding::NOTIFY,
-            TaskFunction::OnboardingOutcome => onboarding::ONBOARDING_OUTCOME,
-            TaskFunction::DepositRouting => deposit::DEPOSIT_ROUTING,
-            TaskFunction::DepositFunding => deposit::DEPOSIT_FUNDING,
+            TaskFunction::KycCheck => OnboardingTask::KycCheck.name(),
+            TaskFunction::ComplianceReview => OnboardingTask::ComplianceReview.name(),
+            TaskFunction::TradingAccount => OnboardingTask::TradingAccount.name(),
+            TaskFunction::Notify => OnboardingTask::Notify.name(),
+            TaskFunction::OnboardingOutcome => OnboardingTask::OnboardingOutcome.name(),
+            TaskFunction::DepositRouting => DepositFunction::Routing.name(),
+            TaskFunction::DepositFunding => DepositFunction::Funding.name(),
             TaskFunction::WithdrawalProcessing => withdrawal::WITHDRAWAL_PROCESSING,
         }
     }
@@ -77,20 +77,21 @@ impl TaskFunction {
 
     /// Runs this task's handler on `payload`.
     pub async fn run(self, services: &Services, payload: Value) -> Result<Value> {
-        let name = self.name();
+        let onboarding = |task| onboarding::run(&services.onboarding, task, payload.clone());
         match self {
-            TaskFunction::KycCheck
-            | TaskFunction::ComplianceReview
-            | TaskFunction::TradingAccount
-            | TaskFunction::Notify
-            | TaskFunction::OnboardingOutcome => {
-                onboarding::run(&services.onboarding, name, payload).await
+            TaskFunction::KycCheck => onboarding(OnboardingTask::KycCheck).await,
+            TaskFunction::ComplianceReview => onboarding(OnboardingTask::ComplianceReview).await,
+            TaskFunction::TradingAccount => onboarding(OnboardingTask::TradingAccount).await,
+            TaskFunction::Notify => onboarding(OnboardingTask::Notify).await,
+            TaskFunction::OnboardingOutcome => onboarding(OnboardingTask::OnboardingOutcome).await,
+            TaskFunction::DepositRouting => {
+                deposit::run(&services.payments, DepositFunction::Routing, payload).await
             }
-            TaskFunction::DepositRouting | TaskFunction::DepositFunding => {
-                deposit::run(&services.payments, name, payload).await
+            TaskFunction::DepositFunding => {
+                deposit::run(&services.payments, DepositFunction::Funding, payload).await
             }
             TaskFunction::WithdrawalProcessing => {
-                withdrawal::run(&services.withdrawals, name, payload).await
+                withdrawal::run(&services.withdrawals, payload).await
             }
         }
     }
@@ -107,30 +108,25 @@ pub const TASK_FUNCTIONS: [&str; 8] = {
     names
 };
 
-/// Runs the task handler of the function named `function` on `payload`.
-pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
-    TaskFunction::from_name(function)?
-        .run(services, payload)
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_task_function_is_listed_once() {
+    fn every_task_function_is_listed_once_under_its_contexts_name() {
         let mut names = TASK_FUNCTIONS.to_vec();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TASK_FUNCTIONS.len());
-        for name in onboarding::TASK_FUNCTIONS
+        let contexts = OnboardingTask::ALL
             .iter()
-            .chain(deposit::TASK_FUNCTIONS.iter())
-            .chain(withdrawal::TASK_FUNCTIONS.iter())
-        {
-            assert!(TASK_FUNCTIONS.contains(name), "{name} is not registered");
-            assert_eq!(TaskFunction::from_name(name).unwrap().name(), *name);
+            .map(|t| t.name())
+            .chain(DepositFunction::ALL.iter().map(|f| f.name()))
+            .chain([withdrawal::WITHDRAWAL_PROCESSING]);
+        for name in contexts {
+            assert!(TASK_FUNCTIONS.contains(&name), "{name} is not registered");
+            assert_eq!(TaskFunction::from_name(name).unwrap().name(), name);
         }
+        assert!(TaskFunction::from_name("no-such-task").is_err());
     }
 }

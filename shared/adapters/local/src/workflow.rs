@@ -11,7 +11,7 @@ use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure
 use serde_json::{Value, json};
 
 use brokeros_app::Services;
-use brokeros_app::workflow_tasks as tasks;
+use brokeros_app::workflow_tasks::TaskFunction;
 use brokeros_kernel::workflow::{Machine, Workflow, error_name};
 
 /// The definitions, embedded so `brokeros serve` runs from any directory.
@@ -46,9 +46,9 @@ pub fn placeholder(function: &str) -> String {
 }
 
 pub fn local_substitutions() -> BTreeMap<String, String> {
-    tasks::TASK_FUNCTIONS
+    TaskFunction::ALL
         .iter()
-        .map(|f| (placeholder(f), local_function_arn(f)))
+        .map(|f| (placeholder(f.name()), local_function_arn(f.name())))
         .collect()
 }
 
@@ -70,14 +70,15 @@ pub fn local_engine(services: Services) -> Result<(Arc<Engine>, Services)> {
         services.store.clone(),
     ))));
     let services = services.with_workflow(Arc::new(LocalWorkflow::new(&engine)));
-    for function in tasks::TASK_FUNCTIONS {
+    for function in TaskFunction::ALL {
         let services = services.clone();
         engine.register_handler(
-            function,
+            function.name(),
             handler_fn(move |request| {
                 let services = services.clone();
                 async move {
-                    tasks::run(&services, function, request.payload)
+                    function
+                        .run(&services, request.payload)
                         .await
                         .map_err(|e| task_failure(&e))
                 }

@@ -16,37 +16,51 @@ use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
 
-/// The Lambda functions the onboarding definition calls, by function name.
-pub const KYC_CHECK: &str = "kyc-check";
-pub const COMPLIANCE_REVIEW: &str = "compliance-review";
-pub const TRADING_ACCOUNT: &str = "trading-account";
-pub const NOTIFY: &str = "notify";
-pub const ONBOARDING_OUTCOME: &str = "onboarding-outcome";
-pub const TASK_FUNCTIONS: [&str; 5] = [
-    KYC_CHECK,
-    COMPLIANCE_REVIEW,
-    TRADING_ACCOUNT,
-    NOTIFY,
-    ONBOARDING_OUTCOME,
-];
+/// The task functions the onboarding definition calls: one Lambda function each, named as the
+/// definition's resources name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OnboardingTask {
+    KycCheck,
+    ComplianceReview,
+    TradingAccount,
+    Notify,
+    OnboardingOutcome,
+}
 
-/// Runs the task handler of `function` on `payload`.
-pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
-    match function {
-        KYC_CHECK => super::kyc_task::run(services, parse(payload)?).await,
-        COMPLIANCE_REVIEW => review_task(services, parse(payload)?).await,
-        TRADING_ACCOUNT => super::account_task::open_account(services, parse(payload)?).await,
-        NOTIFY => notify(services, parse(payload)?).await,
-        ONBOARDING_OUTCOME => {
+impl OnboardingTask {
+    pub const ALL: [OnboardingTask; 5] = [
+        OnboardingTask::KycCheck,
+        OnboardingTask::ComplianceReview,
+        OnboardingTask::TradingAccount,
+        OnboardingTask::Notify,
+        OnboardingTask::OnboardingOutcome,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            OnboardingTask::KycCheck => "kyc-check",
+            OnboardingTask::ComplianceReview => "compliance-review",
+            OnboardingTask::TradingAccount => "trading-account",
+            OnboardingTask::Notify => "notify",
+            OnboardingTask::OnboardingOutcome => "onboarding-outcome",
+        }
+    }
+}
+
+/// Runs the handler of `task` on `payload`.
+pub async fn run(services: &Services, task: OnboardingTask, payload: Value) -> Result<Value> {
+    match task {
+        OnboardingTask::KycCheck => super::kyc_task::run(services, parse(payload)?).await,
+        OnboardingTask::ComplianceReview => review_task(services, parse(payload)?).await,
+        OnboardingTask::TradingAccount => {
+            super::account_task::open_account(services, parse(payload)?).await
+        }
+        OnboardingTask::Notify => notify(services, parse(payload)?).await,
+        OnboardingTask::OnboardingOutcome => {
             let task: OutcomeTask = parse(payload)?;
             let ctx = task.scope.ctx(services);
             record_outcome(services, task, ctx).await
         }
-        other => Err(Error::invalid(
-            "unknown_task",
-            "function",
-            format!("no task handler is named '{other}'"),
-        )),
     }
 }
 

@@ -27,8 +27,8 @@ use brokeros_onboarding::load_client;
 use brokeros_payments::psp::{GatewayError, PayoutRequest, PayoutResult};
 
 /// The Lambda function the withdrawal definition calls.
+/// The one task function of the withdrawal definition.
 pub const WITHDRAWAL_PROCESSING: &str = "withdrawal-processing";
-pub const TASK_FUNCTIONS: [&str; 1] = [WITHDRAWAL_PROCESSING];
 /// The error a payout fails with while its provider cannot be reached; the definition retries
 /// it.
 pub const PAYOUT_PROVIDER_UNAVAILABLE: &str = "PayoutProviderUnavailable";
@@ -61,14 +61,7 @@ struct Task {
 }
 
 /// Runs the task handler of `function` on `payload`.
-pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
-    if function != WITHDRAWAL_PROCESSING {
-        return Err(Error::invalid(
-            "unknown_task",
-            "function",
-            format!("no task handler is named '{function}'"),
-        ));
-    }
+pub async fn run(services: &Services, payload: Value) -> Result<Value> {
     let task: Task = parse(payload)?;
     let ctx = OpContext {
         actor: Actor::workflow(&task.execution_id),

@@ -35,9 +35,23 @@ use brokeros_onboarding::load_client;
 use brokeros_trading::platform_error;
 
 /// The Lambda functions the deposit definition calls, by function name.
-pub const DEPOSIT_ROUTING: &str = "deposit-routing";
-pub const DEPOSIT_FUNDING: &str = "deposit-funding";
-pub const TASK_FUNCTIONS: [&str; 2] = [DEPOSIT_ROUTING, DEPOSIT_FUNDING];
+/// The task functions the deposit definition calls: one Lambda function each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DepositFunction {
+    Routing,
+    Funding,
+}
+
+impl DepositFunction {
+    pub const ALL: [DepositFunction; 2] = [DepositFunction::Routing, DepositFunction::Funding];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            DepositFunction::Routing => "deposit-routing",
+            DepositFunction::Funding => "deposit-funding",
+        }
+    }
+}
 
 /// The longest error text kept on a deposit from a workflow failure.
 const MAX_FAILURE_CHARS: usize = 500;
@@ -89,21 +103,20 @@ impl DepositTask {
     }
 }
 
-pub async fn run(services: &Services, function: &str, payload: Value) -> Result<Value> {
+pub async fn run(services: &Services, function: DepositFunction, payload: Value) -> Result<Value> {
     let task: DepositTask = parse(payload)?;
     let allowed = match function {
-        DEPOSIT_ROUTING => matches!(
+        DepositFunction::Routing => matches!(
             task.action,
             Action::Route | Action::Await | Action::Expire | Action::Fail
         ),
-        DEPOSIT_FUNDING => matches!(task.action, Action::Fund | Action::Return),
-        _ => false,
+        DepositFunction::Funding => matches!(task.action, Action::Fund | Action::Return),
     };
     if !allowed {
         return Err(Error::invalid(
             "invalid_task_input",
             "action",
-            format!("{function} does not run {:?}", task.action),
+            format!("{} does not run {:?}", function.name(), task.action),
         ));
     }
     match task.action {
