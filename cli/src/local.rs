@@ -91,7 +91,7 @@ impl LocalBrokerOs {
 
     pub fn router(&self) -> axum::Router {
         router(AppState {
-            services: self.services.clone(),
+            services: Arc::new(self.services.clone()),
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 &self.secret,
                 LOCAL_ISSUER,

@@ -20,7 +20,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>) -> App {
         let services = brokeros_local::services(store.clone(), BrokerConfig::embedded_default());
         let router = router(AppState {
-            services,
+            services: Arc::new(services),
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 SECRET,
                 LOCAL_ISSUER,

@@ -116,7 +116,7 @@ impl App {
         };
         engine.resume().await.expect("resume");
         let router = router(AppState {
-            services: services.clone(),
+            services: Arc::new(services.clone()),
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 SECRET,
                 LOCAL_ISSUER,

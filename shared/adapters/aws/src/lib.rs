@@ -171,7 +171,7 @@ pub async fn run_http(
     services: Services,
 ) -> Result<(), Error> {
     let state = AppState {
-        services,
+        services: Arc::new(services),
         auth: Arc::new(AuthMode::GatewayClaims),
     };
     let service = tower::ServiceBuilder::new()
@@ -237,22 +237,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("db")).unwrap();
         let state = AppState {
-            services: compose::compose(
-                brokeros_kernel::Core::new(Arc::new(store)),
-                BrokerConfig::embedded_default(),
-                &|name| {
-                    Some(
-                        if name == compose::SCREENING_LISTS_ENV {
-                            "sample"
-                        } else {
-                            "none"
-                        }
-                        .into(),
-                    )
-                },
-                Arc::new(compose::Unconfigured(queue::QUEUE_URL_ENV)),
-            )
-            .unwrap(),
+            services: Arc::new(
+                compose::compose(
+                    brokeros_kernel::Core::new(Arc::new(store)),
+                    BrokerConfig::embedded_default(),
+                    &|name| {
+                        Some(
+                            if name == compose::SCREENING_LISTS_ENV {
+                                "sample"
+                            } else {
+                                "none"
+                            }
+                            .into(),
+                        )
+                    },
+                    Arc::new(compose::Unconfigured(queue::QUEUE_URL_ENV)),
+                )
+                .unwrap(),
+            ),
             auth: Arc::new(AuthMode::GatewayClaims),
         };
         let response = brokeros_http::crm_routes(state)

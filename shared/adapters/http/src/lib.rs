@@ -62,7 +62,9 @@ pub use status::{error_status, ingest_error, kyc_webhook_error};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    /// Shared, not cloned: axum clones the state for every request, and the services hold
+    /// every context's ports.
+    pub services: Arc<Services>,
     pub auth: Arc<AuthMode>,
 }
 
