@@ -12,7 +12,8 @@ use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
 
 use crate::Services;
-use crate::reads::{ctx_for, lead_view, load_lead};
+use crate::reads::{lead_view, load_lead};
+use brokeros_kernel::user_ctx;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +94,7 @@ pub(crate) async fn change_lead(
     let change = &change;
     execute(services, key, move || {
         Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
+            let ctx = user_ctx(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
             let mut lead = before.entity.clone();
             let mut changes = Changeset::new();

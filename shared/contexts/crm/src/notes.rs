@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use crate::Services;
 use crate::keys;
 use crate::lifecycle::{LeadEdit, LeadTarget, change_lead};
-use crate::reads::{ctx_for, load_lead, now_text, parse_time};
+use crate::reads::{load_lead, now_text, parse_time};
+use brokeros_kernel::user_ctx;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +35,7 @@ pub async fn add_note(
     let text = &normalize::required_text("text", &body.text, 5000)?;
     execute(services, key, move || {
         Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
+            let ctx = user_ctx(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
             let mut lead = before.entity.clone();
             lead.updated_at = ctx.now;
@@ -138,7 +139,7 @@ pub async fn complete_task(
     let task_id = &normalize::code("task_id", task_id, 80)?;
     execute(services, key, move || {
         Box::pin(async move {
-            let ctx = ctx_for(services, principal, correlation_id);
+            let ctx = user_ctx(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
             let tkey = keys::task(&before.entity.id, task_id);
             let item = services

@@ -2,7 +2,6 @@
 //! shares (the caller's context, loading a lead the caller may see).
 
 use crate::model::{Lead, LeadStatus};
-use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::{Audited, decode, load, store_error};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
@@ -17,18 +16,6 @@ use crate::keys;
 pub(crate) fn now_text(now: OffsetDateTime) -> String {
     now.format(&time::format_description::well_known::Rfc3339)
         .expect("UTC times format")
-}
-
-pub(crate) fn ctx_for(
-    services: &Services,
-    principal: &Principal,
-    correlation_id: &str,
-) -> OpContext {
-    OpContext {
-        actor: brokeros_kernel::audit::Actor::user(principal),
-        correlation_id: correlation_id.to_string(),
-        now: services.clock.now(),
-    }
 }
 
 /// Sales see the leads assigned to them; admins see all; no other role reads leads.

@@ -1,7 +1,6 @@
 //! What every onboarding task shares: its scope (the onboarding, its client and the execution
 //! acting), and the one way a task changes the onboarding.
 
-use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::{Error, OpContext, Result};
@@ -21,11 +20,7 @@ pub struct TaskScope {
 
 impl TaskScope {
     pub(crate) fn ctx(&self, services: &Services) -> OpContext {
-        OpContext {
-            actor: Actor::workflow(&self.execution_id),
-            correlation_id: self.execution_id.clone(),
-            now: services.clock.now(),
-        }
+        brokeros_kernel::workflow_ctx(services, &self.execution_id)
     }
 
     /// The onboarding and its client, checked to belong together.

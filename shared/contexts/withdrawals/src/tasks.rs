@@ -8,7 +8,6 @@ use crate::model::{
     WithdrawalStatus, approval_id, check,
 };
 use brokeros_approvals::{AutoApproval, Ending, Refusal};
-use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result};
 use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
 use brokeros_store::{Condition, Item, Table, WriteOp};
@@ -63,11 +62,7 @@ struct Task {
 /// Runs the task handler of `function` on `payload`.
 pub async fn run(services: &Services, payload: Value) -> Result<Value> {
     let task: Task = parse(payload)?;
-    let ctx = OpContext {
-        actor: Actor::workflow(&task.execution_id),
-        correlation_id: task.execution_id.clone(),
-        now: services.clock.now(),
-    };
+    let ctx = brokeros_kernel::workflow_ctx(services, &task.execution_id);
     let id = task.withdrawal_id.as_str();
     match task.action {
         Action::Check => run_checks(services, &ctx, id).await,

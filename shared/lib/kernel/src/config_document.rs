@@ -10,9 +10,10 @@ pub const DEFAULT_CONFIG_JSON: &str = include_str!("../config/default.json");
 
 /// The section `name` of the embedded default document.
 pub fn default_section<T: DeserializeOwned>(name: &str) -> T {
-    let document: serde_json::Value =
-        serde_json::from_str(DEFAULT_CONFIG_JSON).expect("the embedded configuration is JSON");
-    serde_json::from_value(document[name].clone())
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+        serde_json::from_str(DEFAULT_CONFIG_JSON).expect("the embedded configuration is JSON")
+    });
+    serde_json::from_value(DOCUMENT[name].clone())
         .unwrap_or_else(|e| panic!("the embedded configuration's '{name}' is valid: {e}"))
 }
 

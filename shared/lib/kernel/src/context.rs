@@ -41,6 +41,16 @@ pub struct OpContext {
     pub now: OffsetDateTime,
 }
 
+/// A change made by the workflow execution `execution_id` (the actor and the correlation id of
+/// its task's audit events), now.
+pub fn workflow_ctx(core: &Core, execution_id: &str) -> OpContext {
+    OpContext {
+        actor: Actor::workflow(execution_id),
+        correlation_id: execution_id.to_string(),
+        now: core.clock.now(),
+    }
+}
+
 /// What the audited-write helpers need from a context's services: the store to commit to and
 /// the clock that dates idempotency records.
 pub trait Runtime: Send + Sync {

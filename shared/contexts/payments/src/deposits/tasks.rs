@@ -11,7 +11,6 @@ use crate::deposits::model::{AttemptResult, Deposit, DepositStatus, Funding};
 use crate::model::RiskLevel;
 use crate::model::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
 use crate::model::stats::Outcome;
-use brokeros_kernel::audit::Actor;
 use brokeros_kernel::{Error, Result};
 use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
 use brokeros_trading::{BalanceOperation, BalanceOperationKind};
@@ -86,11 +85,7 @@ struct DepositTask {
 
 impl DepositTask {
     fn ctx(&self, services: &Services) -> OpContext {
-        OpContext {
-            actor: Actor::workflow(&self.execution_id),
-            correlation_id: self.execution_id.clone(),
-            now: services.clock.now(),
-        }
+        brokeros_kernel::workflow_ctx(services, &self.execution_id)
     }
 
     fn failure(&self) -> String {
