@@ -9,11 +9,10 @@ pub mod workflow_tasks;
 use std::sync::Arc;
 
 use brokeros_kernel::workflow::Workflow;
-use brokeros_kernel::{Clock, Core, Runtime};
+use brokeros_kernel::{Clock, Core};
 use brokeros_onboarding::kyc::KycProvider;
 use brokeros_onboarding::kyc::model::ScreeningList;
 use brokeros_payments::psp::{EventQueue, PaymentGateway, PaymentProviders};
-use brokeros_store::Store;
 use brokeros_trading::TradingPlatform;
 
 use crate::config::BrokerConfig;
@@ -45,23 +44,7 @@ pub struct Services {
     pub withdrawals: brokeros_withdrawals::Services,
 }
 
-impl std::ops::Deref for Services {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl Runtime for Services {
-    fn store(&self) -> &dyn Store {
-        self.core.store.as_ref()
-    }
-
-    fn clock(&self) -> &dyn Clock {
-        self.core.clock.as_ref()
-    }
-}
+brokeros_kernel::services_over_core!(Services);
 
 impl Services {
     /// Composes the contexts over `core` and `ports` under `config`.
