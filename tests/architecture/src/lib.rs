@@ -3,7 +3,8 @@
 //! Rules 1 to 9 (every crate on a floor by its manifest directory; each floor's dependencies)
 //! come from the table in [`rules`] and are checked against `cargo metadata` in [`deps`];
 //! rule 10 (no module import cycles inside a crate) is [`modules`]; rule 11 (a context's model
-//! is pure) is [`purity`]. The whole-workspace tests
+//! is pure) is [`purity`]; rule 12 (a context touches the store only in its repositories) is
+//! [`repository`]. The whole-workspace tests
 //! are `tests/architecture.rs`:
 //!
 //! ```text
@@ -14,6 +15,7 @@ pub mod deps;
 mod graph;
 pub mod modules;
 pub mod purity;
+pub mod repository;
 pub mod rules;
 mod source;
 pub mod workspace;
@@ -21,5 +23,6 @@ pub mod workspace;
 pub use deps::{Violation, Workspace};
 pub use modules::{ModuleCycle, module_cycles};
 pub use workspace::{
-    dependency_report, model_purity_report, module_cycle_report, read_sources, this_workspace,
+    dependency_report, model_purity_report, module_cycle_report, read_sources, repository_report,
+    this_workspace,
 };

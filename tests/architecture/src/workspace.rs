@@ -8,7 +8,7 @@ use std::{env, fs, io};
 
 use crate::deps::{self, Workspace};
 use crate::modules::{self, ModuleCycle};
-use crate::purity;
+use crate::{purity, repository};
 
 /// The workspace this crate belongs to, from `cargo metadata --format-version 1 --no-deps`
 /// (cargo from `$CARGO`, else `cargo` on the `PATH`).
@@ -62,6 +62,27 @@ pub fn model_purity_report(workspace: &Workspace) -> Result<Vec<String>, String>
             report.push(format!(
                 "rule 11: a context's model is pure: {}/{file} names `{word}` ({why}): move the \
                  I/O into the context's use cases and hand the model plain data",
+                member.dir
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Every store access of a context outside its repositories (rule 12), one message each.
+pub fn repository_report(workspace: &Workspace) -> Result<Vec<String>, String> {
+    let mut report = Vec::new();
+    for member in &workspace.members {
+        if !member.dir.starts_with("shared/contexts/") {
+            continue;
+        }
+        let dir = workspace.root.join(&member.dir);
+        let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for (file, line, word, why) in repository::store_access_outside_repositories(&files) {
+            report.push(format!(
+                "rule 12: a context touches the store only in its repositories: \
+                 {}/{file}:{line} names `{word}` ({why}): read and write entities through \
+                 `Core::find`/`get`/`commit` and move the rest into the context's `repo` module",
                 member.dir
             ));
         }

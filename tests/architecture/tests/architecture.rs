@@ -1,8 +1,8 @@
 //! The whole workspace against the architecture's rules (see `src/rules.rs` for rules 1 to 9,
-//! `src/modules.rs` for rule 10, `src/purity.rs` for rule 11).
+//! `src/modules.rs` for rule 10, `src/purity.rs` for rule 11, `src/repository.rs` for rule 12).
 
 use brokeros_architecture::{
-    dependency_report, model_purity_report, module_cycle_report, this_workspace,
+    dependency_report, model_purity_report, module_cycle_report, repository_report, this_workspace,
 };
 
 #[test]
@@ -36,6 +36,18 @@ fn context_models_are_pure() {
     assert!(
         report.is_empty(),
         "{} impure model(s):\n\n{}\n",
+        report.len(),
+        report.join("\n\n")
+    );
+}
+
+#[test]
+fn contexts_touch_the_store_only_in_their_repositories() {
+    let workspace = this_workspace().expect("cargo metadata");
+    let report = repository_report(&workspace).expect("the workspace's sources");
+    assert!(
+        report.is_empty(),
+        "{} store access(es) outside a repository:\n\n{}\n",
         report.len(),
         report.join("\n\n")
     );

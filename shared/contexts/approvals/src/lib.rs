@@ -62,13 +62,14 @@ use serde_json::Value;
 
 impl Entity for ApprovalProcess {
     const TYPE: &'static str = "approval";
+    const NOUN: &'static str = "approval process";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::approval(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::approval(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

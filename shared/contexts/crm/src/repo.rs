@@ -11,13 +11,14 @@ use crate::keys;
 
 impl Entity for Lead {
     const TYPE: &'static str = "lead";
+    const NOUN: &'static str = "lead";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::lead(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::lead(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

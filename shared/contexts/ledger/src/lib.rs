@@ -48,17 +48,14 @@ const MAX_ATTEMPTS: u32 = 40;
 
 impl Entity for Entry {
     const TYPE: &'static str = "ledger_entry";
+    const NOUN: &'static str = "ledger entry";
 
     fn id(&self) -> &str {
         self.transfer_id.as_str()
     }
 
-    fn key(&self) -> Key {
-        keys::ledger_entry(self.transfer_id.as_str())
-    }
-
-    fn indexes(&self) -> Vec<(brokeros_store::Index, String, String)> {
-        Vec::new()
+    fn key_for(id: &str) -> Key {
+        keys::ledger_entry(id)
     }
 }
 

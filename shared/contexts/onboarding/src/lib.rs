@@ -32,13 +32,14 @@ pub use services::{OnboardingSettings, Services};
 
 impl Entity for Client {
     const TYPE: &'static str = "client";
+    const NOUN: &'static str = "client";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::client(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::client(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {
@@ -55,13 +56,14 @@ impl Entity for Client {
 
 impl Entity for Onboarding {
     const TYPE: &'static str = "onboarding";
+    const NOUN: &'static str = "onboarding";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::onboarding(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::onboarding(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {
@@ -75,13 +77,14 @@ impl Entity for Onboarding {
 
 impl Entity for Review {
     const TYPE: &'static str = "review";
+    const NOUN: &'static str = "review";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::review(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::review(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

@@ -329,13 +329,14 @@ pub struct Notification {
 
 impl Entity for Notification {
     const TYPE: &'static str = "notification";
+    const NOUN: &'static str = "notification";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::notification(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::notification(id)
     }
 
     fn indexes(&self) -> Vec<(brokeros_store::Index, String, String)> {

@@ -23,9 +23,7 @@ use brokeros_kernel::money::{CURRENCIES, Currency};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 use brokeros_ledger::model::{AccountId, check_owner_id};
-use brokeros_store::{
-    Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
-};
+use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
@@ -91,17 +89,14 @@ impl ReconRun {
 
 impl Entity for ReconSummary {
     const TYPE: &'static str = "recon_run";
+    const NOUN: &'static str = "reconciliation run";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::recon_run(&self.id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        Vec::new()
+    fn key_for(id: &str) -> Key {
+        keys::recon_run(id)
     }
 }
 

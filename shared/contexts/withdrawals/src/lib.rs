@@ -67,13 +67,14 @@ impl ClientRecord for Withdrawal {
 
 impl Entity for Withdrawal {
     const TYPE: &'static str = "withdrawal";
+    const NOUN: &'static str = "withdrawal";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::withdrawal(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::withdrawal(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

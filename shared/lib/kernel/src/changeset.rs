@@ -12,14 +12,22 @@ use serde_json::Value;
 
 use crate::{IdGen, OpContext, keys};
 
-/// An entity with its own audit stream.
+/// An entity with its own audit stream, stored under a key derived from its id.
 pub trait Entity: Serialize + DeserializeOwned {
     /// The audit stream's entity type (`lead`, `client`).
     const TYPE: &'static str;
+    /// How answers name it (`kyc check`): "kyc check 42 not found".
+    const NOUN: &'static str;
     fn id(&self) -> &str;
-    fn key(&self) -> Key;
+    /// Where the entity with `id` is stored.
+    fn key_for(id: &str) -> Key;
+    fn key(&self) -> Key {
+        Self::key_for(self.id())
+    }
     /// The secondary index keys the entity is found by.
-    fn indexes(&self) -> Vec<(Index, String, String)>;
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        Vec::new()
+    }
 }
 
 /// An entity as stored: its version for optimistic concurrency and the end of its audit chain.
@@ -62,6 +70,35 @@ pub async fn load<T: Entity>(store: &dyn Store, key: &Key) -> Result<Option<Audi
     match store.get(Table::Main, key).await.map_err(store_error)? {
         Some(item) => decode(&item).map(Some),
         None => Ok(None),
+    }
+}
+
+/// What became of a changeset handed to [`commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Every write landed (and the after-commit hooks ran).
+    Applied,
+    /// Nothing landed: a condition failed because someone else wrote first.
+    Raced,
+}
+
+/// Commits `changes` as one transaction and then runs its after-commit hooks. A lost race is
+/// an outcome, not an error: the caller decides whether to read again, retry or answer 409.
+pub async fn commit(store: &dyn Store, changes: Changeset) -> Result<Committed> {
+    let (ops, after_commit) = changes.into_parts();
+    let outcome = if ops.is_empty() {
+        Ok(())
+    } else {
+        store.transact(ops).await
+    };
+    match outcome {
+        Ok(()) => {
+            after_commit.into_iter().for_each(|hook| hook());
+            Ok(Committed::Applied)
+        }
+        Err(brokeros_store::StoreError::ConditionFailed { .. })
+        | Err(brokeros_store::StoreError::TransactionConflict) => Ok(Committed::Raced),
+        Err(e) => Err(store_error(e)),
     }
 }
 

@@ -5,12 +5,12 @@
 
 use crate::canonical::canonical_sha256;
 use crate::{Error, Result};
-use brokeros_store::{Condition, Item, StoreError, Table, WriteOp};
+use brokeros_store::{Condition, Item, Table, WriteOp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::changeset::{Changeset, store_error};
+use crate::changeset::{self, Changeset, Committed, store_error};
 use crate::{Runtime, keys};
 
 /// How long a key is remembered.
@@ -121,23 +121,12 @@ where
                 condition: Condition::NotExists,
             });
         }
-        let (ops, after_commit) = changes.into_parts();
         // A repeated task or event that changes nothing has nothing to commit.
-        if ops.is_empty() {
-            after_commit.into_iter().for_each(|hook| hook());
-            return Ok(reply);
-        }
-        match services.store().transact(ops).await {
-            Ok(()) => {
-                after_commit.into_iter().for_each(|hook| hook());
-                return Ok(reply);
-            }
-            Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
-                // Either the key was used meanwhile (the replay above answers next time) or the
-                // data changed under us (the use case runs again on fresh reads).
-                continue;
-            }
-            Err(e) => return Err(store_error(e)),
+        match changeset::commit(services.store(), changes).await? {
+            Committed::Applied => return Ok(reply),
+            // Either the key was used meanwhile (the replay above answers next time) or the
+            // data changed under us (the use case runs again on fresh reads).
+            Committed::Raced => continue,
         }
     }
     Err(Error::conflict(

@@ -20,6 +20,7 @@ pub mod money;
 pub mod normalize;
 pub mod paging;
 pub mod principal;
+mod repository;
 pub mod workflow;
 
 pub use answer::{Answer, AnswerKind, Replied};

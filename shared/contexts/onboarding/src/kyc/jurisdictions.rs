@@ -28,13 +28,14 @@ use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
 impl Entity for JurisdictionRules {
     const TYPE: &'static str = "jurisdiction";
+    const NOUN: &'static str = "jurisdiction";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::jurisdiction(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::jurisdiction(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

@@ -43,13 +43,14 @@ const MAX_ATTEMPTS: u32 = 8;
 
 impl Entity for KycCheckRecord {
     const TYPE: &'static str = "kyc_check";
+    const NOUN: &'static str = "kyc check";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::kyc_check(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::kyc_check(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

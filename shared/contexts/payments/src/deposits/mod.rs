@@ -35,13 +35,14 @@ pub mod tasks;
 
 impl Entity for Deposit {
     const TYPE: &'static str = "deposit";
+    const NOUN: &'static str = "deposit";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
-        keys::deposit(&self.id)
+    fn key_for(id: &str) -> Key {
+        keys::deposit(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

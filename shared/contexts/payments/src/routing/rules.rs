@@ -30,8 +30,7 @@ use brokeros_kernel::canonical::sha256_hex;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 use brokeros_store::{
-    Condition, Index, Item, Key, MAX_ITEM_DATA_BYTES, Query, SortKeyRange, StoreError, Table,
-    WriteOp,
+    Condition, Item, Key, MAX_ITEM_DATA_BYTES, Query, SortKeyRange, StoreError, Table, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -66,17 +65,14 @@ pub struct RoutingRulesInForce {
 
 impl Entity for RoutingRulesInForce {
     const TYPE: &'static str = "payment_routing";
+    const NOUN: &'static str = "routing rules";
 
     fn id(&self) -> &str {
         &self.id
     }
 
-    fn key(&self) -> Key {
+    fn key_for(_id: &str) -> Key {
         keys::payment_routing()
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        Vec::new()
     }
 }
 

@@ -225,13 +225,14 @@ pub struct ProviderHealthRecord {
 
 impl Entity for ProviderHealthRecord {
     const TYPE: &'static str = "psp_health";
+    const NOUN: &'static str = "payment provider";
 
     fn id(&self) -> &str {
         &self.provider_id
     }
 
-    fn key(&self) -> Key {
-        keys::psp_health(&self.provider_id)
+    fn key_for(id: &str) -> Key {
+        keys::psp_health(id)
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {

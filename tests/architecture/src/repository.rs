@@ -1,0 +1,149 @@
+//! Rule 12: a context touches the store only in its repositories. Outside the files of a
+//! `repo` module (`src/repo.rs`, `src/repo/…`, or `src/<part>/repo.rs`, `src/<part>/repo/…`)
+//! and `keys.rs`, a context's code builds no store item or write, runs no query or
+//! transaction, and does not reach for the store port: its use cases read and write entities
+//! through the kernel's generic repository (`Core::find`, `get`, `commit`) and everything
+//! else through the context's repository functions. Tests (`tests.rs`, `tests/…`, and what
+//! follows `#[cfg(test)]`) are free to arrange the store as they need.
+
+use std::collections::BTreeMap;
+
+use crate::source::blank_comments_and_literals;
+
+/// What only a repository may name, each with why.
+const STORE_ACCESS: &[(&str, &str)] = &[
+    ("Item::new", "builds a store item"),
+    ("WriteOp::", "builds a store write"),
+    ("Query::new", "builds a store query"),
+    (".store", "reaches for the store port"),
+    (".transact(", "runs a store transaction"),
+    (".query(", "runs a store query"),
+];
+
+/// Whether `file` (relative to its crate, `src/…`) may touch the store.
+pub fn may_touch_the_store(file: &str) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    let last = parts.len() - 1;
+    parts.iter().enumerate().any(|(i, part)| {
+        i > 0
+            && match *part {
+                "repo" | "tests" => i < last,
+                "repo.rs" | "keys.rs" | "tests.rs" => i == last,
+                _ => false,
+            }
+    })
+}
+
+/// Every store access outside a repository: `(file, line, word, why)`.
+pub fn store_access_outside_repositories(
+    files: &BTreeMap<String, String>,
+) -> Vec<(String, usize, &'static str, &'static str)> {
+    let mut found = Vec::new();
+    for (file, text) in files {
+        if may_touch_the_store(file) {
+            continue;
+        }
+        let code = blank_comments_and_literals(text);
+        let lines: Vec<&str> = code.lines().collect();
+        for (number, line) in lines.iter().enumerate() {
+            // An inline test module ends the code to check; `#[cfg(test)] mod tests;` does not.
+            let next = lines.get(number + 1).copied().unwrap_or_default();
+            if line.trim_start().starts_with("#[cfg(test)]") && next.contains('{') {
+                break;
+            }
+            for (word, why) in STORE_ACCESS {
+                if names(line, word) {
+                    found.push((file.clone(), number + 1, *word, *why));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `word` in `line`, not as part of a longer identifier.
+fn names(line: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    line.match_indices(word).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + word.len()..].chars().next();
+        let starts_clean = !word.starts_with(ident) || !before.is_some_and(ident);
+        let ends_clean = !word.ends_with(ident) || !after.is_some_and(ident);
+        starts_clean && ends_clean
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn repositories_keys_and_tests_are_recognized_by_their_module() {
+        for allowed in [
+            "src/repo.rs",
+            "src/repo/mod.rs",
+            "src/deposits/repo.rs",
+            "src/routing/repo/stats.rs",
+            "src/keys.rs",
+            "src/tests.rs",
+            "src/process/tests.rs",
+            "src/tests/helpers.rs",
+        ] {
+            assert!(may_touch_the_store(allowed), "{allowed}");
+        }
+        for other in [
+            "src/lib.rs",
+            "src/repos.rs",
+            "src/repository_policy.rs",
+            "src/deposits/mod.rs",
+            "src/tests_support.rs",
+        ] {
+            assert!(!may_touch_the_store(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn store_access_in_a_use_case_is_found_and_comments_tests_and_names_do_not_count() {
+        let found = store_access_outside_repositories(&files(&[
+            (
+                "src/lib.rs",
+                "pub async fn f(s: &S) {\n    let p = s.store.query(q).await;\n    \
+                 ops.push(WriteOp::Put { item: Item::new(k, 1, d) });\n}\n\
+                 #[cfg(test)]\nmod tests { fn t() { s.store.transact(v); } }\n",
+            ),
+            (
+                "src/repo.rs",
+                "pub fn put() -> WriteOp { WriteOp::Delete }\n",
+            ),
+            (
+                "src/ledger.rs",
+                "#[cfg(test)]\nmod tests;\nfn f() { s.store.transact(v); }\n",
+            ),
+            (
+                "src/clients.rs",
+                "//! never `services.store` here\nfn restore() { x.restore(); y.store_id; }\n",
+            ),
+        ]));
+        let words: Vec<(&str, usize, &str)> = found
+            .iter()
+            .map(|(f, l, w, _)| (f.as_str(), *l, *w))
+            .collect();
+        assert_eq!(
+            words,
+            vec![
+                ("src/ledger.rs", 3, ".store"),
+                ("src/ledger.rs", 3, ".transact("),
+                ("src/lib.rs", 2, ".store"),
+                ("src/lib.rs", 2, ".query("),
+                ("src/lib.rs", 3, "Item::new"),
+                ("src/lib.rs", 3, "WriteOp::"),
+            ]
+        );
+    }
+}
