@@ -868,29 +868,46 @@ fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does()
 
 /// Every function's environment (the Globals merged with its own) names an adapter for every
 /// port, one this build has: the Lambda composes at start-up instead of failing there (or
-/// running an adapter nobody chose).
+/// running an adapter nobody chose). Files a setting names under `/opt` are read from the
+/// function's layers (their ContentUri here), as the Lambda would find them.
 #[test]
 fn every_function_names_an_adapter_for_every_port() {
     use brokeros_aws::compose::{Unconfigured, ports_from};
-    let globals = template()["Globals"]["Function"]["Environment"]["Variables"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let globals = &template()["Globals"]["Function"];
     let mut problems = Vec::new();
     for (id, function) in of_type(FUNCTION) {
-        let mut variables = globals.clone();
+        let mut variables = globals["Environment"]["Variables"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         if let Some(own) = function["Properties"]["Environment"]["Variables"].as_object() {
             variables.extend(own.clone());
         }
+        let opt = layer_contents(globals, function);
         let lookup = |name: &str| {
-            variables
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            let value = variables.get(name).and_then(Value::as_str)?;
+            Some(match (value.strip_prefix("dir:/opt/"), &opt) {
+                (Some(path), Some(layer)) => format!("dir:{}", layer.join(path).display()),
+                _ => value.to_string(),
+            })
         };
         if let Err(e) = ports_from(&lookup, Arc::new(Unconfigured("queue"))) {
             problems.push(format!("{id}: {e}"));
         }
     }
     problems_or_ok(problems);
+}
+
+/// What a function finds under `/opt`: the content of its one layer (the Globals' or its own),
+/// by the layer's ContentUri relative to the template.
+fn layer_contents(globals: &Value, function: &Value) -> Option<PathBuf> {
+    let layers = function["Properties"]["Layers"]
+        .as_array()
+        .or_else(|| globals["Layers"].as_array())?;
+    let [layer] = layers.as_slice() else {
+        panic!("one layer per function is what this test reads: {layers:?}");
+    };
+    let name = referenced(layer)?;
+    let content = resources()[&name]["Properties"]["ContentUri"].as_str()?;
+    Some(root().join("infra").join(content))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use brokeros_kernel::audit::{Actor, ActorKind, AuditEvent};
 use brokeros_kernel::principal::{Principal, Role};
-use brokeros_onboarding::kyc::model::subject::SAMPLE_APPLICANTS_JSON;
+use brokeros_local::screening::{SAMPLE_APPLICANTS_JSON, sample_screening_lists};
 use brokeros_onboarding::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, JurisdictionRules, KycCheckRecord, KycOutcome,
     KycSubject, ScreeningList,
@@ -39,7 +39,7 @@ fn fixture() -> Fixture {
     Fixture {
         services: Core::new(Arc::new(store)),
         provider: SimulatedKycProvider::new(SECRET),
-        list: ScreeningList::sample(),
+        list: sample_screening_lists(),
         _dir: dir,
     }
 }

@@ -3,6 +3,8 @@
 
 mod flows;
 mod kyc_checks;
+mod kyc_decision;
+mod kyc_screening;
 
 use brokeros_tests::app as harness;
 use flows::*;

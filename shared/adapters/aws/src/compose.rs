@@ -11,17 +11,20 @@
 //! | `BROKEROS_TRADING_PLATFORM` | `none` (an MT5 Web API adapter is planned) |
 //! | `BROKEROS_KYC_PROVIDER` | `none` (a Sumsub/Onfido adapter is planned) |
 //! | `BROKEROS_PAYMENT_GATEWAY` | `none` (deposits are collected by provider adapters still to come) |
-//! | `BROKEROS_SCREENING_LISTS` | `sample`: the fictional sample lists, named so no one mistakes them for real ones |
+//! | `BROKEROS_SCREENING_LISTS` | `dir:<path>`: a directory holding `sdn.csv`, `alt.csv` (OFAC's SDN files) and `pep.csv`, read once at start-up and labelled by the directory's name in every screening result; the template deploys the fictional sample lists as a layer (`dir:/opt/sample`) |
 //! | `BROKEROS_PSP_EVENTS_QUEUE_URL` | the SQS FIFO queue of payment events (functions that queue or consume them) |
 //! | `BROKEROS_WEBHOOK_SECRETS_ARN` | the providers' webhook secrets (functions that verify webhooks) |
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use brokeros_app::config::BrokerConfig;
 use brokeros_app::{Ports, Services};
 use brokeros_kernel::Core;
-use brokeros_onboarding::kyc::model::{DocumentRef, KycSubject, ScreeningList, VerificationLevel};
+use brokeros_onboarding::kyc::model::{
+    DocumentRef, KycSubject, ListFiles, ScreeningList, VerificationLevel,
+};
 use brokeros_onboarding::kyc::provider::CheckStatus;
 use brokeros_onboarding::kyc::{
     ApplicantRef, CheckRef, KycProvider, KycWebhookEvent, ProviderError, SubmittedDocument,
@@ -51,7 +54,9 @@ fn setting(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<String
 
 fn choices(name: &str) -> &'static str {
     match name {
-        SCREENING_LISTS_ENV => "'sample' (the fictional sample lists)",
+        SCREENING_LISTS_ENV => {
+            "'dir:<path>' (a directory of sdn.csv, alt.csv and pep.csv; the template's layer holds the fictional sample lists at 'dir:/opt/sample')"
+        }
         _ => {
             "'none' (no adapter for AWS is built yet; simulated providers run only in `brokeros serve`)"
         }
@@ -89,10 +94,7 @@ pub fn ports_from(
         "none" => Arc::new(Unconfigured(PAYMENT_GATEWAY_ENV)),
         other => return Err(unknown(PAYMENT_GATEWAY_ENV, other)),
     };
-    let screening = match setting(lookup, SCREENING_LISTS_ENV)?.as_str() {
-        "sample" => ScreeningList::sample(),
-        other => return Err(unknown(SCREENING_LISTS_ENV, other)),
-    };
+    let screening = screening_lists(&setting(lookup, SCREENING_LISTS_ENV)?)?;
     Ok(Ports {
         trading,
         kyc,
@@ -102,6 +104,35 @@ pub fn ports_from(
         psp_events,
         gateway,
     })
+}
+
+/// The screening lists `value` (`dir:<path>`) names, read and checked at start-up: a missing
+/// or malformed file stops the function there, naming the setting and the file.
+fn screening_lists(value: &str) -> Result<ScreeningList, Error> {
+    let Some(dir) = value.strip_prefix("dir:").map(Path::new) else {
+        return Err(unknown(SCREENING_LISTS_ENV, value));
+    };
+    let label = dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| format!("{SCREENING_LISTS_ENV}='{value}' names no directory"))?;
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            format!(
+                "{SCREENING_LISTS_ENV}: reading {}: {e}",
+                dir.join(name).display()
+            )
+        })
+    };
+    let [sdn, alt, pep] = ListFiles::NAMES;
+    let (sdn, alt, pep) = (read(sdn)?, read(alt)?, read(pep)?);
+    let files = ListFiles {
+        sdn: &sdn,
+        alt: &alt,
+        pep: &pep,
+    };
+    ScreeningList::from_files(label, &files)
+        .map_err(|e| format!("{SCREENING_LISTS_ENV}: the lists in {}: {e}", dir.display()).into())
 }
 
 /// The services of a Lambda: `core` (DynamoDB, Step Functions) and the ports its settings name.
@@ -241,6 +272,14 @@ impl EventQueue for Unconfigured {
     }
 }
 
+/// The fictional sample lists in this repository, as a test's setting.
+#[cfg(test)]
+pub(crate) const SAMPLE_LISTS: &str = concat!(
+    "dir:",
+    env!("CARGO_MANIFEST_DIR"),
+    "/../local/data/screening-lists/sample"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,7 +297,7 @@ mod tests {
         (TRADING_PLATFORM_ENV, "none"),
         (KYC_PROVIDER_ENV, "none"),
         (PAYMENT_GATEWAY_ENV, "none"),
-        (SCREENING_LISTS_ENV, "sample"),
+        (SCREENING_LISTS_ENV, SAMPLE_LISTS),
     ];
 
     fn queue() -> Arc<dyn EventQueue> {
@@ -302,5 +341,43 @@ mod tests {
         assert!(!error.is_transient(), "not retried by the workflows");
         let error = ports.kyc.fetch_check("c").await.unwrap_err();
         assert!(error.to_string().contains(KYC_PROVIDER_ENV), "{error}");
+    }
+
+    #[test]
+    fn screening_lists_are_read_from_the_named_directory_and_labelled_by_it() {
+        let lists = screening_lists(SAMPLE_LISTS).unwrap();
+        assert_eq!(lists.sources, ["ofac-sdn-sample", "pep-sample"]);
+        assert!(lists.len() > 10, "{}", lists.len());
+    }
+
+    #[test]
+    fn missing_or_malformed_screening_lists_stop_start_up_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let setting = format!("dir:{}", dir.path().display());
+        let error = screening_lists(&setting).expect_err("no files");
+        let text = error.to_string();
+        assert!(
+            text.contains(SCREENING_LISTS_ENV) && text.contains("sdn.csv"),
+            "{text}"
+        );
+
+        for name in ListFiles::NAMES {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        std::fs::write(dir.path().join("sdn.csv"), "1,\"ROE, Jane\",individual\n").unwrap();
+        let error = screening_lists(&setting).expect_err("malformed");
+        let text = error.to_string();
+        assert!(
+            text.contains(SCREENING_LISTS_ENV) && text.contains("sdn.csv"),
+            "{text}"
+        );
+
+        for value in ["sample", "s3://bucket/lists", "dir:/"] {
+            let error = screening_lists(value).expect_err(value);
+            assert!(
+                error.to_string().contains(SCREENING_LISTS_ENV),
+                "{value}: {error}"
+            );
+        }
     }
 }

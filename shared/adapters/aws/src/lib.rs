@@ -244,7 +244,7 @@ mod tests {
                     &|name| {
                         Some(
                             if name == compose::SCREENING_LISTS_ENV {
-                                "sample"
+                                compose::SAMPLE_LISTS
                             } else {
                                 "none"
                             }

@@ -1,13 +1,15 @@
 //! The local adapters of Broker OS, for `brokeros serve`, the demo and the tests: the workflow
 //! port on the embedded Step Functions engine ([`workflow`]), the payment events queue over the
-//! storage port ([`event_queue`]), and the simulated providers — KYC ([`kyc`]), payment
-//! gateway ([`gateway`]) and trading platform ([`trading`]). No Lambda links this crate: in
+//! storage port ([`event_queue`]), the simulated providers — KYC ([`kyc`]), payment
+//! gateway ([`gateway`]) and trading platform ([`trading`]) — and the sample screening lists
+//! ([`screening`]). No Lambda links this crate: in
 //! AWS every port has its adapter chosen by configuration (`brokeros-aws`).
 
 pub mod event_queue;
 pub mod gateway;
 pub mod kyc;
 pub mod providers;
+pub mod screening;
 pub mod trading;
 pub mod workflow;
 
@@ -16,7 +18,6 @@ use std::sync::Arc;
 use brokeros_app::config::BrokerConfig;
 use brokeros_app::{Ports, Services};
 use brokeros_kernel::{Core, SystemClock};
-use brokeros_onboarding::kyc::model::ScreeningList;
 use brokeros_store::Store;
 
 pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
@@ -53,7 +54,7 @@ pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
     let ports = Ports {
         trading: Arc::new(SimulatedPlatform::new(store.clone())),
         kyc: Arc::new(SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
-        screening: Arc::new(ScreeningList::sample()),
+        screening: Arc::new(screening::sample_screening_lists()),
         // Locally every routed provider is simulated.
         gateway: Arc::new(SimulatedGateway::new(psp.clone(), SIMULATED_PROVIDER_DELAY)),
         psp,

@@ -22,7 +22,8 @@ pub use rules::{
     ProductRules, ResidencePolicy, RiskRules, ScreeningThresholds,
 };
 pub use screening::{
-    ListError, ListKind, MatchStrength, PartyType, ScreeningList, ScreeningMatch, ScreeningResult,
+    ListError, ListFiles, ListKind, MatchStrength, PartyType, ScreeningList, ScreeningMatch,
+    ScreeningResult,
 };
 pub use subject::{DocumentRef, KycSubject, SubjectName};
 

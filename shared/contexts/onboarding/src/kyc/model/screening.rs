@@ -4,8 +4,8 @@
 //! `ent_num,alt_num,alt_type,alt_name,alt_remarks`) and a PEP list
 //! (`pep_id,name,country,position,birth_year`, with that header).
 //!
-//! The files under `shared/domain/data/sanctions/` are a small *fictional* sample for tests and
-//! local runs; in production the same parser reads the published lists.
+//! The same parser reads the published lists in production and the small *fictional* sample
+//! that `brokeros serve` and the tests use (`shared/adapters/local/data/screening-lists/sample/`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,9 +18,21 @@ use super::{ClientType, KycSubject};
 use brokeros_kernel::Error;
 use brokeros_kernel::csv::{self, Record};
 
-pub const SAMPLE_SDN_CSV: &str = include_str!("../../../data/sanctions/sdn.csv");
-pub const SAMPLE_ALT_CSV: &str = include_str!("../../../data/sanctions/alt.csv");
-pub const SAMPLE_PEP_CSV: &str = include_str!("../../../data/sanctions/pep.csv");
+/// The text of a set of list files, by their names in a list directory.
+#[derive(Debug, Clone, Copy)]
+pub struct ListFiles<'a> {
+    /// `sdn.csv`
+    pub sdn: &'a str,
+    /// `alt.csv`
+    pub alt: &'a str,
+    /// `pep.csv`
+    pub pep: &'a str,
+}
+
+impl ListFiles<'_> {
+    /// The file names a list directory holds, in the order of the fields.
+    pub const NAMES: [&'static str; 3] = ["sdn.csv", "alt.csv", "pep.csv"];
+}
 
 /// OFAC's marker for an empty value.
 const NULL: &str = "-0-";
@@ -151,11 +163,12 @@ fn birth_years(remarks: &str) -> Vec<i32> {
 }
 
 impl ScreeningList {
-    /// The fictional sample lists shipped for tests and local runs.
-    pub fn sample() -> ScreeningList {
-        ScreeningList::from_ofac_csv("ofac-sdn-sample", SAMPLE_SDN_CSV, SAMPLE_ALT_CSV)
-            .and_then(|l| l.with_pep_csv("pep-sample", SAMPLE_PEP_CSV))
-            .expect("the sample lists are valid")
+    /// The lists of one set of files (OFAC's SDN and aliases files and a PEP list) called
+    /// `label`: the sources recorded with every result are `ofac-sdn-<label>` and
+    /// `pep-<label>`.
+    pub fn from_files(label: &str, files: &ListFiles<'_>) -> Result<ScreeningList, ListError> {
+        ScreeningList::from_ofac_csv(&format!("ofac-sdn-{label}"), files.sdn, files.alt)?
+            .with_pep_csv(&format!("pep-{label}"), files.pep)
     }
 
     /// Reads an SDN file and its aliases file. A header row (`ent_num,...`) is accepted though

@@ -12,11 +12,6 @@ use brokeros_kernel::{Error, Result, normalize};
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
-/// Fictional applicants for local runs and tests, by scenario (`clear`, `document_rejected`,
-/// `document_review`, `pending`, `outage_then_recovers`, `outage_forever`, `sanctioned`, `pep`,
-/// `corporate`): their names and document numbers drive the simulated KYC provider.
-pub const SAMPLE_APPLICANTS_JSON: &str = include_str!("../../../data/kyc/applicants.json");
-
 /// What replaces a document number in everything Broker OS stores.
 pub const REDACTED: &str = "[redacted]";
 

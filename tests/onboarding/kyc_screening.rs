@@ -1,7 +1,7 @@
 //! Sanctions and PEP screening against the fictional sample lists: the name variations a
 //! matcher must see through, the names it must leave alone, and list files it must refuse.
 
-use brokeros_onboarding::kyc::model::screening::{SAMPLE_ALT_CSV, SAMPLE_PEP_CSV, SAMPLE_SDN_CSV};
+use brokeros_local::screening::{SAMPLE_LIST_FILES, sample_screening_lists};
 use brokeros_onboarding::kyc::model::{
     ClientType, DocumentRef, DocumentType, JurisdictionSet, KycSubject, ListKind, MatchStrength,
     PartyType, ScreeningList, ScreeningResult, ScreeningThresholds, SourceOfFunds, SubjectName,
@@ -49,7 +49,7 @@ fn company(name: &str) -> KycSubject {
 }
 
 fn screen(subject: &KycSubject) -> ScreeningResult {
-    ScreeningList::sample().screen(subject, thresholds())
+    sample_screening_lists().screen(subject, thresholds())
 }
 
 fn hits(result: &ScreeningResult, list: ListKind) -> Vec<&str> {
@@ -61,7 +61,7 @@ fn hits(result: &ScreeningResult, list: ListKind) -> Vec<&str> {
 
 #[test]
 fn the_sample_lists_load_with_aliases_programs_and_birth_years() {
-    let list = ScreeningList::sample();
+    let list = sample_screening_lists();
     assert_eq!(list.sources, ["ofac-sdn-sample", "pep-sample"]);
     let sanctions = list
         .entries()
@@ -76,8 +76,8 @@ fn the_sample_lists_load_with_aliases_programs_and_birth_years() {
     assert_eq!(
         (sanctions, pep),
         (
-            SAMPLE_SDN_CSV.lines().count(),
-            SAMPLE_PEP_CSV.lines().count() - 1
+            SAMPLE_LIST_FILES.sdn.lines().count(),
+            SAMPLE_LIST_FILES.pep.lines().count() - 1
         )
     );
     let entry = |id: &str| list.entries().iter().find(|e| e.id == id).unwrap();
@@ -279,5 +279,7 @@ fn malformed_list_files_are_refused_naming_file_and_line() {
         "pep.csv line 2: birth_year 'seventy' is not a year"
     );
     // The shipped files are what `sample()` reads.
-    assert!(ScreeningList::from_ofac_csv("t", SAMPLE_SDN_CSV, SAMPLE_ALT_CSV).is_ok());
+    assert!(
+        ScreeningList::from_ofac_csv("t", SAMPLE_LIST_FILES.sdn, SAMPLE_LIST_FILES.alt).is_ok()
+    );
 }

@@ -1,10 +1,11 @@
 //! KYC decisions under the embedded jurisdiction rules: each hard rule on its own, the risk
 //! score and its reasons, verification levels, leverage caps and re-verification.
 
+use brokeros_local::screening::sample_screening_lists;
 use brokeros_onboarding::kyc::model::{
     CheckTrigger, ClientType, DocumentOutcome, DocumentRef, DocumentType, DocumentVerification,
     JurisdictionRules, JurisdictionSet, KycDecision, KycOutcome, KycSubject, ReasonEffect,
-    ScreeningList, SourceOfFunds, SubjectName, VerificationLevel, decide, hard_rejections,
+    SourceOfFunds, SubjectName, VerificationLevel, decide, hard_rejections,
     requires_reverification,
 };
 use time::macros::date;
@@ -74,7 +75,7 @@ fn clear() -> DocumentVerification {
 
 fn decide_clear(subject: &KycSubject) -> KycDecision {
     let rules = rules_for(subject);
-    let screening = ScreeningList::sample().screen(subject, rules.screening);
+    let screening = sample_screening_lists().screen(subject, rules.screening);
     decide(&rules, subject, &screening, Some(&clear()), TODAY)
 }
 
@@ -188,7 +189,7 @@ fn each_hard_rule_rejects_on_its_own() {
     );
     let subject = plain_person();
     let rules = rules_for(&subject);
-    let screening = ScreeningList::sample().screen(&subject, rules.screening);
+    let screening = sample_screening_lists().screen(&subject, rules.screening);
     let failed = DocumentVerification {
         outcome: DocumentOutcome::Rejected,
         labels: vec!["document_expired".into()],
@@ -351,7 +352,7 @@ fn a_sanctions_near_miss_adds_points_and_a_review() {
 fn provider_review_missing_verdict_and_missing_documents_go_to_review() {
     let subject = plain_person();
     let rules = rules_for(&subject);
-    let screening = ScreeningList::sample().screen(&subject, rules.screening);
+    let screening = sample_screening_lists().screen(&subject, rules.screening);
     let blurry = DocumentVerification {
         outcome: DocumentOutcome::Review,
         labels: vec!["image_blurry".into()],
