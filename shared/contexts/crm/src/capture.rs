@@ -5,16 +5,15 @@ use crate::model::{Assignment, Lead, LeadSubmission, round_robin, select_pool};
 use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::FieldChange;
-use brokeros_kernel::changeset::{Audited, Changeset, load, store_error};
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::{Error, Result};
-use brokeros_store::{Key, Table};
 use serde_json::{Value, json};
 
 use crate::Services;
 use crate::keys;
 use crate::reads::now_text;
-use crate::repo::{claim, owner};
+use crate::repo::ContactKeys;
 
 /// `POST /leads`: a new lead, or a new touch merged into the lead that already has this email
 /// or phone in the brand. Answers [`Answer::accepted`] either way, so the public form cannot
@@ -35,58 +34,29 @@ pub async fn capture(
     let (capture, ctx) = (&capture, &ctx);
     execute(services, key, move || {
         Box::pin(async move {
-            let email_key = capture
-                .contact
-                .email
-                .as_ref()
-                .map(|e| keys::unique_email(&capture.brand, e));
-            let phone_key = capture
-                .contact
-                .phone
-                .as_ref()
-                .map(|p| keys::unique_phone(&capture.brand, p));
-            let lookups: Vec<Key> = email_key.iter().chain(phone_key.iter()).cloned().collect();
-            let found = services
-                .store
-                .get_many(Table::Main, &lookups)
-                .await
-                .map_err(store_error)?;
-            let email_owner = if email_key.is_some() {
-                owner(&found[0])
-            } else {
-                None
-            };
-            let phone_owner = if phone_key.is_some() {
-                owner(&found[found.len() - 1])
-            } else {
-                None
-            };
+            let contacts = ContactKeys::of(
+                &capture.brand,
+                capture.contact.email.as_deref(),
+                capture.contact.phone.as_deref(),
+            );
+            let owners = contacts.owners(services).await?;
             let mut changes = Changeset::new();
 
-            let lead_id = if let Some(existing_id) = email_owner.clone().or(phone_owner.clone()) {
-                let existing: Audited<Lead> =
-                    load(services.store.as_ref(), &keys::lead(&existing_id))
-                        .await?
-                        .ok_or_else(|| {
-                            Error::Internal(format!(
-                                "dedupe key points to missing lead {existing_id}"
-                            ))
-                        })?;
+            let lead_id = if let Some(existing_id) = owners.email.clone().or(owners.phone.clone()) {
+                let existing = services.find::<Lead>(&existing_id).await?.ok_or_else(|| {
+                    Error::Internal(format!("dedupe key points to missing lead {existing_id}"))
+                })?;
                 let mut lead = existing.entity.clone();
                 lead.merge(
                     capture.clone(),
-                    phone_owner.is_none(),
+                    owners.phone.is_none(),
                     &services.config.lead_scoring,
                 );
-                if existing.entity.email.is_none()
-                    && let (Some(k), Some(_)) = (&email_key, &lead.email)
-                {
-                    changes.put(claim(k.clone(), &lead.id));
+                if existing.entity.email.is_none() && lead.email.is_some() {
+                    contacts.claim_email(&lead.id, &mut changes);
                 }
-                if existing.entity.phone.is_none()
-                    && let (Some(k), Some(_)) = (&phone_key, &lead.phone)
-                {
-                    changes.put(claim(k.clone(), &lead.id));
+                if existing.entity.phone.is_none() && lead.phone.is_some() {
+                    contacts.claim_phone(&lead.id, &mut changes);
                 }
                 let touch = FieldChange {
                     field: "touch".into(),
@@ -112,7 +82,7 @@ pub async fn capture(
                 let counter_key = keys::assignment_counter(&capture.brand, pool);
                 let assigned = services
                     .rotation
-                    .next(services.store.as_ref(), &counter_key, &mut changes)
+                    .next(services, &counter_key, &mut changes)
                     .await?;
                 let assignment = Assignment {
                     rule: pool.to_string(),
@@ -124,12 +94,8 @@ pub async fn capture(
                     assignment,
                     &services.config.lead_scoring,
                 );
-                if let Some(k) = &email_key {
-                    changes.put(claim(k.clone(), &lead.id));
-                }
-                if let Some(k) = &phone_key {
-                    changes.put(claim(k.clone(), &lead.id));
-                }
+                contacts.claim_email(&lead.id, &mut changes);
+                contacts.claim_phone(&lead.id, &mut changes);
                 changes.create(ctx, services.ids.as_ref(), &lead, "lead.captured")?;
                 lead.id
             };

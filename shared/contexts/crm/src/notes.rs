@@ -1,20 +1,19 @@
 //! A lead's notes, follow-up tasks and timeline (its audit stream).
 
-use crate::model::{Lead, Task};
-use brokeros_kernel::audit::{AuditEvent, FieldChange};
-use brokeros_kernel::changeset::{Changeset, Entity, store_error};
+use crate::model::Task;
+use brokeros_kernel::audit::FieldChange;
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Answer, AnswerKind};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::{Condition, Item, Query, SortKeyRange, Table, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::keys;
 use crate::lifecycle::{LeadEdit, LeadTarget, change_lead};
 use crate::reads::{load_lead, now_text, parse_time};
+use crate::repo::{task_created, task_of_lead, tasks_of_lead, timeline_of_lead};
 use brokeros_kernel::user_ctx;
 
 #[derive(Debug, Deserialize)]
@@ -110,11 +109,7 @@ pub async fn add_task(
             lead.open_tasks += 1;
             let task_json =
                 serde_json::to_value(&task).map_err(|e| Error::Internal(e.to_string()))?;
-            changes.put(WriteOp::Put {
-                table: Table::Main,
-                item: Item::new(keys::task(&lead.id, &task.id), 1, task_json.to_string()),
-                condition: Condition::NotExists,
-            });
+            changes.put(task_created(&task)?);
             Ok(LeadEdit {
                 extra: vec![FieldChange {
                     field: "task".into(),
@@ -141,18 +136,8 @@ pub async fn complete_task(
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
             let before = load_lead(services, principal, id).await?;
-            let tkey = keys::task(&before.entity.id, task_id);
-            let item = services
-                .store
-                .get(Table::Main, &tkey)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(|| Error::NotFound {
-                    entity: "task",
-                    id: task_id.to_string(),
-                })?;
-            let mut task: Task =
-                serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
+            let stored = task_of_lead(services, &before.entity.id, task_id).await?;
+            let mut task = stored.task.clone();
             if task.completed_at.is_some() {
                 return Err(Error::conflict(
                     "task_already_done",
@@ -168,11 +153,7 @@ pub async fn complete_task(
             lead.open_tasks = lead.open_tasks.saturating_sub(1);
             lead.updated_at = ctx.now;
             let mut changes = Changeset::new();
-            changes.put(WriteOp::Put {
-                table: Table::Main,
-                item: Item::new(tkey, item.version + 1, task_json.to_string()),
-                condition: Condition::VersionIs(item.version),
-            });
+            changes.put(stored.replaced_by(&task)?);
             let extra = vec![FieldChange {
                 field: "task".into(),
                 before: before_task,
@@ -194,15 +175,7 @@ pub async fn complete_task(
 
 pub async fn list_tasks(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
-    let query = Query::new(Table::Main, None, keys::lead(&lead.entity.id).pk)
-        .sk(SortKeyRange::Prefix(keys::TASK_PREFIX.into()))
-        .limit(500);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let tasks: Vec<Value> = page
-        .items
-        .iter()
-        .filter_map(|i| serde_json::from_str(&i.data).ok())
-        .collect();
+    let tasks = tasks_of_lead(services, &lead.entity.id).await?;
     Ok(json!({ "items": tasks }))
 }
 
@@ -223,23 +196,16 @@ pub async fn timeline(
 ) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
     let limit = brokeros_kernel::page_limit(page.limit)?;
-    let query = Query::new(
-        Table::Audit,
-        None,
-        keys::audit_stream(Lead::TYPE, &lead.entity.id),
-    )
-    .limit(limit)
-    .descending()
-    .after(page.cursor);
-    let result = services.store.query(query).await.map_err(store_error)?;
-    let mut entries = Vec::with_capacity(result.items.len());
-    for item in &result.items {
-        let event: AuditEvent =
-            serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
-        entries.push(json!({
-            "event_id": event.id, "at": now_text(event.at), "action": event.action,
-            "actor": event.actor, "changes": event.changes,
-        }));
-    }
+    let result = timeline_of_lead(services, &lead.entity.id, limit, page.cursor).await?;
+    let entries: Vec<Value> = result
+        .items
+        .iter()
+        .map(|event| {
+            json!({
+                "event_id": event.id, "at": now_text(event.at), "action": event.action,
+                "actor": event.actor, "changes": event.changes,
+            })
+        })
+        .collect();
     Ok(json!({ "items": entries, "next": result.next }))
 }

@@ -2,16 +2,15 @@
 //! shares (the caller's context, loading a lead the caller may see).
 
 use crate::model::{Lead, LeadStatus};
-use brokeros_kernel::changeset::{Audited, decode, load, store_error};
+use brokeros_kernel::changeset::Audited;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::{Index, Query, SortKeyRange, Table};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::Services;
-use crate::keys;
+use crate::repo::{LeadSelection, leads_page};
 
 pub(crate) fn now_text(now: OffsetDateTime) -> String {
     now.format(&time::format_description::well_known::Rfc3339)
@@ -37,9 +36,7 @@ pub(crate) async fn load_lead(
 ) -> Result<Audited<Lead>> {
     principal.require_any(&[Role::Sales, Role::Admin], "read leads")?;
     let id = normalize::code("lead_id", id, 80)?;
-    let lead: Audited<Lead> = load(services.store.as_ref(), &keys::lead(&id))
-        .await?
-        .ok_or(Error::NotFound { entity: "lead", id })?;
+    let lead = services.get::<Lead>(&id).await?;
     authorize_lead(principal, &lead.entity)?;
     Ok(lead)
 }
@@ -124,41 +121,19 @@ pub async fn list_leads(
         .as_deref()
         .map(|t| parse_time("to", t))
         .transpose()?;
-    let range = match (from, to) {
-        (None, None) => SortKeyRange::All,
-        (from, to) => SortKeyRange::Between(
-            from.map(keys::sortable_time).unwrap_or_default(),
-            // '~' sorts after every character of an id, so `to` is inclusive.
-            format!(
-                "{}#~",
-                to.map(keys::sortable_time).unwrap_or_else(|| "9999".into())
-            ),
-        ),
+    let selection = LeadSelection {
+        brand: &brand,
+        status,
+        country: country.as_deref(),
+        assignee: assignee.as_deref(),
+        from,
+        to,
     };
-    let (index, pk) = if let Some(a) = &assignee {
-        (Index::Gsi2, keys::leads_by_agent(&brand, a))
-    } else if let Some(s) = status {
-        (Index::Gsi1, keys::leads_by_status(&brand, s.as_str()))
-    } else if let Some(c) = &country {
-        (Index::Gsi3, keys::leads_by_country(&brand, c))
-    } else {
-        (Index::Gsi4, keys::leads_by_brand(&brand))
-    };
-    let query = Query::new(Table::Main, Some(index), pk)
-        .sk(range)
-        .limit(limit)
-        .descending()
-        .after(filter.cursor);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let mut leads = Vec::with_capacity(page.items.len());
-    for item in &page.items {
-        let lead = decode::<Lead>(item)?;
-        let keep = status.is_none_or(|s| lead.entity.status == s)
-            && country.as_ref().is_none_or(|c| &lead.entity.country == c)
-            && assignee.as_ref().is_none_or(|a| &lead.entity.assignee == a);
-        if keep {
-            leads.push(lead_view(&lead.entity, lead.version));
-        }
-    }
+    let page = leads_page(services, &selection, limit, filter.cursor).await?;
+    let leads: Vec<Value> = page
+        .items
+        .iter()
+        .map(|lead| lead_view(&lead.entity, lead.version))
+        .collect();
     Ok(json!({ "items": leads, "next": page.next }))
 }

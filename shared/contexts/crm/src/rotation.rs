@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use brokeros_kernel::{Error, Result};
-use brokeros_store::{Condition, Item, Key, Store, Table, WriteOp};
-use serde::{Deserialize, Serialize};
+use brokeros_kernel::changeset::Changeset;
+use brokeros_kernel::{Core, Result};
+use brokeros_store::Key;
 
-use brokeros_kernel::changeset::{Changeset, store_error};
+use crate::repo::AssignmentCounter;
 
 /// Positions reserved per write of the counter.
 pub const BLOCK: u64 = 64;
@@ -22,46 +22,16 @@ pub struct Rotation {
     blocks: Arc<Mutex<HashMap<Key, Range<u64>>>>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Counter {
-    /// The first position not yet reserved.
-    reserved: u64,
-}
-
 impl Rotation {
     /// The next position of the pool counted at `counter`. When this process has none left, the
     /// reservation of a new block joins `changes`, and the block becomes usable once they commit.
-    pub async fn next(
-        &self,
-        store: &dyn Store,
-        counter: &Key,
-        changes: &mut Changeset,
-    ) -> Result<u64> {
+    pub async fn next(&self, core: &Core, counter: &Key, changes: &mut Changeset) -> Result<u64> {
         if let Some(position) = self.take(counter) {
             return Ok(position);
         }
-        let current = store.get(Table::Main, counter).await.map_err(store_error)?;
-        let (start, condition, version) = match &current {
-            Some(item) => {
-                let c: Counter =
-                    serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
-                (
-                    c.reserved,
-                    Condition::VersionIs(item.version),
-                    item.version + 1,
-                )
-            }
-            None => (0, Condition::NotExists, 1),
-        };
-        let data = serde_json::to_string(&Counter {
-            reserved: start + BLOCK,
-        })
-        .expect("counters serialize");
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(counter.clone(), version, data),
-            condition,
-        });
+        let stored = AssignmentCounter::read(core, counter).await?;
+        let start = stored.reserved;
+        changes.put(stored.reserve_until(start + BLOCK));
         let blocks = self.blocks.clone();
         let key = counter.clone();
         changes.after_commit(move || {

@@ -14,14 +14,14 @@ use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
-use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
+use brokeros_store::Key;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model::stats::Outcome;
 use brokeros_kernel::Answer;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
@@ -31,28 +31,11 @@ use brokeros_kernel::OpContext;
 use brokeros_kernel::workflow::Machine;
 
 pub mod model;
+mod repo;
 pub mod tasks;
 
-impl Entity for Deposit {
-    const TYPE: &'static str = "deposit";
-    const NOUN: &'static str = "deposit";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::deposit(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::deposits_by_client(&self.client_id),
-            keys::by_time(self.created_at, &self.id),
-        )]
-    }
-}
+pub use repo::latest_of_client;
+use repo::unmatched_payment;
 
 impl ClientRecord for Deposit {
     fn key_of(id: &str) -> Key {
@@ -117,9 +100,7 @@ pub async fn create(
                     "deposits are open to clients whose KYC is approved",
                 ));
             }
-            if let Some(existing) =
-                load::<Deposit>(services.store.as_ref(), &keys::deposit(&deposit_id)).await?
-            {
+            if let Some(existing) = services.find::<Deposit>(&deposit_id).await? {
                 let same = existing.entity.client_id == client_id
                     && existing.entity.amount == amount
                     && existing.entity.method == body.method;
@@ -182,26 +163,16 @@ async fn start_workflow(services: &Services, deposit_id: &str, client_id: &str) 
     }
 }
 
-async fn load_deposit(services: &Services, id: &str) -> Result<Audited<Deposit>> {
-    load(services.store.as_ref(), &keys::deposit(id))
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            entity: "deposit",
-            id: id.to_string(),
-        })
-}
-
 /// A client's latest deposits with their status, for the wallet view.
 pub async fn summaries(
     services: &brokeros_kernel::Core,
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    brokeros_kernel::paging::latest_items(
-        services,
-        keys::deposits_by_client(client_id),
-        limit,
-        |d: &Deposit| {
+    let deposits = latest_of_client(services, client_id, limit).await?;
+    Ok(deposits
+        .iter()
+        .map(|d| {
             json!({
                 "deposit_id": d.id,
                 "amount": d.amount.amount(),
@@ -212,17 +183,8 @@ pub async fn summaries(
                     .format(&time::format_description::well_known::Rfc3339)
                     .ok(),
             })
-        },
-    )
-    .await
-}
-
-/// A provider event that names no deposit we know: kept for review, never credited.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct UnmatchedPayment {
-    event: PaymentEvent,
-    #[serde(with = "time::serde::rfc3339")]
-    received_at: time::OffsetDateTime,
+        })
+        .collect())
 }
 
 /// What applying one provider event did.
@@ -256,29 +218,8 @@ pub async fn apply_event(services: &Services, event: &PaymentEvent) -> Result<Ap
     let (applied, deposit) = execute(services, None, || {
         Box::pin(async move {
             let mut changes = Changeset::new();
-            let Some(before) =
-                load::<Deposit>(services.store.as_ref(), &keys::deposit(&event.deposit_id)).await?
-            else {
-                let unmatched = UnmatchedPayment {
-                    event: event.clone(),
-                    received_at: ctx.now,
-                };
-                let data = serde_json::to_string(&unmatched)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                changes.put(WriteOp::Put {
-                    table: Table::Main,
-                    item: Item::new(
-                        keys::unmatched_payment(&event.provider, &event.event_id),
-                        1,
-                        data,
-                    )
-                    .with_index(
-                        Index::Gsi1,
-                        keys::UNMATCHED_PAYMENTS.to_string(),
-                        keys::by_time(ctx.now, &event.dedup_id()),
-                    ),
-                    condition: Condition::Always,
-                });
+            let Some(before) = services.find::<Deposit>(&event.deposit_id).await? else {
+                changes.put(unmatched_payment(event, ctx.now)?);
                 return Ok(((Applied::Unmatched, None), changes));
             };
             let mut deposit = before.entity.clone();
@@ -430,15 +371,4 @@ pub async fn run_consumer(services: Services, interval: std::time::Duration) {
             }
         }
     }
-}
-
-/// The client's latest deposits, newest first (at most `limit`): where withdrawals may send
-/// money back to.
-pub async fn latest_of_client(
-    services: &brokeros_kernel::Core,
-    client_id: &str,
-    limit: u32,
-) -> Result<Vec<Deposit>> {
-    brokeros_kernel::paging::latest::<Deposit>(services, keys::deposits_by_client(client_id), limit)
-        .await
 }

@@ -20,7 +20,6 @@ use std::pin::Pin;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::load_deposit;
 use crate::Services;
 use crate::psp::{GatewayError, PaymentRequest};
 use crate::routing::{
@@ -144,7 +143,7 @@ where
     execute(services, None, || {
         Box::pin(async move {
             let ctx = task.ctx(services);
-            let before = load_deposit(services, &task.deposit_id).await?;
+            let before = services.get::<Deposit>(&task.deposit_id).await?;
             let (deposit, mut changes) = edit(before.entity.clone(), ctx.clone()).await?;
             if deposit != before.entity {
                 changes.update(
@@ -248,7 +247,7 @@ async fn next_provider(
 /// recorded as a failed attempt and the next one asked. An attempt is recorded only with the
 /// provider's answer, so an open attempt always has its payment.
 async fn route(services: &Services, task: &DepositTask) -> Result<Value> {
-    let mut deposit = load_deposit(services, &task.deposit_id).await?.entity;
+    let mut deposit = services.get::<Deposit>(&task.deposit_id).await?.entity;
     let mut risk = None;
     loop {
         match deposit.status {
@@ -443,7 +442,7 @@ fn funding_output(deposit: &Deposit) -> Value {
 /// ledger first (wallet → trading account, in the deposit's transaction), then the platform's
 /// balance operation with the deposit id as operation id, so a retry books it once.
 async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
-    let mut deposit = load_deposit(services, &task.deposit_id).await?.entity;
+    let mut deposit = services.get::<Deposit>(&task.deposit_id).await?.entity;
     if deposit.funding.is_none() {
         let client = load_client(services, &deposit.client_id).await?.entity;
         let currency = deposit.amount.currency();
@@ -541,7 +540,7 @@ async fn record_funded(services: &Services, task: &DepositTask, deal_id: u64) ->
 /// wallet-to-account transfer reversed). A platform that cannot answer fails the task, to be
 /// retried: money is never returned while the platform may hold it.
 async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Value> {
-    let pending = load_deposit(services, &task.deposit_id).await?.entity;
+    let pending = services.get::<Deposit>(&task.deposit_id).await?.entity;
     if matches!(pending.funding, Some(Funding::Pending { .. })) {
         let booked = services
             .trading

@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 pub use routing::{
     AmountBounds, Attempt, Candidate, CurrencyLimits, DEFAULT_ROUTING_RULES_JSON, DepositIntent,
     Excluded, Exclusion, Fallback, FallbackStop, Preference, ProviderDescriptor, RankedBy,
-    RankingPolicy, RoutingDecision, RoutingDocument, RoutingRules, Rule, RuleAction, RuleMatch,
-    Skipped,
+    RankingPolicy, RoutingDecision, RoutingDocument, RoutingRules, RoutingRulesInForce, Rule,
+    RuleAction, RuleMatch, Skipped,
 };
 pub use rust_decimal::Decimal;
 pub use stats::{
-    AttemptOutcome, Health, HealthPolicy, Outcome, OutcomeCounts, ProviderStats, RoutingStats,
-    SuccessRate, assess_health,
+    AttemptOutcome, Health, HealthPolicy, HealthSource, Outcome, OutcomeCounts,
+    ProviderHealthRecord, ProviderStats, RoutingStats, SuccessRate, assess_health,
 };
 
 /// How the client pays.

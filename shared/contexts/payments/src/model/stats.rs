@@ -7,6 +7,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// A provider's health. Ordered from best to worst: `Down` excludes a provider, `Degraded`
 /// ranks it after healthy ones of the same rule preference.
@@ -35,6 +36,25 @@ impl fmt::Display for Health {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Who set a provider's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthSource {
+    Ops,
+    Detector,
+}
+
+/// A provider's health as set, with who set it and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderHealthRecord {
+    pub provider_id: String,
+    pub health: Health,
+    pub source: HealthSource,
+    pub note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
 }
 
 /// Outcomes of attempts at a provider over some window. A decline is the provider (or the

@@ -1,6 +1,7 @@
 //! Deposit routing in the store: the routing rules as versioned, audited configuration
-//! ([`rules`]) and the payment providers' statistics that routing reads ([`stats`]). The
-//! decision itself is pure: [`crate::model::RoutingRules::route`].
+//! ([`rules`]) and the payment providers' statistics that routing reads ([`stats`]), both kept
+//! by routing's repository (`repo`). The decision itself is pure:
+//! [`crate::model::RoutingRules::route`].
 //!
 //! What a deposit workflow task does with this module:
 //!
@@ -20,6 +21,7 @@
 //! Outage detection ([`detect_outages`]) changes health as the system actor
 //! `payments-outage-detector`, and never makes a health set by ops better.
 
+mod repo;
 pub mod rules;
 pub mod stats;
 
@@ -28,14 +30,18 @@ mod tests;
 
 use brokeros_kernel::principal::Role;
 
+pub use crate::model::{HealthSource, ProviderHealthRecord, RoutingRulesInForce};
+pub use repo::stats::{
+    COUNTER_SHARDS, counter_shard, outcome_increment, outcome_put, volume_increment, volume_put,
+    window_outcomes,
+};
 pub use rules::{
-    ROUTING_RULES_ID, RoutingRulesInForce, active_routing_rules, routing_rules_history,
-    routing_rules_version, update_routing_rules,
+    ROUTING_RULES_ID, active_routing_rules, routing_rules_history, routing_rules_version,
+    update_routing_rules,
 };
 pub use stats::{
-    COUNTER_SHARDS, HealthSetter, HealthSource, OUTAGE_DETECTOR, ProviderHealthRecord,
-    counter_shard, detect_outages, load_routing_stats, outcome_increment, outcome_put,
-    run_outage_detection, set_provider_health, volume_increment, volume_put, window_outcomes,
+    HealthSetter, OUTAGE_DETECTOR, detect_outages, load_routing_stats, run_outage_detection,
+    set_provider_health,
 };
 
 /// The roles that may change the routing rules and set a provider's health.

@@ -24,23 +24,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::model::{RoutingDocument, RoutingRules};
+use crate::model::{RoutingDocument, RoutingRules, RoutingRulesInForce};
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::canonical::sha256_hex;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
-use brokeros_store::{
-    Condition, Item, Key, MAX_ITEM_DATA_BYTES, Query, SortKeyRange, StoreError, Table, WriteOp,
-};
-use serde::{Deserialize, Serialize};
+use brokeros_store::MAX_ITEM_DATA_BYTES;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::RULES_EDITORS;
-use crate::keys;
+use super::repo::rules::{stored_versions, version_put, version_text};
 use brokeros_kernel::Answer;
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::changeset::{Changeset, Committed};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 
 /// The id of the one routing rules document (its audit stream is `payment_routing/deposits`).
@@ -51,30 +49,6 @@ const MAX_AUDITED_CHANGE_BYTES: usize = 200 * 1024;
 
 /// How many compiled documents the process keeps.
 const CACHE_ENTRIES: usize = 8;
-
-/// The audited pointer to the version in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoutingRulesInForce {
-    pub id: String,
-    pub version: u32,
-    /// SHA-256 (hex) of the version's stored text.
-    pub sha256: String,
-    pub provider_count: usize,
-    pub rule_count: usize,
-}
-
-impl Entity for RoutingRulesInForce {
-    const TYPE: &'static str = "payment_routing";
-    const NOUN: &'static str = "routing rules";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(_id: &str) -> Key {
-        keys::payment_routing()
-    }
-}
 
 fn document_text(document: &RoutingDocument) -> Result<String> {
     serde_json::to_string(document).map_err(|e| Error::Internal(e.to_string()))
@@ -87,14 +61,6 @@ fn in_force(document: &RoutingDocument, text: &str) -> RoutingRulesInForce {
         sha256: sha256_hex(text.as_bytes()),
         provider_count: document.providers.len(),
         rule_count: document.rules.len(),
-    }
-}
-
-fn version_put(version: u32, text: &str) -> WriteOp {
-    WriteOp::Put {
-        table: Table::Main,
-        item: Item::new(keys::payment_routing_version(version), 1, text),
-        condition: Condition::NotExists,
     }
 }
 
@@ -152,19 +118,6 @@ fn compile(version: u32, text: &str, sha256: &str) -> Result<Arc<RoutingRules>> 
     Ok(rules)
 }
 
-async fn version_text(services: &Core, version: u32) -> Result<Option<String>> {
-    let item = services
-        .store
-        .get(Table::Main, &keys::payment_routing_version(version))
-        .await
-        .map_err(store_error)?;
-    Ok(item.map(|i| i.data))
-}
-
-async fn pointer(services: &Core) -> Result<Option<Audited<RoutingRulesInForce>>> {
-    load(services.store.as_ref(), &keys::payment_routing()).await
-}
-
 /// The version a pointer names, checked against the digest the pointer recorded.
 async fn pointed(services: &Core, p: &RoutingRulesInForce) -> Result<Arc<RoutingRules>> {
     if let Some(rules) = cached(&p.sha256) {
@@ -187,7 +140,10 @@ async fn pointed(services: &Core, p: &RoutingRulesInForce) -> Result<Arc<Routing
 
 /// The rules in force: the newest stored version, or the embedded default (version 1).
 pub async fn active_routing_rules(services: &Core) -> Result<Arc<RoutingRules>> {
-    match pointer(services).await? {
+    match services
+        .find::<RoutingRulesInForce>(ROUTING_RULES_ID)
+        .await?
+    {
         Some(p) => pointed(services, &p.entity).await,
         None => Ok(embedded().rules.clone()),
     }
@@ -199,7 +155,10 @@ pub async fn routing_rules_version(services: &Core, version: u32) -> Result<Arc<
         entity: "routing rules version",
         id: version.to_string(),
     };
-    match pointer(services).await? {
+    match services
+        .find::<RoutingRulesInForce>(ROUTING_RULES_ID)
+        .await?
+    {
         Some(p) if p.entity.version == version => pointed(services, &p.entity).await,
         None if version == 1 => Ok(embedded().rules.clone()),
         None => Err(not_found()),
@@ -226,24 +185,7 @@ pub async fn routing_rules_history(
         &[Role::Finance, Role::Admin, Role::Compliance],
         "read the deposit routing rules",
     )?;
-    let mut versions = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::new(Table::Main, None, keys::payment_routing_version(1).pk)
-            .sk(SortKeyRange::Prefix("V#".into()))
-            .limit(100)
-            .after(cursor);
-        let page = services.store.query(query).await.map_err(store_error)?;
-        for item in &page.items {
-            versions.push(serde_json::from_str(&item.data).map_err(|e| {
-                Error::Internal(format!("stored routing rules are unreadable: {e}"))
-            })?);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let mut versions = stored_versions(services).await?;
     if versions.is_empty() {
         versions.push(embedded().rules.document().clone());
     }
@@ -263,7 +205,11 @@ fn version_conflict(in_force: u32) -> Error {
 /// Stores the embedded default as version 1 before the first change. Changes nothing in
 /// force, so losing a race to another adoption is fine.
 async fn adopt_embedded(services: &Core, ctx: &OpContext, change_version: u32) -> Result<()> {
-    if pointer(services).await?.is_some() {
+    if services
+        .find::<RoutingRulesInForce>(ROUTING_RULES_ID)
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let embedded = embedded();
@@ -280,12 +226,8 @@ async fn adopt_embedded(services: &Core, ctx: &OpContext, change_version: u32) -
         "payment_routing.adopted",
     )?;
     changes.put(version_put(version, &embedded.text));
-    let (ops, _) = changes.into_parts();
-    match services.store.transact(ops).await {
-        Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
-            Ok(())
-        }
-        Err(e) => Err(store_error(e)),
+    match services.commit(changes).await? {
+        Committed::Applied | Committed::Raced => Ok(()),
     }
 }
 
@@ -426,9 +368,12 @@ pub async fn update_routing_rules(
     let (document, text, ctx) = (&document, &text, &ctx);
     execute(services, key, move || {
         Box::pin(async move {
-            let stored = pointer(services).await?.ok_or_else(|| {
-                Error::Internal("the routing rules in force were not adopted".into())
-            })?;
+            let stored = services
+                .find::<RoutingRulesInForce>(ROUTING_RULES_ID)
+                .await?
+                .ok_or_else(|| {
+                    Error::Internal("the routing rules in force were not adopted".into())
+                })?;
             let current = stored.entity.version;
             if document.version != current + 1 {
                 return Err(version_conflict(current));

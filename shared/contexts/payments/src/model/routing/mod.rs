@@ -50,12 +50,14 @@
 //! stats always give the same decision.
 //!
 //! The parts: `document` (the rules document as written), `validation` (its checks, before
-//! it is compiled) and `decision` (exclusion, ranking and the fallback cascade).
+//! it is compiled), `decision` (exclusion, ranking and the fallback cascade) and `in_force`
+//! (which version of the document is in force).
 
 // The index compiles the document types, and the decision uses the index.
 pub(super) mod document;
 
 mod decision;
+mod in_force;
 mod validation;
 
 pub use super::stats::{AttemptOutcome, HealthPolicy};
@@ -67,3 +69,4 @@ pub use document::{
     AmountBounds, CurrencyLimits, DEFAULT_ROUTING_RULES_JSON, ProviderDescriptor, RankingPolicy,
     RoutingDocument, Rule, RuleAction, RuleMatch,
 };
+pub use in_force::RoutingRulesInForce;

@@ -1,0 +1,77 @@
+//! Where deposits are stored (found by client, newest first), and the provider events that
+//! name no deposit we know, kept for review.
+
+use crate::deposits::model::Deposit;
+use crate::model::events::PaymentEvent;
+use brokeros_kernel::changeset::Entity;
+use brokeros_kernel::{Core, Error, Result};
+use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+
+impl Entity for Deposit {
+    const TYPE: &'static str = "deposit";
+    const NOUN: &'static str = "deposit";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> Key {
+        keys::deposit(id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::deposits_by_client(&self.client_id),
+            keys::by_time(self.created_at, &self.id),
+        )]
+    }
+}
+
+/// The client's latest deposits, newest first (at most `limit`): where withdrawals may send
+/// money back to.
+pub async fn latest_of_client(
+    services: &Core,
+    client_id: &str,
+    limit: u32,
+) -> Result<Vec<Deposit>> {
+    brokeros_kernel::paging::latest::<Deposit>(services, keys::deposits_by_client(client_id), limit)
+        .await
+}
+
+/// A provider event that names no deposit we know: kept for review, never credited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct UnmatchedPayment {
+    event: PaymentEvent,
+    #[serde(with = "time::serde::rfc3339")]
+    received_at: time::OffsetDateTime,
+}
+
+/// The write that keeps `event`, received at `received_at`, for review (listed by time).
+pub(super) fn unmatched_payment(
+    event: &PaymentEvent,
+    received_at: time::OffsetDateTime,
+) -> Result<WriteOp> {
+    let unmatched = UnmatchedPayment {
+        event: event.clone(),
+        received_at,
+    };
+    let data = serde_json::to_string(&unmatched).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(
+            keys::unmatched_payment(&event.provider, &event.event_id),
+            1,
+            data,
+        )
+        .with_index(
+            Index::Gsi1,
+            keys::UNMATCHED_PAYMENTS.to_string(),
+            keys::by_time(received_at, &event.dedup_id()),
+        ),
+        condition: Condition::Always,
+    })
+}
