@@ -176,12 +176,33 @@ async fn decide(
 /// The withdrawal's approval process, if its checks started one.
 async fn approval(app: &App, id: &str) -> Option<ApprovalProcess> {
     let id = brokeros_withdrawals::model::approval_id(id);
-    let found = brokeros_approvals::find(&app.services, &id).await.unwrap();
+    let found = app.services.find::<ApprovalProcess>(&id).await.unwrap();
     found.map(|p| p.entity)
 }
 
 async fn approval_status(app: &App, id: &str) -> ProcessStatus {
     approval(app, id).await.expect("an approval process").status
+}
+
+/// Checks that the workflow of withdrawal `id` ended with the withdrawal `status` and its
+/// approval process `process`, that the client's wallet holds `available` with nothing left
+/// reserved, and that an approval now is refused as too late (409), though it comes from an
+/// admin who did not request the withdrawal. Answers the withdrawal as it ended.
+async fn assert_ended_and_released(
+    app: &App,
+    id: &str,
+    status: &str,
+    process: ProcessStatus,
+    client_id: &str,
+    available: &str,
+) -> Value {
+    let ended = finished(app, id).await;
+    assert_eq!(ended["status"], status, "{ended}");
+    assert_eq!(approval_status(app, id).await, process);
+    assert_eq!(wallet(app, client_id).await, (dec(available), dec("0.00")));
+    let (code, late) = decide(app, id, "admin-1", Role::Admin, "approve", json!({})).await;
+    assert_eq!(code, 409, "{late}");
+    ended
 }
 
 async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
@@ -216,17 +237,19 @@ pub async fn an_auto_approved_withdrawal_is_paid_and_settled(app: App) {
     let (available, _) = wallet(&app, &client_id).await;
     assert_eq!(available, dec("400.00"), "reserved at once");
 
-    let paid = finished(&app, "wd_auto").await;
-    assert_eq!(paid["status"], "paid", "{paid}");
+    let paid = assert_ended_and_released(
+        &app,
+        "wd_auto",
+        "paid",
+        ProcessStatus::AutoApproved,
+        &client_id,
+        "400.00",
+    )
+    .await;
     assert_eq!(paid["requirement"], "none");
     assert_eq!(paid["provider"], CARD_PROVIDER);
     assert!(paid["payout_reference"].is_string());
     assert!(paid.get("approval_token").is_none());
-    assert_eq!(
-        approval_status(&app, "wd_auto").await,
-        ProcessStatus::AutoApproved
-    );
-    assert_eq!(wallet(&app, &client_id).await, (dec("400.00"), dec("0.00")));
     assert_eq!(clearing(&app).await, dec("-400.00"), "500 in, 100 out");
 
     // A retried request answers the withdrawal and moves nothing; the same id with other
@@ -550,26 +573,15 @@ pub async fn a_rejected_withdrawal_releases_the_reservation(app: App) {
     )
     .await;
     assert_eq!(status, 200, "{rejected}");
-    let done = finished(&app, "wd_refused").await;
-    assert_eq!(done["status"], "rejected");
-    assert_eq!(
-        approval_status(&app, "wd_refused").await,
-        ProcessStatus::Rejected
-    );
-    assert_eq!(
-        wallet(&app, &client_id).await,
-        (dec("3000.00"), dec("0.00"))
-    );
-    let (status, late) = decide(
+    assert_ended_and_released(
         &app,
         "wd_refused",
-        "admin-1",
-        Role::Admin,
-        "approve",
-        json!({}),
+        "rejected",
+        ProcessStatus::Rejected,
+        &client_id,
+        "3000.00",
     )
     .await;
-    assert_eq!(status, 409, "{late}");
 }
 
 pub async fn a_failed_withdrawal_payout_releases_and_an_outage_is_retried(app: App) {
@@ -684,26 +696,15 @@ pub async fn an_undecided_withdrawal_expires_and_releases(app: App) {
         body("wd_slow", "2000.00"),
     )
     .await;
-    let expired = finished(&app, "wd_slow").await;
-    assert_eq!(expired["status"], "expired", "{expired}");
-    assert_eq!(
-        approval_status(&app, "wd_slow").await,
-        ProcessStatus::Expired
-    );
-    assert_eq!(
-        wallet(&app, &client_id).await,
-        (dec("3000.00"), dec("0.00"))
-    );
-    let (status, late) = decide(
+    assert_ended_and_released(
         &app,
         "wd_slow",
-        "finance-2",
-        Role::Finance,
-        "approve",
-        json!({}),
+        "expired",
+        ProcessStatus::Expired,
+        &client_id,
+        "3000.00",
     )
     .await;
-    assert_eq!(status, 409, "{late}");
 }
 
 /// 200 requests of 10.00 at once against a wallet of 1000.00 (the rules auto-approve 50 a

@@ -8,8 +8,9 @@
 //! - [`process`]: the [`ApprovalProcess`] aggregate, started under its type's policy and
 //!   decided by [`ApprovalProcess::approve`] / [`ApprovalProcess::reject`]; the caller follows
 //!   its [`Outcome`]. Every refusal is a typed [`Refusal`] that says why.
-//! - this module: the processes as stored (audited entities, keyed in [`keys`], indexed by
-//!   status for work queues) and the use cases a caller runs inside its own transaction.
+//! - `repo`: the processes as stored (audited entities, keyed in [`keys`], indexed by status
+//!   for work queues).
+//! - this module: the use cases a caller runs inside its own transaction.
 //!
 //! The model is pure: no I/O, no clock (every method takes `now`), no store. A context that
 //! governs its own process by approvals (withdrawals: `WithdrawalsConfig::approval_policy`)
@@ -33,11 +34,13 @@
 //! 3. **End** a pending process the subject no longer needs with [`end`]: expired (its
 //!    deadline passed) or cancelled (the subject was voided in its own context).
 //!
-//! [`load`] reads a process, [`queue`] pages through the processes of a status.
+//! A process is read by id through the kernel's generic repository
+//! (`services.get::<ApprovalProcess>(id)`); [`queue`] pages through the processes of a status.
 
 pub mod keys;
 pub mod policy;
 pub mod process;
+mod repo;
 mod services;
 #[cfg(test)]
 mod testing;
@@ -54,45 +57,10 @@ pub use process::{
 };
 pub use services::{ApprovalsSettings, Services};
 
-use brokeros_kernel::changeset::{self, Audited, Changeset, Entity};
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Core, Error, OpContext, QueueFilter, Result};
-use brokeros_store::{Index, Key};
 use serde_json::Value;
-
-impl Entity for ApprovalProcess {
-    const TYPE: &'static str = "approval";
-    const NOUN: &'static str = "approval process";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::approval(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi2,
-            keys::approvals_by_status(self.status.as_str()),
-            keys::by_time(self.started_at, &self.id),
-        )]
-    }
-}
-
-/// A process as stored, if there is one with this id.
-pub async fn find(services: &Core, id: &str) -> Result<Option<Audited<ApprovalProcess>>> {
-    changeset::load(services.store.as_ref(), &keys::approval(id)).await
-}
-
-/// A process as stored.
-pub async fn load(services: &Core, id: &str) -> Result<Audited<ApprovalProcess>> {
-    find(services, id).await?.ok_or_else(|| Error::NotFound {
-        entity: "approval process",
-        id: id.to_string(),
-    })
-}
 
 /// Starts the approval of `new` under its type's policy (see [`ApprovalProcess::start`]) and
 /// adds the process with its first audit event (`approval.auto_approved` or
@@ -106,7 +74,7 @@ pub async fn start(
 ) -> Result<Started> {
     let started = ApprovalProcess::start(new, &services.config.policies, facts, ctx.now)?;
     let id = &started.process.id;
-    if find(services, id).await?.is_some() {
+    if services.find::<ApprovalProcess>(id).await?.is_some() {
         return Err(Error::conflict(
             "approval_exists",
             format!("approval process {id} exists already"),
@@ -158,7 +126,7 @@ async fn change<T>(
     change: impl FnOnce(&mut ApprovalProcess) -> std::result::Result<T, Refusal>,
     action: impl FnOnce(&T) -> &'static str,
 ) -> Refusable<(ApprovalProcess, T)> {
-    let before = load(services, id).await?;
+    let before = services.get::<ApprovalProcess>(id).await?;
     let mut process = before.entity.clone();
     let answer = match change(&mut process) {
         Ok(answer) => answer,
@@ -229,13 +197,5 @@ pub async fn queue(services: &Core, filter: QueueFilter) -> Result<Value> {
                 "status must be pending, approved, auto_approved, rejected, expired or cancelled",
             )
         })?;
-    let partition = keys::approvals_by_status(status.as_str());
-    filter
-        .page(
-            services.store.as_ref(),
-            Index::Gsi2,
-            partition,
-            |p: &ApprovalProcess| serde_json::to_value(p).expect("approval processes serialize"),
-        )
-        .await
+    repo::processes_in_status(services, status, filter).await
 }

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use brokeros_kernel::audit::{Actor, AuditEvent};
+use brokeros_kernel::changeset::Entity;
 use brokeros_kernel::money::USD;
 use brokeros_kernel::principal::Role;
-use brokeros_store::{Condition, Item, Query, Table, WriteOp};
+use brokeros_store::{Condition, Item, Key, Query, Table, WriteOp};
 
 use super::*;
 use crate::testing::{at, money, policies, staff};
@@ -127,7 +128,11 @@ async fn a_process_started_in_a_changeset_commits_with_its_audit_event() {
         AutoApproval::NotApproved { .. }
     ));
     assert!(
-        find(&f.services, "p1").await.unwrap().is_none(),
+        f.services
+            .find::<ApprovalProcess>("p1")
+            .await
+            .unwrap()
+            .is_none(),
         "staged only"
     );
     assert_eq!(changes.events().len(), 1);
@@ -135,7 +140,7 @@ async fn a_process_started_in_a_changeset_commits_with_its_audit_event() {
     commit(&f, changes).await;
     assert_eq!(counts(&f).await, (before.0 + 2, before.1 + 1));
 
-    let stored = load(&f.services, "p1").await.unwrap();
+    let stored = f.services.get::<ApprovalProcess>("p1").await.unwrap();
     assert_eq!(stored.entity, pending.process);
     assert_eq!(stored.version, 1);
     let events = events(&f, "p1").await;
@@ -181,7 +186,13 @@ async fn a_start_whose_changeset_fails_writes_neither_the_process_nor_its_event(
     let (ops, _) = changes.into_parts();
     assert!(f.services.store.transact(ops).await.is_err());
     assert_eq!(counts(&f).await, before, "all or nothing");
-    assert!(find(&f.services, "p1").await.unwrap().is_none());
+    assert!(
+        f.services
+            .find::<ApprovalProcess>("p1")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -273,7 +284,7 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
     let second = vote(&f, 2, "p1", &admin, Vote::Approve).await.unwrap();
     assert_eq!(second.outcome, Outcome::Approved);
 
-    let stored = load(&f.services, "p1").await.unwrap();
+    let stored = f.services.get::<ApprovalProcess>("p1").await.unwrap();
     assert_eq!(stored.entity, second.process);
     assert_eq!(stored.version, 3);
     assert_eq!(
@@ -310,7 +321,15 @@ async fn decisions_commit_with_their_events_and_move_the_process_between_queues(
         ("p4", ProcessStatus::Expired, "approval.expired"),
         ("p5", ProcessStatus::Cancelled, "approval.cancelled"),
     ] {
-        assert_eq!(load(&f.services, id).await.unwrap().entity.status, status);
+        assert_eq!(
+            f.services
+                .get::<ApprovalProcess>(id)
+                .await
+                .unwrap()
+                .entity
+                .status,
+            status
+        );
         assert_eq!(events_of(&f, id).await[1], action);
     }
 }
@@ -322,7 +341,7 @@ async fn a_refused_decision_writes_nothing() {
     let finance = staff("finance-2", &[Role::Finance]);
     vote(&f, 1, "p1", &finance, Vote::Approve).await.unwrap();
     let before = counts(&f).await;
-    let stored = load(&f.services, "p1").await.unwrap();
+    let stored = f.services.get::<ApprovalProcess>("p1").await.unwrap();
 
     let refused: Vec<(Principal, Refusal)> = vec![
         (
@@ -363,7 +382,7 @@ async fn a_refused_decision_writes_nothing() {
         before,
         "a refused decision writes nothing"
     );
-    let after = load(&f.services, "p1").await.unwrap();
+    let after = f.services.get::<ApprovalProcess>("p1").await.unwrap();
     assert_eq!(
         (after.entity, after.version),
         (stored.entity, stored.version)

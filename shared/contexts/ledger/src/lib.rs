@@ -18,6 +18,7 @@
 //! [`OpContext`], so workflow tasks call them as they are.
 pub mod keys;
 pub mod model;
+mod repo;
 
 #[cfg(test)]
 mod tests;
@@ -30,34 +31,19 @@ use crate::model::{
     apply_postings, check_owner_id, plan, replay,
 };
 use brokeros_kernel::{Error, Result};
-use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use crate::model::{ClosedHow, Fee, Leg, Release, Reserve, Reverse, Settle, Transfer};
+pub use crate::repo::HOUSE_SHARDS;
 
-use brokeros_kernel::changeset::{Changeset, Entity, decode, store_error};
+use brokeros_kernel::changeset::{Changeset, Committed};
 use brokeros_kernel::{Core, OpContext};
 
-/// How many items a house account's balance is split into.
-pub const HOUSE_SHARDS: u32 = 16;
 /// How often an entry is re-decided after losing a race before the caller is told to retry.
 /// Generous: a wallet under a burst of concurrent withdrawals serializes them.
 const MAX_ATTEMPTS: u32 = 40;
-
-impl Entity for Entry {
-    const TYPE: &'static str = "ledger_entry";
-    const NOUN: &'static str = "ledger entry";
-
-    fn id(&self) -> &str {
-        self.transfer_id.as_str()
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::ledger_entry(id)
-    }
-}
 
 /// What a posting request answers: the entry, and whether it was posted before (a replay of
 /// the same request, which changed nothing).
@@ -128,60 +114,6 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
-/// A balance item as stored: the balance (of an account, or of one shard) and how many
-/// postings made it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct BalanceItem {
-    account: AccountId,
-    available: Decimal,
-    reserved: Decimal,
-    postings: u64,
-}
-
-impl BalanceItem {
-    fn balance(&self) -> Balance {
-        Balance {
-            account: self.account.clone(),
-            available: self.available,
-            reserved: self.reserved,
-        }
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
-    serde_json::from_str(&item.data)
-        .map_err(|e| Error::Internal(format!("stored {what} is unreadable: {e}")))
-}
-
-/// The balance item of an account that is kept in one item.
-fn single_key(account: &AccountId) -> Key {
-    match account.client_id() {
-        Some(client_id) => keys::ledger_wallet(client_id, account.currency().code),
-        None => keys::ledger_balance(&account.to_string()),
-    }
-}
-
-/// The balance item an entry updates for `account`: its one item, or a shard picked at random.
-fn balance_key(account: &AccountId) -> Key {
-    if account.is_house() {
-        keys::ledger_balance_shard(&account.to_string(), rand::random_range(0..HOUSE_SHARDS))
-    } else {
-        single_key(account)
-    }
-}
-
-/// A balance item read for an entry: where it is, its version (`None`: not created yet) and
-/// how many postings it has counted.
-struct Slot {
-    key: Key,
-    version: Option<u64>,
-    postings: u64,
-}
-
 /// Stages the entry of `request` into `changes`, for a caller that commits it together with
 /// its own writes (a deposit's status and its credit, in one transaction). The caller commits
 /// the changeset as `idempotency::execute` does and, when a condition fails, stages again on a
@@ -205,32 +137,14 @@ async fn stage_normalized(
     request: &Request,
     changes: &mut Changeset,
 ) -> Result<Staged> {
-    let store = services.store.as_ref();
-    let transfer_id = request.transfer_id();
-    let mut wanted = vec![keys::ledger_entry(transfer_id.as_str())];
-    if let Some(referenced) = request.references() {
-        wanted.push(keys::ledger_entry(referenced.as_str()));
-        wanted.push(keys::ledger_closure(referenced.as_str()));
+    let stored = repo::request_reads(services, request.transfer_id(), request.references()).await?;
+    if let Some(posted) = &stored.posted {
+        return replay(posted, request).map(Staged::Replayed);
     }
-    let found = store
-        .get_many(Table::Main, &wanted)
-        .await
-        .map_err(store_error)?;
-    if let Some(item) = &found[0] {
-        let stored = decode::<Entry>(item)?.entity;
-        return replay(&stored, request).map(Staged::Replayed);
-    }
-    let referenced_entry = match found.get(1) {
-        Some(Some(item)) => Some(decode::<Entry>(item)?.entity),
-        _ => None,
-    };
-    let referenced_closure: Option<Closure> = match found.get(2) {
-        Some(Some(item)) => Some(from_json(item, "ledger closure")?),
-        _ => None,
-    };
+    let referenced_entry = stored.referenced;
     let referenced = referenced_entry.as_ref().map(|entry| Referenced {
         entry,
-        closure: referenced_closure.as_ref(),
+        closure: stored.referenced_closure.as_ref(),
     });
     match prepare(services, ctx, request, referenced, changes).await {
         Ok(entry) => Ok(Staged::New(entry)),
@@ -252,21 +166,12 @@ async fn recheck(
     referenced_entry: Option<&Entry>,
     refusal: Error,
 ) -> Result<Staged> {
-    let mut wanted = vec![keys::ledger_entry(request.transfer_id().as_str())];
-    if let Some(referenced) = request.references() {
-        wanted.push(keys::ledger_closure(referenced.as_str()));
+    let (posted, closure) =
+        repo::entry_and_closure(services, request.transfer_id(), request.references()).await?;
+    if let Some(posted) = &posted {
+        return replay(posted, request).map(Staged::Replayed);
     }
-    let found = services
-        .store
-        .get_many(Table::Main, &wanted)
-        .await
-        .map_err(store_error)?;
-    if let Some(item) = &found[0] {
-        let stored = decode::<Entry>(item)?.entity;
-        return replay(&stored, request).map(Staged::Replayed);
-    }
-    if let (Some(entry), Some(Some(item))) = (referenced_entry, found.get(1)) {
-        let closure: Closure = from_json(item, "ledger closure")?;
+    if let (Some(entry), Some(closure)) = (referenced_entry, closure) {
         plan(
             request,
             Some(Referenced {
@@ -287,7 +192,6 @@ async fn prepare(
     referenced: Option<Referenced<'_>>,
     changes: &mut Changeset,
 ) -> Result<Entry> {
-    let store = services.store.as_ref();
     let plan = plan(request, referenced)?;
 
     // The balance items the postings touch, one per account.
@@ -297,55 +201,14 @@ async fn prepare(
             accounts.push(posting.account.clone());
         }
     }
-    let balance_keys: Vec<Key> = accounts.iter().map(balance_key).collect();
-    let items = store
-        .get_many(Table::Main, &balance_keys)
-        .await
-        .map_err(store_error)?;
-    let mut balances = Vec::with_capacity(accounts.len());
-    let mut slots = Vec::with_capacity(accounts.len());
-    for ((account, key), item) in accounts.iter().zip(balance_keys).zip(items) {
-        match item {
-            Some(item) => {
-                let stored: BalanceItem = from_json(&item, "ledger balance")?;
-                if &stored.account != account {
-                    return Err(Error::Internal(format!(
-                        "the balance item of {account} holds {}",
-                        stored.account
-                    )));
-                }
-                balances.push(stored.balance());
-                slots.push(Slot {
-                    key,
-                    version: Some(item.version),
-                    postings: stored.postings,
-                });
-            }
-            None => {
-                balances.push(Balance::zero(account.clone()));
-                slots.push(Slot {
-                    key,
-                    version: None,
-                    postings: 0,
-                });
-            }
-        }
-    }
+    let (mut balances, slots) = repo::balances_for_entry(services, &accounts).await?;
     apply_postings(&mut balances, &plan.postings)?;
 
     let (entry, closure) = plan.into_entry(request, ctx.now);
     let action = format!("ledger.{}", entry.kind.name());
     changes.create(ctx, services.ids.as_ref(), &entry, &action)?;
     if let Some(closure) = &closure {
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(
-                keys::ledger_closure(closure.entry.as_str()),
-                1,
-                to_json(closure)?,
-            ),
-            condition: Condition::NotExists,
-        });
+        repo::stage_closure(changes, closure)?;
     }
     let after: BTreeMap<&AccountId, &Balance> = balances.iter().map(|b| (&b.account, b)).collect();
     for (leg, posting) in entry.postings.iter().enumerate() {
@@ -364,20 +227,7 @@ async fn prepare(
             posted_at: entry.posted_at,
             balance_after,
         };
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(
-                keys::ledger_posting(
-                    &posting.account.to_string(),
-                    entry.posted_at,
-                    entry.transfer_id.as_str(),
-                    leg,
-                ),
-                1,
-                to_json(&record)?,
-            ),
-            condition: Condition::NotExists,
-        });
+        repo::stage_posting(changes, &record)?;
     }
     for (balance, slot) in balances.iter().zip(slots) {
         let touched = entry
@@ -385,21 +235,7 @@ async fn prepare(
             .iter()
             .filter(|p| p.account == balance.account)
             .count() as u64;
-        let stored = BalanceItem {
-            account: balance.account.clone(),
-            available: balance.available,
-            reserved: balance.reserved,
-            postings: slot.postings + touched,
-        };
-        let (version, condition) = match slot.version {
-            Some(v) => (v + 1, Condition::VersionIs(v)),
-            None => (1, Condition::NotExists),
-        };
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(slot.key, version, to_json(&stored)?),
-            condition,
-        });
+        repo::stage_balance(changes, slot, balance, touched)?;
     }
     Ok(entry)
 }
@@ -450,16 +286,14 @@ pub async fn submit(
             }
             Staged::New(entry) => entry,
         };
-        let (ops, after_commit) = changes.into_parts();
-        match services.store.transact(ops).await {
-            Ok(()) => {
-                after_commit.into_iter().for_each(|hook| hook());
+        match services.commit(changes).await? {
+            Committed::Applied => {
                 return Ok(Posted {
                     entry,
                     replayed: false,
                 });
             }
-            Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
+            Committed::Raced => {
                 let contended: Vec<String> = entry
                     .postings
                     .iter()
@@ -472,7 +306,6 @@ pub async fn submit(
                     backoff(attempt).await;
                 }
             }
-            Err(e) => return Err(store_error(e)),
         }
     }
     Err(Error::conflict(
@@ -509,69 +342,21 @@ pub async fn reverse(services: &Core, ctx: &OpContext, request: Reverse) -> Resu
 
 /// A posted entry and its closure, if any.
 pub async fn entry(services: &Core, transfer_id: &TransferId) -> Result<Option<EntryRecord>> {
-    let found = services
-        .store
-        .get_many(
-            Table::Main,
-            &[
-                keys::ledger_entry(transfer_id.as_str()),
-                keys::ledger_closure(transfer_id.as_str()),
-            ],
-        )
-        .await
-        .map_err(store_error)?;
-    let Some(item) = &found[0] else {
-        return Ok(None);
-    };
-    let closure = match &found[1] {
-        Some(item) => Some(from_json(item, "ledger closure")?),
-        None => None,
-    };
-    Ok(Some(EntryRecord {
-        entry: decode::<Entry>(item)?.entity,
-        closure,
-    }))
+    let (entry, closure) =
+        repo::entry_and_closure(services, transfer_id, Some(transfer_id)).await?;
+    Ok(entry.map(|entry| EntryRecord { entry, closure }))
 }
 
 /// An account's balance (zero if it has none yet); a house account's is the sum of its shards.
 pub async fn balance(services: &Core, account: &AccountId) -> Result<Balance> {
-    let store = services.store.as_ref();
-    let items = if account.is_house() {
-        let query = Query::new(
-            Table::Main,
-            None,
-            keys::ledger_balances(&account.to_string()),
-        )
-        .sk(SortKeyRange::Prefix("SHARD#".into()))
-        .limit(HOUSE_SHARDS);
-        store.query(query).await.map_err(store_error)?.items
-    } else {
-        store
-            .get(Table::Main, &single_key(account))
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .collect()
-    };
-    let parts = items
-        .iter()
-        .map(|item| from_json::<BalanceItem>(item, "ledger balance").map(|b| b.balance()))
-        .collect::<Result<Vec<_>>>()?;
+    let parts = repo::balance_parts(services, account).await?;
     Balance::sum(account.clone(), &parts)
 }
 
 /// Every wallet balance of a client, by currency code.
 pub async fn balances_of_client(services: &Core, client_id: &str) -> Result<Vec<Balance>> {
     check_owner_id("client_id", client_id)?;
-    let query = Query::new(Table::Main, None, keys::ledger_wallets(client_id))
-        .sk(SortKeyRange::Prefix(keys::LEDGER_WALLET_PREFIX.into()))
-        .limit(1000);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let mut balances = page
-        .items
-        .iter()
-        .map(|item| from_json::<BalanceItem>(item, "ledger balance").map(|b| b.balance()))
-        .collect::<Result<Vec<_>>>()?;
+    let mut balances = repo::wallet_balances(services, client_id).await?;
     balances.sort_by(|a, b| a.account.currency().code.cmp(b.account.currency().code));
     Ok(balances)
 }
@@ -590,48 +375,5 @@ pub async fn history(
             "limit must be 1 to 1000",
         ));
     }
-    // A bare time sorts before every posting at that time; `~` after all of them.
-    let from = query.from.map(keys::sortable_time);
-    let to = query.to.map(keys::sortable_time);
-    if let (Some(from), Some(to)) = (&from, &to)
-        && from >= to
-    {
-        return Err(Error::invalid(
-            "invalid_range",
-            "to",
-            "to must be later than from",
-        ));
-    }
-    let range = match (from, to) {
-        (None, None) => SortKeyRange::All,
-        (from, to) => SortKeyRange::Between(
-            from.unwrap_or_default(),
-            to.unwrap_or_else(|| "~".to_string()),
-        ),
-    };
-    let mut store_query = Query::new(
-        Table::Main,
-        None,
-        keys::ledger_history(&account.to_string()),
-    )
-    .sk(range)
-    .limit(limit)
-    .after(query.cursor);
-    if query.newest_first {
-        store_query = store_query.descending();
-    }
-    let page = services
-        .store
-        .query(store_query)
-        .await
-        .map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| from_json::<PostingRecord>(item, "ledger posting"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(HistoryPage {
-        items,
-        next: page.next,
-    })
+    repo::postings(services, account, query, limit).await
 }

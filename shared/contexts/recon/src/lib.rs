@@ -12,6 +12,7 @@
 //! Finance and admins only; a refused caller or a bad report writes nothing.
 pub mod keys;
 pub mod model;
+mod repo;
 
 use std::collections::BTreeMap;
 
@@ -23,12 +24,11 @@ use brokeros_kernel::money::{CURRENCIES, Currency};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 use brokeros_ledger::model::{AccountId, check_owner_id};
-use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use brokeros_kernel::Core;
-use brokeros_kernel::changeset::{Changeset, Entity, load, store_error};
+use brokeros_kernel::changeset::{Changeset, Committed, Entity};
 use brokeros_ledger::HistoryQuery;
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
@@ -84,19 +84,6 @@ impl ReconRun {
     /// The items that did not match.
     pub fn mismatches(&self) -> impl Iterator<Item = &MatchItem> {
         self.items.iter().filter(|i| i.kind != MatchKind::Matched)
-    }
-}
-
-impl Entity for ReconSummary {
-    const TYPE: &'static str = "recon_run";
-    const NOUN: &'static str = "reconciliation run";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::recon_run(id)
     }
 }
 
@@ -169,7 +156,7 @@ pub async fn reconcile(
     let rows = parse_report(report_csv)?;
     let report_sha256 = sha256_hex(report_csv.as_bytes());
     let id = run_id(provider, &report_sha256);
-    if let Some(run) = read_run(services, &id).await? {
+    if let Some(run) = repo::run(services, &id).await? {
         return Ok(run);
     }
     let (period_from, period_to) = period(&rows).expect("a parsed report has rows");
@@ -232,30 +219,19 @@ pub async fn reconcile(
     };
     let mut changes = Changeset::new();
     changes.create(&ctx, services.ids.as_ref(), &summary, "recon.run_recorded")?;
-    for (n, chunk) in chunks.iter().enumerate() {
-        let data = serde_json::to_string(chunk).map_err(|e| Error::Internal(e.to_string()))?;
-        changes.put(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(keys::recon_items(&id, n), 1, data),
-            condition: Condition::NotExists,
-        });
-    }
-    let (ops, _) = changes.into_parts();
-    match services.store.transact(ops).await {
-        Ok(()) => Ok(ReconRun {
+    repo::stage_item_chunks(&mut changes, &id, &chunks)?;
+    match services.commit(changes).await? {
+        Committed::Applied => Ok(ReconRun {
             run: summary,
             items: matching.items,
         }),
         // The same report, recorded concurrently: answer that run.
-        Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
-            read_run(services, &id).await?.ok_or_else(|| {
-                Error::conflict(
-                    "concurrent_update",
-                    "the run was being recorded concurrently; retry",
-                )
-            })
-        }
-        Err(e) => Err(store_error(e)),
+        Committed::Raced => repo::run(services, &id).await?.ok_or_else(|| {
+            Error::conflict(
+                "concurrent_update",
+                "the run was being recorded concurrently; retry",
+            )
+        }),
     }
 }
 
@@ -266,38 +242,11 @@ pub async fn recon_run(services: &Core, principal: &Principal, id: &str) -> Resu
         && id.starts_with("recon_")
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     let not_found = || Error::NotFound {
-        entity: "reconciliation run",
+        entity: ReconSummary::NOUN,
         id: id.chars().take(64).collect(),
     };
     if !valid {
         return Err(not_found());
     }
-    read_run(services, id).await?.ok_or_else(not_found)
-}
-
-async fn read_run(services: &Core, id: &str) -> Result<Option<ReconRun>> {
-    let store = services.store.as_ref();
-    let Some(stored) = load::<ReconSummary>(store, &keys::recon_run(id)).await? else {
-        return Ok(None);
-    };
-    let run = stored.entity;
-    let query = Query::new(Table::Main, None, keys::recon_run(id).pk)
-        .sk(SortKeyRange::Prefix(keys::RECON_ITEMS_PREFIX.into()))
-        .limit(1000);
-    let page = store.query(query).await.map_err(store_error)?;
-    if page.items.len() != run.chunks as usize {
-        return Err(Error::Internal(format!(
-            "reconciliation run {id} has {} of its {} item chunks",
-            page.items.len(),
-            run.chunks
-        )));
-    }
-    let mut items = Vec::with_capacity(run.items as usize);
-    for item in &page.items {
-        let chunk: Vec<MatchItem> = serde_json::from_str(&item.data).map_err(|e| {
-            Error::Internal(format!("stored reconciliation items are unreadable: {e}"))
-        })?;
-        items.extend(chunk);
-    }
-    Ok(Some(ReconRun { run, items }))
+    repo::run(services, id).await?.ok_or_else(not_found)
 }

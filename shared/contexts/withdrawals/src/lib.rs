@@ -16,6 +16,7 @@
 pub mod config;
 pub mod keys;
 pub mod model;
+mod repo;
 mod services;
 pub mod tasks;
 
@@ -29,69 +30,22 @@ use brokeros_kernel::{Error, Result, normalize};
 use brokeros_ledger::model::{AccountId, Release, Request, Reserve, Settle, TransferId};
 use brokeros_onboarding::model::mask_number;
 use brokeros_payments::model::PaymentMethod;
-use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::workflow::{Machine, error_name};
 use brokeros_ledger::{Staged, in_turn};
-use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
+use brokeros_onboarding::{authorize_client_read, load_client};
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
 /// What a workflow that could not be started leaves on the withdrawal it rejects.
 const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
-
-impl ClientRecord for Withdrawal {
-    fn key_of(id: &str) -> Key {
-        keys::withdrawal(id)
-    }
-
-    fn by_client(client_id: &str) -> String {
-        keys::withdrawals_by_client(client_id)
-    }
-
-    fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    fn view(&self) -> Value {
-        view(self)
-    }
-}
-
-impl Entity for Withdrawal {
-    const TYPE: &'static str = "withdrawal";
-    const NOUN: &'static str = "withdrawal";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::withdrawal(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![
-            (
-                Index::Gsi1,
-                keys::withdrawals_by_client(&self.client_id),
-                keys::by_time(self.requested_at, &self.id),
-            ),
-            (
-                Index::Gsi2,
-                keys::withdrawals_by_status(self.status.as_str()),
-                keys::by_time(self.requested_at, &self.id),
-            ),
-        ]
-    }
-}
 
 /// A withdrawal as the API shows it: never the workflow's task token.
 pub fn view(withdrawal: &Withdrawal) -> Value {
@@ -170,33 +124,6 @@ pub(crate) async fn stage_step(
     }
 }
 
-pub(crate) async fn load_withdrawal(services: &Services, id: &str) -> Result<Audited<Withdrawal>> {
-    load(services.store.as_ref(), &keys::withdrawal(id))
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            entity: "withdrawal",
-            id: id.to_string(),
-        })
-}
-
-/// The full destination, kept out of the audited record (which shows it masked).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Destination {
-    reference: String,
-}
-
-pub(crate) async fn load_destination(services: &Services, id: &str) -> Result<String> {
-    let item = services
-        .store
-        .get(Table::Main, &keys::withdrawal_destination(id))
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| Error::Internal(format!("withdrawal {id} has no destination")))?;
-    let stored: Destination =
-        serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(stored.reference)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWithdrawal {
@@ -248,14 +175,12 @@ pub async fn create(
                 let client = load_client(services, client_id).await?;
                 authorize_client_read(principal, &client.entity)?;
                 let mut changes = Changeset::new();
-                if let Some(existing) =
-                    load::<Withdrawal>(services.store.as_ref(), &keys::withdrawal(id)).await?
-                {
+                if let Some(existing) = services.find::<Withdrawal>(id).await? {
                     let w = &existing.entity;
                     let same = w.client_id == *client_id
                         && w.amount == amount
                         && w.method == method
-                        && load_destination(services, id).await? == *destination;
+                        && repo::destination(services, id).await? == *destination;
                     if !same {
                         return Err(Error::conflict(
                             "withdrawal_id_reused",
@@ -299,19 +224,7 @@ pub async fn create(
                     &withdrawal,
                     "withdrawal.requested",
                 )?;
-                let stored = Destination {
-                    reference: destination.clone(),
-                };
-                changes.put(WriteOp::Put {
-                    table: Table::Main,
-                    item: Item::new(
-                        keys::withdrawal_destination(id),
-                        1,
-                        serde_json::to_string(&stored)
-                            .map_err(|e| Error::Internal(e.to_string()))?,
-                    ),
-                    condition: Condition::NotExists,
-                });
+                repo::stage_destination(&mut changes, id, destination)?;
                 // Refused (insufficient funds) before anything is written.
                 let reserve = Request::from(request.clone());
                 if let Staged::Replayed(_) =
@@ -358,11 +271,10 @@ pub async fn summaries(
     client_id: &str,
     limit: u32,
 ) -> Result<Vec<Value>> {
-    brokeros_kernel::paging::latest_items(
-        services,
-        keys::withdrawals_by_client(client_id),
-        limit,
-        |w: &Withdrawal| {
+    let latest = repo::latest_of_client(services, client_id, limit).await?;
+    Ok(latest
+        .iter()
+        .map(|w| {
             json!({
                 "withdrawal_id": w.id,
                 "amount": w.amount.amount(),
@@ -373,9 +285,8 @@ pub async fn summaries(
                     .format(&time::format_description::well_known::Rfc3339)
                     .ok(),
             })
-        },
-    )
-    .await
+        })
+        .collect())
 }
 
 pub use brokeros_kernel::QueueFilter;
@@ -395,10 +306,7 @@ pub async fn queue(
             "status must be requested, awaiting_approval, approved, paid, rejected, expired or payout_failed",
         )
     })?;
-    let partition = keys::withdrawals_by_status(status.as_str());
-    filter
-        .page(services.store.as_ref(), Index::Gsi2, partition, view)
-        .await
+    repo::withdrawals_in_status(services, status, filter).await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -435,7 +343,7 @@ pub async fn approve(
     let decided = execute(services, key, || {
         Box::pin(async move {
             let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
-            let before = load_withdrawal(services, id).await?;
+            let before = services.get::<Withdrawal>(id).await?;
             let mut withdrawal = before.entity.clone();
             withdrawal.approvable()?;
             let mut changes = Changeset::new();
@@ -501,14 +409,14 @@ pub async fn reject(
     let reason = normalize::required_text("reason", &body.reason, 500)?;
     let workflow = services.workflow()?;
     // The wallet never changes, so it may be read before the turn on it is taken.
-    let wallet = wallet(&load_withdrawal(services, &id).await?.entity)?;
+    let wallet = wallet(&services.get::<Withdrawal>(&id).await?.entity)?;
     let (id, reason) = (&id, &reason);
     let decided = in_turn(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
                 let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
-                let before = load_withdrawal(services, id).await?;
+                let before = services.get::<Withdrawal>(id).await?;
                 let mut withdrawal = before.entity.clone();
                 withdrawal.reject(format!("finance: {reason}"), ctx.now)?;
                 let mut changes = Changeset::new();

@@ -10,16 +10,15 @@ use crate::model::{
 use brokeros_approvals::{AutoApproval, Ending, Refusal};
 use brokeros_kernel::{Error, Result};
 use brokeros_payments::deposits::model::{AttemptResult, DepositStatus};
-use brokeros_store::{Condition, Item, Table, WriteOp};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Reservation, WITHDRAWAL_REJECTED, load_destination, load_withdrawal, stage_step};
-use crate::{Services, keys};
+use super::{Reservation, WITHDRAWAL_REJECTED, stage_step};
+use crate::Services;
+use crate::repo::{self, Counter};
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::execute;
-use brokeros_kernel::paging::latest;
 use brokeros_kernel::workflow::parse;
 use brokeros_ledger::in_turn;
 use brokeros_onboarding::load_client;
@@ -104,13 +103,13 @@ async fn step<'a>(
     work: impl Fn(Audited<Withdrawal>) -> StepFuture<'a> + Send + Sync + 'a,
 ) -> Result<Value> {
     // The wallet never changes, so it may be read before the turn on it is taken.
-    let wallet = super::wallet(&load_withdrawal(services, id).await?.entity)?;
+    let wallet = super::wallet(&services.get::<Withdrawal>(id).await?.entity)?;
     let work = &work;
     in_turn(
         std::slice::from_ref(&wallet),
         execute(services, None, move || {
             Box::pin(async move {
-                let before = load_withdrawal(services, id).await?;
+                let before = services.get::<Withdrawal>(id).await?;
                 let (status, changes) = work(before).await?;
                 Ok((answer(status), changes))
             })
@@ -184,39 +183,6 @@ async fn run_checks(services: &Services, ctx: &OpContext, id: &str) -> Result<Va
     .await
 }
 
-/// A client's auto-approvals on one UTC day, as stored.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct AutoApprovals {
-    count: u32,
-}
-
-/// The auto-approval counter as read, to write back conditionally on its version.
-struct Counter {
-    key: brokeros_store::Key,
-    version: Option<u64>,
-    count: u32,
-}
-
-impl Counter {
-    fn incremented(&self, ctx: &OpContext) -> Result<WriteOp> {
-        let data = serde_json::to_string(&AutoApprovals {
-            count: self.count + 1,
-        })
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        let (version, condition) = match self.version {
-            Some(v) => (v + 1, Condition::VersionIs(v)),
-            None => (1, Condition::NotExists),
-        };
-        // Kept two days: long enough for the day it counts, then left to the store's TTL.
-        let expires = ctx.now.unix_timestamp() + 2 * 86_400;
-        Ok(WriteOp::Put {
-            table: Table::Main,
-            item: Item::new(self.key.clone(), version, data).expiring_at(expires),
-            condition,
-        })
-    }
-}
-
 /// What the checks look at: the client's verification and groups, the deposits money may go
 /// back to, their other withdrawals, and today's auto-approvals.
 async fn facts(
@@ -225,7 +191,6 @@ async fn facts(
     ctx: &OpContext,
 ) -> Result<(CheckFacts, Counter)> {
     let client = load_client(services, &withdrawal.client_id).await?.entity;
-    let store = services.store.as_ref();
     let deposits = brokeros_payments::deposits::latest_of_client(
         services,
         &withdrawal.client_id,
@@ -250,12 +215,8 @@ async fn facts(
             });
         }
     }
-    let withdrawals = latest::<Withdrawal>(
-        services,
-        keys::withdrawals_by_client(&withdrawal.client_id),
-        HISTORY_LIMIT,
-    )
-    .await?;
+    let withdrawals =
+        repo::latest_of_client(services, &withdrawal.client_id, HISTORY_LIMIT).await?;
     let mut earlier = Vec::new();
     for other in withdrawals {
         if other.id != withdrawal.id {
@@ -266,23 +227,7 @@ async fn facts(
             });
         }
     }
-    let key = keys::withdrawal_auto_approvals(&withdrawal.client_id, ctx.now.date());
-    let counter = match store.get(Table::Main, &key).await.map_err(store_error)? {
-        Some(item) => {
-            let stored: AutoApprovals =
-                serde_json::from_str(&item.data).map_err(|e| Error::Internal(e.to_string()))?;
-            Counter {
-                key,
-                version: Some(item.version),
-                count: stored.count,
-            }
-        }
-        None => Counter {
-            key,
-            version: None,
-            count: 0,
-        },
-    };
+    let counter = repo::auto_approvals(services, &withdrawal.client_id, ctx.now.date()).await?;
     let facts = CheckFacts {
         verification: VerificationLevel::of(&client),
         client_groups: client
@@ -292,7 +237,7 @@ async fn facts(
             .collect(),
         deposits: sources,
         earlier,
-        auto_approved_today: counter.count,
+        auto_approved_today: counter.count(),
     };
     Ok((facts, counter))
 }
@@ -425,7 +370,7 @@ async fn end_approval(
 /// or releases it (refused). A provider that cannot be reached fails the task with
 /// [`PAYOUT_PROVIDER_UNAVAILABLE`] and changes nothing.
 async fn payout(services: &Services, ctx: &OpContext, id: &str) -> Result<Value> {
-    let current = load_withdrawal(services, id).await?.entity;
+    let current = services.get::<Withdrawal>(id).await?.entity;
     match current.status {
         WithdrawalStatus::Approved => {}
         WithdrawalStatus::Paid | WithdrawalStatus::PayoutFailed => {
@@ -450,7 +395,7 @@ async fn payout(services: &Services, ctx: &OpContext, id: &str) -> Result<Value>
         client_id: current.client_id.clone(),
         amount: current.amount,
         method: current.method.as_str().to_string(),
-        destination: load_destination(services, id).await?,
+        destination: repo::destination(services, id).await?,
     };
     let result = match services.gateway.payout(&provider, &request).await {
         Ok(result) => result,
