@@ -48,10 +48,6 @@ pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
 const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
 
 impl ClientRecord for Withdrawal {
-    fn key_of(id: &str) -> Key {
-        keys::withdrawal(id)
-    }
-
     fn by_client(client_id: &str) -> String {
         keys::withdrawals_by_client(client_id)
     }

@@ -55,10 +55,6 @@ impl Entity for Deposit {
 }
 
 impl ClientRecord for Deposit {
-    fn key_of(id: &str) -> Key {
-        keys::deposit(id)
-    }
-
     fn by_client(client_id: &str) -> String {
         keys::deposits_by_client(client_id)
     }
