@@ -8,18 +8,15 @@ use crate::model::{
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, Result, normalize};
-use brokeros_store::{Condition, Item, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{authorize_client_read, load_client};
-use crate::{Services, keys};
+use super::authorize_client_read;
+use crate::{Services, repo};
 use brokeros_kernel::Answer;
-use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::changeset::{Audited, decode, load, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
-use brokeros_store::{Index, Query, Table};
 
 /// A client as the API shows it: document numbers masked.
 pub fn view(client: &Client, version: u64) -> Value {
@@ -113,13 +110,7 @@ pub async fn register(
             let ctx = user_ctx(services, principal, correlation_id);
             let mut changes = Changeset::new();
             if let Some(user) = &client.user_id {
-                // One client per portal user: the marker item makes a second registration fail
-                // its condition instead of creating a duplicate.
-                changes.put(WriteOp::Put {
-                    table: brokeros_store::Table::Main,
-                    item: Item::new(keys::unique_user(user), 1, client.id.clone()),
-                    condition: Condition::NotExists,
-                });
+                changes.put(repo::unique_user_marker(user, &client.id));
             }
             changes.create(&ctx, services.ids.as_ref(), &client, "client.registered")?;
             Ok((Answer::created(view(&client, 1)), changes))
@@ -161,13 +152,13 @@ async fn load_for_change(
     services: &Services,
     principal: &Principal,
     id: &str,
-) -> Result<brokeros_kernel::changeset::Audited<Client>> {
+) -> Result<Audited<Client>> {
     principal.require_any(
         &[Role::Client, Role::Sales, Role::Admin],
         "change client data",
     )?;
     let id = normalize::code("client_id", id, 80)?;
-    let client = load_client(services, &id).await?;
+    let client = services.get::<Client>(&id).await?;
     authorize_client_read(principal, &client.entity)?;
     Ok(client)
 }
@@ -284,7 +275,7 @@ pub async fn add_document(
 /// onboardings.
 pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let id = normalize::code("client_id", id, 80)?;
-    let client = load_client(services, &id).await?;
+    let client = services.get::<Client>(&id).await?;
     authorize_client_read(principal, &client.entity)?;
     let shown = view(&client.entity, client.version);
     let onboardings = super::list_for_client::<Onboarding>(services, principal, &id).await?;
@@ -301,36 +292,19 @@ pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) ->
 /// admin every client.
 pub async fn get_client(services: &Core, principal: &Principal, id: &str) -> Result<Value> {
     let id = normalize::code("client_id", id, 80)?;
-    let client: Audited<Client> = load(services.store.as_ref(), &keys::client(&id))
-        .await?
-        .ok_or(Error::NotFound {
-            entity: "client",
-            id,
-        })?;
-    let c = &client.entity;
-    let allowed = principal.has_any(&[Role::Admin, Role::Compliance, Role::Finance])
-        || (principal.has(Role::Sales) && c.account_manager == principal.sub)
-        || (principal.has(Role::Client) && c.user_id.as_deref() == Some(principal.sub.as_str()));
-    if !allowed {
-        return Err(Error::forbidden("you may not read this client"));
-    }
-    Ok(view(c, client.version))
+    let client = services.get::<Client>(&id).await?;
+    authorize_client_read(principal, &client.entity)?;
+    Ok(view(&client.entity, client.version))
 }
 
 /// The calling client's own profile.
 pub async fn my_profile(services: &Core, principal: &Principal) -> Result<Value> {
     principal.require_any(&[Role::Client], "read a client profile as yourself")?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::client_by_user(&principal.sub),
-    )
-    .limit(1);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let item = page.items.first().ok_or(Error::NotFound {
-        entity: "client",
-        id: principal.sub.clone(),
-    })?;
-    let client = decode::<Client>(item)?;
+    let client = repo::client_of_user(services, &principal.sub)
+        .await?
+        .ok_or(Error::NotFound {
+            entity: "client",
+            id: principal.sub.clone(),
+        })?;
     Ok(view(&client.entity, client.version))
 }

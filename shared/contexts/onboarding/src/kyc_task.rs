@@ -14,12 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Services;
-use crate::keys;
 use crate::kyc::model::KycCheckRecord;
 use crate::task_scope::{TaskScope, update_onboarding};
-use brokeros_kernel::changeset::{Audited, load};
 
-use crate::kyc::{KycError, load_check, run_kyc_check};
+use crate::kyc::{KycError, run_kyc_check};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,13 +138,10 @@ async fn await_result(services: &Services, task: KycTask) -> Result<Value> {
         },
     )
     .await?;
-    let record = load_check(services, &check_id)
+    let record = services
+        .get::<KycCheckRecord>(&check_id)
         .await
-        .map_err(kyc_error)?
-        .ok_or(Error::NotFound {
-            entity: "kyc check",
-            id: check_id.clone(),
-        })?;
+        .map_err(|e| kyc_error(e.into()))?;
     if let Some(decision) = &record.entity.decision {
         answer(services, &token, &check_id, decision).await?;
     }
@@ -176,8 +171,7 @@ pub async fn result_arrived(services: &Services, check: &KycCheckRecord) -> Resu
     else {
         return Ok(());
     };
-    let onboarding: Option<Audited<Onboarding>> =
-        load(services.store.as_ref(), &keys::onboarding(&onboarding_id)).await?;
+    let onboarding = services.find::<Onboarding>(&onboarding_id).await?;
     match onboarding.map(|o| o.entity) {
         Some(Onboarding {
             status: OnboardingStatus::Running,

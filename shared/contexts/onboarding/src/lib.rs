@@ -9,110 +9,30 @@ pub mod keys;
 pub mod kyc;
 pub mod kyc_task;
 pub mod model;
+mod repo;
 pub mod reviews;
 mod services;
 pub mod task_scope;
 pub mod tasks;
 
 use crate::model::Client;
-use crate::model::{KycStatus, Onboarding, OnboardingStatus, Review};
+use crate::model::{KycStatus, Onboarding, OnboardingStatus};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::{Index, Key};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use brokeros_kernel::Answer;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::workflow::{Machine, error_name};
 use brokeros_kernel::{Core, user_ctx};
 
 pub use services::{OnboardingSettings, Services};
 
-impl Entity for Client {
-    const TYPE: &'static str = "client";
-    const NOUN: &'static str = "client";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::client(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        match &self.user_id {
-            Some(user) => vec![(
-                Index::Gsi1,
-                keys::client_by_user(user),
-                format!("CLIENT#{}", self.id),
-            )],
-            None => vec![],
-        }
-    }
-}
-
-impl Entity for Onboarding {
-    const TYPE: &'static str = "onboarding";
-    const NOUN: &'static str = "onboarding";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::onboarding(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::onboardings_by_client(&self.client_id),
-            keys::by_time(self.started_at, &self.id),
-        )]
-    }
-}
-
-impl Entity for Review {
-    const TYPE: &'static str = "review";
-    const NOUN: &'static str = "review";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::review(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::reviews_by_status(self.status.as_str()),
-            keys::by_time(self.created_at, &self.id),
-        )]
-    }
-}
-
-/// Loads an entity that must exist.
-pub(crate) async fn load_existing<T: Entity>(
-    services: &Core,
-    key: &Key,
-    entity: &'static str,
-    id: &str,
-) -> Result<Audited<T>> {
-    load(services.store.as_ref(), key)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            entity,
-            id: id.to_string(),
-        })
-}
-
+/// The client with `id`, which must exist: what other contexts read a client by.
 pub async fn load_client(services: &Core, id: &str) -> Result<Audited<Client>> {
-    load_existing(services, &keys::client(id), "client", id).await
+    services.get::<Client>(id).await
 }
 
 /// Who may see a client's records: back office roles, the client's account manager, and the
@@ -163,13 +83,7 @@ pub async fn start(
     let onboarding_id = input["onboarding_id"].as_str().unwrap_or_default();
     // A replayed request finds the onboarding it created: still running, it (re)starts the
     // execution, which is idempotent by name; ended, it answers the execution it ran.
-    let current: Audited<Onboarding> = load_existing(
-        services,
-        &keys::onboarding(onboarding_id),
-        "onboarding",
-        onboarding_id,
-    )
-    .await?;
+    let current = services.get::<Onboarding>(onboarding_id).await?;
     if current.entity.status != OnboardingStatus::Running {
         if let Some(failure) = current.entity.failure.as_deref()
             && failure.starts_with(WORKFLOW_NOT_STARTED)
@@ -231,7 +145,7 @@ pub async fn prepare(
         let (client_id, product) = (client_id.clone(), product.clone());
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
-            let before = load_client(services, &client_id).await?;
+            let before = services.get::<Client>(&client_id).await?;
             authorize_client_read(principal, &before.entity)?;
             if !before.entity.kyc_status.may_start_onboarding() {
                 return Err(Error::Conflict {
@@ -304,8 +218,6 @@ pub fn view(onboarding: &Onboarding) -> Value {
 /// client may read: found by its id (named `{TYPE}_id` in errors), listed newest first under
 /// the client.
 pub trait ClientRecord: Entity {
-    /// Where the record with this id is stored.
-    fn key_of(id: &str) -> Key;
     /// The index partition that lists a client's records, newest first.
     fn by_client(client_id: &str) -> String;
     fn client_id(&self) -> &str;
@@ -320,8 +232,8 @@ pub async fn get_for_client<T: ClientRecord>(
     id: &str,
 ) -> Result<Value> {
     let id = normalize::code(&format!("{}_id", T::TYPE), id, 80)?;
-    let record: Audited<T> = load_existing(services, &T::key_of(&id), T::TYPE, &id).await?;
-    let client = load_client(services, record.entity.client_id()).await?;
+    let record = services.get::<T>(&id).await?;
+    let client = services.get::<Client>(record.entity.client_id()).await?;
     authorize_client_read(principal, &client.entity)?;
     Ok(record.entity.view())
 }
@@ -336,10 +248,6 @@ pub async fn list_for_client<T: ClientRecord>(
 }
 
 impl ClientRecord for Onboarding {
-    fn key_of(id: &str) -> Key {
-        keys::onboarding(id)
-    }
-
     fn by_client(client_id: &str) -> String {
         keys::onboardings_by_client(client_id)
     }
@@ -363,7 +271,7 @@ pub async fn client_items<T: Entity>(
     view: impl Fn(&T) -> Value,
 ) -> Result<Value> {
     let client_id = normalize::code("client_id", client_id, 80)?;
-    let client = load_client(services, &client_id).await?;
+    let client = services.get::<Client>(&client_id).await?;
     authorize_client_read(principal, &client.entity)?;
     let items =
         brokeros_kernel::paging::latest_items(services, partition(&client_id), 50, view).await?;

@@ -313,6 +313,19 @@ impl Review {
     }
 }
 
+/// A message waiting in the outbox for the mailer. It names the client, never their address:
+/// the mailer resolves it when it sends, so addresses stay out of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub client_id: String,
+    pub template: String,
+    pub channel: String,
+    pub data: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
 /// What KYC needs to know about a client beyond their contact details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

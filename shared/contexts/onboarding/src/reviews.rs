@@ -6,12 +6,10 @@
 use crate::model::{Decision, Review, ReviewStatus};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Result, normalize};
-use brokeros_store::Index;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::load_existing;
-use crate::{Services, keys};
+use crate::{Services, repo};
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::user_ctx;
@@ -39,15 +37,12 @@ pub async fn queue(
 ) -> Result<Value> {
     principal.require_any(&[Role::Compliance, Role::Admin], "read the review queue")?;
     let status = ReviewStatus::parse(filter.status.as_deref().unwrap_or("pending"))?;
-    let partition = keys::reviews_by_status(status.as_str());
-    filter
-        .page(services.store.as_ref(), Index::Gsi1, partition, view)
-        .await
+    repo::reviews_with_status(services, status, filter, view).await
 }
 
 async fn load_review(services: &Services, id: &str) -> Result<Audited<Review>> {
     let id = normalize::code("review_id", id, 80)?;
-    load_existing(services, &keys::review(&id), "review", &id).await
+    services.get::<Review>(&id).await
 }
 
 pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result<Value> {

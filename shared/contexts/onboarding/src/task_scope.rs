@@ -6,8 +6,8 @@ use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::{Error, OpContext, Result};
 use serde::Deserialize;
 
+use crate::Services;
 use crate::model::{Client, Onboarding};
-use crate::{Services, keys, load_client, load_existing};
 
 /// What every onboarding task receives.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,13 +28,7 @@ impl TaskScope {
         &self,
         services: &Services,
     ) -> Result<(Audited<Onboarding>, Audited<Client>)> {
-        let onboarding: Audited<Onboarding> = load_existing(
-            services,
-            &keys::onboarding(&self.onboarding_id),
-            "onboarding",
-            &self.onboarding_id,
-        )
-        .await?;
+        let onboarding = services.get::<Onboarding>(&self.onboarding_id).await?;
         if onboarding.entity.client_id != self.client_id {
             return Err(Error::invalid(
                 "client_mismatch",
@@ -42,7 +36,7 @@ impl TaskScope {
                 "the onboarding belongs to another client",
             ));
         }
-        let client = load_client(services, &self.client_id).await?;
+        let client = services.get::<Client>(&self.client_id).await?;
         Ok((onboarding, client))
     }
 }

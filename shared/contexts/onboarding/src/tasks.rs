@@ -3,16 +3,17 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use crate::model::{AccountRef, KycStatus, OnboardingStatus, Review, ReviewLevel, ReviewStatus};
+use crate::model::{
+    AccountRef, KycStatus, Notification, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
+};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::Key;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::Services;
 use crate::task_scope::TaskScope;
-use crate::{Services, keys};
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, load};
+use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
 
@@ -228,11 +229,7 @@ async fn load_review_at(
     onboarding_id: &str,
     level: ReviewLevel,
 ) -> Result<Option<Audited<Review>>> {
-    load(
-        services.store.as_ref(),
-        &keys::review(&review_id(onboarding_id, level)),
-    )
-    .await
+    services.find(&review_id(onboarding_id, level)).await
 }
 
 /// Stages a new pending review at `level` holding the task's token.
@@ -295,8 +292,8 @@ async fn close_review(
     status: ReviewStatus,
     action: &str,
 ) -> Result<()> {
-    let key = keys::review(&review_id(onboarding_id, level));
-    if let Some(before) = load::<Review>(services.store.as_ref(), &key).await? {
+    let id = review_id(onboarding_id, level);
+    if let Some(before) = services.find::<Review>(&id).await? {
         let mut review = before.entity.clone();
         if review.close(status, ctx.now) {
             changes.update(ctx, services.ids.as_ref(), &before, &review, action, vec![])?;
@@ -314,40 +311,6 @@ struct NotifyTask {
     login: Option<u64>,
 }
 
-/// A message waiting in the outbox for the mailer. It names the client, never their address:
-/// the mailer resolves it when it sends, so addresses stay out of the audit trail.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct Notification {
-    pub id: String,
-    pub client_id: String,
-    pub template: String,
-    pub channel: String,
-    pub data: Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-}
-
-impl Entity for Notification {
-    const TYPE: &'static str = "notification";
-    const NOUN: &'static str = "notification";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::notification(id)
-    }
-
-    fn indexes(&self) -> Vec<(brokeros_store::Index, String, String)> {
-        vec![(
-            brokeros_store::Index::Gsi1,
-            keys::notifications_by_client(&self.client_id),
-            keys::by_time(self.created_at, &self.id),
-        )]
-    }
-}
-
 /// Queues the client's notification once per onboarding and template.
 async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
     let template = normalize::code("template", &task.template, 80)?;
@@ -362,9 +325,7 @@ async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
             let ctx = task.scope.ctx(services);
             let (_, client) = task.scope.load(services).await?;
             let mut changes = Changeset::new();
-            let existing: Option<Audited<Notification>> =
-                load(services.store.as_ref(), &keys::notification(id)).await?;
-            if existing.is_none() {
+            if services.find::<Notification>(id).await?.is_none() {
                 let channel = if client.entity.email.is_some() {
                     "email"
                 } else if client.entity.phone.is_some() {

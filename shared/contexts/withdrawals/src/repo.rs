@@ -15,10 +15,6 @@ use crate::keys;
 use crate::model::{Withdrawal, WithdrawalStatus};
 
 impl ClientRecord for Withdrawal {
-    fn key_of(id: &str) -> Key {
-        keys::withdrawal(id)
-    }
-
     fn by_client(client_id: &str) -> String {
         keys::withdrawals_by_client(client_id)
     }

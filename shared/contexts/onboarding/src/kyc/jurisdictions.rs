@@ -15,64 +15,23 @@ use std::collections::BTreeMap;
 use crate::kyc::model::{JurisdictionRules, JurisdictionSet};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
-use brokeros_store::{
-    Condition, Index, Item, Key, Query, SortKeyRange, StoreError, Table, WriteOp,
-};
 
-use crate::keys;
+use super::repo;
 use brokeros_kernel::Answer;
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-
-impl Entity for JurisdictionRules {
-    const TYPE: &'static str = "jurisdiction";
-    const NOUN: &'static str = "jurisdiction";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::jurisdiction(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::JURISDICTIONS_IN_FORCE.to_string(),
-            self.id.clone(),
-        )]
-    }
-}
-
-fn version_put(rules: &JurisdictionRules) -> Result<WriteOp> {
-    let data = serde_json::to_string(rules).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(WriteOp::Put {
-        table: Table::Main,
-        item: Item::new(
-            keys::jurisdiction_version(&rules.id, rules.version),
-            1,
-            data,
-        ),
-        condition: Condition::NotExists,
-    })
-}
 
 /// The rules in force: the stored ones, and the embedded default for every jurisdiction never
 /// changed.
 pub async fn active_jurisdictions(services: &Core) -> Result<JurisdictionSet> {
-    let query =
-        Query::new(Table::Main, Some(Index::Gsi1), keys::JURISDICTIONS_IN_FORCE).limit(1000);
-    let page = services.store.query(query).await.map_err(store_error)?;
     let mut by_id: BTreeMap<String, JurisdictionRules> = JurisdictionSet::embedded_default()
         .jurisdictions()
         .iter()
         .map(|j| (j.id.clone(), j.clone()))
         .collect();
-    for item in &page.items {
-        let stored = decode::<JurisdictionRules>(item)?.entity;
+    for stored in repo::stored_jurisdictions(services).await? {
         by_id.insert(stored.id.clone(), stored);
     }
     JurisdictionSet::new(by_id.into_values().collect()).map_err(|e| {
@@ -88,14 +47,8 @@ pub async fn jurisdiction_version(
     id: &str,
     version: u32,
 ) -> Result<JurisdictionRules> {
-    let found = services
-        .store
-        .get(Table::Main, &keys::jurisdiction_version(id, version))
-        .await
-        .map_err(store_error)?;
-    if let Some(item) = found {
-        return serde_json::from_str(&item.data)
-            .map_err(|e| Error::Internal(format!("stored jurisdiction rules unreadable: {e}")));
+    if let Some(rules) = repo::version_copy(services, id, version).await? {
+        return Ok(rules);
     }
     JurisdictionSet::embedded_default()
         .get(id)
@@ -116,15 +69,7 @@ pub async fn jurisdiction_history(
 ) -> Result<Vec<JurisdictionRules>> {
     principal.require_any(&[Role::Compliance, Role::Admin], "read jurisdiction rules")?;
     let id = normalize::code("id", id, 32)?;
-    let query = Query::new(Table::Main, None, keys::jurisdiction_version(&id, 1).pk)
-        .sk(SortKeyRange::Prefix("V#".into()))
-        .limit(1000);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let mut versions = page
-        .items
-        .iter()
-        .map(|i| serde_json::from_str(&i.data).map_err(|e| Error::Internal(e.to_string())))
-        .collect::<Result<Vec<JurisdictionRules>>>()?;
+    let mut versions = repo::version_copies(services, &id).await?;
     if versions.is_empty() {
         versions.extend(JurisdictionSet::embedded_default().get(&id).cloned());
     }
@@ -157,7 +102,8 @@ async fn adopt_embedded(
     let Some(embedded) = JurisdictionSet::embedded_default().get(&change.id).cloned() else {
         return Ok(());
     };
-    if load::<JurisdictionRules>(services.store.as_ref(), &keys::jurisdiction(&change.id))
+    if services
+        .find::<JurisdictionRules>(&change.id)
         .await?
         .is_some()
     {
@@ -174,14 +120,10 @@ async fn adopt_embedded(
         &embedded,
         "jurisdiction.adopted",
     )?;
-    changes.put(version_put(&embedded)?);
-    let (ops, _) = changes.into_parts();
-    match services.store.transact(ops).await {
-        Ok(()) | Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => {
-            Ok(())
-        }
-        Err(e) => Err(store_error(e)),
-    }
+    changes.put(repo::version_copy_put(&embedded)?);
+    // Applied or raced: either way the embedded default is stored as version 1.
+    services.commit(changes).await?;
+    Ok(())
 }
 
 /// Puts a new version of a jurisdiction's rules in force (compliance and admins only). The
@@ -206,8 +148,7 @@ pub async fn update_jurisdiction(
     let (rules, ctx) = (&rules, &ctx);
     execute(services, key, move || {
         Box::pin(async move {
-            let stored: Option<Audited<JurisdictionRules>> =
-                load(services.store.as_ref(), &keys::jurisdiction(&rules.id)).await?;
+            let stored = services.find::<JurisdictionRules>(&rules.id).await?;
             let in_force = stored.as_ref().map_or(0, |s| s.entity.version);
             if rules.version != in_force + 1 {
                 return Err(version_conflict(&rules.id, in_force));
@@ -228,7 +169,7 @@ pub async fn update_jurisdiction(
                     changes.create(ctx, services.ids.as_ref(), rules, "jurisdiction.created")?
                 }
             }
-            changes.put(version_put(rules)?);
+            changes.put(repo::version_copy_put(rules)?);
             Ok((Answer::done(rules), changes))
         })
     })

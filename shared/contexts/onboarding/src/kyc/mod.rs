@@ -13,6 +13,7 @@ mod error;
 pub mod jurisdictions;
 pub mod model;
 pub mod provider;
+mod repo;
 
 use crate::kyc::model::{
     CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
@@ -20,13 +21,12 @@ use crate::kyc::model::{
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, normalize};
-use brokeros_store::{Index, Key, Query, StoreError, Table};
 use http::HeaderMap;
 
-use crate::keys;
+use crate::model::{Client, Onboarding};
 use brokeros_kernel::Core;
 use brokeros_kernel::OpContext;
-use brokeros_kernel::changeset::{Audited, Changeset, Entity, decode, load, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset, Committed};
 
 pub use error::KycError;
 pub use jurisdictions::{
@@ -40,55 +40,6 @@ type KycResult<T> = Result<T, KycError>;
 
 /// How often a check's write is re-tried after losing a race on the same check.
 const MAX_ATTEMPTS: u32 = 8;
-
-impl Entity for KycCheckRecord {
-    const TYPE: &'static str = "kyc_check";
-    const NOUN: &'static str = "kyc check";
-
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn key_for(id: &str) -> Key {
-        keys::kyc_check(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        let mut indexes = vec![(
-            Index::Gsi1,
-            keys::kyc_checks_by_client(&self.client_id),
-            keys::by_time(self.created_at, &self.id),
-        )];
-        if let Some(p) = &self.provider {
-            indexes.push((
-                Index::Gsi2,
-                keys::kyc_check_by_provider(&p.provider, &p.check_id),
-                self.id.clone(),
-            ));
-        }
-        indexes
-    }
-}
-
-/// Commits a changeset; `false` when a condition failed (someone else wrote first).
-async fn commit(services: &Core, changes: Changeset) -> KycResult<bool> {
-    let (ops, after_commit) = changes.into_parts();
-    match services.store.transact(ops).await {
-        Ok(()) => {
-            after_commit.into_iter().for_each(|hook| hook());
-            Ok(true)
-        }
-        Err(StoreError::ConditionFailed { .. } | StoreError::TransactionConflict) => Ok(false),
-        Err(e) => Err(store_error(e).into()),
-    }
-}
-
-pub(crate) async fn load_check(
-    services: &Core,
-    id: &str,
-) -> KycResult<Option<Audited<KycCheckRecord>>> {
-    Ok(load(services.store.as_ref(), &keys::kyc_check(id)).await?)
-}
 
 /// Runs (or resumes) the KYC check `check_id` of `subject`.
 ///
@@ -111,7 +62,7 @@ pub async fn run_kyc_check(
     let check_id = normalize::code("check_id", check_id, 128)?;
     let subject = subject.validate(today)?;
     let kept = subject.without_document_numbers();
-    if let Some(existing) = load_check(services, &check_id).await? {
+    if let Some(existing) = services.find::<KycCheckRecord>(&check_id).await? {
         return resume(services, provider, existing, &kept, ctx).await;
     }
     let rules = active_jurisdictions(services)
@@ -174,11 +125,12 @@ pub async fn run_kyc_check(
     };
     let mut changes = Changeset::new();
     changes.create(ctx, services.ids.as_ref(), &record, action)?;
-    if commit(services, changes).await? {
+    if services.commit(changes).await? == Committed::Applied {
         return Ok(record);
     }
     // A concurrent run with the same id stored its check first: that one stands.
-    let existing = load_check(services, &check_id)
+    let existing = services
+        .find::<KycCheckRecord>(&check_id)
         .await?
         .ok_or_else(|| Error::Internal(format!("kyc check {check_id} vanished")))?;
     same_subject(&existing.entity, &kept)?;
@@ -304,10 +256,11 @@ async fn complete(
             "kyc_check.completed",
             vec![],
         )?;
-        if commit(services, changes).await? {
+        if services.commit(changes).await? == Committed::Applied {
             return Ok(after);
         }
-        current = load_check(services, &check.id)
+        current = services
+            .find::<KycCheckRecord>(&check.id)
             .await?
             .ok_or_else(|| Error::Internal(format!("kyc check {} vanished", check.id)))?;
     }
@@ -332,18 +285,12 @@ pub async fn handle_kyc_webhook(
     let event = provider
         .parse_webhook(headers, body)
         .map_err(|e| KycError::from_provider(provider.name(), e))?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi2),
-        keys::kyc_check_by_provider(provider.name(), &event.check_id),
-    )
-    .limit(1);
-    let page = services.store.query(query).await.map_err(store_error)?;
-    let item = page.items.first().ok_or_else(|| Error::NotFound {
-        entity: "kyc check for provider check",
-        id: event.check_id.clone(),
-    })?;
-    let check = decode::<KycCheckRecord>(item)?;
+    let check = repo::check_of_provider_check(services, provider.name(), &event.check_id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity: "kyc check for provider check",
+            id: event.check_id.clone(),
+        })?;
     match event.status {
         provider::CheckStatus::Completed(result) => complete(services, check, result, ctx).await,
         provider::CheckStatus::Pending => Ok(check.entity),
@@ -355,21 +302,10 @@ pub async fn latest_completed_check(
     services: &Core,
     client_id: &str,
 ) -> KycResult<Option<KycCheckRecord>> {
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::kyc_checks_by_client(client_id),
-    )
-    .limit(50)
-    .descending();
-    let page = services.store.query(query).await.map_err(store_error)?;
-    for item in &page.items {
-        let check = decode::<KycCheckRecord>(item)?.entity;
-        if check.is_completed() {
-            return Ok(Some(check));
-        }
-    }
-    Ok(None)
+    Ok(repo::checks_of_client(services, client_id, 50)
+        .await?
+        .into_iter()
+        .find(KycCheckRecord::is_completed))
 }
 
 /// Whether a client now of `client_type` must be checked again: their newest completed check
@@ -397,11 +333,7 @@ pub async fn kyc_check(
 ) -> KycResult<KycCheckRecord> {
     authorize_read(principal)?;
     let id = normalize::code("check_id", check_id, 128)?;
-    let check = load_check(services, &id).await?.ok_or(Error::NotFound {
-        entity: "kyc check",
-        id,
-    })?;
-    Ok(check.entity)
+    Ok(services.get::<KycCheckRecord>(&id).await?.entity)
 }
 
 /// A client's checks, newest first (at most 100).
@@ -412,35 +344,22 @@ pub async fn kyc_checks_for_client(
 ) -> KycResult<Vec<KycCheckRecord>> {
     authorize_read(principal)?;
     let client_id = normalize::code("client_id", client_id, 80)?;
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::kyc_checks_by_client(&client_id),
-    )
-    .limit(100)
-    .descending();
-    let page = services.store.query(query).await.map_err(store_error)?;
-    page.items
-        .iter()
-        .map(|item| Ok(decode::<KycCheckRecord>(item)?.entity))
-        .collect()
+    Ok(repo::checks_of_client(services, &client_id, 100).await?)
 }
 
 /// The KYC decision of the client's latest onboarding, if its check decided: what payments
 /// route a client's deposits by (their risk level).
 pub async fn latest_decision(
-    services: &brokeros_kernel::Core,
-    client: &crate::model::Client,
+    services: &Core,
+    client: &Client,
 ) -> brokeros_kernel::Result<Option<crate::kyc::model::KycDecision>> {
     let Some(onboarding_id) = &client.onboarding_id else {
         return Ok(None);
     };
-    let onboarding: Option<Audited<crate::model::Onboarding>> =
-        load(services.store.as_ref(), &keys::onboarding(onboarding_id)).await?;
+    let onboarding = services.find::<Onboarding>(onboarding_id).await?;
     let Some(check_id) = onboarding.and_then(|o| o.entity.kyc_check_id) else {
         return Ok(None);
     };
-    let check: Option<Audited<KycCheckRecord>> =
-        load(services.store.as_ref(), &keys::kyc_check(&check_id)).await?;
+    let check = services.find::<KycCheckRecord>(&check_id).await?;
     Ok(check.and_then(|c| c.entity.decision))
 }

@@ -14,7 +14,6 @@ use brokeros_kernel::money::Money;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
 use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
-use brokeros_store::Key;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -38,10 +37,6 @@ pub use repo::latest_of_client;
 use repo::unmatched_payment;
 
 impl ClientRecord for Deposit {
-    fn key_of(id: &str) -> Key {
-        keys::deposit(id)
-    }
-
     fn by_client(client_id: &str) -> String {
         keys::deposits_by_client(client_id)
     }

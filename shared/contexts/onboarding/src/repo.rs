@@ -1,0 +1,135 @@
+//! The repository of clients, onboardings, compliance reviews and notifications: where each
+//! is stored and what indexes find it by (their `Entity` impls), and the reads and
+//! bookkeeping items use cases need beyond the kernel's `find`, `get` and `commit` by id.
+
+use brokeros_kernel::QueueFilter;
+use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
+use brokeros_kernel::{Core, Result};
+use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
+use serde_json::Value;
+
+use crate::keys;
+use crate::model::{Client, Notification, Onboarding, Review, ReviewStatus};
+
+impl Entity for Client {
+    const TYPE: &'static str = "client";
+    const NOUN: &'static str = "client";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> Key {
+        keys::client(id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        match &self.user_id {
+            Some(user) => vec![(
+                Index::Gsi1,
+                keys::client_by_user(user),
+                format!("CLIENT#{}", self.id),
+            )],
+            None => vec![],
+        }
+    }
+}
+
+impl Entity for Onboarding {
+    const TYPE: &'static str = "onboarding";
+    const NOUN: &'static str = "onboarding";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> Key {
+        keys::onboarding(id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::onboardings_by_client(&self.client_id),
+            keys::by_time(self.started_at, &self.id),
+        )]
+    }
+}
+
+impl Entity for Review {
+    const TYPE: &'static str = "review";
+    const NOUN: &'static str = "review";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> Key {
+        keys::review(id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::reviews_by_status(self.status.as_str()),
+            keys::by_time(self.created_at, &self.id),
+        )]
+    }
+}
+
+impl Entity for Notification {
+    const TYPE: &'static str = "notification";
+    const NOUN: &'static str = "notification";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> Key {
+        keys::notification(id)
+    }
+
+    fn indexes(&self) -> Vec<(Index, String, String)> {
+        vec![(
+            Index::Gsi1,
+            keys::notifications_by_client(&self.client_id),
+            keys::by_time(self.created_at, &self.id),
+        )]
+    }
+}
+
+/// One client per portal user: the marker item, written with the client, makes a second
+/// registration of the same user fail its condition instead of creating a duplicate.
+pub fn unique_user_marker(user_id: &str, client_id: &str) -> WriteOp {
+    WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(keys::unique_user(user_id), 1, client_id.to_string()),
+        condition: Condition::NotExists,
+    }
+}
+
+/// The client the portal user `user_id` is, if any.
+pub async fn client_of_user(core: &Core, user_id: &str) -> Result<Option<Audited<Client>>> {
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::client_by_user(user_id),
+    )
+    .limit(1);
+    let page = core.store.query(query).await.map_err(store_error)?;
+    page.items.first().map(decode::<Client>).transpose()
+}
+
+/// The page of the reviews with `status` that `filter` asks for, oldest first, each as `view`
+/// shows it.
+pub async fn reviews_with_status(
+    core: &Core,
+    status: ReviewStatus,
+    filter: QueueFilter,
+    view: impl Fn(&Review) -> Value,
+) -> Result<Value> {
+    let partition = keys::reviews_by_status(status.as_str());
+    filter
+        .page(core.store.as_ref(), Index::Gsi1, partition, view)
+        .await
+}
