@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::source::blank_comments_and_literals;
+use crate::source::{blank_comments_and_literals, names_word};
 
 /// What a pure model must not name, each with why.
 const IMPURE: &[(&str, &str)] = &[
@@ -46,23 +46,12 @@ pub fn impurities(files: &BTreeMap<String, String>) -> Vec<(String, &'static str
         }
         let code = blank_comments_and_literals(text);
         for (word, why) in IMPURE {
-            if contains_word(&code, word) {
+            if names_word(&code, word) {
                 found.push((file.clone(), *word, *why));
             }
         }
     }
     found
-}
-
-/// `word` in `code` not as part of a longer identifier.
-fn contains_word(code: &str, word: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    code.match_indices(word).any(|(at, _)| {
-        let before = code[..at].chars().next_back();
-        let after = code[at + word.len()..].chars().next();
-        !before.is_some_and(ident)
-            && (word.ends_with(':') || word.ends_with('_') || !after.is_some_and(ident))
-    })
 }
 
 #[cfg(test)]

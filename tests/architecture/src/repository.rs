@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::source::blank_comments_and_literals;
+use crate::source::{blank_comments_and_literals, names_word};
 
 /// What only a repository may name, each with why.
 const STORE_ACCESS: &[(&str, &str)] = &[
@@ -52,25 +52,13 @@ pub fn store_access_outside_repositories(
                 break;
             }
             for (word, why) in STORE_ACCESS {
-                if names(line, word) {
+                if names_word(line, word) {
                     found.push((file.clone(), number + 1, *word, *why));
                 }
             }
         }
     }
     found
-}
-
-/// `word` in `line`, not as part of a longer identifier.
-fn names(line: &str, word: &str) -> bool {
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    line.match_indices(word).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let after = line[at + word.len()..].chars().next();
-        let starts_clean = !word.starts_with(ident) || !before.is_some_and(ident);
-        let ends_clean = !word.ends_with(ident) || !after.is_some_and(ident);
-        starts_clean && ends_clean
-    })
 }
 
 #[cfg(test)]

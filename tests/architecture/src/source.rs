@@ -354,6 +354,22 @@ fn after_group(toks: &[Tok], open: usize) -> usize {
 
 /// `text` with comments, strings and character literals replaced by spaces (line breaks
 /// kept), so that neither braces nor paths inside them count.
+/// Whether `code` names `word` as a whole: a word that starts with an identifier character
+/// is not the end of a longer identifier (`async` is not in `is_async`), and one that ends
+/// with a letter or digit is not the start of one (`async` is not in `asynchronous`). A word
+/// ending in `_`, `:` or other punctuation is a prefix (`aws_` names `aws_sdk_s3`, `.store`
+/// names `.store.as_ref()`).
+pub fn names_word(code: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(word).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        let after = code[at + word.len()..].chars().next();
+        let starts_clean = !word.starts_with(ident) || !before.is_some_and(ident);
+        let ends_clean = !word.ends_with(char::is_alphanumeric) || !after.is_some_and(ident);
+        starts_clean && ends_clean
+    })
+}
+
 pub fn blank_comments_and_literals(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());

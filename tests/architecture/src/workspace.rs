@@ -51,26 +51,42 @@ pub fn module_cycle_report(workspace: &Workspace) -> Result<Vec<String>, String>
 
 /// Every impure word in a context's model (rule 11), one message each.
 pub fn model_purity_report(workspace: &Workspace) -> Result<Vec<String>, String> {
-    let mut report = Vec::new();
-    for member in &workspace.members {
-        if !member.dir.starts_with("shared/contexts/") {
-            continue;
-        }
-        let dir = workspace.root.join(&member.dir);
-        let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-        for (file, word, why) in purity::impurities(&files) {
-            report.push(format!(
-                "rule 11: a context's model is pure: {}/{file} names `{word}` ({why}): move the \
-                 I/O into the context's use cases and hand the model plain data",
-                member.dir
-            ));
-        }
-    }
-    Ok(report)
+    per_context(workspace, |dir, files| {
+        purity::impurities(files)
+            .into_iter()
+            .map(|(file, word, why)| {
+                format!(
+                    "rule 11: a context's model is pure: {dir}/{file} names `{word}` ({why}): \
+                     move the I/O into the context's use cases and hand the model plain data"
+                )
+            })
+            .collect()
+    })
 }
 
 /// Every store access of a context outside its repositories (rule 12), one message each.
 pub fn repository_report(workspace: &Workspace) -> Result<Vec<String>, String> {
+    per_context(workspace, |dir, files| {
+        repository::store_access_outside_repositories(files)
+            .into_iter()
+            .map(|(file, line, word, why)| {
+                format!(
+                    "rule 12: a context touches the store only in its repositories: \
+                     {dir}/{file}:{line} names `{word}` ({why}): read and write entities \
+                     through `Core::find`/`get`/`commit` and move the rest into the context's \
+                     `repo` module"
+                )
+            })
+            .collect()
+    })
+}
+
+/// The messages `check` finds in the sources of every context crate (`shared/contexts/*`),
+/// given the crate's directory and its files.
+fn per_context(
+    workspace: &Workspace,
+    check: impl Fn(&str, &BTreeMap<String, String>) -> Vec<String>,
+) -> Result<Vec<String>, String> {
     let mut report = Vec::new();
     for member in &workspace.members {
         if !member.dir.starts_with("shared/contexts/") {
@@ -78,14 +94,7 @@ pub fn repository_report(workspace: &Workspace) -> Result<Vec<String>, String> {
         }
         let dir = workspace.root.join(&member.dir);
         let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-        for (file, line, word, why) in repository::store_access_outside_repositories(&files) {
-            report.push(format!(
-                "rule 12: a context touches the store only in its repositories: \
-                 {}/{file}:{line} names `{word}` ({why}): read and write entities through \
-                 `Core::find`/`get`/`commit` and move the rest into the context's `repo` module",
-                member.dir
-            ));
-        }
+        report.extend(check(&member.dir, &files));
     }
     Ok(report)
 }
