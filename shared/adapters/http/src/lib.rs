@@ -40,6 +40,7 @@ mod extract;
 pub mod logging;
 mod payment_routes;
 mod routes;
+pub mod server;
 mod status;
 mod withdrawal_routes;
 
