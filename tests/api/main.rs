@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod crm;
+mod edges;
 mod harness;
 mod writes;
 
@@ -42,4 +43,6 @@ api_tests! {
     crm::sales_see_only_their_leads_and_clients_only_themselves,
     crm::listing_filters_and_paginates,
     crm::every_change_has_one_audit_event_and_the_export_verifies,
+    edges::errors_the_router_answers_itself_are_json,
+    edges::errors_hyper_answers_on_the_socket_are_json,
 }

@@ -7,7 +7,7 @@ use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Error, Result};
 use http_body_util::LengthLimitError;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{ApiError, AppState};
 use crate::auth::GatewayClaims;
@@ -66,8 +66,7 @@ pub(crate) async fn read_body(request: Request) -> Result<Bytes, Response> {
             if caused_by::<LengthLimitError>(&e) {
                 too_large()
             } else if caused_by::<BodyReadTimeout>(&e) {
-                let body =
-                    json!({ "code": "request_timeout", "message": BodyReadTimeout.to_string() });
+                let body = crate::status_error(StatusCode::REQUEST_TIMEOUT, None);
                 (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
             } else {
                 // The client went away or broke the framing mid-body.
@@ -131,6 +130,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             ApiError(body_error(&path, e.into_inner().to_string())).into_response()
         })?;
         Ok(JsonBody { value, raw })
+    }
+}
+
+/// A body as it came, for the handlers that read it themselves (a provider's signed webhook, a
+/// CSV report): read like [`JsonBody`]'s, at most [`MAX_BODY_BYTES`] (413 otherwise) within the
+/// body read timeout (408).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        read_body(request).await.map(RawBody)
     }
 }
 

@@ -335,16 +335,95 @@ where
     }
 }
 
-/// The connection's socket as hyper sees it: reads mark the connection active.
+/// The connection's socket as hyper sees it: reads mark the connection active, and hyper's own
+/// error responses become JSON ones.
+///
+/// hyper answers a request it cannot parse (a malformed request line or header, a URI over its
+/// 65,534 bytes, a head over its buffer) itself, before any route sees it, with a bodiless
+/// `400`, `414` or `431` and `connection: close`. This socket recognizes that head — a write of
+/// exactly one head, with one of those statuses, `content-length: 0` and `connection: close`,
+/// which the router never sends since its errors carry JSON ([`crate::errors_as_json`]) — and
+/// sends the same status with the `{code, message}` body of [`crate::status_error`] instead.
+/// Writes are not vectored, so a head hyper writes alone arrives alone.
 struct EdgeIo {
     stream: TcpStream,
     activity: Arc<Activity>,
+    /// The JSON response sent in place of hyper's, and how much of it is written.
+    replacement: Vec<u8>,
+    replaced: usize,
 }
 
 impl EdgeIo {
     fn new(stream: TcpStream, activity: Arc<Activity>) -> EdgeIo {
-        EdgeIo { stream, activity }
+        EdgeIo {
+            stream,
+            activity,
+            replacement: Vec::new(),
+            replaced: 0,
+        }
     }
+
+    /// Writes what is left of a replacement response.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.replaced < self.replacement.len() {
+            let n = ready!(
+                Pin::new(&mut self.stream).poll_write(cx, &self.replacement[self.replaced..])
+            )?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.replaced += n;
+        }
+        self.replacement.clear();
+        self.replaced = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The JSON response to send instead of `written` when it is one of hyper's bodiless automatic
+/// error responses (see [`EdgeIo`]).
+fn json_instead_of_automatic(written: &[u8]) -> Option<Vec<u8>> {
+    let head = written.strip_suffix(b"\r\n\r\n")?;
+    let head = std::str::from_utf8(head).ok()?;
+    if head.contains("\r\n\r\n") {
+        return None;
+    }
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next()?;
+    let status = status_line
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| status_line.strip_prefix("HTTP/1.0 "))?
+        .get(..3)?;
+    let status = axum::http::StatusCode::from_bytes(status.as_bytes()).ok()?;
+    if !matches!(status.as_u16(), 400 | 414 | 431) {
+        return None;
+    }
+    let (mut empty, mut closing, mut date) = (false, false, None);
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => empty = value == "0",
+            "connection" => closing = value.eq_ignore_ascii_case("close"),
+            "date" => date = Some(value),
+            _ => {}
+        }
+    }
+    if !(empty && closing) {
+        return None;
+    }
+    let body = serde_json::to_vec(&crate::status_error(status, None)).ok()?;
+    let mut response = format!(
+        "{status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    if let Some(date) = date {
+        response.push_str(&format!("date: {date}\r\n"));
+    }
+    response.push_str("\r\n");
+    let mut response = response.into_bytes();
+    response.extend_from_slice(&body);
+    Some(response)
 }
 
 impl AsyncRead for EdgeIo {
@@ -369,15 +448,29 @@ impl AsyncWrite for EdgeIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        ready!(this.poll_replacement(cx))?;
+        if let Some(json) = json_instead_of_automatic(buf) {
+            this.replacement = json;
+            // Whatever is not written now is written by the next write, flush or shutdown.
+            if let Poll::Ready(Err(e)) = this.poll_replacement(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        let this = self.get_mut();
+        ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.stream).poll_shutdown(cx)
     }
 }
 
@@ -393,6 +486,47 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         for bad in ["", "s", "0s", "1h", "-1s", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_hypers_bodiless_error_heads_are_replaced() {
+        let date = "date: Sun, 06 Dec 2026 20:50:36 GMT";
+        for (status, code) in [
+            ("400 Bad Request", "bad_request"),
+            ("414 URI Too Long", "uri_too_long"),
+            ("431 Request Header Fields Too Large", "headers_too_large"),
+        ] {
+            let automatic = format!(
+                "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-length: 0\r\n{date}\r\n\r\n"
+            );
+            let json = json_instead_of_automatic(automatic.as_bytes()).expect(status);
+            let json = String::from_utf8(json).unwrap();
+            let (head, body) = json.split_once("\r\n\r\n").unwrap();
+            assert!(
+                head.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+                "{head}"
+            );
+            assert!(head.contains("content-type: application/json"), "{head}");
+            assert!(
+                head.contains(&format!("content-length: {}", body.len())),
+                "{head}"
+            );
+            assert!(head.contains(date), "{head}");
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["code"], code, "{body}");
+        }
+        for kept in [
+            // The router's own errors carry a body.
+            "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n{}",
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n",
+            // Kept alive: not hyper's automatic answer.
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            "{\"status\":\"ok\"}",
+        ] {
+            assert_eq!(json_instead_of_automatic(kept.as_bytes()), None, "{kept}");
         }
     }
 }
