@@ -338,3 +338,79 @@ pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) 
     )
     .await;
 }
+
+/// Issue 11, item 10: a key twice in one JSON object (the last one would win here, a proxy in
+/// front may read the first) is refused at every depth of every body the API reads as JSON,
+/// naming the key's path, and nothing is written.
+pub async fn duplicate_json_keys_change_nothing(app: App) {
+    let lead = app.capture(person("dup@example.com", "GB")).await;
+    let admin = token("admin-1", Role::Admin);
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"email":"c@d.co"}"#,
+            "email",
+        ),
+        // Equal once decoded.
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"\u0065mail":"c@d.co"}"#,
+            "email",
+        ),
+        // Found before the body's type is looked at: nested in a field the route does not know.
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"utm":{"a":1,"a":2}}"#,
+            "utm.a",
+        ),
+        (
+            "/clients",
+            br#"{"lead_id":"x","profile":{"nationality":"GB","nationality":"DE"}}"#,
+            "profile.nationality",
+        ),
+        (
+            "/payments/routing",
+            br#"{"version":2,"rules":[{"id":"a"},{"id":"b","priority":1,"id":"c"}]}"#,
+            "rules[1].id",
+        ),
+        (
+            "/leads/LEAD/status",
+            br#"{"status":"contacted","status":"lost"}"#,
+            "status",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let path = path.replace("LEAD", &lead);
+        let call = if path == "/payments/routing" {
+            Call {
+                method: axum::http::Method::PUT,
+                ..raw(&path, body)
+            }
+        } else {
+            raw(&path, body)
+        };
+        refused(&app, call.token(&admin), 400, "duplicate_key", Some(field)).await;
+    }
+    // The provider webhooks read their bodies themselves: refused before the signature check.
+    let kyc = br#"{"event_type":"check.completed","check_id":"c-1","check_id":"c-2"}"#;
+    let psp = br#"{"id":"evt_1","type":"payment.captured","data":{"payment":{"amount":{"value":100,"currency":"EUR","value":1}}}}"#;
+    for (path, body, field) in [
+        ("/webhooks/kyc/simulated", kyc.as_slice(), "check_id"),
+        (
+            "/webhooks/psp/simcard",
+            psp.as_slice(),
+            "data.payment.amount.value",
+        ),
+    ] {
+        let call = Call::signed(path, &[], body.to_vec());
+        refused(&app, call, 400, "duplicate_key", Some(field)).await;
+    }
+    // The same keys in different objects are fine.
+    let (status, reply) = app
+        .send(raw(
+            "/leads",
+            br#"{"first_name":"A","email":"distinct@b.co","country":"GB","marketing_consent":false}"#,
+        ))
+        .await;
+    assert_eq!(status, 202, "{reply}");
+}

@@ -35,6 +35,7 @@ api_tests! {
     bad_input::missing_forged_and_expired_tokens_change_nothing,
     bad_input::roles_outside_their_rights_change_nothing,
     bad_input::idempotency_key_reused_with_another_body_changes_nothing,
+    bad_input::duplicate_json_keys_change_nothing,
     crm::capture_dedupes_by_email_and_phone_per_brand,
     crm::concurrent_captures_of_one_person_make_one_lead,
     crm::idempotent_replays_return_the_stored_answer,

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{ApiError, AppState};
 use crate::auth::GatewayClaims;
+use crate::json::duplicate_key;
 use crate::server::BodyReadTimeout;
 use brokeros_kernel::idempotency::IdempotencyKey;
 
@@ -33,8 +34,9 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, unknown fields and
-/// wrong types refused naming the field. Keeps the parsed value for idempotency digests.
+/// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, a key repeated in
+/// one object, unknown fields and wrong types refused naming the field. Keeps the parsed value
+/// for idempotency digests.
 pub struct JsonBody<T> {
     pub value: T,
     pub raw: Value,
@@ -117,6 +119,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .into_response());
         }
         let bytes = read_body(request).await?;
+        if let Some(duplicate) = duplicate_key(&bytes) {
+            return Err(ApiError(duplicate.error()).into_response());
+        }
         let raw: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError(body_error("", format!("the body is not valid JSON: {e}"))).into_response()
         })?;
@@ -143,6 +148,24 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
         read_body(request).await.map(RawBody)
+    }
+}
+
+/// A provider's webhook body, kept as it came for its signature: read like [`RawBody`], and
+/// refused with 400 `duplicate_key` when it is JSON with a key repeated in one object (the
+/// provider's parser and ours could read different values), before the provider's adapter
+/// checks the signature and parses it.
+pub struct WebhookBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for WebhookBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        let bytes = read_body(request).await?;
+        if let Some(duplicate) = duplicate_key(&bytes) {
+            return Err(ApiError(duplicate.error()).into_response());
+        }
+        Ok(WebhookBody(bytes))
     }
 }
 

@@ -37,6 +37,7 @@ macro_rules! id_post {
 pub mod auth;
 pub mod client;
 mod extract;
+pub mod json;
 pub mod logging;
 mod payment_routes;
 mod routes;
@@ -57,7 +58,9 @@ use crate::auth::AuthMode;
 use brokeros_app::Services;
 use brokeros_kernel::{Answer, AnswerKind};
 
-pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES, RawBody};
+pub use extract::{
+    Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES, RawBody, WebhookBody,
+};
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 

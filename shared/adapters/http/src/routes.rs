@@ -7,7 +7,7 @@ use brokeros_kernel::Error;
 use serde_json::{Value, json};
 
 use super::extract::{
-    ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, query,
+    ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
 };
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
 use super::{ingest_error, kyc_webhook_error};
@@ -214,7 +214,7 @@ async fn kyc_webhook(
     Path(provider): Path<String>,
     CorrelationId(correlation): CorrelationId,
     headers: axum::http::HeaderMap,
-    RawBody(body): RawBody,
+    WebhookBody(body): WebhookBody,
 ) -> ApiResult<axum::Json<Value>> {
     let services = &state.services.onboarding;
     if provider != services.kyc.name() {
@@ -266,7 +266,7 @@ async fn psp_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     headers: axum::http::HeaderMap,
-    RawBody(body): RawBody,
+    WebhookBody(body): WebhookBody,
 ) -> ApiResult<ApiReply> {
     let services = &state.services.payments;
     let outcome = psp::ingest(
