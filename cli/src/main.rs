@@ -71,6 +71,7 @@ enum Command {
         roles: Vec<String>,
         #[arg(long)]
         sub: String,
+        /// How long the token is valid, in seconds (at most 86400: `serve` refuses longer).
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
         #[arg(long, default_value = ".brokeros")]
@@ -200,8 +201,10 @@ fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Pa
         .iter()
         .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(1..=7 * 24 * 3600).contains(&ttl_seconds) {
-        return Err("--ttl-seconds must be 1 to 604800".into());
+    let max = brokeros_http::auth::MAX_LOCAL_TOKEN_LIFETIME_SECONDS;
+    if !(1..=max).contains(&ttl_seconds) {
+        // `serve` refuses tokens that live longer.
+        return Err(format!("--ttl-seconds must be 1 to {max}"));
     }
     let secret = local::dev_key(data_dir)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

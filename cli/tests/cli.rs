@@ -173,6 +173,20 @@ fn token_mints_for_known_roles_only() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+    // `serve` refuses tokens living longer than a day, so none is minted.
+    let long = brokeros(&[
+        "token",
+        "--role",
+        "sales",
+        "--sub",
+        "u-1",
+        "--ttl-seconds",
+        "86401",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(long.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&long.stderr).contains("--ttl-seconds must be 1 to 86400"));
 }
 
 /// One HTTP/1.1 exchange over a plain socket; returns the status and the body.

@@ -33,6 +33,7 @@ api_tests! {
     bad_input::malformed_bodies_change_nothing,
     bad_input::invalid_contact_data_changes_nothing,
     bad_input::missing_forged_and_expired_tokens_change_nothing,
+    bad_input::tokens_not_yet_valid_from_the_future_or_too_long_lived_change_nothing,
     bad_input::roles_outside_their_rights_change_nothing,
     bad_input::idempotency_key_reused_with_another_body_changes_nothing,
     bad_input::duplicate_json_keys_change_nothing,
