@@ -12,11 +12,9 @@ use serde_json::Value;
 use super::{ApiError, AppState};
 use crate::auth::GatewayClaims;
 use crate::json::duplicate_key;
+use crate::limits::MAX_BODY_BYTES;
 use crate::server::BodyReadTimeout;
 use brokeros_kernel::idempotency::IdempotencyKey;
-
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The authenticated caller.
 pub struct Caller(pub Principal);

@@ -38,6 +38,7 @@ pub mod auth;
 pub mod client;
 mod extract;
 pub mod json;
+mod limits;
 pub mod logging;
 mod payment_routes;
 mod routes;
@@ -58,9 +59,8 @@ use crate::auth::AuthMode;
 use brokeros_app::Services;
 use brokeros_kernel::{Answer, AnswerKind};
 
-pub use extract::{
-    Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES, RawBody, WebhookBody,
-};
+pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody};
+pub use limits::MAX_BODY_BYTES;
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 

@@ -431,7 +431,7 @@ pub(crate) fn edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Rout
     routes
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
-            super::extract::MAX_BODY_BYTES,
+            super::limits::MAX_BODY_BYTES,
         ))
         .layer(axum::middleware::map_response(super::errors_as_json))
 }

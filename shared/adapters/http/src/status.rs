@@ -54,7 +54,7 @@ pub fn status_error(status: StatusCode, detail: Option<&str>) -> ErrorBody {
         ),
         408 => body("request_timeout", "the request was not received in time"),
         413 => known(Error::PayloadTooLarge {
-            limit: crate::MAX_BODY_BYTES,
+            limit: crate::limits::MAX_BODY_BYTES,
         }),
         414 => body("uri_too_long", "the request URI is too long"),
         415 => body(
