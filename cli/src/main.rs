@@ -10,7 +10,9 @@ mod sfn;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use brokeros_http::server::ServeOptions;
 use brokeros_kernel::principal::Role;
 use clap::{Parser, Subcommand};
 
@@ -41,6 +43,20 @@ enum Command {
         /// A JSON rules file (brands, lead scoring, assignment); the embedded default otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// How long a request's head may take to arrive (from the connection's start or its
+        /// previous response) before the connection is closed: 500ms, 10s, 2m.
+        #[arg(long, default_value = "10s", value_parser = brokeros_http::server::parse_duration)]
+        header_read_timeout: Duration,
+        /// How long a request's body may take to arrive after its head; a slower one is
+        /// answered 408 and its connection closed.
+        #[arg(long, default_value = "30s", value_parser = brokeros_http::server::parse_duration)]
+        body_read_timeout: Duration,
+        /// How long a connection with no request in progress may stay open receiving nothing.
+        #[arg(long, default_value = "5s", value_parser = brokeros_http::server::parse_duration)]
+        keep_alive_timeout: Duration,
+        /// Connections served at once; more wait to be accepted until one closes.
+        #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
     },
     /// Run a scripted scenario against an embedded Broker OS and print what happens.
     Demo {
@@ -55,6 +71,7 @@ enum Command {
         roles: Vec<String>,
         #[arg(long)]
         sub: String,
+        /// How long the token is valid, in seconds (at most 86400: `serve` refuses longer).
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
         #[arg(long, default_value = ".brokeros")]
@@ -98,7 +115,19 @@ async fn main() -> std::process::ExitCode {
             port,
             data_dir,
             config,
-        } => serve(port, data_dir, config).await,
+            header_read_timeout,
+            body_read_timeout,
+            keep_alive_timeout,
+            max_connections,
+        } => {
+            let options = ServeOptions {
+                header_read_timeout,
+                body_read_timeout,
+                keep_alive_timeout,
+                max_connections: max_connections as usize,
+            };
+            serve(port, data_dir, config, options).await
+        }
         Command::Demo { data_dir } => demo::run(data_dir).await,
         Command::Token {
             roles,
@@ -127,7 +156,12 @@ async fn main() -> std::process::ExitCode {
 
 type CliResult = Result<std::process::ExitCode, String>;
 
-async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResult {
+async fn serve(
+    port: u16,
+    data_dir: PathBuf,
+    config: Option<PathBuf>,
+    options: ServeOptions,
+) -> CliResult {
     brokeros_http::logging::init();
     let local = local::LocalBrokerOs::open(&data_dir, config.as_deref()).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -154,12 +188,11 @@ async fn serve(port: u16, data_dir: PathBuf, config: Option<PathBuf>) -> CliResu
         local.services.core.clone(),
         std::time::Duration::from_secs(60),
     ));
-    axum::serve(listener, local.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    brokeros_http::server::serve(listener, local.router(), options, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("server failed: {e}"))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -168,8 +201,10 @@ fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Pa
         .iter()
         .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(1..=7 * 24 * 3600).contains(&ttl_seconds) {
-        return Err("--ttl-seconds must be 1 to 604800".into());
+    let max = brokeros_http::auth::MAX_LOCAL_TOKEN_LIFETIME_SECONDS;
+    if !(1..=max).contains(&ttl_seconds) {
+        // `serve` refuses tokens that live longer.
+        return Err(format!("--ttl-seconds must be 1 to {max}"));
     }
     let secret = local::dev_key(data_dir)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

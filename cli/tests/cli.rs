@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 fn brokeros(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_brokeros"))
@@ -172,6 +173,20 @@ fn token_mints_for_known_roles_only() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+    // `serve` refuses tokens living longer than a day, so none is minted.
+    let long = brokeros(&[
+        "token",
+        "--role",
+        "sales",
+        "--sub",
+        "u-1",
+        "--ttl-seconds",
+        "86401",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(long.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&long.stderr).contains("--ttl-seconds must be 1 to 86400"));
 }
 
 /// One HTTP/1.1 exchange over a plain socket; returns the status and the body.
@@ -192,9 +207,15 @@ fn http(addr: &str, request: &str) -> (u16, String) {
 
 /// `brokeros serve` on a free port over `data`; answers the process and its address.
 fn spawn_serve(data: &str) -> (std::process::Child, String) {
+    spawn_serve_with(data, &[])
+}
+
+/// `brokeros serve` on a free port over `data` with more arguments.
+fn spawn_serve_with(data: &str, more: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut server = Command::new(env!("CARGO_BIN_EXE_brokeros"))
         .args(["serve", "--port", "0", "--data-dir", data])
+        .args(more)
         .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -562,6 +583,126 @@ fn a_deposit_in_serve_is_credited_by_the_providers_webhook_over_http() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(eur["available"], "75.00", "{wallet}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// Reads what the server still sends on `stream` until it closes the connection; fails naming
+/// `what` when it is still open after `within`.
+fn read_until_closed(stream: &mut std::net::TcpStream, within: Duration, what: &str) -> String {
+    use std::io::Read;
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => {}
+        // A reset closes it too (the server closed with our unread bytes in its buffer).
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("{what}: still open after {within:?} ({e})"),
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Whether the server already closed `stream` (nothing more to read, or a reset).
+fn is_closed(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => is_closed(stream),
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+const SHORT_TIMEOUTS: [&str; 6] = [
+    "--header-read-timeout",
+    "1s",
+    "--body-read-timeout",
+    "1s",
+    "--keep-alive-timeout",
+    "1s",
+];
+
+/// Issue 11, item 6: connections that never finish their headers, that never finish their
+/// body, or that stay idle after a request are closed by `serve` (the timeouts are short here;
+/// the defaults are 10 s, 30 s and 5 s); a slow body is answered 408 in JSON first.
+#[test]
+fn serve_closes_slow_and_idle_connections() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = spawn_serve_with(dir.path().to_str().unwrap(), &SHORT_TIMEOUTS);
+    let mut slow_heads = Vec::new();
+    let mut slow_bodies = Vec::new();
+    for _ in 0..20 {
+        let mut head = std::net::TcpStream::connect(&addr).unwrap();
+        head.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
+        slow_heads.push(head);
+        let mut body = std::net::TcpStream::connect(&addr).unwrap();
+        body.write_all(
+            b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"first_name\": ",
+        )
+        .unwrap();
+        slow_bodies.push(body);
+    }
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+
+    // Generous bounds: they only say that the server closes them at all.
+    let within = Duration::from_secs(20);
+    for stream in &mut slow_heads {
+        let received = read_until_closed(stream, within, "an incomplete head");
+        assert_eq!(received, "", "nothing is answered to half a head");
+    }
+    for stream in &mut slow_bodies {
+        let received = read_until_closed(stream, within, "an incomplete body");
+        assert!(received.starts_with("HTTP/1.1 408 "), "{received}");
+        assert!(
+            received.contains("content-type: application/json"),
+            "{received}"
+        );
+        let body = received.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["code"], "request_timeout", "{received}");
+    }
+    let received = read_until_closed(&mut idle, within, "an idle keep-alive connection");
+    assert!(received.starts_with("HTTP/1.1 200 "), "{received}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// Issue 11, item 6: `--max-connections` connections are served at once; the next one is
+/// answered only once one of them closed.
+#[test]
+fn serve_serves_at_most_max_connections_at_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = SHORT_TIMEOUTS.to_vec();
+    args.extend(["--max-connections", "2"]);
+    let (mut server, addr) = spawn_serve_with(dir.path().to_str().unwrap(), &args);
+    // Two connections that send nothing hold both slots until the server closes them.
+    let mut holders = [
+        std::net::TcpStream::connect(&addr).unwrap(),
+        std::net::TcpStream::connect(&addr).unwrap(),
+    ];
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = std::net::TcpStream::connect(&addr).unwrap();
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let received = read_until_closed(&mut third, Duration::from_secs(20), "the third connection");
+    assert!(received.starts_with("HTTP/1.1 200 "), "{received}");
+    // It was served only after a slot was freed: one of the holders is closed by now.
+    assert!(
+        holders.iter_mut().any(is_closed),
+        "the third connection was served while both slots were held"
+    );
+    for holder in &mut holders {
+        read_until_closed(holder, Duration::from_secs(20), "an idle connection");
+    }
     server.kill().unwrap();
     server.wait().unwrap();
 }

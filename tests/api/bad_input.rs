@@ -1,4 +1,6 @@
-use brokeros_http::auth::mint_token;
+use brokeros_http::auth::{
+    LOCAL_AUDIENCE, LOCAL_ISSUER, MAX_LOCAL_TOKEN_LIFETIME_SECONDS, mint_token, sign_claims,
+};
 use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
 use serde_json::{Value, json};
@@ -337,4 +339,135 @@ pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) 
         Some("Idempotency-Key"),
     )
     .await;
+}
+
+/// Issue 11, item 10: a key twice in one JSON object (the last one would win here, a proxy in
+/// front may read the first) is refused at every depth of every body the API reads as JSON,
+/// naming the key's path, and nothing is written.
+pub async fn duplicate_json_keys_change_nothing(app: App) {
+    let lead = app.capture(person("dup@example.com", "GB")).await;
+    let admin = token("admin-1", Role::Admin);
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"email":"c@d.co"}"#,
+            "email",
+        ),
+        // Equal once decoded.
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"\u0065mail":"c@d.co"}"#,
+            "email",
+        ),
+        // Found before the body's type is looked at: nested in a field the route does not know.
+        (
+            "/leads",
+            br#"{"first_name":"A","email":"a@b.co","country":"GB","marketing_consent":false,"utm":{"a":1,"a":2}}"#,
+            "utm.a",
+        ),
+        (
+            "/clients",
+            br#"{"lead_id":"x","profile":{"nationality":"GB","nationality":"DE"}}"#,
+            "profile.nationality",
+        ),
+        (
+            "/payments/routing",
+            br#"{"version":2,"rules":[{"id":"a"},{"id":"b","priority":1,"id":"c"}]}"#,
+            "rules[1].id",
+        ),
+        (
+            "/leads/LEAD/status",
+            br#"{"status":"contacted","status":"lost"}"#,
+            "status",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let path = path.replace("LEAD", &lead);
+        let call = if path == "/payments/routing" {
+            Call {
+                method: axum::http::Method::PUT,
+                ..raw(&path, body)
+            }
+        } else {
+            raw(&path, body)
+        };
+        refused(&app, call.token(&admin), 400, "duplicate_key", Some(field)).await;
+    }
+    // The provider webhooks read their bodies themselves: refused before the signature check.
+    let kyc = br#"{"event_type":"check.completed","check_id":"c-1","check_id":"c-2"}"#;
+    let psp = br#"{"id":"evt_1","type":"payment.captured","data":{"payment":{"amount":{"value":100,"currency":"EUR","value":1}}}}"#;
+    for (path, body, field) in [
+        ("/webhooks/kyc/simulated", kyc.as_slice(), "check_id"),
+        (
+            "/webhooks/psp/simcard",
+            psp.as_slice(),
+            "data.payment.amount.value",
+        ),
+    ] {
+        let call = Call::signed(path, &[], body.to_vec());
+        refused(&app, call, 400, "duplicate_key", Some(field)).await;
+    }
+    // The same keys in different objects are fine.
+    let (status, reply) = app
+        .send(raw(
+            "/leads",
+            br#"{"first_name":"A","email":"distinct@b.co","country":"GB","marketing_consent":false}"#,
+        ))
+        .await;
+    assert_eq!(status, 202, "{reply}");
+}
+
+/// Issue 11, item 8: a local token that is not valid yet (`nbf`), was issued in the future
+/// (`iat` beyond a minute ahead) or lives longer than 24 hours is refused with 401, in JSON
+/// with the reason, and nothing is written.
+pub async fn tokens_not_yet_valid_from_the_future_or_too_long_lived_change_nothing(app: App) {
+    let lead = app.capture(person("times@example.com", "GB")).await;
+    let path = format!("/leads/{lead}/status");
+    let body = json!({"status":"contacted"});
+    let day = MAX_LOCAL_TOKEN_LIFETIME_SECONDS;
+    let signed = |changes: Value| {
+        let mut claims = json!({
+            "sub": "admin-1", "cognito:groups": ["admin"], "iss": LOCAL_ISSUER,
+            "aud": LOCAL_AUDIENCE, "iat": now(), "exp": now() + 600,
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        sign_claims(SECRET, &claims).unwrap()
+    };
+    let cases = [
+        (json!({"nbf": now() + 3600}), "not valid yet"),
+        (json!({"iat": now() + 3600}), "issued in the future"),
+        (json!({"exp": now() + 100 * 365 * 86400}), "lives longer"),
+        (
+            json!({"iat": now() - 60, "exp": now() - 60 + day + 60}),
+            "lives longer",
+        ),
+        (json!({"iat": null, "exp": now() + 2 * day}), "lives longer"),
+    ];
+    for (changes, why) in cases {
+        let token = signed(changes.clone());
+        for request in [
+            Call::post(&path, &body).token(&token),
+            Call::get("/leads").token(&token),
+        ] {
+            let before = app.counts().await;
+            let (status, reply) = app.send(request).await;
+            assert_eq!(status, 401, "{changes}: {reply}");
+            assert_eq!(reply["code"], "unauthenticated", "{reply}");
+            assert!(
+                reply["message"].as_str().unwrap().contains(why),
+                "{changes}: {reply}"
+            );
+            assert_eq!(app.counts().await, before, "{changes} wrote something");
+        }
+    }
+    // Within the limits: a clock a little behind the minting machine's, a full day.
+    let fine = signed(json!({"iat": now() + 30, "nbf": now() - 5, "exp": now() - 60 + day}));
+    let (status, reply) = app.send(Call::get("/leads").token(&fine)).await;
+    assert_eq!(status, 200, "{reply}");
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod crm;
+mod edges;
 mod harness;
 mod writes;
 
@@ -32,8 +33,10 @@ api_tests! {
     bad_input::malformed_bodies_change_nothing,
     bad_input::invalid_contact_data_changes_nothing,
     bad_input::missing_forged_and_expired_tokens_change_nothing,
+    bad_input::tokens_not_yet_valid_from_the_future_or_too_long_lived_change_nothing,
     bad_input::roles_outside_their_rights_change_nothing,
     bad_input::idempotency_key_reused_with_another_body_changes_nothing,
+    bad_input::duplicate_json_keys_change_nothing,
     crm::capture_dedupes_by_email_and_phone_per_brand,
     crm::concurrent_captures_of_one_person_make_one_lead,
     crm::idempotent_replays_return_the_stored_answer,
@@ -42,4 +45,6 @@ api_tests! {
     crm::sales_see_only_their_leads_and_clients_only_themselves,
     crm::listing_filters_and_paginates,
     crm::every_change_has_one_audit_event_and_the_export_verifies,
+    edges::errors_the_router_answers_itself_are_json,
+    edges::errors_hyper_answers_on_the_socket_are_json,
 }

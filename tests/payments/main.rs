@@ -16,6 +16,7 @@ use wallet::*;
 brokeros_tests::scenarios! {
     wallet_balances_and_transactions_follow_the_ledger => new,
     provider_webhooks_are_queued_once_and_forgeries_write_nothing => new,
+    a_delivery_with_a_duplicate_json_key_writes_nothing => new,
     a_thousand_concurrent_deliveries_credit_once => new,
     mismatched_and_unknown_events_are_never_credited => new,
     a_decline_closes_the_attempt_without_credit => new,

@@ -93,3 +93,41 @@ pub async fn provider_webhooks_are_queued_once_and_forgeries_write_nothing(app: 
         captured(now)
     );
 }
+
+/// Issue 11, item 10: a signed delivery whose JSON repeats a key in one object (here the
+/// amount's `value`: the provider's parser may read the first, ours the last) is refused with
+/// 400 `duplicate_key` naming its path; nothing is stored or queued.
+pub async fn a_delivery_with_a_duplicate_json_key_writes_nothing(app: App) {
+    let now =
+        time::OffsetDateTime::from_unix_timestamp(time::OffsetDateTime::now_utc().unix_timestamp())
+            .unwrap();
+    let simcard = app.services.ports.psp.get("simcard").unwrap();
+    let delivery = simcard.deliver(&captured(now), now).unwrap();
+    let text = String::from_utf8(delivery.body).unwrap();
+    assert!(text.contains(r#""currency":"EUR""#), "{text}");
+    let doubled = text
+        .replace(r#""currency":"EUR""#, r#""currency":"EUR","value":1"#)
+        .into_bytes();
+    let headers = simcard.sign(&doubled, now.unix_timestamp());
+
+    let before = app.counts().await;
+    let (status, reply) = app.send(call(&headers, &doubled)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["code"], "duplicate_key", "{reply}");
+    assert_eq!(reply["field"], "data.payment.amount.value", "{reply}");
+    assert_eq!(
+        app.counts().await,
+        before,
+        "a refused delivery writes nothing"
+    );
+    assert!(
+        app.services
+            .ports
+            .psp_events
+            .receive(10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is queued"
+    );
+}

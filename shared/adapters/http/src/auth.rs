@@ -1,7 +1,8 @@
 //! Authentication. In AWS, API Gateway's JWT authorizer verifies tokens and the function reads
 //! the verified claims from the request context ([`AuthMode::GatewayClaims`]); locally the
-//! router verifies signature, issuer, audience and expiry itself ([`AuthMode::Jwt`]). Either
-//! way the claims go through the one mapping, [`Principal::from_claims`].
+//! router verifies signature, issuer, audience, expiry, not-before, issue time and lifetime
+//! itself ([`AuthMode::Jwt`]). Either way the claims go through the one mapping,
+//! [`Principal::from_claims`].
 
 use std::collections::HashMap;
 
@@ -12,6 +13,12 @@ use serde_json::{Value, json};
 
 pub const LOCAL_ISSUER: &str = "brokeros-local";
 pub const LOCAL_AUDIENCE: &str = "brokeros";
+/// The longest a local development token may live (`exp - iat`, or `exp - now` without an
+/// `iat`): `brokeros token` mints at most this, and the verifier refuses longer ones.
+pub const MAX_LOCAL_TOKEN_LIFETIME_SECONDS: i64 = 24 * 3600;
+/// How far ahead of this machine's clock a token's `iat` may be (the clocks of the machine that
+/// minted it and of this one differ a little).
+pub const IAT_LEEWAY_SECONDS: i64 = 60;
 
 /// Claims that API Gateway verified, put into the request's extensions by the Lambda adapter.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +31,9 @@ pub enum AuthMode {
     Jwt(Box<JwtVerifier>),
 }
 
-/// Verifies HS256 tokens signed with a local development key.
+/// Verifies HS256 tokens signed with a local development key: signature, issuer, audience,
+/// `exp` and `nbf` (5 s of leeway), an `iat` at most [`IAT_LEEWAY_SECONDS`] ahead, and a
+/// lifetime of at most [`MAX_LOCAL_TOKEN_LIFETIME_SECONDS`].
 pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
@@ -36,6 +45,7 @@ impl JwtVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         JwtVerifier {
             key: DecodingKey::from_secret(secret),
@@ -50,6 +60,12 @@ impl JwtVerifier {
                     use jsonwebtoken::errors::ErrorKind;
                     let why = match e.kind() {
                         ErrorKind::ExpiredSignature => "the token has expired",
+                        ErrorKind::ImmatureSignature => {
+                            "the token is not valid yet: its nbf (not before) is in the future"
+                        }
+                        ErrorKind::InvalidClaimFormat(_) => {
+                            "the token's exp or nbf is not a number of seconds"
+                        }
                         ErrorKind::InvalidSignature => "the token signature is not valid",
                         ErrorKind::InvalidIssuer => "the token issuer is not accepted",
                         ErrorKind::InvalidAudience => "the token audience is not accepted",
@@ -59,8 +75,36 @@ impl JwtVerifier {
                     };
                     Error::unauthenticated(why)
                 })?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        check_issue_time_and_lifetime(&data.claims, now)?;
         Principal::from_claims(&data.claims)
     }
+}
+
+/// Refuses a token issued in the future (beyond [`IAT_LEEWAY_SECONDS`]) and one that lives
+/// longer than [`MAX_LOCAL_TOKEN_LIFETIME_SECONDS`] (from its `iat`, or from now without one).
+fn check_issue_time_and_lifetime(claims: &HashMap<String, Value>, now: i64) -> Result<()> {
+    let seconds = |name: &str| match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+            Error::unauthenticated(format!("the token's {name} is not a number of seconds"))
+        }),
+    };
+    let iat = seconds("iat")?;
+    let exp = seconds("exp")?.ok_or_else(|| Error::unauthenticated("the token lacks exp"))?;
+    if iat.is_some_and(|iat| iat > now + IAT_LEEWAY_SECONDS) {
+        return Err(Error::unauthenticated(
+            "the token was issued in the future: its iat is ahead of this server's clock",
+        ));
+    }
+    let from = iat.unwrap_or(now);
+    if exp.saturating_sub(from) > MAX_LOCAL_TOKEN_LIFETIME_SECONDS {
+        return Err(Error::unauthenticated(format!(
+            "the token lives longer than the {} hours a local token may (exp - iat)",
+            MAX_LOCAL_TOKEN_LIFETIME_SECONDS / 3600
+        )));
+    }
+    Ok(())
 }
 
 impl AuthMode {
@@ -92,6 +136,17 @@ impl AuthMode {
     }
 }
 
+/// Signs `claims` as an HS256 token with `secret` (what [`mint_token`] does; tests sign the
+/// claims a client might forge).
+pub fn sign_claims(secret: &[u8], claims: &Value) -> Result<String> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+}
+
 /// Mints a development token shaped like a Cognito token: `sub`, `cognito:groups`, `iss`, `aud`.
 pub fn mint_token(
     secret: &[u8],
@@ -109,12 +164,7 @@ pub fn mint_token(
         "exp": now_unix + ttl_seconds,
         "token_use": "id",
     });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .map_err(|e| Error::Internal(format!("cannot sign token: {e}")))
+    sign_claims(secret, &claims)
 }
 
 #[cfg(test)]
@@ -177,6 +227,64 @@ mod tests {
             verifier().principal(None, None).unwrap_err(),
             Error::Unauthenticated { .. }
         ));
+    }
+
+    fn claims(changes: Value) -> Value {
+        let mut claims = json!({
+            "sub": "u-1", GROUPS_CLAIM: ["admin"], "iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE,
+            "iat": now(), "exp": now() + 600,
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        claims
+    }
+
+    fn verified(changes: Value) -> Result<Principal> {
+        let token = sign_claims(SECRET, &claims(changes)).unwrap();
+        verifier().principal(Some(&format!("Bearer {token}")), None)
+    }
+
+    #[test]
+    fn time_claims_are_enforced() {
+        let day = MAX_LOCAL_TOKEN_LIFETIME_SECONDS;
+        let refused = [
+            (json!({"nbf": now() + 600}), "not valid yet"),
+            (json!({"iat": now() + 600}), "issued in the future"),
+            (json!({"exp": now() + 100 * 365 * 86400}), "lives longer"),
+            (
+                json!({"iat": now() - 3600, "exp": now() - 3600 + day + 1}),
+                "lives longer",
+            ),
+            (
+                json!({"iat": null, "exp": now() + day + 600}),
+                "lives longer",
+            ),
+            (json!({"iat": "yesterday"}), "iat is not a number"),
+            (json!({"nbf": "soon"}), "not a number"),
+        ];
+        for (changes, why) in refused {
+            match verified(changes.clone()) {
+                Err(Error::Unauthenticated { message }) => {
+                    assert!(message.contains(why), "{changes}: {message}")
+                }
+                other => panic!("{changes}: {other:?}"),
+            }
+        }
+        let accepted = [
+            json!({"nbf": now() - 10}),
+            json!({"nbf": now() + 2}),
+            json!({"iat": now() + 30}),
+            json!({"iat": now() - 60, "exp": now() - 60 + day}),
+            json!({"iat": null, "exp": now() + 600}),
+        ];
+        for changes in accepted {
+            assert!(verified(changes.clone()).is_ok(), "{changes}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::{HeaderMap, Method, Request};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -77,6 +77,13 @@ impl<'a> Call<'a> {
 
 /// Sends `call` to `router` and returns the status and the JSON body (`Null` when empty).
 pub async fn call(router: &Router, call: Call<'_>) -> (u16, Value) {
+    let (status, _, body) = call_with_headers(router, call).await;
+    (status, body)
+}
+
+/// Sends `call` to `router` and returns the status, the response's headers and the JSON body
+/// (`Null` when empty or not JSON).
+pub async fn call_with_headers(router: &Router, call: Call<'_>) -> (u16, HeaderMap, Value) {
     let mut request = Request::builder().method(call.method).uri(call.path);
     if let Some(token) = call.token {
         request = request.header("authorization", format!("Bearer {token}"));
@@ -93,6 +100,7 @@ pub async fn call(router: &Router, call: Call<'_>) -> (u16, Value) {
         .await
         .expect("the router is infallible");
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .expect("a readable body");
@@ -101,5 +109,5 @@ pub async fn call(router: &Router, call: Call<'_>) -> (u16, Value) {
     } else {
         serde_json::from_slice(&bytes).unwrap_or(Value::Null)
     };
-    (status, body)
+    (status, headers, body)
 }

@@ -1,18 +1,20 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Error, Result};
+use http_body_util::LengthLimitError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{ApiError, AppState};
 use crate::auth::GatewayClaims;
+use crate::json::duplicate_key;
+use crate::limits::MAX_BODY_BYTES;
+use crate::server::BodyReadTimeout;
 use brokeros_kernel::idempotency::IdempotencyKey;
-
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The authenticated caller.
 pub struct Caller(pub Principal);
@@ -30,8 +32,9 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, unknown fields and
-/// wrong types refused naming the field. Keeps the parsed value for idempotency digests.
+/// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, a key repeated in
+/// one object, unknown fields and wrong types refused naming the field. Keeps the parsed value
+/// for idempotency digests.
 pub struct JsonBody<T> {
     pub value: T,
     pub raw: Value,
@@ -46,10 +49,56 @@ fn body_error(path: &str, message: String) -> Error {
     }
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
-    type Rejection = ApiError;
+/// Reads a request's body: at most [`MAX_BODY_BYTES`] (413), arrived within `serve`'s body
+/// read timeout (408, see [`crate::server`]).
+pub(crate) async fn read_body(request: Request) -> Result<Bytes, Response> {
+    let declared = request
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            if caused_by::<LengthLimitError>(&e) {
+                too_large()
+            } else if caused_by::<BodyReadTimeout>(&e) {
+                let body = crate::status_error(StatusCode::REQUEST_TIMEOUT, None);
+                (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
+            } else {
+                // The client went away or broke the framing mid-body.
+                ApiError(body_error("", "the request body could not be read".into()))
+                    .into_response()
+            }
+        })
+}
 
-    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
+fn too_large() -> Response {
+    ApiError(Error::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    })
+    .into_response()
+}
+
+/// Whether `error` or one of its sources is an `E`.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<E>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
         let is_json = request
             .headers()
             .get("content-type")
@@ -64,38 +113,57 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "unsupported_media_type",
                 "Content-Type",
                 "the body must be JSON with Content-Type: application/json",
-            )));
+            ))
+            .into_response());
         }
-        let declared = request
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-            return Err(ApiError(Error::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            }));
+        let bytes = read_body(request).await?;
+        if let Some(duplicate) = duplicate_key(&bytes) {
+            return Err(ApiError(duplicate.error()).into_response());
         }
-        let bytes: Bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| {
-                ApiError(Error::PayloadTooLarge {
-                    limit: MAX_BODY_BYTES,
-                })
-            })?;
-        let raw: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError(body_error("", format!("the body is not valid JSON: {e}"))))?;
+        let raw: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError(body_error("", format!("the body is not valid JSON: {e}"))).into_response()
+        })?;
         if !raw.is_object() {
-            return Err(ApiError(body_error(
-                "",
-                "the body must be a JSON object".into(),
-            )));
+            return Err(
+                ApiError(body_error("", "the body must be a JSON object".into())).into_response(),
+            );
         }
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
-            ApiError(body_error(&path, e.into_inner().to_string()))
+            ApiError(body_error(&path, e.into_inner().to_string())).into_response()
         })?;
         Ok(JsonBody { value, raw })
+    }
+}
+
+/// A body as it came, for the handlers that read it themselves (a provider's signed webhook, a
+/// CSV report): read like [`JsonBody`]'s, at most [`MAX_BODY_BYTES`] (413 otherwise) within the
+/// body read timeout (408).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        read_body(request).await.map(RawBody)
+    }
+}
+
+/// A provider's webhook body, kept as it came for its signature: read like [`RawBody`], and
+/// refused with 400 `duplicate_key` when it is JSON with a key repeated in one object (the
+/// provider's parser and ours could read different values), before the provider's adapter
+/// checks the signature and parses it.
+pub struct WebhookBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for WebhookBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Response> {
+        let bytes = read_body(request).await?;
+        if let Some(duplicate) = duplicate_key(&bytes) {
+            return Err(ApiError(duplicate.error()).into_response());
+        }
+        Ok(WebhookBody(bytes))
     }
 }
 

@@ -37,9 +37,12 @@ macro_rules! id_post {
 pub mod auth;
 pub mod client;
 mod extract;
+pub mod json;
+mod limits;
 pub mod logging;
 mod payment_routes;
 mod routes;
+pub mod server;
 mod status;
 mod withdrawal_routes;
 
@@ -47,7 +50,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use brokeros_kernel::Error;
@@ -56,9 +59,10 @@ use crate::auth::AuthMode;
 use brokeros_app::Services;
 use brokeros_kernel::{Answer, AnswerKind};
 
-pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, MAX_BODY_BYTES};
+pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody};
+pub use limits::MAX_BODY_BYTES;
 pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
-pub use status::{error_status, ingest_error, kyc_webhook_error};
+pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -108,6 +112,34 @@ impl IntoResponse for ApiReply {
         };
         (status, axum::Json(self.0.body)).into_response()
     }
+}
+
+/// Every error response is JSON `{code, message, field?}`: the handlers' errors are
+/// ([`ApiError`]); this makes the rest so, whoever answered — axum's rejections (a path
+/// parameter that does not decode, a body its own extractors refused), a method the route
+/// lacks, the body limit. Applied to the whole router, so a route added later cannot forget.
+pub async fn errors_as_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // The framework's text (at most a short line) says what was wrong with the request.
+    let detail = axum::body::to_bytes(body, 4096).await.ok();
+    let detail = detail.as_deref().and_then(|b| std::str::from_utf8(b).ok());
+    let error = status_error(status, detail);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let json = serde_json::to_vec(&error).expect("an error body serializes");
+    Response::from_parts(parts, axum::body::Body::from(json))
 }
 
 /// Logs one line per request (method, route template, status, latency; never bodies or query

@@ -1,13 +1,14 @@
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use brokeros_crm::model::LeadSubmission;
 use brokeros_kernel::Error;
 use serde_json::{Value, json};
 
-use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
+use super::extract::{
+    ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
+};
 use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
@@ -29,14 +30,6 @@ async fn not_found() -> ApiError {
         entity: "route",
         id: "requested".into(),
     })
-}
-
-async fn method_not_allowed(response: Response) -> Response {
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        let body = json!({ "code": "method_not_allowed", "message": "this method is not allowed on this path" });
-        return (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
-    }
-    response
 }
 
 async fn capture_lead(
@@ -221,19 +214,13 @@ async fn kyc_webhook(
     Path(provider): Path<String>,
     CorrelationId(correlation): CorrelationId,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    WebhookBody(body): WebhookBody,
 ) -> ApiResult<axum::Json<Value>> {
     let services = &state.services.onboarding;
     if provider != services.kyc.name() {
         return Err(Error::NotFound {
             entity: "kyc provider",
             id: provider,
-        }
-        .into());
-    }
-    if body.len() > super::extract::MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge {
-            limit: super::extract::MAX_BODY_BYTES,
         }
         .into());
     }
@@ -279,15 +266,9 @@ async fn psp_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    WebhookBody(body): WebhookBody,
 ) -> ApiResult<ApiReply> {
     let services = &state.services.payments;
-    if body.len() > super::extract::MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge {
-            limit: super::extract::MAX_BODY_BYTES,
-        }
-        .into());
-    }
     let outcome = psp::ingest(
         &services.psp,
         services.psp_events.as_ref(),
@@ -314,14 +295,8 @@ async fn reconcile(
     Caller(p): Caller,
     Path(provider): Path<String>,
     CorrelationId(correlation): CorrelationId,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<ApiReply> {
-    if body.len() > super::extract::MAX_BODY_BYTES {
-        return Err(Error::PayloadTooLarge {
-            limit: super::extract::MAX_BODY_BYTES,
-        }
-        .into());
-    }
     let report = std::str::from_utf8(&body)
         .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
     let run =
@@ -444,12 +419,21 @@ async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum:
 }
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
-    routes
-        .route("/health", get(health))
-        .fallback(not_found)
-        .layer(axum::middleware::map_response(method_not_allowed))
+    edges(routes.route("/health", get(health)))
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// What every router answers at its edges, whatever its routes: an unknown route is a JSON 404,
+/// a body over [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES) is refused by axum's own extractors too,
+/// and every error response is JSON ([`errors_as_json`](super::errors_as_json)).
+pub(crate) fn edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            super::limits::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::map_response(super::errors_as_json))
 }
 
 fn lead_capture() -> Router<AppState> {
@@ -544,4 +528,140 @@ pub fn webhook_routes(state: AppState) -> Router {
 /// Every route: what `brokeros serve` runs.
 pub fn router(state: AppState) -> Router {
     finish(lead_capture().merge(crm()).merge(webhooks()), state)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use serde::Deserialize;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Typed {
+        #[allow(dead_code)]
+        n: u32,
+    }
+
+    /// Routes that use axum's own extractors and answer their own errors, as a route added later
+    /// might: what [`edges`] does to them.
+    fn later_routes() -> Router {
+        edges(
+            Router::new()
+                .route(
+                    "/json",
+                    post(|axum::Json(v): axum::Json<Value>| async move { axum::Json(v) }),
+                )
+                .route("/typed", post(|_: axum::Json<Typed>| async {}))
+                .route(
+                    "/number/{n}",
+                    get(|Path(n): Path<u32>| async move { n.to_string() }),
+                )
+                .route("/query", get(|_: axum::extract::Query<Typed>| async {}))
+                .route(
+                    "/bytes",
+                    post(|b: axum::body::Bytes| async move { b.len().to_string() }),
+                )
+                .route(
+                    "/text-error",
+                    get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "db password: hunter2") }),
+                )
+                .route(
+                    "/api-error",
+                    get(|| async { ApiError(Error::conflict("taken", "already taken")) }),
+                )
+                .route("/text", get(|| async { "plain" })),
+        )
+    }
+
+    async fn send(
+        method: &str,
+        uri: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = later_routes().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, content_type, body)
+    }
+
+    #[tokio::test]
+    async fn errors_of_routes_added_later_are_json_too() {
+        let json = "application/json";
+        let cases = [
+            ("GET", "/nope", json, b"".to_vec(), 404, "not_found"),
+            (
+                "DELETE",
+                "/json",
+                json,
+                b"{}".to_vec(),
+                405,
+                "method_not_allowed",
+            ),
+            (
+                "POST",
+                "/json",
+                "text/plain",
+                b"{}".to_vec(),
+                415,
+                "unsupported_media_type",
+            ),
+            ("POST", "/json", json, b"{".to_vec(), 400, "bad_request"),
+            (
+                "POST",
+                "/typed",
+                json,
+                br#"{"n":"x"}"#.to_vec(),
+                422,
+                "invalid_body",
+            ),
+            ("GET", "/number/abc", json, b"".to_vec(), 400, "bad_request"),
+            ("GET", "/query?n=x", json, b"".to_vec(), 400, "bad_request"),
+            (
+                "POST",
+                "/bytes",
+                json,
+                vec![b'a'; 300 * 1024],
+                413,
+                "payload_too_large",
+            ),
+            ("GET", "/text-error", json, b"".to_vec(), 500, "internal"),
+            ("GET", "/api-error", json, b"".to_vec(), 409, "taken"),
+        ];
+        for (method, uri, content_type, body, status, code) in cases {
+            let (got, got_type, body) = send(method, uri, content_type, body).await;
+            assert_eq!(got, status, "{method} {uri}: {body}");
+            assert_eq!(got_type, "application/json", "{method} {uri}: {body}");
+            assert_eq!(body["code"], code, "{method} {uri}: {body}");
+            assert!(
+                body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{body}"
+            );
+            assert!(!body.to_string().contains("hunter2"), "{body}");
+        }
+        let (status, content_type, body) = send("GET", "/text", json, Vec::new()).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (200, "text/plain; charset=utf-8")
+        );
+        assert_eq!(body, "plain", "successes are left as they are");
+    }
 }

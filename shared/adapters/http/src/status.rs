@@ -1,8 +1,11 @@
 //! Where Broker OS errors become HTTP statuses. The kernel's [`Error`] and the contexts' own
-//! errors say what happened; only this module picks the status the API answers with.
+//! errors say what happened; only this module picks the status the API answers with. The other
+//! way round, [`status_error`] gives the `{code, message}` body of an error that only has a
+//! status: one axum or hyper answered before any handler ran.
 
 use axum::http::StatusCode;
 use brokeros_kernel::Error;
+use brokeros_kernel::error::ErrorBody;
 use brokeros_onboarding::kyc::KycError;
 use brokeros_payments::psp::IngestError;
 
@@ -20,6 +23,56 @@ pub fn error_status(e: &Error) -> StatusCode {
             StatusCode::SERVICE_UNAVAILABLE
         }
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The body of an error response that axum or hyper made (an unknown route, a method the route
+/// lacks, a rejected extractor, a request hyper could not parse, a body over the limit or too
+/// slow). `detail` is the framework's own text, shown for the statuses where it says what was
+/// wrong with the request (400, 422) and ignored for the others.
+pub fn status_error(status: StatusCode, detail: Option<&str>) -> ErrorBody {
+    let known = |e: Error| e.body();
+    let body = |code: &str, message: &str| ErrorBody {
+        code: code.to_string(),
+        message: message.to_string(),
+        field: None,
+    };
+    let detail = detail
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && d.len() <= 512);
+    match status.as_u16() {
+        400 => body("bad_request", detail.unwrap_or("the request is malformed")),
+        401 => known(Error::unauthenticated("the request is not authenticated")),
+        403 => known(Error::forbidden("the request is not allowed")),
+        404 => known(Error::NotFound {
+            entity: "route",
+            id: "requested".into(),
+        }),
+        405 => body(
+            "method_not_allowed",
+            "this method is not allowed on this path",
+        ),
+        408 => body("request_timeout", "the request was not received in time"),
+        413 => known(Error::PayloadTooLarge {
+            limit: crate::limits::MAX_BODY_BYTES,
+        }),
+        414 => body("uri_too_long", "the request URI is too long"),
+        415 => body(
+            "unsupported_media_type",
+            "the body's Content-Type is not accepted here",
+        ),
+        422 => body(
+            "invalid_body",
+            detail.unwrap_or("the body could not be processed"),
+        ),
+        431 => body("headers_too_large", "the request's headers are too large"),
+        503 => known(Error::Unavailable(String::new())),
+        500..=599 => known(Error::Internal(String::new())),
+        _ => {
+            let reason = status.canonical_reason().unwrap_or("request refused");
+            let code = reason.to_ascii_lowercase().replace([' ', '-'], "_");
+            body(&code, reason)
+        }
     }
 }
 
@@ -85,6 +138,33 @@ mod tests {
         for (error, expected) in cases {
             assert_eq!(status(&error), expected, "{error:?}");
         }
+    }
+
+    #[test]
+    fn framework_statuses_have_their_json_error() {
+        for (status, code) in [
+            (400, "bad_request"),
+            (401, "unauthenticated"),
+            (404, "not_found"),
+            (405, "method_not_allowed"),
+            (408, "request_timeout"),
+            (413, "payload_too_large"),
+            (414, "uri_too_long"),
+            (415, "unsupported_media_type"),
+            (422, "invalid_body"),
+            (429, "too_many_requests"),
+            (431, "headers_too_large"),
+            (500, "internal"),
+            (503, "unavailable"),
+        ] {
+            let body = status_error(StatusCode::from_u16(status).unwrap(), None);
+            assert_eq!(body.code, code, "{status}");
+            assert!(!body.message.is_empty(), "{status}");
+        }
+        let bad = status_error(StatusCode::BAD_REQUEST, Some("Invalid URL: bad `id`"));
+        assert_eq!(bad.message, "Invalid URL: bad `id`");
+        let hidden = status_error(StatusCode::INTERNAL_SERVER_ERROR, Some("a stack trace"));
+        assert_eq!(hidden.message, "internal error");
     }
 
     #[test]
