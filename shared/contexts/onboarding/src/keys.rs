@@ -9,11 +9,9 @@ pub fn client(id: &str) -> Key {
     Key::new(format!("CLIENT#{id}"), "CLIENT")
 }
 
-pub fn client_by_user(user_id: &str) -> String {
-    format!("USER#{user_id}")
-}
-
-/// One client per portal user.
+/// The portal user `user_id`'s client: the marker item, holding the client's id, that makes
+/// one portal identity have at most one client whatever creates it, and that `/me` reads the
+/// client by (a key, read consistently; never an index, which may lag).
 pub fn unique_user(user_id: &str) -> Key {
     Key::new(format!("UNIQ#USER#{user_id}"), "UNIQ")
 }
