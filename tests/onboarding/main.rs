@@ -43,5 +43,11 @@ mod lagging_indexes {
     brokeros_tests::scenarios! {
         one_portal_identity_has_one_client_whatever_the_path => lagging,
         concurrent_registrations_and_conversions_of_one_user_make_one_client => lagging,
+        clear_client_is_approved_and_gets_an_account => lagging,
+        review_approved_by_compliance_opens_the_account => lagging,
+        a_change_of_client_type_requires_reverification => lagging,
+        a_pending_check_completes_by_the_providers_signed_webhook => lagging,
+        a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task => lagging,
+        a_replayed_start_answers_the_same_execution => lagging,
     }
 }
