@@ -7,6 +7,7 @@
 mod common;
 mod concurrency;
 mod conditions;
+mod consistency;
 mod expiry;
 mod pagination;
 mod queries;
@@ -67,4 +68,6 @@ contract! {
     concurrency::concurrent_writers_lose_no_update,
     concurrency::concurrent_creators_have_one_winner,
     concurrency::concurrent_readers_are_all_served,
+    consistency::keyed_reads_see_a_commit_at_once_while_indexes_may_lag,
+    consistency::a_refused_creation_finds_the_winner_by_key,
 }

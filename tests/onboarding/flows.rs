@@ -431,7 +431,7 @@ pub async fn a_waiting_onboarding_survives_a_restart(app: App) {
 
 pub async fn a_change_of_client_type_requires_reverification(app: App) {
     let client_id = app.register("Berg", CLEAR).await;
-    let (_, arn) = app.start(&client_id).await;
+    let (onboarding_id, arn) = app.start(&client_id).await;
     app.finished(&arn).await;
     assert_eq!(app.client(&client_id).await["kyc_status"], "approved");
     let sales = crate::harness::token("sales-1", Role::Sales);
@@ -457,28 +457,29 @@ pub async fn a_change_of_client_type_requires_reverification(app: App) {
         .await;
     assert_eq!(status, 200, "{client}");
     assert_eq!(client["kyc_status"], "reverification_required");
-    let (_, again) = app.start(&client_id).await;
+    let (again_onboarding, again) = app.start(&client_id).await;
     assert_ne!(again, arn);
+    // The new check knows the previous one at once (it reads the client's latest completed
+    // check by key, not from an index that may lag).
+    let check = app.kyc_check_of(&again_onboarding).await;
+    assert_eq!(
+        check["trigger"],
+        json!({ "kind": "client_type_changed", "from": "individual", "to": "corporate" }),
+        "{check}"
+    );
+    let first = app.kyc_check_of(&onboarding_id).await;
+    assert_eq!(first["trigger"], json!({ "kind": "onboarding" }), "{first}");
 }
 
 pub async fn a_pending_check_completes_by_the_providers_signed_webhook(app: App) {
     use brokeros_http::client::Call;
     let client_id = app.register("Nowak", "ABC123456-PENDING").await;
-    let (_, arn) = app.start(&client_id).await;
-    let compliance = crate::harness::token("compliance-1", Role::Compliance);
-    let mut provider_check = None;
-    for _ in 0..400 {
-        let (_, checks) = app
-            .send(Call::get(&format!("/clients/{client_id}/kyc/checks")).token(&compliance))
-            .await;
-        if let Some(id) = checks["items"][0]["provider"]["check_id"].as_str() {
-            provider_check = Some(id.to_string());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let provider_check = provider_check.expect("the check is stored as pending");
-    let (headers, body) = app.kyc.webhook(&provider_check).unwrap();
+    let (onboarding_id, arn) = app.start(&client_id).await;
+    let check = app.kyc_check_of(&onboarding_id).await;
+    assert_eq!(check["status"], "pending", "{check}");
+    // The provider answers as soon as the check is stored.
+    let provider_check = check["provider"]["check_id"].as_str().unwrap();
+    let (headers, body) = app.kyc.webhook(provider_check).unwrap();
 
     // A forged signature is refused and changes nothing.
     app.waiting_task_checkpointed(&arn).await;
@@ -527,19 +528,9 @@ pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_tas
     use brokeros_http::client::Call;
     let client_id = app.register("Nowak", "ABC123457-PENDING").await;
     let (onboarding_id, arn) = app.start(&client_id).await;
-    let compliance = crate::harness::token("compliance-1", Role::Compliance);
-    let mut provider_check = None;
-    for _ in 0..400 {
-        let (_, checks) = app
-            .send(Call::get(&format!("/clients/{client_id}/kyc/checks")).token(&compliance))
-            .await;
-        if let Some(id) = checks["items"][0]["provider"]["check_id"].as_str() {
-            provider_check = Some(id.to_string());
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    let (headers, body) = app.kyc.webhook(&provider_check.unwrap()).unwrap();
+    let check = app.kyc_check_of(&onboarding_id).await;
+    let provider_check = check["provider"]["check_id"].as_str().unwrap();
+    let (headers, body) = app.kyc.webhook(provider_check).unwrap();
     let mut signed = Call::post("/webhooks/kyc/simulated", &serde_json::Value::Null).raw_body(body);
     for (name, value) in &headers {
         signed = signed.header(name.as_str(), value.to_str().unwrap().to_string());
@@ -627,6 +618,8 @@ pub async fn a_replayed_start_answers_the_same_execution(app: App) {
     assert_eq!(status, 202, "{replay}");
     assert_eq!(replay["id"], first["id"]);
     assert_eq!(replay["execution_arn"], first["execution_arn"]);
+    // Listing executions reads an index, which may lag.
+    app.catch_up_indexes();
     let executions = app
         .engine
         .list_executions("onboarding", None)

@@ -526,6 +526,84 @@ async fn a_client_type_change_requires_and_records_reverification() {
     );
 }
 
+/// Completes the pending check `check` by the provider's signed webhook, at `now`.
+async fn complete_by_webhook(f: &Fixture, check: &KycCheckRecord, now: OffsetDateTime) {
+    let provider_check = &check.provider.as_ref().unwrap().check_id;
+    let (headers, body) = f.provider.webhook(provider_check).unwrap();
+    let ctx = OpContext {
+        now,
+        ..workflow_ctx("webhook")
+    };
+    let done = handle_kyc_webhook(&f.services, &f.provider, &headers, &body, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(done.status, CheckStatus::Completed);
+}
+
+#[tokio::test]
+async fn the_latest_completed_check_is_the_newest_whatever_order_checks_complete_in() {
+    let f = fixture();
+    let individual = applicant("pending");
+    let older = f.run("exec-older", individual.clone()).await.unwrap();
+    let mut corporate = applicant("corporate");
+    corporate.client_id = individual.client_id.clone();
+    corporate.documents[0].number = "HRB-123456-PENDING".into();
+    let newer = f
+        .run_at("exec-newer", corporate, NOW + time::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        latest_completed_check(&f.services, "client_pending")
+            .await
+            .unwrap(),
+        None
+    );
+    // The newer check completes first, the older one after it: the newer stays the latest.
+    complete_by_webhook(&f, &newer, NOW + time::Duration::days(2)).await;
+    let latest = latest_completed_check(&f.services, "client_pending")
+        .await
+        .unwrap();
+    assert_eq!(latest.map(|c| c.id), Some(newer.id.clone()));
+    complete_by_webhook(&f, &older, NOW + time::Duration::days(3)).await;
+    let latest = latest_completed_check(&f.services, "client_pending")
+        .await
+        .unwrap();
+    assert_eq!(latest.map(|c| c.id), Some(newer.id));
+    assert!(
+        !requires_reverification(&f.services, "client_pending", ClientType::Corporate)
+            .await
+            .unwrap()
+    );
+    assert!(
+        requires_reverification(&f.services, "client_pending", ClientType::Individual)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_check_stores_its_provider_and_latest_items_in_its_own_transaction() {
+    let f = fixture();
+    let before = f.counts().await;
+    // Completed at once: the check, the provider's check item, the client's latest check.
+    f.run("exec-clear", applicant("clear")).await.unwrap();
+    assert_eq!(f.counts().await, (before.0 + 3, before.1 + 1));
+    // Pending: the check and the provider's check item; the latest check waits for completion.
+    let before = f.counts().await;
+    let pending = f.run("exec-pending", applicant("pending")).await.unwrap();
+    assert_eq!(f.counts().await, (before.0 + 2, before.1 + 1));
+    complete_by_webhook(&f, &pending, NOW + time::Duration::minutes(5)).await;
+    assert_eq!(f.counts().await, (before.0 + 3, before.1 + 2));
+    // Rejected by a hard rule, the provider never asked: no provider's check item.
+    let before = f.counts().await;
+    let sanctioned = f
+        .run("exec-sanctioned", applicant("sanctioned"))
+        .await
+        .unwrap();
+    assert!(sanctioned.provider.is_none());
+    assert_eq!(f.counts().await, (before.0 + 2, before.1 + 1));
+}
+
 #[tokio::test]
 async fn checks_are_listed_newest_first_for_compliance_only() {
     let f = fixture();
@@ -556,7 +634,7 @@ async fn checks_are_listed_newest_first_for_compliance_only() {
 }
 
 #[tokio::test]
-async fn a_webhook_for_a_check_not_stored_is_not_found() {
+async fn a_webhook_for_a_check_not_stored_yet_is_delivered_again_later() {
     let f = fixture();
     // The provider knows the check, Broker OS does not (its commit has not landed).
     let subject = applicant("pending").validate(NOW.date()).unwrap();
@@ -583,5 +661,10 @@ async fn a_webhook_for_a_check_not_stored_is_not_found() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, KycError::Other(Error::NotFound { .. })));
+    // Unavailable (HTTP 503 with Retry-After): the provider delivers it again.
+    assert!(
+        matches!(err, KycError::Other(Error::Unavailable(_))),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
 }

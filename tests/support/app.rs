@@ -17,6 +17,7 @@ use brokeros_local::SimulatedKycProvider;
 use brokeros_local::workflow::local_engine;
 use brokeros_local::{SimulatedGateway, deliver_outbox};
 use brokeros_sfn::{Engine, ExecutionDescription};
+use brokeros_store::testing::LaggingIndexes;
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};
 
@@ -38,6 +39,8 @@ pub struct App {
     pub platform: Arc<brokeros_local::SimulatedPlatform>,
     /// Every transaction committed, when built [`App::recording`].
     pub recording: Option<Arc<crate::RecordingStore>>,
+    /// The store's lagging indexes, when built [`App::lagging`].
+    pub lagging: Option<Arc<LaggingIndexes<dyn Store>>>,
     router: axum::Router,
 }
 
@@ -66,6 +69,24 @@ impl App {
         let mut app = App::new(recording.clone()).await;
         app.recording = Some(recording);
         app
+    }
+
+    /// Over a store whose secondary indexes see no write until [`App::catch_up_indexes`], as
+    /// DynamoDB's indexes lag behind (DynamoDB Local's and SQLite's do not): a scenario that
+    /// passes on it decides nothing on an index read.
+    pub async fn lagging(store: Arc<dyn Store>) -> App {
+        let lagging = Arc::new(LaggingIndexes::new(store));
+        let mut app = App::new(lagging.clone()).await;
+        app.lagging = Some(lagging);
+        app
+    }
+
+    /// Lets the indexes of an [`App::lagging`] store catch up with every write so far (a
+    /// listing a test reads may lag: listings are not decisions).
+    pub fn catch_up_indexes(&self) {
+        if let Some(lagging) = &self.lagging {
+            lagging.catch_up();
+        }
     }
 
     /// With a deposit payment deadline of `seconds`.
@@ -131,6 +152,7 @@ impl App {
             gateway,
             platform,
             recording: None,
+            lagging: None,
             router,
         }
     }
@@ -298,6 +320,8 @@ impl App {
     pub async fn pending_review(&self, onboarding_id: &str, level: &str) -> Value {
         let compliance = token("compliance-1", Role::Compliance);
         for _ in 0..600 {
+            // The queue is a listing, which may lag (a reviewer sees the review a moment later).
+            self.catch_up_indexes();
             let (status, queue) = self
                 .send(Call::get("/compliance/reviews?status=pending").token(&compliance))
                 .await;
@@ -389,6 +413,30 @@ impl App {
             .await;
         assert_eq!(status, 200, "{client}");
         client
+    }
+
+    /// The onboarding's KYC check as compliance reads it, by keys only (the onboarding records
+    /// its check's id once the check is stored): waits until there is one.
+    pub async fn kyc_check_of(&self, onboarding_id: &str) -> Value {
+        let compliance = brokeros_kernel::principal::Principal {
+            sub: "compliance-1".into(),
+            roles: [Role::Compliance].into(),
+        };
+        for _ in 0..800 {
+            let onboarding = self.onboarding(onboarding_id).await;
+            if let Some(check_id) = onboarding["kyc_check_id"].as_str() {
+                let check = brokeros_onboarding::kyc::kyc_check(
+                    &self.services.onboarding,
+                    &compliance,
+                    check_id,
+                )
+                .await
+                .expect("the check the onboarding names is stored");
+                return serde_json::to_value(check).expect("checks serialize");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("onboarding {onboarding_id} never recorded a KYC check");
     }
 
     pub async fn onboarding(&self, id: &str) -> Value {

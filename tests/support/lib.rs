@@ -77,10 +77,11 @@ impl Store for TempSqliteStore {
 }
 
 /// A store that records every transaction it committed (one request to the engine each), for
-/// tests that count what a use case writes.
+/// tests that count what a use case writes, and counts every transaction attempted.
 pub struct RecordingStore {
     inner: Arc<dyn Store>,
     committed: std::sync::Mutex<Vec<Vec<WriteOp>>>,
+    attempted: std::sync::atomic::AtomicU64,
 }
 
 impl RecordingStore {
@@ -88,7 +89,13 @@ impl RecordingStore {
         Arc::new(RecordingStore {
             inner,
             committed: std::sync::Mutex::new(Vec::new()),
+            attempted: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// How many transactions were sent to the engine so far, committed or refused.
+    pub fn attempted(&self) -> u64 {
+        self.attempted.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The committed transactions so far, in commit order.
@@ -108,6 +115,8 @@ impl Store for RecordingStore {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.attempted
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.transact(ops.clone()).await?;
         self.committed.lock().expect("recording lock").push(ops);
         Ok(())

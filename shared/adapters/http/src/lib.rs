@@ -82,13 +82,24 @@ impl From<Error> for ApiError {
     }
 }
 
+/// How long a caller told 503 (something is unavailable for a moment: storage, a provider, a
+/// record not stored yet) waits before retrying, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = error_status(&self.0);
         if status.is_server_error() {
             tracing::error!(error = %self.0, code = self.0.code(), "request failed");
         }
-        (status, axum::Json(self.0.body())).into_response()
+        let mut response = (status, axum::Json(self.0.body())).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 
@@ -169,4 +180,19 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_answer_says_when_to_retry_and_others_do_not() {
+        let unavailable = ApiError(Error::Unavailable("not stored yet".into())).into_response();
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.headers()["retry-after"], "1");
+        let conflict = ApiError(Error::conflict("already_registered", "taken")).into_response();
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert!(conflict.headers().get("retry-after").is_none());
+    }
 }

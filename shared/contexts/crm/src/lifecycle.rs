@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::Services;
 use crate::reads::{lead_view, load_lead};
 use brokeros_kernel::user_ctx;
+use brokeros_onboarding::clients;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +161,11 @@ pub struct Conversion {
     pub user_id: Option<String>,
 }
 
+/// Converts a qualified lead into a client: the lead's new state and the client commit together,
+/// each with its audit event. A portal user named as the client's must have no client yet:
+/// the client is created as every client is (`clients::stage_new_client`), with the user's
+/// identity marker, so a user who has a client (registered, or converted from another lead) is
+/// refused with `already_registered` and nothing is written.
 pub async fn convert(
     services: &Services,
     principal: &Principal,
@@ -173,27 +179,36 @@ pub async fn convert(
         .as_deref()
         .map(|u| normalize::code("user_id", u, 128))
         .transpose()?;
-    let target = LeadTarget {
-        services,
-        principal,
-        id,
-        key,
-        correlation_id,
-    };
-    change_lead(
-        &target,
-        "lead.converted",
-        AnswerKind::Created,
-        move |lead, ctx, changes| {
+    execute(services, key, || {
+        let user_id = user_id.clone();
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let before = load_lead(services, principal, id).await?;
+            let mut lead = before.entity.clone();
             let client_id = services.ids.prefixed("client");
             lead.convert(client_id.clone(), ctx.now)?;
-            let client = crate::model::client_from_lead(client_id, lead, user_id.clone(), ctx.now);
-            changes.create(ctx, services.ids.as_ref(), &client, "client.created")?;
-            Ok(LeadEdit {
-                extra: vec![],
-                answer: Some(Answer::created(&client)),
-            })
-        },
-    )
+            let client = crate::model::client_from_lead(client_id, &lead, user_id, ctx.now);
+            let mut changes = Changeset::new();
+            clients::stage_new_client(
+                services,
+                principal,
+                &ctx,
+                &client,
+                "client.created",
+                &mut changes,
+            )
+            .await?;
+            lead.updated_at = ctx.now;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &lead,
+                "lead.converted",
+                vec![],
+            )?;
+            Ok((Answer::created(&client), changes))
+        })
+    })
     .await
 }

@@ -7,7 +7,7 @@ use crate::model::{
     ClientDocument, Contact, ContactRules, KycProfile, KycStatus, Onboarding, mask_number,
 };
 use brokeros_kernel::principal::{Principal, Role};
-use brokeros_kernel::{Core, Error, Result, normalize};
+use brokeros_kernel::{Core, Error, OpContext, Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -109,14 +109,58 @@ pub async fn register(
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
             let mut changes = Changeset::new();
-            if let Some(user) = &client.user_id {
-                changes.put(repo::unique_user_marker(user, &client.id));
-            }
-            changes.create(&ctx, services.ids.as_ref(), &client, "client.registered")?;
+            stage_new_client(
+                services,
+                principal,
+                &ctx,
+                &client,
+                "client.registered",
+                &mut changes,
+            )
+            .await?;
             Ok((Answer::created(view(&client, 1)), changes))
         })
     })
     .await
+}
+
+/// Stages the creation of `client` with its audit event `action`: the one way every path
+/// creates a client (self-registration, staff registration, lead conversion). A client with a
+/// portal user also creates the user's identity marker, on the condition that it does not
+/// exist, in the same transaction: the store itself refuses a second client for one identity.
+///
+/// The marker is read first, by key (strongly consistent): an identity that has a client is
+/// refused at once with `already_registered`, writing nothing. A request that lost the race to
+/// create it (its transaction refused, re-run by `idempotency::execute` on fresh reads) finds
+/// the marker at that re-read and is refused the same way, instead of retrying until it gives
+/// up with `concurrent_update`.
+pub async fn stage_new_client(
+    services: &Core,
+    principal: &Principal,
+    ctx: &OpContext,
+    client: &Client,
+    action: &str,
+    changes: &mut Changeset,
+) -> Result<()> {
+    if let Some(user) = &client.user_id {
+        if let Some(existing) = repo::client_id_of_user(services, user).await? {
+            return Err(already_registered(principal, user, &existing));
+        }
+        changes.put(repo::unique_user_marker(user, &client.id));
+    }
+    changes.create(ctx, services.ids.as_ref(), client, action)
+}
+
+/// What a caller is told about a portal identity that has a client: the user themself learns
+/// their client's id (theirs to read anyway, `GET /me`); staff learn that the user has a
+/// client, not which one (an agent may not read another agent's clients).
+fn already_registered(principal: &Principal, user: &str, client_id: &str) -> Error {
+    let message = if principal.sub == user {
+        format!("you are already registered as client {client_id} (GET /me)")
+    } else {
+        format!("portal user {user} already has a client")
+    };
+    Error::conflict("already_registered", message)
 }
 
 fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
@@ -297,7 +341,8 @@ pub async fn get_client(services: &Core, principal: &Principal, id: &str) -> Res
     Ok(view(&client.entity, client.version))
 }
 
-/// The calling client's own profile.
+/// The calling client's own profile: their identity marker, then the client, both read by key
+/// (never an index, which may not show a client created a moment ago).
 pub async fn my_profile(services: &Core, principal: &Principal) -> Result<Value> {
     principal.require_any(&[Role::Client], "read a client profile as yourself")?;
     let client = repo::client_of_user(services, &principal.sub)

@@ -9,11 +9,9 @@ pub fn client(id: &str) -> Key {
     Key::new(format!("CLIENT#{id}"), "CLIENT")
 }
 
-pub fn client_by_user(user_id: &str) -> String {
-    format!("USER#{user_id}")
-}
-
-/// One client per portal user.
+/// The portal user `user_id`'s client: the marker item, holding the client's id, that makes
+/// one portal identity have at most one client whatever creates it, and that `/me` reads the
+/// client by (a key, read consistently; never an index, which may lag).
 pub fn unique_user(user_id: &str) -> Key {
     Key::new(format!("UNIQ#USER#{user_id}"), "UNIQ")
 }
@@ -46,7 +44,9 @@ pub fn notifications_by_client(client_id: &str) -> String {
 //
 // | item | pk | sk | indexes |
 // |---|---|---|---|
-// | KYC check | `KYCCHECK#<id>` | `KYCCHECK` | gsi1 by client (sorted by creation time), gsi2 by provider check |
+// | KYC check | `KYCCHECK#<id>` | `KYCCHECK` | gsi1 by client (sorted by creation time; listings only) |
+// | a provider's check → the KYC check | `KYCPROVIDER#<provider>#<provider check id>` | `KYCPROVIDER` | |
+// | the client's latest completed KYC check | `KYCLATEST#<client id>` | `KYCLATEST` | |
 // | jurisdiction rules in force | `JURISDICTION#<id>` | `ACTIVE` | gsi1 `JURISDICTIONS` (all rule sets in force) |
 // | jurisdiction rules version (immutable) | `JURISDICTION#<id>` | `V#<version, 10 digits>` | |
 
@@ -58,9 +58,19 @@ pub fn kyc_checks_by_client(client_id: &str) -> String {
     format!("KYCCHECKS#{client_id}")
 }
 
-/// Finds the check a provider's webhook is about.
-pub fn kyc_check_by_provider(provider: &str, provider_check_id: &str) -> String {
-    format!("KYCPROVIDERCHECK#{provider}#{provider_check_id}")
+/// The KYC check that waits on `provider`'s check `provider_check_id` (what a provider's
+/// webhook names): written with the check, read by key.
+pub fn kyc_provider_check(provider: &str, provider_check_id: &str) -> Key {
+    Key::new(
+        format!("KYCPROVIDER#{provider}#{provider_check_id}"),
+        "KYCPROVIDER",
+    )
+}
+
+/// The client's latest completed KYC check (the newest by creation among the completed ones),
+/// which re-verification decides by: moved forward in the transaction that completes a check.
+pub fn kyc_latest_completed(client_id: &str) -> Key {
+    Key::new(format!("KYCLATEST#{client_id}"), "KYCLATEST")
 }
 
 pub fn jurisdiction(id: &str) -> Key {

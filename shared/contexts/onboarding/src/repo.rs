@@ -3,9 +3,9 @@
 //! bookkeeping items use cases need beyond the kernel's `find`, `get` and `commit` by id.
 
 use brokeros_kernel::QueueFilter;
-use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
-use brokeros_kernel::{Core, Result};
-use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
+use brokeros_kernel::changeset::{Audited, Entity, store_error};
+use brokeros_kernel::{Core, Error, Result};
+use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 use serde_json::Value;
 
 use crate::keys;
@@ -23,16 +23,8 @@ impl Entity for Client {
         keys::client(id)
     }
 
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        match &self.user_id {
-            Some(user) => vec![(
-                Index::Gsi1,
-                keys::client_by_user(user),
-                format!("CLIENT#{}", self.id),
-            )],
-            None => vec![],
-        }
-    }
+    // No index: the portal user's client is found by the user's marker
+    // ([`unique_user_marker`]), by key.
 }
 
 impl Entity for Onboarding {
@@ -98,8 +90,20 @@ impl Entity for Notification {
     }
 }
 
-/// One client per portal user: the marker item, written with the client, makes a second
-/// registration of the same user fail its condition instead of creating a duplicate.
+/// One client per portal user: the marker item `UNIQ#USER#<user>`, holding the client's id,
+/// created in the transaction that creates the client (whatever creates it: self-registration,
+/// staff registration, lead conversion — see `clients::stage_new_client`) on the condition that
+/// it does not exist, so the store itself refuses a second client for one identity, also when
+/// requests race.
+///
+/// Data written before every path wrote the marker: lead conversions did not (only
+/// registrations did), and `/me` found the client by a `USER#<user>` index entry of the client
+/// item, which is gone. There is no production data to migrate (no deployment has gone live:
+/// the AWS template's KYC provider and trading platform are `none` until real adapters exist,
+/// docs/ARCHITECTURE.md "Composition per host"), so there is no migration and no fallback read. A development stack's
+/// or a local `.brokeros` data directory's clients converted with a portal user before this
+/// change have no marker: `/me` answers 404 for them and their user could register again;
+/// recreate such data.
 pub fn unique_user_marker(user_id: &str, client_id: &str) -> WriteOp {
     WriteOp::Put {
         table: Table::Main,
@@ -108,16 +112,28 @@ pub fn unique_user_marker(user_id: &str, client_id: &str) -> WriteOp {
     }
 }
 
-/// The client the portal user `user_id` is, if any.
+/// The id of the portal user `user_id`'s client, if they have one: their marker, read by key
+/// (strongly consistent on both engines, so a client just created is found).
+pub async fn client_id_of_user(core: &Core, user_id: &str) -> Result<Option<String>> {
+    let marker = core
+        .store
+        .get(Table::Main, &keys::unique_user(user_id))
+        .await
+        .map_err(store_error)?;
+    Ok(marker.map(|item| item.data))
+}
+
+/// The client the portal user `user_id` is, if any: the marker, then the client, both by key.
 pub async fn client_of_user(core: &Core, user_id: &str) -> Result<Option<Audited<Client>>> {
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi1),
-        keys::client_by_user(user_id),
-    )
-    .limit(1);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    page.items.first().map(decode::<Client>).transpose()
+    let Some(client_id) = client_id_of_user(core, user_id).await? else {
+        return Ok(None);
+    };
+    match core.find::<Client>(&client_id).await? {
+        Some(client) => Ok(Some(client)),
+        None => Err(Error::Internal(format!(
+            "the portal user's marker names client {client_id}, which is not stored"
+        ))),
+    }
 }
 
 /// The page of the reviews with `status` that `filter` asks for, oldest first, each as `view`

@@ -6,6 +6,8 @@
 //! and an opaque JSON payload. Engines keep data as they receive it and never interpret it.
 
 mod cursor;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 use std::collections::BTreeMap;
 
@@ -385,17 +387,25 @@ fn check_key(pk: &str, sk: &str) -> Result<(), StoreError> {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// The live item with this key.
+    /// The live item with this key. Strongly consistent: it sees every transaction committed
+    /// before the call (on DynamoDB a `GetItem` with `ConsistentRead`), so decisions read the
+    /// items they rest on by key.
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError>;
 
-    /// Several live items at once, in the order of `keys` (at most [`MAX_GET_MANY_KEYS`]).
+    /// Several live items at once, in the order of `keys` (at most [`MAX_GET_MANY_KEYS`]);
+    /// strongly consistent like [`Store::get`].
     async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
 
     /// Applies every operation or none, as one request to the engine.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 
     /// One page of the live items with partition key `pk` in the table or one of its indexes,
-    /// ordered by sort key (ties in an index broken by the table keys).
+    /// ordered by sort key (ties in an index broken by the table keys). A query of the table's
+    /// own keys is strongly consistent; a query of a secondary index is not: on DynamoDB it may
+    /// miss writes of the last moments (or show an item's previous version), so no decision
+    /// may rest on it: an index serves listings and work queues, a keyed item answers "does it
+    /// exist" and "which is the latest" (`testing::LaggingIndexes`, feature `testing`, makes tests
+    /// see the lag).
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
     /// How many items a table holds, live or not. For tests and operators only: it reads the

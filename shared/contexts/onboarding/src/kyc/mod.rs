@@ -81,8 +81,6 @@ pub async fn run_kyc_check(
             )
         })?;
     let screening = screening_list.screen(&subject, rules.screening);
-    let previous = latest_completed_check(services, &subject.client_id).await?;
-    let trigger = CheckTrigger::for_check(previous.as_ref(), subject.client_type);
     let (provider_refs, document_result) =
         if hard_rejections(&rules, &subject, &screening, today).is_empty() {
             let (refs, result) = verify_documents(
@@ -103,38 +101,59 @@ pub async fn run_kyc_check(
     };
     let decision = (status == CheckStatus::Completed)
         .then(|| decide(&rules, &kept, &screening, document_result.as_ref(), today));
-    let record = KycCheckRecord {
-        id: check_id.clone(),
-        client_id: subject.client_id.clone(),
-        client_type: subject.client_type,
-        product: subject.product.clone(),
-        trigger,
-        status,
-        jurisdiction: rules.reference(),
-        subject: kept.clone(),
-        screening,
-        provider: provider_refs,
-        document_result,
-        decision,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
     let action = match status {
         CheckStatus::Pending => "kyc_check.started",
         CheckStatus::Completed => "kyc_check.completed",
     };
-    let mut changes = Changeset::new();
-    changes.create(ctx, services.ids.as_ref(), &record, action)?;
-    if services.commit(changes).await? == Committed::Applied {
-        return Ok(record);
+    for _ in 0..MAX_ATTEMPTS {
+        // The client's latest completed check, by key: what tells a re-verification, and what
+        // a completed check moves forward in its own transaction.
+        let (latest, previous) = latest_completed(services, &subject.client_id).await?;
+        let record = KycCheckRecord {
+            id: check_id.clone(),
+            client_id: subject.client_id.clone(),
+            client_type: subject.client_type,
+            product: subject.product.clone(),
+            trigger: CheckTrigger::for_check(previous.as_ref(), subject.client_type),
+            status,
+            jurisdiction: rules.reference(),
+            subject: kept.clone(),
+            screening: screening.clone(),
+            provider: provider_refs.clone(),
+            document_result: document_result.clone(),
+            decision: decision.clone(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        };
+        let mut changes = Changeset::new();
+        changes.create(ctx, services.ids.as_ref(), &record, action)?;
+        if let Some(put) = repo::provider_check_put(&record) {
+            changes.put(put);
+        }
+        if record.is_completed()
+            && let Some(put) = repo::advance_latest_completed(latest.as_ref(), &record)?
+        {
+            changes.put(put);
+        }
+        if services.commit(changes).await? == Committed::Applied {
+            return Ok(record);
+        }
+        // A concurrent run with the same id stored its check first: that one stands.
+        if let Some(existing) = services.find::<KycCheckRecord>(&check_id).await? {
+            same_subject(&existing.entity, &kept)?;
+            return Ok(existing.entity);
+        }
+        // Another check of the client completed meanwhile: decide again on fresh reads.
     }
-    // A concurrent run with the same id stored its check first: that one stands.
-    let existing = services
-        .find::<KycCheckRecord>(&check_id)
-        .await?
-        .ok_or_else(|| Error::Internal(format!("kyc check {check_id} vanished")))?;
-    same_subject(&existing.entity, &kept)?;
-    Ok(existing.entity)
+    Err(concurrent_update())
+}
+
+fn concurrent_update() -> KycError {
+    Error::conflict(
+        "concurrent_update",
+        "the check was changed by concurrent requests; retry",
+    )
+    .into()
 }
 
 async fn verify_documents(
@@ -247,6 +266,7 @@ async fn complete(
             updated_at: ctx.now,
             ..check.clone()
         };
+        let latest = repo::latest_completed(services, &check.client_id).await?;
         let mut changes = Changeset::new();
         changes.update(
             ctx,
@@ -256,6 +276,9 @@ async fn complete(
             "kyc_check.completed",
             vec![],
         )?;
+        if let Some(put) = repo::advance_latest_completed(latest.as_ref(), &after)? {
+            changes.put(put);
+        }
         if services.commit(changes).await? == Committed::Applied {
             return Ok(after);
         }
@@ -264,17 +287,14 @@ async fn complete(
             .await?
             .ok_or_else(|| Error::Internal(format!("kyc check {} vanished", check.id)))?;
     }
-    Err(Error::conflict(
-        "concurrent_update",
-        "the check was changed by concurrent requests; retry",
-    )
-    .into())
+    Err(concurrent_update())
 }
 
-/// Handles the provider's webhook: verifies its signature, finds the check it is about and
-/// completes it. Deliveries repeat: a check already completed is answered unchanged.
-/// A webhook for a check not stored yet (it can overtake the commit of `run_kyc_check`) is
-/// `NotFound`, which makes providers deliver it again later.
+/// Handles the provider's webhook: verifies its signature, finds the check it is about (by
+/// key: the provider's check item written with the check) and completes it. Deliveries repeat:
+/// a check already completed is answered unchanged. A webhook for a check not stored yet (it
+/// can overtake the commit of `run_kyc_check`) is `Unavailable`, which the provider delivers
+/// again later (HTTP 503).
 pub async fn handle_kyc_webhook(
     services: &Core,
     provider: &dyn KycProvider,
@@ -287,9 +307,12 @@ pub async fn handle_kyc_webhook(
         .map_err(|e| KycError::from_provider(provider.name(), e))?;
     let check = repo::check_of_provider_check(services, provider.name(), &event.check_id)
         .await?
-        .ok_or_else(|| Error::NotFound {
-            entity: "kyc check for provider check",
-            id: event.check_id.clone(),
+        .ok_or_else(|| {
+            Error::Unavailable(format!(
+                "no kyc check is stored for {} check {} (yet); the provider delivers again",
+                provider.name(),
+                event.check_id
+            ))
         })?;
     match event.status {
         provider::CheckStatus::Completed(result) => complete(services, check, result, ctx).await,
@@ -297,15 +320,25 @@ pub async fn handle_kyc_webhook(
     }
 }
 
-/// The client's newest completed check, if any.
+/// The client's newest completed check (by creation), if any: its pointer item, then the
+/// check, both read by key.
 pub async fn latest_completed_check(
     services: &Core,
     client_id: &str,
 ) -> KycResult<Option<KycCheckRecord>> {
-    Ok(repo::checks_of_client(services, client_id, 50)
-        .await?
-        .into_iter()
-        .find(KycCheckRecord::is_completed))
+    Ok(latest_completed(services, client_id).await?.1)
+}
+
+/// The client's latest completed check's pointer and the check it points to.
+async fn latest_completed(
+    services: &Core,
+    client_id: &str,
+) -> brokeros_kernel::Result<(Option<repo::LatestCompleted>, Option<KycCheckRecord>)> {
+    let Some(latest) = repo::latest_completed(services, client_id).await? else {
+        return Ok((None, None));
+    };
+    let check = services.get::<KycCheckRecord>(&latest.check_id).await?;
+    Ok((Some(latest), Some(check.entity)))
 }
 
 /// Whether a client now of `client_type` must be checked again: their newest completed check

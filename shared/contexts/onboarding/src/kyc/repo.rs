@@ -1,10 +1,12 @@
 //! The repository of KYC checks and jurisdiction rules: where each is stored and what indexes
-//! find it by (their `Entity` impls), the checks' queries, and the immutable copy of every
-//! version of a jurisdiction's rules (`JURISDICTION#<id>/V#<version>`).
+//! find it by (their `Entity` impls), the checks' listing, the keyed items a decision reads a
+//! check by (the check a provider's check is, the client's latest completed check), and the
+//! immutable copy of every version of a jurisdiction's rules (`JURISDICTION#<id>/V#<version>`).
 
 use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
 use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
+use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::kyc::model::{JurisdictionRules, KycCheckRecord};
@@ -21,20 +23,15 @@ impl Entity for KycCheckRecord {
         keys::kyc_check(id)
     }
 
+    /// Listings only (a client's checks for compliance): what decides is read by key — the
+    /// check a provider's check is ([`provider_check_put`]) and the client's latest completed
+    /// check ([`advance_latest_completed`]).
     fn indexes(&self) -> Vec<(Index, String, String)> {
-        let mut indexes = vec![(
+        vec![(
             Index::Gsi1,
             keys::kyc_checks_by_client(&self.client_id),
             keys::by_time(self.created_at, &self.id),
-        )];
-        if let Some(p) = &self.provider {
-            indexes.push((
-                Index::Gsi2,
-                keys::kyc_check_by_provider(&p.provider, &p.check_id),
-                self.id.clone(),
-            ));
-        }
-        indexes
+        )]
     }
 }
 
@@ -59,7 +56,8 @@ impl Entity for JurisdictionRules {
     }
 }
 
-/// The client's newest checks, newest first, at most `limit`.
+/// The client's newest checks, newest first, at most `limit`: a listing, read from an index
+/// that may not show the last moments' writes yet; no decision rests on it.
 pub async fn checks_of_client(
     core: &Core,
     client_id: &str,
@@ -79,20 +77,118 @@ pub async fn checks_of_client(
         .collect()
 }
 
-/// The check that waits on `provider`'s check `provider_check_id`, if it is stored.
+/// The item that leads from the provider's check to `check` (which waits on it), created with
+/// the check: `None` for a check the provider was never asked about.
+pub fn provider_check_put(check: &KycCheckRecord) -> Option<WriteOp> {
+    let provider = check.provider.as_ref()?;
+    Some(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(
+            keys::kyc_provider_check(&provider.provider, &provider.check_id),
+            1,
+            check.id.clone(),
+        ),
+        condition: Condition::NotExists,
+    })
+}
+
+/// The check that waits on `provider`'s check `provider_check_id`, if it is stored: the
+/// provider's check item, then the check, both by key (strongly consistent: a check committed
+/// before the provider's webhook arrives is found).
+///
+/// Checks stored before this item existed were found by an index entry instead; they need no
+/// fallback: no deployment has run a KYC check (the AWS template's provider is `none` until a
+/// real adapter exists), and a local data directory from before is recreated (see
+/// `repo::unique_user_marker`).
 pub async fn check_of_provider_check(
     core: &Core,
     provider: &str,
     provider_check_id: &str,
 ) -> Result<Option<Audited<KycCheckRecord>>> {
-    let query = Query::new(
-        Table::Main,
-        Some(Index::Gsi2),
-        keys::kyc_check_by_provider(provider, provider_check_id),
-    )
-    .limit(1);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    page.items.first().map(decode::<KycCheckRecord>).transpose()
+    let found = core
+        .store
+        .get(
+            Table::Main,
+            &keys::kyc_provider_check(provider, provider_check_id),
+        )
+        .await
+        .map_err(store_error)?;
+    let Some(item) = found else { return Ok(None) };
+    match core.find::<KycCheckRecord>(&item.data).await? {
+        Some(check) => Ok(Some(check)),
+        None => Err(Error::Internal(format!(
+            "provider check {provider_check_id} leads to kyc check {}, which is not stored",
+            item.data
+        ))),
+    }
+}
+
+/// The client's latest completed check, as its pointer item `KYCLATEST#<client>` holds it.
+#[derive(Debug, Clone)]
+pub struct LatestCompleted {
+    pub check_id: String,
+    /// The check's place among the client's checks: creation time, then id.
+    order: String,
+    version: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LatestCompletedData {
+    check_id: String,
+    order: String,
+}
+
+/// The client's latest completed check's pointer, read by key (strongly consistent), if any
+/// check of the client has completed.
+///
+/// Checks completed before the pointer existed were found from the client's index partition
+/// instead; there is no such data to carry over (see [`check_of_provider_check`]).
+pub async fn latest_completed(core: &Core, client_id: &str) -> Result<Option<LatestCompleted>> {
+    let found = core
+        .store
+        .get(Table::Main, &keys::kyc_latest_completed(client_id))
+        .await
+        .map_err(store_error)?;
+    found
+        .map(|item| {
+            let data: LatestCompletedData = serde_json::from_str(&item.data).map_err(|e| {
+                Error::Internal(format!("stored latest kyc check is unreadable: {e}"))
+            })?;
+            Ok(LatestCompleted {
+                check_id: data.check_id,
+                order: data.order,
+                version: item.version,
+            })
+        })
+        .transpose()
+}
+
+/// The write that makes the completed `check` its client's latest completed check, to commit
+/// with the check's completion: conditional on the pointer read (`current`), so that two
+/// completions at once cannot both move it. `None` when `current` is a newer check (created
+/// later), which stays the latest.
+pub fn advance_latest_completed(
+    current: Option<&LatestCompleted>,
+    check: &KycCheckRecord,
+) -> Result<Option<WriteOp>> {
+    let order = keys::by_time(check.created_at, &check.id);
+    if current.is_some_and(|c| c.order >= order) {
+        return Ok(None);
+    }
+    let data = serde_json::to_string(&LatestCompletedData {
+        check_id: check.id.clone(),
+        order,
+    })
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let (version, condition) = match current {
+        Some(c) => (c.version + 1, Condition::VersionIs(c.version)),
+        None => (1, Condition::NotExists),
+    };
+    Ok(Some(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(keys::kyc_latest_completed(&check.client_id), version, data),
+        condition,
+    }))
 }
 
 /// The stored rules in force (a jurisdiction never changed has none stored).
