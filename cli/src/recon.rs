@@ -35,9 +35,15 @@ pub async fn run(
         roles: [Role::Finance].into_iter().collect(),
     };
     let correlation_id = services.ids.prefixed("cli-recon");
-    let run = reconcile(&services, &principal, provider, &report, &correlation_id)
-        .await
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let run = reconcile(
+        &services.payments,
+        &principal,
+        provider,
+        &report,
+        &correlation_id,
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", file.display()))?;
     print!("{}", render(&run));
     Ok(if run.run.all_matched {
         ExitCode::SUCCESS
