@@ -11,6 +11,8 @@ use clap::Subcommand;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use brokeros_store_sqlite::Durability;
+
 use crate::CliResult;
 
 #[derive(Subcommand)]
@@ -51,7 +53,7 @@ pub enum AuditCommand {
     },
 }
 
-pub async fn run(command: AuditCommand) -> CliResult {
+pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
     match command {
         AuditCommand::Export {
             from,
@@ -71,8 +73,9 @@ pub async fn run(command: AuditCommand) -> CliResult {
                         return Err(format!("no Broker OS data in {}", data_dir.display()));
                     }
                     Arc::new(
-                        brokeros_store_sqlite::SqliteStore::open(
+                        brokeros_store_sqlite::SqliteStore::open_with(
                             &data_dir.join(crate::local::DB_FILE),
+                            durability,
                         )
                         .map_err(|e| e.to_string())?,
                     )

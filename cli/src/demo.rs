@@ -14,6 +14,8 @@ use brokeros_payments::model::{PaymentMethod, RiskLevel};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use brokeros_store_sqlite::Durability;
+
 use crate::CliResult;
 use crate::local::LocalBrokerOs;
 
@@ -109,7 +111,7 @@ fn lead_line(lead: &Value) -> String {
     )
 }
 
-pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
+pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult {
     let temp;
     let dir = match data_dir {
         Some(d) => d,
@@ -118,7 +120,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
             temp
         }
     };
-    let local = LocalBrokerOs::open(&dir, None).await?;
+    let local = LocalBrokerOs::open(&dir, None, durability).await?;
     let mut demo = Demo {
         router: local.router(),
         secret: local.secret.clone(),

@@ -13,7 +13,7 @@ use brokeros_local::SIMULATED_PROVIDER_DELAY;
 use brokeros_local::SimulatedGateway;
 use brokeros_local::workflow::local_engine;
 use brokeros_sfn::Engine;
-use brokeros_store_sqlite::SqliteStore;
+use brokeros_store_sqlite::{Durability, SqliteStore};
 
 pub const DB_FILE: &str = "brokeros.db";
 const KEY_FILE: &str = "dev-jwt.key";
@@ -67,9 +67,14 @@ pub fn load_config(path: Option<&Path>) -> Result<BrokerConfig, String> {
 
 impl LocalBrokerOs {
     /// Opens the data directory and continues the workflows a previous run left waiting.
-    pub async fn open(data_dir: &Path, config: Option<&Path>) -> Result<LocalBrokerOs, String> {
+    pub async fn open(
+        data_dir: &Path,
+        config: Option<&Path>,
+        durability: Durability,
+    ) -> Result<LocalBrokerOs, String> {
         let secret = dev_key(data_dir)?;
-        let store = SqliteStore::open(&data_dir.join(DB_FILE)).map_err(|e| e.to_string())?;
+        let store = SqliteStore::open_with(&data_dir.join(DB_FILE), durability)
+            .map_err(|e| e.to_string())?;
         let base = brokeros_local::services(Arc::new(store), load_config(config)?);
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),

@@ -30,6 +30,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How durable the embedded store's commits are, for every command that opens it (serve,
+    /// demo, recon, sfn, audit export).
+    #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
+    durability: Durability,
+}
+
+/// `--durability`: what an acknowledged write of the embedded store survives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// Synced to the disk at every group commit: acknowledged writes survive a crash and a power failure.
+    Full,
+    /// Synced only at checkpoints (faster): acknowledged writes may be lost on power failure (not on a process crash).
+    Relaxed,
+}
+
+impl Durability {
+    pub fn store(self) -> brokeros_store_sqlite::Durability {
+        match self {
+            Durability::Full => brokeros_store_sqlite::Durability::Full,
+            Durability::Relaxed => brokeros_store_sqlite::Durability::Relaxed,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -110,6 +132,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let durability = cli.durability.store();
     let result = match cli.command {
         Command::Serve {
             port,
@@ -126,23 +149,23 @@ async fn main() -> std::process::ExitCode {
                 keep_alive_timeout,
                 max_connections: max_connections as usize,
             };
-            serve(port, data_dir, config, options).await
+            serve(port, data_dir, config, options, durability).await
         }
-        Command::Demo { data_dir } => demo::run(data_dir).await,
+        Command::Demo { data_dir } => demo::run(data_dir, durability).await,
         Command::Token {
             roles,
             sub,
             ttl_seconds,
             data_dir,
         } => token(&roles, &sub, ttl_seconds, &data_dir),
-        Command::Audit { command } => audit::run(command).await,
+        Command::Audit { command } => audit::run(command, durability).await,
         Command::Recon {
             file,
             provider,
             data_dir,
             operator,
-        } => recon::run(&file, &provider, &data_dir, &operator).await,
-        Command::Sfn { command } => sfn::run(command).await,
+        } => recon::run(&file, &provider, &data_dir, &operator, durability).await,
+        Command::Sfn { command } => sfn::run(command, durability).await,
         Command::Psp { command } => psp::run(command),
     };
     match result {
@@ -161,9 +184,16 @@ async fn serve(
     data_dir: PathBuf,
     config: Option<PathBuf>,
     options: ServeOptions,
+    durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
     brokeros_http::logging::init();
-    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref()).await?;
+    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref(), durability).await?;
+    if durability != brokeros_store_sqlite::Durability::Full {
+        tracing::warn!(
+            ?durability,
+            "--durability relaxed: acknowledged writes may be lost on power failure (not on a process crash)"
+        );
+    }
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -14,23 +14,36 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::CliResult;
 
-pub async fn run(file: &Path, provider: &str, data_dir: &Path, operator: &str) -> CliResult {
+pub async fn run(
+    file: &Path,
+    provider: &str,
+    data_dir: &Path,
+    operator: &str,
+    durability: brokeros_store_sqlite::Durability,
+) -> CliResult {
     let report = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let db = data_dir.join(crate::local::DB_FILE);
     if !db.exists() {
         return Err(format!("no Broker OS data in {}", data_dir.display()));
     }
-    let store = brokeros_store_sqlite::SqliteStore::open(&db).map_err(|e| e.to_string())?;
+    let store = brokeros_store_sqlite::SqliteStore::open_with(&db, durability)
+        .map_err(|e| e.to_string())?;
     let services = brokeros_local::services(Arc::new(store), BrokerConfig::embedded_default());
     let principal = Principal {
         sub: operator.to_string(),
         roles: [Role::Finance].into_iter().collect(),
     };
     let correlation_id = services.ids.prefixed("cli-recon");
-    let run = reconcile(&services, &principal, provider, &report, &correlation_id)
-        .await
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let run = reconcile(
+        &services.payments,
+        &principal,
+        provider,
+        &report,
+        &correlation_id,
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", file.display()))?;
     print!("{}", render(&run));
     Ok(if run.run.all_matched {
         ExitCode::SUCCESS

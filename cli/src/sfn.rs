@@ -10,6 +10,7 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_local::workflow::local_substitutions;
 use brokeros_onboarding::clients;
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
+use brokeros_store_sqlite::Durability;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
@@ -72,21 +73,21 @@ pub enum SfnCommand {
     },
 }
 
-pub async fn run(command: SfnCommand) -> CliResult {
+pub async fn run(command: SfnCommand, durability: Durability) -> CliResult {
     match command {
         SfnCommand::Run {
             definition,
             input,
             wait_seconds,
             data_dir,
-        } => run_definition(&definition, &input, wait_seconds, &data_dir).await,
+        } => run_definition(&definition, &input, wait_seconds, &data_dir, durability).await,
         SfnCommand::List {
             state_machine,
             status,
             data_dir,
         } => {
             let status = status.map(|s| parse_status(&s)).transpose()?;
-            let local = LocalBrokerOs::open(&data_dir, None).await?;
+            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
             let executions = local
                 .engine
                 .list_executions(&state_machine, status)
@@ -99,7 +100,7 @@ pub async fn run(command: SfnCommand) -> CliResult {
             execution_arn,
             data_dir,
         } => {
-            let local = LocalBrokerOs::open(&data_dir, None).await?;
+            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
             let execution = local
                 .engine
                 .describe_execution(&execution_arn)
@@ -112,7 +113,7 @@ pub async fn run(command: SfnCommand) -> CliResult {
             execution_arn,
             data_dir,
         } => {
-            let local = LocalBrokerOs::open(&data_dir, None).await?;
+            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
             let events = local
                 .engine
                 .get_execution_history(&execution_arn)
@@ -127,7 +128,7 @@ pub async fn run(command: SfnCommand) -> CliResult {
             executions,
             local_handlers,
             input,
-        } => bench(&definition, executions, local_handlers, &input).await,
+        } => bench(&definition, executions, local_handlers, &input, durability).await,
     }
 }
 
@@ -176,10 +177,16 @@ fn load_definition(path: &Path) -> Result<(String, Definition), String> {
     Ok((name, definition))
 }
 
-async fn run_definition(path: &Path, input: &str, wait_seconds: u64, data_dir: &Path) -> CliResult {
+async fn run_definition(
+    path: &Path,
+    input: &str,
+    wait_seconds: u64,
+    data_dir: &Path,
+    durability: Durability,
+) -> CliResult {
     let (name, definition) = load_definition(path)?;
     let input = read_input(input)?;
-    let local = LocalBrokerOs::open(data_dir, None).await?;
+    let local = LocalBrokerOs::open(data_dir, None, durability).await?;
     local
         .engine
         .register_state_machine(&name, definition)
@@ -221,7 +228,13 @@ async fn run_definition(path: &Path, input: &str, wait_seconds: u64, data_dir: &
 /// finishes promptly.
 const BENCH_IN_FLIGHT: usize = 256;
 
-async fn bench(path: &Path, executions: u32, local_handlers: bool, input: &str) -> CliResult {
+async fn bench(
+    path: &Path,
+    executions: u32,
+    local_handlers: bool,
+    input: &str,
+    durability: Durability,
+) -> CliResult {
     if executions == 0 {
         return Err("--executions must be at least 1".into());
     }
@@ -231,7 +244,7 @@ async fn bench(path: &Path, executions: u32, local_handlers: bool, input: &str) 
     let temp;
     let (engine, inputs) = if local_handlers {
         temp = RemovedOnDrop(tempdir()?);
-        let local = LocalBrokerOs::open(&temp.0, None).await?;
+        let local = LocalBrokerOs::open(&temp.0, None, durability).await?;
         let inputs = onboarding_inputs(&local.services, executions).await?;
         (local.engine.clone(), inputs)
     } else {

@@ -706,3 +706,95 @@ fn serve_serves_at_most_max_connections_at_once() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// `brokeros recon` refuses a provider payments does not know (issue 11): exit 2 naming it,
+/// and no run is recorded (a run is an audited entity: the audit export counts no new event).
+#[test]
+fn recon_refuses_an_unknown_provider_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    // Any command that opens the local Broker OS creates its store.
+    let list = brokeros(&[
+        "sfn",
+        "list",
+        "--state-machine",
+        "onboarding",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let report = dir.path().join("settlement.csv");
+    std::fs::write(
+        &report,
+        "provider_reference,provider_transaction_id,type,amount,currency,fee,settled_at\n\
+         dep_1,pay_1,deposit,100.00,EUR,0.00,2026-03-02T10:00:00Z\n",
+    )
+    .unwrap();
+    let report_arg = report.to_str().unwrap();
+    let events = |name: &str| {
+        let out = dir.path().join(name);
+        let export = brokeros(&[
+            "audit",
+            "export",
+            "--from",
+            "2000-01-01T00:00:00Z",
+            "--out",
+            out.to_str().unwrap(),
+            "--data-dir",
+            data_arg,
+        ]);
+        assert!(
+            export.status.success(),
+            "{}",
+            String::from_utf8_lossy(&export.stderr)
+        );
+        stdout(&export)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let before = events("before");
+
+    let refused = brokeros(&[
+        "recon",
+        report_arg,
+        "--provider",
+        "nosuch",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("payment provider nosuch not found"),
+        "{stderr}"
+    );
+    assert_eq!(events("after"), before, "no run was recorded");
+
+    // A provider of the routing rules: reconciled (exit 1: the ledger has no such deposit).
+    let known = brokeros(&[
+        "recon",
+        report_arg,
+        "--provider",
+        "cardpay-eu",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert_eq!(
+        known.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&known.stderr)
+    );
+    assert!(
+        stdout(&known).contains("missing_in_ledger"),
+        "{}",
+        stdout(&known)
+    );
+}

@@ -391,6 +391,23 @@ pub async fn routing_rules_and_provider_health_are_changed_by_finance_only(app: 
         reply["code"].is_string() && reply["message"].is_string(),
         "{reply}"
     );
+    // A limit outside the one grammar of amounts.
+    let mut lenient = next.clone();
+    let currency = lenient["providers"][0]["currencies"]
+        .as_object()
+        .and_then(|c| c.keys().next().cloned())
+        .expect("the first provider has a currency");
+    lenient["providers"][0]["currencies"][&currency]["max_amount"] = "5e4".into();
+    let (status, reply) = app
+        .send(Call::put("/payments/routing", &lenient).token(&finance))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(reply["code"], "invalid_amount", "{reply}");
+    assert_eq!(
+        reply["field"],
+        format!("providers[0].currencies.{currency}.max_amount"),
+        "{reply}"
+    );
     let body = serde_json::json!({ "health": "down", "note": "INC-1" });
     let path = format!("/payments/providers/{}/health", order[0]);
     let (status, _) = app.send(Call::put(&path, &body).token(&sales)).await;
@@ -657,6 +674,47 @@ pub async fn bad_deposit_requests_write_nothing(app: App) {
     assert_eq!(status, 400, "{reply}");
     assert_eq!(reply["field"], "deposit_id", "{reply}");
     assert_eq!(app.counts().await, before, "nothing was written");
+}
+
+/// An amount is a decimal string in the one grammar of `brokeros_kernel::money::amount`
+/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`). The forms once read leniently (`"1e3"` created a deposit of
+/// 1,000 USD) and JSON numbers are refused with `invalid_amount` naming the field, and nothing
+/// is written.
+pub async fn a_deposit_amount_outside_the_grammar_is_refused_and_writes_nothing(app: App) {
+    use crate::harness::token;
+    use brokeros_http::client::Call;
+    use brokeros_kernel::principal::Role;
+    use serde_json::json;
+    let client_id = approved_client(&app, "Berg").await;
+    let sales = token("sales-1", Role::Sales);
+    let path = format!("/clients/{client_id}/deposits");
+    let deposit = |amount: Value| json!({ "deposit_id": "dep_lenient", "amount": amount, "currency": "USD", "method": "card" });
+    let before = app.counts().await;
+    for amount in [
+        json!("1e3"),
+        json!("1_000"),
+        json!("+10.00"),
+        json!(".5"),
+        json!("5."),
+        json!("00010.00"),
+        json!(" 10.00"),
+        json!(1000),
+        json!(10.5),
+    ] {
+        let (status, reply) = app
+            .send(Call::post(&path, &deposit(amount.clone())).token(&sales))
+            .await;
+        assert_eq!(status, 400, "{amount}: {reply}");
+        assert_eq!(reply["code"], "invalid_amount", "{amount}: {reply}");
+        assert_eq!(reply["field"], "amount", "{amount}: {reply}");
+        assert!(reply["message"].is_string(), "{amount}: {reply}");
+    }
+    assert_eq!(app.counts().await, before, "nothing was written");
+    let (status, reply) = app
+        .send(Call::post(&path, &deposit(json!("1000.00"))).token(&sales))
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["amount"]["amount"], "1000.00", "{reply}");
 }
 
 /// The provider's result can be applied before the workflow parks its token (the webhook beat

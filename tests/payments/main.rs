@@ -32,5 +32,6 @@ brokeros_tests::scenarios! {
     a_funding_the_platform_refuses_returns_the_money_to_the_wallet => new,
     a_funding_whose_every_reply_was_lost_is_found_booked_and_never_returned => new,
     bad_deposit_requests_write_nothing => new,
+    a_deposit_amount_outside_the_grammar_is_refused_and_writes_nothing => new,
     a_result_applied_before_the_workflow_waits_is_not_lost => new,
 }

@@ -41,5 +41,6 @@ recon! {
 mod over_http_on_both_engines {
     brokeros_tests::scenarios! {
     settlement_reports_reconcile_over_http_for_finance_only => new,
+    a_report_of_an_unknown_provider_is_refused_and_writes_nothing => new,
     }
 }

@@ -84,3 +84,40 @@ pub async fn settlement_reports_reconcile_over_http_for_finance_only(app: App) {
     assert_eq!(status, 200);
     assert_eq!(stored, run);
 }
+
+/// Issue 11: a report for a provider Broker OS does not know (not in the routing rules, no
+/// webhooks accepted from it) was reconciled all the same — 201 with every row
+/// `missing_in_ledger` — and stored. It is refused, naming the provider, and nothing is written.
+pub async fn a_report_of_an_unknown_provider_is_refused_and_writes_nothing(app: App) {
+    let finance = token("finance-1", Role::Finance);
+    let csv = "provider_reference,provider_transaction_id,type,amount,currency,fee,settled_at\n\
+               dep_1,pay_1,deposit,100.00,EUR,0.00,2026-03-02T10:00:00Z\n";
+    let empty = serde_json::Value::Null;
+    let before = app.counts().await;
+    for provider in ["nosuch", "cardpay-eu-typo", "SIMCARD"] {
+        let (status, reply) = app
+            .send(report(
+                Call::post(&format!("/recon/{provider}"), &empty).token(&finance),
+                csv,
+            ))
+            .await;
+        assert_eq!(status, 404, "{provider}: {reply}");
+        assert_eq!(reply["code"], "not_found", "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains(provider),
+            "the answer names the provider: {reply}"
+        );
+    }
+    assert_eq!(app.counts().await, before, "nothing was written");
+    // Known providers: those of the routing rules, and those whose webhooks are accepted.
+    for provider in ["cardpay-eu", "simcard"] {
+        let (status, reply) = app
+            .send(report(
+                Call::post(&format!("/recon/{provider}"), &empty).token(&finance),
+                csv,
+            ))
+            .await;
+        assert_eq!(status, 201, "{provider}: {reply}");
+        assert_eq!(reply["run"]["provider"], provider, "{reply}");
+    }
+}

@@ -21,7 +21,8 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-const PROVIDER: &str = "psp-card";
+/// A provider of the embedded routing rules: reconciliation refuses providers it does not know.
+const PROVIDER: &str = "cardpay-eu";
 const REPORT: &str = include_str!("data/settlement.csv");
 
 fn services(store: Arc<dyn Store>) -> Services {
@@ -211,7 +212,7 @@ pub async fn each_kind_is_classified_and_recorded(store: Arc<dyn Store>) {
     book(&services).await;
     let before = counts(store.as_ref()).await;
     let run = brokeros_recon::reconcile(
-        &services,
+        &services.payments,
         &principal(&[Role::Finance]),
         PROVIDER,
         REPORT,
@@ -353,9 +354,10 @@ pub async fn a_bad_report_changes_nothing(store: Arc<dyn Store>) {
         ),
     ] {
         let report = format!("{header}\n{good}\n{bad_row}\n");
-        let e = brokeros_recon::reconcile(&services, &finance, PROVIDER, &report, "corr-bad")
-            .await
-            .unwrap_err();
+        let e =
+            brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, &report, "corr-bad")
+                .await
+                .unwrap_err();
         match &e {
             Error::Validation { field: Some(f), .. } => assert_eq!(f, field, "{bad_row}"),
             other => panic!("{bad_row}: expected a validation error, got {other:?}"),
@@ -363,15 +365,30 @@ pub async fn a_bad_report_changes_nothing(store: Arc<dyn Store>) {
         assert!(e.to_string().starts_with(field), "{e}");
     }
     for report in ["", "amount,currency\n1,USD\n", &format!("{header}\n")] {
-        let e = brokeros_recon::reconcile(&services, &finance, PROVIDER, report, "corr-bad")
-            .await
-            .unwrap_err();
+        let e =
+            brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, report, "corr-bad")
+                .await
+                .unwrap_err();
         assert!(matches!(e, Error::Validation { .. }), "{e:?}");
     }
-    let e = brokeros_recon::reconcile(&services, &finance, "bad provider", REPORT, "corr-bad")
+    let e = brokeros_recon::reconcile(
+        &services.payments,
+        &finance,
+        "bad provider",
+        REPORT,
+        "corr-bad",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Validation { .. }), "{e:?}");
+    // A well-formed name no routing rules or webhook registry knows.
+    let e = brokeros_recon::reconcile(&services.payments, &finance, "nosuch", REPORT, "corr-bad")
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Validation { .. }), "{e:?}");
+    assert!(
+        matches!(&e, Error::NotFound { entity: "payment provider", id } if id == "nosuch"),
+        "{e:?}"
+    );
     assert_eq!(counts(store.as_ref()).await, before, "nothing was written");
 }
 
@@ -385,17 +402,27 @@ pub async fn only_finance_and_admins_reconcile(store: Arc<dyn Store>) {
         vec![Role::Sales],
         vec![Role::Compliance, Role::Sales],
     ] {
-        let e =
-            brokeros_recon::reconcile(&services, &principal(&roles), PROVIDER, REPORT, "corr-no")
-                .await
-                .unwrap_err();
+        let e = brokeros_recon::reconcile(
+            &services.payments,
+            &principal(&roles),
+            PROVIDER,
+            REPORT,
+            "corr-no",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(e, Error::Forbidden { .. }), "{roles:?}: {e:?}");
     }
     assert_eq!(counts(store.as_ref()).await, before, "nothing was written");
-    let run =
-        brokeros_recon::reconcile(&services, &principal(&[Role::Admin]), PROVIDER, REPORT, "c")
-            .await
-            .unwrap();
+    let run = brokeros_recon::reconcile(
+        &services.payments,
+        &principal(&[Role::Admin]),
+        PROVIDER,
+        REPORT,
+        "c",
+    )
+    .await
+    .unwrap();
     let e = brokeros_recon::recon_run(&services, &principal(&[Role::Compliance]), &run.run.id)
         .await
         .unwrap_err();
@@ -408,8 +435,8 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
     let finance = principal(&[Role::Finance]);
     let before = counts(store.as_ref()).await;
     let (a, b) = tokio::join!(
-        brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-a"),
-        brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-b"),
+        brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, REPORT, "corr-a"),
+        brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, REPORT, "corr-b"),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a, b, "concurrent calls answer the one run");
@@ -426,7 +453,7 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
     )
     .await;
     let with_late = counts(store.as_ref()).await;
-    let again = brokeros_recon::reconcile(&services, &finance, PROVIDER, REPORT, "corr-c")
+    let again = brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, REPORT, "corr-c")
         .await
         .unwrap();
     assert_eq!(again, a);
@@ -434,7 +461,7 @@ pub async fn the_same_report_is_one_run(store: Arc<dyn Store>) {
 
     // Other bytes are another report: another run, which sees the new deposit.
     let other = format!("{REPORT}dep_late,ptx-2000,deposit,1.00,USD,0,2026-03-02T11:00:00Z\n");
-    let run = brokeros_recon::reconcile(&services, &finance, PROVIDER, &other, "corr-d")
+    let run = brokeros_recon::reconcile(&services.payments, &finance, PROVIDER, &other, "corr-d")
         .await
         .unwrap();
     assert_ne!(run.run.id, a.run.id);

@@ -479,6 +479,19 @@ pub async fn bad_withdrawal_requests_write_nothing(app: App) {
             "amount_not_positive",
             Some("amount"),
         ),
+        (body("wd_bad", "1e3"), 400, "invalid_amount", Some("amount")),
+        (
+            body("wd_bad", "00010.00"),
+            400,
+            "invalid_amount",
+            Some("amount"),
+        ),
+        (
+            body("wd_bad", "+10.00"),
+            400,
+            "invalid_amount",
+            Some("amount"),
+        ),
         (
             json!({ "withdrawal_id": "wd_bad", "amount": "10.00", "currency": "XYZ", "method": "card", "destination": "4111" }),
             400,

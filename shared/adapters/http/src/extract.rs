@@ -130,7 +130,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         }
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
-            ApiError(body_error(&path, e.into_inner().to_string())).into_response()
+            let message = e.into_inner().to_string();
+            // An amount outside the grammar is `invalid_amount`, naming its field.
+            ApiError(
+                brokeros_kernel::money::amount::from_serde_error(&path, &message)
+                    .unwrap_or_else(|| body_error(&path, message)),
+            )
+            .into_response()
         })?;
         Ok(JsonBody { value, raw })
     }

@@ -299,8 +299,14 @@ async fn reconcile(
 ) -> ApiResult<ApiReply> {
     let report = std::str::from_utf8(&body)
         .map_err(|_| Error::invalid("invalid_report", "body", "the report is not UTF-8 text"))?;
-    let run =
-        brokeros_recon::reconcile(&state.services, &p, &provider, report, &correlation).await?;
+    let run = brokeros_recon::reconcile(
+        &state.services.payments,
+        &p,
+        &provider,
+        report,
+        &correlation,
+    )
+    .await?;
     Ok(ApiReply(Answer::created(run)))
 }
 

@@ -21,6 +21,7 @@ pub struct AutoApprovalConfig {
     /// Trading groups whose clients may be auto-approved (a client with none is not).
     pub client_groups: Vec<String>,
     /// Up to this amount, per currency; a currency missing here is never auto-approved.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub max_amount: BTreeMap<String, Decimal>,
     /// Auto-approvals per client per UTC day; the rest go to people.
     pub max_per_day: u32,
@@ -105,6 +106,7 @@ pub struct Requirement {
 #[serde(deny_unknown_fields)]
 pub struct AmountTier {
     /// Currency code → amount.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub above: BTreeMap<String, Decimal>,
     pub approvers: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,7 @@ use time::{Duration, OffsetDateTime};
 use brokeros_kernel::Core;
 use brokeros_kernel::changeset::{Changeset, Committed, Entity};
 use brokeros_ledger::HistoryQuery;
+use brokeros_payments::routing::require_known_provider;
 
 /// How far outside the report's settlement period ledger postings are still read: a provider
 /// settles a day after we post, or the other way round.
@@ -141,11 +142,13 @@ async fn postings(
 
 /// Reconciles `report_csv` (see `crate::model` for its format) of `provider`
 /// against the ledger, stores the run with its audit event, and answers it; the same report
-/// again answers the stored run. Finance and admins only. Errors: `forbidden`; a validation
-/// error naming the report's line and column (`line 3, column 4 (amount)`); nothing is written
-/// on any error.
+/// again answers the stored run. Finance and admins only. Errors: `forbidden`; `not_found` for
+/// a provider payments does not know (`brokeros_payments::routing::require_known_provider`:
+/// neither in the routing rules nor among the providers whose webhooks are accepted); a
+/// validation error naming the report's line and column (`line 3, column 4 (amount)`);
+/// nothing is written on any error.
 pub async fn reconcile(
-    services: &Core,
+    services: &brokeros_payments::Services,
     principal: &Principal,
     provider: &str,
     report_csv: &str,
@@ -153,6 +156,8 @@ pub async fn reconcile(
 ) -> Result<ReconRun> {
     principal.require_any(&ROLES, "run a reconciliation")?;
     check_owner_id("provider", provider)?;
+    require_known_provider(services, provider).await?;
+    let services: &Core = services;
     let rows = parse_report(report_csv)?;
     let report_sha256 = sha256_hex(report_csv.as_bytes());
     let id = run_id(provider, &report_sha256);

@@ -13,7 +13,8 @@
 //!   `dep_1:credit`); letters, digits, `-`, `_`, `.`, `:`.
 //! * `provider_transaction_id`: the provider's own id, 1 to 128 printable characters.
 //! * `type`: `deposit`, `withdrawal`, `refund` or `chargeback`.
-//! * `amount`: the gross amount, positive, at most the currency's decimals.
+//! * `amount`: the gross amount, positive, at most the currency's decimals, in the one grammar
+//!   of amounts (`brokeros_kernel::money::amount`: `100.50`, never `1e2`, `+100.5` or `0100.5`).
 //! * `currency`: a code of the currency table (`USD`, `JPY`, `BTC`, ...).
 //! * `fee`: the provider's fee, zero or more, at most the currency's decimals.
 //! * `settled_at`: RFC 3339 (`2026-03-02T10:00:00Z`).
@@ -47,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use brokeros_kernel::money::{Currency, Money};
+use brokeros_kernel::money::{Currency, Money, parse_amount};
 use brokeros_kernel::{Error, Result};
 
 /// The columns of a settlement report, in order.
@@ -175,29 +176,13 @@ fn amount(
     currency: Currency,
     positive: bool,
 ) -> Result<Decimal> {
-    let valid_text = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-        && text.chars().filter(|c| *c == '.').count() <= 1
-        && !text.starts_with('.')
-        && !text.ends_with('.');
-    let value = valid_text
-        .then(|| text.parse::<Decimal>().ok())
-        .flatten()
-        .ok_or_else(|| {
-            bad(
-                line,
-                column,
-                "invalid_amount",
-                format!("'{}' is not a decimal number", shown(text)),
-            )
-        })?;
-    let checked = if positive {
-        Money::positive(COLUMNS[column], value, currency)
-    } else {
-        Money::non_negative(COLUMNS[column], value, currency)
-    };
+    let checked = parse_amount(COLUMNS[column], text).and_then(|value| {
+        if positive {
+            Money::positive(COLUMNS[column], value, currency)
+        } else {
+            Money::non_negative(COLUMNS[column], value, currency)
+        }
+    });
     checked.map(|m| m.amount()).map_err(|e| match e {
         Error::Validation { code, message, .. } => bad(line, column, code, message),
         other => other,
@@ -797,6 +782,36 @@ mod tests {
         ] {
             assert_eq!(field_of(parse_report(text).unwrap_err()).1, code, "{text}");
         }
+    }
+
+    #[test]
+    fn amounts_and_fees_follow_the_one_grammar() {
+        for text in [
+            "1e3", "1_000", "+10.00", ".5", "5.", "00010.00", " 10", "1,000", "--1", "-",
+        ] {
+            let quoted = format!("\"{text}\"");
+            let amount = format!("dep_1,tx-1,deposit,{quoted},USD,0,2026-03-02T10:00:00Z");
+            let (f, c, message) = field_of(parse_report(&report(&[&amount])).unwrap_err());
+            assert_eq!(
+                (f.as_str(), c),
+                ("line 2, column 4 (amount)", "invalid_amount"),
+                "{text:?}: {message}"
+            );
+            let fee = format!("dep_1,tx-1,deposit,10.00,USD,{quoted},2026-03-02T10:00:00Z");
+            let (f, c, _) = field_of(parse_report(&report(&[&fee])).unwrap_err());
+            assert_eq!(
+                (f.as_str(), c),
+                ("line 2, column 6 (fee)", "invalid_amount"),
+                "{text:?}"
+            );
+        }
+        let rows = parse_report(&report(&[
+            "dep_1,tx-1,deposit,\"10.50\",USD,0,2026-03-02T10:00:00Z",
+            "dep_2,tx-2,deposit,0.01,USD,0.00,2026-03-02T10:00:00Z",
+        ]))
+        .unwrap();
+        assert_eq!(rows[0].amount.to_string(), "10.50");
+        assert_eq!(rows[1].amount.to_string(), "0.01");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct WithdrawalsConfig {
     pub auto_approval: AutoApprovalConfig,
     /// Above this amount a second approver (an admin) is needed. A currency missing here
     /// always needs two: a rule nobody wrote for it must not make it easier.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub second_approval_above: BTreeMap<String, Decimal>,
     pub aml: WithdrawalAmlConfig,
 }
@@ -33,6 +34,7 @@ pub struct WithdrawalKycConfig {
     pub required_level: crate::model::VerificationLevel,
     /// Above this amount a client without enhanced verification (proof of funds on file) is
     /// reviewed by finance rather than auto-approved.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub enhanced_above: BTreeMap<String, Decimal>,
 }
 
@@ -40,8 +42,10 @@ pub struct WithdrawalKycConfig {
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalAmlConfig {
     /// Above this amount a withdrawal is reviewed by finance.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub review_above: BTreeMap<String, Decimal>,
     /// Above this amount a withdrawal is refused outright.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub reject_above: BTreeMap<String, Decimal>,
     /// The window the velocity rules look back over.
     pub velocity_window_seconds: u64,
@@ -49,6 +53,7 @@ pub struct WithdrawalAmlConfig {
     pub velocity_max_count: u32,
     /// Earlier withdrawals in the window (not refused) plus this one above this amount send it
     /// to finance.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize_map")]
     pub velocity_max_amount: BTreeMap<String, Decimal>,
 }
 

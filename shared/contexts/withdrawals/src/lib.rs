@@ -129,6 +129,8 @@ pub(crate) async fn stage_step(
 pub struct NewWithdrawal {
     /// Chosen by the caller (the portal), so a retried request withdraws once.
     pub withdrawal_id: String,
+    /// A decimal string (`brokeros_kernel::money::amount`).
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize")]
     pub amount: Decimal,
     pub currency: String,
     pub method: PaymentMethod,

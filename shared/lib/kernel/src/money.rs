@@ -4,7 +4,8 @@
 //! BTC). An amount finer than that cannot be booked as asked, so it is refused, never rounded.
 //! Amounts are `rust_decimal::Decimal`, never floating point; a [`Money`] holds its amount at
 //! exactly its currency's scale (10 USD is held as 10.00), so equal amounts look alike
-//! whatever form the caller sent.
+//! whatever form the caller sent. Amounts written as text follow one grammar, [`amount`]
+//! (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`): [`parse_amount`] and its serde deserializers.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +14,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Error, Result};
+
+pub mod amount;
+
+pub use amount::{INVALID_AMOUNT, parse_amount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CurrencyKind {
@@ -267,6 +272,7 @@ impl fmt::Display for Money {
 /// a float.
 #[derive(Serialize, Deserialize)]
 struct MoneyJson {
+    #[serde(deserialize_with = "amount::deserialize")]
     amount: Decimal,
     currency: Currency,
 }

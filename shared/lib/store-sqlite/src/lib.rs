@@ -5,6 +5,13 @@
 //! condition undoes only that transaction) and commits the group at once. Callers are answered
 //! after the commit, so an acknowledged transaction is durable and later ones see its effects
 //! in order. Reads use a small pool of connections that never block the writer.
+//!
+//! How durable is the store's [`Durability`]: by default ([`Durability::Full`], SQLite's
+//! `synchronous=FULL`) every group commit syncs the WAL to the disk before any of its callers is
+//! answered — one `fsync` per group, however many transactions it holds — so an acknowledged
+//! write survives a power failure. [`Durability::Relaxed`] (`synchronous=NORMAL`) syncs only at
+//! checkpoints: faster, but acknowledged writes may be lost on power failure (not on a process
+//! crash). Only an explicit choice gets it.
 
 mod sql;
 
@@ -30,15 +37,49 @@ struct WriteJob {
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// How far a commit has reached before its callers are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// On the disk: the WAL is synced (`fsync`) at every group commit (`synchronous=FULL`). An
+    /// acknowledged write survives a process crash and a power failure.
+    #[default]
+    Full,
+    /// In the operating system's page cache: the WAL is synced only at checkpoints
+    /// (`synchronous=NORMAL`). Acknowledged writes may be lost on power failure (not on a
+    /// process crash). For benchmarks and throwaway data.
+    Relaxed,
+}
+
+impl Durability {
+    /// The value of SQLite's `PRAGMA synchronous` for this durability.
+    fn synchronous(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Relaxed => "NORMAL",
+        }
+    }
+
+    /// The durability a connection's `PRAGMA synchronous` level gives (2 FULL, 1 NORMAL).
+    fn of_level(level: i64) -> Option<Durability> {
+        match level {
+            2 => Some(Durability::Full),
+            1 => Some(Durability::Relaxed),
+            _ => None,
+        }
+    }
+}
+
 pub struct SqliteStore {
     writer: Mutex<mpsc::Sender<WriteJob>>,
     readers: Arc<ReaderPool>,
+    durability: Durability,
 }
 
 /// Idle read connections; a reader that finds none opens another, so reads never wait on
 /// each other (SQLite in WAL mode serves any number of readers beside the writer).
 struct ReaderPool {
     path: PathBuf,
+    durability: Durability,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -47,7 +88,7 @@ impl ReaderPool {
         let idle = self.idle.lock().expect("reader pool lock").pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => sql::connect(&self.path).map_err(unavailable),
+            None => sql::connect(&self.path, self.durability).map_err(unavailable),
         }
     }
 
@@ -64,13 +105,28 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, with [`Durability::Full`].
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let writer_conn = sql::connect(path).map_err(unavailable)?;
+        SqliteStore::open_with(path, Durability::Full)
+    }
+
+    /// Opens (creating if needed) the database file at `path` with `durability`.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        let writer_conn = sql::connect(path, durability).map_err(unavailable)?;
         sql::migrate(&writer_conn).map_err(unavailable)?;
         sql::tune_writer(&writer_conn).map_err(unavailable)?;
+        // What SQLite reports for the connection that commits, not what was asked of it.
+        let level: i64 = writer_conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .map_err(unavailable)?;
+        let reported = Durability::of_level(level);
+        if reported != Some(durability) {
+            return Err(unavailable(format!(
+                "asked for {durability:?} durability, the writer reports synchronous={level}"
+            )));
+        }
         let readers = (0..READERS)
-            .map(|_| sql::connect(path))
+            .map(|_| sql::connect(path, durability))
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
         let (tx, rx) = mpsc::channel::<WriteJob>();
@@ -82,9 +138,16 @@ impl SqliteStore {
             writer: Mutex::new(tx),
             readers: Arc::new(ReaderPool {
                 path: path.to_path_buf(),
+                durability,
                 idle: Mutex::new(readers),
             }),
+            durability,
         })
+    }
+
+    /// The durability of commits, as the writer's connection reported it when opened.
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// Runs a key or index read on a pooled connection, on the calling thread: such reads take
@@ -174,5 +237,38 @@ impl Store for SqliteStore {
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
         self.read_blocking(move |c| sql::count(c, table)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.pragma_query_value(None, "synchronous", |r| r.get(0))
+    }
+
+    /// `PRAGMA synchronous`: 2 is FULL (the WAL is synced at every commit), 1 NORMAL.
+    #[test]
+    fn commits_are_synced_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+        assert_eq!(store.read(synchronous).unwrap(), 2, "FULL by default");
+        assert_eq!(store.durability(), Durability::Full);
+        assert_eq!(Durability::default(), Durability::Full);
+    }
+
+    #[test]
+    fn relaxed_durability_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let relaxed = SqliteStore::open_with(&path, Durability::Relaxed).unwrap();
+        assert_eq!(relaxed.read(synchronous).unwrap(), 1, "NORMAL");
+        assert_eq!(relaxed.durability(), Durability::Relaxed);
+        drop(relaxed);
+        // The setting belongs to the connections, not the file: reopened, it is FULL again.
+        let full = SqliteStore::open(&path).unwrap();
+        assert_eq!(full.read(synchronous).unwrap(), 2);
+        assert_eq!(full.durability(), Durability::Full);
     }
 }

@@ -8,16 +8,18 @@ use brokeros_store::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use crate::Durability;
+
 const COLUMNS: &str =
     "pk, sk, v, data, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, expires_at";
 
-pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
+pub fn connect(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
-    // WAL lets readers run beside the writer. NORMAL syncs at checkpoints rather than at every
-    // commit: a crash of the process loses nothing, a power loss may lose the last commits.
+    // WAL lets readers run beside the writer. `synchronous` is the durability asked for (see
+    // `Durability`): FULL syncs the WAL at every commit, NORMAL only at checkpoints.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "synchronous", durability.synchronous())?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)

@@ -62,6 +62,8 @@ pub fn view(deposit: &Deposit) -> Value {
 pub struct NewDeposit {
     /// Chosen by the caller (the payment page), so a retried request creates one deposit.
     pub deposit_id: String,
+    /// A decimal string (`brokeros_kernel::money::amount`).
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize")]
     pub amount: Decimal,
     pub currency: String,
     pub method: PaymentMethod,

@@ -36,8 +36,8 @@ pub use repo::stats::{
     window_outcomes,
 };
 pub use rules::{
-    ROUTING_RULES_ID, active_routing_rules, routing_rules_history, routing_rules_version,
-    update_routing_rules,
+    ROUTING_RULES_ID, active_routing_rules, require_known_provider, routing_rules_history,
+    routing_rules_version, update_routing_rules,
 };
 pub use stats::{
     HealthSetter, OUTAGE_DETECTOR, detect_outages, load_routing_stats, run_outage_detection,

@@ -175,6 +175,27 @@ pub async fn routing_rules_version(services: &Core, version: u32) -> Result<Arc<
     }
 }
 
+/// Refuses a payment provider Broker OS does not know, naming it (`NotFound`, entity `payment
+/// provider`). A provider is known when a version of the routing rules names it — the version
+/// in force, the embedded default (version 1) or any stored version (a provider taken out of
+/// the rules still settles what it collected before) — or when this deployment accepts its
+/// webhooks (`services.psp`). Names are exact: provider ids are case-sensitive.
+pub async fn require_known_provider(services: &crate::Services, name: &str) -> Result<()> {
+    let names = |document: &RoutingDocument| document.providers.iter().any(|p| p.id == name);
+    let known = services.psp.get(name).is_some()
+        || names(embedded().rules.document())
+        || names(active_routing_rules(services).await?.document())
+        || stored_versions(services).await?.iter().any(names);
+    if known {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            entity: "payment provider",
+            id: name.chars().take(64).collect(),
+        })
+    }
+}
+
 /// Every version of the rules, oldest first (the embedded version 1 when they were never
 /// changed). Finance, admins and compliance.
 pub async fn routing_rules_history(

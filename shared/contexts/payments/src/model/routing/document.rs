@@ -86,6 +86,7 @@ pub struct ProviderDescriptor {
     /// The currencies accepted, with their limits.
     pub currencies: BTreeMap<String, CurrencyLimits>,
     /// Percent of the amount (`"1.9"` for 1.9 %), on top of the currency's `fixed_fee`.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize")]
     pub percent_fee: Decimal,
     /// Breaks ties after cost: lower first.
     #[serde(default)]
@@ -100,18 +101,28 @@ fn all_risk_levels() -> BTreeSet<RiskLevel> {
     RiskLevel::ALL.into_iter().collect()
 }
 
-/// A provider's limits and fixed fee in one currency. Amounts are decimal strings (`"10.00"`).
+/// A provider's limits and fixed fee in one currency. Amounts are decimal strings (`"10.00"`,
+/// `brokeros_kernel::money::amount`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CurrencyLimits {
     /// Inclusive.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize")]
     pub min_amount: Decimal,
     /// Inclusive.
+    #[serde(deserialize_with = "brokeros_kernel::money::amount::deserialize")]
     pub max_amount: Decimal,
     /// The most volume a UTC day may bring to this provider in this currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "brokeros_kernel::money::amount::deserialize_option"
+    )]
     pub daily_cap: Option<Decimal>,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "brokeros_kernel::money::amount::deserialize"
+    )]
     pub fixed_fee: Decimal,
 }
 
@@ -175,9 +186,17 @@ pub struct RuleMatch {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AmountBounds {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "brokeros_kernel::money::amount::deserialize_option"
+    )]
     pub from: Option<Decimal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "brokeros_kernel::money::amount::deserialize_option"
+    )]
     pub below: Option<Decimal>,
 }
 

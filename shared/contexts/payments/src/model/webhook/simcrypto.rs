@@ -1,9 +1,6 @@
 //! A crypto processor's webhook dialect, and its simulator side: the body (with a chosen number
 //! of confirmations) and signature the processor would send for an event.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -13,7 +10,7 @@ use super::provider::{
 };
 use super::signature::{MAX_SIGNATURES, WebhookSecret, signature_hex, verify_signature};
 use crate::model::events::{PaymentEvent, PaymentEventKind};
-use brokeros_kernel::money::Money;
+use brokeros_kernel::money::{Money, parse_amount};
 
 /// A crypto payment processor's webhooks (shaped after NOWPayments/Coinbase Commerce/BitPay):
 ///
@@ -26,7 +23,8 @@ use brokeros_kernel::money::Money;
 ///              "tx_hash":"0x…","confirmations":20,"failure_reason":null}}
 /// ```
 ///
-/// Amounts are decimal strings (a JSON number is refused: it may have gone through a float).
+/// Amounts are decimal strings in the grammar of `brokeros_kernel::money::amount` (a JSON number
+/// is refused: it may have gone through a float).
 /// A transfer counts as succeeded only with `status` `completed` **and** at least the
 /// configured number of confirmations — the processor's word alone is not enough; fewer
 /// confirmations, or `status` `confirming`, is pending. `failed` → declined (with
@@ -79,26 +77,13 @@ struct CryptoTransfer {
     status: CryptoStatus,
     asset: String,
     network: String,
-    /// A decimal string.
+    /// A decimal string (`brokeros_kernel::money::amount`).
     amount: String,
     #[serde(default)]
     tx_hash: Option<String>,
     confirmations: u32,
     #[serde(default)]
     failure_reason: Option<String>,
-}
-
-/// `[0-9]+(\.[0-9]+)?`: no sign, exponent, separators or spaces.
-fn plain_decimal(text: &str) -> Option<Decimal> {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (text, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) || text.len() > 40 {
-        return None;
-    }
-    Decimal::from_str(text).ok()
 }
 
 impl CryptoProcessor {
@@ -225,9 +210,7 @@ impl PaymentProvider for CryptoProcessor {
             },
         };
         let currency = currency(&transfer.asset)?;
-        let amount = plain_decimal(&transfer.amount).ok_or_else(|| {
-            WebhookError::malformed("transfer.amount is not a plain decimal string")
-        })?;
+        let amount = parse_amount("amount", &transfer.amount).map_err(invalid_amount)?;
         let amount = Money::positive("amount", amount, currency).map_err(invalid_amount)?;
         let provider_transaction_id = match &transfer.tx_hash {
             Some(hash) => reference("transfer.tx_hash", hash)?,

@@ -382,14 +382,6 @@ fn wrong_types_and_forms_are_malformed() {
     let crypto = crypto();
     for bad in [
         CRYPTO_BODY.replace("\"100.5\"", "100.5"),
-        CRYPTO_BODY.replace("\"100.5\"", "\"1e2\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\"-100.5\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\"+100.5\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\" 100.5\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\"1_000\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\"100.\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\".5\""),
-        CRYPTO_BODY.replace("\"100.5\"", "\"\""),
         CRYPTO_BODY.replace("\"confirmations\": 12", "\"confirmations\": -1"),
         CRYPTO_BODY.replace("\"confirmations\": 12", "\"confirmations\": \"12\""),
         CRYPTO_BODY.replace("2026-11-24T09:59:30Z", "yesterday"),
@@ -411,6 +403,19 @@ fn unbookable_amounts_and_unknown_currencies_are_refused() {
         Err(WebhookError::InvalidAmount { code, .. }) => code,
         other => panic!("expected InvalidAmount, got {other:?}"),
     };
+    // Amount text outside the one grammar (`brokeros_kernel::money::amount`); a card amount is
+    // a JSON integer, whose grammar JSON's own already is (`1e8`, `100.5`: malformed above).
+    for text in [
+        "1e2", "+100.5", " 100.5", "1_000", "100.", ".5", "", "00100.5", "0x64", "1,000",
+    ] {
+        let body = CRYPTO_BODY.replace("\"100.5\"", &format!("\"{text}\""));
+        assert_eq!(code(parse(&crypto, &body)), "invalid_amount", "{text:?}");
+    }
+    // A minus sign is in the grammar; a negative payment is not positive.
+    assert_eq!(
+        code(parse(&crypto, &CRYPTO_BODY.replace("100.5", "-100.5"))),
+        "amount_not_positive"
+    );
     // More decimals than the currency has: USDT has 6, BTC 8, EUR 2.
     assert_eq!(
         code(parse(&crypto, &CRYPTO_BODY.replace("100.5", "100.0000001"))),
