@@ -1,12 +1,14 @@
 //! Governed onboarding end to end through the local Step Functions engine, on both storage
 //! engines: every branch of the onboarding state machine, the compliance API, restarts.
 
+mod documents;
 mod flows;
 mod kyc_checks;
 mod kyc_decision;
 mod kyc_screening;
 
 use brokeros_tests::app as harness;
+use documents::*;
 use flows::*;
 
 brokeros_tests::scenarios! {
@@ -29,4 +31,5 @@ brokeros_tests::scenarios! {
     a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
     a_replayed_decision_answers_the_same_review => new,
+    document_numbers_are_masked_in_the_client_record_and_its_audit_trail => new,
 }

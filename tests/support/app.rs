@@ -38,6 +38,8 @@ pub struct App {
     pub platform: Arc<brokeros_local::SimulatedPlatform>,
     /// Every transaction committed, when built [`App::recording`].
     pub recording: Option<Arc<crate::RecordingStore>>,
+    /// The document numbers the scenario sent, which no audit event may hold in clear.
+    pub sent_numbers: crate::audit_scan::SentNumbers,
     router: axum::Router,
 }
 
@@ -131,7 +133,16 @@ impl App {
             gateway,
             platform,
             recording: None,
+            sent_numbers: Default::default(),
             router,
+        }
+    }
+
+    /// The check of every audit event this app's store holds, to run once the scenario ended.
+    pub fn audit_scan(&self) -> crate::audit_scan::AuditScan {
+        crate::audit_scan::AuditScan {
+            store: self.store.clone(),
+            numbers: self.sent_numbers.clone(),
         }
     }
 
@@ -210,6 +221,11 @@ impl App {
     }
 
     pub async fn send(&self, request: Call<'_>) -> (u16, Value) {
+        self.sent_numbers.record_request(
+            request.method.as_str(),
+            request.path,
+            request.body.as_deref(),
+        );
         call(&self.router, request).await
     }
 

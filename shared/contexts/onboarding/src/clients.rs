@@ -220,6 +220,8 @@ pub struct NewDocument {
 const MAX_DOCUMENTS: usize = 12;
 
 /// Adds a document's metadata (type, issuing country, number, file reference) to the client.
+/// The client record (and so the audit event) holds the number masked; the full number is
+/// kept apart for the KYC provider.
 pub async fn add_document(
     services: &Services,
     principal: &Principal,
@@ -250,13 +252,14 @@ pub async fn add_document(
                 document: kyc::DocumentRef {
                     doc_type,
                     issuing_country,
-                    number,
+                    number: mask_number(&number),
                 },
                 file_ref,
                 added_at: ctx.now,
             };
-            client.documents.push(document);
             let mut changes = Changeset::new();
+            repo::stage_document_number(&mut changes, &client.id, &document.id, &number)?;
+            client.documents.push(document);
             changes.update(
                 &ctx,
                 services.ids.as_ref(),

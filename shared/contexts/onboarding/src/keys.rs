@@ -9,6 +9,18 @@ pub fn client(id: &str) -> Key {
     Key::new(format!("CLIENT#{id}"), "CLIENT")
 }
 
+/// A document's full number, kept apart from the audited client record (which masks it) for
+/// the KYC provider: `CLIENT#<id>` / `DOCNUMBER#<document id>`.
+pub fn client_document_number(client_id: &str, document_id: &str) -> Key {
+    Key::new(
+        format!("CLIENT#{client_id}"),
+        format!("{DOCUMENT_NUMBER}{document_id}"),
+    )
+}
+
+/// The sort key prefix of a client's document numbers.
+pub const DOCUMENT_NUMBER: &str = "DOCNUMBER#";
+
 pub fn client_by_user(user_id: &str) -> String {
     format!("USER#{user_id}")
 }

@@ -102,7 +102,8 @@ async fn check(services: &Services, task: KycTask) -> Result<Value> {
         .as_deref()
         .ok_or_else(|| Error::invalid("invalid_task_input", "product", "product is required"))?;
     let (_, client) = task.scope.load(services).await?;
-    let subject = kyc_subject(&client.entity, product)?;
+    let numbers = crate::repo::document_numbers(services, &client.entity.id).await?;
+    let subject = kyc_subject(&client.entity, product, &numbers)?;
     let ctx = task.scope.ctx(services);
     let check_id = check_id(&task.scope.onboarding_id);
     let record = run_kyc_check(

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use std::collections::BTreeMap;
+
 use crate::kyc::model::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
@@ -350,8 +352,9 @@ pub struct KycProfile {
 }
 
 /// Metadata of an identity or company document the client supplied. The image itself lives
-/// with the KYC provider; Broker OS keeps the reference and the number, which is masked
-/// wherever it is shown or audited.
+/// with the KYC provider. The client record (and so its audit events) keeps the number masked
+/// ([`mask_number`]); the full number, which only the KYC provider is sent, is kept apart from
+/// every audited record (`repo::stage_document_number`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientDocument {
     pub id: String,
@@ -364,19 +367,18 @@ pub struct ClientDocument {
     pub added_at: OffsetDateTime,
 }
 
-/// A document number as logs, audit events and the API show it: the last three characters.
-pub fn mask_number(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let shown = chars.len().saturating_sub(3);
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i < shown { '*' } else { *c })
-        .collect()
-}
+/// A document number as logs, audit events, the stored client and the API show it: the last
+/// three characters (the kernel's rule of what audit events may hold).
+pub use brokeros_kernel::audit::personal_data::mask as mask_number;
 
-/// The KYC subject for a client applying for `product`: their profile, names and documents.
-pub fn kyc_subject(client: &Client, product: &str) -> Result<KycSubject> {
+/// The KYC subject for a client applying for `product`: their profile, names and documents,
+/// with each document's full number from `numbers` (by document id; a document stored before
+/// numbers were kept apart has its number on the record).
+pub fn kyc_subject(
+    client: &Client,
+    product: &str,
+    numbers: &BTreeMap<String, String>,
+) -> Result<KycSubject> {
     let profile = client.profile.as_ref().ok_or_else(|| {
         Error::conflict(
             "profile_incomplete",
@@ -406,7 +408,13 @@ pub fn kyc_subject(client: &Client, product: &str) -> Result<KycSubject> {
         documents: client
             .documents
             .iter()
-            .map(|d| d.document.clone())
+            .map(|d| DocumentRef {
+                number: numbers
+                    .get(&d.id)
+                    .cloned()
+                    .unwrap_or_else(|| d.document.number.clone()),
+                ..d.document.clone()
+            })
             .collect(),
     })
 }
