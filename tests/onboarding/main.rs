@@ -6,10 +6,12 @@ mod flows;
 mod kyc_checks;
 mod kyc_decision;
 mod kyc_screening;
+mod profile_changes;
 
 use brokeros_tests::app as harness;
 use documents::*;
 use flows::*;
+use profile_changes::*;
 
 brokeros_tests::scenarios! {
     clear_client_is_approved_and_gets_an_account => new,
@@ -32,4 +34,8 @@ brokeros_tests::scenarios! {
     a_replayed_start_answers_the_same_execution => new,
     a_replayed_decision_answers_the_same_review => new,
     document_numbers_are_masked_in_the_client_record_and_its_audit_trail => new,
+    an_approved_client_made_ineligible_by_their_profile_is_no_longer_approved => new,
+    a_change_of_a_field_that_is_not_material_leaves_the_approval_alone => new,
+    under_rescreen_only_rules_a_clear_material_change_stays_approved => new,
+    jurisdiction_rules_refuse_profile_fields_they_do_not_know => new,
 }

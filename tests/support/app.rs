@@ -184,6 +184,56 @@ impl App {
         created
     }
 
+    /// Credits `amount` USD to the client's wallet as a card deposit through `cardpay-eu` leaves
+    /// it once credited (the deposit record and the ledger credit, transfer id = deposit id):
+    /// money to withdraw, without running the deposit workflow.
+    pub async fn credit_wallet(&self, client_id: &str, deposit_id: &str, amount: &str) {
+        use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+        const PROVIDER: &str = "cardpay-eu";
+        let now = time::OffsetDateTime::now_utc();
+        let at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let deposit: brokeros_payments::deposits::model::Deposit = serde_json::from_value(json!({
+            "id": deposit_id, "client_id": client_id,
+            "amount": { "amount": amount, "currency": "USD" }, "method": "card", "country": "DE",
+            "status": "credited",
+            "attempts": [{
+                "number": 1, "provider": PROVIDER, "reason": "test", "started_at": at,
+                "result": { "result": "succeeded", "event_id": format!("evt_{deposit_id}") }
+            }],
+            "created_at": at, "updated_at": at
+        }))
+        .unwrap();
+        let ctx = brokeros_kernel::OpContext {
+            actor: brokeros_kernel::audit::Actor::system("test"),
+            correlation_id: "test".into(),
+            now,
+        };
+        let mut changes = brokeros_kernel::changeset::Changeset::new();
+        changes
+            .create(
+                &ctx,
+                self.services.ids.as_ref(),
+                &deposit,
+                "deposit.credited",
+            )
+            .unwrap();
+        let (ops, _) = changes.into_parts();
+        self.store.transact(ops).await.unwrap();
+        let usd = brokeros_kernel::money::Currency::from_code("USD").unwrap();
+        let transfer = Transfer::between(
+            TransferId::new("transfer_id", deposit_id).unwrap(),
+            AccountId::provider_clearing(PROVIDER, usd).unwrap(),
+            AccountId::client_wallet(client_id, usd).unwrap(),
+            amount.parse().unwrap(),
+            "deposit",
+        );
+        brokeros_ledger::post(&self.services, &ctx, transfer)
+            .await
+            .unwrap();
+    }
+
     /// The client's wallet in `currency`: available and reserved.
     pub async fn wallet(
         &self,

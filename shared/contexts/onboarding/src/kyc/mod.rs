@@ -16,8 +16,8 @@ pub mod provider;
 mod repo;
 
 use crate::kyc::model::{
-    CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
-    ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
+    CheckScope, CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord,
+    KycSubject, ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, normalize};
@@ -58,6 +58,29 @@ pub async fn run_kyc_check(
     subject: KycSubject,
     ctx: &OpContext,
 ) -> KycResult<KycCheckRecord> {
+    run_kyc_check_for(
+        services,
+        provider,
+        screening_list,
+        check_id,
+        subject,
+        None,
+        ctx,
+    )
+    .await
+}
+
+/// [`run_kyc_check`] for a check whose caller knows why it runs (`trigger`: a re-verification
+/// after a profile change); without one, the trigger follows from the client's last check.
+pub async fn run_kyc_check_for(
+    services: &Core,
+    provider: &dyn KycProvider,
+    screening_list: &ScreeningList,
+    check_id: &str,
+    subject: KycSubject,
+    trigger: Option<CheckTrigger>,
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
     let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
     let check_id = normalize::code("check_id", check_id, 128)?;
     let subject = subject.validate(today)?;
@@ -82,7 +105,8 @@ pub async fn run_kyc_check(
         })?;
     let screening = screening_list.screen(&subject, rules.screening);
     let previous = latest_completed_check(services, &subject.client_id).await?;
-    let trigger = CheckTrigger::for_check(previous.as_ref(), subject.client_type);
+    let trigger =
+        trigger.unwrap_or_else(|| CheckTrigger::for_check(previous.as_ref(), subject.client_type));
     let (provider_refs, document_result) =
         if hard_rejections(&rules, &subject, &screening, today).is_empty() {
             let (refs, result) = verify_documents(
@@ -109,6 +133,7 @@ pub async fn run_kyc_check(
         client_type: subject.client_type,
         product: subject.product.clone(),
         trigger,
+        scope: CheckScope::Full,
         status,
         jurisdiction: rules.reference(),
         subject: kept.clone(),
@@ -297,7 +322,7 @@ pub async fn handle_kyc_webhook(
     }
 }
 
-/// The client's newest completed check, if any.
+/// The client's newest completed full check (not a re-screening), if any.
 pub async fn latest_completed_check(
     services: &Core,
     client_id: &str,
@@ -305,7 +330,7 @@ pub async fn latest_completed_check(
     Ok(repo::checks_of_client(services, client_id, 50)
         .await?
         .into_iter()
-        .find(KycCheckRecord::is_completed))
+        .find(KycCheckRecord::verified))
 }
 
 /// Whether a client now of `client_type` must be checked again: their newest completed check
