@@ -138,9 +138,18 @@ pub async fn reviews_with_status(
 }
 
 /// A document's full number as kept apart from the client record (which shows it masked).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 struct DocumentNumber {
     number: String,
+}
+
+/// Debug output ends up in logs: the number is left out.
+impl std::fmt::Debug for DocumentNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentNumber")
+            .field("number", &crate::model::mask_number(&self.number))
+            .finish()
+    }
 }
 
 /// Stages the full number of the client's new document `document_id`, committed with the
