@@ -13,7 +13,13 @@ macro_rules! api_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    crate::$module::$scenario(crate::harness::App::new(brokeros_tests::fresh_sqlite_store())).await;
+                    let app = crate::harness::App::new(brokeros_tests::fresh_sqlite_store());
+                    let scan = brokeros_tests::audit_scan::AuditScan {
+                        store: app.store.clone(),
+                        numbers: Default::default(),
+                    };
+                    crate::$module::$scenario(app).await;
+                    scan.assert_clean().await;
                 }
             )*
         }
@@ -22,7 +28,13 @@ macro_rules! api_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    crate::$module::$scenario(crate::harness::App::new(brokeros_tests::fresh_dynamo_store().await)).await;
+                    let app = crate::harness::App::new(brokeros_tests::fresh_dynamo_store().await);
+                    let scan = brokeros_tests::audit_scan::AuditScan {
+                        store: app.store.clone(),
+                        numbers: Default::default(),
+                    };
+                    crate::$module::$scenario(app).await;
+                    scan.assert_clean().await;
                 }
             )*
         }

@@ -1,15 +1,19 @@
 //! Governed onboarding end to end through the local Step Functions engine, on both storage
 //! engines: every branch of the onboarding state machine, the compliance API, restarts.
 
+mod documents;
 mod flows;
 mod identity;
 mod kyc_checks;
 mod kyc_decision;
 mod kyc_screening;
+mod profile_changes;
 
 use brokeros_tests::app as harness;
+use documents::*;
 use flows::*;
 use identity::*;
+use profile_changes::*;
 
 brokeros_tests::scenarios! {
     clear_client_is_approved_and_gets_an_account => new,
@@ -33,6 +37,11 @@ brokeros_tests::scenarios! {
     a_replayed_decision_answers_the_same_review => new,
     one_portal_identity_has_one_client_whatever_the_path => recording,
     concurrent_registrations_and_conversions_of_one_user_make_one_client => recording,
+    document_numbers_are_masked_in_the_client_record_and_its_audit_trail => new,
+    an_approved_client_made_ineligible_by_their_profile_is_no_longer_approved => new,
+    a_change_of_a_field_that_is_not_material_leaves_the_approval_alone => new,
+    under_rescreen_only_rules_a_clear_material_change_stays_approved => new,
+    jurisdiction_rules_refuse_profile_fields_they_do_not_know => new,
 }
 
 /// The scenarios whose decisions could rest on an index read (who the portal user is, the

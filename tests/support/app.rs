@@ -41,6 +41,8 @@ pub struct App {
     pub recording: Option<Arc<crate::RecordingStore>>,
     /// The store's lagging indexes, when built [`App::lagging`].
     pub lagging: Option<Arc<LaggingIndexes<dyn Store>>>,
+    /// The document numbers the scenario sent, which no audit event may hold in clear.
+    pub sent_numbers: crate::audit_scan::SentNumbers,
     router: axum::Router,
 }
 
@@ -153,7 +155,16 @@ impl App {
             platform,
             recording: None,
             lagging: None,
+            sent_numbers: Default::default(),
             router,
+        }
+    }
+
+    /// The check of every audit event this app's store holds, to run once the scenario ended.
+    pub fn audit_scan(&self) -> crate::audit_scan::AuditScan {
+        crate::audit_scan::AuditScan {
+            store: self.store.clone(),
+            numbers: self.sent_numbers.clone(),
         }
     }
 
@@ -195,6 +206,56 @@ impl App {
         created
     }
 
+    /// Credits `amount` USD to the client's wallet as a card deposit through `cardpay-eu` leaves
+    /// it once credited (the deposit record and the ledger credit, transfer id = deposit id):
+    /// money to withdraw, without running the deposit workflow.
+    pub async fn credit_wallet(&self, client_id: &str, deposit_id: &str, amount: &str) {
+        use brokeros_ledger::model::{AccountId, Transfer, TransferId};
+        const PROVIDER: &str = "cardpay-eu";
+        let now = time::OffsetDateTime::now_utc();
+        let at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let deposit: brokeros_payments::deposits::model::Deposit = serde_json::from_value(json!({
+            "id": deposit_id, "client_id": client_id,
+            "amount": { "amount": amount, "currency": "USD" }, "method": "card", "country": "DE",
+            "status": "credited",
+            "attempts": [{
+                "number": 1, "provider": PROVIDER, "reason": "test", "started_at": at,
+                "result": { "result": "succeeded", "event_id": format!("evt_{deposit_id}") }
+            }],
+            "created_at": at, "updated_at": at
+        }))
+        .unwrap();
+        let ctx = brokeros_kernel::OpContext {
+            actor: brokeros_kernel::audit::Actor::system("test"),
+            correlation_id: "test".into(),
+            now,
+        };
+        let mut changes = brokeros_kernel::changeset::Changeset::new();
+        changes
+            .create(
+                &ctx,
+                self.services.ids.as_ref(),
+                &deposit,
+                "deposit.credited",
+            )
+            .unwrap();
+        let (ops, _) = changes.into_parts();
+        self.store.transact(ops).await.unwrap();
+        let usd = brokeros_kernel::money::Currency::from_code("USD").unwrap();
+        let transfer = Transfer::between(
+            TransferId::new("transfer_id", deposit_id).unwrap(),
+            AccountId::provider_clearing(PROVIDER, usd).unwrap(),
+            AccountId::client_wallet(client_id, usd).unwrap(),
+            amount.parse().unwrap(),
+            "deposit",
+        );
+        brokeros_ledger::post(&self.services, &ctx, transfer)
+            .await
+            .unwrap();
+    }
+
     /// The client's wallet in `currency`: available and reserved.
     pub async fn wallet(
         &self,
@@ -232,6 +293,11 @@ impl App {
     }
 
     pub async fn send(&self, request: Call<'_>) -> (u16, Value) {
+        self.sent_numbers.record_request(
+            request.method.as_str(),
+            request.path,
+            request.body.as_deref(),
+        );
         call(&self.router, request).await
     }
 

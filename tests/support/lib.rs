@@ -2,6 +2,7 @@
 //! and the local AWS emulators they run against (DynamoDB Local, moto).
 
 pub mod app;
+pub mod audit_scan;
 pub mod dynamodb_local;
 pub mod moto;
 mod supervisor;
@@ -133,7 +134,9 @@ impl Store for RecordingStore {
 
 /// The scenario tests of a suite, each once on a fresh SQLite store and once on a fresh
 /// DynamoDB Local table pair: `scenario => App constructor (its argument)`, where the scenario is
-/// an `async fn(App)` at the test binary's root.
+/// an `async fn(App)` at the test binary's root. When the scenario has ended, every audit event
+/// it wrote is checked against the rule of what audit events may hold of a person's data
+/// ([`audit_scan`]).
 // The scenarios are functions of the suite that calls the macro, hence `crate::`.
 #[allow(clippy::crate_in_macro_def)]
 #[macro_export]
@@ -144,7 +147,10 @@ macro_rules! scenarios {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store = $crate::fresh_sqlite_store();
-                    crate::$scenario($crate::app::App::$app(store $(, $seconds)?).await).await;
+                    let app = $crate::app::App::$app(store $(, $seconds)?).await;
+                    let scan = app.audit_scan();
+                    crate::$scenario(app).await;
+                    scan.assert_clean().await;
                 }
             )*
         }
@@ -154,7 +160,10 @@ macro_rules! scenarios {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     let store = $crate::fresh_dynamo_store().await;
-                    crate::$scenario($crate::app::App::$app(store $(, $seconds)?).await).await;
+                    let app = $crate::app::App::$app(store $(, $seconds)?).await;
+                    let scan = app.audit_scan();
+                    crate::$scenario(app).await;
+                    scan.assert_clean().await;
                 }
             )*
         }

@@ -8,8 +8,8 @@ use regex::Regex;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-fn patterns() -> &'static (Regex, Regex) {
-    static PATTERNS: OnceLock<(Regex, Regex)> = OnceLock::new();
+fn patterns() -> &'static (Regex, Regex, Regex) {
+    static PATTERNS: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         (
             Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("email pattern"),
@@ -17,24 +17,34 @@ fn patterns() -> &'static (Regex, Regex) {
             // groups ("020 7946 0958"); dates ("2026-11-24") have a two-digit middle group.
             Regex::new(r"\+\d[\d \-().]{5,}\d|\(?\b\d{2,5}\)?[ \-.]\d{3,4}[ \-.]?\d{3,5}\b")
                 .expect("phone pattern"),
+            // UUIDs (event and correlation ids), whose digit groups can look like a phone's.
+            Regex::new(
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            )
+            .expect("uuid pattern"),
         )
     })
 }
 
 /// Masks emails (keeping the first character and the domain) and phone numbers (keeping the
-/// last two digits).
+/// last two digits); UUIDs are left whole.
 pub fn redact(line: &str) -> String {
-    let (email, phone) = patterns();
+    let (email, phone, uuid) = patterns();
     let masked = email.replace_all(line, |c: &regex::Captures<'_>| {
         let whole = &c[0];
         let (local, domain) = whole.split_once('@').unwrap_or((whole, ""));
         format!("{}***@{domain}", local.chars().next().unwrap_or('*'))
     });
+    let ids: Vec<std::ops::Range<usize>> = uuid.find_iter(&masked).map(|m| m.range()).collect();
     phone
         .replace_all(&masked, |c: &regex::Captures<'_>| {
+            let found = c.get(0).expect("the whole match");
+            let in_id = ids
+                .iter()
+                .any(|id| found.start() < id.end && id.start < found.end());
             let digits: Vec<char> = c[0].chars().filter(char::is_ascii_digit).collect();
             // Timestamps and ids in a log line are digit runs too: only mask what could dial.
-            if digits.len() < 7 || digits.len() > 15 {
+            if in_id || digits.len() < 7 || digits.len() > 15 {
                 return c[0].to_string();
             }
             let tail: String = digits[digits.len() - 2..].iter().collect();
@@ -87,6 +97,17 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_not_taken_for_phone_numbers() {
+        let line = r#"{"correlation_id":"01a24d3c-1024-7442-9154-7327525588fa","msg":"call +44 20 7946 0958"}"#;
+        let out = redact(line);
+        assert!(
+            out.contains("01a24d3c-1024-7442-9154-7327525588fa"),
+            "{out}"
+        );
+        assert!(!out.contains("7946"), "{out}");
+    }
 
     #[test]
     fn masks_emails_and_phones_but_not_times() {

@@ -129,7 +129,7 @@ id_post!(
     "client.profile",
     brokeros_onboarding::model::KycProfile,
     onboarding,
-    clients::set_profile
+    brokeros_onboarding::profile_change::set_profile
 );
 id_post!(
     add_document,

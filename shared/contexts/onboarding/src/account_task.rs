@@ -22,7 +22,8 @@ pub(crate) struct AccountTask {
 
 /// Opens the account once per onboarding: the onboarding id is the platform request id, so a
 /// retried task gets the account the first attempt opened, and the account is recorded on the
-/// onboarding and the client with their audit events.
+/// onboarding and the client with their audit events. A re-verification (after a change of
+/// an approved client's profile) opens none: the client keeps their account.
 pub(crate) async fn open_account(
     services: &Services,
     task: AccountTask,
@@ -33,7 +34,14 @@ pub(crate) async fn open_account(
     let group = settings
         .account_group
         .replace("{currency}", &currency.to_lowercase());
-    let (_, client) = task.scope.load(services).await?;
+    let (onboarding, client) = task.scope.load(services).await?;
+    if onboarding.entity.is_reverification()
+        && let Some(account) = client.entity.trading_accounts.first()
+    {
+        // A re-verified client keeps the account they have: the workflow's approval path
+        // records it on the onboarding, nothing is opened.
+        return Ok(json!(account));
+    }
     let name = [
         Some(client.entity.first_name.as_str()),
         client.entity.last_name.as_deref(),

@@ -4,7 +4,7 @@
 use crate::kyc::model as kyc;
 use crate::model::Client;
 use crate::model::{
-    ClientDocument, Contact, ContactRules, KycProfile, KycStatus, Onboarding, mask_number,
+    Address, ClientDocument, Contact, ContactRules, KycProfile, Onboarding, mask_number,
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, OpContext, Result, normalize};
@@ -163,7 +163,7 @@ fn already_registered(principal: &Principal, user: &str, client_id: &str) -> Err
     Error::conflict("already_registered", message)
 }
 
-fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
+pub(crate) fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
     profile.nationality = normalize::country("profile.nationality", &profile.nationality)?;
     profile.residence_country =
         normalize::country("profile.residence_country", &profile.residence_country)?;
@@ -177,6 +177,16 @@ fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
         .as_deref()
         .map(|n| normalize::text("profile.middle_names", n, 100))
         .transpose()?;
+    profile.address = profile.address.map(validate_address).transpose()?;
+    if let Some(dob) = profile.date_of_birth
+        && (dob.year() < 1900 || dob > time::OffsetDateTime::now_utc().date())
+    {
+        return Err(Error::invalid(
+            "invalid_date_of_birth",
+            "profile.date_of_birth",
+            "date of birth must be after 1900 and not in the future",
+        ));
+    }
     match profile.client_type {
         kyc::ClientType::Individual if profile.date_of_birth.is_none() => Err(Error::invalid(
             "date_of_birth_required",
@@ -192,7 +202,20 @@ fn validate_profile(mut profile: KycProfile) -> Result<KycProfile> {
     }
 }
 
-async fn load_for_change(
+fn validate_address(address: Address) -> Result<Address> {
+    Ok(Address {
+        line1: normalize::required_text("profile.address.line1", &address.line1, 200)?,
+        line2: normalize::optional(address.line2, |l| {
+            normalize::text("profile.address.line2", l, 200)
+        })?,
+        city: normalize::required_text("profile.address.city", &address.city, 100)?,
+        postal_code: normalize::optional(address.postal_code, |c| {
+            normalize::text("profile.address.postal_code", c, 20)
+        })?,
+    })
+}
+
+pub(crate) async fn load_for_change(
     services: &Services,
     principal: &Principal,
     id: &str,
@@ -207,52 +230,6 @@ async fn load_for_change(
     Ok(client)
 }
 
-/// Sets the client's KYC profile. A change of client type (individual ↔ corporate) voids an
-/// approval or a check in progress: KYC status becomes `reverification_required` and a new
-/// onboarding must verify the new profile.
-pub async fn set_profile(
-    services: &Services,
-    principal: &Principal,
-    id: &str,
-    body: KycProfile,
-    key: Option<&IdempotencyKey>,
-    correlation_id: &str,
-) -> Result<Answer> {
-    let profile = validate_profile(body)?;
-    execute(services, key, || {
-        let profile = profile.clone();
-        Box::pin(async move {
-            let ctx = user_ctx(services, principal, correlation_id);
-            let before = load_for_change(services, principal, id).await?;
-            let mut client = before.entity.clone();
-            let type_changed = client
-                .profile
-                .as_ref()
-                .is_some_and(|p| p.client_type != profile.client_type);
-            if type_changed && client.kyc_status != KycStatus::NotStarted {
-                client.kyc_status = KycStatus::ReverificationRequired;
-            }
-            client.profile = Some(profile);
-            let action = if type_changed {
-                "client.type_changed"
-            } else {
-                "client.profile_updated"
-            };
-            let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &client,
-                action,
-                vec![],
-            )?;
-            Ok((Answer::done(view(&client, before.version + 1)), changes))
-        })
-    })
-    .await
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewDocument {
@@ -264,6 +241,8 @@ pub struct NewDocument {
 const MAX_DOCUMENTS: usize = 12;
 
 /// Adds a document's metadata (type, issuing country, number, file reference) to the client.
+/// The client record (and so the audit event) holds the number masked; the full number is
+/// kept apart for the KYC provider.
 pub async fn add_document(
     services: &Services,
     principal: &Principal,
@@ -294,13 +273,14 @@ pub async fn add_document(
                 document: kyc::DocumentRef {
                     doc_type,
                     issuing_country,
-                    number,
+                    number: mask_number(&number),
                 },
                 file_ref,
                 added_at: ctx.now,
             };
-            client.documents.push(document);
             let mut changes = Changeset::new();
+            repo::stage_document_number(&mut changes, &client.id, &document.id, &number)?;
+            client.documents.push(document);
             changes.update(
                 &ctx,
                 services.ids.as_ref(),

@@ -9,6 +9,18 @@ pub fn client(id: &str) -> Key {
     Key::new(format!("CLIENT#{id}"), "CLIENT")
 }
 
+/// A document's full number, kept apart from the audited client record (which masks it) for
+/// the KYC provider: `CLIENT#<id>` / `DOCNUMBER#<document id>`.
+pub fn client_document_number(client_id: &str, document_id: &str) -> Key {
+    Key::new(
+        format!("CLIENT#{client_id}"),
+        format!("{DOCUMENT_NUMBER}{document_id}"),
+    )
+}
+
+/// The sort key prefix of a client's document numbers.
+pub const DOCUMENT_NUMBER: &str = "DOCNUMBER#";
+
 /// The portal user `user_id`'s client: the marker item, holding the client's id, that makes
 /// one portal identity have at most one client whatever creates it, and that `/me` reads the
 /// client by (a key, read consistently; never an index, which may lag).

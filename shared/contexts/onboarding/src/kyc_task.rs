@@ -17,7 +17,7 @@ use crate::Services;
 use crate::kyc::model::KycCheckRecord;
 use crate::task_scope::{TaskScope, update_onboarding};
 
-use crate::kyc::{KycError, run_kyc_check};
+use crate::kyc::{KycError, run_kyc_check_for};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -101,16 +101,18 @@ async fn check(services: &Services, task: KycTask) -> Result<Value> {
         .product
         .as_deref()
         .ok_or_else(|| Error::invalid("invalid_task_input", "product", "product is required"))?;
-    let (_, client) = task.scope.load(services).await?;
-    let subject = kyc_subject(&client.entity, product)?;
+    let (onboarding, client) = task.scope.load(services).await?;
+    let numbers = crate::repo::document_numbers(services, &client.entity.id).await?;
+    let subject = kyc_subject(&client.entity, product, &numbers)?;
     let ctx = task.scope.ctx(services);
     let check_id = check_id(&task.scope.onboarding_id);
-    let record = run_kyc_check(
+    let record = run_kyc_check_for(
         services,
         services.kyc.as_ref(),
         &services.screening,
         &check_id,
         subject,
+        onboarding.entity.trigger.clone(),
         &ctx,
     )
     .await

@@ -9,12 +9,14 @@ pub mod keys;
 pub mod kyc;
 pub mod kyc_task;
 pub mod model;
+pub mod profile_change;
 mod repo;
 pub mod reviews;
 mod services;
 pub mod task_scope;
 pub mod tasks;
 
+use crate::kyc::model::{CheckTrigger, ProfileField};
 use crate::model::Client;
 use crate::model::{KycStatus, Onboarding, OnboardingStatus};
 use brokeros_kernel::principal::{Principal, Role};
@@ -70,7 +72,7 @@ pub async fn start(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Answer> {
-    let workflow = services.workflow()?;
+    services.workflow()?;
     let (mut answer, input) = prepare(
         services,
         principal,
@@ -80,9 +82,24 @@ pub async fn start(
         correlation_id,
     )
     .await?;
+    let arn = launch(services, principal, correlation_id, input).await?;
+    answer.body["execution_arn"] = json!(arn);
+    Ok(answer)
+}
+
+/// Starts the workflow of a recorded onboarding (`input` as [`workflow_input`] builds it) and
+/// answers its execution ARN. A replayed request finds the onboarding it created: still
+/// running, it (re)starts the execution, which is idempotent by name; ended, it answers the
+/// execution it ran. A workflow that cannot start closes the onboarding as failed (the client
+/// may start again) and answers the error.
+pub(crate) async fn launch(
+    services: &Services,
+    principal: &Principal,
+    correlation_id: &str,
+    input: Value,
+) -> Result<String> {
+    let workflow = services.workflow()?;
     let onboarding_id = input["onboarding_id"].as_str().unwrap_or_default();
-    // A replayed request finds the onboarding it created: still running, it (re)starts the
-    // execution, which is idempotent by name; ended, it answers the execution it ran.
     let current = services.get::<Onboarding>(onboarding_id).await?;
     if current.entity.status != OnboardingStatus::Running {
         if let Some(failure) = current.entity.failure.as_deref()
@@ -93,29 +110,43 @@ pub async fn start(
                 format!("onboarding {onboarding_id} could not start ({failure}); start a new one"),
             ));
         }
-        let arn = workflow.execution_arn(Machine::Onboarding, onboarding_id)?;
-        answer.body["execution_arn"] = json!(arn);
-        return Ok(answer);
+        return workflow.execution_arn(Machine::Onboarding, onboarding_id);
     }
-    let arn = match workflow
+    match workflow
         .start(Machine::Onboarding, onboarding_id, input.clone())
         .await
     {
-        Ok(arn) => arn,
+        Ok(arn) => Ok(arn),
         Err(Error::Conflict {
             code: "execution_exists",
             ..
-        }) => workflow.execution_arn(Machine::Onboarding, onboarding_id)?,
+        }) => workflow.execution_arn(Machine::Onboarding, onboarding_id),
         Err(e) => {
             let client_id = input["client_id"].as_str().unwrap_or_default();
             let ctx = user_ctx(services, principal, correlation_id);
             let error = format!("{WORKFLOW_NOT_STARTED}.{}", error_name(&e));
             tasks::record_start_failure(services, ctx, client_id, onboarding_id, &error).await?;
-            return Err(e);
+            Err(e)
         }
-    };
-    answer.body["execution_arn"] = json!(arn);
-    Ok(answer)
+    }
+}
+
+/// The onboarding workflow's input for an onboarding of `client_id` for `product`.
+pub(crate) fn workflow_input(
+    services: &Services,
+    client_id: &str,
+    onboarding_id: &str,
+    product: &str,
+) -> Value {
+    let settings = &services.config.onboarding;
+    json!({
+        "client_id": client_id,
+        "onboarding_id": onboarding_id,
+        "product": product,
+        "review_timeout_seconds": settings.review_timeout_seconds,
+        "escalation_timeout_seconds": settings.escalation_timeout_seconds,
+        "kyc_result_timeout_seconds": settings.kyc_result_timeout_seconds,
+    })
 }
 
 /// Records a new onboarding for the client and their KYC status `pending`, with the audit
@@ -152,18 +183,27 @@ pub async fn prepare(
                     code: "onboarding_not_allowed",
                     message: format!(
                         "client {client_id} is {}; onboarding cannot start now",
-                        serde_json::to_value(before.entity.kyc_status)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default()
+                        before.entity.kyc_status.as_str()
                     ),
                 });
             }
+            // A client whose approval a profile change voided, starting again after a
+            // re-verification that did not approve: this onboarding re-verifies them (on the
+            // account they have). A change of client type is checked as one.
+            let trigger = before
+                .entity
+                .reverification
+                .as_ref()
+                .filter(|r| !r.fields.contains(&ProfileField::ClientType))
+                .map(|r| CheckTrigger::ProfileChanged {
+                    fields: r.fields.iter().copied().collect(),
+                });
             let onboarding = Onboarding {
                 id: services.ids.prefixed("onb"),
                 client_id: client_id.clone(),
                 product,
                 status: OnboardingStatus::Running,
+                trigger,
                 execution_arn: None,
                 kyc_check_id: None,
                 kyc_result_token: None,
@@ -176,6 +216,10 @@ pub async fn prepare(
             let mut client = before.entity.clone();
             client.kyc_status = KycStatus::Pending;
             client.onboarding_id = Some(onboarding.id.clone());
+            if let Some(r) = &mut client.reverification {
+                // A client whose approval a change voided: this onboarding re-verifies them.
+                r.onboarding_id = Some(onboarding.id.clone());
+            }
             let mut changes = Changeset::new();
             changes.create(
                 &ctx,
@@ -195,15 +239,12 @@ pub async fn prepare(
         })
     })
     .await?;
-    let settings = &services.config.onboarding;
-    let input = json!({
-        "client_id": answer.body["client_id"],
-        "onboarding_id": answer.body["id"],
-        "product": answer.body["product"],
-        "review_timeout_seconds": settings.review_timeout_seconds,
-        "escalation_timeout_seconds": settings.escalation_timeout_seconds,
-        "kyc_result_timeout_seconds": settings.kyc_result_timeout_seconds,
-    });
+    let input = workflow_input(
+        services,
+        answer.body["client_id"].as_str().unwrap_or_default(),
+        answer.body["id"].as_str().unwrap_or_default(),
+        answer.body["product"].as_str().unwrap_or_default(),
+    );
     Ok((answer, input))
 }
 

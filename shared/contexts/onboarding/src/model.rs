@@ -5,7 +5,12 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::kyc::model::{ClientType, DocumentRef, KycSubject, SourceOfFunds, SubjectName};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::kyc::model::{
+    CheckTrigger, ClientType, DepositRule, DocumentRef, KycSubject, MoneyRules, ProfileField,
+    SourceOfFunds, SubjectName, WithdrawalRule,
+};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 
@@ -59,16 +64,39 @@ pub enum KycStatus {
     ReviewExpired,
     Failed,
     /// The client changed type (individual ↔ corporate): approval no longer holds until a new
-    /// onboarding approves the new profile.
+    /// onboarding approves the new profile. (Other material changes of an approved client's
+    /// profile start that onboarding themselves: the client is `pending` meanwhile.)
     ReverificationRequired,
 }
 
 impl KycStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KycStatus::NotStarted => "not_started",
+            KycStatus::Pending => "pending",
+            KycStatus::InReview => "in_review",
+            KycStatus::Approved => "approved",
+            KycStatus::Rejected => "rejected",
+            KycStatus::ReviewExpired => "review_expired",
+            KycStatus::Failed => "failed",
+            KycStatus::ReverificationRequired => "reverification_required",
+        }
+    }
+
     /// Whether a new onboarding may start from here.
     pub fn may_start_onboarding(self) -> bool {
         !matches!(
             self,
             KycStatus::Pending | KycStatus::InReview | KycStatus::Approved
+        )
+    }
+
+    /// Whether a verification is under way or awaited (a check running, a review open, a new
+    /// onboarding required).
+    pub fn is_verifying(self) -> bool {
+        matches!(
+            self,
+            KycStatus::Pending | KycStatus::InReview | KycStatus::ReverificationRequired
         )
     }
 
@@ -99,6 +127,10 @@ pub struct Onboarding {
     pub client_id: String,
     pub product: String,
     pub status: OnboardingStatus,
+    /// Why it runs when not a first onboarding: a re-verification after a change of the
+    /// approved client's profile (its check records the same trigger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<CheckTrigger>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +156,12 @@ pub struct Onboarding {
 }
 
 impl Onboarding {
+    /// Whether it re-verifies an approved client whose profile changed (their trading account
+    /// stays the one they have).
+    pub fn is_reverification(&self) -> bool {
+        matches!(self.trigger, Some(CheckTrigger::ProfileChanged { .. }))
+    }
+
     /// Records the workflow's outcome. Reporting the same outcome again is a no-op (workflow
     /// tasks are retried); a different outcome after one was recorded is refused.
     pub fn finish(
@@ -345,13 +383,29 @@ pub struct KycProfile {
     pub date_of_birth: Option<time::Date>,
     pub nationality: String,
     pub residence_country: String,
+    /// Where the client lives (for a company: its registered address), in `residence_country`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
     pub source_of_funds: SourceOfFunds,
     pub pep_declared: bool,
 }
 
+/// A postal address in the profile's residence country.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+}
+
 /// Metadata of an identity or company document the client supplied. The image itself lives
-/// with the KYC provider; Broker OS keeps the reference and the number, which is masked
-/// wherever it is shown or audited.
+/// with the KYC provider. The client record (and so its audit events) keeps the number masked
+/// ([`mask_number`]); the full number, which only the KYC provider is sent, is kept apart from
+/// every audited record (`repo::stage_document_number`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientDocument {
     pub id: String,
@@ -364,19 +418,18 @@ pub struct ClientDocument {
     pub added_at: OffsetDateTime,
 }
 
-/// A document number as logs, audit events and the API show it: the last three characters.
-pub fn mask_number(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let shown = chars.len().saturating_sub(3);
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i < shown { '*' } else { *c })
-        .collect()
-}
+/// A document number as logs, audit events, the stored client and the API show it: the last
+/// three characters (the kernel's rule of what audit events may hold).
+pub use brokeros_kernel::audit::personal_data::mask as mask_number;
 
-/// The KYC subject for a client applying for `product`: their profile, names and documents.
-pub fn kyc_subject(client: &Client, product: &str) -> Result<KycSubject> {
+/// The KYC subject for a client applying for `product`: their profile, names and documents,
+/// with each document's full number from `numbers` (by document id; a document stored before
+/// numbers were kept apart has its number on the record).
+pub fn kyc_subject(
+    client: &Client,
+    product: &str,
+    numbers: &BTreeMap<String, String>,
+) -> Result<KycSubject> {
     let profile = client.profile.as_ref().ok_or_else(|| {
         Error::conflict(
             "profile_incomplete",
@@ -406,7 +459,13 @@ pub fn kyc_subject(client: &Client, product: &str) -> Result<KycSubject> {
         documents: client
             .documents
             .iter()
-            .map(|d| d.document.clone())
+            .map(|d| DocumentRef {
+                number: numbers
+                    .get(&d.id)
+                    .cloned()
+                    .unwrap_or_else(|| d.document.number.clone()),
+                ..d.document.clone()
+            })
             .collect(),
     })
 }
@@ -494,6 +553,7 @@ mod tests {
             client_id: "client-1".into(),
             product: "cfd".into(),
             status: OnboardingStatus::Running,
+            trigger: None,
             execution_arn: None,
             kyc_check_id: None,
             kyc_result_token: None,
@@ -513,6 +573,87 @@ mod tests {
             OnboardingStatus::ReviewExpired
         );
         assert!(OnboardingStatus::parse_outcome("running").is_err());
+    }
+
+    fn client() -> Client {
+        let contact = Contact {
+            first_name: "Ann".into(),
+            last_name: Some("Lee".into()),
+            email: None,
+            phone: None,
+            country: "DE".into(),
+            language: None,
+            referral_code: None,
+        };
+        Client::registered(
+            "client_1".into(),
+            "brand".into(),
+            contact,
+            "sales-1".into(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn money_follows_the_kyc_standing_and_a_voided_approval() {
+        let mut c = client();
+        // Never approved: refused by the withdrawal's own checks, not at the request.
+        assert_eq!(c.withdrawal_rule(), WithdrawalRule::Blocked);
+        assert!(c.check_withdrawal_request().is_ok());
+        assert_eq!(c.deposit_rule(), DepositRule::Blocked);
+        c.kyc_status = KycStatus::Approved;
+        assert_eq!(c.withdrawal_rule(), WithdrawalRule::Allowed);
+        assert_eq!(c.deposit_rule(), DepositRule::Allowed);
+        c.kyc_status = KycStatus::Pending;
+        c.reverification = Some(Reverification {
+            fields: BTreeSet::from([ProfileField::Address]),
+            onboarding_id: Some("onb_2".into()),
+            while_reverifying: MoneyRules::HOLD,
+            since: OffsetDateTime::UNIX_EPOCH,
+        });
+        assert_eq!(c.withdrawal_rule(), WithdrawalRule::Blocked);
+        let refused = c.check_withdrawal_request().unwrap_err();
+        assert_eq!(refused.code(), "withdrawals_blocked");
+        assert!(refused.to_string().contains("address"), "{refused}");
+        assert_eq!(c.deposit_rule(), DepositRule::Held);
+        c.reverification.as_mut().unwrap().while_reverifying = MoneyRules::OPEN;
+        assert!(c.check_withdrawal_request().is_ok());
+        assert_eq!(c.deposit_rule(), DepositRule::Allowed);
+        // The re-verification did not approve: nothing moves, whatever its rules said.
+        c.kyc_status = KycStatus::Rejected;
+        assert!(c.check_withdrawal_request().is_err());
+        assert_eq!(c.deposit_rule(), DepositRule::Blocked);
+    }
+
+    #[test]
+    fn the_kyc_fields_a_change_touches_are_named() {
+        let mut before = client();
+        before.profile = Some(KycProfile {
+            client_type: ClientType::Individual,
+            company_name: None,
+            middle_names: Some(String::new()),
+            date_of_birth: Some(time::macros::date!(1990 - 01 - 15)),
+            nationality: "DE".into(),
+            residence_country: "DE".into(),
+            address: None,
+            source_of_funds: SourceOfFunds::Salary,
+            pep_declared: false,
+        });
+        let mut after = before.clone();
+        assert!(before.kyc_fields_changed(&after).is_empty());
+        let profile = after.profile.as_mut().unwrap();
+        profile.middle_names = None;
+        profile.pep_declared = true;
+        profile.residence_country = "AT".into();
+        after.last_name = Some("Berg".into());
+        assert_eq!(
+            before.kyc_fields_changed(&after),
+            BTreeSet::from([
+                ProfileField::LastName,
+                ProfileField::ResidenceCountry,
+                ProfileField::PepDeclared
+            ])
+        );
     }
 
     #[test]
@@ -591,6 +732,11 @@ pub struct Client {
     /// The onboarding running or last run for this client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onboarding_id: Option<String>,
+    /// Set when a profile change voided the client's approval; cleared when KYC approves them
+    /// again. Money follows its rules meanwhile ([`Client::withdrawal_rule`],
+    /// [`Client::deposit_rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverification: Option<Reverification>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trading_accounts: Vec<AccountRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -627,10 +773,91 @@ impl Client {
             status: "registered".to_string(),
             kyc_status: KycStatus::NotStarted,
             onboarding_id: None,
+            reverification: None,
             trading_accounts: Vec::new(),
             profile: None,
             documents: Vec::new(),
             created_at: now,
+        }
+    }
+
+    /// The fields KYC relies on that differ between this client and `after` (the same client
+    /// with a changed profile or names).
+    pub fn kyc_fields_changed(&self, after: &Client) -> BTreeSet<ProfileField> {
+        let mut changed = BTreeSet::new();
+        let mut differs = |field: ProfileField, differ: bool| {
+            if differ {
+                changed.insert(field);
+            }
+        };
+        differs(ProfileField::FirstName, self.first_name != after.first_name);
+        differs(ProfileField::LastName, self.last_name != after.last_name);
+        let (b, a) = (self.profile.as_ref(), after.profile.as_ref());
+        let field = |p: Option<&KycProfile>, f: ProfileField| -> serde_json::Value {
+            let Some(p) = p else {
+                return serde_json::Value::Null;
+            };
+            match f {
+                ProfileField::MiddleNames => {
+                    serde_json::json!(p.middle_names.as_deref().filter(|m| !m.is_empty()))
+                }
+                ProfileField::CompanyName => serde_json::json!(p.company_name),
+                ProfileField::DateOfBirth => {
+                    serde_json::json!(p.date_of_birth.map(|d| d.to_string()))
+                }
+                ProfileField::Nationality => serde_json::json!(p.nationality),
+                ProfileField::ResidenceCountry => serde_json::json!(p.residence_country),
+                ProfileField::Address => serde_json::json!(p.address),
+                ProfileField::PepDeclared => serde_json::json!(p.pep_declared),
+                ProfileField::ClientType => serde_json::json!(p.client_type),
+                ProfileField::SourceOfFunds => serde_json::json!(p.source_of_funds),
+                ProfileField::FirstName | ProfileField::LastName => serde_json::Value::Null,
+            }
+        };
+        for f in ProfileField::ALL {
+            differs(f, field(b, f) != field(a, f));
+        }
+        changed
+    }
+
+    /// Whether the client may withdraw: approved, or being re-verified under rules that let
+    /// withdrawals continue. A client whose approval a profile change voided and who was not
+    /// approved again may not.
+    pub fn withdrawal_rule(&self) -> WithdrawalRule {
+        self.money_rules().withdrawals
+    }
+
+    /// What becomes of the client's deposits: allowed when approved, as the re-verification's
+    /// rules say while one runs, refused otherwise.
+    pub fn deposit_rule(&self) -> DepositRule {
+        self.money_rules().deposits
+    }
+
+    fn money_rules(&self) -> MoneyRules {
+        match (&self.reverification, self.kyc_status) {
+            (_, KycStatus::Approved) => MoneyRules::OPEN,
+            (Some(r), status) if status.is_verifying() => r.while_reverifying,
+            _ => MoneyRules::FROZEN,
+        }
+    }
+
+    /// Refuses a withdrawal request outright while a voided approval blocks withdrawals (a
+    /// re-verification under way, or one that did not approve). A client never approved is
+    /// left to the withdrawal's own checks, which refuse an unverified client.
+    pub fn check_withdrawal_request(&self) -> Result<()> {
+        match &self.reverification {
+            Some(r) if self.withdrawal_rule() == WithdrawalRule::Blocked => {
+                let fields: Vec<&str> = r.fields.iter().map(|f| f.as_str()).collect();
+                Err(Error::conflict(
+                    "withdrawals_blocked",
+                    format!(
+                        "withdrawals are blocked: the client's KYC approval no longer holds since a change of {} and is being re-verified (kyc status {})",
+                        fields.join(", "),
+                        self.kyc_status.as_str()
+                    ),
+                ))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -644,6 +871,21 @@ impl Client {
             self.trading_accounts.push(account.clone());
         }
     }
+}
+
+/// A client whose approval a profile change voided, until KYC approves them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reverification {
+    /// The material fields whose change voided the approval.
+    pub fields: BTreeSet<ProfileField>,
+    /// The onboarding that re-verifies the client; none while the client must start one (a
+    /// change of client type needs the new type's documents first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_id: Option<String>,
+    /// What money may do meanwhile (the jurisdiction's rules when the change was made).
+    pub while_reverifying: MoneyRules,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
 }
 
 /// Who a person is and how to reach them, as a lead's submission (CRM) and a client's

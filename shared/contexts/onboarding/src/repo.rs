@@ -2,10 +2,13 @@
 //! is stored and what indexes find it by (their `Entity` impls), and the reads and
 //! bookkeeping items use cases need beyond the kernel's `find`, `get` and `commit` by id.
 
+use std::collections::BTreeMap;
+
 use brokeros_kernel::QueueFilter;
-use brokeros_kernel::changeset::{Audited, Entity, store_error};
+use brokeros_kernel::changeset::{Audited, Changeset, Entity, store_error};
 use brokeros_kernel::{Core, Error, Result};
-use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
+use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::keys;
@@ -148,4 +151,66 @@ pub async fn reviews_with_status(
     filter
         .page(core.store.as_ref(), Index::Gsi1, partition, view)
         .await
+}
+
+/// A document's full number as kept apart from the client record (which shows it masked).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+struct DocumentNumber {
+    number: String,
+}
+
+/// Debug output ends up in logs: the number is left out.
+impl std::fmt::Debug for DocumentNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentNumber")
+            .field("number", &crate::model::mask_number(&self.number))
+            .finish()
+    }
+}
+
+/// Stages the full number of the client's new document `document_id`, committed with the
+/// document's (masked) record. Unaudited: no audit event, export or log ever holds it; only the
+/// KYC check reads it, to send it to the provider.
+pub fn stage_document_number(
+    changes: &mut Changeset,
+    client_id: &str,
+    document_id: &str,
+    number: &str,
+) -> Result<()> {
+    let stored = DocumentNumber {
+        number: number.to_string(),
+    };
+    changes.put(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(
+            keys::client_document_number(client_id, document_id),
+            1,
+            serde_json::to_string(&stored).map_err(|e| Error::Internal(e.to_string()))?,
+        ),
+        condition: Condition::NotExists,
+    });
+    Ok(())
+}
+
+/// The full numbers of the client's documents, by document id.
+pub async fn document_numbers(core: &Core, client_id: &str) -> Result<BTreeMap<String, String>> {
+    let key = keys::client_document_number(client_id, "");
+    let query = Query::new(Table::Main, None, key.pk)
+        .sk(SortKeyRange::Prefix(keys::DOCUMENT_NUMBER.into()))
+        .limit(100);
+    let page = core.store.query(query).await.map_err(store_error)?;
+    page.items
+        .iter()
+        .map(|item| {
+            let stored: DocumentNumber = serde_json::from_str(&item.data)
+                .map_err(|e| Error::Internal(format!("stored document number unreadable: {e}")))?;
+            let id = item
+                .key
+                .sk
+                .strip_prefix(keys::DOCUMENT_NUMBER)
+                .unwrap_or_default()
+                .to_string();
+            Ok((id, stored.number))
+        })
+        .collect()
 }

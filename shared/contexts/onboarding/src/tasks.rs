@@ -406,6 +406,8 @@ async fn record_outcome(services: &Services, task: OutcomeTask, ctx: OpContext) 
                 client.kyc_status = KycStatus::after(outcome);
                 if outcome == OnboardingStatus::Approved {
                     client.status = "active".to_string();
+                    // Approved again: an approval a profile change voided holds once more.
+                    client.reverification = None;
                 }
                 if let Some(account) = account {
                     client.add_trading_account(account);

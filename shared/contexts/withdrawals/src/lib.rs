@@ -191,6 +191,9 @@ pub async fn create(
                     }
                     return Ok((Answer::accepted(view(w)), changes));
                 }
+                // A client whose approval a profile change voided withdraws nothing until KYC
+                // approves them again (unless the re-verification's rules allow it).
+                client.entity.check_withdrawal_request()?;
                 let wallets = brokeros_ledger::balances_of_client(services, client_id).await?;
                 if !wallets.iter().any(|b| b.account == request.wallet) {
                     return Err(Error::invalid(

@@ -124,6 +124,59 @@ const NEVER_AUDITED: [&str; 6] = [
     "private_key",
 ];
 
+/// What an audit event may hold of a person's data. This is the one statement of the rule;
+/// the scenario suites check every event they write against it (`tests/support/audit_scan.rs`,
+/// run when each scenario ends):
+///
+/// - **secrets** never: fields named like [`NEVER_AUDITED`] are left out of every diff;
+/// - **document images** never, and **document numbers** (passport, ID, proof-of-address
+///   references) only masked to their last three characters (`******T47`) or as `[redacted]`:
+///   the full number is kept apart from every audited record, for the KYC provider alone;
+///   likewise payment destinations (card numbers, IBANs) only masked;
+/// - **emails and phone numbers** only in the contact fields of the person's own record:
+///   the top-level fields [`CONTACT_FIELDS`] name, of that entity's own events. Nowhere else:
+///   not in another entity's events (a notification names the client, never the address),
+///   not in free text, not in logs (which mask them).
+pub mod personal_data {
+    /// `(entity type, top-level field)`: where an audit event may hold an email or a phone
+    /// number in clear.
+    pub const CONTACT_FIELDS: [(&str, &str); 4] = [
+        ("lead", "email"),
+        ("lead", "phone"),
+        ("client", "email"),
+        ("client", "phone"),
+    ];
+
+    /// Whether a change of `field` in an event of an `entity_type` entity may hold an email or
+    /// a phone number.
+    pub fn may_hold_contact(entity_type: &str, field: &str) -> bool {
+        CONTACT_FIELDS
+            .iter()
+            .any(|(t, f)| *t == entity_type && *f == field)
+    }
+
+    /// What replaces a whole document number that is kept but never shown.
+    pub const REDACTED: &str = "[redacted]";
+
+    /// A document number or payment destination as audit events, stored records, logs and the
+    /// API show it: every character but the last three replaced by `*`.
+    pub fn mask(number: &str) -> String {
+        let chars: Vec<char> = number.chars().collect();
+        let shown = chars.len().saturating_sub(3);
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i < shown { '*' } else { *c })
+            .collect()
+    }
+
+    /// Whether `number` is a document number as audit events may hold it: [`mask`]ed, or
+    /// [`REDACTED`].
+    pub fn is_masked_number(number: &str) -> bool {
+        number == REDACTED || number.trim_start_matches('*').chars().count() <= 3
+    }
+}
+
 /// The top-level fields that differ between two JSON objects, secrets left out.
 pub fn diff(before: &Value, after: &Value) -> Vec<FieldChange> {
     let empty = serde_json::Map::new();
@@ -557,6 +610,22 @@ mod tests {
         let e = AuditEvent::chained(draft, &head, Uuid::now_v7());
         assert!(e.id > head.event_id);
         assert_eq!(e.seq, 8);
+    }
+
+    #[test]
+    fn masked_numbers_keep_their_last_three_characters() {
+        use super::personal_data::{is_masked_number, mask};
+        assert_eq!(mask("C01X00T47"), "******T47");
+        assert_eq!(mask("AB"), "AB");
+        assert!(is_masked_number(&mask("L01X00T49-REVIEW")));
+        assert!(is_masked_number("[redacted]"));
+        assert!(!is_masked_number("C01X00T47"));
+        assert!(!is_masked_number("**1X00T47"));
+        assert!(super::personal_data::may_hold_contact("lead", "email"));
+        assert!(!super::personal_data::may_hold_contact(
+            "notification",
+            "email"
+        ));
     }
 
     #[test]

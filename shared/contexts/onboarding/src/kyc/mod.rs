@@ -16,8 +16,8 @@ pub mod provider;
 mod repo;
 
 use crate::kyc::model::{
-    CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord, KycSubject,
-    ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
+    CheckScope, CheckStatus, CheckTrigger, ClientType, DocumentVerification, KycCheckRecord,
+    KycSubject, ProviderRefs, ScreeningList, decide, hard_rejections, verification_level,
 };
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, normalize};
@@ -56,6 +56,29 @@ pub async fn run_kyc_check(
     screening_list: &ScreeningList,
     check_id: &str,
     subject: KycSubject,
+    ctx: &OpContext,
+) -> KycResult<KycCheckRecord> {
+    run_kyc_check_for(
+        services,
+        provider,
+        screening_list,
+        check_id,
+        subject,
+        None,
+        ctx,
+    )
+    .await
+}
+
+/// [`run_kyc_check`] for a check whose caller knows why it runs (`trigger`: a re-verification
+/// after a profile change); without one, the trigger follows from the client's last check.
+pub async fn run_kyc_check_for(
+    services: &Core,
+    provider: &dyn KycProvider,
+    screening_list: &ScreeningList,
+    check_id: &str,
+    subject: KycSubject,
+    trigger: Option<CheckTrigger>,
     ctx: &OpContext,
 ) -> KycResult<KycCheckRecord> {
     let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
@@ -114,7 +137,10 @@ pub async fn run_kyc_check(
             client_id: subject.client_id.clone(),
             client_type: subject.client_type,
             product: subject.product.clone(),
-            trigger: CheckTrigger::for_check(previous.as_ref(), subject.client_type),
+            trigger: trigger
+                .clone()
+                .unwrap_or_else(|| CheckTrigger::for_check(previous.as_ref(), subject.client_type)),
+            scope: CheckScope::Full,
             status,
             jurisdiction: rules.reference(),
             subject: kept.clone(),
@@ -320,8 +346,8 @@ pub async fn handle_kyc_webhook(
     }
 }
 
-/// The client's newest completed check (by creation), if any: its pointer item, then the
-/// check, both read by key.
+/// The client's newest completed full check (not a re-screening), if any: its pointer item,
+/// then the check, both read by key.
 pub async fn latest_completed_check(
     services: &Core,
     client_id: &str,

@@ -163,16 +163,16 @@ pub async fn latest_completed(core: &Core, client_id: &str) -> Result<Option<Lat
         .transpose()
 }
 
-/// The write that makes the completed `check` its client's latest completed check, to commit
-/// with the check's completion: conditional on the pointer read (`current`), so that two
+/// The write that makes the completed full `check` its client's latest completed check, to
+/// commit with the check's completion: conditional on the pointer read (`current`), so that two
 /// completions at once cannot both move it. `None` when `current` is a newer check (created
-/// later), which stays the latest.
+/// later), which stays the latest, and for a re-screening, which verifies nobody.
 pub fn advance_latest_completed(
     current: Option<&LatestCompleted>,
     check: &KycCheckRecord,
 ) -> Result<Option<WriteOp>> {
     let order = keys::by_time(check.created_at, &check.id);
-    if current.is_some_and(|c| c.order >= order) {
+    if !check.verified() || current.is_some_and(|c| c.order >= order) {
         return Ok(None);
     }
     let data = serde_json::to_string(&LatestCompletedData {

@@ -22,6 +22,7 @@ use crate::model::stats::Outcome;
 use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_onboarding::kyc::model::DepositRule;
 use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
@@ -69,8 +70,9 @@ pub struct NewDeposit {
     pub method: PaymentMethod,
 }
 
-/// Creates a deposit intent for a client whose KYC is approved: the client themself, their
-/// account manager, finance or an admin.
+/// Creates a deposit intent for a client whose KYC is approved (or being re-verified under
+/// rules that let deposits in): the client themself, their account manager, finance or an
+/// admin.
 pub async fn create(
     services: &Services,
     principal: &Principal,
@@ -91,11 +93,21 @@ pub async fn create(
         Box::pin(async move {
             let client = load_client(services, &client_id).await?;
             authorize_client_read(principal, &client.entity)?;
-            if client.entity.kyc_status != brokeros_onboarding::model::KycStatus::Approved {
-                return Err(Error::conflict(
-                    "kyc_not_approved",
-                    "deposits are open to clients whose KYC is approved",
-                ));
+            match client.entity.deposit_rule() {
+                // Held: received and credited, but kept in the wallet (see `tasks::fund`).
+                DepositRule::Allowed | DepositRule::Held => {}
+                DepositRule::Blocked if client.entity.reverification.is_some() => {
+                    return Err(Error::conflict(
+                        "deposits_blocked",
+                        "deposits are blocked while the client's KYC is re-verified after a profile change",
+                    ));
+                }
+                DepositRule::Blocked => {
+                    return Err(Error::conflict(
+                        "kyc_not_approved",
+                        "deposits are open to clients whose KYC is approved",
+                    ));
+                }
             }
             if let Some(existing) = services.find::<Deposit>(&deposit_id).await? {
                 let same = existing.entity.client_id == client_id

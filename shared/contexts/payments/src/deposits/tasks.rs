@@ -29,6 +29,7 @@ use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::execute;
 use brokeros_kernel::workflow::parse;
+use brokeros_onboarding::kyc::model::DepositRule;
 use brokeros_onboarding::load_client;
 use brokeros_trading::platform_error;
 
@@ -445,6 +446,31 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
     let mut deposit = services.get::<Deposit>(&task.deposit_id).await?.entity;
     if deposit.funding.is_none() {
         let client = load_client(services, &deposit.client_id).await?.entity;
+        if client.deposit_rule() != DepositRule::Allowed {
+            // Received while the client's KYC approval does not hold (re-verified after a
+            // profile change): the money stays in the wallet, which withdrawals cannot empty
+            // meanwhile, and the deposit records why.
+            let why = format!(
+                "held in the wallet: the client's KYC is {} (re-verification after a profile change)",
+                client.kyc_status.as_str()
+            );
+            let held = update_deposit(
+                services,
+                task,
+                "deposit.funding_held",
+                move |mut deposit, ctx| {
+                    let why = why.clone();
+                    Box::pin(async move {
+                        if deposit.funding.is_none() {
+                            deposit.skip_funding(why, ctx.now)?;
+                        }
+                        Ok((deposit, Changeset::new()))
+                    })
+                },
+            )
+            .await?;
+            return Ok(funding_output(&held));
+        }
         let currency = deposit.amount.currency();
         let account = client
             .trading_accounts

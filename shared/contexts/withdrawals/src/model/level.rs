@@ -2,14 +2,16 @@
 //! name it.
 
 use brokeros_onboarding::kyc::model::DocumentType;
-use brokeros_onboarding::model::{Client, KycStatus};
+use brokeros_onboarding::kyc::model::WithdrawalRule;
+use brokeros_onboarding::model::Client;
 use serde::{Deserialize, Serialize};
 
 /// How far a client's identity is verified, as the withdrawal rules see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationLevel {
-    /// KYC not approved (never, not yet, or no longer).
+    /// KYC not approved (never, not yet, or no longer: a profile change voided the approval
+    /// and the re-verification's rules block withdrawals).
     None,
     /// KYC approved.
     Basic,
@@ -19,7 +21,7 @@ pub enum VerificationLevel {
 
 impl VerificationLevel {
     pub fn of(client: &Client) -> VerificationLevel {
-        if client.kyc_status != KycStatus::Approved {
+        if client.withdrawal_rule() != WithdrawalRule::Allowed {
             return VerificationLevel::None;
         }
         let funds_proven = client

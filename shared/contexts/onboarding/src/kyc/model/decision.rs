@@ -352,6 +352,74 @@ pub fn hard_rejections(
     reasons
 }
 
+/// Re-screens an approved client's changed profile under `rules` without the provider: the
+/// hard rules (sanctions hits included) reject; a PEP, a near miss on a list, enhanced due
+/// diligence or a risk score at the review threshold need a compliance officer (that is, a
+/// re-verification); anything else is clear (`Approve`). Documents are not looked at: they
+/// were verified with the approval.
+pub fn rescreen(
+    rules: &JurisdictionRules,
+    subject: &KycSubject,
+    screening: &ScreeningResult,
+    today: Date,
+) -> KycDecision {
+    let mut reasons = hard_rejections(rules, subject, screening, today);
+    let (risk_score, risk_reasons) = assess_risk(rules, subject, screening, today);
+    reasons.extend(risk_reasons);
+    let level = verification_level(rules, subject, screening, today);
+    if risk_score >= rules.risk.reject_threshold {
+        reasons.push(Reason::reject(
+            "risk_score_reject",
+            format!(
+                "risk score {risk_score} is at or above the rejection threshold {}",
+                rules.risk.reject_threshold
+            ),
+        ));
+    } else if risk_score >= rules.risk.review_threshold {
+        reasons.push(Reason::review(
+            "risk_score_review",
+            format!(
+                "risk score {risk_score} is at or above the review threshold {}",
+                rules.risk.review_threshold
+            ),
+        ));
+    }
+    if level == VerificationLevel::Enhanced {
+        reasons.push(Reason::review(
+            "enhanced_due_diligence",
+            "enhanced due diligence needs a compliance officer's sign-off".into(),
+        ));
+    }
+    if !screening.is_clear() {
+        reasons.push(Reason::review(
+            "screening_match",
+            format!(
+                "{} match(es) on the screening lists",
+                screening.matches.len()
+            ),
+        ));
+    }
+    let outcome = if reasons.iter().any(|r| r.effect == ReasonEffect::Reject) {
+        KycOutcome::Reject
+    } else if reasons.iter().any(|r| r.effect == ReasonEffect::Review) {
+        KycOutcome::ManualReview
+    } else {
+        KycOutcome::Approve
+    };
+    let leverage_cap = match outcome {
+        KycOutcome::Reject => None,
+        _ => rules.leverage_cap(&subject.product, subject.client_type),
+    };
+    KycDecision {
+        outcome,
+        verification_level: level,
+        risk_score,
+        reasons,
+        jurisdiction: rules.reference(),
+        leverage_cap,
+    }
+}
+
 /// Decides a check under `rules`: hard rules reject; otherwise the risk score, the required
 /// verification level, the documents present and the provider's verdict decide between
 /// approval and manual review. `document` is `None` when the provider was not asked (a hard

@@ -5,6 +5,8 @@
 
 pub mod decision;
 pub mod names;
+pub mod profile;
+pub mod profile_change;
 pub mod record;
 pub mod rules;
 pub mod screening;
@@ -14,9 +16,15 @@ use serde::{Deserialize, Serialize};
 
 pub use decision::{
     DocumentOutcome, DocumentVerification, KycDecision, KycOutcome, Reason, ReasonEffect,
-    assess_risk, decide, hard_rejections, required_documents, verification_level,
+    assess_risk, decide, hard_rejections, required_documents, rescreen, verification_level,
 };
-pub use record::{CheckStatus, CheckTrigger, KycCheckRecord, ProviderRefs};
+pub use profile::{
+    DepositRule, MoneyRules, OnMaterialChange, ProfileChangeRules, ProfileField, WithdrawalRule,
+};
+pub use profile_change::{
+    ProfileChangeAssessment, ProfileChangeEffect, assess_profile_change, material_fields,
+};
+pub use record::{CheckScope, CheckStatus, CheckTrigger, KycCheckRecord, ProviderRefs};
 pub use rules::{
     AgeBand, DEFAULT_JURISDICTIONS_JSON, JurisdictionRef, JurisdictionRules, JurisdictionSet,
     ProductRules, ResidencePolicy, RiskRules, ScreeningThresholds,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::decision::{DocumentVerification, KycDecision, KycOutcome};
+use super::profile::ProfileField;
 use super::rules::JurisdictionRef;
 use super::screening::ScreeningResult;
 use super::{ClientType, KycSubject, requires_reverification};
@@ -18,13 +19,34 @@ pub enum CheckStatus {
 }
 
 /// Why the check runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CheckTrigger {
     /// The client's first check, or a repeat of the same profile.
     Onboarding,
     /// The client changed between individual and corporate since their last completed check.
     ClientTypeChanged { from: ClientType, to: ClientType },
+    /// An approved client changed these fields of their profile (material under their
+    /// jurisdiction's rules, or making them ineligible).
+    ProfileChanged { fields: Vec<ProfileField> },
+}
+
+/// How much a check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckScope {
+    /// Screening, risk and the provider's verification of the documents: what approves.
+    #[default]
+    Full,
+    /// Screening and the rules only, of an approved client's changed profile: never approves
+    /// by itself, it decides whether the approval may stand.
+    Screening,
+}
+
+impl CheckScope {
+    fn is_full(&self) -> bool {
+        *self == CheckScope::Full
+    }
 }
 
 impl CheckTrigger {
@@ -59,6 +81,9 @@ pub struct KycCheckRecord {
     pub client_type: ClientType,
     pub product: String,
     pub trigger: CheckTrigger,
+    /// `screening` for a re-screening of a changed profile (absent: a full check).
+    #[serde(default, skip_serializing_if = "CheckScope::is_full")]
+    pub scope: CheckScope,
     pub status: CheckStatus,
     pub jurisdiction: JurisdictionRef,
     /// The subject as checked, document numbers redacted.
@@ -81,5 +106,10 @@ impl KycCheckRecord {
 
     pub fn is_completed(&self) -> bool {
         self.status == CheckStatus::Completed
+    }
+
+    /// A completed full check: one that verified the client (rather than re-screened them).
+    pub fn verified(&self) -> bool {
+        self.is_completed() && self.scope == CheckScope::Full
     }
 }

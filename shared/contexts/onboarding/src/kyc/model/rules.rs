@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::profile::ProfileChangeRules;
 use super::{ClientType, DocumentType, SourceOfFunds, VerificationLevel};
 use brokeros_kernel::{Error, Result, normalize};
 
@@ -36,6 +37,10 @@ pub struct JurisdictionRules {
     pub minimum_age: u32,
     pub screening: ScreeningThresholds,
     pub risk: RiskRules,
+    /// Which changes of an approved client's profile are material and what they set off. A
+    /// version stored before this section existed reads as [`ProfileChangeRules::default`].
+    #[serde(default)]
+    pub profile_changes: ProfileChangeRules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,6 +258,7 @@ impl JurisdictionRules {
                 )));
             }
         }
+        self.profile_changes.validate(id)?;
         Ok(())
     }
 
@@ -458,6 +464,29 @@ mod tests {
             let err = j.validate().unwrap_err();
             assert!(err.to_string().contains(expected), "{err} / {expected}");
         }
+    }
+
+    #[test]
+    fn profile_change_rules_name_known_fields_and_always_client_type() {
+        let mut doc = serde_json::to_value(eu()).unwrap();
+        doc["profile_changes"]["material_fields"] =
+            serde_json::json!(["client_type", "favourite_colour"]);
+        let text = serde_json::json!({ "jurisdictions": [doc.clone()] }).to_string();
+        let err = JurisdictionSet::from_json(&text).unwrap_err();
+        assert!(err.to_string().contains("favourite_colour"), "{err}");
+        doc["profile_changes"]["material_fields"] = serde_json::json!(["date_of_birth"]);
+        let text = serde_json::json!({ "jurisdictions": [doc.clone()] }).to_string();
+        let err = JurisdictionSet::from_json(&text).unwrap_err();
+        assert!(err.to_string().contains("client_type"), "{err}");
+        // A version stored before the section existed reads with the default rules.
+        doc.as_object_mut().unwrap().remove("profile_changes");
+        let text = serde_json::json!({ "jurisdictions": [doc] }).to_string();
+        let set = JurisdictionSet::from_json(&text).unwrap();
+        assert_eq!(
+            set.get("eu").unwrap().profile_changes,
+            super::super::profile::ProfileChangeRules::default()
+        );
+        assert_eq!(eu().profile_changes, Default::default());
     }
 
     #[test]

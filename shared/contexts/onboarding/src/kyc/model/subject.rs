@@ -12,8 +12,10 @@ use brokeros_kernel::{Error, Result, normalize};
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
-/// What replaces a document number in everything Broker OS stores.
-pub const REDACTED: &str = "[redacted]";
+/// What replaces a document number in what Broker OS stores of a KYC check (the client record
+/// keeps it masked; the full number, for the provider alone, is kept apart from every audited
+/// record). The rule: `brokeros_kernel::audit::personal_data`.
+pub const REDACTED: &str = brokeros_kernel::audit::personal_data::REDACTED;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
