@@ -165,6 +165,7 @@ impl App {
         crate::audit_scan::AuditScan {
             store: self.store.clone(),
             numbers: self.sent_numbers.clone(),
+            lagging: self.lagging.clone(),
         }
     }
 

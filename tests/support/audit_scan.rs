@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use brokeros_kernel::audit::AuditEvent;
 use brokeros_kernel::audit::personal_data::{is_masked_number, may_hold_contact};
 use brokeros_kernel::audit_export::{Selection, collect};
+use brokeros_store::testing::LaggingIndexes;
 use brokeros_store::{Store, Table};
 use serde_json::Value;
 
@@ -42,11 +43,17 @@ impl SentNumbers {
 pub struct AuditScan {
     pub store: Arc<dyn Store>,
     pub numbers: SentNumbers,
+    /// The store's lagging indexes, if the scenario ran over them: the scan finds events by
+    /// their day index, so it lets the indexes catch up first.
+    pub lagging: Option<Arc<LaggingIndexes<dyn Store>>>,
 }
 
 impl AuditScan {
     /// Fails (panics) with every event that breaks the rule.
     pub async fn assert_clean(&self) {
+        if let Some(lagging) = &self.lagging {
+            lagging.catch_up();
+        }
         let found = violations(self.store.as_ref(), &self.numbers.all()).await;
         assert!(
             found.is_empty(),
