@@ -17,6 +17,7 @@ macro_rules! api_tests {
                     let scan = brokeros_tests::audit_scan::AuditScan {
                         store: app.store.clone(),
                         numbers: Default::default(),
+                        lagging: None,
                     };
                     crate::$module::$scenario(app).await;
                     scan.assert_clean().await;
@@ -32,6 +33,7 @@ macro_rules! api_tests {
                     let scan = brokeros_tests::audit_scan::AuditScan {
                         store: app.store.clone(),
                         numbers: Default::default(),
+                        lagging: None,
                     };
                     crate::$module::$scenario(app).await;
                     scan.assert_clean().await;
