@@ -796,13 +796,13 @@ impl<'a> Verifier<'a> {
                 ndjson.sha256, ndjson.bytes, manifest.ndjson.sha256, manifest.ndjson.bytes
             )));
         }
-        if let Some(csv) = csv {
-            if csv != manifest.csv {
-                return Err(VerifyError::Manifest(format!(
-                    "the CSV file has sha256 {} ({} bytes), the manifest says {} ({} bytes)",
-                    csv.sha256, csv.bytes, manifest.csv.sha256, manifest.csv.bytes
-                )));
-            }
+        if let Some(csv) = csv
+            && csv != manifest.csv
+        {
+            return Err(VerifyError::Manifest(format!(
+                "the CSV file has sha256 {} ({} bytes), the manifest says {} ({} bytes)",
+                csv.sha256, csv.bytes, manifest.csv.sha256, manifest.csv.bytes
+            )));
         }
         let signed_by = match public_key {
             None => None,

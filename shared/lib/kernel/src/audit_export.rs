@@ -349,7 +349,7 @@ pub async fn export(
         last_id.clear();
         last_id.push_str(event.id);
         count += 1;
-        if count % 1000 == 0 {
+        if count.is_multiple_of(1000) {
             progress(count);
         }
         Ok(())
