@@ -306,6 +306,10 @@ pub fn verify_paths(
         }
         uses.sort_by_key(|u| u.at());
     }
+    let uses: Vec<Box<dyn brokeros_kernel::audit::CheckpointCheck>> = uses
+        .into_iter()
+        .map(|u| Box::new(u) as Box<dyn brokeros_kernel::audit::CheckpointCheck>)
+        .collect();
     let mut verifier = Verifier::new(&manifest, uses, timing);
     let mut reader = open_buffered(&paths.ndjson)?;
     let mut line = String::with_capacity(8192);

@@ -1,6 +1,6 @@
 //! Audit export for auditors, into the audit export bucket (`BROKEROS_AUDIT_EXPORT_BUCKET`,
 //! versioned, Object Lock): the events of a time range or of one entity as NDJSON + CSV + a
-//! heads file + a manifest signed by the KMS key `BROKEROS_AUDIT_SIGNING_KEY`, that
+//! heads file + a manifest signed by the KMS key `BROKEROS_AUDIT_SIGNER_KMS_ARN`, that
 //! `brokeros audit verify` checks offline, by the same code as `brokeros audit export`
 //! (`brokeros_kernel::audit_export`). The files stream through /tmp, so memory does not grow
 //! with the export.
@@ -28,7 +28,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, Time};
 
 const BUCKET_ENV: &str = "BROKEROS_AUDIT_EXPORT_BUCKET";
-const KEY_ENV: &str = "BROKEROS_AUDIT_SIGNING_KEY";
+// Not a secret: the ARN of the KMS key that signs (named so, not *_KEY, for the infra rule
+// that any *KEY* variable is a secret reference).
+const KEY_ENV: &str = "BROKEROS_AUDIT_SIGNER_KMS_ARN";
 const CHECKPOINTS: &str = "checkpoints/";
 
 #[derive(Debug, Default, Deserialize)]

@@ -24,8 +24,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::audit::{FileDigest, MerkleBuilder, StreamState, id_text, signing_input};
-use crate::audit::{VerifyError, to_hex_hash};
+use crate::audit::{
+    CheckpointCheck, FileDigest, MerkleBuilder, StreamState, VerifyError, id_text, signing_input,
+    to_hex_hash, uuid_bound,
+};
 use crate::canonical::{scan_object, to_canonical_json};
 use crate::signing::{PublicKey, Signature, Signer};
 
@@ -88,7 +90,7 @@ pub async fn build(
     heads_out: &mut dyn Write,
     signer: &dyn Signer,
 ) -> Result<Checkpoint, String> {
-    let upto_id = crate::audit_export::uuid_bound(at, false);
+    let upto_id = uuid_bound(at, false);
     let mut heads: BTreeMap<String, CheckpointHead> = BTreeMap::new();
     let (seq, previous_digest) = match previous {
         None => (1, None),
@@ -236,21 +238,23 @@ impl<'a> CheckpointUse<'a> {
         })
     }
 
-    pub fn seq(&self) -> u64 {
-        self.checkpoint.seq
-    }
-
     pub fn at(&self) -> OffsetDateTime {
         self.checkpoint.at
     }
+}
 
-    pub(crate) fn upto_id(&self) -> &str {
+impl CheckpointCheck for CheckpointUse<'_> {
+    fn seq(&self) -> u64 {
+        self.checkpoint.seq
+    }
+
+    fn upto_id(&self) -> &str {
         &self.checkpoint.upto_id
     }
 
     /// Called when the verifier has read every event of the export before the checkpoint:
     /// `streams` is where each stream stood at the checkpoint's time.
-    pub(crate) fn compare(
+    fn compare(
         &mut self,
         streams: &mut HashMap<Box<str>, StreamState>,
         index: u32,
@@ -338,8 +342,7 @@ pub fn spanned(
         })
     };
     if let (Some(from), Some(to)) = (parse("from"), parse("to")) {
-        return (from < at && at <= to)
-            .then(|| (Some(crate::audit_export::uuid_bound(from, false)), None));
+        return (from < at && at <= to).then(|| (Some(uuid_bound(from, false)), None));
     }
     let (Some(entity_type), Some(entity_id)) = (
         selection.get("entity_type").and_then(Value::as_str),
@@ -348,6 +351,6 @@ pub fn spanned(
         return None;
     };
     let first = first_id?;
-    let after_first = crate::audit_export::uuid_bound(at, false).as_str() > first;
+    let after_first = uuid_bound(at, false).as_str() > first;
     (after_first && at <= exported_at).then(|| (None, Some(format!("{entity_type}/{entity_id}"))))
 }

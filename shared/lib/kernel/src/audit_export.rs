@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::changeset::store_error;
 use crate::keys;
@@ -43,18 +42,7 @@ pub enum Selection {
     },
 }
 
-/// The smallest and largest UUIDv7 of a millisecond: bounds for an id range.
-pub fn uuid_bound(at: OffsetDateTime, high: bool) -> String {
-    let ms = (at.unix_timestamp_nanos() / 1_000_000).max(0) as u128;
-    let version_bits = 0x7u128 << 76;
-    let variant_bits = 0b10u128 << 62;
-    let random = if high {
-        (0xFFFu128 << 64) | ((1u128 << 62) - 1)
-    } else {
-        0
-    };
-    Uuid::from_u128((ms << 80) | version_bits | variant_bits | random).to_string()
-}
+pub use crate::audit::uuid_bound;
 
 /// The queries that read a selection in id order: one stream, or one day-index partition per
 /// UTC day of the range (the day index follows the id's time, so days concatenate in order).
