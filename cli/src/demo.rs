@@ -417,8 +417,14 @@ pub async fn run(data_dir: Option<PathBuf>) -> CliResult {
         to: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
     };
     let signer = crate::local::audit_signer(&dir)?;
-    let manifest: Manifest =
-        crate::audit::export(local.services.store.as_ref(), &selection, &out, &signer).await?;
+    let manifest: Manifest = crate::audit::export(
+        local.services.store.as_ref(),
+        &selection,
+        &out,
+        &signer,
+        None,
+    )
+    .await?;
     println!(
         "   {} events, {} streams, sha256 {}",
         manifest.count, manifest.streams, manifest.ndjson.sha256

@@ -164,6 +164,7 @@ async fn export(
             ndjson: &mut ndjson,
             csv: &mut csv,
             heads: &mut heads,
+            timing: None,
         },
         Some(signer),
         |_| {},

@@ -588,7 +588,8 @@ pub struct Verifier<'a> {
     streams: HashMap<Box<str>, StreamState>,
     members: Vec<Member>,
     stream_key: String,
-    file: Sha256,
+    /// The NDJSON file's digest, unless the caller takes it itself ([`Verifier::file_digest_by_caller`]).
+    file: Option<Sha256>,
     bytes: u64,
     line: u64,
     count: u64,
@@ -611,7 +612,7 @@ impl<'a> Verifier<'a> {
             streams: HashMap::new(),
             members: Vec::with_capacity(16),
             stream_key: String::new(),
-            file: Sha256::new(),
+            file: Some(Sha256::new()),
             bytes: 0,
             line: 0,
             count: 0,
@@ -623,10 +624,22 @@ impl<'a> Verifier<'a> {
         }
     }
 
+    /// The caller digests the NDJSON file itself (e.g. on another thread, as it reads) and
+    /// hands the result to [`Verifier::finish`].
+    pub fn file_digest_by_caller(&mut self) {
+        self.file = None;
+    }
+
+    pub fn lines_read(&self) -> u64 {
+        self.line
+    }
+
     /// One line of the NDJSON file, with its newline.
     pub fn line(&mut self, raw: &str) -> Result<(), VerifyError> {
         let clock = self.timing.is_some().then(std::time::Instant::now);
-        self.file.update(raw.as_bytes());
+        if let Some(file) = self.file.as_mut() {
+            file.update(raw.as_bytes());
+        }
         self.bytes += raw.len() as u64;
         self.line += 1;
         let line = self.line;
@@ -763,6 +776,7 @@ impl<'a> Verifier<'a> {
     pub fn finish(
         mut self,
         heads: impl std::io::BufRead,
+        ndjson_digest: Option<FileDigest>,
         csv: Option<FileDigest>,
         manifest_json: &Value,
         public_key: Option<&PublicKey>,
@@ -814,9 +828,17 @@ impl<'a> Verifier<'a> {
                 self.first_id, last_id, manifest.first_id, manifest.last_id
             )));
         }
-        let ndjson = FileDigest {
-            sha256: hex::encode(self.file.finalize()),
-            bytes: self.bytes,
+        let ndjson = match (self.file, ndjson_digest) {
+            (Some(file), _) => FileDigest {
+                sha256: hex::encode(file.finalize()),
+                bytes: self.bytes,
+            },
+            (None, Some(digest)) => digest,
+            (None, None) => {
+                return Err(VerifyError::Io(
+                    "the NDJSON file's digest was not taken".into(),
+                ));
+            }
         };
         if ndjson != manifest.ndjson {
             return Err(VerifyError::Manifest(format!(

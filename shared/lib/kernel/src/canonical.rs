@@ -228,6 +228,7 @@ impl Scanner<'_> {
         let start = self.at;
         let mut escaped = false;
         loop {
+            self.skip_plain_string_bytes();
             let Some(&byte) = self.bytes.get(self.at) else {
                 return Err("unterminated string".into());
             };
@@ -271,6 +272,25 @@ impl Scanner<'_> {
                 }
                 _ => self.at += 1,
             }
+        }
+    }
+
+    /// Skips string bytes 8 at a time while none of them is a quote, a backslash or a control
+    /// character (SWAR: the classic "has a zero byte" / "has a byte less than n" tests, exact
+    /// about whether one exists). Most of an audit line is string content.
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let quote = has_zero(x ^ (ONES * u64::from(b'"')));
+            let backslash = has_zero(x ^ (ONES * u64::from(b'\\')));
+            let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+            if quote | backslash | control != 0 {
+                return;
+            }
+            self.at += 8;
         }
     }
 
