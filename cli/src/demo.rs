@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use brokeros_http::client::{Call, call};
-use brokeros_kernel::audit::{Manifest, verify};
+use brokeros_kernel::audit::Manifest;
 use brokeros_kernel::audit_export::Selection;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_kernel::principal::Role;
@@ -418,23 +418,42 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
         from: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
         to: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
     };
-    let manifest: Manifest =
-        crate::audit::export(local.services.store.as_ref(), &selection, &out).await?;
+    let signer = crate::local::audit_signer(&dir)?;
+    let manifest: Manifest = crate::audit::export(
+        local.services.store.as_ref(),
+        &selection,
+        &out,
+        &signer,
+        None,
+    )
+    .await?;
     println!(
         "   {} events, {} streams, sha256 {}",
-        manifest.count,
-        manifest.streams.len(),
-        manifest.sha256
+        manifest.count, manifest.streams, manifest.ndjson.sha256
     );
-    let data = std::fs::read(out.with_extension("ndjson")).map_err(|e| e.to_string())?;
-    match verify(&data, &manifest) {
-        Ok(n) => println!("   verify: OK ({n} events)"),
+    let public_key = dir.join("audit-public-key.pem");
+    let key = brokeros_kernel::signing::PublicKey::from_der(
+        &brokeros_kernel::signing::Signer::public_key_der(&signer),
+    )?;
+    std::fs::write(&public_key, key.to_pem()).map_err(|e| e.to_string())?;
+    let paths = crate::audit::ExportPaths {
+        ndjson: out.with_extension("ndjson"),
+        manifest: out.with_extension("manifest.json"),
+        heads: out.with_extension("heads.ndjson"),
+        csv: out.with_extension("csv"),
+    };
+    match crate::audit::verify_paths(&paths, Some(&key), None, false) {
+        Ok(report) => println!("   verify: {report}"),
         Err(e) => return Err(format!("the demo's own export does not verify: {e}")),
     }
-    println!("   files: {}.{{ndjson,csv,manifest.json}}", out.display());
     println!(
-        "   try: cargo run -p brokeros -- audit verify {}.ndjson",
+        "   files: {}.{{ndjson,csv,heads.ndjson,manifest.json}}",
         out.display()
+    );
+    println!(
+        "   try: cargo run -p brokeros -- audit verify {}.ndjson --public-key {}",
+        out.display(),
+        public_key.display()
     );
     println!("\nDemo complete.");
     Ok(ExitCode::SUCCESS)

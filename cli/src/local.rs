@@ -30,9 +30,25 @@ pub struct LocalBrokerOs {
 
 /// The data directory's development signing key, created on first use (readable by the owner only).
 pub fn dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
+    secret_key(data_dir, KEY_FILE)
+}
+
+/// The key that signs audit manifests and checkpoints (Ed25519 secret, hex), created on first
+/// use like the dev key. Its public half is what auditors get (`brokeros audit public-key`).
+pub const AUDIT_KEY_FILE: &str = "audit-signing.key";
+
+pub fn audit_signer(data_dir: &Path) -> Result<brokeros_kernel::signing::Ed25519Signer, String> {
+    let secret: [u8; 32] = secret_key(data_dir, AUDIT_KEY_FILE)?
+        .try_into()
+        .map_err(|_| format!("{AUDIT_KEY_FILE} must hold 32 bytes"))?;
+    Ok(brokeros_kernel::signing::Ed25519Signer::from_secret(secret))
+}
+
+/// 32 random bytes in `data_dir/file` (hex, mode 0600), created on first use.
+fn secret_key(data_dir: &Path, file: &str) -> Result<Vec<u8>, String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let path = data_dir.join(KEY_FILE);
+    let path = data_dir.join(file);
     if let Ok(text) = std::fs::read_to_string(&path) {
         return hex::decode(text.trim())
             .map_err(|_| format!("{} is not a hex key", path.display()));
@@ -49,7 +65,7 @@ pub fn dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
             Ok(key.to_vec())
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => dev_key(data_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => secret_key(data_dir, file),
         Err(e) => Err(format!("cannot write {}: {e}", path.display())),
     }
 }

@@ -77,7 +77,24 @@ fn demo_then_export_and_verify_catch_tampering() {
     );
     let ndjson = dir.path().join("export/all.ndjson");
     assert!(dir.path().join("export/all.csv").exists());
-    let ok = brokeros(&["audit", "verify", ndjson.to_str().unwrap()]);
+    // Auditors verify with the signer's public key, handed to them separately.
+    let public_key = brokeros(&["audit", "public-key", "--data-dir", data_arg]);
+    assert!(public_key.status.success());
+    let key_path = dir.path().join("audit-public-key.pem");
+    std::fs::write(&key_path, &public_key.stdout).unwrap();
+    let key_arg = key_path.to_str().unwrap();
+    let unsigned = brokeros(&["audit", "verify", ndjson.to_str().unwrap()]);
+    assert!(
+        !unsigned.status.success(),
+        "verify must ask for a public key"
+    );
+    let ok = brokeros(&[
+        "audit",
+        "verify",
+        ndjson.to_str().unwrap(),
+        "--public-key",
+        key_arg,
+    ]);
     assert!(ok.status.success(), "{}", stdout(&ok));
     assert!(stdout(&ok).starts_with("OK: "), "{}", stdout(&ok));
     let original = lines(&ndjson);
@@ -95,6 +112,8 @@ fn demo_then_export_and_verify_catch_tampering() {
                 .join("export/all.manifest.json")
                 .to_str()
                 .unwrap(),
+            "--public-key",
+            key_arg,
         ]);
         assert_eq!(result.status.code(), Some(1), "{}", stdout(&result));
         assert!(
@@ -110,7 +129,13 @@ fn demo_then_export_and_verify_catch_tampering() {
     let id3: serde_json::Value = serde_json::from_str(&original[3]).unwrap();
     check(
         modified,
-        &format!("line 4: event {} was modified", id3["id"].as_str().unwrap()),
+        &format!(
+            "line 4: event {} ({}/{} seq {}) does not match its hash",
+            id3["id"].as_str().unwrap(),
+            id3["entity_type"].as_str().unwrap(),
+            id3["entity_id"].as_str().unwrap(),
+            id3["seq"]
+        ),
     );
 
     // Deleting an event in the middle of a stream breaks that stream's chain at its successor.

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use brokeros_http::client::Call;
-use brokeros_kernel::audit::verify;
-use brokeros_kernel::audit_export::{Selection, collect, render};
+use brokeros_kernel::audit_export::{Selection, collect, export_to_memory, verify_files};
 use brokeros_kernel::principal::Role;
+use brokeros_kernel::signing::{Ed25519Signer, PublicKey, Signer};
 use brokeros_store::Table;
 use serde_json::{Value, json};
 
@@ -526,12 +526,19 @@ pub async fn every_change_has_one_audit_event_and_the_export_verifies(app: App) 
     assert_eq!(changed, ["status", "updated_at"]);
     assert_eq!(events[2].changes[0].before, json!("new"));
     assert_eq!(events[2].changes[0].after, json!("contacted"));
-    let export = render(&events, &selection, time::OffsetDateTime::now_utc());
-    assert_eq!(verify(&export.ndjson, &export.manifest), Ok(4));
+    let (signer, _) = Ed25519Signer::generate();
+    let key = PublicKey::from_der(&signer.public_key_der()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let export = export_to_memory(app.store.as_ref(), &selection, now, Some(&signer))
+        .await
+        .unwrap();
+    let manifest = serde_json::to_value(&export.manifest).unwrap();
     assert_eq!(
-        export.manifest.streams[&format!("lead/{id}")].head_hash,
-        events[3].hash
+        verify_files(&export, &manifest, Some(&key)).unwrap().count,
+        4
     );
+    let heads = String::from_utf8(export.heads.clone()).unwrap();
+    assert!(heads.contains(&format!("\"head_hash\":\"{}\"", events[3].hash)));
 
     let range = Selection::TimeRange {
         from: time::OffsetDateTime::now_utc() - time::Duration::minutes(5),
@@ -539,6 +546,12 @@ pub async fn every_change_has_one_audit_event_and_the_export_verifies(app: App) 
     };
     let all = collect(app.store.as_ref(), &range, |_| {}).await.unwrap();
     assert_eq!(all.len() as u64, audit0 + 4);
-    let export = render(&all, &range, time::OffsetDateTime::now_utc());
-    assert!(verify(&export.ndjson, &export.manifest).is_ok());
+    let export = export_to_memory(app.store.as_ref(), &range, now, Some(&signer))
+        .await
+        .unwrap();
+    let manifest = serde_json::to_value(&export.manifest).unwrap();
+    assert_eq!(
+        verify_files(&export, &manifest, Some(&key)).unwrap().count,
+        audit0 + 4
+    );
 }

@@ -1,16 +1,26 @@
 //! Audit export for auditors, into the audit export bucket (`BROKEROS_AUDIT_EXPORT_BUCKET`,
 //! versioned, Object Lock): the events of a time range or of one entity as NDJSON + CSV + a
-//! manifest that `brokeros audit verify` checks offline, by the same code as
-//! `brokeros audit export` (`brokeros_kernel::audit_export`).
+//! heads file + a manifest signed by the KMS key `BROKEROS_AUDIT_SIGNER_KMS_ARN`, that
+//! `brokeros audit verify` checks offline, by the same code as `brokeros audit export`
+//! (`brokeros_kernel::audit_export`). The files stream through /tmp, so memory does not grow
+//! with the export.
 //!
 //! The event selects what to export: `{}` (the nightly schedule) is the previous UTC day;
 //! `{"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}` a range;
 //! `{"entity_type": "lead", "entity_id": "lead_…"}` one entity's whole stream. It answers with
-//! the bucket, the three keys and the manifest.
+//! the bucket, the four keys and the manifest.
+//!
+//! `{"checkpoint": true}` (the hourly schedule) signs the next checkpoint of all stream heads
+//! instead (`brokeros_kernel::audit_checkpoint`), as of a minute ago, into the same
+//! Object-Locked bucket under `checkpoints/` — written only if absent (`If-None-Match: *`),
+//! and then kept by Object Lock for the retention period.
 
 use brokeros_aws::LambdaError;
 use brokeros_aws::kernel::Error;
-use brokeros_aws::kernel::audit_export::{Selection, collect, render};
+use brokeros_aws::kernel::audit_checkpoint::{self, Checkpoint};
+use brokeros_aws::kernel::audit_export::{self, Selection, Sinks};
+use brokeros_aws::kernel::signing::Signer;
+use brokeros_aws::signing::KmsSigner;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +28,10 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, Time};
 
 const BUCKET_ENV: &str = "BROKEROS_AUDIT_EXPORT_BUCKET";
+// Not a secret: the ARN of the KMS key that signs (named so, not *_KEY, for the infra rule
+// that any *KEY* variable is a secret reference).
+const KEY_ENV: &str = "BROKEROS_AUDIT_SIGNER_KMS_ARN";
+const CHECKPOINTS: &str = "checkpoints/";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +40,8 @@ struct ExportRequest {
     to: Option<String>,
     entity_type: Option<String>,
     entity_id: Option<String>,
+    #[serde(default)]
+    checkpoint: bool,
 }
 
 fn time(field: &'static str, text: &str) -> Result<OffsetDateTime, Error> {
@@ -47,6 +63,7 @@ fn selection(request: ExportRequest, now: OffsetDateTime) -> Result<(Selection, 
             entity_id: Some(entity_id),
             from: None,
             to: None,
+            ..
         } => {
             let prefix = format!("entity/{entity_type}/{entity_id}/{stamp}");
             Ok((
@@ -62,6 +79,7 @@ fn selection(request: ExportRequest, now: OffsetDateTime) -> Result<(Selection, 
             entity_id: None,
             from,
             to,
+            ..
         } => {
             let midnight = now.replace_time(Time::MIDNIGHT);
             let from = match from {
@@ -90,10 +108,225 @@ fn selection(request: ExportRequest, now: OffsetDateTime) -> Result<(Selection, 
     }
 }
 
+fn unavailable<E: std::error::Error + 'static>(what: &str, e: E) -> Error {
+    Error::Unavailable(format!(
+        "{what}: {}",
+        aws_sdk_s3::error::DisplayErrorContext(&e)
+    ))
+}
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: aws_sdk_s3::primitives::ByteStream,
+    create_only: bool,
+) -> Result<(), Error> {
+    let mut request = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body);
+    if create_only {
+        request = request.if_none_match("*");
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| unavailable(&format!("s3 put {key}"), e))?;
+    Ok(())
+}
+
 async fn export(
     services: &brokeros_aws::Services,
     s3: &aws_sdk_s3::Client,
     bucket: &str,
+    signer: &dyn Signer,
+    request: ExportRequest,
+) -> Result<Value, Error> {
+    let now = OffsetDateTime::now_utc();
+    let (selection, prefix) = selection(request, now)?;
+    let dir = tempfile_dir()?;
+    let path = |suffix: &str| dir.join(format!("export.{suffix}"));
+    let file = |suffix: &str| {
+        std::fs::File::create(path(suffix))
+            .map(|f| std::io::BufWriter::with_capacity(1 << 20, f))
+            .map_err(|e| Error::Internal(format!("cannot write /tmp: {e}")))
+    };
+    let (mut ndjson, mut csv, mut heads) = (file("ndjson")?, file("csv")?, file("heads.ndjson")?);
+    let manifest = audit_export::export(
+        services.store.as_ref(),
+        &selection,
+        now,
+        Sinks {
+            ndjson: &mut ndjson,
+            csv: &mut csv,
+            heads: &mut heads,
+            timing: None,
+        },
+        Some(signer),
+        |_| {},
+    )
+    .await?;
+    for writer in [ndjson, csv, heads] {
+        writer
+            .into_inner()
+            .map_err(|e| Error::Internal(format!("cannot write /tmp: {e}")))?;
+    }
+    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("manifests serialize");
+    let mut keys = Vec::new();
+    for (suffix, content_type) in [
+        ("ndjson", "application/x-ndjson"),
+        ("csv", "text/csv"),
+        ("heads.ndjson", "application/x-ndjson"),
+    ] {
+        let key = format!("audit/{prefix}.{suffix}");
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path(suffix))
+            .await
+            .map_err(|e| Error::Internal(format!("cannot read /tmp: {e}")))?;
+        put(s3, bucket, &key, content_type, body, false).await?;
+        keys.push(key);
+    }
+    // The manifest last: its presence says the export is complete.
+    let key = format!("audit/{prefix}.manifest.json");
+    put(
+        s3,
+        bucket,
+        &key,
+        "application/json",
+        manifest_json.into(),
+        false,
+    )
+    .await?;
+    keys.push(key);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json!({ "bucket": bucket, "keys": keys, "manifest": manifest }))
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!("audit-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(format!("cannot use /tmp: {e}")))?;
+    Ok(dir)
+}
+
+fn uuid_like() -> u128 {
+    OffsetDateTime::now_utc().unix_timestamp_nanos() as u128
+}
+
+async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, Error> {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| unavailable(&format!("s3 get {key}"), e))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::Unavailable(format!("s3 get {key}: {e}")))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
+/// The next checkpoint after the last one in the bucket (keys are zero-padded, so the last in
+/// listing order is the latest).
+async fn checkpoint(
+    services: &brokeros_aws::Services,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    signer: &dyn Signer,
+) -> Result<Value, Error> {
+    let mut last: Option<String> = None;
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(CHECKPOINTS)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| unavailable("s3 list checkpoints", e))?;
+        for object in page.contents() {
+            if let Some(key) = object.key().filter(|k| k.ends_with(".checkpoint.json")) {
+                last = Some(key.to_string());
+            }
+        }
+    }
+    let previous = match &last {
+        Some(key) => {
+            let text = String::from_utf8(get_text(s3, bucket, key).await?)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let (checkpoint, _) = Checkpoint::parse(&text).map_err(Error::Internal)?;
+            let heads = get_text(
+                s3,
+                bucket,
+                &key.replace(".checkpoint.json", ".heads.ndjson"),
+            )
+            .await?;
+            Some((checkpoint, heads))
+        }
+        None => None,
+    };
+    let at = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let from = previous
+        .as_ref()
+        .map_or(at - time::Duration::days(1), |(p, _)| p.at);
+    let mut lines = Vec::new();
+    audit_export::for_each_event(
+        services.store.as_ref(),
+        &Selection::TimeRange { from, to: at },
+        |data| {
+            lines.push(Ok(data.to_string()));
+            Ok(())
+        },
+    )
+    .await?;
+    let mut heads = Vec::new();
+    let built = match &previous {
+        None => audit_checkpoint::build(None, at, &mut lines.into_iter(), &mut heads, signer).await,
+        Some((p, bytes)) => {
+            let mut reader = &bytes[..];
+            audit_checkpoint::build(
+                Some((p, &mut reader)),
+                at,
+                &mut lines.into_iter(),
+                &mut heads,
+                signer,
+            )
+            .await
+        }
+    }
+    .map_err(Error::Internal)?;
+    let stem = format!("{CHECKPOINTS}{:012}", built.seq);
+    put(
+        s3,
+        bucket,
+        &format!("{stem}.heads.ndjson"),
+        "application/x-ndjson",
+        heads.into(),
+        true,
+    )
+    .await?;
+    let json = serde_json::to_vec_pretty(&built).expect("checkpoints serialize");
+    put(
+        s3,
+        bucket,
+        &format!("{stem}.checkpoint.json"),
+        "application/json",
+        json.into(),
+        true,
+    )
+    .await?;
+    Ok(json!({ "bucket": bucket, "checkpoint": built }))
+}
+
+async fn handle(
+    services: &brokeros_aws::Services,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    signer: &dyn Signer,
     event: Value,
 ) -> Result<Value, Error> {
     let request: ExportRequest = if event.is_null() {
@@ -102,34 +335,11 @@ async fn export(
         serde_json::from_value(event)
             .map_err(|e| Error::invalid("invalid_request", "event", e.to_string()))?
     };
-    let now = OffsetDateTime::now_utc();
-    let (selection, prefix) = selection(request, now)?;
-    let events = collect(services.store.as_ref(), &selection, |_| {}).await?;
-    let export = render(&events, &selection, now);
-    let manifest = serde_json::to_vec_pretty(&export.manifest).expect("manifests serialize");
-    let mut keys = Vec::new();
-    for (suffix, content_type, body) in [
-        ("ndjson", "application/x-ndjson", export.ndjson),
-        ("csv", "text/csv", export.csv),
-        ("manifest.json", "application/json", manifest),
-    ] {
-        let key = format!("audit/{prefix}.{suffix}");
-        s3.put_object()
-            .bucket(bucket)
-            .key(&key)
-            .content_type(content_type)
-            .body(body.into())
-            .send()
-            .await
-            .map_err(|e| {
-                Error::Unavailable(format!(
-                    "s3 put {key}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        keys.push(key);
+    if request.checkpoint {
+        checkpoint(services, s3, bucket, signer).await
+    } else {
+        export(services, s3, bucket, signer, request).await
     }
-    Ok(json!({ "bucket": bucket, "keys": keys, "manifest": export.manifest }))
 }
 
 #[tokio::main]
@@ -138,11 +348,14 @@ async fn main() -> Result<(), brokeros_aws::Error> {
     let services = brokeros_aws::services_from_env().await?;
     let bucket = std::env::var(BUCKET_ENV)
         .map_err(|_| format!("environment variable {BUCKET_ENV} is not set"))?;
+    let key_id =
+        std::env::var(KEY_ENV).map_err(|_| format!("environment variable {KEY_ENV} is not set"))?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let s3 = aws_sdk_s3::Client::new(&aws);
-    let (services, s3, bucket) = (&services, &s3, bucket.as_str());
+    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&aws), key_id).await?;
+    let (services, s3, bucket, signer) = (&services, &s3, bucket.as_str(), &signer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        export(services, s3, bucket, event.payload)
+        handle(services, s3, bucket, signer, event.payload)
             .await
             .map_err(LambdaError)
     }))

@@ -22,6 +22,7 @@ pub use lambda_http::Error;
 pub mod compose;
 pub mod queue;
 pub mod secrets;
+pub mod signing;
 pub mod workflow;
 
 fn env(name: &str) -> Result<String, Error> {

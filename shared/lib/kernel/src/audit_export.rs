@@ -1,13 +1,28 @@
-//! Audit export for auditors: the events of a time range or of one entity, as NDJSON plus CSV,
-//! with a manifest (count, first and last ids, per-stream chain anchors and heads, SHA-256 of
-//! the NDJSON) that `brokeros audit verify` checks offline.
+//! Audit export for auditors: the events of a time range or of one entity, as NDJSON plus CSV
+//! plus a heads file, with a signed manifest that `brokeros audit verify` checks offline.
+//!
+//! The export streams: it reads the store page by page in id order and writes each event as
+//! it comes (the stored canonical JSON, copied as is), keeping per stream only its first and
+//! last sequence and hashes. Memory grows with the number of streams, not of events; the
+//! manifest's size is constant (the heads go to their own file, the manifest has their Merkle
+//! root).
 
-use crate::audit::{AuditEvent, Manifest, manifest_for};
+use std::collections::HashMap;
+use std::io::Write;
+
+use crate::audit::{
+    AuditEvent, EXPORT_FORMAT, EventLine, FileDigest, Manifest, MerkleBuilder, StreamHead,
+    to_hex_hash,
+};
+use crate::canonical::{scan_object, to_canonical_json};
+use crate::signing::Signer;
 use crate::{Error, Result};
 use brokeros_store::{Query, SortKeyRange, Store, Table};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::changeset::store_error;
 use crate::keys;
@@ -27,27 +42,12 @@ pub enum Selection {
     },
 }
 
-/// The smallest and largest UUIDv7 of a millisecond: bounds for an id range.
-fn uuid_bound(at: OffsetDateTime, high: bool) -> String {
-    let ms = (at.unix_timestamp_nanos() / 1_000_000).max(0) as u128;
-    let version_bits = 0x7u128 << 76;
-    let variant_bits = 0b10u128 << 62;
-    let random = if high {
-        (0xFFFu128 << 64) | ((1u128 << 62) - 1)
-    } else {
-        0
-    };
-    Uuid::from_u128((ms << 80) | version_bits | variant_bits | random).to_string()
-}
+pub use crate::audit::uuid_bound;
 
-/// Reads the selected events in id order, calling `progress` with the running count.
-pub async fn collect(
-    store: &dyn Store,
-    selection: &Selection,
-    mut progress: impl FnMut(u64),
-) -> Result<Vec<AuditEvent>> {
-    let mut events = Vec::new();
-    let mut pages: Vec<Query> = Vec::new();
+/// The queries that read a selection in id order: one stream, or one day-index partition per
+/// UTC day of the range (the day index follows the id's time, so days concatenate in order).
+fn queries(selection: &Selection) -> Result<Vec<Query>> {
+    let mut pages = Vec::new();
     match selection {
         Selection::Entity {
             entity_type,
@@ -88,7 +88,16 @@ pub async fn collect(
             }
         }
     }
-    for query in pages {
+    Ok(pages)
+}
+
+/// Calls `each` with every selected event's stored JSON, in id order, page by page.
+pub async fn for_each_event(
+    store: &dyn Store,
+    selection: &Selection,
+    mut each: impl FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    for query in queries(selection)? {
         let mut cursor = None;
         loop {
             let page = store
@@ -96,91 +105,386 @@ pub async fn collect(
                 .await
                 .map_err(store_error)?;
             for item in &page.items {
-                let event: AuditEvent = serde_json::from_str(&item.data)
-                    .map_err(|e| Error::Internal(format!("unreadable audit event: {e}")))?;
-                events.push(event);
+                each(&item.data)?;
             }
-            progress(events.len() as u64);
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
         }
     }
-    events.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(())
+}
+
+/// Reads the selected events in id order, typed (for tests and small selections: an export
+/// streams instead).
+pub async fn collect(
+    store: &dyn Store,
+    selection: &Selection,
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<AuditEvent>> {
+    let mut events = Vec::new();
+    for_each_event(store, selection, |data| {
+        events.push(
+            serde_json::from_str(data)
+                .map_err(|e| Error::Internal(format!("unreadable audit event: {e}")))?,
+        );
+        progress(events.len() as u64);
+        Ok(())
+    })
+    .await?;
     Ok(events)
 }
 
-/// The export files' contents.
-pub struct Export {
-    pub ndjson: Vec<u8>,
-    pub csv: Vec<u8>,
-    pub manifest: Manifest,
+/// A writer that counts and hashes what passes through.
+pub struct Digesting<W> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
 }
 
-pub fn render(events: &[AuditEvent], selection: &Selection, exported_at: OffsetDateTime) -> Export {
-    let mut ndjson = Vec::new();
-    let mut csv = String::from(
-        "id,at,actor_kind,actor_id,actor_role,action,entity_type,entity_id,seq,correlation_id,changed_fields,prev_hash,hash\n",
-    );
-    for e in events {
-        ndjson.extend_from_slice(
-            serde_json::to_string(e)
-                .expect("events serialize")
-                .as_bytes(),
-        );
-        ndjson.push(b'\n');
-        let fields: Vec<&str> = e.changes.iter().map(|c| c.field.as_str()).collect();
-        let row = [
-            e.id.clone(),
-            e.at.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            format!("{:?}", e.actor.kind).to_lowercase(),
-            e.actor.id.clone(),
-            e.actor.role.clone().unwrap_or_default(),
-            e.action.clone(),
-            e.entity_type.clone(),
-            e.entity_id.clone(),
-            e.seq.to_string(),
-            e.correlation_id.clone(),
-            fields.join(";"),
-            e.prev_hash.clone(),
-            e.hash.clone(),
-        ];
-        csv.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        csv.push('\n');
-    }
-    let selection_json = match selection {
-        Selection::TimeRange { from, to } => {
-            json!({ "from": from.to_string(), "to": to.to_string() })
+impl<W: Write> Digesting<W> {
+    pub fn new(inner: W) -> Digesting<W> {
+        Digesting {
+            inner,
+            hash: Sha256::new(),
+            bytes: 0,
         }
+    }
+
+    pub fn finish(mut self) -> std::io::Result<(W, FileDigest)> {
+        self.inner.flush()?;
+        Ok((
+            self.inner,
+            FileDigest {
+                sha256: hex::encode(self.hash.finalize()),
+                bytes: self.bytes,
+            },
+        ))
+    }
+}
+
+impl<W: Write> Write for Digesting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+struct ExportedStream {
+    first_seq: u64,
+    anchor: [u8; 32],
+    last_seq: u64,
+    head: [u8; 32],
+}
+
+#[derive(Deserialize)]
+struct ActorView<'a> {
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    role: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ChangeView<'a> {
+    #[serde(borrow)]
+    field: std::borrow::Cow<'a, str>,
+}
+
+pub const CSV_HEADER: &str = "id,at,actor_kind,actor_id,actor_role,action,entity_type,entity_id,seq,correlation_id,changed_fields,prev_hash,hash\n";
+
+fn csv_row(line: &str, members: &[crate::canonical::Member], out: &mut String) -> Result<()> {
+    let bad = |e: String| Error::Internal(format!("unreadable audit event: {e}"));
+    let get = |key: &str| {
+        members
+            .iter()
+            .find(|m| &line[m.key.clone()] == key)
+            .map(|m| &line[m.value.clone()])
+            .ok_or_else(|| bad(format!("no {key}")))
+    };
+    let text = |key: &str| -> Result<std::borrow::Cow<str>> {
+        serde_json::from_str::<std::borrow::Cow<str>>(get(key)?).map_err(|e| bad(e.to_string()))
+    };
+    let actor: ActorView = serde_json::from_str(get("actor")?).map_err(|e| bad(e.to_string()))?;
+    let changes: Vec<ChangeView> =
+        serde_json::from_str(get("changes")?).map_err(|e| bad(e.to_string()))?;
+    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_ref()).collect();
+    let row: [std::borrow::Cow<str>; 13] = [
+        text("id")?,
+        text("at")?,
+        actor.kind,
+        actor.id,
+        actor.role.unwrap_or_default(),
+        text("action")?,
+        text("entity_type")?,
+        text("entity_id")?,
+        get("seq")?.into(),
+        text("correlation_id")?,
+        fields.join(";").into(),
+        text("prev_hash")?,
+        text("hash")?,
+    ];
+    for (i, field) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&csv_field(field));
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// Where an export writes its three data files.
+pub struct Sinks<'a> {
+    pub ndjson: &'a mut dyn Write,
+    pub csv: &'a mut dyn Write,
+    pub heads: &'a mut dyn Write,
+    /// Filled with where the time went, when given (the benchmarks).
+    pub timing: Option<&'a mut ExportTiming>,
+}
+
+/// Seconds spent per step of an export; the rest of the wall time is the store's reads.
+#[derive(Debug, Clone, Default)]
+pub struct ExportTiming {
+    pub scan: f64,
+    pub ndjson: f64,
+    pub csv: f64,
+    pub heads_and_sign: f64,
+}
+
+pub fn selection_json(selection: &Selection) -> Value {
+    match selection {
+        Selection::TimeRange { from, to } => json!({
+            "from": from.format(&Rfc3339).expect("formats"),
+            "to": to.format(&Rfc3339).expect("formats"),
+        }),
         Selection::Entity {
             entity_type,
             entity_id,
         } => json!({ "entity_type": entity_type, "entity_id": entity_id }),
-    };
-    let manifest = manifest_for(events, &ndjson, selection_json, exported_at);
-    Export {
-        ndjson,
-        csv: csv.into_bytes(),
-        manifest,
     }
 }
 
+/// Exports the selection into `sinks`, streaming, and returns the manifest, signed by
+/// `signer` when given. `progress` gets the running event count after each page.
+pub async fn export(
+    store: &dyn Store,
+    selection: &Selection,
+    exported_at: OffsetDateTime,
+    sinks: Sinks<'_>,
+    signer: Option<&dyn Signer>,
+    mut progress: impl FnMut(u64),
+) -> Result<Manifest> {
+    let io = |e: std::io::Error| Error::Internal(format!("cannot write the export: {e}"));
+    let timing = sinks.timing;
+    let timed = timing.is_some();
+    let mut spent = ExportTiming::default();
+    let lap = |since: &mut Option<std::time::Instant>, slot: &mut f64| {
+        if let Some(t) = since {
+            let now = std::time::Instant::now();
+            *slot += (now - *t).as_secs_f64();
+            *t = now;
+        }
+    };
+    let mut ndjson = Digesting::new(sinks.ndjson);
+    let mut csv = Digesting::new(sinks.csv);
+    let mut heads = Digesting::new(sinks.heads);
+    csv.write_all(CSV_HEADER.as_bytes()).map_err(io)?;
+    let mut streams: HashMap<Box<str>, ExportedStream> = HashMap::new();
+    let mut members = Vec::with_capacity(16);
+    let mut row = String::new();
+    let mut stream = String::new();
+    let mut count = 0u64;
+    let mut first_id: Option<String> = None;
+    let mut last_id = String::new();
+    for_each_event(store, selection, |data| {
+        let bad = |e: String| Error::Internal(format!("unreadable audit event: {e}"));
+        let mut clock = timed.then(std::time::Instant::now);
+        // Stored events are canonical JSON (written by `AuditEvent::canonical_json`); older
+        // ones are brought to the canonical form here.
+        let converted;
+        let line = if scan_object(data, &mut members).map_err(bad)? {
+            data
+        } else {
+            let value: Value = serde_json::from_str(data).map_err(|e| bad(e.to_string()))?;
+            converted = to_canonical_json(&value);
+            scan_object(&converted, &mut members).map_err(bad)?;
+            &converted
+        };
+        let event = EventLine::read(line, &members).map_err(bad)?;
+        if count > 0 && event.id <= last_id.as_str() {
+            return Err(Error::Internal(format!(
+                "audit event {} comes after {last_id}: the store did not return id order",
+                event.id
+            )));
+        }
+        lap(&mut clock, &mut spent.scan);
+        ndjson.write_all(line.as_bytes()).map_err(io)?;
+        ndjson.write_all(b"\n").map_err(io)?;
+        lap(&mut clock, &mut spent.ndjson);
+        row.clear();
+        csv_row(line, &members, &mut row)?;
+        csv.write_all(row.as_bytes()).map_err(io)?;
+        lap(&mut clock, &mut spent.csv);
+        stream.clear();
+        stream.push_str(&event.entity_type);
+        stream.push('/');
+        stream.push_str(&event.entity_id);
+        match streams.get_mut(stream.as_str()) {
+            Some(s) => {
+                s.last_seq = event.seq;
+                s.head = event.hash;
+            }
+            None => {
+                streams.insert(
+                    stream.as_str().into(),
+                    ExportedStream {
+                        first_seq: event.seq,
+                        anchor: event.prev_hash,
+                        last_seq: event.seq,
+                        head: event.hash,
+                    },
+                );
+            }
+        }
+        if first_id.is_none() {
+            first_id = Some(event.id.to_string());
+        }
+        last_id.clear();
+        last_id.push_str(event.id);
+        count += 1;
+        if count.is_multiple_of(1000) {
+            progress(count);
+        }
+        Ok(())
+    })
+    .await?;
+    progress(count);
+    let mut clock = timed.then(std::time::Instant::now);
+    let mut names: Vec<&Box<str>> = streams.keys().collect();
+    names.sort();
+    let mut merkle = MerkleBuilder::default();
+    for name in names {
+        let s = &streams[name];
+        let line = to_canonical_json(&StreamHead {
+            stream: name.to_string(),
+            first_seq: s.first_seq,
+            anchor_hash: to_hex_hash(&s.anchor),
+            last_seq: s.last_seq,
+            head_hash: to_hex_hash(&s.head),
+        });
+        merkle.push(line.as_bytes());
+        heads.write_all(line.as_bytes()).map_err(io)?;
+        heads.write_all(b"\n").map_err(io)?;
+    }
+    let (_, ndjson) = ndjson.finish().map_err(io)?;
+    let (_, csv) = csv.finish().map_err(io)?;
+    let (_, heads) = heads.finish().map_err(io)?;
+    let mut manifest = Manifest {
+        format: EXPORT_FORMAT.to_string(),
+        selection: selection_json(selection),
+        exported_at,
+        count,
+        first_id,
+        last_id: (count > 0).then_some(last_id),
+        streams: merkle.leaves(),
+        streams_root: merkle.root(),
+        ndjson,
+        csv,
+        heads,
+        signature: None,
+    };
+    if let Some(signer) = signer {
+        manifest
+            .sign(signer)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot sign the manifest: {e}")))?;
+    }
+    lap(&mut clock, &mut spent.heads_and_sign);
+    if let Some(t) = timing {
+        *t = spent;
+    }
+    Ok(manifest)
+}
+
+/// An export held in memory (tests, small selections).
+pub struct ExportFiles {
+    pub ndjson: Vec<u8>,
+    pub csv: Vec<u8>,
+    pub heads: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+pub async fn export_to_memory(
+    store: &dyn Store,
+    selection: &Selection,
+    exported_at: OffsetDateTime,
+    signer: Option<&dyn Signer>,
+) -> Result<ExportFiles> {
+    let (mut ndjson, mut csv, mut heads) = (Vec::new(), Vec::new(), Vec::new());
+    let manifest = export(
+        store,
+        selection,
+        exported_at,
+        Sinks {
+            ndjson: &mut ndjson,
+            csv: &mut csv,
+            heads: &mut heads,
+            timing: None,
+        },
+        signer,
+        |_| {},
+    )
+    .await?;
+    Ok(ExportFiles {
+        ndjson,
+        csv,
+        heads,
+        manifest,
+    })
+}
+
+/// Verifies an in-memory export (see [`crate::audit::Verifier`] for files).
+pub fn verify_files(
+    files: &ExportFiles,
+    manifest_json: &Value,
+    public_key: Option<&crate::signing::PublicKey>,
+) -> std::result::Result<crate::audit::Verified, crate::audit::VerifyError> {
+    let (manifest, _) = Manifest::parse(&manifest_json.to_string())?;
+    let mut verifier = crate::audit::Verifier::new(&manifest, Vec::new(), false);
+    let text =
+        std::str::from_utf8(&files.ndjson).map_err(|e| crate::audit::VerifyError::Malformed {
+            line: 0,
+            reason: format!("not UTF-8: {e}"),
+        })?;
+    for line in text.split_inclusive('\n') {
+        verifier.line(line)?;
+    }
+    let csv = FileDigest {
+        sha256: crate::canonical::sha256_hex(&files.csv),
+        bytes: files.csv.len() as u64,
+    };
+    verifier.finish(&files.heads[..], None, Some(csv), manifest_json, public_key)
+}
+
 /// Quotes a CSV field when needed, and defuses spreadsheet formulas.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
+fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    let value: std::borrow::Cow<str> = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}").into()
     } else {
-        value.to_string()
+        value.into()
     };
     if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+        format!("\"{}\"", value.replace('"', "\"\"")).into()
     } else {
         value
     }

@@ -248,7 +248,8 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value> {
 }
 
 fn audit_put(event: &AuditEvent) -> Result<WriteOp> {
-    let data = serde_json::to_string(event).map_err(|e| Error::Internal(e.to_string()))?;
+    // Stored in canonical form, so an export copies it and a verifier hashes it as it is.
+    let data = event.canonical_json();
     let item = Item::new(
         Key::new(
             keys::audit_stream(&event.entity_type, &event.entity_id),

@@ -6,6 +6,7 @@
 
 pub mod answer;
 pub mod audit;
+pub mod audit_checkpoint;
 pub mod audit_export;
 pub mod brands;
 pub mod canonical;
@@ -21,6 +22,7 @@ pub mod normalize;
 pub mod paging;
 pub mod principal;
 mod repository;
+pub mod signing;
 pub mod workflow;
 
 pub use answer::{Answer, AnswerKind, Replied};

@@ -114,20 +114,38 @@ pub fn query(
         query.pk.clone().into(),
         now.into(),
     ];
-    match &query.sk {
-        SortKeyRange::All => {}
-        SortKeyRange::Prefix(p) => {
-            // The upper bound is the prefix followed by the highest code point; `contains`
-            // below keeps the result exact.
-            sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} <= ?"));
-            args.push(p.clone().into());
-            args.push(format!("{p}\u{10FFFF}").into());
+    // The sort-key range, narrowed to where an index cursor stands: SQLite seeks in the index
+    // on one plain bound per side, not on the row value below, so without this every page of a
+    // long partition (an audit export of a busy day) scanned it from its start: quadratic.
+    let (mut low, mut high) = match &query.sk {
+        SortKeyRange::All => (None, None),
+        // The upper bound is the prefix followed by the highest code point; `contains`
+        // below keeps the result exact.
+        SortKeyRange::Prefix(p) => (Some(p.clone()), Some(format!("{p}\u{10FFFF}"))),
+        SortKeyRange::Between(a, b) => (Some(a.clone()), Some(b.clone())),
+    };
+    if let (Some(_), Some(isk)) = (&query.index, cursor.and_then(|c| c.index_sk.as_ref())) {
+        let side = if query.descending {
+            &mut high
+        } else {
+            &mut low
+        };
+        let narrower = match side.as_ref() {
+            Some(bound) if query.descending => isk < bound,
+            Some(bound) => isk > bound,
+            None => true,
+        };
+        if narrower {
+            *side = Some(isk.clone());
         }
-        SortKeyRange::Between(a, b) => {
-            sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} <= ?"));
-            args.push(a.clone().into());
-            args.push(b.clone().into());
-        }
+    }
+    if let Some(low) = low {
+        sql.push_str(&format!(" AND {sk_col} >= ?"));
+        args.push(low.into());
+    }
+    if let Some(high) = high {
+        sql.push_str(&format!(" AND {sk_col} <= ?"));
+        args.push(high.into());
     }
     let cmp = if query.descending { "<" } else { ">" };
     let dir = if query.descending { "DESC" } else { "ASC" };
