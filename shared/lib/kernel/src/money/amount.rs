@@ -41,6 +41,10 @@ pub const MAX_AMOUNT_CHARS: usize = 48;
 /// tell them from other serde errors.
 const SERDE_MARK: &str = "invalid amount ";
 
+/// What the deserializers expect, as serde's refusal of another type (a JSON number: `invalid
+/// type: integer `1000`, expected …`) names it.
+const EXPECTED: &str = "an amount as a JSON decimal string, like \"1000.00\"";
+
 /// Why `text` is not an amount, or its value.
 fn read(text: &str) -> std::result::Result<Decimal, &'static str> {
     if text.is_empty() {
@@ -96,8 +100,13 @@ pub fn parse_amount(field: &str, text: &str) -> Result<Decimal> {
 /// `field` it stands for (`None` for any other serde error). Hosts that answer serde errors
 /// (the HTTP body extractor) call it with the path serde reports.
 pub fn from_serde_error(field: &str, serde_message: &str) -> Option<Error> {
-    serde_message
-        .starts_with(SERDE_MARK)
+    // A JSON number is refused by serde's own type check (no number is ever read, so no float
+    // comes near an amount); any other type stays serde's error, not an amount's.
+    let a_number = ["invalid type: integer", "invalid type: floating point"]
+        .iter()
+        .any(|kind| serde_message.starts_with(kind))
+        && serde_message.contains(EXPECTED);
+    (serde_message.starts_with(SERDE_MARK) || a_number)
         .then(|| Error::invalid(INVALID_AMOUNT, field, serde_message))
 }
 
@@ -106,44 +115,25 @@ struct Strict(Decimal);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Strict, D::Error> {
-        // `any`, so a number reaches the visitor and is refused as an amount, not as a type.
+        // `any`, so a number reaches the visitor, whose default refusal names [`EXPECTED`]
+        // (read back as `invalid_amount` by [`from_serde_error`]).
         deserializer.deserialize_any(StrictVisitor)
     }
 }
 
 struct StrictVisitor;
 
-impl StrictVisitor {
-    fn number<E: de::Error>(literal: impl fmt::Display) -> E {
-        E::custom(format!(
-            "{SERDE_MARK}{literal}: an amount is a JSON string, like \"1000.00\", not a number"
-        ))
-    }
-}
-
 impl Visitor<'_> for StrictVisitor {
     type Value = Strict;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an amount as a decimal string, like \"1000.00\"")
+        f.write_str(EXPECTED)
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Strict, E> {
         read(text)
             .map(Strict)
             .map_err(|why| E::custom(message(text, why)))
-    }
-
-    fn visit_u64<E: de::Error>(self, n: u64) -> std::result::Result<Strict, E> {
-        Err(Self::number(n))
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> std::result::Result<Strict, E> {
-        Err(Self::number(n))
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> std::result::Result<Strict, E> {
-        Err(Self::number(n))
     }
 }
 
