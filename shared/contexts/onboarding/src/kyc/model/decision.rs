@@ -352,17 +352,20 @@ pub fn hard_rejections(
     reasons
 }
 
-/// Re-screens an approved client's changed profile under `rules` without the provider: the
-/// hard rules (sanctions hits included) reject; a PEP, a near miss on a list, enhanced due
-/// diligence or a risk score at the review threshold need a compliance officer (that is, a
-/// re-verification); anything else is clear (`Approve`). Documents are not looked at: they
-/// were verified with the approval.
-pub fn rescreen(
+/// What the rules say of a subject before anyone looks at documents: the hard rules, the risk
+/// score with its reasons and thresholds, and the verification level (enhanced needs review).
+struct Assessed {
+    reasons: Vec<Reason>,
+    risk_score: u32,
+    level: VerificationLevel,
+}
+
+fn assess(
     rules: &JurisdictionRules,
     subject: &KycSubject,
     screening: &ScreeningResult,
     today: Date,
-) -> KycDecision {
+) -> Assessed {
     let mut reasons = hard_rejections(rules, subject, screening, today);
     let (risk_score, risk_reasons) = assess_risk(rules, subject, screening, today);
     reasons.extend(risk_reasons);
@@ -390,15 +393,22 @@ pub fn rescreen(
             "enhanced due diligence needs a compliance officer's sign-off".into(),
         ));
     }
-    if !screening.is_clear() {
-        reasons.push(Reason::review(
-            "screening_match",
-            format!(
-                "{} match(es) on the screening lists",
-                screening.matches.len()
-            ),
-        ));
+    Assessed {
+        reasons,
+        risk_score,
+        level,
     }
+}
+
+/// The decision `reasons` make: any rejection rejects, any review reviews, else approval (with
+/// the jurisdiction's leverage cap unless rejected).
+fn concluded(
+    rules: &JurisdictionRules,
+    subject: &KycSubject,
+    level: VerificationLevel,
+    risk_score: u32,
+    reasons: Vec<Reason>,
+) -> KycDecision {
     let outcome = if reasons.iter().any(|r| r.effect == ReasonEffect::Reject) {
         KycOutcome::Reject
     } else if reasons.iter().any(|r| r.effect == ReasonEffect::Review) {
@@ -420,6 +430,34 @@ pub fn rescreen(
     }
 }
 
+/// Re-screens an approved client's changed profile under `rules` without the provider: the
+/// hard rules (sanctions hits included) reject; a PEP, a near miss on a list, enhanced due
+/// diligence or a risk score at the review threshold need a compliance officer (that is, a
+/// re-verification); anything else is clear (`Approve`). Documents are not looked at: they
+/// were verified with the approval.
+pub fn rescreen(
+    rules: &JurisdictionRules,
+    subject: &KycSubject,
+    screening: &ScreeningResult,
+    today: Date,
+) -> KycDecision {
+    let Assessed {
+        mut reasons,
+        risk_score,
+        level,
+    } = assess(rules, subject, screening, today);
+    if !screening.is_clear() {
+        reasons.push(Reason::review(
+            "screening_match",
+            format!(
+                "{} match(es) on the screening lists",
+                screening.matches.len()
+            ),
+        ));
+    }
+    concluded(rules, subject, level, risk_score, reasons)
+}
+
 /// Decides a check under `rules`: hard rules reject; otherwise the risk score, the required
 /// verification level, the documents present and the provider's verdict decide between
 /// approval and manual review. `document` is `None` when the provider was not asked (a hard
@@ -431,33 +469,11 @@ pub fn decide(
     document: Option<&DocumentVerification>,
     today: Date,
 ) -> KycDecision {
-    let mut reasons = hard_rejections(rules, subject, screening, today);
-    let (risk_score, risk_reasons) = assess_risk(rules, subject, screening, today);
-    reasons.extend(risk_reasons);
-    let level = verification_level(rules, subject, screening, today);
-    if risk_score >= rules.risk.reject_threshold {
-        reasons.push(Reason::reject(
-            "risk_score_reject",
-            format!(
-                "risk score {risk_score} is at or above the rejection threshold {}",
-                rules.risk.reject_threshold
-            ),
-        ));
-    } else if risk_score >= rules.risk.review_threshold {
-        reasons.push(Reason::review(
-            "risk_score_review",
-            format!(
-                "risk score {risk_score} is at or above the review threshold {}",
-                rules.risk.review_threshold
-            ),
-        ));
-    }
-    if level == VerificationLevel::Enhanced {
-        reasons.push(Reason::review(
-            "enhanced_due_diligence",
-            "enhanced due diligence needs a compliance officer's sign-off".into(),
-        ));
-    }
+    let Assessed {
+        mut reasons,
+        risk_score,
+        level,
+    } = assess(rules, subject, screening, today);
     for (what, any_of) in required_documents(level, subject.client_type) {
         if !subject.document_types().any(|t| any_of.contains(&t)) {
             let names: Vec<&str> = any_of.iter().map(|t| t.as_str()).collect();
@@ -497,23 +513,5 @@ pub fn decide(
             "no document verification result".into(),
         )),
     }
-    let outcome = if reasons.iter().any(|r| r.effect == ReasonEffect::Reject) {
-        KycOutcome::Reject
-    } else if reasons.iter().any(|r| r.effect == ReasonEffect::Review) {
-        KycOutcome::ManualReview
-    } else {
-        KycOutcome::Approve
-    };
-    let leverage_cap = match outcome {
-        KycOutcome::Reject => None,
-        _ => rules.leverage_cap(&subject.product, subject.client_type),
-    };
-    KycDecision {
-        outcome,
-        verification_level: level,
-        risk_score,
-        reasons,
-        jurisdiction: rules.reference(),
-        leverage_cap,
-    }
+    concluded(rules, subject, level, risk_score, reasons)
 }
