@@ -198,21 +198,14 @@ pub async fn prepare(
                 .map(|r| CheckTrigger::ProfileChanged {
                     fields: r.fields.iter().copied().collect(),
                 });
-            let onboarding = Onboarding {
-                id: services.ids.prefixed("onb"),
-                client_id: client_id.clone(),
+            let onboarding = Onboarding::running(
+                services.ids.prefixed("onb"),
+                client_id.clone(),
                 product,
-                status: OnboardingStatus::Running,
                 trigger,
-                execution_arn: None,
-                kyc_check_id: None,
-                kyc_result_token: None,
-                account: None,
-                failure: None,
-                started_by: principal.sub.clone(),
-                started_at: ctx.now,
-                finished_at: None,
-            };
+                principal.sub.clone(),
+                ctx.now,
+            );
             let mut client = before.entity.clone();
             client.kyc_status = KycStatus::Pending;
             client.onboarding_id = Some(onboarding.id.clone());

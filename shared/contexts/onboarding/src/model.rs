@@ -156,6 +156,32 @@ pub struct Onboarding {
 }
 
 impl Onboarding {
+    /// A run of the onboarding workflow `id` for `client_id`, started now by `started_by`.
+    pub fn running(
+        id: String,
+        client_id: String,
+        product: String,
+        trigger: Option<CheckTrigger>,
+        started_by: String,
+        started_at: OffsetDateTime,
+    ) -> Onboarding {
+        Onboarding {
+            id,
+            client_id,
+            product,
+            status: OnboardingStatus::Running,
+            trigger,
+            execution_arn: None,
+            kyc_check_id: None,
+            kyc_result_token: None,
+            account: None,
+            failure: None,
+            started_by,
+            started_at,
+            finished_at: None,
+        }
+    }
+
     /// Whether it re-verifies an approved client whose profile changed (their trading account
     /// stays the one they have).
     pub fn is_reverification(&self) -> bool {

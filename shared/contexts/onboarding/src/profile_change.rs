@@ -29,9 +29,7 @@ use crate::kyc::model::{
     ProfileChangeAssessment, ProfileChangeEffect, ProfileField, assess_profile_change,
     material_fields, rescreen,
 };
-use crate::model::{
-    Client, KycProfile, KycStatus, Onboarding, OnboardingStatus, Reverification, kyc_subject,
-};
+use crate::model::{Client, KycProfile, KycStatus, Onboarding, Reverification, kyc_subject};
 use crate::{Services, repo};
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::changeset::Changeset;
@@ -225,23 +223,16 @@ async fn decide_change(
     match assessment.effect {
         ProfileChangeEffect::Reverify => {
             services.workflow()?;
-            let onboarding = Onboarding {
-                id: services.ids.prefixed("onb"),
-                client_id: client.id.clone(),
+            let onboarding = Onboarding::running(
+                services.ids.prefixed("onb"),
+                client.id.clone(),
                 product,
-                status: OnboardingStatus::Running,
-                trigger: Some(CheckTrigger::ProfileChanged {
+                Some(CheckTrigger::ProfileChanged {
                     fields: trigger_fields.iter().copied().collect(),
                 }),
-                execution_arn: None,
-                kyc_check_id: None,
-                kyc_result_token: None,
-                account: None,
-                failure: None,
-                started_by: principal.sub.clone(),
-                started_at: ctx.now,
-                finished_at: None,
-            };
+                principal.sub.clone(),
+                ctx.now,
+            );
             changes.create(
                 ctx,
                 services.ids.as_ref(),
