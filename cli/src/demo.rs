@@ -497,16 +497,20 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
         .set_behavior(first, SimulatedBehavior::Decline("do_not_honor".into()));
     if let Some(outbox) = local.gateway.take_outbox() {
         let router = demo.router.clone();
-        tokio::spawn(deliver_outbox(outbox, move |webhook| {
-            let router = router.clone();
-            async move {
-                let path = webhook.path();
-                let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
-                let (status, _) = call(&router, request).await;
-                println!("   {path} (signed by the provider) -> {status}");
-                Ok(status)
-            }
-        }));
+        tokio::spawn(deliver_outbox(
+            outbox,
+            std::time::Duration::from_millis(50),
+            move |webhook| {
+                let router = router.clone();
+                async move {
+                    let path = webhook.path();
+                    let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
+                    let (status, _) = call(&router, request).await;
+                    println!("   {path} (signed by the provider) -> {status}");
+                    Ok(status)
+                }
+            },
+        ));
     }
     tokio::spawn(brokeros_payments::deposits::run_consumer(
         local.services.payments.clone(),

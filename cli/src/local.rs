@@ -95,6 +95,7 @@ impl LocalBrokerOs {
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             SIMULATED_PROVIDER_DELAY,
+            base.store.clone(),
         ));
         let base = base.with_gateway(gateway.clone());
         let (engine, services) = local_engine(base).map_err(|e| e.to_string())?;

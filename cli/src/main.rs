@@ -179,6 +179,32 @@ async fn main() -> std::process::ExitCode {
 
 type CliResult = Result<std::process::ExitCode, String>;
 
+/// How often `serve` looks at the simulated providers' outbox for webhooks due.
+const SIMULATOR_POLL: Duration = Duration::from_millis(50);
+/// How often `serve`'s outbox relay carries out the side effects a commit left undone.
+const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
+
+/// The outbox relay of `serve`: a pass every `every` until the process stops.
+async fn relay_outbox(core: brokeros_kernel::Core, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match brokeros_kernel::outbox::relay(&core).await {
+            Ok(report) if report.carried_out + report.failed > 0 => {
+                tracing::info!(
+                    carried_out = report.carried_out,
+                    failed = report.failed,
+                    pending = report.pending,
+                    oldest_age_seconds = report.oldest_age_seconds,
+                    errors = ?report.errors,
+                    "outbox relay pass"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox relay pass failed"),
+        }
+    }
+}
+
 async fn serve(
     port: u16,
     data_dir: PathBuf,
@@ -206,13 +232,19 @@ async fn serve(
     );
     let server = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(outbox) = local.gateway.take_outbox() {
-        tokio::spawn(brokeros_local::deliver_outbox(outbox, move |webhook| {
-            providers::post_webhook(server, webhook)
-        }));
+        tokio::spawn(brokeros_local::deliver_outbox(
+            outbox,
+            SIMULATOR_POLL,
+            move |webhook| providers::post_webhook(server, webhook),
+        ));
     }
     tokio::spawn(brokeros_payments::deposits::run_consumer(
         local.services.payments.clone(),
         std::time::Duration::from_millis(100),
+    ));
+    tokio::spawn(relay_outbox(
+        local.services.core.clone(),
+        OUTBOX_RELAY_EVERY,
     ));
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),

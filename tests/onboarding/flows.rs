@@ -560,25 +560,62 @@ pub async fn a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_tas
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
 }
 
-pub async fn a_workflow_that_cannot_start_leaves_no_client_pending(app: App) {
+/// Step Functions down when the onboarding commits (or the process stopped right after): the
+/// start is in the outbox with the commit, the client is pending an execution that runs once
+/// the start is carried out — by a retry of the request (even without its key) or the relay.
+pub async fn a_workflow_start_that_fails_waits_in_the_outbox_until_carried_out(app: App) {
     let client_id = app.register("Berg", CLEAR).await;
     let sales = crate::harness::token("sales-1", Role::Sales);
     let path = format!("/clients/{client_id}/onboarding");
     let body = json!({ "product": "forex" });
     let (status, reply) = app.post_keyed(&path, &body, &sales, "start-1").await;
-    assert_eq!(status, 503, "{reply}");
-    assert_eq!(reply["code"], "unavailable");
+    assert_eq!(status, 202, "committed, so accepted: {reply}");
+    let onboarding_id = reply["id"].as_str().unwrap().to_string();
+    let arn = reply["execution_arn"].as_str().unwrap().to_string();
     let client = app.client(&client_id).await;
-    assert_eq!(client["kyc_status"], "failed", "not left pending: {client}");
-    let onboarding = app
-        .onboarding(client["onboarding_id"].as_str().unwrap())
-        .await;
-    assert_eq!(onboarding["status"], "failed");
-    assert_eq!(onboarding["failure"], "WorkflowNotStarted.TransientError");
-    // Replaying the request does not pretend it started.
-    let (status, reply) = app.post_keyed(&path, &body, &sales, "start-1").await;
+    assert_eq!(client["kyc_status"], "pending", "{client}");
+    let entries = app.outbox_entries().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0].effect.id(),
+        format!("workflow#onboarding#{onboarding_id}")
+    );
+    // Not due before the grace period the relay leaves the request; then tried, failing.
+    let early = brokeros_kernel::outbox::relay(&app.services.core)
+        .await
+        .unwrap();
+    assert_eq!((early.carried_out, early.failed, early.pending), (0, 0, 1));
+    let report = app.relay_outbox().await;
+    assert_eq!((report.carried_out, report.failed), (0, 1), "{report:?}");
+    let entries = app.outbox_entries().await;
+    assert_eq!(entries[0].attempts, 1);
+    assert!(
+        entries[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("throttled"),
+        "{entries:?}"
+    );
+
+    // Restarted with Step Functions back: a retry without a key is refused (the client is
+    // pending) and carries out the start its first attempt left.
+    let app = app.restarted().await;
+    let no_key = brokeros_http::client::Call::post(&path, &body).token(&sales);
+    let (status, reply) = app.send(no_key).await;
     assert_eq!(status, 409, "{reply}");
-    assert_eq!(reply["code"], "onboarding_not_started");
+    assert_eq!(reply["code"], "onboarding_not_allowed");
+    assert!(app.outbox_entries().await.is_empty(), "carried out");
+    let done = app.finished(&arn).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(app.client(&client_id).await["kyc_status"], "approved");
+    let onboarding = app.onboarding(&onboarding_id).await;
+    assert_eq!(onboarding["status"], "approved", "{onboarding}");
+    // The replay of the first request answers the same onboarding and execution.
+    let (status, replay) = app.post_keyed(&path, &body, &sales, "start-1").await;
+    assert_eq!(status, 202, "{replay}");
+    assert_eq!(replay["id"], json!(onboarding_id));
+    assert_eq!(replay["execution_arn"], json!(arn));
 }
 
 pub async fn a_replayed_decision_answers_the_same_review(app: App) {

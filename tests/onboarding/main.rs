@@ -32,7 +32,7 @@ brokeros_tests::scenarios! {
     a_change_of_client_type_requires_reverification => new,
     a_pending_check_completes_by_the_providers_signed_webhook => new,
     a_kyc_result_before_the_workflow_waits_is_answered_by_the_await_task => new,
-    a_workflow_that_cannot_start_leaves_no_client_pending => with_workflow_down,
+    a_workflow_start_that_fails_waits_in_the_outbox_until_carried_out => with_workflow_down,
     a_replayed_start_answers_the_same_execution => new,
     a_replayed_decision_answers_the_same_review => new,
     one_portal_identity_has_one_client_whatever_the_path => recording,

@@ -11,6 +11,7 @@ use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, m
 use brokeros_http::client::{Call, call};
 use brokeros_http::{AppState, router};
 use brokeros_kernel::AnswerKind;
+use brokeros_kernel::outbox;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::workflow::{Machine, Workflow};
 use brokeros_local::SimulatedKycProvider;
@@ -126,6 +127,7 @@ impl App {
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             Duration::from_millis(20),
+            store.clone(),
         ));
         let platform = Arc::new(brokeros_local::SimulatedPlatform::new(store.clone()));
         let base = base
@@ -160,6 +162,28 @@ impl App {
         }
     }
 
+    /// The local Broker OS started again on the same store, as after a crash (`kill -9`) and a
+    /// restart: every in-memory state is gone, the workflow service is up, and the executions
+    /// the store holds resume.
+    pub async fn restarted(&self) -> App {
+        App::new(self.store.clone()).await
+    }
+
+    /// One pass of the outbox relay, run once the grace period the relay leaves a new entry
+    /// to its request has passed.
+    pub async fn relay_outbox(&self) -> outbox::RelayReport {
+        let mut core = self.services.core.clone();
+        core.clock = Arc::new(Later(outbox::GRACE + Duration::from_secs(1)));
+        outbox::relay(&core).await.expect("a relay pass")
+    }
+
+    /// The side effects committed and not yet known done.
+    pub async fn outbox_entries(&self) -> Vec<outbox::Entry> {
+        outbox::entries(&self.services.core)
+            .await
+            .expect("the outbox reads")
+    }
+
     /// The check of every audit event this app's store holds, to run once the scenario ended.
     pub fn audit_scan(&self) -> crate::audit_scan::AuditScan {
         crate::audit_scan::AuditScan {
@@ -174,16 +198,20 @@ impl App {
     pub fn run_payment_providers(&self) {
         let outbox = self.gateway.take_outbox().expect("one deliverer");
         let router = self.router.clone();
-        tokio::spawn(deliver_outbox(outbox, move |webhook| {
-            let router = router.clone();
-            async move {
-                let path = webhook.path();
-                let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
-                let (status, reply) = call(&router, request).await;
-                assert_eq!(status, 202, "the provider's webhook was refused: {reply}");
-                Ok(status)
-            }
-        }));
+        tokio::spawn(deliver_outbox(
+            outbox,
+            Duration::from_millis(10),
+            move |webhook| {
+                let router = router.clone();
+                async move {
+                    let path = webhook.path();
+                    let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
+                    let (status, reply) = call(&router, request).await;
+                    assert_eq!(status, 202, "the provider's webhook was refused: {reply}");
+                    Ok(status)
+                }
+            },
+        ));
         tokio::spawn(brokeros_payments::deposits::run_consumer(
             self.services.payments.clone(),
             Duration::from_millis(20),
@@ -555,6 +583,15 @@ impl brokeros_kernel::workflow::Workflow for AnswerRecorder {
 
     async fn task_heartbeat(&self, _: &str) -> brokeros_kernel::Result<()> {
         Ok(())
+    }
+}
+
+/// The system clock moved forward by a fixed time.
+struct Later(Duration);
+
+impl brokeros_kernel::Clock for Later {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + self.0
     }
 }
 

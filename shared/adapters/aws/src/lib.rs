@@ -119,6 +119,30 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
     .await
 }
 
+/// Runs one pass of the outbox relay per invocation (a schedule's target) and answers what it
+/// did and left; a pass that cannot read the outbox fails the invocation.
+pub async fn run_outbox_relay(services: Services) -> Result<(), Error> {
+    let core = services.core.clone();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<Value>| {
+            let core = core.clone();
+            async move {
+                let report = brokeros_kernel::outbox::relay(&core)
+                    .await
+                    .map_err(LambdaError)?;
+                if report.failed > 0 {
+                    tracing::warn!(
+                        ?report,
+                        "outbox relay: some effects failed and are retried later"
+                    );
+                }
+                Ok::<Value, LambdaError>(serde_json::to_value(&report).unwrap_or_default())
+            }
+        },
+    ))
+    .await
+}
+
 /// Runs outage detection once per invocation (a schedule's target) and answers the providers
 /// whose health changed.
 pub async fn run_outage_detection(services: Services) -> Result<(), Error> {

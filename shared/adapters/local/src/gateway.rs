@@ -2,8 +2,13 @@
 //! deposits by signed webhooks — rendered and signed by the same provider adapters that verify
 //! them ([`PaymentProviders`]) and delivered by whoever takes the outbox (`brokeros serve` posts
 //! them to its own HTTP port; tests post them through the router).
+//!
+//! A provider that has accepted a payment keeps its promise to send the webhook across a crash
+//! of Broker OS, as a real one does: the webhooks it owes are stored (in the local store, under
+//! keys of the simulator's own) until delivered, not held in memory.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,8 +18,9 @@ use brokeros_payments::psp::{
     GatewayError, PaymentGateway, PaymentProviders, PaymentRequest, PaymentSession, PayoutRequest,
     PayoutResult,
 };
+use brokeros_store::{Condition, Item, Key, Query, Store, Table, WriteOp};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 
 /// How a simulated provider treats what it is asked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,8 +50,19 @@ impl OutgoingWebhook {
     }
 }
 
-/// Deliveries waiting in the outbox before they are dropped (a simulator nobody listens to).
-const OUTBOX_CAPACITY: usize = 10_000;
+/// Where the simulated providers keep the webhooks they owe.
+const OUTBOX_PARTITION: &str = "SIMULATED_PSP#OUTBOX";
+
+/// A webhook a simulated provider owes, as stored until it is delivered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OwedWebhook {
+    provider: String,
+    event: PaymentEvent,
+    #[serde(with = "time::serde::rfc3339")]
+    due_at: OffsetDateTime,
+    #[serde(default)]
+    attempts: u32,
+}
 
 /// The payment providers of the routing rules, played locally.
 pub struct SimulatedGateway {
@@ -53,19 +70,23 @@ pub struct SimulatedGateway {
     behaviors: Mutex<HashMap<String, SimulatedBehavior>>,
     /// How long a provider takes before its webhook.
     delay: Duration,
-    outbox: mpsc::Sender<OutgoingWebhook>,
-    receiver: Mutex<Option<mpsc::Receiver<OutgoingWebhook>>>,
+    store: Arc<dyn Store>,
+    outbox_taken: AtomicBool,
 }
 
 impl SimulatedGateway {
-    pub fn new(providers: Arc<PaymentProviders>, delay: Duration) -> SimulatedGateway {
-        let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+    /// Providers that keep the webhooks they owe in `store`.
+    pub fn new(
+        providers: Arc<PaymentProviders>,
+        delay: Duration,
+        store: Arc<dyn Store>,
+    ) -> SimulatedGateway {
         SimulatedGateway {
             providers,
             behaviors: Mutex::new(HashMap::new()),
             delay,
-            outbox,
-            receiver: Mutex::new(Some(receiver)),
+            store,
+            outbox_taken: AtomicBool::new(false),
         }
     }
 
@@ -86,41 +107,43 @@ impl SimulatedGateway {
             .unwrap_or_default()
     }
 
-    /// The webhooks the providers send, for the one deliverer (answers `None` once taken).
-    pub fn take_outbox(&self) -> Option<mpsc::Receiver<OutgoingWebhook>> {
-        self.receiver.lock().expect("outbox lock").take()
+    /// The webhooks the providers owe, for the one deliverer (answers `None` once taken).
+    pub fn take_outbox(&self) -> Option<Outbox> {
+        if self.outbox_taken.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        Some(Outbox {
+            providers: self.providers.clone(),
+            store: self.store.clone(),
+        })
     }
 
-    fn schedule(&self, provider: &str, event: PaymentEvent) -> Result<(), GatewayError> {
-        let adapter = self
-            .providers
-            .get(provider)
-            .ok_or_else(|| GatewayError::UnknownProvider(provider.to_string()))?
-            .clone();
-        let outbox = self.outbox.clone();
-        let delay = self.delay;
-        let provider = provider.to_string();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            // Signed when sent, as a provider does, so the timestamp is fresh.
-            let now = OffsetDateTime::now_utc();
-            match adapter.deliver(&event, now) {
-                Ok(delivery) => {
-                    let webhook = OutgoingWebhook {
-                        provider,
-                        headers: delivery.headers,
-                        body: delivery.body,
-                    };
-                    if outbox.try_send(webhook).is_err() {
-                        tracing::warn!("simulated provider outbox full or closed; webhook dropped");
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "simulated provider cannot render its webhook")
-                }
-            }
-        });
-        Ok(())
+    /// Records the webhook `provider` owes for `event`, due once the provider's delay has
+    /// passed. Keyed by the event's id: the same payment asked again owes one webhook.
+    async fn schedule(&self, provider: &str, event: PaymentEvent) -> Result<(), GatewayError> {
+        if self.providers.get(provider).is_none() {
+            return Err(GatewayError::UnknownProvider(provider.to_string()));
+        }
+        let owed = OwedWebhook {
+            provider: provider.to_string(),
+            due_at: OffsetDateTime::now_utc() + self.delay,
+            event,
+            attempts: 0,
+        };
+        let unavailable = |reason: String| GatewayError::Unavailable {
+            provider: provider.to_string(),
+            reason,
+        };
+        let data = serde_json::to_string(&owed).map_err(|e| unavailable(e.to_string()))?;
+        let put = WriteOp::Put {
+            table: Table::Main,
+            item: Item::new(Key::new(OUTBOX_PARTITION, &owed.event.event_id), 1, data),
+            condition: Condition::Always,
+        };
+        self.store
+            .transact(vec![put])
+            .await
+            .map_err(|e| unavailable(format!("the simulator's outbox: {e}")))
     }
 }
 
@@ -156,7 +179,7 @@ impl PaymentGateway for SimulatedGateway {
                 occurred_at: OffsetDateTime::now_utc(),
                 provider_transaction_id: reference.clone(),
             };
-            self.schedule(provider, event)?;
+            self.schedule(provider, event).await?;
         }
         Ok(PaymentSession {
             payment_url: format!("https://pay.{provider}.example/session/{reference}"),
@@ -190,33 +213,130 @@ impl PaymentGateway for SimulatedGateway {
 /// How often a simulated provider tries a webhook delivery that failed (a real provider retries
 /// for days; locally a few seconds tell the story).
 const DELIVERY_ATTEMPTS: u32 = 5;
+/// Owed webhooks read per look at the outbox.
+const OUTBOX_PAGE: u32 = 200;
 
-/// Delivers the simulated providers' webhooks with `send` (an HTTP POST in `brokeros serve`, the
-/// router in-process in tests and the demo), each on its own task, retrying a delivery that
-/// failed or was answered 5xx as a provider does. Runs until the gateway is dropped.
-pub async fn deliver_outbox<F, Fut>(mut outbox: mpsc::Receiver<OutgoingWebhook>, send: F)
+/// The webhooks the simulated providers owe, for the one deliverer ([`deliver_outbox`]).
+pub struct Outbox {
+    providers: Arc<PaymentProviders>,
+    store: Arc<dyn Store>,
+}
+
+impl Outbox {
+    /// The owed webhooks due by `now`, each with the stored item it came from.
+    async fn due(&self, now: OffsetDateTime) -> Result<Vec<(Item, OwedWebhook)>, String> {
+        let page = self
+            .store
+            .query(Query::new(Table::Main, None, OUTBOX_PARTITION).limit(OUTBOX_PAGE))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut due = Vec::new();
+        for item in page.items {
+            let owed: OwedWebhook = serde_json::from_str(&item.data).map_err(|e| e.to_string())?;
+            if owed.due_at <= now {
+                due.push((item, owed));
+            }
+        }
+        Ok(due)
+    }
+
+    /// Signs the owed webhook now, as a provider does when it sends, so the timestamp is fresh.
+    fn render(&self, owed: &OwedWebhook, now: OffsetDateTime) -> Result<OutgoingWebhook, String> {
+        let adapter = self
+            .providers
+            .get(&owed.provider)
+            .ok_or_else(|| format!("unknown provider {}", owed.provider))?;
+        let delivery = adapter
+            .deliver(&owed.event, now)
+            .map_err(|e| e.to_string())?;
+        Ok(OutgoingWebhook {
+            provider: owed.provider.clone(),
+            headers: delivery.headers,
+            body: delivery.body,
+        })
+    }
+
+    /// After an attempt: forgets a delivered (or abandoned) webhook, or records the failed
+    /// attempt with the time of the next.
+    async fn settle(&self, item: &Item, owed: OwedWebhook, delivered: bool) {
+        let now = OffsetDateTime::now_utc();
+        let attempts = owed.attempts + 1;
+        let op = if delivered || attempts >= DELIVERY_ATTEMPTS {
+            if !delivered {
+                tracing::warn!(provider = %owed.provider, event = %owed.event.event_id, "webhook abandoned after {attempts} attempts");
+            }
+            WriteOp::Delete {
+                table: Table::Main,
+                key: item.key.clone(),
+                condition: Condition::VersionIs(item.version),
+            }
+        } else {
+            let retry = OwedWebhook {
+                due_at: now + Duration::from_millis(100 << attempts),
+                attempts,
+                ..owed
+            };
+            let Ok(data) = serde_json::to_string(&retry) else {
+                return;
+            };
+            WriteOp::Put {
+                table: Table::Main,
+                item: Item::new(item.key.clone(), item.version + 1, data),
+                condition: Condition::VersionIs(item.version),
+            }
+        };
+        if let Err(e) = self.store.transact(vec![op]).await {
+            tracing::warn!(error = %e, "the simulator's outbox could not record a delivery");
+        }
+    }
+}
+
+/// Delivers the simulated providers' signed webhooks with `send` (an HTTP POST in `brokeros
+/// serve`, the router in-process in tests and the demo), looking at the outbox every `every`;
+/// the webhooks due are sent side by side, and one that failed or was answered 5xx is tried
+/// again later, as a provider does. Runs until the task is dropped.
+pub async fn deliver_outbox<F, Fut>(outbox: Outbox, every: Duration, send: F)
 where
     F: Fn(OutgoingWebhook) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<u16, String>> + Send + 'static,
 {
+    let outbox = Arc::new(outbox);
     let send = Arc::new(send);
-    while let Some(webhook) = outbox.recv().await {
-        let send = send.clone();
-        tokio::spawn(async move {
-            for attempt in 1..=DELIVERY_ATTEMPTS {
-                match send(webhook.clone()).await {
-                    Ok(status) if status < 500 => {
-                        if status >= 300 {
-                            tracing::warn!(status, provider = %webhook.provider, "webhook refused");
-                        }
-                        return;
-                    }
-                    outcome => {
-                        tracing::warn!(?outcome, attempt, provider = %webhook.provider, "webhook delivery failed");
-                        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-                    }
-                }
+    loop {
+        tokio::time::sleep(every).await;
+        let now = OffsetDateTime::now_utc();
+        let due = match outbox.due(now).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "the simulator's outbox cannot be read");
+                continue;
             }
-        });
+        };
+        let mut sending = tokio::task::JoinSet::new();
+        for (item, owed) in due {
+            let (outbox, send) = (outbox.clone(), send.clone());
+            sending.spawn(async move {
+                let delivered = match outbox.render(&owed, now) {
+                    Ok(webhook) => match send(webhook).await {
+                        Ok(status) if status < 500 => {
+                            if status >= 300 {
+                                tracing::warn!(status, provider = %owed.provider, "webhook refused");
+                            }
+                            true
+                        }
+                        outcome => {
+                            tracing::warn!(?outcome, attempt = owed.attempts + 1, provider = %owed.provider, "webhook delivery failed");
+                            false
+                        }
+                    },
+                    Err(e) => {
+                        tracing::error!(error = %e, "simulated provider cannot render its webhook");
+                        false
+                    }
+                };
+                outbox.settle(&item, owed, delivered).await;
+            });
+        }
+        while sending.join_next().await.is_some() {}
     }
 }

@@ -21,7 +21,7 @@ use brokeros_kernel::{Core, SystemClock};
 use brokeros_store::Store;
 
 pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
-pub use gateway::{OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
+pub use gateway::{Outbox, OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
 pub use kyc::SimulatedKycProvider;
 pub use providers::{
     SIMULATED_CARD, SIMULATED_CRYPTO, simulated_providers, simulated_providers_for,
@@ -56,7 +56,11 @@ pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
         kyc: Arc::new(SimulatedKycProvider::new(SIMULATED_KYC_WEBHOOK_SECRET)),
         screening: Arc::new(screening::sample_screening_lists()),
         // Locally every routed provider is simulated.
-        gateway: Arc::new(SimulatedGateway::new(psp.clone(), SIMULATED_PROVIDER_DELAY)),
+        gateway: Arc::new(SimulatedGateway::new(
+            psp.clone(),
+            SIMULATED_PROVIDER_DELAY,
+            store.clone(),
+        )),
         psp,
         psp_events: Arc::new(psp_events),
     };

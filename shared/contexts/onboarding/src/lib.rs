@@ -18,7 +18,7 @@ pub mod tasks;
 
 use crate::kyc::model::{CheckTrigger, ProfileField};
 use crate::model::Client;
-use crate::model::{KycStatus, Onboarding, OnboardingStatus};
+use crate::model::{KycStatus, Onboarding};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::workflow::{Machine, error_name};
+use brokeros_kernel::outbox;
+use brokeros_kernel::workflow::Machine;
 use brokeros_kernel::{Core, user_ctx};
 
 pub use services::{OnboardingSettings, Services};
@@ -51,9 +52,6 @@ pub fn authorize_client_read(principal: &Principal, client: &Client) -> Result<(
     }
 }
 
-/// The failure an onboarding records when its workflow could not be started.
-const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartOnboarding {
@@ -61,9 +59,10 @@ pub struct StartOnboarding {
 }
 
 /// Starts the onboarding workflow for a client: the client themself, their account manager or
-/// an admin. The onboarding record and the client's new KYC status commit with their audit
-/// events before the workflow starts; the execution is named after the onboarding, so a
-/// retried start cannot run a second one.
+/// an admin. The onboarding record, the client's new KYC status and the workflow's start (an
+/// outbox entry) commit with their audit events; the start is then carried out at once, or by
+/// the outbox relay should this process stop first. The execution is named after the
+/// onboarding, so a retried start cannot run a second one.
 pub async fn start(
     services: &Services,
     principal: &Principal,
@@ -72,8 +71,8 @@ pub async fn start(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Answer> {
-    services.workflow()?;
-    let (mut answer, input) = prepare(
+    let workflow = services.workflow()?;
+    let prepared = prepare(
         services,
         principal,
         client_id,
@@ -81,54 +80,57 @@ pub async fn start(
         key,
         correlation_id,
     )
-    .await?;
-    let arn = launch(services, principal, correlation_id, input).await?;
-    answer.body["execution_arn"] = json!(arn);
+    .await;
+    let (mut answer, _) = match prepared {
+        Ok(prepared) => prepared,
+        Err(
+            refused @ Error::Conflict {
+                code: "onboarding_not_allowed",
+                ..
+            },
+        ) => {
+            // A retry without a key of a start whose process stopped after the commit: the
+            // client's onboarding is running; its start, if still waiting, is carried out now.
+            if let Some(client) = services.find::<Client>(client_id).await?
+                && client.entity.kyc_status == KycStatus::Pending
+                && let Some(onboarding_id) = &client.entity.onboarding_id
+            {
+                launch(services, onboarding_id).await?;
+            }
+            return Err(refused);
+        }
+        Err(e) => return Err(e),
+    };
+    let onboarding_id = answer.body["id"].as_str().unwrap_or_default().to_string();
+    launch(services, &onboarding_id).await?;
+    answer.body["execution_arn"] =
+        json!(workflow.execution_arn(Machine::Onboarding, &onboarding_id)?);
     Ok(answer)
 }
 
-/// Starts the workflow of a recorded onboarding (`input` as [`workflow_input`] builds it) and
-/// answers its execution ARN. A replayed request finds the onboarding it created: still
-/// running, it (re)starts the execution, which is idempotent by name; ended, it answers the
-/// execution it ran. A workflow that cannot start closes the onboarding as failed (the client
-/// may start again) and answers the error.
-pub(crate) async fn launch(
+/// Carries out the workflow start an onboarding's commit staged, if it is still waiting (also
+/// for a replayed request, whose first attempt may have stopped before it).
+pub(crate) async fn launch(services: &Services, onboarding_id: &str) -> Result<()> {
+    let start = outbox::workflow_start_id(Machine::Onboarding, onboarding_id);
+    outbox::carry_out(services, &start).await?;
+    Ok(())
+}
+
+/// Stages the start of `onboarding`'s workflow in the changeset that records it.
+pub(crate) fn stage_launch(
     services: &Services,
-    principal: &Principal,
-    correlation_id: &str,
-    input: Value,
-) -> Result<String> {
-    let workflow = services.workflow()?;
-    let onboarding_id = input["onboarding_id"].as_str().unwrap_or_default();
-    let current = services.get::<Onboarding>(onboarding_id).await?;
-    if current.entity.status != OnboardingStatus::Running {
-        if let Some(failure) = current.entity.failure.as_deref()
-            && failure.starts_with(WORKFLOW_NOT_STARTED)
-        {
-            return Err(Error::conflict(
-                "onboarding_not_started",
-                format!("onboarding {onboarding_id} could not start ({failure}); start a new one"),
-            ));
-        }
-        return workflow.execution_arn(Machine::Onboarding, onboarding_id);
-    }
-    match workflow
-        .start(Machine::Onboarding, onboarding_id, input.clone())
-        .await
-    {
-        Ok(arn) => Ok(arn),
-        Err(Error::Conflict {
-            code: "execution_exists",
-            ..
-        }) => workflow.execution_arn(Machine::Onboarding, onboarding_id),
-        Err(e) => {
-            let client_id = input["client_id"].as_str().unwrap_or_default();
-            let ctx = user_ctx(services, principal, correlation_id);
-            let error = format!("{WORKFLOW_NOT_STARTED}.{}", error_name(&e));
-            tasks::record_start_failure(services, ctx, client_id, onboarding_id, &error).await?;
-            Err(e)
-        }
-    }
+    changes: &mut Changeset,
+    onboarding: &Onboarding,
+    now: time::OffsetDateTime,
+) -> Result<()> {
+    let input = workflow_input(
+        services,
+        &onboarding.client_id,
+        &onboarding.id,
+        &onboarding.product,
+    );
+    let start = outbox::Effect::start_workflow(Machine::Onboarding, &onboarding.id, input);
+    outbox::stage(changes, start, now)
 }
 
 /// The onboarding workflow's input for an onboarding of `client_id` for `product`.
@@ -228,6 +230,7 @@ pub async fn prepare(
                 "client.onboarding_started",
                 vec![],
             )?;
+            stage_launch(services, &mut changes, &onboarding, ctx.now)?;
             Ok((Answer::accepted(view(&onboarding)), changes))
         })
     })

@@ -90,7 +90,7 @@ pub async fn set_profile(
         })
     })
     .await?;
-    start_reverification(services, principal, correlation_id, answer).await
+    start_reverification(services, answer).await
 }
 
 /// What a profile change did, for the client's audit event and the answer.
@@ -239,6 +239,7 @@ async fn decide_change(
                 &onboarding,
                 "onboarding.reverification_started",
             )?;
+            crate::stage_launch(services, changes, &onboarding, ctx.now)?;
             client.kyc_status = KycStatus::Pending;
             client.onboarding_id = Some(onboarding.id.clone());
             client.reverification = Some(Reverification {
@@ -310,40 +311,12 @@ async fn rescreen_profile(
     }))
 }
 
-/// Once the change committed: starts the workflow of the re-verifying onboarding it recorded
-/// (a replayed request starts it again, which is idempotent). A workflow that cannot start
-/// closes that onboarding as failed; the answer then shows the client as they are.
-async fn start_reverification(
-    services: &Services,
-    principal: &Principal,
-    correlation_id: &str,
-    answer: Answer,
-) -> Result<Answer> {
-    let Some(onboarding_id) = answer.body["reverification"]["onboarding_id"].as_str() else {
-        return Ok(answer);
-    };
-    if answer.body["profile_change"]["effect"] != json!(ProfileChangeEffect::Reverify) {
-        return Ok(answer);
+/// Once the change committed: carries out the start of the re-verifying onboarding's workflow
+/// it staged (a replayed request finds it carried out, or carries out what its first attempt
+/// left; the outbox relay does it should neither).
+async fn start_reverification(services: &Services, answer: Answer) -> Result<Answer> {
+    if let Some(onboarding_id) = answer.body["reverification"]["onboarding_id"].as_str() {
+        crate::launch(services, onboarding_id).await?;
     }
-    let onboarding = services.get::<Onboarding>(onboarding_id).await?.entity;
-    if !onboarding.is_reverification() {
-        return Ok(answer);
-    }
-    let input = crate::workflow_input(
-        services,
-        &onboarding.client_id,
-        &onboarding.id,
-        &onboarding.product,
-    );
-    match crate::launch(services, principal, correlation_id, input).await {
-        Ok(_) => Ok(answer),
-        // The failure is recorded on the onboarding and the client (`failed`), where operators
-        // find it; the change itself committed, so the answer shows the client as they are.
-        Err(_) => {
-            let client = services.get::<Client>(&onboarding.client_id).await?;
-            let mut body = view(&client.entity, client.version);
-            body["profile_change"] = answer.body["profile_change"].clone();
-            Ok(Answer::done(body))
-        }
-    }
+    Ok(answer)
 }

@@ -261,28 +261,6 @@ fn open_review(
     Ok(review)
 }
 
-/// Closes an onboarding whose workflow could not be started as failed with `error`, by
-/// `ctx`'s actor, so the client is not left pending an execution that does not exist and may
-/// start again.
-pub(crate) async fn record_start_failure(
-    services: &Services,
-    ctx: OpContext,
-    client_id: &str,
-    onboarding_id: &str,
-    error: &str,
-) -> Result<Value> {
-    let task = OutcomeTask {
-        scope: TaskScope {
-            client_id: client_id.to_string(),
-            onboarding_id: onboarding_id.to_string(),
-            execution_id: ctx.correlation_id.clone(),
-        },
-        outcome: OnboardingStatus::Failed.as_str().to_string(),
-        execution: json!({ "failure": { "Error": error } }),
-    };
-    record_outcome(services, task, ctx).await
-}
-
 /// Stages closing the onboarding's review of `level`, if it exists and is still pending.
 async fn close_review(
     services: &Services,

@@ -38,14 +38,13 @@ use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::workflow::{Machine, error_name};
+use brokeros_kernel::outbox;
+use brokeros_kernel::workflow::Machine;
 use brokeros_ledger::{Staged, in_turn};
 use brokeros_onboarding::{authorize_client_read, load_client};
 
 /// The error name a rejection fails the waiting approval task with.
 pub const WITHDRAWAL_REJECTED: &str = "WithdrawalRejected";
-/// What a workflow that could not be started leaves on the withdrawal it rejects.
-const WORKFLOW_NOT_STARTED: &str = "WorkflowNotStarted";
 
 /// A withdrawal as the API shows it: never the workflow's task token.
 pub fn view(withdrawal: &Withdrawal) -> Value {
@@ -139,8 +138,9 @@ pub struct NewWithdrawal {
 }
 
 /// Requests a withdrawal for a client (the client themself, or finance or an admin on their
-/// behalf): the withdrawal and the reservation of its funds commit together, then the
-/// withdrawal workflow starts (named after the withdrawal, so a retry cannot start two). The
+/// behalf): the withdrawal, the reservation of its funds and the start of its workflow (an
+/// outbox entry, carried out at once and by the relay should this process stop first) commit
+/// together; the execution is named after the withdrawal, so a retry cannot start two. The
 /// same withdrawal id again with the same content answers the withdrawal as it is now; with
 /// other content it is refused.
 pub async fn create(
@@ -230,6 +230,13 @@ pub async fn create(
                     "withdrawal.requested",
                 )?;
                 repo::stage_destination(&mut changes, id, destination)?;
+                let input = json!({
+                    "withdrawal_id": id,
+                    "client_id": client_id,
+                    "approval_timeout_seconds": services.config.withdrawals.approval_timeout_seconds,
+                });
+                let start = outbox::Effect::start_workflow(Machine::Withdrawal, id, input);
+                outbox::stage(&mut changes, start, ctx.now)?;
                 // Refused (insufficient funds) before anything is written.
                 let reserve = Request::from(request.clone());
                 if let Staged::Replayed(_) =
@@ -244,28 +251,16 @@ pub async fn create(
         }),
     )
     .await?;
-    if answer.body["status"] != WithdrawalStatus::Requested.as_str() {
-        return Ok(answer);
+    // Also for a replayed request: a start its first attempt committed and did not carry out
+    // (a crash in between) is carried out now, if the relay has not done it yet.
+    outbox::carry_out(
+        services,
+        &outbox::workflow_start_id(Machine::Withdrawal, id),
+    )
+    .await?;
+    if answer.body["status"] == WithdrawalStatus::Requested.as_str() {
+        answer.body["execution_arn"] = json!(workflow.execution_arn(Machine::Withdrawal, id)?);
     }
-    let input = json!({
-        "withdrawal_id": id,
-        "client_id": client_id,
-        "approval_timeout_seconds": services.config.withdrawals.approval_timeout_seconds,
-    });
-    let arn = match workflow.start(Machine::Withdrawal, id, input).await {
-        Ok(arn) => arn,
-        Err(Error::Conflict {
-            code: "execution_exists",
-            ..
-        }) => workflow.execution_arn(Machine::Withdrawal, id)?,
-        Err(e) => {
-            let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
-            let error = format!("{WORKFLOW_NOT_STARTED}.{}", error_name(&e));
-            tasks::record_failure(services, &ctx, id, &error).await?;
-            return Err(e);
-        }
-    };
-    answer.body["execution_arn"] = json!(arn);
     Ok(answer)
 }
 

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod money;
 pub mod normalize;
+pub mod outbox;
 pub mod paging;
 pub mod principal;
 mod repository;

@@ -28,6 +28,7 @@ use brokeros_onboarding::{ClientRecord, authorize_client_read, load_client};
 use crate::psp::{EventQueue, Outcome as Handled, consume_once};
 use crate::{Services, keys};
 use brokeros_kernel::OpContext;
+use brokeros_kernel::outbox;
 use brokeros_kernel::workflow::Machine;
 
 pub mod model;
@@ -141,35 +142,32 @@ pub async fn create(
             };
             let mut changes = Changeset::new();
             changes.create(&ctx, services.ids.as_ref(), &deposit, "deposit.created")?;
+            let start = workflow_start(services, &deposit.id, &client_id);
+            outbox::stage(&mut changes, start, ctx.now)?;
             Ok((Answer::created(view(&deposit)), changes))
         })
     })
     .await?;
-    start_workflow(services, &deposit_id, &client_id).await?;
+    // Also for a replayed request: a start its first attempt committed and did not carry out
+    // (a crash in between) is carried out now, if the relay has not done it yet.
+    outbox::carry_out(
+        services,
+        &outbox::workflow_start_id(Machine::Deposit, &deposit_id),
+    )
+    .await?;
     Ok(answer)
 }
 
-/// Starts the deposit's workflow, named by the deposit id: a repeated start (a retried request)
-/// finds the execution already there. A deposit whose workflow could not start stays
-/// `created`, and the retried request starts it.
-async fn start_workflow(services: &Services, deposit_id: &str, client_id: &str) -> Result<()> {
+/// The deposit's workflow start, named by the deposit id, staged in the deposit's commit: a
+/// repeated start (a retried request, the outbox relay after a crash) finds the execution
+/// already there.
+fn workflow_start(services: &Services, deposit_id: &str, client_id: &str) -> outbox::Effect {
     let input = json!({
         "deposit_id": deposit_id,
         "client_id": client_id,
         "payment_timeout_seconds": services.config.deposits.payment_timeout_seconds,
     });
-    match services
-        .workflow()?
-        .start(Machine::Deposit, deposit_id, input)
-        .await
-    {
-        Ok(_)
-        | Err(Error::Conflict {
-            code: "execution_exists",
-            ..
-        }) => Ok(()),
-        Err(e) => Err(e),
-    }
+    outbox::Effect::start_workflow(Machine::Deposit, deposit_id, input)
 }
 
 /// A client's latest deposits with their status, for the wallet view.
