@@ -766,3 +766,62 @@ pub async fn a_result_applied_before_the_workflow_waits_is_not_lost(app: App) {
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
 }
+
+/// Waits until the deposit has the status `status`.
+async fn deposit_reaches(app: &App, deposit_id: &str, status: &str) -> Value {
+    for _ in 0..500 {
+        let deposit = app.deposit(deposit_id).await;
+        if deposit["status"] == status {
+            return deposit;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "deposit {deposit_id} never reached {status}: {}",
+        app.deposit(deposit_id).await
+    );
+}
+
+/// The two crashes a deposit must survive: after its commit and before its workflow started
+/// (Step Functions down, or the process stopped), and after the provider took the payment and
+/// before its webhook was delivered. Each time the local Broker OS restarts from the store with
+/// every in-memory state gone; the deposit is credited once.
+pub async fn a_deposit_survives_crashes_between_its_commits_and_their_side_effects(app: App) {
+    let client_id = approved_client(&app, "Berg").await;
+    let app = app.restarted().await;
+    let down = App::with_workflow_down(app.store.clone()).await;
+    let created = down
+        .create_deposit(&client_id, "dep_crash", "120.00", "USD")
+        .await;
+    assert_eq!(created["status"], "created", "{created}");
+    let entries = down.outbox_entries().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].effect.id(), "workflow#deposit#dep_crash");
+    drop(down);
+
+    // Restarted: the relay starts the workflow, which routes the deposit to a provider; the
+    // provider owes its webhook when the process stops again.
+    let app = app.restarted().await;
+    let report = app.relay_outbox().await;
+    assert_eq!((report.carried_out, report.failed), (1, 0), "{report:?}");
+    assert!(app.outbox_entries().await.is_empty());
+    deposit_reaches(&app, "dep_crash", "awaiting_provider").await;
+
+    // Restarted with the providers delivering: the webhook they owed arrives, the deposit is
+    // credited once and funds the trading account.
+    let app = app.restarted().await;
+    app.run_payment_providers();
+    let (status, deposit) = deposit_finished(&app, "dep_crash").await;
+    assert_eq!(status, "Succeeded", "{deposit}");
+    assert_eq!(deposit["status"], "credited", "{deposit}");
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+    let login = deposit["funding"]["login"].as_u64().unwrap();
+    let account = AccountId::trading_account(login, usd()).unwrap();
+    let booked = brokeros_ledger::balance(&app.services, &account)
+        .await
+        .unwrap();
+    assert_eq!(booked.available, Decimal::new(12_000, 2));
+    // A relay pass after the fact has nothing to do and starts nothing twice.
+    let report = app.relay_outbox().await;
+    assert_eq!((report.carried_out, report.pending), (0, 0), "{report:?}");
+}

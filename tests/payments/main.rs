@@ -34,4 +34,5 @@ brokeros_tests::scenarios! {
     bad_deposit_requests_write_nothing => new,
     a_deposit_amount_outside_the_grammar_is_refused_and_writes_nothing => new,
     a_result_applied_before_the_workflow_waits_is_not_lost => new,
+    a_deposit_survives_crashes_between_its_commits_and_their_side_effects => new,
 }

@@ -165,8 +165,11 @@ impl App {
     /// The local Broker OS started again on the same store, as after a crash (`kill -9`) and a
     /// restart: every in-memory state is gone, the workflow service is up, and the executions
     /// the store holds resume.
-    pub async fn restarted(&self) -> App {
-        App::new(self.store.clone()).await
+    pub async fn restarted(self) -> App {
+        self.engine.shutdown().await;
+        let store = self.store.clone();
+        drop(self);
+        App::new(store).await
     }
 
     /// One pass of the outbox relay, run once the grace period the relay leaves a new entry

@@ -17,4 +17,5 @@ brokeros_tests::scenarios! {
     withdrawal_checks_reject_unverified_clients_and_other_methods => new,
     an_undecided_withdrawal_expires_and_releases => with_approval_timeout(1),
     two_hundred_concurrent_withdrawals_never_overdraw_the_wallet => with_auto_approvals(50),
+    a_withdrawal_committed_before_a_crash_is_paid_after_the_restart => new,
 }

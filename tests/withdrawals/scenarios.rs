@@ -837,3 +837,35 @@ pub async fn two_hundred_concurrent_withdrawals_never_overdraw_the_wallet(app: A
     assert_eq!(available + paid, dec("1000.00"));
     assert_eq!(clearing(&app).await, dec("-1000.00") + paid);
 }
+
+/// A withdrawal whose workflow did not start (Step Functions down, or the process stopped
+/// right after the commit): its funds stay reserved, its start waits in the outbox, and once
+/// the local Broker OS restarts the relay starts it and the withdrawal is paid once.
+pub async fn a_withdrawal_committed_before_a_crash_is_paid_after_the_restart(app: App) {
+    let client_id = funded_client(&app, "Crash", "300.00").await;
+    let app = app.restarted().await;
+    let down = App::with_workflow_down(app.store.clone()).await;
+    let (status, created) = request(
+        &down,
+        &client_id,
+        "finance-1",
+        Role::Finance,
+        body("wd_crash", "75.00"),
+    )
+    .await;
+    assert_eq!(status, 202, "committed, so accepted: {created}");
+    assert_eq!(created["status"], "requested");
+    assert_eq!(wallet(&down, &client_id).await.0, dec("225.00"), "reserved");
+    let entries = down.outbox_entries().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].effect.id(), "workflow#withdrawal#wd_crash");
+    drop(down);
+
+    let app = app.restarted().await;
+    let report = app.relay_outbox().await;
+    assert_eq!((report.carried_out, report.failed), (1, 0), "{report:?}");
+    let paid = finished(&app, "wd_crash").await;
+    assert_eq!(paid["status"], "paid", "{paid}");
+    assert_eq!(wallet(&app, &client_id).await, (dec("225.00"), dec("0")));
+    assert!(app.outbox_entries().await.is_empty());
+}
