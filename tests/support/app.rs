@@ -199,18 +199,41 @@ impl App {
     /// Delivers the simulated providers' signed webhooks through the router (signature check,
     /// queue) and runs the event consumer, as `brokeros serve` does, until the test ends.
     pub fn run_payment_providers(&self) {
+        self.deliver_payment_webhooks(1, |_| {}, true);
+    }
+
+    /// Like [`App::run_payment_providers`], each webhook delivered `copies` times (a provider
+    /// retrying after a lost acknowledgement) and shown to `observe` first; `strict` fails the
+    /// test on a delivery the router refuses.
+    pub fn deliver_payment_webhooks(
+        &self,
+        copies: usize,
+        observe: impl Fn(&brokeros_local::OutgoingWebhook) + Send + Sync + 'static,
+        strict: bool,
+    ) {
         let outbox = self.gateway.take_outbox().expect("one deliverer");
         let router = self.router.clone();
+        let observe = Arc::new(observe);
         tokio::spawn(deliver_outbox(
             outbox,
             Duration::from_millis(10),
             move |webhook| {
-                let router = router.clone();
+                let (router, observe) = (router.clone(), observe.clone());
                 async move {
+                    observe(&webhook);
                     let path = webhook.path();
-                    let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
-                    let (status, reply) = call(&router, request).await;
-                    assert_eq!(status, 202, "the provider's webhook was refused: {reply}");
+                    let mut status = 0;
+                    for _ in 0..copies {
+                        let request = Call::signed(&path, &webhook.headers, webhook.body.clone());
+                        let (answered, reply) = call(&router, request).await;
+                        if strict {
+                            assert_eq!(
+                                answered, 202,
+                                "the provider's webhook was refused: {reply}"
+                            );
+                        }
+                        status = answered;
+                    }
                     Ok(status)
                 }
             },

@@ -42,6 +42,9 @@ pub struct OutgoingWebhook {
     pub provider: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// What the body says, as the provider knows it (for observers: the simulation checks
+    /// every credited deposit against the events providers sent).
+    pub event: PaymentEvent,
 }
 
 impl OutgoingWebhook {
@@ -253,6 +256,7 @@ impl Outbox {
             provider: owed.provider.clone(),
             headers: delivery.headers,
             body: delivery.body,
+            event: owed.event.clone(),
         })
     }
 
