@@ -64,8 +64,10 @@ async fn withdraw(app: &App, client_id: &str, user: &str, id: &str) -> (u16, Val
         .await
 }
 
-/// The client's KYC checks, newest first, as compliance reads them.
+/// The client's KYC checks, newest first, as compliance reads them (a listing, which may lag:
+/// the indexes catch up first).
 async fn checks(app: &App, client_id: &str) -> Vec<Value> {
+    app.catch_up_indexes();
     let compliance = token("compliance-1", Role::Compliance);
     let path = format!("/clients/{client_id}/kyc/checks");
     let (status, checks) = app.send(Call::get(&path).token(&compliance)).await;
@@ -74,6 +76,7 @@ async fn checks(app: &App, client_id: &str) -> Vec<Value> {
 }
 
 async fn onboardings(app: &App, client_id: &str) -> Vec<Value> {
+    app.catch_up_indexes();
     let admin = token("admin-1", Role::Admin);
     let path = format!("/clients/{client_id}/onboarding");
     let (status, list) = app.send(Call::get(&path).token(&admin)).await;

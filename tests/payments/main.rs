@@ -36,3 +36,12 @@ brokeros_tests::scenarios! {
     a_result_applied_before_the_workflow_waits_is_not_lost => new,
     a_deposit_survives_crashes_between_its_commits_and_their_side_effects => new,
 }
+
+/// The scenarios whose routing could rest on an index read (the providers' health), over
+/// indexes that see no write until the test catches them up.
+mod lagging_indexes {
+    brokeros_tests::scenarios! {
+        routing_rules_and_provider_health_are_changed_by_finance_only => lagging,
+        a_decline_cascades_to_the_next_provider => lagging,
+    }
+}

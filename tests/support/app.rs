@@ -63,7 +63,7 @@ impl App {
 
     /// With a workflow service that is down: starting a workflow fails.
     pub async fn with_workflow_down(store: Arc<dyn Store>) -> App {
-        App::build(store, BrokerConfig::embedded_default(), true).await
+        App::build(store, BrokerConfig::embedded_default(), true, None).await
     }
 
     /// Over a store that records every transaction it commits.
@@ -78,8 +78,16 @@ impl App {
     /// DynamoDB's indexes lag behind (DynamoDB Local's and SQLite's do not): a scenario that
     /// passes on it decides nothing on an index read.
     pub async fn lagging(store: Arc<dyn Store>) -> App {
-        let lagging = Arc::new(LaggingIndexes::new(store));
-        let mut app = App::new(lagging.clone()).await;
+        let lagging = Arc::new(LaggingIndexes::new(store.clone()));
+        // The event queue stands for SQS, whose storage is not DynamoDB's: it keeps the
+        // store's own indexes.
+        let mut app = App::build(
+            lagging.clone(),
+            BrokerConfig::embedded_default(),
+            false,
+            Some(store),
+        )
+        .await;
         app.lagging = Some(lagging);
         app
     }
@@ -118,12 +126,20 @@ impl App {
     }
 
     async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
-        App::build(store, config, false).await
+        App::build(store, config, false, None).await
     }
 
-    async fn build(store: Arc<dyn Store>, config: BrokerConfig, workflow_down: bool) -> App {
+    async fn build(
+        store: Arc<dyn Store>,
+        config: BrokerConfig,
+        workflow_down: bool,
+        queue_store: Option<Arc<dyn Store>>,
+    ) -> App {
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
-        let base = brokeros_local::services(store.clone(), config).with_kyc(kyc.clone());
+        let mut base = brokeros_local::services(store.clone(), config).with_kyc(kyc.clone());
+        if let Some(queue_store) = queue_store {
+            base = base.with_psp_events(Arc::new(brokeros_local::psp_event_queue(queue_store)));
+        }
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             Duration::from_millis(20),

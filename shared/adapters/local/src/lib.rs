@@ -39,15 +39,7 @@ pub const SIMULATED_PROVIDER_DELAY: std::time::Duration = std::time::Duration::f
 /// Every context on `store` with the simulated providers, the sample screening lists and the
 /// local event queue (no workflow yet: [`local_engine`] adds the engine).
 pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
-    let psp_events = LocalEventQueue::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        LocalQueueConfig::new(brokeros_payments::PSP_EVENTS_QUEUE).dead_letter(
-            brokeros_payments::PSP_EVENTS_DEAD_LETTER_QUEUE,
-            brokeros_payments::PSP_EVENTS_MAX_RECEIVES,
-        ),
-    )
-    .expect("the PSP event queue's settings are valid");
+    let psp_events = psp_event_queue(store.clone());
     let psp = Arc::new(simulated_providers_for(
         &brokeros_payments::model::RoutingRules::embedded_default(),
     ));
@@ -65,4 +57,17 @@ pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
         psp_events: Arc::new(psp_events),
     };
     Services::compose(Core::new(store), config, ports)
+}
+
+/// The payment-event queue (SQS in AWS) over `store`, with its dead-letter queue.
+pub fn psp_event_queue(store: Arc<dyn Store>) -> LocalEventQueue {
+    LocalEventQueue::new(
+        store,
+        Arc::new(SystemClock),
+        LocalQueueConfig::new(brokeros_payments::PSP_EVENTS_QUEUE).dead_letter(
+            brokeros_payments::PSP_EVENTS_DEAD_LETTER_QUEUE,
+            brokeros_payments::PSP_EVENTS_MAX_RECEIVES,
+        ),
+    )
+    .expect("the PSP event queue's settings are valid")
 }

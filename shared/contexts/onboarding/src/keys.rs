@@ -93,5 +93,7 @@ pub fn jurisdiction_version(id: &str, version: u32) -> Key {
     Key::new(format!("JURISDICTION#{id}"), format!("V#{version:010}"))
 }
 
-/// The index partition holding every jurisdiction's rules in force.
-pub const JURISDICTIONS_IN_FORCE: &str = "JURISDICTIONS";
+/// The keyed list of the jurisdictions created in the store beyond the embedded ones.
+pub fn jurisdiction_catalog() -> Key {
+    Key::new("JURISDICTIONS", "CATALOG")
+}

@@ -26,9 +26,6 @@ pub fn psp_health(provider: &str) -> Key {
     Key::new(format!("PSP#{provider}"), "HEALTH")
 }
 
-/// The index partition (gsi1) holding every provider's health.
-pub const PSP_HEALTH_ALL: &str = "PSPHEALTH";
-
 pub fn psp_volume_day(day: time::Date) -> String {
     format!("PSPVOL#{}", utc_day(day))
 }

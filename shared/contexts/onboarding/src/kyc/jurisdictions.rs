@@ -31,7 +31,9 @@ pub async fn active_jurisdictions(services: &Core) -> Result<JurisdictionSet> {
         .iter()
         .map(|j| (j.id.clone(), j.clone()))
         .collect();
-    for stored in repo::stored_jurisdictions(services).await? {
+    let mut ids: std::collections::BTreeSet<String> = by_id.keys().cloned().collect();
+    ids.extend(repo::jurisdiction_catalog(services).await?.ids);
+    for stored in repo::stored_jurisdictions(services, &ids).await? {
         by_id.insert(stored.id.clone(), stored);
     }
     JurisdictionSet::new(by_id.into_values().collect()).map_err(|e| {
@@ -149,6 +151,7 @@ pub async fn update_jurisdiction(
     execute(services, key, move || {
         Box::pin(async move {
             let stored = services.find::<JurisdictionRules>(&rules.id).await?;
+            let catalog = repo::jurisdiction_catalog(services).await?;
             let in_force = stored.as_ref().map_or(0, |s| s.entity.version);
             if rules.version != in_force + 1 {
                 return Err(version_conflict(&rules.id, in_force));
@@ -170,6 +173,10 @@ pub async fn update_jurisdiction(
                 }
             }
             changes.put(repo::version_copy_put(rules)?);
+            let embedded = JurisdictionSet::embedded_default().get(&rules.id).is_some();
+            if !embedded && let Some(listed) = repo::add_to_catalog(&catalog, &rules.id)? {
+                changes.put(listed);
+            }
             Ok((Answer::done(rules), changes))
         })
     })

@@ -3,6 +3,8 @@
 //! check by (the check a provider's check is, the client's latest completed check), and the
 //! immutable copy of every version of a jurisdiction's rules (`JURISDICTION#<id>/V#<version>`).
 
+use std::collections::BTreeSet;
+
 use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
 use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
@@ -45,14 +47,6 @@ impl Entity for JurisdictionRules {
 
     fn key_for(id: &str) -> Key {
         keys::jurisdiction(id)
-    }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::JURISDICTIONS_IN_FORCE.to_string(),
-            self.id.clone(),
-        )]
     }
 }
 
@@ -191,15 +185,77 @@ pub fn advance_latest_completed(
     }))
 }
 
-/// The stored rules in force (a jurisdiction never changed has none stored).
-pub async fn stored_jurisdictions(core: &Core) -> Result<Vec<JurisdictionRules>> {
-    let query =
-        Query::new(Table::Main, Some(Index::Gsi1), keys::JURISDICTIONS_IN_FORCE).limit(1000);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    page.items
-        .iter()
-        .map(|item| Ok(decode::<JurisdictionRules>(item)?.entity))
-        .collect()
+/// The ids of the jurisdictions created in the store (beyond the embedded ones), as the keyed
+/// catalog item holds them, with the item's version for the write that adds one.
+#[derive(Debug, Clone, Default)]
+pub struct JurisdictionCatalog {
+    pub ids: BTreeSet<String>,
+    version: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CatalogData {
+    ids: BTreeSet<String>,
+}
+
+pub async fn jurisdiction_catalog(core: &Core) -> Result<JurisdictionCatalog> {
+    let found = core
+        .store
+        .get(Table::Main, &keys::jurisdiction_catalog())
+        .await
+        .map_err(store_error)?;
+    let Some(item) = found else {
+        return Ok(JurisdictionCatalog::default());
+    };
+    let data: CatalogData = serde_json::from_str(&item.data)
+        .map_err(|e| Error::Internal(format!("the jurisdiction catalog is unreadable: {e}")))?;
+    Ok(JurisdictionCatalog {
+        ids: data.ids,
+        version: Some(item.version),
+    })
+}
+
+/// The write that adds `id` to the catalog read as `catalog`, to commit with the jurisdiction's
+/// creation (conditional on that read, so two creations at once cannot lose one); none when
+/// `id` is listed already.
+pub fn add_to_catalog(catalog: &JurisdictionCatalog, id: &str) -> Result<Option<WriteOp>> {
+    if catalog.ids.contains(id) {
+        return Ok(None);
+    }
+    let mut ids = catalog.ids.clone();
+    ids.insert(id.to_string());
+    let data =
+        serde_json::to_string(&CatalogData { ids }).map_err(|e| Error::Internal(e.to_string()))?;
+    let (version, condition) = match catalog.version {
+        Some(v) => (v + 1, Condition::VersionIs(v)),
+        None => (1, Condition::NotExists),
+    };
+    Ok(Some(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(keys::jurisdiction_catalog(), version, data),
+        condition,
+    }))
+}
+
+/// The stored rules in force of the jurisdictions `ids` (one never changed has none stored),
+/// read by key: every KYC decision rests on them, so they must not lag behind a change.
+pub async fn stored_jurisdictions(
+    core: &Core,
+    ids: &BTreeSet<String>,
+) -> Result<Vec<JurisdictionRules>> {
+    let wanted: Vec<Key> = ids.iter().map(|id| keys::jurisdiction(id)).collect();
+    let mut stored = Vec::new();
+    for chunk in wanted.chunks(brokeros_store::MAX_GET_MANY_KEYS) {
+        let found = core
+            .store
+            .get_many(Table::Main, chunk)
+            .await
+            .map_err(store_error)?;
+        for item in found.iter().flatten() {
+            stored.push(decode::<JurisdictionRules>(item)?.entity);
+        }
+    }
+    Ok(stored)
 }
 
 /// The immutable copy of `rules`' version, which commits with the version it copies.

@@ -147,7 +147,8 @@ pub async fn detect_outages(
     let rules = active_routing_rules(services).await?;
     let policy = &rules.document().health;
     let outcomes = window_outcomes(services, at, policy.window_hours).await?;
-    let current = health_records(services).await?;
+    let providers = rules.document().providers.iter().map(|p| p.id.as_str());
+    let current = health_records(services, providers).await?;
     let window = Duration::hours(i64::from(policy.window_hours));
     let ctx = OpContext {
         actor: Actor::system(OUTAGE_DETECTOR),
@@ -236,7 +237,8 @@ pub async fn load_routing_stats(
     at: OffsetDateTime,
 ) -> Result<RoutingStats> {
     let mut stats = RoutingStats::default();
-    for (id, record) in health_records(services).await? {
+    let providers = rules.document().providers.iter().map(|p| p.id.as_str());
+    for (id, record) in health_records(services, providers).await? {
         stats.provider_mut(&id).health = record.health;
     }
     let hours = rules.document().ranking.success_rate_window_hours;

@@ -17,7 +17,7 @@ use crate::model::{Decimal, Outcome, OutcomeCounts, ProviderHealthRecord};
 use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
 use brokeros_kernel::money::Money;
 use brokeros_kernel::{Core, Error, Result};
-use brokeros_store::{Condition, Index, Item, Key, Query, SortKeyRange, Table, WriteOp};
+use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, Table, WriteOp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -215,29 +215,28 @@ impl Entity for ProviderHealthRecord {
     fn key_for(id: &str) -> Key {
         keys::psp_health(id)
     }
-
-    fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::PSP_HEALTH_ALL.to_string(),
-            self.provider_id.clone(),
-        )]
-    }
 }
 
-/// Every provider's health as set, by provider id (providers never set are not in it).
-pub(crate) async fn health_records(
+/// The health set for each of `providers` (those never set are not in it), read by key: routing
+/// and outage detection decide on it, so it must not lag behind a change.
+pub(crate) async fn health_records<'a>(
     services: &Core,
+    providers: impl IntoIterator<Item = &'a str>,
 ) -> Result<BTreeMap<String, ProviderHealthRecord>> {
-    let query = Query::new(Table::Main, Some(Index::Gsi1), keys::PSP_HEALTH_ALL);
-    query_all(services, query)
-        .await?
-        .iter()
-        .map(|item| {
+    let wanted: Vec<Key> = providers.into_iter().map(keys::psp_health).collect();
+    let mut records = BTreeMap::new();
+    for chunk in wanted.chunks(brokeros_store::MAX_GET_MANY_KEYS) {
+        let found = services
+            .store
+            .get_many(Table::Main, chunk)
+            .await
+            .map_err(store_error)?;
+        for item in found.iter().flatten() {
             let record = decode::<ProviderHealthRecord>(item)?.entity;
-            Ok((record.provider_id.clone(), record))
-        })
-        .collect()
+            records.insert(record.provider_id.clone(), record);
+        }
+    }
+    Ok(records)
 }
 
 /// The check, for a change that writes nothing, that the provider's health is still as read
