@@ -95,23 +95,67 @@ fn usd() -> Currency {
 }
 
 /// No wallet below zero or with a negative reservation, and the books balance: the totals of
-/// every account in USD (client wallets, the trading accounts funded, every provider's clearing
-/// and fee accounts, revenue, suspense) add up to zero.
+/// every account in USD (client wallets, their trading accounts, every provider's clearing and
+/// fee accounts, revenue, suspense) add up to zero. The balances are read one by one while
+/// workflows move money, so a sum is judged on a stable read: the same balances twice in a row.
 async fn wallets_and_books(world: &World, broken: &mut Broken) {
+    let accounts = accounts(world).await;
+    let mut previous: Option<Vec<(Decimal, Decimal)>> = None;
+    for _ in 0..50 {
+        let read = balances(world, &accounts).await;
+        if previous.as_ref() == Some(&read) {
+            for (account, (available, reserved)) in accounts.iter().zip(&read) {
+                if account.is_client_wallet()
+                    && (*available < Decimal::ZERO || *reserved < Decimal::ZERO)
+                {
+                    broken.push(format!(
+                        "wallet {account:?}: available {available} reserved {reserved}"
+                    ));
+                }
+            }
+            let sum: Decimal = read.iter().map(|(a, r)| a + r).sum();
+            if !sum.is_zero() {
+                broken.push(format!(
+                    "the books do not balance in USD: the accounts add up to {sum}"
+                ));
+            }
+            return;
+        }
+        previous = Some(read);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    broken.push("the balances never held still for two reads in a row".into());
+}
+
+async fn balances(world: &World, accounts: &[AccountId]) -> Vec<(Decimal, Decimal)> {
     let core = &world.app().services.core;
-    let mut accounts = Vec::new();
-    for client in &world.asked.clients {
-        let wallet = AccountId::client_wallet(client, usd()).expect("a wallet id");
-        let balance = brokeros_ledger::balance(core, &wallet)
+    let mut read = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let balance = brokeros_ledger::balance(core, account)
             .await
             .expect("a balance");
-        if balance.available < Decimal::ZERO || balance.reserved < Decimal::ZERO {
-            broken.push(format!(
-                "wallet of {client}: available {} reserved {}",
-                balance.available, balance.reserved
-            ));
+        read.push((balance.available, balance.reserved));
+    }
+    read
+}
+
+/// Every USD account money of the simulation can be in.
+async fn accounts(world: &World) -> Vec<AccountId> {
+    let mut accounts = Vec::new();
+    let mut logins = BTreeMap::new();
+    for client in &world.asked.clients {
+        accounts.push(AccountId::client_wallet(client, usd()).expect("a wallet id"));
+        if let Some(record) = stored::<brokeros_onboarding::model::Client>(world, client).await {
+            let record = serde_json::to_value(&record).expect("a client serializes");
+            for account in record["trading_accounts"].as_array().into_iter().flatten() {
+                if let Some(login) = account["login"].as_u64() {
+                    logins.insert(login, ());
+                }
+            }
         }
-        accounts.push(wallet);
+    }
+    for login in logins.keys() {
+        accounts.push(AccountId::trading_account(*login, usd()).expect("a trading account"));
     }
     for provider in world.providers() {
         accounts.push(AccountId::provider_clearing(&provider, usd()).expect("clearing"));
@@ -119,30 +163,7 @@ async fn wallets_and_books(world: &World, broken: &mut Broken) {
     }
     accounts.push(AccountId::broker_revenue(usd()));
     accounts.push(AccountId::suspense(usd()));
-    let mut logins = BTreeMap::new();
-    for id in &world.asked.deposits {
-        if let Some(d) = stored::<brokeros_payments::deposits::model::Deposit>(world, id).await
-            && let Some(funding) = serde_json::to_value(&d.funding).ok()
-            && let Some(login) = funding["login"].as_u64()
-        {
-            logins.insert(login, ());
-        }
-    }
-    for login in logins.keys() {
-        accounts.push(AccountId::trading_account(*login, usd()).expect("a trading account"));
-    }
-    let mut sum = Decimal::ZERO;
-    for account in &accounts {
-        let balance = brokeros_ledger::balance(core, account)
-            .await
-            .expect("a balance");
-        sum += balance.available + balance.reserved;
-    }
-    if !sum.is_zero() {
-        broken.push(format!(
-            "the books do not balance in USD: the accounts add up to {sum}"
-        ));
-    }
+    accounts
 }
 
 /// A deposit is credited at most once (one ledger entry, keyed by its id, for its amount), and
@@ -197,20 +218,40 @@ async fn versions_match_audit_streams(world: &World, broken: &mut Broken) {
     }
 }
 
+/// Judged on a stable read: the stream's length the same before and after the entity is read
+/// (a change commits the entity and its event together, so in between they must agree).
 async fn version_matches<T: Entity>(world: &World, id: &str, broken: &mut Broken) {
-    let Some(stored) = load::<T>(world.store.as_ref(), &T::key_for(id))
-        .await
-        .expect("a stored entity reads")
-    else {
+    for _ in 0..50 {
+        let before = audit_events(world, T::TYPE, id).await;
+        let Some(stored) = load::<T>(world.store.as_ref(), &T::key_for(id))
+            .await
+            .expect("a stored entity reads")
+        else {
+            return;
+        };
+        if audit_events(world, T::TYPE, id).await != before {
+            continue;
+        }
+        if stored.version != before {
+            broken.push(format!(
+                "{} {id} is at version {} with {before} audit events",
+                T::TYPE,
+                stored.version
+            ));
+        }
         return;
-    };
+    }
+    broken.push(format!("{} {id} never held still for a read", T::TYPE));
+}
+
+async fn audit_events(world: &World, entity_type: &str, id: &str) -> u64 {
     let mut events = 0u64;
     let mut cursor = None;
     loop {
         let page = world
             .store
             .query(
-                Query::new(Table::Audit, None, keys::audit_stream(T::TYPE, id))
+                Query::new(Table::Audit, None, keys::audit_stream(entity_type, id))
                     .limit(1000)
                     .after(cursor),
             )
@@ -219,15 +260,8 @@ async fn version_matches<T: Entity>(world: &World, id: &str, broken: &mut Broken
         events += page.items.len() as u64;
         cursor = page.next;
         if cursor.is_none() {
-            break;
+            return events;
         }
-    }
-    if stored.version != events {
-        broken.push(format!(
-            "{} {id} is at version {} with {events} audit events",
-            T::TYPE,
-            stored.version
-        ));
     }
 }
 
