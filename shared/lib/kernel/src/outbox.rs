@@ -225,11 +225,9 @@ pub struct RelayReport {
 
 const MAX_REPORTED_ERRORS: usize = 10;
 
-/// One pass of the relay: carries out every entry that is due (older than [`GRACE`], or due
-/// again after a failed attempt), recording a failure on the entry with its next due time.
-pub async fn relay(core: &Core) -> Result<RelayReport> {
-    let now = core.clock.now();
-    let mut report = RelayReport::default();
+/// Every stored entry with its item, shard by shard.
+async fn stored_entries(core: &Core) -> Result<Vec<(Item, Entry)>> {
+    let mut all = Vec::new();
     for shard in 0..SHARDS {
         let mut cursor = None;
         loop {
@@ -242,36 +240,47 @@ pub async fn relay(core: &Core) -> Result<RelayReport> {
                 )
                 .await
                 .map_err(store_error)?;
-            for item in &page.items {
-                let entry = decode(item)?;
-                if entry.due_at > now {
-                    note_pending(&mut report, &entry, now);
-                    continue;
-                }
-                match perform(core, &entry.effect).await {
-                    Ok(()) => {
-                        forget(core, item).await?;
-                        report.carried_out += 1;
-                    }
-                    Err(e) => {
-                        report.failed += 1;
-                        let failed = Entry {
-                            attempts: entry.attempts + 1,
-                            due_at: now + backoff(entry.attempts + 1),
-                            last_error: Some(e.to_string()),
-                            ..entry
-                        };
-                        if report.errors.len() < MAX_REPORTED_ERRORS {
-                            report.errors.push(format!("{}: {e}", failed.effect.id()));
-                        }
-                        note_pending(&mut report, &failed, now);
-                        record_attempt(core, item, &failed).await?;
-                    }
-                }
+            for item in page.items {
+                let entry = decode(&item)?;
+                all.push((item, entry));
             }
             cursor = page.next;
             if cursor.is_none() {
                 break;
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// One pass of the relay: carries out every entry that is due (older than [`GRACE`], or due
+/// again after a failed attempt), recording a failure on the entry with its next due time.
+pub async fn relay(core: &Core) -> Result<RelayReport> {
+    let now = core.clock.now();
+    let mut report = RelayReport::default();
+    for (item, entry) in stored_entries(core).await? {
+        if entry.due_at > now {
+            note_pending(&mut report, &entry, now);
+            continue;
+        }
+        match perform(core, &entry.effect).await {
+            Ok(()) => {
+                forget(core, &item).await?;
+                report.carried_out += 1;
+            }
+            Err(e) => {
+                report.failed += 1;
+                let failed = Entry {
+                    attempts: entry.attempts + 1,
+                    due_at: now + backoff(entry.attempts + 1),
+                    last_error: Some(e.to_string()),
+                    ..entry
+                };
+                if report.errors.len() < MAX_REPORTED_ERRORS {
+                    report.errors.push(format!("{}: {e}", failed.effect.id()));
+                }
+                note_pending(&mut report, &failed, now);
+                record_attempt(core, &item, &failed).await?;
             }
         }
     }
@@ -299,30 +308,13 @@ async fn record_attempt(core: &Core, item: &Item, entry: &Entry) -> Result<()> {
     }
 }
 
-/// Every stored entry, oldest first, for operators (`brokeros outbox`) and tests.
+/// Every stored entry, oldest first, for operators and tests.
 pub async fn entries(core: &Core) -> Result<Vec<Entry>> {
-    let mut all = Vec::new();
-    for shard in 0..SHARDS {
-        let mut cursor = None;
-        loop {
-            let page = core
-                .store
-                .query(
-                    Query::new(Table::Main, None, partition(shard))
-                        .limit(PAGE)
-                        .after(cursor),
-                )
-                .await
-                .map_err(store_error)?;
-            for item in &page.items {
-                all.push(decode(item)?);
-            }
-            cursor = page.next;
-            if cursor.is_none() {
-                break;
-            }
-        }
-    }
+    let mut all: Vec<Entry> = stored_entries(core)
+        .await?
+        .into_iter()
+        .map(|(_, entry)| entry)
+        .collect();
     all.sort_by_key(|e| e.staged_at);
     Ok(all)
 }

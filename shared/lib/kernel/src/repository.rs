@@ -20,6 +20,27 @@ impl Core {
         })
     }
 
+    /// The entities `T` stored with any of `ids` (those not stored are left out), read by key in
+    /// batches: consistent, unlike a listing from an index, so a decision may rest on them.
+    pub async fn find_many<'a, T: Entity>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Audited<T>>> {
+        let keys: Vec<brokeros_store::Key> = ids.into_iter().map(T::key_for).collect();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(brokeros_store::MAX_GET_MANY_KEYS) {
+            let items = self
+                .store
+                .get_many(brokeros_store::Table::Main, chunk)
+                .await
+                .map_err(changeset::store_error)?;
+            for item in items.iter().flatten() {
+                found.push(changeset::decode(item)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Commits `changes` as one transaction (see [`changeset::commit`]).
     pub async fn commit(&self, changes: Changeset) -> Result<Committed> {
         changeset::commit(self.store.as_ref(), changes).await

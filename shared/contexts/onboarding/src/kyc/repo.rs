@@ -243,19 +243,10 @@ pub async fn stored_jurisdictions(
     core: &Core,
     ids: &BTreeSet<String>,
 ) -> Result<Vec<JurisdictionRules>> {
-    let wanted: Vec<Key> = ids.iter().map(|id| keys::jurisdiction(id)).collect();
-    let mut stored = Vec::new();
-    for chunk in wanted.chunks(brokeros_store::MAX_GET_MANY_KEYS) {
-        let found = core
-            .store
-            .get_many(Table::Main, chunk)
-            .await
-            .map_err(store_error)?;
-        for item in found.iter().flatten() {
-            stored.push(decode::<JurisdictionRules>(item)?.entity);
-        }
-    }
-    Ok(stored)
+    let stored = core
+        .find_many::<JurisdictionRules>(ids.iter().map(String::as_str))
+        .await?;
+    Ok(stored.into_iter().map(|s| s.entity).collect())
 }
 
 /// The immutable copy of `rules`' version, which commits with the version it copies.

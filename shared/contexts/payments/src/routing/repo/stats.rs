@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{Decimal, Outcome, OutcomeCounts, ProviderHealthRecord};
-use brokeros_kernel::changeset::{Audited, Entity, decode, store_error};
+use brokeros_kernel::changeset::{Audited, Entity, store_error};
 use brokeros_kernel::money::Money;
 use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{Condition, Item, Key, Query, SortKeyRange, Table, WriteOp};
@@ -223,20 +223,13 @@ pub(crate) async fn health_records<'a>(
     services: &Core,
     providers: impl IntoIterator<Item = &'a str>,
 ) -> Result<BTreeMap<String, ProviderHealthRecord>> {
-    let wanted: Vec<Key> = providers.into_iter().map(keys::psp_health).collect();
-    let mut records = BTreeMap::new();
-    for chunk in wanted.chunks(brokeros_store::MAX_GET_MANY_KEYS) {
-        let found = services
-            .store
-            .get_many(Table::Main, chunk)
-            .await
-            .map_err(store_error)?;
-        for item in found.iter().flatten() {
-            let record = decode::<ProviderHealthRecord>(item)?.entity;
-            records.insert(record.provider_id.clone(), record);
-        }
-    }
-    Ok(records)
+    let stored = services
+        .find_many::<ProviderHealthRecord>(providers)
+        .await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| (s.entity.provider_id.clone(), s.entity))
+        .collect())
 }
 
 /// The check, for a change that writes nothing, that the provider's health is still as read
