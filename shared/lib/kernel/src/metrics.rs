@@ -241,9 +241,12 @@ struct Sample {
     value: f64,
 }
 
+/// The series of every metric, by metric name and label values.
+type SeriesMap = BTreeMap<(&'static str, Vec<String>), (&'static Metric, Reading)>;
+
 /// The series of every metric: a map behind one mutex, held for a map lookup at a time.
 pub struct Registry {
-    series: Mutex<BTreeMap<(&'static str, Vec<String>), (&'static Metric, Reading)>>,
+    series: Mutex<SeriesMap>,
 }
 
 static GLOBAL: Registry = Registry::new();
@@ -266,10 +269,7 @@ impl Registry {
         }
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<(&'static str, Vec<String>), (&'static Metric, Reading)>>
-    {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SeriesMap> {
         // A panic while holding the lock left whole entries behind: keep counting.
         self.series.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -277,7 +277,7 @@ impl Registry {
     /// The entry of `metric` under `values`, or of its `other` series when the metric already
     /// has its maximum of label combinations.
     fn entry<'a>(
-        map: &'a mut BTreeMap<(&'static str, Vec<String>), (&'static Metric, Reading)>,
+        map: &'a mut SeriesMap,
         metric: &'static Metric,
         values: &[&str],
         initial: Reading,
