@@ -111,14 +111,51 @@ impl LocalBrokerOs {
         })
     }
 
-    pub fn router(&self) -> axum::Router {
-        router(AppState {
+    fn state(&self) -> AppState {
+        AppState {
             services: Arc::new(self.services.clone()),
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 &self.secret,
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
             )))),
-        })
+        }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        router(self.state())
+    }
+
+    /// The router `serve` runs on `listener`: with `GET /metrics`, open on a loopback address
+    /// and for admins on any other, reading the engine's running executions at each scrape.
+    pub fn router_with_metrics(&self, listener: std::net::SocketAddr) -> axum::Router {
+        let engine = self.engine.clone();
+        let refresh: brokeros_http::metrics::Refresh = Arc::new(move || {
+            let engine = engine.clone();
+            Box::pin(async move { workflow_gauges(&engine).await })
+        });
+        brokeros_http::router_with_metrics(
+            self.state(),
+            brokeros_http::metrics::MetricsAccess::for_listener(listener),
+            Some(refresh),
+        )
+    }
+}
+
+/// Sets each state machine's `workflow_running_executions` and
+/// `workflow_oldest_running_age_seconds` from the engine's running executions (what the
+/// scheduled sweep publishes in AWS).
+async fn workflow_gauges(engine: &Engine) {
+    let now = time::OffsetDateTime::now_utc();
+    for machine in brokeros_kernel::workflow::Machine::ALL {
+        let Ok(running) = engine
+            .list_executions(machine.name(), Some(brokeros_sfn::ExecutionStatus::Running))
+            .await
+        else {
+            continue;
+        };
+        let oldest = running.iter().map(|e| e.start_date).min();
+        let age = oldest.map_or(0.0, |start| (now - start).as_seconds_f64());
+        brokeros_kernel::metrics::workflow_running(machine.name(), running.len() as u64, age);
     }
 }

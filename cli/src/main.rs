@@ -250,9 +250,14 @@ async fn serve(
         local.services.core.clone(),
         std::time::Duration::from_secs(60),
     ));
-    brokeros_http::server::serve(listener, local.router(), options, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    brokeros_http::server::serve(
+        listener,
+        local.router_with_metrics(server),
+        options,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
     .await
     .map_err(|e| format!("server failed: {e}"))?;
     Ok(std::process::ExitCode::SUCCESS)

@@ -823,3 +823,67 @@ fn recon_refuses_an_unknown_provider_and_records_nothing() {
         stdout(&known)
     );
 }
+
+/// Issue 11: `serve` answers `GET /metrics` in the Prometheus text format, with the requests it
+/// served counted by route template (never the raw path) and status class, and a payment
+/// webhook with a forged signature counted among the signature failures.
+#[test]
+fn serve_exposes_request_counters_by_route_template_at_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (mut server, addr) = spawn_serve(data);
+    let admin = dev_token(data, "admin", "ops-1");
+    assert_eq!(api(&addr, "GET", "/leads", &admin, None).0, 200);
+    assert_eq!(api(&addr, "GET", "/leads", &admin, None).0, 200);
+    assert_eq!(api(&addr, "GET", "/leads/lead_nope", &admin, None).0, 404);
+    let forged = r#"{"id":"evt_1"}"#;
+    let (status, _) = http(
+        &addr,
+        &format!(
+            "POST /webhooks/psp/simcard HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-acquirer-signature: t=1,v1={}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{forged}",
+            "00".repeat(32),
+            forged.len()
+        ),
+    );
+    assert_eq!(status, 401);
+
+    let (status, text) = http(
+        &addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(status, 200, "{text}");
+    let value_of = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    assert!(
+        text.contains("# TYPE brokeros_http_requests_total counter\n"),
+        "{text}"
+    );
+    assert_eq!(
+        value_of(r#"brokeros_http_requests_total{method="GET",route="/leads",status_class="2xx"}"#),
+        2.0
+    );
+    assert_eq!(
+        value_of(
+            r#"brokeros_http_requests_total{method="GET",route="/leads/{id}",status_class="4xx"}"#
+        ),
+        1.0
+    );
+    assert!(
+        !text.contains("lead_nope"),
+        "raw paths are never labels:\n{text}"
+    );
+    assert_eq!(
+        value_of(r#"brokeros_webhook_signature_failures_total{webhook="psp",provider="simcard"}"#),
+        1.0
+    );
+    // The engine's running executions are read at each scrape (none here).
+    assert_eq!(
+        value_of(r#"brokeros_workflow_running_executions{machine="onboarding"}"#),
+        0.0
+    );
+}

@@ -555,3 +555,45 @@ pub async fn every_change_has_one_audit_event_and_the_export_verifies(app: App) 
         audit0 + 4
     );
 }
+
+/// Issue 11: a request traced by X-Ray (`X-Amzn-Trace-Id`, which `lambda_http` sets from the
+/// invocation) and without an `X-Correlation-Id` has its audit events under the trace's id, so
+/// an auditor's event leads to the trace; a caller's own correlation id still wins.
+pub async fn without_a_callers_correlation_id_audit_events_carry_the_x_ray_trace_id(app: App) {
+    const TRACE: &str =
+        "Root=1-6a1b2c3d-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+    let events_of = |id: String| {
+        let store = app.store.clone();
+        async move {
+            let selection = Selection::Entity {
+                entity_type: "lead".into(),
+                entity_id: id,
+            };
+            collect(store.as_ref(), &selection, |_| {}).await.unwrap()
+        }
+    };
+    let (status, reply) = app
+        .send(
+            Call::post("/leads", &person("traced@example.com", "GB"))
+                .header("x-amzn-trace-id", TRACE),
+        )
+        .await;
+    assert_eq!(status, 202, "{reply}");
+    let traced = events_of(reply["lead_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(traced.len(), 1);
+    assert_eq!(
+        traced[0].correlation_id,
+        "1-6a1b2c3d-0123456789abcdef01234567"
+    );
+
+    let (status, reply) = app
+        .send(
+            Call::post("/leads", &person("correlated@example.com", "GB"))
+                .header("x-amzn-trace-id", TRACE)
+                .header("x-correlation-id", "caller-chose-this"),
+        )
+        .await;
+    assert_eq!(status, 202, "{reply}");
+    let correlated = events_of(reply["lead_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(correlated[0].correlation_id, "caller-chose-this");
+}

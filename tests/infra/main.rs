@@ -911,3 +911,240 @@ fn layer_contents(globals: &Value, function: &Value) -> Option<PathBuf> {
     let content = resources()[&name]["Properties"]["ContentUri"].as_str()?;
     Some(root().join("infra").join(content))
 }
+
+// ─── Operability (issue 11): tracing, alarms, the dashboard ─────────────────────────────────
+
+const ALARM: &str = "AWS::CloudWatch::Alarm";
+
+/// The metrics an alarm watches: (namespace, metric name, dimensions as name → value), from its
+/// top-level metric or from each `Metrics[].MetricStat`.
+type WatchedMetric = (String, String, Vec<(String, &'static Value)>);
+
+fn alarm_metrics(alarm: &'static Value) -> Vec<WatchedMetric> {
+    let dimensions = |list: &'static Value| -> Vec<(String, &'static Value)> {
+        as_list(list)
+            .into_iter()
+            .map(|d| {
+                (
+                    d["Name"].as_str().unwrap_or_default().to_string(),
+                    &d["Value"],
+                )
+            })
+            .collect()
+    };
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let props = &alarm["Properties"];
+    let mut found = Vec::new();
+    if !props["MetricName"].is_null() {
+        found.push((
+            text(&props["Namespace"]),
+            text(&props["MetricName"]),
+            dimensions(&props["Dimensions"]),
+        ));
+    }
+    for query in as_list(&props["Metrics"]) {
+        let metric = &query["MetricStat"]["Metric"];
+        if !metric.is_null() {
+            found.push((
+                text(&metric["Namespace"]),
+                text(&metric["MetricName"]),
+                dimensions(&metric["Dimensions"]),
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_function_and_state_machine_is_traced_with_x_ray() {
+    let globals = &template()["Globals"]["Function"]["Tracing"];
+    let mut problems = Vec::new();
+    for (id, function) in of_type(FUNCTION) {
+        let tracing = &function["Properties"]["Tracing"];
+        let tracing = if tracing.is_null() { globals } else { tracing };
+        if *tracing != "Active" {
+            problems.push(format!("{id}: Tracing must be Active (Globals or its own)"));
+        }
+    }
+    for (id, machine) in of_type(STATE_MACHINE) {
+        if machine["Properties"]["Tracing"]["Enabled"] != true {
+            problems.push(format!("{id}: needs Tracing: {{Enabled: true}}"));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn every_dead_letter_queue_has_a_depth_alarm() {
+    // Dead-letter queues: every queue some queue's RedrivePolicy sends to.
+    let dlqs: BTreeSet<String> = of_type("AWS::SQS::Queue")
+        .values()
+        .filter_map(|q| referenced(&q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]))
+        .collect();
+    let mut problems = Vec::new();
+    if dlqs.is_empty() {
+        problems.push("no dead-letter queue found (the payment-event queue has one)".into());
+    }
+    for dlq in &dlqs {
+        let alarmed = of_type(ALARM).values().any(|alarm| {
+            let props = &alarm["Properties"];
+            let depth = alarm_metrics(alarm).iter().any(|(ns, name, dims)| {
+                ns == "AWS/SQS"
+                    && name == "ApproximateNumberOfMessagesVisible"
+                    && dims.iter().any(|(d, v)| {
+                        d == "QueueName" && referenced(v).as_deref() == Some(dlq.as_str())
+                    })
+            });
+            // Any message at all: a dead letter is a payment event nobody applied.
+            depth
+                && props["Threshold"] == 0
+                && props["ComparisonOperator"] == "GreaterThanThreshold"
+        });
+        if !alarmed {
+            problems.push(format!(
+                "{dlq}: no alarm on ApproximateNumberOfMessagesVisible > 0"
+            ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn every_state_machine_has_failure_timeout_and_stuck_execution_alarms() {
+    let machines = of_type(STATE_MACHINE);
+    // The sweep publishing the stuck-execution metric, and the machines it watches.
+    let watched: BTreeSet<String> = of_type(FUNCTION)
+        .values()
+        .flat_map(|f| {
+            let value = &f["Properties"]["Environment"]["Variables"]
+                [brokeros_aws::sweep::WATCHED_MACHINES_ENV];
+            let listed = &value["Fn::Join"][1];
+            as_list(listed)
+                .into_iter()
+                .filter_map(referenced)
+                .filter(|m| allowed(f, "states:ListExecutions").contains(m))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (id, machine) in &machines {
+        let stem = machine["Properties"]["DefinitionUri"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(".asl.json")
+            .to_string();
+        let watches = |metric: &str| {
+            of_type(ALARM).values().any(|alarm| {
+                alarm_metrics(alarm).iter().any(|(ns, name, dims)| {
+                    ns == "AWS/States"
+                        && name == metric
+                        && dims.iter().any(|(d, v)| {
+                            d == "StateMachineArn" && referenced(v).as_deref() == Some(*id)
+                        })
+                })
+            })
+        };
+        for metric in ["ExecutionsFailed", "ExecutionsTimedOut"] {
+            if !watches(metric) {
+                problems.push(format!("{id}: no alarm on {metric}"));
+            }
+        }
+        if !watched.contains(*id) {
+            problems.push(format!(
+                "{id}: not in any function's {} with states:ListExecutions on it",
+                brokeros_aws::sweep::WATCHED_MACHINES_ENV
+            ));
+        }
+        let stuck = brokeros_kernel::metrics::WORKFLOW_OLDEST_RUNNING_AGE.name;
+        let alarmed = of_type(ALARM).values().any(|alarm| {
+            alarm_metrics(alarm).iter().any(|(ns, name, dims)| {
+                ns == brokeros_kernel::metrics::NAMESPACE
+                    && name == stuck
+                    && dims.iter().any(|(d, v)| d == "machine" && **v == stem)
+            })
+        });
+        if !alarmed {
+            problems.push(format!(
+                "{id}: no alarm on {stuck} with the dimension machine={stem}"
+            ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn alarms_notify_the_alarm_topic_and_watch_only_metrics_the_code_publishes() {
+    let published: BTreeSet<&str> = brokeros_kernel::metrics::ALL
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    let mut problems = Vec::new();
+    for (id, alarm) in of_type(ALARM) {
+        let actions: Vec<Option<String>> = as_list(&alarm["Properties"]["AlarmActions"])
+            .into_iter()
+            .map(referenced)
+            .collect();
+        if !actions.contains(&Some("AlarmTopic".into())) {
+            problems.push(format!(
+                "{id}: its AlarmActions must include the AlarmTopic"
+            ));
+        }
+        for (namespace, name, _) in alarm_metrics(alarm) {
+            if namespace == brokeros_kernel::metrics::NAMESPACE
+                && !published.contains(name.as_str())
+            {
+                problems.push(format!(
+                    "{id}: watches {namespace}/{name}, which brokeros_kernel::metrics does not publish"
+                ));
+            }
+        }
+    }
+    for required in [
+        brokeros_kernel::metrics::OUTBOX_OLDEST_AGE.name,
+        brokeros_kernel::metrics::WEBHOOK_SIGNATURE_FAILURES.name,
+    ] {
+        let watched = of_type(ALARM).values().any(|alarm| {
+            alarm_metrics(alarm)
+                .iter()
+                .any(|(ns, name, _)| ns == brokeros_kernel::metrics::NAMESPACE && name == required)
+        });
+        if !watched {
+            problems.push(format!("no alarm on {required}"));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn the_dashboard_is_valid_json_and_shows_every_alarm() {
+    let dashboards = of_type("AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one operations dashboard");
+    let body = dashboards.values().next().unwrap()["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .expect("the dashboard body is a !Sub string");
+    // What !Sub fills in is a string inside the JSON; any placeholder keeps it valid.
+    let mut filled = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        filled.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("a closed placeholder") + start;
+        filled.push_str("placeholder");
+        rest = &rest[end + 1..];
+    }
+    filled.push_str(rest);
+    let dashboard: Value = serde_json::from_str(&filled).expect("the dashboard body is JSON");
+    assert!(!dashboard["widgets"].as_array().unwrap().is_empty());
+    let shown = placeholders(body);
+    let missing: Vec<&str> = of_type(ALARM)
+        .keys()
+        .copied()
+        .filter(|id| !shown.contains(&format!("{id}.Arn")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "alarms not on the dashboard: {missing:?}"
+    );
+}

@@ -75,8 +75,21 @@ impl TaskFunction {
         )
     }
 
-    /// Runs this task's handler on `payload`.
+    /// Runs this task's handler on `payload`, counted in `task_invocations_total` and, when it
+    /// fails, in `task_failures_total` under the error name the state machines match: the
+    /// Lambdas and the local engine both dispatch here, so both count alike.
     pub async fn run(self, services: &Services, payload: Value) -> Result<Value> {
+        use brokeros_kernel::metrics;
+        metrics::TASK_INVOCATIONS.inc(&[self.name()]);
+        let answered = self.dispatch(services, payload).await;
+        if let Err(e) = &answered {
+            let error = brokeros_kernel::workflow::error_name(e);
+            metrics::TASK_FAILURES.inc(&[self.name(), error]);
+        }
+        answered
+    }
+
+    async fn dispatch(self, services: &Services, payload: Value) -> Result<Value> {
         let onboarding = |task| onboarding::run(&services.onboarding, task, payload.clone());
         match self {
             TaskFunction::KycCheck => onboarding(OnboardingTask::KycCheck).await,

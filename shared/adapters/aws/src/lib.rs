@@ -3,6 +3,7 @@
 //! router under `lambda_http` with the claims API Gateway verified.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::sync::Arc;
 
 pub use brokeros_app::Services;
@@ -23,6 +24,7 @@ pub mod compose;
 pub mod queue;
 pub mod secrets;
 pub mod signing;
+pub mod sweep;
 pub mod workflow;
 
 fn env(name: &str) -> Result<String, Error> {
@@ -70,20 +72,47 @@ pub async fn services_from_env() -> Result<Services, Error> {
     Ok(services)
 }
 
-/// Runs a workflow task handler as the Lambda handler: the state machine's payload in, the
-/// handler's JSON out, failures reported with the error type the definition retries or
-/// catches by name.
+/// Prints what the metrics gained since the previous flush as CloudWatch embedded-metric-format
+/// lines (one JSON object per line; CloudWatch Logs extracts the metrics from the function's
+/// log group), each written whole so no log line interleaves. `trace` is the invocation's
+/// X-Ray trace header, added to every line as `trace_id` (a log field, not a dimension).
+pub fn flush_metrics(out: &mut dyn Write, trace: Option<&str>) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let trace_id = trace.and_then(brokeros_http::xray_trace_root);
+    let properties: Vec<(&str, &str)> = trace_id.map(|t| ("trace_id", t)).into_iter().collect();
+    for line in brokeros_kernel::metrics::global().drain_emf(now_ms, &properties) {
+        // Metrics are not worth failing an invocation for.
+        let _ = out.write_all(format!("{line}\n").as_bytes());
+    }
+    let _ = out.flush();
+}
+
+/// One invocation of a workflow task function: the state machine's payload in, the handler's
+/// JSON out (failures named for the definition's `Retry`/`Catch`), then the invocation's
+/// metrics flushed to `out`.
+pub async fn handle_task(
+    function: TaskFunction,
+    services: &Services,
+    event: lambda_runtime::LambdaEvent<Value>,
+    out: &mut (dyn Write + Send),
+) -> Result<Value, LambdaError> {
+    let answered = function
+        .run(services, event.payload)
+        .await
+        .map_err(LambdaError);
+    flush_metrics(out, event.context.xray_trace_id.as_deref());
+    answered
+}
+
+/// Runs a workflow task handler as the Lambda handler ([`handle_task`], metrics to stdout).
 pub async fn run_task(function: TaskFunction, services: Services) -> Result<(), Error> {
     let services = Arc::new(services);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
-            async move {
-                function
-                    .run(&services, event.payload)
-                    .await
-                    .map_err(LambdaError)
-            }
+            async move { handle_task(function, &services, event, &mut std::io::stdout()).await }
         },
     ))
     .await
@@ -99,20 +128,27 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
             async move {
-                queue::handle_sqs_event(&event.payload, |message| {
+                let answered = queue::handle_sqs_event(&event.payload, |message| {
                     let services = services.clone();
                     let body = message.body.clone();
                     async move {
                         let event =
                             brokeros_payments::model::events::PaymentEvent::from_message(&body)
                                 .map_err(brokeros_kernel::Error::Internal)?;
-                        brokeros_payments::deposits::apply_event(&services.payments, &event)
-                            .await
-                            .map(|_| ())
+                        let applied =
+                            brokeros_payments::deposits::apply_event(&services.payments, &event)
+                                .await?;
+                        brokeros_payments::deposits::count_applied(&event, &applied);
+                        Ok::<(), brokeros_kernel::Error>(())
                     }
                 })
                 .await
-                .map_err(|e| LambdaError(brokeros_kernel::Error::from(e)))
+                .map_err(|e| LambdaError(brokeros_kernel::Error::from(e)));
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                answered
             }
         },
     ))
@@ -144,12 +180,15 @@ pub async fn run_outbox_relay(services: Services) -> Result<(), Error> {
 }
 
 /// Runs outage detection once per invocation (a schedule's target) and answers the providers
-/// whose health changed.
+/// whose health changed; then, when the function names state machines to watch
+/// ([`sweep::WATCHED_MACHINES_ENV`]), publishes their running executions and the oldest one's age.
 pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
     let services = Arc::new(services);
+    let sweep = sweep::WorkflowSweep::from_env().await.map(Arc::new);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let services = services.clone();
+            let sweep = sweep.clone();
             async move {
                 let now = services.clock.now();
                 let changed = brokeros_payments::routing::detect_outages(
@@ -158,7 +197,19 @@ pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
                     &event.context.request_id,
                 )
                 .await
-                .map_err(LambdaError)?;
+                .map_err(LambdaError);
+                // The same schedule sweeps the state machines for stuck executions; a failed
+                // sweep fails the invocation (the function's Errors metric), after detection.
+                let swept = match &sweep {
+                    Some(sweep) => sweep.run(now.unix_timestamp()).await,
+                    None => Ok(()),
+                };
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                let changed = changed?;
+                swept.map_err(|e| LambdaError(brokeros_kernel::Error::Unavailable(e)))?;
                 Ok::<Value, LambdaError>(serde_json::json!({ "changed": changed }))
             }
         },
@@ -190,18 +241,32 @@ pub fn with_gateway_claims(mut request: Request) -> Request {
     request
 }
 
-/// Runs `router` as the Lambda handler, trusting only claims verified by API Gateway.
+/// Runs `router` as the Lambda handler, trusting only claims verified by API Gateway, and
+/// flushes the request's metrics to stdout once it is answered.
 pub async fn run_http(
     router: impl FnOnce(AppState) -> axum::Router,
     services: Services,
 ) -> Result<(), Error> {
+    use tower::ServiceExt;
     let state = AppState {
         services: Arc::new(services),
         auth: Arc::new(AuthMode::GatewayClaims),
     };
-    let service = tower::ServiceBuilder::new()
-        .map_request(with_gateway_claims)
-        .service(router(state));
+    let router = router(state);
+    let service = tower::service_fn(move |request: Request| {
+        let router = router.clone();
+        async move {
+            // `lambda_http` put the invocation's X-Ray trace header on the request.
+            let trace = request
+                .headers()
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let response = router.oneshot(with_gateway_claims(request)).await;
+            flush_metrics(&mut std::io::stdout(), trace.as_deref());
+            response
+        }
+    });
     lambda_http::run(service).await
 }
 

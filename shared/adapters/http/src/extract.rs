@@ -211,22 +211,44 @@ impl IdempotencyHeader {
     }
 }
 
-/// The caller's `X-Correlation-Id`, or a new one.
+/// The request's correlation id: the caller's `X-Correlation-Id`; without one, the X-Ray trace
+/// id of `X-Amzn-Trace-Id` (in a Lambda, `lambda_http` sets it from the invocation's trace), so
+/// an audit event leads to its trace; otherwise a new one.
 #[derive(Clone)]
 pub struct CorrelationId(pub String);
 
+/// What a correlation id may be, whoever chose it: 1 to 128 letters, digits, `-` and `_`.
+fn is_valid_correlation_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub(super) fn correlation_id_of(headers: &HeaderMap) -> String {
-    headers
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("x-correlation-id")
+        .filter(|v| is_valid_correlation_id(v))
+        .or_else(|| header("x-amzn-trace-id").and_then(xray_trace_root))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// The trace id of an X-Ray trace header (`Root=1-5759e988-bd862e3fe1be46a994272793;
+/// Parent=53995c3f42cd8ad8;Sampled=1`): `1-5759e988-bd862e3fe1be46a994272793`, the form the
+/// X-Ray console searches by; `None` unless the root has exactly that shape (version 1, 8 hex
+/// digits of time, 24 of randomness), which is also a valid correlation id.
+pub fn xray_trace_root(header: &str) -> Option<&str> {
+    let root = header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))?;
+    let mut parts = root.split('-');
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let well_formed = parts.next() == Some("1")
+        && parts.next().is_some_and(|t| hex(t, 8))
+        && parts.next().is_some_and(|r| hex(r, 24))
+        && parts.next().is_none();
+    well_formed.then_some(root)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
@@ -257,4 +279,61 @@ pub(super) fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Ap
                 field: None,
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_trace_root_is_read_only_in_its_exact_shape() {
+        assert_eq!(
+            xray_trace_root(TRACE),
+            Some("1-5759e988-bd862e3fe1be46a994272793")
+        );
+        assert_eq!(
+            xray_trace_root("Parent=1;Root=1-5759e988-bd862e3fe1be46a994272793"),
+            Some("1-5759e988-bd862e3fe1be46a994272793")
+        );
+        for bad in [
+            "",
+            "Root=",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e98-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a99427279z",
+            "Root=1-5759e988-bd862e3fe1be46a994272793-x",
+            "Root=1-5759e988-bd862e3fe1be46a994272793\"x",
+        ] {
+            assert_eq!(xray_trace_root(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_callers_correlation_id_wins_then_the_trace_then_a_new_one() {
+        let both = headers(&[("x-correlation-id", "caller-1"), ("x-amzn-trace-id", TRACE)]);
+        assert_eq!(correlation_id_of(&both), "caller-1");
+        // An invalid caller id is ignored, not an error: the trace stands in.
+        let invalid = headers(&[
+            ("x-correlation-id", "no spaces"),
+            ("x-amzn-trace-id", TRACE),
+        ]);
+        assert_eq!(
+            correlation_id_of(&invalid),
+            "1-5759e988-bd862e3fe1be46a994272793"
+        );
+        let malformed = headers(&[("x-amzn-trace-id", "Root=evil;x")]);
+        let generated = correlation_id_of(&malformed);
+        assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+    }
 }

@@ -40,6 +40,7 @@ mod extract;
 pub mod json;
 mod limits;
 pub mod logging;
+pub mod metrics;
 mod payment_routes;
 mod routes;
 pub mod server;
@@ -59,9 +60,11 @@ use crate::auth::AuthMode;
 use brokeros_app::Services;
 use brokeros_kernel::{Answer, AnswerKind};
 
-pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody};
+pub use extract::{
+    Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, xray_trace_root,
+};
 pub use limits::MAX_BODY_BYTES;
-pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
+pub use routes::{crm_routes, lead_capture_routes, router, router_with_metrics, webhook_routes};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 
 #[derive(Clone)]
@@ -171,6 +174,7 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&correlation) {
         response.headers_mut().insert("x-correlation-id", value);
     }
+    count_request(&method, &route, response.status());
     tracing::info!(
         method = %method,
         route = %route,
@@ -180,6 +184,35 @@ pub async fn access_log(mut request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// Counts an answered request by its route template (never the raw path: `/leads/{id}`, or
+/// `unmatched`) and status class, and a 5xx among the server errors.
+fn count_request(method: &axum::http::Method, route: &str, status: StatusCode) {
+    use brokeros_kernel::metrics;
+    // Methods a client invents would each be a label value.
+    let method = match *method {
+        axum::http::Method::GET
+        | axum::http::Method::POST
+        | axum::http::Method::PUT
+        | axum::http::Method::PATCH
+        | axum::http::Method::DELETE
+        | axum::http::Method::HEAD
+        | axum::http::Method::OPTIONS => method.as_str(),
+        _ => "other",
+    };
+    metrics::HTTP_REQUESTS.inc(&[method, route, metrics::status_class(status.as_u16())]);
+    if status.is_server_error() {
+        metrics::HTTP_SERVER_ERRORS.inc(&[method, route]);
+    }
+}
+
+/// Counts a refused provider webhook that did not authenticate (answered 401: signature,
+/// signature header, timestamp), for a provider we know; `webhook` is `kyc` or `psp`.
+pub(crate) fn count_webhook_refusal(webhook: &str, provider: &str, answered: &Error) {
+    if error_status(answered) == StatusCode::UNAUTHORIZED {
+        brokeros_kernel::metrics::WEBHOOK_SIGNATURE_FAILURES.inc(&[webhook, provider]);
+    }
 }
 
 #[cfg(test)]

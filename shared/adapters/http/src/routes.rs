@@ -231,7 +231,11 @@ async fn kyc_webhook(
     };
     let check = kyc::handle_kyc_webhook(services, services.kyc.as_ref(), &headers, &body, &ctx)
         .await
-        .map_err(kyc_webhook_error)?;
+        .map_err(|e| {
+            let answered = kyc_webhook_error(e);
+            super::count_webhook_refusal("kyc", &provider, &answered);
+            answered
+        })?;
     brokeros_onboarding::kyc_task::result_arrived(services, &check).await?;
     Ok(axum::Json(
         json!({ "check_id": check.id, "status": check.status }),
@@ -278,7 +282,14 @@ async fn psp_webhook(
         services.clock.now(),
     )
     .await
-    .map_err(|e| ingest_error(e, &provider))?;
+    .map_err(|e| {
+        let known = !matches!(e, psp::IngestError::UnknownProvider);
+        let answered = ingest_error(e, &provider);
+        if known {
+            super::count_webhook_refusal("psp", &provider, &answered);
+        }
+        answered
+    })?;
     Ok(ApiReply(match outcome {
         psp::IngestOutcome::Queued { message_id, event } => Answer::accepted(
             json!({ "status": "queued", "message_id": message_id, "event_id": event.event_id }),
@@ -534,6 +545,23 @@ pub fn webhook_routes(state: AppState) -> Router {
 /// Every route: what `brokeros serve` runs.
 pub fn router(state: AppState) -> Router {
     finish(lead_capture().merge(crm()).merge(webhooks()), state)
+}
+
+/// [`router`] with `GET /metrics` (Prometheus text), as `brokeros serve` runs it: open or for
+/// admins as `access` says, with `refresh` run before each scrape to read the gauges that are
+/// measured rather than counted (see [`crate::metrics`]).
+pub fn router_with_metrics(
+    state: AppState,
+    access: crate::metrics::MetricsAccess,
+    refresh: Option<crate::metrics::Refresh>,
+) -> Router {
+    finish(
+        lead_capture()
+            .merge(crm())
+            .merge(webhooks())
+            .merge(crate::metrics::routes(access, refresh)),
+        state,
+    )
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod csv;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod metrics;
 pub mod money;
 pub mod normalize;
 pub mod outbox;

@@ -211,6 +211,29 @@ pub enum Applied {
     Unmatched,
 }
 
+impl Applied {
+    /// The outcome as the `deposits_total` metric counts it (`brokeros_kernel::metrics::DEPOSITS`);
+    /// `None` for an event that changed nothing (a repeated delivery, an interim status).
+    pub fn metric_outcome(&self) -> Option<&'static str> {
+        match self {
+            Applied::Credited => Some("credited"),
+            Applied::Declined { .. } => Some("declined"),
+            Applied::Flagged { .. } => Some("flagged"),
+            Applied::Unmatched => Some("unmatched"),
+            Applied::Nothing { .. } => None,
+        }
+    }
+}
+
+/// Counts an applied provider event in `deposits_total`, by provider and outcome: what the
+/// consumers (the SQS event source in AWS, [`consume`] locally) call with what
+/// [`apply_event`] answered.
+pub fn count_applied(event: &PaymentEvent, applied: &Applied) {
+    if let Some(outcome) = applied.metric_outcome() {
+        brokeros_kernel::metrics::DEPOSITS.inc(&[&event.provider, outcome]);
+    }
+}
+
 /// Applies a provider event to its deposit: credits the wallet (clearing → wallet, transfer id
 /// = deposit id) with the deposit's new state and the provider's volume in one transaction, or
 /// records the decline or the flag. Safe to run any number of times, concurrently included.
@@ -353,7 +376,9 @@ pub async fn consume(services: &Services, queue: &dyn EventQueue, max: u32) -> R
         let body = message.body.clone();
         async move {
             let event = PaymentEvent::from_message(&body).map_err(Error::Internal)?;
-            apply_event(services, &event).await.map(|_| ())
+            let applied = apply_event(services, &event).await?;
+            count_applied(&event, &applied);
+            Ok::<(), Error>(())
         }
     })
     .await
