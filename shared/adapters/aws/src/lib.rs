@@ -160,12 +160,15 @@ pub async fn run_payment_events(services: Services) -> Result<(), Error> {
 pub async fn run_outbox_relay(services: Services) -> Result<(), Error> {
     let core = services.core.clone();
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |_: lambda_runtime::LambdaEvent<Value>| {
+        move |event: lambda_runtime::LambdaEvent<Value>| {
             let core = core.clone();
             async move {
-                let report = brokeros_kernel::outbox::relay(&core)
-                    .await
-                    .map_err(LambdaError)?;
+                let report = brokeros_kernel::outbox::relay(&core).await;
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                let report = report.map_err(LambdaError)?;
                 if report.failed > 0 {
                     tracing::warn!(
                         ?report,

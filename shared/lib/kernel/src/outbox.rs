@@ -254,7 +254,9 @@ async fn stored_entries(core: &Core) -> Result<Vec<(Item, Entry)>> {
 }
 
 /// One pass of the relay: carries out every entry that is due (older than [`GRACE`], or due
-/// again after a failed attempt), recording a failure on the entry with its next due time.
+/// again after a failed attempt), recording a failure on the entry with its next due time; the
+/// entries left and the oldest one's age are published as the relay's lag
+/// (`outbox_pending`, `outbox_oldest_age_seconds`).
 pub async fn relay(core: &Core) -> Result<RelayReport> {
     let now = core.clock.now();
     let mut report = RelayReport::default();
@@ -284,6 +286,7 @@ pub async fn relay(core: &Core) -> Result<RelayReport> {
             }
         }
     }
+    crate::metrics::outbox(u64::from(report.pending), report.oldest_age_seconds as f64);
     Ok(report)
 }
 
