@@ -211,6 +211,23 @@ impl IdempotencyHeader {
     }
 }
 
+impl IdempotencyHeader {
+    /// The key of a public (anonymous) caller: refused unless long and random-looking, and
+    /// scoped by `identity`, a digest of what the request is about (see
+    /// [`IdempotencyKey::public`]).
+    pub fn public(
+        &self,
+        operation: &str,
+        identity: &str,
+        request: Value,
+    ) -> Result<Option<IdempotencyKey>> {
+        self.0
+            .as_deref()
+            .map(|k| IdempotencyKey::public(operation, identity, k, &request))
+            .transpose()
+    }
+}
+
 /// The caller's `X-Correlation-Id`, or a new one.
 #[derive(Clone)]
 pub struct CorrelationId(pub String);

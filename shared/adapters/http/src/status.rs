@@ -65,6 +65,10 @@ pub fn status_error(status: StatusCode, detail: Option<&str>) -> ErrorBody {
             "invalid_body",
             detail.unwrap_or("the body could not be processed"),
         ),
+        429 => body(
+            "rate_limited",
+            "too many requests from this source; retry after the seconds Retry-After gives",
+        ),
         431 => body("headers_too_large", "the request's headers are too large"),
         503 => known(Error::Unavailable(String::new())),
         500..=599 => known(Error::Internal(String::new())),
