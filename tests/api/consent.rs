@@ -11,7 +11,11 @@ async fn refused(app: &App, request: Call<'_>, status: u16, code: &str) -> Value
     let before = app.counts().await;
     let (got, body) = app.send(request).await;
     assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
-    assert_eq!(app.counts().await, before, "a refused request wrote: {body}");
+    assert_eq!(
+        app.counts().await,
+        before,
+        "a refused request wrote: {body}"
+    );
     body
 }
 
@@ -79,7 +83,10 @@ pub async fn consent_takes_effect_only_once_confirmed(app: App) {
     refused(&app, confirm("not-a-token"), 400, "invalid_token").await;
     refused(
         &app,
-        Call::post("/leads/consent/confirm", &json!({ "token": token, "extra": 1 })),
+        Call::post(
+            "/leads/consent/confirm",
+            &json!({ "token": token, "extra": 1 }),
+        ),
         400,
         "invalid_body",
     )
@@ -95,7 +102,9 @@ pub async fn consent_takes_effect_only_once_confirmed(app: App) {
     assert_eq!(confirmed["action"], json!("confirmed"));
     assert_eq!(confirmed["channel"], json!("confirmation_link"));
     assert!(
-        seen["score_reasons"].to_string().contains("marketing-consent"),
+        seen["score_reasons"]
+            .to_string()
+            .contains("marketing-consent"),
         "the score counts consent once in effect: {seen}"
     );
     let admin = crate::harness::token("admin-1", brokeros_kernel::principal::Role::Admin);

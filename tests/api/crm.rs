@@ -108,8 +108,10 @@ pub async fn idempotent_replays_return_the_stored_answer(app: App) {
         .map(|_| {
             let (app, body) = (app.clone(), body.clone());
             tokio::spawn(async move {
-                app.send(Call::post("/leads", &body).header("idempotency-key", public_key("burst-1")))
-                    .await
+                app.send(
+                    Call::post("/leads", &body).header("idempotency-key", public_key("burst-1")),
+                )
+                .await
             })
         })
         .collect();

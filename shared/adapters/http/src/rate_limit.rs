@@ -56,7 +56,9 @@ impl RateLimitOptions {
 pub enum Decision {
     Allowed,
     /// Refused; a token is back after this long.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 struct Bucket {
@@ -193,7 +195,11 @@ mod tests {
         let Decision::Limited { retry_after } = limiter.check(a, start) else {
             panic!("the fourth request at once passed");
         };
-        assert_eq!(retry_after, Duration::from_secs(1), "60 a minute: one a second");
+        assert_eq!(
+            retry_after,
+            Duration::from_secs(1),
+            "60 a minute: one a second"
+        );
         // Another source has its own bucket.
         assert_eq!(limiter.check(ip("203.0.113.8"), start), Decision::Allowed);
         // One token back after a second, not two.
@@ -236,7 +242,10 @@ mod tests {
         // A source seen a moment ago keeps its spent bucket when others are dropped.
         let recent = IpAddr::from(0x0a00_0000u32 + 9_999);
         assert_eq!(limiter.check(recent, now), Decision::Allowed);
-        assert!(matches!(limiter.check(recent, now), Decision::Limited { .. }));
+        assert!(matches!(
+            limiter.check(recent, now),
+            Decision::Limited { .. }
+        ));
     }
 
     #[test]
@@ -253,10 +262,7 @@ mod tests {
     fn forwarded_for_counts_only_behind_a_trusted_proxy_and_only_its_last_entry() {
         let peer = ip("10.0.0.5");
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "1.2.3.4, 198.51.100.9".parse().unwrap(),
-        );
+        headers.insert("x-forwarded-for", "1.2.3.4, 198.51.100.9".parse().unwrap());
         assert_eq!(source_of(peer, &headers, false), peer);
         assert_eq!(source_of(peer, &headers, true), ip("198.51.100.9"));
         headers.insert("x-forwarded-for", "garbage".parse().unwrap());

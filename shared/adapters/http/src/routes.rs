@@ -55,14 +55,11 @@ async fn confirm_consent(
 ) -> ApiResult<ApiReply> {
     let confirmation_id = body.value.confirmation_id()?;
     let key = idem.public("lead.consent_confirm", &confirmation_id, body.raw)?;
-    Ok(brokeros_crm::confirm_consent(
-        &state.services.crm,
-        body.value,
-        key.as_ref(),
-        &correlation,
+    Ok(
+        brokeros_crm::confirm_consent(&state.services.crm, body.value, key.as_ref(), &correlation)
+            .await?
+            .into(),
     )
-    .await?
-    .into())
 }
 
 async fn list_leads(

@@ -156,7 +156,11 @@ struct Peer {
 impl Peer {
     /// 429 with `Retry-After` when `request` is to a public route and its source is over the
     /// limit; `None` to serve it.
-    fn refusal<B>(&self, request: &Request<B>, options: &ServeOptions) -> Option<axum::response::Response> {
+    fn refusal<B>(
+        &self,
+        request: &Request<B>,
+        options: &ServeOptions,
+    ) -> Option<axum::response::Response> {
         if options.rate_limit.is_off()
             || !crate::is_public_route(request.method(), request.uri().path())
         {
@@ -209,8 +213,7 @@ async fn connection(
                 // Refused before the router: nothing is read of the body or written.
                 Some(refused) => refused,
                 None => {
-                    let request =
-                        request.map(|body| Body::new(TimeoutBody::new(body, deadline)));
+                    let request = request.map(|body| Body::new(TimeoutBody::new(body, deadline)));
                     router.oneshot(request).await?
                 }
             };

@@ -344,7 +344,8 @@ impl KycProvider for SimulatedKycProvider {
         now: OffsetDateTime,
     ) -> Result<KycWebhookEvent, ProviderError> {
         let invalid = |why: &str| ProviderError::InvalidWebhook(why.to_string());
-        let refused = |e: SignatureError| ProviderError::InvalidWebhook(format!("{}: {e:?}", e.code()));
+        let refused =
+            |e: SignatureError| ProviderError::InvalidWebhook(format!("{}: {e:?}", e.code()));
         let timestamp = single_header(headers, TIMESTAMP_HEADER).map_err(refused)?;
         let signature = single_header(headers, SIGNATURE_HEADER).map_err(refused)?;
         let signatures = v1_signatures(SIGNATURE_HEADER, signature).map_err(refused)?;
@@ -372,7 +373,10 @@ impl KycProvider for SimulatedKycProvider {
 }
 
 /// The one value of `name`: missing, repeated or not text is refused.
-fn single_header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, SignatureError> {
+fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<&'a str, SignatureError> {
     let mut values = headers.get_all(name).iter();
     let value = values
         .next()

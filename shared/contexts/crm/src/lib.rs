@@ -17,9 +17,9 @@ mod repo;
 
 pub use capture::*;
 pub use consent::*;
-pub use repo::ConsentMessage;
 pub use lifecycle::*;
 pub use notes::*;
 pub use reads::*;
+pub use repo::ConsentMessage;
 
 pub use services::{CrmSettings, Services};

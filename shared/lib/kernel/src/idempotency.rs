@@ -259,9 +259,9 @@ mod tests {
             "1234567890123456789012345",
             "abcdefghijklmnopqrstuvwxyz",
             "00000000-0000-0000-0000-000000000000",
-            "q3V_9xK2mZ8pL4nR7tW1y",       // 21 characters
-            "q3V_9xK2mZ8pL4nR7tW1yB!!",    // not base64url
-            "q3V_9xK2mZ8pL4nR7tW1yB q",    // a space
+            "q3V_9xK2mZ8pL4nR7tW1y",    // 21 characters
+            "q3V_9xK2mZ8pL4nR7tW1yB!!", // not base64url
+            "q3V_9xK2mZ8pL4nR7tW1yB q", // a space
         ] {
             assert!(!is_strong_public_key(weak), "{weak}");
         }

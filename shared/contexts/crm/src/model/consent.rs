@@ -215,3 +215,92 @@ impl Lead {
         self.consent_history.drain(..excess);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Assignment, LeadSubmission};
+    use brokeros_kernel::Brands;
+
+    const NOW: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
+
+    fn lead() -> Lead {
+        let submission: LeadSubmission = serde_json::from_value(serde_json::json!({
+            "first_name": "Ann", "email": "ann@example.com", "country": "GB",
+            "marketing_consent": true
+        }))
+        .unwrap();
+        let capture = submission
+            .validate(&Brands::embedded_default(), NOW)
+            .unwrap();
+        let assignment = Assignment {
+            rule: "default".into(),
+            agent: "sales-1".into(),
+        };
+        let rules = crate::config::ScoringConfig { rules: vec![] };
+        Lead::new("lead_1".into(), capture, assignment, &rules)
+    }
+
+    fn answer(lead: &mut Lead, granted: bool, id: &str) -> Option<ConsentConfirmation> {
+        let touch = lead.last_touch.clone();
+        lead.answer_consent(FormConsent {
+            granted,
+            touch: &touch,
+            evidence: ConsentEvidence {
+                correlation_id: "corr".into(),
+                request_digest: None,
+                confirmation_id: None,
+            },
+            confirmation_id: id.into(),
+        })
+    }
+
+    #[test]
+    fn a_form_asks_for_consent_and_only_the_newest_unexpired_token_grants_it_once() {
+        let mut lead = lead();
+        assert!(!lead.marketing_consent, "a new lead has no consent yet");
+        let mut first = answer(&mut lead, true, "c1").unwrap();
+        let mut second = answer(&mut lead, true, "c2").unwrap();
+        assert!(!lead.marketing_consent);
+        let e = lead.confirm_consent(&mut first, NOW, "x").unwrap_err();
+        assert_eq!(e.code(), "token_superseded");
+        let late = second.expires_at;
+        let e = lead.confirm_consent(&mut second, late, "x").unwrap_err();
+        assert_eq!(e.code(), "token_expired");
+        lead.confirm_consent(&mut second, NOW, "x").unwrap();
+        assert!(lead.marketing_consent && lead.pending_consent.is_none());
+        let e = lead.confirm_consent(&mut second, NOW, "x").unwrap_err();
+        assert_eq!(e.code(), "token_used");
+        let actions: Vec<_> = lead.consent_history.iter().map(|t| t.action).collect();
+        assert_eq!(
+            actions,
+            [
+                ConsentAction::Requested,
+                ConsentAction::Requested,
+                ConsentAction::Confirmed
+            ]
+        );
+    }
+
+    #[test]
+    fn withdrawal_takes_effect_at_once_and_history_is_bounded() {
+        let mut lead = lead();
+        let mut c = answer(&mut lead, true, "c1").unwrap();
+        lead.confirm_consent(&mut c, NOW, "x").unwrap();
+        assert!(answer(&mut lead, true, "c2").is_none(), "already given");
+        assert!(answer(&mut lead, false, "c3").is_none());
+        assert!(!lead.marketing_consent);
+        assert_eq!(
+            lead.consent_history.last().unwrap().action,
+            ConsentAction::Withdrawn
+        );
+        for _ in 0..HISTORY_KEPT * 2 {
+            answer(&mut lead, false, "c");
+        }
+        assert_eq!(lead.consent_history.len(), HISTORY_KEPT);
+        assert_eq!(
+            lead.consent_history.last().unwrap().action,
+            ConsentAction::NotGiven
+        );
+    }
+}

@@ -61,12 +61,7 @@ impl LeadSubmission {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        let identity = format!(
-            "{}\n{}\n{}",
-            text(&self.brand),
-            text(&self.email),
-            phone
-        );
+        let identity = format!("{}\n{}\n{}", text(&self.brand), text(&self.email), phone);
         brokeros_kernel::canonical::sha256_hex(identity.as_bytes())
     }
 
