@@ -235,12 +235,12 @@ mod tests {
         let mut now = Instant::now();
         for n in 0..10_000u32 {
             now += Duration::from_millis(1);
-            let source = IpAddr::from(0x0a00_0000u32 + n);
+            let source = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000u32 + n));
             assert_eq!(limiter.check(source, now), Decision::Allowed);
             assert!(limiter.tracked() <= 100);
         }
         // A source seen a moment ago keeps its spent bucket when others are dropped.
-        let recent = IpAddr::from(0x0a00_0000u32 + 9_999);
+        let recent = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000u32 + 9_999));
         assert_eq!(limiter.check(recent, now), Decision::Allowed);
         assert!(matches!(
             limiter.check(recent, now),

@@ -156,7 +156,7 @@ mod tests {
             (414, "uri_too_long"),
             (415, "unsupported_media_type"),
             (422, "invalid_body"),
-            (429, "too_many_requests"),
+            (429, "rate_limited"),
             (431, "headers_too_large"),
             (500, "internal"),
             (503, "unavailable"),
