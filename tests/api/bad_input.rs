@@ -322,7 +322,9 @@ pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) 
         .send(Call::post("/leads", &first).header("idempotency-key", public_key("k-1")))
         .await;
     assert_eq!(status, 202);
-    let changed = person("someone-else@example.com", "GB");
+    // The same person with another body: a public key is scoped by whom the request is about
+    // (the same key about someone else is their own request: consent::a_squatted_public_key_is_harmless).
+    let changed = person("idem@example.com", "FR");
     refused(
         &app,
         Call::post("/leads", &changed).header("idempotency-key", public_key("k-1")),

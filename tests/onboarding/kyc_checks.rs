@@ -736,7 +736,7 @@ async fn a_webhook_for_a_check_not_stored_yet_is_delivered_again_later() {
         )
         .await
         .unwrap();
-    let (headers, body) = f.provider.webhook(&check.id).unwrap();
+    let (headers, body) = f.provider.webhook_at(&check.id, NOW).unwrap();
     let err = handle_kyc_webhook(
         &f.services,
         &f.provider,
