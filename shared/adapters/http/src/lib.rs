@@ -62,7 +62,8 @@ use brokeros_kernel::{Answer, AnswerKind};
 
 pub use extract::{Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody};
 pub use limits::MAX_BODY_BYTES;
-pub use routes::{crm_routes, is_public_route, lead_capture_routes, router, webhook_routes};
+pub use rate_limit::is_public_route;
+pub use routes::{crm_routes, lead_capture_routes, router, webhook_routes};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 
 #[derive(Clone)]

@@ -21,6 +21,15 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use tokio::time::Instant;
 
+/// Whether `method path` is one of the routes anyone may call (lead capture, consent
+/// confirmation, provider webhooks: the routes of `lead_capture` and `webhooks` in
+/// `routes.rs`): the routes `serve` limits per source and API Gateway throttles per route
+/// (infra/template.yaml; `tests/infra` checks the two agree).
+pub fn is_public_route(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && (path == "/leads" || path == "/leads/consent/confirm" || path.starts_with("/webhooks/"))
+}
+
 /// How the public routes are limited per source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitOptions {

@@ -464,14 +464,6 @@ fn lead_capture() -> Router<AppState> {
         .route("/leads/consent/confirm", post(confirm_consent))
 }
 
-/// Whether `method path` is one of the routes anyone may call (lead capture, consent
-/// confirmation, provider webhooks): the routes `serve` limits per source and API Gateway
-/// throttles per route (infra/template.yaml).
-pub fn is_public_route(method: &axum::http::Method, path: &str) -> bool {
-    method == axum::http::Method::POST
-        && (path == "/leads" || path == "/leads/consent/confirm" || path.starts_with("/webhooks/"))
-}
-
 fn webhooks() -> Router<AppState> {
     Router::new()
         .route("/webhooks/kyc/{provider}", post(kyc_webhook))

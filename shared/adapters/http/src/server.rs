@@ -12,7 +12,7 @@
 //!   this long is closed.
 //! - **Connection limit**: at most this many connections are served at once; further ones wait
 //!   in the listen backlog until one closes.
-//! - **Per-source rate limit of the public routes** ([`crate::is_public_route`]): a token
+//! - **Per-source rate limit of the public routes** ([`is_public_route`]): a token
 //!   bucket per client address ([`crate::rate_limit`]); a request over it is answered
 //!   `429 {"code":"rate_limited",…}` with `Retry-After` before the router sees it.
 
@@ -38,7 +38,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
-use crate::rate_limit::{Decision, RateLimitOptions, SourceLimiter, source_of};
+use crate::rate_limit::{Decision, RateLimitOptions, SourceLimiter, is_public_route, source_of};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -161,9 +161,7 @@ impl Peer {
         request: &Request<B>,
         options: &ServeOptions,
     ) -> Option<axum::response::Response> {
-        if options.rate_limit.is_off()
-            || !crate::is_public_route(request.method(), request.uri().path())
-        {
+        if options.rate_limit.is_off() || !is_public_route(request.method(), request.uri().path()) {
             return None;
         }
         let source = source_of(
