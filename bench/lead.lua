@@ -19,6 +19,9 @@ function request()
     tid, n, 11 + tid, n % 1000000)
   return wrk.format("POST", "/leads", {
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("bench-%d-%d", tid, n),
+    -- Public keys must look random (at least 22 base64url characters).
+    ["Idempotency-Key"] = string.format("%08x-%04x-4%03x-a%03x-%08x%04x",
+      math.random(0, 0x7fffffff), tid, math.random(0, 0xfff), math.random(0, 0xfff),
+      math.random(0, 0x7fffffff), n % 0x10000),
   }, body)
 end

@@ -141,7 +141,7 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
     for (n, body) in arrivals.iter().enumerate() {
         let body = demo
             .expect(
-                Call::post("/leads", body).header("idempotency-key", format!("form-{n}")),
+                Call::post("/leads", body).header("idempotency-key", form_key(n)),
                 202,
             )
             .await?;
@@ -151,7 +151,7 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
     demo.say("The landing page retries Ann's submission with the same Idempotency-Key: the stored answer comes back");
     let replay = demo
         .expect(
-            Call::post("/leads", &arrivals[0]).header("idempotency-key", "form-0"),
+            Call::post("/leads", &arrivals[0]).header("idempotency-key", form_key(0)),
             202,
         )
         .await?;
@@ -574,4 +574,10 @@ fn print_outcome(done: &brokeros_sfn::ExecutionDescription) {
 
 fn uuid_like() -> String {
     format!("{:016x}", rand::random::<u64>())
+}
+
+/// The `Idempotency-Key` a landing page makes for its `n`th form: random-looking, as public
+/// keys must be (a fixed one here, so the demo's retry reuses it).
+fn form_key(n: usize) -> String {
+    format!("7f3c9a1e-5b2d-4c8f-9e6a-d1b4f2a8c0{n:02}")
 }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brokeros_http::rate_limit::RateLimitOptions;
 use brokeros_http::server::ServeOptions;
 use brokeros_kernel::principal::Role;
 use clap::{Parser, Subcommand};
@@ -79,6 +80,20 @@ enum Command {
         /// Connections served at once; more wait to be accepted until one closes.
         #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
+        /// Requests a client address may send at once to the public routes (POST /leads,
+        /// POST /leads/consent/confirm, POST /webhooks/…); 0 turns the limit off.
+        #[arg(long, default_value_t = 20)]
+        public_burst: u32,
+        /// Requests per minute a client address regains for the public routes.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+        public_per_minute: u32,
+        /// Client addresses the public routes' limiter tracks at once (memory bound).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limited_sources: u32,
+        /// `serve` runs behind a proxy you trust: count a request by the last address of its
+        /// X-Forwarded-For (the one the proxy appended) instead of the connection's.
+        #[arg(long)]
+        trust_forwarded_for: bool,
     },
     /// Run a scripted scenario against an embedded Broker OS and print what happens.
     Demo {
@@ -142,12 +157,22 @@ async fn main() -> std::process::ExitCode {
             body_read_timeout,
             keep_alive_timeout,
             max_connections,
+            public_burst,
+            public_per_minute,
+            rate_limited_sources,
+            trust_forwarded_for,
         } => {
             let options = ServeOptions {
                 header_read_timeout,
                 body_read_timeout,
                 keep_alive_timeout,
                 max_connections: max_connections as usize,
+                rate_limit: RateLimitOptions {
+                    burst: public_burst,
+                    per_minute: public_per_minute,
+                    max_sources: rate_limited_sources as usize,
+                    trust_forwarded_for,
+                },
             };
             serve(port, data_dir, config, options, durability).await
         }

@@ -5,7 +5,7 @@ use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
 use serde_json::{Value, json};
 
-use crate::harness::{App, SECRET, now, person, token};
+use crate::harness::{App, SECRET, now, person, public_key, token};
 
 /// Sends `request`, expects `status` and the error `code` (and `field` when given), and checks
 /// that neither the main table nor the audit table changed.
@@ -319,13 +319,15 @@ pub async fn roles_outside_their_rights_change_nothing(app: App) {
 pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) {
     let first = person("idem@example.com", "GB");
     let (status, _) = app
-        .send(Call::post("/leads", &first).header("idempotency-key", "k-1"))
+        .send(Call::post("/leads", &first).header("idempotency-key", public_key("k-1")))
         .await;
     assert_eq!(status, 202);
-    let changed = person("someone-else@example.com", "GB");
+    // The same person with another body: a public key is scoped by whom the request is about
+    // (the same key about someone else is their own request: consent::a_squatted_public_key_is_harmless).
+    let changed = person("idem@example.com", "FR");
     refused(
         &app,
-        Call::post("/leads", &changed).header("idempotency-key", "k-1"),
+        Call::post("/leads", &changed).header("idempotency-key", public_key("k-1")),
         422,
         "idempotency_key_reused",
         None,
@@ -335,7 +337,40 @@ pub async fn idempotency_key_reused_with_another_body_changes_nothing(app: App) 
         &app,
         Call::post("/leads", &first).header("idempotency-key", "x".repeat(200)),
         400,
-        "invalid_idempotency_key",
+        "weak_idempotency_key",
+        Some("Idempotency-Key"),
+    )
+    .await;
+}
+
+/// Issue 11, item 14: a public caller's key must be one nobody can guess, or a sender could
+/// squat the keys others will use.
+pub async fn weak_public_idempotency_keys_change_nothing(app: App) {
+    app.capture(person("seed@example.com", "GB")).await;
+    let body = person("weak@example.com", "GB");
+    for weak in [
+        "form-123",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "1234567890123456789012345678",
+        "abcdefghijklmnopqrstuvwxyz",
+        "00000000-0000-0000-0000-000000000000",
+        "short-but-random-Xq9",
+    ] {
+        refused(
+            &app,
+            Call::post("/leads", &body).header("idempotency-key", weak),
+            400,
+            "weak_idempotency_key",
+            Some("Idempotency-Key"),
+        )
+        .await;
+    }
+    refused(
+        &app,
+        Call::post("/leads/consent/confirm", &json!({"token": "x".repeat(43)}))
+            .header("idempotency-key", "form-1"),
+        400,
+        "weak_idempotency_key",
         Some("Idempotency-Key"),
     )
     .await;

@@ -7,7 +7,7 @@ use brokeros_kernel::signing::{Ed25519Signer, PublicKey, Signer};
 use brokeros_store::Table;
 use serde_json::{Value, json};
 
-use crate::harness::{App, person, token};
+use crate::harness::{App, person, public_key, token};
 
 pub async fn capture_dedupes_by_email_and_phone_per_brand(app: App) {
     let ann = app
@@ -31,7 +31,12 @@ pub async fn capture_dedupes_by_email_and_phone_per_brand(app: App) {
         json!("+442079460958"),
         "a missing phone is filled in"
     );
-    assert_eq!(lead["marketing_consent"], json!(true));
+    assert_eq!(
+        lead["marketing_consent"],
+        json!(false),
+        "a form granting consent only asks for its confirmation"
+    );
+    assert!(lead["pending_consent"].is_object(), "{lead}");
     assert_eq!(lead["first_touch"]["utm"]["source"], json!("google"));
     assert_eq!(lead["last_touch"]["utm"]["source"], json!("newsletter"));
     // The phone alone now finds Ann too, written in international form.
@@ -79,11 +84,11 @@ pub async fn concurrent_captures_of_one_person_make_one_lead(app: App) {
 pub async fn idempotent_replays_return_the_stored_answer(app: App) {
     let body = person("replay@example.com", "FR");
     let (s1, first) = app
-        .send(Call::post("/leads", &body).header("idempotency-key", "form-77"))
+        .send(Call::post("/leads", &body).header("idempotency-key", public_key("form-77")))
         .await;
     let counts = app.counts().await;
     let (s2, second) = app
-        .send(Call::post("/leads", &body).header("idempotency-key", "form-77"))
+        .send(Call::post("/leads", &body).header("idempotency-key", public_key("form-77")))
         .await;
     assert_eq!((s1, s2), (202, 202));
     assert_eq!(
@@ -103,8 +108,10 @@ pub async fn idempotent_replays_return_the_stored_answer(app: App) {
         .map(|_| {
             let (app, body) = (app.clone(), body.clone());
             tokio::spawn(async move {
-                app.send(Call::post("/leads", &body).header("idempotency-key", "burst-1"))
-                    .await
+                app.send(
+                    Call::post("/leads", &body).header("idempotency-key", public_key("burst-1")),
+                )
+                .await
             })
         })
         .collect();
@@ -131,7 +138,7 @@ pub async fn idempotent_replays_return_the_stored_answer(app: App) {
         .send(
             Call::post(&format!("/leads/{lead}/notes"), &json!({"text":"x"}))
                 .token(&sales)
-                .header("idempotency-key", "burst-1"),
+                .header("idempotency-key", public_key("burst-1")),
         )
         .await;
     assert_eq!(status, 201);

@@ -193,3 +193,58 @@ pub async fn errors_hyper_answers_on_the_socket_are_json(app: App) {
     );
     server.abort();
 }
+
+/// Issue 11, item 14: `serve` limits the public routes per client address: past the burst it
+/// answers 429 `rate_limited` with `Retry-After`, before anything is read or written; the
+/// other routes are not counted.
+pub async fn public_routes_are_limited_per_source_on_the_socket(app: App) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = ServeOptions {
+        rate_limit: brokeros_http::rate_limit::RateLimitOptions {
+            burst: 2,
+            per_minute: 1,
+            ..Default::default()
+        },
+        ..ServeOptions::default()
+    };
+    let server = tokio::spawn(serve(
+        listener,
+        app.router.clone(),
+        options,
+        std::future::pending(),
+    ));
+    let capture = |n: u32| {
+        let body = person(&format!("limited-{n}@example.com"), "GB").to_string();
+        format!(
+            "POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    for n in 0..2 {
+        let (status, _, body) = raw_exchange(addr, &capture(n)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let before = app.counts().await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&capture(2)).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut received))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let text = String::from_utf8_lossy(&received).to_lowercase();
+    assert!(text.starts_with("http/1.1 429"), "{text}");
+    assert!(text.contains("\r\nretry-after: 60\r\n"), "{text}");
+    assert!(text.contains("\"code\":\"rate_limited\""), "{text}");
+    assert_eq!(app.counts().await, before, "a limited request wrote");
+    // Routes that are not public are not counted.
+    let (status, _, _) = raw_exchange(
+        addr,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.abort();
+}

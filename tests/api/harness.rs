@@ -14,20 +14,54 @@ pub const SECRET: &[u8] = b"api-test-secret-api-test-secret!";
 pub struct App {
     pub store: Arc<dyn Store>,
     pub router: axum::Router,
+    pub services: Arc<brokeros_app::Services>,
+    /// The services' clock: the system's, moved ahead by [`App::advance`].
+    pub clock: Arc<AheadClock>,
+}
+
+/// The system clock moved ahead by a test (the tokens it mints stay on the system clock).
+#[derive(Default)]
+pub struct AheadClock(std::sync::Mutex<time::Duration>);
+
+impl brokeros_kernel::Clock for AheadClock {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + *self.0.lock().unwrap()
+    }
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>) -> App {
-        let services = brokeros_local::services(store.clone(), BrokerConfig::embedded_default());
+        let clock = Arc::new(AheadClock::default());
+        let services = Arc::new(
+            brokeros_local::services(store.clone(), BrokerConfig::embedded_default())
+                .with_clock(clock.clone()),
+        );
         let router = router(AppState {
-            services: Arc::new(services),
+            services: services.clone(),
             auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
                 SECRET,
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
             )))),
         });
-        App { store, router }
+        App {
+            store,
+            router,
+            services,
+            clock,
+        }
+    }
+
+    /// Moves the services' clock `by` ahead.
+    pub fn advance(&self, by: time::Duration) {
+        *self.clock.0.lock().unwrap() += by;
+    }
+
+    /// The messages of the consent outbox, newest first (what the mailer would send).
+    pub async fn consent_messages(&self) -> Vec<brokeros_crm::ConsentMessage> {
+        brokeros_crm::consent_outbox(&self.services.crm, 1000)
+            .await
+            .unwrap()
     }
 
     pub async fn send(&self, request: Call<'_>) -> (u16, Value) {
@@ -69,4 +103,10 @@ pub fn now() -> i64 {
 
 pub fn person(email: &str, country: &str) -> Value {
     json!({ "first_name": "Test", "email": email, "country": country, "marketing_consent": false })
+}
+
+/// A public `Idempotency-Key` for `tag`, as a form would make one: random-looking (128 bits as
+/// hex), the same for the same tag.
+pub fn public_key(tag: &str) -> String {
+    brokeros_kernel::canonical::sha256_hex(tag.as_bytes())[..32].to_string()
 }

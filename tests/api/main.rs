@@ -2,6 +2,7 @@
 //! assignment, lifecycle, roles, idempotency, and bad input that must change nothing.
 
 mod bad_input;
+mod consent;
 mod crm;
 mod edges;
 mod harness;
@@ -51,6 +52,10 @@ api_tests! {
     bad_input::roles_outside_their_rights_change_nothing,
     bad_input::idempotency_key_reused_with_another_body_changes_nothing,
     bad_input::duplicate_json_keys_change_nothing,
+    bad_input::weak_public_idempotency_keys_change_nothing,
+    consent::consent_takes_effect_only_once_confirmed,
+    consent::expired_and_withdrawn_links_change_nothing,
+    consent::a_squatted_public_key_is_harmless,
     crm::capture_dedupes_by_email_and_phone_per_brand,
     crm::concurrent_captures_of_one_person_make_one_lead,
     crm::idempotent_replays_return_the_stored_answer,
@@ -62,4 +67,5 @@ api_tests! {
     crm::without_a_callers_correlation_id_audit_events_carry_the_x_ray_trace_id,
     edges::errors_the_router_answers_itself_are_json,
     edges::errors_hyper_answers_on_the_socket_are_json,
+    edges::public_routes_are_limited_per_source_on_the_socket,
 }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use brokeros_http::client::Call;
 use brokeros_store_dynamodb::{DynamoStore, TableNames, create_tables};
 
-use crate::harness::{App, person};
+use crate::harness::{App, person, public_key};
 
 #[derive(Debug, Clone, Default)]
 struct OperationCounter(Arc<Mutex<BTreeMap<String, u64>>>);
@@ -81,7 +81,7 @@ async fn one_dynamodb_write_request_per_new_lead_and_per_merge() {
     let mut body = person("writes@example.com", "GB");
     body["phone"] = serde_json::json!("+44 20 7946 0958");
     let (status, _) = app
-        .send(Call::post("/leads", &body).header("idempotency-key", "w-1"))
+        .send(Call::post("/leads", &body).header("idempotency-key", public_key("w-1")))
         .await;
     assert_eq!(status, 202);
     let new_lead = counter.take();
@@ -92,7 +92,7 @@ async fn one_dynamodb_write_request_per_new_lead_and_per_merge() {
     );
 
     let (status, _) = app
-        .send(Call::post("/leads", &body).header("idempotency-key", "w-2"))
+        .send(Call::post("/leads", &body).header("idempotency-key", public_key("w-2")))
         .await;
     assert_eq!(status, 202);
     let merge = counter.take();
@@ -103,7 +103,7 @@ async fn one_dynamodb_write_request_per_new_lead_and_per_merge() {
     );
 
     let (status, _) = app
-        .send(Call::post("/leads", &body).header("idempotency-key", "w-2"))
+        .send(Call::post("/leads", &body).header("idempotency-key", public_key("w-2")))
         .await;
     assert_eq!(status, 202);
     let replay = counter.take();

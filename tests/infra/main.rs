@@ -622,6 +622,7 @@ fn tables_have_the_keys_indexes_and_ttl_the_store_uses() {
 fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
     let public_routes: BTreeSet<(&str, &str)> = [
         ("POST", "/leads"),
+        ("POST", "/leads/consent/confirm"),
         ("POST", "/webhooks/kyc/{provider}"),
         ("POST", "/webhooks/psp/{provider}"),
     ]
@@ -682,6 +683,48 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
             problems.push(format!(
                 "no function serves the public route {method} {path}"
             ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+/// Every public route is throttled by a route setting of its own, below the stage's default
+/// (anyone can call it), and `serve`'s per-source limiter covers the same routes.
+#[test]
+fn public_routes_are_throttled_per_route_below_the_default() {
+    let mut problems = Vec::new();
+    for (api_id, api) in of_type("AWS::Serverless::HttpApi") {
+        let props = &api["Properties"];
+        let default = &props["DefaultRouteSettings"];
+        let limit = |settings: &Value, key: &str| settings[key].as_f64();
+        for (id, function) in of_type(FUNCTION) {
+            let Some(events) = function["Properties"]["Events"].as_object() else {
+                continue;
+            };
+            for (event_id, event) in events {
+                let p = &event["Properties"];
+                if event["Type"] != "HttpApi" || p["Auth"]["Authorizer"] != "NONE" {
+                    continue;
+                }
+                let method = p["Method"].as_str().unwrap_or("ANY").to_uppercase();
+                let path = p["Path"].as_str().unwrap_or("$default");
+                let route_key = format!("{method} {path}");
+                let settings = &props["RouteSettings"][&route_key];
+                for key in ["ThrottlingBurstLimit", "ThrottlingRateLimit"] {
+                    match (limit(settings, key), limit(default, key)) {
+                        (Some(route), Some(stage)) if route > 0.0 && route < stage => {}
+                        _ => problems.push(format!(
+                            "{api_id}.RouteSettings[{route_key}] ({id}.{event_id}): {key} must be set, above 0 and below DefaultRouteSettings'"
+                        )),
+                    }
+                }
+                let method = method.parse::<axum::http::Method>().unwrap();
+                if !brokeros_http::is_public_route(&method, path) {
+                    problems.push(format!(
+                        "{route_key} is public but serve's limiter does not cover it (brokeros_http::is_public_route)"
+                    ));
+                }
+            }
         }
     }
     problems_or_ok(problems);

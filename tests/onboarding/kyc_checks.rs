@@ -221,7 +221,10 @@ async fn a_pending_check_completes_by_its_signed_webhook_once() {
     assert_eq!(pending.status, CheckStatus::Pending);
     assert_eq!(pending.decision, None);
     let provider_check = pending.provider.as_ref().unwrap().check_id.clone();
-    let (headers, body) = f.provider.webhook(&provider_check).unwrap();
+    let (headers, body) = f
+        .provider
+        .webhook_at(&provider_check, NOW + time::Duration::minutes(5))
+        .unwrap();
     let ctx = OpContext {
         actor: Actor::system("kyc-webhook:simulated"),
         correlation_id: "corr-webhook".into(),
@@ -526,10 +529,92 @@ async fn a_client_type_change_requires_and_records_reverification() {
     );
 }
 
+/// Issue 11, item 14: KYC webhooks carry a signed timestamp, as the payment providers' do. A
+/// delivery signed too long ago (a replay) or too far ahead, one without its timestamp, and one
+/// whose timestamp was changed after signing are refused (401) and change nothing.
+#[tokio::test]
+async fn kyc_webhooks_without_a_fresh_signed_timestamp_change_nothing() {
+    use brokeros_local::kyc::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
+    let f = fixture();
+    let pending = f.run("exec-stale", applicant("pending")).await.unwrap();
+    let provider_check = pending.provider.as_ref().unwrap().check_id.clone();
+    let at = |now: OffsetDateTime| OpContext {
+        now,
+        ..workflow_ctx("webhook")
+    };
+    let refused = |err: KycError| {
+        assert_eq!(err.error_name(), "KycWebhookRejected", "{err:?}");
+        assert_eq!(
+            brokeros_http::error_status(&brokeros_http::kyc_webhook_error(err)),
+            401
+        );
+    };
+    let counts = f.counts().await;
+    let minutes = time::Duration::minutes;
+
+    // Signed 6 minutes ago, or 6 minutes ahead.
+    for signed_at in [NOW - minutes(6), NOW + minutes(6)] {
+        let (headers, body) = f.provider.webhook_at(&provider_check, signed_at).unwrap();
+        let err = handle_kyc_webhook(&f.services, &f.provider, &headers, &body, &at(NOW))
+            .await
+            .unwrap_err();
+        refused(err);
+    }
+    // No timestamp.
+    let (headers, body) = f.provider.webhook_at(&provider_check, NOW).unwrap();
+    let mut without = headers.clone();
+    without.remove(TIMESTAMP_HEADER);
+    let err = handle_kyc_webhook(&f.services, &f.provider, &without, &body, &at(NOW))
+        .await
+        .unwrap_err();
+    refused(err);
+    // A stale delivery with a fresh timestamp: the signature covers the old one.
+    let (stale, stale_body) = f
+        .provider
+        .webhook_at(&provider_check, NOW - minutes(30))
+        .unwrap();
+    let mut refreshed = stale.clone();
+    refreshed.insert(
+        TIMESTAMP_HEADER,
+        NOW.unix_timestamp().to_string().parse().unwrap(),
+    );
+    let err = handle_kyc_webhook(&f.services, &f.provider, &refreshed, &stale_body, &at(NOW))
+        .await
+        .unwrap_err();
+    refused(err);
+    // The old scheme (a signature over the body alone) no longer authenticates.
+    let mut body_only = headers.clone();
+    body_only.insert(SIGNATURE_HEADER, "sha256=00".parse().unwrap());
+    let err = handle_kyc_webhook(&f.services, &f.provider, &body_only, &body, &at(NOW))
+        .await
+        .unwrap_err();
+    refused(err);
+    assert_eq!(f.counts().await, counts, "a refused delivery wrote");
+
+    // The fresh delivery completes the check; the same delivery replayed after the window is
+    // refused and writes nothing.
+    let done = handle_kyc_webhook(&f.services, &f.provider, &headers, &body, &at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(done.status, CheckStatus::Completed);
+    let counts = f.counts().await;
+    let err = handle_kyc_webhook(
+        &f.services,
+        &f.provider,
+        &headers,
+        &body,
+        &at(NOW + minutes(6)),
+    )
+    .await
+    .unwrap_err();
+    refused(err);
+    assert_eq!(f.counts().await, counts);
+}
+
 /// Completes the pending check `check` by the provider's signed webhook, at `now`.
 async fn complete_by_webhook(f: &Fixture, check: &KycCheckRecord, now: OffsetDateTime) {
     let provider_check = &check.provider.as_ref().unwrap().check_id;
-    let (headers, body) = f.provider.webhook(provider_check).unwrap();
+    let (headers, body) = f.provider.webhook_at(provider_check, now).unwrap();
     let ctx = OpContext {
         now,
         ..workflow_ctx("webhook")
@@ -651,7 +736,7 @@ async fn a_webhook_for_a_check_not_stored_yet_is_delivered_again_later() {
         )
         .await
         .unwrap();
-    let (headers, body) = f.provider.webhook(&check.id).unwrap();
+    let (headers, body) = f.provider.webhook_at(&check.id, NOW).unwrap();
     let err = handle_kyc_webhook(
         &f.services,
         &f.provider,

@@ -223,6 +223,7 @@ impl KycProvider for Unconfigured {
         &self,
         _: &http::HeaderMap,
         _: &[u8],
+        _: time::OffsetDateTime,
     ) -> Result<KycWebhookEvent, ProviderError> {
         Err(ProviderError::InvalidWebhook(self.message()))
     }

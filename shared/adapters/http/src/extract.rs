@@ -209,6 +209,21 @@ impl IdempotencyHeader {
             .map(|k| IdempotencyKey::new(format!("{caller}#{operation}"), k, &request))
             .transpose()
     }
+
+    /// The key of a public (anonymous) caller: refused unless long and random-looking, and
+    /// scoped by `identity`, a digest of what the request is about (see
+    /// [`IdempotencyKey::public`]).
+    pub fn public(
+        &self,
+        operation: &str,
+        identity: &str,
+        request: Value,
+    ) -> Result<Option<IdempotencyKey>> {
+        self.0
+            .as_deref()
+            .map(|k| IdempotencyKey::public(operation, identity, k, &request))
+            .transpose()
+    }
 }
 
 /// The request's correlation id: the caller's `X-Correlation-Id`; without one, the X-Ray trace

@@ -42,6 +42,7 @@ mod limits;
 pub mod logging;
 pub mod metrics;
 mod payment_routes;
+pub mod rate_limit;
 mod routes;
 pub mod server;
 mod status;
@@ -64,6 +65,7 @@ pub use extract::{
     Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, xray_trace_root,
 };
 pub use limits::MAX_BODY_BYTES;
+pub use rate_limit::is_public_route;
 pub use routes::{crm_routes, lead_capture_routes, router, router_with_metrics, webhook_routes};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 

@@ -38,9 +38,25 @@ async fn capture_lead(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<LeadSubmission>,
 ) -> ApiResult<ApiReply> {
-    let key = idem.scoped("public", "lead.capture", body.raw)?;
+    let key = idem.public("lead.capture", &body.value.identity(), body.raw)?;
     Ok(
         brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation)
+            .await?
+            .into(),
+    )
+}
+
+/// The double opt-in link: the token in the body is the authority (public).
+async fn confirm_consent(
+    State(state): State<AppState>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<brokeros_crm::ConsentConfirmationRequest>,
+) -> ApiResult<ApiReply> {
+    let confirmation_id = body.value.confirmation_id()?;
+    let key = idem.public("lead.consent_confirm", &confirmation_id, body.raw)?;
+    Ok(
+        brokeros_crm::confirm_consent(&state.services.crm, body.value, key.as_ref(), &correlation)
             .await?
             .into(),
     )
@@ -454,7 +470,9 @@ pub(crate) fn edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Rout
 }
 
 fn lead_capture() -> Router<AppState> {
-    Router::new().route("/leads", post(capture_lead))
+    Router::new()
+        .route("/leads", post(capture_lead))
+        .route("/leads/consent/confirm", post(confirm_consent))
 }
 
 fn webhooks() -> Router<AppState> {

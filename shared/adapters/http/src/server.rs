@@ -12,6 +12,9 @@
 //!   this long is closed.
 //! - **Connection limit**: at most this many connections are served at once; further ones wait
 //!   in the listen backlog until one closes.
+//! - **Per-source rate limit of the public routes** ([`is_public_route`]): a token
+//!   bucket per client address ([`crate::rate_limit`]); a request over it is answered
+//!   `429 {"code":"rate_limited",…}` with `Retry-After` before the router sees it.
 
 use std::fmt;
 use std::future::Future;
@@ -35,6 +38,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 
+use crate::rate_limit::{Decision, RateLimitOptions, SourceLimiter, is_public_route, source_of};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How `serve` treats its connections (see the module's documentation).
@@ -44,6 +49,7 @@ pub struct ServeOptions {
     pub body_read_timeout: Duration,
     pub keep_alive_timeout: Duration,
     pub max_connections: usize,
+    pub rate_limit: RateLimitOptions,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +59,7 @@ impl Default for ServeOptions {
             body_read_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(5),
             max_connections: 512,
+            rate_limit: RateLimitOptions::default(),
         }
     }
 }
@@ -94,6 +101,7 @@ pub async fn serve(
         ));
     }
     let slots = Arc::new(Semaphore::new(options.max_connections));
+    let limiter = Arc::new(SourceLimiter::new(options.rate_limit));
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -103,9 +111,9 @@ pub async fn serve(
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // wait a moment rather than spin.
@@ -119,6 +127,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
             stream,
+            Peer {
+                ip: peer.ip(),
+                limiter: limiter.clone(),
+            },
             router.clone(),
             options,
             stopping.clone(),
@@ -135,10 +147,51 @@ pub async fn serve(
     Ok(())
 }
 
+/// Who is at the other end of a connection, and the limiter its public requests count against.
+struct Peer {
+    ip: std::net::IpAddr,
+    limiter: Arc<SourceLimiter>,
+}
+
+impl Peer {
+    /// 429 with `Retry-After` when `request` is to a public route and its source is over the
+    /// limit; `None` to serve it.
+    fn refusal<B>(
+        &self,
+        request: &Request<B>,
+        options: &ServeOptions,
+    ) -> Option<axum::response::Response> {
+        if options.rate_limit.is_off() || !is_public_route(request.method(), request.uri().path()) {
+            return None;
+        }
+        let source = source_of(
+            self.ip,
+            request.headers(),
+            options.rate_limit.trust_forwarded_for,
+        );
+        match self.limiter.check(source, Instant::now()) {
+            Decision::Allowed => None,
+            Decision::Limited { retry_after } => {
+                use axum::response::IntoResponse;
+                let status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                let mut response =
+                    (status, axum::Json(crate::status_error(status, None))).into_response();
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds.max(1)),
+                );
+                Some(response)
+            }
+        }
+    }
+}
+
 /// One connection: hyper's HTTP/1.1 state machine with the header read timeout, the request
-/// bodies under the body read timeout, and a watch on idleness.
+/// bodies under the body read timeout, the public routes' rate limit, and a watch on idleness.
 async fn connection(
     stream: TcpStream,
+    peer: Peer,
     router: Router,
     options: ServeOptions,
     mut stopping: watch::Receiver<bool>,
@@ -147,13 +200,21 @@ async fn connection(
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(EdgeIo::new(stream, activity.clone()));
     let requests = activity.clone();
+    let peer = Arc::new(peer);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let in_progress = InProgress::start(requests.clone());
         let deadline = Instant::now() + options.body_read_timeout;
         let router = router.clone();
+        let refusal = peer.refusal(&request, &options);
         async move {
-            let request = request.map(|body| Body::new(TimeoutBody::new(body, deadline)));
-            let response = router.oneshot(request).await?;
+            let response = match refusal {
+                // Refused before the router: nothing is read of the body or written.
+                Some(refused) => refused,
+                None => {
+                    let request = request.map(|body| Body::new(TimeoutBody::new(body, deadline)));
+                    router.oneshot(request).await?
+                }
+            };
             Ok::<_, std::convert::Infallible>(response.map(|body| {
                 Body::new(Answering {
                     body,

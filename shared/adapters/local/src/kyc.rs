@@ -10,12 +10,19 @@ use brokeros_onboarding::kyc::model::{
 use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use brokeros_kernel::webhook_signature::{
+    SignatureError, WebhookSecret, signature_hex, v1_signatures, verify_signature,
+};
 use brokeros_onboarding::kyc::provider::{
     ApplicantRef, CheckRef, CheckStatus, KycProvider, KycWebhookEvent, ProviderError,
-    SubmittedDocument, hmac_sha256_hex, verify_hmac_sha256_hex,
+    SubmittedDocument,
 };
+use time::OffsetDateTime;
 
-/// The header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
+/// The header carrying the decimal Unix seconds the delivery was signed at.
+pub const TIMESTAMP_HEADER: &str = "x-simulated-timestamp";
+/// The header carrying `v1=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` (the payment
+/// providers' scheme: the kernel's [`brokeros_kernel::webhook_signature`]).
 pub const SIGNATURE_HEADER: &str = "x-simulated-signature";
 
 /// The one event type the simulated provider sends.
@@ -25,7 +32,7 @@ pub const CHECK_COMPLETED: &str = "check.completed";
 /// [`KycProvider`], exactly as they would a real adapter: an applicant per client (created
 /// once, found again by client id), documents submitted by reference, a check started at a
 /// level, the result returned at once, by `fetch_check`, or by a webhook whose HMAC signature
-/// `parse_webhook` verifies. Only where the verdict comes from differs:
+/// over its signed timestamp and body `parse_webhook` verifies (within 5 minutes of now). Only where the verdict comes from differs:
 ///
 /// | test data | outcome |
 /// |---|---|
@@ -39,7 +46,7 @@ pub const CHECK_COMPLETED: &str = "check.completed";
 /// State (applicants, checks, calls per client) lives in memory behind a mutex: per process,
 /// so it suits `brokeros serve`, tests and demos, not several Lambda instances.
 pub struct SimulatedKycProvider {
-    webhook_secret: Vec<u8>,
+    webhook_secret: WebhookSecret,
     state: Mutex<State>,
 }
 
@@ -156,9 +163,12 @@ struct WebhookPayload {
 }
 
 impl SimulatedKycProvider {
+    /// Panics on a secret shorter than the kernel's minimum (16 bytes): the secret is the
+    /// host's constant or a test's.
     pub fn new(webhook_secret: impl Into<Vec<u8>>) -> SimulatedKycProvider {
         SimulatedKycProvider {
-            webhook_secret: webhook_secret.into(),
+            webhook_secret: WebhookSecret::new(webhook_secret)
+                .expect("the simulated KYC provider's webhook secret has at least 16 bytes"),
             state: Mutex::new(State::default()),
         }
     }
@@ -177,9 +187,18 @@ impl SimulatedKycProvider {
             .unwrap_or(0)
     }
 
-    /// The signed webhook the provider sends when `check_id` completes: headers and raw body,
-    /// as they would reach the webhook endpoint.
+    /// The signed webhook the provider sends now when `check_id` completes: headers and raw
+    /// body, as they would reach the webhook endpoint.
     pub fn webhook(&self, check_id: &str) -> Result<(HeaderMap, Vec<u8>), ProviderError> {
+        self.webhook_at(check_id, OffsetDateTime::now_utc())
+    }
+
+    /// The webhook for `check_id` as signed at `at` (a test's stale or early delivery).
+    pub fn webhook_at(
+        &self,
+        check_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(HeaderMap, Vec<u8>), ProviderError> {
         let mut state = self.state();
         let event_id = state.new_id("sim_evt");
         let check = state
@@ -194,8 +213,16 @@ impl SimulatedKycProvider {
             result: check.result.clone(),
         };
         let body = serde_json::to_vec(&payload).expect("webhook payloads serialize");
-        let signature = format!("sha256={}", hmac_sha256_hex(&self.webhook_secret, &body));
+        let timestamp = at.unix_timestamp().to_string();
+        let signature = format!(
+            "v1={}",
+            signature_hex(&self.webhook_secret, &timestamp, &body)
+        );
         let mut headers = HeaderMap::new();
+        headers.insert(
+            TIMESTAMP_HEADER,
+            HeaderValue::from_str(&timestamp).expect("digits are a valid header value"),
+        );
         headers.insert(
             SIGNATURE_HEADER,
             HeaderValue::from_str(&signature).expect("hex is a valid header value"),
@@ -314,18 +341,23 @@ impl KycProvider for SimulatedKycProvider {
         &self,
         headers: &HeaderMap,
         body: &[u8],
+        now: OffsetDateTime,
     ) -> Result<KycWebhookEvent, ProviderError> {
         let invalid = |why: &str| ProviderError::InvalidWebhook(why.to_string());
-        let signature = headers
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| invalid("no signature header"))?;
-        let hex = signature
-            .strip_prefix("sha256=")
-            .ok_or_else(|| invalid("the signature is not sha256=<hex>"))?;
-        if !verify_hmac_sha256_hex(&self.webhook_secret, body, hex) {
-            return Err(invalid("the signature does not match the body"));
-        }
+        let refused =
+            |e: SignatureError| ProviderError::InvalidWebhook(format!("{}: {e:?}", e.code()));
+        let timestamp = single_header(headers, TIMESTAMP_HEADER).map_err(refused)?;
+        let signature = single_header(headers, SIGNATURE_HEADER).map_err(refused)?;
+        let signatures = v1_signatures(SIGNATURE_HEADER, signature).map_err(refused)?;
+        verify_signature(
+            &self.webhook_secret,
+            TIMESTAMP_HEADER,
+            timestamp,
+            &signatures,
+            body,
+            now,
+        )
+        .map_err(refused)?;
         let payload: WebhookPayload =
             serde_json::from_slice(body).map_err(|_| invalid("the body is not a webhook event"))?;
         if payload.event_type != CHECK_COMPLETED {
@@ -338,4 +370,21 @@ impl KycProvider for SimulatedKycProvider {
             status: CheckStatus::Completed(payload.result),
         })
     }
+}
+
+/// The one value of `name`: missing, repeated or not text is refused.
+fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<&'a str, SignatureError> {
+    let mut values = headers.get_all(name).iter();
+    let value = values
+        .next()
+        .ok_or(SignatureError::MissingHeader { header: name })?;
+    if values.next().is_some() {
+        return Err(SignatureError::MalformedHeader { header: name });
+    }
+    value
+        .to_str()
+        .map_err(|_| SignatureError::MalformedHeader { header: name })
 }

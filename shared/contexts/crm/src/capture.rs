@@ -1,7 +1,10 @@
 //! Lead capture: a new lead, or a new touch merged into the lead that already has the email or
 //! phone, scored and assigned by the configured rules.
 
-use crate::model::{Assignment, Lead, LeadSubmission, round_robin, select_pool};
+use crate::model::{
+    Assignment, ConsentEvidence, FormConsent, Lead, LeadCapture, LeadSubmission, round_robin,
+    select_pool,
+};
 use brokeros_kernel::Answer;
 use brokeros_kernel::OpContext;
 use brokeros_kernel::audit::FieldChange;
@@ -13,11 +16,14 @@ use serde_json::{Value, json};
 use crate::Services;
 use crate::keys;
 use crate::reads::now_text;
-use crate::repo::ContactKeys;
+use crate::repo::{ConsentMessage, ContactKeys, confirmation_created, message_queued};
+use brokeros_kernel::secret_token;
 
 /// `POST /leads`: a new lead, or a new touch merged into the lead that already has this email
 /// or phone in the brand. Answers [`Answer::accepted`] either way, so the public form cannot
-/// probe who is known.
+/// probe who is known. The touch's consent answer is recorded with its evidence; one granting
+/// marketing consent queues a confirmation message and changes nothing until the token comes
+/// back ([`confirm_consent`](crate::confirm_consent)).
 pub async fn capture(
     services: &Services,
     submission: LeadSubmission,
@@ -52,6 +58,7 @@ pub async fn capture(
                     owners.phone.is_none(),
                     &services.config.lead_scoring,
                 );
+                answer_consent(services, &mut lead, capture, key, ctx, &mut changes)?;
                 if existing.entity.email.is_none() && lead.email.is_some() {
                     contacts.claim_email(&lead.id, &mut changes);
                 }
@@ -88,12 +95,13 @@ pub async fn capture(
                     rule: pool.to_string(),
                     agent: round_robin(agents, assigned).to_string(),
                 };
-                let lead = Lead::new(
+                let mut lead = Lead::new(
                     services.ids.prefixed("lead"),
                     capture.clone(),
                     assignment,
                     &services.config.lead_scoring,
                 );
+                answer_consent(services, &mut lead, capture, key, ctx, &mut changes)?;
                 contacts.claim_email(&lead.id, &mut changes);
                 contacts.claim_phone(&lead.id, &mut changes);
                 changes.create(ctx, services.ids.as_ref(), &lead, "lead.captured")?;
@@ -106,4 +114,43 @@ pub async fn capture(
         })
     })
     .await
+}
+
+/// Records the capture's consent answer on `lead`; when it asks for consent, stages the
+/// confirmation (stored by its token's digest) and the message that carries the token.
+fn answer_consent(
+    services: &Services,
+    lead: &mut Lead,
+    capture: &LeadCapture,
+    key: Option<&IdempotencyKey>,
+    ctx: &OpContext,
+    changes: &mut Changeset,
+) -> Result<()> {
+    let token = secret_token::new_token();
+    let requested = lead.answer_consent(FormConsent {
+        granted: capture.marketing_consent,
+        touch: &capture.touch,
+        evidence: ConsentEvidence {
+            correlation_id: ctx.correlation_id.clone(),
+            request_digest: key.map(|k| k.request_hash.clone()),
+            confirmation_id: None,
+        },
+        confirmation_id: secret_token::token_digest(&token),
+    });
+    lead.rescore(&services.config.lead_scoring);
+    if let Some(confirmation) = requested {
+        changes.put(confirmation_created(&confirmation)?);
+        let message = ConsentMessage {
+            id: services.ids.prefixed("consentmsg"),
+            lead_id: lead.id.clone(),
+            brand: lead.brand.clone(),
+            channel: if lead.email.is_some() { "email" } else { "sms" }.into(),
+            template: "marketing_consent_confirmation".into(),
+            token,
+            created_at: confirmation.requested_at,
+            expires_at: confirmation.expires_at,
+        };
+        changes.put(message_queued(&message)?);
+    }
+    Ok(())
 }

@@ -52,3 +52,16 @@ pub fn leads_by_country(brand: &str, country: &str) -> String {
 pub fn leads_by_brand(brand: &str) -> String {
     format!("LEADS#{brand}")
 }
+
+/// A marketing-consent confirmation, under the SHA-256 of its token.
+pub fn consent_confirmation(digest: &str) -> Key {
+    Key::new(format!("CONSENT#{digest}"), "CONFIRMATION")
+}
+
+/// A message of the consent outbox.
+pub fn consent_message(id: &str) -> Key {
+    Key::new(format!("CONSENTMSG#{id}"), "OUTBOX")
+}
+
+/// The consent outbox's index partition (gsi1), by time.
+pub const CONSENT_OUTBOX: &str = "CONSENT_OUTBOX";

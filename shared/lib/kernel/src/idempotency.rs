@@ -47,6 +47,91 @@ impl IdempotencyKey {
     }
 }
 
+/// The shortest `Idempotency-Key` a public caller may send: 22 characters is 128 bits of
+/// base64url, the least a random key has (a UUID has 36).
+pub const PUBLIC_KEY_MIN_CHARS: usize = 22;
+/// The least entropy a public key must show by the estimate of [`estimated_entropy_bits`].
+pub const PUBLIC_KEY_MIN_BITS: f64 = 64.0;
+
+impl IdempotencyKey {
+    /// The key of an anonymous (public) caller of `operation`.
+    ///
+    /// Public callers share no identity we could scope their keys by, so two defences stand
+    /// in for it. First, the key must be one that cannot be guessed: at least
+    /// [`PUBLIC_KEY_MIN_CHARS`] of base64url or UUID characters that look random (see
+    /// [`estimated_entropy_bits`]); a sender that squats `form-1`, `form-2`, … in advance would
+    /// otherwise answer every later sender of those keys with its own stored reply, or a 422.
+    /// Second, the key is scoped by `identity`, a digest of what the request is about (for a
+    /// lead: the brand and the submitted email and phone): a key someone else learned or
+    /// guessed replays only a request about the same person, so the same key sent about another
+    /// person is a request of its own and never the victim's replay, and a squatted key can hurt
+    /// only a sender who submits that very person with that very key.
+    pub fn public(
+        operation: &str,
+        identity: &str,
+        key: &str,
+        request: &Value,
+    ) -> Result<IdempotencyKey> {
+        if !is_strong_public_key(key) {
+            return Err(Error::invalid(
+                "weak_idempotency_key",
+                "Idempotency-Key",
+                format!(
+                    "a public caller's Idempotency-Key must be a random value of at least \
+                     {PUBLIC_KEY_MIN_CHARS} characters of [A-Za-z0-9_-] (a UUID or 16 random \
+                     bytes as base64url)"
+                ),
+            ));
+        }
+        IdempotencyKey::new(format!("public#{operation}#{identity}"), key, request)
+    }
+}
+
+/// Whether `key` is long, of base64url/UUID characters, and looks random: its estimated entropy
+/// reaches [`PUBLIC_KEY_MIN_BITS`] and it is not mostly a run or a sequence
+/// (`aaaa…`, `abab…`, `1234567890…`).
+pub fn is_strong_public_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    if bytes.len() < PUBLIC_KEY_MIN_CHARS || bytes.len() > 128 {
+        return false;
+    }
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    {
+        return false;
+    }
+    // Steps of -1, 0 or +1 between neighbours: about 5% of a random base64url key and 20% of a
+    // UUID's hex, most of a counting or repeating one.
+    let small_steps = bytes
+        .windows(2)
+        .filter(|w| (w[1] as i16 - w[0] as i16).abs() <= 1)
+        .count();
+    if small_steps * 2 > bytes.len() - 1 {
+        return false;
+    }
+    estimated_entropy_bits(key) >= PUBLIC_KEY_MIN_BITS
+}
+
+/// A simple estimate of a key's entropy: its length times the Shannon entropy of its character
+/// frequencies. It cannot prove a key random, but it refuses repeated and few-letter keys.
+pub fn estimated_entropy_bits(key: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in key.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = key.len() as f64;
+    let per_char: f64 = counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_char * n
+}
+
 #[derive(Serialize, Deserialize)]
 struct Record<R> {
     request_hash: String,
@@ -155,6 +240,43 @@ mod tests {
             assert_eq!(record.reply.body["lead_id"], "lead_1");
             assert_eq!(serde_json::to_string(&record).unwrap(), old);
         }
+    }
+
+    #[test]
+    fn public_keys_must_be_long_and_look_random() {
+        for strong in [
+            "550e8400-e29b-41d4-a716-446655440000",
+            "0190a5b2-7c3e-7d41-9f0a-3b5c6d7e8f90",
+            "q3V_9xK2mZ8pL4nR7tW1yB",
+            "Zx8Kq2Lm9Pw4Rt7Yv3Nb6Hc1",
+        ] {
+            assert!(is_strong_public_key(strong), "{strong}");
+        }
+        for weak in [
+            "form-123",
+            "aaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababab",
+            "1234567890123456789012345",
+            "abcdefghijklmnopqrstuvwxyz",
+            "00000000-0000-0000-0000-000000000000",
+            "q3V_9xK2mZ8pL4nR7tW1y",    // 21 characters
+            "q3V_9xK2mZ8pL4nR7tW1yB!!", // not base64url
+            "q3V_9xK2mZ8pL4nR7tW1yB q", // a space
+        ] {
+            assert!(!is_strong_public_key(weak), "{weak}");
+        }
+        let e = IdempotencyKey::public("lead.capture", "id", "form-123", &Value::Null).unwrap_err();
+        assert_eq!(e.code(), "weak_idempotency_key");
+        assert_eq!(e.body().field.as_deref(), Some("Idempotency-Key"));
+    }
+
+    #[test]
+    fn public_keys_are_scoped_by_what_the_request_is_about() {
+        let key = "550e8400-e29b-41d4-a716-446655440000";
+        let ann = IdempotencyKey::public("lead.capture", "ann", key, &Value::Null).unwrap();
+        let bob = IdempotencyKey::public("lead.capture", "bob", key, &Value::Null).unwrap();
+        assert_ne!(ann.scope, bob.scope);
+        assert!(ann.scope.starts_with("public#lead.capture#"));
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub mod outbox;
 pub mod paging;
 pub mod principal;
 mod repository;
+pub mod secret_token;
 pub mod signing;
+pub mod webhook_signature;
 pub mod workflow;
 
 pub use answer::{Answer, AnswerKind, Replied};

@@ -2,10 +2,15 @@
 //! lifecycle, timeline, and conversion into a client.
 
 mod assignment;
+mod consent;
 mod scoring;
 mod submission;
 
 pub use assignment::{round_robin, select_pool};
+pub use consent::{
+    CONFIRMATION_TTL, ConsentAction, ConsentChannel, ConsentConfirmation, ConsentEvidence,
+    ConsentTouch, FormConsent, HISTORY_KEPT, PendingConsent,
+};
 pub use scoring::{ScoreReason, score};
 pub use submission::{LeadCapture, LeadSubmission};
 
@@ -118,7 +123,15 @@ pub struct Lead {
     pub country: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Whether marketing consent is in effect: only a confirmed request sets it (see
+    /// [`consent`]).
     pub marketing_consent: bool,
+    /// The consent answers, newest last, with their evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent_history: Vec<ConsentTouch>,
+    /// A consent request waiting for its confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_consent: Option<PendingConsent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referral_code: Option<String>,
     pub first_touch: Touch,
@@ -165,7 +178,10 @@ impl Lead {
             phone: capture.contact.phone,
             country: capture.contact.country,
             language: capture.contact.language,
-            marketing_consent: capture.marketing_consent,
+            // Consent takes effect only when confirmed: see [`Lead::answer_consent`].
+            marketing_consent: false,
+            consent_history: Vec::new(),
+            pending_consent: None,
             referral_code: capture.contact.referral_code,
             first_touch: capture.touch.clone(),
             last_touch: capture.touch,
@@ -187,7 +203,8 @@ impl Lead {
 
     /// Records another arrival of the same person. Contact data fills gaps but never overwrites
     /// (a form cannot take over a lead by resubmitting); the IB referral that came first keeps
-    /// the attribution; the latest consent answer wins, since consent can be withdrawn.
+    /// the attribution. The touch's consent answer is [`Lead::answer_consent`]'s: a form
+    /// cannot grant consent by knowing an email.
     /// `phone_is_free` says whether the submitted phone belongs to no other lead.
     pub fn merge(
         &mut self,
@@ -210,7 +227,6 @@ impl Lead {
         if self.referral_code.is_none() {
             self.referral_code = capture.contact.referral_code;
         }
-        self.marketing_consent = capture.marketing_consent;
         self.touch_count += 1;
         self.updated_at = capture.touch.at;
         self.last_touch = capture.touch;

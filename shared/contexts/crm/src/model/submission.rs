@@ -48,6 +48,23 @@ const LEAD_CONTACT: ContactRules = ContactRules {
 };
 
 impl LeadSubmission {
+    /// What the submission is about, as a digest: its brand, email and phone as sent (trimmed,
+    /// lowercased; the phone's digits). Public idempotency keys are scoped by it, so a key
+    /// replays only a submission about the same person (see
+    /// [`IdempotencyKey::public`](brokeros_kernel::idempotency::IdempotencyKey::public)).
+    pub fn identity(&self) -> String {
+        let text = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_lowercase();
+        let phone: String = self
+            .phone
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let identity = format!("{}\n{}\n{}", text(&self.brand), text(&self.email), phone);
+        brokeros_kernel::canonical::sha256_hex(identity.as_bytes())
+    }
+
     pub fn validate(self, brands: &Brands, now: OffsetDateTime) -> Result<LeadCapture> {
         let brand = brands.brand(self.brand.as_deref())?;
         let contact = Contact {

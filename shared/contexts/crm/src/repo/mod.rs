@@ -3,13 +3,17 @@
 //! repository (`Core::get`, `find`, `commit`); here are where they are stored and how they are
 //! listed ([`leads`]), the dedupe keys that make one lead per email and phone in a brand
 //! ([`contacts`]), a lead's follow-up tasks ([`tasks`]) and the round-robin counters of the
-//! assignment pools ([`counters`]).
+//! assignment pools ([`counters`]), and the consent confirmations with their outbox
+//! ([`consent`]).
 
+mod consent;
 mod contacts;
 mod counters;
 mod leads;
 mod tasks;
 
+pub use consent::ConsentMessage;
+pub(crate) use consent::{confirmation, confirmation_created, message_queued, queued_messages};
 pub(crate) use contacts::ContactKeys;
 pub(crate) use counters::AssignmentCounter;
 pub(crate) use leads::{LeadSelection, leads_page, timeline_of_lead};

@@ -329,7 +329,7 @@ pub async fn handle_kyc_webhook(
     ctx: &OpContext,
 ) -> KycResult<KycCheckRecord> {
     let event = provider
-        .parse_webhook(headers, body)
+        .parse_webhook(headers, body, ctx.now)
         .map_err(|e| KycError::from_provider(provider.name(), e))?;
     let check = repo::check_of_provider_check(services, provider.name(), &event.check_id)
         .await?

@@ -1,173 +1,56 @@
-//! Webhook signatures: HMAC-SHA256 under the provider's secret over `<timestamp>.<body>`,
-//! compared in constant time, and the time window a delivery's timestamp must be in.
-
-use std::fmt;
-
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+//! Webhook signatures: the kernel's one mechanism for signed deliveries
+//! ([`brokeros_kernel::webhook_signature`]: HMAC-SHA256 over `<timestamp>.<body>`, compared in
+//! constant time, within a time window), shared with the KYC providers' webhooks. Its refusals
+//! become this context's [`WebhookError`]s.
 
 use super::error::WebhookError;
+use brokeros_kernel::webhook_signature::SignatureError;
 
-/// How far a delivery's timestamp may be from now, either way: 5 minutes.
-pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
-/// The shortest secret accepted (128 bits).
-pub const MIN_SECRET_BYTES: usize = 16;
-/// The most signatures one delivery may carry (providers send several while rotating secrets).
-pub const MAX_SIGNATURES: usize = 5;
+pub use brokeros_kernel::webhook_signature::{
+    MAX_SIGNATURES, MIN_SECRET_BYTES, SIGNATURE_TOLERANCE_SECONDS, WebhookSecret, constant_time_eq,
+    hmac_sha256, signature_hex,
+};
 
-/// A provider's webhook signing secret. Its `Debug` never shows the bytes, and there is no
-/// `Display`, so logging a provider or its configuration cannot leak it.
-/// No `PartialEq` either: secrets are compared only through [`verify_signature`].
-#[derive(Clone)]
-pub struct WebhookSecret(Vec<u8>);
-
-impl WebhookSecret {
-    /// Refuses secrets shorter than [`MIN_SECRET_BYTES`].
-    pub fn new(bytes: impl Into<Vec<u8>>) -> brokeros_kernel::Result<WebhookSecret> {
-        let bytes = bytes.into();
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(brokeros_kernel::Error::invalid(
-                "webhook_secret_too_short",
-                "secret",
-                format!("a webhook secret has at least {MIN_SECRET_BYTES} bytes"),
-            ));
+impl From<SignatureError> for WebhookError {
+    fn from(e: SignatureError) -> WebhookError {
+        match e {
+            SignatureError::MissingHeader { header } => WebhookError::MissingHeader { header },
+            SignatureError::MalformedHeader { header } => WebhookError::MalformedHeader { header },
+            SignatureError::BadSignature => WebhookError::BadSignature,
+            SignatureError::Expired { age_seconds } => WebhookError::Expired { age_seconds },
+            SignatureError::NotYetValid { ahead_seconds } => {
+                WebhookError::NotYetValid { ahead_seconds }
+            }
         }
-        Ok(WebhookSecret(bytes))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.0
     }
 }
 
-impl fmt::Debug for WebhookSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WebhookSecret(<redacted>)")
-    }
+/// The signatures of a `v1=<hex>,…` header (see
+/// [`brokeros_kernel::webhook_signature::v1_signatures`]).
+pub fn v1_signatures<'a>(
+    header: &'static str,
+    value: &'a str,
+) -> Result<Vec<&'a str>, WebhookError> {
+    Ok(brokeros_kernel::webhook_signature::v1_signatures(
+        header, value,
+    )?)
 }
 
-/// HMAC-SHA256 (RFC 2104) of the concatenated `parts` under `key`.
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(block.map(|b| b ^ 0x36));
-    for part in parts {
-        inner.update(part);
-    }
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(block.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
-}
-
-/// Whether `a` and `b` are equal, taking the same time wherever they differ (a comparison that
-/// stops at the first difference would let an attacker find a valid signature byte by byte).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let difference = a
-        .iter()
-        .zip(b)
-        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
-    std::hint::black_box(difference) == 0
-}
-
-/// The signature of a delivery: lowercase hex of HMAC-SHA256 over `<timestamp>.<body>`.
-pub fn signature_hex(secret: &WebhookSecret, timestamp: &str, body: &[u8]) -> String {
-    hex::encode(hmac_sha256(
-        secret.bytes(),
-        &[timestamp.as_bytes(), b".", body],
-    ))
-}
-
-/// Verifies a delivery: one of `signatures` (hex) is the HMAC of `<timestamp>.<body>` under
-/// `secret`, and `timestamp` (decimal Unix seconds, as sent) is within the tolerance of `now`.
+/// Verifies a delivery (see [`brokeros_kernel::webhook_signature::verify_signature`]).
 pub fn verify_signature(
     secret: &WebhookSecret,
     timestamp_header: &'static str,
     timestamp: &str,
     signatures: &[&str],
     body: &[u8],
-    now: OffsetDateTime,
+    now: time::OffsetDateTime,
 ) -> Result<(), WebhookError> {
-    let sent_at = parse_timestamp(timestamp_header, timestamp)?;
-    let expected = hmac_sha256(secret.bytes(), &[timestamp.as_bytes(), b".", body]);
-    let mut matched = false;
-    for signature in signatures {
-        // A signature of the wrong form is just one that does not match.
-        if let Ok(bytes) = hex::decode(signature)
-            && constant_time_eq(&bytes, &expected)
-        {
-            matched = true;
-        }
-    }
-    if !matched {
-        return Err(WebhookError::BadSignature);
-    }
-    let age = now.unix_timestamp() - sent_at;
-    if age > SIGNATURE_TOLERANCE_SECONDS {
-        return Err(WebhookError::Expired { age_seconds: age });
-    }
-    if -age > SIGNATURE_TOLERANCE_SECONDS {
-        return Err(WebhookError::NotYetValid {
-            ahead_seconds: -age,
-        });
-    }
-    Ok(())
-}
-
-/// Decimal Unix seconds: 1 to 12 ASCII digits, nothing else.
-fn parse_timestamp(header: &'static str, value: &str) -> Result<i64, WebhookError> {
-    if value.is_empty() || value.len() > 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(WebhookError::MalformedHeader { header });
-    }
-    value
-        .parse()
-        .map_err(|_| WebhookError::MalformedHeader { header })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // Test case 1.
-        assert_eq!(
-            hex::encode(hmac_sha256(&[0x0b; 20], &[b"Hi There"])),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-        );
-        // Test case 2, the message in two parts.
-        assert_eq!(
-            hex::encode(hmac_sha256(
-                b"Jefe",
-                &[b"what do ya want ", b"for nothing?"]
-            )),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        // Test case 6: a key longer than the block is hashed first.
-        assert_eq!(
-            hex::encode(hmac_sha256(
-                &[0xaa; 131],
-                &[b"Test Using Larger Than Block-Size Key - Hash Key First"]
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
-
-    #[test]
-    fn constant_time_eq_compares_whole_slices() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        assert!(constant_time_eq(b"", b""));
-    }
+    Ok(brokeros_kernel::webhook_signature::verify_signature(
+        secret,
+        timestamp_header,
+        timestamp,
+        signatures,
+        body,
+        now,
+    )?)
 }

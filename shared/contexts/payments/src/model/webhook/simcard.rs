@@ -9,7 +9,7 @@ use super::error::{WebhookError, invalid_amount};
 use super::provider::{
     PaymentProvider, WebhookHeaders, checked_name, currency, json, reference, required,
 };
-use super::signature::{MAX_SIGNATURES, WebhookSecret, signature_hex, verify_signature};
+use super::signature::{WebhookSecret, signature_hex, v1_signatures, verify_signature};
 use crate::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_kernel::money::Money;
 
@@ -116,21 +116,7 @@ impl PaymentProvider for CardAcquirer {
     ) -> Result<PaymentEvent, WebhookError> {
         let timestamp = required(headers, CARD_TIMESTAMP_HEADER)?;
         let signature = required(headers, CARD_SIGNATURE_HEADER)?;
-        let signatures: Vec<&str> = signature
-            .split(',')
-            .map(|part| {
-                part.trim()
-                    .strip_prefix("v1=")
-                    .ok_or(WebhookError::MalformedHeader {
-                        header: CARD_SIGNATURE_HEADER,
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        if signatures.len() > MAX_SIGNATURES {
-            return Err(WebhookError::MalformedHeader {
-                header: CARD_SIGNATURE_HEADER,
-            });
-        }
+        let signatures = v1_signatures(CARD_SIGNATURE_HEADER, signature)?;
         verify_signature(
             &self.secret,
             CARD_TIMESTAMP_HEADER,
