@@ -517,6 +517,9 @@ fn create(path: &Path) -> Result<BufWriter<std::fs::File>, String> {
 }
 
 /// Writes the four export files, streaming, and returns the signed manifest.
+/// How often an export that found events committing behind its cursor is tried.
+const EXPORT_ATTEMPTS: u32 = 5;
+
 pub async fn export(
     store: &dyn Store,
     selection: &Selection,
@@ -535,24 +538,36 @@ pub async fn export(
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    let mut ndjson = create(&with_suffix(out, "ndjson"))?;
-    let mut csv = create(&with_suffix(out, "csv"))?;
-    let mut heads = create(&with_suffix(out, "heads.ndjson"))?;
-    let manifest = audit_export::export(
-        store,
-        selection,
-        OffsetDateTime::now_utc(),
-        Sinks {
-            ndjson: &mut ndjson,
-            csv: &mut csv,
-            heads: &mut heads,
-            timing,
-        },
-        Some(signer),
-        |n| progress.set_position(n),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let mut timing = timing;
+    let mut attempt = 1;
+    let (manifest, ndjson, csv, heads) = loop {
+        let mut ndjson = create(&with_suffix(out, "ndjson"))?;
+        let mut csv = create(&with_suffix(out, "csv"))?;
+        let mut heads = create(&with_suffix(out, "heads.ndjson"))?;
+        let exported = audit_export::export(
+            store,
+            selection,
+            OffsetDateTime::now_utc(),
+            Sinks {
+                ndjson: &mut ndjson,
+                csv: &mut csv,
+                heads: &mut heads,
+                timing: timing.as_deref_mut(),
+            },
+            Some(signer),
+            |n| progress.set_position(n),
+        )
+        .await;
+        match exported {
+            Ok(manifest) => break (manifest, ndjson, csv, heads),
+            // Events were committing behind the cursor: a moment later they are all there.
+            Err(e) if audit_export::raced_writes(&e) && attempt < EXPORT_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
     progress.finish_and_clear();
     for file in [ndjson, csv, heads] {
         file.into_inner()

@@ -563,6 +563,47 @@ pub async fn every_change_has_one_audit_event_and_the_export_verifies(app: App) 
     );
 }
 
+/// An event missing between two of its stream's events when the export reads (committed
+/// behind its cursor, or gone from the store): the export refuses, naming the stream and the
+/// gap, rather than write a file whose chain verification would refuse.
+pub async fn an_export_that_finds_a_gap_in_a_stream_refuses(app: App) {
+    let id = app.capture(person("gap@example.com", "GB")).await;
+    app.capture(person("gap@example.com", "GB")).await;
+    app.capture(person("gap@example.com", "GB")).await;
+    let selection = Selection::Entity {
+        entity_type: "lead".into(),
+        entity_id: id.clone(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    export_to_memory(app.store.as_ref(), &selection, now, None)
+        .await
+        .expect("a whole stream exports");
+    let second = brokeros_store::Key::new(
+        brokeros_kernel::keys::audit_stream("lead", &id),
+        brokeros_kernel::keys::audit_seq(2),
+    );
+    app.store
+        .transact(vec![brokeros_store::WriteOp::Delete {
+            table: Table::Audit,
+            key: second,
+            condition: brokeros_store::Condition::Exists,
+        }])
+        .await
+        .unwrap();
+    let Err(refused) = export_to_memory(app.store.as_ref(), &selection, now, None).await else {
+        panic!("an export with a gap in a stream must refuse");
+    };
+    assert!(
+        brokeros_kernel::audit_export::raced_writes(&refused),
+        "{refused:?}"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains(&format!("lead/{id}")) && message.contains("event 3 follows event 1"),
+        "{message}"
+    );
+}
+
 /// Issue 11: a request traced by X-Ray (`X-Amzn-Trace-Id`, which `lambda_http` sets from the
 /// invocation) and without an `X-Correlation-Id` has its audit events under the trace's id, so
 /// an auditor's event leads to the trace; a caller's own correlation id still wins.

@@ -64,6 +64,7 @@ api_tests! {
     crm::sales_see_only_their_leads_and_clients_only_themselves,
     crm::listing_filters_and_paginates,
     crm::every_change_has_one_audit_event_and_the_export_verifies,
+    crm::an_export_that_finds_a_gap_in_a_stream_refuses,
     crm::without_a_callers_correlation_id_audit_events_carry_the_x_ray_trace_id,
     edges::errors_the_router_answers_itself_are_json,
     edges::errors_hyper_answers_on_the_socket_are_json,

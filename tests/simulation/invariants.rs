@@ -267,7 +267,7 @@ async fn audit_events(world: &World, entity_type: &str, id: &str) -> u64 {
 
 /// The whole audit trail, exported and signed, verifies against the signer's public key.
 async fn audit_exports_and_verifies_signed(world: &World, broken: &mut Broken) {
-    use brokeros_kernel::audit_export::{Selection, export_to_memory, verify_files};
+    use brokeros_kernel::audit_export::{Selection, export_to_memory, raced_writes, verify_files};
     use brokeros_kernel::signing::{Ed25519Signer, PublicKey, Signer};
     world.lagging.catch_up();
     let (signer, _) = Ed25519Signer::generate();
@@ -276,11 +276,21 @@ async fn audit_exports_and_verifies_signed(world: &World, broken: &mut Broken) {
         from: now - time::Duration::days(1),
         to: now + time::Duration::days(1),
     };
-    let files = match export_to_memory(world.store.as_ref(), &selection, now, Some(&signer)).await {
-        Ok(files) => files,
-        Err(e) => {
-            broken.push(format!("the audit export failed: {e}"));
-            return;
+    // Workflows may still be writing: an export that finds events committing behind its
+    // cursor refuses (no gap in what it writes), and exporting again a moment later succeeds.
+    let mut attempts = 0;
+    let files = loop {
+        attempts += 1;
+        match export_to_memory(world.store.as_ref(), &selection, now, Some(&signer)).await {
+            Ok(files) => break files,
+            Err(e) if raced_writes(&e) && attempts < 5 => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                world.lagging.catch_up();
+            }
+            Err(e) => {
+                broken.push(format!("the audit export failed: {e}"));
+                return;
+            }
         }
     };
     let manifest = serde_json::to_value(&files.manifest).expect("a manifest serializes");

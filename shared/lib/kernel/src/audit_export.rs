@@ -341,6 +341,9 @@ pub async fn export(
         stream.push_str(&event.entity_id);
         match streams.get_mut(stream.as_str()) {
             Some(s) => {
+                if event.seq != s.last_seq + 1 {
+                    return Err(raced(&stream, s.last_seq, event.seq));
+                }
                 s.last_seq = event.seq;
                 s.head = event.hash;
             }
@@ -414,6 +417,28 @@ pub async fn export(
         *t = spent;
     }
     Ok(manifest)
+}
+
+/// The code of the error an export answers when an event landed behind its cursor: the events
+/// of a stream are numbered in the order they commit, but ordered in the export by their ids,
+/// which are taken a moment before the commit; an event whose commit was that moment late (or
+/// that an index showed late) is missing from the pages already read, and its stream would
+/// show a gap. The export stops rather than write a file that verification refuses; exporting
+/// again (a moment later) finds it.
+pub const RACED_WRITES: &str = "audit_export_raced_writes";
+
+fn raced(stream: &str, last: u64, next: u64) -> Error {
+    Error::conflict(
+        RACED_WRITES,
+        format!(
+            "{stream}: event {next} follows event {last} in the export; the events between were committed behind the export's cursor while it read (export again), or, if exporting again finds the same gap, are missing from the store"
+        ),
+    )
+}
+
+/// Whether `e` is an export's [`RACED_WRITES`] refusal, which exporting again resolves.
+pub fn raced_writes(e: &Error) -> bool {
+    matches!(e, Error::Conflict { code, .. } if *code == RACED_WRITES)
 }
 
 /// An export held in memory (tests, small selections).
