@@ -8,7 +8,7 @@ use brokeros_kernel::webhook_signature::SignatureError;
 
 pub use brokeros_kernel::webhook_signature::{
     MAX_SIGNATURES, MIN_SECRET_BYTES, SIGNATURE_TOLERANCE_SECONDS, WebhookSecret, constant_time_eq,
-    hmac_sha256, signature_hex,
+    hmac_sha256, signature_hex, v1_signatures, verify_signature,
 };
 
 impl From<SignatureError> for WebhookError {
@@ -23,34 +23,4 @@ impl From<SignatureError> for WebhookError {
             }
         }
     }
-}
-
-/// The signatures of a `v1=<hex>,…` header (see
-/// [`brokeros_kernel::webhook_signature::v1_signatures`]).
-pub fn v1_signatures<'a>(
-    header: &'static str,
-    value: &'a str,
-) -> Result<Vec<&'a str>, WebhookError> {
-    Ok(brokeros_kernel::webhook_signature::v1_signatures(
-        header, value,
-    )?)
-}
-
-/// Verifies a delivery (see [`brokeros_kernel::webhook_signature::verify_signature`]).
-pub fn verify_signature(
-    secret: &WebhookSecret,
-    timestamp_header: &'static str,
-    timestamp: &str,
-    signatures: &[&str],
-    body: &[u8],
-    now: time::OffsetDateTime,
-) -> Result<(), WebhookError> {
-    Ok(brokeros_kernel::webhook_signature::verify_signature(
-        secret,
-        timestamp_header,
-        timestamp,
-        signatures,
-        body,
-        now,
-    )?)
 }
