@@ -2,8 +2,8 @@
 //! outcome, reviews, deposits (declines, outages, silent providers, duplicated and reordered
 //! webhooks), withdrawals with approvals and rejections, lead capture — under faults: storage
 //! transactions refused or timing out after they applied, secondary indexes that lag, crashes
-//! between a commit and its side effects, restarts from the store, and a clock that jumps for
-//! the relay. After every step and at the end the invariants are checked
+//! between a commit and its side effects, restarts from the store, and Broker OS's clock jumping
+//! (forward by up to a day and more, back by minutes; the relay runs after such jumps). After every step and at the end the invariants are checked
 //! (`invariants.rs`); a broken one stops the run naming the seed, the step and the rule.
 //!
 //! ```sh

@@ -76,6 +76,11 @@ pub enum Op {
     Restart,
     /// A relay pass with the clock jumped past the grace period it leaves requests.
     RelayAfterClockJump,
+    /// Broker OS's clock jumps by this many seconds (forward by up to a day and more, past the
+    /// idempotency retention and day boundaries, or back by a few minutes, as NTP may).
+    ClockJump {
+        seconds: i64,
+    },
     CaptureLead {
         fault: Option<Fault>,
     },
@@ -149,7 +154,14 @@ pub fn plan(seed: u64, steps: usize) -> Vec<Op> {
                 deposit: rng.random_bool(0.5),
             },
             82..=86 => Op::Restart,
-            87..=91 => Op::RelayAfterClockJump,
+            87..=89 => Op::RelayAfterClockJump,
+            90..=91 => Op::ClockJump {
+                seconds: if rng.random_bool(0.8) {
+                    rng.random_range(60..=26 * 3600)
+                } else {
+                    -rng.random_range(1..=600)
+                },
+            },
             _ => Op::CaptureLead {
                 fault: fault(&mut rng),
             },
@@ -172,8 +184,31 @@ pub struct Ledger {
     pub statuses: BTreeMap<String, u32>,
 }
 
+/// The system clock moved by the jumps the plan made.
+#[derive(Default)]
+pub struct JumpingClock {
+    offset_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl JumpingClock {
+    fn jump(&self, seconds: i64) {
+        self.offset_seconds
+            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl brokeros_kernel::Clock for JumpingClock {
+    fn now(&self) -> time::OffsetDateTime {
+        let offset = self
+            .offset_seconds
+            .load(std::sync::atomic::Ordering::SeqCst);
+        time::OffsetDateTime::now_utc() + time::Duration::seconds(offset)
+    }
+}
+
 pub struct World {
     pub app: Option<App>,
+    pub clock: Arc<JumpingClock>,
     pub store: Arc<dyn Store>,
     pub faults: Arc<FaultyStore>,
     pub lagging: Arc<LaggingIndexes<dyn Store>>,
@@ -189,8 +224,10 @@ impl World {
         let inner: Arc<dyn Store> = faults.clone();
         let lagging = Arc::new(LaggingIndexes::with_lag(inner, Lag::Operations(25)));
         let store: Arc<dyn Store> = lagging.clone();
+        let clock = Arc::new(JumpingClock::default());
         let mut world = World {
             app: None,
+            clock: clock.clone(),
             store: store.clone(),
             faults,
             lagging,
@@ -198,7 +235,7 @@ impl World {
             seed,
             counter: 0,
         };
-        world.start(App::new(store).await);
+        world.start(App::with_clock(store, clock).await);
         world
     }
 
@@ -446,6 +483,7 @@ impl World {
             Op::RelayAfterClockJump => {
                 self.app().relay_outbox().await;
             }
+            Op::ClockJump { seconds } => self.clock.jump(seconds),
             Op::CaptureLead { fault } => {
                 let n = self.asked.leads.len();
                 let body = json!({

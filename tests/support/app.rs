@@ -44,6 +44,8 @@ pub struct App {
     pub lagging: Option<Arc<LaggingIndexes<dyn Store>>>,
     /// The document numbers the scenario sent, which no audit event may hold in clear.
     pub sent_numbers: crate::audit_scan::SentNumbers,
+    /// Broker OS's clock, when built [`App::with_clock`].
+    clock: Option<Arc<dyn brokeros_kernel::Clock>>,
     router: axum::Router,
 }
 
@@ -63,7 +65,11 @@ impl App {
 
     /// With a workflow service that is down: starting a workflow fails.
     pub async fn with_workflow_down(store: Arc<dyn Store>) -> App {
-        App::build(store, BrokerConfig::embedded_default(), true, None).await
+        let options = Build {
+            workflow_down: true,
+            ..Build::default()
+        };
+        App::build(store, BrokerConfig::embedded_default(), options).await
     }
 
     /// Over a store that records every transaction it commits.
@@ -81,13 +87,11 @@ impl App {
         let lagging = Arc::new(LaggingIndexes::new(store.clone()));
         // The event queue stands for SQS, whose storage is not DynamoDB's: it keeps the
         // store's own indexes.
-        let mut app = App::build(
-            lagging.clone(),
-            BrokerConfig::embedded_default(),
-            false,
-            Some(store),
-        )
-        .await;
+        let options = Build {
+            queue_store: Some(store),
+            ..Build::default()
+        };
+        let mut app = App::build(lagging.clone(), BrokerConfig::embedded_default(), options).await;
         app.lagging = Some(lagging);
         app
     }
@@ -126,19 +130,32 @@ impl App {
     }
 
     async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
-        App::build(store, config, false, None).await
+        App::build(store, config, Build::default()).await
     }
 
-    async fn build(
-        store: Arc<dyn Store>,
-        config: BrokerConfig,
-        workflow_down: bool,
-        queue_store: Option<Arc<dyn Store>>,
-    ) -> App {
+    /// Over `store` with Broker OS's clock `clock` (a simulation's, which jumps), which a
+    /// restart keeps.
+    pub async fn with_clock(store: Arc<dyn Store>, clock: Arc<dyn brokeros_kernel::Clock>) -> App {
+        let options = Build {
+            clock: Some(clock),
+            ..Build::default()
+        };
+        App::build(store, BrokerConfig::embedded_default(), options).await
+    }
+
+    async fn build(store: Arc<dyn Store>, config: BrokerConfig, options: Build) -> App {
+        let Build {
+            workflow_down,
+            queue_store,
+            clock,
+        } = options;
         let kyc = Arc::new(SimulatedKycProvider::new(KYC_WEBHOOK_SECRET));
         let mut base = brokeros_local::services(store.clone(), config).with_kyc(kyc.clone());
         if let Some(queue_store) = queue_store {
             base = base.with_psp_events(Arc::new(brokeros_local::psp_event_queue(queue_store)));
+        }
+        if let Some(clock) = &clock {
+            base = base.with_clock(clock.clone());
         }
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
@@ -174,6 +191,7 @@ impl App {
             recording: None,
             lagging: None,
             sent_numbers: Default::default(),
+            clock,
             router,
         }
     }
@@ -183,16 +201,22 @@ impl App {
     /// the store holds resume.
     pub async fn restarted(self) -> App {
         self.engine.shutdown().await;
-        let store = self.store.clone();
+        let (store, clock) = (self.store.clone(), self.clock.clone());
         drop(self);
-        App::new(store).await
+        match clock {
+            Some(clock) => App::with_clock(store, clock).await,
+            None => App::new(store).await,
+        }
     }
 
     /// One pass of the outbox relay, run once the grace period the relay leaves a new entry
     /// to its request has passed.
     pub async fn relay_outbox(&self) -> outbox::RelayReport {
         let mut core = self.services.core.clone();
-        core.clock = Arc::new(Later(outbox::GRACE + Duration::from_secs(1)));
+        core.clock = Arc::new(Later(
+            core.clock.clone(),
+            outbox::GRACE + Duration::from_secs(1),
+        ));
         outbox::relay(&core).await.expect("a relay pass")
     }
 
@@ -628,13 +652,23 @@ impl brokeros_kernel::workflow::Workflow for AnswerRecorder {
     }
 }
 
-/// The system clock moved forward by a fixed time.
-struct Later(Duration);
+/// A clock moved forward by a fixed time.
+struct Later(Arc<dyn brokeros_kernel::Clock>, Duration);
 
 impl brokeros_kernel::Clock for Later {
     fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc() + self.0
+        self.0.now() + self.1
     }
+}
+
+/// How an [`App`] is built beyond its store and configuration.
+#[derive(Default)]
+struct Build {
+    /// Starting a workflow fails (Step Functions down).
+    workflow_down: bool,
+    /// The store of the event queue, if not the app's (SQS keeps its own indexes).
+    queue_store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn brokeros_kernel::Clock>>,
 }
 
 /// A workflow service that cannot be reached (Step Functions throttling or down).
