@@ -132,6 +132,13 @@ enum Command {
         #[arg(long, default_value = "cli-operator")]
         operator: String,
     },
+    /// List the side effects committed and not yet carried out (the outbox), oldest first, one
+    /// JSON line each: what, since when, attempts and the last error. `serve`'s relay carries
+    /// them out; an entry that stays is the relay's lag.
+    Outbox {
+        #[arg(long, default_value = ".brokeros")]
+        data_dir: PathBuf,
+    },
     /// The simulated payment providers' side: signed webhook deliveries for benchmarks.
     Psp {
         #[command(subcommand)]
@@ -191,6 +198,7 @@ async fn main() -> std::process::ExitCode {
             operator,
         } => recon::run(&file, &provider, &data_dir, &operator, durability).await,
         Command::Sfn { command } => sfn::run(command, durability).await,
+        Command::Outbox { data_dir } => list_outbox(&data_dir, durability).await,
         Command::Psp { command } => psp::run(command),
     };
     match result {
@@ -208,6 +216,30 @@ type CliResult = Result<std::process::ExitCode, String>;
 const SIMULATOR_POLL: Duration = Duration::from_millis(50);
 /// How often `serve`'s outbox relay carries out the side effects a commit left undone.
 const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
+
+async fn list_outbox(
+    data_dir: &std::path::Path,
+    durability: brokeros_store_sqlite::Durability,
+) -> CliResult {
+    let db = data_dir.join(local::DB_FILE);
+    if !db.exists() {
+        return Err(format!("no Broker OS data in {}", data_dir.display()));
+    }
+    let store = brokeros_store_sqlite::SqliteStore::open_with(&db, durability)
+        .map_err(|e| e.to_string())?;
+    let core = brokeros_kernel::Core::new(std::sync::Arc::new(store));
+    let entries = brokeros_kernel::outbox::entries(&core)
+        .await
+        .map_err(|e| e.to_string())?;
+    for entry in &entries {
+        println!(
+            "{}",
+            serde_json::to_string(entry).map_err(|e| e.to_string())?
+        );
+    }
+    eprintln!("{} side effects waiting", entries.len());
+    Ok(std::process::ExitCode::SUCCESS)
+}
 
 /// The outbox relay of `serve`: a pass every `every` until the process stops.
 async fn relay_outbox(core: brokeros_kernel::Core, every: Duration) {

@@ -58,6 +58,14 @@ fn demo_then_export_and_verify_catch_tampering() {
             "the demo output lacks '{expected}':\n{text}"
         );
     }
+    // Every workflow start the demo committed was carried out: nothing waits in the outbox.
+    let outbox = brokeros(&["outbox", "--data-dir", data_arg]);
+    assert!(outbox.status.success(), "{outbox:?}");
+    assert_eq!(stdout(&outbox), "", "nothing waits");
+    assert!(
+        String::from_utf8_lossy(&outbox.stderr).contains("0 side effects waiting"),
+        "{outbox:?}"
+    );
 
     let out = dir.path().join("export/all");
     let export = brokeros(&[
