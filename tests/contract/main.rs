@@ -1,5 +1,6 @@
 //! The storage contract: every scenario runs against both engines, the embedded SQLite engine
-//! (`sqlite::…`) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
+//! (`sqlite::…`, and `sqlite_inline::…` committing on the caller's thread as the simulation
+//! does) and DynamoDB through DynamoDB Local (`dynamodb::…`), each on a fresh store.
 //!
 //! A scenario is written once, as `async fn scenario(store: Arc<dyn Store>)` in one of the
 //! modules below, and listed in the `contract!` invocation at the bottom of this file.
@@ -14,7 +15,8 @@ mod queries;
 mod reads;
 mod transactions;
 
-/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
+/// Makes `sqlite::<scenario>`, `sqlite_inline::<scenario>` and `dynamodb::<scenario>` tests of
+/// each `module::scenario`.
 macro_rules! contract {
     ($($module:ident :: $scenario:ident),* $(,)?) => {
         mod sqlite {
@@ -22,6 +24,15 @@ macro_rules! contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
+                }
+            )*
+        }
+
+        mod sqlite_inline {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_inline_sqlite_store()).await;
                 }
             )*
         }

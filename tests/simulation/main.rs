@@ -12,9 +12,14 @@
 //! cargo test --release -p brokeros-tests --test simulation -- --seeds 1..1000 --steps 120
 //! ```
 //!
-//! A seed fixes the plan (operations, their parameters and the faults, drawn from the seed
-//! alone); what the background work (workflows, webhook deliveries) interleaves with it is up to
-//! the runtime, so a replay carries out the same plan, not the same interleaving.
+//! A seed replays exactly: the plan (operations, their parameters and the faults) is drawn from
+//! the seed alone, and the run is deterministic — one thread, tokio's clock paused (it moves only
+//! when every task waits, straight to the next timer; the local engine's timers and Broker OS's
+//! clock follow it), and the SQLite store committing on that thread
+//! (`SqliteStore::open_inline`). Each seed ends with its outcome (every answer in order, each
+//! client's KYC status and wallet, each deposit's and withdrawal's status) and its digest; the
+//! test command's run replays its first seed and fails on any difference, and `--replay` replays
+//! every seed.
 
 mod faults;
 mod invariants;
@@ -29,26 +34,42 @@ const DEFAULT_STEPS: usize = 60;
 struct Args {
     seeds: Vec<u64>,
     steps: usize,
+    replay: Replay,
+}
+
+/// Which seeds run twice, the second time required to come to the same outcome.
+#[derive(Clone, Copy)]
+enum Replay {
+    None,
+    /// The test command's run: its first seed, so that lost determinism fails it.
+    First,
+    /// `--replay`: every seed.
+    All,
 }
 
 fn args() -> Args {
     let mut args = Args {
         seeds: FIXED_SEEDS.to_vec(),
         steps: DEFAULT_STEPS,
+        replay: Replay::None,
     };
+    let mut chosen = false;
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
         match arg.as_str() {
             "--seed" => {
                 let seed = given.next().and_then(|s| s.parse().ok()).expect("--seed N");
                 args.seeds = vec![seed];
+                chosen = true;
             }
             "--seeds" => {
                 let range = given.next().expect("--seeds A..B");
                 let (a, b) = range.split_once("..").expect("--seeds A..B");
                 let (a, b): (u64, u64) = (a.parse().expect("A"), b.parse().expect("B"));
                 args.seeds = (a..=b).collect();
+                chosen = true;
             }
+            "--replay" => args.replay = Replay::All,
             "--steps" => {
                 args.steps = given
                     .next()
@@ -59,22 +80,54 @@ fn args() -> Args {
             _ => {}
         }
     }
+    if !chosen && matches!(args.replay, Replay::None) {
+        args.replay = Replay::First;
+    }
     args
 }
 
 fn main() {
     let args = args();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = || {
+        // One thread, tokio's clock paused (it moves only when every task waits, straight to
+        // the next timer) and the store committing on that thread: what runs next depends on
+        // the plan alone.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a runtime")
+    };
     let started = Instant::now();
     let mut failed = Vec::new();
-    for &seed in &args.seeds {
-        let outcome = runtime.block_on(run(seed, args.steps));
+    for (n, &seed) in args.seeds.iter().enumerate() {
+        let mut outcome = runtime().block_on(run(seed, args.steps));
+        let replayed = match args.replay {
+            Replay::None => false,
+            Replay::First => n == 0,
+            Replay::All => true,
+        };
+        if let (Ok((_, first)), true) = (&outcome, replayed) {
+            match runtime().block_on(run(seed, args.steps)) {
+                Ok((_, again)) if &again == first => {}
+                Ok((_, again)) => {
+                    outcome = Err(format!(
+                        "a replay of the seed came to another outcome:\n--- first\n{first}\n--- replay\n{again}"
+                    ))
+                }
+                Err(e) => outcome = Err(format!("the replay broke an invariant: {e}")),
+            }
+        }
         match outcome {
-            Ok(summary) => println!("seed {seed}: {summary}"),
+            Ok((summary, digest)) => println!(
+                "seed {seed}: {summary}; outcome {}{}",
+                &sha256_hex(&digest)[..16],
+                if replayed {
+                    " (replayed: the same)"
+                } else {
+                    ""
+                }
+            ),
             Err(broken) => {
                 eprintln!("seed {seed}: {broken}");
                 eprintln!(
@@ -99,7 +152,12 @@ fn main() {
     }
 }
 
-async fn run(seed: u64, steps: usize) -> Result<String, String> {
+fn sha256_hex(text: &str) -> String {
+    brokeros_kernel::canonical::sha256_hex(text.as_bytes())
+}
+
+/// Carries out the seed's plan; answers the summary and the outcome a replay must reproduce.
+async fn run(seed: u64, steps: usize) -> Result<(String, String), String> {
     let plan = world::plan(seed, steps);
     let mut world = world::World::new(seed).await;
     for (n, op) in plan.iter().enumerate() {
@@ -118,12 +176,14 @@ async fn run(seed: u64, steps: usize) -> Result<String, String> {
         .faults
         .injected
         .load(std::sync::atomic::Ordering::Relaxed);
-    Ok(format!(
+    let outcome = world.outcome().await;
+    let summary = format!(
         "{steps} steps, {} clients, {} deposits, {} withdrawals, {} leads, {injected} storage faults, answers {:?}: invariants held",
         world.asked.clients.len(),
         world.asked.deposits.len(),
         world.asked.withdrawals.len(),
         world.asked.leads.len(),
         world.asked.statuses
-    ))
+    );
+    Ok((summary, outcome))
 }

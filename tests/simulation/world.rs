@@ -12,7 +12,7 @@ use brokeros_local::SimulatedBehavior;
 use brokeros_payments::model::events::PaymentEventKind;
 use brokeros_store::Store;
 use brokeros_store::testing::{Lag, LaggingIndexes};
-use brokeros_tests::app::{App, token};
+use brokeros_tests::app::{App, Build, token};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -182,15 +182,28 @@ pub struct Ledger {
     pub paid_by_provider: Arc<Mutex<BTreeSet<String>>>,
     /// How many answers of each status (and error code) the plan got.
     pub statuses: BTreeMap<String, u32>,
+    /// Every answer, in order: part of what a replay must reproduce.
+    pub answers: Vec<String>,
 }
 
-/// The system clock moved by the jumps the plan made.
-#[derive(Default)]
+/// Broker OS's clock in the simulation: the wall time at the start plus the time tokio's
+/// (paused, so virtual) clock has advanced since, moved by the jumps the plan made. Derived from
+/// tokio's clock, it reads the same at the same point of a replay.
 pub struct JumpingClock {
+    wall: time::OffsetDateTime,
+    start: tokio::time::Instant,
     offset_seconds: std::sync::atomic::AtomicI64,
 }
 
 impl JumpingClock {
+    fn new() -> JumpingClock {
+        JumpingClock {
+            wall: time::macros::datetime!(2026-12-01 08:00:00 UTC),
+            start: tokio::time::Instant::now(),
+            offset_seconds: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
     fn jump(&self, seconds: i64) {
         self.offset_seconds
             .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
@@ -202,7 +215,7 @@ impl brokeros_kernel::Clock for JumpingClock {
         let offset = self
             .offset_seconds
             .load(std::sync::atomic::Ordering::SeqCst);
-        time::OffsetDateTime::now_utc() + time::Duration::seconds(offset)
+        self.wall + self.start.elapsed() + time::Duration::seconds(offset)
     }
 }
 
@@ -219,12 +232,12 @@ pub struct World {
 
 impl World {
     pub async fn new(seed: u64) -> World {
-        let sqlite = brokeros_tests::fresh_sqlite_store();
+        let sqlite = brokeros_tests::fresh_inline_sqlite_store();
         let faults = Arc::new(FaultyStore::new(sqlite));
         let inner: Arc<dyn Store> = faults.clone();
         let lagging = Arc::new(LaggingIndexes::with_lag(inner, Lag::Operations(25)));
         let store: Arc<dyn Store> = lagging.clone();
-        let clock = Arc::new(JumpingClock::default());
+        let clock = Arc::new(JumpingClock::new());
         let mut world = World {
             app: None,
             clock: clock.clone(),
@@ -448,7 +461,12 @@ impl World {
                 let Some(client) = self.client(client) else {
                     return;
                 };
-                let down = App::with_workflow_down(self.store.clone()).await;
+                let options = Build {
+                    workflow_down: true,
+                    clock: Some(self.clock.clone()),
+                    ..Build::default()
+                };
+                let down = App::with(self.store.clone(), options).await;
                 let (path, body, id) = if deposit {
                     let id = self.next_id("dep");
                     let body = json!({ "deposit_id": id, "amount": money(cents), "currency": "USD", "method": "card" });
@@ -517,6 +535,30 @@ impl World {
             .collect()
     }
 
+    /// What the day came to, as text a replay of the seed must reproduce exactly: every answer
+    /// in order, each client's KYC status and USD wallet, each deposit's and withdrawal's status.
+    pub async fn outcome(&self) -> String {
+        let mut text = self.asked.answers.join(",");
+        for (n, client) in self.asked.clients.iter().enumerate() {
+            let record = self.app().client(client).await;
+            let (available, reserved) = self.app().wallet(client, "USD").await;
+            text.push_str(&format!(
+                "\nclient {n}: {} {available}/{reserved}",
+                record["kyc_status"]
+            ));
+        }
+        for id in &self.asked.deposits {
+            let status =
+                stored_status::<brokeros_payments::deposits::model::Deposit>(self, id).await;
+            text.push_str(&format!("\n{id}: {status}"));
+        }
+        for id in &self.asked.withdrawals {
+            let status = stored_status::<brokeros_withdrawals::model::Withdrawal>(self, id).await;
+            text.push_str(&format!("\n{id}: {status}"));
+        }
+        text
+    }
+
     /// After the plan: no more faults, a restart, the relay until the outbox is empty.
     pub async fn catch_up(&mut self) {
         self.faults.disarm();
@@ -530,6 +572,16 @@ impl World {
         tokio::time::sleep(Duration::from_millis(300)).await;
         self.lagging.catch_up();
     }
+}
+
+/// The `status` of the stored entity `id`, or `absent`.
+async fn stored_status<T: brokeros_kernel::changeset::Entity>(world: &World, id: &str) -> String {
+    brokeros_kernel::changeset::load::<T>(world.store.as_ref(), &T::key_for(id))
+        .await
+        .expect("a stored entity reads")
+        .and_then(|a| serde_json::to_value(&a.entity).ok())
+        .map(|v| v["status"].to_string())
+        .unwrap_or_else(|| "absent".into())
 }
 
 fn money(cents: u32) -> String {

@@ -140,6 +140,11 @@ impl App {
             clock: Some(clock),
             ..Build::default()
         };
+        App::with(store, options).await
+    }
+
+    /// Over `store`, built as `options` say, with the embedded configuration.
+    pub async fn with(store: Arc<dyn Store>, options: Build) -> App {
         App::build(store, BrokerConfig::embedded_default(), options).await
     }
 
@@ -661,14 +666,15 @@ impl brokeros_kernel::Clock for Later {
     }
 }
 
-/// How an [`App`] is built beyond its store and configuration.
+/// How an [`App`] is built beyond its store and configuration ([`App::with`]).
 #[derive(Default)]
-struct Build {
+pub struct Build {
     /// Starting a workflow fails (Step Functions down).
-    workflow_down: bool,
+    pub workflow_down: bool,
     /// The store of the event queue, if not the app's (SQS keeps its own indexes).
-    queue_store: Option<Arc<dyn Store>>,
-    clock: Option<Arc<dyn brokeros_kernel::Clock>>,
+    pub queue_store: Option<Arc<dyn Store>>,
+    /// Broker OS's clock, if not the system's.
+    pub clock: Option<Arc<dyn brokeros_kernel::Clock>>,
 }
 
 /// A workflow service that cannot be reached (Step Functions throttling or down).

@@ -34,17 +34,24 @@ pub async fn fresh_dynamo_store() -> Arc<dyn Store> {
 /// A SQLite store on a new database file in a temporary directory, removed when the store is
 /// dropped.
 pub fn fresh_sqlite_store() -> Arc<dyn Store> {
+    fresh_sqlite(SqliteStore::open)
+}
+
+/// Like [`fresh_sqlite_store`], committing on the calling thread
+/// ([`SqliteStore::open_inline`]): for the deterministic simulation.
+pub fn fresh_inline_sqlite_store() -> Arc<dyn Store> {
+    fresh_sqlite(|path| SqliteStore::open_inline(path, brokeros_store_sqlite::Durability::Full))
+}
+
+fn fresh_sqlite(open: impl Fn(&Path) -> Result<SqliteStore, StoreError>) -> Arc<dyn Store> {
     let dir = tempfile::Builder::new()
         .prefix("brokeros-store-")
         .tempdir()
         .expect("cannot create a temporary directory");
-    let store = open_sqlite(&dir.path().join("brokeros.sqlite3"));
+    let path = dir.path().join("brokeros.sqlite3");
+    let store = open(&path)
+        .unwrap_or_else(|e| panic!("cannot open a SQLite store at {}: {e}", path.display()));
     Arc::new(TempSqliteStore { store, _dir: dir })
-}
-
-fn open_sqlite(path: &Path) -> SqliteStore {
-    SqliteStore::open(path)
-        .unwrap_or_else(|e| panic!("cannot open a SQLite store at {}: {e}", path.display()))
 }
 
 /// A SQLite store and the directory of its file (fields drop in order: the database closes

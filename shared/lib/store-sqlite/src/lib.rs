@@ -70,9 +70,16 @@ impl Durability {
 }
 
 pub struct SqliteStore {
-    writer: Mutex<mpsc::Sender<WriteJob>>,
+    writer: Writer,
     readers: Arc<ReaderPool>,
     durability: Durability,
+}
+
+/// Who commits: the writer thread, which groups the commits of concurrent callers under one
+/// sync, or the calling thread itself ([`SqliteStore::open_inline`]).
+enum Writer {
+    Thread(Mutex<mpsc::Sender<WriteJob>>),
+    Inline(Mutex<Connection>),
 }
 
 /// Idle read connections; a reader that finds none opens another, so reads never wait on
@@ -112,6 +119,38 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file at `path` with `durability`.
     pub fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        let (writer_conn, readers) = SqliteStore::connections(path, durability)?;
+        let (tx, rx) = mpsc::channel::<WriteJob>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx))
+            .map_err(unavailable)?;
+        Ok(SqliteStore::with_writer(
+            Writer::Thread(Mutex::new(tx)),
+            readers,
+            path,
+            durability,
+        ))
+    }
+
+    /// Opens the database file at `path` with commits made on the calling thread, one at a
+    /// time: a commit blocks the async runtime's thread for its sync, so nothing else runs
+    /// meanwhile. For deterministic simulations on a single-threaded runtime, where what runs
+    /// next must not depend on when another thread's sync returns; not for serving.
+    pub fn open_inline(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
+        let (writer_conn, readers) = SqliteStore::connections(path, durability)?;
+        Ok(SqliteStore::with_writer(
+            Writer::Inline(Mutex::new(writer_conn)),
+            readers,
+            path,
+            durability,
+        ))
+    }
+
+    fn connections(
+        path: &Path,
+        durability: Durability,
+    ) -> Result<(Connection, Vec<Connection>), StoreError> {
         let writer_conn = sql::connect(path, durability).map_err(unavailable)?;
         sql::migrate(&writer_conn).map_err(unavailable)?;
         sql::tune_writer(&writer_conn).map_err(unavailable)?;
@@ -129,20 +168,24 @@ impl SqliteStore {
             .map(|_| sql::connect(path, durability))
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
-        let (tx, rx) = mpsc::channel::<WriteJob>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx))
-            .map_err(unavailable)?;
-        Ok(SqliteStore {
-            writer: Mutex::new(tx),
+        Ok((writer_conn, readers))
+    }
+
+    fn with_writer(
+        writer: Writer,
+        readers: Vec<Connection>,
+        path: &Path,
+        durability: Durability,
+    ) -> SqliteStore {
+        SqliteStore {
+            writer,
             readers: Arc::new(ReaderPool {
                 path: path.to_path_buf(),
                 durability,
                 idle: Mutex::new(readers),
             }),
             durability,
-        })
+        }
     }
 
     /// The durability of commits, as the writer's connection reported it when opened.
@@ -218,8 +261,18 @@ impl Store for SqliteStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
+        let sender = match &self.writer {
+            Writer::Thread(sender) => sender,
+            Writer::Inline(conn) => {
+                let mut conn = conn.lock().expect("writer connection lock");
+                let mut results = sql::commit_group(&mut conn, std::iter::once(ops.as_slice()));
+                return results
+                    .pop()
+                    .unwrap_or_else(|| Err(unavailable("no commit result")));
+            }
+        };
         let (done, answer) = oneshot::channel();
-        self.writer
+        sender
             .lock()
             .expect("writer sender lock")
             .send(WriteJob { ops, done })
