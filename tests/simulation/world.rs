@@ -563,11 +563,14 @@ impl World {
     pub async fn catch_up(&mut self) {
         self.faults.disarm();
         self.restart().await;
+        // Time passes for the relay: an entry that failed waits up to its longest backoff.
         for _ in 0..5 {
             self.app().relay_outbox().await;
             if self.app().outbox_entries().await.is_empty() {
                 break;
             }
+            let wait = brokeros_kernel::outbox::MAX_BACKOFF.as_secs() as i64;
+            self.clock.jump(wait);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         self.lagging.catch_up();

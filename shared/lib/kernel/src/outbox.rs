@@ -261,7 +261,7 @@ pub async fn relay(core: &Core) -> Result<RelayReport> {
     let now = core.clock.now();
     let mut report = RelayReport::default();
     for (item, entry) in stored_entries(core).await? {
-        if entry.due_at > now {
+        if !is_due(&entry, now) {
             note_pending(&mut report, &entry, now);
             continue;
         }
@@ -288,6 +288,14 @@ pub async fn relay(core: &Core) -> Result<RelayReport> {
     }
     crate::metrics::outbox(u64::from(report.pending), report.oldest_age_seconds as f64);
     Ok(report)
+}
+
+/// Whether the relay takes `entry` at `now`: once its due time has come, or when it lies
+/// further ahead than any entry is ever scheduled ([`MAX_BACKOFF`], which is more than [`GRACE`]):
+/// then the clock has gone back since it was written (NTP, a restored host), and waiting for it
+/// would hold the work back by as much.
+fn is_due(entry: &Entry, now: OffsetDateTime) -> bool {
+    entry.due_at <= now || entry.due_at - now > MAX_BACKOFF
 }
 
 fn note_pending(report: &mut RelayReport, entry: &Entry, now: OffsetDateTime) {
@@ -337,6 +345,26 @@ mod tests {
         let shards: std::collections::BTreeSet<u8> =
             (0..400).map(|i| shard_of(&format!("e{i}"))).collect();
         assert_eq!(shards.len(), SHARDS as usize, "ids spread over every shard");
+    }
+
+    #[test]
+    fn an_entry_is_due_when_its_time_has_come_or_the_clock_went_back() {
+        let now = time::macros::datetime!(2026-12-06 10:00:00 UTC);
+        let entry = |due_in: i64| Entry {
+            effect: Effect::start_workflow(Machine::Deposit, "d", serde_json::json!({})),
+            staged_at: now,
+            due_at: now + time::Duration::seconds(due_in),
+            attempts: 0,
+            last_error: None,
+        };
+        assert!(is_due(&entry(0), now));
+        assert!(is_due(&entry(-5), now));
+        assert!(!is_due(&entry(30), now), "left to its request");
+        assert!(!is_due(&entry(300), now), "a failed entry's longest wait");
+        assert!(
+            is_due(&entry(301), now),
+            "further ahead than anything is scheduled"
+        );
     }
 
     #[test]
