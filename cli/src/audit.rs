@@ -165,12 +165,13 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
                 let total = started.elapsed().as_secs_f64();
                 let own = spent.scan + spent.ndjson + spent.csv + spent.heads_and_sign;
                 println!(
-                    "    time: total {total:.2}s; store reads and JSON paging {:.2}s, scan {:.2}s, NDJSON write+digest {:.2}s, CSV render+write+digest {:.2}s, heads+sign {:.2}s",
+                    "    time: total {total:.2}s; store reads and JSON paging {:.2}s, scan {:.2}s, NDJSON write {:.2}s, CSV render+write {:.2}s, heads+sign {:.2}s (of these, waiting for the digest thread {:.2}s)",
                     total - own,
                     spent.scan,
                     spent.ndjson,
                     spent.csv,
-                    spent.heads_and_sign
+                    spent.heads_and_sign,
+                    spent.digest_wait
                 );
             }
             Ok(ExitCode::SUCCESS)
