@@ -73,6 +73,7 @@ pub fn scan_object(text: &str, members: &mut Vec<Member>) -> Result<bool, String
 /// [`scan_object`] without its fast path: the full scanner, which also recognizes every other
 /// form of a JSON object (and says it is not canonical) and names every error.
 fn scan_object_full(text: &str, members: &mut Vec<Member>) -> Result<bool, String> {
+    members.clear();
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         text,
@@ -666,6 +667,14 @@ mod tests {
         let mut fast = Vec::new();
         let mut full = Vec::new();
         let accepted = scan_canonical(text.as_bytes(), 0, &mut fast) == Some(text.len());
+        // Through `scan_object`, whichever path answers, into a vector already used.
+        let mut used = fast.clone();
+        used.push(Member { start: 0, key: 0..0, value: 0..0 });
+        let answer = scan_object(text, &mut used);
+        assert_eq!(answer, scan_object_full(text, &mut full), "{text}");
+        if answer.is_ok() {
+            assert_eq!(used, full, "{text}");
+        }
         if accepted {
             assert_eq!(scan_object_full(text, &mut full), Ok(true), "{text}");
             assert_eq!(fast, full, "{text}");
