@@ -365,7 +365,8 @@ struct Pipeline<'a> {
 
 impl<'a> Pipeline<'a> {
     fn start(ndjson_sink: &'a mut dyn Write, csv_sink: &'a mut dyn Write) -> Pipeline<'a> {
-        let (blocks, received) = std::sync::mpsc::sync_channel::<(bool, std::sync::Arc<Vec<u8>>)>(4);
+        let (blocks, received) =
+            std::sync::mpsc::sync_channel::<(bool, std::sync::Arc<Vec<u8>>)>(4);
         let (spare_tx, spare) = std::sync::mpsc::channel();
         let digests = std::thread::spawn(move || {
             let mut files = [(Sha256::new(), 0u64), (Sha256::new(), 0u64)];
@@ -679,12 +680,17 @@ pub fn verify_files(
 
 /// Quotes a CSV field when needed, and defuses spreadsheet formulas.
 fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
-    let value: std::borrow::Cow<str> = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
+    // Bytes, not chars: these are ASCII, which no byte of a multi-byte character can be.
+    let value: std::borrow::Cow<str> =
+        if matches!(value.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@')) {
+            format!("'{value}").into()
+        } else {
+            value.into()
+        };
+    if value
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
         format!("\"{}\"", value.replace('"', "\"\"")).into()
     } else {
         value
@@ -766,9 +772,18 @@ mod tests {
         )
         .unwrap();
         for (actor, changes) in [
-            (json!({"id": "i", "kind": "user", "role": null, "zz": [1]}), json!([])),
-            (json!({"id": "i", "kind": "user"}), json!([{"field": "a"}, {"b": 1, "field": ""}])),
-            (json!({"id": "i", "kind": "user", "role": "r"}), json!([{"field": ""}])),
+            (
+                json!({"id": "i", "kind": "user", "role": null, "zz": [1]}),
+                json!([]),
+            ),
+            (
+                json!({"id": "i", "kind": "user"}),
+                json!([{"field": "a"}, {"b": 1, "field": ""}]),
+            ),
+            (
+                json!({"id": "i", "kind": "user", "role": "r"}),
+                json!([{"field": ""}]),
+            ),
         ] {
             event["actor"] = actor;
             event["changes"] = changes;

@@ -143,7 +143,7 @@ pub(crate) fn scan_canonical(
         let this = (at + 1, end);
         if !first_key {
             let (ps, pe) = last_key[depth - 1];
-            if bytes[ps..pe] >= bytes[this.0..this.1] {
+            if !key_before(&bytes[ps..pe], &bytes[this.0..this.1]) {
                 return None;
             }
         }
@@ -247,6 +247,18 @@ pub(crate) fn scan_canonical(
             }
         }
     }
+}
+
+/// Whether key `a` sorts strictly before key `b` (bytewise): keys are short and differ early,
+/// where a loop beats a call to `memcmp`.
+#[inline]
+fn key_before(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
 }
 
 /// From just after a string's opening quote: the index of its closing quote and whether it
@@ -544,26 +556,32 @@ pub fn object_digest_without(
         return Ok(hasher.finalize().into());
     }
     let bytes = text.as_bytes();
-    match members
-        .iter()
-        .position(|m| &bytes[m.key.clone()] == skip.as_bytes())
-    {
+    match digest_cut(text, members, skip) {
         None => hasher.update(bytes),
-        Some(index) => {
-            let member = &members[index];
-            // Cut ",member" (or "member," when it is the first) so the rest stays canonical.
-            let cut = if index > 0 {
-                members[index - 1].value.end..member.value.end
-            } else if let Some(next) = members.get(1) {
-                member.start..next.start
-            } else {
-                member.start..member.value.end
-            };
+        Some(cut) => {
             hasher.update(&bytes[..cut.start]);
             hasher.update(&bytes[cut.end..]);
         }
     }
     Ok(hasher.finalize().into())
+}
+
+/// What [`object_digest_without`] leaves out of a canonical text: the member `skip` with the
+/// comma before it (or after it when it is the first) so the rest stays canonical; `None`
+/// when there is no such member.
+pub fn digest_cut(text: &str, members: &[Member], skip: &str) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let index = members
+        .iter()
+        .position(|m| &bytes[m.key.clone()] == skip.as_bytes())?;
+    let member = &members[index];
+    Some(if index > 0 {
+        members[index - 1].value.end..member.value.end
+    } else if let Some(next) = members.get(1) {
+        member.start..next.start
+    } else {
+        member.start..member.value.end
+    })
 }
 
 #[cfg(test)]
@@ -669,7 +687,11 @@ mod tests {
         let accepted = scan_canonical(text.as_bytes(), 0, &mut fast) == Some(text.len());
         // Through `scan_object`, whichever path answers, into a vector already used.
         let mut used = fast.clone();
-        used.push(Member { start: 0, key: 0..0, value: 0..0 });
+        used.push(Member {
+            start: 0,
+            key: 0..0,
+            value: 0..0,
+        });
         let answer = scan_object(text, &mut used);
         assert_eq!(answer, scan_object_full(text, &mut full), "{text}");
         if answer.is_ok() {
