@@ -541,11 +541,20 @@ pub enum PreparedLine {
 pub struct ScannedEvent {
     id: [u8; 36],
     /// `entity_type/entity_id`.
-    stream: String,
+    stream: StreamName,
     seq: u64,
     prev_hash: [u8; 32],
     hash: [u8; 32],
     digest: DigestPlan,
+}
+
+/// A stream's name, `entity_type/entity_id`: where its parts are in the line, or built.
+enum StreamName {
+    InLine {
+        entity_type: std::ops::Range<usize>,
+        entity_id: std::ops::Range<usize>,
+    },
+    Owned(String),
 }
 
 /// How an event's own hash is taken over its line.
@@ -582,10 +591,18 @@ pub fn prepare_line(raw: &str, members: &mut Vec<Member>) -> PreparedLine {
             Some(cut) => DigestPlan::Cut(cut),
         }
     };
-    let mut stream = String::with_capacity(event.entity_type.len() + 1 + event.entity_id.len());
-    stream.push_str(&event.entity_type);
-    stream.push('/');
-    stream.push_str(&event.entity_id);
+    // Where the line has them as they are (no escapes): no allocation per line.
+    let at = |part: &str| {
+        let start = part.as_ptr() as usize - text.as_ptr() as usize;
+        start..start + part.len()
+    };
+    let stream = match (&event.entity_type, &event.entity_id) {
+        (Cow::Borrowed(entity_type), Cow::Borrowed(entity_id)) => StreamName::InLine {
+            entity_type: at(entity_type),
+            entity_id: at(entity_id),
+        },
+        (entity_type, entity_id) => StreamName::Owned(format!("{entity_type}/{entity_id}")),
+    };
     PreparedLine::Event(ScannedEvent {
         id: event.id.as_bytes().try_into().expect("36 bytes"),
         stream,
@@ -738,6 +755,7 @@ pub struct Verifier<'a> {
     manifest: &'a Manifest,
     streams: HashMap<Box<str>, StreamState>,
     members: Vec<Member>,
+    stream_key: String,
     /// The NDJSON file's digest, unless the caller takes it itself ([`Verifier::file_digest_by_caller`]).
     file: Option<Sha256>,
     bytes: u64,
@@ -761,6 +779,7 @@ impl<'a> Verifier<'a> {
             manifest,
             streams: HashMap::new(),
             members: Vec::with_capacity(16),
+            stream_key: String::new(),
             file: Some(Sha256::new()),
             bytes: 0,
             line: 0,
@@ -820,6 +839,18 @@ impl<'a> Verifier<'a> {
         };
         let t3 = self.lap(t2, |t, d| t.event_hash += d);
         let id = id_text(&event.id);
+        self.stream_key.clear();
+        match &event.stream {
+            StreamName::InLine {
+                entity_type,
+                entity_id,
+            } => {
+                self.stream_key.push_str(&text[entity_type.clone()]);
+                self.stream_key.push('/');
+                self.stream_key.push_str(&text[entity_id.clone()]);
+            }
+            StreamName::Owned(name) => self.stream_key.push_str(name),
+        }
         if digest != event.hash {
             // Scanned again to name what differs (this line fails anyway).
             let _ = scan_object(text, &mut self.members);
@@ -854,7 +885,7 @@ impl<'a> Verifier<'a> {
             return Err(VerifyError::Modified {
                 line,
                 id: id.to_string(),
-                stream: event.stream.clone(),
+                stream: self.stream_key.clone(),
                 seq: event.seq,
                 detail,
             });
@@ -874,13 +905,13 @@ impl<'a> Verifier<'a> {
             checkpoint.compare(&mut self.streams, self.next_checkpoint as u32)?;
         }
         let id = event.id;
-        match self.streams.get_mut(event.stream.as_str()) {
+        match self.streams.get_mut(self.stream_key.as_str()) {
             Some(state) => {
                 if event.seq != state.last_seq + 1 || event.prev_hash != state.head {
                     return Err(VerifyError::BrokenChain {
                         line,
                         id: id_text(&id).to_string(),
-                        stream: event.stream.clone(),
+                        stream: self.stream_key.clone(),
                         expected_seq: state.last_seq + 1,
                         expected_prev: hex::encode(state.head),
                         seq: event.seq,
@@ -894,7 +925,7 @@ impl<'a> Verifier<'a> {
             }
             None => {
                 self.streams.insert(
-                    event.stream.as_str().into(),
+                    self.stream_key.as_str().into(),
                     StreamState {
                         first_seq: event.seq,
                         anchor: event.prev_hash,
