@@ -134,9 +134,7 @@ pub(crate) fn scan_canonical(
             return None;
         }
         let start = at;
-        let Some((end, escaped)) = string_end(bytes, at + 1) else {
-            return None;
-        };
+        let (end, escaped) = string_end(bytes, at + 1)?;
         if escaped {
             return None;
         }
