@@ -24,7 +24,8 @@ use uuid::Uuid;
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{
-    Member, canonical_value_sha256, object_digest_without, scan_object, to_canonical_json,
+    Member, canonical_value_sha256, digest_cut, object_digest_without, scan_object,
+    to_canonical_json,
 };
 use crate::principal::Principal;
 use crate::signing::{PublicKey, Signature, Signer};
@@ -472,10 +473,39 @@ fn string_field<'a>(text: &'a str, members: &[Member], key: &str) -> Result<Cow<
 
 fn hash_field(text: &str, members: &[Member], key: &str) -> Result<[u8; 32], String> {
     let raw = string_field(text, members, key)?;
+    decode_hash(raw.as_bytes()).ok_or_else(|| format!("\"{key}\" is not a SHA-256 in hex"))
+}
+
+/// 64 hex digits (either case, as `hex::decode_to_slice` reads them) to 32 bytes; a table
+/// lookup per digit (the `hex` crate's decoder was a third of the line's scan).
+fn decode_hash(digits: &[u8]) -> Option<[u8; 32]> {
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut table = [INVALID; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            table[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    if digits.len() != 64 {
+        return None;
+    }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(raw.as_bytes(), &mut out)
-        .map_err(|_| format!("\"{key}\" is not a SHA-256 in hex"))?;
-    Ok(out)
+    let mut invalid = 0u8;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (high, low) = (TABLE[pair[0] as usize], TABLE[pair[1] as usize]);
+        invalid |= (high | low) & 0xf0;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    (invalid == 0).then_some(out)
 }
 
 impl<'a> EventLine<'a> {
@@ -496,6 +526,91 @@ impl<'a> EventLine<'a> {
             hash: hash_field(text, members, "hash")?,
         })
     }
+}
+
+/// What [`prepare_line`] found in one NDJSON line.
+pub enum PreparedLine {
+    /// Nothing but whitespace: skipped.
+    Blank,
+    /// Not an audit event in canonical JSON (why).
+    Malformed(String),
+    Event(ScannedEvent),
+}
+
+/// An event's chain fields and how to take its hash, read from the raw line.
+pub struct ScannedEvent {
+    id: [u8; 36],
+    /// `entity_type/entity_id`.
+    stream: StreamName,
+    seq: u64,
+    prev_hash: [u8; 32],
+    hash: [u8; 32],
+    digest: DigestPlan,
+}
+
+/// A stream's name, `entity_type/entity_id`: where its parts are in the line, or built.
+enum StreamName {
+    InLine {
+        entity_type: std::ops::Range<usize>,
+        entity_id: std::ops::Range<usize>,
+    },
+    Owned(String),
+}
+
+/// How an event's own hash is taken over its line.
+enum DigestPlan {
+    /// Canonical, without a `hash` member: the whole line.
+    Whole,
+    /// Canonical: the line but this range (the `hash` member and a comma).
+    Cut(std::ops::Range<usize>),
+    /// Not canonical: parsed and printed canonically first.
+    Reparse,
+}
+
+/// The part of verifying a line that needs no state: the scan of its JSON, its chain fields,
+/// how its hash is taken. [`Verifier::prepared_line`] does the rest, in file order; this may
+/// run ahead of it on another thread. `members` is scratch space.
+pub fn prepare_line(raw: &str, members: &mut Vec<Member>) -> PreparedLine {
+    let text = raw.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return PreparedLine::Blank;
+    }
+    let canonical = match scan_object(text, members) {
+        Ok(canonical) => canonical,
+        Err(reason) => return PreparedLine::Malformed(reason),
+    };
+    let event = match EventLine::read(text, members) {
+        Ok(event) => event,
+        Err(reason) => return PreparedLine::Malformed(reason),
+    };
+    let digest = if !canonical {
+        DigestPlan::Reparse
+    } else {
+        match digest_cut(text, members, "hash") {
+            None => DigestPlan::Whole,
+            Some(cut) => DigestPlan::Cut(cut),
+        }
+    };
+    // Where the line has them as they are (no escapes): no allocation per line.
+    let at = |part: &str| {
+        let start = part.as_ptr() as usize - text.as_ptr() as usize;
+        start..start + part.len()
+    };
+    let stream = match (&event.entity_type, &event.entity_id) {
+        (Cow::Borrowed(entity_type), Cow::Borrowed(entity_id)) => StreamName::InLine {
+            entity_type: at(entity_type),
+            entity_id: at(entity_id),
+        },
+        (entity_type, entity_id) => StreamName::Owned(format!("{entity_type}/{entity_id}")),
+    };
+    PreparedLine::Event(ScannedEvent {
+        id: event.id.as_bytes().try_into().expect("36 bytes"),
+        stream,
+        seq: event.seq,
+        prev_hash: event.prev_hash,
+        hash: event.hash,
+        digest,
+    })
 }
 
 /// Where a stream stands in the data read so far. Small on purpose: a verifier keeps one per
@@ -690,6 +805,15 @@ impl<'a> Verifier<'a> {
     /// One line of the NDJSON file, with its newline.
     pub fn line(&mut self, raw: &str) -> Result<(), VerifyError> {
         let clock = self.timing.is_some().then(std::time::Instant::now);
+        let prepared = prepare_line(raw, &mut self.members);
+        self.lap(clock, |t, d| t.scan += d);
+        self.prepared_line(raw, prepared)
+    }
+
+    /// One line of the NDJSON file, with its newline, and what [`prepare_line`] found in it
+    /// (possibly on another thread: lines must come in file order).
+    pub fn prepared_line(&mut self, raw: &str, prepared: PreparedLine) -> Result<(), VerifyError> {
+        let clock = self.timing.is_some().then(std::time::Instant::now);
         if let Some(file) = self.file.as_mut() {
             file.update(raw.as_bytes());
         }
@@ -697,23 +821,39 @@ impl<'a> Verifier<'a> {
         self.line += 1;
         let line = self.line;
         let text = raw.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            return Ok(());
-        }
-        let t1 = self.lap(clock, |t, d| t.file_hash += d);
-        let canonical = scan_object(text, &mut self.members)
-            .map_err(|reason| VerifyError::Malformed { line, reason })?;
-        let event = EventLine::read(text, &self.members)
-            .map_err(|reason| VerifyError::Malformed { line, reason })?;
-        let t2 = self.lap(t1, |t, d| t.scan += d);
-        let digest = object_digest_without(text, &self.members, canonical, "hash")
-            .map_err(|reason| VerifyError::Malformed { line, reason })?;
+        let event = match prepared {
+            PreparedLine::Blank => return Ok(()),
+            PreparedLine::Malformed(reason) => return Err(VerifyError::Malformed { line, reason }),
+            PreparedLine::Event(event) => event,
+        };
+        let t2 = self.lap(clock, |t, d| t.file_hash += d);
+        let digest: [u8; 32] = match &event.digest {
+            DigestPlan::Whole => Sha256::digest(text.as_bytes()).into(),
+            DigestPlan::Cut(cut) => Sha256::new()
+                .chain_update(&text.as_bytes()[..cut.start])
+                .chain_update(&text.as_bytes()[cut.end..])
+                .finalize()
+                .into(),
+            DigestPlan::Reparse => object_digest_without(text, &[], false, "hash")
+                .map_err(|reason| VerifyError::Malformed { line, reason })?,
+        };
         let t3 = self.lap(t2, |t, d| t.event_hash += d);
+        let id = id_text(&event.id);
         self.stream_key.clear();
-        self.stream_key.push_str(&event.entity_type);
-        self.stream_key.push('/');
-        self.stream_key.push_str(&event.entity_id);
+        match &event.stream {
+            StreamName::InLine {
+                entity_type,
+                entity_id,
+            } => {
+                self.stream_key.push_str(&text[entity_type.clone()]);
+                self.stream_key.push('/');
+                self.stream_key.push_str(&text[entity_id.clone()]);
+            }
+            StreamName::Owned(name) => self.stream_key.push_str(name),
+        }
         if digest != event.hash {
+            // Scanned again to name what differs (this line fails anyway).
+            let _ = scan_object(text, &mut self.members);
             let unknown: Vec<&str> = self
                 .members
                 .iter()
@@ -744,33 +884,33 @@ impl<'a> Verifier<'a> {
             };
             return Err(VerifyError::Modified {
                 line,
-                id: event.id.to_string(),
+                id: id.to_string(),
                 stream: self.stream_key.clone(),
                 seq: event.seq,
                 detail,
             });
         }
-        if self.count > 0 && event.id.as_bytes() <= &self.last_id[..] {
+        if self.count > 0 && event.id <= self.last_id {
             return Err(VerifyError::OutOfOrder {
                 line,
-                id: event.id.to_string(),
+                id: id.to_string(),
                 previous: id_text(&self.last_id).to_string(),
             });
         }
         while let Some(checkpoint) = self.checkpoints.get_mut(self.next_checkpoint) {
-            if event.id < checkpoint.upto_id() {
+            if id < checkpoint.upto_id() {
                 break;
             }
             self.next_checkpoint += 1;
             checkpoint.compare(&mut self.streams, self.next_checkpoint as u32)?;
         }
-        let id: [u8; 36] = event.id.as_bytes().try_into().expect("36 bytes");
+        let id = event.id;
         match self.streams.get_mut(self.stream_key.as_str()) {
             Some(state) => {
                 if event.seq != state.last_seq + 1 || event.prev_hash != state.head {
                     return Err(VerifyError::BrokenChain {
                         line,
-                        id: event.id.to_string(),
+                        id: id_text(&id).to_string(),
                         stream: self.stream_key.clone(),
                         expected_seq: state.last_seq + 1,
                         expected_prev: hex::encode(state.head),
@@ -802,7 +942,7 @@ impl<'a> Verifier<'a> {
             }
         }
         if self.first_id.is_none() {
-            self.first_id = Some(event.id.to_string());
+            self.first_id = Some(id_text(&id).to_string());
         }
         self.last_id = id;
         self.count += 1;
@@ -1049,6 +1189,31 @@ mod tests {
             let canonical = scan_object(&typed, &mut members).unwrap();
             let digest = object_digest_without(&typed, &members, canonical, "hash").unwrap();
             assert_eq!(hex::encode(digest), event.hash);
+        }
+    }
+
+    #[test]
+    fn hashes_decode_as_the_hex_crate_decodes_them() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            GENESIS_HASH.into(),
+            "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef0123".into(),
+            "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef012".into(),
+            "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef01234".into(),
+            vec![],
+        ];
+        for bad in [b'g', b'G', b'/', b':', b'@', b'`', 0xc3, b' ', 0] {
+            for at in [0, 1, 63] {
+                let mut digits = GENESIS_HASH.as_bytes().to_vec();
+                digits[at] = bad;
+                cases.push(digits);
+            }
+        }
+        for digits in cases {
+            let mut expected = [0u8; 32];
+            let expected = hex::decode_to_slice(&digits, &mut expected)
+                .ok()
+                .map(|()| expected);
+            assert_eq!(decode_hash(&digits), expected, "{digits:?}");
         }
     }
 

@@ -64,6 +64,16 @@ const MAX_DEPTH: usize = 64;
 /// level (JSON readers disagree on which one wins, so evidence must not contain one).
 pub fn scan_object(text: &str, members: &mut Vec<Member>) -> Result<bool, String> {
     members.clear();
+    if scan_canonical(text.as_bytes(), 0, members) == Some(text.len()) {
+        return Ok(true);
+    }
+    scan_object_full(text, members)
+}
+
+/// [`scan_object`] without its fast path: the full scanner, which also recognizes every other
+/// form of a JSON object (and says it is not canonical) and names every error.
+fn scan_object_full(text: &str, members: &mut Vec<Member>) -> Result<bool, String> {
+    members.clear();
     let mut scanner = Scanner {
         bytes: text.as_bytes(),
         text,
@@ -80,6 +90,212 @@ pub fn scan_object(text: &str, members: &mut Vec<Member>) -> Result<bool, String
         return Err(format!("unexpected text at byte {}", scanner.at));
     }
     Ok(scanner.canonical)
+}
+
+/// How deep [`scan_canonical`] follows a document before leaving it to [`Scanner`].
+const FAST_DEPTH: usize = 32;
+
+/// The fast path of [`scan_object`], for the text it sees almost always: a single object
+/// already in canonical form (no whitespace, keys strictly increasing at every level, no
+/// escaped key, no `\u` or `\/` escape, integers only). One pass over the bytes, no recursion,
+/// no values built. Returns `true` only when the text is all of that, with `members` filled
+/// exactly as [`Scanner`] fills them; on anything else (including every error) it returns
+/// `false` and the full scanner decides, so the answer never differs from the full
+/// scanner's: only its speed does.
+///
+/// Reads the object that starts at `start` (whatever follows it) and returns where it ends;
+/// [`scan_object`] then checks that nothing follows. The members' ranges are in `bytes`.
+pub(crate) fn scan_canonical(
+    bytes: &[u8],
+    start: usize,
+    members: &mut Vec<Member>,
+) -> Option<usize> {
+    members.clear();
+    // Per open container: whether it is an object, and the range of its last key.
+    let mut objects = [false; FAST_DEPTH];
+    let mut last_key = [(0usize, 0usize); FAST_DEPTH];
+    if bytes.get(start) != Some(&b'{') {
+        return None;
+    }
+    let mut depth = 1;
+    objects[0] = true;
+    let mut key_start = 0usize; // of the current top-level member (its key's quote)
+    let mut key = (0usize, 0usize);
+    let mut value_start = 0usize;
+    let mut at = start + 1;
+    // Just after '{': an empty object, or its first key.
+    if bytes.get(at) == Some(&b'}') {
+        return Some(at + 1);
+    }
+    let mut first_key = true;
+    'key: loop {
+        // A key, in an object at `depth`.
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        let start = at;
+        let (end, escaped) = string_end(bytes, at + 1)?;
+        if escaped {
+            return None;
+        }
+        let this = (at + 1, end);
+        if !first_key {
+            let (ps, pe) = last_key[depth - 1];
+            if !key_before(&bytes[ps..pe], &bytes[this.0..this.1]) {
+                return None;
+            }
+        }
+        last_key[depth - 1] = this;
+        at = end + 1;
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at += 1;
+        if depth == 1 {
+            key_start = start;
+            key = this;
+            value_start = at;
+        }
+        'value: loop {
+            // A value.
+            match bytes.get(at) {
+                Some(b'"') => match string_end(bytes, at + 1) {
+                    Some((end, _)) => at = end + 1,
+                    None => return None,
+                },
+                Some(b'{') => {
+                    if depth == FAST_DEPTH {
+                        return None;
+                    }
+                    at += 1;
+                    if bytes.get(at) == Some(&b'}') {
+                        at += 1;
+                    } else {
+                        objects[depth] = true;
+                        depth += 1;
+                        first_key = true;
+                        continue 'key;
+                    }
+                }
+                Some(b'[') => {
+                    if depth == FAST_DEPTH {
+                        return None;
+                    }
+                    at += 1;
+                    if bytes.get(at) == Some(&b']') {
+                        at += 1;
+                    } else {
+                        objects[depth] = false;
+                        depth += 1;
+                        continue 'value;
+                    }
+                }
+                Some(b't') if bytes[at..].starts_with(b"true") => at += 4,
+                Some(b'f') if bytes[at..].starts_with(b"false") => at += 5,
+                Some(b'n') if bytes[at..].starts_with(b"null") => at += 4,
+                Some(b'-' | b'0'..=b'9') => {
+                    // Only what the full scanner calls plain: an integer of at most 18
+                    // digits, no leading zero, not "-0".
+                    let negative = bytes[at] == b'-';
+                    let digits = at + usize::from(negative);
+                    let mut end = digits;
+                    while let Some(b'0'..=b'9') = bytes.get(end) {
+                        end += 1;
+                    }
+                    let n = end - digits;
+                    if n == 0
+                        || n > 18
+                        || (bytes[digits] == b'0' && (n > 1 || negative))
+                        || matches!(bytes.get(end), Some(b'.' | b'e' | b'E' | b'+' | b'-'))
+                    {
+                        return None;
+                    }
+                    at = end;
+                }
+                _ => return None,
+            }
+            // After a value: close containers, or go on with the next member or element.
+            loop {
+                if depth == 1 {
+                    members.push(Member {
+                        start: key_start,
+                        key: key.0..key.1,
+                        value: value_start..at,
+                    });
+                }
+                match (bytes.get(at), objects[depth - 1]) {
+                    (Some(b','), true) => {
+                        at += 1;
+                        first_key = false;
+                        continue 'key;
+                    }
+                    (Some(b','), false) => {
+                        at += 1;
+                        continue 'value;
+                    }
+                    (Some(b'}'), true) | (Some(b']'), false) => {
+                        at += 1;
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(at);
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+}
+
+/// Whether key `a` sorts strictly before key `b` (bytewise): keys are short and differ early,
+/// where a loop beats a call to `memcmp`.
+#[inline]
+fn key_before(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
+}
+
+/// From just after a string's opening quote: the index of its closing quote and whether it
+/// has escapes, or `None` for what the fast path leaves to the full scanner (a control
+/// character, a `\u` or `\/` escape, an invalid escape, no closing quote). Scans 8 bytes at a
+/// time (SWAR): the lowest flagged byte of each test below is exact.
+#[inline]
+fn string_end(bytes: &[u8], mut at: usize) -> Option<(usize, bool)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut escaped = false;
+    loop {
+        while let Some(chunk) = bytes.get(at..at + 8) {
+            let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            let q = x ^ (ONES * u64::from(b'"'));
+            let b = x ^ (ONES * u64::from(b'\\'));
+            let special = (q.wrapping_sub(ONES) & !q)
+                | (b.wrapping_sub(ONES) & !b)
+                | (x.wrapping_sub(ONES * 0x20) & !x);
+            let special = special & HIGH;
+            if special != 0 {
+                at += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            at += 8;
+        }
+        match *bytes.get(at)? {
+            b'"' => return Some((at, escaped)),
+            b'\\' => match bytes.get(at + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                    escaped = true;
+                    at += 2;
+                }
+                _ => return None,
+            },
+            0x00..=0x1f => return None,
+            _ => at += 1,
+        }
+    }
 }
 
 struct Scanner<'a> {
@@ -338,26 +554,32 @@ pub fn object_digest_without(
         return Ok(hasher.finalize().into());
     }
     let bytes = text.as_bytes();
-    match members
-        .iter()
-        .position(|m| &bytes[m.key.clone()] == skip.as_bytes())
-    {
+    match digest_cut(text, members, skip) {
         None => hasher.update(bytes),
-        Some(index) => {
-            let member = &members[index];
-            // Cut ",member" (or "member," when it is the first) so the rest stays canonical.
-            let cut = if index > 0 {
-                members[index - 1].value.end..member.value.end
-            } else if let Some(next) = members.get(1) {
-                member.start..next.start
-            } else {
-                member.start..member.value.end
-            };
+        Some(cut) => {
             hasher.update(&bytes[..cut.start]);
             hasher.update(&bytes[cut.end..]);
         }
     }
     Ok(hasher.finalize().into())
+}
+
+/// What [`object_digest_without`] leaves out of a canonical text: the member `skip` with the
+/// comma before it (or after it when it is the first) so the rest stays canonical; `None`
+/// when there is no such member.
+pub fn digest_cut(text: &str, members: &[Member], skip: &str) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let index = members
+        .iter()
+        .position(|m| &bytes[m.key.clone()] == skip.as_bytes())?;
+    let member = &members[index];
+    Some(if index > 0 {
+        members[index - 1].value.end..member.value.end
+    } else if let Some(next) = members.get(1) {
+        member.start..next.start
+    } else {
+        member.start..member.value.end
+    })
 }
 
 #[cfg(test)]
@@ -452,6 +674,102 @@ mod tests {
             "{\"a\":\"\u{1}\"}",
         ] {
             assert!(scan_object(text, &mut members).is_err(), "{text}");
+        }
+    }
+
+    /// The fast path accepts only what the full scanner calls canonical, with the same
+    /// members; and it does accept the canonical text of ordinary values.
+    fn fast_path_agrees(text: &str) -> bool {
+        let mut fast = Vec::new();
+        let mut full = Vec::new();
+        let accepted = scan_canonical(text.as_bytes(), 0, &mut fast) == Some(text.len());
+        // Through `scan_object`, whichever path answers, into a vector already used.
+        let mut used = fast.clone();
+        used.push(Member {
+            start: 0,
+            key: 0..0,
+            value: 0..0,
+        });
+        let answer = scan_object(text, &mut used);
+        assert_eq!(answer, scan_object_full(text, &mut full), "{text}");
+        if answer.is_ok() {
+            assert_eq!(used, full, "{text}");
+        }
+        if accepted {
+            assert_eq!(scan_object_full(text, &mut full), Ok(true), "{text}");
+            assert_eq!(fast, full, "{text}");
+        }
+        accepted
+    }
+
+    #[test]
+    fn the_fast_path_leaves_everything_unusual_to_the_full_scanner() {
+        for text in [
+            r#"{}"#,
+            r#"{"a":{},"b":[],"c":[{}],"d":[[1,-2,0],{"x":"y\n\"\\\t"}],"e":true,"f":false,"g":null}"#,
+        ] {
+            assert!(fast_path_agrees(text), "{text}");
+        }
+        for text in [
+            r#" {}"#,
+            r#"{} "#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"x":{"b":1,"a":2}}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\u001f"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a\n":1}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":1e2}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1234567890123456789}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1}{}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":"unterminated}"#,
+            r#"{"a" :1}"#,
+            r#"[1]"#,
+            r#"{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"#,
+        ] {
+            assert!(!fast_path_agrees(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_the_full_scanner_on_any_text(
+            value in proptest::collection::btree_map("[a-c\\\\\"é]{0,3}", proptest::prop_oneof![
+                (-999_999_999_999_999_999i64..=999_999_999_999_999_999).prop_map(|n| json!(n)),
+                "[ -~\u{0}-\u{1f}é]{0,12}".prop_map(|s| json!(s)),
+                (-1000i32..1000).prop_map(|n| json!(f64::from(n) / 8.0)),
+                proptest::bool::ANY.prop_map(|b| json!([b, null, {"y": [b], "x": {}}, []])),
+            ], 0..6),
+            edits in proptest::collection::vec((proptest::num::usize::ANY, proptest::sample::select(
+                b" \t\n{}[]:,\"\\/u0123456789.-+eEtfnaxy\x01".to_vec())), 0..3),
+        ) {
+            let value = serde_json::Value::Object(value.into_iter().collect());
+            let text = to_canonical_json(&value);
+            let object = value.as_object().unwrap();
+            let plain = !text.contains("\\u")
+                && !object.keys().any(|k| k.contains(['\\', '"']))
+                && !object.values().any(serde_json::Value::is_f64);
+            proptest::prop_assert_eq!(fast_path_agrees(&text), plain, "{}", text);
+            let mut bytes = text.into_bytes();
+            for (at, byte) in edits {
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    if bytes[at].is_ascii() {
+                        bytes[at] = byte;
+                    }
+                }
+            }
+            if let Ok(edited) = String::from_utf8(bytes) {
+                fast_path_agrees(&edited);
+            }
         }
     }
 
