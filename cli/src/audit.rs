@@ -656,10 +656,10 @@ fn create(path: &Path) -> Result<BackgroundFile, String> {
     BackgroundFile::create(path)
 }
 
-/// Writes the four export files, streaming, and returns the signed manifest.
 /// How often an export that found events committing behind its cursor is tried.
 const EXPORT_ATTEMPTS: u32 = 5;
 
+/// Writes the four export files, streaming, and returns the signed manifest.
 pub async fn export(
     store: &dyn Store,
     selection: &Selection,
@@ -702,6 +702,11 @@ pub async fn export(
             Ok(manifest) => break (manifest, ndjson, csv, heads),
             // Events were committing behind the cursor: a moment later they are all there.
             Err(e) if audit_export::raced_writes(&e) && attempt < EXPORT_ATTEMPTS => {
+                // The attempt's writer threads finish before its files are created afresh, so
+                // none of its blocks lands in the next attempt's files.
+                for file in [ndjson, csv, heads] {
+                    let _ = file.finish();
+                }
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
