@@ -24,7 +24,8 @@ pub async fn always(world: &World) -> Broken {
 }
 
 /// The invariants that hold once the relay has caught up: every committed request's workflow
-/// ran, and the whole audit trail exports and verifies, signed.
+/// ran, the whole audit trail exports and verifies, signed, and holds no personal data it must
+/// not (`brokeros_kernel::audit::personal_data`).
 pub async fn at_the_end(world: &World) -> Broken {
     let mut broken = always(world).await;
     let app = world.app();
@@ -80,6 +81,11 @@ pub async fn at_the_end(world: &World) -> Broken {
         }
     }
     audit_exports_and_verifies_signed(world, &mut broken).await;
+    // Document numbers only masked, emails and phones only where the rule allows them.
+    broken.extend(
+        brokeros_tests::audit_scan::violations(world.store.as_ref(), &world.asked.document_numbers)
+            .await,
+    );
     broken
 }
 

@@ -178,6 +178,8 @@ pub struct Ledger {
     pub leads: Vec<String>,
     pub deposits: Vec<String>,
     pub withdrawals: Vec<String>,
+    /// The document numbers sent, which no audit event may hold in clear.
+    pub document_numbers: BTreeSet<String>,
     /// Deposits a simulated provider sent a `succeeded` webhook for.
     pub paid_by_provider: Arc<Mutex<BTreeSet<String>>>,
     /// How many answers of each status (and error code) the plan got.
@@ -347,6 +349,10 @@ impl World {
                     .register(&format!("Sim{n}x{}", self.seed), &kyc.passport(n))
                     .await;
                 self.asked.clients.push(client.clone());
+                let numbers = [kyc.passport(n), "POA-2026-0001".to_string()];
+                self.asked
+                    .document_numbers
+                    .extend(numbers.map(|n| n.to_uppercase()));
                 let key = self.next_id("start");
                 let path = format!("/clients/{client}/onboarding");
                 let (status, reply) = self
