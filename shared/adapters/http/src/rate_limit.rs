@@ -70,8 +70,12 @@ pub enum Decision {
     },
 }
 
+/// A bucket's content in units of a token's 1/60,000: a source regains `per_minute` units per
+/// millisecond, so the arithmetic stays in integers.
+const UNITS_PER_TOKEN: u64 = 60_000;
+
 struct Bucket {
-    tokens: f64,
+    units: u64,
     updated: Instant,
 }
 
@@ -90,9 +94,24 @@ impl SourceLimiter {
         }
     }
 
-    /// Tokens regained per second.
-    fn rate(&self) -> f64 {
-        f64::from(self.options.per_minute.max(1)) / 60.0
+    /// Units regained per millisecond (see [`UNITS_PER_TOKEN`]).
+    fn rate(&self) -> u64 {
+        u64::from(self.options.per_minute.max(1))
+    }
+
+    /// A full bucket, in units.
+    fn capacity(&self) -> u64 {
+        u64::from(self.options.burst) * UNITS_PER_TOKEN
+    }
+
+    /// What `bucket` holds at `now`, refilled since it was last updated.
+    fn refilled(&self, bucket: &Bucket, now: Instant) -> u64 {
+        let elapsed_ms = u64::try_from(now.saturating_duration_since(bucket.updated).as_millis())
+            .unwrap_or(u64::MAX);
+        bucket
+            .units
+            .saturating_add(elapsed_ms.saturating_mul(self.rate()))
+            .min(self.capacity())
     }
 
     /// Takes a token of `source` at `now`, or says how long until one is back.
@@ -101,26 +120,23 @@ impl SourceLimiter {
             return Decision::Allowed;
         }
         let source = counted_as(source);
-        let burst = f64::from(self.options.burst);
-        let rate = self.rate();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if !buckets.contains_key(&source) && buckets.len() >= self.options.max_sources.max(1) {
             self.make_room(&mut buckets, now);
         }
         let bucket = buckets.entry(source).or_insert(Bucket {
-            tokens: burst,
+            units: self.capacity(),
             updated: now,
         });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+        bucket.units = self.refilled(bucket, now);
         bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.units >= UNITS_PER_TOKEN {
+            bucket.units -= UNITS_PER_TOKEN;
             Decision::Allowed
         } else {
-            let wait = (1.0 - bucket.tokens) / rate;
+            let wait_ms = (UNITS_PER_TOKEN - bucket.units).div_ceil(self.rate());
             Decision::Limited {
-                retry_after: Duration::from_secs_f64(wait),
+                retry_after: Duration::from_millis(wait_ms),
             }
         }
     }
@@ -131,11 +147,8 @@ impl SourceLimiter {
     }
 
     fn make_room(&self, buckets: &mut HashMap<IpAddr, Bucket>, now: Instant) {
-        let burst = f64::from(self.options.burst);
-        let rate = self.rate();
-        buckets.retain(|_, b| {
-            b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
-        });
+        let capacity = self.capacity();
+        buckets.retain(|_, b| self.refilled(b, now) < capacity);
         if buckets.len() >= self.options.max_sources.max(1) {
             let mut seen: Vec<Instant> = buckets.values().map(|b| b.updated).collect();
             seen.sort_unstable();

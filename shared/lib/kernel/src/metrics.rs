@@ -206,9 +206,9 @@ pub static ALL: [&Metric; 10] = [
 /// The outbox relay's report, once per relay round: how many messages wait and how old the
 /// oldest is (0 when none waits). Published as `outbox_pending` and `outbox_oldest_age_seconds`;
 /// the template alarms on the age.
-pub fn outbox(pending: u64, oldest_age_seconds: f64) {
-    OUTBOX_PENDING.set(&[], pending as f64);
-    OUTBOX_OLDEST_AGE.set(&[], oldest_age_seconds.max(0.0));
+pub fn outbox(pending: u32, oldest_age_seconds: i64) {
+    OUTBOX_PENDING.set(&[], f64::from(pending));
+    OUTBOX_OLDEST_AGE.set(&[], oldest_age_seconds.max(0) as f64);
 }
 
 /// A sweep's view of a state machine's running executions: how many, and the oldest's age.

@@ -286,7 +286,7 @@ pub async fn relay(core: &Core) -> Result<RelayReport> {
             }
         }
     }
-    crate::metrics::outbox(u64::from(report.pending), report.oldest_age_seconds as f64);
+    crate::metrics::outbox(report.pending, report.oldest_age_seconds);
     Ok(report)
 }
 
