@@ -285,14 +285,19 @@ fn csv_row_fast(
         text("prev_hash")?,
         text("hash")?,
     ];
+    push_csv_row(&row, out);
+    Some(())
+}
+
+/// Appends one CSV line of `row`'s fields, each quoted and defused as needed.
+fn push_csv_row<S: AsRef<str>>(row: &[S], out: &mut String) {
     for (i, field) in row.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&csv_field(field));
+        out.push_str(&csv_field(field.as_ref()));
     }
     out.push('\n');
-    Some(())
 }
 
 fn csv_row(line: &str, members: &[crate::canonical::Member], out: &mut String) -> Result<()> {
@@ -326,13 +331,7 @@ fn csv_row(line: &str, members: &[crate::canonical::Member], out: &mut String) -
         text("prev_hash")?,
         text("hash")?,
     ];
-    for (i, field) in row.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&csv_field(field));
-    }
-    out.push('\n');
+    push_csv_row(&row, out);
     Ok(())
 }
 
