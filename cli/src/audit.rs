@@ -806,7 +806,6 @@ const CHECKPOINT_PK: &str = "CHECKPOINT#audit";
 /// with lead-sized changes, committed in batches like the real writes.
 async fn synth(store: &dyn Store, events: u64, streams: u64) -> Result<(), String> {
     use brokeros_kernel::audit::{Actor, AuditEvent, ChainHead, EventDraft, FieldChange};
-    use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
     let mut heads: Vec<ChainHead> = (0..streams).map(|_| ChainHead::genesis()).collect();
     let mut batch = Vec::with_capacity(100);
     for n in 0..events {
@@ -843,23 +842,7 @@ async fn synth(store: &dyn Store, events: u64, streams: u64) -> Result<(), Strin
             uuid::Uuid::now_v7(),
         );
         heads[s] = event.head();
-        batch.push(WriteOp::Put {
-            table: Table::Audit,
-            item: Item::new(
-                Key::new(
-                    brokeros_kernel::keys::audit_stream(&event.entity_type, &event.entity_id),
-                    brokeros_kernel::keys::audit_seq(event.seq),
-                ),
-                1,
-                event.canonical_json(),
-            )
-            .with_index(
-                Index::Gsi1,
-                brokeros_kernel::keys::audit_day(brokeros_kernel::changeset::event_time(&event)),
-                event.id.clone(),
-            ),
-            condition: Condition::NotExists,
-        });
+        batch.push(brokeros_kernel::changeset::audit_put(&event).map_err(|e| e.to_string())?);
         if batch.len() == 100 || n + 1 == events {
             store
                 .transact(std::mem::take(&mut batch))
@@ -890,7 +873,6 @@ mod tests {
     use super::*;
     use brokeros_kernel::audit::{Actor, AuditEvent, ChainHead, EventDraft, GENESIS_HASH};
     use brokeros_kernel::signing::Ed25519Signer;
-    use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
 
     fn event(entity_type: &str, entity_id: &str, action: &str, head: &ChainHead) -> AuditEvent {
         AuditEvent::chained(
@@ -946,23 +928,7 @@ mod tests {
     async fn put(store: &dyn Store, events: &[AuditEvent]) {
         for e in events {
             store
-                .transact(vec![WriteOp::Put {
-                    table: Table::Audit,
-                    item: Item::new(
-                        Key::new(
-                            brokeros_kernel::keys::audit_stream(&e.entity_type, &e.entity_id),
-                            brokeros_kernel::keys::audit_seq(e.seq),
-                        ),
-                        1,
-                        e.canonical_json(),
-                    )
-                    .with_index(
-                        Index::Gsi1,
-                        brokeros_kernel::keys::audit_day(brokeros_kernel::changeset::event_time(e)),
-                        e.id.clone(),
-                    ),
-                    condition: Condition::NotExists,
-                }])
+                .transact(vec![brokeros_kernel::changeset::audit_put(e).unwrap()])
                 .await
                 .unwrap();
         }

@@ -247,7 +247,9 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn audit_put(event: &AuditEvent) -> Result<WriteOp> {
+/// The write that appends `event` to its audit stream (refused if its place is taken), with
+/// its day index.
+pub fn audit_put(event: &AuditEvent) -> Result<WriteOp> {
     // Stored in canonical form, so an export copies it and a verifier hashes it as it is.
     let data = event.canonical_json();
     let item = Item::new(
