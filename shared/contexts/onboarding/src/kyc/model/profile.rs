@@ -131,18 +131,12 @@ impl Default for ProfileChangeRules {
     /// and re-verified; withdrawals blocked and deposits held meanwhile.
     fn default() -> ProfileChangeRules {
         ProfileChangeRules {
-            material_fields: BTreeSet::from([
-                ProfileField::FirstName,
-                ProfileField::LastName,
-                ProfileField::MiddleNames,
-                ProfileField::CompanyName,
-                ProfileField::DateOfBirth,
-                ProfileField::Nationality,
-                ProfileField::ResidenceCountry,
-                ProfileField::Address,
-                ProfileField::PepDeclared,
-                ProfileField::ClientType,
-            ]),
+            // Every field that says who the client is; the source of funds changes the risk
+            // score at the next review, not the identity screened.
+            material_fields: ProfileField::ALL
+                .into_iter()
+                .filter(|f| *f != ProfileField::SourceOfFunds)
+                .collect(),
             on_material_change: OnMaterialChange::Reverify,
             while_reverifying: MoneyRules::HOLD,
         }
