@@ -9,6 +9,7 @@
 //! an amount that would need rounding is refused, never rounded.
 
 mod currency;
+mod deals;
 mod error;
 mod port;
 
@@ -16,6 +17,7 @@ pub use currency::{
     ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, checked_signed_amount, currency_scale,
     currency_spec,
 };
+pub use deals::{DealAction, DealChange, DealChangeKind, DealChangesPage, DealEntry, PlatformDeal};
 pub use error::{TradingError, platform_error};
 pub use port::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,
