@@ -34,7 +34,6 @@ pub async fn record_lead_touch(
     lead_id: &str,
     code: &str,
     received_at: OffsetDateTime,
-    source: &str,
     correlation_id: &str,
 ) -> Result<ReferralTouch> {
     let code = normalize::code("referral_code", code, LEAD_CODE_MAX)?;
@@ -43,7 +42,7 @@ pub async fn record_lead_touch(
     execute(services, None, || {
         Box::pin(async move {
             let ctx = OpContext {
-                actor: Actor::public(source),
+                actor: Actor::public("lead-capture"),
                 correlation_id: correlation_id.to_string(),
                 now: services.clock.now(),
             };
@@ -69,7 +68,14 @@ pub async fn record_lead_touch(
                     if !seen {
                         let mut after = before.entity.clone();
                         after.touches.push(touch.clone());
-                        changes.update(&ctx, services.ids.as_ref(), &before, &after, action, vec![])?;
+                        changes.update(
+                            &ctx,
+                            services.ids.as_ref(),
+                            &before,
+                            &after,
+                            action,
+                            vec![],
+                        )?;
                     }
                 }
                 None => {
@@ -142,7 +148,12 @@ pub async fn attribute_client(
             }
             let client = brokeros_onboarding::load_client(services, client_id).await?;
             let attribution = derive(services, &services.config, &client.entity).await?;
-            changes.create(&ctx, services.ids.as_ref(), &attribution, "ib_client.attributed")?;
+            changes.create(
+                &ctx,
+                services.ids.as_ref(),
+                &attribution,
+                "ib_client.attributed",
+            )?;
             Ok((Answer::created(view(&attribution)), changes))
         })
     })
@@ -192,7 +203,14 @@ pub async fn assign(
             let after = match services.find::<ClientAttribution>(client_id).await? {
                 Some(before) => {
                     let after = assigned(before.entity.clone())?;
-                    changes.update(&ctx, services.ids.as_ref(), &before, &after, "ib_client.assigned", vec![])?;
+                    changes.update(
+                        &ctx,
+                        services.ids.as_ref(),
+                        &before,
+                        &after,
+                        "ib_client.assigned",
+                        vec![],
+                    )?;
                     after
                 }
                 None => {
@@ -225,7 +243,11 @@ pub async fn get(services: &Services, principal: &Principal, client_id: &str) ->
 }
 
 /// The referral codes recorded for a lead (partner managers).
-pub async fn lead_touches(services: &Services, principal: &Principal, lead_id: &str) -> Result<Value> {
+pub async fn lead_touches(
+    services: &Services,
+    principal: &Principal,
+    lead_id: &str,
+) -> Result<Value> {
     require_partner_manager(principal, "read lead referrals")?;
     let lead_id = normalize::code("lead_id", lead_id, 80)?;
     let found = services.get::<LeadReferrals>(&lead_id).await?;

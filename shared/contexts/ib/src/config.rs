@@ -57,7 +57,9 @@ impl IbConfig {
                 return Err(Error::invalid(
                     "invalid_config",
                     field,
-                    format!("'{bad}' is not a symbol name (1 to 32 letters, digits, '.', '-', '_' or '#')"),
+                    format!(
+                        "'{bad}' is not a symbol name (1 to 32 letters, digits, '.', '-', '_' or '#')"
+                    ),
                 ));
             }
         }

@@ -18,6 +18,7 @@ pub mod partners;
 pub mod portal;
 mod repo;
 mod services;
+pub mod views;
 
 pub use hierarchy::load_hierarchy;
 pub use services::Services;
@@ -35,7 +36,10 @@ pub fn millis(at: OffsetDateTime) -> Millis {
 
 /// When a change takes effect: `requested`, or now. A change never takes effect in the past,
 /// so it never rewrites what deals already earned.
-pub(crate) fn effective_msc(requested: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<Millis> {
+pub(crate) fn effective_msc(
+    requested: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<Millis> {
     match requested {
         None => Ok(millis(now)),
         Some(at) if at >= now => Ok(millis(at)),
@@ -50,4 +54,15 @@ pub(crate) fn effective_msc(requested: Option<OffsetDateTime>, now: OffsetDateTi
 /// Partner managers (and admins) run the partner business.
 pub(crate) fn require_partner_manager(principal: &Principal, action: &str) -> Result<()> {
     principal.require_any(&[Role::Partners, Role::Admin], action)
+}
+
+/// The IB the calling portal user signs in as (its marker, read by key).
+pub async fn own_ib_id(services: &Services, principal: &Principal) -> Result<String> {
+    principal.require_any(&[Role::Ib], "use the IB portal")?;
+    repo::ib_of_user(services, &principal.sub)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity: "IB",
+            id: principal.sub.clone(),
+        })
 }

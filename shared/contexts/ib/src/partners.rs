@@ -13,31 +13,18 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Answer, Error, Result, normalize, user_ctx};
 use brokeros_ledger::model::AccountId;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::model::{
     Application, ApplicationStatus, Hierarchy, Ib, IbNode, Invitation, InvitationStatus,
     ReferralCode, Standing, StandingAction, Timeline, Utm,
 };
+use crate::views::{application_view, ib_view, invitation_view};
 use crate::{Services, effective_msc, millis, repo, require_partner_manager};
 
 const MAX_CODE_CHARS: usize = 32;
 const MAX_PLANS: usize = 10;
 const MAX_CODES: usize = 20;
-
-/// An application as the API shows it.
-pub fn application_view(application: &Application) -> Value {
-    serde_json::to_value(application).expect("applications serialize")
-}
-
-/// An IB as the API shows it, with its standing now.
-pub fn ib_view(ib: &Ib) -> Value {
-    let mut v = serde_json::to_value(ib).expect("IBs serialize");
-    v["current_standing"] = json!(crate::model::partner::standing_name(ib.current_standing()));
-    v["current_parent"] = json!(ib.node.parent.latest().cloned().flatten());
-    v
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,9 +183,8 @@ pub struct ApplicationApproval {
 }
 
 fn checked_utm(utm: Utm) -> Result<Utm> {
-    let part = |field: &str, v: Option<String>| {
-        normalize::optional(v, |v| normalize::code(field, v, 60))
-    };
+    let part =
+        |field: &str, v: Option<String>| normalize::optional(v, |v| normalize::code(field, v, 60));
     Ok(Utm {
         source: part("utm.source", utm.source)?,
         medium: part("utm.medium", utm.medium)?,
@@ -273,7 +259,11 @@ fn checked_plans(plans: Vec<String>) -> Result<Vec<String>> {
         .collect::<Result<Vec<_>>>()?;
     let distinct: BTreeSet<&String> = plans.iter().collect();
     if distinct.len() != plans.len() {
-        return Err(Error::invalid("duplicate_plan", "plans", "each plan appears once"));
+        return Err(Error::invalid(
+            "duplicate_plan",
+            "plans",
+            "each plan appears once",
+        ));
     }
     Ok(plans)
 }
@@ -535,7 +525,9 @@ pub async fn move_ib(
 ) -> Result<Answer> {
     require_partner_manager(principal, "move IBs")?;
     let id = normalize::code("ib_id", id, 80)?;
-    let parent = normalize::optional(body.parent_ib_id, |p| normalize::code("parent_ib_id", p, 80))?;
+    let parent = normalize::optional(body.parent_ib_id, |p| {
+        normalize::code("parent_ib_id", p, 80)
+    })?;
     let (id, parent) = (&id, &parent);
     execute(services, key, || {
         Box::pin(async move {
@@ -555,7 +547,14 @@ pub async fn move_ib(
             tree.check_move(id, parent.as_deref(), from)?;
             ib.node.parent.change("parent", from, parent.clone())?;
             let mut changes = Changeset::new();
-            changes.update(&ctx, services.ids.as_ref(), &before, &ib, "ib.moved", vec![])?;
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &ib,
+                "ib.moved",
+                vec![],
+            )?;
             Ok((Answer::done(ib_view(&ib)), changes))
         })
     })
@@ -610,7 +609,7 @@ pub async fn invite(
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
 ) -> Result<Answer> {
-    let ib_id = crate::portal::own_ib_id(services, principal).await?;
+    let ib_id = crate::own_ib_id(services, principal).await?;
     let ib_id = &ib_id;
     execute(services, key, || {
         let id = services.ids.prefixed("ibinv");
@@ -635,18 +634,17 @@ pub async fn invite(
                 "ib.invitation_issued",
                 vec![],
             )?;
-            changes.create(&ctx, services.ids.as_ref(), &invitation, "ib_invitation.issued")?;
-            Ok((Answer::created(invitation_view(services, &invitation)), changes))
+            changes.create(
+                &ctx,
+                services.ids.as_ref(),
+                &invitation,
+                "ib_invitation.issued",
+            )?;
+            Ok((
+                Answer::created(invitation_view(services, &invitation)),
+                changes,
+            ))
         })
     })
     .await
-}
-
-/// An invitation with the link the invitee applies through.
-pub fn invitation_view(services: &Services, invitation: &Invitation) -> Value {
-    let mut v = serde_json::to_value(invitation).expect("invitations serialize");
-    let base = &services.config.referral_link_base;
-    let separator = if base.contains('?') { '&' } else { '?' };
-    v["link"] = json!(format!("{base}{separator}invitation={}", invitation.id));
-    v
 }

@@ -13,19 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::model::{Application, ApplicationStatus, ClientAttribution, Ib, MAX_DEPTH};
-use crate::partners::{application_view, ib_view, invitation_view};
-use crate::{Services, repo, require_partner_manager};
-
-/// The IB the calling portal user signs in as.
-pub async fn own_ib_id(services: &Services, principal: &Principal) -> Result<String> {
-    principal.require_any(&[Role::Ib], "use the IB portal")?;
-    repo::ib_of_user(services, &principal.sub)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            entity: "IB",
-            id: principal.sub.clone(),
-        })
-}
+use crate::views::{application_view, ib_view, invitation_view};
+use crate::{Services, own_ib_id, repo, require_partner_manager};
 
 /// One IB of a subtree and how far below its root it sits (0: the root).
 pub struct Member {
@@ -134,9 +123,13 @@ async fn ancestors_to(services: &Services, root: &str, ib: &Ib) -> Result<u32> {
     let mut level = 0;
     let mut current = ib.clone();
     while current.node.id != root {
-        let parent = current.node.parent.latest().cloned().flatten().ok_or_else(|| {
-            Error::Internal(format!("IB {} is not below {root}", ib.node.id))
-        })?;
+        let parent = current
+            .node
+            .parent
+            .latest()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| Error::Internal(format!("IB {} is not below {root}", ib.node.id)))?;
         current = services.get::<Ib>(&parent).await?.entity;
         level += 1;
     }
@@ -178,10 +171,12 @@ pub async fn clients(
 ) -> Result<Value> {
     let own = own_ib_id(services, principal).await?;
     let of = match filter.ib {
-        Some(ib) => within(services, &own, &normalize::code("ib", &ib, 80)?)
-            .await?
-            .node
-            .id,
+        Some(ib) => {
+            within(services, &own, &normalize::code("ib", &ib, 80)?)
+                .await?
+                .node
+                .id
+        }
         None => own,
     };
     let attributions = repo::clients_of(services, &of).await?;

@@ -72,7 +72,11 @@ impl Application {
         } else {
             Err(Error::conflict(
                 "application_decided",
-                format!("application {} is already {}", self.id, self.status.as_str()),
+                format!(
+                    "application {} is already {}",
+                    self.id,
+                    self.status.as_str()
+                ),
             ))
         }
     }
@@ -275,7 +279,11 @@ impl Ib {
 
     pub fn add_referral_code(&mut self, code: ReferralCode) -> Result<()> {
         self.require_not_terminated("it takes no new referral code")?;
-        if self.referral_codes.iter().any(|c| c.campaign == code.campaign) {
+        if self
+            .referral_codes
+            .iter()
+            .any(|c| c.campaign == code.campaign)
+        {
             return Err(Error::conflict(
                 "campaign_has_code",
                 format!(
