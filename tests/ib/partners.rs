@@ -211,8 +211,26 @@ pub async fn an_approved_application_makes_an_ib_with_wallet_codes_and_agreement
     assert_eq!(me["id"], id.as_str());
     assert_eq!(me["dashboard"]["direct_clients"], 0);
     let (_, links) = get(&app, "/ib/me/referral-links", &token("u-anna", Role::Ib)).await;
-    assert_eq!(links["items"].as_array().unwrap().len(), 2);
+    assert_eq!(links["items"], created["referral_codes"]);
 
+    let codes = format!("/partners/ibs/{id}/referral-codes");
+    let (status, more) = post(
+        &app,
+        &codes,
+        json!({ "code": "ANNA-FALL", "campaign": "fall" }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{more}");
+    assert_eq!(more["referral_codes"].as_array().unwrap().len(), 3);
+    let again = json!({ "code": "ANNA-FALL-2", "campaign": "fall" });
+    refused(
+        &app,
+        Call::post(&codes, &again).token(&pm()),
+        409,
+        "campaign_has_code",
+    )
+    .await;
     // Decided once; a code belongs to one IB (compared without case); one IB per user.
     refused(
         &app,
@@ -368,6 +386,24 @@ pub async fn effective_dated_moves_change_the_chain_from_their_time_on(app: App)
     )
     .await;
     assert_eq!(status, 200, "{reassigned}");
+
+    let (status, replanned) = post(
+        &app,
+        &format!("/partners/ibs/{b}/plans"),
+        json!({ "plans": ["vip"], "effective_at": text(t1) }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 200, "{replanned}");
+    let stored: Ib = serde_json::from_value(ib(&app, &b).await).unwrap();
+    assert_eq!(
+        stored.node.plans.at(msc(t1) - 1),
+        Some(&vec!["standard".to_string()])
+    );
+    assert_eq!(
+        stored.node.plans.at(msc(t1)),
+        Some(&vec!["vip".to_string()])
+    );
 
     let tree = brokeros_ib::load_hierarchy(&app.services.ib, &[login, 999_999_999])
         .await

@@ -89,6 +89,13 @@ id_post!(
 );
 id_post!(move_ib, "ib.move", partners::Move, ib, partners::move_ib);
 id_post!(
+    change_plans,
+    "ib.plans",
+    partners::PlansChange,
+    ib,
+    partners::change_plans
+);
+id_post!(
     add_code,
     "ib.referral_code",
     partners::NewReferralCode,
@@ -234,6 +241,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/partners/ibs/{id}/reinstate", post(reinstate))
         .route("/partners/ibs/{id}/terminate", post(terminate))
         .route("/partners/ibs/{id}/move", post(move_ib))
+        .route("/partners/ibs/{id}/plans", post(change_plans))
         .route("/partners/ibs/{id}/referral-codes", post(add_code))
         .route(
             "/partners/clients/{id}/ib",

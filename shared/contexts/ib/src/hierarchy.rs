@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use brokeros_kernel::Result;
+use brokeros_kernel::{Core, Error, Result};
 use brokeros_onboarding::model::Client;
 
 use crate::model::{ClientAttribution, ClientNode, Hierarchy, Ib};
@@ -36,28 +36,17 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
     }
     let mut tree = Hierarchy::default();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut frontier: Vec<String> = Vec::new();
+    let mut ibs: Vec<String> = Vec::new();
     for a in attributions.values() {
         for d in a.ib.entries() {
             if let Some(ib) = &d.value
                 && seen.insert(ib.clone())
             {
-                frontier.push(ib.clone());
+                ibs.push(ib.clone());
             }
         }
     }
-    while !frontier.is_empty() {
-        let found = repo::by_ids::<Ib>(services, &frontier).await?;
-        frontier = Vec::new();
-        for ib in found {
-            for parent in ib.entity.node.parents_ever() {
-                if seen.insert(parent.to_string()) {
-                    frontier.push(parent.to_string());
-                }
-            }
-            tree.insert_ib(ib.entity.node)?;
-        }
-    }
+    add_with_ancestors(services, &mut tree, &mut seen, ibs).await?;
     for client in clients {
         let Some(a) = attributions.remove(&client.entity.id) else {
             continue;
@@ -74,4 +63,38 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
         })?;
     }
     Ok(tree)
+}
+
+/// Adds the IBs `ids` to `tree` with every IB that is, was or will be above them, read by key
+/// level by level (what a chain at any time, or a move's cycle check, walks). `seen` holds the
+/// ids already in the tree or in `ids`; an IB named but not stored is an error.
+pub(crate) async fn add_with_ancestors(
+    core: &Core,
+    tree: &mut Hierarchy,
+    seen: &mut HashSet<String>,
+    ids: Vec<String>,
+) -> Result<()> {
+    seen.extend(ids.iter().cloned());
+    let mut frontier = ids;
+    while !frontier.is_empty() {
+        let found = repo::by_ids::<Ib>(core, &frontier).await?;
+        if found.len() != frontier.len() {
+            let stored: HashSet<&str> = found.iter().map(|f| f.entity.node.id.as_str()).collect();
+            let missing = frontier.iter().find(|id| !stored.contains(id.as_str()));
+            return Err(Error::NotFound {
+                entity: "IB",
+                id: missing.cloned().unwrap_or_default(),
+            });
+        }
+        frontier = Vec::new();
+        for ib in found {
+            for parent in ib.entity.node.parents_ever() {
+                if seen.insert(parent.to_string()) {
+                    frontier.push(parent.to_string());
+                }
+            }
+            tree.insert_ib(ib.entity.node)?;
+        }
+    }
+    Ok(())
 }

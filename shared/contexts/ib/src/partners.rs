@@ -15,6 +15,7 @@ use brokeros_ledger::model::AccountId;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use crate::hierarchy::add_with_ancestors;
 use crate::model::{
     Application, ApplicationStatus, Hierarchy, Ib, IbNode, Invitation, InvitationStatus,
     ReferralCode, Standing, StandingAction, Timeline, Utm,
@@ -475,42 +476,6 @@ pub struct Move {
     pub effective_at: Option<OffsetDateTime>,
 }
 
-/// `ib` and every IB that is, was or will be above `start`, read by key level by level: what
-/// deciding whether a move closes a cycle needs ([`Hierarchy::check_move`]).
-pub(crate) async fn ancestors_ever(
-    services: &Services,
-    start: Option<&str>,
-    ib: &Ib,
-) -> Result<Hierarchy> {
-    let mut tree = Hierarchy::default();
-    let mut seen: HashSet<String> = HashSet::from([ib.node.id.clone()]);
-    tree.insert_ib(ib.node.clone())?;
-    let mut frontier: Vec<String> = start
-        .filter(|s| *s != ib.node.id)
-        .map(|s| vec![s.to_string()])
-        .unwrap_or_default();
-    seen.extend(frontier.iter().cloned());
-    while !frontier.is_empty() {
-        let found = repo::by_ids::<Ib>(services, &frontier).await?;
-        if found.len() != frontier.len() {
-            return Err(Error::NotFound {
-                entity: "IB",
-                id: frontier.join(","),
-            });
-        }
-        frontier = Vec::new();
-        for node in found {
-            for parent in node.entity.node.parents_ever() {
-                if seen.insert(parent.to_string()) {
-                    frontier.push(parent.to_string());
-                }
-            }
-            tree.insert_ib(node.entity.node)?;
-        }
-    }
-    Ok(tree)
-}
-
 /// Moves an IB (with its subtree) under another parent from the effective time on: deals
 /// before it pay the old chain, deals after it the new one. A move under the IB itself or one
 /// of its descendants — now or at any later change of the tree — is refused (409
@@ -543,7 +508,15 @@ pub async fn move_ib(
                     .entity
                     .require_not_terminated("it takes no new sub-IB")?;
             }
-            let tree = ancestors_ever(services, parent.as_deref(), &ib).await?;
+            let mut tree = Hierarchy::default();
+            tree.insert_ib(ib.node.clone())?;
+            let mut seen = HashSet::from([ib.node.id.clone()]);
+            let start: Vec<String> = parent
+                .iter()
+                .filter(|p| **p != ib.node.id)
+                .cloned()
+                .collect();
+            add_with_ancestors(services, &mut tree, &mut seen, start).await?;
             tree.check_move(id, parent.as_deref(), from)?;
             ib.node.parent.change("parent", from, parent.clone())?;
             let mut changes = Changeset::new();
@@ -553,6 +526,51 @@ pub async fn move_ib(
                 &before,
                 &ib,
                 "ib.moved",
+                vec![],
+            )?;
+            Ok((Answer::done(ib_view(&ib)), changes))
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlansChange {
+    pub plans: Vec<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub effective_at: Option<OffsetDateTime>,
+}
+
+/// Changes the plans an IB's agreement assigns, from the effective time on: deals before it
+/// are paid under the plans in force then.
+pub async fn change_plans(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: PlansChange,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Answer> {
+    require_partner_manager(principal, "change IB agreements")?;
+    let id = normalize::code("ib_id", id, 80)?;
+    let plans = checked_plans(body.plans)?;
+    let (id, plans) = (&id, &plans);
+    execute(services, key, || {
+        Box::pin(async move {
+            let ctx = user_ctx(services, principal, correlation_id);
+            let from = effective_msc(body.effective_at, ctx.now)?;
+            let before = services.get::<Ib>(id).await?;
+            let mut ib = before.entity.clone();
+            ib.require_not_terminated("its agreement does not change")?;
+            ib.node.plans.change("plans", from, plans.clone())?;
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &before,
+                &ib,
+                "ib.plans_changed",
                 vec![],
             )?;
             Ok((Answer::done(ib_view(&ib)), changes))

@@ -46,17 +46,18 @@ pub async fn subtree(core: &Core, root: Ib) -> Result<Vec<Member>> {
     Ok(members)
 }
 
-/// `id`, if it is `root` or below it now: its current parents read by key up to a master.
-async fn within(services: &Services, root: &str, id: &str) -> Result<Ib> {
+/// `id` and how far below `root` it sits now, if it is `root` or below it: its current parents
+/// read by key up to a master.
+async fn within(services: &Services, root: &str, id: &str) -> Result<Member> {
     let not_found = || Error::NotFound {
         entity: "IB",
         id: id.to_string(),
     };
     let found = services.find::<Ib>(id).await?.ok_or_else(not_found)?.entity;
     let mut current = found.clone();
-    for _ in 0..MAX_DEPTH {
+    for level in 0..MAX_DEPTH {
         if current.node.id == root {
-            return Ok(found);
+            return Ok(Member { ib: found, level });
         }
         let Some(parent) = current.node.parent.latest().cloned().flatten() else {
             break;
@@ -113,27 +114,7 @@ pub async fn sub_ibs(services: &Services, principal: &Principal) -> Result<Value
 pub async fn sub_ib(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let own = own_ib_id(services, principal).await?;
     let id = normalize::code("ib_id", id, 80)?;
-    let ib = within(services, &own, &id).await?;
-    let level = ancestors_to(services, &own, &ib).await?;
-    Ok(sub_ib_view(&Member { ib, level }))
-}
-
-/// How many levels `ib` sits below `root` now.
-async fn ancestors_to(services: &Services, root: &str, ib: &Ib) -> Result<u32> {
-    let mut level = 0;
-    let mut current = ib.clone();
-    while current.node.id != root {
-        let parent = current
-            .node
-            .parent
-            .latest()
-            .cloned()
-            .flatten()
-            .ok_or_else(|| Error::Internal(format!("IB {} is not below {root}", ib.node.id)))?;
-        current = services.get::<Ib>(&parent).await?.entity;
-        level += 1;
-    }
-    Ok(level)
+    Ok(sub_ib_view(&within(services, &own, &id).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,6 +155,7 @@ pub async fn clients(
         Some(ib) => {
             within(services, &own, &normalize::code("ib", &ib, 80)?)
                 .await?
+                .ib
                 .node
                 .id
         }
