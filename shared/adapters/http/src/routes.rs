@@ -51,7 +51,10 @@ async fn capture_lead(
 }
 
 /// Tells the IB context the referral code a capture carried, once the lead is captured: known
-/// or not, it is recorded on the lead's referrals (the CRM does not depend on IBs).
+/// or not, it is recorded on the lead's referrals (the CRM does not depend on IBs). Should
+/// that fail, the request fails: its retry under the same `Idempotency-Key` replays the
+/// capture and records the touch; a client never attributed is attributed from the lead's
+/// own code (`brokeros_ib::attribution::derive`).
 async fn record_referral(
     state: &AppState,
     answer: &Answer,

@@ -93,7 +93,7 @@ pub async fn record_lead_touch(
 }
 
 /// The attribution the recorded facts give `client` under `config`'s policy: the touches of
-/// the lead it was converted from, or its registration's referral code (resolved now).
+/// the lead it was converted from and the client's own referral code (resolved now).
 pub async fn derive(core: &Core, config: &IbConfig, client: &Client) -> Result<ClientAttribution> {
     let mut touches = match &client.lead_id {
         Some(lead) => core
@@ -104,8 +104,10 @@ pub async fn derive(core: &Core, config: &IbConfig, client: &Client) -> Result<C
         None => Vec::new(),
     };
     let registered = millis(client.created_at);
-    if client.lead_id.is_none()
-        && let Some(code) = &client.referral_code
+    // The client's own code: its registration's, or the code its lead kept (already among the
+    // lead's touches unless the lead was captured before they were recorded).
+    if let Some(code) = &client.referral_code
+        && !touches.iter().any(|t| t.code.eq_ignore_ascii_case(code))
     {
         touches.push(ReferralTouch {
             code: code.clone(),
