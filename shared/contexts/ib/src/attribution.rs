@@ -18,10 +18,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::config::IbConfig;
-use crate::model::{
-    AttributedBy, ClientAttribution, Ib, LeadReferrals, ReferralTouch, TouchSource,
-};
-use crate::{Services, effective_msc, millis, repo, require_partner_manager};
+use crate::model::{AttributedBy, ClientAttribution, LeadReferrals, ReferralTouch, TouchSource};
+use crate::{Services, effective_msc, millis, repo, require_partner_manager, working_ib};
 
 /// The longest referral code a lead capture takes (the CRM's rule).
 const LEAD_CODE_MAX: usize = 32;
@@ -190,11 +188,7 @@ pub async fn assign(
             let ctx = user_ctx(services, principal, correlation_id);
             let from = effective_msc(body.effective_at, ctx.now)?;
             if let Some(ib) = ib_id {
-                services
-                    .get::<Ib>(ib)
-                    .await?
-                    .entity
-                    .require_not_terminated("it takes no new client")?;
+                working_ib(services, ib, "it takes no new client").await?;
             }
             let mut changes = Changeset::new();
             let assigned = |mut a: ClientAttribution| -> Result<ClientAttribution> {

@@ -66,3 +66,14 @@ pub async fn own_ib_id(services: &Services, principal: &Principal) -> Result<Str
             id: principal.sub.clone(),
         })
 }
+
+/// IB `id`, which must exist and not be terminated (`what` says what a terminated one refuses).
+pub(crate) async fn working_ib(
+    core: &brokeros_kernel::Core,
+    id: &str,
+    what: &str,
+) -> Result<model::Ib> {
+    let ib = core.get::<model::Ib>(id).await?.entity;
+    ib.require_not_terminated(what)?;
+    Ok(ib)
+}

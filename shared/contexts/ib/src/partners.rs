@@ -17,11 +17,11 @@ use time::OffsetDateTime;
 
 use crate::hierarchy::add_with_ancestors;
 use crate::model::{
-    Application, ApplicationStatus, Hierarchy, Ib, IbNode, Invitation, InvitationStatus,
+    Application, ApplicationStatus, Hierarchy, Ib, IbNode, Invitation, InvitationStatus, Millis,
     ReferralCode, Standing, StandingAction, Timeline, Utm,
 };
 use crate::views::{application_view, ib_view, invitation_view};
-use crate::{Services, effective_msc, millis, repo, require_partner_manager};
+use crate::{Services, effective_msc, millis, repo, require_partner_manager, working_ib};
 
 const MAX_CODE_CHARS: usize = 32;
 const MAX_PLANS: usize = 10;
@@ -116,11 +116,7 @@ pub async fn apply(
             let mut changes = Changeset::new();
             let mut parent_ib = parent.clone();
             if let Some(parent) = parent {
-                services
-                    .get::<Ib>(parent)
-                    .await?
-                    .entity
-                    .require_not_terminated("it takes no new sub-IB")?;
+                working_ib(services, parent, "it takes no new sub-IB").await?;
             }
             if let Some(invitation_id) = invitation_id {
                 let before = services.get::<Invitation>(invitation_id).await?;
@@ -297,11 +293,7 @@ pub async fn approve(
             let mut application = before.entity.clone();
             application.approve(&ib_id, &principal.sub, ctx.now)?;
             if let Some(parent) = &application.parent_ib {
-                services
-                    .get::<Ib>(parent)
-                    .await?
-                    .entity
-                    .require_not_terminated("it takes no new sub-IB")?;
+                working_ib(services, parent, "it takes no new sub-IB").await?;
             }
             let currency = Currency::parse("payout_currency", &application.payout_currency)?;
             let wallet = AccountId::ib_payable(&ib_id, currency)?;
@@ -406,25 +398,48 @@ pub async fn change_standing(
     correlation_id: &str,
 ) -> Result<Answer> {
     require_partner_manager(principal, "change an IB's standing")?;
-    let id = normalize::code("ib_id", id, 80)?;
     let reason = normalize::required_text("reason", &body.reason, 500)?;
-    let (id, reason) = (&id, &reason);
+    let action_name = format!("ib.{}", action.as_str());
+    let by = principal.sub.as_str();
+    let change = |ib: &mut Ib, from: Millis| ib.change_standing(action, from, reason.clone(), by);
+    let at = body.effective_at;
+    change_ib(
+        services,
+        principal,
+        id,
+        at,
+        &action_name,
+        key,
+        correlation_id,
+        change,
+    )
+    .await
+}
+
+/// Changes IB `id` from the effective time `at` (now unless given) on, as `change` decides,
+/// committed with its audit event `action`; answers the IB as it is then.
+#[allow(clippy::too_many_arguments)]
+async fn change_ib(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    at: Option<OffsetDateTime>,
+    action: &str,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+    change: impl Fn(&mut Ib, Millis) -> Result<()> + Sync,
+) -> Result<Answer> {
+    let id = normalize::code("ib_id", id, 80)?;
+    let (id, change) = (&id, &change);
     execute(services, key, || {
         Box::pin(async move {
             let ctx = user_ctx(services, principal, correlation_id);
-            let from = effective_msc(body.effective_at, ctx.now)?;
+            let from = effective_msc(at, ctx.now)?;
             let before = services.get::<Ib>(id).await?;
             let mut ib = before.entity.clone();
-            ib.change_standing(action, from, reason.clone(), &principal.sub)?;
+            change(&mut ib, from)?;
             let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &ib,
-                &format!("ib.{}", action.as_str()),
-                vec![],
-            )?;
+            changes.update(&ctx, services.ids.as_ref(), &before, &ib, action, vec![])?;
             Ok((Answer::done(ib_view(&ib)), changes))
         })
     })
@@ -502,11 +517,7 @@ pub async fn move_ib(
             let mut ib = before.entity.clone();
             ib.require_not_terminated("it does not move")?;
             if let Some(parent) = parent {
-                services
-                    .get::<Ib>(parent)
-                    .await?
-                    .entity
-                    .require_not_terminated("it takes no new sub-IB")?;
+                working_ib(services, parent, "it takes no new sub-IB").await?;
             }
             let mut tree = Hierarchy::default();
             tree.insert_ib(ib.node.clone())?;
@@ -553,29 +564,22 @@ pub async fn change_plans(
     correlation_id: &str,
 ) -> Result<Answer> {
     require_partner_manager(principal, "change IB agreements")?;
-    let id = normalize::code("ib_id", id, 80)?;
     let plans = checked_plans(body.plans)?;
-    let (id, plans) = (&id, &plans);
-    execute(services, key, || {
-        Box::pin(async move {
-            let ctx = user_ctx(services, principal, correlation_id);
-            let from = effective_msc(body.effective_at, ctx.now)?;
-            let before = services.get::<Ib>(id).await?;
-            let mut ib = before.entity.clone();
-            ib.require_not_terminated("its agreement does not change")?;
-            ib.node.plans.change("plans", from, plans.clone())?;
-            let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &ib,
-                "ib.plans_changed",
-                vec![],
-            )?;
-            Ok((Answer::done(ib_view(&ib)), changes))
-        })
-    })
+    let change = |ib: &mut Ib, from: Millis| {
+        ib.require_not_terminated("its agreement does not change")?;
+        ib.node.plans.change("plans", from, plans.clone())
+    };
+    let at = body.effective_at;
+    change_ib(
+        services,
+        principal,
+        id,
+        at,
+        "ib.plans_changed",
+        key,
+        correlation_id,
+        change,
+    )
     .await
 }
 
