@@ -110,123 +110,52 @@ id_post!(
     attribution::assign
 );
 
-async fn applications(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    let filter = query(&uri)?;
-    Ok(axum::Json(
-        portal::applications(&state.services.ib, &p, filter).await?,
-    ))
+/// A `GET` handler answering `$read(&services.ib, &caller, …)` as JSON, where `…` is the path's
+/// id (`id`), the query string's filter (`query`), or nothing (`caller`).
+macro_rules! ib_get {
+    ($name:ident, id, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+            Path(id): Path<String>,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json($read(&state.services.ib, &p, &id).await?))
+        }
+    };
+    ($name:ident, query, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+            uri: axum::http::Uri,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json(
+                $read(&state.services.ib, &p, query(&uri)?).await?,
+            ))
+        }
+    };
+    ($name:ident, caller, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json($read(&state.services.ib, &p).await?))
+        }
+    };
 }
 
-async fn application(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        portal::application(&state.services.ib, &p, &id).await?,
-    ))
-}
-
-async fn ibs(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    let filter = query(&uri)?;
-    Ok(axum::Json(
-        portal::ibs(&state.services.ib, &p, filter).await?,
-    ))
-}
-
-async fn ib(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(portal::ib(&state.services.ib, &p, &id).await?))
-}
-
-async fn tree(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    let filter = query(&uri)?;
-    Ok(axum::Json(
-        portal::tree(&state.services.ib, &p, filter).await?,
-    ))
-}
-
-async fn client_ib(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        attribution::get(&state.services.ib, &p, &id).await?,
-    ))
-}
-
-async fn lead_referrals(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        attribution::lead_touches(&state.services.ib, &p, &id).await?,
-    ))
-}
-
-async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(portal::me(&state.services.ib, &p).await?))
-}
-
-async fn sub_ibs(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(portal::sub_ibs(&state.services.ib, &p).await?))
-}
-
-async fn sub_ib(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        portal::sub_ib(&state.services.ib, &p, &id).await?,
-    ))
-}
-
-async fn clients(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    let filter = query(&uri)?;
-    Ok(axum::Json(
-        portal::clients(&state.services.ib, &p, filter).await?,
-    ))
-}
-
-async fn referral_links(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        portal::referral_links(&state.services.ib, &p).await?,
-    ))
-}
-
-async fn invitations(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        portal::invitations(&state.services.ib, &p).await?,
-    ))
-}
+ib_get!(applications, query, portal::applications);
+ib_get!(application, id, portal::application);
+ib_get!(ibs, query, portal::ibs);
+ib_get!(ib, id, portal::ib);
+ib_get!(tree, query, portal::tree);
+ib_get!(client_ib, id, attribution::get);
+ib_get!(lead_referrals, id, attribution::lead_touches);
+ib_get!(me, caller, portal::me);
+ib_get!(sub_ibs, caller, portal::sub_ibs);
+ib_get!(sub_ib, id, portal::sub_ib);
+ib_get!(clients, query, portal::clients);
+ib_get!(referral_links, caller, portal::referral_links);
+ib_get!(invitations, caller, portal::invitations);
 
 /// The partner managers' and the IB portal's routes.
 pub(super) fn routes() -> Router<AppState> {
