@@ -103,7 +103,7 @@ enum Command {
     },
     /// Mint a development token for `serve`, signed with the data directory's dev key.
     Token {
-        /// Role(s) the token grants: client, ib, sales, compliance, finance, admin.
+        /// Role(s) the token grants: client, ib, sales, compliance, finance, partners, admin.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         #[arg(long)]

@@ -189,13 +189,13 @@ pub async fn concurrent_registrations_and_conversions_of_one_user_make_one_clien
     assert_eq!(created.len(), 1, "one client for one user: {created:?}");
     let (winner, client) = &created[0];
     let converted = *winner < 3;
-    // The client and the identity marker; the client's audit event, and the lead's when it
-    // was converted. Nothing else.
+    // The client, the identity marker and its IB attribution (brokeros-ib, after the client
+    // committed); their audit events, and the lead's when it was converted. Nothing else.
     let (main, audit) = app.counts().await;
-    let events = if converted { 2 } else { 1 };
+    let events = if converted { 3 } else { 2 };
     assert_eq!(
         (main, audit),
-        (before.0 + 2, before.1 + events),
+        (before.0 + 3, before.1 + events),
         "winner {winner}"
     );
     let (status, mine) = me(&app, "portal-dana").await;

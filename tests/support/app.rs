@@ -129,6 +129,12 @@ impl App {
         App::with_config(store, config).await
     }
 
+    /// Over `store` with `config` instead of the embedded configuration, built as `options`
+    /// say.
+    pub async fn configured(store: Arc<dyn Store>, config: BrokerConfig, options: Build) -> App {
+        App::build(store, config, options).await
+    }
+
     async fn with_config(store: Arc<dyn Store>, config: BrokerConfig) -> App {
         App::build(store, config, Build::default()).await
     }

@@ -1,5 +1,5 @@
 //! The broker's configuration document: brands and each context's rules (lead scoring and
-//! assignment, onboarding, deposits, withdrawals), validated as a whole when loaded.
+//! assignment, onboarding, deposits, withdrawals, IBs), validated as a whole when loaded.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use brokeros_approvals::{PolicySet, ProcessType};
 use brokeros_crm::config::{AssignmentConfig, ScoringConfig};
+use brokeros_ib::config::IbConfig;
 use brokeros_kernel::{Brands, Error, Result};
 use brokeros_onboarding::config::OnboardingConfig;
 use brokeros_payments::config::DepositsConfig;
@@ -27,6 +28,7 @@ pub struct BrokerConfig {
     pub onboarding: OnboardingConfig,
     pub deposits: DepositsConfig,
     pub withdrawals: WithdrawalsConfig,
+    pub ib: IbConfig,
 }
 
 impl BrokerConfig {
@@ -58,6 +60,7 @@ impl BrokerConfig {
         self.lead_assignment.validate()?;
         self.onboarding.validate()?;
         self.withdrawals.validate()?;
+        self.ib.validate()?;
         self.approval_policies()?;
         Ok(())
     }

@@ -42,6 +42,7 @@ pub struct Services {
     pub onboarding: brokeros_onboarding::Services,
     pub payments: brokeros_payments::Services,
     pub withdrawals: brokeros_withdrawals::Services,
+    pub ib: brokeros_ib::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);
@@ -95,6 +96,10 @@ impl Services {
             approvals: approvals.clone(),
             gateway: ports.gateway.clone(),
         };
+        let ib = brokeros_ib::Services {
+            core: core.clone(),
+            config: Arc::new(config.ib.clone()),
+        };
         Services {
             core,
             config: Arc::new(config),
@@ -104,6 +109,7 @@ impl Services {
             onboarding,
             payments,
             withdrawals,
+            ib,
         }
     }
 

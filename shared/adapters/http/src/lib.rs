@@ -37,6 +37,7 @@ macro_rules! id_post {
 pub mod auth;
 pub mod client;
 mod extract;
+mod ib_routes;
 pub mod json;
 mod limits;
 pub mod logging;

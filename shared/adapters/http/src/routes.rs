@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::extract::{
     ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
 };
-use super::{ApiError, ApiReply, AppState, access_log, payment_routes, withdrawal_routes};
+use super::{
+    ApiError, ApiReply, AppState, access_log, ib_routes, payment_routes, withdrawal_routes,
+};
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
 use brokeros_kernel::Answer;
@@ -39,11 +41,57 @@ async fn capture_lead(
     body: JsonBody<LeadSubmission>,
 ) -> ApiResult<ApiReply> {
     let key = idem.public("lead.capture", &body.value.identity(), body.raw)?;
-    Ok(
-        brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation)
-            .await?
-            .into(),
+    let referral_code = body.value.referral_code.clone();
+    let answer =
+        brokeros_crm::capture(&state.services.crm, body.value, key.as_ref(), &correlation).await?;
+    if let Some(code) = referral_code {
+        record_referral(&state, &answer, &code, &correlation).await?;
+    }
+    Ok(answer.into())
+}
+
+/// Tells the IB context the referral code a capture carried, once the lead is captured: known
+/// or not, it is recorded on the lead's referrals (the CRM does not depend on IBs). Should
+/// that fail, the request fails: its retry under the same `Idempotency-Key` replays the
+/// capture and records the touch; a client never attributed is attributed from the lead's
+/// own code (`brokeros_ib::attribution::derive`).
+async fn record_referral(
+    state: &AppState,
+    answer: &Answer,
+    code: &str,
+    correlation: &str,
+) -> ApiResult<()> {
+    let lead_id = answer.body["lead_id"].as_str().unwrap_or_default();
+    let received_at = answer.body["received_at"]
+        .as_str()
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .ok_or_else(|| Error::Internal("a capture's answer names when it was received".into()))?;
+    brokeros_ib::attribution::record_lead_touch(
+        &state.services.ib,
+        lead_id,
+        code,
+        received_at,
+        correlation,
     )
+    .await?;
+    Ok(())
+}
+
+/// Attributes a client just created (registered or converted) to its IB, once its creation
+/// committed (onboarding and CRM do not depend on IBs; see `brokeros_ib::attribution`).
+async fn attribute(
+    state: &AppState,
+    p: &brokeros_kernel::principal::Principal,
+    created: &Answer,
+    correlation: &str,
+) -> ApiResult<()> {
+    if let Some(client_id) = created.body["id"].as_str() {
+        brokeros_ib::attribution::attribute_client(&state.services.ib, p, client_id, correlation)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The double opt-in link: the token in the body is the authority (public).
@@ -112,13 +160,6 @@ id_post!(
     brokeros_crm::add_task
 );
 id_post!(
-    convert,
-    "lead.convert",
-    brokeros_crm::Conversion,
-    crm,
-    brokeros_crm::convert
-);
-id_post!(
     start_onboarding,
     "onboarding.start",
     brokeros_onboarding::StartOnboarding,
@@ -163,15 +204,42 @@ async fn register_client(
     body: JsonBody<clients::Registration>,
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "client.register", body.raw)?;
-    Ok(clients::register(
+    let answer = clients::register(
         &state.services.onboarding,
         &p,
         body.value,
         key.as_ref(),
         &correlation,
     )
-    .await?
-    .into())
+    .await?;
+    attribute(&state, &p, &answer, &correlation).await?;
+    Ok(answer.into())
+}
+
+async fn convert(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<brokeros_crm::Conversion>,
+) -> ApiResult<ApiReply> {
+    let key = idem.scoped(
+        &p.sub,
+        "lead.convert",
+        json!({ "id": id, "body": body.raw }),
+    )?;
+    let answer = brokeros_crm::convert(
+        &state.services.crm,
+        &p,
+        &id,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?;
+    attribute(&state, &p, &answer, &correlation).await?;
+    Ok(answer.into())
 }
 
 async fn client_kyc(
@@ -543,6 +611,7 @@ fn crm() -> Router<AppState> {
         .route("/compliance/reviews", get(review_queue))
         .route("/compliance/reviews/{id}", get(get_review))
         .route("/compliance/reviews/{id}/decision", post(decide_review))
+        .merge(ib_routes::routes())
 }
 
 /// The public lead-capture function's routes.

@@ -85,6 +85,9 @@ pub(crate) async fn open_account(
             )?;
             let mut client = client_before.entity.clone();
             client.add_trading_account(opened);
+            if client != client_before.entity {
+                changes.put(crate::repo::login_marker(opened.login, &client.id));
+            }
             changes.update_if_changed(
                 &ctx,
                 services.ids.as_ref(),

@@ -28,6 +28,12 @@ pub fn unique_user(user_id: &str) -> Key {
     Key::new(format!("UNIQ#USER#{user_id}"), "UNIQ")
 }
 
+/// The client a trading account login belongs to: a marker holding the client's id, created
+/// with the account's record on the client, so a deal's login leads to its client by key.
+pub fn client_of_login(login: u64) -> Key {
+    Key::new(format!("LOGIN#{login}"), "CLIENT")
+}
+
 pub fn onboarding(id: &str) -> Key {
     Key::new(format!("ONBOARDING#{id}"), "ONBOARDING")
 }

@@ -31,6 +31,7 @@ use brokeros_kernel::outbox;
 use brokeros_kernel::workflow::Machine;
 use brokeros_kernel::{Core, user_ctx};
 
+pub use repo::{client_id_of_user, clients_of_logins};
 pub use services::{OnboardingSettings, Services};
 
 /// The client with `id`, which must exist: what other contexts read a client by.

@@ -126,6 +126,39 @@ pub async fn client_id_of_user(core: &Core, user_id: &str) -> Result<Option<Stri
     Ok(marker.map(|item| item.data))
 }
 
+/// Marks trading account `login` as client `client_id`'s, in the changeset that records the
+/// account on the client (a login is the platform's and names one client for good).
+pub(crate) fn login_marker(login: u64, client_id: &str) -> WriteOp {
+    WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(keys::client_of_login(login), 1, client_id.to_string()),
+        condition: Condition::NotExists,
+    }
+}
+
+/// The clients of trading account `logins`, read by key (consistent), as `(login, client id)`
+/// pairs; a login the marker does not know is left out.
+pub async fn clients_of_logins(core: &Core, logins: &[u64]) -> Result<Vec<(u64, String)>> {
+    let keys: Vec<Key> = logins.iter().map(|l| keys::client_of_login(*l)).collect();
+    let mut found = Vec::new();
+    for (chunk_logins, chunk) in logins
+        .chunks(brokeros_store::MAX_GET_MANY_KEYS)
+        .zip(keys.chunks(brokeros_store::MAX_GET_MANY_KEYS))
+    {
+        let items = core
+            .store
+            .get_many(Table::Main, chunk)
+            .await
+            .map_err(store_error)?;
+        for (login, item) in chunk_logins.iter().zip(items) {
+            if let Some(item) = item {
+                found.push((*login, item.data));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The client the portal user `user_id` is, if any: the marker, then the client, both by key.
 pub async fn client_of_user(core: &Core, user_id: &str) -> Result<Option<Audited<Client>>> {
     let Some(client_id) = client_id_of_user(core, user_id).await? else {

@@ -17,16 +17,19 @@ pub enum Role {
     Sales,
     Compliance,
     Finance,
+    /// Partner managers: IB applications, the IB tree, moves, attribution.
+    Partners,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Client,
         Role::Ib,
         Role::Sales,
         Role::Compliance,
         Role::Finance,
+        Role::Partners,
         Role::Admin,
     ];
 
@@ -37,6 +40,7 @@ impl Role {
             Role::Sales => "sales",
             Role::Compliance => "compliance",
             Role::Finance => "finance",
+            Role::Partners => "partners",
             Role::Admin => "admin",
         }
     }

@@ -1,13 +1,22 @@
 //! The pure model of the IB context: the partner tree over time, commission plans, the
 //! commission engine that turns deals into explained accruals, and statements. No I/O.
 
+pub mod attribution;
 pub mod fx;
+pub mod partner;
 pub mod timeline;
 pub mod tree;
 
+pub use attribution::{
+    AttributedBy, AttributionPolicy, ClientAttribution, LeadReferrals, ReferralTouch, TouchSource,
+};
 pub use fx::{FxRate, RateSource};
+pub use partner::{
+    Application, ApplicationStatus, Ib, Invitation, InvitationStatus, ReferralCode, StandingAction,
+    StandingChange, Utm,
+};
 pub use timeline::{Dated, Millis, Timeline};
-pub use tree::{Chain, ClientNode, Hierarchy, IbNode, Link, Standing};
+pub use tree::{Chain, ClientNode, Hierarchy, IbNode, Link, MAX_DEPTH, Standing};
 
 /// Named sets of symbols a plan's rules may name instead of single symbols (`majors`,
 /// `metals`), from the IB section of the broker's configuration.

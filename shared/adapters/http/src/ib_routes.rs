@@ -1,0 +1,189 @@
+//! The IB endpoints: the partner managers' API (`/partners/…`: applications, IBs, standing,
+//! moves, referral codes, client attribution, the tree) and the IB portal (`/ib/…`, role `ib`,
+//! the caller's own subtree only).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use brokeros_ib::{attribution, partners, portal};
+use serde_json::Value;
+
+use super::ApiReply;
+use super::AppState;
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
+
+/// `POST /partners/applications` and `POST /ib/applications`: staff create, a client applies
+/// for themself.
+async fn apply(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<partners::NewApplication>,
+) -> ApiResult<ApiReply> {
+    let key = idem.scoped(&p.sub, "ib.apply", body.raw)?;
+    Ok(partners::apply(
+        &state.services.ib,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<partners::NewInvitation>,
+) -> ApiResult<ApiReply> {
+    let key = idem.scoped(&p.sub, "ib.invite", body.raw)?;
+    Ok(partners::invite(
+        &state.services.ib,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+id_post!(
+    approve,
+    "ib.application_approve",
+    partners::ApplicationApproval,
+    ib,
+    partners::approve
+);
+id_post!(
+    reject,
+    "ib.application_reject",
+    partners::Reason,
+    ib,
+    partners::reject
+);
+id_post!(
+    suspend,
+    "ib.suspend",
+    partners::Reason,
+    ib,
+    partners::suspend
+);
+id_post!(
+    reinstate,
+    "ib.reinstate",
+    partners::Reason,
+    ib,
+    partners::reinstate
+);
+id_post!(
+    terminate,
+    "ib.terminate",
+    partners::Reason,
+    ib,
+    partners::terminate
+);
+id_post!(move_ib, "ib.move", partners::Move, ib, partners::move_ib);
+id_post!(
+    change_plans,
+    "ib.plans",
+    partners::PlansChange,
+    ib,
+    partners::change_plans
+);
+id_post!(
+    add_code,
+    "ib.referral_code",
+    partners::NewReferralCode,
+    ib,
+    partners::add_referral_code
+);
+id_post!(
+    assign_client,
+    "ib.client_assign",
+    attribution::Assignment,
+    ib,
+    attribution::assign
+);
+
+/// A `GET` handler answering `$read(&services.ib, &caller, …)` as JSON, where `…` is the path's
+/// id (`id`), the query string's filter (`query`), or nothing (`caller`).
+macro_rules! ib_get {
+    ($name:ident, id, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+            Path(id): Path<String>,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json($read(&state.services.ib, &p, &id).await?))
+        }
+    };
+    ($name:ident, query, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+            uri: axum::http::Uri,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json(
+                $read(&state.services.ib, &p, query(&uri)?).await?,
+            ))
+        }
+    };
+    ($name:ident, caller, $read:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Caller(p): Caller,
+        ) -> ApiResult<axum::Json<Value>> {
+            Ok(axum::Json($read(&state.services.ib, &p).await?))
+        }
+    };
+}
+
+ib_get!(applications, query, portal::applications);
+ib_get!(application, id, portal::application);
+ib_get!(ibs, query, portal::ibs);
+ib_get!(ib, id, portal::ib);
+ib_get!(tree, query, portal::tree);
+ib_get!(client_ib, id, attribution::get);
+ib_get!(lead_referrals, id, attribution::lead_touches);
+ib_get!(me, caller, portal::me);
+ib_get!(sub_ibs, caller, portal::sub_ibs);
+ib_get!(sub_ib, id, portal::sub_ib);
+ib_get!(clients, query, portal::clients);
+ib_get!(referral_links, caller, portal::referral_links);
+ib_get!(invitations, caller, portal::invitations);
+
+/// The partner managers' and the IB portal's routes.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/partners/applications", post(apply).get(applications))
+        .route("/partners/applications/{id}", get(application))
+        .route("/partners/applications/{id}/approve", post(approve))
+        .route("/partners/applications/{id}/reject", post(reject))
+        .route("/partners/ibs", get(ibs))
+        .route("/partners/ibs/{id}", get(ib))
+        .route("/partners/ibs/{id}/suspend", post(suspend))
+        .route("/partners/ibs/{id}/reinstate", post(reinstate))
+        .route("/partners/ibs/{id}/terminate", post(terminate))
+        .route("/partners/ibs/{id}/move", post(move_ib))
+        .route("/partners/ibs/{id}/plans", post(change_plans))
+        .route("/partners/ibs/{id}/referral-codes", post(add_code))
+        .route(
+            "/partners/clients/{id}/ib",
+            post(assign_client).get(client_ib),
+        )
+        .route("/partners/leads/{id}/referrals", get(lead_referrals))
+        .route("/partners/tree", get(tree))
+        .route("/ib/applications", post(apply))
+        .route("/ib/applications/{id}", get(application))
+        .route("/ib/me", get(me))
+        .route("/ib/me/sub-ibs", get(sub_ibs))
+        .route("/ib/me/sub-ibs/{id}", get(sub_ib))
+        .route("/ib/me/clients", get(clients))
+        .route("/ib/me/referral-links", get(referral_links))
+        .route("/ib/me/invitations", post(invite).get(invitations))
+}

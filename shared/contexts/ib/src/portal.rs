@@ -1,0 +1,278 @@
+//! What partner managers and IBs read. An IB (role `ib`) signs in as the portal user its
+//! approval named (`UNIQ#IBUSER#<user>`, read by key) and sees only its own subtree: itself,
+//! its sub-IBs at any depth and their clients. Anything outside it answers 404, exactly as an
+//! id that does not exist, so an IB cannot learn which other IBs or clients there are.
+
+use std::collections::{HashMap, HashSet};
+
+use brokeros_kernel::audit::personal_data::mask;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Core, Error, QueueFilter, Result, normalize};
+use brokeros_onboarding::model::Client;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::model::{Application, ApplicationStatus, ClientAttribution, Ib, MAX_DEPTH};
+use crate::views::{application_view, ib_view, invitation_view};
+use crate::{Services, own_ib_id, repo, require_partner_manager};
+
+/// One IB of a subtree and how far below its root it sits (0: the root).
+pub struct Member {
+    pub ib: Ib,
+    pub level: u32,
+}
+
+/// The subtree under `root` as it stands now, root first, level by level (listings of the
+/// children index: what an IB is shown, never what a decision rests on).
+pub async fn subtree(core: &Core, root: Ib) -> Result<Vec<Member>> {
+    let mut members = vec![Member { ib: root, level: 0 }];
+    let mut seen: HashSet<String> = HashSet::from([members[0].ib.node.id.clone()]);
+    let mut next = 0;
+    while next < members.len() {
+        let (parent, level) = (members[next].ib.node.id.clone(), members[next].level);
+        next += 1;
+        if level >= MAX_DEPTH {
+            continue;
+        }
+        for child in repo::children(core, &parent).await? {
+            if seen.insert(child.node.id.clone()) {
+                members.push(Member {
+                    ib: child,
+                    level: level + 1,
+                });
+            }
+        }
+    }
+    Ok(members)
+}
+
+/// `id` and how far below `root` it sits now, if it is `root` or below it: its current parents
+/// read by key up to a master.
+async fn within(services: &Services, root: &str, id: &str) -> Result<Member> {
+    let not_found = || Error::NotFound {
+        entity: "IB",
+        id: id.to_string(),
+    };
+    let found = services.find::<Ib>(id).await?.ok_or_else(not_found)?.entity;
+    let mut current = found.clone();
+    for level in 0..MAX_DEPTH {
+        if current.node.id == root {
+            return Ok(Member { ib: found, level });
+        }
+        let Some(parent) = current.node.parent.latest().cloned().flatten() else {
+            break;
+        };
+        current = services.get::<Ib>(&parent).await?.entity;
+    }
+    Err(not_found())
+}
+
+/// Who the calling IB is, with its dashboard's counts (volume and earnings come with the
+/// commission engine and are not shown yet).
+pub async fn me(services: &Services, principal: &Principal) -> Result<Value> {
+    let id = own_ib_id(services, principal).await?;
+    let ib = services.get::<Ib>(&id).await?.entity;
+    let members = subtree(services, ib.clone()).await?;
+    let direct = repo::clients_of(services, &id).await?.len();
+    let mut in_subtree = 0;
+    for m in &members {
+        in_subtree += repo::clients_of(services, &m.ib.node.id).await?.len();
+    }
+    let mut v = ib_view(&ib);
+    v["dashboard"] = json!({
+        "direct_clients": direct,
+        "subtree_clients": in_subtree,
+        "sub_ibs": members.len() - 1,
+        "direct_sub_ibs": members.iter().filter(|m| m.level == 1).count(),
+    });
+    Ok(v)
+}
+
+/// A sub-IB as its ancestors see it: no portal identity, no client record.
+fn sub_ib_view(member: &Member) -> Value {
+    let ib = &member.ib;
+    json!({
+        "id": ib.node.id,
+        "name": ib.name,
+        "level": member.level,
+        "parent": ib.node.parent.latest().cloned().flatten(),
+        "standing": crate::model::partner::standing_name(ib.current_standing()),
+        "created_at": ib.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
+    })
+}
+
+/// The calling IB's sub-IBs at any depth.
+pub async fn sub_ibs(services: &Services, principal: &Principal) -> Result<Value> {
+    let id = own_ib_id(services, principal).await?;
+    let ib = services.get::<Ib>(&id).await?.entity;
+    let members = subtree(services, ib).await?;
+    let items: Vec<Value> = members.iter().skip(1).map(sub_ib_view).collect();
+    Ok(json!({ "items": items }))
+}
+
+/// One sub-IB of the calling IB (404 outside its subtree).
+pub async fn sub_ib(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let own = own_ib_id(services, principal).await?;
+    let id = normalize::code("ib_id", id, 80)?;
+    Ok(sub_ib_view(&within(services, &own, &id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsFilter {
+    /// A sub-IB whose clients to list (the caller's own otherwise).
+    pub ib: Option<String>,
+}
+
+/// A referred client as an IB sees it: contact data masked (the kernel's mask, the last three
+/// characters shown), the last name as its initial.
+fn referred_client_view(attribution: &ClientAttribution, client: Option<&Client>) -> Value {
+    let Some(c) = client else {
+        return json!({ "client_id": attribution.id });
+    };
+    json!({
+        "client_id": c.id,
+        "first_name": c.first_name,
+        "last_name_initial": c.last_name.as_deref().and_then(|n| n.chars().next()).map(String::from),
+        "email": c.email.as_deref().map(mask),
+        "phone": c.phone.as_deref().map(mask),
+        "country": c.country,
+        "status": c.status,
+        "kyc_status": c.kyc_status,
+        "registered_at": c.created_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        "attributed_by": attribution.attributed_by,
+    })
+}
+
+/// The clients of the calling IB, or of one of its sub-IBs (404 outside its subtree).
+pub async fn clients(
+    services: &Services,
+    principal: &Principal,
+    filter: ClientsFilter,
+) -> Result<Value> {
+    let own = own_ib_id(services, principal).await?;
+    let of = match filter.ib {
+        Some(ib) => {
+            within(services, &own, &normalize::code("ib", &ib, 80)?)
+                .await?
+                .ib
+                .node
+                .id
+        }
+        None => own,
+    };
+    let attributions = repo::clients_of(services, &of).await?;
+    let ids: Vec<String> = attributions.iter().map(|a| a.id.clone()).collect();
+    let clients: HashMap<String, Client> = repo::by_ids::<Client>(services, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.entity.id.clone(), c.entity))
+        .collect();
+    let items: Vec<Value> = attributions
+        .iter()
+        .map(|a| referred_client_view(a, clients.get(&a.id)))
+        .collect();
+    Ok(json!({ "ib_id": of, "items": items }))
+}
+
+/// The calling IB's referral links.
+pub async fn referral_links(services: &Services, principal: &Principal) -> Result<Value> {
+    let id = own_ib_id(services, principal).await?;
+    let ib = services.get::<Ib>(&id).await?.entity;
+    Ok(json!({ "items": ib.referral_codes }))
+}
+
+/// The calling IB's invitations and what is left of its allowance.
+pub async fn invitations(services: &Services, principal: &Principal) -> Result<Value> {
+    let id = own_ib_id(services, principal).await?;
+    let ib = services.get::<Ib>(&id).await?.entity;
+    let items: Vec<Value> = repo::invitations_of(services, &id)
+        .await?
+        .iter()
+        .map(|i| invitation_view(services, i))
+        .collect();
+    Ok(json!({
+        "allowance": ib.sub_ib_allowance,
+        "issued": ib.invitations_issued,
+        "items": items,
+    }))
+}
+
+/// The application queue (pending unless another status is asked), oldest first.
+pub async fn applications(
+    services: &Services,
+    principal: &Principal,
+    filter: QueueFilter,
+) -> Result<Value> {
+    require_partner_manager(principal, "read IB applications")?;
+    let status = filter.status.as_deref().unwrap_or("pending");
+    let status: ApplicationStatus = serde_json::from_value(json!(status)).map_err(|_| {
+        Error::invalid(
+            "invalid_status",
+            "status",
+            "status must be pending, approved or rejected",
+        )
+    })?;
+    repo::applications_in_status(services, status, filter, application_view).await
+}
+
+/// One application: partner managers, or the client who applied.
+pub async fn application(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    let id = normalize::code("application_id", id, 80)?;
+    let found = services.get::<Application>(&id).await?.entity;
+    let own = principal.has(Role::Client) && found.user_id.as_deref() == Some(&principal.sub);
+    if !own {
+        require_partner_manager(principal, "read IB applications")?;
+    }
+    Ok(application_view(&found))
+}
+
+/// Every IB, a page at a time, oldest first.
+pub async fn ibs(services: &Services, principal: &Principal, filter: QueueFilter) -> Result<Value> {
+    require_partner_manager(principal, "list IBs")?;
+    if filter.status.is_some() {
+        return Err(Error::invalid(
+            "unknown_parameter",
+            "status",
+            "IBs are listed without a status filter",
+        ));
+    }
+    repo::ibs_page(services, filter, ib_view).await
+}
+
+pub async fn ib(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    require_partner_manager(principal, "read IBs")?;
+    let id = normalize::code("ib_id", id, 80)?;
+    Ok(ib_view(&services.get::<Ib>(&id).await?.entity))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeFilter {
+    /// The IB whose subtree to show (the whole tree otherwise).
+    pub root: Option<String>,
+}
+
+/// The tree as it stands now: every IB (or `root`'s subtree) with its parent and level.
+pub async fn tree(services: &Services, principal: &Principal, filter: TreeFilter) -> Result<Value> {
+    require_partner_manager(principal, "read the IB tree")?;
+    let members = match filter.root {
+        Some(root) => {
+            let root = normalize::code("root", &root, 80)?;
+            subtree(services, services.get::<Ib>(&root).await?.entity).await?
+        }
+        None => {
+            let mut all = Vec::new();
+            for master in repo::all_ibs(services)
+                .await?
+                .into_iter()
+                .filter(|ib| ib.node.parent.latest().cloned().flatten().is_none())
+            {
+                all.extend(subtree(services, master).await?);
+            }
+            all
+        }
+    };
+    let items: Vec<Value> = members.iter().map(sub_ib_view).collect();
+    Ok(json!({ "items": items }))
+}

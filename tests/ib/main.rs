@@ -1,0 +1,22 @@
+//! The IB context end to end over HTTP, on both storage engines: applications and their
+//! review into IBs, a 150-level tree and the move that would close a cycle, effective-dated
+//! moves of IBs and clients, standing, attribution by first and last touch, unknown referral
+//! codes, sub-IB invitations within the allowance, each IB kept to its own subtree, and bad
+//! input that writes nothing.
+
+mod partners;
+
+use brokeros_tests::app as harness;
+use partners::*;
+
+brokeros_tests::scenarios! {
+    an_approved_application_makes_an_ib_with_wallet_codes_and_agreement => lagging,
+    a_150_level_tree_refuses_a_move_under_a_descendant => new,
+    effective_dated_moves_change_the_chain_from_their_time_on => lagging,
+    suspension_and_termination_follow_their_rules_with_reasons => lagging,
+    attribution_follows_the_first_or_last_touch_within_the_window => new,
+    an_unknown_referral_code_is_recorded_and_the_lead_captured => new,
+    sub_ib_invitations_stop_at_the_allowance => lagging,
+    an_ib_sees_only_its_own_subtree => new,
+    bad_partner_requests_write_nothing => lagging,
+}
