@@ -34,8 +34,8 @@ use brokeros_payments::psp::{
     PayoutRequest, PayoutResult, QueueError, QueueMessage, Settled,
 };
 use brokeros_trading::{
-    AccountState, BalanceOperation, DealCursor, DealScope, DealsPage, NewAccount, OperationReceipt,
-    TradingAccount, TradingError, TradingPlatform,
+    AccountState, BalanceOperation, DealChangesPage, DealCursor, DealScope, DealsPage, NewAccount,
+    OperationReceipt, TradingAccount, TradingError, TradingPlatform,
 };
 
 use crate::Error;
@@ -185,6 +185,15 @@ impl TradingPlatform for Unconfigured {
         _: Option<DealCursor>,
         _: u32,
     ) -> Result<DealsPage, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn deal_changes(
+        &self,
+        _: &str,
+        _: Option<DealCursor>,
+        _: u32,
+    ) -> Result<DealChangesPage, TradingError> {
         Err(TradingError::Storage(self.message()))
     }
 }
@@ -340,6 +349,12 @@ mod tests {
         let error = ports.trading.account_state(1).await.unwrap_err();
         assert!(error.to_string().contains(TRADING_PLATFORM_ENV), "{error}");
         assert!(!error.is_transient(), "not retried by the workflows");
+        let error = ports
+            .trading
+            .deal_changes("mt5-1", None, 10)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(TRADING_PLATFORM_ENV), "{error}");
         let error = ports.kyc.fetch_check("c").await.unwrap_err();
         assert!(error.to_string().contains(KYC_PROVIDER_ENV), "{error}");
     }

@@ -11,6 +11,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::TradingError;
 use crate::port::DealCursor;
 
 /// What a deal did (MT5's `EnDealAction`, the actions Broker OS reads).
@@ -88,6 +89,45 @@ pub struct PlatformDeal {
     pub time_msc: i64,
 }
 
+impl PlatformDeal {
+    /// Whether the deal is one a reader may account for: a trade moves a positive volume of a
+    /// named symbol at a positive price, and no deal's time is before the epoch. Platforms have
+    /// been seen to book zero-volume deals (a dealer's correction to zero instead of a
+    /// cancellation); a reader records such a deal as rejected rather than trusting it.
+    ///
+    /// Errors: `InvalidRequest` naming the field and the value.
+    pub fn validate(&self) -> Result<(), TradingError> {
+        let refused = |message: String| {
+            Err(TradingError::InvalidRequest(format!(
+                "deal {} of login {}: {message}",
+                self.deal, self.login
+            )))
+        };
+        if self.time_msc < 0 {
+            return refused(format!("time_msc {} is before the epoch", self.time_msc));
+        }
+        if !self.action.is_trade() {
+            return Ok(());
+        }
+        if self.volume <= Decimal::ZERO {
+            return refused(format!(
+                "volume {} of a {:?} deal is not positive",
+                self.volume, self.action
+            ));
+        }
+        if self.price <= Decimal::ZERO {
+            return refused(format!(
+                "price {} of a {:?} deal is not positive",
+                self.price, self.action
+            ));
+        }
+        if self.symbol.is_empty() {
+            return refused("a trade names no symbol".to_string());
+        }
+        Ok(())
+    }
+}
+
 /// What happened to a deal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +152,9 @@ pub struct DealChange {
     pub changed_at_msc: i64,
 }
 
+/// The most changes one [`crate::TradingPlatform::deal_changes`] call returns.
+pub const MAX_DEAL_CHANGES_PER_PAGE: u32 = 1000;
+
 /// One page of a server's deal history feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealChangesPage {
@@ -122,4 +165,74 @@ pub struct DealChangesPage {
     pub next_cursor: Option<DealCursor>,
     /// More changes were already waiting when this page was read.
     pub has_more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade() -> PlatformDeal {
+        PlatformDeal {
+            deal: 10_000_002,
+            login: 100_001,
+            order: 10_000_001,
+            position_id: 10_000_002,
+            symbol: "EURUSD".into(),
+            action: DealAction::Buy,
+            entry: DealEntry::In,
+            volume: Decimal::new(10, 2),
+            price: Decimal::new(108_512, 5),
+            profit: Decimal::ZERO,
+            commission: Decimal::new(-35, 2),
+            swap: Decimal::ZERO,
+            currency: "USD".into(),
+            group: "real\\retail-usd".into(),
+            contract_size: Decimal::from(100_000),
+            digits: 5,
+            market_bid: Decimal::new(108_500, 5),
+            market_ask: Decimal::new(108_512, 5),
+            rate_profit: Decimal::ONE,
+            time_msc: 1_772_461_800_000,
+        }
+    }
+
+    #[test]
+    fn trades_need_a_positive_volume_and_price_and_a_symbol() {
+        assert_eq!(trade().validate(), Ok(()));
+        let refused = |change: fn(&mut PlatformDeal)| {
+            let mut deal = trade();
+            change(&mut deal);
+            matches!(deal.validate(), Err(TradingError::InvalidRequest(_)))
+        };
+        assert!(refused(|d| d.volume = Decimal::ZERO));
+        assert!(refused(|d| d.volume = Decimal::new(-1, 2)));
+        assert!(refused(|d| d.price = Decimal::ZERO));
+        assert!(refused(|d| d.symbol.clear()));
+        assert!(refused(|d| d.time_msc = -1));
+    }
+
+    #[test]
+    fn balance_operations_carry_no_volume() {
+        let mut deposit = trade();
+        deposit.action = DealAction::Balance;
+        deposit.volume = Decimal::ZERO;
+        deposit.price = Decimal::ZERO;
+        deposit.symbol.clear();
+        deposit.profit = Decimal::from(100);
+        assert_eq!(deposit.validate(), Ok(()));
+    }
+
+    #[test]
+    fn entries_serialize_with_mt5_names() {
+        let names: Vec<String> = [
+            DealEntry::In,
+            DealEntry::Out,
+            DealEntry::InOut,
+            DealEntry::OutBy,
+        ]
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+        assert_eq!(names, ["\"in\"", "\"out\"", "\"inout\"", "\"out_by\""]);
+    }
 }

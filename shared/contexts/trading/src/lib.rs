@@ -17,7 +17,10 @@ pub use currency::{
     ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, checked_signed_amount, currency_scale,
     currency_spec,
 };
-pub use deals::{DealAction, DealChange, DealChangeKind, DealChangesPage, DealEntry, PlatformDeal};
+pub use deals::{
+    DealAction, DealChange, DealChangeKind, DealChangesPage, DealEntry, MAX_DEAL_CHANGES_PER_PAGE,
+    PlatformDeal,
+};
 pub use error::{TradingError, platform_error};
 pub use port::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,

@@ -18,12 +18,15 @@
 //! * `account_state`: the platform's balance, credit, equity, margin and free margin as is.
 //! * `closed_deals`: deals read by login or group from a point in time; the adapter's cursor
 //!   holds the close time and ticket of the last deal it returned.
+//! * `deal_changes`: see the method: the manager API's deal requests by time plus its deal
+//!   event sinks, recorded in the order they arrive.
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::deals::DealChangesPage;
 use crate::error::TradingError;
 
 /// A request to open a trading account.
@@ -247,6 +250,31 @@ pub trait TradingPlatform: Send + Sync {
         since: Option<DealCursor>,
         limit: u32,
     ) -> Result<DealsPage, TradingError>;
+
+    /// Up to `limit` (1 to [`crate::MAX_DEAL_CHANGES_PER_PAGE`]) entries of `server`'s deal
+    /// history after `since` (from the first one when `None`), in the order the server recorded
+    /// them: every deal booked (trades with their entry, balance and credit operations), and
+    /// every later correction or cancellation of one as a new revision of it. A reader that
+    /// keeps the page's `next_cursor` with what it made of the page sees each change once and
+    /// skips none; a cursor names its server and is refused for another one.
+    ///
+    /// How an MT5 adapter maps it: MT5 has no change feed, so the adapter keeps one. It
+    /// subscribes to the manager API's deal sink (`IMTDealSink::OnDealAdd`, `OnDealUpdate`,
+    /// `OnDealDelete`) and appends each event, in the order it arrives, to its own log as
+    /// `Added` (revision 0), `Corrected` or `Cancelled` (the deal's last revision plus one);
+    /// after a reconnection it first catches up with `DealRequest` / `DealRequestByGroup` over
+    /// the time since its last event (deals it has not logged become `Added`, logged ones whose
+    /// fields differ become `Corrected`, logged ones missing become `Cancelled`). The cursor is
+    /// the position in that log, prefixed with the server's name.
+    ///
+    /// Errors: `InvalidCursor` (not issued for this server), `InvalidRequest` (an unknown
+    /// server, a limit out of range), `PlatformUnavailable`, `Storage`.
+    async fn deal_changes(
+        &self,
+        server: &str,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealChangesPage, TradingError>;
 }
 
 /// The highest leverage a request may ask for: a sanity bound against typos (1:100000); the
