@@ -26,7 +26,10 @@ pub use kyc::SimulatedKycProvider;
 pub use providers::{
     SIMULATED_CARD, SIMULATED_CRYPTO, simulated_providers, simulated_providers_for,
 };
-pub use trading::{FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SimulatedPlatform};
+pub use trading::{
+    DealCorrection, FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SIMULATED_SERVER,
+    SimulatedPlatform,
+};
 pub use workflow::{LocalWorkflow, local_engine};
 
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
