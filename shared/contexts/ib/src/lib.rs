@@ -4,4 +4,5 @@
 //! Every amount paid to a partner can be explained from the deals, the plan version and the
 //! tree as they stood at each deal's time ([`model`]), and no period is paid twice.
 
+pub mod deals;
 pub mod model;
