@@ -5,4 +5,5 @@
 //! tree as they stood at each deal's time ([`model`]), and no period is paid twice.
 
 pub mod deals;
+pub mod fx;
 pub mod model;

@@ -110,8 +110,19 @@ impl Quote {
 /// A value in `-amplitude..=amplitude` that depends only on the symbol, the kind of step and
 /// the step's number.
 fn noise(symbol: &SimulatedSymbol, step_ms: i64, step: i64, amplitude: u64) -> i64 {
-    let name_bits = symbol
-        .name
+    named_noise(symbol.name, step_ms, step, amplitude)
+}
+
+/// How far `currency`'s simulated USD rate is off its level in minute `minute`, in
+/// `-amplitude..=amplitude` (units the caller chooses).
+pub(crate) fn simulated_variation(currency: &str, minute: i64, amplitude: u64) -> i64 {
+    named_noise(currency, 60_000, minute, amplitude)
+}
+
+/// A value in `-amplitude..=amplitude` that depends only on the name, the step's length and
+/// the step's number.
+fn named_noise(name: &str, step_ms: i64, step: i64, amplitude: u64) -> i64 {
+    let name_bits = name
         .bytes()
         .fold(0u64, |acc, b| acc.rotate_left(8) ^ u64::from(b));
     let mut rng = SplitMix64::new(name_bits ^ (step_ms as u64).rotate_left(32) ^ step as u64);

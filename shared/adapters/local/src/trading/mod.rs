@@ -49,7 +49,7 @@ use brokeros_trading::{
 };
 use brokeros_trading::{checked_amount, checked_signed_amount, currency_scale};
 use generator::{MAX_OPS_PER_STEP, TradingSession, next_deal, trade_step};
-pub(crate) use market::simulated_usd_rate;
+pub(crate) use market::{simulated_usd_rate, simulated_variation};
 use records::{
     AccountRecord, AccountRequestRecord, CounterRecord, DealRecord, OperationRecord, put,
 };
