@@ -364,43 +364,7 @@ impl Book {
         lots: Decimal,
         at_msc: i64,
     ) -> Result<PlatformDeal, TradingError> {
-        check_trade(lots, at_msc)?;
-        let position = self.position(login, position_id)?;
-        if lots > position.volume {
-            return Err(TradingError::InvalidRequest(format!(
-                "position {position_id} holds {} lots, fewer than {lots}",
-                position.volume
-            )));
-        }
-        let spec = symbol_spec(&position.symbol)?;
-        let side = opposite(position.side);
-        let quote = market::quote(spec, at_msc);
-        let order = self.next_ticket();
-        let ticket = self.next_ticket();
-        let record = self.trade(
-            login,
-            spec,
-            Trade {
-                order,
-                ticket,
-                position_id,
-                side,
-                entry: DealEntry::Out,
-                lots,
-                price: market::price(spec, quote.price_for(side)),
-                at_msc,
-                closed: Some(closed_part(&position, lots)),
-            },
-        )?;
-        if lots == position.volume {
-            self.remove_position(login, position_id);
-        } else {
-            self.set_position(PositionRecord {
-                volume: position.volume - lots,
-                ..position
-            });
-        }
-        self.book(record)
+        self.close_at_market(login, position_id, lots, at_msc, DealEntry::Out)
     }
 
     /// Reverses a position (MT5's `inout`): one deal of `lots`, more than the position holds,
@@ -412,11 +376,25 @@ impl Book {
         lots: Decimal,
         at_msc: i64,
     ) -> Result<PlatformDeal, TradingError> {
+        self.close_at_market(login, position_id, lots, at_msc, DealEntry::InOut)
+    }
+
+    /// One deal against a position at the market: `Out` closes up to its volume, `InOut` more.
+    fn close_at_market(
+        &mut self,
+        login: u64,
+        position_id: u64,
+        lots: Decimal,
+        at_msc: i64,
+        entry: DealEntry,
+    ) -> Result<PlatformDeal, TradingError> {
         check_trade(lots, at_msc)?;
         let position = self.position(login, position_id)?;
-        if lots <= position.volume {
+        let reversing = entry == DealEntry::InOut;
+        if reversing != (lots > position.volume) {
+            let needed = if reversing { "more than" } else { "at most" };
             return Err(TradingError::InvalidRequest(format!(
-                "reversing position {position_id} takes more than its {} lots",
+                "position {position_id} holds {} lots: a {entry:?} deal takes {needed} that, not {lots}",
                 position.volume
             )));
         }
@@ -434,21 +412,37 @@ impl Book {
                 ticket,
                 position_id,
                 side,
-                entry: DealEntry::InOut,
+                entry,
                 lots,
                 price,
                 at_msc,
-                closed: Some(closed_part(&position, position.volume)),
+                closed: Some(closed_part(&position, lots.min(position.volume))),
             },
         )?;
-        self.set_position(PositionRecord {
-            side,
-            volume: lots - position.volume,
-            open_price: price,
-            opened_at_msc: at_msc,
-            ..position
-        });
+        if reversing {
+            self.set_position(PositionRecord {
+                side,
+                volume: lots - position.volume,
+                open_price: price,
+                opened_at_msc: at_msc,
+                ..position
+            });
+        } else {
+            self.reduce_position(&position, lots);
+        }
         self.book(record)
+    }
+
+    /// Takes `lots` off an open position, which closes when none are left.
+    fn reduce_position(&mut self, position: &PositionRecord, lots: Decimal) {
+        if lots == position.volume {
+            self.remove_position(position.login, position.position_id);
+        } else {
+            self.set_position(PositionRecord {
+                volume: position.volume - lots,
+                ..position.clone()
+            });
+        }
     }
 
     /// Closes a position by an opposite one of the same symbol (MT5's `out_by`): both close by
@@ -489,14 +483,7 @@ impl Book {
                     closed: Some(closed_part(closing, lots)),
                 },
             )?;
-            if lots == closing.volume {
-                self.remove_position(login, closing.position_id);
-            } else {
-                self.set_position(PositionRecord {
-                    volume: closing.volume - lots,
-                    ..closing.clone()
-                });
-            }
+            self.reduce_position(closing, lots);
             deals.push(self.book(record)?);
         }
         Ok(deals.try_into().expect("two deals"))

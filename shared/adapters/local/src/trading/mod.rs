@@ -1,11 +1,23 @@
 //! A trading platform simulated over the storage port, for `brokeros serve`, demos and tests.
 //!
 //! It behaves as the port promises a real platform does (idempotent account creation and
-//! balance operations, withdrawals limited to free money, closed deals in ticket order) and
-//! adds what scenarios need: [`SimulatedPlatform::generate_deals`] books deterministic closed
-//! deals, [`SimulatedPlatform::set_open_positions`] stands in for open positions, and the
-//! outage switches ([`SimulatedPlatform::fail_next_calls`],
-//! [`SimulatedPlatform::lose_next_replies`]) let workflows prove their retries.
+//! balance operations, withdrawals limited to free money, closed deals in ticket order, one
+//! trade server's deal history by cursor) and adds what scenarios need:
+//! [`SimulatedPlatform::generate_deals`] books deterministic closed deals (for the
+//! `closed_deals` feeds only), [`SimulatedPlatform::set_open_positions`] stands in for open
+//! positions in the account's equity, and the outage switches
+//! ([`SimulatedPlatform::fail_next_calls`], [`SimulatedPlatform::lose_next_replies`]) let
+//! workflows prove their retries.
+//!
+//! The deal history of its one server ([`SIMULATED_SERVER`]) holds every balance operation as a
+//! balance or credit deal and every trade made through [`SimulatedPlatform::open_position`],
+//! [`SimulatedPlatform::close_position`], [`SimulatedPlatform::reverse_position`],
+//! [`SimulatedPlatform::close_by`] and [`SimulatedPlatform::generate_trading`] (a seeded mix of
+//! them), with dealers' corrections ([`SimulatedPlatform::correct_deal`]) and cancellations
+//! ([`SimulatedPlatform::cancel_deal`]) as later revisions. Trades are priced on a deterministic
+//! market (`market`): bid and ask a spread apart, profit = price move × contract size × lots ×
+//! `rate_profit`, commission per side, swap per night held; their results move the balance.
+//! Accounts are hedging accounts: every opening deal opens its own position.
 //!
 //! State lives in the main table under `TP#` keys ([`records`]), written only through
 //! [`Store::transact`]: each change of an account is one transaction conditional on the
