@@ -12,7 +12,25 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TradingError;
-use crate::port::DealCursor;
+
+/// Where a reader of a deal feed (closed deals, a server's deal history) stopped: the next read with it returns the deals closed
+/// after the last one it has seen, none twice and none left out. Opaque, and issued for one
+/// [`DealScope`] by one platform; it serializes as a string, so a poller can store it between
+/// runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DealCursor(String);
+
+impl DealCursor {
+    /// Wraps a token the platform issued (as read back from where a poller kept it).
+    pub fn from_token(token: impl Into<String>) -> DealCursor {
+        DealCursor(token.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// What a deal did (MT5's `EnDealAction`, the actions Broker OS reads).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -234,5 +252,13 @@ mod tests {
         .map(|e| serde_json::to_string(e).unwrap())
         .collect();
         assert_eq!(names, ["\"in\"", "\"out\"", "\"inout\"", "\"out_by\""]);
+    }
+
+    #[test]
+    fn cursors_serialize_as_their_token() {
+        let cursor = DealCursor::from_token("abc");
+        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"abc\"");
+        let back: DealCursor = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(back, cursor);
     }
 }

@@ -18,13 +18,13 @@ pub use currency::{
     currency_spec,
 };
 pub use deals::{
-    DealAction, DealChange, DealChangeKind, DealChangesPage, DealEntry, MAX_DEAL_CHANGES_PER_PAGE,
-    PlatformDeal,
+    DealAction, DealChange, DealChangeKind, DealChangesPage, DealCursor, DealEntry,
+    MAX_DEAL_CHANGES_PER_PAGE, PlatformDeal,
 };
 pub use error::{TradingError, platform_error};
 pub use port::{
-    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,
-    DealsPage, MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
+    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealScope, DealSide, DealsPage,
+    MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
     OperationReceipt, TradingAccount, TradingPlatform, check_id,
 };
 /// The money type of the port, re-exported so callers use the very version the port does.

@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::deals::DealChangesPage;
+use crate::deals::{DealChangesPage, DealCursor};
 use crate::error::TradingError;
 
 /// A request to open a trading account.
@@ -168,25 +168,6 @@ pub enum DealScope {
     /// The deals of every account of a group, in the order the platform closed them (one
     /// feed to poll instead of one per account).
     Group(String),
-}
-
-/// Where a reader of closed deals stopped: the next read with it returns the deals closed
-/// after the last one it has seen, none twice and none left out. Opaque, and issued for one
-/// [`DealScope`] by one platform; it serializes as a string, so a poller can store it between
-/// runs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DealCursor(String);
-
-impl DealCursor {
-    /// Wraps a token the platform issued (as read back from where a poller kept it).
-    pub fn from_token(token: impl Into<String>) -> DealCursor {
-        DealCursor(token.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The most deals one [`TradingPlatform::closed_deals`] call returns.
@@ -412,13 +393,5 @@ mod tests {
         let mut empty_comment = operation;
         empty_comment.comment.clear();
         assert_eq!(empty_comment.validate(), Ok(()), "a comment is optional");
-    }
-
-    #[test]
-    fn cursors_serialize_as_their_token() {
-        let cursor = DealCursor::from_token("abc");
-        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"abc\"");
-        let back: DealCursor = serde_json::from_str("\"abc\"").unwrap();
-        assert_eq!(back, cursor);
     }
 }

@@ -8,8 +8,8 @@ use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{Condition, Index, Item, Key, MAX_GET_MANY_KEYS, Query, Table, WriteOp};
 use time::OffsetDateTime;
 
+use super::ingested::{DealFeed, IngestedDeal};
 use super::keys;
-use super::{DealFeed, IngestedDeal};
 
 impl Entity for DealFeed {
     const TYPE: &'static str = "ib_deal_feed";
