@@ -366,7 +366,7 @@ pub async fn history_cursors_limits_and_servers_are_checked(store: Arc<dyn Store
     let login = open(&platform, "kyc-a", GROUP, "USD").await.login;
     execute(&platform, login, "pay-1", Deposit, "1000").await;
     execute(&platform, login, "out-1", Withdrawal, "10").await;
-    platform.generate_deals(login, 2, 1).await.unwrap();
+    let generated = platform.generate_deals(login, 2, 1).await.unwrap();
     let history = platform
         .deal_changes(SIMULATED_SERVER, None, 1)
         .await
@@ -417,10 +417,37 @@ pub async fn history_cursors_limits_and_servers_are_checked(store: Arc<dyn Store
         Err(TradingError::PlatformUnavailable(_))
     ));
     let (all, _) = read_history(&platform, None, 10).await;
-    assert_eq!(all.len(), 2, "the deposit and the withdrawal");
     assert_eq!(
         all[1].deal.profit,
         dec("-10"),
         "a withdrawal is a negative balance deal"
+    );
+    // Each generated closed deal is a trade of the history: opened, then closed under its ticket.
+    assert_eq!(all.len(), 2 + 2 * generated.len());
+    for (trade, pair) in generated.iter().zip(all[2..].chunks(2)) {
+        let (opening, closing) = (&pair[0].deal, &pair[1].deal);
+        assert_eq!(
+            (opening.entry, closing.entry),
+            (DealEntry::In, DealEntry::Out)
+        );
+        assert_eq!(closing.deal, trade.deal_id);
+        assert_eq!(opening.position_id, closing.position_id);
+        assert_eq!(
+            (opening.price, closing.price),
+            (trade.open_price, trade.close_price)
+        );
+        assert_eq!(closing.profit, trade.profit);
+        assert_eq!(opening.commission + closing.commission, trade.commission);
+        assert_eq!(
+            net(opening) + net(closing),
+            trade.profit + trade.commission + trade.swap
+        );
+        assert!(closing.validate().is_ok() && opening.validate().is_ok());
+    }
+    let state = platform.account_state(login).await.unwrap();
+    assert_eq!(
+        state.balance,
+        booked(&all, login),
+        "the balance is what the history booked"
     );
 }

@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use brokeros_trading::{
-    BalanceOperationKind, DealAction, DealChange, DealChangeKind, DealEntry, DealSide,
-    PlatformDeal, TradingError, currency_scale,
+    BalanceOperationKind, Deal, DealAction, DealChange, DealChangeKind, DealEntry, DealScope,
+    DealSide, PlatformDeal, TradingError, currency_scale,
 };
+use time::OffsetDateTime;
 
 use super::market::{self, SimulatedSymbol, simulated_usd_rate};
 use super::records::{
@@ -96,6 +97,8 @@ pub(crate) struct Book {
     history: Tracked<CounterRecord>,
     /// The history entries this transaction adds, by their number.
     appended: Vec<(u64, DealChange)>,
+    /// Closed trades to publish on the closed-deal feeds of their account and group.
+    closed_trades: Vec<(Deal, String)>,
 }
 
 /// The first number of a server's deal history.
@@ -115,6 +118,7 @@ impl Book {
             tickets: Tracked::read(tickets),
             history: Tracked::read(history),
             appended: Vec::new(),
+            closed_trades: Vec::new(),
         }
     }
 
@@ -153,6 +157,16 @@ impl Book {
         for (ticket, deal) in &self.deals {
             push(deal.op(records::deal(*ticket))?);
         }
+        for (deal, group) in &self.closed_trades {
+            let sort_key = records::deal_sort_key(deal.deal_id);
+            for scope in [
+                DealScope::Login(deal.login),
+                DealScope::Group(group.clone()),
+            ] {
+                let key = Key::new(records::deal_feed(&scope), sort_key.clone());
+                push(Some(put(key, 1, deal, Condition::NotExists)?));
+            }
+        }
         for (number, change) in &self.appended {
             let key = Key::new(
                 records::history(&self.server),
@@ -169,6 +183,7 @@ impl Book {
             + self.positions.values().filter(|p| p.changed).count()
             + self.deals.values().filter(|d| d.changed).count()
             + self.appended.len()
+            + 2 * self.closed_trades.len()
     }
 
     /// The history entries added so far, in order.
@@ -443,6 +458,107 @@ impl Book {
                 ..position.clone()
             });
         }
+    }
+
+    /// Books a whole trade at once, as the closed-deal summary `trade` describes it (its prices,
+    /// times and amounts as given, its ticket the platform's): the opening and the closing deal
+    /// in the history (the commission split between them), and the summary on the closed-deal
+    /// feeds under the closing deal's ticket, which it returns.
+    pub(crate) fn round_trip(&mut self, mut trade: Deal) -> Result<Deal, TradingError> {
+        let spec = symbol_spec(&trade.symbol)?;
+        let account = self.account(trade.login)?.clone();
+        let scale = currency_scale(&account.currency).ok_or_else(|| {
+            TradingError::Storage(format!("account {} has an unknown currency", account.login))
+        })?;
+        let opened_at_msc = msc(trade.opened_at);
+        let closed_at_msc = msc(trade.closed_at);
+        let opening_commission = market::at_scale(trade.commission / Decimal::TWO, scale);
+        let closing_side = opposite(trade.side);
+        let spread = market::price(spec, spec.spread_points);
+        // The market as the deal met it: buyers at the ask, sellers at the bid.
+        let quoted = |side: DealSide, price: Decimal| match side {
+            DealSide::Buy => (price - spread, price),
+            DealSide::Sell => (price, price + spread),
+        };
+        let in_order = self.next_ticket();
+        let in_ticket = self.next_ticket();
+        let out_order = self.next_ticket();
+        let out_ticket = self.next_ticket();
+        let (in_bid, in_ask) = quoted(trade.side, trade.open_price);
+        let (out_bid, out_ask) = quoted(closing_side, trade.close_price);
+        let deal = |ticket, order, side, entry, price, bid, ask, time_msc| PlatformDeal {
+            deal: ticket,
+            login: account.login,
+            order,
+            position_id: in_ticket,
+            symbol: spec.name.to_string(),
+            action: match side {
+                DealSide::Buy => DealAction::Buy,
+                DealSide::Sell => DealAction::Sell,
+            },
+            entry,
+            volume: trade.volume,
+            price,
+            profit: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            swap: Decimal::ZERO,
+            currency: account.currency.clone(),
+            group: account.group.clone(),
+            contract_size: Decimal::from(spec.contract_size),
+            digits: spec.digits,
+            market_bid: bid,
+            market_ask: ask,
+            rate_profit: Decimal::ZERO,
+            time_msc,
+        };
+        let rate_profit = usd_rate(&account)?;
+        let opening = PlatformDeal {
+            commission: opening_commission,
+            rate_profit,
+            ..deal(
+                in_ticket,
+                in_order,
+                trade.side,
+                DealEntry::In,
+                trade.open_price,
+                in_bid,
+                in_ask,
+                opened_at_msc,
+            )
+        };
+        let closing = PlatformDeal {
+            profit: trade.profit,
+            commission: trade.commission - opening_commission,
+            swap: trade.swap,
+            rate_profit,
+            ..deal(
+                out_ticket,
+                out_order,
+                closing_side,
+                DealEntry::Out,
+                trade.close_price,
+                out_bid,
+                out_ask,
+                closed_at_msc,
+            )
+        };
+        let closed = ClosedPart {
+            side: trade.side,
+            volume: trade.volume,
+            open_price: trade.open_price,
+            opened_at_msc,
+        };
+        for (deal, closed) in [(opening, None), (closing, Some(closed))] {
+            self.book(DealRecord {
+                revision: 0,
+                cancelled: false,
+                deal,
+                closed,
+            })?;
+        }
+        trade.deal_id = out_ticket;
+        self.closed_trades.push((trade.clone(), account.group));
+        Ok(trade)
     }
 
     /// Closes a position by an opposite one of the same symbol (MT5's `out_by`): both close by
@@ -761,6 +877,11 @@ fn closed_part(position: &PositionRecord, lots: Decimal) -> ClosedPart {
 fn usd_rate(account: &AccountRecord) -> Result<Decimal, TradingError> {
     simulated_usd_rate(&account.currency)
         .ok_or_else(|| TradingError::Storage(format!("no simulated rate for {}", account.currency)))
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn msc(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn opposite(side: DealSide) -> DealSide {

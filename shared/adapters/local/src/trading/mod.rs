@@ -3,14 +3,15 @@
 //! It behaves as the port promises a real platform does (idempotent account creation and
 //! balance operations, withdrawals limited to free money, closed deals in ticket order, one
 //! trade server's deal history by cursor) and adds what scenarios need:
-//! [`SimulatedPlatform::generate_deals`] books deterministic closed deals (for the
-//! `closed_deals` feeds only), [`SimulatedPlatform::set_open_positions`] stands in for open
-//! positions in the account's equity, and the outage switches
+//! [`SimulatedPlatform::generate_deals`] books deterministic closed trades at once,
+//! [`SimulatedPlatform::set_open_positions`] stands in for open positions in the account's
+//! equity, and the outage switches
 //! ([`SimulatedPlatform::fail_next_calls`], [`SimulatedPlatform::lose_next_replies`]) let
 //! workflows prove their retries.
 //!
 //! The deal history of its one server ([`SIMULATED_SERVER`]) holds every balance operation as a
-//! balance or credit deal and every trade made through [`SimulatedPlatform::open_position`],
+//! balance or credit deal and every trade made through [`SimulatedPlatform::generate_deals`],
+//! [`SimulatedPlatform::open_position`],
 //! [`SimulatedPlatform::close_position`], [`SimulatedPlatform::reverse_position`],
 //! [`SimulatedPlatform::close_by`] and [`SimulatedPlatform::generate_trading`] (a seeded mix of
 //! them), with dealers' corrections ([`SimulatedPlatform::correct_deal`]) and cancellations
@@ -51,8 +52,8 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use book::Book;
 pub use book::DealCorrection;
+use book::{Book, msc};
 use brokeros_trading::TradingError;
 use brokeros_trading::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealChange, DealChangesPage,
@@ -79,10 +80,11 @@ pub const MAX_GENERATED_DEALS: u32 = 10_000;
 /// How often a change that lost a race to a concurrent one is tried again on fresh reads
 /// before the caller is told the platform is busy (a transient error it may retry).
 const MAX_ATTEMPTS: u32 = 40;
-/// Generated deals are booked in transactions of this many: each deal is two items (its
-/// account's feed and its group's), plus the account and the ticket counter, within the
-/// store's 100 operations per transaction.
-const DEALS_PER_TRANSACTION: u32 = 40;
+/// Generated deals are booked in transactions of this many: each is six items (its opening
+/// and closing deals' records and history entries, its account's closed-deal feed and its
+/// group's), plus the account and two counters, within the store's 100 operations per
+/// transaction.
+const DEALS_PER_TRANSACTION: u32 = 15;
 
 type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
@@ -156,8 +158,9 @@ impl SimulatedPlatform {
     /// `generator::next_deal`, which also keeps the balance from going negative); their tickets
     /// and times are the platform's. Not a port call: outages do not affect it.
     ///
-    /// Deals are booked in batches of 40, each batch one transaction; if a later batch fails,
-    /// the earlier ones stay booked.
+    /// Each deal is also a trade in the server's deal history: its opening and its closing deal
+    /// (the closed deal's `deal_id` is the closing deal's ticket). Deals are booked in batches
+    /// of 15, each batch one transaction; if a later batch fails, the earlier ones stay booked.
     pub async fn generate_deals(
         &self,
         login: u64,
@@ -736,32 +739,23 @@ impl SimulatedPlatform {
         count: u32,
         rng: &SplitMix64,
     ) -> Result<(Vec<Deal>, SplitMix64), TradingError> {
-        let account_key = records::account(login);
-        let counter_key = records::ticket_counter();
-        for attempt in 0..MAX_ATTEMPTS {
-            back_off(attempt).await;
-            let [account_item, counter] = self.read_many([&account_key, &counter_key]).await?;
-            let Some(account_item) = account_item else {
-                return Err(TradingError::AccountNotFound { login });
-            };
-            let account: AccountRecord = decode(&account_item)?;
+        let closed_at = (self.clock)();
+        let reads = BookReads::accounts([login]);
+        self.transact_book(&reads, |book| {
+            let account = book.account(login)?;
             let scale = currency_scale(&account.currency).ok_or_else(|| {
                 TradingError::Storage(format!("account {login} has an unknown currency"))
             })?;
             let usd_rate = simulated_usd_rate(&account.currency).ok_or_else(|| {
                 TradingError::Storage(format!("no simulated rate for {}", account.currency))
             })?;
-            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
-            let first_ticket = counter.map_or(FIRST_TICKET, |(_, c)| c.next);
-            let closed_at = (self.clock)();
             let mut drawing = rng.clone();
-            let mut next = account.clone();
             let mut deals = Vec::with_capacity(count as usize);
-            for ticket in first_ticket..first_ticket + u64::from(count) {
-                let generated = next_deal(&mut drawing, next.balance, scale, usd_rate);
-                next.balance += generated.net();
-                deals.push(Deal {
-                    deal_id: ticket,
+            for _ in 0..count {
+                let account = book.account(login)?;
+                let generated = next_deal(&mut drawing, account.balance, scale, usd_rate);
+                deals.push(book.round_trip(Deal {
+                    deal_id: 0,
                     login,
                     symbol: generated.symbol.to_string(),
                     side: generated.side,
@@ -774,36 +768,11 @@ impl SimulatedPlatform {
                     currency: account.currency.clone(),
                     opened_at: closed_at - Duration::from_secs(generated.hold_seconds),
                     closed_at,
-                });
+                })?);
             }
-            let mut ops = vec![
-                put(
-                    account_key.clone(),
-                    account_item.version + 1,
-                    &next,
-                    Condition::VersionIs(account_item.version),
-                )?,
-                counter_put(
-                    counter_key.clone(),
-                    counter,
-                    first_ticket + u64::from(count),
-                )?,
-            ];
-            let group = DealScope::Group(account.group.clone());
-            for deal in &deals {
-                let sort_key = records::deal_sort_key(deal.deal_id);
-                for scope in [&DealScope::Login(login), &group] {
-                    let key = Key::new(records::deal_feed(scope), sort_key.clone());
-                    ops.push(put(key, 1, deal, Condition::NotExists)?);
-                }
-            }
-            match self.store.transact(ops).await {
-                Ok(()) => return Ok((deals, drawing)),
-                Err(e) if lost_race(&e) => continue,
-                Err(e) => return Err(storage_error(e)),
-            }
-        }
-        Err(busy())
+            Ok((deals, drawing))
+        })
+        .await
     }
 
     async fn read_account(&self, login: u64) -> Result<(u64, AccountRecord), TradingError> {
@@ -1026,11 +995,6 @@ fn feed_position(item: &Item) -> Result<u64, TradingError> {
             item.key.pk, item.key.sk
         ))
     })
-}
-
-/// Milliseconds since the epoch.
-fn msc(at: OffsetDateTime) -> i64 {
-    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, TradingError> {
