@@ -206,4 +206,55 @@ mod tests {
         assert_eq!((broken.reverses, broken.accrues), (Some(deal(10)), None));
         assert!(broken.rejected.is_some());
     }
+
+    /// A deal's revisions, each a correction (or the cancellation) of the one before, with
+    /// volumes that are sometimes invalid.
+    fn revisions() -> impl proptest::strategy::Strategy<Value = Vec<DealChange>> {
+        use proptest::prelude::*;
+        proptest::collection::vec((any::<bool>(), -5i64..60), 1..8).prop_map(|drawn| {
+            let last = drawn.len() - 1;
+            drawn
+                .into_iter()
+                .enumerate()
+                .map(|(revision, (cancel, volume))| {
+                    let kind = match revision {
+                        0 => DealChangeKind::Added,
+                        r if r == last && cancel => DealChangeKind::Cancelled,
+                        _ => DealChangeKind::Corrected,
+                    };
+                    change(kind, revision as u32, volume)
+                })
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever order the revisions arrive in, however often each: the deal ends at the
+        /// newest revision delivered, each revision is applied at most once, and what was
+        /// accrued less what was reversed is exactly what the final revision counts for (here,
+        /// its volume), so accruals built on the applied changes never count a deal twice.
+        #[test]
+        fn deliveries_in_any_order_and_repeated_net_to_the_latest_revision(
+            changes in revisions(),
+            picks in proptest::collection::vec(0usize..64, 1..24),
+        ) {
+            let delivered: Vec<DealChange> =
+                picks.iter().map(|p| changes[p % changes.len()].clone()).collect();
+            let (current, outcomes) = replay(&delivered);
+            let current = current.expect("something was delivered");
+            let newest = delivered.iter().map(|c| c.revision).max().unwrap();
+            proptest::prop_assert_eq!(current.revision, newest);
+            let applied: Vec<&AppliedChange> = outcomes.iter().flatten().collect();
+            let revisions: Vec<u32> = applied.iter().map(|a| a.change.revision).collect();
+            proptest::prop_assert!(
+                revisions.windows(2).all(|w| w[0] < w[1]),
+                "each revision applied once, none after a newer one: {:?}",
+                revisions
+            );
+            let volume = |deal: &Option<PlatformDeal>| deal.as_ref().map_or(Decimal::ZERO, |d| d.volume);
+            let net: Decimal = applied.iter().map(|a| volume(&a.accrues) - volume(&a.reverses)).sum();
+            let counted = if current.counts() { current.deal.volume } else { Decimal::ZERO };
+            proptest::prop_assert_eq!(net, counted);
+        }
+    }
 }
