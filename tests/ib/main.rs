@@ -2,8 +2,10 @@
 //! review into IBs, a 150-level tree and the move that would close a cycle, effective-dated
 //! moves of IBs and clients, standing, attribution by first and last touch, unknown referral
 //! codes, sub-IB invitations within the allowance, each IB kept to its own subtree, and bad
-//! input that writes nothing.
+//! input that writes nothing; and deal ingestion from the platform's feed (`deals`: store-level
+//! scenarios, exactly once by server, deal and revision).
 
+mod deals;
 mod partners;
 
 use brokeros_tests::app as harness;
@@ -19,4 +21,41 @@ brokeros_tests::scenarios! {
     sub_ib_invitations_stop_at_the_allowance => lagging,
     an_ib_sees_only_its_own_subtree => new,
     bad_partner_requests_write_nothing => lagging,
+}
+
+/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
+macro_rules! ib {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The deal-feed scenarios run on a store alone (no HTTP), under `deal_feed::{sqlite, dynamodb}`.
+mod deal_feed {
+    ib! {
+        deals::deals_are_ingested_once_across_repeated_runs,
+        deals::concurrent_ingesters_apply_each_change_once,
+        deals::a_crash_between_pages_resumes_where_the_last_commit_left,
+        deals::corrections_and_cancellations_replace_and_cancel,
+        deals::invalid_deals_are_recorded_rejected_and_not_counted,
+        deals::a_feed_that_delivers_again_changes_nothing,
+        deals::a_bad_batch_size_writes_nothing,
+        deals::each_batch_is_one_transaction,
+    }
 }

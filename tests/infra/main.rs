@@ -915,7 +915,7 @@ fn functions_handed_a_task_token_may_answer_it_exactly_when_their_handler_does()
 /// function's layers (their ContentUri here), as the Lambda would find them.
 #[test]
 fn every_function_names_an_adapter_for_every_port() {
-    use brokeros_aws::compose::{Unconfigured, ports_from};
+    use brokeros_aws::compose::{Unconfigured, fx_rates_from, ports_from};
     let globals = &template()["Globals"]["Function"];
     let mut problems = Vec::new();
     for (id, function) in of_type(FUNCTION) {
@@ -935,6 +935,9 @@ fn every_function_names_an_adapter_for_every_port() {
             })
         };
         if let Err(e) = ports_from(&lookup, Arc::new(Unconfigured("queue"))) {
+            problems.push(format!("{id}: {e}"));
+        }
+        if let Err(e) = fx_rates_from(&lookup) {
             problems.push(format!("{id}: {e}"));
         }
     }

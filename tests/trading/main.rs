@@ -9,6 +9,7 @@ mod accounts;
 mod balances;
 mod common;
 mod deals;
+mod history;
 mod idempotency;
 mod outage;
 
@@ -53,6 +54,11 @@ trading! {
     deals::pages_visit_every_deal_once_and_resume_after_new_ones,
     deals::group_feeds_hold_the_group_in_ticket_order,
     deals::cursors_and_limits_are_checked,
+    history::pages_visit_every_change_once_and_resume_after_new_ones,
+    history::trades_book_their_entries_and_positions,
+    history::corrections_and_cancellations_follow_their_deal,
+    history::malformed_deals_are_in_the_history_and_fail_validation,
+    history::history_cursors_limits_and_servers_are_checked,
     outage::failed_calls_do_nothing,
     outage::a_lost_reply_is_recovered_by_a_retry,
     outage::a_caller_that_lost_every_reply_finds_the_operation_by_its_id,

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `BROKEROS_TABLE`, `BROKEROS_AUDIT_TABLE` | the DynamoDB tables (required) |
 //! | `BROKEROS_TRADING_PLATFORM` | `none` (an MT5 Web API adapter is planned) |
+//! | `BROKEROS_FX_RATES` | `none` (no FX feed for AWS yet; read by [`fx_rates_from`], for the IB context) |
 //! | `BROKEROS_KYC_PROVIDER` | `none` (a Sumsub/Onfido adapter is planned) |
 //! | `BROKEROS_PAYMENT_GATEWAY` | `none` (deposits are collected by provider adapters still to come) |
 //! | `BROKEROS_SCREENING_LISTS` | `dir:<path>`: a directory holding `sdn.csv`, `alt.csv` (OFAC's SDN files) and `pep.csv`, read once at start-up and labelled by the directory's name in every screening result; the template deploys the fictional sample lists as a layer (`dir:/opt/sample`) |
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use brokeros_app::config::BrokerConfig;
 use brokeros_app::{Ports, Services};
+use brokeros_ib::fx::FxRates;
+use brokeros_ib::model::{FxRate, Millis};
 use brokeros_kernel::Core;
 use brokeros_onboarding::kyc::model::{
     DocumentRef, KycSubject, ListFiles, ScreeningList, VerificationLevel,
@@ -34,14 +37,15 @@ use brokeros_payments::psp::{
     PayoutRequest, PayoutResult, QueueError, QueueMessage, Settled,
 };
 use brokeros_trading::{
-    AccountState, BalanceOperation, DealCursor, DealScope, DealsPage, NewAccount, OperationReceipt,
-    TradingAccount, TradingError, TradingPlatform,
+    AccountState, BalanceOperation, DealChangesPage, DealCursor, DealScope, DealsPage, NewAccount,
+    OperationReceipt, TradingAccount, TradingError, TradingPlatform,
 };
 
 use crate::Error;
 
 pub const TRADING_PLATFORM_ENV: &str = "BROKEROS_TRADING_PLATFORM";
 pub const KYC_PROVIDER_ENV: &str = "BROKEROS_KYC_PROVIDER";
+pub const FX_RATES_ENV: &str = "BROKEROS_FX_RATES";
 pub const PAYMENT_GATEWAY_ENV: &str = "BROKEROS_PAYMENT_GATEWAY";
 pub const SCREENING_LISTS_ENV: &str = "BROKEROS_SCREENING_LISTS";
 
@@ -104,6 +108,15 @@ pub fn ports_from(
         psp_events,
         gateway,
     })
+}
+
+/// The FX rate feed the function's `BROKEROS_FX_RATES` setting names (for the IB context's
+/// services; a missing or unknown value stops start-up naming the setting).
+pub fn fx_rates_from(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Arc<dyn FxRates>, Error> {
+    match setting(lookup, FX_RATES_ENV)?.as_str() {
+        "none" => Ok(Arc::new(Unconfigured(FX_RATES_ENV))),
+        other => Err(unknown(FX_RATES_ENV, other)),
+    }
 }
 
 /// The screening lists `value` (`dir:<path>`) names, read and checked at start-up: a missing
@@ -186,6 +199,22 @@ impl TradingPlatform for Unconfigured {
         _: u32,
     ) -> Result<DealsPage, TradingError> {
         Err(TradingError::Storage(self.message()))
+    }
+
+    async fn deal_changes(
+        &self,
+        _: &str,
+        _: Option<DealCursor>,
+        _: u32,
+    ) -> Result<DealChangesPage, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+}
+
+#[async_trait]
+impl FxRates for Unconfigured {
+    async fn rate(&self, _: &str, _: &str, _: Millis) -> brokeros_kernel::Result<FxRate> {
+        Err(brokeros_kernel::Error::Internal(self.message()))
     }
 }
 
@@ -340,8 +369,30 @@ mod tests {
         let error = ports.trading.account_state(1).await.unwrap_err();
         assert!(error.to_string().contains(TRADING_PLATFORM_ENV), "{error}");
         assert!(!error.is_transient(), "not retried by the workflows");
+        let error = ports
+            .trading
+            .deal_changes("mt5-1", None, 10)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(TRADING_PLATFORM_ENV), "{error}");
         let error = ports.kyc.fetch_check("c").await.unwrap_err();
         assert!(error.to_string().contains(KYC_PROVIDER_ENV), "{error}");
+    }
+
+    #[tokio::test]
+    async fn the_fx_feed_is_named_by_its_setting_and_none_fails_naming_it() {
+        let missing = fx_rates_from(&env(&[])).err().expect("required");
+        assert!(missing.to_string().contains(FX_RATES_ENV), "{missing}");
+        let simulated = fx_rates_from(&env(&[(FX_RATES_ENV, "simulated")]))
+            .err()
+            .expect("refused");
+        assert!(
+            simulated.to_string().contains("brokeros serve"),
+            "{simulated}"
+        );
+        let none = fx_rates_from(&env(&[(FX_RATES_ENV, "none")])).unwrap();
+        let error = none.rate("EUR", "USD", 0).await.unwrap_err();
+        assert!(error.to_string().contains(FX_RATES_ENV), "{error}");
     }
 
     #[test]

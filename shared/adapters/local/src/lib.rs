@@ -1,11 +1,12 @@
 //! The local adapters of Broker OS, for `brokeros serve`, the demo and the tests: the workflow
 //! port on the embedded Step Functions engine ([`workflow`]), the payment events queue over the
 //! storage port ([`event_queue`]), the simulated providers — KYC ([`kyc`]), payment
-//! gateway ([`gateway`]) and trading platform ([`trading`]) — and the sample screening lists
-//! ([`screening`]). No Lambda links this crate: in
+//! gateway ([`gateway`]) and trading platform ([`trading`]) — the simulated FX feed ([`fx`])
+//! and the sample screening lists ([`screening`]). No Lambda links this crate: in
 //! AWS every port has its adapter chosen by configuration (`brokeros-aws`).
 
 pub mod event_queue;
+pub mod fx;
 pub mod gateway;
 pub mod kyc;
 pub mod providers;
@@ -21,12 +22,16 @@ use brokeros_kernel::{Core, SystemClock};
 use brokeros_store::Store;
 
 pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
+pub use fx::SimulatedFxRates;
 pub use gateway::{Outbox, OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
 pub use kyc::SimulatedKycProvider;
 pub use providers::{
     SIMULATED_CARD, SIMULATED_CRYPTO, simulated_providers, simulated_providers_for,
 };
-pub use trading::{FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SimulatedPlatform};
+pub use trading::{
+    DealCorrection, FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SIMULATED_SERVER,
+    SimulatedPlatform,
+};
 pub use workflow::{LocalWorkflow, local_engine};
 
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no

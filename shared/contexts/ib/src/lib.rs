@@ -11,6 +11,8 @@
 
 pub mod attribution;
 pub mod config;
+pub mod deals;
+pub mod fx;
 pub mod hierarchy;
 pub mod keys;
 pub mod model;

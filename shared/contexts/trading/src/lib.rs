@@ -17,11 +17,14 @@ pub use currency::{
     ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, checked_signed_amount, currency_scale,
     currency_spec,
 };
-pub use deals::{DealAction, DealChange, DealChangeKind, DealChangesPage, DealEntry, PlatformDeal};
+pub use deals::{
+    DealAction, DealChange, DealChangeKind, DealChangesPage, DealCursor, DealEntry,
+    MAX_DEAL_CHANGES_PER_PAGE, PlatformDeal,
+};
 pub use error::{TradingError, platform_error};
 pub use port::{
-    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealSide,
-    DealsPage, MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
+    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealScope, DealSide, DealsPage,
+    MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
     OperationReceipt, TradingAccount, TradingPlatform, check_id,
 };
 /// The money type of the port, re-exported so callers use the very version the port does.

@@ -18,12 +18,15 @@
 //! * `account_state`: the platform's balance, credit, equity, margin and free margin as is.
 //! * `closed_deals`: deals read by login or group from a point in time; the adapter's cursor
 //!   holds the close time and ticket of the last deal it returned.
+//! * `deal_changes`: see the method: the manager API's deal requests by time plus its deal
+//!   event sinks, recorded in the order they arrive.
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::deals::{DealChangesPage, DealCursor};
 use crate::error::TradingError;
 
 /// A request to open a trading account.
@@ -167,25 +170,6 @@ pub enum DealScope {
     Group(String),
 }
 
-/// Where a reader of closed deals stopped: the next read with it returns the deals closed
-/// after the last one it has seen, none twice and none left out. Opaque, and issued for one
-/// [`DealScope`] by one platform; it serializes as a string, so a poller can store it between
-/// runs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DealCursor(String);
-
-impl DealCursor {
-    /// Wraps a token the platform issued (as read back from where a poller kept it).
-    pub fn from_token(token: impl Into<String>) -> DealCursor {
-        DealCursor(token.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// The most deals one [`TradingPlatform::closed_deals`] call returns.
 pub const MAX_DEALS_PER_PAGE: u32 = 1000;
 
@@ -247,6 +231,31 @@ pub trait TradingPlatform: Send + Sync {
         since: Option<DealCursor>,
         limit: u32,
     ) -> Result<DealsPage, TradingError>;
+
+    /// Up to `limit` (1 to [`crate::MAX_DEAL_CHANGES_PER_PAGE`]) entries of `server`'s deal
+    /// history after `since` (from the first one when `None`), in the order the server recorded
+    /// them: every deal booked (trades with their entry, balance and credit operations), and
+    /// every later correction or cancellation of one as a new revision of it. A reader that
+    /// keeps the page's `next_cursor` with what it made of the page sees each change once and
+    /// skips none; a cursor names its server and is refused for another one.
+    ///
+    /// How an MT5 adapter maps it: MT5 has no change feed, so the adapter keeps one. It
+    /// subscribes to the manager API's deal sink (`IMTDealSink::OnDealAdd`, `OnDealUpdate`,
+    /// `OnDealDelete`) and appends each event, in the order it arrives, to its own log as
+    /// `Added` (revision 0), `Corrected` or `Cancelled` (the deal's last revision plus one);
+    /// after a reconnection it first catches up with `DealRequest` / `DealRequestByGroup` over
+    /// the time since its last event (deals it has not logged become `Added`, logged ones whose
+    /// fields differ become `Corrected`, logged ones missing become `Cancelled`). The cursor is
+    /// the position in that log, prefixed with the server's name.
+    ///
+    /// Errors: `InvalidCursor` (not issued for this server), `InvalidRequest` (an unknown
+    /// server, a limit out of range), `PlatformUnavailable`, `Storage`.
+    async fn deal_changes(
+        &self,
+        server: &str,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealChangesPage, TradingError>;
 }
 
 /// The highest leverage a request may ask for: a sanity bound against typos (1:100000); the
@@ -384,13 +393,5 @@ mod tests {
         let mut empty_comment = operation;
         empty_comment.comment.clear();
         assert_eq!(empty_comment.validate(), Ok(()), "a comment is optional");
-    }
-
-    #[test]
-    fn cursors_serialize_as_their_token() {
-        let cursor = DealCursor::from_token("abc");
-        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"abc\"");
-        let back: DealCursor = serde_json::from_str("\"abc\"").unwrap();
-        assert_eq!(back, cursor);
     }
 }

@@ -238,6 +238,16 @@ impl Changeset {
         (self.ops, self.after_commit)
     }
 
+    /// How many store operations the changeset commits (one transaction: at most
+    /// `brokeros_store::MAX_TRANSACTION_OPS`).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
     pub fn events(&self) -> &[AuditEvent] {
         &self.events
     }

@@ -1,11 +1,24 @@
 //! A trading platform simulated over the storage port, for `brokeros serve`, demos and tests.
 //!
 //! It behaves as the port promises a real platform does (idempotent account creation and
-//! balance operations, withdrawals limited to free money, closed deals in ticket order) and
-//! adds what scenarios need: [`SimulatedPlatform::generate_deals`] books deterministic closed
-//! deals, [`SimulatedPlatform::set_open_positions`] stands in for open positions, and the
-//! outage switches ([`SimulatedPlatform::fail_next_calls`],
-//! [`SimulatedPlatform::lose_next_replies`]) let workflows prove their retries.
+//! balance operations, withdrawals limited to free money, closed deals in ticket order, one
+//! trade server's deal history by cursor) and adds what scenarios need:
+//! [`SimulatedPlatform::generate_deals`] books deterministic closed trades at once,
+//! [`SimulatedPlatform::set_open_positions`] stands in for open positions in the account's
+//! equity, and the outage switches
+//! ([`SimulatedPlatform::fail_next_calls`], [`SimulatedPlatform::lose_next_replies`]) let
+//! workflows prove their retries.
+//!
+//! The deal history of its one server ([`SIMULATED_SERVER`]) holds every balance operation as a
+//! balance or credit deal and every trade made through [`SimulatedPlatform::generate_deals`],
+//! [`SimulatedPlatform::open_position`],
+//! [`SimulatedPlatform::close_position`], [`SimulatedPlatform::reverse_position`],
+//! [`SimulatedPlatform::close_by`] and [`SimulatedPlatform::generate_trading`] (a seeded mix of
+//! them), with dealers' corrections ([`SimulatedPlatform::correct_deal`]) and cancellations
+//! ([`SimulatedPlatform::cancel_deal`]) as later revisions. Trades are priced on a deterministic
+//! market (`market`): bid and ask a spread apart, profit = price move × contract size × lots ×
+//! `rate_profit`, commission per side, swap per night held; their results move the balance.
+//! Accounts are hedging accounts: every opening deal opens its own position.
 //!
 //! State lives in the main table under `TP#` keys ([`records`]), written only through
 //! [`Store::transact`]: each change of an account is one transaction conditional on the
@@ -20,8 +33,11 @@
 //! as a real platform's trade server does; the simulator is not meant for more than a
 //! back office's test load.
 
+mod book;
 mod generator;
+mod market;
 mod records;
+mod splitmix;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -29,36 +45,46 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use brokeros_store::{
-    Condition, Item, Key, Query, SortKeyRange, Store, StoreError, Table, WriteOp,
+    Condition, Item, Key, MAX_TRANSACTION_OPS, Query, SortKeyRange, Store, StoreError, Table,
+    WriteOp,
 };
 use rust_decimal::Decimal;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
+pub use book::DealCorrection;
+use book::{Book, msc};
 use brokeros_trading::TradingError;
 use brokeros_trading::{
-    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealCursor, DealScope, DealsPage,
-    MAX_DEALS_PER_PAGE, NewAccount, OperationReceipt, TradingAccount, TradingPlatform,
+    AccountState, BalanceOperation, BalanceOperationKind, Deal, DealChange, DealChangesPage,
+    DealCursor, DealScope, DealSide, DealsPage, MAX_DEAL_CHANGES_PER_PAGE, MAX_DEALS_PER_PAGE,
+    NewAccount, OperationReceipt, PlatformDeal, TradingAccount, TradingPlatform,
 };
 use brokeros_trading::{checked_amount, checked_signed_amount, currency_scale};
-use generator::{SplitMix64, next_deal, simulated_usd_rate};
-use records::{AccountRecord, AccountRequestRecord, CounterRecord, OperationRecord};
+use generator::{MAX_OPS_PER_STEP, TradingSession, next_deal, trade_step};
+pub(crate) use market::{simulated_usd_rate, simulated_variation};
+use records::{
+    AccountRecord, AccountRequestRecord, CounterRecord, DealRecord, OperationRecord, put,
+};
+use splitmix::SplitMix64;
 
 /// The first login the simulator hands out.
 pub const FIRST_LOGIN: u64 = 100_001;
-/// The first ticket; far from the logins, so the two are not mistaken for each other in logs.
-pub const FIRST_TICKET: u64 = 10_000_001;
+pub use records::FIRST_TICKET;
+/// The name of the simulated platform's one trade server, whose deal history
+/// [`TradingPlatform::deal_changes`] reads.
+pub const SIMULATED_SERVER: &str = "sim-1";
 /// The most deals one [`SimulatedPlatform::generate_deals`] call books.
 pub const MAX_GENERATED_DEALS: u32 = 10_000;
 
 /// How often a change that lost a race to a concurrent one is tried again on fresh reads
 /// before the caller is told the platform is busy (a transient error it may retry).
 const MAX_ATTEMPTS: u32 = 40;
-/// Generated deals are booked in transactions of this many: each deal is two items (its
-/// account's feed and its group's), plus the account and the ticket counter, within the
-/// store's 100 operations per transaction.
-const DEALS_PER_TRANSACTION: u32 = 40;
+/// Generated deals are booked in transactions of this many: each is six items (its opening
+/// and closing deals' records and history entries, its account's closed-deal feed and its
+/// group's), plus the account and two counters, within the store's 100 operations per
+/// transaction.
+const DEALS_PER_TRANSACTION: u32 = 15;
 
 type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
@@ -132,8 +158,9 @@ impl SimulatedPlatform {
     /// `generator::next_deal`, which also keeps the balance from going negative); their tickets
     /// and times are the platform's. Not a port call: outages do not affect it.
     ///
-    /// Deals are booked in batches of 40, each batch one transaction; if a later batch fails,
-    /// the earlier ones stay booked.
+    /// Each deal is also a trade in the server's deal history: its opening and its closing deal
+    /// (the closed deal's `deal_id` is the closing deal's ticket). Deals are booked in batches
+    /// of 15, each batch one transaction; if a later batch fails, the earlier ones stay booked.
     pub async fn generate_deals(
         &self,
         login: u64,
@@ -189,6 +216,312 @@ impl SimulatedPlatform {
             }
         }
         Err(busy())
+    }
+
+    /// Opens a position of `lots` on `side` at the market price of `at_msc` (milliseconds since
+    /// the epoch) and returns its opening deal, whose ticket is the position id. The account is
+    /// a hedging one: opposite positions of one symbol can be open at once. Not a port call
+    /// (the port does not trade); outages do not affect it.
+    ///
+    /// Errors: `AccountNotFound`, `InvalidRequest` (unknown symbol, lots not 0.01 to 100 in
+    /// steps of 0.01, a time before the epoch), `PlatformUnavailable`, `Storage`.
+    pub async fn open_position(
+        &self,
+        login: u64,
+        symbol: &str,
+        side: DealSide,
+        lots: Decimal,
+        at_msc: i64,
+    ) -> Result<PlatformDeal, TradingError> {
+        let reads = BookReads::accounts([login]);
+        self.transact_book(&reads, |book| book.open(login, symbol, side, lots, at_msc))
+            .await
+    }
+
+    /// Closes `lots` of an open position at the market: all of it, or part of it (the rest
+    /// stays open under the same position id). Returns the closing deal (entry `out`).
+    ///
+    /// Errors: as [`SimulatedPlatform::open_position`], and `InvalidRequest` when the position
+    /// is not open or holds fewer lots.
+    pub async fn close_position(
+        &self,
+        login: u64,
+        position_id: u64,
+        lots: Decimal,
+        at_msc: i64,
+    ) -> Result<PlatformDeal, TradingError> {
+        let reads = BookReads::accounts([login]).positions([(login, position_id)]);
+        self.transact_book(&reads, |book| book.close(login, position_id, lots, at_msc))
+            .await
+    }
+
+    /// Reverses an open position with one deal of `lots` (entry `inout`), more than it holds:
+    /// it closes and the rest opens on the other side under the same position id.
+    ///
+    /// Errors: as [`SimulatedPlatform::close_position`].
+    pub async fn reverse_position(
+        &self,
+        login: u64,
+        position_id: u64,
+        lots: Decimal,
+        at_msc: i64,
+    ) -> Result<PlatformDeal, TradingError> {
+        let reads = BookReads::accounts([login]).positions([(login, position_id)]);
+        self.transact_book(&reads, |book| {
+            book.reverse(login, position_id, lots, at_msc)
+        })
+        .await
+    }
+
+    /// Closes two opposite positions of one symbol by each other (entry `out_by`): both by the
+    /// smaller volume, each at the other's open price. Returns the two deals.
+    ///
+    /// Errors: as [`SimulatedPlatform::close_position`], and `InvalidRequest` when the two are
+    /// not opposite positions of one symbol.
+    pub async fn close_by(
+        &self,
+        login: u64,
+        position_id: u64,
+        by_position_id: u64,
+        at_msc: i64,
+    ) -> Result<[PlatformDeal; 2], TradingError> {
+        let reads =
+            BookReads::accounts([login]).positions([(login, position_id), (login, by_position_id)]);
+        self.transact_book(&reads, |book| {
+            book.close_by(login, position_id, by_position_id, at_msc)
+        })
+        .await
+    }
+
+    /// A dealer corrects a trade's volume or price: the deal's next revision, its amounts
+    /// recomputed and the balance moved by the difference, appended to the history as
+    /// `Corrected` at `at_msc`.
+    ///
+    /// Errors: `InvalidRequest` (no such trade, a cancelled one, a price that is not
+    /// positive), `PlatformUnavailable`, `Storage`.
+    pub async fn correct_deal(
+        &self,
+        ticket: u64,
+        correction: DealCorrection,
+        at_msc: i64,
+    ) -> Result<DealChange, TradingError> {
+        let login = self.deal_login(ticket).await?;
+        let reads = BookReads::accounts([login]).deals([ticket]);
+        self.transact_book(&reads, |book| book.correct(ticket, correction, at_msc))
+            .await
+    }
+
+    /// A dealer cancels a trade: its next revision, marked `Cancelled` in the history, and
+    /// what it booked taken back from the balance.
+    ///
+    /// Errors: as [`SimulatedPlatform::correct_deal`].
+    pub async fn cancel_deal(&self, ticket: u64, at_msc: i64) -> Result<DealChange, TradingError> {
+        let login = self.deal_login(ticket).await?;
+        let reads = BookReads::accounts([login]).deals([ticket]);
+        self.transact_book(&reads, |book| book.cancel(ticket, at_msc))
+            .await
+    }
+
+    /// Books a trade deal of `lots` unchecked (zero or negative volume included), without
+    /// touching positions or the balance: what a faulty gateway or a dealer's slip leaves in a
+    /// real platform's history, for proving that readers refuse it.
+    ///
+    /// Errors: `AccountNotFound`, `InvalidRequest` (unknown symbol).
+    pub async fn book_malformed_deal(
+        &self,
+        login: u64,
+        symbol: &str,
+        lots: Decimal,
+        at_msc: i64,
+    ) -> Result<PlatformDeal, TradingError> {
+        let reads = BookReads::accounts([login]);
+        self.transact_book(&reads, |book| book.malformed(login, symbol, lots, at_msc))
+            .await
+    }
+
+    /// Trades `steps` steps on the account from `start_msc` on, drawn from `seed`, and returns
+    /// the history entries they made, in order. The mix (`generator::trade_step`) holds normal
+    /// trades, partial closes, reversals, hedges and closes by, sub-minute scalps, and a share
+    /// of corrections and cancellations; the same seed on the same open positions trades the
+    /// same way. Steps are booked in transactions of up to about 15; if a later one fails,
+    /// the earlier ones stay booked.
+    ///
+    /// Errors: `AccountNotFound`, `InvalidRequest` (steps not 1 to
+    /// [`MAX_GENERATED_DEALS`]), `PlatformUnavailable`, `Storage`.
+    pub async fn generate_trading(
+        &self,
+        login: u64,
+        steps: u32,
+        seed: u64,
+        start_msc: i64,
+    ) -> Result<Vec<DealChange>, TradingError> {
+        if !(1..=MAX_GENERATED_DEALS).contains(&steps) {
+            return Err(TradingError::InvalidRequest(format!(
+                "steps must be 1 to {MAX_GENERATED_DEALS}"
+            )));
+        }
+        let mut session = TradingSession {
+            rng: SplitMix64::new(seed),
+            at_msc: start_msc,
+        };
+        let reads = BookReads::accounts([login]).all_positions_of(login);
+        let mut changes = Vec::new();
+        let mut done = 0;
+        while done < steps {
+            let (booked, session_after, steps_done) = self
+                .transact_book(&reads, |book| {
+                    let mut drawing = session.clone();
+                    let mut taken = 0;
+                    while done + taken < steps
+                        && book.pending_ops() + MAX_OPS_PER_STEP <= MAX_TRANSACTION_OPS
+                    {
+                        trade_step(&mut drawing, book, login)?;
+                        taken += 1;
+                    }
+                    Ok((book.appended().cloned().collect::<Vec<_>>(), drawing, taken))
+                })
+                .await?;
+            changes.extend(booked);
+            session = session_after;
+            done += steps_done;
+        }
+        Ok(changes)
+    }
+
+    /// The login of trade `ticket`, which a correction or cancellation changes.
+    async fn deal_login(&self, ticket: u64) -> Result<u64, TradingError> {
+        let [item] = self.read_many([&records::deal(ticket)]).await?;
+        let item = item.ok_or_else(|| {
+            TradingError::InvalidRequest(format!("deal {ticket} is not a trade of this server"))
+        })?;
+        Ok(decode::<DealRecord>(&item)?.deal.login)
+    }
+
+    /// Reads what `reads` names into a book, lets `act` change it and commits the outcome as
+    /// one transaction, again on fresh reads when a concurrent change got there first.
+    async fn transact_book<T>(
+        &self,
+        reads: &BookReads,
+        mut act: impl FnMut(&mut Book) -> Result<T, TradingError>,
+    ) -> Result<T, TradingError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            back_off(attempt).await;
+            let mut book = self.read_book(reads).await?;
+            let outcome = act(&mut book)?;
+            match self.store.transact(book.into_ops()?).await {
+                Ok(()) => return Ok(outcome),
+                Err(e) if lost_race(&e) => continue,
+                Err(e) => return Err(storage_error(e)),
+            }
+        }
+        Err(busy())
+    }
+
+    async fn read_book(&self, reads: &BookReads) -> Result<Book, TradingError> {
+        let mut keys = vec![records::ticket_counter(), records::history_counter()];
+        keys.extend(reads.logins.iter().map(|login| records::account(*login)));
+        keys.extend(
+            reads
+                .positions
+                .iter()
+                .map(|(login, position)| records::position(*login, *position)),
+        );
+        keys.extend(reads.deals.iter().map(|ticket| records::deal(*ticket)));
+        let items = self
+            .store
+            .get_many(Table::Main, &keys)
+            .await
+            .map_err(storage_error)?;
+        let mut items = items.into_iter();
+        let mut counter = || {
+            items
+                .next()
+                .flatten()
+                .map(|item| decode_counter(&item))
+                .transpose()
+        };
+        let mut book = Book::new(SIMULATED_SERVER, counter()?, counter()?);
+        for item in items.flatten() {
+            if item.key.pk.starts_with("TP#ACCOUNT#") {
+                book.read_account(item.version, decode(&item)?);
+            } else if item.key.pk.starts_with("TP#DEAL#") {
+                book.read_deal(item.version, decode(&item)?);
+            } else {
+                book.read_position(item.version, decode(&item)?);
+            }
+        }
+        if let Some(login) = reads.all_positions_of {
+            let mut after = None;
+            loop {
+                let query = Query::new(Table::Main, None, records::positions(login))
+                    .limit(MAX_DEALS_PER_PAGE)
+                    .after(after);
+                let page = self.store.query(query).await.map_err(storage_error)?;
+                for item in &page.items {
+                    book.read_position(item.version, decode(item)?);
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(book)
+    }
+
+    /// Up to `limit` entries of `server`'s deal history after `since`.
+    async fn read_history(
+        &self,
+        server: &str,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealChangesPage, TradingError> {
+        if !(1..=MAX_DEAL_CHANGES_PER_PAGE).contains(&limit) {
+            return Err(TradingError::InvalidRequest(format!(
+                "limit must be 1 to {MAX_DEAL_CHANGES_PER_PAGE}"
+            )));
+        }
+        if server != SIMULATED_SERVER {
+            return Err(TradingError::InvalidRequest(format!(
+                "{server} is not a server of this platform (it has {SIMULATED_SERVER})"
+            )));
+        }
+        let scope = history_scope(server);
+        let after = since
+            .as_ref()
+            .map(|cursor| decode_cursor(&scope, cursor))
+            .transpose()?;
+        let page = self
+            .read_feed(records::history(server), after, limit)
+            .await?;
+        let changes: Vec<DealChange> = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+        let next_cursor = match page.items.last() {
+            Some(last) => Some(encode_cursor(&scope, feed_position(last)?)),
+            None => since,
+        };
+        Ok(DealChangesPage {
+            changes,
+            next_cursor,
+            has_more: page.next.is_some(),
+        })
+    }
+
+    /// Up to `limit` items of the feed partition `pk` whose number follows `after`.
+    async fn read_feed(
+        &self,
+        pk: String,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<brokeros_store::Page, TradingError> {
+        let range = match after {
+            None => SortKeyRange::All,
+            Some(number) => SortKeyRange::Between(
+                records::deal_sort_key(number.checked_add(1).ok_or(TradingError::InvalidCursor)?),
+                records::deal_sort_key(u64::MAX),
+            ),
+        };
+        let query = Query::new(Table::Main, None, pk).sk(range).limit(limit);
+        self.store.query(query).await.map_err(storage_error)
     }
 
     /// Runs a port call under the outage switches.
@@ -274,10 +607,11 @@ impl SimulatedPlatform {
         let operation_key = records::operation(&operation.operation_id);
         let account_key = records::account(operation.login);
         let counter_key = records::ticket_counter();
+        let history_key = records::history_counter();
         for attempt in 0..MAX_ATTEMPTS {
             back_off(attempt).await;
-            let [executed, account_item, counter] = self
-                .read_many([&operation_key, &account_key, &counter_key])
+            let [executed, account_item, counter, history] = self
+                .read_many([&operation_key, &account_key, &counter_key, &history_key])
                 .await?;
             if let Some(executed) = executed {
                 let executed: OperationRecord = decode(&executed)?;
@@ -298,8 +632,15 @@ impl SimulatedPlatform {
             let account: AccountRecord = decode(&account_item)?;
             let amount = checked_amount(operation.amount, &account.currency)?;
             let next = apply(&account, operation.kind, amount)?;
-            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
-            let ticket = counter.map_or(FIRST_TICKET, |(_, c)| c.next);
+            let executed_at = (self.clock)();
+            let mut book = Book::new(
+                SIMULATED_SERVER,
+                counter.map(|item| decode_counter(&item)).transpose()?,
+                history.map(|item| decode_counter(&item)).transpose()?,
+            );
+            book.read_account(account_item.version, account);
+            let ticket =
+                book.balance_operation(next.clone(), operation.kind, amount, msc(executed_at));
             let receipt = OperationReceipt {
                 operation_id: operation.operation_id.clone(),
                 login: operation.login,
@@ -308,22 +649,19 @@ impl SimulatedPlatform {
                 deal_id: ticket,
                 balance_after: next.balance,
                 credit_after: next.credit,
-                executed_at: (self.clock)(),
+                executed_at,
             };
             let executed = OperationRecord {
                 request: operation.clone(),
                 receipt: receipt.clone(),
             };
-            let ops = vec![
-                put(
-                    account_key.clone(),
-                    account_item.version + 1,
-                    &next,
-                    Condition::VersionIs(account_item.version),
-                )?,
-                counter_put(counter_key.clone(), counter, ticket + 1)?,
-                put(operation_key.clone(), 1, &executed, Condition::NotExists)?,
-            ];
+            let mut ops = book.into_ops()?;
+            ops.push(put(
+                operation_key.clone(),
+                1,
+                &executed,
+                Condition::NotExists,
+            )?);
             match self.store.transact(ops).await {
                 Ok(()) => return Ok(receipt),
                 // The account or the counter moved, or the same operation id just landed (the
@@ -373,24 +711,17 @@ impl SimulatedPlatform {
             }
             DealScope::Group(_) => {}
         }
+        let scope_name = cursor_scope(&scope);
         let after_ticket = since
             .as_ref()
-            .map(|cursor| decode_cursor(&scope, cursor))
+            .map(|cursor| decode_cursor(&scope_name, cursor))
             .transpose()?;
-        let range = match after_ticket {
-            None => SortKeyRange::All,
-            Some(ticket) => SortKeyRange::Between(
-                records::deal_sort_key(ticket.checked_add(1).ok_or(TradingError::InvalidCursor)?),
-                records::deal_sort_key(u64::MAX),
-            ),
-        };
-        let query = Query::new(Table::Main, None, records::deal_feed(&scope))
-            .sk(range)
-            .limit(limit);
-        let page = self.store.query(query).await.map_err(storage_error)?;
+        let page = self
+            .read_feed(records::deal_feed(&scope), after_ticket, limit)
+            .await?;
         let deals: Vec<Deal> = page.items.iter().map(decode).collect::<Result<_, _>>()?;
         let next_cursor = match deals.last() {
-            Some(last) => Some(encode_cursor(&scope, last.deal_id)),
+            Some(last) => Some(encode_cursor(&scope_name, last.deal_id)),
             None => since,
         };
         Ok(DealsPage {
@@ -408,32 +739,23 @@ impl SimulatedPlatform {
         count: u32,
         rng: &SplitMix64,
     ) -> Result<(Vec<Deal>, SplitMix64), TradingError> {
-        let account_key = records::account(login);
-        let counter_key = records::ticket_counter();
-        for attempt in 0..MAX_ATTEMPTS {
-            back_off(attempt).await;
-            let [account_item, counter] = self.read_many([&account_key, &counter_key]).await?;
-            let Some(account_item) = account_item else {
-                return Err(TradingError::AccountNotFound { login });
-            };
-            let account: AccountRecord = decode(&account_item)?;
+        let closed_at = (self.clock)();
+        let reads = BookReads::accounts([login]);
+        self.transact_book(&reads, |book| {
+            let account = book.account(login)?;
             let scale = currency_scale(&account.currency).ok_or_else(|| {
                 TradingError::Storage(format!("account {login} has an unknown currency"))
             })?;
             let usd_rate = simulated_usd_rate(&account.currency).ok_or_else(|| {
                 TradingError::Storage(format!("no simulated rate for {}", account.currency))
             })?;
-            let counter = counter.map(|item| decode_counter(&item)).transpose()?;
-            let first_ticket = counter.map_or(FIRST_TICKET, |(_, c)| c.next);
-            let closed_at = (self.clock)();
             let mut drawing = rng.clone();
-            let mut next = account.clone();
             let mut deals = Vec::with_capacity(count as usize);
-            for ticket in first_ticket..first_ticket + u64::from(count) {
-                let generated = next_deal(&mut drawing, next.balance, scale, usd_rate);
-                next.balance += generated.net();
-                deals.push(Deal {
-                    deal_id: ticket,
+            for _ in 0..count {
+                let account = book.account(login)?;
+                let generated = next_deal(&mut drawing, account.balance, scale, usd_rate);
+                deals.push(book.round_trip(Deal {
+                    deal_id: 0,
                     login,
                     symbol: generated.symbol.to_string(),
                     side: generated.side,
@@ -446,36 +768,11 @@ impl SimulatedPlatform {
                     currency: account.currency.clone(),
                     opened_at: closed_at - Duration::from_secs(generated.hold_seconds),
                     closed_at,
-                });
+                })?);
             }
-            let mut ops = vec![
-                put(
-                    account_key.clone(),
-                    account_item.version + 1,
-                    &next,
-                    Condition::VersionIs(account_item.version),
-                )?,
-                counter_put(
-                    counter_key.clone(),
-                    counter,
-                    first_ticket + u64::from(count),
-                )?,
-            ];
-            let group = DealScope::Group(account.group.clone());
-            for deal in &deals {
-                let sort_key = records::deal_sort_key(deal.deal_id);
-                for scope in [&DealScope::Login(login), &group] {
-                    let key = Key::new(records::deal_feed(scope), sort_key.clone());
-                    ops.push(put(key, 1, deal, Condition::NotExists)?);
-                }
-            }
-            match self.store.transact(ops).await {
-                Ok(()) => return Ok((deals, drawing)),
-                Err(e) if lost_race(&e) => continue,
-                Err(e) => return Err(storage_error(e)),
-            }
-        }
-        Err(busy())
+            Ok((deals, drawing))
+        })
+        .await
     }
 
     async fn read_account(&self, login: u64) -> Result<(u64, AccountRecord), TradingError> {
@@ -540,6 +837,50 @@ impl TradingPlatform for SimulatedPlatform {
     ) -> Result<DealsPage, TradingError> {
         self.port_call("closed_deals", self.read_deals(scope, since, limit))
             .await
+    }
+
+    async fn deal_changes(
+        &self,
+        server: &str,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealChangesPage, TradingError> {
+        self.port_call("deal_changes", self.read_history(server, since, limit))
+            .await
+    }
+}
+
+/// What a book reads before it acts: accounts, positions and deals by key, and optionally
+/// every open position of one account.
+#[derive(Debug, Default)]
+struct BookReads {
+    logins: Vec<u64>,
+    positions: Vec<(u64, u64)>,
+    deals: Vec<u64>,
+    all_positions_of: Option<u64>,
+}
+
+impl BookReads {
+    fn accounts(logins: impl IntoIterator<Item = u64>) -> BookReads {
+        BookReads {
+            logins: logins.into_iter().collect(),
+            ..BookReads::default()
+        }
+    }
+
+    fn positions(mut self, positions: impl IntoIterator<Item = (u64, u64)>) -> BookReads {
+        self.positions.extend(positions);
+        self
+    }
+
+    fn deals(mut self, tickets: impl IntoIterator<Item = u64>) -> BookReads {
+        self.deals.extend(tickets);
+        self
+    }
+
+    fn all_positions_of(mut self, login: u64) -> BookReads {
+        self.all_positions_of = Some(login);
+        self
     }
 }
 
@@ -622,26 +963,38 @@ fn cursor_scope(scope: &DealScope) -> String {
     }
 }
 
-const CURSOR_PREFIX: &str = "sim1|";
-
-fn encode_cursor(scope: &DealScope, last_ticket: u64) -> DealCursor {
-    DealCursor::from_token(format!(
-        "{CURSOR_PREFIX}{}|{last_ticket}",
-        cursor_scope(scope)
-    ))
+/// The cursor scope of a server's deal history.
+fn history_scope(server: &str) -> String {
+    format!("history:{server}")
 }
 
-/// The ticket a cursor of `scope` stopped after.
-fn decode_cursor(scope: &DealScope, cursor: &DealCursor) -> Result<u64, TradingError> {
-    let (cursor_scope_text, ticket) = cursor
+const CURSOR_PREFIX: &str = "sim1|";
+
+fn encode_cursor(scope: &str, last: u64) -> DealCursor {
+    DealCursor::from_token(format!("{CURSOR_PREFIX}{scope}|{last}"))
+}
+
+/// The feed position (ticket or history entry) a cursor of `scope` stopped after.
+fn decode_cursor(scope: &str, cursor: &DealCursor) -> Result<u64, TradingError> {
+    let (cursor_scope_text, position) = cursor
         .as_str()
         .strip_prefix(CURSOR_PREFIX)
         .and_then(|rest| rest.rsplit_once('|'))
         .ok_or(TradingError::InvalidCursor)?;
-    if cursor_scope_text != cursor_scope(scope) {
+    if cursor_scope_text != scope {
         return Err(TradingError::InvalidCursor);
     }
-    ticket.parse().map_err(|_| TradingError::InvalidCursor)
+    position.parse().map_err(|_| TradingError::InvalidCursor)
+}
+
+/// The number of a feed item, from its sort key.
+fn feed_position(item: &Item) -> Result<u64, TradingError> {
+    item.key.sk.parse().map_err(|_| {
+        TradingError::Storage(format!(
+            "feed item {}/{} has no number",
+            item.key.pk, item.key.sk
+        ))
+    })
 }
 
 fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, TradingError> {
@@ -655,21 +1008,6 @@ fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, TradingError> {
 
 fn decode_counter(item: &Item) -> Result<(u64, CounterRecord), TradingError> {
     Ok((item.version, decode(item)?))
-}
-
-fn put(
-    key: Key,
-    version: u64,
-    value: &impl Serialize,
-    condition: Condition,
-) -> Result<WriteOp, TradingError> {
-    let data = serde_json::to_string(value)
-        .map_err(|e| TradingError::Storage(format!("cannot encode {}: {e}", key.pk)))?;
-    Ok(WriteOp::Put {
-        table: Table::Main,
-        item: Item::new(key, version, data),
-        condition,
-    })
 }
 
 /// Advances a counter read at `current` (absent: never used) to `next`.
@@ -800,12 +1138,16 @@ mod tests {
 
     #[test]
     fn cursors_resume_only_their_own_scope() {
-        let login = DealScope::Login(7);
-        let group = DealScope::Group("real\\a|b".into());
+        let login = cursor_scope(&DealScope::Login(7));
+        let group = cursor_scope(&DealScope::Group("real\\a|b".into()));
         assert_eq!(decode_cursor(&login, &encode_cursor(&login, 42)), Ok(42));
         assert_eq!(decode_cursor(&group, &encode_cursor(&group, 43)), Ok(43));
         let foreign = [
-            (DealScope::Login(8), encode_cursor(&login, 42)),
+            (
+                cursor_scope(&DealScope::Login(8)),
+                encode_cursor(&login, 42),
+            ),
+            (history_scope(SIMULATED_SERVER), encode_cursor(&login, 42)),
             (login.clone(), encode_cursor(&group, 42)),
             (login.clone(), DealCursor::from_token("42")),
             (login.clone(), DealCursor::from_token("sim1|login:7|x")),

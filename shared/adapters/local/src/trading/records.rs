@@ -9,18 +9,30 @@
 //! | ticket counter | `TP#COUNTER#TICKET` | `COUNTER` |
 //! | closed deal, per account | `TP#LOGIN_DEALS#<login>` | `<ticket, 20 digits>` |
 //! | closed deal, per group | `TP#GROUP_DEALS#<group>` | `<ticket, 20 digits>` |
+//! | deal history counter (the next entry's number) | `TP#COUNTER#HISTORY` | `COUNTER` |
+//! | deal history entry (a [`DealChange`]) | `TP#HISTORY#<server>` | `<entry number, 20 digits>` |
+//! | a deal's latest revision | `TP#DEAL#<ticket>` | `DEAL` |
+//! | open position | `TP#POSITIONS#<login>` | `<position id, 20 digits>` |
 //!
 //! Every prefix starts with `TP#`, which no other item of the application uses (see
 //! `shared/app/src/keys.rs`). Deal feeds are table partitions, not index entries, because
 //! table queries are strongly consistent on DynamoDB and index queries are not: a poller must
 //! never see a deal before an earlier one, or its cursor would pass the earlier one for good.
 
-use brokeros_store::Key;
+use brokeros_store::{Condition, Item, Key, Table, WriteOp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use brokeros_trading::TradingError;
 use time::OffsetDateTime;
 
-use brokeros_trading::{BalanceOperation, DealScope, NewAccount, OperationReceipt, TradingAccount};
+use brokeros_trading::{
+    BalanceOperation, DealScope, DealSide, NewAccount, OperationReceipt, PlatformDeal,
+    TradingAccount,
+};
+
+/// The first ticket; far from the logins, so the two are not mistaken for each other in logs.
+pub const FIRST_TICKET: u64 = 10_000_001;
 
 pub(crate) fn account(login: u64) -> Key {
     Key::new(format!("TP#ACCOUNT#{login}"), "ACCOUNT")
@@ -40,6 +52,28 @@ pub(crate) fn login_counter() -> Key {
 
 pub(crate) fn ticket_counter() -> Key {
     Key::new("TP#COUNTER#TICKET", "COUNTER")
+}
+
+pub(crate) fn history_counter() -> Key {
+    Key::new("TP#COUNTER#HISTORY", "COUNTER")
+}
+
+/// The partition of a server's deal history.
+pub(crate) fn history(server: &str) -> String {
+    format!("TP#HISTORY#{server}")
+}
+
+pub(crate) fn deal(ticket: u64) -> Key {
+    Key::new(format!("TP#DEAL#{ticket}"), "DEAL")
+}
+
+/// The partition of an account's open positions.
+pub(crate) fn positions(login: u64) -> String {
+    format!("TP#POSITIONS#{login}")
+}
+
+pub(crate) fn position(login: u64, position_id: u64) -> Key {
+    Key::new(positions(login), deal_sort_key(position_id))
 }
 
 /// The partition of a deal feed.
@@ -118,4 +152,54 @@ pub(crate) struct AccountRequestRecord {
 pub(crate) struct OperationRecord {
     pub request: BalanceOperation,
     pub receipt: OperationReceipt,
+}
+
+/// A deal as it stands now (its latest revision), with what a correction needs to recompute it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DealRecord {
+    pub revision: u32,
+    pub cancelled: bool,
+    pub deal: PlatformDeal,
+    /// For a deal that closed (part of) a position: the position's side and open price and
+    /// time, from which its profit and swap follow.
+    pub closed: Option<ClosedPart>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ClosedPart {
+    pub side: DealSide,
+    /// The lots of the position the deal closed (for a reversal, less than the deal's).
+    pub volume: Decimal,
+    pub open_price: Decimal,
+    pub opened_at_msc: i64,
+}
+
+/// An open position of a hedging account: each opening deal opens its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PositionRecord {
+    /// The ticket of the deal that opened it, as on MT5.
+    pub position_id: u64,
+    pub login: u64,
+    pub symbol: String,
+    pub side: DealSide,
+    /// Lots still open.
+    pub volume: Decimal,
+    pub open_price: Decimal,
+    pub opened_at_msc: i64,
+}
+
+/// A put of `value` at `key` as version `version`, on `condition`.
+pub(crate) fn put(
+    key: Key,
+    version: u64,
+    value: &impl Serialize,
+    condition: Condition,
+) -> Result<WriteOp, TradingError> {
+    let data = serde_json::to_string(value)
+        .map_err(|e| TradingError::Storage(format!("cannot encode {}: {e}", key.pk)))?;
+    Ok(WriteOp::Put {
+        table: Table::Main,
+        item: Item::new(key, version, data),
+        condition,
+    })
 }
