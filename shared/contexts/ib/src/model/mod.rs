@@ -1,11 +1,20 @@
 //! The pure model of the IB context: the partner tree over time, commission plans, the
 //! commission engine that turns deals into explained accruals, and statements. No I/O.
 
+pub mod engine;
+pub mod fixed_rates;
 pub mod fx;
+pub mod plan;
+pub mod positions;
+pub mod statement;
 pub mod timeline;
 pub mod tree;
 
+pub use engine::{Accrual, Beneficiary, Engine, EngineState, Explanation, LegKind};
+pub use fixed_rates::FixedRates;
 pub use fx::{FxRate, RateSource};
+pub use plan::{CommissionPlan, Period, PeriodKind, PlanBook};
+pub use statement::{Carry, PeriodStatement, close_periods};
 pub use timeline::{Dated, Millis, Timeline};
 pub use tree::{Chain, ClientNode, Hierarchy, IbNode, Link, Standing};
 
