@@ -143,7 +143,21 @@ pub struct Explanation {
     pub note: Option<&'static str>,
 }
 
-/// One accrual leg. `amount` is unrounded, in `currency` (the beneficiary's); statements round.
+/// The decimal places legs keep: far below any currency's minor unit, so statements round
+/// only once, and few enough that sums of legs stay exact (`Decimal` keeps 28 digits: a share
+/// that divides, like a commission's part of a partly counted deal, would otherwise end in
+/// digits that sums in different orders round differently).
+pub const LEG_SCALE: u32 = 12;
+
+fn at_leg_scale(amount: Decimal) -> Decimal {
+    amount.round_dp_with_strategy(
+        LEG_SCALE,
+        rust_decimal::RoundingStrategy::MidpointNearestEven,
+    )
+}
+
+/// One accrual leg. `amount` is in `currency` (the beneficiary's), at [`LEG_SCALE`] decimal
+/// places, not yet rounded to the currency: statements do that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accrual {
     pub server: Arc<str>,
@@ -218,6 +232,8 @@ pub struct Engine<'a> {
 #[derive(Debug, Clone, Default)]
 struct CpaProgress {
     first_deposit: Option<(Millis, Decimal, String)>,
+    /// Lots closed since the first deposit: round turns, so opening and closing one lot
+    /// counts one lot.
     lots_since_deposit: Decimal,
     /// Plans that already paid the client's CPA.
     paid: Vec<String>,
@@ -282,7 +298,10 @@ impl EngineState {
             return Err(Error::invalid(
                 "volume_not_positive",
                 "deals.volume",
-                format!("deal {}: volume must be positive, not {}", deal.deal, deal.volume),
+                format!(
+                    "deal {}: volume must be positive, not {}",
+                    deal.deal, deal.volume
+                ),
             ));
         }
         let Some(client) = engine.tree.client_of_login(deal.login) else {
@@ -336,7 +355,8 @@ impl EngineState {
         book.key_of_deal.remove(&deal.deal);
         if change.kind == DealChangeKind::Cancelled {
             // A later revision of a cancelled deal is still cancelled: remember the revision.
-            book.key_of_deal.insert(deal.deal, ((Millis::MIN, 0), change.revision));
+            book.key_of_deal
+                .insert(deal.deal, ((Millis::MIN, 0), change.revision));
         } else {
             book.key_of_deal.insert(deal.deal, (key, change.revision));
             book.history.insert(
@@ -384,7 +404,12 @@ impl EngineState {
 impl ClientBook {
     /// Recomputes every deal of the client in time order from nothing, and answers each deal
     /// whose legs changed with the reversal of the old ones and the new ones.
-    fn replay(&mut self, engine: &Engine<'_>, client: &Arc<str>, out: &mut Vec<Accrual>) -> Result<()> {
+    fn replay(
+        &mut self,
+        engine: &Engine<'_>,
+        client: &Arc<str>,
+        out: &mut Vec<Accrual>,
+    ) -> Result<()> {
         self.positions.clear();
         self.cpa = CpaProgress::default();
         let keys: Vec<(Millis, u64)> = self.history.keys().copied().collect();
@@ -401,7 +426,8 @@ impl ClientBook {
                     booked.generation = generation;
                 }
                 None => {
-                    legs.iter_mut().for_each(|l| l.generation = booked.generation);
+                    legs.iter_mut()
+                        .for_each(|l| l.generation = booked.generation);
                 }
             }
             out.extend(legs.iter().cloned());
@@ -437,7 +463,7 @@ impl ClientBook {
             .as_ref()
             .is_some_and(|(at, _, _)| deal.time_msc >= *at)
         {
-            self.cpa.lots_since_deposit += deal.volume;
+            self.cpa.lots_since_deposit += facts.closed_lots;
         }
         let chain: Vec<Link<'_>> = engine.tree.chain_at(deal.login, deal.time_msc).collect();
         let Some(level0) = chain.first() else {
@@ -543,7 +569,7 @@ impl LegFactory<'_, '_> {
             method,
             rate,
             volume,
-            amount,
+            amount: at_leg_scale(amount),
             currency,
             period: plan.period.period_of(self.deal.time_msc),
         })
@@ -607,12 +633,14 @@ impl LegFactory<'_, '_> {
     ) -> Result<()> {
         let at = self.deal.time_msc;
         let cap = match plan.levels.cap_per_deal {
-            Some(cap) if commission => Some(self.convert(cap, plan.currency, basis.currency, at)?.0),
+            Some(cap) if commission => {
+                Some(self.convert(cap, plan.currency, basis.currency, at)?.0)
+            }
             _ => None,
         };
         let mut given = Decimal::ZERO;
         for (link, fraction) in self.chain.iter().zip(&plan.level_fractions) {
-            let mut amount = basis.amount * fraction;
+            let mut amount = at_leg_scale(basis.amount * fraction);
             let mut capped = false;
             let mut note = None;
             if !link.ib.earns_at(at) {
@@ -630,7 +658,7 @@ impl LegFactory<'_, '_> {
                 && link.level == 0
                 && let Some(rebate) = &plan.rebate
             {
-                let to_client = amount * rebate.percent / Decimal::ONE_HUNDRED;
+                let to_client = at_leg_scale(amount * rebate.percent / Decimal::ONE_HUNDRED);
                 amount -= to_client;
                 let currency = self.deal_currency()?;
                 let rebate_leg = self.leg(
@@ -715,14 +743,18 @@ impl LegFactory<'_, '_> {
         if from == to {
             return Ok((amount, None));
         }
-        let rate = self.engine.rates.rate(from.code, to.code, at).ok_or_else(|| {
-            Error::invalid(
-                "fx_rate_missing",
-                "rates",
-                format!("no {}/{} rate at {at} ms", from.code, to.code),
-            )
-        })?;
-        Ok((amount * rate.rate, Some(rate)))
+        let rate = self
+            .engine
+            .rates
+            .rate(from.code, to.code, at)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "fx_rate_missing",
+                    "rates",
+                    format!("no {}/{} rate at {at} ms", from.code, to.code),
+                )
+            })?;
+        Ok((at_leg_scale(amount * rate.rate), Some(rate)))
     }
 }
 
@@ -754,9 +786,7 @@ fn counted_volume(plan: &CommissionPlan, deal: &PlatformDeal, facts: &EntryFacts
     if deal.volume < plan.min_lots {
         volume.excluded = Some(Exclusion::BelowMinLots);
         earning = Decimal::ZERO;
-    } else if closed > Decimal::ZERO
-        && facts.held_ms.is_some_and(|held| held < plan.min_hold_ms)
-    {
+    } else if closed > Decimal::ZERO && facts.held_ms.is_some_and(|held| held < plan.min_hold_ms) {
         volume.excluded = Some(Exclusion::HeldTooShort);
         earning -= closed - hedged(pick(close, facts.hedged_close_lots));
     }

@@ -58,8 +58,14 @@ mod tests {
         };
         let rates = FixedRates::new([quote(110, 200), quote(108, 100)]);
         assert_eq!(rates.rate("EUR", "USD", 99), None);
-        assert_eq!(rates.rate("EUR", "USD", 150).unwrap().rate, Decimal::new(108, 2));
-        assert_eq!(rates.rate("EUR", "USD", 200).unwrap().rate, Decimal::new(110, 2));
+        assert_eq!(
+            rates.rate("EUR", "USD", 150).unwrap().rate,
+            Decimal::new(108, 2)
+        );
+        assert_eq!(
+            rates.rate("EUR", "USD", 200).unwrap().rate,
+            Decimal::new(110, 2)
+        );
         assert_eq!(rates.rate("USD", "EUR", 150), None);
         assert_eq!(rates.rate("JPY", "JPY", 1).unwrap().source, "identity");
     }

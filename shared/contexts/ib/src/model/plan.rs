@@ -58,8 +58,8 @@
 //!   the deal's time forfeits its leg; it is not redistributed. Absent: level 0 gets 100 %.
 //! * `rebate`: client cashback, `percent` of level 0's leg, taken from it.
 //! * `cpa`: a one-time amount per client whose first deposit is at least `min_first_deposit`
-//!   (plan currency) and who trades `min_lots` within `within_days` of it; shared along the chain
-//!   like any amount.
+//!   (plan currency) and who closes `min_lots` (round turns, any symbol) within `within_days` of
+//!   it; paid on the deal that qualifies the client and shared along the chain like any amount.
 //! * `revenue_share`: `percent` of the client's net trading loss (−(profit + swap +
 //!   commission) of its deals), shared along the chain; a period where the client gains is
 //!   carried forward against the next periods, never charged to the IB.
@@ -128,7 +128,9 @@ impl Period {
         let days = match self.kind {
             PeriodKind::Daily => 1,
             PeriodKind::Weekly => 7,
-            PeriodKind::Monthly => i64::from(date_of_day(day).month().length(date_of_day(day).year())),
+            PeriodKind::Monthly => {
+                i64::from(date_of_day(day).month().length(date_of_day(day).year()))
+            }
         };
         self.start_msc + days * DAY_MS
     }
@@ -537,10 +539,15 @@ impl RuleIndex {
                 index.any_symbol.push(i);
             }
             for symbol in symbols {
-                index.by_symbol.entry(symbol.to_string()).or_default().push(i);
+                index
+                    .by_symbol
+                    .entry(symbol.to_string())
+                    .or_default()
+                    .push(i);
             }
         }
-        let by_priority = |list: &mut Vec<usize>| list.sort_by_key(|&i| -i64::from(rules[i].priority));
+        let by_priority =
+            |list: &mut Vec<usize>| list.sort_by_key(|&i| -i64::from(rules[i].priority));
         by_priority(&mut index.any_symbol);
         index.by_symbol.values_mut().for_each(by_priority);
         index
@@ -566,12 +573,18 @@ fn can_both_match(a: &Rule, b: &Rule, groups: &SymbolGroups) -> bool {
     let intersect = |x: &BTreeSet<&str>, y: &BTreeSet<&str>| {
         x.is_empty() || y.is_empty() || x.intersection(y).next().is_some()
     };
-    intersect(&symbols_of(&a.matches, groups), &symbols_of(&b.matches, groups))
-        && intersect(&account_groups(a), &account_groups(b))
+    intersect(
+        &symbols_of(&a.matches, groups),
+        &symbols_of(&b.matches, groups),
+    ) && intersect(&account_groups(a), &account_groups(b))
 }
 
 fn account_groups(rule: &Rule) -> BTreeSet<&str> {
-    rule.matches.account_groups.iter().map(String::as_str).collect()
+    rule.matches
+        .account_groups
+        .iter()
+        .map(String::as_str)
+        .collect()
 }
 
 fn check_rule(i: usize, rule: &Rule, groups: &SymbolGroups) -> Result<()> {
@@ -662,7 +675,10 @@ mod decimal_strings {
     struct One(#[serde(deserialize_with = "amount::deserialize")] Decimal);
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Decimal>, D::Error> {
-        Ok(Vec::<One>::deserialize(d)?.into_iter().map(|o| o.0).collect())
+        Ok(Vec::<One>::deserialize(d)?
+            .into_iter()
+            .map(|o| o.0)
+            .collect())
     }
 
     pub fn serialize<S: Serializer>(values: &[Decimal], s: S) -> Result<S::Ok, S::Error> {
@@ -784,10 +800,7 @@ mod tests {
             "",
         );
         assert!(disjoint.is_ok());
-        let negative = plan(
-            r#"{"id":"a","match":{},"earns":{"per_lot":"-1"}}"#,
-            "",
-        );
+        let negative = plan(r#"{"id":"a","match":{},"earns":{"per_lot":"-1"}}"#, "");
         assert_eq!(
             field(negative.unwrap_err()),
             ("negative_rate".into(), "rules[0].earns.per_lot".into())
@@ -808,9 +821,15 @@ mod tests {
             field(over.unwrap_err()),
             ("level_shares_over_100".into(), "levels.percents".into())
         );
-        let cascade = plan("", r#","levels":{"mode":"share_of_above","percents":["100","50","50"]}"#);
+        let cascade = plan(
+            "",
+            r#","levels":{"mode":"share_of_above","percents":["100","50","50"]}"#,
+        );
         assert_eq!(field(cascade.unwrap_err()).0, "level_shares_over_100");
-        let fine = plan("", r#","levels":{"mode":"share_of_above","percents":["50","50","50"]}"#);
+        let fine = plan(
+            "",
+            r#","levels":{"mode":"share_of_above","percents":["50","50","50"]}"#,
+        );
         assert_eq!(
             fine.unwrap().level_fractions,
             ["0.5", "0.25", "0.125"].map(|s| s.parse::<Decimal>().unwrap())

@@ -57,7 +57,10 @@ impl AccountPositions {
                 Decimal::ZERO
             }
             DealEntry::InOut => {
-                let held = self.open.get(&deal.position_id).map_or(Decimal::ZERO, |p| p.volume);
+                let held = self
+                    .open
+                    .get(&deal.position_id)
+                    .map_or(Decimal::ZERO, |p| p.volume);
                 let closed = self.close(deal, &mut facts, held.min(deal.volume));
                 deal.volume - closed
             }
@@ -66,13 +69,16 @@ impl AccountPositions {
             let hedged = to_open.min(self.opposite_volume(&deal.symbol, buy, deal.position_id));
             facts.opened_lots = to_open;
             facts.hedged_open_lots = hedged;
-            let position = self.open.entry(deal.position_id).or_insert_with(|| Position {
-                symbol: deal.symbol.clone(),
-                buy,
-                opened_msc: deal.time_msc,
-                volume: Decimal::ZERO,
-                hedged: Decimal::ZERO,
-            });
+            let position = self
+                .open
+                .entry(deal.position_id)
+                .or_insert_with(|| Position {
+                    symbol: deal.symbol.clone(),
+                    buy,
+                    opened_msc: deal.time_msc,
+                    volume: Decimal::ZERO,
+                    hedged: Decimal::ZERO,
+                });
             position.volume += to_open;
             position.hedged += hedged;
         }
