@@ -5,3 +5,4 @@
 //! tree as they stood at each deal's time ([`model`]), and no period is paid twice.
 
 pub mod model;
+pub mod preview;

@@ -14,7 +14,7 @@ pub use engine::{Accrual, Beneficiary, Engine, EngineState, Explanation, LegKind
 pub use fixed_rates::FixedRates;
 pub use fx::{FxRate, RateSource};
 pub use plan::{CommissionPlan, Period, PeriodKind, PlanBook};
-pub use statement::{Carry, PeriodStatement, close_periods};
+pub use statement::{Carry, PeriodStatement, PeriodSums, close_periods};
 pub use timeline::{Dated, Millis, Timeline};
 pub use tree::{Chain, ClientNode, Hierarchy, IbNode, Link, Standing};
 

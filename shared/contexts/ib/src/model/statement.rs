@@ -103,16 +103,17 @@ struct PeriodLegs {
     revenue_share: BTreeMap<String, Decimal>,
 }
 
-/// Closes the periods the legs fall in, in time order per beneficiary and currency, starting
-/// from `carry` and leaving in it what the last period carries out.
-pub fn close_periods(
-    legs: &[Accrual],
-    plans: &PlanBook,
-    carry: &mut Carry,
-) -> Vec<PeriodStatement> {
-    let mut periods: BTreeMap<(Beneficiary, Currency, Period), PeriodLegs> = BTreeMap::new();
-    for leg in legs {
-        let entry = periods
+/// The legs of many periods summed as they come, so a stream of legs needs memory per
+/// beneficiary and period only.
+#[derive(Default)]
+pub struct PeriodSums {
+    periods: BTreeMap<(Beneficiary, Currency, Period), PeriodLegs>,
+}
+
+impl PeriodSums {
+    pub fn add(&mut self, leg: &Accrual) {
+        let entry = self
+            .periods
             .entry((leg.beneficiary.clone(), leg.currency, leg.period()))
             .or_default();
         let basis = &leg.explanation.basis;
@@ -138,6 +139,30 @@ pub fn close_periods(
             }
         }
     }
+
+    /// Closes the periods summed, in time order per beneficiary and currency, starting from
+    /// `carry` and leaving in it what the last period carries out.
+    pub fn close(self, plans: &PlanBook, carry: &mut Carry) -> Vec<PeriodStatement> {
+        close(self.periods, plans, carry)
+    }
+}
+
+/// Closes the periods the legs fall in (see [`PeriodSums::close`]).
+pub fn close_periods(
+    legs: &[Accrual],
+    plans: &PlanBook,
+    carry: &mut Carry,
+) -> Vec<PeriodStatement> {
+    let mut sums = PeriodSums::default();
+    legs.iter().for_each(|leg| sums.add(leg));
+    sums.close(plans, carry)
+}
+
+fn close(
+    periods: BTreeMap<(Beneficiary, Currency, Period), PeriodLegs>,
+    plans: &PlanBook,
+    carry: &mut Carry,
+) -> Vec<PeriodStatement> {
     let mut statements = Vec::with_capacity(periods.len());
     for ((beneficiary, currency, period), sums) in periods {
         let tiers: Vec<TierLine> = sums
