@@ -205,34 +205,26 @@ impl DealColumns {
         };
         let field = |i: usize| format!("deals[{line}].{}", DEAL_COLUMNS[i]);
         let amount = |i: usize| -> Result<Decimal> { parse_amount(&field(i), get(i)?) };
-        let action = get(5)?;
-        let action = match action.to_ascii_lowercase().as_str() {
-            "buy" | "0" => DealAction::Buy,
-            "sell" | "1" => DealAction::Sell,
-            "balance" | "2" => DealAction::Balance,
-            "credit" | "3" => DealAction::Credit,
-            _ => {
-                return Err(Error::invalid(
-                    "invalid_deal",
-                    field(5),
-                    format!("action '{action}' is not buy, sell, balance or credit"),
-                ));
-            }
-        };
-        let entry = get(6)?;
-        let entry = match entry.to_ascii_lowercase().as_str() {
-            "in" | "0" => DealEntry::In,
-            "out" | "1" => DealEntry::Out,
-            "inout" | "2" => DealEntry::InOut,
-            "out_by" | "3" => DealEntry::OutBy,
-            _ => {
-                return Err(Error::invalid(
-                    "invalid_deal",
-                    field(6),
-                    format!("entry '{entry}' is not in, out, inout or out_by"),
-                ));
-            }
-        };
+        let action = one_of(
+            &field(5),
+            get(5)?,
+            &[
+                ("buy", DealAction::Buy),
+                ("sell", DealAction::Sell),
+                ("balance", DealAction::Balance),
+                ("credit", DealAction::Credit),
+            ],
+        )?;
+        let entry = one_of(
+            &field(6),
+            get(6)?,
+            &[
+                ("in", DealEntry::In),
+                ("out", DealEntry::Out),
+                ("inout", DealEntry::InOut),
+                ("out_by", DealEntry::OutBy),
+            ],
+        )?;
         let volume = amount(7)?;
         if action.is_trade() && volume <= Decimal::ZERO {
             return Err(Error::invalid(
@@ -264,6 +256,24 @@ impl DealColumns {
             time_msc: number(&field(19), get(19)?)?,
         })
     }
+}
+
+/// A value named in `choices`, or given by its position there (MT5's enum numbers).
+fn one_of<T: Copy>(field: &str, text: &str, choices: &[(&str, T)]) -> Result<T> {
+    let lower = text.to_ascii_lowercase();
+    choices
+        .iter()
+        .enumerate()
+        .find(|(i, (name, _))| *name == lower || i.to_string() == lower)
+        .map(|(_, (_, value))| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
+            Error::invalid(
+                "invalid_deal",
+                field,
+                format!("'{text}' is not one of {}", names.join(", ")),
+            )
+        })
 }
 
 fn number<T: FromStr>(field: &str, text: &str) -> Result<T> {

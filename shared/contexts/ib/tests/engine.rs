@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use brokeros_ib::model::engine::{Exclusion, FORFEITED};
 use brokeros_ib::model::{
-    Beneficiary, Carry, Engine, EngineState, FixedRates, FxRate, LegKind, PlanBook, Standing,
-    close_periods,
+    Beneficiary, Carry, EngineState, FixedRates, FxRate, LegKind, PlanBook, Standing, close_periods,
 };
 use brokeros_trading::{DealAction, DealChange, DealChangeKind, DealEntry};
 use common::*;
@@ -346,12 +343,7 @@ fn shares_of_the_spread_and_of_the_commission_are_in_the_deal_currency_converted
     );
     let no_rates = FixedRates::default();
     let book = PlanBook::new([plan(&per_lot("1"))]).unwrap();
-    let engine = Engine {
-        plans: &book,
-        tree: &tree,
-        rates: &no_rates,
-        server: Arc::from("s"),
-    };
+    let engine = engine(&book, &tree, &no_rates);
     let err = EngineState::live()
         .apply_deal(
             &engine,
@@ -451,12 +443,7 @@ fn corrections_and_cancellations_answer_with_reversals() {
     let p = plan(&per_lot("10"));
     let book = PlanBook::new([p]).unwrap();
     let rates = FixedRates::default();
-    let engine = Engine {
-        plans: &book,
-        tree: &tree,
-        rates: &rates,
-        server: Arc::from("s"),
-    };
+    let engine = engine(&book, &tree, &rates);
     let mut state = EngineState::live();
     let mut legs = Vec::new();
     let [open, close] = round_trip(1, 1, "1", JAN_1, 60_000);
@@ -470,22 +457,16 @@ fn corrections_and_cancellations_answer_with_reversals() {
         deal: deal.clone(),
         changed_at_msc: JAN_1 + DAY,
     };
-    state
-        .apply(
-            &engine,
-            &change(DealChangeKind::Corrected, 1, &corrected),
-            &mut legs,
-        )
-        .unwrap();
-    let before = legs.len();
-    state
-        .apply(
-            &engine,
-            &change(DealChangeKind::Corrected, 1, &corrected),
-            &mut legs,
-        )
-        .unwrap();
-    assert_eq!(legs.len(), before, "a change applied twice causes nothing");
+    let mut lengths = Vec::new();
+    for _ in 0..2 {
+        let correction = change(DealChangeKind::Corrected, 1, &corrected);
+        state.apply(&engine, &correction, &mut legs).unwrap();
+        lengths.push(legs.len());
+    }
+    assert_eq!(
+        lengths[0], lengths[1],
+        "a change applied twice causes nothing"
+    );
     assert!(legs.iter().any(|l| l.reversal && l.id().ends_with(":x")));
     let fresh = run(
         &tree,
@@ -509,12 +490,7 @@ fn a_single_pass_refuses_deals_out_of_time_order() {
     let tree = line(1);
     let book = PlanBook::new([plan(&per_lot("1"))]).unwrap();
     let rates = FixedRates::default();
-    let engine = Engine {
-        plans: &book,
-        tree: &tree,
-        rates: &rates,
-        server: Arc::from("s"),
-    };
+    let engine = engine(&book, &tree, &rates);
     let mut state = EngineState::streaming();
     let [open, close] = round_trip(1, 1, "1", JAN_1, 60_000);
     state.apply_deal(&engine, &close, &mut Vec::new()).unwrap();

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use brokeros_ib::model::{
     Accrual, Beneficiary, Carry, CommissionPlan, Engine, EngineState, FixedRates, Hierarchy,
@@ -47,6 +46,27 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A trade of `hundredths` of a lot, charged 3.5 per lot.
+fn lots_trade(
+    id: u64,
+    login: u64,
+    position: u64,
+    buy: bool,
+    entry: DealEntry,
+    hundredths: i64,
+    at: i64,
+) -> PlatformDeal {
+    let action = if buy {
+        DealAction::Buy
+    } else {
+        DealAction::Sell
+    };
+    let mut deal = trade(id, login, position, action, entry, "1", at);
+    deal.volume = Decimal::new(hundredths, 2);
+    deal.commission = -deal.volume * d("3.5");
+    deal
+}
+
 /// A history of (login index, op, milliseconds after the previous deal) as deals.
 fn history() -> impl Strategy<Value = Vec<PlatformDeal>> {
     prop::collection::vec(
@@ -72,14 +92,8 @@ fn history() -> impl Strategy<Value = Vec<PlatformDeal>> {
                     let i = which % positions.len();
                     let (position, buy, lots) = positions[i];
                     let closing = (lots * part / 100).max(1);
-                    let action = if buy {
-                        DealAction::Sell
-                    } else {
-                        DealAction::Buy
-                    };
-                    let mut deal = trade(id, login, position, action, DealEntry::Out, "1", at);
-                    deal.volume = Decimal::new(closing, 2);
-                    deal.commission = -deal.volume * d("3.5");
+                    let mut deal =
+                        lots_trade(id, login, position, !buy, DealEntry::Out, closing, at);
                     deal.profit = Decimal::new((part - 50) * 37, 2);
                     if closing == lots {
                         positions.remove(i);
@@ -93,16 +107,8 @@ fn history() -> impl Strategy<Value = Vec<PlatformDeal>> {
                 | Op::Close {
                     part: lots, buy, ..
                 } => {
-                    let action = if buy {
-                        DealAction::Buy
-                    } else {
-                        DealAction::Sell
-                    };
-                    let mut deal = trade(id, login, id, action, DealEntry::In, "1", at);
-                    deal.volume = Decimal::new(lots, 2);
-                    deal.commission = -deal.volume * d("3.5");
                     positions.push((id, buy, lots));
-                    deal
+                    lots_trade(id, login, id, buy, DealEntry::In, lots, at)
                 }
             };
             if gold && deal.action.is_trade() {
@@ -112,15 +118,6 @@ fn history() -> impl Strategy<Value = Vec<PlatformDeal>> {
         }
         deals
     })
-}
-
-fn engine<'a>(book: &'a PlanBook, tree: &'a Hierarchy, rates: &'a FixedRates) -> Engine<'a> {
-    Engine {
-        plans: book,
-        tree,
-        rates,
-        server: Arc::from("mt5-1"),
-    }
 }
 
 /// The legs of the final deals, computed once in time order.
@@ -256,13 +253,13 @@ proptest! {
             }
             let mut moved = node.clone();
             moved.parent.change("parent", at, Some(to.to_string())).unwrap();
-            tree = rebuild_with(&tree, moved);
+            tree = rebuild(&tree, Some(moved), None);
         }
         for (c, to, after) in client_moves {
             let id = ["c1", "c2"][c];
             let mut client = tree.client(id).unwrap().clone();
             if client.ib.change("ib", JAN_1 + after, Some(names[to].to_string())).is_ok() {
-                tree = rebuild_client(&tree, client);
+                tree = rebuild(&tree, None, Some(client));
             }
         }
         let book = PlanBook::new([rich_plan()]).unwrap();
@@ -286,35 +283,22 @@ proptest! {
     }
 }
 
-fn rebuild_with(tree: &Hierarchy, replaced: brokeros_ib::model::IbNode) -> Hierarchy {
+/// The tree with one IB or one client replaced.
+fn rebuild(
+    tree: &Hierarchy,
+    ib: Option<brokeros_ib::model::IbNode>,
+    client: Option<brokeros_ib::model::ClientNode>,
+) -> Hierarchy {
     let mut next = Hierarchy::default();
     for node in tree.ibs() {
-        let node = if node.id == replaced.id {
-            replaced.clone()
-        } else {
-            node.clone()
-        };
-        next.insert_ib(node).unwrap();
+        let replaced = ib.as_ref().filter(|r| r.id == node.id);
+        next.insert_ib(replaced.unwrap_or(node).clone()).unwrap();
     }
-    for client in tree.clients() {
-        next.insert_client(client.clone()).unwrap();
+    for node in tree.clients() {
+        let replaced = client.as_ref().filter(|r| r.id == node.id);
+        next.insert_client(replaced.unwrap_or(node).clone())
+            .unwrap();
     }
     next.validate().unwrap();
-    next
-}
-
-fn rebuild_client(tree: &Hierarchy, replaced: brokeros_ib::model::ClientNode) -> Hierarchy {
-    let mut next = Hierarchy::default();
-    for node in tree.ibs() {
-        next.insert_ib(node.clone()).unwrap();
-    }
-    for client in tree.clients() {
-        let client = if client.id == replaced.id {
-            replaced.clone()
-        } else {
-            client.clone()
-        };
-        next.insert_client(client).unwrap();
-    }
     next
 }

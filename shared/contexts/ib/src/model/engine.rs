@@ -324,16 +324,7 @@ impl EngineState {
             out.extend(legs.iter().cloned());
             book.last = Some(key);
             if self.keep_history {
-                book.key_of_deal.insert(deal.deal, (key, change.revision));
-                book.history.insert(
-                    key,
-                    Booked {
-                        deal: deal.clone(),
-                        revision: change.revision,
-                        generation: 0,
-                        legs: Some(legs),
-                    },
-                );
+                book.remember(deal, change.revision, Some(legs));
             }
             return Ok(());
         }
@@ -358,16 +349,7 @@ impl EngineState {
             book.key_of_deal
                 .insert(deal.deal, ((Millis::MIN, 0), change.revision));
         } else {
-            book.key_of_deal.insert(deal.deal, (key, change.revision));
-            book.history.insert(
-                key,
-                Booked {
-                    deal: deal.clone(),
-                    revision: change.revision,
-                    generation: 0,
-                    legs: None,
-                },
-            );
+            book.remember(deal, change.revision, None);
         }
         book.replay(engine, &client_id, out)
     }
@@ -402,6 +384,21 @@ impl EngineState {
 }
 
 impl ClientBook {
+    /// Keeps a deal's revision and, once computed, its legs.
+    fn remember(&mut self, deal: &PlatformDeal, revision: u32, legs: Option<Vec<Accrual>>) {
+        let key = (deal.time_msc, deal.deal);
+        self.key_of_deal.insert(deal.deal, (key, revision));
+        self.history.insert(
+            key,
+            Booked {
+                deal: deal.clone(),
+                revision,
+                generation: 0,
+                legs,
+            },
+        );
+    }
+
     /// Recomputes every deal of the client in time order from nothing, and answers each deal
     /// whose legs changed with the reversal of the old ones and the new ones.
     fn replay(

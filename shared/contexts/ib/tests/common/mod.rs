@@ -157,6 +157,15 @@ pub fn round_trip(
     ]
 }
 
+pub fn engine<'a>(book: &'a PlanBook, tree: &'a Hierarchy, rates: &'a FixedRates) -> Engine<'a> {
+    Engine {
+        plans: book,
+        tree,
+        rates,
+        server: Arc::from("mt5-1"),
+    }
+}
+
 pub fn run(
     tree: &Hierarchy,
     plan: CommissionPlan,
@@ -164,12 +173,7 @@ pub fn run(
     deals: &[PlatformDeal],
 ) -> Vec<Accrual> {
     let book = PlanBook::new([plan]).unwrap();
-    let engine = Engine {
-        plans: &book,
-        tree,
-        rates,
-        server: Arc::from("mt5-1"),
-    };
+    let engine = engine(&book, tree, rates);
     let mut state = EngineState::live();
     let mut legs = Vec::new();
     for deal in deals {
