@@ -510,3 +510,38 @@ fn a_single_pass_refuses_deals_out_of_time_order() {
         Some("deals.volume")
     );
 }
+
+#[test]
+fn a_deal_that_fails_leaves_the_state_as_it_was_for_its_retry() {
+    let mut tree = Hierarchy::default();
+    let mut euro_ib = ib("eu", None);
+    euro_ib.currency = "EUR".into();
+    tree.insert_ib(euro_ib).unwrap();
+    tree.insert_client(client("c1", "eu", &[1])).unwrap();
+    let book = PlanBook::new([plan(&per_lot("10"))]).unwrap();
+    let (no_rates, rates) = (
+        FixedRates::default(),
+        FixedRates::new([FxRate {
+            from: "USD".into(),
+            to: "EUR".into(),
+            rate: d("0.9"),
+            source: "simulated".into(),
+            as_of_msc: 0,
+        }]),
+    );
+    let [open, close] = round_trip(1, 1, "1", JAN_1, 60_000);
+    let mut state = EngineState::live();
+    let mut legs = Vec::new();
+    state
+        .apply_deal(&engine(&book, &tree, &no_rates), &open, &mut legs)
+        .unwrap();
+    let failed = state.apply_deal(&engine(&book, &tree, &no_rates), &close, &mut legs);
+    assert_eq!(failed.unwrap_err().code(), "fx_rate_missing");
+    assert!(legs.is_empty());
+    state
+        .apply_deal(&engine(&book, &tree, &rates), &close, &mut legs)
+        .unwrap();
+    let fresh = run(&tree, plan(&per_lot("10")), &rates, &[open, close]);
+    assert_eq!(net(&legs), net(&fresh));
+    assert_eq!(legs[0].explanation.basis.volume.held_ms, Some(60_000));
+}

@@ -25,7 +25,7 @@ use super::fx::{FxRate, RateSource};
 use super::plan::{CommissionPlan, EarnOn, Period, PlanBook};
 use super::positions::{AccountPositions, EntryFacts};
 use super::timeline::Millis;
-use super::tree::{Hierarchy, IbNode, Link};
+use super::tree::{ClientNode, Hierarchy, IbNode, Link};
 
 /// Who a leg pays: an IB of the chain, or the client its rebate goes back to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -258,6 +258,12 @@ struct ClientBook {
     key_of_deal: HashMap<u64, ((Millis, u64), u32)>,
 }
 
+/// The client a deal belongs to, and its id as legs share it.
+struct Who<'t> {
+    node: &'t ClientNode,
+    id: Arc<str>,
+}
+
 /// The engine's memory between batches.
 #[derive(Debug, Clone)]
 pub struct EngineState {
@@ -307,8 +313,14 @@ impl EngineState {
         let Some(client) = engine.tree.client_of_login(deal.login) else {
             return Ok(());
         };
-        let client_id: Arc<str> = Arc::from(client.id.as_str());
-        let book = self.books.entry(client.id.clone()).or_default();
+        let who = Who {
+            node: client,
+            id: Arc::from(client.id.as_str()),
+        };
+        if !self.books.contains_key(&client.id) {
+            self.books.insert(client.id.clone(), ClientBook::default());
+        }
+        let book = self.books.get_mut(&client.id).expect("inserted above");
         let key = (deal.time_msc, deal.deal);
         let known = book.key_of_deal.get(&deal.deal).copied();
         if let Some((_, revision)) = known
@@ -319,12 +331,20 @@ impl EngineState {
         let in_order = known.is_none()
             && change.kind != DealChangeKind::Cancelled
             && book.last.is_none_or(|last| key > last);
+        let start = out.len();
         if in_order {
-            let legs = book.compute(engine, deal, change.revision, 0, &client_id)?;
-            out.extend(legs.iter().cloned());
+            if let Err(error) = book.compute(engine, deal, change.revision, 0, &who, out) {
+                out.truncate(start);
+                if self.keep_history {
+                    // The deal moved positions before it failed: rebuild them without it, so a
+                    // retry starts where this attempt did.
+                    book.replay(engine, &who, &mut Vec::new())?;
+                }
+                return Err(error);
+            }
             book.last = Some(key);
             if self.keep_history {
-                book.remember(deal, change.revision, Some(legs));
+                book.remember(deal, change.revision, Some(out[start..].to_vec()));
             }
             return Ok(());
         }
@@ -338,20 +358,13 @@ impl EngineState {
                 ),
             ));
         }
-        if let Some((old_key, _)) = known
-            && let Some(old) = book.history.remove(&old_key)
-        {
-            out.extend(old.legs.iter().flatten().map(Accrual::reversed));
+        let before = book.clone();
+        let result = book.change(engine, change, known, &who, out);
+        if result.is_err() {
+            *book = before;
+            out.truncate(start);
         }
-        book.key_of_deal.remove(&deal.deal);
-        if change.kind == DealChangeKind::Cancelled {
-            // A later revision of a cancelled deal is still cancelled: remember the revision.
-            book.key_of_deal
-                .insert(deal.deal, ((Millis::MIN, 0), change.revision));
-        } else {
-            book.remember(deal, change.revision, None);
-        }
-        book.replay(engine, &client_id, out)
+        result
     }
 
     /// Applies a deal as booked (revision 0).
@@ -384,6 +397,33 @@ impl EngineState {
 }
 
 impl ClientBook {
+    /// A late deal, a correction or a cancellation: the history changes and the client's deals
+    /// are replayed.
+    fn change(
+        &mut self,
+        engine: &Engine<'_>,
+        change: &DealChange,
+        known: Option<((Millis, u64), u32)>,
+        who: &Who<'_>,
+        out: &mut Vec<Accrual>,
+    ) -> Result<()> {
+        let deal = &change.deal;
+        if let Some((old_key, _)) = known
+            && let Some(old) = self.history.remove(&old_key)
+        {
+            out.extend(old.legs.iter().flatten().map(Accrual::reversed));
+        }
+        self.key_of_deal.remove(&deal.deal);
+        if change.kind == DealChangeKind::Cancelled {
+            // A later revision of a cancelled deal is still cancelled: remember the revision.
+            self.key_of_deal
+                .insert(deal.deal, ((Millis::MIN, 0), change.revision));
+        } else {
+            self.remember(deal, change.revision, None);
+        }
+        self.replay(engine, who, out)
+    }
+
     /// Keeps a deal's revision and, once computed, its legs.
     fn remember(&mut self, deal: &PlatformDeal, revision: u32, legs: Option<Vec<Accrual>>) {
         let key = (deal.time_msc, deal.deal);
@@ -401,12 +441,7 @@ impl ClientBook {
 
     /// Recomputes every deal of the client in time order from nothing, and answers each deal
     /// whose legs changed with the reversal of the old ones and the new ones.
-    fn replay(
-        &mut self,
-        engine: &Engine<'_>,
-        client: &Arc<str>,
-        out: &mut Vec<Accrual>,
-    ) -> Result<()> {
+    fn replay(&mut self, engine: &Engine<'_>, who: &Who<'_>, out: &mut Vec<Accrual>) -> Result<()> {
         self.positions.clear();
         self.cpa = CpaProgress::default();
         let keys: Vec<(Millis, u64)> = self.history.keys().copied().collect();
@@ -414,7 +449,8 @@ impl ClientBook {
             let booked = &self.history[&key];
             let (deal, revision) = (booked.deal.clone(), booked.revision);
             let generation = booked.generation + u32::from(booked.legs.is_some());
-            let mut legs = self.compute(engine, &deal, revision, generation, client)?;
+            let mut legs = Vec::new();
+            self.compute(engine, &deal, revision, generation, who, &mut legs)?;
             let booked = self.history.get_mut(&key).expect("listed above");
             match &booked.legs {
                 Some(old) if same_legs(old, &legs) => continue,
@@ -441,18 +477,18 @@ impl ClientBook {
         deal: &PlatformDeal,
         revision: u32,
         generation: u32,
-        client: &Arc<str>,
-    ) -> Result<Vec<Accrual>> {
+        who: &Who<'_>,
+        legs: &mut Vec<Accrual>,
+    ) -> Result<()> {
         let facts = self.positions.entry(deal.login).or_default().apply(deal);
-        let mut legs = Vec::new();
         if deal.action == DealAction::Balance {
             if deal.profit > Decimal::ZERO && self.cpa.first_deposit.is_none() {
                 self.cpa.first_deposit = Some((deal.time_msc, deal.profit, deal.currency.clone()));
             }
-            return Ok(legs);
+            return Ok(());
         }
         if !deal.action.is_trade() {
-            return Ok(legs);
+            return Ok(());
         }
         if self
             .cpa
@@ -462,26 +498,28 @@ impl ClientBook {
         {
             self.cpa.lots_since_deposit += facts.closed_lots;
         }
-        let chain: Vec<Link<'_>> = engine.tree.chain_at(deal.login, deal.time_msc).collect();
+        let level0 = engine.tree.ib_of_client_at(who.node, deal.time_msc);
+        let chain: Vec<Link<'_>> = engine.tree.chain_from(level0, deal.time_msc).collect();
         let Some(level0) = chain.first() else {
-            return Ok(legs);
+            return Ok(());
         };
         let Some(plan_ids) = level0.ib.plans.at(deal.time_msc) else {
-            return Ok(legs);
+            return Ok(());
         };
         let leg = LegFactory {
             engine,
             deal,
             revision,
             generation,
-            client,
+            client: &who.id,
             chain: &chain,
+            currency: Currency::from_code(&deal.currency),
         };
         for plan_id in plan_ids {
             let Some(plan) = engine.plans.in_force(plan_id, deal.time_msc) else {
                 continue;
             };
-            leg.commission(plan, &facts, &mut legs)?;
+            leg.commission(plan, &facts, legs)?;
             if let Some(share) = &plan.revenue_share {
                 let client_loss = -(deal.profit + deal.swap + deal.commission);
                 if !client_loss.is_zero() {
@@ -494,7 +532,7 @@ impl ClientBook {
                         client_loss * share.percent / Decimal::ONE_HUNDRED,
                         leg.deal_currency()?,
                     );
-                    leg.share(plan, basis, LegKind::RevenueShare, false, &mut legs)?;
+                    leg.share(plan, basis, LegKind::RevenueShare, false, legs)?;
                 }
             }
             if let Some(cpa) = &plan.cpa
@@ -517,11 +555,11 @@ impl ClientBook {
                         cpa.amount,
                         plan.currency,
                     );
-                    leg.share(plan, basis, LegKind::Cpa, false, &mut legs)?;
+                    leg.share(plan, basis, LegKind::Cpa, false, legs)?;
                 }
             }
         }
-        Ok(legs)
+        Ok(())
     }
 }
 
@@ -541,11 +579,16 @@ struct LegFactory<'e, 'd> {
     generation: u32,
     client: &'d Arc<str>,
     chain: &'d [Link<'e>],
+    /// The deal's currency, if Broker OS books it (read once per deal).
+    currency: Option<Currency>,
 }
 
 impl LegFactory<'_, '_> {
     fn deal_currency(&self) -> Result<Currency> {
-        Currency::parse("deals.currency", &self.deal.currency)
+        match self.currency {
+            Some(currency) => Ok(currency),
+            None => Currency::parse("deals.currency", &self.deal.currency),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
