@@ -90,14 +90,21 @@ fn the_preview_prints_each_leg_and_each_ibs_totals() {
     let sub = leg("ib:sub", 2);
     assert_eq!(d(sub["amount"].as_str().unwrap()), sub_usd * w.usd_eur);
     assert_eq!(sub["currency"], "EUR");
-    assert_eq!(sub["fx"]["source"], "simulated");
-    assert_eq!(sub["rule"], "majors");
-    assert_eq!(sub["plan"]["version"], 1);
+    assert_eq!(sub["period"], "2026-01");
+    let explanation = &sub["explanation"];
+    assert_eq!(explanation["fx"]["source"], "simulated");
+    assert_eq!(explanation["basis"]["rule_id"], "majors");
+    assert_eq!(explanation["basis"]["plan_version"], 1);
     assert_eq!(
-        d(sub["volume"]["counted_lots"].as_str().unwrap()),
+        d(explanation["basis"]["volume"]["counted_lots"]
+            .as_str()
+            .unwrap()),
         w.eurusd_lots
     );
-    assert_eq!(leg("ib:master", 4)["rule"], "other");
+    assert_eq!(
+        leg("ib:master", 4)["explanation"]["basis"]["rule_id"],
+        "other"
+    );
     assert!(
         lines.iter().all(|l| l["deal"] != 1 && l["deal"] != 3),
         "opening deals earn nothing on close"

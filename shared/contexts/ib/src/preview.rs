@@ -321,7 +321,7 @@ pub fn push_leg_csv(leg: &Accrual, out: &mut String) {
         b.plan_id,
         b.plan_version,
         b.rule_id.as_deref().unwrap_or(""),
-        b.method,
+        b.method.name(),
         b.rate,
         v.deal_lots,
         v.entry_lots,
@@ -340,51 +340,27 @@ pub fn push_leg_csv(leg: &Accrual, out: &mut String) {
         fx_as_of,
         leg.amount,
         leg.currency,
-        e.note.map(|n| format!("\"{n}\"")).unwrap_or_default(),
+        e.note
+            .map(|n| format!("\"{}\"", n.text()))
+            .unwrap_or_default(),
     );
 }
 
-/// One leg as a JSON object, amounts as strings.
+/// One leg as a JSON object (its stored form, amounts as strings), with its id and period.
 pub fn leg_json(leg: &Accrual) -> Value {
-    let e = &leg.explanation;
-    let b = &e.basis;
-    let v = &b.volume;
-    json!({
-        "type": "leg",
-        "id": leg.id(),
-        "deal": leg.deal,
-        "login": leg.login,
-        "client": &*leg.client,
-        "time_msc": leg.time_msc,
-        "period": b.period.label(),
-        "beneficiary": leg.beneficiary.to_string(),
-        "level": leg.level,
-        "kind": leg.kind.name(),
-        "plan": { "id": b.plan_id, "version": b.plan_version },
-        "rule": b.rule_id,
-        "method": b.method,
-        "rate": b.rate.to_string(),
-        "volume": {
-            "deal_lots": v.deal_lots.to_string(),
-            "entry_lots": v.entry_lots.to_string(),
-            "hedged_lots": v.hedged_lots.to_string(),
-            "held_ms": v.held_ms,
-            "excluded": v.excluded.map(|x| x.name()),
-            "modifier": v.modifier.to_string(),
-            "counted_lots": v.counted_lots.to_string(),
-        },
-        "basis": { "amount": b.amount.to_string(), "currency": b.currency.code },
-        "level_fraction": e.level_fraction.to_string(),
-        "capped": e.capped,
-        "leg_in_basis_currency": e.amount_in_basis_currency.to_string(),
-        "fx": e.fx.as_ref().map_or_else(
-            || json!({ "rate": "1", "source": "identity" }),
-            |fx| json!({ "from": fx.from, "to": fx.to, "rate": fx.rate.to_string(), "source": fx.source, "as_of_msc": fx.as_of_msc }),
-        ),
-        "amount": leg.amount.to_string(),
-        "currency": leg.currency.code,
-        "note": e.note,
-    })
+    tagged(
+        json!({ "type": "leg", "id": leg.id(), "period": leg.period().label() }),
+        leg,
+    )
+}
+
+/// `head`'s fields, then `body`'s.
+fn tagged(mut head: Value, body: &impl serde::Serialize) -> Value {
+    if let (Value::Object(head), Ok(Value::Object(body))) = (&mut head, serde_json::to_value(body))
+    {
+        head.extend(body);
+    }
+    head
 }
 
 /// The header of the preview's per-IB statement CSV.
@@ -424,36 +400,12 @@ pub fn statement_csv(s: &PeriodStatement) -> String {
     )
 }
 
-/// One period statement as a JSON object.
-pub fn statement_json(s: &PeriodStatement) -> Value {
-    json!({
-        "type": "statement",
-        "beneficiary": s.beneficiary.to_string(),
-        "currency": s.currency.code,
-        "period": s.period.label(),
-        "commission": s.commission.to_string(),
-        "tiers": s.tiers.iter().map(|t| json!({
-            "plan": t.plan_id,
-            "period_lots": t.period_lots.to_string(),
-            "tier_min_lots": t.tier_min_lots.to_string(),
-            "multiplier": t.multiplier.to_string(),
-            "base": t.base.to_string(),
-            "amount": t.amount.to_string(),
-        })).collect::<Vec<_>>(),
-        "cpa": s.cpa.to_string(),
-        "rebate": s.rebate.to_string(),
-        "revenue_share": s.revenue_share.iter().map(|r| json!({
-            "client": r.client,
-            "accrued": r.accrued.to_string(),
-            "carried_in": r.carried_in.to_string(),
-            "payable": r.payable.to_string(),
-            "carried_out": r.carried_out.to_string(),
-        })).collect::<Vec<_>>(),
-        "accrued": s.accrued.to_string(),
-        "carried_in": s.carried_in.to_string(),
-        "paid": s.paid.to_string(),
-        "carried_out": s.carried_out.to_string(),
-    })
+/// One period statement as a JSON object, with its period's label.
+pub fn statement_json(statement: &PeriodStatement) -> Value {
+    tagged(
+        json!({ "type": "statement", "label": statement.period.label() }),
+        statement,
+    )
 }
 
 /// The symbol groups file: `{"majors": ["EURUSD", ...], ...}`.

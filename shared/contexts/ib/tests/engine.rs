@@ -3,9 +3,10 @@
 
 mod common;
 
-use brokeros_ib::model::engine::{Exclusion, FORFEITED};
+use brokeros_ib::model::engine::{Exclusion, Note};
 use brokeros_ib::model::{
-    Beneficiary, Carry, EngineState, FixedRates, FxRate, LegKind, PlanBook, Standing, close_periods,
+    Accrual, Beneficiary, Carry, EngineState, FixedRates, FxRate, LegKind, PlanBook, Standing,
+    close_periods,
 };
 use brokeros_trading::{DealAction, DealChange, DealChangeKind, DealEntry};
 use common::*;
@@ -62,6 +63,8 @@ fn a_closed_deal_pays_each_level_its_share_with_the_explanation() {
     assert_eq!(basis.period.label(), "2026-01");
     assert_eq!(leg.explanation.fx, None);
     assert_eq!(leg.id(), "mt5-1:11:0:ib:ib_2:0:commission");
+    let stored = serde_json::to_string(leg).unwrap();
+    assert_eq!(&serde_json::from_str::<Accrual>(&stored).unwrap(), leg);
 }
 
 #[test]
@@ -218,7 +221,7 @@ fn a_suspended_ib_forfeits_its_leg_and_the_others_keep_theirs() {
         "not redistributed"
     );
     let forfeited = legs.iter().find(|l| l.deal == 4 && l.level == 1).unwrap();
-    assert_eq!(forfeited.explanation.note, Some(FORFEITED));
+    assert_eq!(forfeited.explanation.note, Some(Note::Forfeited));
 }
 
 use brokeros_ib::model::Hierarchy;

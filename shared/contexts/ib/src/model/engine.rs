@@ -20,18 +20,38 @@ use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Error, Result};
 use brokeros_trading::{DealAction, DealChange, DealChangeKind, PlatformDeal};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::fx::{FxRate, RateSource};
-use super::plan::{CommissionPlan, EarnOn, Period, PlanBook};
+use super::plan::{CommissionPlan, EarnOn, Earns, Period, PlanBook};
 use super::positions::{AccountPositions, EntryFacts};
 use super::timeline::Millis;
 use super::tree::{ClientNode, Hierarchy, IbNode, Link};
 
 /// Who a leg pays: an IB of the chain, or the client its rebate goes back to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Beneficiary {
     Ib(String),
     Client(String),
+}
+
+impl From<Beneficiary> for String {
+    fn from(who: Beneficiary) -> String {
+        who.to_string()
+    }
+}
+
+impl TryFrom<String> for Beneficiary {
+    type Error = String;
+
+    fn try_from(text: String) -> std::result::Result<Beneficiary, String> {
+        match text.split_once(':') {
+            Some(("ib", id)) => Ok(Beneficiary::Ib(id.to_string())),
+            Some(("client", id)) => Ok(Beneficiary::Client(id.to_string())),
+            _ => Err(format!("'{text}' is neither ib:ID nor client:ID")),
+        }
+    }
 }
 
 impl fmt::Display for Beneficiary {
@@ -44,7 +64,8 @@ impl fmt::Display for Beneficiary {
 }
 
 /// What a leg is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LegKind {
     /// The deal's volume or commission or spread, by the plan's matching rule.
     Commission,
@@ -69,7 +90,8 @@ impl LegKind {
 }
 
 /// Why fewer lots counted than the deal traded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Exclusion {
     /// The deal traded fewer lots than the plan's minimum.
     BelowMinLots,
@@ -87,7 +109,7 @@ impl Exclusion {
 }
 
 /// The volume a deal counted for, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct VolumeCounted {
     /// Lots the deal traded.
     pub deal_lots: Decimal,
@@ -106,16 +128,65 @@ pub struct VolumeCounted {
     pub counted_lots: Decimal,
 }
 
+/// How a basis amount was computed: the matching rule's method, or the plan's CPA or revenue
+/// share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    PerLot,
+    CommissionShare,
+    SpreadShare,
+    Cpa,
+    RevenueShare,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::PerLot => "per_lot",
+            Method::CommissionShare => "commission_share",
+            Method::SpreadShare => "spread_share",
+            Method::Cpa => "cpa",
+            Method::RevenueShare => "revenue_share",
+        }
+    }
+}
+
+impl From<Earns> for Method {
+    fn from(earns: Earns) -> Method {
+        match earns {
+            Earns::PerLot(_) => Method::PerLot,
+            Earns::CommissionShare(_) => Method::CommissionShare,
+            Earns::SpreadShare(_) => Method::SpreadShare,
+        }
+    }
+}
+
+/// Why a leg is zero although its deal earned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Note {
+    /// The IB was not active at the deal's time.
+    Forfeited,
+}
+
+impl Note {
+    pub fn text(self) -> &'static str {
+        match self {
+            Note::Forfeited => FORFEITED,
+        }
+    }
+}
+
 /// What one deal earned under one plan, before it was shared along the chain: shared by the
 /// deal's legs of one kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Basis {
     pub plan_id: String,
     pub plan_version: u32,
     /// The matching rule; `None` for CPA and revenue share.
     pub rule_id: Option<String>,
-    /// `per_lot`, `commission_share`, `spread_share`, `cpa` or `revenue_share`.
-    pub method: &'static str,
+    pub method: Method,
     /// The rule's rate (plan currency per lot) or percent, or the CPA amount.
     pub rate: Decimal,
     pub volume: VolumeCounted,
@@ -127,7 +198,7 @@ pub struct Basis {
 }
 
 /// Why a leg is what it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     pub basis: Arc<Basis>,
     /// The level's fraction of the basis amount.
@@ -140,7 +211,7 @@ pub struct Explanation {
     /// the same currency.
     pub fx: Option<FxRate>,
     /// Why the leg is zero although the deal earned, when it is.
-    pub note: Option<&'static str>,
+    pub note: Option<Note>,
 }
 
 /// The decimal places legs keep: far below any currency's minor unit, so statements round
@@ -158,7 +229,7 @@ fn at_leg_scale(amount: Decimal) -> Decimal {
 
 /// One accrual leg. `amount` is in `currency` (the beneficiary's), at [`LEG_SCALE`] decimal
 /// places, not yet rounded to the currency: statements do that.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accrual {
     pub server: Arc<str>,
     pub deal: u64,
@@ -180,7 +251,7 @@ pub struct Accrual {
     pub explanation: Explanation,
 }
 
-/// The note of a leg its IB forfeited.
+/// What [`Note::Forfeited`] says.
 pub const FORFEITED: &str = "ib not active at the deal's time: leg forfeited, not redistributed";
 
 impl Accrual {
@@ -526,7 +597,7 @@ impl ClientBook {
                     let basis = leg.basis(
                         plan,
                         None,
-                        "revenue_share",
+                        Method::RevenueShare,
                         share.percent,
                         VolumeCounted::default(),
                         client_loss * share.percent / Decimal::ONE_HUNDRED,
@@ -549,7 +620,7 @@ impl ClientBook {
                     let basis = leg.basis(
                         plan,
                         None,
-                        "cpa",
+                        Method::Cpa,
                         cpa.amount,
                         VolumeCounted::default(),
                         cpa.amount,
@@ -596,7 +667,7 @@ impl LegFactory<'_, '_> {
         &self,
         plan: &CommissionPlan,
         rule_id: Option<&str>,
-        method: &'static str,
+        method: Method,
         rate: Decimal,
         volume: VolumeCounted,
         amount: Decimal,
@@ -633,7 +704,6 @@ impl LegFactory<'_, '_> {
         }
         let rate = rule.earns.rate();
         let percent = rate / Decimal::ONE_HUNDRED;
-        use super::plan::Earns;
         let (amount, currency) = match rule.earns {
             Earns::PerLot(_) => (rate * volume.counted_lots, plan.currency),
             Earns::CommissionShare(_) => (
@@ -652,7 +722,7 @@ impl LegFactory<'_, '_> {
         let basis = self.basis(
             plan,
             Some(&rule.id),
-            rule.earns.name(),
+            rule.earns.into(),
             rate,
             volume,
             amount,
@@ -685,7 +755,7 @@ impl LegFactory<'_, '_> {
             let mut note = None;
             if !link.ib.earns_at(at) {
                 amount = Decimal::ZERO;
-                note = Some(FORFEITED);
+                note = Some(Note::Forfeited);
             } else if let Some(cap) = cap {
                 let room = (cap - given).max(Decimal::ZERO);
                 if amount > room {
@@ -740,7 +810,7 @@ impl LegFactory<'_, '_> {
         basis: &Arc<Basis>,
         level_fraction: Decimal,
         capped: bool,
-        note: Option<&'static str>,
+        note: Option<Note>,
     ) -> Result<Accrual> {
         let (amount, fx) = self.convert(
             amount_in_basis_currency,

@@ -17,12 +17,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use brokeros_kernel::money::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
 
 use super::engine::{Accrual, Beneficiary, LegKind};
 use super::plan::{Period, PlanBook};
 
 /// A volume tier applied to a period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TierLine {
     pub plan_id: String,
     /// Lots counted over the period under the plan.
@@ -37,7 +38,7 @@ pub struct TierLine {
 }
 
 /// A client's revenue share over the period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevenueShareLine {
     pub client: String,
     /// The sum of the period's revenue-share legs (negative when the client gained).
@@ -51,7 +52,7 @@ pub struct RevenueShareLine {
 }
 
 /// One period of one beneficiary in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodStatement {
     pub beneficiary: Beneficiary,
     pub currency: Currency,
