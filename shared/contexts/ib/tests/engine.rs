@@ -548,3 +548,35 @@ fn a_deal_that_fails_leaves_the_state_as_it_was_for_its_retry() {
     assert_eq!(net(&legs), net(&fresh));
     assert_eq!(legs[0].explanation.basis.volume.held_ms, Some(60_000));
 }
+
+#[test]
+fn each_deal_is_paid_by_the_plan_version_in_force_at_its_time() {
+    let tree = line(1);
+    let version = |n: u32, from: i64, rate: &str| {
+        brokeros_ib::model::CommissionPlan::from_json(
+            &format!(
+                r#"{{"id":"p","version":{n},"effective_from":{from},"currency":"USD"{}}}"#,
+                per_lot(rate)
+            ),
+            &groups(),
+        )
+        .unwrap()
+    };
+    let change_at = JAN_1 + 10 * DAY;
+    let book = PlanBook::new([version(1, 0, "5"), version(2, change_at, "8")]).unwrap();
+    let rates = FixedRates::default();
+    let mut deals = round_trip(1, 1, "1", change_at - 120_000, 60_000).to_vec();
+    deals.extend(round_trip(3, 1, "1", change_at - 30_000, 60_000));
+    let mut state = EngineState::live();
+    let mut legs = Vec::new();
+    for deal in &deals {
+        state
+            .apply_deal(&engine(&book, &tree, &rates), deal, &mut legs)
+            .unwrap();
+    }
+    let paid: Vec<(u64, u32, Decimal)> = legs
+        .iter()
+        .map(|l| (l.deal, l.explanation.basis.plan_version, l.amount))
+        .collect();
+    assert_eq!(paid, [(2, 1, d("5")), (4, 2, d("8"))]);
+}

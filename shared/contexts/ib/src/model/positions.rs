@@ -119,3 +119,81 @@ impl AccountPositions {
         self.open.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deal(
+        position: u64,
+        action: DealAction,
+        entry: DealEntry,
+        lots: i64,
+        at: Millis,
+    ) -> PlatformDeal {
+        PlatformDeal {
+            deal: at as u64,
+            login: 1,
+            order: 0,
+            position_id: position,
+            symbol: "EURUSD".into(),
+            action,
+            entry,
+            volume: Decimal::new(lots, 1),
+            price: Decimal::ONE,
+            profit: Decimal::ZERO,
+            commission: Decimal::ZERO,
+            swap: Decimal::ZERO,
+            currency: "USD".into(),
+            group: "g".into(),
+            contract_size: Decimal::ONE,
+            digits: 5,
+            market_bid: Decimal::ONE,
+            market_ask: Decimal::ONE,
+            rate_profit: Decimal::ONE,
+            time_msc: at,
+        }
+    }
+
+    #[test]
+    fn partial_closes_and_a_reversal_keep_each_part_s_times() {
+        let mut account = AccountPositions::default();
+        let opened = account.apply(&deal(7, DealAction::Buy, DealEntry::In, 20, 1_000));
+        assert_eq!(opened.opened_lots, Decimal::new(20, 1));
+        let part = account.apply(&deal(7, DealAction::Sell, DealEntry::Out, 5, 4_000));
+        assert_eq!(
+            (part.closed_lots, part.held_ms),
+            (Decimal::new(5, 1), Some(3_000))
+        );
+        // 1.5 lots held: the reversal closes them and opens 1.0 sold from now
+        let reversal = account.apply(&deal(7, DealAction::Sell, DealEntry::InOut, 25, 9_000));
+        assert_eq!(reversal.closed_lots, Decimal::new(15, 1));
+        assert_eq!(reversal.held_ms, Some(8_000));
+        assert_eq!(reversal.opened_lots, Decimal::new(10, 1));
+        let closed = account.apply(&deal(7, DealAction::Buy, DealEntry::Out, 10, 10_000));
+        assert_eq!(closed.held_ms, Some(1_000));
+        assert_eq!(account.open_positions(), 0);
+    }
+
+    #[test]
+    fn a_close_by_an_opposite_position_closes_both_and_ends_the_hedge() {
+        let mut account = AccountPositions::default();
+        account.apply(&deal(1, DealAction::Buy, DealEntry::In, 10, 0));
+        let hedge = account.apply(&deal(2, DealAction::Sell, DealEntry::In, 10, 100));
+        assert_eq!(hedge.hedged_open_lots, Decimal::new(10, 1));
+        let first = account.apply(&deal(1, DealAction::Sell, DealEntry::OutBy, 10, 200));
+        assert_eq!(first.hedged_close_lots, Decimal::ZERO, "opened unhedged");
+        let second = account.apply(&deal(2, DealAction::Buy, DealEntry::OutBy, 10, 200));
+        assert_eq!(
+            second.hedged_close_lots,
+            Decimal::ZERO,
+            "its opposite is closed already"
+        );
+        assert_eq!(account.open_positions(), 0);
+        let unknown = account.apply(&deal(9, DealAction::Sell, DealEntry::Out, 10, 300));
+        assert_eq!(
+            (unknown.closed_lots, unknown.held_ms),
+            (Decimal::new(10, 1), None)
+        );
+    }
+}
