@@ -302,25 +302,35 @@ fn the_rebate_goes_back_to_the_client_from_level_0() {
     assert_eq!(sum_for(&legs, "ib:ib_0", LegKind::Commission), d("2"));
 }
 
-#[test]
-fn shares_of_the_spread_and_of_the_commission_are_in_the_deal_currency_converted_for_the_ib() {
+/// One master IB paid in EUR, its client `c1` trading in USD on login 1.
+fn euro_tree() -> Hierarchy {
     let mut tree = Hierarchy::default();
     let mut euro_ib = ib("eu", None);
     euro_ib.currency = "EUR".into();
     tree.insert_ib(euro_ib).unwrap();
     tree.insert_client(client("c1", "eu", &[1])).unwrap();
+    tree
+}
+
+fn usd_eur(rate: &str, as_of_msc: i64) -> FxRate {
+    FxRate {
+        from: "USD".into(),
+        to: "EUR".into(),
+        rate: d(rate),
+        source: "simulated".into(),
+        as_of_msc,
+    }
+}
+
+#[test]
+fn shares_of_the_spread_and_of_the_commission_are_in_the_deal_currency_converted_for_the_ib() {
+    let tree = euro_tree();
     let p = plan(
         r#","rules":[{"id":"fx","priority":1,"match":{"symbol_groups":["majors"]},"earns":{"spread_share":"50"}},
                      {"id":"rest","match":{},"earns":{"commission_share":"40"}}]"#,
     );
-    let usd_eur = FxRate {
-        from: "USD".into(),
-        to: "EUR".into(),
-        rate: d("0.9"),
-        source: "simulated".into(),
-        as_of_msc: JAN_1 - 1,
-    };
-    let rates = FixedRates::new([usd_eur.clone()]);
+    let quote = usd_eur("0.9", JAN_1 - 1);
+    let rates = FixedRates::new([quote.clone()]);
     let mut deals = round_trip(1, 1, "2", JAN_1, 60_000).to_vec();
     let mut gold = round_trip(3, 1, "1", JAN_1 + 1000, 60_000);
     gold.iter_mut().for_each(|g| g.symbol = "XAUUSD".into());
@@ -334,7 +344,7 @@ fn shares_of_the_spread_and_of_the_commission_are_in_the_deal_currency_converted
         spread * d("0.5")
     );
     assert_eq!(spread_leg.amount, spread * d("0.5") * d("0.9"));
-    assert_eq!(spread_leg.explanation.fx, Some(usd_eur));
+    assert_eq!(spread_leg.explanation.fx, Some(quote));
     let commission_leg = legs.iter().find(|l| l.deal == 4).unwrap();
     assert_eq!(
         commission_leg.explanation.basis.rule_id.as_deref(),
@@ -516,22 +526,9 @@ fn a_single_pass_refuses_deals_out_of_time_order() {
 
 #[test]
 fn a_deal_that_fails_leaves_the_state_as_it_was_for_its_retry() {
-    let mut tree = Hierarchy::default();
-    let mut euro_ib = ib("eu", None);
-    euro_ib.currency = "EUR".into();
-    tree.insert_ib(euro_ib).unwrap();
-    tree.insert_client(client("c1", "eu", &[1])).unwrap();
+    let tree = euro_tree();
     let book = PlanBook::new([plan(&per_lot("10"))]).unwrap();
-    let (no_rates, rates) = (
-        FixedRates::default(),
-        FixedRates::new([FxRate {
-            from: "USD".into(),
-            to: "EUR".into(),
-            rate: d("0.9"),
-            source: "simulated".into(),
-            as_of_msc: 0,
-        }]),
-    );
+    let (no_rates, rates) = (FixedRates::default(), FixedRates::new([usd_eur("0.9", 0)]));
     let [open, close] = round_trip(1, 1, "1", JAN_1, 60_000);
     let mut state = EngineState::live();
     let mut legs = Vec::new();
