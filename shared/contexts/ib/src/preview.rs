@@ -83,17 +83,7 @@ pub fn read_plans(text: &str, groups: &SymbolGroups) -> Result<PlanBook> {
 /// Reads a tree file and checks it against the plans: every plan an IB names exists, every IB
 /// is paid in a currency Broker OS books. A cycle or an unknown parent is refused.
 pub fn read_tree(text: &str, plans: &PlanBook) -> Result<Hierarchy> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let tree: Hierarchy = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.into_inner().to_string();
-        let code = if message.contains("own ancestor") {
-            "tree_cycle"
-        } else {
-            "invalid_tree"
-        };
-        Error::invalid(code, field, message)
-    })?;
+    let tree = Hierarchy::from_json(text)?;
     for ib in tree.ibs() {
         Currency::parse(&format!("ibs[{}].currency", ib.id), &ib.currency)?;
         for entry in ib.plans.entries() {
