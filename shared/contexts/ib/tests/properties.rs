@@ -203,7 +203,7 @@ proptest! {
             *accrued.entry((s.beneficiary.clone(), s.currency.code)).or_default() += s.accrued;
             *paid.entry((s.beneficiary.clone(), s.currency.code)).or_default() += s.paid;
             prop_assert!(s.paid >= Decimal::ZERO);
-            prop_assert!(s.paid.scale() <= s.currency.scale);
+            prop_assert_eq!(s.paid.scale(), s.currency.scale);
         }
         for ((who, code), total) in &accrued {
             let currency = brokeros_kernel::money::Currency::from_code(code).unwrap();

@@ -217,9 +217,11 @@ fn close(
             + sums.rebate
             + revenue_share.iter().map(|l| l.payable).sum::<Decimal>()
             + carried_in;
-        let paid = payable
+        let mut paid = payable
             .round_dp_with_strategy(currency.scale, RoundingStrategy::MidpointNearestEven)
             .max(Decimal::ZERO);
+        // Held at exactly the currency's scale, like every booked amount (12.90, not 12.9).
+        paid.rescale(currency.scale);
         let carried_out = payable - paid;
         if !carried_out.is_zero() {
             carry.remainder.insert(key, carried_out);
