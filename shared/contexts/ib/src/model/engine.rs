@@ -409,7 +409,7 @@ impl EngineState {
                 if self.keep_history {
                     // The deal moved positions before it failed: rebuild them without it, so a
                     // retry starts where this attempt did.
-                    book.replay(engine, &who, &mut Vec::new())?;
+                    book.replay(engine, &who, key, &mut Vec::new())?;
                 }
                 return Err(error);
             }
@@ -479,10 +479,14 @@ impl ClientBook {
         out: &mut Vec<Accrual>,
     ) -> Result<()> {
         let deal = &change.deal;
+        // Deals before the change keep their legs: a deal's legs depend only on the deals
+        // before it.
+        let mut from = (deal.time_msc, deal.deal);
         if let Some((old_key, _)) = known
             && let Some(old) = self.history.remove(&old_key)
         {
             out.extend(old.legs.iter().flatten().map(Accrual::reversed));
+            from = from.min(old_key);
         }
         self.key_of_deal.remove(&deal.deal);
         if change.kind == DealChangeKind::Cancelled {
@@ -492,7 +496,7 @@ impl ClientBook {
         } else {
             self.remember(deal, change.revision, None);
         }
-        self.replay(engine, who, out)
+        self.replay(engine, who, from, out)
     }
 
     /// Keeps a deal's revision and, once computed, its legs.
@@ -510,14 +514,38 @@ impl ClientBook {
         );
     }
 
-    /// Recomputes every deal of the client in time order from nothing, and answers each deal
-    /// whose legs changed with the reversal of the old ones and the new ones.
-    fn replay(&mut self, engine: &Engine<'_>, who: &Who<'_>, out: &mut Vec<Accrual>) -> Result<()> {
+    /// Rebuilds positions and CPA progress from the client's first deal, recomputes the deals
+    /// from `from` on, and answers each deal whose legs changed with the reversal of the old
+    /// ones and the new ones.
+    fn replay(
+        &mut self,
+        engine: &Engine<'_>,
+        who: &Who<'_>,
+        from: (Millis, u64),
+        out: &mut Vec<Accrual>,
+    ) -> Result<()> {
         self.positions.clear();
         self.cpa = CpaProgress::default();
         let keys: Vec<(Millis, u64)> = self.history.keys().copied().collect();
         for key in keys {
             let booked = &self.history[&key];
+            if key < from
+                && let Some(legs) = &booked.legs
+            {
+                let deal = booked.deal.clone();
+                let paid_cpa: Vec<String> = legs
+                    .iter()
+                    .filter(|l| l.kind == LegKind::Cpa && !l.reversal)
+                    .map(|l| l.explanation.basis.plan_id.clone())
+                    .collect();
+                self.advance(&deal);
+                for plan in paid_cpa {
+                    if !self.cpa.paid.contains(&plan) {
+                        self.cpa.paid.push(plan);
+                    }
+                }
+                continue;
+            }
             let (deal, revision) = (booked.deal.clone(), booked.revision);
             let generation = booked.generation + u32::from(booked.legs.is_some());
             let mut legs = Vec::new();
@@ -541,6 +569,27 @@ impl ClientBook {
         Ok(())
     }
 
+    /// What `deal` does to the client's positions and CPA progress, but the CPA paid.
+    fn advance(&mut self, deal: &PlatformDeal) -> EntryFacts {
+        let facts = self.positions.entry(deal.login).or_default().apply(deal);
+        if deal.action == DealAction::Balance
+            && deal.profit > Decimal::ZERO
+            && self.cpa.first_deposit.is_none()
+        {
+            self.cpa.first_deposit = Some((deal.time_msc, deal.profit, deal.currency.clone()));
+        }
+        if deal.action.is_trade()
+            && self
+                .cpa
+                .first_deposit
+                .as_ref()
+                .is_some_and(|(at, _, _)| deal.time_msc >= *at)
+        {
+            self.cpa.lots_since_deposit += facts.closed_lots;
+        }
+        facts
+    }
+
     /// The legs of `deal`, the client's deals before it having been applied.
     fn compute(
         &mut self,
@@ -551,23 +600,9 @@ impl ClientBook {
         who: &Who<'_>,
         legs: &mut Vec<Accrual>,
     ) -> Result<()> {
-        let facts = self.positions.entry(deal.login).or_default().apply(deal);
-        if deal.action == DealAction::Balance {
-            if deal.profit > Decimal::ZERO && self.cpa.first_deposit.is_none() {
-                self.cpa.first_deposit = Some((deal.time_msc, deal.profit, deal.currency.clone()));
-            }
-            return Ok(());
-        }
+        let facts = self.advance(deal);
         if !deal.action.is_trade() {
             return Ok(());
-        }
-        if self
-            .cpa
-            .first_deposit
-            .as_ref()
-            .is_some_and(|(at, _, _)| deal.time_msc >= *at)
-        {
-            self.cpa.lots_since_deposit += facts.closed_lots;
         }
         let level0 = engine.tree.ib_of_client_at(who.node, deal.time_msc);
         let chain: Vec<Link<'_>> = engine.tree.chain_from(level0, deal.time_msc).collect();
