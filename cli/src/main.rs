@@ -2,6 +2,7 @@
 
 mod audit;
 mod demo;
+mod ib;
 mod local;
 mod providers;
 mod psp;
@@ -144,6 +145,11 @@ enum Command {
         #[command(subcommand)]
         command: psp::PspCommand,
     },
+    /// Introducing brokers: what-if previews of commission plans.
+    Ib {
+        #[command(subcommand)]
+        command: ib::IbCommand,
+    },
     /// Run state machine definitions on the local Step Functions engine and inspect executions.
     Sfn {
         #[command(subcommand)]
@@ -200,6 +206,7 @@ async fn main() -> std::process::ExitCode {
         Command::Sfn { command } => sfn::run(command, durability).await,
         Command::Outbox { data_dir } => list_outbox(&data_dir, durability).await,
         Command::Psp { command } => psp::run(command),
+        Command::Ib { command } => ib::run(command),
     };
     match result {
         Ok(code) => code,

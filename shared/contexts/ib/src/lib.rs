@@ -18,6 +18,7 @@ pub mod keys;
 pub mod model;
 pub mod partners;
 pub mod portal;
+pub mod preview;
 mod repo;
 mod services;
 pub mod views;

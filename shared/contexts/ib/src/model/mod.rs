@@ -2,19 +2,28 @@
 //! commission engine that turns deals into explained accruals, and statements. No I/O.
 
 pub mod attribution;
+pub mod engine;
+pub mod fixed_rates;
 pub mod fx;
 pub mod partner;
+pub mod plan;
+pub mod positions;
+pub mod statement;
 pub mod timeline;
 pub mod tree;
 
 pub use attribution::{
     AttributedBy, AttributionPolicy, ClientAttribution, LeadReferrals, ReferralTouch, TouchSource,
 };
+pub use engine::{Accrual, Beneficiary, Engine, EngineState, Explanation, LegKind};
+pub use fixed_rates::FixedRates;
 pub use fx::{FxRate, RateSource};
 pub use partner::{
     Application, ApplicationStatus, Ib, Invitation, InvitationStatus, ReferralCode, StandingAction,
     StandingChange, Utm,
 };
+pub use plan::{CommissionPlan, Period, PeriodKind, PlanBook};
+pub use statement::{Carry, PeriodStatement, PeriodSums, close_periods};
 pub use timeline::{Dated, Millis, Timeline};
 pub use tree::{Chain, ClientNode, Hierarchy, IbNode, Link, MAX_DEPTH, Standing};
 

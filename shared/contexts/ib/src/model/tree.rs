@@ -120,6 +120,18 @@ impl From<Hierarchy> for HierarchyFile {
 }
 
 impl Hierarchy {
+    /// Reads the file form (`{"ibs": [...], "clients": [...]}`) and checks it, keeping the
+    /// check's error code and field (`tree_cycle`, `ibs.parent`) that serde's own error would
+    /// flatten into a message.
+    pub fn from_json(text: &str) -> Result<Hierarchy> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let file: HierarchyFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            Error::invalid("invalid_tree", field, e.into_inner().to_string())
+        })?;
+        Hierarchy::try_from(file)
+    }
+
     /// Adds an IB; an id already present is refused.
     pub fn insert_ib(&mut self, ib: IbNode) -> Result<()> {
         if self.ibs.contains_key(&ib.id) {
@@ -443,6 +455,12 @@ mod tests {
         let cycle = good.replace(r#""value":null"#, r#""value":"s""#);
         let err = serde_json::from_str::<Hierarchy>(&cycle).unwrap_err();
         assert!(err.to_string().contains("own ancestor"), "{err}");
+        let err = Hierarchy::from_json(&cycle).unwrap_err().body();
+        assert_eq!(
+            (err.code.as_str(), err.field.as_deref()),
+            ("tree_cycle", Some("ibs.parent"))
+        );
+        assert_eq!(Hierarchy::from_json(good).unwrap(), tree);
         let unknown = good.replace(r#""value":"m""#, r#""value":"nobody""#);
         assert!(serde_json::from_str::<Hierarchy>(&unknown).is_err());
         let twice = good.replace(
