@@ -4,6 +4,8 @@
 
 use brokeros_store::Key;
 
+use crate::model::{Beneficiary, Period, PeriodKind};
+
 pub use brokeros_kernel::keys::*;
 
 pub fn application(id: &str) -> Key {
@@ -57,4 +59,49 @@ pub fn referral_code(code: &str) -> Key {
 /// The IB a portal user signs in as.
 pub fn ib_user(user_id: &str) -> Key {
     Key::new(format!("UNIQ#IBUSER#{user_id}"), "UNIQ")
+}
+
+// Accruals and payout periods. Legs live in one partition per beneficiary and period, so a
+// statement reads its legs with a keyed (consistent) query; each period lists the beneficiaries
+// that have legs in it; a period's `CLOSED` marker exists once it is closed, and every batch
+// that writes legs into a period checks in its transaction that the marker does not exist, so
+// no leg lands in a period after it closed (a late deal's legs go to the next open period).
+
+fn period_part(period: Period) -> String {
+    format!("{}#{}", period_kind_name(period.kind), period.label())
+}
+
+/// `daily`, `weekly` or `monthly`, as keys and the API name a period's kind.
+pub fn period_kind_name(kind: PeriodKind) -> &'static str {
+    match kind {
+        PeriodKind::Daily => "daily",
+        PeriodKind::Weekly => "weekly",
+        PeriodKind::Monthly => "monthly",
+    }
+}
+
+/// The partition of `beneficiary`'s legs counted in `period` (`Beneficiary`'s display form:
+/// `ib:<id>` or `client:<id>`).
+pub fn legs_partition(beneficiary: &Beneficiary, period: Period) -> String {
+    format!("IBLEG#{beneficiary}#{}", period_part(period))
+}
+
+/// One leg, by its id ([`crate::model::Accrual::id`]), in the partition of the period it counts in.
+pub fn leg(beneficiary: &Beneficiary, period: Period, leg_id: &str) -> Key {
+    Key::new(legs_partition(beneficiary, period), leg_id)
+}
+
+/// The partition listing the beneficiaries with legs in `period`.
+pub fn period_beneficiaries(period: Period) -> String {
+    format!("IBPERIODBEN#{}", period_part(period))
+}
+
+/// `beneficiary`'s entry in the list of `period`'s beneficiaries.
+pub fn period_beneficiary(period: Period, beneficiary: &Beneficiary) -> Key {
+    Key::new(period_beneficiaries(period), beneficiary.to_string())
+}
+
+/// Exists once `period` is closed.
+pub fn period_closed(period: Period) -> Key {
+    Key::new(format!("IBPERIOD#{}", period_part(period)), "CLOSED")
 }

@@ -17,6 +17,7 @@ pub mod hierarchy;
 pub mod keys;
 pub mod model;
 pub mod partners;
+pub mod plans;
 pub mod portal;
 pub mod preview;
 mod repo;
