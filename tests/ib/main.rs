@@ -7,9 +7,11 @@
 
 mod deals;
 mod partners;
+mod plans;
 
 use brokeros_tests::app as harness;
 use partners::*;
+use plans::*;
 
 brokeros_tests::scenarios! {
     an_approved_application_makes_an_ib_with_wallet_codes_and_agreement => lagging,
@@ -21,6 +23,8 @@ brokeros_tests::scenarios! {
     sub_ib_invitations_stop_at_the_allowance => lagging,
     an_ib_sees_only_its_own_subtree => new,
     bad_partner_requests_write_nothing => lagging,
+    plan_versions_are_stored_audited_and_listed => new,
+    bad_plans_write_nothing => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.

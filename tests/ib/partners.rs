@@ -20,7 +20,7 @@ use crate::harness::{App, Build, token};
 /// A passport number the simulated KYC provider clears.
 const CLEAR: &str = "C01X00T47";
 
-fn pm() -> String {
+pub(crate) fn pm() -> String {
     token("pm-1", Role::Partners)
 }
 
@@ -92,7 +92,7 @@ async fn onboarded_client(app: &App, last_name: &str) -> (String, u64) {
 }
 
 /// The actions of the audit stream of `entity_type` `id`, oldest first.
-async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
     let query = Query::new(Table::Audit, None, format!("{entity_type}#{id}"));
     let page = app.store.query(query).await.unwrap();
     page.items
@@ -105,7 +105,7 @@ async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
 }
 
 /// Asserts `request` is refused with `status` and `code` and writes nothing.
-async fn refused(app: &App, request: Call<'_>, status: u16, code: &str) {
+pub(crate) async fn refused(app: &App, request: Call<'_>, status: u16, code: &str) {
     let before = app.counts().await;
     let (got, body) = app.send(request).await;
     assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");

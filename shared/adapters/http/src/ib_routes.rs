@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use brokeros_ib::{attribution, partners, portal};
+use brokeros_ib::{attribution, partners, plans, portal};
 use serde_json::Value;
 
 use super::ApiReply;
@@ -42,6 +42,26 @@ async fn invite(
 ) -> ApiResult<ApiReply> {
     let key = idem.scoped(&p.sub, "ib.invite", body.raw)?;
     Ok(partners::invite(
+        &state.services.ib,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+/// `POST /partners/plans`: a new version of a commission plan (the first creates it).
+async fn put_plan(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<Value>,
+) -> ApiResult<ApiReply> {
+    let key = idem.scoped(&p.sub, "ib.plan_version", body.raw)?;
+    Ok(plans::put_plan_version(
         &state.services.ib,
         &p,
         body.value,
@@ -143,6 +163,8 @@ macro_rules! ib_get {
     };
 }
 
+ib_get!(plan_list, query, plans::plans);
+ib_get!(plan, id, plans::plan_versions);
 ib_get!(applications, query, portal::applications);
 ib_get!(application, id, portal::application);
 ib_get!(ibs, query, portal::ibs);
@@ -178,6 +200,8 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/partners/leads/{id}/referrals", get(lead_referrals))
         .route("/partners/tree", get(tree))
+        .route("/partners/plans", post(put_plan).get(plan_list))
+        .route("/partners/plans/{id}", get(plan))
         .route("/ib/applications", post(apply))
         .route("/ib/applications/{id}", get(application))
         .route("/ib/me", get(me))

@@ -27,6 +27,7 @@ use brokeros_store::MAX_ITEM_DATA_BYTES;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Services;
 use crate::model::plan::{CommissionPlan, PlanBook};
 use crate::model::{Millis, SymbolGroups};
 
@@ -124,9 +125,8 @@ fn document_changes(before: &Value, after: &Value) -> Vec<FieldChange> {
 /// its `effective_from` must be after the last version's and not in the past. Answers the
 /// plan's record.
 pub async fn put_plan_version(
-    core: &Core,
+    services: &Services,
     principal: &Principal,
-    symbol_groups: &SymbolGroups,
     document: Value,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
@@ -140,7 +140,8 @@ pub async fn put_plan_version(
             format!("a plan document is at most {MAX_ITEM_DATA_BYTES} bytes"),
         ));
     }
-    let plan = CommissionPlan::from_value(&document, symbol_groups)?;
+    let plan = CommissionPlan::from_value(&document, &services.config.symbol_groups)?;
+    let core: &Core = services;
     let ctx = brokeros_kernel::user_ctx(core, principal, correlation_id);
     if plan.effective_from_msc < now_msc(ctx.now) {
         return Err(Error::invalid(
@@ -228,34 +229,43 @@ fn version_conflict(id: &str, last: u32) -> Error {
 const PLAN_READERS: [Role; 4] = [Role::Finance, Role::Admin, Role::Partners, Role::Compliance];
 
 /// Every version of plan `id`, oldest first, as stored.
-pub async fn plan_versions(core: &Core, principal: &Principal, id: &str) -> Result<Vec<Value>> {
+pub async fn plan_versions(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     principal.require_any(&PLAN_READERS, "read commission plans")?;
+    let core: &Core = services;
     let record = core.get::<CommissionPlanRecord>(id).await?.entity;
     let wanted: Vec<(&str, u32)> = record
         .versions
         .iter()
         .map(|v| (record.id.as_str(), v.version))
         .collect();
-    repo::version_texts(core, &wanted)
+    let versions = repo::version_texts(core, &wanted)
         .await?
         .iter()
         .map(|text| {
             serde_json::from_str(text)
                 .map_err(|e| Error::Internal(format!("a stored plan is unreadable: {e}")))
         })
-        .collect()
+        .collect::<Result<Vec<Value>>>()?;
+    Ok(serde_json::json!({ "id": record.id, "versions": versions }))
+}
+
+/// The plans listing's query string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlansFilter {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
 }
 
 /// A page of plans (their records).
 pub async fn plans(
-    core: &Core,
+    services: &Services,
     principal: &Principal,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    filter: PlansFilter,
 ) -> Result<Value> {
     principal.require_any(&PLAN_READERS, "read commission plans")?;
-    let limit = Some(brokeros_kernel::page_limit(limit)?);
-    repo::plans_page(core, limit, cursor, |record| {
+    let limit = Some(brokeros_kernel::page_limit(filter.limit)?);
+    repo::plans_page(services, limit, filter.cursor, |record| {
         serde_json::to_value(record).expect("plan records serialize")
     })
     .await
