@@ -7,6 +7,7 @@
 
 mod deals;
 mod partners;
+mod payout;
 
 use brokeros_tests::app as harness;
 use partners::*;
@@ -57,5 +58,16 @@ mod deal_feed {
         deals::a_feed_that_delivers_again_changes_nothing,
         deals::a_bad_batch_size_writes_nothing,
         deals::each_batch_is_one_transaction,
+    }
+}
+
+/// The payout scenarios run on a store with the app's services (no HTTP), under
+/// `payouts::{sqlite, dynamodb}`.
+mod payouts {
+    ib! {
+        payout::remainders_carry_exactly_and_a_rerun_pays_nothing,
+        payout::statements_over_the_threshold_wait_for_finance,
+        payout::a_credit_that_keeps_failing_is_flagged,
+        payout::bad_payout_requests_write_nothing,
     }
 }

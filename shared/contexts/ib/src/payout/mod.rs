@@ -1,0 +1,662 @@
+//! The payout of accrued commissions: a period is closed, one statement is built per
+//! beneficiary and currency (what accrued, rounded half to even, the remainder carried to the
+//! next period), statements over the configured threshold wait for finance's maker-checker
+//! approval (the approvals context's `commission_payout` process), and payable ones are
+//! credited through the ledger.
+//!
+//! A statement's id is its ledger transfer id and commits with its new status, and each
+//! beneficiary's carried balance moves under its version with the statement that used it, so
+//! rerunning a period builds nothing twice and pays nothing twice.
+
+pub mod repo;
+
+use std::collections::BTreeSet;
+
+use brokeros_approvals::{NewProcess, ProcessType, StartFacts, Subject, Vote};
+use brokeros_kernel::changeset::{Audited, Changeset, Committed};
+use brokeros_kernel::idempotency::execute;
+use brokeros_kernel::money::Money;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, OpContext, QueueFilter, Result};
+use brokeros_ledger::Staged;
+use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::Services;
+use crate::accruals::{self, StoredLeg};
+use crate::model::payout::{
+    CarriedBalance, IbStatement, PayoutRun, RunStatus, StatementStatus, period_ended_before,
+    run_id, statement_id,
+};
+use crate::model::{Beneficiary, Carry, Period, PeriodKind, PeriodSums};
+
+/// Legs and beneficiaries read per page.
+const PAGE: u32 = 200;
+
+/// The approval process of statement `statement_id` (process ids take no ':', so the
+/// statement id is hashed).
+pub fn approval_id(statement_id: &str) -> String {
+    let digest = brokeros_kernel::canonical::sha256_hex(statement_id.as_bytes());
+    format!("ib-statement-{}", &digest[..40])
+}
+
+/// Closes the period of kind `schedule` that ended before `started_at` and records its payout
+/// run; closing a closed period answers its run.
+pub async fn close_period(
+    services: &Services,
+    ctx: &OpContext,
+    schedule: PeriodKind,
+    started_at: OffsetDateTime,
+    requested_by: &str,
+) -> Result<PayoutRun> {
+    let period = period_ended_before(schedule, crate::millis(started_at));
+    start_run(services, ctx, period, requested_by).await
+}
+
+/// Closes `period` (which must have ended by `ctx.now`) and records its run, once.
+pub async fn start_run(
+    services: &Services,
+    ctx: &OpContext,
+    period: Period,
+    requested_by: &str,
+) -> Result<PayoutRun> {
+    if period.end_msc() > crate::millis(ctx.now) {
+        return Err(Error::invalid(
+            "period_not_ended",
+            "period",
+            format!("period {} has not ended yet", period.label()),
+        ));
+    }
+    let id = run_id(period);
+    let (id, requested_by) = (&id, requested_by);
+    execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            if let Some(run) = services.find::<PayoutRun>(id).await? {
+                return Ok((run.entity, changes));
+            }
+            let run = PayoutRun {
+                id: id.clone(),
+                period,
+                label: period.label(),
+                status: RunStatus::Building,
+                requested_by: requested_by.to_string(),
+                statements: 0,
+                held: 0,
+                paid: 0,
+                approval_token: None,
+                started_at: ctx.now,
+                updated_at: ctx.now,
+            };
+            changes.create(ctx, services.ids.as_ref(), &run, "ib.payout.period_closed")?;
+            changes.put(repo::period_closed_marker(period, id));
+            Ok((run, changes))
+        })
+    })
+    .await
+}
+
+/// What a call of [`build_statements`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildReport {
+    pub built: u32,
+    pub held: u32,
+    /// More beneficiaries may be left: call again.
+    pub more: bool,
+}
+
+/// Builds the statements of run `run_id`'s period, for up to `limit` beneficiaries not yet
+/// built, each committed with its beneficiary's carried balance (and the approval process
+/// when it is held) in one transaction.
+pub async fn build_statements(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    limit: u32,
+) -> Result<BuildReport> {
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 1000",
+        ));
+    }
+    let run = services.get::<PayoutRun>(run_id).await?.entity;
+    let mut report = BuildReport::default();
+    let mut cursor = None;
+    let mut beneficiaries_built = 0;
+    loop {
+        let (page, next) =
+            accruals::period_beneficiaries(services, run.period, cursor, PAGE).await?;
+        for beneficiary in &page {
+            if beneficiaries_built == limit {
+                report.more = true;
+                return finish_building(services, ctx, run_id, report).await;
+            }
+            let (built, held) = build_for(services, ctx, &run, beneficiary).await?;
+            if built > 0 {
+                beneficiaries_built += 1;
+            }
+            report.built += built;
+            report.held += held;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return finish_building(services, ctx, run_id, report).await,
+        }
+    }
+}
+
+/// Once every beneficiary is built, the run waits for approvals or goes on to pay.
+async fn finish_building(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    report: BuildReport,
+) -> Result<BuildReport> {
+    if report.more {
+        return Ok(report);
+    }
+    execute(services, None, move || {
+        let report = report.clone();
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<PayoutRun>(run_id).await?;
+            if before.entity.status == RunStatus::Building {
+                let mut run = before.entity.clone();
+                run.status = if run.held > 0 {
+                    RunStatus::AwaitingApprovals
+                } else {
+                    RunStatus::Paying
+                };
+                run.updated_at = ctx.now;
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &before,
+                    &run,
+                    "ib.payout.statements_built",
+                    vec![],
+                )?;
+            }
+            Ok((report, changes))
+        })
+    })
+    .await
+}
+
+async fn all_legs(
+    services: &Services,
+    beneficiary: &Beneficiary,
+    period: Period,
+) -> Result<Vec<StoredLeg>> {
+    let mut legs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) =
+            accruals::legs_in_period(services, beneficiary, period, cursor, PAGE).await?;
+        legs.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(legs),
+        }
+    }
+}
+
+/// Builds `beneficiary`'s statements of the run's period not built yet: how many, and how
+/// many of them wait for finance.
+async fn build_for(
+    services: &Services,
+    ctx: &OpContext,
+    run: &PayoutRun,
+    beneficiary: &Beneficiary,
+) -> Result<(u32, u32)> {
+    let period = run.period;
+    let legs = all_legs(services, beneficiary, period).await?;
+    let mut sums = PeriodSums::default();
+    legs.iter()
+        .for_each(|stored| sums.add_in(&stored.leg, period));
+    let plan_ids: BTreeSet<&str> = legs
+        .iter()
+        .map(|stored| stored.leg.explanation.basis.plan_id.as_str())
+        .collect();
+    let plans = crate::plans::plan_book(services, &services.config.symbol_groups, plan_ids).await?;
+    let currencies: BTreeSet<&'static str> = legs.iter().map(|s| s.leg.currency.code).collect();
+    let mut carry = Carry::default();
+    let mut carried = Vec::new();
+    for code in &currencies {
+        let id = CarriedBalance::id_for(beneficiary, period.kind, code);
+        let stored = services.find::<CarriedBalance>(&id).await?;
+        let balance = stored
+            .as_ref()
+            .map(|s| s.entity.clone())
+            .unwrap_or_else(|| CarriedBalance::empty(id));
+        if let Some(currency) = brokeros_kernel::money::Currency::from_code(code) {
+            balance.add_to(&mut carry, beneficiary, currency);
+        }
+        carried.push((*code, stored, balance));
+    }
+    let statements = sums.close(&plans, &mut carry);
+    let (mut built, mut held) = (0, 0);
+    for lines in statements {
+        let code = lines.currency.code;
+        let Some((_, stored, balance)) = carried.iter().find(|(c, _, _)| *c == code) else {
+            continue;
+        };
+        if balance.last_period.is_some_and(|last| last >= period) {
+            continue;
+        }
+        let after = balance.after(&carry, beneficiary, lines.currency, period);
+        let id = statement_id(beneficiary, period, code);
+        let late_legs = legs
+            .iter()
+            .filter(|s| s.leg.currency.code == code)
+            .filter_map(|s| s.late_from.map(|from| (s.leg.id(), from.label())))
+            .collect();
+        let needs_approval = services.config.payout.needs_approval(code, lines.paid);
+        let status = if lines.paid.is_zero() {
+            StatementStatus::Closed
+        } else if needs_approval {
+            StatementStatus::AwaitingApproval
+        } else {
+            StatementStatus::Payable
+        };
+        let statement = IbStatement {
+            id: id.clone(),
+            run_id: run.id.clone(),
+            ib_id: match beneficiary {
+                Beneficiary::Ib(ib) => Some(ib.clone()),
+                Beneficiary::Client(_) => None,
+            },
+            lines,
+            late_legs,
+            status,
+            approval_id: (status == StatementStatus::AwaitingApproval).then(|| approval_id(&id)),
+            credit_failures: Vec::new(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        };
+        let committed_now =
+            commit_statement(services, ctx, &statement, stored.as_ref(), &after).await?;
+        if committed_now {
+            built += 1;
+            if status == StatementStatus::AwaitingApproval {
+                held += 1;
+            }
+        }
+    }
+    Ok((built, held))
+}
+
+/// Commits a statement with its beneficiary's carried balance, its approval process when
+/// held, and the run's counts; `false` when another builder committed it first.
+async fn commit_statement(
+    services: &Services,
+    ctx: &OpContext,
+    statement: &IbStatement,
+    carried_before: Option<&Audited<CarriedBalance>>,
+    carried_after: &CarriedBalance,
+) -> Result<bool> {
+    let mut changes = Changeset::new();
+    let run_before = services.get::<PayoutRun>(&statement.run_id).await?;
+    let mut run = run_before.entity.clone();
+    run.statements += 1;
+    if statement.status == StatementStatus::AwaitingApproval {
+        run.held += 1;
+    }
+    run.updated_at = ctx.now;
+    let ids = services.ids.as_ref();
+    changes.create(ctx, ids, statement, "ib.statement.built")?;
+    match carried_before {
+        Some(before) => {
+            changes.update(ctx, ids, before, carried_after, "ib.carry.moved", vec![])?
+        }
+        None => changes.create(ctx, ids, carried_after, "ib.carry.moved")?,
+    }
+    changes.update(
+        ctx,
+        ids,
+        &run_before,
+        &run,
+        "ib.payout.statement_added",
+        vec![],
+    )?;
+    if let Some(process_id) = &statement.approval_id {
+        let new = NewProcess {
+            id: process_id.clone(),
+            process_type: ProcessType::COMMISSION_PAYOUT,
+            subject: Subject {
+                kind: "ib_statement".into(),
+                id: statement.id.clone(),
+            },
+            amount: Some(Money::positive(
+                "paid",
+                statement.lines.paid,
+                statement.lines.currency,
+            )?),
+            requested_by: run.requested_by.clone(),
+        };
+        brokeros_approvals::start(
+            &services.approvals,
+            ctx,
+            new,
+            &StartFacts::default(),
+            &mut changes,
+        )
+        .await?;
+    }
+    Ok(matches!(
+        services.commit(changes).await?,
+        Committed::Applied
+    ))
+}
+
+/// What a call of [`pay_statements`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayReport {
+    pub paid: u32,
+    pub failed: u32,
+    /// Statements whose credit failed for the last allowed time, for finance.
+    pub flagged: Vec<String>,
+    pub more: bool,
+}
+
+/// Credits up to `limit` payable statements of run `run_id`: each a ledger transfer whose id
+/// is the statement's, committed with the statement's new status. A credit that fails is
+/// recorded on its statement, and flagged for finance after the last allowed attempt.
+pub async fn pay_statements(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    limit: u32,
+) -> Result<PayReport> {
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 1000",
+        ));
+    }
+    let mut report = PayReport::default();
+    let mut cursor = None;
+    let mut attempted = 0;
+    loop {
+        let (ids, next) = repo::statement_ids_of_run(services, run_id, cursor, PAGE).await?;
+        for id in &ids {
+            if attempted == limit {
+                report.more = true;
+                return Ok(report);
+            }
+            match pay_one(services, ctx, id).await? {
+                Credit::NotPayable => {}
+                Credit::Paid => {
+                    attempted += 1;
+                    report.paid += 1;
+                }
+                Credit::Failed { flagged } => {
+                    attempted += 1;
+                    report.failed += 1;
+                    if flagged {
+                        report.flagged.push(id.clone());
+                    }
+                }
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Credit {
+    NotPayable,
+    Paid,
+    Failed { flagged: bool },
+}
+
+/// The ledger transfer that pays a statement: out of the broker's revenue into the IB's
+/// payable account (a rebate: into the client's wallet).
+fn credit(statement: &IbStatement) -> Result<Request> {
+    let lines = &statement.lines;
+    let to = match &lines.beneficiary {
+        Beneficiary::Ib(ib) => AccountId::ib_payable(ib, lines.currency)?,
+        Beneficiary::Client(client) => AccountId::client_wallet(client, lines.currency)?,
+    };
+    Ok(Transfer::between(
+        TransferId::new("statement_id", &statement.id)?,
+        AccountId::broker_revenue(lines.currency),
+        to,
+        lines.paid,
+        &format!("commission statement {}", statement.id),
+    )
+    .into())
+}
+
+async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credit> {
+    execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<IbStatement>(id).await?;
+            if before.entity.status != StatementStatus::Payable {
+                return Ok((Credit::NotPayable, changes));
+            }
+            let mut statement = before.entity.clone();
+            let staged = match credit(&statement) {
+                Ok(request) => {
+                    brokeros_ledger::stage(services, ctx, &request, &mut changes).await
+                }
+                Err(refused) => Err(refused),
+            };
+            let run_before = services.get::<PayoutRun>(&statement.run_id).await?;
+            let mut run = run_before.entity.clone();
+            let (answer, action) = match staged {
+                Ok(Staged::New(_)) => {
+                    statement.credited(ctx.now)?;
+                    run.paid += 1;
+                    (Credit::Paid, "ib.statement.paid")
+                }
+                Ok(Staged::Replayed(_)) => {
+                    return Err(Error::Internal(format!(
+                        "statement {id}: its credit was posted while the statement was still payable"
+                    )));
+                }
+                Err(Error::Internal(message)) => return Err(Error::Internal(message)),
+                Err(refused) => {
+                    changes = Changeset::new();
+                    statement.credit_failed(refused.body().message, ctx.now)?;
+                    let flagged = statement.status == StatementStatus::CreditFailed;
+                    let action = if flagged {
+                        "ib.statement.credit_flagged"
+                    } else {
+                        "ib.statement.credit_failed"
+                    };
+                    (Credit::Failed { flagged }, action)
+                }
+            };
+            run.updated_at = ctx.now;
+            let ids = services.ids.as_ref();
+            changes.update(ctx, ids, &before, &statement, action, vec![])?;
+            if run != run_before.entity {
+                changes.update(ctx, ids, &run_before, &run, "ib.payout.statement_paid", vec![])?;
+            }
+            Ok((answer, changes))
+        })
+    })
+    .await
+}
+
+/// Finance's decision on a held statement, through its approval process (maker-checker: never
+/// by who started the run). The statement follows the process's outcome; when it was the last
+/// held statement of its run, the run's waiting workflow is told to go on.
+pub async fn decide_statement(
+    services: &Services,
+    principal: &Principal,
+    correlation_id: &str,
+    statement_id: &str,
+    approve: bool,
+    reason: Option<&str>,
+) -> Result<Value> {
+    principal.require_any(
+        &[Role::Finance, Role::Admin, Role::Partners],
+        "decide commission statements",
+    )?;
+    let reason = match (approve, reason.map(str::trim)) {
+        (true, _) => "",
+        (false, Some(reason)) if !reason.is_empty() && reason.len() <= 500 => reason,
+        (false, _) => {
+            return Err(Error::invalid(
+                "reason_required",
+                "reason",
+                "a rejection gives a reason of 1 to 500 characters",
+            ));
+        }
+    };
+    let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
+    let ctx = &ctx;
+    let (statement, run) = execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<IbStatement>(statement_id).await?;
+            let Some(process_id) = before.entity.approval_id.clone() else {
+                return Err(Error::conflict(
+                    "statement_state",
+                    format!("statement {statement_id} needs no approval"),
+                ));
+            };
+            if before.entity.status != StatementStatus::AwaitingApproval {
+                return Err(Error::conflict(
+                    "statement_state",
+                    format!(
+                        "statement {statement_id} is {} and cannot be decided",
+                        before.entity.status.as_str()
+                    ),
+                ));
+            }
+            let vote = if approve {
+                Vote::Approve
+            } else {
+                Vote::Reject { reason }
+            };
+            let decided = brokeros_approvals::decide(
+                services,
+                ctx,
+                &process_id,
+                principal,
+                vote,
+                &mut changes,
+            )
+            .await??;
+            let mut statement = before.entity.clone();
+            let run_before = services.get::<PayoutRun>(&statement.run_id).await?;
+            let mut run = run_before.entity.clone();
+            let ids = services.ids.as_ref();
+            let action = match decided.outcome {
+                brokeros_approvals::Outcome::Pending { .. } => None,
+                brokeros_approvals::Outcome::Approved => Some((true, "ib.statement.approved")),
+                brokeros_approvals::Outcome::Rejected => Some((false, "ib.statement.rejected")),
+            };
+            if let Some((approved, action)) = action {
+                statement.decided(approved, ctx.now)?;
+                changes.update(ctx, ids, &before, &statement, action, vec![])?;
+                run.held = run.held.saturating_sub(1);
+                run.updated_at = ctx.now;
+                if run.held == 0 && run.status == RunStatus::AwaitingApprovals {
+                    run.status = RunStatus::Paying;
+                }
+                changes.update(
+                    ctx,
+                    ids,
+                    &run_before,
+                    &run,
+                    "ib.payout.statement_decided",
+                    vec![],
+                )?;
+            }
+            Ok(((statement, run), changes))
+        })
+    })
+    .await?;
+    if run.held == 0
+        && let Some(token) = &run.approval_token
+    {
+        answer_waiting(services, token, &run).await?;
+    }
+    Ok(statement_view(&statement))
+}
+
+/// Tells the workflow waiting on run `run`'s approvals that none is held any more.
+async fn answer_waiting(services: &Services, token: &str, run: &PayoutRun) -> Result<()> {
+    services
+        .workflow()?
+        .task_success(token, json!({ "run_id": run.id, "held": 0 }))
+        .await
+}
+
+/// Parks the workflow's `token` on the run while statements wait for finance; answers it at
+/// once when none does.
+pub async fn await_approvals(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    token: &str,
+) -> Result<Value> {
+    let run = execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<PayoutRun>(run_id).await?;
+            let mut run = before.entity.clone();
+            if run.held > 0 {
+                run.approval_token = Some(token.to_string());
+                run.updated_at = ctx.now;
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &before,
+                    &run,
+                    "ib.payout.awaiting_approvals",
+                    vec![],
+                )?;
+            }
+            Ok((run, changes))
+        })
+    })
+    .await?;
+    if run.held == 0 {
+        answer_waiting(services, token, &run).await?;
+    }
+    Ok(json!({ "run_id": run.id, "held": run.held }))
+}
+
+/// A statement as the APIs show it.
+pub fn statement_view(statement: &IbStatement) -> Value {
+    serde_json::to_value(statement).expect("statements serialize")
+}
+
+/// A run as the APIs show it: never the workflow's token.
+pub fn run_view(run: &PayoutRun) -> Value {
+    let mut shown = run.clone();
+    shown.approval_token = None;
+    serde_json::to_value(&shown).expect("payout runs serialize")
+}
+
+/// A page of an IB's statements, for the IB portal or partner managers.
+pub async fn statements_of_ib(
+    services: &Services,
+    ib_id: &str,
+    filter: QueueFilter,
+) -> Result<Value> {
+    repo::statements_of_ib(services, ib_id, filter, statement_view).await
+}
+
+/// A page of a run's statements.
+pub async fn statements_of_run(
+    services: &Services,
+    run_id: &str,
+    filter: QueueFilter,
+) -> Result<Value> {
+    repo::statements_of_run(services, run_id, filter, statement_view).await
+}

@@ -1,0 +1,480 @@
+//! The commission payout on a store (no HTTP): periods closed, statements built from legs the
+//! real engine computed, remainders carried exactly, statements over the threshold held for
+//! finance's maker-checker approval, ledger credits that never pay twice, a credit that keeps
+//! failing flagged, and bad input that writes nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use brokeros_app::config::BrokerConfig;
+use brokeros_ib::accruals::{StoredLeg, repo::store_legs};
+use brokeros_ib::model::payout::{IbStatement, PayoutRun, StatementStatus, run_id, statement_id};
+use brokeros_ib::model::{
+    Accrual, Beneficiary, ClientNode, CommissionPlan, Engine, EngineState, FixedRates, Hierarchy,
+    IbNode, Period, PeriodKind, PlanBook, Standing, SymbolGroups, Timeline,
+};
+use brokeros_ib::payout;
+use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::{Error, OpContext};
+use brokeros_ledger::model::AccountId;
+use brokeros_store::{Store, Table};
+use brokeros_tests::app::{App, Build};
+use brokeros_trading::{DealAction, DealEntry, Decimal, PlatformDeal};
+
+const DAY: i64 = 86_400_000;
+/// 2026-01-05T00:00:00Z, a Monday.
+const JAN_5: i64 = 1_767_571_200_000;
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn ib_node(id: &str, parent: Option<&str>) -> IbNode {
+    IbNode {
+        id: id.into(),
+        currency: "USD".into(),
+        parent: Timeline::starting(0, parent.map(String::from)),
+        standing: Timeline::starting(0, Standing::Active),
+        plans: Timeline::starting(0, vec!["p".into()]),
+    }
+}
+
+/// `master` over `sub`, each IB's client trading on its own login (1, 2, ...).
+fn tree(ibs: &[(&str, Option<&str>)]) -> Hierarchy {
+    let mut tree = Hierarchy::default();
+    for (n, (id, parent)) in ibs.iter().enumerate() {
+        tree.insert_ib(ib_node(id, *parent)).unwrap();
+        tree.insert_client(ClientNode {
+            id: format!("client_{n}"),
+            ib: Timeline::starting(0, Some(id.to_string())),
+            logins: vec![n as u64 + 1],
+        })
+        .unwrap();
+    }
+    tree
+}
+
+fn plan(rate: &str) -> CommissionPlan {
+    CommissionPlan::from_json(
+        &format!(
+            r#"{{"id":"p","version":1,"effective_from":0,"currency":"USD","period":"daily","rules":[{{"id":"all","match":{{}},"earns":{{"per_lot":"{rate}"}}}}]}}"#
+        ),
+        &SymbolGroups::new(),
+    )
+    .unwrap()
+}
+
+fn trade(deal: u64, login: u64, entry: DealEntry, lots: &str, time_msc: i64) -> PlatformDeal {
+    let action = match entry {
+        DealEntry::In => DealAction::Buy,
+        _ => DealAction::Sell,
+    };
+    PlatformDeal {
+        deal,
+        login,
+        order: deal,
+        position_id: deal - deal % 2,
+        symbol: "EURUSD".into(),
+        action,
+        entry,
+        volume: dec(lots),
+        price: dec("1.1000"),
+        profit: Decimal::ZERO,
+        commission: -dec(lots) * dec("3.5"),
+        swap: Decimal::ZERO,
+        currency: "USD".into(),
+        group: "real\\std".into(),
+        contract_size: dec("100000"),
+        digits: 5,
+        market_bid: dec("1.10000"),
+        market_ask: dec("1.10012"),
+        rate_profit: Decimal::ONE,
+        time_msc,
+    }
+}
+
+/// The legs of round trips of `lots` on `login`, one per day from `first_day`, by the engine.
+fn legs(tree: &Hierarchy, rate: &str, trips: &[(u64, &str, i64)]) -> Vec<Accrual> {
+    let book = PlanBook::new([plan(rate)]).unwrap();
+    let rates = FixedRates::default();
+    let engine = Engine {
+        plans: &book,
+        tree,
+        rates: &rates,
+        server: Arc::from("mt5-1"),
+    };
+    let mut state = EngineState::live();
+    let mut out = Vec::new();
+    for (n, (login, lots, at)) in trips.iter().enumerate() {
+        let first = 2 * n as u64 + 10;
+        for deal in [
+            trade(first, *login, DealEntry::In, lots, *at),
+            trade(first + 1, *login, DealEntry::Out, lots, at + 60_000),
+        ] {
+            state.apply_deal(&engine, &deal, &mut out).unwrap();
+        }
+    }
+    assert!(!out.is_empty(), "the plan earns on the trips");
+    out
+}
+
+fn stored(legs: &[Accrual]) -> Vec<StoredLeg> {
+    legs.iter()
+        .map(|leg| StoredLeg {
+            leg: leg.clone(),
+            period: leg.period(),
+            late_from: None,
+        })
+        .collect()
+}
+
+fn person(sub: &str, role: Role) -> Principal {
+    Principal {
+        sub: sub.into(),
+        roles: [role].into(),
+    }
+}
+
+async fn app(store: Arc<dyn Store>, threshold: Option<&str>) -> App {
+    let mut config = BrokerConfig::embedded_default();
+    config.ib.payout.approval_threshold = threshold
+        .map(|t| BTreeMap::from([("USD".to_string(), dec(t))]))
+        .unwrap_or_default();
+    App::configured(store, config, Build::default()).await
+}
+
+fn ctx(app: &App) -> OpContext {
+    brokeros_kernel::workflow_ctx(&app.services.core, "payout-test")
+}
+
+fn day(n: i64) -> Period {
+    PeriodKind::Daily.period_of(JAN_5 + n * DAY)
+}
+
+/// Closes, builds and pays `period` as the workflow does, started by `requested_by`.
+async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun {
+    let services = &app.services.ib;
+    let ctx = ctx(app);
+    let run = payout::start_run(services, &ctx, period, requested_by)
+        .await
+        .unwrap();
+    loop {
+        let report = payout::build_statements(services, &ctx, &run.id, 2)
+            .await
+            .unwrap();
+        if !report.more {
+            break;
+        }
+    }
+    payout::pay_statements(services, &ctx, &run.id, 100)
+        .await
+        .unwrap();
+    services.get::<PayoutRun>(&run.id).await.unwrap().entity
+}
+
+async fn find_statement(app: &App, ib: &str, period: Period) -> Option<IbStatement> {
+    let id = statement_id(&Beneficiary::Ib(ib.into()), period, "USD");
+    let found = app.services.ib.find::<IbStatement>(&id).await.unwrap();
+    found.map(|s| s.entity)
+}
+
+async fn statement(app: &App, ib: &str, period: Period) -> IbStatement {
+    find_statement(app, ib, period)
+        .await
+        .unwrap_or_else(|| panic!("{ib} has a statement of {}", period.label()))
+}
+
+async fn payable_balance(app: &App, ib: &str) -> Decimal {
+    let account = AccountId::ib_payable(
+        ib,
+        brokeros_kernel::money::Currency::parse("c", "USD").unwrap(),
+    )
+    .unwrap();
+    brokeros_ledger::balance(&app.services.core, &account)
+        .await
+        .unwrap()
+        .available
+}
+
+async fn counts(store: &dyn Store) -> (u64, u64) {
+    (
+        store.count_items(Table::Main).await.unwrap(),
+        store.count_items(Table::Audit).await.unwrap(),
+    )
+}
+
+/// Sum of the legs accrued to each IB.
+fn accrued_per_ib(legs: &[Accrual]) -> BTreeMap<String, Decimal> {
+    let mut sums = BTreeMap::new();
+    for leg in legs {
+        *sums.entry(leg.beneficiary.to_string()).or_default() += leg.amount;
+    }
+    sums
+}
+
+/// Three days of fractional legs for a master and a sub-IB: each day's statement pays the
+/// rounded total with the remainder carried in, so over the days Σ paid + the last carry =
+/// Σ accrued exactly, and the ledger holds Σ paid; a rerun of every day changes nothing.
+pub async fn remainders_carry_exactly_and_a_rerun_pays_nothing(store: Arc<dyn Store>) {
+    let app = app(store.clone(), None).await;
+    let tree = tree(&[("ib_m", None), ("ib_s", Some("ib_m"))]);
+    let trips = [
+        (1, "0.37", JAN_5 + 3_600_000),
+        (2, "1.13", JAN_5 + 7_200_000),
+        (2, "0.01", JAN_5 + DAY + 3_600_000),
+        (1, "0.29", JAN_5 + 2 * DAY + 3_600_000),
+        (2, "0.77", JAN_5 + 2 * DAY + 5_600_000),
+    ];
+    let legs = legs(&tree, "1.2345", &trips);
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    for n in 0..3 {
+        run_period(&app, day(n), "schedule").await;
+    }
+    let accrued = accrued_per_ib(&legs);
+    for ib in ["ib_m", "ib_s"] {
+        let mut paid = Decimal::ZERO;
+        let mut carried = Decimal::ZERO;
+        let mut statements = 0;
+        for n in 0..3 {
+            // A day without legs has no statement; the carry waits for the next one.
+            let Some(s) = find_statement(&app, ib, day(n)).await else {
+                continue;
+            };
+            statements += 1;
+            assert_eq!(s.lines.carried_in, carried, "{ib} day {n} carries in");
+            assert_eq!(s.lines.paid.scale(), 2);
+            assert_eq!(s.status, StatementStatus::Paid);
+            paid += s.lines.paid;
+            carried = s.lines.carried_out;
+        }
+        assert!(statements >= 2, "{ib} has statements on several days");
+        let total = accrued[&format!("ib:{ib}")];
+        assert_ne!(total.round_dp(2), total, "the legs are fractional: {total}");
+        assert_eq!(paid + carried, total, "{ib}: paid + carried = accrued");
+        assert_eq!(
+            payable_balance(&app, ib).await,
+            paid,
+            "{ib}: the ledger holds what was paid"
+        );
+    }
+    let before = counts(store.as_ref()).await;
+    let balances = (
+        payable_balance(&app, "ib_m").await,
+        payable_balance(&app, "ib_s").await,
+    );
+    for n in 0..3 {
+        let first = app
+            .services
+            .ib
+            .get::<PayoutRun>(&run_id(day(n)))
+            .await
+            .unwrap()
+            .entity;
+        let run = run_period(&app, day(n), "schedule").await;
+        assert_eq!(run, first, "a rerun changes no run");
+        assert_eq!(run.paid, run.statements);
+    }
+    assert_eq!(
+        counts(store.as_ref()).await,
+        before,
+        "a rerun writes nothing"
+    );
+    assert_eq!(
+        (
+            payable_balance(&app, "ib_m").await,
+            payable_balance(&app, "ib_s").await
+        ),
+        balances
+    );
+}
+
+/// Over the threshold a statement waits for finance: the finance person who started the run
+/// may not approve it, another approves and it is paid; a rejected one is never paid.
+pub async fn statements_over_the_threshold_wait_for_finance(store: Arc<dyn Store>) {
+    let app = app(store.clone(), Some("1.00")).await;
+    let tree = tree(&[("ib_a", None), ("ib_b", None)]);
+    let legs = legs(
+        &tree,
+        "2.5",
+        &[(1, "3", JAN_5 + 3_600_000), (2, "2", JAN_5 + 3_600_000)],
+    );
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    let run = run_period(&app, day(0), "finance-maker").await;
+    assert_eq!(run.held, 2);
+    let (a, b) = (
+        statement(&app, "ib_a", day(0)).await,
+        statement(&app, "ib_b", day(0)).await,
+    );
+    assert_eq!(a.status, StatementStatus::AwaitingApproval);
+    assert_eq!(
+        payable_balance(&app, "ib_a").await,
+        Decimal::ZERO,
+        "nothing paid while held"
+    );
+    let services = &app.services.ib;
+    let before = counts(store.as_ref()).await;
+    let own = payout::decide_statement(
+        services,
+        &person("finance-maker", Role::Finance),
+        "c1",
+        &a.id,
+        true,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(own, Error::Forbidden { .. }), "{own:?}");
+    let stranger = payout::decide_statement(
+        services,
+        &person("ib-user", Role::Ib),
+        "c2",
+        &a.id,
+        true,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(stranger, Error::Forbidden { .. }), "{stranger:?}");
+    let no_reason = payout::decide_statement(
+        services,
+        &person("finance-checker", Role::Finance),
+        "c3",
+        &b.id,
+        false,
+        Some("  "),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(no_reason.code(), "reason_required");
+    assert_eq!(
+        counts(store.as_ref()).await,
+        before,
+        "refusals write nothing"
+    );
+
+    let approved = payout::decide_statement(
+        services,
+        &person("finance-checker", Role::Finance),
+        "c4",
+        &a.id,
+        true,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(approved["status"], "payable");
+    payout::decide_statement(
+        services,
+        &person("finance-checker", Role::Finance),
+        "c5",
+        &b.id,
+        false,
+        Some("volume under review"),
+    )
+    .await
+    .unwrap();
+    let run = run_period(&app, day(0), "schedule").await;
+    assert_eq!((run.held, run.paid), (0, 1));
+    let (a, b) = (
+        statement(&app, "ib_a", day(0)).await,
+        statement(&app, "ib_b", day(0)).await,
+    );
+    assert_eq!(a.status, StatementStatus::Paid);
+    assert_eq!(b.status, StatementStatus::Rejected);
+    assert_eq!(payable_balance(&app, "ib_a").await, a.lines.paid);
+    assert!(a.lines.paid > Decimal::ONE);
+    assert_eq!(
+        payable_balance(&app, "ib_b").await,
+        Decimal::ZERO,
+        "rejected: unpaid"
+    );
+}
+
+/// A credit the ledger refuses is recorded on its statement each time, and after the last
+/// allowed attempt the statement is flagged for finance and no longer tried.
+pub async fn a_credit_that_keeps_failing_is_flagged(store: Arc<dyn Store>) {
+    let app = app(store.clone(), None).await;
+    // An id the ledger takes for no account: its credit can never post.
+    let tree = tree(&[("ib#bad", None)]);
+    let legs = legs(&tree, "1", &[(1, "1", JAN_5 + 3_600_000)]);
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    let services = &app.services.ib;
+    let ctx = ctx(&app);
+    let run = payout::start_run(services, &ctx, day(0), "schedule")
+        .await
+        .unwrap();
+    payout::build_statements(services, &ctx, &run.id, 10)
+        .await
+        .unwrap();
+    let mut flagged = Vec::new();
+    for attempt in 1..=3 {
+        let report = payout::pay_statements(services, &ctx, &run.id, 10)
+            .await
+            .unwrap();
+        assert_eq!((report.paid, report.failed), (0, 1), "attempt {attempt}");
+        flagged = report.flagged;
+    }
+    let s = statement(&app, "ib#bad", day(0)).await;
+    assert_eq!(flagged, vec![s.id.clone()]);
+    assert_eq!(s.status, StatementStatus::CreditFailed);
+    assert_eq!(s.credit_failures.len(), 3);
+    let after = payout::pay_statements(services, &ctx, &run.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.paid, after.failed),
+        (0, 0),
+        "a flagged statement waits for finance"
+    );
+}
+
+/// A period closed takes no more legs; a period not ended, or a bad limit, writes nothing.
+pub async fn bad_payout_requests_write_nothing(store: Arc<dyn Store>) {
+    let app = app(store.clone(), None).await;
+    let services = &app.services.ib;
+    let ctx = ctx(&app);
+    let before = counts(store.as_ref()).await;
+    let now = brokeros_ib::millis(ctx.now);
+    let current = PeriodKind::Daily.period_of(now);
+    let early = payout::start_run(services, &ctx, current, "schedule")
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), "period_not_ended");
+    let run = payout::close_period(services, &ctx, PeriodKind::Daily, ctx.now, "schedule")
+        .await
+        .unwrap();
+    assert_eq!(
+        run.period.end_msc(),
+        current.start_msc,
+        "yesterday is closed"
+    );
+    let after_close = counts(store.as_ref()).await;
+    assert!(after_close.0 > before.0);
+    for limit in [0, 1001] {
+        let bad = payout::build_statements(services, &ctx, &run.id, limit)
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), "invalid_limit");
+        let bad = payout::pay_statements(services, &ctx, &run.id, limit)
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), "invalid_limit");
+    }
+    assert_eq!(counts(store.as_ref()).await, after_close);
+    // The closed day takes no more legs.
+    let tree = tree(&[("ib_late", None)]);
+    let late = legs(&tree, "1", &[(1, "1", run.period.start_msc + 3_600_000)]);
+    let refused = store_legs(&app.services.core, &stored(&late)).await;
+    assert!(refused.is_err(), "a closed period takes no legs");
+    assert_eq!(counts(store.as_ref()).await, after_close);
+    let again = payout::close_period(services, &ctx, PeriodKind::Daily, ctx.now, "schedule")
+        .await
+        .unwrap();
+    assert_eq!(again, run, "closing again answers the same run");
+}
