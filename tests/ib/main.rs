@@ -71,3 +71,39 @@ mod payouts {
         payout::bad_payout_requests_write_nothing,
     }
 }
+
+/// The payout's property on the stored path, a few small cases per engine (each a fresh store).
+mod payout_properties {
+    use proptest::prelude::*;
+
+    fn check(dynamodb: bool, trips: Vec<(u64, u32, i64)>) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = if dynamodb {
+                    brokeros_tests::fresh_dynamo_store().await
+                } else {
+                    brokeros_tests::fresh_sqlite_store()
+                };
+                crate::payout::rerun_pays_nothing_and_paid_plus_carried_is_accrued(store, trips)
+                    .await
+            });
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn sqlite(trips in crate::payout::trips()) {
+            check(false, trips);
+        }
+
+        #[test]
+        fn dynamodb(trips in crate::payout::trips()) {
+            check(true, trips);
+        }
+    }
+}
