@@ -330,7 +330,6 @@ pub async fn remainders_carry_exactly_and_a_rerun_pays_nothing(store: Arc<dyn St
 
 /// Random fractional round trips over three days of two IBs (one under the other).
 pub fn trips() -> impl proptest::strategy::Strategy<Value = Vec<(u64, u32, i64)>> {
-    use proptest::prelude::*;
     proptest::collection::vec((1u64..=2, 1u32..=250, 0i64..3), 1..6)
 }
 
