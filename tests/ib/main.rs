@@ -69,6 +69,7 @@ mod payouts {
         payout::statements_over_the_threshold_wait_for_finance,
         payout::a_credit_that_keeps_failing_is_flagged,
         payout::bad_payout_requests_write_nothing,
+        payout::the_payout_machine_runs_end_to_end,
     }
 }
 

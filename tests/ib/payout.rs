@@ -552,3 +552,79 @@ pub async fn bad_payout_requests_write_nothing(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(again, run, "closing again answers the same run");
 }
+
+/// The `commission-payout` machine on the local engine: yesterday's period closed, a statement
+/// over the threshold parks the run's token, finance's approval answers it, the statement is
+/// credited and the execution succeeds; a second execution of the same schedule pays nothing.
+pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
+    use brokeros_kernel::workflow::Machine;
+    let app = app(store.clone(), Some("1.00")).await;
+    let now = brokeros_ib::millis(ctx(&app).now);
+    let yesterday = PeriodKind::Daily.period_of(now - DAY);
+    let tree = tree(&[("ib_wf", None)]);
+    let legs = legs(&tree, "2.5", &[(1, "3", yesterday.start_msc + 3_600_000)]);
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    let workflow = app.services.core.workflow().unwrap().clone();
+    let input = serde_json::json!({ "schedule": "daily", "requested_by": "finance-maker" });
+    let arn = workflow
+        .start(Machine::CommissionPayout, "daily-1", input.clone())
+        .await
+        .unwrap();
+    let run_id = run_id(yesterday);
+    let mut waiting = false;
+    for _ in 0..600 {
+        let run = app.services.ib.find::<PayoutRun>(&run_id).await.unwrap();
+        if run.is_some_and(|r| r.entity.approval_token.is_some()) {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waiting, "the run parks its token while a statement is held");
+    let held = statement(&app, "ib_wf", yesterday).await;
+    assert_eq!(held.status, StatementStatus::AwaitingApproval);
+    payout::decide_statement(
+        &app.services.ib,
+        &person("finance-checker", Role::Finance),
+        "wf-1",
+        &held.id,
+        true,
+        None,
+    )
+    .await
+    .unwrap();
+    let ended = app.finished(&arn).await;
+    assert_eq!(
+        ended.status,
+        brokeros_sfn::ExecutionStatus::Succeeded,
+        "{ended:?}"
+    );
+    let paid = statement(&app, "ib_wf", yesterday).await;
+    assert_eq!(paid.status, StatementStatus::Paid);
+    assert_eq!(payable_balance(&app, "ib_wf").await, paid.lines.paid);
+    let again = workflow
+        .start(Machine::CommissionPayout, "daily-2", input)
+        .await
+        .unwrap();
+    let ended = app.finished(&again).await;
+    assert_eq!(ended.status, brokeros_sfn::ExecutionStatus::Succeeded);
+    assert_eq!(
+        payable_balance(&app, "ib_wf").await,
+        paid.lines.paid,
+        "paid once"
+    );
+    let run = app
+        .services
+        .ib
+        .get::<PayoutRun>(&run_id)
+        .await
+        .unwrap()
+        .entity;
+    assert_eq!(
+        (run.statements, run.paid),
+        (1, 1),
+        "the rerun built and paid nothing"
+    );
+}

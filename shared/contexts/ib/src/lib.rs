@@ -24,6 +24,7 @@ pub mod portal;
 pub mod preview;
 mod repo;
 mod services;
+pub mod tasks;
 pub mod views;
 
 pub use hierarchy::load_hierarchy;

@@ -72,6 +72,11 @@ pub struct PayoutRun {
     pub statements: u32,
     pub held: u32,
     pub paid: u32,
+    /// Statements whose credit kept failing, for finance.
+    pub flagged: u32,
+    /// Why the workflow gave up on a credit, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_failure: Option<String>,
     /// The workflow's token while it waits for finance's decisions (never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_token: Option<String>,

@@ -86,6 +86,8 @@ pub async fn start_run(
                 statements: 0,
                 held: 0,
                 paid: 0,
+                flagged: 0,
+                credit_failure: None,
                 approval_token: None,
                 started_at: ctx.now,
                 updated_at: ctx.now,
@@ -469,6 +471,9 @@ async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credi
                     changes = Changeset::new();
                     statement.credit_failed(refused.body().message, ctx.now)?;
                     let flagged = statement.status == StatementStatus::CreditFailed;
+                    if flagged {
+                        run.flagged += 1;
+                    }
                     let action = if flagged {
                         "ib.statement.credit_flagged"
                     } else {
@@ -659,4 +664,63 @@ pub async fn statements_of_run(
     filter: QueueFilter,
 ) -> Result<Value> {
     repo::statements_of_run(services, run_id, filter, statement_view).await
+}
+
+/// Records on the run why the workflow gave up crediting (the statements keep their own
+/// failures): finance's to look at.
+pub async fn flag_credit_failure(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    failure: &str,
+) -> Result<PayoutRun> {
+    let failure: String = failure.chars().take(500).collect();
+    let failure = &failure;
+    execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<PayoutRun>(run_id).await?;
+            let mut run = before.entity.clone();
+            if run.credit_failure.as_ref() != Some(failure) {
+                run.credit_failure = Some(failure.clone());
+                run.updated_at = ctx.now;
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &before,
+                    &run,
+                    "ib.payout.credit_failure_flagged",
+                    vec![],
+                )?;
+            }
+            Ok((run, changes))
+        })
+    })
+    .await
+}
+
+/// Ends the run once its statements are paid or decided.
+pub async fn finish_run(services: &Services, ctx: &OpContext, run_id: &str) -> Result<PayoutRun> {
+    execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<PayoutRun>(run_id).await?;
+            let mut run = before.entity.clone();
+            if run.status != RunStatus::Done {
+                run.status = RunStatus::Done;
+                run.approval_token = None;
+                run.updated_at = ctx.now;
+                changes.update(
+                    ctx,
+                    services.ids.as_ref(),
+                    &before,
+                    &run,
+                    "ib.payout.done",
+                    vec![],
+                )?;
+            }
+            Ok((run, changes))
+        })
+    })
+    .await
 }
