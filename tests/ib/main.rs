@@ -70,6 +70,7 @@ mod payouts {
         payout::a_credit_that_keeps_failing_is_flagged,
         payout::bad_payout_requests_write_nothing,
         payout::the_payout_machine_runs_end_to_end,
+        payout::an_ib_reads_only_its_own_statements,
     }
 }
 

@@ -567,11 +567,25 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let workflow = app.services.core.workflow().unwrap().clone();
-    let input = serde_json::json!({ "schedule": "daily", "requested_by": "finance-maker" });
-    let arn = workflow
-        .start(Machine::CommissionPayout, "daily-1", input.clone())
-        .await
-        .unwrap();
+    // Finance starts it through the API, and so may not approve what it holds.
+    let maker = crate::harness::token("finance-maker", Role::Finance);
+    let (status, started) = crate::partners::post(
+        &app,
+        "/partners/payouts",
+        serde_json::json!({ "schedule": "daily" }),
+        &maker,
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let arn = started["execution_arn"].as_str().unwrap().to_string();
+    let (status, bad) = crate::partners::post(
+        &app,
+        "/partners/payouts",
+        serde_json::json!({ "schedule": "hourly" }),
+        &maker,
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
     let run_id = run_id(yesterday);
     let mut waiting = false;
     for _ in 0..600 {
@@ -585,6 +599,14 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
     assert!(waiting, "the run parks its token while a statement is held");
     let held = statement(&app, "ib_wf", yesterday).await;
     assert_eq!(held.status, StatementStatus::AwaitingApproval);
+    let (status, own) = crate::partners::post(
+        &app,
+        &format!("/partners/statements/{}/approve", held.id),
+        serde_json::json!({}),
+        &maker,
+    )
+    .await;
+    assert_eq!(status, 403, "the maker does not check: {own}");
     payout::decide_statement(
         &app.services.ib,
         &person("finance-checker", Role::Finance),
@@ -604,8 +626,9 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
     let paid = statement(&app, "ib_wf", yesterday).await;
     assert_eq!(paid.status, StatementStatus::Paid);
     assert_eq!(payable_balance(&app, "ib_wf").await, paid.lines.paid);
+    let input = serde_json::json!({ "schedule": "daily", "requested_by": "schedule" });
     let again = workflow
-        .start(Machine::CommissionPayout, "daily-2", input)
+        .start(Machine::CommissionPayout, "daily-again", input)
         .await
         .unwrap();
     let ended = app.finished(&again).await;
@@ -627,4 +650,93 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
         (1, 1),
         "the rerun built and paid nothing"
     );
+}
+
+/// The IB portal shows an IB its own statements (and their CSV) and nothing of another IB's:
+/// another's statement is not found. Partner managers read any; an IB reads no staff route.
+pub async fn an_ib_reads_only_its_own_statements(store: Arc<dyn Store>) {
+    use crate::partners::{get, new_ib, pm, post};
+    let app = app(store.clone(), None).await;
+    let a = new_ib(&app, "A", None, Some("u-a"), &[]).await;
+    let b = new_ib(&app, "B", None, Some("u-b"), &[]).await;
+    let tree = tree(&[(a.as_str(), None), (b.as_str(), None)]);
+    let legs = legs(
+        &tree,
+        "1.5",
+        &[(1, "0.3", JAN_5 + 3_600_000), (2, "0.7", JAN_5 + 3_600_000)],
+    );
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    run_period(&app, day(0), "schedule").await;
+    let (of_a, of_b) = (
+        statement(&app, &a, day(0)).await,
+        statement(&app, &b, day(0)).await,
+    );
+    let as_a = crate::harness::token("u-a", Role::Ib);
+
+    let (status, mine) = get(&app, "/ib/me/statements", &as_a).await;
+    assert_eq!(status, 200, "{mine}");
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [of_a.id.as_str()]);
+    let (status, one) = get(&app, &format!("/ib/me/statements/{}", of_a.id), &as_a).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["lines"]["paid"], serde_json::json!(of_a.lines.paid));
+
+    let before = counts(store.as_ref()).await;
+    for path in [
+        format!("/ib/me/statements/{}", of_b.id),
+        format!("/ib/me/statements/{}/csv", of_b.id),
+    ] {
+        let (status, body) = get(&app, &path, &as_a).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, _) = get(&app, &format!("/partners/statements/{}", of_b.id), &as_a).await;
+    assert_eq!(status, 403);
+    let (status, body) = post(
+        &app,
+        &format!("/partners/statements/{}/approve", of_a.id),
+        serde_json::json!({}),
+        &crate::harness::token("fin-1", Role::Finance),
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "a statement under the threshold needs no approval: {body}"
+    );
+    assert_eq!(
+        counts(store.as_ref()).await,
+        before,
+        "refusals write nothing"
+    );
+
+    let (status, staff) = get(&app, &format!("/partners/statements/{}", of_b.id), &pm()).await;
+    assert_eq!(status, 200, "{staff}");
+    assert_eq!(staff["status"], "paid");
+    let (status, run) = get(
+        &app,
+        &format!("/partners/payouts/{}/statements", run_id(day(0))),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["items"].as_array().unwrap().len(), 2);
+
+    let principal = person("u-a", Role::Ib);
+    let csv = payout::my_statement_csv(&app.services.ib, &principal, &of_a.id)
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].ends_with(",paid,carried_out,status"), "{csv}");
+    assert!(
+        lines[1].contains(&format!(",{},", of_a.lines.paid)),
+        "{csv}"
+    );
+    assert!(lines[1].ends_with(",paid"), "{csv}");
 }

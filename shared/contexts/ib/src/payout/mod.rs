@@ -506,7 +506,7 @@ pub async fn decide_statement(
     reason: Option<&str>,
 ) -> Result<Value> {
     principal.require_any(
-        &[Role::Finance, Role::Admin, Role::Partners],
+        &[Role::Finance, Role::Admin],
         "decide commission statements",
     )?;
     let reason = match (approve, reason.map(str::trim)) {
@@ -723,4 +723,120 @@ pub async fn finish_run(services: &Services, ctx: &OpContext, run_id: &str) -> R
         })
     })
     .await
+}
+
+/// Who reads payouts and statements on the broker's side.
+const STATEMENT_READERS: [Role; 3] = [Role::Partners, Role::Finance, Role::Admin];
+
+/// A statement for partner managers and finance.
+pub async fn statement(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    principal.require_any(&STATEMENT_READERS, "read commission statements")?;
+    Ok(statement_view(
+        &services.get::<IbStatement>(id).await?.entity,
+    ))
+}
+
+/// A page of run `run_id`'s statements, for partner managers and finance.
+pub async fn run_statements(
+    services: &Services,
+    principal: &Principal,
+    run_id: &str,
+    filter: QueueFilter,
+) -> Result<Value> {
+    principal.require_any(&STATEMENT_READERS, "read commission statements")?;
+    services.get::<PayoutRun>(run_id).await?;
+    statements_of_run(services, run_id, filter).await
+}
+
+/// A payout run, for partner managers and finance.
+pub async fn run(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    principal.require_any(&STATEMENT_READERS, "read payout runs")?;
+    Ok(run_view(&services.get::<PayoutRun>(id).await?.entity))
+}
+
+/// The calling IB's own statement `id`: another IB's (or a client's) is not found, so the portal
+/// never says whether it exists.
+async fn own_statement(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+) -> Result<IbStatement> {
+    let own = crate::own_ib_id(services, principal).await?;
+    match services.find::<IbStatement>(id).await? {
+        Some(found) if found.entity.ib_id.as_deref() == Some(own.as_str()) => Ok(found.entity),
+        _ => Err(Error::NotFound {
+            entity: "statement",
+            id: id.to_string(),
+        }),
+    }
+}
+
+/// The IB portal: a page of the caller's own statements.
+pub async fn my_statements(
+    services: &Services,
+    principal: &Principal,
+    filter: QueueFilter,
+) -> Result<Value> {
+    let own = crate::own_ib_id(services, principal).await?;
+    statements_of_ib(services, &own, filter).await
+}
+
+/// The IB portal: one of the caller's own statements.
+pub async fn my_statement(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
+    Ok(statement_view(
+        &own_statement(services, principal, id).await?,
+    ))
+}
+
+/// The IB portal: one of the caller's own statements as CSV (the preview's columns, then its
+/// status).
+pub async fn my_statement_csv(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+) -> Result<String> {
+    let statement = own_statement(services, principal, id).await?;
+    Ok(format!(
+        "{},status\n{},{}\n",
+        crate::preview::STATEMENT_CSV_HEADER,
+        crate::preview::statement_csv(&statement.lines),
+        statement.status.as_str()
+    ))
+}
+
+/// What `POST /partners/payouts` asks for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutRequest {
+    pub schedule: PeriodKind,
+}
+
+/// Starts the payout workflow of the schedule's last closed period, with the caller as the
+/// requester (who then may not approve its statements). The run is the period's: starting
+/// again pays nothing twice.
+pub async fn start_payout(
+    services: &Services,
+    principal: &Principal,
+    request: PayoutRequest,
+) -> Result<Value> {
+    principal.require_any(
+        &[Role::Partners, Role::Finance, Role::Admin],
+        "start a commission payout",
+    )?;
+    let period = period_ended_before(request.schedule, crate::millis(services.clock.now()));
+    let run_id = run_id(period);
+    let name = format!("{run_id}-{}", services.ids.uuid().simple());
+    let input = json!({
+        "schedule": crate::keys::period_kind_name(request.schedule),
+        "requested_by": principal.sub,
+    });
+    let arn = services
+        .workflow()?
+        .start(
+            brokeros_kernel::workflow::Machine::CommissionPayout,
+            &name,
+            input,
+        )
+        .await?;
+    Ok(json!({ "period_id": run_id, "execution_arn": arn }))
 }
