@@ -8,7 +8,9 @@
 //! beneficiary's carried balance moves under its version with the statement that used it, so
 //! rerunning a period builds nothing twice and pays nothing twice.
 
-pub mod repo;
+mod repo;
+
+use repo::StatementList;
 
 use std::collections::BTreeSet;
 
@@ -158,32 +160,43 @@ async fn finish_building(
     run_id: &str,
     report: BuildReport,
 ) -> Result<BuildReport> {
-    if report.more {
-        return Ok(report);
+    if !report.more {
+        change_run(services, ctx, run_id, "ib.payout.statements_built", |run| {
+            if run.status != RunStatus::Building {
+                return false;
+            }
+            run.status = if run.held > 0 {
+                RunStatus::AwaitingApprovals
+            } else {
+                RunStatus::Paying
+            };
+            true
+        })
+        .await?;
     }
+    Ok(report)
+}
+
+/// Changes run `run_id` as `change` says (answering `false` when there is nothing to change),
+/// with its audit event `action`; answers the run as it then stands.
+async fn change_run(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    action: &str,
+    change: impl Fn(&mut PayoutRun) -> bool + Send + Sync,
+) -> Result<PayoutRun> {
+    let change = &change;
     execute(services, None, move || {
-        let report = report.clone();
         Box::pin(async move {
             let mut changes = Changeset::new();
             let before = services.get::<PayoutRun>(run_id).await?;
-            if before.entity.status == RunStatus::Building {
-                let mut run = before.entity.clone();
-                run.status = if run.held > 0 {
-                    RunStatus::AwaitingApprovals
-                } else {
-                    RunStatus::Paying
-                };
+            let mut run = before.entity.clone();
+            if change(&mut run) {
                 run.updated_at = ctx.now;
-                changes.update(
-                    ctx,
-                    services.ids.as_ref(),
-                    &before,
-                    &run,
-                    "ib.payout.statements_built",
-                    vec![],
-                )?;
+                changes.update(ctx, services.ids.as_ref(), &before, &run, action, vec![])?;
             }
-            Ok((report, changes))
+            Ok((run, changes))
         })
     })
     .await
@@ -609,26 +622,19 @@ pub async fn await_approvals(
     run_id: &str,
     token: &str,
 ) -> Result<Value> {
-    let run = execute(services, None, move || {
-        Box::pin(async move {
-            let mut changes = Changeset::new();
-            let before = services.get::<PayoutRun>(run_id).await?;
-            let mut run = before.entity.clone();
-            if run.held > 0 {
+    let run = change_run(
+        services,
+        ctx,
+        run_id,
+        "ib.payout.awaiting_approvals",
+        |run| {
+            let parks = run.held > 0;
+            if parks {
                 run.approval_token = Some(token.to_string());
-                run.updated_at = ctx.now;
-                changes.update(
-                    ctx,
-                    services.ids.as_ref(),
-                    &before,
-                    &run,
-                    "ib.payout.awaiting_approvals",
-                    vec![],
-                )?;
             }
-            Ok((run, changes))
-        })
-    })
+            parks
+        },
+    )
     .await?;
     if run.held == 0 {
         answer_waiting(services, token, &run).await?;
@@ -654,7 +660,7 @@ pub async fn statements_of_ib(
     ib_id: &str,
     filter: QueueFilter,
 ) -> Result<Value> {
-    repo::statements_of_ib(services, ib_id, filter, statement_view).await
+    repo::statements_page(services, StatementList::OfIb(ib_id), filter, statement_view).await
 }
 
 /// A page of a run's statements.
@@ -663,7 +669,13 @@ pub async fn statements_of_run(
     run_id: &str,
     filter: QueueFilter,
 ) -> Result<Value> {
-    repo::statements_of_run(services, run_id, filter, statement_view).await
+    repo::statements_page(
+        services,
+        StatementList::OfRun(run_id),
+        filter,
+        statement_view,
+    )
+    .await
 }
 
 /// Records on the run why the workflow gave up crediting (the statements keep their own
@@ -675,52 +687,31 @@ pub async fn flag_credit_failure(
     failure: &str,
 ) -> Result<PayoutRun> {
     let failure: String = failure.chars().take(500).collect();
-    let failure = &failure;
-    execute(services, None, move || {
-        Box::pin(async move {
-            let mut changes = Changeset::new();
-            let before = services.get::<PayoutRun>(run_id).await?;
-            let mut run = before.entity.clone();
-            if run.credit_failure.as_ref() != Some(failure) {
+    change_run(
+        services,
+        ctx,
+        run_id,
+        "ib.payout.credit_failure_flagged",
+        |run| {
+            let new = run.credit_failure.as_ref() != Some(&failure);
+            if new {
                 run.credit_failure = Some(failure.clone());
-                run.updated_at = ctx.now;
-                changes.update(
-                    ctx,
-                    services.ids.as_ref(),
-                    &before,
-                    &run,
-                    "ib.payout.credit_failure_flagged",
-                    vec![],
-                )?;
             }
-            Ok((run, changes))
-        })
-    })
+            new
+        },
+    )
     .await
 }
 
 /// Ends the run once its statements are paid or decided.
 pub async fn finish_run(services: &Services, ctx: &OpContext, run_id: &str) -> Result<PayoutRun> {
-    execute(services, None, move || {
-        Box::pin(async move {
-            let mut changes = Changeset::new();
-            let before = services.get::<PayoutRun>(run_id).await?;
-            let mut run = before.entity.clone();
-            if run.status != RunStatus::Done {
-                run.status = RunStatus::Done;
-                run.approval_token = None;
-                run.updated_at = ctx.now;
-                changes.update(
-                    ctx,
-                    services.ids.as_ref(),
-                    &before,
-                    &run,
-                    "ib.payout.done",
-                    vec![],
-                )?;
-            }
-            Ok((run, changes))
-        })
+    change_run(services, ctx, run_id, "ib.payout.done", |run| {
+        let open = run.status != RunStatus::Done;
+        if open {
+            run.status = RunStatus::Done;
+            run.approval_token = None;
+        }
+        open
     })
     .await
 }

@@ -110,36 +110,26 @@ pub(crate) async fn statement_ids_of_run(
     Ok((ids, page.next))
 }
 
-/// A page of an IB's statements, oldest first.
-pub(crate) async fn statements_of_ib(
-    core: &Core,
-    ib_id: &str,
-    filter: QueueFilter,
-    view: impl Fn(&IbStatement) -> Value,
-) -> Result<Value> {
-    filter
-        .page(
-            core.store.as_ref(),
-            Index::Gsi2,
-            keys::statements_of_ib(ib_id),
-            view,
-        )
-        .await
+/// Which statements a page lists.
+pub(crate) enum StatementList<'a> {
+    /// An IB's, oldest first.
+    OfIb(&'a str),
+    /// A run's, by id.
+    OfRun(&'a str),
 }
 
-/// A page of the statements of run `run_id`.
-pub(crate) async fn statements_of_run(
+/// A page of the statements `list` names.
+pub(crate) async fn statements_page(
     core: &Core,
-    run_id: &str,
+    list: StatementList<'_>,
     filter: QueueFilter,
     view: impl Fn(&IbStatement) -> Value,
 ) -> Result<Value> {
+    let (index, partition) = match list {
+        StatementList::OfIb(ib_id) => (Index::Gsi2, keys::statements_of_ib(ib_id)),
+        StatementList::OfRun(run_id) => (Index::Gsi1, keys::statements_of_run(run_id)),
+    };
     filter
-        .page(
-            core.store.as_ref(),
-            Index::Gsi1,
-            keys::statements_of_run(run_id),
-            view,
-        )
+        .page(core.store.as_ref(), index, partition, view)
         .await
 }
