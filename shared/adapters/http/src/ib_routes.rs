@@ -205,13 +205,14 @@ struct StatementDecision {
     reason: Option<String>,
 }
 
-async fn decide_statement(
-    state: AppState,
-    p: brokeros_kernel::principal::Principal,
-    correlation: String,
-    id: String,
-    approve: bool,
-    body: StatementDecision,
+/// `POST /partners/statements/{id}/approve` (`APPROVE`) and `…/reject` with a reason: finance's
+/// decision (never the run's requester).
+async fn decide_statement<const APPROVE: bool>(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+    body: JsonBody<StatementDecision>,
 ) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
         payout::decide_statement(
@@ -219,33 +220,11 @@ async fn decide_statement(
             &p,
             &correlation,
             &id,
-            approve,
-            body.reason.as_deref(),
+            APPROVE,
+            body.value.reason.as_deref(),
         )
         .await?,
     ))
-}
-
-/// `POST /partners/statements/{id}/approve`: finance's approval (never the run's requester).
-async fn approve_statement(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    CorrelationId(correlation): CorrelationId,
-    Path(id): Path<String>,
-    body: JsonBody<StatementDecision>,
-) -> ApiResult<axum::Json<Value>> {
-    decide_statement(state, p, correlation, id, true, body.value).await
-}
-
-/// `POST /partners/statements/{id}/reject` with a reason.
-async fn reject_statement(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    CorrelationId(correlation): CorrelationId,
-    Path(id): Path<String>,
-    body: JsonBody<StatementDecision>,
-) -> ApiResult<axum::Json<Value>> {
-    decide_statement(state, p, correlation, id, false, body.value).await
 }
 
 /// The partner managers' and the IB portal's routes.
@@ -284,6 +263,12 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/partners/payouts/{id}", get(payout_run))
         .route("/partners/payouts/{id}/statements", get(payout_statements))
         .route("/partners/statements/{id}", get(statement))
-        .route("/partners/statements/{id}/approve", post(approve_statement))
-        .route("/partners/statements/{id}/reject", post(reject_statement))
+        .route(
+            "/partners/statements/{id}/approve",
+            post(decide_statement::<true>),
+        )
+        .route(
+            "/partners/statements/{id}/reject",
+            post(decide_statement::<false>),
+        )
 }

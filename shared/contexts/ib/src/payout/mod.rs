@@ -102,6 +102,19 @@ pub async fn start_run(
     .await
 }
 
+/// A batch size of 1 to 1000.
+fn check_limit(limit: u32) -> Result<()> {
+    if (1..=1000).contains(&limit) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be 1 to 1000",
+        ))
+    }
+}
+
 /// What a call of [`build_statements`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildReport {
@@ -120,13 +133,7 @@ pub async fn build_statements(
     run_id: &str,
     limit: u32,
 ) -> Result<BuildReport> {
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 1000",
-        ));
-    }
+    check_limit(limit)?;
     let run = services.get::<PayoutRun>(run_id).await?.entity;
     let mut report = BuildReport::default();
     let mut cursor = None;
@@ -387,13 +394,7 @@ pub async fn pay_statements(
     run_id: &str,
     limit: u32,
 ) -> Result<PayReport> {
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid(
-            "invalid_limit",
-            "limit",
-            "limit must be 1 to 1000",
-        ));
-    }
+    check_limit(limit)?;
     let mut report = PayReport::default();
     let mut cursor = None;
     let mut attempted = 0;
