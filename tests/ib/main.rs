@@ -71,6 +71,7 @@ mod payouts {
         payout::bad_payout_requests_write_nothing,
         payout::the_payout_machine_runs_end_to_end,
         payout::an_ib_reads_only_its_own_statements,
+        payout::a_late_leg_is_paid_in_the_next_period_and_named,
     }
 }
 

@@ -740,3 +740,39 @@ pub async fn an_ib_reads_only_its_own_statements(store: Arc<dyn Store>) {
     );
     assert!(lines[1].ends_with(",paid"), "{csv}");
 }
+
+/// A leg of a deal that arrived after its period closed is counted in the next open period
+/// (where the accrual path stored it) and its statement names it with the period it came from.
+pub async fn a_late_leg_is_paid_in_the_next_period_and_named(store: Arc<dyn Store>) {
+    let app = app(store.clone(), None).await;
+    let tree = tree(&[("ib_late", None)]);
+    let on_time = legs(&tree, "1", &[(1, "1", JAN_5 + 3_600_000)]);
+    store_legs(&app.services.core, &stored(&on_time))
+        .await
+        .unwrap();
+    run_period(&app, day(0), "schedule").await;
+    let late = legs(&tree, "1", &[(1, "2", JAN_5 + 7_200_000)]);
+    let refused = store_legs(&app.services.core, &stored(&late)).await;
+    assert!(refused.is_err(), "the closed day takes no more legs");
+    let moved: Vec<StoredLeg> = late
+        .iter()
+        .map(|leg| StoredLeg {
+            leg: leg.clone(),
+            period: day(1),
+            late_from: Some(leg.period()),
+        })
+        .collect();
+    store_legs(&app.services.core, &moved).await.unwrap();
+    run_period(&app, day(1), "schedule").await;
+    let first = statement(&app, "ib_late", day(0)).await;
+    let next = statement(&app, "ib_late", day(1)).await;
+    let late_ids: Vec<(String, String)> =
+        late.iter().map(|leg| (leg.id(), day(0).label())).collect();
+    assert_eq!(next.late_legs, late_ids);
+    assert!(first.late_legs.is_empty());
+    let accrued: Decimal = on_time.iter().chain(&late).map(|l| l.amount).sum();
+    assert_eq!(
+        first.lines.paid + next.lines.paid + next.lines.carried_out,
+        accrued
+    );
+}

@@ -480,7 +480,12 @@ async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credi
                         "statement {id}: its credit was posted while the statement was still payable"
                     )));
                 }
-                Err(Error::Internal(message)) => return Err(Error::Internal(message)),
+                // The store or the service failing is not the credit being refused: retried.
+                Err(
+                    e @ (Error::Internal(_)
+                    | Error::Unavailable(_)
+                    | Error::ProviderUnavailable { .. }),
+                ) => return Err(e),
                 Err(refused) => {
                     changes = Changeset::new();
                     statement.credit_failed(refused.body().message, ctx.now)?;
