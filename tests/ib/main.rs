@@ -7,6 +7,7 @@
 
 mod deals;
 mod partners;
+mod payout;
 mod plans;
 
 use brokeros_tests::app as harness;
@@ -61,5 +62,55 @@ mod deal_feed {
         deals::a_feed_that_delivers_again_changes_nothing,
         deals::a_bad_batch_size_writes_nothing,
         deals::each_batch_is_one_transaction,
+    }
+}
+
+/// The payout scenarios run on a store with the app's services (no HTTP), under
+/// `payouts::{sqlite, dynamodb}`.
+mod payouts {
+    ib! {
+        payout::remainders_carry_exactly_and_a_rerun_pays_nothing,
+        payout::statements_over_the_threshold_wait_for_finance,
+        payout::a_credit_that_keeps_failing_is_flagged,
+        payout::bad_payout_requests_write_nothing,
+        payout::the_payout_machine_runs_end_to_end,
+        payout::an_ib_reads_only_its_own_statements,
+        payout::a_late_leg_is_paid_in_the_next_period_and_named,
+    }
+}
+
+/// The payout's property on the stored path, a few small cases per engine (each a fresh store).
+mod payout_properties {
+    use proptest::prelude::*;
+
+    fn check(dynamodb: bool, trips: Vec<(u64, u32, i64)>) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = if dynamodb {
+                    brokeros_tests::fresh_dynamo_store().await
+                } else {
+                    brokeros_tests::fresh_sqlite_store()
+                };
+                crate::payout::rerun_pays_nothing_and_paid_plus_carried_is_accrued(store, trips)
+                    .await
+            });
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(6))]
+
+        #[test]
+        fn sqlite(trips in crate::payout::trips()) {
+            check(false, trips);
+        }
+
+        #[test]
+        fn dynamodb(trips in crate::payout::trips()) {
+            check(true, trips);
+        }
     }
 }

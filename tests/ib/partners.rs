@@ -32,16 +32,16 @@ fn msc(at: OffsetDateTime) -> Millis {
     brokeros_ib::millis(at)
 }
 
-async fn post(app: &App, path: &str, body: Value, token: &str) -> (u16, Value) {
+pub(crate) async fn post(app: &App, path: &str, body: Value, token: &str) -> (u16, Value) {
     app.send(Call::post(path, &body).token(token)).await
 }
 
-async fn get(app: &App, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(app: &App, path: &str, token: &str) -> (u16, Value) {
     app.send(Call::get(path).token(token)).await
 }
 
 /// An application by a partner manager, approved: answers the IB's id.
-async fn new_ib(
+pub(crate) async fn new_ib(
     app: &App,
     name: &str,
     parent: Option<&str>,

@@ -66,12 +66,15 @@ impl BrokerConfig {
     }
 
     /// The approval policy of every process type approvals govern, as this document's rules
-    /// make them: a withdrawal's from the withdrawal rules. One set per document, at version 1
+    /// make them: a withdrawal's from the withdrawal rules, a commission payout's from the IB section. One set per document, at version 1
     /// (the document's own `version` names the file it came from).
     pub fn approval_policies(&self) -> Result<PolicySet> {
         PolicySet::new(
             1,
-            BTreeMap::from([(ProcessType::WITHDRAWAL, self.withdrawals.approval_policy())]),
+            BTreeMap::from([
+                (ProcessType::WITHDRAWAL, self.withdrawals.approval_policy()),
+                (ProcessType::COMMISSION_PAYOUT, self.ib.approval_policy()),
+            ]),
         )
     }
 

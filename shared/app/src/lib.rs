@@ -99,6 +99,7 @@ impl Services {
         let ib = brokeros_ib::Services {
             core: core.clone(),
             config: Arc::new(config.ib.clone()),
+            approvals: approvals.clone(),
         };
         Services {
             core,

@@ -2,6 +2,7 @@
 //! the Lambdas (`brokeros_aws::run_task`) and the local engine call. Each workflow's handlers
 //! live with its context's use cases; this module only says which function runs which.
 
+use brokeros_ib::tasks as commission_payout;
 use brokeros_kernel::{Error, Result};
 use brokeros_onboarding::tasks::{self as onboarding, OnboardingTask};
 use brokeros_payments::deposits::tasks::{self as deposit, DepositFunction};
@@ -21,10 +22,11 @@ pub enum TaskFunction {
     DepositRouting,
     DepositFunding,
     WithdrawalProcessing,
+    CommissionPayout,
 }
 
 impl TaskFunction {
-    pub const ALL: [TaskFunction; 8] = [
+    pub const ALL: [TaskFunction; 9] = [
         TaskFunction::KycCheck,
         TaskFunction::ComplianceReview,
         TaskFunction::TradingAccount,
@@ -33,6 +35,7 @@ impl TaskFunction {
         TaskFunction::DepositRouting,
         TaskFunction::DepositFunding,
         TaskFunction::WithdrawalProcessing,
+        TaskFunction::CommissionPayout,
     ];
 
     /// The Lambda function's name, as the definitions' `Resource`s name it.
@@ -46,6 +49,7 @@ impl TaskFunction {
             TaskFunction::DepositRouting => DepositFunction::Routing.name(),
             TaskFunction::DepositFunding => DepositFunction::Funding.name(),
             TaskFunction::WithdrawalProcessing => withdrawal::WITHDRAWAL_PROCESSING,
+            TaskFunction::CommissionPayout => commission_payout::COMMISSION_PAYOUT,
         }
     }
 
@@ -72,6 +76,7 @@ impl TaskFunction {
                 | TaskFunction::ComplianceReview
                 | TaskFunction::DepositRouting
                 | TaskFunction::WithdrawalProcessing
+                | TaskFunction::CommissionPayout
         )
     }
 
@@ -106,6 +111,7 @@ impl TaskFunction {
             TaskFunction::WithdrawalProcessing => {
                 withdrawal::run(&services.withdrawals, payload).await
             }
+            TaskFunction::CommissionPayout => commission_payout::run(&services.ib, payload).await,
         }
     }
 }
@@ -125,7 +131,10 @@ mod tests {
             .iter()
             .map(|t| t.name())
             .chain(DepositFunction::ALL.iter().map(|f| f.name()))
-            .chain([withdrawal::WITHDRAWAL_PROCESSING]);
+            .chain([
+                withdrawal::WITHDRAWAL_PROCESSING,
+                commission_payout::COMMISSION_PAYOUT,
+            ]);
         for name in contexts {
             assert!(registered.contains(&name), "{name} is not registered");
             assert_eq!(TaskFunction::from_name(name).unwrap().name(), name);

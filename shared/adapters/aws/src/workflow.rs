@@ -19,13 +19,15 @@ impl StepFunctionsWorkflow {
         StepFunctionsWorkflow { client, machines }
     }
 
-    /// ARNs from `BROKEROS_<NAME>_STATE_MACHINE_ARN`; machines without one cannot be started by
+    /// ARNs from `BROKEROS_<NAME>_STATE_MACHINE_ARN` (the name's dashes as underscores); machines without one cannot be started by
     /// this function (its role could not start them either).
     pub fn from_env(client: aws_sdk_sfn::Client) -> Self {
         let machines = Machine::ALL
             .into_iter()
             .filter_map(|m| {
-                let var = format!("BROKEROS_{}_STATE_MACHINE_ARN", m.name().to_uppercase());
+                // `commission-payout` → `BROKEROS_COMMISSION_PAYOUT_STATE_MACHINE_ARN`.
+                let name = m.name().to_uppercase().replace('-', "_");
+                let var = format!("BROKEROS_{name}_STATE_MACHINE_ARN");
                 std::env::var(var).ok().map(|arn| (m, arn))
             })
             .collect();

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use brokeros_ib::{attribution, partners, plans, portal};
+use brokeros_ib::{attribution, partners, payout, plans, portal};
 use serde_json::Value;
 
 use super::ApiReply;
@@ -178,6 +178,76 @@ ib_get!(sub_ib, id, portal::sub_ib);
 ib_get!(clients, query, portal::clients);
 ib_get!(referral_links, caller, portal::referral_links);
 ib_get!(invitations, caller, portal::invitations);
+ib_get!(my_statements, query, payout::my_statements);
+ib_get!(my_statement, id, payout::my_statement);
+ib_get!(statement, id, payout::statement);
+ib_get!(payout_run, id, payout::run);
+
+/// `GET /partners/payouts/{id}/statements`.
+async fn payout_statements(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    let filter = query(&uri)?;
+    Ok(axum::Json(
+        payout::run_statements(&state.services.ib, &p, &id, filter).await?,
+    ))
+}
+
+/// `GET /ib/me/statements/{id}/csv`.
+async fn my_statement_csv(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<([(axum::http::header::HeaderName, &'static str); 1], String)> {
+    let csv = payout::my_statement_csv(&state.services.ib, &p, &id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    ))
+}
+
+/// `POST /partners/payouts`: starts the payout of a schedule's last closed period.
+async fn start_payout(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    body: JsonBody<payout::PayoutRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        payout::start_payout(&state.services.ib, &p, body.value).await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatementDecision {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /partners/statements/{id}/approve` (`APPROVE`) and `…/reject` with a reason: finance's
+/// decision (never the run's requester).
+async fn decide_statement<const APPROVE: bool>(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+    body: JsonBody<StatementDecision>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        payout::decide_statement(
+            &state.services.ib,
+            &p,
+            &correlation,
+            &id,
+            APPROVE,
+            body.value.reason.as_deref(),
+        )
+        .await?,
+    ))
+}
 
 /// The partner managers' and the IB portal's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -210,4 +280,19 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ib/me/clients", get(clients))
         .route("/ib/me/referral-links", get(referral_links))
         .route("/ib/me/invitations", post(invite).get(invitations))
+        .route("/ib/me/statements", get(my_statements))
+        .route("/ib/me/statements/{id}", get(my_statement))
+        .route("/ib/me/statements/{id}/csv", get(my_statement_csv))
+        .route("/partners/payouts", post(start_payout))
+        .route("/partners/payouts/{id}", get(payout_run))
+        .route("/partners/payouts/{id}/statements", get(payout_statements))
+        .route("/partners/statements/{id}", get(statement))
+        .route(
+            "/partners/statements/{id}/approve",
+            post(decide_statement::<true>),
+        )
+        .route(
+            "/partners/statements/{id}/reject",
+            post(decide_statement::<false>),
+        )
 }

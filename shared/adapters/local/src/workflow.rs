@@ -20,6 +20,9 @@ pub fn definition_source(machine: Machine) -> &'static str {
         Machine::Onboarding => include_str!("../../../../statemachines/onboarding.asl.json"),
         Machine::Deposit => include_str!("../../../../statemachines/deposit.asl.json"),
         Machine::Withdrawal => include_str!("../../../../statemachines/withdrawal.asl.json"),
+        Machine::CommissionPayout => {
+            include_str!("../../../../statemachines/commission-payout.asl.json")
+        }
     }
 }
 

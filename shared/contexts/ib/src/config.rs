@@ -2,7 +2,13 @@
 //! to IBs, the base of referral links, the sub-IBs an IB may invite unless its agreement says
 //! otherwise, and the named symbol groups plans may refer to.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use brokeros_approvals::ApprovalPolicy;
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{AttributionPolicy, SymbolGroups};
@@ -17,6 +23,27 @@ pub struct IbConfig {
     /// How many sub-IBs a new IB may invite when its approval does not say.
     pub default_sub_ib_allowance: u32,
     pub symbol_groups: SymbolGroups,
+    #[serde(default)]
+    pub payout: PayoutConfig,
+}
+
+/// How statements are paid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutConfig {
+    /// Per currency code: a statement paying more waits for finance's maker-checker approval.
+    /// A currency without a threshold pays without approval.
+    #[serde(default)]
+    pub approval_threshold: BTreeMap<String, Decimal>,
+}
+
+impl PayoutConfig {
+    /// Whether a statement paying `paid` in `currency` waits for finance.
+    pub fn needs_approval(&self, currency: &str, paid: Decimal) -> bool {
+        self.approval_threshold
+            .get(currency)
+            .is_some_and(|threshold| paid > *threshold)
+    }
 }
 
 /// The longest window a last-touch policy looks back over (ten years).
@@ -44,6 +71,18 @@ impl IbConfig {
                 "ib.referral_link_base must be an http(s) URL of at most 200 characters, without spaces or '#'",
             ));
         }
+        for (code, threshold) in &self.payout.approval_threshold {
+            let field = format!("ib.payout.approval_threshold.{code}");
+            let currency = Currency::parse(&field, code)?;
+            if *threshold < Decimal::ZERO {
+                return Err(Error::invalid(
+                    "invalid_config",
+                    field,
+                    "an approval threshold is not negative",
+                ));
+            }
+            currency.exact(&field, *threshold)?;
+        }
         for (name, symbols) in &self.symbol_groups {
             let field = format!("ib.symbol_groups.{name}");
             if !is_name(name, 40) || symbols.is_empty() {
@@ -64,6 +103,25 @@ impl IbConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl IbConfig {
+    /// Commission payouts over the threshold: one approval by finance (or an admin), never by
+    /// whoever started the payout run (four-eyes); finance or the requester may reject.
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        let finance = BTreeSet::from([Role::Finance, Role::Admin]);
+        ApprovalPolicy {
+            approver_roles: finance.clone(),
+            approvers: 1,
+            last_approver_role: None,
+            tiers: Vec::new(),
+            auto_approval: None,
+            requester_may_approve: false,
+            rejecter_roles: finance,
+            requester_may_reject: true,
+            decision_timeout_seconds: None,
+        }
     }
 }
 

@@ -105,3 +105,31 @@ pub fn period_beneficiary(period: Period, beneficiary: &Beneficiary) -> Key {
 pub fn period_closed(period: Period) -> Key {
     Key::new(format!("IBPERIOD#{}", period_part(period)), "CLOSED")
 }
+
+// Payouts: a run per schedule and period, statements listed per run and per IB, and what each
+// beneficiary carries per kind of period and currency.
+
+pub fn payout_run(id: &str) -> Key {
+    Key::new(format!("IBPAYOUT#{id}"), "RUN")
+}
+
+/// Every payout run, by start time.
+pub const PAYOUT_RUNS: &str = "IBPAYOUTS";
+
+pub fn statement(id: &str) -> Key {
+    Key::new(format!("IBSTMT#{id}"), "STATEMENT")
+}
+
+/// The statements of payout run `run_id`.
+pub fn statements_of_run(run_id: &str) -> String {
+    format!("IBSTMTS#{run_id}")
+}
+
+/// The statements an IB's portal shows.
+pub fn statements_of_ib(ib_id: &str) -> String {
+    format!("IBSTMTSOF#{ib_id}")
+}
+
+pub fn carried_balance(id: &str) -> Key {
+    Key::new(format!("IBCARRY#{id}"), "CARRY")
+}

@@ -9,6 +9,7 @@
 //! partner managers' and the IBs' reads, each IB kept to its own subtree ([`portal`]); and the
 //! part of the tree a batch of deals needs, read by key ([`hierarchy::load_hierarchy`]).
 
+pub mod accruals;
 pub mod attribution;
 pub mod config;
 pub mod deals;
@@ -17,11 +18,13 @@ pub mod hierarchy;
 pub mod keys;
 pub mod model;
 pub mod partners;
+pub mod payout;
 pub mod plans;
 pub mod portal;
 pub mod preview;
 mod repo;
 mod services;
+pub mod tasks;
 pub mod views;
 
 pub use hierarchy::load_hierarchy;

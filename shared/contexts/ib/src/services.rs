@@ -1,4 +1,5 @@
-//! What the IB use cases need: the kernel's core and the IB section of the configuration.
+//! What the IB use cases need: the kernel's core and the IB section of the configuration, and the
+//! approvals context commission payouts are approved in.
 
 use std::sync::Arc;
 
@@ -10,6 +11,8 @@ use crate::config::IbConfig;
 pub struct Services {
     pub core: Core,
     pub config: Arc<IbConfig>,
+    /// Where a statement over the threshold starts its approval process.
+    pub approvals: brokeros_approvals::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);

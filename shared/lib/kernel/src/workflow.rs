@@ -15,10 +15,16 @@ pub enum Machine {
     Onboarding,
     Deposit,
     Withdrawal,
+    CommissionPayout,
 }
 
 impl Machine {
-    pub const ALL: [Machine; 3] = [Machine::Onboarding, Machine::Deposit, Machine::Withdrawal];
+    pub const ALL: [Machine; 4] = [
+        Machine::Onboarding,
+        Machine::Deposit,
+        Machine::Withdrawal,
+        Machine::CommissionPayout,
+    ];
 
     /// The definition's file stem in `statemachines/` and its local machine name.
     pub fn name(self) -> &'static str {
@@ -26,6 +32,7 @@ impl Machine {
             Machine::Onboarding => "onboarding",
             Machine::Deposit => "deposit",
             Machine::Withdrawal => "withdrawal",
+            Machine::CommissionPayout => "commission-payout",
         }
     }
 }

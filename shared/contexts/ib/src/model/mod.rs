@@ -6,6 +6,7 @@ pub mod engine;
 pub mod fixed_rates;
 pub mod fx;
 pub mod partner;
+pub mod payout;
 pub mod plan;
 pub mod positions;
 pub mod statement;

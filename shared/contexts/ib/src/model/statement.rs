@@ -113,9 +113,15 @@ pub struct PeriodSums {
 
 impl PeriodSums {
     pub fn add(&mut self, leg: &Accrual) {
+        self.add_in(leg, leg.period());
+    }
+
+    /// Adds `leg` to `period`, which is not its deal's when the deal came after its own period
+    /// closed.
+    pub fn add_in(&mut self, leg: &Accrual, period: Period) {
         let entry = self
             .periods
-            .entry((leg.beneficiary.clone(), leg.currency, leg.period()))
+            .entry((leg.beneficiary.clone(), leg.currency, period))
             .or_default();
         let basis = &leg.explanation.basis;
         match leg.kind {

@@ -1,0 +1,248 @@
+//! Payout runs and statements as recorded: a run per schedule and period, a statement per
+//! beneficiary, period and currency with its lines and where its payment stands, and what a
+//! beneficiary carries from one statement to the next.
+
+use std::collections::BTreeMap;
+
+use brokeros_kernel::money::Currency;
+use brokeros_kernel::{Error, Result};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::engine::Beneficiary;
+use super::plan::{Period, PeriodKind};
+use super::statement::{Carry, PeriodStatement};
+
+/// How many failed credits make a statement finance's to look at.
+pub const MAX_CREDIT_ATTEMPTS: u32 = 3;
+
+/// `daily-2026-03-02`: a run's id, from its schedule and period.
+pub fn run_id(period: Period) -> String {
+    format!(
+        "{}-{}",
+        crate::keys::period_kind_name(period.kind),
+        period.label()
+    )
+}
+
+/// The period of kind `schedule` that ended at or before `started_at`.
+pub fn period_ended_before(schedule: PeriodKind, started_at: super::Millis) -> Period {
+    let current = schedule.period_of(started_at);
+    schedule.period_of(current.start_msc - 1)
+}
+
+/// `ib-ib_1_daily_2026-03-02_USD`: a statement's id, also its ledger transfer id (so a
+/// statement credits once however often the payout runs) and its approval's subject, which
+/// take letters, digits, '-' and '_'. The last three parts hold no '_', so ids of different
+/// beneficiaries never meet.
+pub fn statement_id(beneficiary: &Beneficiary, period: Period, currency: &str) -> String {
+    let (kind, id) = match beneficiary {
+        Beneficiary::Ib(id) => ("ib", id),
+        Beneficiary::Client(id) => ("client", id),
+    };
+    format!(
+        "{kind}-{id}_{}_{}_{currency}",
+        crate::keys::period_kind_name(period.kind),
+        period.label()
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Closed: statements being built.
+    Building,
+    /// Statements built; some wait for finance.
+    AwaitingApprovals,
+    /// Every statement decided; payable ones being credited.
+    Paying,
+    Done,
+}
+
+/// One period's payout, started by a schedule or a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutRun {
+    pub id: String,
+    pub period: Period,
+    pub label: String,
+    pub status: RunStatus,
+    /// Who started it (`schedule` for the scheduler): never an approver of its statements.
+    pub requested_by: String,
+    pub statements: u32,
+    pub held: u32,
+    pub paid: u32,
+    /// Statements whose credit kept failing, for finance.
+    pub flagged: u32,
+    /// Why the workflow gave up on a credit, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_failure: Option<String>,
+    /// The workflow's token while it waits for finance's decisions (never shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_token: Option<String>,
+    pub started_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementStatus {
+    /// Over the threshold: waits for finance's approval.
+    AwaitingApproval,
+    Payable,
+    Paid,
+    /// Nothing to pay this period (what accrued is carried).
+    Closed,
+    Rejected,
+    /// Its credit failed [`MAX_CREDIT_ATTEMPTS`] times: finance's to look at.
+    CreditFailed,
+}
+
+impl StatementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementStatus::AwaitingApproval => "awaiting_approval",
+            StatementStatus::Payable => "payable",
+            StatementStatus::Paid => "paid",
+            StatementStatus::Closed => "closed",
+            StatementStatus::Rejected => "rejected",
+            StatementStatus::CreditFailed => "credit_failed",
+        }
+    }
+}
+
+/// One beneficiary's statement of a period in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IbStatement {
+    pub id: String,
+    pub run_id: String,
+    /// The IB it belongs to (a rebate's: the client's IB), whose portal shows it.
+    pub ib_id: Option<String>,
+    pub lines: PeriodStatement,
+    /// Legs of deals from closed periods counted here, by leg id and the period they came from.
+    pub late_legs: Vec<(String, String)>,
+    pub status: StatementStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    pub credit_failures: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl IbStatement {
+    fn refused(&self, what: &str) -> Error {
+        Error::conflict(
+            "statement_state",
+            format!(
+                "statement {} is {} and cannot be {what}",
+                self.id,
+                self.status.as_str()
+            ),
+        )
+    }
+
+    /// Finance's decision on a held statement.
+    pub fn decided(&mut self, approved: bool, now: OffsetDateTime) -> Result<()> {
+        if self.status != StatementStatus::AwaitingApproval {
+            return Err(self.refused(if approved { "approved" } else { "rejected" }));
+        }
+        self.status = if approved {
+            StatementStatus::Payable
+        } else {
+            StatementStatus::Rejected
+        };
+        self.updated_at = now;
+        Ok(())
+    }
+
+    pub fn credited(&mut self, now: OffsetDateTime) -> Result<()> {
+        if self.status != StatementStatus::Payable {
+            return Err(self.refused("credited"));
+        }
+        self.status = StatementStatus::Paid;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Records a failed credit; the last allowed one flags it for finance.
+    pub fn credit_failed(&mut self, reason: String, now: OffsetDateTime) -> Result<()> {
+        if self.status != StatementStatus::Payable {
+            return Err(self.refused("credited"));
+        }
+        self.credit_failures.push(reason);
+        if self.credit_failures.len() as u32 >= MAX_CREDIT_ATTEMPTS {
+            self.status = StatementStatus::CreditFailed;
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// What a beneficiary carries in one currency from its last statement of a kind of period:
+/// the rounding remainder (or a negative total) and each client's gains not yet offset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedBalance {
+    /// `ib:ib_1:daily:USD`.
+    pub id: String,
+    pub remainder: Decimal,
+    pub revenue_share: BTreeMap<String, Decimal>,
+    /// The last period built: statements are built in period order, each once.
+    pub last_period: Option<Period>,
+}
+
+impl CarriedBalance {
+    pub fn id_for(beneficiary: &Beneficiary, kind: PeriodKind, currency: &str) -> String {
+        format!(
+            "{beneficiary}:{}:{currency}",
+            crate::keys::period_kind_name(kind)
+        )
+    }
+
+    pub fn empty(id: String) -> CarriedBalance {
+        CarriedBalance {
+            id,
+            remainder: Decimal::ZERO,
+            revenue_share: BTreeMap::new(),
+            last_period: None,
+        }
+    }
+
+    /// Into the statement model's carry, for `beneficiary` in `currency`.
+    pub fn add_to(&self, carry: &mut Carry, beneficiary: &Beneficiary, currency: Currency) {
+        if !self.remainder.is_zero() {
+            carry
+                .remainder
+                .insert((beneficiary.clone(), currency), self.remainder);
+        }
+        for (client, gains) in &self.revenue_share {
+            carry
+                .revenue_share
+                .insert((beneficiary.clone(), currency, client.clone()), *gains);
+        }
+    }
+
+    /// What `carry` holds after `period` for `beneficiary` in `currency`.
+    pub fn after(
+        &self,
+        carry: &Carry,
+        beneficiary: &Beneficiary,
+        currency: Currency,
+        period: Period,
+    ) -> CarriedBalance {
+        CarriedBalance {
+            id: self.id.clone(),
+            remainder: carry
+                .remainder
+                .get(&(beneficiary.clone(), currency))
+                .copied()
+                .unwrap_or_default(),
+            revenue_share: carry
+                .revenue_share
+                .iter()
+                .filter(|((b, c, _), _)| b == beneficiary && *c == currency)
+                .map(|((_, _, client), v)| (client.clone(), *v))
+                .collect(),
+            last_period: Some(period),
+        }
+    }
+}
