@@ -9,6 +9,7 @@
 //! partner managers' and the IBs' reads, each IB kept to its own subtree ([`portal`]); and the
 //! part of the tree a batch of deals needs, read by key ([`hierarchy::load_hierarchy`]).
 
+pub mod accruals;
 pub mod attribution;
 pub mod config;
 pub mod deals;
