@@ -5,9 +5,11 @@
 //! input that writes nothing; and deal ingestion from the platform's feed (`deals`: store-level
 //! scenarios, exactly once by server, deal and revision).
 
+mod accruals;
 mod deals;
 mod partners;
 
+use accruals::*;
 use brokeros_tests::app as harness;
 use partners::*;
 
@@ -21,6 +23,10 @@ brokeros_tests::scenarios! {
     sub_ib_invitations_stop_at_the_allowance => lagging,
     an_ib_sees_only_its_own_subtree => new,
     bad_partner_requests_write_nothing => lagging,
+    deals_accrue_explained_legs_per_level_and_scalps_and_hedges_earn_nothing => new,
+    corrections_and_cancellations_reverse_and_late_deals_land_in_the_next_open_period => new,
+    a_suspended_ib_forfeits_and_a_moved_client_pays_its_new_chain => new,
+    a_bad_accrual_request_writes_nothing => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.

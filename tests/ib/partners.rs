@@ -20,28 +20,28 @@ use crate::harness::{App, Build, token};
 /// A passport number the simulated KYC provider clears.
 const CLEAR: &str = "C01X00T47";
 
-fn pm() -> String {
+pub(crate) fn pm() -> String {
     token("pm-1", Role::Partners)
 }
 
-fn text(at: OffsetDateTime) -> String {
+pub(crate) fn text(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap()
 }
 
-fn msc(at: OffsetDateTime) -> Millis {
+pub(crate) fn msc(at: OffsetDateTime) -> Millis {
     brokeros_ib::millis(at)
 }
 
-async fn post(app: &App, path: &str, body: Value, token: &str) -> (u16, Value) {
+pub(crate) async fn post(app: &App, path: &str, body: Value, token: &str) -> (u16, Value) {
     app.send(Call::post(path, &body).token(token)).await
 }
 
-async fn get(app: &App, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(app: &App, path: &str, token: &str) -> (u16, Value) {
     app.send(Call::get(path).token(token)).await
 }
 
 /// An application by a partner manager, approved: answers the IB's id.
-async fn new_ib(
+pub(crate) async fn new_ib(
     app: &App,
     name: &str,
     parent: Option<&str>,
@@ -82,7 +82,7 @@ async fn ib(app: &App, id: &str) -> Value {
 }
 
 /// A client registered by its account manager and onboarded: its id and trading login.
-async fn onboarded_client(app: &App, last_name: &str) -> (String, u64) {
+pub(crate) async fn onboarded_client(app: &App, last_name: &str) -> (String, u64) {
     let client_id = app.register(last_name, CLEAR).await;
     let (_, arn) = app.start(&client_id).await;
     let done = app.finished(&arn).await;

@@ -84,8 +84,21 @@ pub async fn accrue_next_batch(
     fx: &dyn FxRates,
     server: &str,
 ) -> Result<AccrualOutcome> {
+    accrue_batch_of(services, platform, fx, server, CHANGES_PER_BATCH).await
+}
+
+/// [`accrue_next_batch`] reading at most `limit` changes (1 to
+/// [`deals::MAX_CHANGES_PER_BATCH`]).
+///
+/// Errors: as [`accrue_next_batch`], and `Validation` (`limit`).
+pub async fn accrue_batch_of(
+    services: &Services,
+    platform: &dyn TradingPlatform,
+    fx: &dyn FxRates,
+    server: &str,
+    mut limit: u32,
+) -> Result<AccrualOutcome> {
     let core = &services.core;
-    let mut limit = CHANGES_PER_BATCH;
     let mut races = 0;
     loop {
         let Some(mut batch) = deals::stage_next_batch(core, platform, server, limit).await? else {
