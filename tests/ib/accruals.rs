@@ -2,18 +2,26 @@
 //! HTTP, a plan stored, trades booked on the simulated platform, then ingested and accrued;
 //! the legs read back from the store by beneficiary and period.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use brokeros_ib::accruals::{self, AccrualOutcome, StoredLeg};
-use brokeros_ib::model::{Beneficiary, LegKind, Millis, Period, PeriodKind};
+use brokeros_ib::fx::PreloadedRates;
+use brokeros_ib::model::{
+    Accrual, Beneficiary, Engine, EngineState, LegKind, Millis, Period, PeriodKind,
+};
 use brokeros_ib::{keys, plans};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_local::{DealCorrection, SIMULATED_SERVER, SimulatedFxRates};
 use brokeros_store::{Item, Table, WriteOp};
 use brokeros_trading::{
-    BalanceOperation, BalanceOperationKind, DealSide, Decimal, PlatformDeal, TradingPlatform,
+    AccountState, BalanceOperation, BalanceOperationKind, DealAction, DealChange, DealChangeKind,
+    DealChangesPage, DealCursor, DealEntry, DealScope, DealSide, DealsPage, Decimal, NewAccount,
+    OperationReceipt, PlatformDeal, TradingAccount, TradingError, TradingPlatform,
 };
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -397,4 +405,309 @@ pub async fn a_bad_accrual_request_writes_nothing(app: App) {
     .await;
     assert!(unknown.is_err() || matches!(unknown, Ok(AccrualOutcome::CaughtUp)));
     assert_eq!(app.counts().await, before, "nothing written");
+}
+
+/// A platform whose deal history is a given list of changes, in the given order.
+struct FixedFeed(Vec<DealChange>);
+
+#[async_trait::async_trait]
+impl TradingPlatform for FixedFeed {
+    async fn create_account(&self, _: NewAccount) -> Result<TradingAccount, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn balance_operation(
+        &self,
+        _: BalanceOperation,
+    ) -> Result<OperationReceipt, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn operation(&self, _: &str) -> Result<Option<OperationReceipt>, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn account_state(&self, _: u64) -> Result<AccountState, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn closed_deals(
+        &self,
+        _: DealScope,
+        _: Option<DealCursor>,
+        _: u32,
+    ) -> Result<DealsPage, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn deal_changes(
+        &self,
+        _: &str,
+        since: Option<DealCursor>,
+        limit: u32,
+    ) -> Result<DealChangesPage, TradingError> {
+        let from: usize = since.map_or(0, |c| c.as_str().parse().unwrap());
+        let to = (from + limit as usize).min(self.0.len());
+        Ok(DealChangesPage {
+            changes: self.0[from..to].to_vec(),
+            next_cursor: Some(DealCursor::from_token(to.to_string())),
+            has_more: to < self.0.len(),
+        })
+    }
+}
+
+/// One generated position: opened and closed, and perhaps corrected or cancelled later.
+#[derive(Debug, Clone)]
+struct Trade {
+    buy: bool,
+    lots: i64,
+    open_minute: i64,
+    held_seconds: i64,
+    /// 0: as booked, 1: the close corrected to fewer lots, 2: the close cancelled.
+    afterwards: u8,
+}
+
+fn trades() -> impl Strategy<Value = Vec<Trade>> {
+    prop::collection::vec(
+        (
+            any::<bool>(),
+            1..=20i64,
+            0..180i64,
+            prop::sample::select(vec![30i64, 90, 600]),
+            0..3u8,
+        )
+            .prop_map(|(buy, lots, open_minute, held_seconds, afterwards)| Trade {
+                buy,
+                lots,
+                open_minute,
+                held_seconds,
+                afterwards,
+            }),
+        1..6,
+    )
+}
+
+fn platform_deal(
+    ticket: u64,
+    position: u64,
+    login: u64,
+    buy: bool,
+    entry: DealEntry,
+    lots: i64,
+    at: Millis,
+) -> PlatformDeal {
+    PlatformDeal {
+        deal: ticket,
+        login,
+        order: ticket,
+        position_id: position,
+        symbol: "EURUSD".into(),
+        action: if buy {
+            DealAction::Buy
+        } else {
+            DealAction::Sell
+        },
+        entry,
+        volume: Decimal::new(lots, 1),
+        price: dec("1.08512"),
+        profit: Decimal::ZERO,
+        commission: Decimal::ZERO,
+        swap: Decimal::ZERO,
+        currency: "USD".into(),
+        group: "real".into(),
+        contract_size: Decimal::from(100_000),
+        digits: 5,
+        market_bid: dec("1.08500"),
+        market_ask: dec("1.08512"),
+        rate_profit: Decimal::ONE,
+        time_msc: at,
+    }
+}
+
+/// Every change of `trades` (tickets from `first_ticket`, times from `start`), and the deals
+/// as they finally stand.
+fn changes_of(
+    trades: &[Trade],
+    login: u64,
+    first_ticket: u64,
+    start: Millis,
+) -> (Vec<DealChange>, Vec<PlatformDeal>) {
+    let mut changes = Vec::new();
+    let mut finals = Vec::new();
+    for (i, t) in trades.iter().enumerate() {
+        let open_ticket = first_ticket + 2 * i as u64;
+        let open_at = start + t.open_minute * MINUTE;
+        let open = platform_deal(
+            open_ticket,
+            open_ticket,
+            login,
+            t.buy,
+            DealEntry::In,
+            t.lots,
+            open_at,
+        );
+        let close = platform_deal(
+            open_ticket + 1,
+            open_ticket,
+            login,
+            !t.buy,
+            DealEntry::Out,
+            t.lots,
+            open_at + t.held_seconds * 1000,
+        );
+        let added = |deal: &PlatformDeal| DealChange {
+            kind: DealChangeKind::Added,
+            revision: 0,
+            deal: deal.clone(),
+            changed_at_msc: deal.time_msc,
+        };
+        changes.push(added(&open));
+        changes.push(added(&close));
+        finals.push(open);
+        match t.afterwards {
+            1 => {
+                let mut fewer = close.clone();
+                fewer.volume = Decimal::new((t.lots + 1) / 2, 1);
+                changes.push(DealChange {
+                    kind: DealChangeKind::Corrected,
+                    revision: 1,
+                    deal: fewer.clone(),
+                    changed_at_msc: close.time_msc + MINUTE,
+                });
+                finals.push(fewer);
+            }
+            2 => changes.push(DealChange {
+                kind: DealChangeKind::Cancelled,
+                revision: 1,
+                deal: close.clone(),
+                changed_at_msc: close.time_msc + MINUTE,
+            }),
+            _ => finals.push(close),
+        }
+    }
+    (changes, finals)
+}
+
+type NetLegs = BTreeMap<(u64, Beneficiary, u32, LegKind), Decimal>;
+
+fn net<'a>(legs: impl IntoIterator<Item = &'a Accrual>) -> NetLegs {
+    let mut net = NetLegs::new();
+    for l in legs {
+        *net.entry((l.deal, l.beneficiary.clone(), l.level, l.kind))
+            .or_default() += l.amount;
+    }
+    net.retain(|_, amount| !amount.is_zero());
+    net
+}
+
+pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (master, sub, _, login) = chain_with_client(&app).await;
+    let base = msc(now) + 60 * MINUTE;
+    let handle = tokio::runtime::Handle::current();
+    // Cases share the client's book (its open positions hedge later cases' deals), so each
+    // case compares everything stored so far with one recomputation over every deal so far.
+    let all_final: RefCell<Vec<PlatformDeal>> = RefCell::default();
+    let periods: RefCell<std::collections::BTreeSet<Period>> = RefCell::default();
+    let cases = Cell::new(0u64);
+    let legs_seen = Cell::new(0usize);
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(8));
+    let strategy = (
+        trades(),
+        prop::collection::vec(1..=10u32, 1..5),
+        any::<u64>(),
+    );
+    runner
+        .run(&strategy, |(trades, sizes, seed)| {
+            let case = cases.get() + 1;
+            cases.set(case);
+            let start = base + case as i64 * 2 * 86_400_000;
+            let (mut changes, finals) = changes_of(&trades, login, case * 1000, start);
+            // Any order of arrival: a seeded shuffle.
+            let mut state = seed | 1;
+            for i in (1..changes.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                changes.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            for deal in &finals {
+                periods.borrow_mut().insert(day(deal.time_msc));
+            }
+            for c in &changes {
+                periods.borrow_mut().insert(day(c.deal.time_msc));
+            }
+            all_final.borrow_mut().extend(finals);
+            let feed = FixedFeed(changes);
+            let server = format!("prop-{case}");
+            let stored = tokio::task::block_in_place(|| {
+                handle.block_on(async {
+                    let mut round = 0;
+                    loop {
+                        let size = sizes[round % sizes.len()];
+                        round += 1;
+                        let outcome = accruals::accrue_batch_of(
+                            &app.services.ib,
+                            &feed,
+                            &SimulatedFxRates::new(),
+                            &server,
+                            size,
+                        )
+                        .await
+                        .unwrap();
+                        if outcome == AccrualOutcome::CaughtUp {
+                            break;
+                        }
+                    }
+                    let mut stored = Vec::new();
+                    for who in [&sub, &master] {
+                        for period in periods.borrow().iter() {
+                            stored.extend(
+                                legs(&app, &Beneficiary::Ib(who.clone()), *period)
+                                    .await
+                                    .into_iter()
+                                    .map(|l| l.leg),
+                            );
+                        }
+                    }
+                    stored
+                })
+            });
+            let recomputed = tokio::task::block_in_place(|| {
+                handle.block_on(async {
+                    let tree = brokeros_ib::load_hierarchy(&app.services.ib, &[login])
+                        .await
+                        .unwrap();
+                    let book = plans::plan_book(
+                        &app.services.ib.core,
+                        &app.services.ib.config.symbol_groups,
+                        ["standard"],
+                    )
+                    .await
+                    .unwrap();
+                    let rates = PreloadedRates::new();
+                    let engine = Engine {
+                        plans: &book,
+                        tree: &tree,
+                        rates: &rates,
+                        server: "all".into(),
+                    };
+                    let mut state = EngineState::streaming();
+                    let mut legs = Vec::new();
+                    let mut in_order = all_final.borrow().clone();
+                    in_order.sort_by_key(|d| (d.time_msc, d.deal));
+                    for deal in &in_order {
+                        state.apply_deal(&engine, deal, &mut legs).unwrap();
+                    }
+                    legs
+                })
+            });
+            let expected = net(&recomputed);
+            legs_seen.set(legs_seen.get().max(expected.len()));
+            prop_assert_eq!(net(&stored), expected);
+            Ok(())
+        })
+        .unwrap();
+    assert!(legs_seen.get() > 0, "the cases earned something");
 }

@@ -27,6 +27,7 @@ brokeros_tests::scenarios! {
     corrections_and_cancellations_reverse_and_late_deals_land_in_the_next_open_period => new,
     a_suspended_ib_forfeits_and_a_moved_client_pays_its_new_chain => new,
     a_bad_accrual_request_writes_nothing => new,
+    random_arrival_and_batch_sizes_accrue_as_one_recomputation => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
