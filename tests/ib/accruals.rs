@@ -662,9 +662,9 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
                     }
                     let mut stored = Vec::new();
                     for who in [&sub, &master] {
-                        for period in periods.borrow().iter() {
+                        for period in periods.borrow().clone() {
                             stored.extend(
-                                legs(&app, &Beneficiary::Ib(who.clone()), *period)
+                                legs(&app, &Beneficiary::Ib(who.clone()), period)
                                     .await
                                     .into_iter()
                                     .map(|l| l.leg),
