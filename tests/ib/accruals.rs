@@ -661,8 +661,9 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
                         }
                     }
                     let mut stored = Vec::new();
+                    let touched = periods.borrow().clone();
                     for who in [&sub, &master] {
-                        for period in periods.borrow().clone() {
+                        for period in touched.iter().copied() {
                             stored.extend(
                                 legs(&app, &Beneficiary::Ib(who.clone()), period)
                                     .await
