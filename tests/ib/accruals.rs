@@ -488,6 +488,7 @@ fn trades() -> impl Strategy<Value = Vec<Trade>> {
 }
 
 fn platform_deal(
+    symbol: &str,
     ticket: u64,
     position: u64,
     login: u64,
@@ -501,7 +502,7 @@ fn platform_deal(
         login,
         order: ticket,
         position_id: position,
-        symbol: "EURUSD".into(),
+        symbol: symbol.into(),
         action: if buy {
             DealAction::Buy
         } else {
@@ -524,9 +525,10 @@ fn platform_deal(
     }
 }
 
-/// Every change of `trades` (tickets from `first_ticket`, times from `start`), and the deals
-/// as they finally stand.
+/// Every change of `trades` in `symbol` (tickets from `first_ticket`, times from `start`), and
+/// the deals as they finally stand.
 fn changes_of(
+    symbol: &str,
     trades: &[Trade],
     login: u64,
     first_ticket: u64,
@@ -538,6 +540,7 @@ fn changes_of(
         let open_ticket = first_ticket + 2 * i as u64;
         let open_at = start + t.open_minute * MINUTE;
         let open = platform_deal(
+            symbol,
             open_ticket,
             open_ticket,
             login,
@@ -547,6 +550,7 @@ fn changes_of(
             open_at,
         );
         let close = platform_deal(
+            symbol,
             open_ticket + 1,
             open_ticket,
             login,
@@ -606,8 +610,9 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
     let (master, sub, _, login) = chain_with_client(&app).await;
     let base = msc(now) + 60 * MINUTE;
     let handle = tokio::runtime::Handle::current();
-    // Cases share the client's book (its open positions hedge later cases' deals), so each
-    // case compares everything stored so far with one recomputation over every deal so far.
+    // Cases share the client's book, so each case compares everything stored so far with one
+    // recomputation over every deal so far; each trades its own symbol, so that a position a
+    // cancelled close left open hedges that case's deals only.
     let all_final: RefCell<Vec<PlatformDeal>> = RefCell::default();
     let periods: RefCell<std::collections::BTreeSet<Period>> = RefCell::default();
     let cases = Cell::new(0u64);
@@ -623,7 +628,8 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
             let case = cases.get() + 1;
             cases.set(case);
             let start = base + case as i64 * 2 * 86_400_000;
-            let (mut changes, finals) = changes_of(&trades, login, case * 1000, start);
+            let (mut changes, finals) =
+                changes_of(&format!("SYM{case}"), &trades, login, case * 1000, start);
             // Any order of arrival: a seeded shuffle.
             let mut state = seed | 1;
             for i in (1..changes.len()).rev() {

@@ -17,6 +17,14 @@ pub struct IbConfig {
     /// How many sub-IBs a new IB may invite when its approval does not say.
     pub default_sub_ib_allowance: u32,
     pub symbol_groups: SymbolGroups,
+    /// The trading platform servers whose deals are ingested and accrued.
+    #[serde(default = "default_platform_servers")]
+    pub platform_servers: Vec<String>,
+}
+
+/// The simulated platform's one server (`brokeros_local::SIMULATED_SERVER`).
+fn default_platform_servers() -> Vec<String> {
+    vec!["sim-1".to_string()]
 }
 
 /// The longest window a last-touch policy looks back over (ten years).
@@ -42,6 +50,14 @@ impl IbConfig {
                 "invalid_config",
                 "ib.referral_link_base",
                 "ib.referral_link_base must be an http(s) URL of at most 200 characters, without spaces or '#'",
+            ));
+        }
+        if self.platform_servers.is_empty() || self.platform_servers.iter().any(|s| !is_name(s, 64))
+        {
+            return Err(Error::invalid(
+                "invalid_config",
+                "ib.platform_servers",
+                "ib.platform_servers names at least one server, each of letters, digits, '-' or '_'",
             ));
         }
         for (name, symbols) in &self.symbol_groups {

@@ -23,7 +23,7 @@ use brokeros_store::MAX_TRANSACTION_OPS;
 use brokeros_trading::{DealChange, DealChangeKind, TradingPlatform};
 use serde::{Deserialize, Serialize};
 
-use crate::deals::{self, AppliedChange, BatchReport, CHANGES_PER_BATCH, StagedBatch};
+use crate::deals::{self, AppliedChange, BatchReport, CHANGES_PER_BATCH};
 use crate::fx::{FxRates, PreloadedRates};
 use crate::model::{
     Accrual, Beneficiary, BookedDeal, Engine, EngineState, FxRate, Hierarchy, Millis, Period,
@@ -104,7 +104,7 @@ pub async fn accrue_batch_of(
         let Some(mut batch) = deals::stage_next_batch(core, platform, server, limit).await? else {
             return Ok(AccrualOutcome::CaughtUp);
         };
-        let (ops, legs) = accrual_writes(services, fx, server, &batch).await?;
+        let (ops, legs) = accrual_writes(services, fx, server, &batch.applied).await?;
         if batch.changes.len() + ops.len() > MAX_TRANSACTION_OPS {
             if limit == 1 {
                 return Err(Error::Internal(format!(
@@ -155,10 +155,10 @@ async fn accrual_writes(
     services: &Services,
     fx: &dyn FxRates,
     server: &str,
-    batch: &StagedBatch,
+    applied: &[AppliedChange],
 ) -> Result<(Vec<brokeros_store::WriteOp>, u32)> {
     let core = &services.core;
-    let changes: Vec<DealChange> = batch.applied.iter().filter_map(engine_change).collect();
+    let changes: Vec<DealChange> = applied.iter().filter_map(engine_change).collect();
     if changes.is_empty() {
         return Ok((Vec::new(), 0));
     }
@@ -222,34 +222,13 @@ async fn run_engine(
     let mut asked = BTreeSet::new();
     let server: Arc<str> = Arc::from(server);
     loop {
-        let recording = RecordingRates {
-            known: &rates,
-            missing: Mutex::default(),
-        };
-        let engine = Engine {
-            plans,
-            tree,
-            rates: &recording,
-            server: server.clone(),
-        };
-        let mut state = EngineState::live();
-        for (client, deals) in books {
-            state.restore_client(
-                client,
-                deals.iter().map(|(_, d)| d.booked.clone()).collect(),
-            );
-        }
-        let mut legs = Vec::new();
-        let outcome = changes
-            .iter()
-            .try_for_each(|change| state.apply(&engine, change, &mut legs));
-        let missing = recording.missing.into_inner().unwrap_or_default();
+        let (outcome, missing) = engine_attempt(plans, tree, &rates, &server, books, changes);
         match outcome {
-            Ok(()) => return Ok((state, legs)),
+            Ok(done) => return Ok(done),
             // Each run fetches what it missed; a quote the port gives but that is too old to
             // use would be missed again.
-            Err(_) if !missing.is_empty() && missing.is_disjoint(&asked) => {
-                for (from, to, at) in &missing {
+            Err(_) if !missing.is_subset(&asked) => {
+                for (from, to, at) in missing.difference(&asked) {
                     rates.insert(fx.rate(from, to, *at).await?);
                 }
                 asked.extend(missing);
@@ -257,6 +236,43 @@ async fn run_engine(
             Err(error) => return Err(error),
         }
     }
+}
+
+type Missing = BTreeSet<(String, String, Millis)>;
+
+/// One run of the engine over the restored books with the rates at hand, and the quotes it
+/// missed.
+fn engine_attempt(
+    plans: &PlanBook,
+    tree: &Hierarchy,
+    rates: &PreloadedRates,
+    server: &Arc<str>,
+    books: &BTreeMap<String, Vec<(u64, ClientDeal)>>,
+    changes: &[DealChange],
+) -> (Result<(EngineState, Vec<Accrual>)>, Missing) {
+    let recording = RecordingRates {
+        known: rates,
+        missing: Mutex::default(),
+    };
+    let engine = Engine {
+        plans,
+        tree,
+        rates: &recording,
+        server: server.clone(),
+    };
+    let mut state = EngineState::live();
+    for (client, deals) in books {
+        state.restore_client(
+            client,
+            deals.iter().map(|(_, d)| d.booked.clone()).collect(),
+        );
+    }
+    let mut legs = Vec::new();
+    let outcome = changes
+        .iter()
+        .try_for_each(|change| state.apply(&engine, change, &mut legs));
+    let missing = recording.missing.into_inner().unwrap_or_default();
+    (outcome.map(|()| (state, legs)), missing)
 }
 
 /// The rates known so far, noting every quote asked for and not known.
@@ -388,4 +404,48 @@ pub async fn period_beneficiaries(
     limit: u32,
 ) -> Result<(Vec<Beneficiary>, Option<String>)> {
     repo::period_beneficiaries_page(core, period, cursor, limit).await
+}
+
+/// What one [`accrue_servers`] pass did, over every server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccrualPass {
+    pub batches: u32,
+    pub changes: u32,
+    pub legs: u32,
+    /// Store operations committed (one transaction per batch).
+    pub writes: u32,
+    /// Batches given up after losing races (read again on the next pass).
+    pub raced: u32,
+}
+
+/// Accrues every configured server's new deals (`ib.platform_servers`), each until its feed is
+/// caught up or `max_batches` batches were written, so one pass (a scheduled Lambda's, or a
+/// tick of `brokeros serve`) ends in bounded time; the next one continues.
+///
+/// Errors: as [`accrue_next_batch`] (a failing server stops the pass).
+pub async fn accrue_servers(
+    services: &Services,
+    platform: &dyn TradingPlatform,
+    fx: &dyn FxRates,
+    max_batches: u32,
+) -> Result<AccrualPass> {
+    let mut pass = AccrualPass::default();
+    for server in &services.config.platform_servers {
+        for _ in 0..max_batches {
+            match accrue_next_batch(services, platform, fx, server).await? {
+                AccrualOutcome::CaughtUp => break,
+                AccrualOutcome::Accrued(report) => {
+                    pass.batches += 1;
+                    pass.changes += report.ingestion.applied;
+                    pass.legs += report.legs;
+                    pass.writes += report.writes;
+                }
+                AccrualOutcome::Raced => {
+                    pass.raced += 1;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(pass)
 }
