@@ -487,6 +487,7 @@ fn trades() -> impl Strategy<Value = Vec<Trade>> {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn platform_deal(
     symbol: &str,
     ticket: u64,
