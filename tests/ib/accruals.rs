@@ -25,10 +25,13 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::harness::App;
-use crate::partners::{msc, new_ib, onboarded_client, pm, post, text};
+use crate::harness::{App, token};
+use crate::partners::{get, msc, new_ib, onboarded_client, pm, post, text};
 
 const MINUTE: Millis = 60_000;
+
+/// The portal user the sub-IB signs in as.
+const SUB_USER: &str = "sub-user";
 
 fn dec(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -66,7 +69,7 @@ async fn store_plan(app: &App, now: OffsetDateTime) {
 /// login).
 async fn chain_with_client(app: &App) -> (String, String, String, u64) {
     let master = new_ib(app, "Master", None, None, &[]).await;
-    let sub = new_ib(app, "Sub", Some(&master), None, &[]).await;
+    let sub = new_ib(app, "Sub", Some(&master), Some(SUB_USER), &[]).await;
     let (client, login) = onboarded_client(app, "Berg").await;
     let (status, body) = post(
         app,
@@ -235,6 +238,41 @@ pub async fn deals_accrue_explained_legs_per_level_and_scalps_and_hedges_earn_no
         .into_iter()
         .collect::<Vec<_>>()
     );
+
+    // The portal: the sub-IB reads its own legs; a partner manager reads any IB's.
+    let query = format!("period=daily:{}", period.label());
+    let ib_token = token(SUB_USER, Role::Ib);
+    let (status, own) = get(&app, &format!("/ib/me/accruals?{query}"), &ib_token).await;
+    assert_eq!(status, 200, "{own}");
+    let items = own["items"].as_array().unwrap();
+    assert_eq!(items.len(), sub_legs.len());
+    assert!(
+        items
+            .iter()
+            .all(|i| i["leg"]["beneficiary"] == format!("ib:{sub}"))
+    );
+    let (status, theirs) = get(
+        &app,
+        &format!("/partners/ibs/{master}/accruals?{query}&limit=1"),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    assert!(theirs["next_cursor"].is_string());
+    let (status, _) = get(
+        &app,
+        &format!("/partners/ibs/{master}/accruals?{query}"),
+        &ib_token,
+    )
+    .await;
+    assert_eq!(status, 403, "an IB reads no other IB's legs");
+    for bad in ["period=daily:2026-02-30", "period=yearly:2026", ""] {
+        let before = app.counts().await;
+        let (status, body) = get(&app, &format!("/ib/me/accruals?{bad}"), &ib_token).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(app.counts().await, before);
+    }
 
     // A second run finds nothing new and writes nothing.
     let before = app.counts().await;

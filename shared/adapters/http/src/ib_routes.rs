@@ -156,6 +156,19 @@ ib_get!(sub_ib, id, portal::sub_ib);
 ib_get!(clients, query, portal::clients);
 ib_get!(referral_links, caller, portal::referral_links);
 ib_get!(invitations, caller, portal::invitations);
+ib_get!(my_accruals, query, portal::accruals);
+
+/// `GET /partners/ibs/{id}/accruals?period=…`: an IB's legs, for partner managers.
+async fn ib_accruals(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        portal::ib_accruals(&state.services.ib, &p, &id, query(&uri)?).await?,
+    ))
+}
 
 /// The partner managers' and the IB portal's routes.
 pub(super) fn routes() -> Router<AppState> {
@@ -171,6 +184,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/partners/ibs/{id}/terminate", post(terminate))
         .route("/partners/ibs/{id}/move", post(move_ib))
         .route("/partners/ibs/{id}/plans", post(change_plans))
+        .route("/partners/ibs/{id}/accruals", get(ib_accruals))
         .route("/partners/ibs/{id}/referral-codes", post(add_code))
         .route(
             "/partners/clients/{id}/ib",
@@ -184,6 +198,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ib/me/sub-ibs", get(sub_ibs))
         .route("/ib/me/sub-ibs/{id}", get(sub_ib))
         .route("/ib/me/clients", get(clients))
+        .route("/ib/me/accruals", get(my_accruals))
         .route("/ib/me/referral-links", get(referral_links))
         .route("/ib/me/invitations", post(invite).get(invitations))
 }

@@ -27,7 +27,7 @@ use crate::deals::{self, AppliedChange, BatchReport, CHANGES_PER_BATCH};
 use crate::fx::{FxRates, PreloadedRates};
 use crate::model::{
     Accrual, Beneficiary, BookedDeal, Engine, EngineState, FxRate, Hierarchy, Millis, Period,
-    PlanBook, RateSource,
+    PeriodKind, PlanBook, RateSource,
 };
 use crate::{Services, load_hierarchy, plans};
 
@@ -448,4 +448,94 @@ pub async fn accrue_servers(
         }
     }
     Ok(pass)
+}
+
+/// The period `text` names, as `<kind>:<label>` ([`Period::label`]): `daily:2026-03-02`,
+/// `weekly:2026-W10` (ISO weeks) or `monthly:2026-03`.
+///
+/// Errors: `Validation` (`invalid_period` on `field`).
+pub fn parse_period(field: &str, text: &str) -> Result<Period> {
+    use time::{Date, Month, Weekday};
+    let invalid = || {
+        Error::invalid(
+            "invalid_period",
+            field,
+            format!("'{text}' is not daily:YYYY-MM-DD, weekly:YYYY-Www or monthly:YYYY-MM"),
+        )
+    };
+    let number = |part: Option<&str>| -> Result<i32> {
+        part.filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(invalid)
+    };
+    let (kind, label) = text.split_once(':').ok_or_else(invalid)?;
+    let mut parts = label.split('-');
+    let year = number(parts.next())?;
+    let (kind, first_day) = match kind {
+        "daily" => {
+            let month = Month::try_from(number(parts.next())? as u8).map_err(|_| invalid())?;
+            let day = number(parts.next())? as u8;
+            (
+                PeriodKind::Daily,
+                Date::from_calendar_date(year, month, day),
+            )
+        }
+        "weekly" => {
+            let week = parts.next().and_then(|w| w.strip_prefix('W'));
+            let week = number(week)? as u8;
+            (
+                PeriodKind::Weekly,
+                Date::from_iso_week_date(year, week, Weekday::Monday),
+            )
+        }
+        "monthly" => {
+            let month = Month::try_from(number(parts.next())? as u8).map_err(|_| invalid())?;
+            (
+                PeriodKind::Monthly,
+                Date::from_calendar_date(year, month, 1),
+            )
+        }
+        _ => return Err(invalid()),
+    };
+    let first_day = first_day.map_err(|_| invalid())?;
+    if parts.next().is_some() {
+        return Err(invalid());
+    }
+    let start = crate::millis(first_day.midnight().assume_utc());
+    let period = kind.period_of(start);
+    // A label names exactly one period: the canonical form must read back the same.
+    if format!("{}:{}", crate::keys::period_kind_name(kind), period.label()) != text {
+        return Err(invalid());
+    }
+    Ok(period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_reads_back_from_its_kind_and_label() {
+        let at = 1_772_452_800_000; // 2026-03-02 12:00 UTC, a Monday
+        for kind in [PeriodKind::Daily, PeriodKind::Weekly, PeriodKind::Monthly] {
+            let period = kind.period_of(at);
+            let text = format!("{}:{}", crate::keys::period_kind_name(kind), period.label());
+            assert_eq!(parse_period("period", &text).unwrap(), period, "{text}");
+        }
+        for bad in [
+            "daily:2026-02-30",
+            "daily:2026-3-02",
+            "weekly:2026-W54",
+            "monthly:2026",
+            "yearly:2026",
+            "2026-03",
+            "monthly:2026-03-01",
+        ] {
+            assert_eq!(
+                parse_period("period", bad).unwrap_err().code(),
+                "invalid_period",
+                "{bad}"
+            );
+        }
+    }
 }
