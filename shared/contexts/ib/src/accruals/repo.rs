@@ -135,16 +135,8 @@ pub(crate) async fn legs_page(
     cursor: Option<String>,
     limit: u32,
 ) -> Result<(Vec<StoredLeg>, Option<String>)> {
-    let query = Query::new(Table::Main, None, keys::legs_partition(beneficiary, period))
-        .limit(limit.clamp(1, 1000))
-        .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let legs = page
-        .items
-        .iter()
-        .map(|item| decode(item, "leg"))
-        .collect::<Result<_>>()?;
-    Ok((legs, page.next))
+    let pk = keys::legs_partition(beneficiary, period);
+    keyed_page(core, pk, "leg", cursor, limit).await
 }
 
 /// A page of the beneficiaries with legs in `period` (keyed, consistent).
@@ -154,14 +146,26 @@ pub(crate) async fn period_beneficiaries_page(
     cursor: Option<String>,
     limit: u32,
 ) -> Result<(Vec<Beneficiary>, Option<String>)> {
-    let query = Query::new(Table::Main, None, keys::period_beneficiaries(period))
+    let pk = keys::period_beneficiaries(period);
+    keyed_page(core, pk, "period beneficiary", cursor, limit).await
+}
+
+/// A page (up to `limit`, 1 to 1000) of partition `pk`'s items, each decoded as a `what`.
+async fn keyed_page<T: DeserializeOwned>(
+    core: &Core,
+    pk: String,
+    what: &str,
+    cursor: Option<String>,
+    limit: u32,
+) -> Result<(Vec<T>, Option<String>)> {
+    let query = Query::new(Table::Main, None, pk)
         .limit(limit.clamp(1, 1000))
         .after(cursor);
     let page = core.store.query(query).await.map_err(store_error)?;
     let found = page
         .items
         .iter()
-        .map(|item| decode(item, "period beneficiary"))
+        .map(|item| decode(item, what))
         .collect::<Result<_>>()?;
     Ok((found, page.next))
 }
