@@ -11,7 +11,7 @@ use brokeros_ib::fx::PreloadedRates;
 use brokeros_ib::model::{
     Accrual, Beneficiary, Engine, EngineState, LegKind, Millis, Period, PeriodKind,
 };
-use brokeros_ib::{keys, plans};
+use brokeros_ib::{deals, keys, plans};
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_local::{DealCorrection, SIMULATED_SERVER, SimulatedFxRates};
 use brokeros_store::{Item, Table, WriteOp};
@@ -756,4 +756,54 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
         })
         .unwrap();
     assert!(legs_seen.get() > 0, "the cases earned something");
+}
+
+pub async fn a_batch_too_big_for_one_transaction_is_read_again_smaller(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (master, sub, _, login) = chain_with_client(&app).await;
+    let t0 = msc(now) + 60 * MINUTE;
+    let trips = 40;
+    for n in 0..trips {
+        round_trip(&app, login, t0 + n * 10 * MINUTE, 5 * MINUTE).await;
+    }
+    let mut batches = 0;
+    let mut legs_written = 0;
+    loop {
+        let outcome = accruals::accrue_batch_of(
+            &app.services.ib,
+            app.platform.as_ref(),
+            &SimulatedFxRates::new(),
+            SIMULATED_SERVER,
+            deals::MAX_CHANGES_PER_BATCH,
+        )
+        .await
+        .unwrap();
+        match outcome {
+            AccrualOutcome::CaughtUp => break,
+            AccrualOutcome::Accrued(report) => {
+                assert!(report.writes as usize <= brokeros_store::MAX_TRANSACTION_OPS);
+                batches += 1;
+                legs_written += report.legs;
+            }
+            AccrualOutcome::Raced => panic!("no other run races this one"),
+        }
+    }
+    assert!(batches > 1, "{batches}");
+    // Each close pays both levels.
+    assert_eq!(legs_written, 2 * trips as u32);
+    let mut paid = Decimal::ZERO;
+    let periods: std::collections::BTreeSet<Period> = (0..trips)
+        .map(|n| day(t0 + n * 10 * MINUTE + 5 * MINUTE))
+        .collect();
+    for who in [&sub, &master] {
+        for period in &periods {
+            paid += legs(&app, &Beneficiary::Ib(who.clone()), *period)
+                .await
+                .iter()
+                .map(|l| l.leg.amount)
+                .sum::<Decimal>();
+        }
+    }
+    assert_eq!(paid, Decimal::from(10 * trips));
 }

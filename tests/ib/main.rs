@@ -28,6 +28,7 @@ brokeros_tests::scenarios! {
     a_suspended_ib_forfeits_and_a_moved_client_pays_its_new_chain => new,
     a_bad_accrual_request_writes_nothing => new,
     random_arrival_and_batch_sizes_accrue_as_one_recomputation => new,
+    a_batch_too_big_for_one_transaction_is_read_again_smaller => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
