@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use brokeros_ib::accruals::{self, AccrualOutcome, StoredLeg};
+use brokeros_ib::fx::FxRates;
 use brokeros_ib::fx::PreloadedRates;
 use brokeros_ib::model::{
     Accrual, Beneficiary, Engine, EngineState, LegKind, Millis, Period, PeriodKind,
@@ -806,4 +807,58 @@ pub async fn a_batch_too_big_for_one_transaction_is_read_again_smaller(app: App)
         }
     }
     assert_eq!(paid, Decimal::from(10 * trips));
+}
+
+pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (status, application) = post(
+        &app,
+        "/partners/applications",
+        json!({ "name": "Euro IB", "payout_currency": "EUR" }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{application}");
+    let (status, ib) = post(
+        &app,
+        &format!(
+            "/partners/applications/{}/approve",
+            application["id"].as_str().unwrap()
+        ),
+        json!({ "plans": ["standard"], "referral_codes": [] }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{ib}");
+    let euro_ib = ib["id"].as_str().unwrap().to_string();
+    let (_, _, client, login) = chain_with_client(&app).await;
+    let (status, body) = post(
+        &app,
+        &format!("/partners/clients/{client}/ib"),
+        json!({ "ib_id": euro_ib }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let t0 = msc(now) + 60 * MINUTE;
+    let close = round_trip(&app, login, t0, 5 * MINUTE).await;
+    accrue(&app).await;
+
+    let stored = legs(&app, &Beneficiary::Ib(euro_ib), day(t0)).await;
+    let paid = of_deal(&stored, close.deal);
+    assert_eq!(paid.len(), 1, "a master IB alone: level 0 only");
+    let leg = &paid[0].leg;
+    let fx = leg.explanation.fx.as_ref().expect("USD converted to EUR");
+    let quote = SimulatedFxRates::new()
+        .rate("USD", "EUR", close.time_msc)
+        .await
+        .unwrap();
+    assert_eq!(fx, &quote, "the rate, its source and time");
+    assert_eq!(leg.currency.code, "EUR");
+    assert_eq!(leg.explanation.amount_in_basis_currency, dec("7"));
+    assert_eq!(
+        leg.amount,
+        (dec("7") * quote.rate).round_dp(brokeros_ib::model::engine::LEG_SCALE)
+    );
 }

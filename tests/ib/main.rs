@@ -29,6 +29,7 @@ brokeros_tests::scenarios! {
     a_bad_accrual_request_writes_nothing => new,
     random_arrival_and_batch_sizes_accrue_as_one_recomputation => new,
     a_batch_too_big_for_one_transaction_is_read_again_smaller => new,
+    an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
