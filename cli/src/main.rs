@@ -224,6 +224,11 @@ const SIMULATOR_POLL: Duration = Duration::from_millis(50);
 /// How often `serve`'s outbox relay carries out the side effects a commit left undone.
 const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 
+/// How often `serve` ingests and accrues new deals, and the most batches one pass writes per
+/// server (the rest waits for the next pass).
+const COMMISSION_ACCRUAL_EVERY: Duration = Duration::from_secs(5);
+const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
+
 async fn list_outbox(
     data_dir: &std::path::Path,
     durability: brokeros_store_sqlite::Durability,
@@ -246,6 +251,29 @@ async fn list_outbox(
     }
     eprintln!("{} side effects waiting", entries.len());
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The IB accrual of `serve`: every `every`, the configured platform servers' new deals are
+/// ingested and accrued (priced with the simulated FX feed), until the process stops.
+async fn accrue_commissions(services: brokeros_app::Services, every: Duration) {
+    let fx = brokeros_local::SimulatedFxRates::new();
+    loop {
+        tokio::time::sleep(every).await;
+        let pass = brokeros_ib::accruals::accrue_servers(
+            &services.ib,
+            services.ports.trading.as_ref(),
+            &fx,
+            ACCRUAL_BATCHES_PER_PASS,
+        )
+        .await;
+        match pass {
+            Ok(pass) if pass.batches + pass.raced > 0 => {
+                tracing::info!(?pass, "commission accrual pass")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "commission accrual pass failed"),
+        }
+    }
 }
 
 /// The outbox relay of `serve`: a pass every `every` until the process stops.
@@ -309,6 +337,10 @@ async fn serve(
     tokio::spawn(relay_outbox(
         local.services.core.clone(),
         OUTBOX_RELAY_EVERY,
+    ));
+    tokio::spawn(accrue_commissions(
+        local.services.clone(),
+        COMMISSION_ACCRUAL_EVERY,
     ));
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),

@@ -5,11 +5,13 @@
 //! input that writes nothing; and deal ingestion from the platform's feed (`deals`: store-level
 //! scenarios, exactly once by server, deal and revision).
 
+mod accruals;
 mod deals;
 mod partners;
 mod payout;
 mod plans;
 
+use accruals::*;
 use brokeros_tests::app as harness;
 use partners::*;
 use plans::*;
@@ -26,6 +28,13 @@ brokeros_tests::scenarios! {
     bad_partner_requests_write_nothing => lagging,
     plan_versions_are_stored_audited_and_listed => new,
     bad_plans_write_nothing => new,
+    deals_accrue_explained_legs_per_level_and_scalps_and_hedges_earn_nothing => new,
+    corrections_and_cancellations_reverse_and_late_deals_land_in_the_next_open_period => new,
+    a_suspended_ib_forfeits_and_a_moved_client_pays_its_new_chain => new,
+    a_bad_accrual_request_writes_nothing => new,
+    random_arrival_and_batch_sizes_accrue_as_one_recomputation => new,
+    a_batch_too_big_for_one_transaction_is_read_again_smaller => new,
+    an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate => new,
 }
 
 /// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.

@@ -24,11 +24,11 @@ pub(crate) fn pm() -> String {
     token("pm-1", Role::Partners)
 }
 
-fn text(at: OffsetDateTime) -> String {
+pub(crate) fn text(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap()
 }
 
-fn msc(at: OffsetDateTime) -> Millis {
+pub(crate) fn msc(at: OffsetDateTime) -> Millis {
     brokeros_ib::millis(at)
 }
 
@@ -82,7 +82,7 @@ async fn ib(app: &App, id: &str) -> Value {
 }
 
 /// A client registered by its account manager and onboarded: its id and trading login.
-async fn onboarded_client(app: &App, last_name: &str) -> (String, u64) {
+pub(crate) async fn onboarded_client(app: &App, last_name: &str) -> (String, u64) {
     let client_id = app.register(last_name, CLEAR).await;
     let (_, arn) = app.start(&client_id).await;
     let done = app.finished(&arn).await;

@@ -182,6 +182,46 @@ pub async fn run_outbox_relay(services: Services) -> Result<(), Error> {
     .await
 }
 
+/// The most batches one invocation of `commission-accrual` writes per server: a pass stays
+/// well inside the function's timeout, and the next minute's continues.
+const ACCRUAL_BATCHES_PER_INVOCATION: u32 = 20;
+
+/// Runs one pass of IB deal ingestion and accrual per invocation (a schedule's target) over
+/// the configured platform servers, pricing with the FX feed `BROKEROS_FX_RATES` names (read
+/// at start-up), and answers what it wrote; a failing pass fails the invocation.
+pub async fn run_commission_accrual(services: Services) -> Result<(), Error> {
+    let fx = compose::fx_rates_from(&|name| std::env::var(name).ok())?;
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            let fx = fx.clone();
+            async move {
+                let pass = brokeros_ib::accruals::accrue_servers(
+                    &services.ib,
+                    services.ports.trading.as_ref(),
+                    fx.as_ref(),
+                    ACCRUAL_BATCHES_PER_INVOCATION,
+                )
+                .await;
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                let pass = pass.map_err(LambdaError)?;
+                Ok::<Value, LambdaError>(serde_json::json!({
+                    "batches": pass.batches,
+                    "changes": pass.changes,
+                    "legs": pass.legs,
+                    "writes": pass.writes,
+                    "raced": pass.raced,
+                }))
+            }
+        },
+    ))
+    .await
+}
+
 /// Runs outage detection once per invocation (a schedule's target) and answers the providers
 /// whose health changed; then, when the function names state machines to watch
 /// ([`sweep::WATCHED_MACHINES_ENV`]), publishes their running executions and the oldest one's age.

@@ -178,10 +178,23 @@ ib_get!(sub_ib, id, portal::sub_ib);
 ib_get!(clients, query, portal::clients);
 ib_get!(referral_links, caller, portal::referral_links);
 ib_get!(invitations, caller, portal::invitations);
+ib_get!(my_accruals, query, portal::accruals);
 ib_get!(my_statements, query, payout::my_statements);
 ib_get!(my_statement, id, payout::my_statement);
 ib_get!(statement, id, payout::statement);
 ib_get!(payout_run, id, payout::run);
+
+/// `GET /partners/ibs/{id}/accruals?period=…`: an IB's legs, for partner managers.
+async fn ib_accruals(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        portal::ib_accruals(&state.services.ib, &p, &id, query(&uri)?).await?,
+    ))
+}
 
 /// `GET /partners/payouts/{id}/statements`.
 async fn payout_statements(
@@ -263,6 +276,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/partners/ibs/{id}/terminate", post(terminate))
         .route("/partners/ibs/{id}/move", post(move_ib))
         .route("/partners/ibs/{id}/plans", post(change_plans))
+        .route("/partners/ibs/{id}/accruals", get(ib_accruals))
         .route("/partners/ibs/{id}/referral-codes", post(add_code))
         .route(
             "/partners/clients/{id}/ib",
@@ -278,6 +292,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ib/me/sub-ibs", get(sub_ibs))
         .route("/ib/me/sub-ibs/{id}", get(sub_ib))
         .route("/ib/me/clients", get(clients))
+        .route("/ib/me/accruals", get(my_accruals))
         .route("/ib/me/referral-links", get(referral_links))
         .route("/ib/me/invitations", post(invite).get(invitations))
         .route("/ib/me/statements", get(my_statements))

@@ -25,6 +25,14 @@ pub struct IbConfig {
     pub symbol_groups: SymbolGroups,
     #[serde(default)]
     pub payout: PayoutConfig,
+    /// The trading platform servers whose deals are ingested and accrued.
+    #[serde(default = "default_platform_servers")]
+    pub platform_servers: Vec<String>,
+}
+
+/// The simulated platform's one server (`brokeros_local::SIMULATED_SERVER`).
+fn default_platform_servers() -> Vec<String> {
+    vec!["sim-1".to_string()]
 }
 
 /// How statements are paid.
@@ -82,6 +90,14 @@ impl IbConfig {
                 ));
             }
             currency.exact(&field, *threshold)?;
+        }
+        if self.platform_servers.is_empty() || self.platform_servers.iter().any(|s| !is_name(s, 64))
+        {
+            return Err(Error::invalid(
+                "invalid_config",
+                "ib.platform_servers",
+                "ib.platform_servers names at least one server, each of letters, digits, '-' or '_'",
+            ));
         }
         for (name, symbols) in &self.symbol_groups {
             let field = format!("ib.symbol_groups.{name}");

@@ -133,3 +133,18 @@ pub fn statements_of_ib(ib_id: &str) -> String {
 pub fn carried_balance(id: &str) -> Key {
     Key::new(format!("IBCARRY#{id}"), "CARRY")
 }
+
+/// The partition of a client's counted deals as the accrual last computed them (each with its
+/// legs), by time: what a stateless accrual run rebuilds the client's book from.
+pub fn client_deals(client_id: &str) -> String {
+    format!("IBCLIENTDEAL#{client_id}")
+}
+
+/// One deal of `client_id`'s, by its time (zero-padded, so sort keys sort by time), server and
+/// ticket.
+pub fn client_deal(client_id: &str, time_msc: i64, server: &str, deal: u64) -> Key {
+    Key::new(
+        client_deals(client_id),
+        format!("{time_msc:020}#{server}#{deal}"),
+    )
+}

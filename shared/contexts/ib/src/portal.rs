@@ -276,3 +276,53 @@ pub async fn tree(services: &Services, principal: &Principal, filter: TreeFilter
     let items: Vec<Value> = members.iter().map(sub_ib_view).collect();
     Ok(json!({ "items": items }))
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccrualsFilter {
+    /// `<kind>:<label>`: `daily:2026-03-02`, `weekly:2026-W10` or `monthly:2026-03`.
+    pub period: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The calling IB's legs counted in a period, each with its explanation (its own legs only: a
+/// sub-IB's are its own business).
+pub async fn accruals(
+    services: &Services,
+    principal: &Principal,
+    filter: AccrualsFilter,
+) -> Result<Value> {
+    let id = own_ib_id(services, principal).await?;
+    legs_page(services, &id, filter).await
+}
+
+/// IB `id`'s legs counted in a period, for partner managers.
+pub async fn ib_accruals(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    filter: AccrualsFilter,
+) -> Result<Value> {
+    require_partner_manager(principal, "read an IB's accruals")?;
+    let id = services.get::<Ib>(id).await?.entity.node.id;
+    legs_page(services, &id, filter).await
+}
+
+async fn legs_page(services: &Services, ib: &str, filter: AccrualsFilter) -> Result<Value> {
+    let text = filter
+        .period
+        .ok_or_else(|| Error::invalid("required", "period", "period is required"))?;
+    let period = crate::accruals::parse_period("period", &text)?;
+    let limit = brokeros_kernel::page_limit(filter.limit)?;
+    let beneficiary = crate::model::Beneficiary::Ib(ib.to_string());
+    let (legs, next) =
+        crate::accruals::legs_in_period(services, &beneficiary, period, filter.cursor, limit)
+            .await?;
+    Ok(json!({
+        "ib_id": ib,
+        "period": text,
+        "items": legs,
+        "next_cursor": next,
+    }))
+}

@@ -310,6 +310,16 @@ struct CpaProgress {
     paid: Vec<String>,
 }
 
+/// A client's deal as the live path keeps it between batches: the revision computed, the
+/// generation its legs carry, and the legs as they stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedDeal {
+    pub deal: PlatformDeal,
+    pub revision: u32,
+    pub generation: u32,
+    pub legs: Vec<Accrual>,
+}
+
 #[derive(Debug, Clone)]
 struct Booked {
     deal: PlatformDeal,
@@ -457,6 +467,50 @@ impl EngineState {
         )
     }
 
+    /// Takes up `client`'s deals as an earlier run left them (see [`EngineState::booked_deals`]),
+    /// rebuilding its positions and CPA progress from them, so that a stateless live path
+    /// continues where the last batch stopped: a deal after them is computed in order, a late,
+    /// corrected or cancelled one replays them.
+    pub fn restore_client(&mut self, client: &str, deals: Vec<BookedDeal>) {
+        let mut book = ClientBook::default();
+        for booked in deals {
+            book.remember(&booked.deal, booked.revision, Some(booked.legs));
+            if let Some(entry) = book
+                .history
+                .get_mut(&(booked.deal.time_msc, booked.deal.deal))
+            {
+                entry.generation = booked.generation;
+            }
+        }
+        let keys: Vec<(Millis, u64)> = book.history.keys().copied().collect();
+        for key in keys {
+            book.pass(key);
+        }
+        book.last = book.history.keys().next_back().copied();
+        self.books.insert(client.to_string(), book);
+    }
+
+    /// `client`'s computed deals as they stand, in time order: what [`EngineState::restore_client`]
+    /// takes up. Empty without a live state's history.
+    pub fn booked_deals(&self, client: &str) -> Vec<BookedDeal> {
+        self.books
+            .get(client)
+            .map(|book| {
+                book.history
+                    .values()
+                    .filter_map(|b| {
+                        Some(BookedDeal {
+                            deal: b.deal.clone(),
+                            revision: b.revision,
+                            generation: b.generation,
+                            legs: b.legs.clone()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Open positions over every account: what a single pass keeps in memory.
     pub fn open_positions(&self) -> usize {
         self.books
@@ -528,24 +582,10 @@ impl ClientBook {
         self.cpa = CpaProgress::default();
         let keys: Vec<(Millis, u64)> = self.history.keys().copied().collect();
         for key in keys {
-            let booked = &self.history[&key];
-            if key < from
-                && let Some(legs) = &booked.legs
-            {
-                let deal = booked.deal.clone();
-                let paid_cpa: Vec<String> = legs
-                    .iter()
-                    .filter(|l| l.kind == LegKind::Cpa && !l.reversal)
-                    .map(|l| l.explanation.basis.plan_id.clone())
-                    .collect();
-                self.advance(&deal);
-                for plan in paid_cpa {
-                    if !self.cpa.paid.contains(&plan) {
-                        self.cpa.paid.push(plan);
-                    }
-                }
+            if key < from && self.pass(key) {
                 continue;
             }
+            let booked = &self.history[&key];
             let (deal, revision) = (booked.deal.clone(), booked.revision);
             let generation = booked.generation + u32::from(booked.legs.is_some());
             let mut legs = Vec::new();
@@ -567,6 +607,28 @@ impl ClientBook {
         }
         self.last = self.history.keys().next_back().copied();
         Ok(())
+    }
+
+    /// Moves positions and CPA progress past the deal at `key`, keeping the legs it has (and
+    /// the CPA they paid); `false` when the deal was never computed.
+    fn pass(&mut self, key: (Millis, u64)) -> bool {
+        let booked = &self.history[&key];
+        let Some(legs) = &booked.legs else {
+            return false;
+        };
+        let deal = booked.deal.clone();
+        let paid_cpa: Vec<String> = legs
+            .iter()
+            .filter(|l| l.kind == LegKind::Cpa && !l.reversal)
+            .map(|l| l.explanation.basis.plan_id.clone())
+            .collect();
+        self.advance(&deal);
+        for plan in paid_cpa {
+            if !self.cpa.paid.contains(&plan) {
+                self.cpa.paid.push(plan);
+            }
+        }
+        true
     }
 
     /// What `deal` does to the client's positions and CPA progress, but the CPA paid.
