@@ -37,32 +37,9 @@ brokeros_tests::scenarios! {
     an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate => new,
 }
 
-/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
-macro_rules! ib {
-    ($($module:ident :: $scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
-                }
-            )*
-        }
-
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::$module::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
 /// The deal-feed scenarios run on a store alone (no HTTP), under `deal_feed::{sqlite, dynamodb}`.
 mod deal_feed {
-    ib! {
+    brokeros_tests::store_scenarios! {
         deals::deals_are_ingested_once_across_repeated_runs,
         deals::concurrent_ingesters_apply_each_change_once,
         deals::a_crash_between_pages_resumes_where_the_last_commit_left,
@@ -77,7 +54,7 @@ mod deal_feed {
 /// The payout scenarios run on a store with the app's services (no HTTP), under
 /// `payouts::{sqlite, dynamodb}`.
 mod payouts {
-    ib! {
+    brokeros_tests::store_scenarios! {
         payout::remainders_carry_exactly_and_a_rerun_pays_nothing,
         payout::statements_over_the_threshold_wait_for_finance,
         payout::a_credit_that_keeps_failing_is_flagged,

@@ -7,34 +7,11 @@ mod scenarios;
 use brokeros_tests::app as harness;
 use over_http::*;
 
-/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each scenario.
-macro_rules! recon {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::scenarios::$scenario(brokeros_tests::fresh_sqlite_store()).await;
-                }
-            )*
-        }
-
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::scenarios::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-recon! {
-    each_kind_is_classified_and_recorded,
-    a_bad_report_changes_nothing,
-    only_finance_and_admins_reconcile,
-    the_same_report_is_one_run,
+brokeros_tests::store_scenarios! {
+    scenarios::each_kind_is_classified_and_recorded,
+    scenarios::a_bad_report_changes_nothing,
+    scenarios::only_finance_and_admins_reconcile,
+    scenarios::the_same_report_is_one_run,
 }
 
 /// Reconciliation over HTTP on the local Broker OS (`over_http::sqlite::…`, `over_http::dynamodb::…`).

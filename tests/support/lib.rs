@@ -176,3 +176,31 @@ macro_rules! scenarios {
         }
     };
 }
+
+/// Store-level scenario tests (no HTTP): each `module::scenario`, an
+/// `async fn(Arc<dyn Store>)` of the calling suite, once on a fresh SQLite store
+/// (`sqlite::<scenario>`) and once on a fresh DynamoDB Local table pair (`dynamodb::<scenario>`).
+// The scenarios are functions of the suite that calls the macro, hence `crate::`.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! store_scenarios {
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario($crate::fresh_sqlite_store()).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    crate::$module::$scenario($crate::fresh_dynamo_store().await).await;
+                }
+            )*
+        }
+    };
+}

@@ -3,7 +3,7 @@
 //! each on a fresh store.
 //!
 //! A scenario is written once, as `async fn scenario(store: Arc<dyn Store>)` in one of the
-//! modules below, and listed in the `trading!` invocation at the bottom of this file.
+//! modules below, and listed in the `store_scenarios!` invocation at the bottom of this file.
 
 mod accounts;
 mod balances;
@@ -13,30 +13,7 @@ mod history;
 mod idempotency;
 mod outage;
 
-/// Makes `sqlite::<scenario>` and `dynamodb::<scenario>` tests of each `module::scenario`.
-macro_rules! trading {
-    ($($module:ident :: $scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::$module::$scenario(brokeros_tests::fresh_sqlite_store()).await;
-                }
-            )*
-        }
-
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    crate::$module::$scenario(brokeros_tests::fresh_dynamo_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-trading! {
+brokeros_tests::store_scenarios! {
     accounts::creating_an_account_twice_opens_one,
     accounts::a_reused_request_id_with_other_data_is_refused,
     accounts::concurrent_creations_get_distinct_logins,
