@@ -705,6 +705,12 @@ impl PlanBook {
     /// Adds a version; one that does not follow the plan's versions in number and time is
     /// refused.
     pub fn insert(&mut self, plan: CommissionPlan) -> Result<()> {
+        self.insert_shared(Arc::new(plan))
+    }
+
+    /// Like [`PlanBook::insert`], for a version already compiled and shared (a process's cache
+    /// of plans), so building a book does not copy the plans' rules.
+    pub fn insert_shared(&mut self, plan: Arc<CommissionPlan>) -> Result<()> {
         let versions = self.plans.entry(plan.id.clone()).or_default();
         let at = versions.partition_point(|p| p.effective_from_msc < plan.effective_from_msc);
         let before_ok = at == 0 || versions[at - 1].version < plan.version;
@@ -721,7 +727,7 @@ impl PlanBook {
                 ),
             ));
         }
-        versions.insert(at, Arc::new(plan));
+        versions.insert(at, plan);
         Ok(())
     }
 

@@ -56,10 +56,6 @@ impl CommissionPlanRecord {
     }
 }
 
-fn now_msc(ctx_now: time::OffsetDateTime) -> Millis {
-    (ctx_now.unix_timestamp_nanos() / 1_000_000) as Millis
-}
-
 /// What changed between two versions' documents: each top-level field, and the rules by id.
 fn document_changes(before: &Value, after: &Value) -> Vec<FieldChange> {
     let mut out = Vec::new();
@@ -143,7 +139,7 @@ pub async fn put_plan_version(
     let plan = CommissionPlan::from_value(&document, &services.config.symbol_groups)?;
     let core: &Core = services;
     let ctx = brokeros_kernel::user_ctx(core, principal, correlation_id);
-    if plan.effective_from_msc < now_msc(ctx.now) {
+    if plan.effective_from_msc < crate::millis(ctx.now) {
         return Err(Error::invalid(
             "plan_backdated",
             "effective_from",
@@ -334,7 +330,11 @@ pub async fn plan_book<'a>(
             book_versions.push(plan);
         }
     }
-    PlanBook::new(book_versions.iter().map(|p| p.as_ref().clone()))
+    let mut book = PlanBook::default();
+    for plan in book_versions {
+        book.insert_shared(plan)?;
+    }
+    Ok(book)
 }
 
 #[cfg(test)]
