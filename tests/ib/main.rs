@@ -60,6 +60,8 @@ mod payouts {
         payout::a_credit_that_keeps_failing_is_flagged,
         payout::bad_payout_requests_write_nothing,
         payout::the_payout_machine_runs_end_to_end,
+        payout::missed_periods_are_caught_up_in_order_and_the_paid_are_told,
+        payout::overdue_approvals_are_escalated_and_the_late_decision_pays,
         payout::an_ib_reads_only_its_own_statements,
         payout::a_late_leg_is_paid_in_the_next_period_and_named,
     }

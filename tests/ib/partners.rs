@@ -18,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::harness::{App, Build, token};
 
 /// A passport number the simulated KYC provider clears.
-const CLEAR: &str = "C01X00T47";
+pub(crate) const CLEAR: &str = "C01X00T47";
 
 pub(crate) fn pm() -> String {
     token("pm-1", Role::Partners)

@@ -468,8 +468,9 @@ pub async fn statements_over_the_threshold_wait_for_finance(store: Arc<dyn Store
     );
 }
 
-/// A credit the ledger refuses is recorded on its statement each time, and after the last
-/// allowed attempt the statement is flagged for finance and no longer tried.
+/// A credit the ledger refuses is recorded on its statement each time and tried again only
+/// when its wait is over (`ib.payout.credit_retry_seconds`, doubled after each failure); after
+/// the last allowed attempt the statement is flagged for finance and no longer tried.
 pub async fn a_credit_that_keeps_failing_is_flagged(store: Arc<dyn Store>) {
     let app = app(store.clone(), None).await;
     // An id the ledger takes for no account: its credit can never post.
@@ -479,7 +480,8 @@ pub async fn a_credit_that_keeps_failing_is_flagged(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let services = &app.services.ib;
-    let ctx = ctx(&app);
+    let retry = services.config.payout.credit_retry();
+    let mut ctx = ctx(&app);
     let run = payout::start_run(services, &ctx, day(0), "schedule")
         .await
         .unwrap();
@@ -487,17 +489,38 @@ pub async fn a_credit_that_keeps_failing_is_flagged(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut flagged = Vec::new();
-    for attempt in 1..=3 {
+    for attempt in 1..=3u32 {
         let report = payout::pay_statements(services, &ctx, &run.id, 10)
             .await
             .unwrap();
         assert_eq!((report.paid, report.failed), (0, 1), "attempt {attempt}");
         flagged = report.flagged;
+        if attempt == 3 {
+            assert_eq!(report.retry_at, None, "the last attempt is not retried");
+            break;
+        }
+        let wait = retry * 2_i32.pow(attempt - 1);
+        assert_eq!(report.retry_at, Some(ctx.now + wait), "attempt {attempt}");
+        // Before its wait is over the statement is left alone, and says when it is due.
+        let before = counts(store.as_ref()).await;
+        ctx.now += wait - time::Duration::seconds(1);
+        let early = payout::pay_statements(services, &ctx, &run.id, 10)
+            .await
+            .unwrap();
+        assert_eq!((early.paid, early.failed), (0, 0), "attempt {attempt}");
+        assert_eq!(early.retry_at, Some(ctx.now + time::Duration::seconds(1)));
+        assert_eq!(
+            counts(store.as_ref()).await,
+            before,
+            "waiting writes nothing"
+        );
+        ctx.now += time::Duration::seconds(1);
     }
     let s = statement(&app, "ib#bad", day(0)).await;
     assert_eq!(flagged, vec![s.id.clone()]);
     assert_eq!(s.status, StatementStatus::CreditFailed);
     assert_eq!(s.credit_failures.len(), 3);
+    ctx.now += time::Duration::days(1);
     let after = payout::pay_statements(services, &ctx, &run.id, 10)
         .await
         .unwrap();
@@ -520,15 +543,31 @@ pub async fn bad_payout_requests_write_nothing(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert_eq!(early.code(), "period_not_ended");
-    let run = payout::close_period(services, &ctx, PeriodKind::Daily, ctx.now, "schedule")
+    let closed = payout::close_period(services, &ctx, PeriodKind::Daily, ctx.now, "schedule")
         .await
         .unwrap();
+    let run = closed.run.expect("yesterday was due");
     assert_eq!(
         run.period.end_msc(),
         current.start_msc,
         "yesterday is closed"
     );
+    assert!(!closed.more_due, "today has not ended");
     let after_close = counts(store.as_ref()).await;
+    // Periods close in order: neither the day before yesterday nor today's.
+    for period in [
+        PeriodKind::Daily.period_of(run.period.start_msc - 1),
+        current,
+    ] {
+        let refused = payout::start_run(services, &ctx, period, "schedule")
+            .await
+            .unwrap_err();
+        assert!(
+            ["period_out_of_order", "period_not_ended"].contains(&refused.code()),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(counts(store.as_ref()).await, after_close);
     assert!(after_close.0 > before.0);
     for limit in [0, 1001] {
         let bad = payout::build_statements(services, &ctx, &run.id, limit)
@@ -550,7 +589,12 @@ pub async fn bad_payout_requests_write_nothing(store: Arc<dyn Store>) {
     let again = payout::close_period(services, &ctx, PeriodKind::Daily, ctx.now, "schedule")
         .await
         .unwrap();
-    assert_eq!(again, run, "closing again answers the same run");
+    assert_eq!(again.run, None, "nothing more is due until today ends");
+    let rerun = payout::start_run(services, &ctx, run.period, "schedule")
+        .await
+        .unwrap();
+    assert_eq!(rerun, run, "closing a closed period answers its run");
+    assert_eq!(counts(store.as_ref()).await, after_close);
 }
 
 /// The `commission-payout` machine on the local engine: yesterday's period closed, a statement
@@ -626,7 +670,9 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
     let paid = statement(&app, "ib_wf", yesterday).await;
     assert_eq!(paid.status, StatementStatus::Paid);
     assert_eq!(payable_balance(&app, "ib_wf").await, paid.lines.paid);
-    let input = serde_json::json!({ "schedule": "daily", "requested_by": "schedule" });
+    let input = serde_json::json!({
+        "schedule": "daily", "requested_period": null, "requested_by": "schedule"
+    });
     let again = workflow
         .start(Machine::CommissionPayout, "daily-again", input)
         .await
@@ -650,6 +696,283 @@ pub async fn the_payout_machine_runs_end_to_end(store: Arc<dyn Store>) {
         (1, 1),
         "the rerun built and paid nothing"
     );
+    // Asked again: nothing is due until today ends; a period out of order, of another
+    // schedule, or malformed is refused and writes nothing; the closed one resumes, paying
+    // nothing twice.
+    let before = counts(store.as_ref()).await;
+    for (body, status, code) in [
+        (
+            serde_json::json!({ "schedule": "daily" }),
+            409,
+            "nothing_due",
+        ),
+        (
+            serde_json::json!({ "schedule": "daily", "period": "daily:2020-01-01" }),
+            409,
+            "period_out_of_order",
+        ),
+        (
+            serde_json::json!({ "schedule": "daily", "period": "weekly:2026-W02" }),
+            400,
+            "invalid_period",
+        ),
+        (
+            serde_json::json!({ "schedule": "daily", "period": "yesterday" }),
+            400,
+            "invalid_period",
+        ),
+    ] {
+        let (got, error) = crate::partners::post(&app, "/partners/payouts", body, &maker).await;
+        assert_eq!(
+            (got, error["code"].as_str()),
+            (status, Some(code)),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        counts(store.as_ref()).await,
+        before,
+        "refusals write nothing"
+    );
+    let period = format!("daily:{}", yesterday.label());
+    let (status, resumed) = crate::partners::post(
+        &app,
+        "/partners/payouts",
+        serde_json::json!({ "schedule": "daily", "period": period }),
+        &maker,
+    )
+    .await;
+    assert_eq!(
+        (status, &resumed["resumed"]),
+        (200, &serde_json::json!(true)),
+        "{resumed}"
+    );
+    let ended = app
+        .finished(resumed["execution_arn"].as_str().unwrap())
+        .await;
+    assert_eq!(ended.status, brokeros_sfn::ExecutionStatus::Succeeded);
+    assert_eq!(
+        payable_balance(&app, "ib_wf").await,
+        paid.lines.paid,
+        "paid once"
+    );
+}
+
+/// Stores plan `id` as a partner manager would: daily, in force from a minute from now.
+async fn store_plan(app: &App, id: &str) {
+    let effective = ctx(app).now + time::Duration::minutes(1);
+    let document = serde_json::json!({
+        "id": id, "version": 1,
+        "effective_from": effective.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        "currency": "USD", "period": "daily",
+        "rules": [ { "id": "all", "match": {}, "earns": { "per_lot": "1.00" } } ],
+    });
+    brokeros_ib::plans::put_plan_version(
+        &app.services.ib,
+        &person("pm-1", Role::Partners),
+        document,
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
+}
+
+/// An IB that is also a client (so it is told when it is paid): its id and its client's.
+async fn ib_of_a_client(app: &App, last_name: &str) -> (String, String) {
+    use crate::partners::{pm, post};
+    let client = app.register(last_name, crate::partners::CLEAR).await;
+    let (status, application) = post(
+        app,
+        "/partners/applications",
+        serde_json::json!({ "name": last_name, "payout_currency": "USD", "client_id": client }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{application}");
+    let approve = format!(
+        "/partners/applications/{}/approve",
+        application["id"].as_str().unwrap()
+    );
+    let (status, ib) = post(
+        app,
+        &approve,
+        serde_json::json!({ "plans": ["standard"], "referral_codes": [] }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{ib}");
+    (ib["id"].as_str().unwrap().to_string(), client)
+}
+
+/// The scheduler missed days: one execution of the schedule closes every period due in
+/// turn, oldest first, pays each, and tells the IB (a client) once per statement paid; the
+/// next execution finds nothing due. Notifying again queues nothing.
+pub async fn missed_periods_are_caught_up_in_order_and_the_paid_are_told(store: Arc<dyn Store>) {
+    use brokeros_kernel::workflow::Machine;
+    use brokeros_onboarding::model::Notification;
+    let app = app(store.clone(), None).await;
+    store_plan(&app, "standard").await;
+    let (ib, client) = ib_of_a_client(&app, "Nolan").await;
+    let now = brokeros_ib::millis(ctx(&app).now);
+    let days_ago = |n: i64| PeriodKind::Daily.period_of(now - n * DAY);
+    // The last period paid was four days ago; deals came three days ago and yesterday.
+    run_period(&app, days_ago(4), "schedule").await;
+    let tree = tree(&[(ib.as_str(), None)]);
+    let legs = legs(
+        &tree,
+        "2.5",
+        &[
+            (1, "2", days_ago(3).start_msc + 3_600_000),
+            (1, "1", days_ago(1).start_msc + 3_600_000),
+        ],
+    );
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    let workflow = app.services.core.workflow().unwrap().clone();
+    let input = serde_json::json!({
+        "schedule": "daily", "requested_period": null, "requested_by": "schedule"
+    });
+    let arn = workflow
+        .start(Machine::CommissionPayout, "catch-up", input.clone())
+        .await
+        .unwrap();
+    let ended = app.finished(&arn).await;
+    assert_eq!(
+        ended.status,
+        brokeros_sfn::ExecutionStatus::Succeeded,
+        "{ended:?}"
+    );
+    let mut paid = Decimal::ZERO;
+    for n in [3, 2, 1] {
+        let run = app
+            .services
+            .ib
+            .get::<PayoutRun>(&run_id(days_ago(n)))
+            .await
+            .unwrap()
+            .entity;
+        assert_eq!(
+            run.status,
+            brokeros_ib::model::payout::RunStatus::Done,
+            "day -{n}"
+        );
+        let statement = find_statement(&app, &ib, days_ago(n)).await;
+        assert_eq!(
+            statement.is_some(),
+            n != 2,
+            "day -{n} has a statement iff it had legs"
+        );
+        if let Some(statement) = statement {
+            assert_eq!(statement.status, StatementStatus::Paid);
+            paid += statement.lines.paid;
+            let notification = app
+                .services
+                .core
+                .get::<Notification>(&format!("ntf_{}", statement.id))
+                .await
+                .unwrap()
+                .entity;
+            assert_eq!(
+                (
+                    notification.client_id.as_str(),
+                    notification.template.as_str()
+                ),
+                (client.as_str(), "ib_commission_paid")
+            );
+            assert_eq!(
+                notification.data["amount"],
+                serde_json::json!(statement.lines.paid)
+            );
+        }
+    }
+    assert_eq!(paid, dec("7.50"), "2 lots and 1 lot at 2.50");
+    assert_eq!(payable_balance(&app, &ib).await, paid);
+    let today = app
+        .services
+        .ib
+        .find::<PayoutRun>(&run_id(days_ago(0)))
+        .await
+        .unwrap();
+    assert!(today.is_none(), "today has not ended");
+    let again = workflow
+        .start(Machine::CommissionPayout, "catch-up-again", input)
+        .await
+        .unwrap();
+    let ended = app.finished(&again).await;
+    assert_eq!(ended.status, brokeros_sfn::ExecutionStatus::Succeeded);
+    let ctx = ctx(&app);
+    for n in [3, 1] {
+        let report = payout::notify_paid(&app.services.ib, &ctx, &run_id(days_ago(n)), 10)
+            .await
+            .unwrap();
+        assert_eq!(report.queued, 0, "day -{n}: told once");
+    }
+    assert_eq!(payable_balance(&app, &ib).await, paid, "paid once");
+}
+
+/// Finance's decisions are overdue: each wait that runs out is recorded on the run; after the
+/// last the workflow stops waiting, and finance's eventual approval starts a new execution
+/// that pays the statement once.
+pub async fn overdue_approvals_are_escalated_and_the_late_decision_pays(store: Arc<dyn Store>) {
+    let app = app(store.clone(), Some("1.00")).await;
+    let services = &app.services.ib;
+    let ctx = ctx(&app);
+    let yesterday = PeriodKind::Daily.period_of(brokeros_ib::millis(ctx.now) - DAY);
+    let tree = tree(&[("ib_slow", None)]);
+    let legs = legs(&tree, "2.5", &[(1, "3", yesterday.start_msc + 3_600_000)]);
+    store_legs(&app.services.core, &stored(&legs))
+        .await
+        .unwrap();
+    let run = run_period(&app, yesterday, "finance-maker").await;
+    assert_eq!(run.held, 1);
+    payout::await_approvals(services, &ctx, &run.id, "token-of-a-wait")
+        .await
+        .unwrap();
+    let max = brokeros_ib::model::payout::MAX_APPROVAL_WAITS;
+    for wait in 1..=max {
+        let answer = payout::escalate_approvals(services, &ctx, &run.id)
+            .await
+            .unwrap();
+        assert_eq!(answer["escalations"], wait);
+        assert_eq!(answer["give_up"], wait == max, "wait {wait}");
+    }
+    let overdue = services.get::<PayoutRun>(&run.id).await.unwrap().entity;
+    assert_eq!(overdue.approval_token, None, "an expired token is not kept");
+    let held = statement(&app, "ib_slow", yesterday).await;
+    payout::decide_statement(
+        services,
+        &person("finance-checker", Role::Finance),
+        "late-decision",
+        &held.id,
+        true,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut paid = None;
+    for _ in 0..600 {
+        let s = statement(&app, "ib_slow", yesterday).await;
+        if s.status == StatementStatus::Paid {
+            paid = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let paid = paid.expect("the late approval's execution pays the statement");
+    assert_eq!(payable_balance(&app, "ib_slow").await, paid.lines.paid);
+    let mut done = false;
+    for _ in 0..600 {
+        let run = services.get::<PayoutRun>(&run.id).await.unwrap().entity;
+        if run.status == brokeros_ib::model::payout::RunStatus::Done {
+            done = true;
+            assert_eq!(run.paid, 1);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the run finishes");
 }
 
 /// The IB portal shows an IB its own statements (and their CSV) and nothing of another IB's:

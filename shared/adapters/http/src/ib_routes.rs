@@ -222,7 +222,8 @@ async fn my_statement_csv(
     ))
 }
 
-/// `POST /partners/payouts`: starts the payout of a schedule's last closed period.
+/// `POST /partners/payouts`: starts the payout of a schedule's next period due, or resumes a
+/// closed one.
 async fn start_payout(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -36,16 +36,41 @@ fn default_platform_servers() -> Vec<String> {
 }
 
 /// How statements are paid.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutConfig {
     /// Per currency code: a statement paying more waits for finance's maker-checker approval.
     /// A currency without a threshold pays without approval.
     #[serde(default)]
     pub approval_threshold: BTreeMap<String, Decimal>,
+    /// How long a statement whose credit failed waits before its next attempt (doubled after
+    /// each failure).
+    #[serde(default = "default_credit_retry_seconds")]
+    pub credit_retry_seconds: u32,
 }
 
+impl Default for PayoutConfig {
+    fn default() -> Self {
+        PayoutConfig {
+            approval_threshold: BTreeMap::new(),
+            credit_retry_seconds: default_credit_retry_seconds(),
+        }
+    }
+}
+
+fn default_credit_retry_seconds() -> u32 {
+    60
+}
+
+/// The longest first wait before a failed credit is tried again (a day).
+const MAX_CREDIT_RETRY_SECONDS: u32 = 86_400;
+
 impl PayoutConfig {
+    /// The first wait before a failed credit is tried again.
+    pub fn credit_retry(&self) -> time::Duration {
+        time::Duration::seconds(i64::from(self.credit_retry_seconds))
+    }
+
     /// Whether a statement paying `paid` in `currency` waits for finance.
     pub fn needs_approval(&self, currency: &str, paid: Decimal) -> bool {
         self.approval_threshold
@@ -90,6 +115,13 @@ impl IbConfig {
                 ));
             }
             currency.exact(&field, *threshold)?;
+        }
+        if !(1..=MAX_CREDIT_RETRY_SECONDS).contains(&self.payout.credit_retry_seconds) {
+            return Err(Error::invalid(
+                "invalid_config",
+                "ib.payout.credit_retry_seconds",
+                format!("ib.payout.credit_retry_seconds must be 1 to {MAX_CREDIT_RETRY_SECONDS}"),
+            ));
         }
         if self.platform_servers.is_empty() || self.platform_servers.iter().any(|s| !is_name(s, 64))
         {
@@ -209,5 +241,18 @@ mod tests {
             field(config(|v| v["symbol_groups"]["majors"] = json!(["EUR USD"]))),
             "ib.symbol_groups.majors"
         );
+        assert_eq!(
+            ok.payout.credit_retry(),
+            time::Duration::minutes(1),
+            "the default"
+        );
+        for seconds in [0, 86_401] {
+            assert_eq!(
+                field(config(
+                    |v| v["payout"] = json!({ "credit_retry_seconds": seconds })
+                )),
+                "ib.payout.credit_retry_seconds"
+            );
+        }
     }
 }

@@ -113,6 +113,11 @@ pub fn payout_run(id: &str) -> Key {
     Key::new(format!("IBPAYOUT#{id}"), "RUN")
 }
 
+/// Where the payouts of periods of kind `kind_name` stand.
+pub fn payout_sequence(kind_name: &str) -> Key {
+    Key::new(format!("IBPAYOUTSEQ#{kind_name}"), "SEQUENCE")
+}
+
 /// Every payout run, by start time.
 pub const PAYOUT_RUNS: &str = "IBPAYOUTS";
 

@@ -25,6 +25,7 @@ enum Action {
     BuildStatements,
     PayStatements,
     AwaitApprovals,
+    EscalateApprovals,
     FlagCreditFailure,
     Notify,
 }
@@ -41,6 +42,9 @@ struct Task {
     /// Who started the run (absent: the scheduler).
     #[serde(default)]
     requested_by: Option<String>,
+    /// A period to close instead of the schedule's next due (`daily:2026-03-02`).
+    #[serde(default)]
+    requested_period: Option<String>,
     #[serde(default)]
     period_id: Option<String>,
     #[serde(default)]
@@ -61,14 +65,28 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
     let ctx = brokeros_kernel::workflow_ctx(services, &task.execution_id);
     match task.action {
         Action::ClosePeriod => {
-            let schedule = task.schedule.ok_or_else(|| {
-                Error::invalid("invalid_task_input", "schedule", "schedule is required")
-            })?;
-            let started_at = task.started_at.unwrap_or(ctx.now);
             let requested_by = task.requested_by.as_deref().unwrap_or("schedule");
-            let run =
-                payout::close_period(services, &ctx, schedule, started_at, requested_by).await?;
-            Ok(json!({ "period_id": run.id }))
+            let closed = match &task.requested_period {
+                Some(text) => {
+                    let period = crate::accruals::parse_period("requested_period", text)?;
+                    let run = payout::start_run(services, &ctx, period, requested_by).await?;
+                    payout::Closed {
+                        run: Some(run),
+                        more_due: false,
+                    }
+                }
+                None => {
+                    let schedule = task.schedule.ok_or_else(|| {
+                        Error::invalid("invalid_task_input", "schedule", "schedule is required")
+                    })?;
+                    let started_at = task.started_at.unwrap_or(ctx.now);
+                    payout::close_period(services, &ctx, schedule, started_at, requested_by).await?
+                }
+            };
+            Ok(json!({
+                "period_id": closed.run.map(|run| run.id),
+                "more_due": closed.more_due,
+            }))
         }
         Action::BuildStatements => {
             let run_id = required(&task.period_id, "period_id")?;
@@ -82,9 +100,13 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
                 .get::<crate::model::payout::PayoutRun>(run_id)
                 .await?
                 .entity;
-            let retrying = report.failed > report.flagged.len() as u32;
+            // A failed credit is tried again when its wait is over, not at once.
+            let retry_in_seconds = report
+                .retry_at
+                .map_or(0, |at| (at - ctx.now).whole_seconds().max(1));
             Ok(json!({
-                "payable": u32::from(report.more || retrying),
+                "payable": u32::from(report.more),
+                "retry_in_seconds": retry_in_seconds,
                 "awaiting_approval": run.held,
                 "flagged": run.flagged,
             }))
@@ -93,6 +115,10 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             let run_id = required(&task.period_id, "period_id")?;
             let token = required(&task.task_token, "task_token")?;
             payout::await_approvals(services, &ctx, run_id, token).await
+        }
+        Action::EscalateApprovals => {
+            let run_id = required(&task.period_id, "period_id")?;
+            payout::escalate_approvals(services, &ctx, run_id).await
         }
         Action::FlagCreditFailure => {
             let run_id = required(&task.period_id, "period_id")?;
@@ -106,8 +132,15 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
         }
         Action::Notify => {
             let run_id = required(&task.period_id, "period_id")?;
-            let run = payout::finish_run(services, &ctx, run_id).await?;
-            Ok(json!({ "notified": 0, "paid": run.paid }))
+            let report = payout::notify_paid(services, &ctx, run_id, BATCH).await?;
+            if !report.more {
+                payout::finish_run(services, &ctx, run_id).await?;
+            }
+            Ok(json!({
+                "notified": report.queued,
+                "portal_only": report.portal_only,
+                "remaining": u32::from(report.more),
+            }))
         }
     }
 }

@@ -34,6 +34,41 @@ use brokeros_kernel::{Core, user_ctx};
 pub use repo::{client_id_of_user, clients_of_logins};
 pub use services::{OnboardingSettings, Services};
 
+/// Stages notification `id` (template `template` with `data`) to client `client_id`, on the
+/// channel its contact details allow, unless one with that id is queued already: answers
+/// whether it staged one. Notifications are what other contexts tell clients through.
+pub async fn stage_notification(
+    core: &Core,
+    ctx: &brokeros_kernel::OpContext,
+    client_id: &str,
+    id: &str,
+    template: &str,
+    data: Value,
+    changes: &mut Changeset,
+) -> Result<bool> {
+    if core.find::<model::Notification>(id).await?.is_some() {
+        return Ok(false);
+    }
+    let client = load_client(core, client_id).await?.entity;
+    let channel = if client.email.is_some() {
+        "email"
+    } else if client.phone.is_some() {
+        "sms"
+    } else {
+        "portal"
+    };
+    let notification = model::Notification {
+        id: id.to_string(),
+        client_id: client.id,
+        template: template.to_string(),
+        channel: channel.to_string(),
+        data,
+        created_at: ctx.now,
+    };
+    changes.create(ctx, core.ids.as_ref(), &notification, "notification.queued")?;
+    Ok(true)
+}
+
 /// The client with `id`, which must exist: what other contexts read a client by.
 pub async fn load_client(services: &Core, id: &str) -> Result<Audited<Client>> {
     services.get::<Client>(id).await

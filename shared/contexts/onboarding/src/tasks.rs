@@ -3,9 +3,7 @@
 //! state change with the audit events in one transaction. The actor of every event is the
 //! workflow execution.
 
-use crate::model::{
-    AccountRef, KycStatus, Notification, OnboardingStatus, Review, ReviewLevel, ReviewStatus,
-};
+use crate::model::{AccountRef, KycStatus, OnboardingStatus, Review, ReviewLevel, ReviewStatus};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -303,29 +301,16 @@ async fn notify(services: &Services, task: NotifyTask) -> Result<Value> {
             let ctx = task.scope.ctx(services);
             let (_, client) = task.scope.load(services).await?;
             let mut changes = Changeset::new();
-            if services.find::<Notification>(id).await?.is_none() {
-                let channel = if client.entity.email.is_some() {
-                    "email"
-                } else if client.entity.phone.is_some() {
-                    "sms"
-                } else {
-                    "portal"
-                };
-                let notification = Notification {
-                    id: id.clone(),
-                    client_id: client.entity.id.clone(),
-                    template: template.clone(),
-                    channel: channel.to_string(),
-                    data: json!({ "onboarding_id": task.scope.onboarding_id, "login": task.login }),
-                    created_at: ctx.now,
-                };
-                changes.create(
-                    &ctx,
-                    services.ids.as_ref(),
-                    &notification,
-                    "notification.queued",
-                )?;
-            }
+            crate::stage_notification(
+                services,
+                &ctx,
+                &client.entity.id,
+                id,
+                template,
+                json!({ "onboarding_id": task.scope.onboarding_id, "login": task.login }),
+                &mut changes,
+            )
+            .await?;
             Ok(((), changes))
         })
     })

@@ -14,6 +14,10 @@ use super::engine::Beneficiary;
 use super::plan::{Period, PeriodKind};
 use super::statement::{Carry, PeriodStatement};
 
+/// How many times the payout workflow waits for finance's decisions (each wait as long as the
+/// definition's `AwaitApprovals` timeout) before it stops waiting.
+pub const MAX_APPROVAL_WAITS: u32 = 3;
+
 /// How many failed credits make a statement finance's to look at.
 pub const MAX_CREDIT_ATTEMPTS: u32 = 3;
 
@@ -48,6 +52,58 @@ pub fn statement_id(beneficiary: &Beneficiary, period: Period, currency: &str) -
     )
 }
 
+/// Where the payouts of one kind of period stand. Periods close one after another from the
+/// first that can hold legs (the period of the first plan of that kind to take effect, or the
+/// first period ever closed when no plan was stored), so a period the scheduler missed is paid
+/// late rather than never, and no period closes before an earlier one: statements carry
+/// remainders from one period to the next in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutSequence {
+    /// The kind's name: `daily`, `weekly` or `monthly`.
+    pub id: String,
+    pub first: Period,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_closed: Option<Period>,
+}
+
+impl PayoutSequence {
+    pub fn starting(first: Period) -> PayoutSequence {
+        PayoutSequence {
+            id: crate::keys::period_kind_name(first.kind).to_string(),
+            first,
+            last_closed: None,
+        }
+    }
+
+    /// The next period to close.
+    pub fn next_due(&self) -> Period {
+        self.last_closed.map_or(self.first, Period::next)
+    }
+
+    /// Records `period` closed: it must be the next due, or, before any period of the kind
+    /// closed, one no later than the first (an earlier one holds no legs of a plan, and
+    /// closing it first leaves none behind).
+    pub fn close(&mut self, period: Period) -> Result<()> {
+        if self.last_closed.is_none() && period.start_msc <= self.first.start_msc {
+            self.first = period;
+        }
+        let due = self.next_due();
+        if period != due {
+            return Err(Error::conflict(
+                "period_out_of_order",
+                format!(
+                    "{} periods close in order: the next to close is {}, not {}",
+                    self.id,
+                    due.label(),
+                    period.label()
+                ),
+            ));
+        }
+        self.last_closed = Some(period);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -77,11 +133,22 @@ pub struct PayoutRun {
     /// Why the workflow gave up on a credit, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_failure: Option<String>,
+    /// How many times the workflow's wait for finance's decisions ran out (each one recorded
+    /// as `ib.payout.approvals_overdue`).
+    #[serde(default)]
+    pub escalations: u32,
     /// The workflow's token while it waits for finance's decisions (never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_token: Option<String>,
     pub started_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+impl PayoutRun {
+    /// Whether its workflow stopped waiting for finance's decisions.
+    pub fn gave_up_waiting(&self) -> bool {
+        self.escalations >= MAX_APPROVAL_WAITS
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +192,13 @@ pub struct IbStatement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     pub credit_failures: Vec<String>,
+    /// After a failed credit: not tried again before then.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -164,17 +238,33 @@ impl IbStatement {
         Ok(())
     }
 
-    /// Records a failed credit; the last allowed one flags it for finance.
-    pub fn credit_failed(&mut self, reason: String, now: OffsetDateTime) -> Result<()> {
+    /// Records a failed credit; the last allowed one flags it for finance. Until then the
+    /// next attempt waits `backoff`, doubled after each failure, so a ledger that refuses for
+    /// a while (an account being opened, a currency being enabled) is not hammered.
+    pub fn credit_failed(
+        &mut self,
+        reason: String,
+        now: OffsetDateTime,
+        backoff: time::Duration,
+    ) -> Result<()> {
         if self.status != StatementStatus::Payable {
             return Err(self.refused("credited"));
         }
         self.credit_failures.push(reason);
-        if self.credit_failures.len() as u32 >= MAX_CREDIT_ATTEMPTS {
+        let failures = self.credit_failures.len() as u32;
+        if failures >= MAX_CREDIT_ATTEMPTS {
             self.status = StatementStatus::CreditFailed;
+            self.next_attempt_at = None;
+        } else {
+            self.next_attempt_at = Some(now + backoff * 2_i32.pow(failures - 1));
         }
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Whether a payable statement may be credited at `now`.
+    pub fn due_for_credit(&self, now: OffsetDateTime) -> bool {
+        self.status == StatementStatus::Payable && self.next_attempt_at.is_none_or(|at| at <= now)
     }
 }
 
@@ -244,5 +334,45 @@ impl CarriedBalance {
                 .collect(),
             last_period: Some(period),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-01-05T00:00:00Z.
+    const JAN_5: i64 = 1_767_571_200_000;
+
+    fn day(n: i64) -> Period {
+        PeriodKind::Daily.period_of(JAN_5 + n * DAY)
+    }
+
+    #[test]
+    fn periods_close_one_after_another_from_the_first() {
+        let mut sequence = PayoutSequence::starting(day(3));
+        assert_eq!(sequence.next_due(), day(3));
+        let skipped = sequence.close(day(4)).unwrap_err();
+        assert_eq!(skipped.code(), "period_out_of_order");
+        // Before anything closed, an earlier period may open the sequence.
+        sequence.close(day(1)).unwrap();
+        assert_eq!(sequence.next_due(), day(2));
+        for refused in [day(0), day(1), day(3)] {
+            let error = sequence.close(refused).unwrap_err();
+            assert_eq!(error.code(), "period_out_of_order", "{}", refused.label());
+        }
+        sequence.close(day(2)).unwrap();
+        assert_eq!(sequence.last_closed, Some(day(2)));
+        assert_eq!(sequence.next_due(), day(3));
+    }
+
+    #[test]
+    fn a_month_follows_a_month_of_any_length() {
+        // 2024-02 has 29 days; 2024-03 follows it.
+        let february = PeriodKind::Monthly.period_of(1_706_745_600_000 + 3 * DAY);
+        let mut sequence = PayoutSequence::starting(february);
+        sequence.close(february).unwrap();
+        assert_eq!(sequence.next_due().label(), "2024-03");
     }
 }

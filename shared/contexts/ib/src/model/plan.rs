@@ -122,6 +122,11 @@ fn date_of_day(day: i64) -> Date {
 }
 
 impl Period {
+    /// The period of the same kind that starts when this one ends.
+    pub fn next(self) -> Period {
+        self.kind.period_of(self.end_msc())
+    }
+
     /// When the next period starts.
     pub fn end_msc(self) -> Millis {
         let day = self.start_msc.div_euclid(DAY_MS);

@@ -29,10 +29,10 @@ use time::OffsetDateTime;
 use crate::Services;
 use crate::accruals::{self, StoredLeg};
 use crate::model::payout::{
-    CarriedBalance, IbStatement, PayoutRun, RunStatus, StatementStatus, period_ended_before,
-    run_id, statement_id,
+    CarriedBalance, IbStatement, PayoutRun, PayoutSequence, RunStatus, StatementStatus,
+    period_ended_before, run_id, statement_id,
 };
-use crate::model::{Beneficiary, Carry, Period, PeriodKind, PeriodSums};
+use crate::model::{Beneficiary, Carry, Millis, Period, PeriodKind, PeriodSums};
 
 /// Legs and beneficiaries read per page.
 const PAGE: u32 = 200;
@@ -44,20 +44,76 @@ pub fn approval_id(statement_id: &str) -> String {
     format!("ib-statement-{}", &digest[..40])
 }
 
-/// Closes the period of kind `schedule` that ended before `started_at` and records its payout
-/// run; closing a closed period answers its run.
+/// What closing a schedule's next period answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The run of the period closed; none when no period was due.
+    pub run: Option<PayoutRun>,
+    /// Whether the period after it had ended too (a missed schedule being caught up).
+    pub more_due: bool,
+}
+
+/// Closes the next period of kind `schedule` due, if it ended before `started_at`, and
+/// records its run (see [`PayoutSequence`]: periods close in order, none skipped).
 pub async fn close_period(
     services: &Services,
     ctx: &OpContext,
     schedule: PeriodKind,
     started_at: OffsetDateTime,
     requested_by: &str,
-) -> Result<PayoutRun> {
-    let period = period_ended_before(schedule, crate::millis(started_at));
-    start_run(services, ctx, period, requested_by).await
+) -> Result<Closed> {
+    let started = crate::millis(started_at);
+    let due = next_due(services, schedule, started).await?;
+    if due.end_msc() > started {
+        return Ok(Closed {
+            run: None,
+            more_due: false,
+        });
+    }
+    let run = start_run(services, ctx, due, requested_by).await?;
+    Ok(Closed {
+        run: Some(run),
+        more_due: due.next().end_msc() <= started,
+    })
 }
 
-/// Closes `period` (which must have ended by `ctx.now`) and records its run, once.
+/// The next period of kind `schedule` to close: the one after the last closed, or the first
+/// that can hold legs; when neither a period of the kind was closed nor a plan of the kind
+/// stored, the one that ended before `now`.
+pub async fn next_due(services: &Services, schedule: PeriodKind, now: Millis) -> Result<Period> {
+    let sequence = services
+        .find::<PayoutSequence>(crate::keys::period_kind_name(schedule))
+        .await?;
+    Ok(sequence.map_or_else(
+        || period_ended_before(schedule, now),
+        |s| s.entity.next_due(),
+    ))
+}
+
+/// Stages the start of the payout sequence of kind `kind` at the period holding `from`, unless
+/// it has started: the first plan of a kind to be stored says from when its periods are paid.
+pub(crate) async fn stage_sequence_start(
+    core: &brokeros_kernel::Core,
+    ctx: &OpContext,
+    kind: PeriodKind,
+    from: Millis,
+    changes: &mut Changeset,
+) -> Result<()> {
+    let id = crate::keys::period_kind_name(kind);
+    if core.find::<PayoutSequence>(id).await?.is_none() {
+        let sequence = PayoutSequence::starting(kind.period_of(from));
+        changes.create(
+            ctx,
+            core.ids.as_ref(),
+            &sequence,
+            "ib.payout.sequence_started",
+        )?;
+    }
+    Ok(())
+}
+
+/// Closes `period` (which must have ended by `ctx.now` and be the next of its kind to close,
+/// see [`PayoutSequence`]) and records its run, once: a closed period answers its run.
 pub async fn start_run(
     services: &Services,
     ctx: &OpContext,
@@ -79,6 +135,27 @@ pub async fn start_run(
             if let Some(run) = services.find::<PayoutRun>(id).await? {
                 return Ok((run.entity, changes));
             }
+            let ids = services.ids.as_ref();
+            let kind = crate::keys::period_kind_name(period.kind);
+            match services.find::<PayoutSequence>(kind).await? {
+                Some(before) => {
+                    let mut sequence = before.entity.clone();
+                    sequence.close(period)?;
+                    changes.update(
+                        ctx,
+                        ids,
+                        &before,
+                        &sequence,
+                        "ib.payout.sequence_advanced",
+                        vec![],
+                    )?;
+                }
+                None => {
+                    let mut sequence = PayoutSequence::starting(period);
+                    sequence.close(period)?;
+                    changes.create(ctx, ids, &sequence, "ib.payout.sequence_started")?;
+                }
+            }
             let run = PayoutRun {
                 id: id.clone(),
                 period,
@@ -90,11 +167,12 @@ pub async fn start_run(
                 paid: 0,
                 flagged: 0,
                 credit_failure: None,
+                escalations: 0,
                 approval_token: None,
                 started_at: ctx.now,
                 updated_at: ctx.now,
             };
-            changes.create(ctx, services.ids.as_ref(), &run, "ib.payout.period_closed")?;
+            changes.create(ctx, ids, &run, "ib.payout.period_closed")?;
             changes.put(repo::period_closed_marker(period, id));
             Ok((run, changes))
         })
@@ -297,6 +375,7 @@ async fn build_for(
             status,
             approval_id: (status == StatementStatus::AwaitingApproval).then(|| approval_id(&id)),
             credit_failures: Vec::new(),
+            next_attempt_at: None,
             created_at: ctx.now,
             updated_at: ctx.now,
         };
@@ -383,6 +462,8 @@ pub struct PayReport {
     /// Statements whose credit failed for the last allowed time, for finance.
     pub flagged: Vec<String>,
     pub more: bool,
+    /// When the earliest statement whose credit failed may be tried again.
+    pub retry_at: Option<OffsetDateTime>,
 }
 
 /// Credits up to `limit` payable statements of run `run_id`: each a ledger transfer whose id
@@ -407,15 +488,21 @@ pub async fn pay_statements(
             }
             match pay_one(services, ctx, id).await? {
                 Credit::NotPayable => {}
+                Credit::NotYet(at) => {
+                    report.retry_at = Some(report.retry_at.map_or(at, |r| r.min(at)));
+                }
                 Credit::Paid => {
                     attempted += 1;
                     report.paid += 1;
                 }
-                Credit::Failed { flagged } => {
+                Credit::Failed { flagged, retry_at } => {
                     attempted += 1;
                     report.failed += 1;
                     if flagged {
                         report.flagged.push(id.clone());
+                    }
+                    if let Some(at) = retry_at {
+                        report.retry_at = Some(report.retry_at.map_or(at, |r| r.min(at)));
                     }
                 }
             }
@@ -430,8 +517,14 @@ pub async fn pay_statements(
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Credit {
     NotPayable,
+    /// Its last credit failed: not before then.
+    NotYet(#[serde(with = "time::serde::rfc3339")] OffsetDateTime),
     Paid,
-    Failed { flagged: bool },
+    Failed {
+        flagged: bool,
+        #[serde(with = "time::serde::rfc3339::option")]
+        retry_at: Option<OffsetDateTime>,
+    },
 }
 
 /// The ledger transfer that pays a statement: out of the broker's revenue into the IB's
@@ -459,6 +552,10 @@ async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credi
             let before = services.get::<IbStatement>(id).await?;
             if before.entity.status != StatementStatus::Payable {
                 return Ok((Credit::NotPayable, changes));
+            }
+            if !before.entity.due_for_credit(ctx.now) {
+                let at = before.entity.next_attempt_at.unwrap_or(ctx.now);
+                return Ok((Credit::NotYet(at), changes));
             }
             let mut statement = before.entity.clone();
             let staged = match credit(&statement) {
@@ -488,7 +585,8 @@ async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credi
                 ) => return Err(e),
                 Err(refused) => {
                     changes = Changeset::new();
-                    statement.credit_failed(refused.body().message, ctx.now)?;
+                    let backoff = services.config.payout.credit_retry();
+                    statement.credit_failed(refused.body().message, ctx.now, backoff)?;
                     let flagged = statement.status == StatementStatus::CreditFailed;
                     if flagged {
                         run.flagged += 1;
@@ -498,7 +596,8 @@ async fn pay_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Credi
                     } else {
                         "ib.statement.credit_failed"
                     };
-                    (Credit::Failed { flagged }, action)
+                    let retry_at = statement.next_attempt_at;
+                    (Credit::Failed { flagged, retry_at }, action)
                 }
             };
             run.updated_at = ctx.now;
@@ -604,12 +703,43 @@ pub async fn decide_statement(
         })
     })
     .await?;
-    if run.held == 0
-        && let Some(token) = &run.approval_token
-    {
-        answer_waiting(services, token, &run).await?;
+    if run.held == 0 {
+        if let Some(token) = &run.approval_token {
+            answer_waiting(services, token, &run).await?;
+        } else if run.gave_up_waiting() && run.status == RunStatus::Paying {
+            // The run's workflow stopped waiting long ago: a new one pays what was approved.
+            start_execution(services, run.period, &run.requested_by).await?;
+        }
     }
     Ok(statement_view(&statement))
+}
+
+/// The workflow's wait for finance's decisions on run `run_id` ran out: recorded (the run stops
+/// holding the expired token), and answered with whether the workflow should stop waiting (after
+/// [`crate::model::payout::MAX_APPROVAL_WAITS`] waits; finance's last decision then starts a new execution to pay).
+pub async fn escalate_approvals(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+) -> Result<Value> {
+    let run = change_run(
+        services,
+        ctx,
+        run_id,
+        "ib.payout.approvals_overdue",
+        |run| {
+            run.escalations += 1;
+            run.approval_token = None;
+            true
+        },
+    )
+    .await?;
+    Ok(json!({
+        "run_id": run.id,
+        "held": run.held,
+        "escalations": run.escalations,
+        "give_up": run.gave_up_waiting(),
+    }))
 }
 
 /// Tells the workflow waiting on run `run`'s approvals that none is held any more.
@@ -709,6 +839,96 @@ pub async fn flag_credit_failure(
     .await
 }
 
+/// What a call of [`notify_paid`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    /// Notifications queued by this call.
+    pub queued: u32,
+    /// Paid statements of IBs that are not clients: they read them on the IB portal.
+    pub portal_only: u32,
+    /// More paid statements may wait: call again.
+    pub more: bool,
+}
+
+/// Queues a notification for up to `limit` paid statements of run `run_id` not notified yet:
+/// to the IB's client record (an IB that is not a client reads it on its portal) or, for a
+/// rebate, to the client. A notification's id is its statement's, so each is queued once
+/// however often this runs.
+pub async fn notify_paid(
+    services: &Services,
+    ctx: &OpContext,
+    run_id: &str,
+    limit: u32,
+) -> Result<NotifyReport> {
+    check_limit(limit)?;
+    let mut report = NotifyReport::default();
+    let mut cursor = None;
+    loop {
+        let (ids, next) = repo::statement_ids_of_run(services, run_id, cursor, PAGE).await?;
+        for id in &ids {
+            if report.queued == limit {
+                report.more = true;
+                return Ok(report);
+            }
+            match notify_one(services, ctx, id).await? {
+                Some(true) => report.queued += 1,
+                Some(false) => {}
+                None => report.portal_only += 1,
+            }
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
+
+/// Queues statement `id`'s notification if it is paid: whether one was queued now, or none
+/// when its IB has no client record to send it to.
+async fn notify_one(services: &Services, ctx: &OpContext, id: &str) -> Result<Option<bool>> {
+    execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let statement = services.get::<IbStatement>(id).await?.entity;
+            if statement.status != StatementStatus::Paid {
+                return Ok((Some(false), changes));
+            }
+            let (client, template) = match &statement.lines.beneficiary {
+                Beneficiary::Ib(ib) => (
+                    services
+                        .find::<crate::model::Ib>(ib)
+                        .await?
+                        .and_then(|ib| ib.entity.client_id),
+                    "ib_commission_paid",
+                ),
+                Beneficiary::Client(client) => (Some(client.clone()), "rebate_paid"),
+            };
+            let Some(client) = client else {
+                return Ok((None, changes));
+            };
+            let lines = &statement.lines;
+            let data = json!({
+                "statement_id": statement.id,
+                "period": statement.lines.period.label(),
+                "amount": lines.paid,
+                "currency": lines.currency.code,
+            });
+            let queued = brokeros_onboarding::stage_notification(
+                services,
+                ctx,
+                &client,
+                &format!("ntf_{}", statement.id),
+                template,
+                data,
+                &mut changes,
+            )
+            .await?;
+            Ok((Some(queued), changes))
+        })
+    })
+    .await
+}
+
 /// Ends the run once its statements are paid or decided.
 pub async fn finish_run(services: &Services, ctx: &OpContext, run_id: &str) -> Result<PayoutRun> {
     change_run(services, ctx, run_id, "ib.payout.done", |run| {
@@ -801,16 +1021,21 @@ pub async fn my_statement_csv(
     ))
 }
 
-/// What `POST /partners/payouts` asks for.
+/// What `POST /partners/payouts` asks for: a schedule's next period due, or one period
+/// (`daily:2026-03-02`, `weekly:2026-W10`, `monthly:2026-03`) of that schedule: the next due,
+/// or one already closed whose payout is resumed.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
     pub schedule: PeriodKind,
+    #[serde(default)]
+    pub period: Option<String>,
 }
 
-/// Starts the payout workflow of the schedule's last closed period, with the caller as the
-/// requester (who then may not approve its statements). The run is the period's: starting
-/// again pays nothing twice.
+/// Starts the payout workflow of a period of the schedule, with the caller as the requester
+/// (who then may not approve its statements). Periods close in order: a period that has not
+/// ended, or that is not the next due and was never closed, is refused. A closed period's run
+/// goes on where it stood, paying nothing twice.
 pub async fn start_payout(
     services: &Services,
     principal: &Principal,
@@ -820,20 +1045,79 @@ pub async fn start_payout(
         &[Role::Partners, Role::Finance, Role::Admin],
         "start a commission payout",
     )?;
-    let period = period_ended_before(request.schedule, crate::millis(services.clock.now()));
+    let now = crate::millis(services.clock.now());
+    let due = next_due(services, request.schedule, now).await?;
+    let period = match &request.period {
+        None => due,
+        Some(text) => {
+            let period = accruals::parse_period("period", text)?;
+            if period.kind != request.schedule {
+                return Err(Error::invalid(
+                    "invalid_period",
+                    "period",
+                    "the period is not one of the schedule's",
+                ));
+            }
+            period
+        }
+    };
+    let resumed = services.find::<PayoutRun>(&run_id(period)).await?.is_some();
+    if !resumed {
+        if request.period.is_none() && period.end_msc() > now {
+            return Err(Error::conflict(
+                "nothing_due",
+                format!(
+                    "no {} period is due: the next, {}, has not ended yet",
+                    crate::keys::period_kind_name(period.kind),
+                    period.label()
+                ),
+            ));
+        }
+        if period.end_msc() > now {
+            return Err(Error::invalid(
+                "period_not_ended",
+                "period",
+                format!(
+                    "the {} period {} has not ended yet",
+                    crate::keys::period_kind_name(period.kind),
+                    period.label()
+                ),
+            ));
+        }
+        if period != due {
+            return Err(Error::conflict(
+                "period_out_of_order",
+                format!(
+                    "{} periods close in order: the next to close is {}",
+                    crate::keys::period_kind_name(period.kind),
+                    due.label()
+                ),
+            ));
+        }
+    }
+    let arn = start_execution(services, period, &principal.sub).await?;
+    Ok(json!({ "period_id": run_id(period), "resumed": resumed, "execution_arn": arn }))
+}
+
+/// Starts the payout workflow for `period`, requested by `requested_by`.
+async fn start_execution(
+    services: &Services,
+    period: Period,
+    requested_by: &str,
+) -> Result<String> {
     let run_id = run_id(period);
     let name = format!("{run_id}-{}", services.ids.uuid().simple());
     let input = json!({
-        "schedule": crate::keys::period_kind_name(request.schedule),
-        "requested_by": principal.sub,
+        "schedule": crate::keys::period_kind_name(period.kind),
+        "requested_period": format!("{}:{}", crate::keys::period_kind_name(period.kind), period.label()),
+        "requested_by": requested_by,
     });
-    let arn = services
+    services
         .workflow()?
         .start(
             brokeros_kernel::workflow::Machine::CommissionPayout,
             &name,
             input,
         )
-        .await?;
-    Ok(json!({ "period_id": run_id, "execution_arn": arn }))
+        .await
 }

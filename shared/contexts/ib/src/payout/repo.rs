@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::keys;
 use crate::model::Period;
-use crate::model::payout::{CarriedBalance, IbStatement, PayoutRun};
+use crate::model::payout::{CarriedBalance, IbStatement, PayoutRun, PayoutSequence};
 
 impl Entity for PayoutRun {
     const TYPE: &'static str = "ib_payout_run";
@@ -57,6 +57,19 @@ impl Entity for IbStatement {
             ));
         }
         indexes
+    }
+}
+
+impl Entity for PayoutSequence {
+    const TYPE: &'static str = "ib_payout_sequence";
+    const NOUN: &'static str = "payout sequence";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn key_for(id: &str) -> brokeros_store::Key {
+        keys::payout_sequence(id)
     }
 }
 

@@ -204,6 +204,14 @@ pub async fn put_plan_version(
                     record
                 }
             };
+            crate::payout::stage_sequence_start(
+                core,
+                ctx,
+                plan.period,
+                plan.effective_from_msc,
+                &mut changes,
+            )
+            .await?;
             changes.put(repo::version_put(&plan.id, plan.version, text));
             Ok((Answer::created(&record), changes))
         })
