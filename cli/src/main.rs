@@ -228,6 +228,8 @@ const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 /// server (the rest waits for the next pass).
 const COMMISSION_ACCRUAL_EVERY: Duration = Duration::from_secs(5);
 const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
+/// How often `serve` looks for a commission payout period that has ended.
+const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
     data_dir: &std::path::Path,
@@ -272,6 +274,21 @@ async fn accrue_commissions(services: brokeros_app::Services, every: Duration) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "commission accrual pass failed"),
+        }
+    }
+}
+
+/// The commission payout schedules of `serve` (EventBridge schedules in AWS): every `every`,
+/// each kind of period whose next period has ended gets its payout workflow.
+async fn schedule_payouts(services: brokeros_app::Services, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match brokeros_ib::payout::start_scheduled_payouts(&services.ib).await {
+            Ok(started) if !started.is_empty() => {
+                tracing::info!(?started, "commission payouts started")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "commission payout schedule failed"),
         }
     }
 }
@@ -341,6 +358,10 @@ async fn serve(
     tokio::spawn(accrue_commissions(
         local.services.clone(),
         COMMISSION_ACCRUAL_EVERY,
+    ));
+    tokio::spawn(schedule_payouts(
+        local.services.clone(),
+        COMMISSION_PAYOUT_SCHEDULE_EVERY,
     ));
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),

@@ -1099,6 +1099,39 @@ pub async fn start_payout(
     Ok(json!({ "period_id": run_id(period), "resumed": resumed, "execution_arn": arn }))
 }
 
+/// What the schedules do in AWS (the template's `ScheduleV2` per kind), for `brokeros serve`:
+/// starts the payout workflow of each kind whose payouts have begun (a plan of the kind was
+/// stored, or one of its periods closed) and whose next period has ended without a run yet.
+/// Answers the executions started.
+pub async fn start_scheduled_payouts(services: &Services) -> Result<Vec<String>> {
+    let now = crate::millis(services.clock.now());
+    let mut started = Vec::new();
+    for kind in [PeriodKind::Daily, PeriodKind::Weekly, PeriodKind::Monthly] {
+        let name = crate::keys::period_kind_name(kind);
+        let Some(sequence) = services.find::<PayoutSequence>(name).await? else {
+            continue;
+        };
+        let due = sequence.entity.next_due();
+        if due.end_msc() > now || services.find::<PayoutRun>(&run_id(due)).await?.is_some() {
+            continue;
+        }
+        let input =
+            json!({ "schedule": name, "requested_period": null, "requested_by": "schedule" });
+        let execution = format!("{}-{}", run_id(due), services.ids.uuid().simple());
+        started.push(
+            services
+                .workflow()?
+                .start(
+                    brokeros_kernel::workflow::Machine::CommissionPayout,
+                    &execution,
+                    input,
+                )
+                .await?,
+        );
+    }
+    Ok(started)
+}
+
 /// Starts the payout workflow for `period`, requested by `requested_by`.
 async fn start_execution(
     services: &Services,
