@@ -477,39 +477,68 @@ pub async fn pay_statements(
 ) -> Result<PayReport> {
     check_limit(limit)?;
     let mut report = PayReport::default();
+    let earliest =
+        |r: Option<OffsetDateTime>, at: OffsetDateTime| Some(r.map_or(at, |r| r.min(at)));
+    report.more = act_on_statements(
+        services,
+        run_id,
+        limit,
+        |id| async move { pay_one(services, ctx, &id).await },
+        |id, credit| match credit {
+            Credit::NotPayable => false,
+            Credit::NotYet(at) => {
+                report.retry_at = earliest(report.retry_at, at);
+                false
+            }
+            Credit::Paid => {
+                report.paid += 1;
+                true
+            }
+            Credit::Failed { flagged, retry_at } => {
+                report.failed += 1;
+                if flagged {
+                    report.flagged.push(id.to_string());
+                }
+                if let Some(at) = retry_at {
+                    report.retry_at = earliest(report.retry_at, at);
+                }
+                true
+            }
+        },
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Walks run `run_id`'s statements page by page, acting on each (`act`) and telling from its
+/// outcome whether it counts (`counts`), until `limit` counted: answers whether some may be
+/// left for another call.
+async fn act_on_statements<T, F>(
+    services: &Services,
+    run_id: &str,
+    limit: u32,
+    act: impl Fn(String) -> F,
+    mut counts: impl FnMut(&str, T) -> bool,
+) -> Result<bool>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
     let mut cursor = None;
-    let mut attempted = 0;
+    let mut counted = 0;
     loop {
         let (ids, next) = repo::statement_ids_of_run(services, run_id, cursor, PAGE).await?;
-        for id in &ids {
-            if attempted == limit {
-                report.more = true;
-                return Ok(report);
+        for id in ids {
+            if counted == limit {
+                return Ok(true);
             }
-            match pay_one(services, ctx, id).await? {
-                Credit::NotPayable => {}
-                Credit::NotYet(at) => {
-                    report.retry_at = Some(report.retry_at.map_or(at, |r| r.min(at)));
-                }
-                Credit::Paid => {
-                    attempted += 1;
-                    report.paid += 1;
-                }
-                Credit::Failed { flagged, retry_at } => {
-                    attempted += 1;
-                    report.failed += 1;
-                    if flagged {
-                        report.flagged.push(id.clone());
-                    }
-                    if let Some(at) = retry_at {
-                        report.retry_at = Some(report.retry_at.map_or(at, |r| r.min(at)));
-                    }
-                }
+            let outcome = act(id.clone()).await?;
+            if counts(&id, outcome) {
+                counted += 1;
             }
         }
         match next {
             Some(next) => cursor = Some(next),
-            None => return Ok(report),
+            None => return Ok(false),
         }
     }
 }
@@ -862,25 +891,25 @@ pub async fn notify_paid(
 ) -> Result<NotifyReport> {
     check_limit(limit)?;
     let mut report = NotifyReport::default();
-    let mut cursor = None;
-    loop {
-        let (ids, next) = repo::statement_ids_of_run(services, run_id, cursor, PAGE).await?;
-        for id in &ids {
-            if report.queued == limit {
-                report.more = true;
-                return Ok(report);
+    report.more = act_on_statements(
+        services,
+        run_id,
+        limit,
+        |id| async move { notify_one(services, ctx, &id).await },
+        |_, queued| match queued {
+            Some(true) => {
+                report.queued += 1;
+                true
             }
-            match notify_one(services, ctx, id).await? {
-                Some(true) => report.queued += 1,
-                Some(false) => {}
-                None => report.portal_only += 1,
+            Some(false) => false,
+            None => {
+                report.portal_only += 1;
+                false
             }
-        }
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(report),
-        }
-    }
+        },
+    )
+    .await?;
+    Ok(report)
 }
 
 /// Queues statement `id`'s notification if it is paid: whether one was queued now, or none
