@@ -5,7 +5,6 @@ use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Result, normalize};
 use brokeros_ledger::model::AccountId;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Services;
@@ -51,20 +50,13 @@ pub async fn balances(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryParams {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// One wallet's postings, newest first; each with the running balance after it.
 pub async fn transactions(
     services: &Services,
     principal: &Principal,
     client_id: &str,
     currency: &str,
-    params: HistoryParams,
+    params: brokeros_kernel::PageParams,
 ) -> Result<Value> {
     let client_id = authorize(services, principal, client_id).await?;
     let currency = Currency::parse("currency", &currency.to_ascii_uppercase())?;

@@ -342,7 +342,7 @@ async fn wallet_transactions(
     Path((id, currency)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let params: wallet::HistoryParams = query(&uri)?;
+    let params: brokeros_kernel::PageParams = query(&uri)?;
     Ok(axum::Json(
         wallet::transactions(&state.services, &p, &id, &currency, params).await?,
     ))
@@ -497,7 +497,7 @@ async fn timeline(
     Path(id): Path<String>,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<Value>> {
-    let page: brokeros_crm::PageParams = query(&uri)?;
+    let page: brokeros_kernel::PageParams = query(&uri)?;
     Ok(axum::Json(
         brokeros_crm::timeline(&state.services.crm, &p, &id, page).await?,
     ))

@@ -179,20 +179,13 @@ pub async fn list_tasks(services: &Services, principal: &Principal, id: &str) ->
     Ok(json!({ "items": tasks }))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageParams {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// The lead's timeline, newest first: its audit stream (captures, touches, status changes,
 /// assignments, notes, tasks, conversion), with who did what and when.
 pub async fn timeline(
     services: &Services,
     principal: &Principal,
     id: &str,
-    page: PageParams,
+    page: brokeros_kernel::PageParams,
 ) -> Result<Value> {
     let lead = load_lead(services, principal, id).await?;
     let limit = brokeros_kernel::page_limit(page.limit)?;

@@ -35,4 +35,4 @@ pub use context::{
     Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx, workflow_ctx,
 };
 pub use error::{Error, Result};
-pub use paging::{QueueFilter, page_limit};
+pub use paging::{PageParams, QueueFilter, page_limit};

@@ -3,6 +3,15 @@
 use crate::changeset;
 use crate::{Error, Result};
 
+/// A page of a list: at most `limit` items (see [`page_limit`]), after `cursor` (the `next` of
+/// the page before).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
 /// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
 /// list, and the page.
 #[derive(Debug, Default, serde::Deserialize)]

@@ -253,19 +253,11 @@ pub async fn plan_versions(services: &Services, principal: &Principal, id: &str)
     Ok(serde_json::json!({ "id": record.id, "versions": versions }))
 }
 
-/// The plans listing's query string.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlansFilter {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// A page of plans (their records).
 pub async fn plans(
     services: &Services,
     principal: &Principal,
-    filter: PlansFilter,
+    filter: brokeros_kernel::PageParams,
 ) -> Result<Value> {
     principal.require_any(&PLAN_READERS, "read commission plans")?;
     let limit = Some(brokeros_kernel::page_limit(filter.limit)?);
