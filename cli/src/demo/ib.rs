@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use brokeros_http::client::{Call, call_raw};
-use brokeros_ib::model::PeriodKind;
+use brokeros_ib::model::{Period, PeriodKind};
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::{AheadClock, Clock};
@@ -41,6 +41,27 @@ struct Partner {
     wallet: String,
 }
 
+/// The chapter's IBs: a master, its sub-IB, and the sub-IB's own sub-IB.
+struct Tree {
+    master: Partner,
+    sub: Partner,
+    sub_sub: Partner,
+}
+
+impl Tree {
+    /// The IBs from the one nearest the clients up to the master.
+    fn closest_first(&self) -> [&Partner; 3] {
+        [&self.sub_sub, &self.sub, &self.master]
+    }
+}
+
+/// The referred clients' trading logins.
+#[derive(Clone, Copy)]
+struct Logins {
+    dana: u64,
+    emil: u64,
+}
+
 pub(super) async fn chapter(
     demo: &mut Demo,
     local: &LocalBrokerOs,
@@ -51,7 +72,18 @@ pub(super) async fn chapter(
          accruals explained, a day paid out"
     );
     let pm = demo.token("pm-1", Role::Partners);
+    let plan_from = put_plan(demo, &pm, clock).await?;
+    let tree = build_tree(demo, &pm).await?;
+    let logins = refer_clients(demo, local, &pm, &tree).await?;
+    let (day, labels) = trade(demo, local, clock, plan_from, logins).await?;
+    accrue(demo, local).await?;
+    read_accruals(demo, &tree, day, &labels).await?;
+    pay_out(demo, local, clock, &tree, day).await?;
+    read_statements(demo, local, &tree, day).await
+}
 
+/// A partner manager stores the chapter's plan, in force from the next minute: when it is.
+async fn put_plan(demo: &mut Demo, pm: &str, clock: &AheadClock) -> Result<OffsetDateTime, String> {
     demo.say("A partner manager puts a daily commission plan in force from the next minute");
     let plan_from = whole_second(clock.now()) + Duration::minutes(1);
     let plan = json!({
@@ -71,7 +103,7 @@ pub(super) async fn chapter(
     });
     print_plan(&plan);
     let record = demo
-        .expect(Call::post("/partners/plans", &plan).token(&pm), 201)
+        .expect(Call::post("/partners/plans", &plan).token(pm), 201)
         .await?;
     for version in record["versions"].as_array().into_iter().flatten() {
         println!(
@@ -88,11 +120,16 @@ pub(super) async fn chapter(
                 .unwrap_or("")
         );
     }
+    Ok(plan_from)
+}
 
+/// The master IB (staff's application), its sub-IB (through the master's invitation) and the
+/// sub-IB's sub-IB (staff's, under a parent).
+async fn build_tree(demo: &mut Demo, pm: &str) -> Result<Tree, String> {
     demo.say("The master IB: a partner manager records an application and approves it with the plan and a referral code");
     let master = new_ib(
         demo,
-        &pm,
+        pm,
         json!({ "name": "Lisbon Markets", "payout_currency": "USD", "user_id": "portal-lisbon" }),
         "portal-lisbon",
         ("LSB-MASTER", "web"),
@@ -132,7 +169,7 @@ pub(super) async fn chapter(
     );
     let sub = approve(
         demo,
-        &pm,
+        pm,
         &application,
         "portal-porto",
         ("PRT-SUB", "telegram"),
@@ -142,7 +179,7 @@ pub(super) async fn chapter(
     demo.say("A partner manager adds a sub-sub-IB under the sub-IB");
     let sub_sub = new_ib(
         demo,
-        &pm,
+        pm,
         json!({ "name": "Braga FX Club", "payout_currency": "USD", "user_id": "portal-braga",
                 "parent_ib_id": sub.id }),
         "portal-braga",
@@ -151,7 +188,7 @@ pub(super) async fn chapter(
     .await?;
     let tree = demo
         .expect(
-            Call::get(&format!("/partners/tree?root={}", master.id)).token(&pm),
+            Call::get(&format!("/partners/tree?root={}", master.id)).token(pm),
             200,
         )
         .await?;
@@ -166,7 +203,21 @@ pub(super) async fn chapter(
             text(&member["standing"])
         );
     }
+    Ok(Tree {
+        master,
+        sub,
+        sub_sub,
+    })
+}
 
+/// Dana (a lead with the sub-sub-IB's code, converted) and Emil (registered with the
+/// sub-IB's code), onboarded with trading accounts.
+async fn refer_clients(
+    demo: &mut Demo,
+    local: &LocalBrokerOs,
+    pm: &str,
+    tree: &Tree,
+) -> Result<Logins, String> {
     demo.say("Dana comes through the sub-sub-IB's link: her lead carries its code; she is qualified, converted and onboarded");
     let admin = demo.token("admin-1", Role::Admin);
     let lead = demo
@@ -258,7 +309,7 @@ pub(super) async fn chapter(
     for (name, client) in [("Dana", &dana_id), ("Emil", &emil_id)] {
         let attribution = demo
             .expect(
-                Call::get(&format!("/partners/clients/{client}/ib")).token(&pm),
+                Call::get(&format!("/partners/clients/{client}/ib")).token(pm),
                 200,
             )
             .await?;
@@ -268,9 +319,10 @@ pub(super) async fn chapter(
             text(&attribution["attributed_by"])
         );
     }
+    let master_portal = demo.token(tree.master.user, Role::Ib);
     let seen = demo
         .expect(
-            Call::get(&format!("/ib/me/clients?ib={}", sub_sub.id)).token(&master_portal),
+            Call::get(&format!("/ib/me/clients?ib={}", tree.sub_sub.id)).token(&master_portal),
             200,
         )
         .await?;
@@ -282,7 +334,26 @@ pub(super) async fn chapter(
             text(&client["email"])
         );
     }
+    Ok(Logins {
+        dana: dana_login,
+        emil: emil_login,
+    })
+}
 
+/// The clients trade on the simulated platform as the demo's clock moves on: a round trip, a
+/// scalp, and a hedge against an open position. Answers the day they traded on and what each
+/// closing deal stands for.
+async fn trade(
+    demo: &mut Demo,
+    local: &LocalBrokerOs,
+    clock: &AheadClock,
+    plan_from: OffsetDateTime,
+    logins: Logins,
+) -> Result<(Period, HashMap<u64, String>), String> {
+    let Logins {
+        dana: dana_login,
+        emil: emil_login,
+    } = logins;
     let session_start = session_start(clock.now().max(plan_from + Duration::minutes(1)));
     clock.advance_to(session_start);
     demo.say(&format!(
@@ -325,8 +396,14 @@ pub(super) async fn chapter(
         .await?;
     clock.advance(Duration::minutes(2));
     trades.close("Emil's long", emil_login, &long, "3").await?;
-    let day = PeriodKind::Daily.period_of(dana_open.time_msc);
+    Ok((
+        PeriodKind::Daily.period_of(dana_open.time_msc),
+        trades.labels,
+    ))
+}
 
+/// The accrual pass `brokeros serve` runs on a timer, until the deal feed is caught up.
+async fn accrue(demo: &mut Demo, local: &LocalBrokerOs) -> Result<(), String> {
     demo.say("The accrual (what `brokeros serve` runs every few seconds) ingests the server's new deals into explained legs");
     let fx = brokeros_local::SimulatedFxRates::new();
     let mut total = brokeros_ib::accruals::AccrualPass::default();
@@ -350,12 +427,21 @@ pub(super) async fn chapter(
         "   {} batch(es): {} deal changes, {} legs",
         total.batches, total.changes, total.legs
     );
+    Ok(())
+}
 
+/// Each IB reads its legs of `day`, each with its explanation.
+async fn read_accruals(
+    demo: &mut Demo,
+    tree: &Tree,
+    day: Period,
+    labels: &HashMap<u64, String>,
+) -> Result<(), String> {
     let period = format!("daily:{}", day.label());
     demo.say(&format!(
         "Each IB reads its legs of {period} in its portal, each with why it is what it is"
     ));
-    for partner in [&sub_sub, &sub, &master] {
+    for partner in tree.closest_first() {
         let portal = demo.token(partner.user, Role::Ib);
         let legs = demo
             .expect(
@@ -365,10 +451,21 @@ pub(super) async fn chapter(
             .await?;
         println!("   {}:", partner.name);
         for item in legs["items"].as_array().into_iter().flatten() {
-            println!("     {}", leg_line(&item["leg"], &trades.labels));
+            println!("     {}", leg_line(&item["leg"], labels));
         }
     }
+    Ok(())
+}
 
+/// The next morning finance pays `day` out through the workflow, a second person in finance
+/// approving the statement held over the threshold.
+async fn pay_out(
+    demo: &mut Demo,
+    local: &LocalBrokerOs,
+    clock: &AheadClock,
+    tree: &Tree,
+    day: Period,
+) -> Result<(), String> {
     clock.advance_to(at_msc(day.end_msc()) + Duration::hours(8));
     let threshold = local
         .services
@@ -405,8 +502,9 @@ pub(super) async fn chapter(
             200,
         )
         .await?;
-    let names: HashMap<&str, &str> = [&master, &sub, &sub_sub]
-        .iter()
+    let names: HashMap<&str, &str> = tree
+        .closest_first()
+        .into_iter()
         .map(|p| (p.id.as_str(), p.name.as_str()))
         .collect();
     let mut held = Vec::new();
@@ -458,9 +556,18 @@ pub(super) async fn chapter(
         run["statements"],
         run["paid"]
     );
+    Ok(())
+}
 
+/// Each IB reads its statement of `day` (one as CSV), next to its wallet's balance.
+async fn read_statements(
+    demo: &mut Demo,
+    local: &LocalBrokerOs,
+    tree: &Tree,
+    day: Period,
+) -> Result<(), String> {
     demo.say("Each IB reads its statement in its portal (and as CSV); its wallet holds what the statement paid");
-    for partner in [&sub_sub, &sub, &master] {
+    for partner in tree.closest_first() {
         let portal = demo.token(partner.user, Role::Ib);
         let mine = demo
             .expect(Call::get("/ib/me/statements").token(&portal), 200)
@@ -481,7 +588,7 @@ pub(super) async fn chapter(
             balance.normalize(),
             amount(&statement["lines"]["paid"])
         );
-        if partner.id == sub.id {
+        if partner.id == tree.sub.id {
             let path = format!("/ib/me/statements/{}/csv", text(&statement["id"]));
             let (status, _, csv) = call_raw(&demo.router, Call::get(&path).token(&portal)).await;
             println!("   GET {path} -> {status}");
