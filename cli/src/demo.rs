@@ -1,13 +1,19 @@
 //! `brokeros demo`: a scripted morning at the brokerage, against an embedded Broker OS.
 
+mod ib;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use brokeros_app::config::BrokerConfig;
 
 use brokeros_http::client::{Call, call};
 use brokeros_kernel::audit::Manifest;
 use brokeros_kernel::audit_export::Selection;
 use brokeros_kernel::money::{Currency, Money};
 use brokeros_kernel::principal::Role;
+use brokeros_kernel::{AheadClock, Clock};
 use brokeros_local::{SimulatedBehavior, deliver_outbox};
 use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
@@ -79,6 +85,25 @@ impl Demo {
             .to_string())
     }
 
+    /// Asks `GET path` until `done` takes the answer (for up to ten seconds), printing only the
+    /// call that ended the wait.
+    async fn poll_get(
+        &self,
+        path: &str,
+        token: &str,
+        done: impl Fn(u16, &Value) -> bool,
+    ) -> Result<Value, String> {
+        for _ in 0..200 {
+            let (status, body) = call(&self.router, Call::get(path).token(token)).await;
+            if done(status, &body) {
+                println!("   GET {path} -> {status}");
+                return Ok(body);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(format!("GET {path} never answered what the demo waits for"))
+    }
+
     async fn expect(&self, request: Call<'_>, status: u16) -> Result<Value, String> {
         let (got, body) = self.send(request).await;
         if got != status {
@@ -120,7 +145,10 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
             temp
         }
     };
-    let local = LocalBrokerOs::open(&dir, None, durability).await?;
+    // The demo's own clock: the system's, moved forward when the story needs a day to end.
+    let clock = Arc::new(AheadClock::default());
+    let started = clock.now();
+    let local = LocalBrokerOs::open_ahead(&dir, demo_config(), durability, clock.clone()).await?;
     let mut demo = Demo {
         router: local.router(),
         secret: local.secret.clone(),
@@ -300,20 +328,7 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
         .wait_for_completion(&execution)
         .await
         .map_err(|e| e.to_string())?;
-    let history = local
-        .engine
-        .get_execution_history(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
-    let path: Vec<String> = history
-        .iter()
-        .filter_map(|e| {
-            e.to_aws_json()["stateEnteredEventDetails"]["name"]
-                .as_str()
-                .map(String::from)
-        })
-        .collect();
-    println!("   states: {}", path.join(" -> "));
+    print_states(&local, &execution).await?;
     print_outcome(&done);
 
     demo.say(
@@ -412,11 +427,14 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
         );
     }
 
+    ib::chapter(&mut demo, &local, &clock).await?;
+
     demo.say("Audit export of everything so far, then offline verification");
     let out = dir.join("exports").join("audit-demo");
+    // Events are dated by the demo's clock, which the IB chapter moved a day on.
     let selection = Selection::TimeRange {
-        from: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
-        to: time::OffsetDateTime::now_utc() + time::Duration::seconds(1),
+        from: started - time::Duration::hours(1),
+        to: clock.now() + time::Duration::seconds(1),
     };
     let signer = crate::local::audit_signer(&dir)?;
     let manifest: Manifest = crate::audit::export(
@@ -558,6 +576,36 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
         )
         .await?;
     println!("   wallet: {wallet}");
+    Ok(())
+}
+
+/// The embedded default configuration, with statements over 20.00 USD or EUR held for
+/// finance's approval (the default's 5000.00 is more than a morning's demo commissions), so the
+/// payout shows the maker-checker approval.
+fn demo_config() -> BrokerConfig {
+    let mut config = BrokerConfig::embedded_default();
+    for threshold in config.ib.payout.approval_threshold.values_mut() {
+        *threshold = Decimal::new(2000, 2);
+    }
+    config
+}
+
+/// The states execution `arn` went through, in order.
+async fn print_states(local: &LocalBrokerOs, arn: &str) -> Result<(), String> {
+    let history = local
+        .engine
+        .get_execution_history(arn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let path: Vec<String> = history
+        .iter()
+        .filter_map(|e| {
+            e.to_aws_json()["stateEnteredEventDetails"]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    println!("   states: {}", path.join(" -> "));
     Ok(())
 }
 

@@ -9,10 +9,12 @@ use brokeros_app::Services;
 use brokeros_app::config::BrokerConfig;
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
 use brokeros_http::{AppState, router};
+use brokeros_kernel::{AheadClock, Clock};
 use brokeros_local::SIMULATED_PROVIDER_DELAY;
-use brokeros_local::SimulatedGateway;
-use brokeros_local::workflow::local_engine;
-use brokeros_sfn::Engine;
+use brokeros_local::workflow::local_engine_ahead;
+use brokeros_local::{SimulatedGateway, SimulatedPlatform};
+use brokeros_sfn::{Engine, WallOffset};
+use brokeros_store::Store;
 use brokeros_store_sqlite::{Durability, SqliteStore};
 
 pub const DB_FILE: &str = "brokeros.db";
@@ -26,6 +28,9 @@ pub struct LocalBrokerOs {
     /// The simulated payment providers deposits are routed to; their webhooks wait in its
     /// outbox for whoever delivers them (`serve`: over HTTP; the demo: in-process).
     pub gateway: Arc<SimulatedGateway>,
+    /// The simulated trading platform the services reach through their trading port; its
+    /// clients' trades (the demo's) are no port calls.
+    pub platform: Arc<SimulatedPlatform>,
 }
 
 /// The data directory's development signing key, created on first use (readable by the owner only).
@@ -88,17 +93,51 @@ impl LocalBrokerOs {
         config: Option<&Path>,
         durability: Durability,
     ) -> Result<LocalBrokerOs, String> {
+        LocalBrokerOs::open_with(data_dir, load_config(config)?, durability, None).await
+    }
+
+    /// [`LocalBrokerOs::open`] on Broker OS's clock `clock`, the system's moved ahead as its
+    /// owner says (the demo's): the services, the simulated trading platform and the workflow
+    /// engine all read it, so a payout run closes the period its tasks see ended.
+    pub async fn open_ahead(
+        data_dir: &Path,
+        config: BrokerConfig,
+        durability: Durability,
+        clock: Arc<AheadClock>,
+    ) -> Result<LocalBrokerOs, String> {
+        LocalBrokerOs::open_with(data_dir, config, durability, Some(clock)).await
+    }
+
+    async fn open_with(
+        data_dir: &Path,
+        config: BrokerConfig,
+        durability: Durability,
+        clock: Option<Arc<AheadClock>>,
+    ) -> Result<LocalBrokerOs, String> {
         let secret = dev_key(data_dir)?;
-        let store = SqliteStore::open_with(&data_dir.join(DB_FILE), durability)
-            .map_err(|e| e.to_string())?;
-        let base = brokeros_local::services(Arc::new(store), load_config(config)?);
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open_with(&data_dir.join(DB_FILE), durability)
+                .map_err(|e| e.to_string())?,
+        );
+        let mut base = brokeros_local::services(store.clone(), config);
+        let mut platform = SimulatedPlatform::new(store);
+        let mut engine_ahead: Option<WallOffset> = None;
+        if let Some(clock) = clock {
+            base = base.with_clock(clock.clone());
+            let platform_clock = clock.clone();
+            platform = platform.with_clock(move || platform_clock.now());
+            engine_ahead = Some(Arc::new(move || clock.ahead()));
+        }
+        let platform = Arc::new(platform);
+        let base = base.with_trading(platform.clone());
         let gateway = Arc::new(SimulatedGateway::new(
             base.ports.psp.clone(),
             SIMULATED_PROVIDER_DELAY,
             base.store.clone(),
         ));
         let base = base.with_gateway(gateway.clone());
-        let (engine, services) = local_engine(base).map_err(|e| e.to_string())?;
+        let (engine, services) =
+            local_engine_ahead(base, engine_ahead).map_err(|e| e.to_string())?;
         let resumed = engine.resume().await.map_err(|e| e.to_string())?;
         if resumed > 0 {
             tracing::info!(resumed, "workflow executions resumed");
@@ -108,6 +147,7 @@ impl LocalBrokerOs {
             secret,
             engine,
             gateway,
+            platform,
         })
     }
 

@@ -1,9 +1,12 @@
-//! The `brokeros` binary as operators and auditors use it: the demo, dev tokens, audit export,
-//! and `audit verify` catching a modified, a deleted and a reordered event.
+//! The `brokeros` binary as operators and auditors use it: the demo (its IB chapter's legs,
+//! payout and statements included), dev tokens, audit export, and `audit verify` catching a
+//! modified, a deleted and a reordered event.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
+
+use rust_decimal::Decimal;
 
 fn brokeros(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_brokeros"))
@@ -58,6 +61,7 @@ fn demo_then_export_and_verify_catch_tampering() {
             "the demo output lacks '{expected}':\n{text}"
         );
     }
+    check_ib_chapter(&text);
     // Every workflow start the demo committed was carried out: nothing waits in the outbox.
     let outbox = brokeros(&["outbox", "--data-dir", data_arg]);
     assert!(outbox.status.success(), "{outbox:?}");
@@ -178,6 +182,188 @@ fn demo_then_export_and_verify_catch_tampering() {
     let mut truncated = original.clone();
     truncated.pop();
     check(truncated, "FAILED");
+}
+
+/// The number that follows `marker` in `line`.
+fn number_after(line: &str, marker: &str) -> Decimal {
+    let start = line
+        .find(marker)
+        .unwrap_or_else(|| panic!("no '{marker}' in: {line}"))
+        + marker.len();
+    let number: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    number
+        .trim_end_matches('.')
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after '{marker}' in: {line}"))
+}
+
+/// The lines of `text` that contain every one of `parts`.
+fn lines_with<'a>(text: &'a str, parts: &[&str]) -> Vec<&'a str> {
+    text.lines()
+        .filter(|line| parts.iter().all(|part| line.contains(part)))
+        .collect()
+}
+
+/// The legs the IBs read of the deal `label` names, by level: (level, amount, line).
+fn legs<'a>(text: &'a str, label: &str) -> Vec<(Decimal, Decimal, &'a str)> {
+    let prefix = format!("{label}: deal ");
+    let mut legs: Vec<_> = text
+        .lines()
+        .filter(|line| line.trim_start().starts_with(&prefix))
+        .map(|line| {
+            (
+                number_after(line, " level "),
+                number_after(line, " amount "),
+                line,
+            )
+        })
+        .collect();
+    legs.sort();
+    legs
+}
+
+/// What the demo's IB chapter shows: each level's share of a round trip, a scalp and a hedge
+/// that earn nothing and say why, the per-deal cap, finance's maker-checker approval, the
+/// payout workflow waiting for it, and statements whose paid amount is what each IB wallet
+/// got, the rounding remainder carried.
+fn check_ib_chapter(text: &str) {
+    let plan = lines_with(text, &["rules: ", "\"cap_per_deal\""]);
+    assert_eq!(plan.len(), 1, "the plan's line:\n{text}");
+    let cap = number_after(plan[0], "\"cap_per_deal\":\"");
+    // The levels' percents, as the plan line prints them: "percents":["60","40","50"].
+    let percents = plan[0].split("\"percents\":[").nth(1).unwrap();
+    let shares: Vec<Decimal> = percents[..percents.find(']').unwrap()]
+        .split(',')
+        .map(|p| p.trim_matches('"').parse::<Decimal>().unwrap() / Decimal::ONE_HUNDRED)
+        .collect();
+    assert_eq!(shares.len(), 3, "{}", plan[0]);
+    assert!(plan[0].contains("share_of_above"), "{}", plan[0]);
+
+    // Dana's round trip pays her IB and the two above it, each level a share of the one below.
+    let round_trip = legs(text, "Dana's round trip");
+    let levels: Vec<Decimal> = round_trip.iter().map(|leg| leg.0).collect();
+    assert_eq!(levels, [0, 1, 2].map(Decimal::from), "{round_trip:?}");
+    let earned = number_after(round_trip[0].2, "deal earned ");
+    assert!(earned > Decimal::ZERO, "{}", round_trip[0].2);
+    assert_eq!(round_trip[0].1, earned * shares[0], "{}", round_trip[0].2);
+    assert_eq!(round_trip[1].1, round_trip[0].1 * shares[1]);
+    assert_eq!(round_trip[2].1, round_trip[1].1 * shares[2]);
+
+    // The scalp was closed within the minimum hold time, the hedge opened against an open
+    // opposite position: every level's leg is zero and says why.
+    let scalp = legs(text, "Dana's scalp");
+    assert_eq!(scalp.len(), 3, "{scalp:?}");
+    for (_, amount, line) in &scalp {
+        assert_eq!(*amount, Decimal::ZERO, "{line}");
+        assert!(line.contains("held 30s"), "{line}");
+        assert!(line.contains("0 of 1 lots counted"), "{line}");
+        assert!(line.contains("excluded: held_too_short"), "{line}");
+    }
+    let hedge = legs(text, "Emil's hedge");
+    assert_eq!(hedge.len(), 2, "{hedge:?}");
+    for (_, amount, line) in &hedge {
+        assert_eq!(*amount, Decimal::ZERO, "{line}");
+        assert!(
+            line.contains(
+                "0 of 3 lots counted; held 5m00s; 3 lots hedged by an open opposite position"
+            ),
+            "{line}"
+        );
+    }
+    // The long the hedge stood against earns when closed, up to the plan's cap per deal.
+    let long = legs(text, "Emil's long");
+    assert_eq!(long.len(), 2, "{long:?}");
+    assert_eq!(long.iter().map(|leg| leg.1).sum::<Decimal>(), cap);
+    assert!(
+        long[1].2.contains("cut by the per-deal cap"),
+        "{}",
+        long[1].2
+    );
+
+    // The statement over the threshold waits for finance: not the run's maker, another person.
+    assert_eq!(
+        lines_with(
+            text,
+            &[
+                "finance-1 refused (403)",
+                "never approved by the person who requested it"
+            ]
+        )
+        .len(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        lines_with(text, &["finance-2: statement", " payable"]).len(),
+        1
+    );
+    let states = lines_with(text, &["states: ClosePeriod"]);
+    assert_eq!(states.len(), 1, "{text}");
+    assert!(
+        states[0].contains("-> AwaitApprovals -> PayStatements"),
+        "{}",
+        states[0]
+    );
+    assert!(states[0].ends_with("-> Paid"), "{}", states[0]);
+    assert_eq!(
+        lines_with(
+            text,
+            &["Succeeded: run daily-", " done, 3 statements, 3 paid"]
+        )
+        .len(),
+        1,
+        "{text}"
+    );
+
+    // Each IB's statement pays its accrual rounded, carrying the remainder, and its wallet
+    // holds what the statement paid.
+    let statements = lines_with(
+        text,
+        &[
+            "     accrued ",
+            ", carried in ",
+            ", paid ",
+            ", carried out ",
+        ],
+    );
+    assert_eq!(statements.len(), 3, "{text}");
+    for line in &statements {
+        let (accrued, carried_in) = (
+            number_after(line, "accrued "),
+            number_after(line, "carried in "),
+        );
+        let (paid, carried_out) = (
+            number_after(line, " paid "),
+            number_after(line, "carried out "),
+        );
+        assert_eq!(accrued + carried_in, paid + carried_out, "{line}");
+        assert_eq!(paid, paid.round_dp(2), "{line}");
+    }
+    assert!(
+        statements
+            .iter()
+            .any(|line| !number_after(line, "carried out ").is_zero()),
+        "a remainder is carried: {statements:?}"
+    );
+    let wallets = lines_with(text, &["wallet IB:", " holds ", " = statement paid "]);
+    assert_eq!(wallets.len(), 3, "{text}");
+    for line in &wallets {
+        let held = number_after(line, " holds ");
+        assert!(held > Decimal::ZERO, "{line}");
+        assert_eq!(held, number_after(line, "statement paid "), "{line}");
+    }
+    assert!(!lines_with(text, &["tier: ", " lots over the day reached "]).is_empty());
+    let csv: Vec<&str> = lines_with(text, &["     | "]);
+    assert_eq!(csv.len(), 2, "{text}");
+    assert!(
+        csv[0].ends_with(",accrued,carried_in,paid,carried_out,status"),
+        "{}",
+        csv[0]
+    );
+    assert!(csv[1].ends_with(",paid"), "{}", csv[1]);
 }
 
 #[test]

@@ -4,6 +4,7 @@ use brokeros_app::config::BrokerConfig;
 use brokeros_http::auth::{AuthMode, JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER, mint_token};
 use brokeros_http::client::{Call, call};
 use brokeros_http::{AppState, router};
+use brokeros_kernel::AheadClock;
 use brokeros_kernel::principal::Role;
 use brokeros_store::{Store, Table};
 use serde_json::{Value, json};
@@ -17,16 +18,6 @@ pub struct App {
     pub services: Arc<brokeros_app::Services>,
     /// The services' clock: the system's, moved ahead by [`App::advance`].
     pub clock: Arc<AheadClock>,
-}
-
-/// The system clock moved ahead by a test (the tokens it mints stay on the system clock).
-#[derive(Default)]
-pub struct AheadClock(std::sync::Mutex<time::Duration>);
-
-impl brokeros_kernel::Clock for AheadClock {
-    fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc() + *self.0.lock().unwrap()
-    }
 }
 
 impl App {
@@ -54,7 +45,7 @@ impl App {
 
     /// Moves the services' clock `by` ahead.
     pub fn advance(&self, by: time::Duration) {
-        *self.clock.0.lock().unwrap() += by;
+        self.clock.advance(by);
     }
 
     /// The messages of the consent outbox, newest first (what the mailer would send).

@@ -2,12 +2,12 @@
 //! engine will read ([`brokeros_ib::load_hierarchy`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use brokeros_app::config::BrokerConfig;
 use brokeros_http::client::Call;
 use brokeros_ib::model::{AttributionPolicy, Ib, Millis};
+use brokeros_kernel::AheadClock;
 use brokeros_kernel::principal::Role;
 use brokeros_sfn::ExecutionStatus;
 use brokeros_store::{Query, Table};
@@ -548,21 +548,6 @@ pub async fn suspension_and_termination_follow_their_rules_with_reasons(app: App
     );
 }
 
-/// A clock that a scenario moves forward.
-struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    fn advance_days(&self, days: i64) {
-        self.0.fetch_add(days * 86_400, Ordering::SeqCst);
-    }
-}
-
-impl brokeros_kernel::Clock for ManualClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.0.load(Ordering::SeqCst))
-    }
-}
-
 async fn capture(app: &App, email: &str, code: &str) -> String {
     let body = json!({ "first_name": "Lee", "email": email, "country": "GB", "referral_code": code, "marketing_consent": false });
     let (status, reply) = app.send(Call::post("/leads", &body)).await;
@@ -595,7 +580,7 @@ async fn attribution(app: &App, client: &str) -> Value {
 }
 
 pub async fn attribution_follows_the_first_or_last_touch_within_the_window(app: App) {
-    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let clock = Arc::new(AheadClock::default());
     let build = || Build {
         clock: Some(clock.clone()),
         ..Build::default()
@@ -611,7 +596,7 @@ pub async fn attribution_follows_the_first_or_last_touch_within_the_window(app: 
 
     // Two captures of one person ten days apart, with two IBs' codes: the last one counts.
     let lead = capture(&last_touch, "lee1@example.com", "ALPHA-1").await;
-    clock.advance_days(10);
+    clock.advance(time::Duration::days(10));
     assert_eq!(
         capture(&last_touch, "lee1@example.com", "BETA-1").await,
         lead
@@ -623,7 +608,7 @@ pub async fn attribution_follows_the_first_or_last_touch_within_the_window(app: 
     assert_eq!(a["touches"].as_array().unwrap().len(), 2);
     // A touch older than the window attributes nothing.
     let old = capture(&last_touch, "lee2@example.com", "ALPHA-1").await;
-    clock.advance_days(31);
+    clock.advance(time::Duration::days(31));
     let unattributed = convert(&last_touch, &old).await;
     let a = attribution(&last_touch, &unattributed).await;
     assert_eq!(
@@ -647,7 +632,7 @@ pub async fn attribution_follows_the_first_or_last_touch_within_the_window(app: 
     config.ib.attribution = AttributionPolicy::FirstTouch;
     let first_touch = App::configured(app.store.clone(), config, build()).await;
     let lead = capture(&first_touch, "lee3@example.com", "ALPHA-1").await;
-    clock.advance_days(45);
+    clock.advance(time::Duration::days(45));
     capture(&first_touch, "lee3@example.com", "BETA-1").await;
     let client = convert(&first_touch, &lead).await;
     let a = attribution(&first_touch, &client).await;

@@ -84,6 +84,18 @@ pub async fn call(router: &Router, call: Call<'_>) -> (u16, Value) {
 /// Sends `call` to `router` and returns the status, the response's headers and the JSON body
 /// (`Null` when empty or not JSON).
 pub async fn call_with_headers(router: &Router, call: Call<'_>) -> (u16, HeaderMap, Value) {
+    let (status, headers, bytes) = call_raw(router, call).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    (status, headers, body)
+}
+
+/// Sends `call` to `router` and returns the status, the response's headers and the body as
+/// it came (a CSV export, say).
+pub async fn call_raw(router: &Router, call: Call<'_>) -> (u16, HeaderMap, Vec<u8>) {
     let mut request = Request::builder().method(call.method).uri(call.path);
     if let Some(token) = call.token {
         request = request.header("authorization", format!("Bearer {token}"));
@@ -104,10 +116,5 @@ pub async fn call_with_headers(router: &Router, call: Call<'_>) -> (u16, HeaderM
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .expect("a readable body");
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    };
-    (status, headers, body)
+    (status, headers, bytes.to_vec())
 }

@@ -32,7 +32,7 @@ pub use trading::{
     DealCorrection, FIRST_LOGIN, FIRST_TICKET, MAX_GENERATED_DEALS, SIMULATED_SERVER,
     SimulatedPlatform,
 };
-pub use workflow::{LocalWorkflow, local_engine};
+pub use workflow::{LocalWorkflow, local_engine, local_engine_ahead};
 
 /// The simulated KYC provider's webhook secret: it signs only simulated results, so it is no
 /// secret (a real provider's secret comes from the secret store).

@@ -7,7 +7,9 @@ use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use brokeros_kernel::{Error, Result};
-use brokeros_sfn::{Definition, Engine, EngineError, StoreExecutions, TaskFailure, handler_fn};
+use brokeros_sfn::{
+    Definition, Engine, EngineError, StoreExecutions, TaskFailure, WallOffset, handler_fn,
+};
 use serde_json::{Value, json};
 
 use brokeros_app::Services;
@@ -69,9 +71,20 @@ fn task_failure(e: &Error) -> TaskFailure {
 /// Call [`Engine::resume`] once the caller is ready for waiting executions to continue, and keep
 /// the engine for as long as the services are used: they reach it through a weak reference.
 pub fn local_engine(services: Services) -> Result<(Arc<Engine>, Services)> {
-    let engine = Arc::new(Engine::new(Arc::new(StoreExecutions::new(
-        services.store.clone(),
-    ))));
+    local_engine_ahead(services, None)
+}
+
+/// [`local_engine`] with the engine's wall clock running `ahead` of the system clock, as the
+/// services' clock does (a demo's moved clock): `$$.Execution.StartTime`, which a payout run
+/// closes its period by, is then the time its tasks see.
+pub fn local_engine_ahead(
+    services: Services,
+    ahead: Option<WallOffset>,
+) -> Result<(Arc<Engine>, Services)> {
+    let engine = Arc::new(Engine::with_clock(
+        Arc::new(StoreExecutions::new(services.store.clone())),
+        ahead,
+    ));
     let services = services.with_workflow(Arc::new(LocalWorkflow::new(&engine)));
     for function in TaskFunction::ALL {
         let services = services.clone();

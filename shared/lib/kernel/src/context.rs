@@ -15,6 +15,46 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved ahead by an offset that only grows: a demo or a test moves Broker
+/// OS's time forward (to the end of a payout period) while what checks real time — token
+/// expiry, the store's own expiry — stays on the system clock, which this clock never falls
+/// behind. It never moves back: effective-dated changes refuse times in the past, so time
+/// running backwards would make them refuse what a moment ago they took.
+#[derive(Debug, Default)]
+pub struct AheadClock {
+    ahead_ms: std::sync::atomic::AtomicI64,
+}
+
+impl AheadClock {
+    /// How far ahead of the system clock this clock is.
+    pub fn ahead(&self) -> time::Duration {
+        time::Duration::milliseconds(self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// Moves the clock `by` forward (rounded up to the millisecond; a negative `by` changes
+    /// nothing).
+    pub fn advance(&self, by: time::Duration) {
+        let nanos = by.whole_nanoseconds();
+        let ms = nanos / 1_000_000 + i128::from(nanos % 1_000_000 > 0);
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        if ms > 0 {
+            self.ahead_ms
+                .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Moves the clock forward to `at`, if it is not there yet.
+    pub fn advance_to(&self, at: OffsetDateTime) {
+        self.advance(at - self.now());
+    }
+}
+
+impl Clock for AheadClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.ahead()
+    }
+}
+
 /// The id port: UUIDv7 (time-ordered) by default.
 pub trait IdGen: Send + Sync {
     fn uuid(&self) -> Uuid;
@@ -141,4 +181,30 @@ macro_rules! services_over_core {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ahead_clock_moves_forward_only() {
+        let clock = AheadClock::default();
+        assert_eq!(clock.ahead(), time::Duration::ZERO);
+        clock.advance(time::Duration::hours(25));
+        clock.advance(-time::Duration::hours(3));
+        assert_eq!(clock.ahead(), time::Duration::hours(25), "never back");
+        let before = clock.now();
+        clock.advance_to(before - time::Duration::minutes(5));
+        assert_eq!(
+            clock.ahead(),
+            time::Duration::hours(25),
+            "a past time is no move"
+        );
+        let target = before + time::Duration::days(2);
+        clock.advance_to(target);
+        assert!(clock.now() >= target, "{} < {target}", clock.now());
+        assert!(clock.now() - target < time::Duration::seconds(5));
+        assert!(clock.now() > OffsetDateTime::now_utc() + time::Duration::days(2));
+    }
 }

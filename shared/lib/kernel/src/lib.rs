@@ -32,7 +32,8 @@ pub mod workflow;
 pub use answer::{Answer, AnswerKind, Replied};
 pub use brands::Brands;
 pub use context::{
-    Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx, workflow_ctx,
+    AheadClock, Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx,
+    workflow_ctx,
 };
 pub use error::{Error, Result};
 pub use paging::{PageParams, QueueFilter, page_limit};

@@ -13,27 +13,41 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use tokio::time::Instant;
 
-#[derive(Debug, Clone, Copy)]
+/// How far ahead of the system clock the engine's wall clock runs, read at every use: a host
+/// whose application clock is moved forward (the demo's) gives the engine the same offset, so
+/// `$$.Execution.StartTime` and history times agree with what its tasks see.
+pub type WallOffset = std::sync::Arc<dyn Fn() -> time::Duration + Send + Sync>;
+
+#[derive(Clone)]
 pub(crate) struct Clock {
     wall: OffsetDateTime,
     instant: Instant,
+    ahead: Option<WallOffset>,
 }
 
 impl Clock {
-    pub(crate) fn start() -> Clock {
+    pub(crate) fn start(ahead: Option<WallOffset>) -> Clock {
         Clock {
             wall: OffsetDateTime::now_utc(),
             instant: Instant::now(),
+            ahead,
         }
     }
 
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        self.wall + self.instant.elapsed()
+    fn ahead(&self) -> time::Duration {
+        self.ahead
+            .as_ref()
+            .map_or(time::Duration::ZERO, |ahead| ahead())
     }
 
-    /// The tokio instant a wall-clock deadline falls on (now, if it has passed).
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.wall + self.instant.elapsed() + self.ahead()
+    }
+
+    /// The tokio instant a wall-clock deadline falls on (now, if it has passed). A timer armed
+    /// before the offset grew keeps its instant: it ends later than its recorded deadline.
     pub(crate) fn instant_of(&self, deadline: OffsetDateTime) -> Instant {
-        let since_start = deadline - self.wall;
+        let since_start = deadline - self.ahead() - self.wall;
         if since_start.is_negative() {
             return self.instant;
         }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, WallOffset};
 use crate::definition::Definition;
 use crate::driver::{
     Launch, LiveMap, Reply, RunState, Services, Shared, Signal, launch, lock, token_execution,
@@ -47,12 +47,18 @@ impl From<PersistError> for EngineError {
 
 impl Engine {
     pub fn new(store: Arc<dyn ExecutionStore>) -> Engine {
+        Engine::with_clock(store, None)
+    }
+
+    /// An engine whose wall clock runs `ahead` of the system clock (by what it answers at
+    /// each read), or on it when `None`.
+    pub fn with_clock(store: Arc<dyn ExecutionStore>, ahead: Option<WallOffset>) -> Engine {
         Engine {
             inner: Arc::new(Inner {
                 services: Arc::new(Services {
                     store,
                     handlers: RwLock::new(HashMap::new()),
-                    clock: Clock::start(),
+                    clock: Clock::start(ahead),
                 }),
                 machines: RwLock::new(HashMap::new()),
                 live: Arc::new(Mutex::new(HashMap::new())),

@@ -25,6 +25,7 @@ mod clock;
 mod driver;
 mod engine;
 
+pub use clock::WallOffset;
 pub use definition::{Definition, DefinitionError, substitute};
 pub use engine::Engine;
 pub use error::EvalError;

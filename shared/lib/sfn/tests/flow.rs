@@ -3,10 +3,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use brokeros_sfn::{ExecutionStatus, TaskFailure, TaskRequest, handler_fn};
+use brokeros_sfn::{
+    Engine, ExecutionStatus, MemoryExecutions, TaskFailure, TaskRequest, WallOffset, handler_fn,
+};
 use common::{echo, engine_with, history, run, types};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -506,4 +508,47 @@ async fn wait_timestamps_wait_until_the_time() {
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     let waited = started.elapsed().as_secs();
     assert!((7195..=7200).contains(&waited), "{waited}");
+}
+
+/// An engine whose wall clock runs ahead of the system's (the demo's moved clock): executions
+/// start, and `$$.Execution.StartTime` reads, at that time, and a Wait until a timestamp on
+/// that clock waits as long as it says, neither at once nor a day more.
+#[tokio::test(start_paused = true)]
+async fn an_engine_clock_running_ahead_dates_executions_and_waits_by_it() {
+    let ahead_seconds = Arc::new(AtomicI64::new(0));
+    let read = ahead_seconds.clone();
+    let offset: WallOffset = Arc::new(move || time::Duration::seconds(read.load(Ordering::SeqCst)));
+    let engine = Engine::with_clock(Arc::new(MemoryExecutions::new()), Some(offset));
+    let document = json!({
+        "StartAt": "Started",
+        "States": {
+            "Started": {
+                "Type": "Pass",
+                "Parameters": {"at.$": "$.at", "started.$": "$$.Execution.StartTime"},
+                "Next": "Until"
+            },
+            "Until": {"Type": "Wait", "TimestampPath": "$.at", "End": true}
+        }
+    });
+    engine
+        .register_state_machine("test", common::definition(document))
+        .unwrap();
+    ahead_seconds.store(86_400, Ordering::SeqCst);
+    let tomorrow = OffsetDateTime::now_utc() + Duration::from_secs(86_400);
+    let at = tomorrow + Duration::from_secs(600);
+    let started = tokio::time::Instant::now();
+    let done = run(&engine, json!({"at": at.format(&Rfc3339).unwrap()})).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let waited = started.elapsed().as_secs();
+    assert!((595..=600).contains(&waited), "{waited}");
+    let start_time = OffsetDateTime::parse(
+        done.output.as_ref().unwrap()["started"].as_str().unwrap(),
+        &Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        start_time >= tomorrow - Duration::from_secs(1) && start_time < at,
+        "{start_time} is the moved clock's time"
+    );
+    assert!(done.start_date >= tomorrow - Duration::from_secs(1));
 }
