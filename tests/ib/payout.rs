@@ -140,6 +140,8 @@ async fn app(store: Arc<dyn Store>, threshold: Option<&str>) -> App {
     config.ib.payout.approval_threshold = threshold
         .map(|t| BTreeMap::from([("USD".to_string(), dec(t))]))
         .unwrap_or_default();
+    // Failed credits are tried again after a second (then two), so workflows end quickly.
+    config.ib.payout.credit_retry_seconds = 1;
     App::configured(store, config, Build::default()).await
 }
 
@@ -529,6 +531,56 @@ pub async fn a_credit_that_keeps_failing_is_flagged(store: Arc<dyn Store>) {
         (0, 0),
         "a flagged statement waits for finance"
     );
+    // Finance has it tried again (partner managers may not; a statement not flagged is not
+    // retried): payable at once with a new series of attempts, and a payout execution of its
+    // period tries it; the ledger still refuses, so it is flagged again.
+    let before = counts(store.as_ref()).await;
+    let refused = payout::retry_statement(services, &person("pm-1", Role::Partners), "r", &s.id)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "forbidden", "{refused:?}");
+    assert_eq!(counts(store.as_ref()).await, before);
+    let finance = person("finance-1", Role::Finance);
+    let retried = payout::retry_statement(services, &finance, "r", &s.id)
+        .await
+        .unwrap();
+    assert_eq!(retried["statement"]["status"], "payable");
+    assert_eq!(
+        retried["statement"]["earlier_credit_failures"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    let twice = payout::retry_statement(services, &finance, "r", &s.id)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        twice.code(),
+        "statement_state",
+        "only a flagged statement is retried"
+    );
+    let ended = app
+        .finished(retried["execution_arn"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (ended.status, ended.error.as_deref()),
+        (
+            brokeros_sfn::ExecutionStatus::Failed,
+            Some("CommissionCreditFailed")
+        ),
+        "{ended:?}"
+    );
+    let again = statement(&app, "ib#bad", day(0)).await;
+    assert_eq!(again.status, StatementStatus::CreditFailed);
+    assert_eq!(
+        (
+            again.credit_failures.len(),
+            again.earlier_credit_failures.len()
+        ),
+        (3, 3)
+    );
+    let run = services.get::<PayoutRun>(&run.id).await.unwrap().entity;
+    assert_eq!(run.flagged, 1);
 }
 
 /// A period closed takes no more legs; a period not ended, or a bad limit, writes nothing.

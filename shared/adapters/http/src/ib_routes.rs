@@ -263,6 +263,19 @@ async fn decide_statement<const APPROVE: bool>(
     ))
 }
 
+/// `POST /partners/statements/{id}/retry`: finance has a statement whose credit kept failing
+/// tried again.
+async fn retry_statement(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        payout::retry_statement(&state.services.ib, &p, &correlation, &id).await?,
+    ))
+}
+
 /// The partner managers' and the IB portal's routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -311,4 +324,5 @@ pub(super) fn routes() -> Router<AppState> {
             "/partners/statements/{id}/reject",
             post(decide_statement::<false>),
         )
+        .route("/partners/statements/{id}/retry", post(retry_statement))
 }

@@ -192,6 +192,9 @@ pub struct IbStatement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     pub credit_failures: Vec<String>,
+    /// The failures of earlier series, before finance had the statement tried again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_credit_failures: Vec<String>,
     /// After a failed credit: not tried again before then.
     #[serde(
         default,
@@ -258,6 +261,20 @@ impl IbStatement {
         } else {
             self.next_attempt_at = Some(now + backoff * 2_i32.pow(failures - 1));
         }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Finance has a flagged statement tried again (once what refused its credit is mended):
+    /// payable at once, with a new series of attempts; the failures so far are kept.
+    pub fn retry_credit(&mut self, now: OffsetDateTime) -> Result<()> {
+        if self.status != StatementStatus::CreditFailed {
+            return Err(self.refused("retried"));
+        }
+        self.earlier_credit_failures
+            .append(&mut self.credit_failures);
+        self.status = StatementStatus::Payable;
+        self.next_attempt_at = None;
         self.updated_at = now;
         Ok(())
     }

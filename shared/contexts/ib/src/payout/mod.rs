@@ -375,6 +375,7 @@ async fn build_for(
             status,
             approval_id: (status == StatementStatus::AwaitingApproval).then(|| approval_id(&id)),
             credit_failures: Vec::new(),
+            earlier_credit_failures: Vec::new(),
             next_attempt_at: None,
             created_at: ctx.now,
             updated_at: ctx.now,
@@ -741,6 +742,56 @@ pub async fn decide_statement(
         }
     }
     Ok(statement_view(&statement))
+}
+
+/// Finance has a statement whose credit kept failing tried again, once what refused it is
+/// mended: the statement is payable again (its failures kept) and a payout execution of its
+/// period starts to credit it. Answers the statement and the execution.
+pub async fn retry_statement(
+    services: &Services,
+    principal: &Principal,
+    correlation_id: &str,
+    statement_id: &str,
+) -> Result<Value> {
+    principal.require_any(&[Role::Finance, Role::Admin], "retry commission credits")?;
+    let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
+    let ctx = &ctx;
+    let (statement, run) = execute(services, None, move || {
+        Box::pin(async move {
+            let mut changes = Changeset::new();
+            let before = services.get::<IbStatement>(statement_id).await?;
+            let mut statement = before.entity.clone();
+            statement.retry_credit(ctx.now)?;
+            let run_before = services.get::<PayoutRun>(&statement.run_id).await?;
+            let mut run = run_before.entity.clone();
+            run.flagged = run.flagged.saturating_sub(1);
+            if run.flagged == 0 {
+                run.credit_failure = None;
+            }
+            run.updated_at = ctx.now;
+            let ids = services.ids.as_ref();
+            changes.update(
+                ctx,
+                ids,
+                &before,
+                &statement,
+                "ib.statement.credit_retried",
+                vec![],
+            )?;
+            changes.update(
+                ctx,
+                ids,
+                &run_before,
+                &run,
+                "ib.payout.credit_retried",
+                vec![],
+            )?;
+            Ok(((statement, run), changes))
+        })
+    })
+    .await?;
+    let arn = start_execution(services, run.period, &principal.sub).await?;
+    Ok(json!({ "statement": statement_view(&statement), "execution_arn": arn }))
 }
 
 /// The workflow's wait for finance's decisions on run `run_id` ran out: recorded (the run stops
