@@ -152,7 +152,7 @@ fn day(n: i64) -> Period {
 }
 
 /// Closes, builds and pays `period` as the workflow does, started by `requested_by`.
-async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun {
+pub(crate) async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun {
     let services = &app.services.ib;
     let ctx = ctx(app);
     let run = payout::start_run(services, &ctx, period, requested_by)
