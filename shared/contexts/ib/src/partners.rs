@@ -559,7 +559,8 @@ pub struct PlansChange {
 /// Changes the plans an IB's agreement assigns, from the effective time on: deals before it
 /// are paid under the plans in force then. The plans must be stored (`unknown_plan` on
 /// `plans[i]`) and close one kind of period (`plan_periods_differ`), checked by key before
-/// anything is written.
+/// anything is written; it may be another kind than the agreement before it had (the IB's
+/// statements follow the new schedule from the change on).
 ///
 /// Plans are effective-dated too, and a plan whose first version takes effect after the
 /// agreement does is accepted: a plan may be agreed before it starts (plans never take effect

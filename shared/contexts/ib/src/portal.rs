@@ -216,11 +216,16 @@ pub async fn earnings_by_period(services: &Services, ib: &Ib, count: u32) -> Res
         };
         paid.rescale(currency.scale);
         let total = figures.commission + figures.cpa + figures.revenue_share;
+        let lots: serde_json::Map<String, Value> = figures
+            .lots
+            .iter()
+            .map(|(plan, lots)| (plan.clone(), json!(lots.normalize())))
+            .collect();
         shown.push(json!({
             "period": format!("{}:{}", keys::period_kind_name(kind), period.label()),
             "starts_at": rfc3339(period.start_msc),
             "ends_at": rfc3339(period.end_msc()),
-            "lots": figures.lots.iter().map(|(plan, lots)| (plan.clone(), json!(lots.normalize()))).collect::<serde_json::Map<_, _>>(),
+            "lots": lots,
             "legs": figures.legs,
             "accrued": {
                 "commission": figures.commission.normalize(),
