@@ -29,7 +29,7 @@ use time::OffsetDateTime;
 use crate::harness::{App, token};
 use crate::partners::{get, msc, new_ib, onboarded_client, pm, post, text};
 
-const MINUTE: Millis = 60_000;
+pub(crate) const MINUTE: Millis = 60_000;
 
 /// The portal user the sub-IB signs in as.
 const SUB_USER: &str = "sub-user";
@@ -87,7 +87,7 @@ async fn chain_with_client(app: &App) -> (String, String, String, u64) {
 }
 
 /// Runs the accrual until the feed is caught up: the batches that wrote.
-async fn accrue(app: &App) -> u32 {
+pub(crate) async fn accrue(app: &App) -> u32 {
     let mut batches = 0;
     loop {
         match accruals::accrue_next_batch(
@@ -107,7 +107,7 @@ async fn accrue(app: &App) -> u32 {
 }
 
 /// Every leg of `who` counted in `period`, read page by page.
-async fn legs(app: &App, who: &Beneficiary, period: Period) -> Vec<StoredLeg> {
+pub(crate) async fn legs(app: &App, who: &Beneficiary, period: Period) -> Vec<StoredLeg> {
     let mut all = Vec::new();
     let mut cursor = None;
     loop {
@@ -126,11 +126,16 @@ fn of_deal(legs: &[StoredLeg], deal: u64) -> Vec<&StoredLeg> {
     legs.iter().filter(|l| l.leg.deal == deal).collect()
 }
 
-fn day(at: Millis) -> Period {
+pub(crate) fn day(at: Millis) -> Period {
     PeriodKind::Daily.period_of(at)
 }
 
-async fn round_trip(app: &App, login: u64, open_at: Millis, held: Millis) -> PlatformDeal {
+pub(crate) async fn round_trip(
+    app: &App,
+    login: u64,
+    open_at: Millis,
+    held: Millis,
+) -> PlatformDeal {
     let open = app
         .platform
         .open_position(login, "EURUSD", DealSide::Buy, dec("1"), open_at)

@@ -2,16 +2,22 @@
 //! review into IBs, a 150-level tree and the move that would close a cycle, effective-dated
 //! moves of IBs and clients, standing, attribution by first and last touch, unknown referral
 //! codes, sub-IB invitations within the allowance, each IB kept to its own subtree, and bad
-//! input that writes nothing; and deal ingestion from the platform's feed (`deals`: store-level
-//! scenarios, exactly once by server, deal and revision).
+//! input that writes nothing; agreements that name stored plans of one kind of period only;
+//! deal ingestion from the platform's feed (`deals`: store-level scenarios, exactly once by
+//! server, deal and revision); the IB dashboard's volume and earnings per period, and tiers
+//! and client rebates paid through statements (store-level, with a clock moved forward).
 
 mod accruals;
+mod agreements;
+mod dashboard;
 mod deals;
 mod partners;
 mod payout;
 mod plans;
+mod statements;
 
 use accruals::*;
+use agreements::*;
 use brokeros_tests::app as harness;
 use partners::*;
 use plans::*;
@@ -35,6 +41,17 @@ brokeros_tests::scenarios! {
     random_arrival_and_batch_sizes_accrue_as_one_recomputation => new,
     a_batch_too_big_for_one_transaction_is_read_again_smaller => new,
     an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate => new,
+    agreements_name_stored_plans_of_one_kind_of_period => new,
+}
+
+/// The IB portal's period figures and the statements' tier and rebate lines, on the live
+/// accrual path with Broker OS's clock moved past the periods (so they can close), under
+/// `portal_periods::{sqlite, dynamodb}`.
+mod portal_periods {
+    brokeros_tests::store_scenarios! {
+        dashboard::the_dashboard_shows_each_periods_volume_and_earnings_of_the_ib_alone,
+        statements::the_tier_reached_at_close_lifts_the_whole_period_and_rebates_reach_the_client,
+    }
 }
 
 /// The deal-feed scenarios run on a store alone (no HTTP), under `deal_feed::{sqlite, dynamodb}`.

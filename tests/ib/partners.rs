@@ -40,7 +40,8 @@ pub(crate) async fn get(app: &App, path: &str, token: &str) -> (u16, Value) {
     app.send(Call::get(path).token(token)).await
 }
 
-/// An application by a partner manager, approved: answers the IB's id.
+/// An application by a partner manager, approved with plan `standard` (stored first when it is
+/// not): answers the IB's id.
 pub(crate) async fn new_ib(
     app: &App,
     name: &str,
@@ -64,6 +65,7 @@ pub(crate) async fn new_ib(
         "/partners/applications/{}/approve",
         application["id"].as_str().unwrap()
     );
+    crate::plans::ensure_plan(app, "standard").await;
     let (status, ib) = post(
         app,
         &path,
@@ -104,8 +106,9 @@ pub(crate) async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec
         .collect()
 }
 
-/// Asserts `request` is refused with `status` and `code` and writes nothing.
-pub(crate) async fn refused(app: &App, request: Call<'_>, status: u16, code: &str) {
+/// Asserts `request` is refused with `status` and `code` and writes nothing; answers the
+/// refusal's body.
+pub(crate) async fn refused(app: &App, request: Call<'_>, status: u16, code: &str) -> Value {
     let before = app.counts().await;
     let (got, body) = app.send(request).await;
     assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
@@ -114,9 +117,13 @@ pub(crate) async fn refused(app: &App, request: Call<'_>, status: u16, code: &st
         "{body}"
     );
     assert_eq!(app.counts().await, before, "{code}: nothing written");
+    body
 }
 
 pub async fn an_approved_application_makes_an_ib_with_wallet_codes_and_agreement(app: App) {
+    for plan in ["standard", "std-rebate", "cpa-2026"] {
+        crate::plans::ensure_plan(&app, plan).await;
+    }
     let anna = token("u-anna", Role::Client);
     let (status, client) = post(
         &app,
@@ -154,7 +161,7 @@ pub async fn an_approved_application_makes_an_ib_with_wallet_codes_and_agreement
         &app,
         Call::post(
             &format!("/partners/applications/{application_id}/approve"),
-            &json!({ "plans": ["p"], "referral_codes": [] }),
+            &json!({ "plans": ["standard"], "referral_codes": [] }),
         )
         .token(&anna),
         403,
@@ -250,8 +257,7 @@ pub async fn an_approved_application_makes_an_ib_with_wallet_codes_and_agreement
         "/partners/applications/{}/approve",
         other["id"].as_str().unwrap()
     );
-    let taken =
-        json!({ "plans": ["p"], "referral_codes": [{ "code": "anna-spring", "campaign": "x" }] });
+    let taken = json!({ "plans": ["standard"], "referral_codes": [{ "code": "anna-spring", "campaign": "x" }] });
     refused(
         &app,
         Call::post(&other_path, &taken).token(&pm()),
@@ -387,6 +393,7 @@ pub async fn effective_dated_moves_change_the_chain_from_their_time_on(app: App)
     .await;
     assert_eq!(status, 200, "{reassigned}");
 
+    crate::plans::ensure_plan(&app, "vip").await;
     let (status, replanned) = post(
         &app,
         &format!("/partners/ibs/{b}/plans"),
@@ -691,6 +698,7 @@ pub async fn an_unknown_referral_code_is_recorded_and_the_lead_captured(app: App
 }
 
 pub async fn sub_ib_invitations_stop_at_the_allowance(app: App) {
+    crate::plans::ensure_plan(&app, "standard").await;
     let (_, application) = post(
         &app,
         "/partners/applications",
@@ -705,7 +713,7 @@ pub async fn sub_ib_invitations_stop_at_the_allowance(app: App) {
     let (status, pia) = post(
         &app,
         &approve,
-        json!({ "plans": ["p"], "referral_codes": [], "sub_ib_allowance": 1 }),
+        json!({ "plans": ["standard"], "referral_codes": [], "sub_ib_allowance": 1 }),
         &pm(),
     )
     .await;
@@ -755,7 +763,7 @@ pub async fn sub_ib_invitations_stop_at_the_allowance(app: App) {
     let (status, quinn_ib) = post(
         &app,
         &approve,
-        json!({ "plans": ["p"], "referral_codes": [] }),
+        json!({ "plans": ["standard"], "referral_codes": [] }),
         &pm(),
     )
     .await;
@@ -794,9 +802,23 @@ pub async fn an_ib_sees_only_its_own_subtree(app: App) {
     );
 
     let (_, me) = get(&app, "/ib/me", &as_a).await;
+    let mut dashboard = me["dashboard"].clone();
+    let earnings = dashboard
+        .as_object_mut()
+        .unwrap()
+        .remove("earnings")
+        .unwrap();
     assert_eq!(
-        me["dashboard"],
+        dashboard,
         json!({ "direct_clients": 0, "subtree_clients": 1, "sub_ibs": 2, "direct_sub_ibs": 1 })
+    );
+    assert!(
+        earnings["periods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["legs"] == 0 && p["statement"].is_null()),
+        "nothing traded yet: {earnings}"
     );
     let (_, subs) = get(&app, "/ib/me/sub-ibs", &as_a).await;
     let levels: Vec<(String, u64)> = subs["items"]
@@ -943,7 +965,7 @@ pub async fn bad_partner_requests_write_nothing(app: App) {
         (
             Call::post(
                 "/partners/applications/ibapp_missing/approve",
-                &json!({ "plans": ["p"], "referral_codes": [] }),
+                &json!({ "plans": ["standard"], "referral_codes": [] }),
             ),
             404,
             "not_found",
@@ -956,7 +978,7 @@ pub async fn bad_partner_requests_write_nothing(app: App) {
         (
             Call::post(
                 &approve,
-                &json!({ "plans": ["p"], "referral_codes": [{ "code": "A B", "campaign": "c" }] }),
+                &json!({ "plans": ["standard"], "referral_codes": [{ "code": "A B", "campaign": "c" }] }),
             ),
             400,
             "invalid_code",
@@ -964,7 +986,7 @@ pub async fn bad_partner_requests_write_nothing(app: App) {
         (
             Call::post(
                 &approve,
-                &json!({ "plans": ["p"], "referral_codes": [{ "code": "A1", "campaign": "c" }, { "code": "A2", "campaign": "c" }] }),
+                &json!({ "plans": ["standard"], "referral_codes": [{ "code": "A1", "campaign": "c" }, { "code": "A2", "campaign": "c" }] }),
             ),
             400,
             "duplicate_code",
@@ -972,7 +994,7 @@ pub async fn bad_partner_requests_write_nothing(app: App) {
         (
             Call::post(
                 &approve,
-                &json!({ "plans": ["p"], "referral_codes": [], "sub_ib_allowance": -1 }),
+                &json!({ "plans": ["standard"], "referral_codes": [], "sub_ib_allowance": -1 }),
             ),
             400,
             "invalid_body",

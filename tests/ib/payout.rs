@@ -154,7 +154,7 @@ fn day(n: i64) -> Period {
 }
 
 /// Closes, builds and pays `period` as the workflow does, started by `requested_by`.
-async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun {
+pub(crate) async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun {
     let services = &app.services.ib;
     let ctx = ctx(app);
     let run = payout::start_run(services, &ctx, period, requested_by)
@@ -172,6 +172,22 @@ async fn run_period(app: &App, period: Period, requested_by: &str) -> PayoutRun 
         .await
         .unwrap();
     services.get::<PayoutRun>(&run.id).await.unwrap().entity
+}
+
+/// Runs every period of `last`'s kind due up to `last`, in order (periods close one after
+/// another, from the first plan's).
+pub(crate) async fn run_periods_through(app: &App, last: Period) {
+    loop {
+        let now = brokeros_ib::millis(ctx(app).now);
+        let due = payout::next_due(&app.services.ib, last.kind, now)
+            .await
+            .unwrap();
+        assert!(due.start_msc <= last.start_msc, "{} is past", last.label());
+        run_period(app, due, "schedule").await;
+        if due == last {
+            return;
+        }
+    }
 }
 
 async fn find_statement(app: &App, ib: &str, period: Period) -> Option<IbStatement> {

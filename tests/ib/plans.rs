@@ -18,8 +18,14 @@ fn in_minutes(minutes: i64) -> String {
 }
 
 fn plan(version: u32, effective_from: &str, majors_rate: &str) -> Value {
+    plan_named("standard", version, effective_from, majors_rate)
+}
+
+/// Version `version` of plan `id`: monthly, majors at `majors_rate` a lot, half the commission
+/// on anything else, 80 % to the client's IB and 20 % to the one above.
+pub(crate) fn plan_named(id: &str, version: u32, effective_from: &str, majors_rate: &str) -> Value {
     json!({
-        "id": "standard", "version": version, "effective_from": effective_from,
+        "id": id, "version": version, "effective_from": effective_from,
         "currency": "USD", "period": "monthly", "earn_on": "close",
         "min_lots": "0.1", "min_hold_seconds": 60, "exclude_hedged": true,
         "rules": [
@@ -29,6 +35,27 @@ fn plan(version: u32, effective_from: &str, majors_rate: &str) -> Value {
         ],
         "levels": { "mode": "fixed", "percents": ["80", "20"], "cap_per_deal": "15" }
     })
+}
+
+/// Stores `document` as a plan version through the API, as a partner manager.
+pub(crate) async fn store_plan_document(app: &App, document: &Value) {
+    let (status, record) = app
+        .send(Call::post("/partners/plans", document).token(&pm()))
+        .await;
+    assert_eq!(status, 201, "{record}");
+}
+
+/// Makes sure plan `id` is stored, so an agreement may name it: when it is not, stores its
+/// first version ([`plan_named`], from a minute from now).
+pub(crate) async fn ensure_plan(app: &App, id: &str) {
+    let (status, _) = app
+        .send(Call::get(&format!("/partners/plans/{id}")).token(&pm()))
+        .await;
+    if status == 404 {
+        store_plan_document(app, &plan_named(id, 1, &in_minutes(1), "10")).await;
+    } else {
+        assert_eq!(status, 200, "plan {id} reads");
+    }
 }
 
 pub async fn plan_versions_are_stored_audited_and_listed(app: App) {
@@ -136,6 +163,12 @@ pub async fn bad_plans_write_nothing(app: App) {
             with(&|p| p["effective_from"] = json!(in_minutes(1))),
             400,
             "plan_version_out_of_order",
+        ),
+        // What beneficiaries carry between statements is kept per kind of period.
+        (
+            with(&|p| p["period"] = json!("daily")),
+            400,
+            "plan_period_changed",
         ),
     ];
     for (document, status, code) in cases {

@@ -172,7 +172,7 @@ ib_get!(ib, id, portal::ib);
 ib_get!(tree, query, portal::tree);
 ib_get!(client_ib, id, attribution::get);
 ib_get!(lead_referrals, id, attribution::lead_touches);
-ib_get!(me, caller, portal::me);
+ib_get!(me, query, portal::me);
 ib_get!(sub_ibs, caller, portal::sub_ibs);
 ib_get!(sub_ib, id, portal::sub_ib);
 ib_get!(clients, query, portal::clients);

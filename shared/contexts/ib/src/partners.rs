@@ -268,7 +268,9 @@ fn checked_plans(plans: Vec<String>) -> Result<Vec<String>> {
 /// Approves a pending application: the IB (payout currency, its ledger wallet
 /// `AccountId::ib_payable`, referral codes, the agreement's plans from now on, the sub-IB
 /// allowance) under the application's parent, its portal user's marker and its codes'
-/// markers, with the application decided — one changeset.
+/// markers, with the application decided — one changeset. The agreement's plans must be
+/// stored and share one kind of period ([`crate::plans::agreement_period`]); see
+/// [`change_plans`] for a plan that takes effect after the agreement.
 pub async fn approve(
     services: &Services,
     principal: &Principal,
@@ -281,6 +283,7 @@ pub async fn approve(
     let id = normalize::code("application_id", id, 80)?;
     let plans = checked_plans(body.plans)?;
     let codes = checked_codes(services, body.referral_codes)?;
+    crate::plans::agreement_period(services, &plans).await?;
     let allowance = body
         .sub_ib_allowance
         .unwrap_or(services.config.default_sub_ib_allowance);
@@ -554,7 +557,16 @@ pub struct PlansChange {
 }
 
 /// Changes the plans an IB's agreement assigns, from the effective time on: deals before it
-/// are paid under the plans in force then.
+/// are paid under the plans in force then. The plans must be stored (`unknown_plan` on
+/// `plans[i]`) and close one kind of period (`plan_periods_differ`), checked by key before
+/// anything is written; it may be another kind than the agreement before it had (the IB's
+/// statements follow the new schedule from the change on).
+///
+/// Plans are effective-dated too, and a plan whose first version takes effect after the
+/// agreement does is accepted: a plan may be agreed before it starts (plans never take effect
+/// in the past, so one stored for a new agreement starts a moment after it), and it earns from
+/// its own effective time on — a deal before that earns nothing under it, as under a plan
+/// version not yet in force.
 pub async fn change_plans(
     services: &Services,
     principal: &Principal,
@@ -565,6 +577,7 @@ pub async fn change_plans(
 ) -> Result<Answer> {
     require_partner_manager(principal, "change IB agreements")?;
     let plans = checked_plans(body.plans)?;
+    crate::plans::agreement_period(services, &plans).await?;
     let change = |ib: &mut Ib, from: Millis| {
         ib.require_not_terminated("its agreement does not change")?;
         ib.node.plans.change("plans", from, plans.clone())

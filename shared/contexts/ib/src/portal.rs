@@ -3,7 +3,7 @@
 //! its sub-IBs at any depth and their clients. Anything outside it answers 404, exactly as an
 //! id that does not exist, so an IB cannot learn which other IBs or clients there are.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use brokeros_kernel::audit::personal_data::mask;
 use brokeros_kernel::principal::{Principal, Role};
@@ -12,7 +12,14 @@ use brokeros_onboarding::model::Client;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::model::{Application, ApplicationStatus, ClientAttribution, Ib, MAX_DEPTH};
+use brokeros_kernel::money::Currency;
+use rust_decimal::Decimal;
+
+use crate::keys;
+use crate::model::payout::{IbStatement, StatementStatus, statement_id};
+use crate::model::{
+    Accrual, Application, ApplicationStatus, Beneficiary, ClientAttribution, Ib, LegKind, MAX_DEPTH,
+};
 use crate::views::{application_view, ib_view, invitation_view};
 use crate::{Services, own_ib_id, repo, require_partner_manager};
 
@@ -67,9 +74,35 @@ async fn within(services: &Services, root: &str, id: &str) -> Result<Member> {
     Err(not_found())
 }
 
-/// Who the calling IB is, with its dashboard's counts (volume and earnings come with the
-/// commission engine and are not shown yet).
-pub async fn me(services: &Services, principal: &Principal) -> Result<Value> {
+/// The dashboard's query string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardFilter {
+    /// How many periods to show, the current one first and then the ones before it (1 to
+    /// [`MAX_DASHBOARD_PERIODS`]; [`DEFAULT_DASHBOARD_PERIODS`] unless given).
+    pub periods: Option<u32>,
+}
+
+/// The most periods a dashboard shows at once: a month of days. Each period is one keyed read
+/// of the IB's legs (a page per 1000 legs) and one read of its statement by key.
+pub const MAX_DASHBOARD_PERIODS: u32 = 31;
+pub const DEFAULT_DASHBOARD_PERIODS: u32 = 6;
+
+/// Who the calling IB is, with its dashboard: counts of its clients and sub-IBs, and per
+/// period its volume and earnings ([`earnings_by_period`]).
+pub async fn me(
+    services: &Services,
+    principal: &Principal,
+    filter: DashboardFilter,
+) -> Result<Value> {
+    let periods = filter.periods.unwrap_or(DEFAULT_DASHBOARD_PERIODS);
+    if !(1..=MAX_DASHBOARD_PERIODS).contains(&periods) {
+        return Err(Error::invalid(
+            "invalid_periods",
+            "periods",
+            format!("periods must be 1 to {MAX_DASHBOARD_PERIODS}"),
+        ));
+    }
     let id = own_ib_id(services, principal).await?;
     let ib = services.get::<Ib>(&id).await?.entity;
     let members = subtree(services, ib.clone()).await?;
@@ -84,8 +117,148 @@ pub async fn me(services: &Services, principal: &Principal) -> Result<Value> {
         "subtree_clients": in_subtree,
         "sub_ibs": members.len() - 1,
         "direct_sub_ibs": members.iter().filter(|m| m.level == 1).count(),
+        "earnings": earnings_by_period(services, &ib, periods).await?,
     });
     Ok(v)
+}
+
+/// What one period of the dashboard adds up from the IB's legs.
+#[derive(Default)]
+struct PeriodFigures {
+    /// Lots per plan: the counted lots of the IB's commission legs (reversals subtract).
+    lots: BTreeMap<String, Decimal>,
+    commission: Decimal,
+    cpa: Decimal,
+    revenue_share: Decimal,
+    legs: u64,
+}
+
+impl PeriodFigures {
+    fn add(&mut self, leg: &Accrual) {
+        self.legs += 1;
+        match leg.kind {
+            LegKind::Commission => {
+                self.commission += leg.amount;
+                let counted = leg.explanation.basis.volume.counted_lots;
+                let lots = self
+                    .lots
+                    .entry(leg.explanation.basis.plan_id.clone())
+                    .or_default();
+                *lots += if leg.reversal { -counted } else { counted };
+            }
+            LegKind::Cpa => self.cpa += leg.amount,
+            LegKind::RevenueShare => self.revenue_share += leg.amount,
+            // A rebate's beneficiary is the client: never in an IB's legs.
+            LegKind::Rebate => {}
+        }
+    }
+}
+
+/// The IB's last `count` periods, the current one first, each with:
+///
+/// * `lots`, per plan: the volume counted for the IB's own legs — its clients' deals (level 0)
+///   and its sub-IBs' clients' deals at the levels the plan pays it, in the lots the plan
+///   counts (after its exclusions and volume modifiers, reversals subtracted): what its volume
+///   tiers are measured by. A deal on which the plan pays the IB no leg (deeper than its
+///   levels, no rule matching) is not counted; each plan counts its own way, hence per plan.
+/// * `accrued`, in the IB's payout currency (every leg of an IB is converted into it), by kind
+///   and in total: its legs as stored in the period, late legs of an earlier closed period
+///   included, unrounded (statements round).
+/// * `statement`: the period's statement once built (read by key), with what it accrued (tier
+///   lines included), its status and what it pays; `paid`: what it credited, zero until paid.
+///
+/// Periods are of the kind the IB's agreement in force closes (its plans share one), none when
+/// no plan of it is stored. Each period's legs are one keyed query of the IB's partition.
+pub async fn earnings_by_period(services: &Services, ib: &Ib, count: u32) -> Result<Value> {
+    let now = crate::millis(services.clock.now());
+    let plan_ids: Vec<&str> = ib
+        .node
+        .plans
+        .at(now)
+        .or(ib.node.plans.latest())
+        .map(|ids| ids.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let book =
+        crate::plans::plan_book(services, &services.config.symbol_groups, plan_ids.clone()).await?;
+    let kind = plan_ids.iter().find_map(|id| {
+        book.versions()
+            .find(|version| version.id == *id)
+            .map(|version| version.period)
+    });
+    let currency = Currency::parse("currency", &ib.node.currency)?;
+    let Some(kind) = kind else {
+        return Ok(json!({ "period_kind": null, "currency": currency.code, "periods": [] }));
+    };
+    let beneficiary = Beneficiary::Ib(ib.node.id.clone());
+    let mut period = kind.period_of(now);
+    let mut shown = Vec::new();
+    for _ in 0..count {
+        let mut figures = PeriodFigures::default();
+        let mut cursor = None;
+        loop {
+            let (legs, next) =
+                crate::accruals::legs_in_period(services, &beneficiary, period, cursor, 1000)
+                    .await?;
+            legs.iter().for_each(|stored| figures.add(&stored.leg));
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let statement_id = statement_id(&beneficiary, period, currency.code);
+        let statement = services
+            .find::<IbStatement>(&statement_id)
+            .await?
+            .map(|s| s.entity);
+        let mut paid = match &statement {
+            Some(s) if s.status == StatementStatus::Paid => s.lines.paid,
+            _ => Decimal::ZERO,
+        };
+        paid.rescale(currency.scale);
+        let total = figures.commission + figures.cpa + figures.revenue_share;
+        let lots: serde_json::Map<String, Value> = figures
+            .lots
+            .iter()
+            .map(|(plan, lots)| (plan.clone(), json!(lots.normalize())))
+            .collect();
+        shown.push(json!({
+            "period": format!("{}:{}", keys::period_kind_name(kind), period.label()),
+            "starts_at": rfc3339(period.start_msc),
+            "ends_at": rfc3339(period.end_msc()),
+            "lots": lots,
+            "legs": figures.legs,
+            "accrued": {
+                "commission": figures.commission.normalize(),
+                "cpa": figures.cpa.normalize(),
+                "revenue_share": figures.revenue_share.normalize(),
+                "total": total.normalize(),
+            },
+            "statement": statement.map(|s| json!({
+                "id": s.id,
+                "status": s.status.as_str(),
+                "accrued": s.lines.accrued.normalize(),
+                "tiers": s.lines.tiers,
+                "paid": s.lines.paid,
+                "carried_out": s.lines.carried_out.normalize(),
+            })),
+            "paid": paid,
+        }));
+        period = kind.period_of(period.start_msc - 1);
+    }
+    Ok(json!({
+        "period_kind": keys::period_kind_name(kind),
+        "currency": currency.code,
+        "periods": shown,
+    }))
+}
+
+fn rfc3339(msc: crate::model::Millis) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(msc) * 1_000_000)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
 }
 
 /// A sub-IB as its ancestors see it: no portal identity, no client record.

@@ -183,7 +183,8 @@ impl StatementStatus {
 pub struct IbStatement {
     pub id: String,
     pub run_id: String,
-    /// The IB it belongs to (a rebate's: the client's IB), whose portal shows it.
+    /// The IB it belongs to, whose portal shows it; `None` for a client's statement of
+    /// rebates, which is the client's and no IB's (its legs name no IB).
     pub ib_id: Option<String>,
     pub lines: PeriodStatement,
     /// Legs of deals from closed periods counted here, by leg id and the period they came from.

@@ -30,8 +30,13 @@
 //! * `effective_from`: milliseconds since the epoch or RFC 3339. The version of a plan that
 //!   governs a deal is the last one effective at the deal's time.
 //! * `currency`: the currency of the plan's fixed amounts (`per_lot`, `cap_per_deal`, `cpa`).
-//! * `period`: `daily`, `weekly` (ISO weeks, Monday 00:00 UTC) or `monthly`: the payout period
-//!   statements are closed by, and the period volume tiers and revenue share are measured over.
+//!   An IB paid in another currency gets its legs converted at the deal's time (the rate named
+//!   in the leg's explanation), so a plan suits an IB of any payout currency.
+//! * `period`: `daily`, `weekly` (ISO weeks, Monday 00:00 UTC) or `monthly` (the default): the
+//!   payout period statements are closed by, and the period volume tiers and revenue share are
+//!   measured over. Fixed for the plan's life: every version names the same period
+//!   ([`crate::plans::put_plan_version`]), since what a beneficiary carries from one statement
+//!   to the next is kept per kind of period.
 //! * `earn_on`: which entries earn: `open` (in), `close` (out, out_by), or `both`; a reversal
 //!   (inout) earns its closing part on `close` and its opening part on `open`.
 //! * `min_lots`: a deal of fewer lots earns nothing. `min_hold_seconds`: the closing part of a
@@ -79,12 +84,16 @@ use time::{Date, Duration, OffsetDateTime, Weekday};
 use super::SymbolGroups;
 use super::timeline::Millis;
 
-/// How often statements close and tiers and revenue share are measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// How often statements close and tiers and revenue share are measured (monthly when a plan
+/// names none).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodKind {
     Daily,
     Weekly,
+    #[default]
     Monthly,
 }
 
@@ -320,7 +329,7 @@ struct PlanDocument {
     version: u32,
     effective_from: EffectiveFrom,
     currency: String,
-    #[serde(default = "monthly")]
+    #[serde(default)]
     period: PeriodKind,
     #[serde(default)]
     earn_on: EarnOn,
@@ -344,10 +353,6 @@ struct PlanDocument {
     cpa: Option<Cpa>,
     #[serde(default)]
     revenue_share: Option<RevenueShare>,
-}
-
-fn monthly() -> PeriodKind {
-    PeriodKind::Monthly
 }
 
 /// A checked plan version, with its rules indexed by symbol for the engine.

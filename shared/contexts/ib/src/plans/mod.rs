@@ -5,7 +5,9 @@
 //! times and the SHA-256 of their stored text, and one immutable item per version. A new
 //! version is the last one plus 1 and takes effect after the last one and not before now: a
 //! plan never changes what deals already earned; a correction is a new version from a later
-//! time. The record, the version's text and the audit event (naming each changed field of the
+//! time. A version keeps the plan's period kind (`plan_period_changed` otherwise): what a
+//! beneficiary carries between statements is kept per kind of period, and would be stranded.
+//! The record, the version's text and the audit event (naming each changed field of the
 //! document, rules by id) commit together.
 //!
 //! The engine reads plans as a [`PlanBook`] ([`plan_book`]): every version of the plans asked
@@ -29,7 +31,7 @@ use serde_json::Value;
 
 use crate::Services;
 use crate::model::plan::{CommissionPlan, PlanBook};
-use crate::model::{Millis, SymbolGroups};
+use crate::model::{Millis, PeriodKind, SymbolGroups};
 
 /// Who may write plans: finance and admins, and partner managers.
 pub const PLAN_EDITORS: [Role; 3] = [Role::Finance, Role::Admin, Role::Partners];
@@ -191,6 +193,18 @@ pub async fn put_plan_version(
                     let previous: Value = serde_json::from_str(&previous).map_err(|e| {
                         Error::Internal(format!("a stored plan is unreadable: {e}"))
                     })?;
+                    let previous_period = period_of_document(&previous)?;
+                    if plan.period != previous_period {
+                        return Err(Error::invalid(
+                            "plan_period_changed",
+                            "period",
+                            format!(
+                                "plan {} closes {} periods; a version may not change that (what beneficiaries carry between statements is kept per kind of period): make a new plan instead",
+                                plan.id,
+                                crate::keys::period_kind_name(previous_period)
+                            ),
+                        ));
+                    }
                     let mut record = stored.entity.clone();
                     record.versions.push(new_ref);
                     changes.update(
@@ -217,6 +231,79 @@ pub async fn put_plan_version(
         })
     })
     .await
+}
+
+/// The period kind a stored plan document names (monthly when it names none).
+fn period_of_document(document: &Value) -> Result<PeriodKind> {
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(default)]
+        period: PeriodKind,
+    }
+    Named::deserialize(document)
+        .map(|named| named.period)
+        .map_err(|e| Error::Internal(format!("a stored plan names no period kind: {e}")))
+}
+
+/// The kind of period the plans of one agreement share, read by key. Every plan must be stored
+/// (else `unknown_plan` on `plans[i]`), and every version of each must close the same kind of
+/// period as the first plan's (else `plan_periods_differ` on `plans[i]`): an IB's statements
+/// and its dashboard follow one payout schedule at a time. Currencies need no check: a leg is
+/// converted into the IB's payout currency at the deal's time.
+///
+/// Errors: `Validation` as above; storage; `Internal` for a stored plan that no longer checks.
+pub async fn agreement_period(services: &Services, plan_ids: &[String]) -> Result<PeriodKind> {
+    let core: &Core = services;
+    let stored: BTreeSet<String> = core
+        .find_many::<CommissionPlanRecord>(plan_ids.iter().map(String::as_str))
+        .await?
+        .into_iter()
+        .map(|record| record.entity.id)
+        .collect();
+    if let Some((i, missing)) = plan_ids
+        .iter()
+        .enumerate()
+        .find(|(_, id)| !stored.contains(*id))
+    {
+        return Err(Error::invalid(
+            "unknown_plan",
+            format!("plans[{i}]"),
+            format!("commission plan '{missing}' is not stored: store its first version first"),
+        ));
+    }
+    let book = plan_book(
+        core,
+        &services.config.symbol_groups,
+        plan_ids.iter().map(String::as_str),
+    )
+    .await?;
+    let kinds_of = |id: &str| -> BTreeSet<PeriodKind> {
+        book.versions()
+            .filter(|v| v.id == id)
+            .map(|v| v.period)
+            .collect()
+    };
+    let mut agreed: Option<PeriodKind> = None;
+    for (i, id) in plan_ids.iter().enumerate() {
+        for kind in kinds_of(id) {
+            match agreed {
+                None => agreed = Some(kind),
+                Some(first) if first == kind => {}
+                Some(first) => {
+                    return Err(Error::invalid(
+                        "plan_periods_differ",
+                        format!("plans[{i}]"),
+                        format!(
+                            "plan '{id}' closes {} periods, the agreement's other plans {}: an agreement's plans share one payout schedule",
+                            crate::keys::period_kind_name(kind),
+                            crate::keys::period_kind_name(first)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    agreed.ok_or_else(|| Error::Internal("an agreement names no stored plan version".into()))
 }
 
 fn version_conflict(id: &str, last: u32) -> Error {
@@ -279,8 +366,9 @@ fn compiled() -> &'static Compiled {
 /// The most compiled versions a process keeps before it starts afresh.
 const MAX_COMPILED: usize = 512;
 
-/// Every version of the plans `ids` (unknown ids are left out: an agreement may name a plan
-/// that was never stored, which then earns nothing, and the engine says so).
+/// Every version of the plans `ids` (unknown ids are left out: agreements name stored plans
+/// only ([`agreement_period`]), but one recorded before that check may name a plan never
+/// stored, which then earns nothing).
 pub async fn plan_book<'a>(
     core: &Core,
     symbol_groups: &SymbolGroups,
