@@ -50,6 +50,26 @@ impl Demo {
         (status, body)
     }
 
+    /// Completes an individual client's KYC profile: born on `date_of_birth`, a national and
+    /// resident of `country`, living on a salary, not a PEP.
+    async fn put_individual_profile(
+        &self,
+        client_id: &str,
+        date_of_birth: &str,
+        country: &str,
+        token: &str,
+    ) -> Result<Value, String> {
+        let profile = json!({
+            "client_type": "individual", "date_of_birth": date_of_birth, "nationality": country,
+            "residence_country": country, "source_of_funds": "salary", "pep_declared": false
+        });
+        self.expect(
+            Call::put(&format!("/clients/{client_id}/profile"), &profile).token(token),
+            200,
+        )
+        .await
+    }
+
     /// Adds the client's two documents (`country` issued) and starts onboarding for `product`;
     /// answers the workflow execution's ARN.
     async fn onboard(
@@ -301,15 +321,8 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
     .await?;
 
     demo.say("Ann completes her KYC profile and documents, then starts onboarding");
-    let profile = json!({
-        "client_type": "individual", "date_of_birth": "1990-01-15", "nationality": "GB",
-        "residence_country": "GB", "source_of_funds": "salary", "pep_declared": false
-    });
-    demo.expect(
-        Call::put(&format!("/clients/{client_id}/profile"), &profile).token(&me),
-        200,
-    )
-    .await?;
+    demo.put_individual_profile(&client_id, "1990-01-15", "GB", &me)
+        .await?;
     let execution = demo
         .onboard(
             &client_id,

@@ -252,15 +252,8 @@ async fn refer_clients(
         .await?;
     let dana_id = text(&dana["id"]);
     let dana_token = demo.token("portal-dana", Role::Client);
-    let profile = json!({
-        "client_type": "individual", "date_of_birth": "1991-06-20", "nationality": "PT",
-        "residence_country": "PT", "source_of_funds": "salary", "pep_declared": false
-    });
-    demo.expect(
-        Call::put(&format!("/clients/{dana_id}/profile"), &profile).token(&dana_token),
-        200,
-    )
-    .await?;
+    demo.put_individual_profile(&dana_id, "1991-06-20", "PT", &dana_token)
+        .await?;
     let dana_login = onboarded(
         demo,
         local,
