@@ -9,6 +9,9 @@
 //! rerunning a period builds nothing twice and pays nothing twice.
 
 mod repo;
+pub mod sequence;
+
+pub use sequence::next_due;
 
 use repo::StatementList;
 
@@ -29,10 +32,10 @@ use time::OffsetDateTime;
 use crate::Services;
 use crate::accruals::{self, StoredLeg};
 use crate::model::payout::{
-    CarriedBalance, IbStatement, PayoutRun, PayoutSequence, RunStatus, StatementStatus,
-    period_ended_before, run_id, statement_id,
+    CarriedBalance, IbStatement, PayoutRun, PayoutSequence, RunStatus, StatementStatus, run_id,
+    statement_id,
 };
-use crate::model::{Beneficiary, Carry, Millis, Period, PeriodKind, PeriodSums};
+use crate::model::{Beneficiary, Carry, Period, PeriodKind, PeriodSums};
 
 /// Legs and beneficiaries read per page.
 const PAGE: u32 = 200;
@@ -75,41 +78,6 @@ pub async fn close_period(
         run: Some(run),
         more_due: due.next().end_msc() <= started,
     })
-}
-
-/// The next period of kind `schedule` to close: the one after the last closed, or the first
-/// that can hold legs; when neither a period of the kind was closed nor a plan of the kind
-/// stored, the one that ended before `now`.
-pub async fn next_due(services: &Services, schedule: PeriodKind, now: Millis) -> Result<Period> {
-    let sequence = services
-        .find::<PayoutSequence>(crate::keys::period_kind_name(schedule))
-        .await?;
-    Ok(sequence.map_or_else(
-        || period_ended_before(schedule, now),
-        |s| s.entity.next_due(),
-    ))
-}
-
-/// Stages the start of the payout sequence of kind `kind` at the period holding `from`, unless
-/// it has started: the first plan of a kind to be stored says from when its periods are paid.
-pub(crate) async fn stage_sequence_start(
-    core: &brokeros_kernel::Core,
-    ctx: &OpContext,
-    kind: PeriodKind,
-    from: Millis,
-    changes: &mut Changeset,
-) -> Result<()> {
-    let id = crate::keys::period_kind_name(kind);
-    if core.find::<PayoutSequence>(id).await?.is_none() {
-        let sequence = PayoutSequence::starting(kind.period_of(from));
-        changes.create(
-            ctx,
-            core.ids.as_ref(),
-            &sequence,
-            "ib.payout.sequence_started",
-        )?;
-    }
-    Ok(())
 }
 
 /// Closes `period` (which must have ended by `ctx.now` and be the next of its kind to close,

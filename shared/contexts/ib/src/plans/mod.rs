@@ -218,7 +218,7 @@ pub async fn put_plan_version(
                     record
                 }
             };
-            crate::payout::stage_sequence_start(
+            crate::payout::sequence::stage_sequence_start(
                 core,
                 ctx,
                 plan.period,
