@@ -51,44 +51,62 @@ const TREE_FANOUT: [usize; 4] = [2, 2, 2, 1];
 /// The batches one `accrue_servers` pass writes, as the Lambda and `brokeros serve` run it.
 const BATCHES_PER_PASS: u32 = 20;
 
-/// What the decorated store did while recording.
+/// What the decorated store did while counting.
 #[derive(Default)]
-struct Reads {
+struct Counts {
     gets: AtomicU64,
     batch_gets: AtomicU64,
     batch_get_keys: AtomicU64,
     queries: AtomicU64,
     queried_items: AtomicU64,
+    transactions: AtomicU64,
+    items: AtomicU64,
+    write_units: AtomicU64,
 }
 
-/// Records the transactions it commits and counts the reads, while `on`.
-struct Recording {
+/// Counts the requests it serves while `on` (reads, transactions, their items and write
+/// units, at the cost of a few additions); also records the transactions it commits when
+/// `recording` (a copy of each: kept out of the timed run).
+struct Counting {
     inner: Arc<dyn Store>,
     on: AtomicBool,
+    recording: bool,
     committed: Mutex<Vec<Vec<WriteOp>>>,
-    reads: Reads,
+    counts: Counts,
 }
 
-impl Recording {
+impl Counting {
+    fn new(inner: Arc<dyn Store>, recording: bool) -> Arc<Counting> {
+        Arc::new(Counting {
+            inner,
+            on: AtomicBool::new(false),
+            recording,
+            committed: Mutex::new(Vec::new()),
+            counts: Counts::default(),
+        })
+    }
+
     fn counting(&self) -> bool {
         self.on.load(Ordering::Relaxed)
     }
 }
 
 #[async_trait]
-impl Store for Recording {
+impl Store for Counting {
     async fn get(&self, table: Table, key: &Key) -> Result<Option<Item>, StoreError> {
         if self.counting() {
-            self.reads.gets.fetch_add(1, Ordering::Relaxed);
+            self.counts.gets.fetch_add(1, Ordering::Relaxed);
         }
         self.inner.get(table, key).await
     }
 
     async fn get_many(&self, table: Table, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
         if self.counting() {
-            self.reads.batch_gets.fetch_add(1, Ordering::Relaxed);
+            self.counts.batch_gets.fetch_add(1, Ordering::Relaxed);
             let keys = keys.len() as u64;
-            self.reads.batch_get_keys.fetch_add(keys, Ordering::Relaxed);
+            self.counts
+                .batch_get_keys
+                .fetch_add(keys, Ordering::Relaxed);
         }
         self.inner.get_many(table, keys).await
     }
@@ -97,17 +115,27 @@ impl Store for Recording {
         if !self.counting() {
             return self.inner.transact(ops).await;
         }
-        self.inner.transact(ops.clone()).await?;
-        self.committed.lock().unwrap().push(ops);
+        let (items, units) = (ops.len() as u64, ops.iter().map(write_units).sum::<u64>());
+        if self.recording {
+            self.inner.transact(ops.clone()).await?;
+            self.committed.lock().unwrap().push(ops);
+        } else {
+            self.inner.transact(ops).await?;
+        }
+        self.counts.transactions.fetch_add(1, Ordering::Relaxed);
+        self.counts.items.fetch_add(items, Ordering::Relaxed);
+        self.counts.write_units.fetch_add(units, Ordering::Relaxed);
         Ok(())
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         let page = self.inner.query(query).await?;
         if self.counting() {
-            self.reads.queries.fetch_add(1, Ordering::Relaxed);
+            self.counts.queries.fetch_add(1, Ordering::Relaxed);
             let items = page.items.len() as u64;
-            self.reads.queried_items.fetch_add(items, Ordering::Relaxed);
+            self.counts
+                .queried_items
+                .fetch_add(items, Ordering::Relaxed);
         }
         Ok(page)
     }
@@ -265,7 +293,10 @@ async fn onboarded_client(services: &Services, engine: &Engine, n: usize, ib: &s
         .await
         .expect("onboarding finishes within a minute")
         .expect("the execution");
-    let login = done.output.as_ref().and_then(|o| o["account"]["login"].as_u64());
+    let login = done
+        .output
+        .as_ref()
+        .and_then(|o| o["account"]["login"].as_u64());
     let login = login.unwrap_or_else(|| panic!("onboarding opened no account: {done:?}"));
     brokeros_ib::attribution::assign(
         &services.ib,
@@ -352,22 +383,72 @@ struct Round {
     direct: Duration,
 }
 
+/// Copies the SQLite database `from` (its file and its write-ahead log, every commit of which
+/// is synced) to `to`, while nothing writes: the copy opens as the same store.
+fn copy_store(dir: &tempfile::TempDir, from: &str, to: &str) {
+    for suffix in ["", "-wal"] {
+        let source = dir.path().join(format!("{from}{suffix}"));
+        if source.exists() {
+            std::fs::copy(&source, dir.path().join(format!("{to}{suffix}"))).expect("a copy");
+        }
+    }
+}
+
+/// What an accrual run did.
+struct Run {
+    batches: u64,
+    legs: u64,
+    changes: usize,
+    quarantined: u64,
+    took: Duration,
+}
+
+/// Ingests and accrues `platform`'s feed as the live path does (`accrue_servers` passes) until
+/// it has caught up, `store` counting.
+async fn accrue_all(
+    services: &brokeros_ib::Services,
+    platform: &SimulatedPlatform,
+    store: &Counting,
+) -> Run {
+    let fx = SimulatedFxRates::new();
+    store.on.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let mut run = Run {
+        batches: 0,
+        legs: 0,
+        changes: 0,
+        quarantined: 0,
+        took: Duration::ZERO,
+    };
+    loop {
+        let pass = accruals::accrue_servers(services, platform, &fx, BATCHES_PER_PASS)
+            .await
+            .expect("an accrual pass");
+        assert_eq!(pass.raced, 0, "a lone run cannot lose a race");
+        if pass.batches == 0 {
+            break;
+        }
+        run.batches += u64::from(pass.batches);
+        run.legs += u64::from(pass.legs);
+        run.changes += pass.changes as usize;
+        run.quarantined += u64::from(pass.quarantined);
+    }
+    run.took = started.elapsed();
+    store.on.store(false, Ordering::SeqCst);
+    run
+}
+
 async fn round(steps: u32, accounts: u32) -> Round {
     let dir = tempfile::Builder::new()
         .prefix("brokeros-ib-bench-")
         .tempdir()
         .expect("temporary directory");
     let store = fresh_store(&dir, "accrual.sqlite3");
-    let recording = Arc::new(Recording {
-        inner: store.clone(),
-        on: AtomicBool::new(false),
-        committed: Mutex::new(Vec::new()),
-        reads: Reads::default(),
-    });
-    // The platform keeps its own records in the same file, not through the recorder: its
+    let counting = Counting::new(store.clone(), false);
+    // The platform keeps its own records in the same file, not through the counter: its
     // reads and writes are the platform's, not Broker OS's.
     let platform = Arc::new(SimulatedPlatform::new(store.clone()));
-    let base = brokeros_local::services(recording.clone(), BrokerConfig::embedded_default())
+    let base = brokeros_local::services(counting.clone(), BrokerConfig::embedded_default())
         .with_trading(platform.clone());
     let (engine, services) = local_engine(base).expect("the workflow definitions load");
     engine.resume().await.expect("the engine resumes");
@@ -384,50 +465,56 @@ async fn round(steps: u32, accounts: u32) -> Round {
     let first_deal = brokeros_ib::millis(plan_from) + 60_000;
     let changes = trade(&platform, &logins, steps, first_deal).await;
 
-    let fx = SimulatedFxRates::new();
-    recording.on.store(true, Ordering::SeqCst);
-    let started = Instant::now();
-    let (mut batches, mut legs, mut applied) = (0u64, 0u64, 0usize);
-    loop {
-        let pass =
-            accruals::accrue_servers(&services.ib, platform.as_ref(), &fx, BATCHES_PER_PASS)
-                .await
-                .expect("an accrual pass");
-        assert_eq!(pass.raced, 0, "a lone run cannot lose a race");
-        if pass.batches == 0 {
-            break;
-        }
-        batches += u64::from(pass.batches);
-        legs += u64::from(pass.legs);
-        applied += pass.changes as usize;
-    }
-    let accrual = started.elapsed();
-    recording.on.store(false, Ordering::SeqCst);
-    assert_eq!(applied, changes, "every change of the history applied once");
-    assert!(legs > 0, "the deals earned");
+    // The transactions the ceiling commits are recorded from a second, identical run on a copy
+    // of the store as set up (the same feed, books and tree), so that the timed run copies
+    // nothing.
+    copy_store(&dir, "accrual.sqlite3", "recorded.sqlite3");
+    let timed = accrue_all(&services.ib, &platform, &counting).await;
+    assert_eq!(
+        timed.changes, changes,
+        "every change of the history applied once"
+    );
+    assert!(timed.legs > 0, "the deals earned");
+    assert_eq!(timed.quarantined, 0, "no deal of the simulator is refused");
+
+    let copy = fresh_store(&dir, "recorded.sqlite3");
+    let recording = Counting::new(copy.clone(), true);
+    let copy_platform = SimulatedPlatform::new(copy);
+    let copy_services =
+        brokeros_local::services(recording.clone(), BrokerConfig::embedded_default());
+    let recorded = accrue_all(&copy_services.ib, &copy_platform, &recording).await;
     let committed = recording.committed.lock().unwrap().clone();
+    assert_eq!(
+        (recorded.legs, committed.len() as u64),
+        (
+            timed.legs,
+            counting.counts.transactions.load(Ordering::SeqCst)
+        ),
+        "the recorded run wrote what the timed one did"
+    );
 
     let direct_store = fresh_store(&dir, "direct.sqlite3");
     let started = Instant::now();
-    for ops in committed.iter().cloned() {
+    for ops in committed.into_iter() {
         direct_store.transact(ops).await.expect("direct write");
     }
     let direct = started.elapsed();
 
-    let reads = &recording.reads;
+    let counts = &counting.counts;
+    let count = |c: &AtomicU64| c.load(Ordering::SeqCst);
     Round {
         changes,
-        legs,
-        batches,
-        transactions: committed.len(),
-        items: committed.iter().map(Vec::len).sum(),
-        write_units: committed.iter().flatten().map(write_units).sum(),
-        gets: reads.gets.load(Ordering::SeqCst),
-        batch_gets: reads.batch_gets.load(Ordering::SeqCst),
-        batch_get_keys: reads.batch_get_keys.load(Ordering::SeqCst),
-        queries: reads.queries.load(Ordering::SeqCst),
-        queried_items: reads.queried_items.load(Ordering::SeqCst),
-        accrual,
+        legs: timed.legs,
+        batches: timed.batches,
+        transactions: count(&counts.transactions) as usize,
+        items: count(&counts.items) as usize,
+        write_units: count(&counts.write_units),
+        gets: count(&counts.gets),
+        batch_gets: count(&counts.batch_gets),
+        batch_get_keys: count(&counts.batch_get_keys),
+        queries: count(&counts.queries),
+        queried_items: count(&counts.queried_items),
+        accrual: timed.took,
         direct,
     }
 }
