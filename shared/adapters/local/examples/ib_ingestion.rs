@@ -14,16 +14,18 @@
 //! Timed: `accrue_servers` — the entry point of the `commission-accrual` Lambda and of
 //! `brokeros serve` — until the feed has caught up: each batch of deal changes ingested and
 //! accrued (legs explained, priced with the simulated FX feed, the clients' books kept) in one
-//! transaction, through a store decorator that records every transaction committed and counts
-//! the reads. Then a second fresh store commits the recorded transactions one after the other
-//! (the ceiling: the same items in the same transactions, with no reads and no decisions).
+//! transaction, through a store decorator that counts the requests (a few additions each).
+//! The transactions themselves are recorded from a second, untimed run over a copy of the store
+//! as set up (the same feed, tree and books: the same writes), so that the timed run copies
+//! nothing; then a fresh store commits the recorded transactions one after the other (the
+//! ceiling: the same items in the same transactions, with no reads and no decisions).
 //!
 //! Reported: deals and legs per second for both and their ratio, and per batch the
 //! transactions (DynamoDB `TransactWriteItems` requests), their items, the write capacity
 //! units DynamoDB would charge (2 per started KB of each item, transactional), and the reads
 //! (`GetItem`, `BatchGetItem` and `Query` requests, and the items the queries returned).
 //!
-//! Usage: `ib_ingestion [steps per account] [accounts] [rounds]`.
+//! Usage: `ib_ingestion [trading steps per client] [clients] [rounds]`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -4,37 +4,55 @@
 //!
 //! **The client's book.** The Lambda is stateless, so the engine's memory of a client lives in
 //! the store, one book per client and platform server (tickets and position ids are each
-//! server's own): every counted deal of the client on the server (`IBCLIENTDEAL#<client>#<server>`,
-//! by time and ticket) with its revision, its legs' generation and its legs as they stand, and
-//! the book's head (`IBCLIENTBOOK#<client>#<server>`): the engine's state after those deals in
-//! time order (open positions, CPA progress, last deal, [`ClientState`]). A batch reads the
-//! heads of its clients by key; a client whose changes in the batch are all new deals after
-//! its last one (the usual case) is restored from its head alone and its new deals computed in
-//! order; any other client (a late, corrected or cancelled deal) has its deals read too, and
-//! the change replays them, answering with reversal and recomputed legs. The batch writes the
-//! new legs, the deals added or whose legs changed (over the versions read) and the heads (over
-//! the versions read, so two runs cannot both move a book). A leg counts in its plan's period
-//! at the deal's time unless that period is closed: then in the next open period of the same
-//! kind, saying where it came from (`late_from`). Every period written into is checked open in
-//! the same transaction.
+//! server's own): every counted deal of the client on the server
+//! (`IBCLIENTDEAL#<client>#<server>`, by time and ticket: [`ClientDeal`]) with its revision,
+//! its legs' generation and its legs as they stand, and the book's head
+//! (`IBCLIENTBOOK#<client>#<server>`: [`BookHead`]): the engine's state after those deals in
+//! time order (open positions, CPA progress, last deal: [`ClientState`]) and the deals after
+//! which the book keeps a checkpoint of that state (an item beside the deals, one every
+//! [`CHECKPOINT_EVERY`] deals). A batch reads the heads of its clients by key; a client whose
+//! changes in the batch are all new deals after its last one (the usual case) is restored from
+//! its head alone and its new deals computed in order; any other client (a late, corrected or
+//! cancelled deal) has its book read from the last checkpoint before the earliest deal the
+//! batch touches, and the change replays the deals from there, answering with reversal and
+//! recomputed legs. The batch writes the new legs, the deals added or whose legs changed (over
+//! the versions read), a checkpoint when one is due, and the heads (over the versions read, so
+//! two runs cannot both move a book; a replay drops the checkpoints from its start on). A leg
+//! counts in its plan's period at the deal's time unless that period is closed: then in the
+//! next open period of the same kind, saying where it came from (`late_from`). Every period
+//! written into is checked open in the same transaction. A leg's JSON is written once and
+//! shared by its item and its deal's book entry.
+//!
+//! **Rates.** Each deal converts at the FX port's quote for its own time, never at one fetched
+//! for another deal of the batch (so a leg is the same whichever deals share its batch). The
+//! engine reads rates without I/O: the quotes the batch's deals will likely need are fetched
+//! first, a run notes any it still lacks, they are fetched and the run starts again. A quote
+//! the port cannot give (or gives too old to pay with) holds the batch: nothing is written and
+//! the next run tries again.
 //!
 //! **A deal the engine refuses** (its currency is not one Broker OS books, say) does not stop
 //! the feed: the change is quarantined — recorded as an audited [`QuarantinedDeal`] with the
-//! engine's error, counted on the feed, listed for partner managers
-//! ([`quarantined_deals`], `GET /partners/quarantined-deals`) — and the batch goes on without
-//! it, the client's book as if the change had not come. A missing FX rate is not the deal's
-//! fault: the batch fails and is read again on the next run, until the rate is there.
+//! change and the engine's error, counted on the feed, listed for partner managers
+//! ([`quarantined_deals`], `GET /partners/quarantined-deals`) — and the batch is computed again
+//! without it, the client's book as if the change had not come. A later correction of the deal
+//! accrues as usual.
 //!
 //! **Writes beyond one transaction.** A batch whose writes would pass the store's 100
-//! operations is read again with as many changes as would have fitted. A single change whose
-//! replay corrects more deals than one transaction holds is split by deal, in time order: the
-//! change with the corrections that fit commits first (the changed deal's own writes always
-//! among them), the head noting where the rest starts (`replay_from`) and the feed naming the
-//! client (`replaying`); the next batches of the server finish each such replay — recomputing
-//! the client's deals from that point and writing what still differs, each step one
-//! transaction under the feed's and the book's versions — before they read new changes. A
-//! change whose own deal's writes do not fit a transaction is quarantined
-//! (`replay_too_large`).
+//! operations is read again with as many changes as would have fitted (over the same reads).
+//! A single change whose replay corrects more deals than one transaction holds is split by
+//! deal, in time order: the change with the corrections that fit commits first (the changed
+//! deal's own writes always among them), the head noting where the rest starts
+//! (`replay_from`) and the feed naming the client (`replaying`); the next batches of the server
+//! finish each such replay — recomputing the client's deals from that point and writing what
+//! still differs, each step one transaction under the feed's and the book's versions — before
+//! they read new changes. A change whose own deal's writes do not fit a transaction is
+//! quarantined ([`REPLAY_TOO_LARGE`]).
+//!
+//! **Known limits.** A change older than the oldest checkpoint a head lists
+//! ([`MAX_CHECKPOINTS`]) reads the book from the client's first deal. The CPA is measured per
+//! server's book: a client trading on two servers may qualify on each. Books written before
+//! they were kept per server (`IBCLIENTDEAL#<client>`) are not read: no deployment has gone
+//! live; recreate such local data.
 
 pub mod repo;
 
@@ -99,10 +117,10 @@ pub struct BookHead {
 
 /// A checkpoint is taken once this many deals were added to a book after the last one: a
 /// change reads about half as many deals before it, on average.
-const CHECKPOINT_EVERY: u32 = 16;
+pub const CHECKPOINT_EVERY: u32 = 16;
 /// The checkpoints a head keeps (the latest): a change older than the oldest reads the book
 /// from its first deal.
-const MAX_CHECKPOINTS: usize = 16;
+pub const MAX_CHECKPOINTS: usize = 16;
 
 /// A deal change whose accrual was refused: ingested (its revision recorded), not accrued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,8 @@ pub use ingested::{AppliedChange, DealFeed, IngestedDeal, apply_change};
 pub const MAX_CHANGES_PER_BATCH: u32 = 90;
 
 /// The batch size that leaves room in the transaction for the accrual step's items (about two
-/// per deal).
+/// per deal): the first batch of an accrual pass reads this many, the next ones as many as the
+/// writes per change of the one before leave room for (`accruals::accrue_servers`).
 pub const CHANGES_PER_BATCH: u32 = 30;
 
 /// A page of the feed applied, not yet committed.
