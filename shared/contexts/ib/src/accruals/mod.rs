@@ -883,6 +883,30 @@ fn group_of(groups: &mut BTreeMap<u64, Group>, ticket: u64, at: (Millis, u64)) -
     group
 }
 
+/// What tells a deal's legs apart (the parts of its id), without building the id.
+#[derive(PartialEq, Eq, Hash)]
+struct LegIdentity<'a> {
+    beneficiary: &'a Beneficiary,
+    level: u32,
+    kind: crate::model::LegKind,
+    revision: u32,
+    generation: u32,
+    reversal: bool,
+}
+
+impl<'a> LegIdentity<'a> {
+    fn of(leg: &'a Accrual) -> LegIdentity<'a> {
+        LegIdentity {
+            beneficiary: &leg.beneficiary,
+            level: leg.level,
+            kind: leg.kind,
+            revision: leg.revision,
+            generation: leg.generation,
+            reversal: leg.reversal,
+        }
+    }
+}
+
 fn encode_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
 }
@@ -939,12 +963,12 @@ impl AccrualWrites {
 
     fn add(&mut self, group: &Group) -> Result<()> {
         // Each leg is encoded once: its item and its deal's book entry share the JSON.
-        let mut encoded: HashMap<String, String> = HashMap::new();
+        let mut encoded: HashMap<LegIdentity<'_>, String> = HashMap::new();
         for leg in &group.legs {
             self.push(|| {
-                let (id, accrual) = (leg.leg.id(), encode_json(&leg.leg)?);
-                let put = repo::encoded_leg_put(leg, &id, &accrual)?;
-                encoded.insert(id, accrual);
+                let accrual = encode_json(&leg.leg)?;
+                let put = repo::encoded_leg_put(leg, &leg.leg.id(), &accrual)?;
+                encoded.insert(LegIdentity::of(&leg.leg), accrual);
                 Ok(put)
             })?;
             if self
@@ -961,13 +985,19 @@ impl AccrualWrites {
         for entry in &group.entries {
             self.push(|| match entry {
                 Entry::Put(client, deal, version) => {
-                    let legs = (deal.booked.legs.iter())
-                        .map(|leg| match encoded.get(&leg.id()) {
-                            Some(json) => Ok(json.clone()),
-                            None => encode_json(leg),
+                    // A leg of the entry not written with it (none, as the engine answers a
+                    // changed deal with all its legs) is encoded here.
+                    let missing: Vec<String> = (deal.booked.legs.iter())
+                        .filter(|leg| !encoded.contains_key(&LegIdentity::of(leg)))
+                        .map(encode_json)
+                        .collect::<Result<_>>()?;
+                    let mut missing = missing.iter();
+                    let legs: Vec<&str> = (deal.booked.legs.iter())
+                        .map(|leg| match encoded.get(&LegIdentity::of(leg)) {
+                            Some(json) => json.as_str(),
+                            None => missing.next().map_or("", String::as_str),
                         })
-                        .collect::<Result<Vec<String>>>()?;
-                    let legs: Vec<&str> = legs.iter().map(String::as_str).collect();
+                        .collect();
                     repo::client_deal_put_with(client, deal, *version, &legs)
                 }
                 Entry::Delete(client, deal, version) => {

@@ -197,14 +197,25 @@ pub(crate) fn client_deal_put_with(
     let d = &deal.booked.deal;
     let booked = &deal.booked;
     // As serde writes a `ClientDeal`, with the legs' JSON spliced in.
-    let data = format!(
-        r#"{{"server":{},"booked":{{"deal":{},"revision":{},"generation":{},"legs":[{}]}}}}"#,
-        encode(&deal.server)?,
-        encode(&booked.deal)?,
-        booked.revision,
-        booked.generation,
-        legs.join(",")
-    );
+    let (server, platform_deal) = (encode(&deal.server)?, encode(&booked.deal)?);
+    let size =
+        100 + server.len() + platform_deal.len() + legs.iter().map(|l| l.len() + 1).sum::<usize>();
+    let mut data = String::with_capacity(size);
+    data.push_str(r#"{"server":"#);
+    data.push_str(&server);
+    data.push_str(r#","booked":{"deal":"#);
+    data.push_str(&platform_deal);
+    data.push_str(&format!(
+        r#","revision":{},"generation":{},"legs":["#,
+        booked.revision, booked.generation
+    ));
+    for (n, leg) in legs.iter().enumerate() {
+        if n > 0 {
+            data.push(',');
+        }
+        data.push_str(leg);
+    }
+    data.push_str("]}}");
     Ok(WriteOp::Put {
         table: Table::Main,
         item: Item::new(
@@ -249,11 +260,16 @@ pub(crate) fn encoded_leg_put(leg: &StoredLeg, id: &str, accrual: &str) -> Resul
 
 /// The JSON of `leg` (as serde writes a [`StoredLeg`]) around its accrual's JSON.
 fn stored_leg_json(leg: &StoredLeg, accrual: &str) -> Result<String> {
-    Ok(format!(
-        r#"{{"leg":{accrual},"period":{},"late_from":{}}}"#,
-        encode(&leg.period)?,
-        encode(&leg.late_from)?
-    ))
+    let (period, late_from) = (encode(&leg.period)?, encode(&leg.late_from)?);
+    let mut data = String::with_capacity(40 + accrual.len() + period.len() + late_from.len());
+    data.push_str(r#"{"leg":"#);
+    data.push_str(accrual);
+    data.push_str(r#","period":"#);
+    data.push_str(&period);
+    data.push_str(r#","late_from":"#);
+    data.push_str(&late_from);
+    data.push('}');
+    Ok(data)
 }
 
 /// `beneficiary`'s entry in `period`'s list, written with each batch of its legs (the same
