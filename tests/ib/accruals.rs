@@ -23,7 +23,7 @@ use brokeros_trading::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::harness::{App, token};
@@ -42,7 +42,12 @@ fn dec(text: &str) -> Decimal {
 /// 70 % to the client's IB and 30 % to the one above, nothing for a position held under a
 /// minute or hedged. In force from a minute from now.
 async fn store_plan(app: &App, now: OffsetDateTime) {
-    let document = json!({
+    store_plan_with(app, now, json!({})).await;
+}
+
+/// [`store_plan`] with `extra` fields over its document.
+async fn store_plan_with(app: &App, now: OffsetDateTime, extra: Value) {
+    let mut document = json!({
         "id": "standard", "version": 1,
         "effective_from": text(now + time::Duration::minutes(1)),
         "currency": "USD", "period": "daily", "earn_on": "close",
@@ -50,6 +55,9 @@ async fn store_plan(app: &App, now: OffsetDateTime) {
         "rules": [ { "id": "all", "priority": 0, "match": {}, "earns": { "per_lot": "10.00" } } ],
         "levels": { "mode": "fixed", "percents": ["70", "30"] }
     });
+    for (field, value) in extra.as_object().expect("fields").clone() {
+        document[field] = value;
+    }
     let principal = Principal {
         sub: "pm-1".into(),
         roles: [Role::Partners].into(),
@@ -642,6 +650,36 @@ fn net<'a>(legs: impl IntoIterator<Item = &'a Accrual>) -> NetLegs {
     net
 }
 
+/// The net legs of one computation over `deals` (as they finally stand) in time order, on the
+/// tree of `logins` and plan `standard`, every IB paid in USD.
+async fn recomputed(app: &App, logins: &[u64], deals: &[PlatformDeal]) -> NetLegs {
+    let tree = brokeros_ib::load_hierarchy(&app.services.ib, logins)
+        .await
+        .unwrap();
+    let book = plans::plan_book(
+        &app.services.ib.core,
+        &app.services.ib.config.symbol_groups,
+        ["standard"],
+    )
+    .await
+    .unwrap();
+    let rates = PreloadedRates::new();
+    let engine = Engine {
+        plans: &book,
+        tree: &tree,
+        rates: &rates,
+        server: "all".into(),
+    };
+    let mut state = EngineState::streaming();
+    let mut legs = Vec::new();
+    let mut in_order = deals.to_vec();
+    in_order.sort_by_key(|d| (d.time_msc, d.deal));
+    for deal in &in_order {
+        state.apply_deal(&engine, deal, &mut legs).unwrap();
+    }
+    net(&legs)
+}
+
 pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App) {
     let now = OffsetDateTime::now_utc();
     store_plan(&app, now).await;
@@ -719,36 +757,9 @@ pub async fn random_arrival_and_batch_sizes_accrue_as_one_recomputation(app: App
                     stored
                 })
             });
-            let recomputed = tokio::task::block_in_place(|| {
-                handle.block_on(async {
-                    let tree = brokeros_ib::load_hierarchy(&app.services.ib, &[login])
-                        .await
-                        .unwrap();
-                    let book = plans::plan_book(
-                        &app.services.ib.core,
-                        &app.services.ib.config.symbol_groups,
-                        ["standard"],
-                    )
-                    .await
-                    .unwrap();
-                    let rates = PreloadedRates::new();
-                    let engine = Engine {
-                        plans: &book,
-                        tree: &tree,
-                        rates: &rates,
-                        server: "all".into(),
-                    };
-                    let mut state = EngineState::streaming();
-                    let mut legs = Vec::new();
-                    let mut in_order = all_final.borrow().clone();
-                    in_order.sort_by_key(|d| (d.time_msc, d.deal));
-                    for deal in &in_order {
-                        state.apply_deal(&engine, deal, &mut legs).unwrap();
-                    }
-                    legs
-                })
+            let expected = tokio::task::block_in_place(|| {
+                handle.block_on(recomputed(&app, &[login], &all_final.borrow()))
             });
-            let expected = net(&recomputed);
             legs_seen.set(legs_seen.get().max(expected.len()));
             prop_assert_eq!(net(&stored), expected);
             Ok(())
@@ -858,5 +869,544 @@ pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_ra
     assert_eq!(
         leg.amount,
         (dec("7") * quote.rate).round_dp(brokeros_ib::model::engine::LEG_SCALE)
+    );
+}
+
+/// Accrues `feed` as server `server` in batches of `limit` until caught up: the reports.
+async fn accrue_feed(
+    app: &App,
+    feed: &dyn TradingPlatform,
+    server: &str,
+    limit: u32,
+) -> Vec<accruals::AccrualReport> {
+    let mut reports = Vec::new();
+    loop {
+        match accruals::accrue_batch_of(
+            &app.services.ib,
+            feed,
+            &SimulatedFxRates::new(),
+            server,
+            limit,
+        )
+        .await
+        .unwrap()
+        {
+            AccrualOutcome::CaughtUp => return reports,
+            AccrualOutcome::Accrued(report) => reports.push(report),
+            AccrualOutcome::Raced => panic!("no other run races this one"),
+        }
+    }
+}
+
+fn added(deal: &PlatformDeal) -> DealChange {
+    DealChange {
+        kind: DealChangeKind::Added,
+        revision: 0,
+        deal: deal.clone(),
+        changed_at_msc: deal.time_msc,
+    }
+}
+
+/// A position of `lots` tenths on `login` opened at `at` and closed five minutes later: its
+/// opening (ticket `ticket`) and closing (`ticket + 1`) deals.
+fn trip(ticket: u64, login: u64, at: Millis, lots: i64) -> [PlatformDeal; 2] {
+    [
+        platform_deal(
+            "EURUSD",
+            ticket,
+            ticket,
+            login,
+            true,
+            DealEntry::In,
+            lots,
+            at,
+        ),
+        platform_deal(
+            "EURUSD",
+            ticket + 1,
+            ticket,
+            login,
+            false,
+            DealEntry::Out,
+            lots,
+            at + 5 * MINUTE,
+        ),
+    ]
+}
+
+async fn deal_feed(app: &App, server: &str) -> deals::DealFeed {
+    app.services
+        .ib
+        .core
+        .get::<deals::DealFeed>(server)
+        .await
+        .unwrap()
+        .entity
+}
+
+pub async fn a_deal_the_engine_refuses_is_quarantined_and_the_feed_moves_on(app: App) {
+    let now = OffsetDateTime::now_utc();
+    // The client's rebate is paid in the deal's currency, which must be one Broker OS books.
+    store_plan_with(&app, now, json!({ "rebate": { "percent": "10" } })).await;
+    let (master, sub, client, login) = chain_with_client(&app).await;
+    let t0 = msc(now) + 60 * MINUTE;
+    let before = trip(1, login, t0, 10);
+    let mut refused = trip(3, login, t0 + 10 * MINUTE, 10);
+    for deal in &mut refused {
+        deal.currency = "XYZ".into();
+    }
+    let after = trip(5, login, t0 + 20 * MINUTE, 10);
+    let mut changes: Vec<DealChange> = [&before, &refused, &after]
+        .into_iter()
+        .flatten()
+        .map(added)
+        .collect();
+    let feed = FixedFeed(changes.clone());
+    let reports = accrue_feed(&app, &feed, SIMULATED_SERVER, 30).await;
+    assert_eq!(
+        reports.iter().map(|r| r.quarantined).sum::<u32>(),
+        1,
+        "{reports:?}"
+    );
+
+    // The feed went on: the deals after the refused one accrued; the refused one has no leg.
+    let period = day(t0);
+    let sub_legs = legs(&app, &Beneficiary::Ib(sub.clone()), period).await;
+    let paid: BTreeMap<u64, Decimal> = sub_legs
+        .iter()
+        .map(|l| (l.leg.deal, l.leg.amount))
+        .collect();
+    assert_eq!(
+        paid,
+        BTreeMap::from([(before[1].deal, dec("6.3")), (after[1].deal, dec("6.3"))]),
+        "70 % of $10 less the client's 10 % rebate"
+    );
+    let rebates = legs(&app, &Beneficiary::Client(client.clone()), period).await;
+    assert_eq!(rebates.len(), 2);
+    assert_eq!(
+        deal_feed(&app, SIMULATED_SERVER).await.changes_quarantined,
+        1
+    );
+
+    // Partner managers see it, with why; its record is audited.
+    let (status, listed) = get(&app, "/partners/quarantined-deals", &pm()).await;
+    assert_eq!(status, 200, "{listed}");
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    let quarantined = &items[0];
+    assert_eq!(quarantined["deal"], refused[1].deal);
+    assert_eq!(quarantined["revision"], 0);
+    assert_eq!(quarantined["code"], "unknown_currency");
+    assert!(
+        quarantined["message"].as_str().unwrap().contains("XYZ"),
+        "{quarantined}"
+    );
+    assert_eq!(quarantined["client"], client.as_str());
+    assert_eq!(quarantined["change"]["deal"]["currency"], "XYZ");
+    let id = quarantined["id"].as_str().unwrap();
+    assert_eq!(
+        crate::partners::audit_actions(&app, "ib_quarantined_deal", id).await,
+        ["ib_deal.quarantined"]
+    );
+    let (status, _) = get(
+        &app,
+        "/partners/quarantined-deals",
+        &token(SUB_USER, Role::Ib),
+    )
+    .await;
+    assert_eq!(status, 403, "an IB reads no quarantine");
+    for bad in ["server=mt5-elsewhere", "limit=0", "status=open"] {
+        let counts = app.counts().await;
+        let (status, body) = get(&app, &format!("/partners/quarantined-deals?{bad}"), &pm()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(app.counts().await, counts, "{bad}: nothing written");
+    }
+
+    // Nothing is dropped: a dealer's correction into a booked currency accrues the deal.
+    let mut fixed = refused[1].clone();
+    fixed.currency = "USD".into();
+    changes.push(DealChange {
+        kind: DealChangeKind::Corrected,
+        revision: 1,
+        deal: fixed,
+        changed_at_msc: t0 + 60 * MINUTE,
+    });
+    let feed = FixedFeed(changes);
+    accrue_feed(&app, &feed, SIMULATED_SERVER, 30).await;
+    let corrected: Vec<StoredLeg> = legs(&app, &Beneficiary::Ib(sub.clone()), period)
+        .await
+        .into_iter()
+        .filter(|l| l.leg.deal == refused[1].deal)
+        .collect();
+    assert_eq!(corrected.len(), 1);
+    assert_eq!(
+        (corrected[0].leg.revision, corrected[0].leg.amount),
+        (1, dec("6.3"))
+    );
+    let master_paid: Decimal = legs(&app, &Beneficiary::Ib(master), period)
+        .await
+        .iter()
+        .map(|l| l.leg.amount)
+        .sum();
+    assert_eq!(master_paid, dec("9"), "3 on each of the three closes");
+
+    // A second run finds nothing new and writes nothing.
+    let counts = app.counts().await;
+    assert!(
+        accrue_feed(&app, &feed, SIMULATED_SERVER, 30)
+            .await
+            .is_empty()
+    );
+    assert_eq!(app.counts().await, counts);
+}
+
+/// The simulated FX feed, answering quotes two days old while `stale` (as a feed that stopped
+/// updating does): too old to pay with.
+struct StalledFx {
+    stale: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl FxRates for StalledFx {
+    async fn rate(
+        &self,
+        from: &str,
+        to: &str,
+        at_msc: Millis,
+    ) -> brokeros_kernel::Result<brokeros_ib::model::FxRate> {
+        let stale = self.stale.load(std::sync::atomic::Ordering::SeqCst);
+        let asked = if stale {
+            at_msc - 2 * 86_400_000
+        } else {
+            at_msc
+        };
+        SimulatedFxRates::new().rate(from, to, asked).await
+    }
+}
+
+pub async fn a_missing_fx_rate_holds_the_feed_until_the_rate_is_quoted(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (status, application) = post(
+        &app,
+        "/partners/applications",
+        json!({ "name": "Euro IB", "payout_currency": "EUR" }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{application}");
+    let (status, ib) = post(
+        &app,
+        &format!(
+            "/partners/applications/{}/approve",
+            application["id"].as_str().unwrap()
+        ),
+        json!({ "plans": ["standard"], "referral_codes": [] }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 201, "{ib}");
+    let euro_ib = ib["id"].as_str().unwrap().to_string();
+    let (client, login) = onboarded_client(&app, "Vogel").await;
+    let (status, body) = post(
+        &app,
+        &format!("/partners/clients/{client}/ib"),
+        json!({ "ib_id": euro_ib }),
+        &pm(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let t0 = msc(now) + 60 * MINUTE;
+    let close = round_trip(&app, login, t0, 5 * MINUTE).await;
+
+    let fx = StalledFx {
+        stale: std::sync::atomic::AtomicBool::new(true),
+    };
+    let run = || {
+        accruals::accrue_next_batch(
+            &app.services.ib,
+            app.platform.as_ref(),
+            &fx,
+            SIMULATED_SERVER,
+        )
+    };
+    let counts = app.counts().await;
+    for _ in 0..2 {
+        let waiting = run().await.unwrap_err();
+        assert_eq!(waiting.code(), "fx_rate_missing", "{waiting}");
+        assert_eq!(
+            app.counts().await,
+            counts,
+            "nothing ingested, nothing quarantined"
+        );
+    }
+    fx.stale.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(matches!(run().await.unwrap(), AccrualOutcome::Accrued(r) if r.quarantined == 0));
+    let paid = legs(&app, &Beneficiary::Ib(euro_ib), day(t0)).await;
+    let leg = &of_deal(&paid, close.deal)[0].leg;
+    let quote = leg.explanation.fx.as_ref().expect("converted to EUR");
+    assert_eq!(quote.as_of_msc, close.time_msc - close.time_msc % MINUTE);
+}
+
+pub async fn two_servers_with_the_same_tickets_keep_separate_books(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (_, sub, _, login) = chain_with_client(&app).await;
+    let t0 = msc(now) + 60 * MINUTE;
+    // The same tickets and position ids on both servers, interleaved in time.
+    let on_a = trip(1, login, t0, 10);
+    let on_b = trip(1, login, t0 + MINUTE, 20);
+    let mut b_corrected = on_b[1].clone();
+    b_corrected.volume = dec("1.5");
+    let feed_a = FixedFeed(on_a.iter().map(added).collect());
+    let mut feed_b: Vec<DealChange> = on_b.iter().map(added).collect();
+    feed_b.push(DealChange {
+        kind: DealChangeKind::Corrected,
+        revision: 1,
+        deal: b_corrected,
+        changed_at_msc: t0 + 30 * MINUTE,
+    });
+    accrue_feed(&app, &feed_a, "mt5-a", 30).await;
+    // Server b's changes one at a time: its correction replays its own book alone.
+    accrue_feed(&app, &FixedFeed(feed_b), "mt5-b", 1).await;
+
+    let mut net: BTreeMap<String, Decimal> = BTreeMap::new();
+    for l in legs(&app, &Beneficiary::Ib(sub), day(t0)).await {
+        *net.entry(format!("{}:{}", l.leg.server, l.leg.deal))
+            .or_default() += l.leg.amount;
+    }
+    assert_eq!(
+        net,
+        BTreeMap::from([
+            (format!("mt5-a:{}", on_a[1].deal), dec("7")),
+            // Two lots booked, corrected to one and a half: 70 % of $15.
+            (format!("mt5-b:{}", on_b[1].deal), dec("10.5")),
+        ])
+    );
+}
+
+pub async fn a_replay_too_large_for_one_transaction_is_written_in_steps_exactly_once(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (master, sub, client, login) = chain_with_client(&app).await;
+    let t0 = msc(now) + 60 * MINUTE;
+    // A long position hedges every short one opened and closed while it is open: they earn
+    // nothing.
+    let long = app
+        .platform
+        .open_position(login, "EURUSD", DealSide::Buy, dec("1"), t0)
+        .await
+        .unwrap();
+    let trips = 40;
+    let mut closes = Vec::new();
+    for n in 0..trips {
+        let short = app
+            .platform
+            .open_position(
+                login,
+                "EURUSD",
+                DealSide::Sell,
+                dec("1"),
+                t0 + (n + 1) * 10 * MINUTE,
+            )
+            .await
+            .unwrap();
+        let close = app
+            .platform
+            .close_position(
+                login,
+                short.position_id,
+                dec("1"),
+                t0 + (n + 1) * 10 * MINUTE + 5 * MINUTE,
+            )
+            .await
+            .unwrap();
+        closes.push(close.deal);
+    }
+    accrue(&app).await;
+    let periods: std::collections::BTreeSet<Period> =
+        (0..=trips + 1).map(|n| day(t0 + n * 10 * MINUTE)).collect();
+    let ibs = [sub.as_str(), master.as_str()];
+    let paid = net_by_deal(&app, &ibs, &periods).await;
+    assert!(
+        paid.keys().all(|(deal, _)| closes.contains(deal)),
+        "only closes earn"
+    );
+    assert!(paid.values().all(Decimal::is_zero), "hedged");
+
+    // The dealer cancels the long position's opening: none of the shorts was hedged after all.
+    // Their corrections (a reversal and a new leg per level and close, and the close's book
+    // entry) pass one transaction's 100 writes.
+    app.platform
+        .cancel_deal(long.deal, t0 + 600 * MINUTE)
+        .await
+        .unwrap();
+    let first = accruals::accrue_next_batch(
+        &app.services.ib,
+        app.platform.as_ref(),
+        &SimulatedFxRates::new(),
+        SIMULATED_SERVER,
+    )
+    .await
+    .unwrap();
+    let AccrualOutcome::Accrued(first) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(first.ingestion.applied, 1, "the cancellation, alone");
+    assert!(first.writes as usize <= brokeros_store::MAX_TRANSACTION_OPS);
+    assert_eq!(
+        deal_feed(&app, SIMULATED_SERVER).await.replaying,
+        [client.clone()]
+    );
+    let partly = net_by_deal(&app, &ibs, &periods).await;
+    let corrected = partly.values().filter(|a| !a.is_zero()).count();
+    assert!(
+        corrected > 0 && corrected < 2 * trips as usize,
+        "the first step corrects some closes, not all: {corrected}"
+    );
+
+    // Two runs finish it side by side (a crash between steps is the same: the next run reads
+    // where the last commit left); each step is one transaction, none written twice.
+    let finish = || async {
+        let mut steps = 0;
+        loop {
+            match accruals::accrue_next_batch(
+                &app.services.ib,
+                app.platform.as_ref(),
+                &SimulatedFxRates::new(),
+                SIMULATED_SERVER,
+            )
+            .await
+            .unwrap()
+            {
+                AccrualOutcome::CaughtUp => return steps,
+                AccrualOutcome::Accrued(report) => {
+                    assert!(report.writes as usize <= brokeros_store::MAX_TRANSACTION_OPS);
+                    assert_eq!(
+                        report.ingestion.applied, 0,
+                        "no new change before the replay ends"
+                    );
+                    steps += 1;
+                }
+                AccrualOutcome::Raced => {}
+            }
+        }
+    };
+    let (a, b) = tokio::join!(finish(), finish());
+    assert!(a + b >= 1, "the replay took more than one transaction");
+    assert!(deal_feed(&app, SIMULATED_SERVER).await.replaying.is_empty());
+    let net = net_by_deal(&app, &ibs, &periods).await;
+    for close in &closes {
+        assert_eq!(
+            net.get(&(*close, sub.clone())),
+            Some(&dec("7")),
+            "deal {close}"
+        );
+        assert_eq!(
+            net.get(&(*close, master.clone())),
+            Some(&dec("3")),
+            "deal {close}"
+        );
+    }
+}
+
+/// The net legs per deal and IB of `ibs` counted in `periods`.
+async fn net_by_deal(
+    app: &App,
+    ibs: &[&str],
+    periods: &std::collections::BTreeSet<Period>,
+) -> BTreeMap<(u64, String), Decimal> {
+    let mut net: BTreeMap<(u64, String), Decimal> = BTreeMap::new();
+    for who in ibs {
+        for period in periods {
+            for l in legs(app, &Beneficiary::Ib(who.to_string()), *period).await {
+                *net.entry((l.leg.deal, who.to_string())).or_default() += l.leg.amount;
+            }
+        }
+    }
+    net
+}
+
+/// Every deal of the simulated server as it finally stands (cancelled ones left out).
+async fn final_deals(app: &App) -> Vec<PlatformDeal> {
+    let mut latest: BTreeMap<u64, DealChange> = BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .platform
+            .deal_changes(SIMULATED_SERVER, cursor, 1000)
+            .await
+            .unwrap();
+        for change in page.changes {
+            latest.insert(change.deal.deal, change);
+        }
+        cursor = page.next_cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    latest
+        .into_values()
+        .filter(|c| c.kind != DealChangeKind::Cancelled)
+        .map(|c| c.deal)
+        .collect()
+}
+
+pub async fn a_long_history_accrues_as_one_recomputation_reading_books_from_checkpoints(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let (_, _, client, login) = chain_with_client(&app).await;
+    // Opens, closes, partial closes, reversals, hedges, scalps, and dealers' corrections and
+    // cancellations of recent deals.
+    let history = app
+        .platform
+        .generate_trading(login, 400, 7, msc(now) + 60 * MINUTE)
+        .await
+        .unwrap();
+    assert!(
+        history.iter().any(|c| c.kind == DealChangeKind::Corrected)
+            && history.iter().any(|c| c.kind == DealChangeKind::Cancelled)
+    );
+    let pass = accruals::accrue_servers(
+        &app.services.ib,
+        app.platform.as_ref(),
+        &SimulatedFxRates::new(),
+        1000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pass.quarantined, 0);
+
+    let recording = app.recording.as_ref().expect("a recording store");
+    let stored: Vec<Accrual> = recording
+        .committed()
+        .iter()
+        .flatten()
+        .filter_map(|op| match op {
+            WriteOp::Put { item, .. } if item.key.pk.starts_with("IBLEG#") => {
+                Some(serde_json::from_str::<StoredLeg>(&item.data).unwrap().leg)
+            }
+            _ => None,
+        })
+        .collect();
+    let finals = final_deals(&app).await;
+    let expected = recomputed(&app, &[login], &finals).await;
+    assert!(expected.len() > 100, "{} deals earned", expected.len());
+    assert_eq!(net(&stored), expected);
+
+    // A late or corrected deal read the client's book from a checkpoint, not from its first
+    // deal: no read of the book came near its size.
+    let book = keys::client_deals(&client, SIMULATED_SERVER);
+    let reads: Vec<usize> = recording
+        .queried()
+        .into_iter()
+        .filter(|(pk, _)| *pk == book)
+        .map(|(_, items)| items)
+        .collect();
+    let book_size = finals.len();
+    assert!(reads.len() > 10, "corrections read the book: {reads:?}");
+    assert!(
+        reads.iter().all(|items| *items < 100) && book_size > 300,
+        "reads {reads:?} of a book of {book_size} deals"
     );
 }

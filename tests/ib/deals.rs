@@ -331,7 +331,7 @@ pub async fn corrections_and_cancellations_replace_and_cancel(store: Arc<dyn Sto
         "what to accrue"
     );
     assert_eq!(
-        core.commit(batch.changes).await.unwrap(),
+        core.commit(batch.seal(&core).unwrap()).await.unwrap(),
         Committed::Applied
     );
     let now = ingested(&core, closed.deal).await;
@@ -349,7 +349,7 @@ pub async fn corrections_and_cancellations_replace_and_cancel(store: Arc<dyn Sto
     let applied = &batch.applied[0];
     assert_eq!(applied.reverses.as_ref(), Some(&corrected.deal));
     assert_eq!(applied.accrues, None);
-    core.commit(batch.changes).await.unwrap();
+    core.commit(batch.seal(&core).unwrap()).await.unwrap();
     let now = ingested(&core, closed.deal).await;
     assert!(now.cancelled && !now.counts());
     assert_eq!(now.revision, 2);
@@ -411,7 +411,7 @@ pub async fn invalid_deals_are_recorded_rejected_and_not_counted(store: Arc<dyn 
             .iter()
             .all(|a| a.rejected.as_deref().is_some_and(|r| r.contains("volume")))
     );
-    core.commit(batch.changes).await.unwrap();
+    core.commit(batch.seal(&core).unwrap()).await.unwrap();
 
     // One item per deal (the rejected ones recorded, for operators) and one feed event: no
     // more.

@@ -42,6 +42,11 @@ brokeros_tests::scenarios! {
     a_batch_too_big_for_one_transaction_is_read_again_smaller => new,
     an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate => new,
     agreements_name_stored_plans_of_one_kind_of_period => new,
+    a_deal_the_engine_refuses_is_quarantined_and_the_feed_moves_on => new,
+    a_missing_fx_rate_holds_the_feed_until_the_rate_is_quoted => new,
+    two_servers_with_the_same_tickets_keep_separate_books => new,
+    a_replay_too_large_for_one_transaction_is_written_in_steps_exactly_once => new,
+    a_long_history_accrues_as_one_recomputation_reading_books_from_checkpoints => recording,
 }
 
 /// The IB portal's period figures and the statements' tier and rebate lines, on the live

@@ -90,6 +90,7 @@ pub struct RecordingStore {
     inner: Arc<dyn Store>,
     committed: std::sync::Mutex<Vec<Vec<WriteOp>>>,
     attempted: std::sync::atomic::AtomicU64,
+    queried: std::sync::Mutex<Vec<(String, usize)>>,
 }
 
 impl RecordingStore {
@@ -98,7 +99,13 @@ impl RecordingStore {
             inner,
             committed: std::sync::Mutex::new(Vec::new()),
             attempted: std::sync::atomic::AtomicU64::new(0),
+            queried: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every query page read so far, in order: its partition and how many items it returned.
+    pub fn queried(&self) -> Vec<(String, usize)> {
+        self.queried.lock().expect("recording lock").clone()
     }
 
     /// How many transactions were sent to the engine so far, committed or refused.
@@ -131,7 +138,13 @@ impl Store for RecordingStore {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.inner.query(query).await
+        let partition = query.pk.clone();
+        let page = self.inner.query(query).await?;
+        self.queried
+            .lock()
+            .expect("recording lock")
+            .push((partition, page.items.len()));
+        Ok(page)
     }
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {

@@ -214,6 +214,7 @@ pub async fn run_commission_accrual(services: Services) -> Result<(), Error> {
                     "changes": pass.changes,
                     "legs": pass.legs,
                     "writes": pass.writes,
+                    "quarantined": pass.quarantined,
                     "raced": pass.raced,
                 }))
             }

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use brokeros_ib::{attribution, partners, payout, plans, portal};
+use brokeros_ib::{accruals, attribution, partners, payout, plans, portal};
 use serde_json::Value;
 
 use super::ApiReply;
@@ -183,6 +183,7 @@ ib_get!(my_statements, query, payout::my_statements);
 ib_get!(my_statement, id, payout::my_statement);
 ib_get!(statement, id, payout::statement);
 ib_get!(payout_run, id, payout::run);
+ib_get!(quarantined_deals, query, accruals::quarantined_deals);
 
 /// `GET /partners/ibs/{id}/accruals?period=…`: an IB's legs, for partner managers.
 async fn ib_accruals(
@@ -298,6 +299,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/partners/leads/{id}/referrals", get(lead_referrals))
         .route("/partners/tree", get(tree))
+        .route("/partners/quarantined-deals", get(quarantined_deals))
         .route("/partners/plans", post(put_plan).get(plan_list))
         .route("/partners/plans/{id}", get(plan))
         .route("/ib/applications", post(apply))

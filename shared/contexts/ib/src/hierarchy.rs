@@ -11,7 +11,8 @@ use brokeros_onboarding::model::Client;
 use crate::model::{ClientAttribution, ClientNode, Hierarchy, Ib};
 use crate::{Services, attribution, repo};
 
-/// The tree the deals of `logins` are computed over. A login no client is known by is left
+/// The tree the deals of `logins` are computed over: each of their clients with the logins
+/// asked for (the client's other accounts are not read). A login no client is known by is left
 /// out (its deals have no chain).
 pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hierarchy> {
     let owners = brokeros_onboarding::clients_of_logins(services, logins).await?;
@@ -21,18 +22,21 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let clients = repo::by_ids::<Client>(services, &client_ids).await?;
     let mut attributions: HashMap<String, ClientAttribution> =
         repo::by_ids::<ClientAttribution>(services, &client_ids)
             .await?
             .into_iter()
             .map(|a| (a.entity.id.clone(), a.entity))
             .collect();
-    for client in &clients {
-        if !attributions.contains_key(&client.entity.id) {
-            let derived = attribution::derive(services, &services.config, &client.entity).await?;
-            attributions.insert(client.entity.id.clone(), derived);
-        }
+    // A client whose attribution was never recorded: derived from its recorded facts.
+    let unattributed: Vec<String> = client_ids
+        .iter()
+        .filter(|id| !attributions.contains_key(*id))
+        .cloned()
+        .collect();
+    for client in repo::by_ids::<Client>(services, &unattributed).await? {
+        let derived = attribution::derive(services, &services.config, &client.entity).await?;
+        attributions.insert(client.entity.id.clone(), derived);
     }
     let mut tree = Hierarchy::default();
     let mut seen: HashSet<String> = HashSet::new();
@@ -47,19 +51,19 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
         }
     }
     add_with_ancestors(services, &mut tree, &mut seen, ibs).await?;
-    for client in clients {
-        let Some(a) = attributions.remove(&client.entity.id) else {
+    for id in client_ids {
+        let Some(a) = attributions.remove(&id) else {
             continue;
         };
+        let logins = owners
+            .iter()
+            .filter(|(_, owner)| *owner == id)
+            .map(|(login, _)| *login)
+            .collect();
         tree.insert_client(ClientNode {
-            id: client.entity.id,
+            id,
             ib: a.ib,
-            logins: client
-                .entity
-                .trading_accounts
-                .iter()
-                .map(|t| t.login)
-                .collect(),
+            logins,
         })?;
     }
     Ok(tree)

@@ -139,17 +139,61 @@ pub fn carried_balance(id: &str) -> Key {
     Key::new(format!("IBCARRY#{id}"), "CARRY")
 }
 
-/// The partition of a client's counted deals as the accrual last computed them (each with its
-/// legs), by time: what a stateless accrual run rebuilds the client's book from.
-pub fn client_deals(client_id: &str) -> String {
-    format!("IBCLIENTDEAL#{client_id}")
+/// The partition of a client's counted deals on one platform server as the accrual last
+/// computed them (each with its legs), by time: what a stateless accrual run rebuilds the
+/// client's book from when a deal comes late, is corrected or cancelled. Keyed by server, as
+/// tickets and position ids are each server's own.
+pub fn client_deals(client_id: &str, server: &str) -> String {
+    format!("IBCLIENTDEAL#{client_id}#{server}")
 }
 
-/// One deal of `client_id`'s, by its time (zero-padded, so sort keys sort by time), server and
-/// ticket.
-pub fn client_deal(client_id: &str, time_msc: i64, server: &str, deal: u64) -> Key {
+/// One deal of `client_id`'s on `server`, by its time and ticket (zero-padded, so sort keys
+/// sort as the engine orders deals).
+pub fn client_deal(client_id: &str, server: &str, time_msc: i64, deal: u64) -> Key {
     Key::new(
-        client_deals(client_id),
-        format!("{time_msc:020}#{server}#{deal}"),
+        client_deals(client_id, server),
+        client_deal_sk(time_msc, deal),
     )
+}
+
+fn client_deal_sk(time_msc: i64, deal: u64) -> String {
+    format!("{time_msc:020}#{deal:020}")
+}
+
+/// What marks a checkpoint's sort key in a client's book.
+pub const CHECKPOINT_SUFFIX: &str = "#state";
+
+/// The sort key of the checkpoint after the deal at `time_msc` with ticket `deal` in a client's
+/// book: right after that deal's, before the next deal's.
+pub fn client_checkpoint_sk(time_msc: i64, deal: u64) -> String {
+    format!("{}{CHECKPOINT_SUFFIX}", client_deal_sk(time_msc, deal))
+}
+
+/// The engine's state after the deal at `time_msc` with ticket `deal` of `client_id`'s book on
+/// `server`: where a replay of the deals after it can start.
+pub fn client_checkpoint(client_id: &str, server: &str, time_msc: i64, deal: u64) -> Key {
+    Key::new(
+        client_deals(client_id, server),
+        client_checkpoint_sk(time_msc, deal),
+    )
+}
+
+/// The head of a client's book on one server: the engine's state after its deals (open
+/// positions, CPA progress, last deal), which a batch of later deals reads alone, and the
+/// book's checkpoints.
+pub fn client_book(client_id: &str, server: &str) -> Key {
+    Key::new(format!("IBCLIENTBOOK#{client_id}#{server}"), "HEAD")
+}
+
+/// A deal change whose accrual the engine refused, by server, ticket and revision.
+pub fn quarantined_deal(server: &str, deal: u64, revision: u32) -> Key {
+    Key::new(
+        format!("IBQUARANTINE#{server}#{deal}#{revision}"),
+        "QUARANTINE",
+    )
+}
+
+/// The index partition listing a server's quarantined deal changes, by time.
+pub fn quarantined_deals(server: &str) -> String {
+    format!("IBQUARANTINED#{server}")
 }

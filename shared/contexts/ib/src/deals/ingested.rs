@@ -14,6 +14,15 @@ pub struct DealFeed {
     pub changes_read: u64,
     pub changes_applied: u64,
     pub changes_rejected: u64,
+    /// Changes whose accrual the engine refused: each recorded as a quarantined deal
+    /// (`accruals::QuarantinedDeal`) with the reason, and not accrued.
+    #[serde(default)]
+    pub changes_quarantined: u64,
+    /// Clients whose replay (after a late, corrected or cancelled deal) needed more writes than
+    /// one transaction holds: its first corrections committed with the change, and the next
+    /// batches of the feed write the rest, in order, before reading new changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaying: Vec<String>,
 }
 
 /// A deal as last ingested.

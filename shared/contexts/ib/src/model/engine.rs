@@ -300,7 +300,7 @@ pub struct Engine<'a> {
 }
 
 /// A client's progress towards its CPA, in time order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct CpaProgress {
     first_deposit: Option<(Millis, Decimal, String)>,
     /// Lots closed since the first deposit: round turns, so opening and closing one lot
@@ -320,6 +320,30 @@ pub struct BookedDeal {
     pub legs: Vec<Accrual>,
 }
 
+/// What the engine knows of a client after its deals in time order, without the deals: the
+/// open positions of each account, the CPA progress and the last deal's time and ticket. A
+/// stateless live path keeps it between batches ([`EngineState::client_state`]) and takes
+/// it up ([`EngineState::restore_client_state`]) to compute deals that come after every deal
+/// it has seen, without reading them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientState {
+    positions: BTreeMap<u64, AccountPositions>,
+    cpa: CpaProgress,
+    last: Option<(Millis, u64)>,
+}
+
+impl ClientState {
+    /// The time and ticket of the client's last deal, in time order.
+    pub fn last(&self) -> Option<(Millis, u64)> {
+        self.last
+    }
+
+    /// The logins with open positions.
+    pub fn logins(&self) -> impl Iterator<Item = u64> + '_ {
+        self.positions.keys().copied()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Booked {
     deal: PlatformDeal,
@@ -337,6 +361,9 @@ struct ClientBook {
     last: Option<(Millis, u64)>,
     history: BTreeMap<(Millis, u64), Booked>,
     key_of_deal: HashMap<u64, ((Millis, u64), u32)>,
+    /// What the client stood at before its first deal in `history`, when the book was taken up
+    /// from a state ([`EngineState::restore_client_after`]): replays start there.
+    base: Option<Box<ClientState>>,
 }
 
 /// The client a deal belongs to, and its id as legs share it.
@@ -350,6 +377,9 @@ struct Who<'t> {
 pub struct EngineState {
     books: HashMap<String, ClientBook>,
     keep_history: bool,
+    /// A change that fails leaves its client as it found it (else as it was left: the caller
+    /// discards the state).
+    restore_on_failure: bool,
 }
 
 impl EngineState {
@@ -359,6 +389,18 @@ impl EngineState {
         EngineState {
             books: HashMap::new(),
             keep_history: true,
+            restore_on_failure: true,
+        }
+    }
+
+    /// [`EngineState::live`] for a caller that discards the state when a change fails and
+    /// starts again from its stored books (the stateless accrual): a change that fails leaves
+    /// its client's state unspecified, which spares the copy of the client's book that
+    /// restoring it would take before every late, corrected or cancelled deal.
+    pub fn live_discarded_on_failure() -> EngineState {
+        EngineState {
+            restore_on_failure: false,
+            ..EngineState::live()
         }
     }
 
@@ -369,6 +411,7 @@ impl EngineState {
         EngineState {
             books: HashMap::new(),
             keep_history: false,
+            restore_on_failure: true,
         }
     }
 
@@ -414,12 +457,19 @@ impl EngineState {
             && book.last.is_none_or(|last| key > last);
         let start = out.len();
         if in_order {
+            // The deal moves its account's positions and the CPA progress before its legs are
+            // computed: kept, so that a deal that fails leaves the client as it found it (a
+            // retry, or the next deal, starts where this attempt did).
+            let saved = (self.keep_history && self.restore_on_failure)
+                .then(|| (book.positions.get(&deal.login).cloned(), book.cpa.clone()));
             if let Err(error) = book.compute(engine, deal, change.revision, 0, &who, out) {
                 out.truncate(start);
-                if self.keep_history {
-                    // The deal moved positions before it failed: rebuild them without it, so a
-                    // retry starts where this attempt did.
-                    book.replay(engine, &who, key, &mut Vec::new())?;
+                if let Some((positions, cpa)) = saved {
+                    match positions {
+                        Some(positions) => book.positions.insert(deal.login, positions),
+                        None => book.positions.remove(&deal.login),
+                    };
+                    book.cpa = cpa;
                 }
                 return Err(error);
             }
@@ -439,10 +489,12 @@ impl EngineState {
                 ),
             ));
         }
-        let before = book.clone();
+        let before = self.restore_on_failure.then(|| book.clone());
         let result = book.change(engine, change, known, &who, out);
         if result.is_err() {
-            *book = before;
+            if let Some(before) = before {
+                *book = before;
+            }
             out.truncate(start);
         }
         result
@@ -472,7 +524,27 @@ impl EngineState {
     /// continues where the last batch stopped: a deal after them is computed in order, a late,
     /// corrected or cancelled one replays them.
     pub fn restore_client(&mut self, client: &str, deals: Vec<BookedDeal>) {
+        self.restore_client_after(client, None, deals);
+    }
+
+    /// [`EngineState::restore_client`] from `state` (what [`EngineState::client_state`] said
+    /// after the client's deals up to its last one) and the client's deals after that one: a
+    /// later deal is computed in order, a late, corrected or cancelled one after `state`'s last
+    /// deal replays from `state` on. A change at or before that deal is refused (`Internal`):
+    /// the caller restores from an earlier state.
+    pub fn restore_client_after(
+        &mut self,
+        client: &str,
+        state: Option<ClientState>,
+        deals: Vec<BookedDeal>,
+    ) {
         let mut book = ClientBook::default();
+        if let Some(state) = state {
+            book.positions = state.positions.clone().into_iter().collect();
+            book.cpa = state.cpa.clone();
+            book.last = state.last;
+            book.base = Some(Box::new(state));
+        }
         for booked in deals {
             book.remember(&booked.deal, booked.revision, Some(booked.legs));
             if let Some(entry) = book
@@ -486,8 +558,64 @@ impl EngineState {
         for key in keys {
             book.pass(key);
         }
-        book.last = book.history.keys().next_back().copied();
+        if let Some(last) = book.history.keys().next_back() {
+            book.last = Some(*last);
+        }
         self.books.insert(client.to_string(), book);
+    }
+
+    /// Takes up `client` as [`EngineState::client_state`] left it, without its deals: a deal
+    /// after its last one is computed in order; a late, corrected or cancelled deal needs the
+    /// deals ([`EngineState::restore_client`]) and must not be applied over this state.
+    pub fn restore_client_state(&mut self, client: &str, state: ClientState) {
+        self.restore_client_after(client, Some(state), Vec::new());
+    }
+
+    /// What the engine knows of `client` after its deals, without them; `None` for a client
+    /// it has not seen.
+    pub fn client_state(&self, client: &str) -> Option<ClientState> {
+        self.books.get(client).map(|book| ClientState {
+            positions: book
+                .positions
+                .iter()
+                .filter(|(_, p)| p.open_positions() > 0)
+                .map(|(login, p)| (*login, p.clone()))
+                .collect(),
+            cpa: book.cpa.clone(),
+            last: book.last,
+        })
+    }
+
+    /// Recomputes `client`'s deals from `from` (time, ticket) on, as restored, and answers each
+    /// deal whose stored legs differ with their reversal and the new legs: what finishes a
+    /// replay whose corrections were written in several steps, each step having left the deals
+    /// from `from` on with the legs they had before. A client the tree does not know changes
+    /// nothing.
+    pub fn recompute_from(
+        &mut self,
+        engine: &Engine<'_>,
+        client: &str,
+        from: (Millis, u64),
+        out: &mut Vec<Accrual>,
+    ) -> Result<()> {
+        let (Some(node), Some(book)) = (engine.tree.client(client), self.books.get_mut(client))
+        else {
+            return Ok(());
+        };
+        let who = Who {
+            node,
+            id: Arc::from(client),
+        };
+        let start = out.len();
+        let before = self.restore_on_failure.then(|| book.clone());
+        let result = book.replay(engine, &who, from, out);
+        if result.is_err() {
+            if let Some(before) = before {
+                *book = before;
+            }
+            out.truncate(start);
+        }
+        result
     }
 
     /// `client`'s computed deals as they stand, in time order: what [`EngineState::restore_client`]
@@ -578,8 +706,22 @@ impl ClientBook {
         from: (Millis, u64),
         out: &mut Vec<Accrual>,
     ) -> Result<()> {
-        self.positions.clear();
-        self.cpa = CpaProgress::default();
+        match &self.base {
+            Some(base) if base.last.is_some_and(|last| from <= last) => {
+                return Err(Error::Internal(format!(
+                    "client {}: a change at {from:?} replays deals before the state the book was taken up from ({:?})",
+                    who.id, base.last
+                )));
+            }
+            Some(base) => {
+                self.positions = base.positions.clone().into_iter().collect();
+                self.cpa = base.cpa.clone();
+            }
+            None => {
+                self.positions.clear();
+                self.cpa = CpaProgress::default();
+            }
+        }
         let keys: Vec<(Millis, u64)> = self.history.keys().copied().collect();
         for key in keys {
             if key < from && self.pass(key) {

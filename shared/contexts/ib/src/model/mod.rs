@@ -16,7 +16,9 @@ pub mod tree;
 pub use attribution::{
     AttributedBy, AttributionPolicy, ClientAttribution, LeadReferrals, ReferralTouch, TouchSource,
 };
-pub use engine::{Accrual, Beneficiary, BookedDeal, Engine, EngineState, Explanation, LegKind};
+pub use engine::{
+    Accrual, Beneficiary, BookedDeal, ClientState, Engine, EngineState, Explanation, LegKind,
+};
 pub use fixed_rates::FixedRates;
 pub use fx::{FxRate, RateSource};
 pub use partner::{

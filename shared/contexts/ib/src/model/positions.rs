@@ -2,14 +2,15 @@
 //! engine needs to know of a deal beyond the deal itself — how long the position it closes was
 //! held, and how much of its volume was hedged by an open opposite position.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use brokeros_trading::{DealAction, DealEntry, PlatformDeal};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::timeline::Millis;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Position {
     symbol: String,
     buy: bool,
@@ -35,10 +36,10 @@ pub struct EntryFacts {
     pub hedged_close_lots: Decimal,
 }
 
-/// One account's open positions.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One account's open positions (serializable: the live path keeps them between batches).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountPositions {
-    open: HashMap<u64, Position>,
+    open: BTreeMap<u64, Position>,
 }
 
 impl AccountPositions {

@@ -59,6 +59,7 @@ pub struct ClientNode {
     pub id: String,
     /// `None` while the client has no IB.
     pub ib: Timeline<Option<String>>,
+    /// The client's trading accounts the computation needs (a live batch: those of its deals).
     pub logins: Vec<u64>,
 }
 
