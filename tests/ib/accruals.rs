@@ -1256,7 +1256,7 @@ pub async fn a_replay_too_large_for_one_transaction_is_written_in_steps_exactly_
     assert!(first.writes as usize <= brokeros_store::MAX_TRANSACTION_OPS);
     assert_eq!(
         deal_feed(&app, SIMULATED_SERVER).await.replaying,
-        [client.clone()]
+        std::slice::from_ref(&client)
     );
     let partly = net_by_deal(&app, &ibs, &periods).await;
     let corrected = partly.values().filter(|a| !a.is_zero()).count();

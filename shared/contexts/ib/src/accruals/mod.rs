@@ -271,9 +271,12 @@ struct BookRead {
     /// The earliest deal (time, ticket) the batch changes or replays from, when it is not a
     /// new deal after every deal of the book: then the book is read from a checkpoint before it.
     earliest: Option<(Millis, u64)>,
-    /// The state at that checkpoint (`None`: the book is read from its first deal).
+    /// The engine's state before the first deal kept: the checkpoint's moved past the deals
+    /// between it and `earliest` (`None`: the book is kept from its first deal).
     base: Option<ClientState>,
-    /// The deals after the checkpoint with the versions read, when `earliest` is set.
+    /// How many deals the book holds after its last checkpoint kept (the base's and the kept).
+    since_checkpoint: usize,
+    /// The deals from `earliest` on, with the versions read, when `earliest` is set.
     deals: Option<Vec<(u64, ClientDeal)>>,
 }
 
@@ -322,12 +325,20 @@ async fn read_book(
         .as_ref()
         .and_then(|(_, h)| h.checkpoints.iter().rev().find(|k| **k < earliest))
         .copied();
-    let (base, deals) = repo::client_deals(core, client, server, checkpoint).await?;
+    let book = repo::client_book(core, client, server, checkpoint, earliest).await?;
+    // The deals before `earliest` keep their legs whatever the batch does: the engine starts
+    // after them.
+    let passed = book.passed.len();
+    let base = match (book.state, passed) {
+        (None, 0) => None,
+        (state, _) => Some(state.unwrap_or_default().passing(book.passed)),
+    };
     Ok(BookRead {
         head,
         earliest: Some(earliest),
         base,
-        deals: Some(deals),
+        since_checkpoint: passed + book.deals.len(),
+        deals: Some(book.deals),
     })
 }
 
@@ -347,6 +358,7 @@ async fn read_books(
                 head,
                 earliest: None,
                 base: None,
+                since_checkpoint: 0,
                 deals: None,
             },
             Some(earliest) => read_book(core, client, server, head, earliest).await?,
@@ -800,7 +812,10 @@ fn client_writes(
             .collect();
         let mut groups: BTreeMap<u64, Group> = BTreeMap::new();
         let after = state.booked_deals(client);
-        let held = after.len() as u32;
+        // The deals the batch read from the checkpoint, less those it replays, plus those it
+        // now holds.
+        let read_deals = read.deals.as_ref().map_or(0, Vec::len);
+        let held = (read.since_checkpoint - read_deals + after.len()) as u32;
         for booked in after {
             let ticket = booked.deal.deal;
             let at = key(&booked);

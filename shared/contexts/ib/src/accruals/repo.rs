@@ -12,12 +12,14 @@ use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{
     Condition, Index, Item, Key, MAX_GET_MANY_KEYS, Query, SortKeyRange, Table, WriteOp,
 };
+use brokeros_trading::PlatformDeal;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{BookHead, ClientDeal, QuarantinedDeal, StoredLeg};
 use crate::keys;
-use crate::model::{Beneficiary, ClientState, Millis, Period};
+use crate::model::{Beneficiary, ClientState, LegKind, Millis, PassedDeal, Period};
 
 fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
     serde_json::from_str(&item.data)
@@ -121,19 +123,21 @@ pub(crate) fn book_head_put(
     })
 }
 
-/// The deals of `client`'s book on `server` as the accrual last computed them, in time order,
-/// each with the version it was read at: those after the checkpoint at `after` (its state
-/// with them), or every deal (`after`: `None`). A keyed (consistent) query; other checkpoints
-/// in the range are skipped.
-pub(crate) async fn client_deals(
+/// `client`'s book on `server` as the accrual last computed it, read from the checkpoint after
+/// the deal at `after` (its state: `None` when `after` is, the book then read from its first
+/// deal) by a keyed (consistent) query: the deals before `kept_from` passed (only what moving
+/// past them takes is decoded: the deal and the CPA its legs paid), the others whole, each with
+/// the version it was read at, in time order. Other checkpoints in the range are skipped.
+pub(crate) async fn client_book(
     core: &Core,
     client: &str,
     server: &str,
     after: Option<(Millis, u64)>,
-) -> Result<(Option<ClientState>, Vec<(u64, ClientDeal)>)> {
+    kept_from: (Millis, u64),
+) -> Result<BookFrom> {
     let from = after.map(|(time, deal)| keys::client_checkpoint_sk(time, deal));
-    let mut state = None;
-    let mut found = Vec::new();
+    let kept_sk = keys::client_deal(client, server, kept_from.0, kept_from.1).sk;
+    let mut book = BookFrom::default();
     let mut cursor = None;
     loop {
         let mut query = Query::new(Table::Main, None, keys::client_deals(client, server))
@@ -147,10 +151,14 @@ pub(crate) async fn client_deals(
         for item in &page.items {
             if item.key.sk.ends_with(keys::CHECKPOINT_SUFFIX) {
                 if Some(&item.key.sk) == from.as_ref() {
-                    state = Some(decode(item, "client checkpoint")?);
+                    book.state = Some(decode(item, "client checkpoint")?);
                 }
+            } else if item.key.sk < kept_sk {
+                let passed: PassedEntry = decode(item, "client deal")?;
+                book.passed.push(passed.into());
             } else {
-                found.push((item.version, decode(item, "client deal")?));
+                book.deals
+                    .push((item.version, decode(item, "client deal")?));
             }
         }
         match page.next {
@@ -158,12 +166,66 @@ pub(crate) async fn client_deals(
             None => break,
         }
     }
-    if after.is_some() && state.is_none() {
+    if after.is_some() && book.state.is_none() {
         return Err(Error::Internal(format!(
             "the book of client {client} on {server} names a checkpoint at {after:?} that is not stored"
         )));
     }
-    Ok((state, found))
+    Ok(book)
+}
+
+/// A client's book as [`client_book`] read it.
+#[derive(Default)]
+pub(crate) struct BookFrom {
+    /// The checkpoint's state.
+    pub state: Option<ClientState>,
+    /// The deals before the first kept, in time order.
+    pub passed: Vec<PassedDeal>,
+    /// The deals kept, with the versions read, in time order.
+    pub deals: Vec<(u64, ClientDeal)>,
+}
+
+/// What moving past a stored [`ClientDeal`] takes of it: the deal, and of its legs which paid a
+/// CPA under which plan (the rest of the entry is skipped, not decoded).
+#[derive(Deserialize)]
+struct PassedEntry {
+    booked: PassedBooked,
+}
+
+#[derive(Deserialize)]
+struct PassedBooked {
+    deal: PlatformDeal,
+    legs: Vec<PassedLeg>,
+}
+
+#[derive(Deserialize)]
+struct PassedLeg {
+    kind: LegKind,
+    reversal: bool,
+    explanation: PassedExplanation,
+}
+
+#[derive(Deserialize)]
+struct PassedExplanation {
+    basis: PassedBasis,
+}
+
+#[derive(Deserialize)]
+struct PassedBasis {
+    plan_id: String,
+}
+
+impl From<PassedEntry> for PassedDeal {
+    fn from(entry: PassedEntry) -> PassedDeal {
+        let cpa_paid = (entry.booked.legs.into_iter())
+            .filter(|l| l.kind == LegKind::Cpa && !l.reversal)
+            .map(|l| l.explanation.basis.plan_id)
+            .collect();
+        PassedDeal {
+            deal: entry.booked.deal,
+            cpa_paid,
+        }
+    }
 }
 
 /// The engine's state after the deal at `at` of `client`'s book on `server` (a checkpoint is

@@ -332,10 +332,40 @@ pub struct ClientState {
     last: Option<(Millis, u64)>,
 }
 
+/// A deal a [`ClientState`] moves past without keeping it: the deal, and the plans whose CPA
+/// its legs paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedDeal {
+    pub deal: PlatformDeal,
+    pub cpa_paid: Vec<String>,
+}
+
 impl ClientState {
     /// The time and ticket of the client's last deal, in time order.
     pub fn last(&self) -> Option<(Millis, u64)> {
         self.last
+    }
+
+    /// This state moved past `deals` (in time order, each after the state's last deal), as
+    /// restoring them with their legs and taking the state again would, without keeping them:
+    /// where a replay that starts after them can start.
+    pub fn passing(self, deals: impl IntoIterator<Item = PassedDeal>) -> ClientState {
+        let mut book = ClientBook {
+            positions: self.positions.into_iter().collect(),
+            cpa: self.cpa,
+            last: self.last,
+            ..ClientBook::default()
+        };
+        for passed in deals {
+            book.advance(&passed.deal);
+            for plan in passed.cpa_paid {
+                if !book.cpa.paid.contains(&plan) {
+                    book.cpa.paid.push(plan);
+                }
+            }
+            book.last = Some((passed.deal.time_msc, passed.deal.deal));
+        }
+        book.state()
     }
 
     /// The logins with open positions.
@@ -574,16 +604,7 @@ impl EngineState {
     /// What the engine knows of `client` after its deals, without them; `None` for a client
     /// it has not seen.
     pub fn client_state(&self, client: &str) -> Option<ClientState> {
-        self.books.get(client).map(|book| ClientState {
-            positions: book
-                .positions
-                .iter()
-                .filter(|(_, p)| p.open_positions() > 0)
-                .map(|(login, p)| (*login, p.clone()))
-                .collect(),
-            cpa: book.cpa.clone(),
-            last: book.last,
-        })
+        self.books.get(client).map(ClientBook::state)
     }
 
     /// Recomputes `client`'s deals from `from` (time, ticket) on, as restored, and answers each
@@ -650,6 +671,20 @@ impl EngineState {
 }
 
 impl ClientBook {
+    /// What the book knows after its deals, without them.
+    fn state(&self) -> ClientState {
+        ClientState {
+            positions: self
+                .positions
+                .iter()
+                .filter(|(_, p)| p.open_positions() > 0)
+                .map(|(login, p)| (*login, p.clone()))
+                .collect(),
+            cpa: self.cpa.clone(),
+            last: self.last,
+        }
+    }
+
     /// A late deal, a correction or a cancellation: the history changes and the client's deals
     /// are replayed.
     fn change(

@@ -18,6 +18,7 @@ pub use attribution::{
 };
 pub use engine::{
     Accrual, Beneficiary, BookedDeal, ClientState, Engine, EngineState, Explanation, LegKind,
+    PassedDeal,
 };
 pub use fixed_rates::FixedRates;
 pub use fx::{FxRate, RateSource};
