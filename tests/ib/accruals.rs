@@ -1378,8 +1378,22 @@ pub async fn a_long_history_accrues_as_one_recomputation_reading_books_from_chec
     assert_eq!(pass.quarantined, 0);
 
     let recording = app.recording.as_ref().expect("a recording store");
-    let stored: Vec<Accrual> = recording
-        .committed()
+    // One transaction per batch, moving the feed; every leg commits with its batch's ingestion.
+    let committed = recording.committed();
+    let feed = deals::keys::deal_feed(SIMULATED_SERVER);
+    let moves_feed = |ops: &Vec<WriteOp>| ops.iter().any(|op| op.key() == &feed);
+    let writes_legs = |ops: &Vec<WriteOp>| ops.iter().any(|op| op.key().pk.starts_with("IBLEG#"));
+    assert_eq!(
+        committed.iter().filter(|ops| moves_feed(ops)).count(),
+        pass.batches as usize
+    );
+    assert!(
+        committed
+            .iter()
+            .filter(|ops| writes_legs(ops))
+            .all(moves_feed)
+    );
+    let stored: Vec<Accrual> = committed
         .iter()
         .flatten()
         .filter_map(|op| match op {

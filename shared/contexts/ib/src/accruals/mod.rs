@@ -72,6 +72,7 @@ use crate::deals::{
     self, AppliedChange, BatchReport, CHANGES_PER_BATCH, DealFeed, FEED_WRITES, StagedBatch,
 };
 use crate::fx::{FxRates, MAX_QUOTE_AGE_MSC};
+use crate::model::engine::Basis;
 use crate::model::{
     Accrual, Beneficiary, BookedDeal, ClientState, Engine, EngineState, FxRate, Hierarchy, Millis,
     Period, PeriodKind, PlanBook, RateSource,
@@ -977,11 +978,20 @@ impl AccrualWrites {
     }
 
     fn add(&mut self, group: &Group) -> Result<()> {
-        // Each leg is encoded once: its item and its deal's book entry share the JSON.
+        // Each leg is encoded once: its item and its deal's book entry share the JSON; and the
+        // legs of one basis share its JSON.
         let mut encoded: HashMap<LegIdentity<'_>, String> = HashMap::new();
+        let mut bases: HashMap<*const Basis, String> = HashMap::new();
         for leg in &group.legs {
             self.push(|| {
-                let accrual = encode_json(&leg.leg)?;
+                let basis = &leg.leg.explanation.basis;
+                let basis = match bases.entry(Arc::as_ptr(basis)) {
+                    std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(new) => {
+                        new.insert(repo::basis_json(basis)?)
+                    }
+                };
+                let accrual = repo::accrual_json(&leg.leg, basis)?;
                 let put = repo::encoded_leg_put(leg, &leg.leg.id(), &accrual)?;
                 encoded.insert(LegIdentity::of(&leg.leg), accrual);
                 Ok(put)

@@ -8,18 +8,22 @@ use std::collections::BTreeSet;
 
 use brokeros_kernel::QueueFilter;
 use brokeros_kernel::changeset::{Entity, store_error};
+use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Core, Error, Result};
 use brokeros_store::{
     Condition, Index, Item, Key, MAX_GET_MANY_KEYS, Query, SortKeyRange, Table, WriteOp,
 };
-use brokeros_trading::PlatformDeal;
-use serde::Deserialize;
+use brokeros_trading::{Decimal, PlatformDeal};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{BookHead, ClientDeal, QuarantinedDeal, StoredLeg};
 use crate::keys;
-use crate::model::{Beneficiary, ClientState, LegKind, Millis, PassedDeal, Period};
+use crate::model::engine::{Basis, Note};
+use crate::model::{
+    Accrual, Beneficiary, ClientState, FxRate, LegKind, Millis, PassedDeal, Period,
+};
 
 fn decode<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
     serde_json::from_str(&item.data)
@@ -320,6 +324,74 @@ pub(crate) fn encoded_leg_put(leg: &StoredLeg, id: &str, accrual: &str) -> Resul
     })
 }
 
+/// The JSON of `leg` as serde writes an [`Accrual`], with its basis's JSON (which the legs of
+/// one deal and kind share) given.
+pub(crate) fn accrual_json(leg: &Accrual, basis: &str) -> Result<String> {
+    /// The accrual's fields before its explanation, in order.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        server: &'a str,
+        deal: u64,
+        revision: u32,
+        generation: u32,
+        reversal: bool,
+        beneficiary: &'a Beneficiary,
+        level: u32,
+        kind: LegKind,
+        login: u64,
+        client: &'a str,
+        time_msc: Millis,
+        currency: Currency,
+        amount: Decimal,
+    }
+    /// The explanation's fields after its basis, in order.
+    #[derive(Serialize)]
+    struct Rest<'a> {
+        level_fraction: Decimal,
+        amount_in_basis_currency: Decimal,
+        capped: bool,
+        fx: &'a Option<FxRate>,
+        note: Option<Note>,
+    }
+    let why = &leg.explanation;
+    let head = encode(&Head {
+        server: &leg.server,
+        deal: leg.deal,
+        revision: leg.revision,
+        generation: leg.generation,
+        reversal: leg.reversal,
+        beneficiary: &leg.beneficiary,
+        level: leg.level,
+        kind: leg.kind,
+        login: leg.login,
+        client: &leg.client,
+        time_msc: leg.time_msc,
+        currency: leg.currency,
+        amount: leg.amount,
+    })?;
+    let rest = encode(&Rest {
+        level_fraction: why.level_fraction,
+        amount_in_basis_currency: why.amount_in_basis_currency,
+        capped: why.capped,
+        fx: &why.fx,
+        note: why.note,
+    })?;
+    // `{head…,"explanation":{"basis":…,rest…}}`: both parts are objects with fields.
+    let mut data = String::with_capacity(head.len() + basis.len() + rest.len() + 32);
+    data.push_str(&head[..head.len() - 1]);
+    data.push_str(r#","explanation":{"basis":"#);
+    data.push_str(basis);
+    data.push(',');
+    data.push_str(&rest[1..]);
+    data.push('}');
+    Ok(data)
+}
+
+/// The JSON of a basis, for [`accrual_json`].
+pub(crate) fn basis_json(basis: &Basis) -> Result<String> {
+    encode(basis)
+}
+
 /// The JSON of `leg` (as serde writes a [`StoredLeg`]) around its accrual's JSON.
 fn stored_leg_json(leg: &StoredLeg, accrual: &str) -> Result<String> {
     let (period, late_from) = (encode(&leg.period)?, encode(&leg.late_from)?);
@@ -530,7 +602,14 @@ mod tests {
         assert_eq!(legs.len(), 2, "both levels earn");
         let mut accruals = Vec::new();
         for leg in &legs {
-            let accrual = encode(&leg.leg).unwrap();
+            let basis = basis_json(&leg.leg.explanation.basis).unwrap();
+            let accrual = accrual_json(&leg.leg, &basis).unwrap();
+            let as_serde: serde_json::Value =
+                serde_json::from_str(&encode(&leg.leg).unwrap()).unwrap();
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&accrual).unwrap(),
+                as_serde
+            );
             let put = encoded_leg_put(leg, &leg.leg.id(), &accrual).unwrap();
             let WriteOp::Put { item, .. } = put else {
                 panic!("a put")

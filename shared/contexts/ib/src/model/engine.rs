@@ -28,12 +28,24 @@ use super::positions::{AccountPositions, EntryFacts};
 use super::timeline::Millis;
 use super::tree::{ClientNode, Hierarchy, IbNode, Link};
 
-/// Who a leg pays: an IB of the chain, or the client its rebate goes back to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+/// Who a leg pays: an IB of the chain, or the client its rebate goes back to. Written as its
+/// display form (`ib:<id>`, `client:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Beneficiary {
     Ib(String),
     Client(String),
+}
+
+impl Serialize for Beneficiary {
+    /// Streamed as displayed: no copy, no intermediate string (legs are written by the
+    /// thousand).
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl From<Beneficiary> for String {
