@@ -72,11 +72,18 @@ async fn store_plan_with(app: &App, now: OffsetDateTime, extra: Value) {
 async fn chain_with_client(app: &App) -> (String, String, String, u64) {
     let master = new_ib(app, "Master", None, None, &[]).await;
     let sub = new_ib(app, "Sub", Some(&master), Some(SUB_USER), &[]).await;
-    let (client, login) = onboarded_client(app, "Berg").await;
+    let (client, login) = funded_client_of(app, &sub, "Berg").await;
+    (master, sub, client, login)
+}
+
+/// A client of IB `ib`: onboarded, assigned to it, its trading account funded: its id and
+/// login.
+pub(crate) async fn funded_client_of(app: &App, ib: &str, last_name: &str) -> (String, u64) {
+    let (client, login) = onboarded_client(app, last_name).await;
     let (status, body) = post(
         app,
         &format!("/partners/clients/{client}/ib"),
-        json!({ "ib_id": sub }),
+        json!({ "ib_id": ib }),
         &pm(),
     )
     .await;
@@ -91,7 +98,7 @@ async fn chain_with_client(app: &App) -> (String, String, String, u64) {
         })
         .await
         .unwrap();
-    (master, sub, client, login)
+    (client, login)
 }
 
 /// Runs the accrual until the feed is caught up: the batches that wrote.
@@ -818,11 +825,10 @@ pub async fn a_batch_too_big_for_one_transaction_is_read_again_smaller(app: App)
     assert_eq!(paid, Decimal::from(10 * trips));
 }
 
-pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate(app: App) {
-    let now = OffsetDateTime::now_utc();
-    store_plan(&app, now).await;
+/// A master IB paid in EUR on plan `standard`: its id.
+async fn euro_ib(app: &App) -> String {
     let (status, application) = post(
-        &app,
+        app,
         "/partners/applications",
         json!({ "name": "Euro IB", "payout_currency": "EUR" }),
         &pm(),
@@ -830,7 +836,7 @@ pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_ra
     .await;
     assert_eq!(status, 201, "{application}");
     let (status, ib) = post(
-        &app,
+        app,
         &format!(
             "/partners/applications/{}/approve",
             application["id"].as_str().unwrap()
@@ -840,7 +846,13 @@ pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_ra
     )
     .await;
     assert_eq!(status, 201, "{ib}");
-    let euro_ib = ib["id"].as_str().unwrap().to_string();
+    ib["id"].as_str().unwrap().to_string()
+}
+
+pub async fn an_ib_paid_in_another_currency_gets_the_converted_leg_naming_its_rate(app: App) {
+    let now = OffsetDateTime::now_utc();
+    store_plan(&app, now).await;
+    let euro_ib = euro_ib(&app).await;
     let (_, _, client, login) = chain_with_client(&app).await;
     let (status, body) = post(
         &app,
@@ -1087,26 +1099,7 @@ impl FxRates for StalledFx {
 pub async fn a_missing_fx_rate_holds_the_feed_until_the_rate_is_quoted(app: App) {
     let now = OffsetDateTime::now_utc();
     store_plan(&app, now).await;
-    let (status, application) = post(
-        &app,
-        "/partners/applications",
-        json!({ "name": "Euro IB", "payout_currency": "EUR" }),
-        &pm(),
-    )
-    .await;
-    assert_eq!(status, 201, "{application}");
-    let (status, ib) = post(
-        &app,
-        &format!(
-            "/partners/applications/{}/approve",
-            application["id"].as_str().unwrap()
-        ),
-        json!({ "plans": ["standard"], "referral_codes": [] }),
-        &pm(),
-    )
-    .await;
-    assert_eq!(status, 201, "{ib}");
-    let euro_ib = ib["id"].as_str().unwrap().to_string();
+    let euro_ib = euro_ib(&app).await;
     let (client, login) = onboarded_client(&app, "Vogel").await;
     let (status, body) = post(
         &app,

@@ -11,15 +11,15 @@ use brokeros_ib::model::payout::{IbStatement, StatementStatus, statement_id};
 use brokeros_ib::model::{Beneficiary, LegKind, Millis, Period, PeriodKind};
 use brokeros_kernel::principal::Role;
 use brokeros_store::Store;
-use brokeros_trading::{BalanceOperation, BalanceOperationKind, Decimal, TradingPlatform};
+use brokeros_trading::Decimal;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use brokeros_kernel::AheadClock;
 
-use crate::accruals::{MINUTE, accrue, day, legs, round_trip};
+use crate::accruals::{MINUTE, accrue, day, funded_client_of, legs, round_trip};
 use crate::harness::{App, token};
-use crate::partners::{get, msc, new_ib, onboarded_client, pm, post, text};
+use crate::partners::{get, msc, new_ib, pm, text};
 use crate::payout::run_periods_through;
 use crate::plans::store_plan_document;
 
@@ -51,31 +51,6 @@ pub(crate) async fn store_daily_plan(app: &App, per_lot: &str, extra: Value) {
         document[field] = value.clone();
     }
     store_plan_document(app, &document).await;
-}
-
-/// A client of IB `ib`: onboarded, assigned to it, its trading account funded: its id and
-/// login.
-pub(crate) async fn funded_client_of(app: &App, ib: &str, last_name: &str) -> (String, u64) {
-    let (client, login) = onboarded_client(app, last_name).await;
-    let (status, body) = post(
-        app,
-        &format!("/partners/clients/{client}/ib"),
-        json!({ "ib_id": ib }),
-        &pm(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    app.platform
-        .balance_operation(BalanceOperation {
-            login,
-            operation_id: format!("fund-{login}"),
-            kind: BalanceOperationKind::Deposit,
-            amount: dec("100000"),
-            comment: String::new(),
-        })
-        .await
-        .unwrap();
-    (client, login)
 }
 
 /// `trips` round trips of one lot on `login`, an hour apart from an hour into `period`.

@@ -16,8 +16,9 @@ use brokeros_trading::Decimal;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::accruals::funded_client_of;
 use crate::accruals::{accrue, day, legs};
-use crate::dashboard::{DAY, clocked_app, dec, funded_client_of, store_daily_plan, trade_in};
+use crate::dashboard::{DAY, clocked_app, dec, store_daily_plan, trade_in};
 use crate::harness::App;
 use crate::partners::{msc, new_ib};
 use crate::payout::{run_period, run_periods_through};

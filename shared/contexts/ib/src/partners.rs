@@ -511,40 +511,34 @@ pub async fn move_ib(
     let parent = normalize::optional(body.parent_ib_id, |p| {
         normalize::code("parent_ib_id", p, 80)
     })?;
-    let (id, parent) = (&id, &parent);
-    execute(services, key, || {
-        Box::pin(async move {
-            let ctx = user_ctx(services, principal, correlation_id);
-            let from = effective_msc(body.effective_at, ctx.now)?;
-            let before = services.get::<Ib>(id).await?;
-            let mut ib = before.entity.clone();
-            ib.require_not_terminated("it does not move")?;
-            if let Some(parent) = parent {
-                working_ib(services, parent, "it takes no new sub-IB").await?;
-            }
-            let mut tree = Hierarchy::default();
-            tree.insert_ib(ib.node.clone())?;
-            let mut seen = HashSet::from([ib.node.id.clone()]);
-            let start: Vec<String> = parent
-                .iter()
-                .filter(|p| **p != ib.node.id)
-                .cloned()
-                .collect();
-            add_with_ancestors(services, &mut tree, &mut seen, start).await?;
-            tree.check_move(id, parent.as_deref(), from)?;
-            ib.node.parent.change("parent", from, parent.clone())?;
-            let mut changes = Changeset::new();
-            changes.update(
-                &ctx,
-                services.ids.as_ref(),
-                &before,
-                &ib,
-                "ib.moved",
-                vec![],
-            )?;
-            Ok((Answer::done(ib_view(&ib)), changes))
-        })
-    })
+    // The new parent's ancestors over all time, which the move is checked against (the commit
+    // is conditioned on the moved IB's version alone, so reading them first decides the same).
+    let mut ancestors = Hierarchy::default();
+    if let Some(parent) = &parent {
+        working_ib(services, parent, "it takes no new sub-IB").await?;
+        if *parent != id {
+            let mut seen = HashSet::from([id.clone()]);
+            add_with_ancestors(services, &mut ancestors, &mut seen, vec![parent.clone()]).await?;
+        }
+    }
+    let change = |ib: &mut Ib, from: Millis| {
+        ib.require_not_terminated("it does not move")?;
+        let mut tree = ancestors.clone();
+        tree.insert_ib(ib.node.clone())?;
+        tree.check_move(&ib.node.id, parent.as_deref(), from)?;
+        ib.node.parent.change("parent", from, parent.clone())
+    };
+    let at = body.effective_at;
+    change_ib(
+        services,
+        principal,
+        &id,
+        at,
+        "ib.moved",
+        key,
+        correlation_id,
+        change,
+    )
     .await
 }
 
