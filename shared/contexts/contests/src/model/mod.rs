@@ -1,0 +1,14 @@
+//! The contest model: definitions and their change rules, the scoring engine with its
+//! explanations, the ranking, the review of hedging between entries, and prizes. Pure: no I/O.
+
+pub mod definition;
+pub mod hedging;
+pub mod prizes;
+pub mod ranking;
+pub mod scoring;
+
+/// Milliseconds since the Unix epoch, the time unit of the platform's deals.
+pub type Millis = i64;
+
+pub use definition::ContestDefinition;
+pub use scoring::{CashFlow, CashFlowKind, Entrant, Score, Scoring, Side, Trade};
