@@ -12,6 +12,7 @@ mod currency;
 mod deals;
 mod error;
 mod port;
+pub mod positions;
 
 pub use currency::{
     ACCOUNT_CURRENCIES, CurrencySpec, checked_amount, checked_signed_amount, currency_scale,

@@ -3,6 +3,7 @@
 
 pub mod definition;
 pub mod hedging;
+pub mod platform;
 pub mod prizes;
 pub mod ranking;
 pub mod scoring;

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::fx::{FxRate, RateSource};
 use super::plan::{CommissionPlan, EarnOn, Earns, Period, PlanBook};
-use super::positions::{AccountPositions, EntryFacts};
 use super::timeline::Millis;
 use super::tree::{ClientNode, Hierarchy, IbNode, Link};
+use brokeros_trading::positions::{AccountPositions, EntryFacts};
 
 /// Who a leg pays: an IB of the chain, or the client its rebate goes back to. Written as its
 /// display form (`ib:<id>`, `client:<id>`).

@@ -8,7 +8,6 @@ pub mod fx;
 pub mod partner;
 pub mod payout;
 pub mod plan;
-pub mod positions;
 pub mod statement;
 pub mod timeline;
 pub mod tree;

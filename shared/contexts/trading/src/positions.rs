@@ -1,14 +1,16 @@
-//! The open positions of one trading account, as its deals replay them in time order: what the
-//! engine needs to know of a deal beyond the deal itself — how long the position it closes was
-//! held, and how much of its volume was hedged by an open opposite position.
+//! The open positions of one trading account, as its deals replay them in time order: what a
+//! reader of the deal history needs to know of a deal beyond the deal itself — which position
+//! it closes, how long that was held, what its opening cost, and how much of its volume was
+//! hedged by an open opposite position (IB commissions, contests).
 
 use std::collections::BTreeMap;
 
-use brokeros_trading::{DealAction, DealEntry, PlatformDeal};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::timeline::Millis;
+use crate::{DealAction, DealEntry, PlatformDeal};
+
+type Millis = i64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Position {
@@ -18,6 +20,9 @@ struct Position {
     volume: Decimal,
     /// The part of `volume` opened against an opposite position.
     hedged: Decimal,
+    /// What the opening deals charged (commission), not yet attributed to a close.
+    #[serde(default)]
+    open_commission: Decimal,
 }
 
 /// What a deal did to its account's positions.
@@ -34,6 +39,11 @@ pub struct EntryFacts {
     pub hedged_open_lots: Decimal,
     /// Of `closed_lots`, those still hedged by an open opposite position when closed.
     pub hedged_close_lots: Decimal,
+    /// Whether the closed position was a buy (a sell otherwise).
+    pub closed_buy: bool,
+    /// The closed lots' share of the commission their opening deals charged (zero when the
+    /// position was opened before the history seen).
+    pub closed_open_commission: Decimal,
 }
 
 /// One account's open positions (serializable: the live path keeps them between batches).
@@ -79,15 +89,22 @@ impl AccountPositions {
                     opened_msc: deal.time_msc,
                     volume: Decimal::ZERO,
                     hedged: Decimal::ZERO,
+                    open_commission: Decimal::ZERO,
                 });
             position.volume += to_open;
             position.hedged += hedged;
+            // An inout's commission is the closed part's cost, counted with its close.
+            if deal.entry == DealEntry::In {
+                position.open_commission += deal.commission;
+            }
         }
         facts
     }
 
     /// Closes up to `lots` of the deal's position; returns the lots closed.
     fn close(&mut self, deal: &PlatformDeal, facts: &mut EntryFacts, lots: Decimal) -> Decimal {
+        // The closing deal's action is opposite to the position's side.
+        facts.closed_buy = deal.action == DealAction::Sell;
         let Some(position) = self.open.get(&deal.position_id) else {
             // Opened before the history we saw: closed in full, held for an unknown time.
             facts.closed_lots = lots;
@@ -100,6 +117,13 @@ impl AccountPositions {
         facts.held_ms = Some(deal.time_msc - position.opened_msc);
         facts.hedged_close_lots = closed.min(hedged).min(still_opposite);
         let position = self.open.get_mut(&deal.position_id).expect("read above");
+        let share = if closed >= position.volume {
+            position.open_commission
+        } else {
+            position.open_commission * closed / position.volume
+        };
+        facts.closed_open_commission = share;
+        position.open_commission -= share;
         position.volume -= closed;
         position.hedged = position.hedged.min(position.volume);
         if position.volume <= Decimal::ZERO {
@@ -196,5 +220,19 @@ mod tests {
             (unknown.closed_lots, unknown.held_ms),
             (Decimal::new(10, 1), None)
         );
+    }
+
+    #[test]
+    fn a_close_carries_its_share_of_the_opening_commission_and_the_side_it_closed() {
+        let mut account = AccountPositions::default();
+        let mut open = deal(3, DealAction::Sell, DealEntry::In, 20, 0);
+        open.commission = Decimal::new(-700, 2);
+        account.apply(&open);
+        let part = account.apply(&deal(3, DealAction::Buy, DealEntry::Out, 5, 1_000));
+        assert_eq!(part.closed_open_commission, Decimal::new(-175, 2));
+        assert!(!part.closed_buy, "a buy closes a sold position");
+        let rest = account.apply(&deal(3, DealAction::Buy, DealEntry::Out, 15, 2_000));
+        assert_eq!(rest.closed_open_commission, Decimal::new(-525, 2));
+        assert_eq!(account.open_positions(), 0);
     }
 }
