@@ -5,4 +5,9 @@
 //! The [`model`] is pure: the same engine scores a live contest incrementally, recomputes it in
 //! full when it ends, and scores files offline (`brokeros contest score`).
 
+pub mod config;
+pub mod live;
 pub mod model;
+mod services;
+
+pub use services::Services;

@@ -13,7 +13,7 @@ use brokeros_trading::positions::AccountPositions;
 use brokeros_trading::{DealAction, PlatformDeal};
 use rust_decimal::Decimal;
 
-use super::scoring::{CashFlow, CashFlowKind, Side, Trade};
+use super::scoring::{CashFlow, CashFlowKind, Entrant, Scoring, ScoringRules, Side, Trade};
 
 /// What an account's deals make for the scoring.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,6 +78,54 @@ pub fn account_history(deals: &[PlatformDeal]) -> AccountHistory {
         }
     }
     history
+}
+
+/// Enters an entry account into `scoring` as the live contest reads it: what it held when it
+/// entered (an opening balance at its registration time) and its deals from then on (earlier
+/// ones are in the opening balance, so they are left out). Answers what the deals made; the
+/// caller updates the scoring.
+pub fn enter_account(
+    scoring: &mut Scoring,
+    entrant: &Entrant,
+    opening_balance: Decimal,
+    deals: &[PlatformDeal],
+) -> brokeros_kernel::Result<AccountHistory> {
+    let since: Vec<PlatformDeal> = deals
+        .iter()
+        .filter(|d| d.login == entrant.login && d.time_msc >= entrant.registered_msc)
+        .cloned()
+        .collect();
+    let history = account_history(&since);
+    scoring.enter(entrant.clone())?;
+    if opening_balance > Decimal::ZERO {
+        scoring.add_cash_flow(&CashFlow {
+            id: 0,
+            login: entrant.login,
+            kind: CashFlowKind::OpeningBalance,
+            amount: opening_balance,
+            at_msc: entrant.registered_msc,
+        })?;
+    }
+    for trade in &history.trades {
+        scoring.add_trade(trade)?;
+    }
+    for flow in &history.cash_flows {
+        scoring.add_cash_flow(flow)?;
+    }
+    Ok(history)
+}
+
+/// One entry account scored alone ([`enter_account`]), updated.
+pub fn entrant_scoring(
+    rules: &ScoringRules,
+    entrant: &Entrant,
+    opening_balance: Decimal,
+    deals: &[PlatformDeal],
+) -> brokeros_kernel::Result<(Scoring, AccountHistory)> {
+    let mut scoring = Scoring::with_rules(rules.clone());
+    let history = enter_account(&mut scoring, entrant, opening_balance, deals)?;
+    scoring.update();
+    Ok((scoring, history))
 }
 
 #[cfg(test)]

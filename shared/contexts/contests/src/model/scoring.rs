@@ -81,12 +81,18 @@ pub enum CashFlowKind {
     Withdrawal,
     CreditIn,
     CreditOut,
+    /// What an account held (balance and credit) when it entered: its deals before that are
+    /// not read, so this stands for them.
+    OpeningBalance,
 }
 
 impl CashFlowKind {
     /// Money in (positive amounts) or out (negative ones).
     pub fn is_inflow(self) -> bool {
-        matches!(self, CashFlowKind::Deposit | CashFlowKind::CreditIn)
+        matches!(
+            self,
+            CashFlowKind::Deposit | CashFlowKind::CreditIn | CashFlowKind::OpeningBalance
+        )
     }
 }
 
