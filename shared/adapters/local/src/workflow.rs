@@ -25,6 +25,9 @@ pub fn definition_source(machine: Machine) -> &'static str {
         Machine::CommissionPayout => {
             include_str!("../../../../statemachines/commission-payout.asl.json")
         }
+        Machine::ContestScoring => {
+            include_str!("../../../../statemachines/contest-scoring.asl.json")
+        }
     }
 }
 

@@ -14,6 +14,8 @@ pub struct Services {
     pub core: Core,
     pub config: Arc<ContestsConfig>,
     pub trading: Arc<dyn TradingPlatform>,
+    /// Where a prize round starts its maker-checker approval.
+    pub approvals: brokeros_approvals::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);

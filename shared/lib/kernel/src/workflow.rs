@@ -16,14 +16,16 @@ pub enum Machine {
     Deposit,
     Withdrawal,
     CommissionPayout,
+    ContestScoring,
 }
 
 impl Machine {
-    pub const ALL: [Machine; 4] = [
+    pub const ALL: [Machine; 5] = [
         Machine::Onboarding,
         Machine::Deposit,
         Machine::Withdrawal,
         Machine::CommissionPayout,
+        Machine::ContestScoring,
     ];
 
     /// The definition's file stem in `statemachines/` and its local machine name.
@@ -33,6 +35,7 @@ impl Machine {
             Machine::Deposit => "deposit",
             Machine::Withdrawal => "withdrawal",
             Machine::CommissionPayout => "commission-payout",
+            Machine::ContestScoring => "contest-scoring",
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Roster {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterEntrant {
     pub entrant: Entrant,
+    /// Whose wallet a cash prize goes to, and who is notified.
+    pub client_id: String,
     /// Balance plus credit when the account entered.
     pub opening_balance: Decimal,
     /// Why a contest manager disqualified the entrant, if one did.
