@@ -104,7 +104,8 @@ enum Command {
     },
     /// Mint a development token for `serve`, signed with the data directory's dev key.
     Token {
-        /// Role(s) the token grants: client, ib, sales, compliance, finance, partners, admin.
+        /// Role(s) the token grants: client, ib, sales, compliance, finance, partners, marketing,
+        /// admin.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         #[arg(long)]

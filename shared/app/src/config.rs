@@ -1,11 +1,13 @@
 //! The broker's configuration document: brands and each context's rules (lead scoring and
-//! assignment, onboarding, deposits, withdrawals, IBs), validated as a whole when loaded.
+//! assignment, onboarding, deposits, withdrawals, IBs, contests), validated as a whole when
+//! loaded.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use brokeros_approvals::{PolicySet, ProcessType};
+use brokeros_contests::config::ContestsConfig;
 use brokeros_crm::config::{AssignmentConfig, ScoringConfig};
 use brokeros_ib::config::IbConfig;
 use brokeros_kernel::{Brands, Error, Result};
@@ -29,6 +31,7 @@ pub struct BrokerConfig {
     pub deposits: DepositsConfig,
     pub withdrawals: WithdrawalsConfig,
     pub ib: IbConfig,
+    pub contests: ContestsConfig,
 }
 
 impl BrokerConfig {
@@ -61,6 +64,7 @@ impl BrokerConfig {
         self.onboarding.validate()?;
         self.withdrawals.validate()?;
         self.ib.validate()?;
+        self.contests.validate()?;
         self.approval_policies()?;
         Ok(())
     }

@@ -43,6 +43,7 @@ pub struct Services {
     pub payments: brokeros_payments::Services,
     pub withdrawals: brokeros_withdrawals::Services,
     pub ib: brokeros_ib::Services,
+    pub contests: brokeros_contests::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);
@@ -101,6 +102,11 @@ impl Services {
             config: Arc::new(config.ib.clone()),
             approvals: approvals.clone(),
         };
+        let contests = brokeros_contests::Services {
+            core: core.clone(),
+            config: Arc::new(config.contests.clone()),
+            trading: ports.trading.clone(),
+        };
         Services {
             core,
             config: Arc::new(config),
@@ -111,6 +117,7 @@ impl Services {
             payments,
             withdrawals,
             ib,
+            contests,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use brokeros_ib::tasks as commission_payout;
 use brokeros_kernel::{Error, Result};
+use brokeros_onboarding::task_scope::TaskScope;
 use brokeros_onboarding::tasks::{self as onboarding, OnboardingTask};
 use brokeros_payments::deposits::tasks::{self as deposit, DepositFunction};
 use brokeros_withdrawals::tasks as withdrawal;
@@ -99,7 +100,11 @@ impl TaskFunction {
         match self {
             TaskFunction::KycCheck => onboarding(OnboardingTask::KycCheck).await,
             TaskFunction::ComplianceReview => onboarding(OnboardingTask::ComplianceReview).await,
-            TaskFunction::TradingAccount => onboarding(OnboardingTask::TradingAccount).await,
+            TaskFunction::TradingAccount => {
+                let opened = onboarding(OnboardingTask::TradingAccount).await?;
+                enroll_by_campaign(services, &payload, &opened).await;
+                Ok(opened)
+            }
             TaskFunction::Notify => onboarding(OnboardingTask::Notify).await,
             TaskFunction::OnboardingOutcome => onboarding(OnboardingTask::OnboardingOutcome).await,
             TaskFunction::DepositRouting => {
@@ -114,6 +119,25 @@ impl TaskFunction {
             TaskFunction::CommissionPayout => commission_payout::run(&services.ib, payload).await,
         }
     }
+}
+
+/// Enters the account the onboarding opened into the contests its client's campaign enrols
+/// (onboarding does not depend on contests): best-effort, once the account is recorded, so the
+/// task's answer never depends on it; each entry is audited with the execution as its actor.
+async fn enroll_by_campaign(services: &Services, payload: &Value, opened: &Value) {
+    let scope = serde_json::from_value::<TaskScope>(payload.clone());
+    let (Ok(scope), Some(login)) = (scope, opened["login"].as_u64()) else {
+        tracing::warn!("the trading-account task's payload or answer names no client or login");
+        return;
+    };
+    let ctx = brokeros_kernel::workflow_ctx(&services.core, &scope.execution_id);
+    brokeros_contests::entries::enroll_by_campaign(
+        &services.contests,
+        &ctx,
+        &scope.client_id,
+        login,
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ macro_rules! id_post {
 
 pub mod auth;
 pub mod client;
+mod contest_routes;
 mod extract;
 mod ib_routes;
 pub mod json;

@@ -4,5 +4,18 @@
 //!
 //! The [`model`] is pure: the same engine scores a live contest incrementally, recomputes it in
 //! full when it ends, and scores files offline (`brokeros contest score`).
+//!
+//! The management side: contests stored, versioned, published and cancelled by marketing
+//! ([`definitions`]); entries by the client, by marketing or by a campaign, disqualified,
+//! reinstated or withdrawn ([`entries`]).
 
+pub mod config;
+pub mod definitions;
+pub mod entries;
+pub mod keys;
 pub mod model;
+mod repo;
+mod services;
+
+pub use repo::entry_roster;
+pub use services::Services;
