@@ -100,13 +100,15 @@ impl TaskFunction {
         match self {
             TaskFunction::KycCheck => onboarding(OnboardingTask::KycCheck).await,
             TaskFunction::ComplianceReview => onboarding(OnboardingTask::ComplianceReview).await,
-            TaskFunction::TradingAccount => {
-                let opened = onboarding(OnboardingTask::TradingAccount).await?;
-                enroll_by_campaign(services, &payload, &opened).await;
-                Ok(opened)
-            }
+            TaskFunction::TradingAccount => onboarding(OnboardingTask::TradingAccount).await,
             TaskFunction::Notify => onboarding(OnboardingTask::Notify).await,
-            TaskFunction::OnboardingOutcome => onboarding(OnboardingTask::OnboardingOutcome).await,
+            TaskFunction::OnboardingOutcome => {
+                let recorded = onboarding(OnboardingTask::OnboardingOutcome).await?;
+                if recorded["status"] == "approved" {
+                    enroll_by_campaign(services, &payload).await;
+                }
+                Ok(recorded)
+            }
             TaskFunction::DepositRouting => {
                 deposit::run(&services.payments, DepositFunction::Routing, payload).await
             }
@@ -121,15 +123,33 @@ impl TaskFunction {
     }
 }
 
-/// Enters the account the onboarding opened into the contests its client's campaign enrols
-/// (onboarding does not depend on contests): best-effort, once the account is recorded, so the
+/// Enters the trading account an onboarding opened into the contests its client's campaign
+/// enrols (onboarding does not depend on contests), once the approval that gives the client
+/// the account is recorded: a contest may ask for KYC-approved clients. Best-effort: the
 /// task's answer never depends on it; each entry is audited with the execution as its actor.
-async fn enroll_by_campaign(services: &Services, payload: &Value, opened: &Value) {
+/// A re-verification opens no account, so it enrols nothing.
+async fn enroll_by_campaign(services: &Services, payload: &Value) {
     let scope = serde_json::from_value::<TaskScope>(payload.clone());
-    let (Ok(scope), Some(login)) = (scope, opened["login"].as_u64()) else {
-        tracing::warn!("the trading-account task's payload or answer names no client or login");
+    let login = payload["execution"]["account"]["login"].as_u64();
+    let (Ok(scope), Some(login)) = (scope, login) else {
+        tracing::warn!("an approved onboarding's outcome names no client or account");
         return;
     };
+    let onboarding = services
+        .core
+        .find::<brokeros_onboarding::model::Onboarding>(&scope.onboarding_id)
+        .await;
+    match onboarding {
+        Ok(Some(o)) if !o.entity.is_reverification() => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(
+                code = e.code(),
+                "campaign enrolment could not read the onboarding"
+            );
+            return;
+        }
+    }
     let ctx = brokeros_kernel::workflow_ctx(&services.core, &scope.execution_id);
     brokeros_contests::entries::enroll_by_campaign(
         &services.contests,

@@ -143,9 +143,9 @@ pub async fn enroll(
 
 /// Enters client `client_id`'s new account `login` into every published contest whose
 /// enrolment campaign is the campaign the client's lead came through (its first or last touch),
-/// as the contest's rules allow. Best-effort: called once the account is recorded, it never
-/// fails what opened the account; each entry is audited, a contest the account does not fit is
-/// skipped and logged (without personal data). Answers the entrants made.
+/// as the contest's rules allow. Best-effort: called once the onboarding that opened the
+/// account is approved, it never fails it; each entry is audited, a contest the account does
+/// not fit is skipped and logged (without personal data). Answers the entrants made.
 pub async fn enroll_by_campaign(
     services: &Services,
     ctx: &OpContext,
