@@ -197,8 +197,23 @@ pub(crate) async fn onboard(app: &App, client_id: &str) -> u64 {
     done.output.unwrap()["account"]["login"].as_u64().unwrap()
 }
 
+/// `text` kept for the rest of the test: a [`Call`] borrows its path and token.
+fn leaked(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// `person`'s registration of `body` (`login` or `open_contest_account`) for contest `id`.
+pub(crate) fn entry(id: &str, person: &Person, body: Value) -> Call<'static> {
+    Call::post(leaked(format!("/contests/{id}/entries")), &body).token(leaked(person.token()))
+}
+
+/// Marketing's enrolment of `body` (`client_id` and `login` or `open_contest_account`) in
+/// contest `id`.
+pub(crate) fn enrollment(id: &str, body: Value) -> Call<'static> {
+    Call::post(leaked(format!("/contests/{id}/enrollments")), &body).token(leaked(marketing()))
+}
+
 /// Registers `body` for contest `id` as `person`: the status and the answer.
 pub(crate) async fn enter(app: &App, id: &str, person: &Person, body: Value) -> (u16, Value) {
-    app.send(Call::post(&format!("/contests/{id}/entries"), &body).token(&person.token()))
-        .await
+    app.send(entry(id, person, body)).await
 }

@@ -172,6 +172,14 @@ pub async fn bad_definitions_and_changes_to_a_started_contest_write_nothing(app:
             "contest_account.group",
         ),
         (
+            contest("tether", |d| {
+                d["currency"] = json!("USDT");
+                d["contest_account"] = json!({ "group": "contest\\usdt", "leverage": 100 });
+            }),
+            "invalid_contest",
+            "currency",
+        ),
+        (
             contest("version-2-first", |d| d["version"] = json!(2)),
             "contest_version_conflict",
             "",

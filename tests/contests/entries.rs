@@ -28,48 +28,50 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     .await;
     // Registration opens now: both accounts are older than it.
     let opened_before = text(time::OffsetDateTime::now_utc());
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Value, &str)> = vec![
         (
-            "demo-only",
-            Box::new(|d| d["mode"] = json!("demo")),
+            contest("demo-only", |d| d["mode"] = json!("demo")),
             "account_mode_mismatch",
         ),
         (
-            "euro",
-            Box::new(|d| d["currency"] = json!("EUR")),
+            contest("euro", |d| d["currency"] = json!("EUR")),
             "account_currency_mismatch",
         ),
         (
-            "vip",
-            Box::new(|d| d["eligibility"] = json!({ "groups": ["real\\vip-usd"] })),
+            contest("vip", |d| {
+                d["eligibility"] = json!({ "groups": ["real\\vip-usd"] })
+            }),
             "account_group_not_eligible",
         ),
         (
-            "france",
-            Box::new(|d| d["eligibility"] = json!({ "countries": ["FR"] })),
+            contest("france", |d| {
+                d["eligibility"] = json!({ "countries": ["FR"] })
+            }),
             "country_not_eligible",
         ),
         (
-            "new-accounts",
-            Box::new(move |d| {
+            contest("new-accounts", |d| {
                 d["eligibility"] = json!({ "accounts": "new" });
-                d["registration"]["from"] = json!(opened_before.clone());
+                d["registration"]["from"] = json!(opened_before);
             }),
             "account_not_new",
         ),
         (
-            "old-accounts",
-            Box::new(|d| d["eligibility"] = json!({ "accounts": "existing" })),
+            contest("old-accounts", |d| {
+                d["eligibility"] = json!({ "accounts": "existing" })
+            }),
             "account_not_existing",
         ),
         (
-            "funded",
-            Box::new(|d| d["eligibility"] = json!({ "min_deposit": "100.00" })),
+            contest("funded", |d| {
+                d["eligibility"] = json!({ "min_deposit": "100.00" })
+            }),
             "deposit_below_minimum",
         ),
     ];
-    for (id, change, code) in cases {
-        published(&app, &contest(id, change)).await;
+    for (document, code) in cases {
+        published(&app, &document).await;
+        let id = document["id"].as_str().unwrap();
         refused(
             &app,
             Call::post(
@@ -87,7 +89,7 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     // Someone else's account is not one the client holds.
     refused(
         &app,
-        Call::post("/contests/funded/entries", &json!({ "login": bob_login })).token(&ann.token()),
+        entry("funded", &ann, json!({ "login": bob_login })),
         404,
         "not_found",
         None,
@@ -114,7 +116,7 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     // An entry made twice.
     refused(
         &app,
-        Call::post("/contests/funded/entries", &json!({ "login": login })).token(&ann.token()),
+        entry("funded", &ann, json!({ "login": login })),
         409,
         "already_entered",
         None,
@@ -136,7 +138,7 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     .await;
     refused(
         &app,
-        Call::post("/contests/approved-only/entries", &json!({ "login": 1 })).token(&carl.token()),
+        entry("approved-only", &carl, json!({ "login": 1 })),
         409,
         "kyc_not_approved",
         None,
@@ -158,24 +160,20 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     // Marketing's enrolment goes through the same checks.
     refused(
         &app,
-        Call::post(
-            "/contests/france/enrollments",
-            &json!({ "client_id": bob.client_id, "login": bob_login }),
-        )
-        .token(&marketing()),
+        enrollment(
+            "france",
+            json!({ "client_id": bob.client_id, "login": bob_login }),
+        ),
         409,
         "country_not_eligible",
         None,
     )
     .await;
     let (status, enrolled) = app
-        .send(
-            Call::post(
-                "/contests/approved-only/enrollments",
-                &json!({ "client_id": bob.client_id, "login": bob_login }),
-            )
-            .token(&marketing()),
-        )
+        .send(enrollment(
+            "approved-only",
+            json!({ "client_id": bob.client_id, "login": bob_login }),
+        ))
         .await;
     assert_eq!(status, 201, "{enrolled}");
     assert_eq!(enrolled["how"], "staff");
@@ -209,7 +207,7 @@ pub async fn registration_outside_the_window_writes_nothing(app: App) {
     .await;
     refused(
         &app,
-        Call::post("/contests/next-month/entries", &json!({ "login": login })).token(&ann.token()),
+        entry("next-month", &ann, json!({ "login": login })),
         409,
         "registration_not_open",
         None,
@@ -221,7 +219,7 @@ pub async fn registration_outside_the_window_writes_nothing(app: App) {
     assert_eq!(status, 201);
     refused(
         &app,
-        Call::post("/contests/draft-cup/entries", &json!({ "login": login })).token(&ann.token()),
+        entry("draft-cup", &ann, json!({ "login": login })),
         404,
         "not_found",
         None,
@@ -229,11 +227,10 @@ pub async fn registration_outside_the_window_writes_nothing(app: App) {
     .await;
     refused(
         &app,
-        Call::post(
-            "/contests/draft-cup/enrollments",
-            &json!({ "client_id": ann.client_id, "login": login }),
-        )
-        .token(&marketing()),
+        enrollment(
+            "draft-cup",
+            json!({ "client_id": ann.client_id, "login": login }),
+        ),
         409,
         "contest_not_published",
         None,
@@ -255,7 +252,7 @@ pub async fn registration_outside_the_window_writes_nothing(app: App) {
     clock.advance(time::Duration::hours(49));
     refused(
         &later,
-        Call::post("/contests/closing/entries", &json!({ "login": login })).token(&ann.token()),
+        entry("closing", &ann, json!({ "login": login })),
         409,
         "registration_closed",
         None,
@@ -300,13 +297,10 @@ pub async fn one_person_enters_once_across_clients(app: App) {
     }
     // A second account of the same client is the same person too.
     let (status, second) = app
-        .send(
-            Call::post(
-                "/contests/summer-cup/enrollments",
-                &json!({ "client_id": ann.client_id, "login": login }),
-            )
-            .token(&marketing()),
-        )
+        .send(enrollment(
+            "summer-cup",
+            json!({ "client_id": ann.client_id, "login": login }),
+        ))
         .await;
     assert_eq!(
         (status, second["code"].as_str()),
@@ -325,7 +319,7 @@ pub async fn one_person_enters_once_across_clients(app: App) {
     assert_eq!(status, 201);
     refused(
         &app,
-        Call::post("/contests/open-cup/entries", &json!({ "login": login })).token(&ann.token()),
+        entry("open-cup", &ann, json!({ "login": login })),
         409,
         "already_entered",
         None,
@@ -396,7 +390,7 @@ pub async fn a_dedicated_contest_account_is_opened_on_the_platform(app: App) {
     assert_eq!(app.counts().await, before);
     refused(
         &app,
-        Call::post("/contests/demo-cup/entries", &body).token(&eve.token()),
+        entry("demo-cup", &eve, body.clone()),
         409,
         "already_entered",
         None,
@@ -413,7 +407,7 @@ pub async fn a_dedicated_contest_account_is_opened_on_the_platform(app: App) {
     .await;
     refused(
         &app,
-        Call::post("/contests/live-cup/entries", &json!({ "login": login })).token(&eve.token()),
+        entry("live-cup", &eve, json!({ "login": login })),
         409,
         "account_mode_mismatch",
         None,

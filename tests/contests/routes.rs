@@ -23,92 +23,56 @@ pub async fn the_contest_routes_answer_with_their_status_and_error_bodies(app: A
     // Anyone reads the published contests, without a token; the rest asks for one.
     let (status, listed) = app.send(Call::get("/contests?limit=10")).await;
     assert_eq!((status, &listed["items"]), (200, &json!([])), "{listed}");
-    refused(
-        &app,
-        Call::get("/contests/summer-cup"),
-        404,
-        "not_found",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests?limit=0"),
-        400,
-        "invalid_limit",
-        Some("limit"),
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests?colour=red"),
-        400,
-        "invalid_query",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/marketing/contests"),
-        401,
-        "unauthenticated",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests/mine"),
-        401,
-        "unauthenticated",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests/mine").token(&marketing()),
-        403,
-        "forbidden",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/marketing/contests").token(&ann.token()),
-        403,
-        "forbidden",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/marketing/contests?status=open").token(&marketing()),
-        400,
-        "invalid_status",
-        Some("status"),
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests/summer-cup/versions/one").token(&marketing()),
-        400,
-        "bad_request",
-        None,
-    )
-    .await;
-    refused(
-        &app,
-        Call::get("/contests/summer-cup/versions/1").token(&token("fin-1", Role::Finance)),
-        403,
-        "forbidden",
-        None,
-    )
-    .await;
+    let (client, finance) = (ann.token(), token("fin-1", Role::Finance));
+    let marketer = marketing();
+    let reads = [
+        ("/contests/summer-cup", None, 404, "not_found", None),
+        (
+            "/contests?limit=0",
+            None,
+            400,
+            "invalid_limit",
+            Some("limit"),
+        ),
+        ("/contests?colour=red", None, 400, "invalid_query", None),
+        ("/marketing/contests", None, 401, "unauthenticated", None),
+        ("/contests/mine", None, 401, "unauthenticated", None),
+        ("/contests/mine", Some(&marketer), 403, "forbidden", None),
+        ("/marketing/contests", Some(&client), 403, "forbidden", None),
+        (
+            "/marketing/contests?status=open",
+            Some(&marketer),
+            400,
+            "invalid_status",
+            Some("status"),
+        ),
+        (
+            "/contests/summer-cup/versions/one",
+            Some(&marketer),
+            400,
+            "bad_request",
+            None,
+        ),
+        (
+            "/contests/summer-cup/versions/1",
+            Some(&finance),
+            403,
+            "forbidden",
+            None,
+        ),
+    ];
+    for (path, token, status, code, field) in reads {
+        let request = match token {
+            Some(token) => Call::get(path).token(token),
+            None => Call::get(path),
+        };
+        refused(&app, request, status, code, field).await;
+    }
 
     // Bodies: not JSON, not an object, a key twice, unknown fields, both kinds of account.
-    let marketing_token = marketing();
     let text = Call {
         headers: vec![("content-type", "text/plain".to_string())],
-        ..Call::post("/contests", &document).token(&marketing_token)
+        ..Call::post("/contests", &document).token(&marketer)
     };
     refused(&app, text, 400, "unsupported_media_type", None).await;
     refused(
@@ -154,9 +118,9 @@ pub async fn the_contest_routes_answer_with_their_status_and_error_bodies(app: A
     // A client may not enrol others; marketing must name a client.
     refused(
         &app,
-        Call::post(
-            "/contests/summer-cup/enrollments",
-            &json!({ "client_id": ann.client_id, "login": login }),
+        enrollment(
+            "summer-cup",
+            json!({ "client_id": ann.client_id, "login": login }),
         )
         .token(&ann.token()),
         403,
@@ -166,11 +130,7 @@ pub async fn the_contest_routes_answer_with_their_status_and_error_bodies(app: A
     .await;
     refused(
         &app,
-        Call::post(
-            "/contests/summer-cup/enrollments",
-            &json!({ "login": login }),
-        )
-        .token(&marketing()),
+        enrollment("summer-cup", json!({ "login": login })),
         400,
         "invalid_body",
         None,
@@ -178,11 +138,10 @@ pub async fn the_contest_routes_answer_with_their_status_and_error_bodies(app: A
     .await;
     refused(
         &app,
-        Call::post(
-            "/contests/summer-cup/enrollments",
-            &json!({ "client_id": "client_nobody", "login": login }),
-        )
-        .token(&marketing()),
+        enrollment(
+            "summer-cup",
+            json!({ "client_id": "client_nobody", "login": login }),
+        ),
         404,
         "not_found",
         None,

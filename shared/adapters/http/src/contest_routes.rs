@@ -81,27 +81,9 @@ async fn public_contest(
     ))
 }
 
-/// `GET /marketing/contests?status=…`: every contest, drafts included.
-async fn contests(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        definitions::contests(&state.services.contests, &p, query(&uri)?).await?,
-    ))
-}
-
-/// `GET /marketing/contests/{id}`: a contest's record, whatever its status.
-async fn contest(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        definitions::contest(&state.services.contests, &p, &id).await?,
-    ))
-}
+context_get!(contests, contests, query, definitions::contests);
+context_get!(contest, contests, id, definitions::contest);
+context_get!(my_entries, contests, query, entries::my_entries);
 
 /// `GET /contests/{id}/versions/{n}`.
 async fn version(
@@ -126,17 +108,6 @@ async fn entrants(
     ))
 }
 
-/// `GET /contests/mine`: the calling client's entries.
-async fn my_entries(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    uri: axum::http::Uri,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        entries::my_entries(&state.services.contests, &p, query(&uri)?).await?,
-    ))
-}
-
 /// `POST /contests/{id}/entries/{entrant}/disqualify` (`DISQUALIFY`) and `…/reinstate`, with
 /// a reason.
 async fn decide<const DISQUALIFY: bool>(
@@ -147,38 +118,25 @@ async fn decide<const DISQUALIFY: bool>(
     CorrelationId(correlation): CorrelationId,
     body: JsonBody<definitions::Reason>,
 ) -> ApiResult<ApiReply> {
-    let operation = if DISQUALIFY {
-        "contest.disqualify"
+    let (verdict, operation) = if DISQUALIFY {
+        (entries::Verdict::Disqualify, "contest.disqualify")
     } else {
-        "contest.reinstate"
+        (entries::Verdict::Reinstate, "contest.reinstate")
     };
     let request = json!({ "id": id, "entrant": entrant, "body": body.raw });
     let key = idem.scoped(&p.sub, operation, request)?;
-    let services = &state.services.contests;
-    let answer = if DISQUALIFY {
-        entries::disqualify(
-            services,
-            &p,
-            &id,
-            &entrant,
-            body.value,
-            key.as_ref(),
-            &correlation,
-        )
-        .await?
-    } else {
-        entries::reinstate(
-            services,
-            &p,
-            &id,
-            &entrant,
-            body.value,
-            key.as_ref(),
-            &correlation,
-        )
-        .await?
-    };
-    Ok(answer.into())
+    Ok(entries::decide(
+        &state.services.contests,
+        &p,
+        &id,
+        &entrant,
+        verdict,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
 }
 
 /// `DELETE /contests/{id}/entries/{entrant}`: the client withdraws their entry.

@@ -444,62 +444,27 @@ async fn entrant_of(
     }
 }
 
-/// Marketing disqualifies an active entrant, with a reason.
-pub async fn disqualify(
-    services: &Services,
-    principal: &Principal,
-    contest_id: &str,
-    entrant_id: &str,
-    body: Reason,
-    key: Option<&IdempotencyKey>,
-    correlation_id: &str,
-) -> Result<Answer> {
-    decide(
-        services,
-        principal,
-        (contest_id, entrant_id),
-        body,
-        key,
-        correlation_id,
-        "contest_entrant.disqualified",
-        ContestEntrant::disqualify,
-    )
-    .await
+/// What marketing decides on an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// An active entrant is disqualified.
+    Disqualify,
+    /// A disqualified entrant is active again.
+    Reinstate,
 }
 
-/// Marketing reinstates a disqualified entrant, with a reason.
-pub async fn reinstate(
-    services: &Services,
-    principal: &Principal,
-    contest_id: &str,
-    entrant_id: &str,
-    body: Reason,
-    key: Option<&IdempotencyKey>,
-    correlation_id: &str,
-) -> Result<Answer> {
-    decide(
-        services,
-        principal,
-        (contest_id, entrant_id),
-        body,
-        key,
-        correlation_id,
-        "contest_entrant.reinstated",
-        ContestEntrant::reinstate,
-    )
-    .await
-}
-
+/// Marketing (or an admin) disqualifies or reinstates entrant `entrant_id` of contest
+/// `contest_id`, with a reason, while the contest's standings may still change.
 #[allow(clippy::too_many_arguments)]
-async fn decide(
+pub async fn decide(
     services: &Services,
     principal: &Principal,
-    (contest_id, entrant_id): (&str, &str),
+    contest_id: &str,
+    entrant_id: &str,
+    verdict: Verdict,
     body: Reason,
     key: Option<&IdempotencyKey>,
     correlation_id: &str,
-    action: &str,
-    apply: fn(&mut ContestEntrant, Decision) -> Result<()>,
 ) -> Result<Answer> {
     principal.require_any(&MANAGERS, "decide on contest entries")?;
     let reason = body.checked()?;
@@ -514,14 +479,21 @@ async fn decide(
                 .entity
                 .check_standings_open()?;
             let mut entrant = stored.entity.clone();
-            apply(
-                &mut entrant,
-                Decision {
-                    reason: reason.clone(),
-                    by: principal.sub.clone(),
-                    at: ctx.now,
-                },
-            )?;
+            let decision = Decision {
+                reason: reason.clone(),
+                by: principal.sub.clone(),
+                at: ctx.now,
+            };
+            let action = match verdict {
+                Verdict::Disqualify => {
+                    entrant.disqualify(decision)?;
+                    "contest_entrant.disqualified"
+                }
+                Verdict::Reinstate => {
+                    entrant.reinstate(decision)?;
+                    "contest_entrant.reinstated"
+                }
+            };
             let mut changes = Changeset::new();
             changes.update(&ctx, core.ids.as_ref(), &stored, &entrant, action, vec![])?;
             Ok((Answer::done(&entrant), changes))
