@@ -82,7 +82,8 @@ enum Command {
         #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
         /// Requests a client address may send at once to the public routes (POST /leads,
-        /// POST /leads/consent/confirm, POST /webhooks/…); 0 turns the limit off.
+        /// POST /leads/consent/confirm, POST /webhooks/…, GET /contests, GET /contests/{id});
+        /// 0 turns the limit off.
         #[arg(long, default_value_t = 20)]
         public_burst: u32,
         /// Requests per minute a client address regains for the public routes.
