@@ -281,16 +281,7 @@ async fn enter(
             contest.check_registration_open(now)?;
             let definition = &contest.definition;
             let client = services.get::<Client>(entry.client_id).await?;
-            let applicant = Applicant {
-                kyc_approved: client.entity.kyc_status == KycStatus::Approved,
-                country: client
-                    .entity
-                    .profile
-                    .as_ref()
-                    .map_or(client.entity.country.clone(), |p| {
-                        p.residence_country.clone()
-                    }),
-            };
+            let applicant = applicant_of(&client.entity);
             check_applicant(definition, &applicant)?;
             let mut markers = Vec::new();
             if definition.eligibility.one_entry_per_person {
@@ -302,40 +293,7 @@ async fn enter(
             let mut changes = Changeset::new();
             let login = match entry.account {
                 EntryAccountChoice::Held(login) => {
-                    let held = client
-                        .entity
-                        .trading_accounts
-                        .iter()
-                        .find(|a| a.login == login)
-                        .ok_or_else(|| Error::NotFound {
-                            entity: "trading account",
-                            id: login.to_string(),
-                        })?;
-                    let login_marker = keys::login_entry(&contest.id, login);
-                    if !repo::taken(services, std::slice::from_ref(&login_marker))
-                        .await?
-                        .is_empty()
-                    {
-                        return Err(already_entered(&contest.id, &format!("account {login}")));
-                    }
-                    check_account(
-                        definition,
-                        &EntryAccount {
-                            login,
-                            group: held.group.clone(),
-                            currency: held.currency.clone(),
-                            demo: services.config.is_demo_group(&held.group),
-                            opened_at: held.opened_at,
-                        },
-                    )?;
-                    if definition.eligibility.min_deposit.is_some() {
-                        let state = services
-                            .trading
-                            .account_state(login)
-                            .await
-                            .map_err(platform_error)?;
-                        check_deposit(definition, login, state.balance)?;
-                    }
+                    check_held_account(services, &contest, &client.entity, login).await?;
                     login
                 }
                 EntryAccountChoice::Dedicated => {
@@ -387,6 +345,63 @@ async fn enter(
         })
     })
     .await
+}
+
+/// The client as the eligibility rules see them: their KYC standing and country of residence
+/// (the profile's, else the one they registered with).
+fn applicant_of(client: &Client) -> Applicant {
+    Applicant {
+        kyc_approved: client.kyc_status == KycStatus::Approved,
+        country: client
+            .profile
+            .as_ref()
+            .map_or(client.country.clone(), |p| p.residence_country.clone()),
+    }
+}
+
+/// Refuses account `login` as `client`'s entry into `contest` unless the client holds it
+/// (404 otherwise, as for an account that does not exist), it has not entered yet, and it fits
+/// the contest's rules, its balance included.
+async fn check_held_account(
+    services: &Services,
+    contest: &ContestRecord,
+    client: &Client,
+    login: u64,
+) -> Result<()> {
+    let definition = &contest.definition;
+    let held = client
+        .trading_accounts
+        .iter()
+        .find(|a| a.login == login)
+        .ok_or_else(|| Error::NotFound {
+            entity: "trading account",
+            id: login.to_string(),
+        })?;
+    if !repo::taken(services, &[keys::login_entry(&contest.id, login)])
+        .await?
+        .is_empty()
+    {
+        return Err(already_entered(&contest.id, &format!("account {login}")));
+    }
+    check_account(
+        definition,
+        &EntryAccount {
+            login,
+            group: held.group.clone(),
+            currency: held.currency.clone(),
+            demo: services.config.is_demo_group(&held.group),
+            opened_at: held.opened_at,
+        },
+    )?;
+    if definition.eligibility.min_deposit.is_some() {
+        let state = services
+            .trading
+            .account_state(login)
+            .await
+            .map_err(platform_error)?;
+        check_deposit(definition, login, state.balance)?;
+    }
+    Ok(())
 }
 
 /// Opens the contest's dedicated account for `client` on the platform, or finds the one opened
