@@ -82,7 +82,8 @@ enum Command {
         #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
         max_connections: u32,
         /// Requests a client address may send at once to the public routes (POST /leads,
-        /// POST /leads/consent/confirm, POST /webhooks/…); 0 turns the limit off.
+        /// POST /leads/consent/confirm, POST /webhooks/…, GET /contests, GET /contests/{id});
+        /// 0 turns the limit off.
         #[arg(long, default_value_t = 20)]
         public_burst: u32,
         /// Requests per minute a client address regains for the public routes.
@@ -104,7 +105,8 @@ enum Command {
     },
     /// Mint a development token for `serve`, signed with the data directory's dev key.
     Token {
-        /// Role(s) the token grants: client, ib, sales, compliance, finance, partners, admin.
+        /// Role(s) the token grants: client, ib, sales, compliance, finance, partners, marketing,
+        /// admin.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         #[arg(long)]

@@ -3,8 +3,9 @@
 //! `${...}` of each state machine definition is supplied by that machine's
 //! `DefinitionSubstitutions`, and every Lambda a definition calls exists and may be invoked by
 //! that machine's role; functions that start a workflow carry its ARN and may start it; the
-//! tables have the keys, indexes and TTL the store uses; only lead capture and the provider
-//! webhooks are public; no function has a wildcard action or resource.
+//! tables have the keys, indexes and TTL the store uses; only lead capture, the provider
+//! webhooks and the published contests are public; no function has a wildcard action or
+//! resource.
 //!
 //! The template is read as JSON through cfn-lint's own decoder (`tools/template-json.py`), from
 //! the deploy virtualenv that `bash tools/python-venv.sh deploy` makes (the test command does).
@@ -619,16 +620,24 @@ fn tables_have_the_keys_indexes_and_ttl_the_store_uses() {
 }
 
 #[test]
-fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
+fn only_lead_capture_webhooks_and_published_contests_are_public_and_every_route_exists() {
     let public_routes: BTreeSet<(&str, &str)> = [
         ("POST", "/leads"),
         ("POST", "/leads/consent/confirm"),
         ("POST", "/webhooks/kyc/{provider}"),
         ("POST", "/webhooks/psp/{provider}"),
+        ("GET", "/contests"),
+        ("GET", "/contests/{id}"),
     ]
     .into();
-    let routes_rs =
-        std::fs::read_to_string(root().join("shared/adapters/http/src/routes.rs")).unwrap();
+    // Every route file of the HTTP adapter (`routes.rs`, `ib_routes.rs`, `contest_routes.rs`…).
+    let mut routes_rs = String::new();
+    for entry in std::fs::read_dir(root().join("shared/adapters/http/src")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            routes_rs.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
     let mut problems = Vec::new();
     let mut seen_public = BTreeSet::new();
     let apis = of_type("AWS::Serverless::HttpApi");
@@ -652,7 +661,7 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
             let path = props["Path"].as_str().unwrap_or("$default").to_string();
             if path != "$default" && !routes_rs.contains(&format!(".route(\"{path}\"")) {
                 problems.push(format!(
-                    "{id}.{event_id}: {method} {path} is not a route of shared/adapters/http/src/routes.rs"
+                    "{id}.{event_id}: {method} {path} is not a route of shared/adapters/http/src/"
                 ));
             }
             let public = props["Auth"]["Authorizer"] == "NONE";
@@ -660,7 +669,7 @@ fn only_lead_capture_and_provider_webhooks_are_public_and_every_route_exists() {
             let should_be_public = public_routes.iter().any(|r| *r == key);
             if public && !should_be_public {
                 problems.push(format!(
-                    "{id}.{event_id}: {method} {path} has no authorizer; only lead capture and provider webhooks are public"
+                    "{id}.{event_id}: {method} {path} has no authorizer; only lead capture, provider webhooks and published contests are public"
                 ));
             }
             if should_be_public && !public {

@@ -78,6 +78,7 @@ impl BrokerConfig {
             BTreeMap::from([
                 (ProcessType::WITHDRAWAL, self.withdrawals.approval_policy()),
                 (ProcessType::COMMISSION_PAYOUT, self.ib.approval_policy()),
+                (ProcessType::CONTEST_PRIZE, self.contests.approval_policy()),
             ]),
         )
     }

@@ -106,6 +106,7 @@ impl Services {
             core: core.clone(),
             config: Arc::new(config.contests.clone()),
             trading: ports.trading.clone(),
+            approvals: approvals.clone(),
         };
         Services {
             core,

@@ -2,8 +2,10 @@
 //! the Lambdas (`brokeros_aws::run_task`) and the local engine call. Each workflow's handlers
 //! live with its context's use cases; this module only says which function runs which.
 
+use brokeros_contests::tasks as contest_scoring;
 use brokeros_ib::tasks as commission_payout;
 use brokeros_kernel::{Error, Result};
+use brokeros_onboarding::task_scope::TaskScope;
 use brokeros_onboarding::tasks::{self as onboarding, OnboardingTask};
 use brokeros_payments::deposits::tasks::{self as deposit, DepositFunction};
 use brokeros_withdrawals::tasks as withdrawal;
@@ -23,10 +25,11 @@ pub enum TaskFunction {
     DepositFunding,
     WithdrawalProcessing,
     CommissionPayout,
+    ContestScoring,
 }
 
 impl TaskFunction {
-    pub const ALL: [TaskFunction; 9] = [
+    pub const ALL: [TaskFunction; 10] = [
         TaskFunction::KycCheck,
         TaskFunction::ComplianceReview,
         TaskFunction::TradingAccount,
@@ -36,6 +39,7 @@ impl TaskFunction {
         TaskFunction::DepositFunding,
         TaskFunction::WithdrawalProcessing,
         TaskFunction::CommissionPayout,
+        TaskFunction::ContestScoring,
     ];
 
     /// The Lambda function's name, as the definitions' `Resource`s name it.
@@ -50,6 +54,7 @@ impl TaskFunction {
             TaskFunction::DepositFunding => DepositFunction::Funding.name(),
             TaskFunction::WithdrawalProcessing => withdrawal::WITHDRAWAL_PROCESSING,
             TaskFunction::CommissionPayout => commission_payout::COMMISSION_PAYOUT,
+            TaskFunction::ContestScoring => contest_scoring::CONTEST_SCORING,
         }
     }
 
@@ -77,6 +82,7 @@ impl TaskFunction {
                 | TaskFunction::DepositRouting
                 | TaskFunction::WithdrawalProcessing
                 | TaskFunction::CommissionPayout
+                | TaskFunction::ContestScoring
         )
     }
 
@@ -101,7 +107,13 @@ impl TaskFunction {
             TaskFunction::ComplianceReview => onboarding(OnboardingTask::ComplianceReview).await,
             TaskFunction::TradingAccount => onboarding(OnboardingTask::TradingAccount).await,
             TaskFunction::Notify => onboarding(OnboardingTask::Notify).await,
-            TaskFunction::OnboardingOutcome => onboarding(OnboardingTask::OnboardingOutcome).await,
+            TaskFunction::OnboardingOutcome => {
+                let recorded = onboarding(OnboardingTask::OnboardingOutcome).await?;
+                if recorded["status"] == "approved" {
+                    enroll_by_campaign(services, &payload).await;
+                }
+                Ok(recorded)
+            }
             TaskFunction::DepositRouting => {
                 deposit::run(&services.payments, DepositFunction::Routing, payload).await
             }
@@ -112,8 +124,48 @@ impl TaskFunction {
                 withdrawal::run(&services.withdrawals, payload).await
             }
             TaskFunction::CommissionPayout => commission_payout::run(&services.ib, payload).await,
+            TaskFunction::ContestScoring => {
+                contest_scoring::run(&services.contests, payload).await
+            }
         }
     }
+}
+
+/// Enters the trading account an onboarding opened into the contests its client's campaign
+/// enrols (onboarding does not depend on contests), once the approval that gives the client
+/// the account is recorded: a contest may ask for KYC-approved clients. Best-effort: the
+/// task's answer never depends on it; each entry is audited with the execution as its actor.
+/// A re-verification opens no account, so it enrols nothing.
+async fn enroll_by_campaign(services: &Services, payload: &Value) {
+    let scope = serde_json::from_value::<TaskScope>(payload.clone());
+    let login = payload["execution"]["account"]["login"].as_u64();
+    let (Ok(scope), Some(login)) = (scope, login) else {
+        tracing::warn!("an approved onboarding's outcome names no client or account");
+        return;
+    };
+    let onboarding = services
+        .core
+        .find::<brokeros_onboarding::model::Onboarding>(&scope.onboarding_id)
+        .await;
+    match onboarding {
+        Ok(Some(o)) if !o.entity.is_reverification() => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(
+                code = e.code(),
+                "campaign enrolment could not read the onboarding"
+            );
+            return;
+        }
+    }
+    let ctx = brokeros_kernel::workflow_ctx(&services.core, &scope.execution_id);
+    brokeros_contests::entries::enroll_by_campaign(
+        &services.contests,
+        &ctx,
+        &scope.client_id,
+        login,
+    )
+    .await;
 }
 
 #[cfg(test)]
@@ -134,6 +186,7 @@ mod tests {
             .chain([
                 withdrawal::WITHDRAWAL_PROCESSING,
                 commission_payout::COMMISSION_PAYOUT,
+                contest_scoring::CONTEST_SCORING,
             ]);
         for name in contexts {
             assert!(registered.contains(&name), "{name} is not registered");

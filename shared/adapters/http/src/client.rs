@@ -26,6 +26,13 @@ impl<'a> Call<'a> {
         }
     }
 
+    pub fn delete(path: &'a str) -> Call<'a> {
+        Call {
+            method: Method::DELETE,
+            ..Call::get(path)
+        }
+    }
+
     pub fn post(path: &'a str, body: &Value) -> Call<'a> {
         Call::with_body(Method::POST, path, body)
     }

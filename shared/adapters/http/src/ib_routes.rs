@@ -130,60 +130,27 @@ id_post!(
     attribution::assign
 );
 
-/// A `GET` handler answering `$read(&services.ib, &caller, …)` as JSON, where `…` is the path's
-/// id (`id`), the query string's filter (`query`), or nothing (`caller`).
-macro_rules! ib_get {
-    ($name:ident, id, $read:path) => {
-        async fn $name(
-            State(state): State<AppState>,
-            Caller(p): Caller,
-            Path(id): Path<String>,
-        ) -> ApiResult<axum::Json<Value>> {
-            Ok(axum::Json($read(&state.services.ib, &p, &id).await?))
-        }
-    };
-    ($name:ident, query, $read:path) => {
-        async fn $name(
-            State(state): State<AppState>,
-            Caller(p): Caller,
-            uri: axum::http::Uri,
-        ) -> ApiResult<axum::Json<Value>> {
-            Ok(axum::Json(
-                $read(&state.services.ib, &p, query(&uri)?).await?,
-            ))
-        }
-    };
-    ($name:ident, caller, $read:path) => {
-        async fn $name(
-            State(state): State<AppState>,
-            Caller(p): Caller,
-        ) -> ApiResult<axum::Json<Value>> {
-            Ok(axum::Json($read(&state.services.ib, &p).await?))
-        }
-    };
-}
-
-ib_get!(plan_list, query, plans::plans);
-ib_get!(plan, id, plans::plan_versions);
-ib_get!(applications, query, portal::applications);
-ib_get!(application, id, portal::application);
-ib_get!(ibs, query, portal::ibs);
-ib_get!(ib, id, portal::ib);
-ib_get!(tree, query, portal::tree);
-ib_get!(client_ib, id, attribution::get);
-ib_get!(lead_referrals, id, attribution::lead_touches);
-ib_get!(me, query, portal::me);
-ib_get!(sub_ibs, caller, portal::sub_ibs);
-ib_get!(sub_ib, id, portal::sub_ib);
-ib_get!(clients, query, portal::clients);
-ib_get!(referral_links, caller, portal::referral_links);
-ib_get!(invitations, caller, portal::invitations);
-ib_get!(my_accruals, query, portal::accruals);
-ib_get!(my_statements, query, payout::my_statements);
-ib_get!(my_statement, id, payout::my_statement);
-ib_get!(statement, id, payout::statement);
-ib_get!(payout_run, id, payout::run);
-ib_get!(quarantined_deals, query, accruals::quarantined_deals);
+context_get!(plan_list, ib, query, plans::plans);
+context_get!(plan, ib, id, plans::plan_versions);
+context_get!(applications, ib, query, portal::applications);
+context_get!(application, ib, id, portal::application);
+context_get!(ibs, ib, query, portal::ibs);
+context_get!(ib, ib, id, portal::ib);
+context_get!(tree, ib, query, portal::tree);
+context_get!(client_ib, ib, id, attribution::get);
+context_get!(lead_referrals, ib, id, attribution::lead_touches);
+context_get!(me, ib, query, portal::me);
+context_get!(sub_ibs, ib, caller, portal::sub_ibs);
+context_get!(sub_ib, ib, id, portal::sub_ib);
+context_get!(clients, ib, query, portal::clients);
+context_get!(referral_links, ib, caller, portal::referral_links);
+context_get!(invitations, ib, caller, portal::invitations);
+context_get!(my_accruals, ib, query, portal::accruals);
+context_get!(my_statements, ib, query, payout::my_statements);
+context_get!(my_statement, ib, id, payout::my_statement);
+context_get!(statement, ib, id, payout::statement);
+context_get!(payout_run, ib, id, payout::run);
+context_get!(quarantined_deals, ib, query, accruals::quarantined_deals);
 
 /// `GET /partners/ibs/{id}/accruals?period=…`: an IB's legs, for partner managers.
 async fn ib_accruals(

@@ -34,8 +34,44 @@ macro_rules! id_post {
     };
 }
 
+/// A `GET` handler answering `$read(&services.$context, &caller, …)` as JSON, where `…` is
+/// the path's id (`id`), the query string's filter (`query`), or nothing (`caller`).
+macro_rules! context_get {
+    ($name:ident, $context:ident, id, $read:path) => {
+        async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            $crate::Caller(p): $crate::Caller,
+            ::axum::extract::Path(id): ::axum::extract::Path<String>,
+        ) -> Result<::axum::Json<::serde_json::Value>, $crate::ApiError> {
+            Ok(::axum::Json(
+                $read(&state.services.$context, &p, &id).await?,
+            ))
+        }
+    };
+    ($name:ident, $context:ident, query, $read:path) => {
+        async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            $crate::Caller(p): $crate::Caller,
+            uri: ::axum::http::Uri,
+        ) -> Result<::axum::Json<::serde_json::Value>, $crate::ApiError> {
+            Ok(::axum::Json(
+                $read(&state.services.$context, &p, $crate::extract::query(&uri)?).await?,
+            ))
+        }
+    };
+    ($name:ident, $context:ident, caller, $read:path) => {
+        async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
+            $crate::Caller(p): $crate::Caller,
+        ) -> Result<::axum::Json<::serde_json::Value>, $crate::ApiError> {
+            Ok(::axum::Json($read(&state.services.$context, &p).await?))
+        }
+    };
+}
+
 pub mod auth;
 pub mod client;
+mod contest_routes;
 mod extract;
 mod ib_routes;
 pub mod json;

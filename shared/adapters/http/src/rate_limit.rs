@@ -1,5 +1,5 @@
 //! `serve`'s per-source limiter of the public routes (lead capture, consent confirmation,
-//! provider webhooks): a token bucket per client address. In AWS, API Gateway throttles these
+//! provider webhooks, published contests): a token bucket per client address. In AWS, API Gateway throttles these
 //! routes (the template's route settings); `serve` has no gateway in front, so it limits them
 //! itself.
 //!
@@ -23,9 +23,17 @@ use tokio::time::Instant;
 
 /// Whether `method path` is one of the routes anyone may call (lead capture, consent
 /// confirmation, provider webhooks: the routes of `lead_capture` and `webhooks` in
-/// `routes.rs`): the routes `serve` limits per source and API Gateway throttles per route
-/// (infra/template.yaml; `tests/infra` checks the two agree).
+/// `routes.rs`; the published contests of `contest_routes.rs`): the routes `serve` limits per
+/// source and API Gateway throttles per route (infra/template.yaml; `tests/infra` checks the
+/// two agree).
 pub fn is_public_route(method: &axum::http::Method, path: &str) -> bool {
+    if method == axum::http::Method::GET {
+        // `GET /contests` and `GET /contests/{id}`; `/contests/mine` is the caller's own.
+        return path == "/contests"
+            || path
+                .strip_prefix("/contests/")
+                .is_some_and(|id| !id.is_empty() && !id.contains('/') && id != "mine");
+    }
     method == axum::http::Method::POST
         && (path == "/leads" || path == "/leads/consent/confirm" || path.starts_with("/webhooks/"))
 }
@@ -204,6 +212,31 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_public_routes_are_lead_capture_webhooks_and_published_contests() {
+        use axum::http::Method;
+        for (method, path) in [
+            (Method::POST, "/leads"),
+            (Method::POST, "/leads/consent/confirm"),
+            (Method::POST, "/webhooks/psp/simcard"),
+            (Method::GET, "/contests"),
+            (Method::GET, "/contests/summer-cup"),
+            (Method::GET, "/contests/{id}"),
+        ] {
+            assert!(is_public_route(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/leads"),
+            (Method::POST, "/contests"),
+            (Method::GET, "/contests/mine"),
+            (Method::GET, "/contests/summer-cup/entries"),
+            (Method::GET, "/contests/"),
+            (Method::POST, "/contests/summer-cup/entries"),
+        ] {
+            assert!(!is_public_route(&method, path), "{method} {path}");
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@ use super::extract::{
     ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
 };
 use super::{
-    ApiError, ApiReply, AppState, access_log, ib_routes, payment_routes, withdrawal_routes,
+    ApiError, ApiReply, AppState, access_log, contest_routes, ib_routes, payment_routes,
+    withdrawal_routes,
 };
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
@@ -612,6 +613,7 @@ fn crm() -> Router<AppState> {
         .route("/compliance/reviews/{id}", get(get_review))
         .route("/compliance/reviews/{id}/decision", post(decide_review))
         .merge(ib_routes::routes())
+        .merge(contest_routes::routes())
 }
 
 /// The public lead-capture function's routes.

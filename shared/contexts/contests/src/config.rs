@@ -1,7 +1,12 @@
 //! The contests section of the broker's configuration document (`contests`): the trading
-//! platform servers whose deals contests score, and how a demo account is told from a live
-//! one (the platform knows groups, not modes).
+//! platform servers whose deals contests score, how a demo account is told from a live one
+//! (the platform knows groups, not modes), how long after its end a contest waits for late
+//! deals before it freezes, and who approves prizes.
 
+use std::collections::BTreeSet;
+
+use brokeros_approvals::ApprovalPolicy;
+use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +18,14 @@ pub struct ContestsConfig {
     /// An account whose group starts with one of these (`demo\`) is a demo account; any other
     /// is live.
     pub demo_group_prefixes: Vec<String>,
+    /// Seconds after a contest's end before its final run freezes it: deals the platform books
+    /// a little late still count.
+    #[serde(default = "five_minutes")]
+    pub freeze_after_seconds: u32,
+}
+
+fn five_minutes() -> u32 {
+    300
 }
 
 impl ContestsConfig {
@@ -42,7 +55,30 @@ impl ContestsConfig {
                 "contests.demo_group_prefixes names 1 or more group prefixes of 1 to 64 characters",
             ));
         }
+        if self.freeze_after_seconds > 86_400 {
+            return Err(bad(
+                "freeze_after_seconds",
+                "contests.freeze_after_seconds is at most 86400 (a day)",
+            ));
+        }
         Ok(())
+    }
+
+    /// Prizes are proposed in the name of whoever published the contest (marketing) and
+    /// approved by one other person in finance or an admin.
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        let finance = BTreeSet::from([Role::Finance, Role::Admin]);
+        ApprovalPolicy {
+            approver_roles: finance.clone(),
+            approvers: 1,
+            last_approver_role: None,
+            tiers: Vec::new(),
+            auto_approval: None,
+            requester_may_approve: false,
+            rejecter_roles: finance,
+            requester_may_reject: true,
+            decision_timeout_seconds: None,
+        }
     }
 
     /// Whether an account of platform group `group` is a demo account.

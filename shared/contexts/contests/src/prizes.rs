@@ -248,7 +248,7 @@ async fn answer(services: &Services, round: &PrizeRound, token: &str) -> Result<
 }
 
 /// Who may decide prizes (the approvals policy says who may approve; this is the door).
-const DECIDERS: [Role; 3] = [Role::Finance, Role::Admin, Role::Partners];
+const DECIDERS: [Role; 2] = [Role::Finance, Role::Admin];
 
 /// Approves or rejects (with a reason) the contest's proposed prizes. The approvals context
 /// refuses the proposer and anyone its policy does not name; the last decision answers the
@@ -286,12 +286,11 @@ pub async fn decide(
                     ),
                 });
             };
+            let why = reason.clone().unwrap_or_default();
             let vote = if approve {
                 Vote::Approve
             } else {
-                Vote::Reject {
-                    reason: reason.clone().unwrap_or_default(),
-                }
+                Vote::Reject { reason: &why }
             };
             let decided = brokeros_approvals::decide(
                 services,

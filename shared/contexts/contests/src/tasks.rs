@@ -5,8 +5,8 @@
 //! on the local engine.
 
 use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::workflow::{Machine, parse, workflow_ctx};
-use brokeros_kernel::{Error, OpContext, Result};
+use brokeros_kernel::workflow::{Machine, parse};
+use brokeros_kernel::{Error, OpContext, Result, workflow_ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -27,8 +27,6 @@ enum Task {
     ScoreNewDeals {
         contest_id: String,
         execution_id: String,
-        #[serde(rename = "final")]
-        is_final: bool,
     },
     PublishLeaderboard {
         contest_id: String,
@@ -83,7 +81,6 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
         Task::ScoreNewDeals {
             contest_id,
             execution_id,
-            is_final: _,
         } => {
             let (record, roster) = load_roster(services, &contest_id).await?;
             if record.entity.status != ContestStatus::Published {

@@ -62,12 +62,7 @@ pub(crate) async fn open_account(
         })
         .await
         .map_err(platform_error)?;
-    let opened = AccountRef {
-        login: account.login,
-        group: account.group,
-        leverage: account.leverage,
-        currency: account.currency,
-    };
+    let opened = AccountRef::of(&account);
     let (task, opened) = (&task, &opened);
     execute(services, None, move || {
         Box::pin(async move {
@@ -83,17 +78,12 @@ pub(crate) async fn open_account(
                 &onboarding,
                 "onboarding.account_opened",
             )?;
-            let mut client = client_before.entity.clone();
-            client.add_trading_account(opened);
-            if client != client_before.entity {
-                changes.put(crate::repo::login_marker(opened.login, &client.id));
-            }
-            changes.update_if_changed(
+            crate::clients::stage_trading_account(
                 &ctx,
                 services.ids.as_ref(),
                 &client_before,
-                &client,
-                "client.account_opened",
+                opened,
+                &mut changes,
             )?;
             Ok(((), changes))
         })

@@ -29,6 +29,64 @@ pub fn view(client: &Client, version: u64) -> Value {
     v
 }
 
+/// Stages trading account `account` on `client` with its audit event `client.account_opened`
+/// and the login's marker (a login names one client for good): how every path that opens an
+/// account for a client records it (the onboarding's `trading-account` task, a contest's
+/// dedicated account). Stages nothing when the client has the account already.
+pub fn stage_trading_account(
+    ctx: &OpContext,
+    ids: &dyn brokeros_kernel::IdGen,
+    client: &Audited<Client>,
+    account: &crate::model::AccountRef,
+    changes: &mut Changeset,
+) -> Result<()> {
+    let mut after = client.entity.clone();
+    after.add_trading_account(account);
+    if after != client.entity {
+        changes.put(repo::login_marker(account.login, &after.id));
+    }
+    changes.update_if_changed(ctx, ids, client, &after, "client.account_opened")
+}
+
+/// The identity documents that name one person, whoever's client record holds them.
+const IDENTITY_DOCUMENTS: [kyc::DocumentType; 4] = [
+    kyc::DocumentType::Passport,
+    kyc::DocumentType::NationalId,
+    kyc::DocumentType::DrivingLicence,
+    kyc::DocumentType::ResidencePermit,
+];
+
+/// The SHA-256 digests of the client's verified identity documents (issuing country and
+/// number, the number in upper case without spaces or dashes), for rules that must recognise
+/// one person across clients (one contest entry per person) without holding the number. Only
+/// an approved client's documents count as verified: anyone can type someone else's number.
+pub async fn identity_digests(core: &Core, client: &Client) -> Result<Vec<String>> {
+    if client.kyc_status != crate::model::KycStatus::Approved {
+        return Ok(Vec::new());
+    }
+    let numbers = repo::document_numbers(core, &client.id).await?;
+    let mut digests: Vec<String> = client
+        .documents
+        .iter()
+        .filter(|d| IDENTITY_DOCUMENTS.contains(&d.document.doc_type))
+        .map(|d| {
+            // Documents stored before numbers were kept apart have theirs on the record.
+            let number = numbers.get(&d.id).unwrap_or(&d.document.number);
+            let number: String = number
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_uppercase)
+                .collect();
+            brokeros_kernel::canonical::sha256_hex(
+                format!("{}:{number}", d.document.issuing_country).as_bytes(),
+            )
+        })
+        .collect();
+    digests.sort();
+    digests.dedup();
+    Ok(digests)
+}
+
 /// What a registration takes of contact data (a lead's capture is stricter).
 const REGISTRATION_CONTACT: ContactRules = ContactRules {
     referral_code_max: 40,

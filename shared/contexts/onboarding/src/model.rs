@@ -118,6 +118,27 @@ pub struct AccountRef {
     pub group: String,
     pub leverage: u32,
     pub currency: String,
+    /// When the platform opened it; absent on accounts recorded before it was kept (contest
+    /// eligibility counts those as opened before any contest's registration).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub opened_at: Option<OffsetDateTime>,
+}
+
+impl AccountRef {
+    /// The reference a client's record keeps of `account`, as the platform opened it.
+    pub fn of(account: &brokeros_trading::TradingAccount) -> AccountRef {
+        AccountRef {
+            login: account.login,
+            group: account.group.clone(),
+            leverage: account.leverage,
+            currency: account.currency.clone(),
+            opened_at: Some(account.created_at),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

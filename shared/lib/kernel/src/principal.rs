@@ -19,17 +19,20 @@ pub enum Role {
     Finance,
     /// Partner managers: IB applications, the IB tree, moves, attribution.
     Partners,
+    /// Marketing: trading contests (definitions, enrolments, disqualifications).
+    Marketing,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Client,
         Role::Ib,
         Role::Sales,
         Role::Compliance,
         Role::Finance,
         Role::Partners,
+        Role::Marketing,
         Role::Admin,
     ];
 
@@ -41,6 +44,7 @@ impl Role {
             Role::Compliance => "compliance",
             Role::Finance => "finance",
             Role::Partners => "partners",
+            Role::Marketing => "marketing",
             Role::Admin => "admin",
         }
     }
@@ -157,6 +161,31 @@ mod tests {
         .unwrap();
         assert_eq!(p.roles, BTreeSet::from([Role::Sales, Role::Admin]));
         assert_eq!(p.primary_role(), Role::Admin);
+    }
+
+    #[test]
+    fn every_role_is_read_from_its_group_name() {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "client",
+                "ib",
+                "sales",
+                "compliance",
+                "finance",
+                "partners",
+                "marketing",
+                "admin"
+            ]
+        );
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        let p =
+            Principal::from_claims(&claims(json!({"sub":"m-1","cognito:groups":"[marketing]"})))
+                .unwrap();
+        assert_eq!(p.roles, BTreeSet::from([Role::Marketing]));
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! The contest endpoints: the published contests anyone may read (`GET /contests`,
+//! `GET /contests/{id}`), marketing's management of definitions and entries, and a client's
+//! own entries.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use brokeros_contests::{definitions, entries};
+use serde_json::{Value, json};
+
+use super::ApiReply;
+use super::AppState;
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
+
+/// `POST /contests`: a new version of a contest (the first creates it as a draft).
+async fn put_version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<Value>,
+) -> ApiResult<ApiReply> {
+    let key = idem.scoped(&p.sub, "contest.version", body.raw)?;
+    Ok(definitions::put_version(
+        &state.services.contests,
+        &p,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+id_post!(
+    publish,
+    "contest.publish",
+    definitions::Publication,
+    contests,
+    definitions::publish
+);
+id_post!(
+    cancel,
+    "contest.cancel",
+    definitions::Reason,
+    contests,
+    definitions::cancel
+);
+id_post!(
+    register,
+    "contest.register",
+    entries::Registration,
+    contests,
+    entries::register
+);
+id_post!(
+    enroll,
+    "contest.enroll",
+    entries::Enrollment,
+    contests,
+    entries::enroll
+);
+
+/// `GET /contests`: the public contests, each with its phase (anyone; no token is read).
+async fn public_contests(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        definitions::public_contests(&state.services.contests, query(&uri)?).await?,
+    ))
+}
+
+/// `GET /contests/{id}`: a public contest (anyone).
+async fn public_contest(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        definitions::public_contest(&state.services.contests, &id).await?,
+    ))
+}
+
+context_get!(contests, contests, query, definitions::contests);
+context_get!(contest, contests, id, definitions::contest);
+context_get!(my_entries, contests, query, entries::my_entries);
+
+/// `GET /contests/{id}/versions/{n}`.
+async fn version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, n)): Path<(String, u32)>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        definitions::version(&state.services.contests, &p, &id, n).await?,
+    ))
+}
+
+/// `GET /contests/{id}/entries`: the contest's entrants (marketing, admins).
+async fn entrants(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        entries::entrants(&state.services.contests, &p, &id, query(&uri)?).await?,
+    ))
+}
+
+/// `POST /contests/{id}/entries/{entrant}/disqualify` (`DISQUALIFY`) and `…/reinstate`, with
+/// a reason.
+async fn decide<const DISQUALIFY: bool>(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, entrant)): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<definitions::Reason>,
+) -> ApiResult<ApiReply> {
+    let (verdict, operation) = if DISQUALIFY {
+        (entries::Verdict::Disqualify, "contest.disqualify")
+    } else {
+        (entries::Verdict::Reinstate, "contest.reinstate")
+    };
+    let request = json!({ "id": id, "entrant": entrant, "body": body.raw });
+    let key = idem.scoped(&p.sub, operation, request)?;
+    Ok(entries::decide(
+        &state.services.contests,
+        &p,
+        &id,
+        &entrant,
+        verdict,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+/// `DELETE /contests/{id}/entries/{entrant}`: the client withdraws their entry.
+async fn withdraw(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, entrant)): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+) -> ApiResult<ApiReply> {
+    let request = json!({ "id": id, "entrant": entrant });
+    let key = idem.scoped(&p.sub, "contest.withdraw", request)?;
+    Ok(entries::withdraw(
+        &state.services.contests,
+        &p,
+        &id,
+        &entrant,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+/// The contest routes.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/contests", post(put_version).get(public_contests))
+        .route("/contests/mine", get(my_entries))
+        .route("/contests/{id}", get(public_contest))
+        .route("/contests/{id}/publish", post(publish))
+        .route("/contests/{id}/cancel", post(cancel))
+        .route("/contests/{id}/versions/{n}", get(version))
+        .route("/contests/{id}/entries", post(register).get(entrants))
+        .route(
+            "/contests/{id}/entries/{entrant}",
+            axum::routing::delete(withdraw),
+        )
+        .route(
+            "/contests/{id}/entries/{entrant}/disqualify",
+            post(decide::<true>),
+        )
+        .route(
+            "/contests/{id}/entries/{entrant}/reinstate",
+            post(decide::<false>),
+        )
+        .route("/contests/{id}/enrollments", post(enroll))
+        .route("/marketing/contests", get(contests))
+        .route("/marketing/contests/{id}", get(contest))
+}

@@ -1,0 +1,219 @@
+//! What the contest scenarios share: contest documents with windows around now, tokens, clients
+//! onboarded with a trading account, and the refusal that writes nothing.
+
+use brokeros_http::client::Call;
+use brokeros_kernel::principal::Role;
+use brokeros_sfn::ExecutionStatus;
+use brokeros_store::{Query, Table};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::harness::{App, token};
+
+pub(crate) fn marketing() -> String {
+    token("mkt-1", Role::Marketing)
+}
+
+pub(crate) fn admin() -> String {
+    token("admin-1", Role::Admin)
+}
+
+/// Now moved by `hours`, as a contest document writes times.
+pub(crate) fn hours_from_now(hours: i64) -> String {
+    text(OffsetDateTime::now_utc() + time::Duration::hours(hours))
+}
+
+pub(crate) fn text(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap()
+}
+
+/// Version 1 of contest `id`: live, in USD, registration open from an hour ago for two days,
+/// running from tomorrow for nine days, scored by return, a pool of 1000.00 (half to the
+/// winner, 100.00 to ranks 2 and 3); `change` edits it.
+pub(crate) fn contest(id: &str, change: impl FnOnce(&mut Value)) -> Value {
+    let mut document = json!({
+        "id": id, "version": 1, "name": "Summer FX Cup", "mode": "live", "currency": "USD",
+        "registration": { "from": hours_from_now(-1), "until": hours_from_now(48) },
+        "period": { "from": hours_from_now(24), "until": hours_from_now(240) },
+        "metric": { "kind": "return" },
+        "rules": { "min_trades": 3, "min_hold_seconds": 60 },
+        "prizes": { "pool": "1000.00", "payment": { "kind": "cash" },
+                    "tiers": [ { "from_rank": 1, "to_rank": 1, "share": "0.5" },
+                               { "from_rank": 2, "to_rank": 3, "amount": "100.00" } ] }
+    });
+    change(&mut document);
+    document
+}
+
+/// Stores `document` and publishes it, as marketing: answers the published record.
+pub(crate) async fn published(app: &App, document: &Value) -> Value {
+    let (status, record) = app
+        .send(Call::post("/contests", document).token(&marketing()))
+        .await;
+    assert_eq!(status, 201, "{record}");
+    publish(app, document["id"].as_str().unwrap()).await
+}
+
+/// Publishes the stored contest `id`, as marketing: answers the published record.
+pub(crate) async fn publish(app: &App, id: &str) -> Value {
+    let (status, record) = app
+        .send(Call::post(&format!("/contests/{id}/publish"), &json!({})).token(&marketing()))
+        .await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["status"], "published");
+    record
+}
+
+/// Asserts `request` is refused with `status` and `code` (and `field`, when given) and writes
+/// nothing; answers the refusal's body.
+pub(crate) async fn refused(
+    app: &App,
+    request: Call<'_>,
+    status: u16,
+    code: &str,
+    field: Option<&str>,
+) -> Value {
+    let before = app.counts().await;
+    let (got, body) = app.send(request).await;
+    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    if let Some(field) = field {
+        assert_eq!(body["field"], json!(field), "{body}");
+    }
+    assert_eq!(app.counts().await, before, "{code}: nothing written");
+    body
+}
+
+/// The actions of the audit stream of `entity_type` `id`, oldest first, with their events.
+pub(crate) async fn audit_events(app: &App, entity_type: &str, id: &str) -> Vec<Value> {
+    let query = Query::new(Table::Audit, None, format!("{entity_type}#{id}"));
+    let page = app.store.query(query).await.unwrap();
+    page.items
+        .iter()
+        .map(|item| serde_json::from_str(&item.data).unwrap())
+        .collect()
+}
+
+pub(crate) async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
+    audit_events(app, entity_type, id)
+        .await
+        .iter()
+        .map(|event| event["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A client of the portal user `user`: the token they sign in with and their client id.
+pub(crate) struct Person {
+    pub user: String,
+    pub client_id: String,
+}
+
+impl Person {
+    pub(crate) fn token(&self) -> String {
+        token(&self.user, Role::Client)
+    }
+}
+
+/// Who a client is: their names and contact details, and their passport's number.
+pub(crate) struct Identity<'a> {
+    pub user: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub passport: &'a str,
+}
+
+impl<'a> Identity<'a> {
+    /// Someone new: the email and passport made from `user`, no phone.
+    pub(crate) fn of(user: &'a str, last_name: &'a str, email: &'a str, passport: &'a str) -> Self {
+        Identity {
+            user,
+            last_name,
+            email,
+            phone: None,
+            passport,
+        }
+    }
+}
+
+/// A client registered by their account manager (portal user, profile, passport and proof of
+/// address) and not onboarded: KYC not started, no trading account.
+pub(crate) async fn registered(app: &App, who: &Identity<'_>) -> Person {
+    let body = json!({
+        "first_name": "Anna", "last_name": who.last_name, "email": who.email,
+        "phone": who.phone, "country": "DE", "user_id": who.user,
+        "profile": { "client_type": "individual", "date_of_birth": "1990-01-15",
+                     "nationality": "DE", "residence_country": "DE",
+                     "source_of_funds": "salary", "pep_declared": false }
+    });
+    let sales = token("sales-1", Role::Sales);
+    let (status, client) = app.send(Call::post("/clients", &body).token(&sales)).await;
+    assert_eq!(status, 201, "{client}");
+    let client_id = client["id"].as_str().unwrap().to_string();
+    for document in [
+        json!({ "type": "passport", "issuing_country": "DE", "number": who.passport }),
+        json!({ "type": "proof_of_address", "issuing_country": "DE", "number": "POA-2026-0001" }),
+    ] {
+        let (status, reply) = app
+            .send(Call::post(&format!("/clients/{client_id}/documents"), &document).token(&sales))
+            .await;
+        assert_eq!(status, 201, "{reply}");
+    }
+    Person {
+        user: who.user.to_string(),
+        client_id,
+    }
+}
+
+/// A client registered and onboarded (KYC approved): the client and their trading account's
+/// login (`real\retail-usd`, USD, opened now).
+pub(crate) async fn onboarded(app: &App, who: &Identity<'_>) -> (Person, u64) {
+    let person = registered(app, who).await;
+    let login = onboard(app, &person.client_id).await;
+    (person, login)
+}
+
+/// Runs the onboarding of `client_id` to its approval (started by an admin): the trading
+/// account's login.
+pub(crate) async fn onboard(app: &App, client_id: &str) -> u64 {
+    let (status, started) = app
+        .send(
+            Call::post(
+                &format!("/clients/{client_id}/onboarding"),
+                &json!({ "product": "forex" }),
+            )
+            .token(&admin()),
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let done = app
+        .finished(started["execution_arn"].as_str().unwrap())
+        .await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    done.output.unwrap()["account"]["login"].as_u64().unwrap()
+}
+
+/// `text` kept for the rest of the test: a [`Call`] borrows its path and token.
+fn leaked(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// `person`'s registration of `body` (`login` or `open_contest_account`) for contest `id`.
+pub(crate) fn entry(id: &str, person: &Person, body: Value) -> Call<'static> {
+    Call::post(leaked(format!("/contests/{id}/entries")), &body).token(leaked(person.token()))
+}
+
+/// Marketing's enrolment of `body` (`client_id` and `login` or `open_contest_account`) in
+/// contest `id`.
+pub(crate) fn enrollment(id: &str, body: Value) -> Call<'static> {
+    Call::post(leaked(format!("/contests/{id}/enrollments")), &body).token(leaked(marketing()))
+}
+
+/// Registers `body` for contest `id` as `person`: the status and the answer.
+pub(crate) async fn enter(app: &App, id: &str, person: &Person, body: Value) -> (u16, Value) {
+    app.send(entry(id, person, body)).await
+}
