@@ -231,6 +231,9 @@ const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 const COMMISSION_ACCRUAL_EVERY: Duration = Duration::from_secs(5);
 const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
 /// How often `serve` looks for a commission payout period that has ended.
+/// How often `serve` starts contest scoring runs (the template's schedule is every 5 minutes;
+/// locally a minute, so a laptop sees its leaderboard move).
+const CONTEST_SCORING_EVERY: Duration = Duration::from_secs(60);
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
@@ -291,6 +294,21 @@ async fn schedule_payouts(services: brokeros_app::Services, every: Duration) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "commission payout schedule failed"),
+        }
+    }
+}
+
+/// The contest scoring schedule of `serve` (an EventBridge schedule in AWS): every `every`, a
+/// scoring run of each running contest, and the final run of each that has ended.
+async fn schedule_contest_scoring(services: brokeros_app::Services, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match brokeros_contests::tasks::start_scheduled(&services.contests).await {
+            Ok(started) if !started.is_empty() => {
+                tracing::info!(?started, "contest scoring started")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "contest scoring schedule failed"),
         }
     }
 }
@@ -364,6 +382,10 @@ async fn serve(
     tokio::spawn(schedule_payouts(
         local.services.clone(),
         COMMISSION_PAYOUT_SCHEDULE_EVERY,
+    ));
+    tokio::spawn(schedule_contest_scoring(
+        local.services.clone(),
+        CONTEST_SCORING_EVERY,
     ));
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),

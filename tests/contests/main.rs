@@ -4,17 +4,21 @@
 //! the client (an account they hold, or a dedicated account opened on the simulated platform),
 //! by marketing and by a lead's campaign; every eligibility rule, one entry per person across
 //! clients (phone, email, identity document); disqualification, reinstatement and withdrawal
-//! with roles enforced; and the routes' status codes and error bodies.
+//! with roles enforced; and the routes' status codes and error bodies. Then the live scoring:
+//! deals by cursor, the leaderboard and its ETag, the final run's recompute, hedging flags and
+//! prizes approved by a second person and paid once.
 
 mod common;
 mod definitions;
 mod entries;
 mod routes;
+mod scoring;
 
 use brokeros_tests::app as harness;
 use definitions::*;
 use entries::*;
 use routes::*;
+use scoring::*;
 
 brokeros_tests::scenarios! {
     definitions_are_versioned_published_and_cancelled_with_audit_events => new,
@@ -27,4 +31,13 @@ brokeros_tests::scenarios! {
     marketing_decides_on_entries_and_clients_withdraw_their_own => lagging,
     new_accounts_of_a_campaign_are_enrolled_and_an_ineligible_contest_is_skipped => new,
     the_contest_routes_answer_with_their_status_and_error_bodies => new,
+    bad_scoring_requests_write_nothing => new,
+}
+
+/// The live scoring scenario moves Broker OS's clock (and the platform's) to the contest's end,
+/// so it builds its own app: under `live::{sqlite, dynamodb}`.
+mod live {
+    brokeros_tests::store_scenarios! {
+        scoring::a_contest_is_scored_live_then_frozen_recomputed_and_its_prizes_paid_once,
+    }
 }

@@ -628,6 +628,7 @@ fn only_lead_capture_webhooks_and_published_contests_are_public_and_every_route_
         ("POST", "/webhooks/psp/{provider}"),
         ("GET", "/contests"),
         ("GET", "/contests/{id}"),
+        ("GET", "/contests/{id}/leaderboard"),
     ]
     .into();
     // Every route file of the HTTP adapter (`routes.rs`, `ib_routes.rs`, `contest_routes.rs`…).

@@ -173,7 +173,14 @@ impl App {
             Duration::from_millis(20),
             store.clone(),
         ));
-        let platform = Arc::new(brokeros_local::SimulatedPlatform::new(store.clone()));
+        // The platform books its deals and operations on Broker OS's clock, so a clock that
+        // jumps moves both alike.
+        let mut platform = brokeros_local::SimulatedPlatform::new(store.clone());
+        if let Some(clock) = &clock {
+            let clock = clock.clone();
+            platform = platform.with_clock(move || clock.now());
+        }
+        let platform = Arc::new(platform);
         let base = base
             .with_gateway(gateway.clone())
             .with_trading(platform.clone());
@@ -405,6 +412,14 @@ impl App {
             request.body.as_deref(),
         );
         call(&self.router, request).await
+    }
+
+    /// Like [`App::send`], with the response's headers (caching, ETags).
+    pub async fn send_with_headers(
+        &self,
+        request: Call<'_>,
+    ) -> (u16, axum::http::HeaderMap, Value) {
+        brokeros_http::client::call_with_headers(&self.router, request).await
     }
 
     /// Posts `body` to `path` as the holder of `token`, with the `Idempotency-Key` `key`.

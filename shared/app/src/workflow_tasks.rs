@@ -124,9 +124,7 @@ impl TaskFunction {
                 withdrawal::run(&services.withdrawals, payload).await
             }
             TaskFunction::CommissionPayout => commission_payout::run(&services.ib, payload).await,
-            TaskFunction::ContestScoring => {
-                contest_scoring::run(&services.contests, payload).await
-            }
+            TaskFunction::ContestScoring => contest_scoring::run(&services.contests, payload).await,
         }
     }
 }

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use brokeros_contests::{definitions, entries};
+use brokeros_contests::{definitions, entries, standings};
 use serde_json::{Value, json};
 
 use super::ApiReply;
@@ -161,6 +161,117 @@ async fn withdraw(
     .into())
 }
 
+/// `GET /contests/{id}/leaderboard`: a page of the latest leaderboard snapshot (anyone, once
+/// the contest is published). Answers `304 Not Modified` when `If-None-Match` names the page
+/// as it stands; caches may keep a page briefly (the next snapshot comes with the next
+/// scoring run).
+async fn leaderboard(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let page: brokeros_kernel::PageParams = query(&uri)?;
+    let (snapshot, body) = standings::leaderboard(&state.services.contests, &id, &page).await?;
+    // The page's identity: the snapshot's rows and which of them this page shows.
+    let etag = format!(
+        "\"{}-{}-{}\"",
+        snapshot,
+        page.cursor.as_deref().unwrap_or("0"),
+        page.limit.unwrap_or(0)
+    );
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "public, max-age=15".to_string()),
+    ];
+    let matched = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matched {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((cache, axum::Json(body)).into_response())
+}
+
+/// `GET /contests/{id}/entries/{entrant}/score`: an entrant's score and its explanation (the
+/// client's own entry; any for contest managers).
+async fn entrant_score(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, entrant)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(
+        standings::entrant_score(&state.services.contests, &p, &id, &entrant).await?,
+    ))
+}
+
+context_get!(flags, contests, id, standings::flags);
+context_get!(prize_round, contests, id, standings::prize_round);
+
+/// `POST /contests/{id}/flags/{pair}/review`: a hedging flag cleared or actioned, with a reason.
+async fn review_flag(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((id, pair)): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<standings::FlagDecision>,
+) -> ApiResult<ApiReply> {
+    let request = json!({ "id": id, "pair": pair, "body": body.raw });
+    let key = idem.scoped(&p.sub, "contest.flag_review", request)?;
+    Ok(standings::review_flag(
+        &state.services.contests,
+        &p,
+        &id,
+        &pair,
+        body.value,
+        key.as_ref(),
+        &correlation,
+    )
+    .await?
+    .into())
+}
+
+/// `POST /contests/{id}/prizes/decision`: finance approves or rejects the proposed prizes.
+async fn decide_prizes(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<standings::PrizeDecision>,
+) -> ApiResult<ApiReply> {
+    Ok(
+        standings::decide_prizes(&state.services.contests, &p, &id, body.value, &correlation)
+            .await?
+            .into(),
+    )
+}
+
+/// `POST /contests/{id}/prizes/proposal`: propose the prizes again after a rejection.
+async fn propose_prizes(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiReply> {
+    Ok(standings::propose_again(&state.services.contests, &p, &id)
+        .await?
+        .into())
+}
+
+/// `POST /contests/{id}/scoring`: a scoring run now.
+async fn score_now(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<ApiReply> {
+    Ok(standings::score_now(&state.services.contests, &p, &id)
+        .await?
+        .into())
+}
+
 /// The contest routes.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -184,6 +295,14 @@ pub(super) fn routes() -> Router<AppState> {
             post(decide::<false>),
         )
         .route("/contests/{id}/enrollments", post(enroll))
+        .route("/contests/{id}/leaderboard", get(leaderboard))
+        .route("/contests/{id}/entries/{entrant}/score", get(entrant_score))
+        .route("/contests/{id}/flags", get(flags))
+        .route("/contests/{id}/flags/{pair}/review", post(review_flag))
+        .route("/contests/{id}/prizes", get(prize_round))
+        .route("/contests/{id}/prizes/decision", post(decide_prizes))
+        .route("/contests/{id}/prizes/proposal", post(propose_prizes))
+        .route("/contests/{id}/scoring", post(score_now))
         .route("/marketing/contests", get(contests))
         .route("/marketing/contests/{id}", get(contest))
 }

@@ -28,11 +28,16 @@ use tokio::time::Instant;
 /// two agree).
 pub fn is_public_route(method: &axum::http::Method, path: &str) -> bool {
     if method == axum::http::Method::GET {
-        // `GET /contests` and `GET /contests/{id}`; `/contests/mine` is the caller's own.
+        // `GET /contests`, `GET /contests/{id}` and `GET /contests/{id}/leaderboard`;
+        // `/contests/mine` is the caller's own.
+        let public_contest = |id: &str| !id.is_empty() && !id.contains('/') && id != "mine";
         return path == "/contests"
-            || path
-                .strip_prefix("/contests/")
-                .is_some_and(|id| !id.is_empty() && !id.contains('/') && id != "mine");
+            || path.strip_prefix("/contests/").is_some_and(|rest| {
+                public_contest(rest)
+                    || rest
+                        .strip_suffix("/leaderboard")
+                        .is_some_and(public_contest)
+            });
     }
     method == axum::http::Method::POST
         && (path == "/leads" || path == "/leads/consent/confirm" || path.starts_with("/webhooks/"))
@@ -224,6 +229,7 @@ mod tests {
             (Method::GET, "/contests"),
             (Method::GET, "/contests/summer-cup"),
             (Method::GET, "/contests/{id}"),
+            (Method::GET, "/contests/summer-cup/leaderboard"),
         ] {
             assert!(is_public_route(&method, path), "{method} {path}");
         }
@@ -234,6 +240,8 @@ mod tests {
             (Method::GET, "/contests/summer-cup/entries"),
             (Method::GET, "/contests/"),
             (Method::POST, "/contests/summer-cup/entries"),
+            (Method::GET, "/contests/summer-cup/flags"),
+            (Method::GET, "/contests/mine/leaderboard"),
         ] {
             assert!(!is_public_route(&method, path), "{method} {path}");
         }

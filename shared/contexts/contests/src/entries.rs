@@ -321,12 +321,15 @@ async fn enter(
                 }
             };
             markers.push(keys::login_entry(&contest.id, login));
+            // After the account's balance was read: deals booked up to now are in its opening
+            // balance, and scoring reads only those booked after.
+            let registered_at = services.clock.now();
             let entrant = ContestEntrant {
                 id: services.ids.prefixed("ent"),
                 contest_id: contest.id.clone(),
                 client_id: client.entity.id.clone(),
                 login,
-                registered_at: now,
+                registered_at,
                 how: entry.how,
                 enrolled_by: entry.enrolled_by.map(str::to_string),
                 status: EntrantStatus::Active,

@@ -19,6 +19,7 @@ pub mod prizes;
 mod repo;
 mod roster;
 mod services;
+pub mod standings;
 pub mod tasks;
 
 pub use repo::entry_roster;

@@ -179,7 +179,10 @@ pub async fn propose_round(
             &mut changes,
         )
         .await?;
-        if matches!(started.auto_approval, brokeros_approvals::AutoApproval::Approved { .. }) {
+        if matches!(
+            started.auto_approval,
+            brokeros_approvals::AutoApproval::Approved { .. }
+        ) {
             round.status = RoundStatus::Approved;
         }
     }

@@ -275,9 +275,13 @@ pub(crate) async fn contests_in_status(core: &Core, status: &str) -> Result<Vec<
     let mut records = Vec::new();
     let mut cursor = None;
     loop {
-        let query = Query::new(Table::Main, Some(Index::Gsi1), keys::contests_in_status(status))
-            .limit(1000)
-            .after(cursor);
+        let query = Query::new(
+            Table::Main,
+            Some(Index::Gsi1),
+            keys::contests_in_status(status),
+        )
+        .limit(1000)
+        .after(cursor);
         let page = core.store.query(query).await.map_err(store_error)?;
         for item in &page.items {
             records.push(decode::<ContestRecord>(item)?.entity);

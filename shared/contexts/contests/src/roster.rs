@@ -51,7 +51,13 @@ pub async fn load_roster(
         (a.entrant.registered_msc, &a.entrant.id).cmp(&(b.entrant.registered_msc, &b.entrant.id))
     });
     let definition = record.entity.definition.clone();
-    Ok((record, Roster { definition, entrants }))
+    Ok((
+        record,
+        Roster {
+            definition,
+            entrants,
+        },
+    ))
 }
 
 /// The published contests (the scheduler's work list).

@@ -102,11 +102,16 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             let (record, roster) = load_roster(services, &contest_id).await?;
             let published = record.entity.status == ContestStatus::Published;
             let snapshot = if published {
-                Some(live::publish_leaderboard(services, &ctx, &roster, false).await?.seq)
+                Some(
+                    live::publish_leaderboard(services, &ctx, &roster, false)
+                        .await?
+                        .seq,
+                )
             } else {
                 None
             };
-            let ended = is_final && (!published || final_run_due(services, &record.entity, ctx.now));
+            let ended =
+                is_final && (!published || final_run_due(services, &record.entity, ctx.now));
             Ok(json!({ "snapshot": snapshot, "ended": ended }))
         }
         Task::Freeze {
@@ -114,7 +119,15 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             execution_id,
         } => {
             let ctx = ctx(&execution_id);
-            move_status(services, &ctx, &contest_id, ContestStatus::Published, ContestStatus::Frozen, "contest.frozen").await?;
+            move_status(
+                services,
+                &ctx,
+                &contest_id,
+                ContestStatus::Published,
+                ContestStatus::Frozen,
+                "contest.frozen",
+            )
+            .await?;
             Ok(json!({ "frozen": true }))
         }
         Task::Recompute {
@@ -182,7 +195,14 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
                 RoundStatus::Approved => ContestStatus::PrizesApproved,
                 RoundStatus::Paid => ContestStatus::Paid,
             };
-            set_status(services, &ctx, &contest_id, status, "contest.prizes_proposed").await?;
+            set_status(
+                services,
+                &ctx,
+                &contest_id,
+                status,
+                "contest.prizes_proposed",
+            )
+            .await?;
             Ok(json!({
                 "pending": round.status == RoundStatus::Proposed,
                 "awards": round.proposal.awards.len(),
@@ -193,8 +213,7 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             execution_id,
             task_token,
         } => {
-            prizes::await_decision(services, &ctx(&execution_id), &contest_id, &task_token)
-                .await?;
+            prizes::await_decision(services, &ctx(&execution_id), &contest_id, &task_token).await?;
             Ok(json!({}))
         }
         Task::ApprovalOverdue {
@@ -209,7 +228,14 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             execution_id,
         } => {
             let ctx = ctx(&execution_id);
-            set_status(services, &ctx, &contest_id, ContestStatus::PrizesApproved, "contest.prizes_approved").await?;
+            set_status(
+                services,
+                &ctx,
+                &contest_id,
+                ContestStatus::PrizesApproved,
+                "contest.prizes_approved",
+            )
+            .await?;
             let report = prizes::pay_next(services, &ctx, &contest_id).await?;
             Ok(json!({ "paid": report.paid, "more": report.more }))
         }
@@ -219,7 +245,14 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
         } => {
             let ctx = ctx(&execution_id);
             let notified = prizes::notify_winners(services, &ctx, &contest_id).await?;
-            set_status(services, &ctx, &contest_id, ContestStatus::Paid, "contest.paid").await?;
+            set_status(
+                services,
+                &ctx,
+                &contest_id,
+                ContestStatus::Paid,
+                "contest.paid",
+            )
+            .await?;
             Ok(json!({ "notified": notified }))
         }
     }
@@ -311,7 +344,10 @@ pub async fn start_scheduled(services: &Services) -> Result<Vec<String>> {
         match workflow.start(Machine::ContestScoring, &name, input).await {
             Ok(arn) => started.push(arn),
             // The final run was started before (and may have stopped for an operator).
-            Err(Error::Conflict { code: "execution_exists", .. }) => {}
+            Err(Error::Conflict {
+                code: "execution_exists",
+                ..
+            }) => {}
             Err(e) => return Err(e),
         }
     }

@@ -6,7 +6,7 @@
 //! | an entry account's deal, latest revision | `CONTESTDEALS#<contest>#<login>` | deal ticket, 20 digits |
 //! | an entrant's score as the last batch left it | `CONTESTSCORES#<contest>` | entrant id |
 //! | the contest's leaderboard: its latest snapshot (audited) / a page of a snapshot's rows | `CONTESTBOARD#<contest>` | `LATEST` / `SNAP#<seq, 10 digits>#<page, 6 digits>` |
-//! | a hedging flag between two entrants (audited) | `CONTESTFLAG#<contest>#<entrant>#<entrant>` | `FLAG` |
+//! | a hedging flag between two entrants (audited) | `CONTESTFLAGS#<contest>` | `<entrant>:<entrant>` |
 
 use brokeros_store::Key;
 
@@ -41,6 +41,12 @@ pub fn board_page(contest: &str, seq: u64, page: u32) -> Key {
     )
 }
 
+pub fn flags(contest: &str) -> String {
+    format!("CONTESTFLAGS#{contest}")
+}
+
+/// Flag `<contest>:<entrant>:<entrant>` (contest ids hold no ':').
 pub fn flag(id: &str) -> Key {
-    Key::new(format!("CONTESTFLAG#{id}"), "FLAG")
+    let (contest, pair) = id.split_once(':').unwrap_or((id, ""));
+    Key::new(flags(contest), pair)
 }

@@ -165,8 +165,8 @@ pub async fn score_next_batch(
         let Some(entrant) = entrants.get(&change.deal.login) else {
             continue;
         };
-        // Deals before the entry are in its opening balance.
-        if change.deal.time_msc >= entrant.entrant.registered_msc {
+        // Deals up to the entry are in its opening balance.
+        if change.deal.time_msc > entrant.entrant.registered_msc {
             touched.entry(change.deal.login).or_default().push(change);
         }
     }
@@ -429,35 +429,42 @@ pub async fn publish_leaderboard(
     }
 }
 
-/// A page of the latest leaderboard: the snapshot, its rows from `page.cursor` (an offset),
-/// and the cursor of the next page.
+/// A page of the latest leaderboard: the snapshot (none before the first scoring run), its
+/// rows from `page.cursor` (an offset), and the cursor of the next page.
 pub async fn leaderboard_page(
     services: &Services,
     contest: &str,
     page: &PageParams,
-) -> Result<(Leaderboard, Vec<BoardRow>, Option<String>)> {
-    let limit = page.limit.unwrap_or(50).clamp(1, BOARD_PAGE_ROWS as u32) as usize;
+) -> Result<(Option<Leaderboard>, Vec<BoardRow>, Option<String>)> {
+    let limit = match page.limit {
+        None => 50,
+        Some(limit) if (1..=BOARD_PAGE_ROWS as u32).contains(&limit) => limit as usize,
+        Some(_) => {
+            return Err(Error::invalid(
+                "invalid_limit",
+                "limit",
+                format!("limit is 1 to {BOARD_PAGE_ROWS}"),
+            ));
+        }
+    };
     let offset = match &page.cursor {
         None => 0,
-        Some(text) => text.parse::<usize>().map_err(|_| {
+        Some(text) => text.parse::<u32>().map_err(|_| {
             Error::invalid(
                 "invalid_cursor",
                 "cursor",
                 "cursor is the next page's offset",
             )
-        })?,
+        })? as usize,
     };
     let Some(board) = services.find::<Leaderboard>(contest).await? else {
-        return Err(Error::NotFound {
-            entity: "leaderboard of contest",
-            id: contest.to_string(),
-        });
+        return Ok((None, Vec::new(), None));
     };
     let board = board.entity;
     let rows = repo::board_rows(services, &board, offset, limit).await?;
     let end = offset + rows.len();
     let next = (end < board.rows as usize).then(|| end.to_string());
-    Ok((board, rows, next))
+    Ok((Some(board), rows, next))
 }
 
 /// A pair of entrants the hedging review flagged, and what a contest manager made of it.
@@ -560,6 +567,20 @@ pub async fn recompute_in_full(
         differences,
         flags,
     })
+}
+
+/// The contest's hedging flags, by pair.
+pub async fn flags(services: &Services, contest: &str) -> Result<Vec<HedgeReviewFlag>> {
+    repo::hedging_flags(services, contest).await
+}
+
+/// An entrant's stored score, if a batch has touched it.
+pub async fn stored_score(
+    services: &Services,
+    contest: &str,
+    entrant: &str,
+) -> Result<Option<EntrantScore>> {
+    repo::entrant_score(services, contest, entrant).await
 }
 
 /// An entrant's score with its explanation, from its deals as stored.

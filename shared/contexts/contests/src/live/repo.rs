@@ -127,6 +127,21 @@ pub(super) fn stage_score(
     Ok(())
 }
 
+/// An entrant's stored score (none before a batch touched it).
+pub(super) async fn entrant_score(
+    services: &Services,
+    contest: &str,
+    entrant: &str,
+) -> Result<Option<EntrantScore>> {
+    let item = services
+        .store
+        .get(Table::Main, &keys::score(contest, entrant))
+        .await
+        .map_err(store_error)?;
+    item.map(|item| decode(&item, "contest entrant score"))
+        .transpose()
+}
+
 /// Every entrant's stored score, by entrant id.
 pub(super) async fn entrant_scores(
     services: &Services,
@@ -213,6 +228,18 @@ pub(super) async fn board_rows(
     }
     let skip = offset - first * BOARD_PAGE_ROWS;
     Ok(rows.into_iter().skip(skip).take(end - offset).collect())
+}
+
+/// Every hedging flag of the contest, by pair.
+pub(super) async fn hedging_flags(
+    services: &Services,
+    contest: &str,
+) -> Result<Vec<HedgeReviewFlag>> {
+    let items = whole_partition(services, keys::flags(contest)).await?;
+    items
+        .iter()
+        .map(|item| brokeros_kernel::changeset::decode::<HedgeReviewFlag>(item).map(|f| f.entity))
+        .collect()
 }
 
 /// Stores the hedging review's flags: new pairs open, known ones updated (their review kept).

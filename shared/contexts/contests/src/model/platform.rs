@@ -81,8 +81,9 @@ pub fn account_history(deals: &[PlatformDeal]) -> AccountHistory {
 }
 
 /// Enters an entry account into `scoring` as the live contest reads it: what it held when it
-/// entered (an opening balance at its registration time) and its deals from then on (earlier
-/// ones are in the opening balance, so they are left out). Answers what the deals made; the
+/// entered (an opening balance at its registration time) and its deals booked after that
+/// (earlier ones, and those of the very millisecond it entered, are in the opening balance, so
+/// they are left out). Answers what the deals made; the
 /// caller updates the scoring.
 pub fn enter_account(
     scoring: &mut Scoring,
@@ -92,7 +93,7 @@ pub fn enter_account(
 ) -> brokeros_kernel::Result<AccountHistory> {
     let since: Vec<PlatformDeal> = deals
         .iter()
-        .filter(|d| d.login == entrant.login && d.time_msc >= entrant.registered_msc)
+        .filter(|d| d.login == entrant.login && d.time_msc > entrant.registered_msc)
         .cloned()
         .collect();
     let history = account_history(&since);
