@@ -424,6 +424,12 @@ fn every_state_machine_is_deployed_with_its_substitutions_and_may_invoke_its_lam
     problems_or_ok(problems);
 }
 
+/// A machine's name in its environment variable, as the Step Functions adapter reads it:
+/// `commission-payout` → `COMMISSION_PAYOUT`.
+fn env_name(stem: &str) -> String {
+    stem.to_uppercase().replace('-', "_")
+}
+
 #[test]
 fn functions_that_start_or_answer_workflows_name_them_and_may_do_exactly_that() {
     let machines = of_type(STATE_MACHINE);
@@ -452,12 +458,12 @@ fn functions_that_start_or_answer_workflows_name_them_and_may_do_exactly_that() 
                 continue;
             };
             match referenced(value).filter(|m| machines.contains_key(m.as_str())) {
-                Some(machine) if stem(&machine).to_uppercase() == name => {
+                Some(machine) if env_name(&stem(&machine)) == name => {
                     named.insert(machine);
                 }
                 _ => problems.push(format!(
                     "{id}: {var} must be !Ref of the state machine of statemachines/{}.asl.json",
-                    name.to_lowercase()
+                    name.to_lowercase().replace('_', "-")
                 )),
             }
         }
@@ -468,10 +474,7 @@ fn functions_that_start_or_answer_workflows_name_them_and_may_do_exactly_that() 
             ));
         }
         for machine in startable.difference(&named) {
-            let var = format!(
-                "BROKEROS_{}_STATE_MACHINE_ARN",
-                stem(machine).to_uppercase()
-            );
+            let var = format!("BROKEROS_{}_STATE_MACHINE_ARN", env_name(&stem(machine)));
             problems.push(format!(
                 "{id}: may start {machine} but has no {var} (the Step Functions adapter reads it)"
             ));

@@ -18,6 +18,7 @@ pub mod model;
 pub mod prizes;
 mod repo;
 mod roster;
+mod runs;
 mod services;
 pub mod standings;
 pub mod tasks;

@@ -327,8 +327,10 @@ pub async fn decide(
     if round.status != RoundStatus::Proposed {
         match &round.approval_token {
             Some(token) => answer(services, &round, token).await?,
+            // The workflow stopped waiting long ago: a new run pays what was approved.
             None if round.status == RoundStatus::Approved && round.overdue > 0 => {
-                crate::tasks::start_final_run(services, contest).await?;
+                let name = format!("contest-{contest}-paying-{}", round.overdue);
+                crate::runs::start_run(services, contest, &name, true).await?;
             }
             None => {}
         }

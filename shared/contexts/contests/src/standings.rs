@@ -5,7 +5,6 @@
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::principal::{Principal, Role};
-use brokeros_kernel::workflow::Machine;
 use brokeros_kernel::{Answer, Error, PageParams, Result, user_ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,6 +15,7 @@ use crate::live::{self, FlagReview, FlagStatus, HedgeReviewFlag};
 use crate::model::{ContestEntrant, ContestRecord};
 use crate::prizes::{self, PrizeRound, RoundStatus};
 use crate::roster::load_roster;
+use crate::runs::start_run;
 
 /// Who reads prize rounds: contest managers and finance.
 const PRIZE_READERS: [Role; 3] = [Role::Marketing, Role::Admin, Role::Finance];
@@ -225,14 +225,7 @@ pub async fn propose_again(
         });
     }
     let name = format!("contest-{contest}-proposal-{}", round.attempt + 1);
-    let arn = services
-        .workflow()?
-        .start(
-            Machine::ContestScoring,
-            &name,
-            json!({ "contest_id": contest, "final": true }),
-        )
-        .await?;
+    let arn = start_run(services, contest, &name, true).await?;
     Ok(Answer::accepted(json!({ "execution": arn })))
 }
 
@@ -258,13 +251,6 @@ pub async fn score_now(
         "contest-{contest}-manual-{}",
         now.unix_timestamp_nanos() / 1_000_000
     );
-    let arn = services
-        .workflow()?
-        .start(
-            Machine::ContestScoring,
-            &name,
-            json!({ "contest_id": contest, "final": false }),
-        )
-        .await?;
+    let arn = start_run(services, contest, &name, false).await?;
     Ok(Answer::accepted(json!({ "execution": arn })))
 }

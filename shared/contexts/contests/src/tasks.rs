@@ -5,7 +5,7 @@
 //! on the local engine.
 
 use brokeros_kernel::changeset::Changeset;
-use brokeros_kernel::workflow::{Machine, parse};
+use brokeros_kernel::workflow::parse;
 use brokeros_kernel::{Error, OpContext, Result, workflow_ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ use crate::live;
 use crate::model::contest::{ContestRecord, ContestStatus, Phase};
 use crate::prizes::{self, RoundStatus};
 use crate::roster::load_roster;
+use crate::runs::start_run;
 
 /// The task function's name, as the definition's `Resource`s name it.
 pub const CONTEST_SCORING: &str = "contest-scoring";
@@ -328,7 +329,6 @@ fn scoring_run_name(contest: &str, now: OffsetDateTime) -> String {
 /// has ended (once: its name is the contest's). Answers the executions started.
 pub async fn start_scheduled(services: &Services) -> Result<Vec<String>> {
     let now = services.clock.now();
-    let workflow = services.workflow()?;
     let mut started = Vec::new();
     for record in crate::roster::published_contests(services).await? {
         let definition = &record.definition;
@@ -340,8 +340,7 @@ pub async fn start_scheduled(services: &Services) -> Result<Vec<String>> {
             Phase::Ended => (scoring_run_name(&record.id, now), false),
             Phase::Upcoming | Phase::RegistrationOpen => continue,
         };
-        let input = json!({ "contest_id": record.id, "final": is_final });
-        match workflow.start(Machine::ContestScoring, &name, input).await {
+        match start_run(services, &record.id, &name, is_final).await {
             Ok(arn) => started.push(arn),
             // The final run was started before (and may have stopped for an operator).
             Err(Error::Conflict {
@@ -352,19 +351,4 @@ pub async fn start_scheduled(services: &Services) -> Result<Vec<String>> {
         }
     }
     Ok(started)
-}
-
-/// Starts a run that pays an approved prize round whose workflow stopped waiting for the
-/// decision.
-pub async fn start_final_run(services: &Services, contest: &str) -> Result<String> {
-    let round = services.get::<prizes::PrizeRound>(contest).await?.entity;
-    let name = format!("contest-{contest}-paying-{}", round.overdue);
-    services
-        .workflow()?
-        .start(
-            Machine::ContestScoring,
-            &name,
-            json!({ "contest_id": contest, "final": true }),
-        )
-        .await
 }
