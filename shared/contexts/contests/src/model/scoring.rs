@@ -213,7 +213,11 @@ pub(crate) enum Body {
 impl Event {
     /// The fold's order: time, then cash flows before trades, then ids.
     pub(crate) fn key(&self) -> (Millis, bool, u64) {
-        (self.at, matches!(self.body, Body::Trade { .. }), self.id)
+        (self.at, self.is_trade(), self.id)
+    }
+
+    pub(crate) fn is_trade(&self) -> bool {
+        matches!(self.body, Body::Trade { .. })
     }
 }
 
@@ -463,9 +467,9 @@ impl Book {
             let removed = std::mem::take(&mut self.removed);
             let before = self.events.len();
             self.events.retain(|e| {
-                !removed.iter().any(|(trade, id)| {
-                    *id == e.id && *trade == matches!(e.body, Body::Trade { .. })
-                })
+                !removed
+                    .iter()
+                    .any(|(trade, id)| *id == e.id && *trade == e.is_trade())
             });
             refold |= self.events.len() != before;
         }
@@ -704,6 +708,10 @@ impl Scoring {
     pub fn remove(&mut self, login: u64, trade: bool, id: u64) -> bool {
         match self.book_mut(login) {
             Some(book) => {
+                // What arrived before the removal in this batch goes with it; what arrives
+                // after it stays (a deal moved in time is removed, then added again).
+                book.pending
+                    .retain(|e| !(e.id == id && e.is_trade() == trade));
                 book.removed.push((trade, id));
                 true
             }
