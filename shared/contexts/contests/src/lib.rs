@@ -6,3 +6,4 @@
 //! full when it ends, and scores files offline (`brokeros contest score`).
 
 pub mod model;
+pub mod offline;

@@ -468,11 +468,13 @@ fn score_strategy() -> impl Strategy<Value = Score> {
         1i64..3,
         0i64..3,
         0u32..3,
+        // one value written at several scales; past 9 decimals the ranking compares decimals
+        prop_oneof![3 => Just(1u32), 1 => Just(4), 1 => Just(12)],
     )
         .prop_map(
-            |(status, metric, return_, profit, volume, drawdown, trades)| Score {
+            |(status, metric, return_, profit, volume, drawdown, trades, scale)| Score {
                 status,
-                metric: Decimal::new(metric, 1),
+                metric: Decimal::new(metric * 10i64.pow(scale - 1), scale),
                 return_: Decimal::new(return_, 1),
                 profit: Decimal::from(profit * 100),
                 volume: Decimal::from(volume),
