@@ -200,6 +200,27 @@ impl<R: std::io::BufRead> Reader<R> {
     }
 }
 
+/// A text field as written to a CSV file: quoted when needed, and a leading `=`, `+`, `-` or
+/// `@` defused with a `'` so a spreadsheet that opens the file shows it rather than running it
+/// as a formula. (Numbers are written as they are: none needs quoting.)
+pub fn text_field(value: &str) -> std::borrow::Cow<'_, str> {
+    // Bytes, not chars: these are ASCII, which no byte of a multi-byte character can be.
+    let value: std::borrow::Cow<str> =
+        if matches!(value.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@')) {
+            format!("'{value}").into()
+        } else {
+            value.into()
+        };
+    if value
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
+        format!("\"{}\"", value.replace('"', "\"\"")).into()
+    } else {
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +264,15 @@ mod tests {
                 (7, vec!["4", "last"]),
             ]
         );
+    }
+
+    #[test]
+    fn text_fields_are_quoted_when_needed_and_formulas_defused() {
+        assert_eq!(text_field("alice"), "alice");
+        assert_eq!(text_field("DOE, John"), "\"DOE, John\"");
+        assert_eq!(text_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(text_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(text_field("-1,5"), "\"'-1,5\"");
     }
 
     #[test]
