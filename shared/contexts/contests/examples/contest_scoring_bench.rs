@@ -3,9 +3,10 @@
 //!
 //! `memory`: full scoring (every entrant folded from scratch, then the ranking), an incremental
 //! update with 1 % new deals and the re-ranking, `recompute()`, the hedging review, and the
-//! peak RSS. `write FILE`: the same deals as a deals CSV (`brokeros contest score`'s format).
-//! `load FILE`: reads that CSV with the kernel's reader into a fresh scoring (parse + add),
-//! then updates. Run each on one core (see `bench/contest-scoring.sh`).
+//! peak RSS. `write DIR`: the same contest as `brokeros contest score`'s files (contest.json,
+//! entrants.csv, cashflows.csv, deals.csv). `load DIR`: reads deals.csv with the kernel's reader
+//! into a scoring holding the entrants and cash flows (parse + add), then scores and ranks.
+//! Run each on one core (see `bench/contest-scoring.sh`).
 
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Write};
@@ -15,7 +16,7 @@ use brokeros_contests::model::definition::ContestDefinition;
 use brokeros_contests::model::hedging::hedging_flags;
 use brokeros_contests::model::ranking::{Standing, rank};
 use brokeros_contests::model::{CashFlow, CashFlowKind, Entrant, Millis, Scoring, Side, Trade};
-use brokeros_contests::offline::{DEAL_COLUMNS, DealColumns};
+use brokeros_contests::offline::{CASH_FLOW_COLUMNS, DEAL_COLUMNS, DealColumns, ENTRANT_COLUMNS};
 use brokeros_kernel::csv::{Reader, Record};
 use rust_decimal::Decimal;
 
@@ -37,9 +38,7 @@ const SYMBOLS: [&str; 12] = [
 /// Pairs of entrants (2k, 2k+1 for k a multiple of this) that open opposite positions together.
 const HEDGING_EVERY: u64 = 1000;
 
-fn definition() -> ContestDefinition {
-    ContestDefinition::from_json(
-        r#"{
+const CONTEST: &str = r#"{
         "id": "bench-cup", "version": 1, "name": "Benchmark Cup", "mode": "live", "currency": "USD",
         "registration": { "from": "2026-06-01T00:00:00Z", "until": "2026-06-30T00:00:00Z" },
         "period": { "from": "2026-06-15T00:00:00Z", "until": "2026-07-15T00:00:00Z" },
@@ -53,9 +52,10 @@ fn definition() -> ContestDefinition {
                     "tiers": [ { "from_rank": 1, "to_rank": 1, "share": "0.3" },
                                { "from_rank": 2, "to_rank": 10, "share": "0.05" },
                                { "from_rank": 11, "to_rank": 100, "amount": "100.00" } ] }
-    }"#,
-    )
-    .expect("the benchmark contest is valid")
+    }"#;
+
+fn definition() -> ContestDefinition {
+    ContestDefinition::from_json(CONTEST).expect("the benchmark contest is valid")
 }
 
 /// splitmix64: the same numbers on every run.
@@ -400,9 +400,50 @@ fn memory() {
     println!("RESULT peak_rss_mb={}", peak_rss_mb());
 }
 
-fn write(path: &str) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+fn kind_name(kind: CashFlowKind) -> &'static str {
+    match kind {
+        CashFlowKind::Deposit => "deposit",
+        CashFlowKind::Withdrawal => "withdrawal",
+        CashFlowKind::CreditIn => "credit_in",
+        CashFlowKind::CreditOut => "credit_out",
+    }
+}
+
+fn create(dir: &str, name: &str) -> BufWriter<std::fs::File> {
+    let file = std::fs::File::create(format!("{dir}/{name}")).unwrap();
+    BufWriter::with_capacity(1 << 20, file)
+}
+
+/// The contest as `brokeros contest score`'s files in `dir`: contest.json, entrants.csv,
+/// cashflows.csv and deals.csv.
+fn write(dir: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(format!("{dir}/contest.json"), CONTEST).unwrap();
+    let mut out = create(dir, "entrants.csv");
+    writeln!(out, "{}", ENTRANT_COLUMNS.join(",")).unwrap();
+    for i in 0..ENTRANTS {
+        let e = entrant(i);
+        writeln!(out, "{},{},{}", e.id, e.login, e.registered_msc).unwrap();
+    }
+    out.flush().unwrap();
+    let mut out = create(dir, "cashflows.csv");
+    writeln!(out, "{}", CASH_FLOW_COLUMNS.join(",")).unwrap();
+    for i in 0..ENTRANTS {
+        cash_flows(i, |f| {
+            writeln!(
+                out,
+                "{},{},{},{},{}",
+                f.id,
+                f.login,
+                kind_name(f.kind),
+                f.amount,
+                f.at_msc
+            )
+            .unwrap();
+        });
+    }
+    out.flush().unwrap();
+    let mut out = create(dir, "deals.csv");
     writeln!(out, "{}", DEAL_COLUMNS.join(",")).unwrap();
     let mut line = String::with_capacity(128);
     all_trades(|t| {
@@ -428,18 +469,24 @@ fn write(path: &str) {
     out.flush().unwrap();
 }
 
-fn load(path: &str) {
+/// Reads `dir/deals.csv` with the kernel's reader into a scoring that holds the entrants and
+/// their cash flows (generated, not timed): parse + add, then the update.
+fn load(dir: &str) {
     let definition = definition();
     let mut scoring = Scoring::new(&definition);
     for i in 0..ENTRANTS {
         scoring.enter(entrant(i)).unwrap();
+        cash_flows(i, |f| {
+            scoring.add_cash_flow(f).unwrap();
+        });
     }
+    let path = format!("{dir}/deals.csv");
     let started = Instant::now();
-    let file = std::fs::File::open(path).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
     let mut reader = Reader::new(BufReader::with_capacity(1 << 20, file));
     let mut record = Record::default();
     assert!(reader.read(&mut record).unwrap(), "a header");
-    let columns = DealColumns::deals(path, &record).unwrap();
+    let columns = DealColumns::deals(&path, &record).unwrap();
     let mut deals = 0u64;
     while reader.read(&mut record).unwrap() {
         let trade = columns.trade(&record).unwrap();
@@ -447,19 +494,22 @@ fn load(path: &str) {
         deals += 1;
     }
     let loaded = started.elapsed();
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     println!(
-        "RESULT csv_deals={deals} csv_mb={} load_seconds={} deals_per_second={:.0}",
+        "RESULT csv_deals={deals} csv_mb={} load_seconds={} deals_per_second={:.0} peak_rss_mb={}",
         size / 1_000_000,
         seconds(loaded),
-        deals as f64 / loaded.as_secs_f64()
+        deals as f64 / loaded.as_secs_f64(),
+        peak_rss_mb()
     );
     let started = Instant::now();
     scoring.update();
+    let standings = ranking(&scoring);
     println!(
-        "RESULT csv_update_seconds={} peak_rss_mb={}",
+        "RESULT csv_scoring_seconds={} peak_rss_mb={} {}",
         seconds(started.elapsed()),
-        peak_rss_mb()
+        peak_rss_mb(),
+        fingerprint(&standings)
     );
 }
 
@@ -469,6 +519,6 @@ fn main() {
         (Some("memory"), _) => memory(),
         (Some("write"), Some(path)) => write(path),
         (Some("load"), Some(path)) => load(path),
-        _ => eprintln!("usage: contest_scoring_bench memory | write FILE | load FILE"),
+        _ => eprintln!("usage: contest_scoring_bench memory | write DIR | load DIR"),
     }
 }

@@ -488,6 +488,16 @@ impl Book {
         }
     }
 
+    /// Holds an event until the next update. Without a [`Scoring::reserve`], the arrivals
+    /// grow by a quarter rather than double: a first load of millions of events, which become
+    /// the books as they are, then holds at most a quarter more than its events.
+    fn arrive(&mut self, event: Event) {
+        if self.pending.len() == self.pending.capacity() {
+            self.pending.reserve_exact((self.pending.len() / 4).max(4));
+        }
+        self.pending.push(event);
+    }
+
     fn is_dirty(&self) -> bool {
         !self.pending.is_empty() || !self.removed.is_empty()
     }
@@ -750,7 +760,7 @@ impl Scoring {
                 side: trade.side,
             },
         };
-        self.books[book].pending.push(event);
+        self.books[book].arrive(event);
         Ok(true)
     }
 
@@ -760,7 +770,7 @@ impl Scoring {
         let Some(book) = self.book_mut(flow.login) else {
             return Ok(false);
         };
-        book.pending.push(Event {
+        book.arrive(Event {
             at: flow.at_msc,
             id: flow.id,
             body: Body::Flow {
