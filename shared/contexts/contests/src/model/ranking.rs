@@ -56,133 +56,64 @@ fn status_order(status: StandingStatus) -> u8 {
     }
 }
 
-/// An entrant as the sort sees it: borrowed, small, so sorting moves little.
-struct Row<'a> {
-    order: u8,
-    /// The metric in whole units of the finest scale among the entrants (see [`metric_units`]).
-    units: i128,
-    status: StandingStatus,
-    entrant: &'a Entrant,
-    score: &'a Score,
-}
-
-/// The finest scale a metric may have for [`metric_units`]: a mantissa below 2^96 times
-/// 10^9 stays inside an `i128`.
-const MAX_UNIT_SCALE: u32 = 9;
-
-/// Every metric as a whole number of the smallest unit any of them uses, when that is exact:
-/// integers compare much faster than decimals, and in the same order. `None` when a metric
-/// has more decimals than [`MAX_UNIT_SCALE`] (the decimals are compared then).
-fn metric_units<'a>(scores: impl Iterator<Item = &'a Score> + Clone) -> Option<Vec<i128>> {
-    let scale = scores.clone().map(|s| s.metric.scale()).max().unwrap_or(0);
-    (scale <= MAX_UNIT_SCALE).then(|| {
-        scores
-            .map(|s| s.metric.mantissa() * 10i128.pow(scale - s.metric.scale()))
-            .collect()
-    })
-}
-
-fn status_of(
-    entrant: &Entrant,
-    score: &Score,
-    disqualified: &HashMap<String, String>,
-) -> StandingStatus {
-    if disqualified.contains_key(&entrant.id) {
-        StandingStatus::Disqualified
-    } else {
-        match score.status {
-            ScoreStatus::Ranked => StandingStatus::Ranked,
-            ScoreStatus::TooFewTrades => StandingStatus::TooFewTrades,
-            ScoreStatus::DrawdownExceeded => StandingStatus::DrawdownExceeded,
-        }
-    }
-}
-
 /// Ranks the entrants. `disqualified` names the entrants a manager disqualified (by id).
 pub fn rank<'a>(
     entrants: impl IntoIterator<Item = (&'a Entrant, &'a Score)>,
     rules: &ScoringRules,
     disqualified: &HashMap<String, String>,
 ) -> Vec<Standing> {
-    let mut rows: Vec<Row<'a>> = entrants
+    let mut standings: Vec<Standing> = entrants
         .into_iter()
         .map(|(entrant, score)| {
-            let status = status_of(entrant, score, disqualified);
-            Row {
-                order: status_order(status),
-                units: 0,
+            let status = if disqualified.contains_key(&entrant.id) {
+                StandingStatus::Disqualified
+            } else {
+                match score.status {
+                    ScoreStatus::Ranked => StandingStatus::Ranked,
+                    ScoreStatus::TooFewTrades => StandingStatus::TooFewTrades,
+                    ScoreStatus::DrawdownExceeded => StandingStatus::DrawdownExceeded,
+                }
+            };
+            let prize_eligible = status == StandingStatus::Ranked
+                && rules
+                    .min_return_for_prize
+                    .is_none_or(|min| score.return_ >= min);
+            Standing {
+                rank: None,
+                entrant: entrant.id.clone(),
+                login: entrant.login,
+                registered_msc: entrant.registered_msc,
                 status,
-                entrant,
-                score,
+                prize_eligible,
+                score: score.clone(),
             }
         })
         .collect();
-    if let Some(units) = metric_units(rows.iter().map(|r| r.score)) {
-        for (row, units) in rows.iter_mut().zip(units) {
-            row.units = units;
-        }
+    standings.sort_by(|a, b| compare(a, b, &rules.tie_breaks));
+    for (i, standing) in standings
+        .iter_mut()
+        .take_while(|s| s.status == StandingStatus::Ranked)
+        .enumerate()
+    {
+        standing.rank = Some(i as u32 + 1);
     }
-    // Stable, as the order of entrants that compare equal (none, ids being unique) was.
-    rows.sort_by(|a, b| {
-        a.order
-            .cmp(&b.order)
-            .then(b.units.cmp(&a.units))
-            .then_with(|| {
-                order(
-                    (a.status, a.score, a.entrant.registered_msc, &a.entrant.id),
-                    (b.status, b.score, b.entrant.registered_msc, &b.entrant.id),
-                    &rules.tie_breaks,
-                )
-            })
-    });
-    let mut ranks = 0..;
-    rows.into_iter()
-        .map(|row| {
-            let prize_eligible = row.status == StandingStatus::Ranked
-                && rules
-                    .min_return_for_prize
-                    .is_none_or(|min| row.score.return_ >= min);
-            Standing {
-                rank: (row.status == StandingStatus::Ranked)
-                    .then(|| ranks.next().expect("ranks do not run out") + 1),
-                entrant: row.entrant.id.clone(),
-                login: row.entrant.login,
-                registered_msc: row.entrant.registered_msc,
-                status: row.status,
-                prize_eligible,
-                score: row.score.clone(),
-            }
-        })
-        .collect()
+    standings
 }
 
 /// The leaderboard's order (see the module documentation).
 pub fn compare(a: &Standing, b: &Standing, tie_breaks: &[TieBreak]) -> Ordering {
-    order(
-        (a.status, &a.score, a.registered_msc, &a.entrant),
-        (b.status, &b.score, b.registered_msc, &b.entrant),
-        tie_breaks,
-    )
-}
-
-/// Status, metric, tie-breaks, registration, id: [`compare`]'s order, over borrowed parts.
-fn order(
-    (a_status, a, a_registered, a_id): (StandingStatus, &Score, i64, &str),
-    (b_status, b, b_registered, b_id): (StandingStatus, &Score, i64, &str),
-    tie_breaks: &[TieBreak],
-) -> Ordering {
-    status_order(a_status)
-        .cmp(&status_order(b_status))
-        .then_with(|| b.metric.cmp(&a.metric))
+    status_order(a.status)
+        .cmp(&status_order(b.status))
+        .then_with(|| b.score.metric.cmp(&a.score.metric))
         .then_with(|| {
             tie_breaks
                 .iter()
-                .map(|tie| by_tie_break(*tie, a, b))
+                .map(|tie| by_tie_break(*tie, &a.score, &b.score))
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         })
-        .then_with(|| a_registered.cmp(&b_registered))
-        .then_with(|| a_id.cmp(b_id))
+        .then_with(|| a.registered_msc.cmp(&b.registered_msc))
+        .then_with(|| a.entrant.cmp(&b.entrant))
 }
 
 /// The metric as the leaderboard shows it (a return in percent with two decimals).
