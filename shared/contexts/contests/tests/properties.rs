@@ -527,6 +527,19 @@ fn field() -> impl Strategy<Value = (Vec<(Entrant, Score)>, Vec<bool>, Vec<usize
     })
 }
 
+/// The entrants a manager disqualified (`disqualified` says which), by id, with a reason.
+fn disqualified_by_hand(
+    entrants: &[(Entrant, Score)],
+    disqualified: &[bool],
+) -> HashMap<String, String> {
+    entrants
+        .iter()
+        .zip(disqualified)
+        .filter(|(_, out)| **out)
+        .map(|((e, _), _)| (e.id.clone(), "hedging with another entrant".to_string()))
+        .collect()
+}
+
 fn ranking_rules(tie_breaks: Vec<TieBreak>, min_return: Option<&str>) -> ScoringRules {
     let spec = RulesSpec {
         metric: MetricKind::Return,
@@ -570,12 +583,7 @@ proptest! {
         tie_breaks in tie_breaks(),
     ) {
         let rules = ranking_rules(tie_breaks.clone(), None);
-        let manual: HashMap<String, String> = entrants
-            .iter()
-            .zip(&disqualified)
-            .filter(|(_, out)| **out)
-            .map(|((e, _), _)| (e.id.clone(), "hedging".to_string()))
-            .collect();
+        let manual = disqualified_by_hand(&entrants, &disqualified);
         let standings = rank(entrants.iter().map(|(e, s)| (e, s)), &rules, &manual);
         let shuffled = rank(order.iter().map(|&i| (&entrants[i].0, &entrants[i].1)), &rules, &manual);
         prop_assert_eq!(&standings, &shuffled);
@@ -782,12 +790,7 @@ proptest! {
         }
         let definition = ContestDefinition::from_value(&document).expect("a table within its pool");
         let rules = ScoringRules::of(&definition);
-        let manual: HashMap<String, String> = entrants
-            .iter()
-            .zip(&disqualified)
-            .filter(|(_, out)| **out)
-            .map(|((e, _), _)| (e.id.clone(), "reason".to_string()))
-            .collect();
+        let manual = disqualified_by_hand(&entrants, &disqualified);
         let standings = rank(entrants.iter().map(|(e, s)| (e, s)), &rules, &manual);
         let proposal = propose(&definition, &standings);
         let currency = definition.currency();
