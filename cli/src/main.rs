@@ -1,6 +1,7 @@
 //! `brokeros`: the local Broker OS and its operator tools.
 
 mod audit;
+mod contest;
 mod demo;
 mod ib;
 mod local;
@@ -147,6 +148,11 @@ enum Command {
         #[command(subcommand)]
         command: psp::PspCommand,
     },
+    /// Trading contests: scoring over files, for audits and disputes.
+    Contest {
+        #[command(subcommand)]
+        command: contest::ContestCommand,
+    },
     /// Introducing brokers: what-if previews of commission plans.
     Ib {
         #[command(subcommand)]
@@ -209,6 +215,7 @@ async fn main() -> std::process::ExitCode {
         Command::Outbox { data_dir } => list_outbox(&data_dir, durability).await,
         Command::Psp { command } => psp::run(command),
         Command::Ib { command } => ib::run(command),
+        Command::Contest { command } => contest::run(command),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,11 @@
 //! The management side: contests stored, versioned, published and cancelled by marketing
 //! ([`definitions`]); entries by the client, by marketing or by a campaign, disqualified,
 //! reinstated or withdrawn ([`entries`]).
+//!
+//! The scoring side: deals read by cursor and entrants rescored, leaderboard snapshots, the
+//! full recompute and hedging review at the end ([`live`], run by the `contest-scoring`
+//! workflow's [`tasks`]); what people read and decide of it ([`standings`]); prize rounds
+//! approved by a second person and paid once ([`prizes`]); files scored offline ([`offline`]).
 
 pub mod config;
 pub mod definitions;
@@ -15,6 +20,7 @@ pub mod entries;
 pub mod keys;
 pub mod live;
 pub mod model;
+pub mod offline;
 pub mod prizes;
 mod repo;
 mod roster;

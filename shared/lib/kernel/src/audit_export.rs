@@ -295,7 +295,7 @@ fn push_csv_row<S: AsRef<str>>(row: &[S], out: &mut String) {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&csv_field(field.as_ref()));
+        out.push_str(&crate::csv::text_field(field.as_ref()));
     }
     out.push('\n');
 }
@@ -700,25 +700,6 @@ pub fn verify_files(
         bytes: files.csv.len() as u64,
     };
     verifier.finish(&files.heads[..], None, Some(csv), manifest_json, public_key)
-}
-
-/// Quotes a CSV field when needed, and defuses spreadsheet formulas.
-fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
-    // Bytes, not chars: these are ASCII, which no byte of a multi-byte character can be.
-    let value: std::borrow::Cow<str> =
-        if matches!(value.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@')) {
-            format!("'{value}").into()
-        } else {
-            value.into()
-        };
-    if value
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-    {
-        format!("\"{}\"", value.replace('"', "\"\"")).into()
-    } else {
-        value
-    }
 }
 
 #[cfg(test)]

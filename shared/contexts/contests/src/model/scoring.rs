@@ -87,6 +87,25 @@ pub enum CashFlowKind {
 }
 
 impl CashFlowKind {
+    pub const ALL: [CashFlowKind; 5] = [
+        CashFlowKind::Deposit,
+        CashFlowKind::Withdrawal,
+        CashFlowKind::CreditIn,
+        CashFlowKind::CreditOut,
+        CashFlowKind::OpeningBalance,
+    ];
+
+    /// Its name in files and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CashFlowKind::Deposit => "deposit",
+            CashFlowKind::Withdrawal => "withdrawal",
+            CashFlowKind::CreditIn => "credit_in",
+            CashFlowKind::CreditOut => "credit_out",
+            CashFlowKind::OpeningBalance => "opening_balance",
+        }
+    }
+
     /// Money in (positive amounts) or out (negative ones).
     pub fn is_inflow(self) -> bool {
         matches!(
@@ -219,7 +238,11 @@ pub(crate) enum Body {
 impl Event {
     /// The fold's order: time, then cash flows before trades, then ids.
     pub(crate) fn key(&self) -> (Millis, bool, u64) {
-        (self.at, matches!(self.body, Body::Trade { .. }), self.id)
+        (self.at, self.is_trade(), self.id)
+    }
+
+    pub(crate) fn is_trade(&self) -> bool {
+        matches!(self.body, Body::Trade { .. })
     }
 }
 
@@ -254,6 +277,23 @@ pub(crate) trait Listener {
 
 pub(crate) struct Silent;
 impl Listener for Silent {}
+
+/// Keeps the growth index after the last event when it was a counted trade's: the fold's
+/// current index then, computed once rather than again for the score.
+#[derive(Default)]
+struct LastIndex(Option<Decimal>);
+
+impl Listener for LastIndex {
+    fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Decimal) {
+        self.0 = Some(index_after);
+    }
+    fn excluded(&mut self, _event: &Event, _reason: Exclusion) {
+        self.0 = None;
+    }
+    fn flow(&mut self, _event: &Event, _equity_before: Decimal, _fold: &Fold) {
+        self.0 = None;
+    }
+}
 
 impl Fold {
     /// The growth index now: the chained index times the current sub-period's growth. A
@@ -365,8 +405,14 @@ impl Fold {
 
     /// The score the fold stands at.
     pub fn score(&self, rules: &ScoringRules) -> Score {
+        self.score_at(rules, None)
+    }
+
+    /// The score, given the current index when it is known (`current_index()` otherwise).
+    fn score_at(&self, rules: &ScoringRules, current_index: Option<Decimal>) -> Score {
         let return_ = if self.started {
-            (self.current_index() - Decimal::ONE).round_dp(RATIO_DP)
+            (current_index.unwrap_or_else(|| self.current_index()) - Decimal::ONE)
+                .round_dp(RATIO_DP)
         } else {
             Decimal::ZERO
         };
@@ -426,6 +472,12 @@ impl Symbols {
     }
 }
 
+/// The room kept after an entrant's `events` events for the deals still to come: a sixteenth
+/// (about six more deals for a hundred), so memory stays within a few percent of the events.
+fn room_after(events: usize) -> usize {
+    events / 16 + 2
+}
+
 /// One entrant's events and how far they are folded.
 #[derive(Debug, Clone)]
 pub(crate) struct Book {
@@ -438,6 +490,9 @@ pub(crate) struct Book {
     removed: Vec<(bool, u64)>,
     /// `events[..folded]` are in `fold`.
     folded: usize,
+    /// The key of the last event: whether new events come after it is known without reading
+    /// the events (a cache miss per entrant, the larger part of an incremental update).
+    last: Option<(Millis, bool, u64)>,
     fold: Fold,
     score: Score,
 }
@@ -452,9 +507,20 @@ impl Book {
             pending: Vec::new(),
             removed: Vec::new(),
             folded: 0,
+            last: None,
             fold,
             score,
         }
+    }
+
+    /// Holds an event until the next update. Without a [`Scoring::reserve`], the arrivals
+    /// grow by a quarter rather than double: a first load of millions of events, which become
+    /// the books as they are, then holds at most a quarter more than its events.
+    fn arrive(&mut self, event: Event) {
+        if self.pending.len() == self.pending.capacity() {
+            self.pending.reserve_exact((self.pending.len() / 4).max(4));
+        }
+        self.pending.push(event);
     }
 
     fn is_dirty(&self) -> bool {
@@ -465,21 +531,21 @@ impl Book {
     /// new comes after it, from the start otherwise. Returns whether it refolded.
     fn update(&mut self, rules: &ScoringRules) -> bool {
         let mut refold = false;
+        let mut fold_pending = false;
         if !self.removed.is_empty() {
             let removed = std::mem::take(&mut self.removed);
             let before = self.events.len();
             self.events.retain(|e| {
-                !removed.iter().any(|(trade, id)| {
-                    *id == e.id && *trade == matches!(e.body, Body::Trade { .. })
-                })
+                !removed
+                    .iter()
+                    .any(|(trade, id)| *id == e.id && *trade == e.is_trade())
             });
             refold |= self.events.len() != before;
         }
         if !self.pending.is_empty() {
-            let mut pending = std::mem::take(&mut self.pending);
-            pending.sort_by_key(Event::key);
+            self.pending.sort_by_key(Event::key);
             // The last arrival of a key wins (a repeat of a deal is the same deal).
-            pending.dedup_by(|later, earlier| {
+            self.pending.dedup_by(|later, earlier| {
                 if later.key() == earlier.key() {
                     *earlier = *later;
                     true
@@ -487,23 +553,31 @@ impl Book {
                     false
                 }
             });
-            let after_fold = self
-                .events
-                .last()
-                .is_none_or(|last| last.key() < pending[0].key());
-            if after_fold {
-                self.events.extend(pending);
+            let after_fold = self.last.is_none_or(|last| last < self.pending[0].key());
+            if self.events.is_empty() {
+                // The first arrivals become the events as they are, without a copy.
+                self.events = std::mem::take(&mut self.pending);
+                let room = room_after(self.events.len());
+                if self.events.capacity() > self.events.len() + 2 * room {
+                    self.events.shrink_to(self.events.len() + room);
+                }
+            } else if after_fold {
+                self.make_room(self.pending.len());
+                self.events.extend_from_slice(&self.pending);
+                // Folded from where they arrived, still in the cache.
+                fold_pending = !refold && self.folded + self.pending.len() == self.events.len();
             } else {
-                for event in pending {
+                self.make_room(self.pending.len());
+                for event in &self.pending {
                     match self.events.binary_search_by_key(&event.key(), Event::key) {
                         Ok(at) => {
-                            if self.events[at] != event {
-                                self.events[at] = event;
+                            if self.events[at] != *event {
+                                self.events[at] = *event;
                                 refold = true;
                             }
                         }
                         Err(at) => {
-                            self.events.insert(at, event);
+                            self.events.insert(at, *event);
                             refold = true;
                         }
                     }
@@ -514,12 +588,31 @@ impl Book {
             self.fold = Fold::default();
             self.folded = 0;
         }
-        for event in &self.events[self.folded..] {
-            self.fold.apply(event, rules, &mut Silent);
+        let new = if fold_pending {
+            &self.pending[..]
+        } else {
+            &self.events[self.folded..]
+        };
+        let mut last_index = LastIndex::default();
+        for event in new {
+            self.fold.apply(event, rules, &mut last_index);
         }
+        self.pending.clear();
         self.folded = self.events.len();
-        self.score = self.fold.score(rules);
+        self.last = self.events.last().map(Event::key);
+        self.score = self.fold.score_at(rules, last_index.0);
         refold
+    }
+
+    /// Room for `more` events, and a little beyond: the next updates' deals append without
+    /// moving the entrant's events (growing by doubling would hold up to twice the events
+    /// of a contest, and move every entrant's at once when a scoring pass finds them full).
+    fn make_room(&mut self, more: usize) {
+        let needed = self.events.len() + more;
+        if needed > self.events.capacity() {
+            self.events
+                .reserve_exact(needed + room_after(needed) - self.events.len());
+        }
     }
 
     fn full_fold(&self, rules: &ScoringRules) -> Fold {
@@ -648,18 +741,28 @@ impl Scoring {
         Ok(())
     }
 
-    /// Reserves room for `events` more events of the entrant with `login`.
+    /// Reserves room for `events` more events of the entrant with `login` (and the room kept
+    /// for later deals, see [`Book::make_room`]), so a large first load is not copied as it
+    /// grows.
     pub fn reserve(&mut self, login: u64, events: usize) {
         if let Some(&book) = self.by_login.get(&login) {
-            self.books[book].pending.reserve(events);
+            let pending = &mut self.books[book].pending;
+            let total = pending.len() + events;
+            pending.reserve_exact(total + room_after(total) - pending.len());
         }
     }
 
-    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
+    /// The book of `login`, marked for the next update.
+    fn book_to_update(&mut self, login: u64) -> Option<usize> {
         let book = *self.by_login.get(&login)?;
         if !self.books[book].is_dirty() {
             self.dirty.push(book);
         }
+        Some(book)
+    }
+
+    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
+        let book = self.book_to_update(login)?;
         Some(&mut self.books[book])
     }
 
@@ -667,9 +770,9 @@ impl Scoring {
     /// and time); `false` when the login is no entrant's.
     pub fn add_trade(&mut self, trade: &Trade) -> Result<bool> {
         trade.validate()?;
-        if !self.by_login.contains_key(&trade.login) {
+        let Some(book) = self.book_to_update(trade.login) else {
             return Ok(false);
-        }
+        };
         let symbol = self.symbols.id(&trade.symbol);
         let event = Event {
             at: trade.closed_msc,
@@ -682,10 +785,7 @@ impl Scoring {
                 side: trade.side,
             },
         };
-        self.book_mut(trade.login)
-            .expect("checked above")
-            .pending
-            .push(event);
+        self.books[book].arrive(event);
         Ok(true)
     }
 
@@ -695,7 +795,7 @@ impl Scoring {
         let Some(book) = self.book_mut(flow.login) else {
             return Ok(false);
         };
-        book.pending.push(Event {
+        book.arrive(Event {
             at: flow.at_msc,
             id: flow.id,
             body: Body::Flow {
@@ -710,6 +810,10 @@ impl Scoring {
     pub fn remove(&mut self, login: u64, trade: bool, id: u64) -> bool {
         match self.book_mut(login) {
             Some(book) => {
+                // What arrived before the removal in this batch goes with it; what arrives
+                // after it stays (a deal moved in time is removed, then added again).
+                book.pending
+                    .retain(|e| !(e.id == id && e.is_trade() == trade));
                 book.removed.push((trade, id));
                 true
             }
