@@ -18,6 +18,9 @@ use crate::prizes::{self, RoundStatus};
 use crate::roster::load_roster;
 use crate::runs::start_run;
 
+/// Batches of each server's feed one `score_new_deals` task reads at most.
+const BATCHES_PER_TASK: u32 = 40;
+
 /// The task function's name, as the definition's `Resource`s name it.
 pub const CONTEST_SCORING: &str = "contest-scoring";
 
@@ -87,12 +90,20 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             if record.entity.status != ContestStatus::Published {
                 return Ok(json!({ "more": false, "changes": 0, "entrants_rescored": 0 }));
             }
-            let report = live::score_new_deals(services, &ctx(&execution_id), &roster).await?;
-            Ok(json!({
-                "more": report.more,
-                "changes": report.changes,
-                "entrants_rescored": report.entrants_rescored,
-            }))
+            let ctx = ctx(&execution_id);
+            // Several batches per task, so that reading a long history does not fill the
+            // execution's event history (Step Functions keeps 25,000 events).
+            let (mut changes, mut rescored, mut more) = (0, 0, true);
+            for _ in 0..BATCHES_PER_TASK {
+                let report = live::score_new_deals(services, &ctx, &roster).await?;
+                changes += report.changes;
+                rescored += report.entrants_rescored;
+                more = report.more;
+                if !more {
+                    break;
+                }
+            }
+            Ok(json!({ "more": more, "changes": changes, "entrants_rescored": rescored }))
         }
         Task::PublishLeaderboard {
             contest_id,
