@@ -189,6 +189,23 @@ fn check_requirement(
 }
 
 impl ApprovalPolicy {
+    /// Four eyes, simply: one approval by someone of `roles` other than the requester; they or
+    /// the requester may reject; no tiers, no auto-approval, no deadline.
+    pub fn one_approval_by(roles: &[Role]) -> ApprovalPolicy {
+        let roles: BTreeSet<Role> = roles.iter().copied().collect();
+        ApprovalPolicy {
+            approver_roles: roles.clone(),
+            approvers: 1,
+            last_approver_role: None,
+            tiers: Vec::new(),
+            auto_approval: None,
+            requester_may_approve: false,
+            rejecter_roles: roles,
+            requester_may_reject: true,
+            decision_timeout_seconds: None,
+        }
+    }
+
     /// Refuses a policy that cannot be followed or says something other than it means;
     /// `field` is where it sits in its file (e.g. `policies.withdrawal`).
     pub fn validate(&self, field: &str) -> Result<()> {

@@ -3,8 +3,6 @@
 //! (the platform knows groups, not modes), how long after its end a contest waits for late
 //! deals before it freezes, and who approves prizes.
 
-use std::collections::BTreeSet;
-
 use brokeros_approvals::ApprovalPolicy;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::{Error, Result};
@@ -67,18 +65,7 @@ impl ContestsConfig {
     /// Prizes are proposed in the name of whoever published the contest (marketing) and
     /// approved by one other person in finance or an admin.
     pub fn approval_policy(&self) -> ApprovalPolicy {
-        let finance = BTreeSet::from([Role::Finance, Role::Admin]);
-        ApprovalPolicy {
-            approver_roles: finance.clone(),
-            approvers: 1,
-            last_approver_role: None,
-            tiers: Vec::new(),
-            auto_approval: None,
-            requester_may_approve: false,
-            rejecter_roles: finance,
-            requester_may_reject: true,
-            decision_timeout_seconds: None,
-        }
+        ApprovalPolicy::one_approval_by(&[Role::Finance, Role::Admin])
     }
 
     /// Whether an account of platform group `group` is a demo account.

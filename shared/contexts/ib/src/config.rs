@@ -2,7 +2,7 @@
 //! to IBs, the base of referral links, the sub-IBs an IB may invite unless its agreement says
 //! otherwise, and the named symbol groups plans may refer to.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use brokeros_approvals::ApprovalPolicy;
 use brokeros_kernel::money::Currency;
@@ -158,18 +158,7 @@ impl IbConfig {
     /// Commission payouts over the threshold: one approval by finance (or an admin), never by
     /// whoever started the payout run (four-eyes); finance or the requester may reject.
     pub fn approval_policy(&self) -> ApprovalPolicy {
-        let finance = BTreeSet::from([Role::Finance, Role::Admin]);
-        ApprovalPolicy {
-            approver_roles: finance.clone(),
-            approvers: 1,
-            last_approver_role: None,
-            tiers: Vec::new(),
-            auto_approval: None,
-            requester_may_approve: false,
-            rejecter_roles: finance,
-            requester_may_reject: true,
-            decision_timeout_seconds: None,
-        }
+        ApprovalPolicy::one_approval_by(&[Role::Finance, Role::Admin])
     }
 }
 
