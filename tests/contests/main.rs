@@ -39,5 +39,6 @@ brokeros_tests::scenarios! {
 mod live {
     brokeros_tests::store_scenarios! {
         scoring::a_contest_is_scored_live_then_frozen_recomputed_and_its_prizes_paid_once,
+        scoring::a_credit_prize_lands_on_the_entry_account_once,
     }
 }

@@ -154,7 +154,7 @@ pub async fn a_contest_is_scored_live_then_frozen_recomputed_and_its_prizes_paid
         &Identity::of("u-bob", "Park", "bob@example.com", "L02X00T42"),
     )
     .await;
-    let (_carl, carl_login, carl_entry) = entered(
+    let (carl, carl_login, carl_entry) = entered(
         &app,
         id,
         &Identity::of("u-carl", "Kim", "carl@example.com", "L03X00T43"),
@@ -339,14 +339,15 @@ pub async fn a_contest_is_scored_live_then_frozen_recomputed_and_its_prizes_paid
     let done = app.finished(&final_run).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
 
-    let clients = [(&ann, &ann_entry), (&bob, &bob_entry)];
+    // Who wins depends on the simulated market of the day; Dora is disqualified.
+    let clients = [(&ann, &ann_entry), (&bob, &bob_entry), (&carl, &carl_entry)];
     let mut paid = Vec::new();
     for award in &awards {
         let (person, _) = clients
             .iter()
             .find(|(_, entry)| award["entrant"] == json!(entry))
             .copied()
-            .unwrap_or_else(|| panic!("{award} goes to Ann or Bob"));
+            .unwrap_or_else(|| panic!("{award} goes to Ann, Bob or Carl"));
         let (available, _) = app.wallet(&person.client_id, "USD").await;
         assert_eq!(available, dec(award["amount"].as_str().unwrap()));
         paid.push((person.client_id.clone(), available));
@@ -501,4 +502,95 @@ pub async fn bad_scoring_requests_write_nothing(app: App) {
     ] {
         refused(&app, request, status, code, None).await;
     }
+}
+
+/// A contest whose prize is trading credit: the winner's entry account gets it as a credit
+/// operation under the prize's transfer id, once, with the volume it must trade recorded.
+pub async fn a_credit_prize_lands_on_the_entry_account_once(store: Arc<dyn Store>) {
+    let clock = Arc::new(AheadClock::default());
+    let app = App::with_clock(store, clock.clone()).await;
+    let scan = app.audit_scan();
+    let now = clock.now();
+    let id = "credit-cup";
+    let mut document = cup(id, now);
+    document["prizes"] = json!({
+        "payment": { "kind": "credit", "volume_lots": "5" },
+        "tiers": [ { "from_rank": 1, "to_rank": 1, "amount": "250.00" } ]
+    });
+    let (status, stored) = app
+        .send(Call::post("/contests", &document).token(&marketing()))
+        .await;
+    assert_eq!(status, 201, "{stored}");
+    let (status, _) = app
+        .send(Call::post(&format!("/contests/{id}/publish"), &json!({})).token(&marketing()))
+        .await;
+    assert_eq!(status, 200);
+    let (_, login, entrant) = entered(
+        &app,
+        id,
+        &Identity::of("u-erin", "Ito", "erin@example.com", "L05X00T45"),
+    )
+    .await;
+    let t0 = msc(clock.now()) + MINUTE;
+    round_trip(&app, login, DealSide::Buy, t0, 5 * MINUTE).await;
+    clock.advance_to(now + time::Duration::hours(2) + time::Duration::seconds(301));
+    let started = brokeros_contests::tasks::start_scheduled(&app.services.contests)
+        .await
+        .unwrap();
+    assert_eq!(started.len(), 1, "{started:?}");
+    app.waiting_task_checkpointed(&started[0]).await;
+    let credit_before = app.platform.account_state(login).await.unwrap().credit;
+    let (status, decided) = app
+        .send(
+            Call::post(
+                &format!("/contests/{id}/prizes/decision"),
+                &json!({ "approve": true }),
+            )
+            .token(&finance("fin-2")),
+        )
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    let done = app.finished(&started[0]).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let state = app.platform.account_state(login).await.unwrap();
+    assert_eq!(state.credit - credit_before, dec("250.00"));
+    let receipt = app
+        .platform
+        .operation(&format!("contest:{id}:rank:1"))
+        .await
+        .unwrap()
+        .expect("the credit operation is booked under the prize's transfer id");
+    assert_eq!(receipt.kind, BalanceOperationKind::CreditIn);
+    let (_, round) = app
+        .send(Call::get(&format!("/contests/{id}/prizes")).token(&finance("fin-2")))
+        .await;
+    assert_eq!(round["status"], "paid", "{round}");
+    assert_eq!(round["proposal"]["awards"][0]["entrant"], json!(entrant));
+    assert_eq!(
+        round["proposal"]["awards"][0]["payment"]["volume_lots"],
+        "5"
+    );
+    assert_eq!(round["paid"][0]["platform_deal"], json!(receipt.deal_id));
+    // Again: the platform returns the first receipt, and the account holds the credit once.
+    let again = app
+        .services
+        .core
+        .workflow()
+        .unwrap()
+        .start(
+            Machine::ContestScoring,
+            &format!("contest-{id}-again"),
+            json!({ "contest_id": id, "final": true }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.finished(&again).await.status,
+        ExecutionStatus::Succeeded
+    );
+    assert_eq!(
+        app.platform.account_state(login).await.unwrap().credit,
+        state.credit
+    );
+    scan.assert_clean().await;
 }
