@@ -1,6 +1,8 @@
 //! `brokeros demo`: a scripted morning at the brokerage, against an embedded Broker OS.
 
+mod contest;
 mod ib;
+mod trades;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,8 @@ use brokeros_payments::model::routing::DepositIntent;
 use brokeros_payments::model::{PaymentMethod, RiskLevel};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use brokeros_store_sqlite::Durability;
 
@@ -336,11 +340,7 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
         )
         .await?;
     println!("   workflow {execution}");
-    let done = local
-        .engine
-        .wait_for_completion(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = finished(&local, &execution).await?;
     print_states(&local, &execution).await?;
     print_outcome(&done);
 
@@ -410,11 +410,7 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
         200,
     )
     .await?;
-    let done = local
-        .engine
-        .wait_for_completion(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = finished(&local, &execution).await?;
     print_outcome(&done);
 
     deposit(&demo, &local, &bruno_id).await?;
@@ -441,10 +437,11 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
     }
 
     ib::chapter(&mut demo, &local, &clock).await?;
+    contest::chapter(&mut demo, &local, &clock).await?;
 
     demo.say("Audit export of everything so far, then offline verification");
     let out = dir.join("exports").join("audit-demo");
-    // Events are dated by the demo's clock, which the IB chapter moved a day on.
+    // Events are dated by the demo's clock, which the IB and contest chapters moved on.
     let selection = Selection::TimeRange {
         from: started - time::Duration::hours(1),
         to: clock.now() + time::Duration::seconds(1),
@@ -558,11 +555,7 @@ async fn deposit(demo: &Demo, local: &LocalBrokerOs, client_id: &str) -> Result<
     )
     .await?;
     let execution = brokeros_sfn::execution_arn("deposit", "dep_demo_1");
-    let done = local
-        .engine
-        .wait_for_completion(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = finished(local, &execution).await?;
     let deposit = demo
         .expect(Call::get("/deposits/dep_demo_1").token(&admin), 200)
         .await?;
@@ -603,6 +596,18 @@ fn demo_config() -> BrokerConfig {
     config
 }
 
+/// Waits until workflow execution `arn` has finished: how it ended.
+async fn finished(
+    local: &LocalBrokerOs,
+    arn: &str,
+) -> Result<brokeros_sfn::ExecutionDescription, String> {
+    local
+        .engine
+        .wait_for_completion(arn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The states execution `arn` went through, in order.
 async fn print_states(local: &LocalBrokerOs, arn: &str) -> Result<(), String> {
     let history = local
@@ -641,4 +646,29 @@ fn uuid_like() -> String {
 /// keys must be (a fixed one here, so the demo's retry reuses it).
 fn form_key(n: usize) -> String {
     format!("7f3c9a1e-5b2d-4c8f-9e6a-d1b4f2a8c0{n:02}")
+}
+
+/// A JSON string as text (other values as JSON).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn decimal(value: &Value) -> Option<Decimal> {
+    value.as_str().and_then(|s| s.parse::<Decimal>().ok())
+}
+
+/// A decimal string without the trailing zeros legs keep (`8.220000000000` -> `8.22`).
+fn amount(value: &Value) -> String {
+    decimal(value).map_or_else(|| text(value), |d| d.normalize().to_string())
+}
+
+fn whole_second(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(0).unwrap_or(at)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
 }

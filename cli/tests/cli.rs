@@ -1,6 +1,6 @@
 //! The `brokeros` binary as operators and auditors use it: the demo (its IB chapter's legs,
-//! payout and statements included), dev tokens, audit export, and `audit verify` catching a
-//! modified, a deleted and a reordered event.
+//! payout and statements, and its contest chapter's scoring and prizes included), dev tokens,
+//! audit export, and `audit verify` catching a modified, a deleted and a reordered event.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -62,6 +62,7 @@ fn demo_then_export_and_verify_catch_tampering() {
         );
     }
     check_ib_chapter(&text);
+    check_contest_chapter(&text);
     // Every workflow start the demo committed was carried out: nothing waits in the outbox.
     let outbox = brokeros(&["outbox", "--data-dir", data_arg]);
     assert!(outbox.status.success(), "{outbox:?}");
@@ -364,6 +365,154 @@ fn check_ib_chapter(text: &str) {
         csv[0]
     );
     assert!(csv[1].ends_with(",paid"), "{}", csv[1]);
+}
+
+/// The entrant a contest line ends with: `(Farah)`.
+fn entrant_of(line: &str) -> &str {
+    line.rsplit('(')
+        .next()
+        .and_then(|tail| tail.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no entrant at the end of: {line}"))
+}
+
+/// What the demo's contest chapter shows: Farah's scalp excluded from her score and nothing
+/// else of hers, Goran's return where it was after his deposit, Hana disqualified by the
+/// drawdown rule and never ranked nor awarded, and the prizes of ranks 1 to 3 approved by
+/// finance after the publisher was refused, then paid into those entrants' wallets.
+fn check_contest_chapter(text: &str) {
+    let chapter = &text[text
+        .find("== A trading contest")
+        .expect("the demo has a contest chapter")..];
+
+    // The scalp's closing deal is the one excluded, as held too short; the other trade counts,
+    // and Farah's return is that trade's alone.
+    let scalp = lines_with(chapter, &["Farah's scalp: position ", " after 30s (deal "]);
+    assert_eq!(scalp.len(), 1, "{chapter}");
+    let scalp_deal = number_after(scalp[0], "(deal ");
+    let excluded = lines_with(chapter, &["   excluded: deal "]);
+    assert_eq!(excluded.len(), 1, "{chapter}");
+    assert_eq!(number_after(excluded[0], "excluded: deal "), scalp_deal);
+    assert!(excluded[0].ends_with(": held_too_short"), "{}", excluded[0]);
+    let counted = lines_with(chapter, &["   counted: deal "]);
+    assert_eq!(counted.len(), 1, "{chapter}");
+    assert_ne!(number_after(counted[0], "counted: deal "), scalp_deal);
+    let farah = lines_with(
+        chapter,
+        &["Farah: return ", " over 1 counted trade(s), 1 excluded"],
+    );
+    assert_eq!(farah.len(), 1, "{chapter}");
+    assert_eq!(
+        number_after(farah[0], "return "),
+        number_after(counted[0], "growth index after ") - Decimal::ONE,
+        "{}",
+        farah[0]
+    );
+    for row in lines_with(chapter, &["(Farah)"]) {
+        assert!(row.contains(" trades 1 "), "{row}");
+    }
+
+    // Goran's deposit raises his equity by its amount and leaves his return where it was.
+    let before = lines_with(chapter, &["before the deposit: return "]);
+    let after = lines_with(chapter, &["after the deposit: return "]);
+    assert_eq!((before.len(), after.len()), (1, 1), "{chapter}");
+    assert_eq!(
+        number_after(after[0], "return "),
+        number_after(before[0], "return "),
+        "{}",
+        after[0]
+    );
+    let deposit = lines_with(chapter, &["cash flow deposit "]);
+    assert_eq!(deposit.len(), 1, "{chapter}");
+    let amount = number_after(deposit[0], "cash flow deposit ");
+    assert_eq!(amount, Decimal::new(50000, 2));
+    assert_eq!(
+        number_after(after[0], "equity "),
+        number_after(before[0], "equity ") + amount
+    );
+
+    // Hana's drawdown passes the limit: she is on both leaderboards, last and unranked, and
+    // wins nothing.
+    let hana = lines_with(chapter, &["Hana: max drawdown "]);
+    assert_eq!(hana.len(), 1, "{chapter}");
+    assert!(
+        number_after(hana[0], "max drawdown ") > number_after(hana[0], "(limit "),
+        "{}",
+        hana[0]
+    );
+    assert!(
+        hana[0].ends_with(": drawdown_exceeded, rank -"),
+        "{}",
+        hana[0]
+    );
+    let rows = lines_with(chapter, &["(Hana)"]);
+    assert_eq!(
+        rows.len(),
+        2,
+        "the live and the final leaderboard: {chapter}"
+    );
+    for row in rows {
+        assert!(row.trim_start().starts_with("-    Hana N."), "{row}");
+        assert!(row.contains(" drawdown_exceeded "), "{row}");
+    }
+
+    // The publisher may not approve the prizes, finance does, and the final run pays them.
+    assert_eq!(
+        lines_with(
+            chapter,
+            &[
+                "admin-1 refused (403)",
+                "never approved by the person who requested it"
+            ]
+        )
+        .len(),
+        1,
+        "{chapter}"
+    );
+    assert_eq!(
+        lines_with(chapter, &["finance-1: prizes approved"]).len(),
+        1
+    );
+    let states = lines_with(chapter, &["states: ScoreNewDeals", "-> Freeze ->"]);
+    assert_eq!(states.len(), 1, "{chapter}");
+    assert!(
+        states[0].contains(
+            "-> RecomputeInFull -> ScoresAgree -> ProposePrizes -> ApprovalPending -> AwaitApproval -> PayPrizes"
+        ),
+        "{}",
+        states[0]
+    );
+    assert!(states[0].ends_with("-> Paid"), "{}", states[0]);
+    assert_eq!(
+        lines_with(chapter, &["Succeeded: contest demo-cup paid"]).len(),
+        1
+    );
+
+    // Ranks 1 to 3 of the final leaderboard are awarded, and each wallet holds its prize.
+    let final_board = &chapter[chapter.find("final: true").expect("a final leaderboard")..];
+    let podium: Vec<&str> = (1..=3)
+        .map(|rank| {
+            let row = lines_with(final_board, &[&format!("   #{rank} ")]);
+            assert_eq!(row.len(), 1, "rank {rank}: {final_board}");
+            entrant_of(row[0])
+        })
+        .collect();
+    assert!(!podium.contains(&"Hana"), "{podium:?}");
+    for (rank, name) in (1..=3).zip(&podium) {
+        let award = lines_with(chapter, &[&format!("   rank {rank}: {name} (")]);
+        assert_eq!(award.len(), 1, "rank {rank}: {chapter}");
+        assert!(
+            award[0].ends_with(&format!("transfer contest:demo-cup:rank:{rank}")),
+            "{}",
+            award[0]
+        );
+        let wallet = lines_with(chapter, &[&format!("   rank {rank} {name}: wallet holds ")]);
+        assert_eq!(wallet.len(), 1, "rank {rank}: {chapter}");
+        let held = number_after(wallet[0], "wallet holds ");
+        assert!(held > Decimal::ZERO, "{}", wallet[0]);
+        assert_eq!(held, number_after(wallet[0], "= prize "), "{}", wallet[0]);
+        assert_eq!(held, number_after(award[0], ") "), "{}", award[0]);
+    }
+    assert_eq!(lines_with(chapter, &[": wallet holds "]).len(), 3);
 }
 
 #[test]

@@ -15,13 +15,13 @@ use brokeros_kernel::money::Currency;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::{AheadClock, Clock};
 use brokeros_ledger::model::AccountId;
-use brokeros_trading::{DealSide, PlatformDeal};
+use brokeros_trading::DealSide;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::{Demo, form_key, print_states};
+use super::trades::{Trades, at_msc, held_text, onboarded};
+use super::{Demo, amount, decimal, finished, form_key, print_states, rfc3339, text, whole_second};
 use crate::local::LocalBrokerOs;
 
 /// The plan every IB of the chapter is agreed on.
@@ -534,11 +534,7 @@ async fn pay_out(
             );
         }
     }
-    let done = local
-        .engine
-        .wait_for_completion(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
+    let done = finished(local, &execution).await?;
     print_states(local, &execution).await?;
     let run = demo.expect(Call::get(&run_path).token(&maker), 200).await?;
     println!(
@@ -654,108 +650,6 @@ async fn approve(
         currency: text(&ib["currency"]),
         wallet: text(&ib["wallet"]),
     })
-}
-
-/// Onboards `client_id` with `documents` and waits for the workflow: the trading login.
-async fn onboarded(
-    demo: &Demo,
-    local: &LocalBrokerOs,
-    client_id: &str,
-    documents: [(&str, &str); 2],
-    country: &str,
-    token: &str,
-) -> Result<u64, String> {
-    let execution = demo
-        .onboard(client_id, documents, country, "forex", token)
-        .await?;
-    let done = local
-        .engine
-        .wait_for_completion(&execution)
-        .await
-        .map_err(|e| e.to_string())?;
-    super::print_outcome(&done);
-    done.output
-        .as_ref()
-        .and_then(|output| output["account"]["login"].as_u64())
-        .ok_or_else(|| format!("onboarding of {client_id} opened no trading account"))
-}
-
-/// The trades of the session on the simulated platform, at the demo clock's time, with what
-/// each closing deal stands for in the story.
-struct Trades<'a> {
-    local: &'a LocalBrokerOs,
-    clock: &'a AheadClock,
-    labels: HashMap<u64, String>,
-}
-
-impl<'a> Trades<'a> {
-    fn new(local: &'a LocalBrokerOs, clock: &'a AheadClock) -> Trades<'a> {
-        Trades {
-            local,
-            clock,
-            labels: HashMap::new(),
-        }
-    }
-
-    fn now_msc(&self) -> i64 {
-        brokeros_ib::millis(self.clock.now())
-    }
-
-    async fn open(
-        &mut self,
-        who: &str,
-        login: u64,
-        symbol: &str,
-        side: DealSide,
-        lots: &str,
-    ) -> Result<PlatformDeal, String> {
-        let deal = self
-            .local
-            .platform
-            .open_position(login, symbol, side, lots_of(lots)?, self.now_msc())
-            .await
-            .map_err(|e| e.to_string())?;
-        println!(
-            "   {} {who} opens {} {} {symbol} at {}: position {}",
-            clock_text(deal.time_msc),
-            format!("{:?}", deal.action).to_lowercase(),
-            deal.volume,
-            deal.price,
-            deal.position_id
-        );
-        Ok(deal)
-    }
-
-    async fn close(
-        &mut self,
-        label: &str,
-        login: u64,
-        opened: &PlatformDeal,
-        lots: &str,
-    ) -> Result<PlatformDeal, String> {
-        let deal = self
-            .local
-            .platform
-            .close_position(login, opened.position_id, lots_of(lots)?, self.now_msc())
-            .await
-            .map_err(|e| e.to_string())?;
-        println!(
-            "   {} {label}: position {} closed at {} after {} (deal {}, profit {} {})",
-            clock_text(deal.time_msc),
-            deal.position_id,
-            deal.price,
-            held_text(deal.time_msc - opened.time_msc),
-            deal.deal,
-            deal.profit,
-            deal.currency
-        );
-        self.labels.insert(deal.deal, label.to_string());
-        Ok(deal)
-    }
-}
-
-fn lots_of(lots: &str) -> Result<Decimal, String> {
-    lots.parse().map_err(|_| format!("bad lots {lots}"))
 }
 
 /// When the session starts: `earliest`, or just after midnight when the session would cross
@@ -886,49 +780,4 @@ fn print_plan(plan: &Value) {
         plan["exclude_hedged"],
         plan["tiers"]
     );
-}
-
-/// A JSON string as text (other values as JSON).
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn decimal(value: &Value) -> Option<Decimal> {
-    value.as_str().and_then(|s| s.parse::<Decimal>().ok())
-}
-
-/// A decimal string without the trailing zeros legs keep (`8.220000000000` -> `8.22`).
-fn amount(value: &Value) -> String {
-    decimal(value).map_or_else(|| text(value), |d| d.normalize().to_string())
-}
-
-fn whole_second(at: OffsetDateTime) -> OffsetDateTime {
-    at.replace_nanosecond(0).unwrap_or(at)
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
-/// The time `msc` milliseconds after the epoch (deal times, periods).
-fn at_msc(msc: i64) -> OffsetDateTime {
-    OffsetDateTime::UNIX_EPOCH + Duration::milliseconds(msc)
-}
-
-/// `HH:MM:SS` of a deal time, UTC.
-fn clock_text(msc: i64) -> String {
-    let at = at_msc(msc);
-    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
-}
-
-fn held_text(ms: i64) -> String {
-    let seconds = ms / 1000;
-    if seconds < 60 {
-        format!("{seconds}s")
-    } else {
-        format!("{}m{:02}s", seconds / 60, seconds % 60)
-    }
 }
