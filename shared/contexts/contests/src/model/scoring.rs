@@ -824,7 +824,11 @@ impl Scoring {
     /// Folds what arrived since the last update.
     pub fn update(&mut self) -> UpdateReport {
         let mut report = UpdateReport::default();
-        for book in std::mem::take(&mut self.dirty) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        // In the order the books are held, which the memory reads ahead: in the order the
+        // deals arrived, each book would be a wait for memory.
+        dirty.sort_unstable();
+        for book in dirty {
             if self.books[book].update(&self.rules) {
                 report.refolded += 1;
             } else {
