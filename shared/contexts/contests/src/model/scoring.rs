@@ -32,8 +32,6 @@
 //! events in order, so incremental scoring over any batching and arrival order equals a full
 //! recompute ([`Scoring::recompute`]), which the end of a contest checks.
 
-use std::collections::HashMap;
-
 use brokeros_kernel::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -41,6 +39,7 @@ use time::OffsetDateTime;
 
 use super::Millis;
 use super::definition::{ContestDefinition, MetricKind, TieBreak};
+use super::platform_keys::PlatformKeyMap;
 
 /// Decimal places of a return, a drawdown and the return-over-drawdown ratio as scored: the
 /// ranking compares these rounded values, so equal performances tie and tie-breaks decide.
@@ -452,7 +451,7 @@ impl Fold {
 /// Symbol names, each stored once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Symbols {
-    ids: HashMap<String, u32>,
+    ids: PlatformKeyMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -639,7 +638,7 @@ pub struct Scoring {
     rules: ScoringRules,
     pub(crate) symbols: Symbols,
     pub(crate) books: Vec<Book>,
-    by_login: HashMap<u64, usize>,
+    by_login: PlatformKeyMap<u64, usize>,
     dirty: Vec<usize>,
 }
 
@@ -717,7 +716,7 @@ impl Scoring {
             rules,
             symbols: Symbols::default(),
             books: Vec::new(),
-            by_login: HashMap::new(),
+            by_login: PlatformKeyMap::default(),
             dirty: Vec::new(),
         }
     }
