@@ -32,6 +32,8 @@
 //! events in order, so incremental scoring over any batching and arrival order equals a full
 //! recompute ([`Scoring::recompute`]), which the end of a contest checks.
 
+use std::collections::HashMap;
+
 use brokeros_kernel::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -526,11 +528,12 @@ impl Book {
         !self.pending.is_empty() || !self.removed.is_empty()
     }
 
-    /// Merges what arrived and folds: forward from where the fold stands when everything
-    /// new comes after it, from the start otherwise. Returns whether it refolded.
-    fn update(&mut self, rules: &ScoringRules) -> bool {
+    /// Merges `arrived` (what arrived since the last update, in the order it came; left empty)
+    /// and folds: forward from where the fold stands when everything new comes after it, from
+    /// the start otherwise. Returns whether it refolded.
+    fn update(&mut self, arrived: &mut Vec<Event>, rules: &ScoringRules) -> bool {
         let mut refold = false;
-        let mut fold_pending = false;
+        let mut fold_arrived = false;
         if !self.removed.is_empty() {
             let removed = std::mem::take(&mut self.removed);
             let before = self.events.len();
@@ -541,10 +544,10 @@ impl Book {
             });
             refold |= self.events.len() != before;
         }
-        if !self.pending.is_empty() {
-            self.pending.sort_by_key(Event::key);
+        if !arrived.is_empty() {
+            arrived.sort_by_key(Event::key);
             // The last arrival of a key wins (a repeat of a deal is the same deal).
-            self.pending.dedup_by(|later, earlier| {
+            arrived.dedup_by(|later, earlier| {
                 if later.key() == earlier.key() {
                     *earlier = *later;
                     true
@@ -552,22 +555,22 @@ impl Book {
                     false
                 }
             });
-            let after_fold = self.last.is_none_or(|last| last < self.pending[0].key());
+            let after_fold = self.last.is_none_or(|last| last < arrived[0].key());
             if self.events.is_empty() {
                 // The first arrivals become the events as they are, without a copy.
-                self.events = std::mem::take(&mut self.pending);
+                self.events = std::mem::take(arrived);
                 let room = room_after(self.events.len());
                 if self.events.capacity() > self.events.len() + 2 * room {
                     self.events.shrink_to(self.events.len() + room);
                 }
             } else if after_fold {
-                self.make_room(self.pending.len());
-                self.events.extend_from_slice(&self.pending);
+                self.make_room(arrived.len());
+                self.events.extend_from_slice(arrived);
                 // Folded from where they arrived, still in the cache.
-                fold_pending = !refold && self.folded + self.pending.len() == self.events.len();
+                fold_arrived = !refold && self.folded + arrived.len() == self.events.len();
             } else {
-                self.make_room(self.pending.len());
-                for event in &self.pending {
+                self.make_room(arrived.len());
+                for event in arrived.iter() {
                     match self.events.binary_search_by_key(&event.key(), Event::key) {
                         Ok(at) => {
                             if self.events[at] != *event {
@@ -587,8 +590,8 @@ impl Book {
             self.fold = Fold::default();
             self.folded = 0;
         }
-        let new = if fold_pending {
-            &self.pending[..]
+        let new = if fold_arrived {
+            &arrived[..]
         } else {
             &self.events[self.folded..]
         };
@@ -596,7 +599,7 @@ impl Book {
         for event in new {
             self.fold.apply(event, rules, &mut last_index);
         }
-        self.pending.clear();
+        arrived.clear();
         self.folded = self.events.len();
         self.last = self.events.last().map(Event::key);
         self.score = self.fold.score_at(rules, last_index.0);
@@ -612,6 +615,17 @@ impl Book {
             self.events
                 .reserve_exact(needed + room_after(needed) - self.events.len());
         }
+    }
+
+    /// This book with `later` merged and folded from its first event.
+    fn refolded(&self, mut later: Vec<Event>, rules: &ScoringRules) -> Book {
+        let mut fresh = self.clone();
+        fresh.fold = Fold::default();
+        fresh.folded = 0;
+        let mut arrived = std::mem::take(&mut fresh.pending);
+        arrived.append(&mut later);
+        fresh.update(&mut arrived, rules);
+        fresh
     }
 
     fn full_fold(&self, rules: &ScoringRules) -> Fold {
@@ -639,7 +653,13 @@ pub struct Scoring {
     pub(crate) symbols: Symbols,
     pub(crate) books: Vec<Book>,
     by_login: PlatformKeyMap<u64, usize>,
+    /// Books with their own arrivals or removals since the last update.
     dirty: Vec<usize>,
+    /// What arrived since the last update, after the first (see [`Scoring::arrive`]), with
+    /// its book, in the order it came.
+    arrivals: Vec<(u32, Event)>,
+    /// Whether an update has run.
+    updated: bool,
 }
 
 fn check_symbol(symbol: &str) -> Result<()> {
@@ -718,6 +738,8 @@ impl Scoring {
             books: Vec::new(),
             by_login: PlatformKeyMap::default(),
             dirty: Vec::new(),
+            arrivals: Vec::new(),
+            updated: false,
         }
     }
 
@@ -752,26 +774,43 @@ impl Scoring {
     }
 
     /// The book of `login`, marked for the next update.
-    fn book_to_update(&mut self, login: u64) -> Option<usize> {
+    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
         let book = *self.by_login.get(&login)?;
         if !self.books[book].is_dirty() {
             self.dirty.push(book);
         }
-        Some(book)
+        Some(&mut self.books[book])
     }
 
-    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
-        let book = self.book_to_update(login)?;
-        Some(&mut self.books[book])
+    /// Holds an event of `login`'s book until the next update; `false` when the login is no
+    /// entrant's. Until the first update, the event goes to its book: a first load of millions
+    /// becomes the books as it is, without a copy. After it, events are gathered here in the
+    /// order they come, and the update merges them book by book in the order the books are
+    /// held: a scoring pass with a deal for each of 100,000 entrants then reads each book
+    /// once, in the order memory reads ahead, rather than once when the deal is added and
+    /// again when it is folded, both times in the feed's order (each a wait for memory).
+    fn arrive(&mut self, login: u64, event: Event) -> bool {
+        let Some(&book) = self.by_login.get(&login) else {
+            return false;
+        };
+        if self.updated {
+            self.arrivals.push((book as u32, event));
+        } else {
+            if !self.books[book].is_dirty() {
+                self.dirty.push(book);
+            }
+            self.books[book].arrive(event);
+        }
+        true
     }
 
     /// Adds a closed trade of an entrant's account (a repeat replaces the one with its deal
     /// and time); `false` when the login is no entrant's.
     pub fn add_trade(&mut self, trade: &Trade) -> Result<bool> {
         trade.validate()?;
-        let Some(book) = self.book_to_update(trade.login) else {
+        if !self.by_login.contains_key(&trade.login) {
             return Ok(false);
-        };
+        }
         let symbol = self.symbols.id(&trade.symbol);
         let event = Event {
             at: trade.closed_msc,
@@ -784,51 +823,68 @@ impl Scoring {
                 side: trade.side,
             },
         };
-        self.books[book].arrive(event);
-        Ok(true)
+        Ok(self.arrive(trade.login, event))
     }
 
     /// Adds a cash flow of an entrant's account; `false` when the login is no entrant's.
     pub fn add_cash_flow(&mut self, flow: &CashFlow) -> Result<bool> {
         flow.validate()?;
-        let Some(book) = self.book_mut(flow.login) else {
-            return Ok(false);
-        };
-        book.arrive(Event {
+        let event = Event {
             at: flow.at_msc,
             id: flow.id,
             body: Body::Flow {
                 amount: flow.amount,
                 kind: flow.kind,
             },
-        });
-        Ok(true)
+        };
+        Ok(self.arrive(flow.login, event))
     }
 
     /// Takes back a trade (`trade`) or cash flow the platform cancelled or moved in time.
     pub fn remove(&mut self, login: u64, trade: bool, id: u64) -> bool {
-        match self.book_mut(login) {
-            Some(book) => {
-                // What arrived before the removal in this batch goes with it; what arrives
-                // after it stays (a deal moved in time is removed, then added again).
-                book.pending
-                    .retain(|e| !(e.id == id && e.is_trade() == trade));
-                book.removed.push((trade, id));
-                true
-            }
-            None => false,
+        let Some(&index) = self.by_login.get(&login) else {
+            return false;
+        };
+        // What arrived before the removal in this batch goes with it; what arrives after it
+        // stays (a deal moved in time is removed, then added again).
+        let removed = |e: &Event| e.id == id && e.is_trade() == trade;
+        self.arrivals
+            .retain(|(book, e)| !(*book as usize == index && removed(e)));
+        if let Some(book) = self.book_mut(login) {
+            book.pending.retain(|e| !removed(e));
+            book.removed.push((trade, id));
         }
+        true
     }
 
     /// Folds what arrived since the last update.
     pub fn update(&mut self) -> UpdateReport {
+        self.updated = true;
+        let arrivals = std::mem::take(&mut self.arrivals);
+        // Each touched book with where its arrivals are (none: what its book holds), in the
+        // order the books are held.
+        let mut touched: Vec<(u32, Option<u32>)> = (arrivals.iter().enumerate())
+            .map(|(at, (book, _))| (*book, Some(at as u32)))
+            .chain(self.dirty.drain(..).map(|book| (book as u32, None)))
+            .collect();
+        touched.sort_unstable();
         let mut report = UpdateReport::default();
-        let mut dirty = std::mem::take(&mut self.dirty);
-        // In the order the books are held, which the memory reads ahead: in the order the
-        // deals arrived, each book would be a wait for memory.
-        dirty.sort_unstable();
-        for book in dirty {
-            if self.books[book].update(&self.rules) {
+        let mut gathered = Vec::new();
+        for places in touched.chunk_by(|a, b| a.0 == b.0) {
+            let book = &mut self.books[places[0].0 as usize];
+            // What the book holds itself (a first load) is merged without a copy.
+            let mut own = std::mem::take(&mut book.pending);
+            let arrived = if own.is_empty() {
+                &mut gathered
+            } else {
+                &mut own
+            };
+            arrived.extend(
+                places
+                    .iter()
+                    .filter_map(|(_, at)| Some(arrivals[(*at)? as usize].1)),
+            );
+            if book.update(arrived, &self.rules) {
                 report.refolded += 1;
             } else {
                 report.extended += 1;
@@ -854,18 +910,16 @@ impl Scoring {
     /// Every entrant's score recomputed from all their events, ignoring every fold state kept
     /// (what arrived but was not yet updated included).
     pub fn recompute(&self) -> Vec<Score> {
+        let mut arrived: HashMap<usize, Vec<Event>> = HashMap::new();
+        for (book, event) in &self.arrivals {
+            arrived.entry(*book as usize).or_default().push(*event);
+        }
         self.books
             .iter()
-            .map(|book| {
-                if book.is_dirty() {
-                    let mut fresh = book.clone();
-                    fresh.fold = Fold::default();
-                    fresh.folded = 0;
-                    fresh.update(&self.rules);
-                    fresh.score
-                } else {
-                    book.full_fold(&self.rules).score(&self.rules)
-                }
+            .enumerate()
+            .map(|(i, book)| match arrived.remove(&i) {
+                None if !book.is_dirty() => book.full_fold(&self.rules).score(&self.rules),
+                later => book.refolded(later.unwrap_or_default(), &self.rules).score,
             })
             .collect()
     }
@@ -883,10 +937,12 @@ impl Scoring {
 
     /// How many events are held.
     pub fn events(&self) -> usize {
-        self.books
+        let held: usize = self
+            .books
             .iter()
             .map(|b| b.events.len() + b.pending.len())
-            .sum()
+            .sum();
+        held + self.arrivals.len()
     }
 
     pub fn entrants(&self) -> usize {
@@ -899,11 +955,15 @@ impl Scoring {
 
     /// The explanation of an entrant's score, from the same fold.
     pub fn explain(&self, login: u64) -> Option<Explanation> {
-        let book = &self.books[*self.by_login.get(&login)?];
-        let mut fresh;
-        let book = if book.is_dirty() {
-            fresh = book.clone();
-            fresh.update(&self.rules);
+        let index = *self.by_login.get(&login)?;
+        let book = &self.books[index];
+        let later: Vec<Event> = (self.arrivals.iter())
+            .filter(|(b, _)| *b as usize == index)
+            .map(|(_, event)| *event)
+            .collect();
+        let fresh;
+        let book = if book.is_dirty() || !later.is_empty() {
+            fresh = book.refolded(later, &self.rules);
             &fresh
         } else {
             book
@@ -1277,6 +1337,40 @@ pub(crate) mod tests {
         s.update();
         assert_eq!(s.score_of(1).unwrap().trades, 2);
         assert_eq!(s.score_of(1).unwrap().profit, Decimal::from(200));
+        assert!(s.differences().is_empty());
+    }
+
+    #[test]
+    fn what_arrives_after_an_update_counts_in_a_recompute_and_an_explanation_before_the_next() {
+        let mut s = scoring(json!({"kind": "return"}), json!({}));
+        s.add_cash_flow(&flow(1, 1, START - MINUTE, 1000)).unwrap();
+        s.add_trade(&trade(3, 1, START, START + 3 * MINUTE, 100))
+            .unwrap();
+        s.update();
+        s.add_trade(&trade(4, 1, START, START + 4 * MINUTE, 55))
+            .unwrap();
+        s.add_trade(&trade(2, 1, START, START + MINUTE, -100))
+            .unwrap();
+        s.add_trade(&trade(5, 1, START, START + 5 * MINUTE, 70))
+            .unwrap();
+        // taken back: what arrived before the removal goes with it
+        assert!(s.remove(1, true, 5));
+        assert_eq!(s.events(), 4);
+        let recomputed = s.recompute();
+        let explained = s.explain(1).unwrap().score;
+        assert_eq!(s.score_of(1).unwrap().profit, Decimal::from(100));
+        assert_eq!(
+            s.update(),
+            UpdateReport {
+                extended: 0,
+                refolded: 1
+            }
+        );
+        let score = s.score_of(1).unwrap();
+        assert_eq!(score.profit, Decimal::from(55));
+        assert_eq!(score.trades, 3);
+        assert_eq!(recomputed, [score.clone()]);
+        assert_eq!(explained.as_ref(), Some(score));
         assert!(s.differences().is_empty());
     }
 
