@@ -260,7 +260,14 @@ pub struct Fold {
     /// The growth index chained up to the current sub-period (1 at the start).
     pub index: Decimal,
     pub peak: Decimal,
+    /// The lowest growth index since the peak. A counted trade that leaves the index at or
+    /// above it cannot deepen the drawdown (a smaller fall of the same peak divides into a
+    /// fraction no larger), so only one below it is divided.
+    pub trough: Decimal,
     pub max_drawdown: Decimal,
+    /// `max_drawdown` rounded as scored, made when the drawdown deepens (rarely) rather than
+    /// at every score.
+    pub max_drawdown_scored: Decimal,
     pub trades: u32,
     pub profit: Decimal,
     pub volume: Decimal,
@@ -322,6 +329,7 @@ impl Fold {
         self.base = self.equity;
         self.index = Decimal::ONE;
         self.peak = Decimal::ONE;
+        self.trough = Decimal::ONE;
     }
 
     pub(crate) fn apply(&mut self, event: &Event, rules: &ScoringRules, out: &mut impl Listener) {
@@ -370,10 +378,13 @@ impl Fold {
                 let index = self.current_index();
                 if index > self.peak {
                     self.peak = index;
-                } else if index < self.peak {
+                    self.trough = index;
+                } else if index < self.trough {
+                    self.trough = index;
                     let drawdown = (self.peak - index) / self.peak;
                     if drawdown > self.max_drawdown {
                         self.max_drawdown = drawdown;
+                        self.max_drawdown_scored = drawdown.round_dp(RATIO_DP);
                     }
                 }
                 out.counted(event, self, index);
@@ -417,7 +428,7 @@ impl Fold {
         } else {
             Decimal::ZERO
         };
-        let max_drawdown = self.max_drawdown.round_dp(RATIO_DP);
+        let max_drawdown = self.max_drawdown_scored;
         let metric = match rules.metric {
             MetricKind::Return => return_,
             MetricKind::Profit => self.profit,
@@ -1372,6 +1383,62 @@ pub(crate) mod tests {
         assert_eq!(recomputed, [score.clone()]);
         assert_eq!(explained.as_ref(), Some(score));
         assert!(s.differences().is_empty());
+    }
+
+    /// The growth index after each counted trade, unrounded.
+    struct Indexes(Vec<Decimal>);
+
+    impl Listener for Indexes {
+        fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Decimal) {
+            self.0.push(index_after);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_drawdown_is_the_deepest_fall_from_a_peak_divided_at_every_trade(
+            // results in cents; every fifth also brings a deposit, which chains the index into
+            // long fractions
+            moves in proptest::collection::vec((-40_000i64..40_000, 0i64..5, 1i64..100_000), 1..80),
+        ) {
+            let rules = ScoringRules::of(&definition(json!({"kind": "return"}), json!({})));
+            let mut fold = Fold::default();
+            let mut indexes = Indexes(Vec::new());
+            let deposit = |at: Millis, cents: i64| Event {
+                at,
+                id: at as u64,
+                body: Body::Flow { amount: Decimal::new(cents, 2), kind: CashFlowKind::Deposit },
+            };
+            fold.apply(&deposit(START - MINUTE, 100_000), &rules, &mut indexes);
+            for (i, (net, flow, cents)) in moves.iter().enumerate() {
+                let at = START + i as i64 * MINUTE;
+                if *flow == 0 {
+                    fold.apply(&deposit(at, *cents), &rules, &mut indexes);
+                }
+                let trade = Event {
+                    at: at + 1,
+                    id: i as u64,
+                    body: Body::Trade {
+                        opened: START,
+                        volume: Decimal::ONE,
+                        net: Decimal::new(*net, 2),
+                        symbol: 0,
+                        side: Side::Buy,
+                    },
+                };
+                fold.apply(&trade, &rules, &mut indexes);
+            }
+            let (mut peak, mut deepest) = (Decimal::ONE, Decimal::ZERO);
+            for index in indexes.0 {
+                if index > peak {
+                    peak = index;
+                } else if index < peak {
+                    deepest = deepest.max((peak - index) / peak);
+                }
+            }
+            proptest::prop_assert_eq!(fold.max_drawdown, deepest);
+            proptest::prop_assert_eq!(fold.max_drawdown_scored, deepest.round_dp(RATIO_DP));
+        }
     }
 
     #[test]
