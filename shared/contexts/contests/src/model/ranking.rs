@@ -69,17 +69,20 @@ struct Placing<'a> {
 impl Placing<'_> {
     /// The leaderboard's order (see the module documentation).
     fn order(self, other: Placing, tie_breaks: &[TieBreak]) -> Ordering {
+        status_order(self.status)
+            .cmp(&status_order(other.status))
+            .then_with(|| other.score.metric.cmp(&self.score.metric))
+            .then_with(|| self.order_among_equals(other, tie_breaks))
+    }
+
+    /// The order of two entrants with the same status and metric.
+    fn order_among_equals(self, other: Placing, tie_breaks: &[TieBreak]) -> Ordering {
         let (a, b) = (self, other);
-        status_order(a.status)
-            .cmp(&status_order(b.status))
-            .then_with(|| b.score.metric.cmp(&a.score.metric))
-            .then_with(|| {
-                tie_breaks
-                    .iter()
-                    .map(|tie| by_tie_break(*tie, a.score, b.score))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            })
+        tie_breaks
+            .iter()
+            .map(|tie| by_tie_break(*tie, a.score, b.score))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
             .then_with(|| a.registered_msc.cmp(&b.registered_msc))
             .then_with(|| a.entrant.cmp(b.entrant))
     }
@@ -120,19 +123,18 @@ struct Row {
 }
 
 /// The metrics as whole numbers at the largest scale among them (1.5 and 2.25 as 150 and 225),
-/// which sort as the decimals do and compare faster; all zero (every comparison then goes on
-/// to the decimals) in the rare case where one does not fit an `i128` at that scale.
-fn whole_metrics(metrics: &[Decimal]) -> Vec<i128> {
+/// which sort as the decimals do and compare faster; none in the rare case where one does not
+/// fit an `i128` at that scale.
+fn whole_metrics(metrics: &[Decimal]) -> Option<Vec<i128>> {
     let scale = metrics.iter().map(Decimal::scale).max().unwrap_or(0);
-    let whole: Option<Vec<i128>> = metrics
+    metrics
         .iter()
         .map(|m| {
             10i128
                 .checked_pow(scale - m.scale())
                 .and_then(|factor| m.mantissa().checked_mul(factor))
         })
-        .collect();
-    whole.unwrap_or_else(|| vec![0; metrics.len()])
+        .collect()
 }
 
 impl<'a> Ranking<'a> {
@@ -144,9 +146,12 @@ impl<'a> Ranking<'a> {
     ) -> Ranking<'a> {
         let entrants: Vec<(&Entrant, &Score)> = entrants.into_iter().collect();
         let metrics: Vec<Decimal> = entrants.iter().map(|(_, score)| score.metric).collect();
+        let whole = whole_metrics(&metrics);
+        // Without whole numbers, every row ties on the first keys and the whole order decides.
+        let exact = whole.is_some();
         let mut rows: Vec<Row> = entrants
             .iter()
-            .zip(whole_metrics(&metrics))
+            .zip(whole.unwrap_or_else(|| vec![0; metrics.len()]))
             .enumerate()
             .map(|(i, ((entrant, score), metric))| Row {
                 status: standing_status(entrant, score, disqualified),
@@ -171,7 +176,13 @@ impl<'a> Ranking<'a> {
         rows.sort_by_key(first_keys);
         for tied in rows.chunk_by_mut(|a, b| first_keys(a) == first_keys(b)) {
             if tied.len() > 1 {
-                tied.sort_by(|a, b| placing(a).order(placing(b), tie_breaks));
+                tied.sort_by(|a, b| {
+                    if exact {
+                        placing(a).order_among_equals(placing(b), tie_breaks)
+                    } else {
+                        placing(a).order(placing(b), tie_breaks)
+                    }
+                });
             }
         }
         Ranking {
@@ -337,10 +348,10 @@ mod tests {
         let mut below = score(0, 0, 1);
         below.metric = Decimal::new(-1, 28);
         let scores = [tiny, below, huge];
-        // MAX at 28 decimals does not fit an i128: every row's whole number is zero
+        // MAX at 28 decimals does not fit an i128
         assert_eq!(
             whole_metrics(&scores.iter().map(|s| s.metric).collect::<Vec<_>>()),
-            [0, 0, 0]
+            None
         );
         let entrants = [
             entrant("a", START),
