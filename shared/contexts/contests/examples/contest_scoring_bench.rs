@@ -382,6 +382,66 @@ fn memory() {
         millis_of(passes[INCREMENTAL_PASSES - 1])
     );
     check_recompute(&scoring);
+    drop(scoring);
+    in_cache();
+}
+
+/// The incremental step again over the first 1,000 entrants (those whose trades end early
+/// enough), whose books stay in the cache: what a touched entrant costs when nothing waits for
+/// memory — adding its deal and folding it, the arithmetic of the fold and the score.
+fn in_cache() {
+    const PASSES: i64 = 20;
+    let mut scoring = Scoring::new(&definition());
+    let mut entrants = Vec::new();
+    let mut trade = blank_trade();
+    for i in 0..1000 {
+        let mut late = false;
+        trades(i, trades_of(i), i * 1000, &mut trade, |t| {
+            late |= t.closed_msc >= END - 2 * HOUR;
+        });
+        if late {
+            continue;
+        }
+        entrants.push(i);
+        scoring.enter(entrant(i)).unwrap();
+        cash_flows(i, |f| {
+            scoring.add_cash_flow(f).unwrap();
+        });
+        trades(i, trades_of(i), i * 1000, &mut trade, |t| {
+            scoring.add_trade(t).unwrap();
+        });
+    }
+    scoring.update();
+    let mut took = Duration::ZERO;
+    for pass in 0..PASSES {
+        let mut new_deals = Vec::with_capacity(entrants.len());
+        for &i in &entrants {
+            trades(
+                i,
+                1,
+                900_000_000_000 + i * 100 + pass as u64,
+                &mut trade,
+                |t| {
+                    let mut t = t.clone();
+                    t.opened_msc = END - HOUR + pass * MINUTE;
+                    t.closed_msc = t.opened_msc + 61 * SECOND;
+                    new_deals.push(t);
+                },
+            );
+        }
+        let started = Instant::now();
+        for t in &new_deals {
+            scoring.add_trade(t).unwrap();
+        }
+        scoring.update();
+        took += started.elapsed();
+    }
+    let touched = entrants.len() as f64 * PASSES as f64;
+    println!(
+        "RESULT in_cache_entrants={} passes={PASSES} add_and_update_ns_per_entrant={:.0}",
+        entrants.len(),
+        took.as_nanos() as f64 / touched
+    );
 }
 
 /// One scoring pass of `NEW_DEALS` new deals (generated before the clock starts) for the
