@@ -7,6 +7,7 @@ pub mod definition;
 pub mod entrant;
 pub mod hedging;
 pub mod platform;
+mod platform_keys;
 pub mod prizes;
 pub mod ranking;
 pub mod scoring;

@@ -4,8 +4,9 @@
 //! order. Entrants the rules leave unranked (too few trades, a drawdown past the limit) and
 //! those disqualified by hand follow without a rank.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
+use std::ops::Range;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -56,64 +57,202 @@ fn status_order(status: StandingStatus) -> u8 {
     }
 }
 
-/// Ranks the entrants. `disqualified` names the entrants a manager disqualified (by id).
+/// What the leaderboard's order reads of an entrant.
+#[derive(Clone, Copy)]
+struct Placing<'a> {
+    status: StandingStatus,
+    score: &'a Score,
+    registered_msc: i64,
+    entrant: &'a str,
+}
+
+impl Placing<'_> {
+    /// The leaderboard's order (see the module documentation).
+    fn order(self, other: Placing, tie_breaks: &[TieBreak]) -> Ordering {
+        status_order(self.status)
+            .cmp(&status_order(other.status))
+            .then_with(|| other.score.metric.cmp(&self.score.metric))
+            .then_with(|| self.order_among_equals(other, tie_breaks))
+    }
+
+    /// The order of two entrants with the same status and metric.
+    fn order_among_equals(self, other: Placing, tie_breaks: &[TieBreak]) -> Ordering {
+        let (a, b) = (self, other);
+        tie_breaks
+            .iter()
+            .map(|tie| by_tie_break(*tie, a.score, b.score))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| a.registered_msc.cmp(&b.registered_msc))
+            .then_with(|| a.entrant.cmp(b.entrant))
+    }
+}
+
+impl Standing {
+    fn placing(&self) -> Placing<'_> {
+        Placing {
+            status: self.status,
+            score: &self.score,
+            registered_msc: self.registered_msc,
+            entrant: &self.entrant,
+        }
+    }
+}
+
+/// The leaderboard's order (see the module documentation).
+pub fn compare(a: &Standing, b: &Standing, tie_breaks: &[TieBreak]) -> Ordering {
+    a.placing().order(b.placing(), tie_breaks)
+}
+
+/// The entrants in the leaderboard's order, each [`Standing`] made only when read: ranking
+/// 100,000 entrants sorts small rows (what the order reads first copied into each) rather than
+/// 100,000 standings with their own ids and scores, and a leaderboard page makes its 50.
+pub struct Ranking<'a> {
+    entrants: Vec<(&'a Entrant, &'a Score)>,
+    /// In the leaderboard's order.
+    rows: Vec<Row>,
+    min_return_for_prize: Option<Decimal>,
+}
+
+/// An entrant in the sort: its status, its metric as a whole number (see [`whole_metrics`]),
+/// and where its entrant and score are.
+struct Row {
+    status: StandingStatus,
+    metric: i128,
+    entrant: u32,
+}
+
+/// The metrics as whole numbers at the largest scale among them (1.5 and 2.25 as 150 and 225),
+/// which sort as the decimals do and compare faster; none in the rare case where one does not
+/// fit an `i128` at that scale.
+fn whole_metrics(metrics: &[Decimal]) -> Option<Vec<i128>> {
+    let scale = metrics.iter().map(Decimal::scale).max().unwrap_or(0);
+    metrics
+        .iter()
+        .map(|m| {
+            10i128
+                .checked_pow(scale - m.scale())
+                .and_then(|factor| m.mantissa().checked_mul(factor))
+        })
+        .collect()
+}
+
+impl<'a> Ranking<'a> {
+    /// Ranks the entrants. `disqualified` names the entrants a manager disqualified (by id).
+    pub fn new(
+        entrants: impl IntoIterator<Item = (&'a Entrant, &'a Score)>,
+        rules: &ScoringRules,
+        disqualified: &HashMap<String, String>,
+    ) -> Ranking<'a> {
+        let entrants: Vec<(&Entrant, &Score)> = entrants.into_iter().collect();
+        let metrics: Vec<Decimal> = entrants.iter().map(|(_, score)| score.metric).collect();
+        let whole = whole_metrics(&metrics);
+        // Without whole numbers, every row ties on the first keys and the whole order decides.
+        let exact = whole.is_some();
+        let mut rows: Vec<Row> = entrants
+            .iter()
+            .zip(whole.unwrap_or_else(|| vec![0; metrics.len()]))
+            .enumerate()
+            .map(|(i, ((entrant, score), metric))| Row {
+                status: standing_status(entrant, score, disqualified),
+                metric,
+                entrant: i as u32,
+            })
+            .collect();
+        let tie_breaks = &rules.tie_breaks;
+        let placing = |row: &Row| {
+            let (entrant, score) = entrants[row.entrant as usize];
+            Placing {
+                status: row.status,
+                score,
+                registered_msc: entrant.registered_msc,
+                entrant: &entrant.id,
+            }
+        };
+        // By status and metric first, reading only the rows; then each run of equal metrics (a
+        // few thousand entrants may share one, -1 in a return over drawdown that only fell) by
+        // the whole order, which reads the scores and the entrants.
+        let first_keys = |row: &Row| (status_order(row.status), Reverse(row.metric));
+        rows.sort_by_key(first_keys);
+        for tied in rows.chunk_by_mut(|a, b| first_keys(a) == first_keys(b)) {
+            if tied.len() > 1 {
+                tied.sort_by(|a, b| {
+                    if exact {
+                        placing(a).order_among_equals(placing(b), tie_breaks)
+                    } else {
+                        placing(a).order(placing(b), tie_breaks)
+                    }
+                });
+            }
+        }
+        Ranking {
+            entrants,
+            rows,
+            min_return_for_prize: rules.min_return_for_prize,
+        }
+    }
+
+    /// How many entrants are ranked or not.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The standing at `position` in the leaderboard's order (0 is the first).
+    pub fn standing(&self, position: usize) -> Standing {
+        let row = &self.rows[position];
+        let (entrant, score) = self.entrants[row.entrant as usize];
+        let ranked = row.status == StandingStatus::Ranked;
+        Standing {
+            // The ranked come first.
+            rank: ranked.then_some(position as u32 + 1),
+            entrant: entrant.id.clone(),
+            login: entrant.login,
+            registered_msc: entrant.registered_msc,
+            status: row.status,
+            prize_eligible: ranked
+                && self
+                    .min_return_for_prize
+                    .is_none_or(|min| score.return_ >= min),
+            score: score.clone(),
+        }
+    }
+
+    /// The standings at `positions` (those past the end left out).
+    pub fn standings(&self, positions: Range<usize>) -> Vec<Standing> {
+        (positions.start.min(self.len())..positions.end.min(self.len()))
+            .map(|position| self.standing(position))
+            .collect()
+    }
+}
+
+fn standing_status(
+    entrant: &Entrant,
+    score: &Score,
+    disqualified: &HashMap<String, String>,
+) -> StandingStatus {
+    if disqualified.contains_key(&entrant.id) {
+        return StandingStatus::Disqualified;
+    }
+    match score.status {
+        ScoreStatus::Ranked => StandingStatus::Ranked,
+        ScoreStatus::TooFewTrades => StandingStatus::TooFewTrades,
+        ScoreStatus::DrawdownExceeded => StandingStatus::DrawdownExceeded,
+    }
+}
+
+/// Every entrant's standing, in the leaderboard's order. `disqualified` names the entrants a
+/// manager disqualified (by id).
 pub fn rank<'a>(
     entrants: impl IntoIterator<Item = (&'a Entrant, &'a Score)>,
     rules: &ScoringRules,
     disqualified: &HashMap<String, String>,
 ) -> Vec<Standing> {
-    let mut standings: Vec<Standing> = entrants
-        .into_iter()
-        .map(|(entrant, score)| {
-            let status = if disqualified.contains_key(&entrant.id) {
-                StandingStatus::Disqualified
-            } else {
-                match score.status {
-                    ScoreStatus::Ranked => StandingStatus::Ranked,
-                    ScoreStatus::TooFewTrades => StandingStatus::TooFewTrades,
-                    ScoreStatus::DrawdownExceeded => StandingStatus::DrawdownExceeded,
-                }
-            };
-            let prize_eligible = status == StandingStatus::Ranked
-                && rules
-                    .min_return_for_prize
-                    .is_none_or(|min| score.return_ >= min);
-            Standing {
-                rank: None,
-                entrant: entrant.id.clone(),
-                login: entrant.login,
-                registered_msc: entrant.registered_msc,
-                status,
-                prize_eligible,
-                score: score.clone(),
-            }
-        })
-        .collect();
-    standings.sort_by(|a, b| compare(a, b, &rules.tie_breaks));
-    for (i, standing) in standings
-        .iter_mut()
-        .take_while(|s| s.status == StandingStatus::Ranked)
-        .enumerate()
-    {
-        standing.rank = Some(i as u32 + 1);
-    }
-    standings
-}
-
-/// The leaderboard's order (see the module documentation).
-pub fn compare(a: &Standing, b: &Standing, tie_breaks: &[TieBreak]) -> Ordering {
-    status_order(a.status)
-        .cmp(&status_order(b.status))
-        .then_with(|| b.score.metric.cmp(&a.score.metric))
-        .then_with(|| {
-            tie_breaks
-                .iter()
-                .map(|tie| by_tie_break(*tie, &a.score, &b.score))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        })
-        .then_with(|| a.registered_msc.cmp(&b.registered_msc))
-        .then_with(|| a.entrant.cmp(&b.entrant))
+    let ranking = Ranking::new(entrants, rules, disqualified);
+    ranking.standings(0..ranking.len())
 }
 
 /// The metric as the leaderboard shows it (a return in percent with two decimals).
@@ -197,5 +336,43 @@ mod tests {
             standings.last().unwrap().status,
             StandingStatus::Disqualified
         );
+    }
+
+    #[test]
+    fn metrics_too_wide_for_one_scale_are_compared_as_decimals() {
+        let rules = ScoringRules::of(&definition(json!({"kind": "return"}), json!({})));
+        let mut huge = score(0, 0, 1);
+        huge.metric = Decimal::MAX;
+        let mut tiny = score(0, 0, 1);
+        tiny.metric = Decimal::new(1, 28);
+        let mut below = score(0, 0, 1);
+        below.metric = Decimal::new(-1, 28);
+        let scores = [tiny, below, huge];
+        // MAX at 28 decimals does not fit an i128
+        assert_eq!(
+            whole_metrics(&scores.iter().map(|s| s.metric).collect::<Vec<_>>()),
+            None
+        );
+        let entrants = [
+            entrant("a", START),
+            entrant("b", START),
+            entrant("c", START),
+        ];
+        let standings = rank(entrants.iter().zip(scores.iter()), &rules, &HashMap::new());
+        let order: Vec<&str> = standings.iter().map(|s| s.entrant.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn a_page_is_the_standings_at_its_positions() {
+        let rules = ScoringRules::of(&definition(json!({"kind": "return"}), json!({})));
+        let entrants: Vec<Entrant> = (0..5).map(|i| entrant(&format!("e{i}"), START)).collect();
+        let scores: Vec<Score> = (0..5).map(|i| score(i % 3, i, 1)).collect();
+        let ranking = Ranking::new(entrants.iter().zip(scores.iter()), &rules, &HashMap::new());
+        let all = rank(entrants.iter().zip(scores.iter()), &rules, &HashMap::new());
+        assert_eq!(ranking.standings(1..3), all[1..3]);
+        assert_eq!(ranking.standings(3..50), all[3..]);
+        assert!(ranking.standings(7..9).is_empty());
+        assert_eq!(ranking.standing(0), all[0]);
     }
 }

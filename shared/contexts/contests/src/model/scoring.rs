@@ -41,6 +41,7 @@ use time::OffsetDateTime;
 
 use super::Millis;
 use super::definition::{ContestDefinition, MetricKind, TieBreak};
+use super::platform_keys::PlatformKeyMap;
 
 /// Decimal places of a return, a drawdown and the return-over-drawdown ratio as scored: the
 /// ranking compares these rounded values, so equal performances tie and tie-breaks decide.
@@ -259,7 +260,14 @@ pub struct Fold {
     /// The growth index chained up to the current sub-period (1 at the start).
     pub index: Decimal,
     pub peak: Decimal,
+    /// The lowest growth index since the peak. A counted trade that leaves the index at or
+    /// above it cannot deepen the drawdown (a smaller fall of the same peak divides into a
+    /// fraction no larger), so only one below it is divided.
+    pub trough: Decimal,
     pub max_drawdown: Decimal,
+    /// `max_drawdown` rounded as scored, made when the drawdown deepens (rarely) rather than
+    /// at every score.
+    pub max_drawdown_scored: Decimal,
     pub trades: u32,
     pub profit: Decimal,
     pub volume: Decimal,
@@ -321,6 +329,7 @@ impl Fold {
         self.base = self.equity;
         self.index = Decimal::ONE;
         self.peak = Decimal::ONE;
+        self.trough = Decimal::ONE;
     }
 
     pub(crate) fn apply(&mut self, event: &Event, rules: &ScoringRules, out: &mut impl Listener) {
@@ -369,10 +378,13 @@ impl Fold {
                 let index = self.current_index();
                 if index > self.peak {
                     self.peak = index;
-                } else if index < self.peak {
+                    self.trough = index;
+                } else if index < self.trough {
+                    self.trough = index;
                     let drawdown = (self.peak - index) / self.peak;
                     if drawdown > self.max_drawdown {
                         self.max_drawdown = drawdown;
+                        self.max_drawdown_scored = drawdown.round_dp(RATIO_DP);
                     }
                 }
                 out.counted(event, self, index);
@@ -416,7 +428,7 @@ impl Fold {
         } else {
             Decimal::ZERO
         };
-        let max_drawdown = self.max_drawdown.round_dp(RATIO_DP);
+        let max_drawdown = self.max_drawdown_scored;
         let metric = match rules.metric {
             MetricKind::Return => return_,
             MetricKind::Profit => self.profit,
@@ -452,7 +464,7 @@ impl Fold {
 /// Symbol names, each stored once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Symbols {
-    ids: HashMap<String, u32>,
+    ids: PlatformKeyMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -527,11 +539,12 @@ impl Book {
         !self.pending.is_empty() || !self.removed.is_empty()
     }
 
-    /// Merges what arrived and folds: forward from where the fold stands when everything
-    /// new comes after it, from the start otherwise. Returns whether it refolded.
-    fn update(&mut self, rules: &ScoringRules) -> bool {
+    /// Merges `arrived` (what arrived since the last update, in the order it came; left empty)
+    /// and folds: forward from where the fold stands when everything new comes after it, from
+    /// the start otherwise. Returns whether it refolded.
+    fn update(&mut self, arrived: &mut Vec<Event>, rules: &ScoringRules) -> bool {
         let mut refold = false;
-        let mut fold_pending = false;
+        let mut fold_arrived = false;
         if !self.removed.is_empty() {
             let removed = std::mem::take(&mut self.removed);
             let before = self.events.len();
@@ -542,10 +555,10 @@ impl Book {
             });
             refold |= self.events.len() != before;
         }
-        if !self.pending.is_empty() {
-            self.pending.sort_by_key(Event::key);
+        if !arrived.is_empty() {
+            arrived.sort_by_key(Event::key);
             // The last arrival of a key wins (a repeat of a deal is the same deal).
-            self.pending.dedup_by(|later, earlier| {
+            arrived.dedup_by(|later, earlier| {
                 if later.key() == earlier.key() {
                     *earlier = *later;
                     true
@@ -553,22 +566,22 @@ impl Book {
                     false
                 }
             });
-            let after_fold = self.last.is_none_or(|last| last < self.pending[0].key());
+            let after_fold = self.last.is_none_or(|last| last < arrived[0].key());
             if self.events.is_empty() {
                 // The first arrivals become the events as they are, without a copy.
-                self.events = std::mem::take(&mut self.pending);
+                self.events = std::mem::take(arrived);
                 let room = room_after(self.events.len());
                 if self.events.capacity() > self.events.len() + 2 * room {
                     self.events.shrink_to(self.events.len() + room);
                 }
             } else if after_fold {
-                self.make_room(self.pending.len());
-                self.events.extend_from_slice(&self.pending);
+                self.make_room(arrived.len());
+                self.events.extend_from_slice(arrived);
                 // Folded from where they arrived, still in the cache.
-                fold_pending = !refold && self.folded + self.pending.len() == self.events.len();
+                fold_arrived = !refold && self.folded + arrived.len() == self.events.len();
             } else {
-                self.make_room(self.pending.len());
-                for event in &self.pending {
+                self.make_room(arrived.len());
+                for event in arrived.iter() {
                     match self.events.binary_search_by_key(&event.key(), Event::key) {
                         Ok(at) => {
                             if self.events[at] != *event {
@@ -588,8 +601,8 @@ impl Book {
             self.fold = Fold::default();
             self.folded = 0;
         }
-        let new = if fold_pending {
-            &self.pending[..]
+        let new = if fold_arrived {
+            &arrived[..]
         } else {
             &self.events[self.folded..]
         };
@@ -597,7 +610,7 @@ impl Book {
         for event in new {
             self.fold.apply(event, rules, &mut last_index);
         }
-        self.pending.clear();
+        arrived.clear();
         self.folded = self.events.len();
         self.last = self.events.last().map(Event::key);
         self.score = self.fold.score_at(rules, last_index.0);
@@ -613,6 +626,17 @@ impl Book {
             self.events
                 .reserve_exact(needed + room_after(needed) - self.events.len());
         }
+    }
+
+    /// This book with `later` merged and folded from its first event.
+    fn refolded(&self, mut later: Vec<Event>, rules: &ScoringRules) -> Book {
+        let mut fresh = self.clone();
+        fresh.fold = Fold::default();
+        fresh.folded = 0;
+        let mut arrived = std::mem::take(&mut fresh.pending);
+        arrived.append(&mut later);
+        fresh.update(&mut arrived, rules);
+        fresh
     }
 
     fn full_fold(&self, rules: &ScoringRules) -> Fold {
@@ -639,8 +663,14 @@ pub struct Scoring {
     rules: ScoringRules,
     pub(crate) symbols: Symbols,
     pub(crate) books: Vec<Book>,
-    by_login: HashMap<u64, usize>,
+    by_login: PlatformKeyMap<u64, usize>,
+    /// Books with their own arrivals or removals since the last update.
     dirty: Vec<usize>,
+    /// What arrived since the last update, after the first (see [`Scoring::arrive`]), with
+    /// its book, in the order it came.
+    arrivals: Vec<(u32, Event)>,
+    /// Whether an update has run.
+    updated: bool,
 }
 
 fn check_symbol(symbol: &str) -> Result<()> {
@@ -717,8 +747,10 @@ impl Scoring {
             rules,
             symbols: Symbols::default(),
             books: Vec::new(),
-            by_login: HashMap::new(),
+            by_login: PlatformKeyMap::default(),
             dirty: Vec::new(),
+            arrivals: Vec::new(),
+            updated: false,
         }
     }
 
@@ -753,26 +785,43 @@ impl Scoring {
     }
 
     /// The book of `login`, marked for the next update.
-    fn book_to_update(&mut self, login: u64) -> Option<usize> {
+    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
         let book = *self.by_login.get(&login)?;
         if !self.books[book].is_dirty() {
             self.dirty.push(book);
         }
-        Some(book)
+        Some(&mut self.books[book])
     }
 
-    fn book_mut(&mut self, login: u64) -> Option<&mut Book> {
-        let book = self.book_to_update(login)?;
-        Some(&mut self.books[book])
+    /// Holds an event of `login`'s book until the next update; `false` when the login is no
+    /// entrant's. Until the first update, the event goes to its book: a first load of millions
+    /// becomes the books as it is, without a copy. After it, events are gathered here in the
+    /// order they come, and the update merges them book by book in the order the books are
+    /// held: a scoring pass with a deal for each of 100,000 entrants then reads each book
+    /// once, in the order memory reads ahead, rather than once when the deal is added and
+    /// again when it is folded, both times in the feed's order (each a wait for memory).
+    fn arrive(&mut self, login: u64, event: Event) -> bool {
+        let Some(&book) = self.by_login.get(&login) else {
+            return false;
+        };
+        if self.updated {
+            self.arrivals.push((book as u32, event));
+        } else {
+            if !self.books[book].is_dirty() {
+                self.dirty.push(book);
+            }
+            self.books[book].arrive(event);
+        }
+        true
     }
 
     /// Adds a closed trade of an entrant's account (a repeat replaces the one with its deal
     /// and time); `false` when the login is no entrant's.
     pub fn add_trade(&mut self, trade: &Trade) -> Result<bool> {
         trade.validate()?;
-        let Some(book) = self.book_to_update(trade.login) else {
+        if !self.by_login.contains_key(&trade.login) {
             return Ok(false);
-        };
+        }
         let symbol = self.symbols.id(&trade.symbol);
         let event = Event {
             at: trade.closed_msc,
@@ -785,47 +834,68 @@ impl Scoring {
                 side: trade.side,
             },
         };
-        self.books[book].arrive(event);
-        Ok(true)
+        Ok(self.arrive(trade.login, event))
     }
 
     /// Adds a cash flow of an entrant's account; `false` when the login is no entrant's.
     pub fn add_cash_flow(&mut self, flow: &CashFlow) -> Result<bool> {
         flow.validate()?;
-        let Some(book) = self.book_mut(flow.login) else {
-            return Ok(false);
-        };
-        book.arrive(Event {
+        let event = Event {
             at: flow.at_msc,
             id: flow.id,
             body: Body::Flow {
                 amount: flow.amount,
                 kind: flow.kind,
             },
-        });
-        Ok(true)
+        };
+        Ok(self.arrive(flow.login, event))
     }
 
     /// Takes back a trade (`trade`) or cash flow the platform cancelled or moved in time.
     pub fn remove(&mut self, login: u64, trade: bool, id: u64) -> bool {
-        match self.book_mut(login) {
-            Some(book) => {
-                // What arrived before the removal in this batch goes with it; what arrives
-                // after it stays (a deal moved in time is removed, then added again).
-                book.pending
-                    .retain(|e| !(e.id == id && e.is_trade() == trade));
-                book.removed.push((trade, id));
-                true
-            }
-            None => false,
+        let Some(&index) = self.by_login.get(&login) else {
+            return false;
+        };
+        // What arrived before the removal in this batch goes with it; what arrives after it
+        // stays (a deal moved in time is removed, then added again).
+        let removed = |e: &Event| e.id == id && e.is_trade() == trade;
+        self.arrivals
+            .retain(|(book, e)| !(*book as usize == index && removed(e)));
+        if let Some(book) = self.book_mut(login) {
+            book.pending.retain(|e| !removed(e));
+            book.removed.push((trade, id));
         }
+        true
     }
 
     /// Folds what arrived since the last update.
     pub fn update(&mut self) -> UpdateReport {
+        self.updated = true;
+        let arrivals = std::mem::take(&mut self.arrivals);
+        // Each touched book with where its arrivals are (none: what its book holds), in the
+        // order the books are held.
+        let mut touched: Vec<(u32, Option<u32>)> = (arrivals.iter().enumerate())
+            .map(|(at, (book, _))| (*book, Some(at as u32)))
+            .chain(self.dirty.drain(..).map(|book| (book as u32, None)))
+            .collect();
+        touched.sort_unstable();
         let mut report = UpdateReport::default();
-        for book in std::mem::take(&mut self.dirty) {
-            if self.books[book].update(&self.rules) {
+        let mut gathered = Vec::new();
+        for places in touched.chunk_by(|a, b| a.0 == b.0) {
+            let book = &mut self.books[places[0].0 as usize];
+            // What the book holds itself (a first load) is merged without a copy.
+            let mut own = std::mem::take(&mut book.pending);
+            let arrived = if own.is_empty() {
+                &mut gathered
+            } else {
+                &mut own
+            };
+            arrived.extend(
+                places
+                    .iter()
+                    .filter_map(|(_, at)| Some(arrivals[(*at)? as usize].1)),
+            );
+            if book.update(arrived, &self.rules) {
                 report.refolded += 1;
             } else {
                 report.extended += 1;
@@ -851,18 +921,16 @@ impl Scoring {
     /// Every entrant's score recomputed from all their events, ignoring every fold state kept
     /// (what arrived but was not yet updated included).
     pub fn recompute(&self) -> Vec<Score> {
+        let mut arrived: HashMap<usize, Vec<Event>> = HashMap::new();
+        for (book, event) in &self.arrivals {
+            arrived.entry(*book as usize).or_default().push(*event);
+        }
         self.books
             .iter()
-            .map(|book| {
-                if book.is_dirty() {
-                    let mut fresh = book.clone();
-                    fresh.fold = Fold::default();
-                    fresh.folded = 0;
-                    fresh.update(&self.rules);
-                    fresh.score
-                } else {
-                    book.full_fold(&self.rules).score(&self.rules)
-                }
+            .enumerate()
+            .map(|(i, book)| match arrived.remove(&i) {
+                None if !book.is_dirty() => book.full_fold(&self.rules).score(&self.rules),
+                later => book.refolded(later.unwrap_or_default(), &self.rules).score,
             })
             .collect()
     }
@@ -880,10 +948,12 @@ impl Scoring {
 
     /// How many events are held.
     pub fn events(&self) -> usize {
-        self.books
+        let held: usize = self
+            .books
             .iter()
             .map(|b| b.events.len() + b.pending.len())
-            .sum()
+            .sum();
+        held + self.arrivals.len()
     }
 
     pub fn entrants(&self) -> usize {
@@ -896,11 +966,15 @@ impl Scoring {
 
     /// The explanation of an entrant's score, from the same fold.
     pub fn explain(&self, login: u64) -> Option<Explanation> {
-        let book = &self.books[*self.by_login.get(&login)?];
-        let mut fresh;
-        let book = if book.is_dirty() {
-            fresh = book.clone();
-            fresh.update(&self.rules);
+        let index = *self.by_login.get(&login)?;
+        let book = &self.books[index];
+        let later: Vec<Event> = (self.arrivals.iter())
+            .filter(|(b, _)| *b as usize == index)
+            .map(|(_, event)| *event)
+            .collect();
+        let fresh;
+        let book = if book.is_dirty() || !later.is_empty() {
+            fresh = book.refolded(later, &self.rules);
             &fresh
         } else {
             book
@@ -1275,6 +1349,96 @@ pub(crate) mod tests {
         assert_eq!(s.score_of(1).unwrap().trades, 2);
         assert_eq!(s.score_of(1).unwrap().profit, Decimal::from(200));
         assert!(s.differences().is_empty());
+    }
+
+    #[test]
+    fn what_arrives_after_an_update_counts_in_a_recompute_and_an_explanation_before_the_next() {
+        let mut s = scoring(json!({"kind": "return"}), json!({}));
+        s.add_cash_flow(&flow(1, 1, START - MINUTE, 1000)).unwrap();
+        s.add_trade(&trade(3, 1, START, START + 3 * MINUTE, 100))
+            .unwrap();
+        s.update();
+        s.add_trade(&trade(4, 1, START, START + 4 * MINUTE, 55))
+            .unwrap();
+        s.add_trade(&trade(2, 1, START, START + MINUTE, -100))
+            .unwrap();
+        s.add_trade(&trade(5, 1, START, START + 5 * MINUTE, 70))
+            .unwrap();
+        // taken back: what arrived before the removal goes with it
+        assert!(s.remove(1, true, 5));
+        assert_eq!(s.events(), 4);
+        let recomputed = s.recompute();
+        let explained = s.explain(1).unwrap().score;
+        assert_eq!(s.score_of(1).unwrap().profit, Decimal::from(100));
+        assert_eq!(
+            s.update(),
+            UpdateReport {
+                extended: 0,
+                refolded: 1
+            }
+        );
+        let score = s.score_of(1).unwrap();
+        assert_eq!(score.profit, Decimal::from(55));
+        assert_eq!(score.trades, 3);
+        assert_eq!(recomputed, [score.clone()]);
+        assert_eq!(explained.as_ref(), Some(score));
+        assert!(s.differences().is_empty());
+    }
+
+    /// The growth index after each counted trade, unrounded.
+    struct Indexes(Vec<Decimal>);
+
+    impl Listener for Indexes {
+        fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Decimal) {
+            self.0.push(index_after);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_drawdown_is_the_deepest_fall_from_a_peak_divided_at_every_trade(
+            // results in cents; every fifth also brings a deposit, which chains the index into
+            // long fractions
+            moves in proptest::collection::vec((-40_000i64..40_000, 0i64..5, 1i64..100_000), 1..80),
+        ) {
+            let rules = ScoringRules::of(&definition(json!({"kind": "return"}), json!({})));
+            let mut fold = Fold::default();
+            let mut indexes = Indexes(Vec::new());
+            let deposit = |at: Millis, cents: i64| Event {
+                at,
+                id: at as u64,
+                body: Body::Flow { amount: Decimal::new(cents, 2), kind: CashFlowKind::Deposit },
+            };
+            fold.apply(&deposit(START - MINUTE, 100_000), &rules, &mut indexes);
+            for (i, (net, flow, cents)) in moves.iter().enumerate() {
+                let at = START + i as i64 * MINUTE;
+                if *flow == 0 {
+                    fold.apply(&deposit(at, *cents), &rules, &mut indexes);
+                }
+                let trade = Event {
+                    at: at + 1,
+                    id: i as u64,
+                    body: Body::Trade {
+                        opened: START,
+                        volume: Decimal::ONE,
+                        net: Decimal::new(*net, 2),
+                        symbol: 0,
+                        side: Side::Buy,
+                    },
+                };
+                fold.apply(&trade, &rules, &mut indexes);
+            }
+            let (mut peak, mut deepest) = (Decimal::ONE, Decimal::ZERO);
+            for index in indexes.0 {
+                if index > peak {
+                    peak = index;
+                } else if index < peak {
+                    deepest = deepest.max((peak - index) / peak);
+                }
+            }
+            proptest::prop_assert_eq!(fold.max_drawdown, deepest);
+            proptest::prop_assert_eq!(fold.max_drawdown_scored, deepest.round_dp(RATIO_DP));
+        }
     }
 
     #[test]
