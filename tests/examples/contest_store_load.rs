@@ -84,7 +84,7 @@ fn deals(i: u64, count: u64) -> Vec<PlatformDeal> {
         let closed = opened + r.between(1, 120) * MINUTE;
         let symbol = SYMBOLS[(r.next() % SYMBOLS.len() as u64) as usize];
         let volume = Decimal::new(r.between(1, 300), 2);
-        let buy = r.next() % 2 == 0;
+        let buy = r.next().is_multiple_of(2);
         let ticket = i * 1_000_000 + 2 * k;
         let deal = |ticket: u64, action, entry, at| PlatformDeal {
             deal: ticket,

@@ -1380,7 +1380,7 @@ pub(crate) mod tests {
         let score = s.score_of(1).unwrap();
         assert_eq!(score.profit, Decimal::from(55));
         assert_eq!(score.trades, 3);
-        assert_eq!(recomputed, [score.clone()]);
+        assert_eq!(recomputed, std::slice::from_ref(score));
         assert_eq!(explained.as_ref(), Some(score));
         assert!(s.differences().is_empty());
     }
