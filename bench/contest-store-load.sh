@@ -18,5 +18,5 @@ if [ -z "${DYNAMODB_LOCAL_DIR:-}" ]; then
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for engine in $ENGINES; do
-  "$target/release/examples/contest_store_load" "$engine" "$ENTRANTS" "$DEALS"
+  /usr/bin/time -f "engine=$engine peak_rss_kb=%M wall_seconds=%e" "$target/release/examples/contest_store_load" "$engine" "$ENTRANTS" "$DEALS"
 done

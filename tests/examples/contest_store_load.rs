@@ -7,7 +7,8 @@
 //!
 //! Set-up, untimed: each entrant's deals (positions opened and closed, half the deals each)
 //! written with the live path's keys, versions and JSON, as many a transaction as the store
-//! takes. Timed: the load; then, apart, scoring what it loaded (`update`, the ranking).
+//! takes. Timed: the load; then, apart, scoring what it loaded (`update`, the ranking). The
+//! peak RSS is the process's (bench/contest-store-load.sh runs it under `/usr/bin/time`).
 //!
 //! Usage: `contest_store_load sqlite|dynamodb [entrants] [deals per entrant]` (defaults
 //! 10,000 and 100); `bash bench/contest-store-load.sh` runs it, numbers in docs/PERFORMANCE.md.
@@ -22,6 +23,8 @@ use brokeros_contests::model::definition::ContestDefinition;
 use brokeros_contests::model::ranking::Ranking;
 use brokeros_store::{Condition, Item, MAX_TRANSACTION_OPS, Store, Table, WriteOp};
 use brokeros_trading::{DealAction, DealEntry, PlatformDeal};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 
 const CONTEST: &str = r#"{
@@ -39,23 +42,6 @@ const SYMBOLS: [&str; 4] = ["EURUSD", "GBPUSD", "XAUUSD", "US30"];
 
 /// Transactions written at once while setting up (each waits for its commit).
 const WRITES_IN_FLIGHT: usize = 8;
-
-/// splitmix64: the same deals on every run.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn between(&mut self, low: i64, high: i64) -> i64 {
-        low + (self.next() % (high - low + 1) as u64) as i64
-    }
-}
 
 fn entrant(i: u64) -> RosterEntrant {
     RosterEntrant {
@@ -76,15 +62,16 @@ fn entrant(i: u64) -> RosterEntrant {
 /// contest's first 29 days.
 fn deals(i: u64, count: u64) -> Vec<PlatformDeal> {
     let login = 5_000_000 + i;
-    let mut r = Random(i);
+    // Seeded: the same deals on every run.
+    let mut r = StdRng::seed_from_u64(i);
     let step = 29 * 24 * 60 * MINUTE / (count as i64 / 2).max(1);
     let mut deals = Vec::with_capacity(count as usize);
     for k in 0..count / 2 {
-        let opened = START + k as i64 * step + r.between(0, step / 4);
-        let closed = opened + r.between(1, 120) * MINUTE;
-        let symbol = SYMBOLS[(r.next() % SYMBOLS.len() as u64) as usize];
-        let volume = Decimal::new(r.between(1, 300), 2);
-        let buy = r.next().is_multiple_of(2);
+        let opened = START + k as i64 * step + r.random_range(0..=step / 4);
+        let closed = opened + r.random_range(1..=120) * MINUTE;
+        let symbol = SYMBOLS[r.random_range(0..SYMBOLS.len())];
+        let volume = Decimal::new(r.random_range(1..=300), 2);
+        let buy = r.random_bool(0.5);
         let ticket = i * 1_000_000 + 2 * k;
         let deal = |ticket: u64, action, entry, at| PlatformDeal {
             deal: ticket,
@@ -115,7 +102,7 @@ fn deals(i: u64, count: u64) -> Vec<PlatformDeal> {
         };
         deals.push(deal(ticket, open, DealEntry::In, opened));
         let mut out = deal(ticket + 1, close, DealEntry::Out, closed);
-        out.profit = Decimal::new(r.between(-4_000, 4_200), 2);
+        out.profit = Decimal::new(r.random_range(-4_000..=4_200), 2);
         deals.push(out);
     }
     deals
@@ -139,16 +126,6 @@ fn items(contest: &str, deals: Vec<PlatformDeal>) -> Vec<WriteOp> {
             }
         })
         .collect()
-}
-
-fn peak_rss_mb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 async fn write_all(store: &Arc<dyn Store>, ops: Vec<WriteOp>) {
@@ -219,11 +196,10 @@ async fn main() {
         "every deal read back"
     );
     println!(
-        "RESULT engine={engine} load_seconds={:.3} deals_per_second={:.0} entrants_per_second={:.0} peak_rss_mb={}",
+        "RESULT engine={engine} load_seconds={:.3} deals_per_second={:.0} entrants_per_second={:.0}",
         load.as_secs_f64(),
         deals_written as f64 / load.as_secs_f64(),
         entrants as f64 / load.as_secs_f64(),
-        peak_rss_mb()
     );
 
     let started = Instant::now();
@@ -231,11 +207,10 @@ async fn main() {
     let ranking = Ranking::new(scoring.scores(), scoring.rules(), &HashMap::new());
     let top = ranking.standing(0);
     println!(
-        "RESULT engine={engine} scoring_seconds={:.3} events={} top={}:{} peak_rss_mb={}",
+        "RESULT engine={engine} scoring_seconds={:.3} events={} top={}:{}",
         started.elapsed().as_secs_f64(),
         scoring.events(),
         top.entrant,
         top.score.metric,
-        peak_rss_mb()
     );
 }

@@ -532,15 +532,24 @@ pub struct Recompute {
 pub async fn scoring_from_store(services: &Services, roster: &Roster) -> Result<Scoring> {
     let mut all = Scoring::with_rules(roster.rules());
     for entrant in &roster.entrants {
-        let stored = repo::entry_deals(services, roster.contest(), entrant.entrant.login).await?;
-        let deals: Vec<PlatformDeal> = stored
-            .into_values()
-            .filter(|(_, d)| !d.cancelled)
-            .map(|(_, d)| d.deal)
-            .collect();
+        let deals = counting_deals(services, roster.contest(), entrant.entrant.login).await?;
         enter_account(&mut all, &entrant.entrant, entrant.opening_balance, &deals)?;
     }
     Ok(all)
+}
+
+/// An entry account's deals as stored, cancelled ones left out.
+async fn counting_deals(
+    services: &Services,
+    contest: &str,
+    login: u64,
+) -> Result<Vec<PlatformDeal>> {
+    let stored = repo::entry_deals(services, contest, login).await?;
+    Ok(stored
+        .into_values()
+        .filter(|(_, d)| !d.cancelled)
+        .map(|(_, d)| d.deal)
+        .collect())
 }
 
 /// Recomputes every entrant's score from all its stored deals in one scoring, compares each
@@ -595,12 +604,7 @@ pub async fn explanation(
     entrant: &str,
 ) -> Result<Explanation> {
     let entrant = roster.find(entrant)?;
-    let stored = repo::entry_deals(services, roster.contest(), entrant.entrant.login).await?;
-    let deals: Vec<PlatformDeal> = stored
-        .into_values()
-        .filter(|(_, d)| !d.cancelled)
-        .map(|(_, d)| d.deal)
-        .collect();
+    let deals = counting_deals(services, roster.contest(), entrant.entrant.login).await?;
     let (scoring, _) = entrant_scoring(
         &roster.rules(),
         &entrant.entrant,
