@@ -174,26 +174,25 @@ async fn leaderboard(
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
     let page: brokeros_kernel::PageParams = query(&uri)?;
-    let (snapshot, body) = standings::leaderboard(&state.services.contests, &id, &page).await?;
-    // The page's identity: the snapshot's rows and which of them this page shows.
-    let etag = format!(
-        "\"{}-{}-{}\"",
-        snapshot,
-        page.cursor.as_deref().unwrap_or("0"),
-        page.limit.unwrap_or(0)
-    );
-    let cache = [
-        (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, "public, max-age=15".to_string()),
-    ];
-    let matched = headers
+    let quoted = |tag: &str| format!("\"{tag}\"");
+    let held = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if matched {
-        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
-    }
-    Ok((cache, axum::Json(body)).into_response())
+        .unwrap_or_default();
+    let is_current = |tag: &str| {
+        held.split(',')
+            .any(|t| t.trim() == quoted(tag) || t.trim() == "*")
+    };
+    let (tag, body) =
+        standings::leaderboard(&state.services.contests, &id, &page, is_current).await?;
+    let cache = [
+        (header::ETAG, quoted(&tag)),
+        (header::CACHE_CONTROL, "public, max-age=15".to_string()),
+    ];
+    Ok(match body {
+        Some(body) => (cache, axum::Json(body)).into_response(),
+        None => (StatusCode::NOT_MODIFIED, cache).into_response(),
+    })
 }
 
 /// `GET /contests/{id}/entries/{entrant}/score`: an entrant's score and its explanation (the

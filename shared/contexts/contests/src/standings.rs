@@ -20,13 +20,16 @@ use crate::runs::start_run;
 /// Who reads prize rounds: contest managers and finance.
 const PRIZE_READERS: [Role; 3] = [Role::Marketing, Role::Admin, Role::Finance];
 
-/// A page of the contest's latest leaderboard (anyone, once the contest is public), with the
-/// tag of the snapshot it comes from (`none` before the first scoring run).
+/// A page of the contest's latest leaderboard (anyone, once the contest is public), with its
+/// tag: the snapshot's (`none` before the first scoring run) and which of its rows the page
+/// shows. No page when `is_current` says the reader holds the page as tagged: then its rows are
+/// neither read nor sent again.
 pub async fn leaderboard(
     services: &Services,
     contest: &str,
     page: &PageParams,
-) -> Result<(String, Value)> {
+    is_current: impl Fn(&str) -> bool,
+) -> Result<(String, Option<Value>)> {
     let record = services.find::<ContestRecord>(contest).await?;
     if !record.is_some_and(|r| r.entity.status.is_public()) {
         return Err(Error::NotFound {
@@ -34,7 +37,21 @@ pub async fn leaderboard(
             id: contest.to_string(),
         });
     }
-    let (board, rows, next) = live::leaderboard_page(services, contest, page).await?;
+    let request = live::BoardPageRequest::of(page)?;
+    let board = live::latest_board(services, contest).await?;
+    let tag = format!(
+        "{}-{}-{}",
+        board.as_ref().map_or("none", |b| b.etag.as_str()),
+        page.cursor.as_deref().unwrap_or("0"),
+        page.limit.unwrap_or(0)
+    );
+    if is_current(&tag) {
+        return Ok((tag, None));
+    }
+    let (rows, next) = match &board {
+        Some(board) => live::board_page(services, board, request).await?,
+        None => (Vec::new(), None),
+    };
     let body = json!({
         "contest": contest,
         "snapshot": board.as_ref().map_or(0, |b| b.seq),
@@ -44,8 +61,7 @@ pub async fn leaderboard(
         "items": rows,
         "next": next,
     });
-    let tag = board.map_or_else(|| "none".to_string(), |b| b.etag);
-    Ok((tag, body))
+    Ok((tag, Some(body)))
 }
 
 /// Entrant `entrant`'s score with its explanation: the client's own entry, or any entry for

@@ -10,7 +10,7 @@
 //! makes, so incremental scoring equals a full recompute by construction; the end of a contest
 //! checks it anyway, and a difference stops the prizes.
 
-mod keys;
+pub mod keys;
 mod repo;
 
 use std::collections::{BTreeMap, HashMap};
@@ -429,42 +429,59 @@ pub async fn publish_leaderboard(
     }
 }
 
-/// A page of the latest leaderboard: the snapshot (none before the first scoring run), its
-/// rows from `page.cursor` (an offset), and the cursor of the next page.
-pub async fn leaderboard_page(
+/// The rows of a leaderboard page a reader asks for: `limit` rows from `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardPageRequest {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl BoardPageRequest {
+    /// `page`'s limit (1 to [`BOARD_PAGE_ROWS`], 50 unless given) and cursor (an offset).
+    pub fn of(page: &PageParams) -> Result<BoardPageRequest> {
+        let limit = match page.limit {
+            None => 50,
+            Some(limit) if (1..=BOARD_PAGE_ROWS as u32).contains(&limit) => limit as usize,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "invalid_limit",
+                    "limit",
+                    format!("limit is 1 to {BOARD_PAGE_ROWS}"),
+                ));
+            }
+        };
+        let offset = match &page.cursor {
+            None => 0,
+            Some(text) => text.parse::<u32>().map_err(|_| {
+                Error::invalid(
+                    "invalid_cursor",
+                    "cursor",
+                    "cursor is the next page's offset",
+                )
+            })? as usize,
+        };
+        Ok(BoardPageRequest { offset, limit })
+    }
+}
+
+/// The contest's latest leaderboard snapshot (none before the first scoring run).
+pub async fn latest_board(services: &Services, contest: &str) -> Result<Option<Leaderboard>> {
+    Ok(services
+        .find::<Leaderboard>(contest)
+        .await?
+        .map(|board| board.entity))
+}
+
+/// The rows of `board` that `request` asks for, and the cursor of the next page.
+pub async fn board_page(
     services: &Services,
-    contest: &str,
-    page: &PageParams,
-) -> Result<(Option<Leaderboard>, Vec<BoardRow>, Option<String>)> {
-    let limit = match page.limit {
-        None => 50,
-        Some(limit) if (1..=BOARD_PAGE_ROWS as u32).contains(&limit) => limit as usize,
-        Some(_) => {
-            return Err(Error::invalid(
-                "invalid_limit",
-                "limit",
-                format!("limit is 1 to {BOARD_PAGE_ROWS}"),
-            ));
-        }
-    };
-    let offset = match &page.cursor {
-        None => 0,
-        Some(text) => text.parse::<u32>().map_err(|_| {
-            Error::invalid(
-                "invalid_cursor",
-                "cursor",
-                "cursor is the next page's offset",
-            )
-        })? as usize,
-    };
-    let Some(board) = services.find::<Leaderboard>(contest).await? else {
-        return Ok((None, Vec::new(), None));
-    };
-    let board = board.entity;
-    let rows = repo::board_rows(services, &board, offset, limit).await?;
-    let end = offset + rows.len();
+    board: &Leaderboard,
+    request: BoardPageRequest,
+) -> Result<(Vec<BoardRow>, Option<String>)> {
+    let rows = repo::board_rows(services, board, request.offset, request.limit).await?;
+    let end = request.offset + rows.len();
     let next = (end < board.rows as usize).then(|| end.to_string());
-    Ok((Some(board), rows, next))
+    Ok((rows, next))
 }
 
 /// A pair of entrants the hedging review flagged, and what a contest manager made of it.
@@ -508,25 +525,31 @@ pub struct Recompute {
     pub flags: Vec<HedgeFlag>,
 }
 
-/// Every entrant's deals as stored, cancelled ones left out.
-async fn all_entry_deals(
-    services: &Services,
-    roster: &Roster,
-) -> Result<HashMap<u64, Vec<PlatformDeal>>> {
-    let mut deals = HashMap::new();
+/// Every entrant entered into one scoring from its deals as stored (cancelled ones left out),
+/// not yet updated: what the full recompute at the end reads, one query per entrant. Each
+/// entrant's deals are entered as soon as they are read, so no more than one entrant's are held
+/// beside the scoring's events (all of them at once would take about 430 bytes a deal).
+pub async fn scoring_from_store(services: &Services, roster: &Roster) -> Result<Scoring> {
+    let mut all = Scoring::with_rules(roster.rules());
     for entrant in &roster.entrants {
-        let login = entrant.entrant.login;
-        let stored = repo::entry_deals(services, roster.contest(), login).await?;
-        deals.insert(
-            login,
-            stored
-                .into_values()
-                .filter(|(_, d)| !d.cancelled)
-                .map(|(_, d)| d.deal)
-                .collect(),
-        );
+        let deals = counting_deals(services, roster.contest(), entrant.entrant.login).await?;
+        enter_account(&mut all, &entrant.entrant, entrant.opening_balance, &deals)?;
     }
-    Ok(deals)
+    Ok(all)
+}
+
+/// An entry account's deals as stored, cancelled ones left out.
+async fn counting_deals(
+    services: &Services,
+    contest: &str,
+    login: u64,
+) -> Result<Vec<PlatformDeal>> {
+    let stored = repo::entry_deals(services, contest, login).await?;
+    Ok(stored
+        .into_values()
+        .filter(|(_, d)| !d.cancelled)
+        .map(|(_, d)| d.deal)
+        .collect())
 }
 
 /// Recomputes every entrant's score from all its stored deals in one scoring, compares each
@@ -538,16 +561,7 @@ pub async fn recompute_in_full(
     roster: &Roster,
 ) -> Result<Recompute> {
     let rules = roster.rules();
-    let deals = all_entry_deals(services, roster).await?;
-    let mut all = Scoring::with_rules(rules.clone());
-    for entrant in &roster.entrants {
-        enter_account(
-            &mut all,
-            &entrant.entrant,
-            entrant.opening_balance,
-            &deals[&entrant.entrant.login],
-        )?;
-    }
+    let mut all = scoring_from_store(services, roster).await?;
     all.update();
     let stored = repo::entrant_scores(services, roster.contest()).await?;
     let blank = unscored(&rules);
@@ -590,12 +604,7 @@ pub async fn explanation(
     entrant: &str,
 ) -> Result<Explanation> {
     let entrant = roster.find(entrant)?;
-    let stored = repo::entry_deals(services, roster.contest(), entrant.entrant.login).await?;
-    let deals: Vec<PlatformDeal> = stored
-        .into_values()
-        .filter(|(_, d)| !d.cancelled)
-        .map(|(_, d)| d.deal)
-        .collect();
+    let deals = counting_deals(services, roster.contest(), entrant.entrant.login).await?;
     let (scoring, _) = entrant_scoring(
         &roster.rules(),
         &entrant.entrant,
