@@ -4,11 +4,11 @@
 # durability), in one run, under wrk on loopback; then the same page with If-None-Match (304s).
 # The contest is set up through the API first (bench/contest_leaderboard_setup.py): published,
 # ENTRANTS clients registered, onboarded and entered, a scoring run's snapshot published.
-#   bash bench/contest-leaderboard.sh   # ENTRANTS=500 DURATION=20s CONNECTIONS=32 THREADS=1 by default
+#   bash bench/contest-leaderboard.sh   # ENTRANTS=1000 DURATION=20s CONNECTIONS=32 THREADS=1 by default
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v wrk >/dev/null || { echo "error: wrk is required: apt-get install wrk" >&2; exit 1; }
-ENTRANTS=${ENTRANTS:-500}
+ENTRANTS=${ENTRANTS:-1000}
 DURATION=${DURATION:-20s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (issue 13): contest scoring on one core with 100,000 entrants and 10,000,000 closed
-# trades (plus their cash flows) held in memory: full scoring and ranking, an incremental update
-# with 1 % new deals and the re-ranking, recompute(), the hedging review, peak RSS; then loading
+# trades (plus their cash flows) held in memory: full scoring and ranking, five incremental passes
+# of 1 % new deals each with the re-ranking, recompute(), the hedging review, peak RSS, the same
+# incremental step over books that stay in the cache; then loading
 # the deals from a generated deals.csv (parse + add), and `brokeros contest score` over the
 # generated files (wall time and peak RSS). The files go to a temporary directory, removed at
 # the end.

@@ -2,8 +2,9 @@
 //! (plus their cash flows) held in memory, generated deterministically.
 //!
 //! `memory`: full scoring (every entrant folded from scratch, then the ranking), an incremental
-//! update with 1 % new deals and the re-ranking, `recompute()`, the hedging review, and the
-//! peak RSS. `write DIR`: the same contest as `brokeros contest score`'s files (contest.json,
+//! update with 1 % new deals and the re-ranking (the ranking and its first page), `recompute()`,
+//! the hedging review, the peak RSS, four more incremental passes, and the incremental step over
+//! books that stay in the cache (what a touched entrant costs without waiting for memory). `write DIR`: the same contest as `brokeros contest score`'s files (contest.json,
 //! entrants.csv, cashflows.csv, deals.csv). `load DIR`: reads deals.csv with the kernel's reader
 //! into a scoring holding the entrants and cash flows (parse + add), then scores and ranks.
 //! Run each on one core (see `bench/contest-scoring.sh`).
