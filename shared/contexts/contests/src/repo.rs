@@ -169,15 +169,12 @@ pub(crate) fn marker_puts(markers: &[Key], entrant_id: &str) -> Vec<WriteOp> {
 /// the contest's roster, read by a keyed query (consistent, unlike the entrants' index), so
 /// what scores the contest may rest on it.
 pub async fn entry_roster(core: &Core, contest_id: &str) -> Result<Vec<(u64, String)>> {
-    let mut roster = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::new(Table::Main, None, keys::entries_partition(contest_id))
-            .sk(SortKeyRange::Prefix(keys::LOGIN_ENTRY_PREFIX.into()))
-            .limit(1000)
-            .after(cursor);
-        let page = core.store.query(query).await.map_err(store_error)?;
-        for item in page.items {
+    let query = Query::new(Table::Main, None, keys::entries_partition(contest_id))
+        .sk(SortKeyRange::Prefix(keys::LOGIN_ENTRY_PREFIX.into()));
+    every_item(core, query)
+        .await?
+        .into_iter()
+        .map(|item| {
             let login = item
                 .key
                 .sk
@@ -189,11 +186,25 @@ pub async fn entry_roster(core: &Core, contest_id: &str) -> Result<Vec<(u64, Str
                         item.key.sk
                     ))
                 })?;
-            roster.push((login, item.data));
-        }
+            Ok((login, item.data))
+        })
+        .collect()
+}
+
+/// Every item `query` selects, page after page (pages of 1000).
+pub(crate) async fn every_item(core: &Core, query: Query) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = core
+            .store
+            .query(query.clone().limit(1000).after(cursor))
+            .await
+            .map_err(store_error)?;
+        items.extend(page.items);
         match page.next {
             Some(next) => cursor = Some(next),
-            None => return Ok(roster),
+            None => return Ok(items),
         }
     }
 }
@@ -272,23 +283,14 @@ async fn newest_first<T: Entity>(
 /// Every contest in `status`, from the status index (a moment behind on DynamoDB: a work
 /// queue for the scheduler, whose tasks read each contest again by key).
 pub(crate) async fn contests_in_status(core: &Core, status: &str) -> Result<Vec<ContestRecord>> {
-    let mut records = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::new(
-            Table::Main,
-            Some(Index::Gsi1),
-            keys::contests_in_status(status),
-        )
-        .limit(1000)
-        .after(cursor);
-        let page = core.store.query(query).await.map_err(store_error)?;
-        for item in &page.items {
-            records.push(decode::<ContestRecord>(item)?.entity);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(records),
-        }
-    }
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::contests_in_status(status),
+    );
+    every_item(core, query)
+        .await?
+        .iter()
+        .map(|item| decode::<ContestRecord>(item).map(|stored| stored.entity))
+        .collect()
 }

@@ -46,10 +46,6 @@ enum Task {
         contest_id: String,
         execution_id: String,
     },
-    AlertScoresDiffer {
-        contest_id: String,
-        execution_id: String,
-    },
     ProposePrizes {
         contest_id: String,
         execution_id: String,
@@ -147,46 +143,40 @@ pub async fn run(services: &Services, payload: Value) -> Result<Value> {
             execution_id,
         } => {
             let ctx = ctx(&execution_id);
-            let (_, roster) = load_roster(services, &contest_id).await?;
+            let (record, roster) = load_roster(services, &contest_id).await?;
             let recompute = live::recompute_in_full(services, &ctx, &roster).await?;
             if recompute.differences.is_empty() {
                 live::publish_leaderboard(services, &ctx, &roster, true).await?;
+            } else {
+                // No prize is proposed from scores that do not recompute: the contest says why,
+                // audited, and the workflow fails for an operator (its alarm).
+                let entrants: Vec<&str> = recompute
+                    .differences
+                    .iter()
+                    .map(|(entrant, _, _)| entrant.as_str())
+                    .collect();
+                let mut after = record.entity.clone();
+                after.scoring_alert = Some(format!(
+                    "the incremental scores of {} entrant(s) differ from a full recompute: {}",
+                    entrants.len(),
+                    entrants.join(", ")
+                ));
+                after.updated_at = ctx.now;
+                let mut changes = Changeset::new();
+                changes.update_if_changed(
+                    &ctx,
+                    services.ids.as_ref(),
+                    &record,
+                    &after,
+                    "contest.scores_differ",
+                )?;
+                services.commit(changes).await?;
             }
             Ok(json!({
                 "entrants": recompute.entrants,
                 "differences": recompute.differences.len(),
                 "flags": recompute.flags.len(),
             }))
-        }
-        Task::AlertScoresDiffer {
-            contest_id,
-            execution_id,
-        } => {
-            let ctx = ctx(&execution_id);
-            let (record, roster) = load_roster(services, &contest_id).await?;
-            let recompute = live::recompute_in_full(services, &ctx, &roster).await?;
-            let entrants: Vec<&str> = recompute
-                .differences
-                .iter()
-                .map(|(entrant, _, _)| entrant.as_str())
-                .collect();
-            let mut after = record.entity.clone();
-            after.scoring_alert = Some(format!(
-                "the incremental scores of {} entrant(s) differ from a full recompute: {}",
-                entrants.len(),
-                entrants.join(", ")
-            ));
-            after.updated_at = ctx.now;
-            let mut changes = Changeset::new();
-            changes.update_if_changed(
-                &ctx,
-                services.ids.as_ref(),
-                &record,
-                &after,
-                "contest.scores_differ",
-            )?;
-            services.commit(changes).await?;
-            Ok(json!({ "differences": entrants.len() }))
         }
         Task::ProposePrizes {
             contest_id,

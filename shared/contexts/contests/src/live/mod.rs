@@ -588,15 +588,6 @@ pub async fn flags(services: &Services, contest: &str) -> Result<Vec<HedgeReview
     repo::hedging_flags(services, contest).await
 }
 
-/// An entrant's stored score, if a batch has touched it.
-pub async fn stored_score(
-    services: &Services,
-    contest: &str,
-    entrant: &str,
-) -> Result<Option<EntrantScore>> {
-    repo::entrant_score(services, contest, entrant).await
-}
-
 /// An entrant's score with its explanation, from its deals as stored.
 pub async fn explanation(
     services: &Services,

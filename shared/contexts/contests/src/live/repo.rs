@@ -66,18 +66,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
 
 /// Every item of partition `pk`, in sort key order (read by key, so strongly consistent).
 async fn whole_partition(services: &Services, pk: String) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let mut query = Query::new(Table::Main, None, pk.clone()).limit(1000);
-        query.cursor = cursor;
-        let page = services.store.query(query).await.map_err(store_error)?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
+    crate::repo::every_item(services, Query::new(Table::Main, None, pk)).await
 }
 
 /// An entry account's deals as stored, by ticket, each with the version it was read at.
@@ -125,21 +114,6 @@ pub(super) fn stage_score(
         condition: Condition::Always,
     });
     Ok(())
-}
-
-/// An entrant's stored score (none before a batch touched it).
-pub(super) async fn entrant_score(
-    services: &Services,
-    contest: &str,
-    entrant: &str,
-) -> Result<Option<EntrantScore>> {
-    let item = services
-        .store
-        .get(Table::Main, &keys::score(contest, entrant))
-        .await
-        .map_err(store_error)?;
-    item.map(|item| decode(&item, "contest entrant score"))
-        .transpose()
 }
 
 /// Every entrant's stored score, by entrant id.
