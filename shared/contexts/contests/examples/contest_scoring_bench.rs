@@ -4,7 +4,9 @@
 //! `memory`: full scoring (every entrant folded from scratch, then the ranking), an incremental
 //! update with 1 % new deals and the re-ranking (the ranking and its first page), `recompute()`,
 //! the hedging review, the peak RSS, four more incremental passes, and the incremental step over
-//! books that stay in the cache (what a touched entrant costs without waiting for memory). `write DIR`: the same contest as `brokeros contest score`'s files (contest.json,
+//! books that stay in the cache (what a touched entrant costs without waiting for memory);
+//! `cache` runs that last step alone, for a profiler (`IN_CACHE_PASSES`, 20 by default, sets
+//! its passes). `write DIR`: the same contest as `brokeros contest score`'s files (contest.json,
 //! entrants.csv, cashflows.csv, deals.csv). `load DIR`: reads deals.csv with the kernel's reader
 //! into a scoring holding the entrants and cash flows (parse + add), then scores and ranks.
 //! Run each on one core (see `bench/contest-scoring.sh`).
@@ -391,7 +393,10 @@ fn memory() {
 /// enough), whose books stay in the cache: what a touched entrant costs when nothing waits for
 /// memory — adding its deal and folding it, the arithmetic of the fold and the score.
 fn in_cache() {
-    const PASSES: i64 = 20;
+    let passes: i64 = std::env::var("IN_CACHE_PASSES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(20);
     let mut scoring = Scoring::new(&definition());
     let mut entrants = Vec::new();
     let mut trade = blank_trade();
@@ -414,7 +419,7 @@ fn in_cache() {
     }
     scoring.update();
     let mut took = Duration::ZERO;
-    for pass in 0..PASSES {
+    for pass in 0..passes {
         let mut new_deals = Vec::with_capacity(entrants.len());
         for &i in &entrants {
             trades(
@@ -424,7 +429,7 @@ fn in_cache() {
                 &mut trade,
                 |t| {
                     let mut t = t.clone();
-                    t.opened_msc = END - HOUR + pass * MINUTE;
+                    t.opened_msc = END - HOUR + pass * (50 * MINUTE / passes);
                     t.closed_msc = t.opened_msc + 61 * SECOND;
                     new_deals.push(t);
                 },
@@ -437,9 +442,9 @@ fn in_cache() {
         scoring.update();
         took += started.elapsed();
     }
-    let touched = entrants.len() as f64 * PASSES as f64;
+    let touched = entrants.len() as f64 * passes as f64;
     println!(
-        "RESULT in_cache_entrants={} passes={PASSES} add_and_update_ns_per_entrant={:.0}",
+        "RESULT in_cache_entrants={} passes={passes} add_and_update_ns_per_entrant={:.0}",
         entrants.len(),
         took.as_nanos() as f64 / touched
     );
@@ -618,6 +623,7 @@ fn main() {
         (Some("memory"), _) => memory(),
         (Some("write"), Some(path)) => write(path),
         (Some("load"), Some(path)) => load(path),
-        _ => eprintln!("usage: contest_scoring_bench memory | write DIR | load DIR"),
+        (Some("cache"), _) => in_cache(),
+        _ => eprintln!("usage: contest_scoring_bench memory | cache | write DIR | load DIR"),
     }
 }

@@ -5,6 +5,7 @@
 pub mod contest;
 pub mod definition;
 pub mod entrant;
+pub mod growth;
 pub mod hedging;
 pub mod platform;
 mod platform_keys;

@@ -116,6 +116,7 @@ pub struct Ranking<'a> {
 
 /// An entrant in the sort: its status, its metric as a whole number (see [`whole_metrics`]),
 /// and where its entrant and score are.
+#[derive(Clone, Copy)]
 struct Row {
     status: StandingStatus,
     metric: i128,
@@ -135,6 +136,60 @@ fn whole_metrics(metrics: &[Decimal]) -> Option<Vec<i128>> {
                 .and_then(|factor| m.mantissa().checked_mul(factor))
         })
         .collect()
+}
+
+/// The tie-breaks of a run of entrants with one status and metric, each a column of whole
+/// numbers (see [`whole_metrics`]) in which smaller comes first: the run is sorted by reading
+/// these side by side rather than each entrant's score through a reference, a run of
+/// thousands of equal metrics being common (the drawdown-disqualified all at -1, say).
+struct TieKeys {
+    columns: Vec<Vec<i128>>,
+}
+
+impl TieKeys {
+    /// None when some column does not fit whole numbers at one scale.
+    fn of(placings: &[Placing], tie_breaks: &[TieBreak]) -> Option<TieKeys> {
+        let decimals = |value: fn(&Score) -> Decimal, higher_first: bool| {
+            let values: Vec<Decimal> = placings.iter().map(|p| value(p.score)).collect();
+            let mut whole = whole_metrics(&values)?;
+            if higher_first {
+                // Whole numbers come from 96-bit mantissas: never i128::MIN.
+                whole.iter_mut().for_each(|w| *w = -*w);
+            }
+            Some(whole)
+        };
+        let trades = |higher_first: bool| {
+            let trades = placings.iter().map(|p| i128::from(p.score.trades));
+            Some(trades.map(|t| if higher_first { -t } else { t }).collect())
+        };
+        let mut columns: Vec<Vec<i128>> = tie_breaks
+            .iter()
+            .map(|tie| match tie {
+                TieBreak::HigherProfit => decimals(|s| s.profit, true),
+                TieBreak::HigherVolume => decimals(|s| s.volume, true),
+                TieBreak::LowerDrawdown => decimals(|s| s.max_drawdown, false),
+                TieBreak::MoreTrades => trades(true),
+                TieBreak::FewerTrades => trades(false),
+            })
+            .collect::<Option<_>>()?;
+        columns.push(
+            placings
+                .iter()
+                .map(|p| i128::from(p.registered_msc))
+                .collect(),
+        );
+        Some(TieKeys { columns })
+    }
+
+    /// [`Placing::order_among_equals`] of the run's `a`-th and `b`-th entrants.
+    fn order(&self, a: u32, b: u32, placings: &[Placing]) -> Ordering {
+        let (a, b) = (a as usize, b as usize);
+        self.columns
+            .iter()
+            .map(|column| column[a].cmp(&column[b]))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| placings[a].entrant.cmp(placings[b].entrant))
+    }
 }
 
 impl<'a> Ranking<'a> {
@@ -175,15 +230,24 @@ impl<'a> Ranking<'a> {
         let first_keys = |row: &Row| (status_order(row.status), Reverse(row.metric));
         rows.sort_by_key(first_keys);
         for tied in rows.chunk_by_mut(|a, b| first_keys(a) == first_keys(b)) {
-            if tied.len() > 1 {
-                tied.sort_by(|a, b| {
-                    if exact {
-                        placing(a).order_among_equals(placing(b), tie_breaks)
-                    } else {
-                        placing(a).order(placing(b), tie_breaks)
-                    }
-                });
+            if tied.len() < 2 {
+                continue;
             }
+            let placings: Vec<Placing> = tied.iter().map(placing).collect();
+            let mut order: Vec<u32> = (0..tied.len() as u32).collect();
+            match exact.then(|| TieKeys::of(&placings, tie_breaks)).flatten() {
+                Some(keys) => order.sort_by(|&a, &b| keys.order(a, b, &placings)),
+                None => order.sort_by(|&a, &b| {
+                    let (a, b) = (placings[a as usize], placings[b as usize]);
+                    if exact {
+                        a.order_among_equals(b, tie_breaks)
+                    } else {
+                        a.order(b, tie_breaks)
+                    }
+                }),
+            }
+            let sorted: Vec<Row> = order.iter().map(|&i| tied[i as usize]).collect();
+            tied.copy_from_slice(&sorted);
         }
         Ranking {
             entrants,

@@ -41,6 +41,7 @@ use time::OffsetDateTime;
 
 use super::Millis;
 use super::definition::{ContestDefinition, MetricKind, TieBreak};
+use super::growth::{self, Growth};
 use super::platform_keys::PlatformKeyMap;
 
 /// Decimal places of a return, a drawdown and the return-over-drawdown ratio as scored: the
@@ -248,7 +249,7 @@ impl Event {
 }
 
 /// The fold's state after some of an entrant's events: what the next event continues from.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fold {
     pub equity: Decimal,
     pub started: bool,
@@ -258,16 +259,20 @@ pub struct Fold {
     /// The counted trades' result in the current sub-period.
     pub gain: Decimal,
     /// The growth index chained up to the current sub-period (1 at the start).
-    pub index: Decimal,
-    pub peak: Decimal,
+    pub index: Growth,
+    pub peak: Growth,
     /// The lowest growth index since the peak. A counted trade that leaves the index at or
     /// above it cannot deepen the drawdown (a smaller fall of the same peak divides into a
     /// fraction no larger), so only one below it is divided.
-    pub trough: Decimal,
-    pub max_drawdown: Decimal,
+    pub trough: Growth,
+    /// A fraction of the peak.
+    pub max_drawdown: Growth,
     /// `max_drawdown` rounded as scored, made when the drawdown deepens (rarely) rather than
-    /// at every score.
+    /// at every score; so are what the score compares it with: whether it passes the limit,
+    /// and what a return over drawdown divides by (none: the rules' least).
     pub max_drawdown_scored: Decimal,
+    pub drawdown_exceeded: bool,
+    pub drawdown_divisor: Option<Decimal>,
     pub trades: u32,
     pub profit: Decimal,
     pub volume: Decimal,
@@ -278,7 +283,7 @@ pub struct Fold {
 /// What the fold tells whoever listens: nothing in the hot path, everything for an
 /// explanation. One fold serves both, so an explanation cannot disagree with its score.
 pub(crate) trait Listener {
-    fn counted(&mut self, _event: &Event, _fold: &Fold, _index_after: Decimal) {}
+    fn counted(&mut self, _event: &Event, _fold: &Fold, _index_after: Growth) {}
     fn excluded(&mut self, _event: &Event, _reason: Exclusion) {}
     fn flow(&mut self, _event: &Event, _equity_before: Decimal, _fold: &Fold) {}
 }
@@ -289,10 +294,10 @@ impl Listener for Silent {}
 /// Keeps the growth index after the last event when it was a counted trade's: the fold's
 /// current index then, computed once rather than again for the score.
 #[derive(Default)]
-struct LastIndex(Option<Decimal>);
+struct LastIndex(Option<Growth>);
 
 impl Listener for LastIndex {
-    fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Decimal) {
+    fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Growth) {
         self.0 = Some(index_after);
     }
     fn excluded(&mut self, _event: &Event, _reason: Exclusion) {
@@ -307,9 +312,9 @@ impl Fold {
     /// The growth index now: the chained index times the current sub-period's growth. A
     /// sub-period that starts without equity has no return to measure; an index never falls
     /// below zero (the account cannot lose more than it has).
-    pub fn current_index(&self) -> Decimal {
+    pub fn current_index(&self) -> Growth {
         if self.base > Decimal::ZERO {
-            (self.index * (self.base + self.gain) / self.base).max(Decimal::ZERO)
+            self.index.grown(self.base + self.gain, self.base)
         } else {
             self.index
         }
@@ -327,9 +332,9 @@ impl Fold {
         self.started = true;
         self.starting_equity = self.equity;
         self.base = self.equity;
-        self.index = Decimal::ONE;
-        self.peak = Decimal::ONE;
-        self.trough = Decimal::ONE;
+        self.index = Growth::ONE;
+        self.peak = Growth::ONE;
+        self.trough = Growth::ONE;
     }
 
     pub(crate) fn apply(&mut self, event: &Event, rules: &ScoringRules, out: &mut impl Listener) {
@@ -381,10 +386,15 @@ impl Fold {
                     self.trough = index;
                 } else if index < self.trough {
                     self.trough = index;
-                    let drawdown = (self.peak - index) / self.peak;
+                    let drawdown = index.fall_from(self.peak);
                     if drawdown > self.max_drawdown {
                         self.max_drawdown = drawdown;
-                        self.max_drawdown_scored = drawdown.round_dp(RATIO_DP);
+                        let scored = drawdown.to_decimal(RATIO_DP);
+                        self.max_drawdown_scored = scored;
+                        self.drawdown_exceeded = rules
+                            .disqualify_drawdown
+                            .is_some_and(|limit| scored > limit);
+                        self.drawdown_divisor = Some(scored.max(rules.min_drawdown));
                     }
                 }
                 out.counted(event, self, index);
@@ -421,26 +431,27 @@ impl Fold {
     }
 
     /// The score, given the current index when it is known (`current_index()` otherwise).
-    fn score_at(&self, rules: &ScoringRules, current_index: Option<Decimal>) -> Score {
-        let return_ = if self.started {
-            (current_index.unwrap_or_else(|| self.current_index()) - Decimal::ONE)
-                .round_dp(RATIO_DP)
+    fn score_at(&self, rules: &ScoringRules, current_index: Option<Growth>) -> Score {
+        let return_units = if self.started {
+            current_index
+                .unwrap_or_else(|| self.current_index())
+                .return_units(RATIO_DP)
         } else {
-            Decimal::ZERO
+            0
         };
+        let return_ = growth::decimal(return_units, RATIO_DP);
         let max_drawdown = self.max_drawdown_scored;
         let metric = match rules.metric {
             MetricKind::Return => return_,
             MetricKind::Profit => self.profit,
             MetricKind::Volume => self.volume,
-            MetricKind::ReturnOverDrawdown => {
-                (return_ / max_drawdown.max(rules.min_drawdown)).round_dp(RATIO_DP)
-            }
+            MetricKind::ReturnOverDrawdown => growth::ratio(
+                return_units,
+                RATIO_DP,
+                self.drawdown_divisor.unwrap_or(rules.min_drawdown),
+            ),
         };
-        let status = if rules
-            .disqualify_drawdown
-            .is_some_and(|limit| max_drawdown > limit)
-        {
+        let status = if self.drawdown_exceeded {
             ScoreStatus::DrawdownExceeded
         } else if self.trades < rules.min_trades {
             ScoreStatus::TooFewTrades
@@ -793,17 +804,13 @@ impl Scoring {
         Some(&mut self.books[book])
     }
 
-    /// Holds an event of `login`'s book until the next update; `false` when the login is no
-    /// entrant's. Until the first update, the event goes to its book: a first load of millions
+    /// Holds an event of a book until the next update. Until the first update, the event goes to its book: a first load of millions
     /// becomes the books as it is, without a copy. After it, events are gathered here in the
     /// order they come, and the update merges them book by book in the order the books are
     /// held: a scoring pass with a deal for each of 100,000 entrants then reads each book
     /// once, in the order memory reads ahead, rather than once when the deal is added and
     /// again when it is folded, both times in the feed's order (each a wait for memory).
-    fn arrive(&mut self, login: u64, event: Event) -> bool {
-        let Some(&book) = self.by_login.get(&login) else {
-            return false;
-        };
+    fn arrive(&mut self, book: usize, event: Event) {
         if self.updated {
             self.arrivals.push((book as u32, event));
         } else {
@@ -812,16 +819,15 @@ impl Scoring {
             }
             self.books[book].arrive(event);
         }
-        true
     }
 
     /// Adds a closed trade of an entrant's account (a repeat replaces the one with its deal
     /// and time); `false` when the login is no entrant's.
     pub fn add_trade(&mut self, trade: &Trade) -> Result<bool> {
         trade.validate()?;
-        if !self.by_login.contains_key(&trade.login) {
+        let Some(&book) = self.by_login.get(&trade.login) else {
             return Ok(false);
-        }
+        };
         let symbol = self.symbols.id(&trade.symbol);
         let event = Event {
             at: trade.closed_msc,
@@ -834,7 +840,8 @@ impl Scoring {
                 side: trade.side,
             },
         };
-        Ok(self.arrive(trade.login, event))
+        self.arrive(book, event);
+        Ok(true)
     }
 
     /// Adds a cash flow of an entrant's account; `false` when the login is no entrant's.
@@ -848,7 +855,11 @@ impl Scoring {
                 kind: flow.kind,
             },
         };
-        Ok(self.arrive(flow.login, event))
+        let Some(&book) = self.by_login.get(&flow.login) else {
+            return Ok(false);
+        };
+        self.arrive(book, event);
+        Ok(true)
     }
 
     /// Takes back a trade (`trade`) or cash flow the platform cancelled or moved in time.
@@ -871,18 +882,20 @@ impl Scoring {
     /// Folds what arrived since the last update.
     pub fn update(&mut self) -> UpdateReport {
         self.updated = true;
-        let arrivals = std::mem::take(&mut self.arrivals);
-        // Each touched book with where its arrivals are (none: what its book holds), in the
-        // order the books are held.
-        let mut touched: Vec<(u32, Option<u32>)> = (arrivals.iter().enumerate())
-            .map(|(at, (book, _))| (*book, Some(at as u32)))
-            .chain(self.dirty.drain(..).map(|book| (book as u32, None)))
+        let mut arrivals = std::mem::take(&mut self.arrivals);
+        // Each touched book with where an arrival is (its place + 1; 0: what the book holds
+        // itself), packed in one integer (the book in the high half) so that sorting them in
+        // the order the books are held compares plain integers.
+        let book_of = |packed: u64| (packed >> 32) as usize;
+        let mut touched: Vec<u64> = (arrivals.iter().enumerate())
+            .map(|(at, (book, _))| (u64::from(*book) << 32) | (at as u64 + 1))
+            .chain(self.dirty.drain(..).map(|book| (book as u64) << 32))
             .collect();
         touched.sort_unstable();
         let mut report = UpdateReport::default();
         let mut gathered = Vec::new();
-        for places in touched.chunk_by(|a, b| a.0 == b.0) {
-            let book = &mut self.books[places[0].0 as usize];
+        for places in touched.chunk_by(|a, b| book_of(*a) == book_of(*b)) {
+            let book = &mut self.books[book_of(places[0])];
             // What the book holds itself (a first load) is merged without a copy.
             let mut own = std::mem::take(&mut book.pending);
             let arrived = if own.is_empty() {
@@ -890,17 +903,19 @@ impl Scoring {
             } else {
                 &mut own
             };
-            arrived.extend(
-                places
-                    .iter()
-                    .filter_map(|(_, at)| Some(arrivals[(*at)? as usize].1)),
-            );
+            arrived.extend(places.iter().filter_map(|packed| {
+                let place = (packed & u64::from(u32::MAX)) as usize;
+                place.checked_sub(1).map(|at| arrivals[at].1)
+            }));
             if book.update(arrived, &self.rules) {
                 report.refolded += 1;
             } else {
                 report.extended += 1;
             }
         }
+        // The next pass's arrivals go where these were, without growing a vector again.
+        arrivals.clear();
+        self.arrivals = arrivals;
         report
     }
 
@@ -1074,12 +1089,12 @@ struct Recorder<'a> {
     explanation: Explanation,
 }
 
-fn shown(index: Decimal) -> Decimal {
-    index.round_dp(RATIO_DP).normalize()
+fn shown(index: Growth) -> Decimal {
+    index.to_decimal(RATIO_DP).normalize()
 }
 
 impl Listener for Recorder<'_> {
-    fn counted(&mut self, event: &Event, fold: &Fold, index_after: Decimal) {
+    fn counted(&mut self, event: &Event, fold: &Fold, index_after: Growth) {
         let Body::Trade {
             opened,
             volume,
@@ -1386,10 +1401,10 @@ pub(crate) mod tests {
     }
 
     /// The growth index after each counted trade, unrounded.
-    struct Indexes(Vec<Decimal>);
+    struct Indexes(Vec<Growth>);
 
     impl Listener for Indexes {
-        fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Decimal) {
+        fn counted(&mut self, _event: &Event, _fold: &Fold, index_after: Growth) {
             self.0.push(index_after);
         }
     }
@@ -1428,16 +1443,16 @@ pub(crate) mod tests {
                 };
                 fold.apply(&trade, &rules, &mut indexes);
             }
-            let (mut peak, mut deepest) = (Decimal::ONE, Decimal::ZERO);
+            let (mut peak, mut deepest) = (Growth::ONE, Growth::ZERO);
             for index in indexes.0 {
                 if index > peak {
                     peak = index;
                 } else if index < peak {
-                    deepest = deepest.max((peak - index) / peak);
+                    deepest = deepest.max(index.fall_from(peak));
                 }
             }
             proptest::prop_assert_eq!(fold.max_drawdown, deepest);
-            proptest::prop_assert_eq!(fold.max_drawdown_scored, deepest.round_dp(RATIO_DP));
+            proptest::prop_assert_eq!(fold.max_drawdown_scored, deepest.to_decimal(RATIO_DP));
         }
     }
 
