@@ -32,7 +32,7 @@ const POWERS_OF_TEN: [i128; 39] = {
 };
 
 /// 10^`exponent`, when an `i128` holds it.
-fn power_of_ten(exponent: u32) -> Option<i128> {
+pub(crate) fn power_of_ten(exponent: u32) -> Option<i128> {
     POWERS_OF_TEN.get(exponent as usize).copied()
 }
 

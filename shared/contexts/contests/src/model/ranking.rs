@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::definition::TieBreak;
+use super::growth::power_of_ten;
 use super::scoring::{Entrant, Score, ScoreStatus, ScoringRules};
 
 /// Where an entrant stands on the leaderboard.
@@ -114,7 +115,7 @@ pub struct Ranking<'a> {
     min_return_for_prize: Option<Decimal>,
 }
 
-/// An entrant in the sort: its status, its metric as a whole number (see [`whole_metrics`]),
+/// An entrant in the sort: its status, its metric as a whole number (see [`whole_numbers`]),
 /// and where its entrant and score are.
 #[derive(Clone, Copy)]
 struct Row {
@@ -126,20 +127,15 @@ struct Row {
 /// The metrics as whole numbers at the largest scale among them (1.5 and 2.25 as 150 and 225),
 /// which sort as the decimals do and compare faster; none in the rare case where one does not
 /// fit an `i128` at that scale.
-fn whole_metrics(metrics: &[Decimal]) -> Option<Vec<i128>> {
-    let scale = metrics.iter().map(Decimal::scale).max().unwrap_or(0);
-    metrics
-        .iter()
-        .map(|m| {
-            10i128
-                .checked_pow(scale - m.scale())
-                .and_then(|factor| m.mantissa().checked_mul(factor))
-        })
+fn whole_numbers<I: Iterator<Item = Decimal> + Clone>(values: I) -> Option<Vec<i128>> {
+    let scale = values.clone().map(|v| v.scale()).max().unwrap_or(0);
+    values
+        .map(|v| power_of_ten(scale - v.scale())?.checked_mul(v.mantissa()))
         .collect()
 }
 
 /// The tie-breaks of a run of entrants with one status and metric, each a column of whole
-/// numbers (see [`whole_metrics`]) in which smaller comes first: the run is sorted by reading
+/// numbers (see [`whole_numbers`]) in which smaller comes first: the run is sorted by reading
 /// these side by side rather than each entrant's score through a reference, a run of
 /// thousands of equal metrics being common (the drawdown-disqualified all at -1, say).
 struct TieKeys {
@@ -150,8 +146,7 @@ impl TieKeys {
     /// None when some column does not fit whole numbers at one scale.
     fn of(placings: &[Placing], tie_breaks: &[TieBreak]) -> Option<TieKeys> {
         let decimals = |value: fn(&Score) -> Decimal, higher_first: bool| {
-            let values: Vec<Decimal> = placings.iter().map(|p| value(p.score)).collect();
-            let mut whole = whole_metrics(&values)?;
+            let mut whole = whole_numbers(placings.iter().map(|p| value(p.score)))?;
             if higher_first {
                 // Whole numbers come from 96-bit mantissas: never i128::MIN.
                 whole.iter_mut().for_each(|w| *w = -*w);
@@ -200,13 +195,12 @@ impl<'a> Ranking<'a> {
         disqualified: &HashMap<String, String>,
     ) -> Ranking<'a> {
         let entrants: Vec<(&Entrant, &Score)> = entrants.into_iter().collect();
-        let metrics: Vec<Decimal> = entrants.iter().map(|(_, score)| score.metric).collect();
-        let whole = whole_metrics(&metrics);
+        let whole = whole_numbers(entrants.iter().map(|(_, score)| score.metric));
         // Without whole numbers, every row ties on the first keys and the whole order decides.
         let exact = whole.is_some();
         let mut rows: Vec<Row> = entrants
             .iter()
-            .zip(whole.unwrap_or_else(|| vec![0; metrics.len()]))
+            .zip(whole.unwrap_or_else(|| vec![0; entrants.len()]))
             .enumerate()
             .map(|(i, ((entrant, score), metric))| Row {
                 status: standing_status(entrant, score, disqualified),
@@ -228,7 +222,8 @@ impl<'a> Ranking<'a> {
         // few thousand entrants may share one, -1 in a return over drawdown that only fell) by
         // the whole order, which reads the scores and the entrants.
         let first_keys = |row: &Row| (status_order(row.status), Reverse(row.metric));
-        rows.sort_by_key(first_keys);
+        // Unstable: every run of equal first keys is put in the whole order next.
+        rows.sort_unstable_by_key(first_keys);
         for tied in rows.chunk_by_mut(|a, b| first_keys(a) == first_keys(b)) {
             if tied.len() < 2 {
                 continue;
@@ -413,10 +408,7 @@ mod tests {
         below.metric = Decimal::new(-1, 28);
         let scores = [tiny, below, huge];
         // MAX at 28 decimals does not fit an i128
-        assert_eq!(
-            whole_metrics(&scores.iter().map(|s| s.metric).collect::<Vec<_>>()),
-            None
-        );
+        assert_eq!(whole_numbers(scores.iter().map(|s| s.metric)), None);
         let entrants = [
             entrant("a", START),
             entrant("b", START),
