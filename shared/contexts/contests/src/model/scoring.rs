@@ -19,6 +19,7 @@
 //! * A trade closed at or after the end of the period is not part of the contest.
 //! * After each counted trade the growth index is compared with its peak: the deepest fall
 //!   from a peak, as a fraction of it, is the maximum drawdown.
+//! * The index is a fixed-point figure and every ratio is rounded once ([`super::growth`]).
 //!
 //! Equity is marked from closed results (the balance and credit the deals make): what an open
 //! position would make at a past instant is not in the deal history, so a contest ranks what
