@@ -147,12 +147,11 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
                 entity_type,
                 entity_id,
             } = &selection
+                && !has_events(store.as_ref(), entity_type, entity_id).await?
             {
-                if !has_events(store.as_ref(), entity_type, entity_id).await? {
-                    return Err(format!(
-                        "no audit events of {entity_type}/{entity_id}: no such entity (TYPE/ID as in the events' entity_type and entity_id, e.g. lead/lead_0193...)"
-                    ));
-                }
+                return Err(format!(
+                    "no audit events of {entity_type}/{entity_id}: no such entity (TYPE/ID as in the events' entity_type and entity_id, e.g. lead/lead_0193...)"
+                ));
             }
             let signer = crate::local::audit_signer(&data_dir)?;
             let mut spent = audit_export::ExportTiming::default();
