@@ -616,6 +616,14 @@ fn start_serve(mut command: Command) -> (std::process::Child, String, Vec<String
     (server, addr, banner)
 }
 
+/// A temporary directory holding `data`, a data directory `serve` made ([`served_once`]).
+fn served_data_dir() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").to_str().unwrap().to_string();
+    served_once(&data);
+    (dir, data)
+}
+
 /// A data directory as `serve` leaves it (store and keys), made by starting and stopping it:
 /// the only way besides the demo that one is created.
 fn served_once(data: &str) {
@@ -764,10 +772,8 @@ fn json_of(output: &Output) -> serde_json::Value {
 
 #[test]
 fn sfn_run_reports_success_and_failure_and_stores_the_execution() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    served_once(data_arg);
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
     let definition = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/pass-choice.asl.json");
     let ok = brokeros(&[
         "sfn",
@@ -1102,10 +1108,8 @@ fn serve_serves_at_most_max_connections_at_once() {
 /// and no run is recorded (a run is an audited entity: the audit export counts no new event).
 #[test]
 fn recon_refuses_an_unknown_provider_and_records_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    served_once(data_arg);
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
     let report = dir.path().join("settlement.csv");
     std::fs::write(
         &report,
@@ -1484,10 +1488,8 @@ fn serve_names_its_data_directory_and_the_token_command() {
 /// no events is refused and writes nothing.
 #[test]
 fn unknown_names_and_empty_selections_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    served_once(data_arg);
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
     // A definition run under the name of a Broker OS machine counts among its executions.
     let onboarding = dir.path().join("onboarding.asl.json");
     std::fs::copy(
