@@ -17,13 +17,15 @@ use time::format_description::well_known::Rfc3339;
 use brokeros_store_sqlite::Durability;
 
 use crate::CliResult;
+use crate::local::{DataDirArg, open_store};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Write the events of a time range or of one entity as NDJSON, CSV and a heads file, with
-    /// a signed manifest.
+    /// a manifest signed by the data directory's audit-signing.key (created on first use).
     Export {
-        /// Start of the range (RFC 3339, inclusive).
+        /// Start of the range (RFC 3339, inclusive); every event by default (from 2025-01-01,
+        /// before Broker OS recorded any).
         #[arg(long, conflicts_with = "entity")]
         from: Option<String>,
         /// End of the range (RFC 3339, exclusive); now by default.
@@ -36,9 +38,8 @@ pub enum AuditCommand {
         /// PREFIX.manifest.json.
         #[arg(long)]
         out: PathBuf,
-        /// The embedded store to read, and the signing key (audit-signing.key, created on first use).
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
         /// Read DynamoDB instead: the main table's name (with --dynamodb-audit-table).
         #[arg(long, requires = "dynamodb_audit_table")]
         dynamodb_table: Option<String>,
@@ -81,27 +82,28 @@ pub enum AuditCommand {
     },
     /// Print the public key that signs this data directory's exports and checkpoints (PEM).
     PublicKey {
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
     /// Sign a checkpoint of every stream's head as of a little while ago, written once
     /// (the store refuses a second checkpoint with the same number) and copied to
     /// DATA_DIR/checkpoints/ for auditors.
     Checkpoint {
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
         /// How far behind now the checkpoint is taken, so transactions in flight are in.
         #[arg(long, default_value_t = 5)]
         lag_seconds: i64,
         /// Where the first checkpoint starts reading (RFC 3339).
-        #[arg(long, default_value = "2025-01-01T00:00:00Z")]
+        #[arg(long, default_value = AUDIT_EPOCH)]
         since: String,
     },
-    /// Write N synthetic audit events in M streams into the embedded store (benchmarks).
+    /// Write N synthetic audit events in M streams into the embedded store, created when absent
+    /// (benchmarks).
     #[command(hide = true)]
     Synth {
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
         #[arg(long)]
         events: u64,
         #[arg(long, default_value_t = 1000)]
@@ -109,16 +111,9 @@ pub enum AuditCommand {
     },
 }
 
-fn open_local(data_dir: &Path, durability: Durability) -> Result<Arc<dyn Store>, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
-    Ok(Arc::new(
-        brokeros_store_sqlite::SqliteStore::open_with(
-            &data_dir.join(crate::local::DB_FILE),
-            durability,
-        )
-        .map_err(|e| e.to_string())?,
-    ))
-}
+/// The time before which Broker OS recorded no audit event: where an export without `--from`
+/// and the first checkpoint start reading.
+const AUDIT_EPOCH: &str = "2025-01-01T00:00:00Z";
 
 pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
     match command {
@@ -135,15 +130,29 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
         } => {
             let started = std::time::Instant::now();
             let selection = selection(from, to, entity)?;
-            let store: Arc<dyn Store> = match (dynamodb_table, dynamodb_audit_table) {
-                (Some(main), Some(audit)) => dynamodb_store(main, audit, endpoint_url).await,
-                _ => {
-                    if !data_dir.join(crate::local::DB_FILE).exists() {
-                        return Err(format!("no Broker OS data in {}", data_dir.display()));
+            let data_dir = data_dir.resolve();
+            // Only the signing key is local when DynamoDB is read.
+            let (store, data_dir): (Arc<dyn Store>, _) =
+                match (dynamodb_table, dynamodb_audit_table) {
+                    (Some(main), Some(audit)) => (
+                        dynamodb_store(main, audit, endpoint_url).await,
+                        data_dir.existing_dir()?,
+                    ),
+                    _ => {
+                        let data_dir = data_dir.existing()?;
+                        (open_store(&data_dir, durability)?, data_dir)
                     }
-                    open_local(&data_dir, durability)?
-                }
-            };
+                };
+            if let Selection::Entity {
+                entity_type,
+                entity_id,
+            } = &selection
+                && !has_events(store.as_ref(), entity_type, entity_id).await?
+            {
+                return Err(format!(
+                    "no audit events of {entity_type}/{entity_id}: no such entity (TYPE/ID as in the events' entity_type and entity_id, e.g. lead/lead_0193...)"
+                ));
+            }
             let signer = crate::local::audit_signer(&data_dir)?;
             let mut spent = audit_export::ExportTiming::default();
             let manifest = export(
@@ -215,7 +224,7 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
             }
         }
         AuditCommand::PublicKey { data_dir } => {
-            let signer = crate::local::audit_signer(&data_dir)?;
+            let signer = crate::local::audit_signer(&data_dir.resolve().existing()?)?;
             print!(
                 "{}",
                 PublicKey::from_der(&signer.public_key_der())?.to_pem()
@@ -227,7 +236,8 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
             lag_seconds,
             since,
         } => {
-            let store = open_local(&data_dir, durability)?;
+            let data_dir = data_dir.resolve().existing()?;
+            let store = open_store(&data_dir, durability)?;
             let signer = crate::local::audit_signer(&data_dir)?;
             let since = parse_time("--since", &since)?;
             let at = OffsetDateTime::now_utc() - time::Duration::seconds(lag_seconds);
@@ -246,7 +256,10 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
             events,
             streams,
         } => {
-            let store = open_local(&data_dir, durability)?;
+            let data_dir = data_dir.resolve().path;
+            std::fs::create_dir_all(&data_dir)
+                .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+            let store = open_store(&data_dir, durability)?;
             synth(store.as_ref(), events, streams).await?;
             println!("wrote {events} audit events in {streams} streams");
             Ok(ExitCode::SUCCESS)
@@ -529,16 +542,24 @@ fn selection(
             entity_id: entity_id.to_string(),
         });
     }
-    let from = parse_time(
-        "--from",
-        from.as_deref()
-            .ok_or("give --from (and optionally --to), or --entity")?,
-    )?;
+    let from = parse_time("--from", from.as_deref().unwrap_or(AUDIT_EPOCH))?;
     let to = match to {
         Some(t) => parse_time("--to", &t)?,
         None => OffsetDateTime::now_utc() + time::Duration::seconds(1),
     };
     Ok(Selection::TimeRange { from, to })
+}
+
+/// Whether the entity's audit stream holds an event (an entity that does not exist has none).
+async fn has_events(store: &dyn Store, entity_type: &str, entity_id: &str) -> Result<bool, String> {
+    let first = brokeros_store::Query::new(
+        brokeros_store::Table::Audit,
+        None,
+        brokeros_kernel::keys::audit_stream(entity_type, entity_id),
+    )
+    .limit(1);
+    let page = store.query(first).await.map_err(|e| e.to_string())?;
+    Ok(!page.items.is_empty())
 }
 
 fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
@@ -925,6 +946,12 @@ mod tests {
         events
     }
 
+    /// The store in `dir`, created with it when absent.
+    fn fresh_store(dir: &Path) -> Arc<dyn Store> {
+        std::fs::create_dir_all(dir).unwrap();
+        open_store(dir, Durability::Full).unwrap()
+    }
+
     async fn put(store: &dyn Store, events: &[AuditEvent]) {
         for e in events {
             store
@@ -973,7 +1000,7 @@ mod tests {
         let root = dir.path().to_path_buf();
         let from = OffsetDateTime::now_utc() - time::Duration::seconds(1);
         let events = history();
-        let store = open_local(&root.join("data"), Durability::Full).unwrap();
+        let store = fresh_store(&root.join("data"));
         put(store.as_ref(), &events).await;
         let signer = crate::local::audit_signer(&root.join("data")).unwrap();
         let key = PublicKey::from_der(&signer.public_key_der()).unwrap();
@@ -1016,8 +1043,7 @@ mod tests {
 
         /// Writes `events` to a fresh store and exports it as `prefix`, signed by `signer`.
         async fn forge(&self, prefix: &str, events: &[AuditEvent], signer: &dyn Signer) {
-            let store =
-                open_local(&self.root.join(format!("store-{prefix}")), Durability::Full).unwrap();
+            let store = fresh_store(&self.root.join(format!("store-{prefix}")));
             put(store.as_ref(), events).await;
             export(
                 store.as_ref(),
@@ -1031,7 +1057,7 @@ mod tests {
         }
 
         async fn checkpoint(&self) {
-            let store = open_local(&self.root.join("data"), Durability::Full).unwrap();
+            let store = fresh_store(&self.root.join("data"));
             std::thread::sleep(std::time::Duration::from_millis(3));
             checkpoint(
                 store.as_ref(),

@@ -2,7 +2,7 @@
 //! same router the Lambdas run.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use brokeros_app::Services;
@@ -33,9 +33,146 @@ pub struct LocalBrokerOs {
     pub platform: Arc<SimulatedPlatform>,
 }
 
-/// The data directory's development signing key, created on first use (readable by the owner only).
+/// The variable naming the data directory when `--data-dir` does not.
+pub const DATA_DIR_ENV: &str = "BROKEROS_DATA_DIR";
+/// The data directory, relative to the current one, when neither the flag nor the variable
+/// names one.
+pub const DEFAULT_DATA_DIR: &str = ".brokeros";
+
+/// `--data-dir` of every command that reads or writes Broker OS data; [`DataDirArg::resolve`]
+/// is the one place its default is decided.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DataDirArg {
+    /// Where Broker OS keeps its data: this flag, else $BROKEROS_DATA_DIR, else ./.brokeros.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// What named the data directory, for messages that say where a command looked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataDirSource {
+    Flag,
+    Env,
+    Default,
+}
+
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    pub path: PathBuf,
+    pub source: DataDirSource,
+}
+
+impl DataDirArg {
+    /// `--data-dir`, then `BROKEROS_DATA_DIR` (when set and not empty), then `./.brokeros`.
+    pub fn resolve(&self) -> DataDir {
+        let from_env = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty());
+        match (&self.data_dir, from_env) {
+            (Some(path), _) => DataDir {
+                path: path.clone(),
+                source: DataDirSource::Flag,
+            },
+            (None, Some(path)) => DataDir {
+                path: path.into(),
+                source: DataDirSource::Env,
+            },
+            (None, None) => DataDir {
+                path: DEFAULT_DATA_DIR.into(),
+                source: DataDirSource::Default,
+            },
+        }
+    }
+}
+
+impl DataDir {
+    /// The path against the current directory, so messages name it whatever the shell's
+    /// directory is.
+    pub fn absolute(&self) -> PathBuf {
+        std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone())
+    }
+
+    /// How it was resolved: `from --data-dir`, `from BROKEROS_DATA_DIR`, `from ./.brokeros`.
+    pub fn how(&self) -> String {
+        match self.source {
+            DataDirSource::Flag => "from --data-dir".into(),
+            DataDirSource::Env => format!("from {DATA_DIR_ENV}"),
+            DataDirSource::Default => format!("from ./{DEFAULT_DATA_DIR}"),
+        }
+    }
+
+    /// The directory of a command that needs Broker OS data (its store) there; never created,
+    /// so a command run from the wrong directory fails saying where it looked.
+    pub fn existing(self) -> Result<PathBuf, String> {
+        if self.path.join(DB_FILE).is_file() {
+            Ok(self.path)
+        } else {
+            Err(self.missing())
+        }
+    }
+
+    /// The directory itself, existing (what a DynamoDB export keeps its signing key in).
+    pub fn existing_dir(self) -> Result<PathBuf, String> {
+        if self.path.is_dir() {
+            Ok(self.path)
+        } else {
+            Err(self.missing())
+        }
+    }
+
+    fn missing(&self) -> String {
+        let choose = match self.source {
+            DataDirSource::Default => format!("set --data-dir or {DATA_DIR_ENV}, or "),
+            DataDirSource::Flag | DataDirSource::Env => String::new(),
+        };
+        format!(
+            "no Broker OS data in {} ({}; {choose}start `brokeros serve` there first)",
+            self.absolute().display(),
+            self.how()
+        )
+    }
+
+    /// The `brokeros token` command line that mints a token for this directory: with
+    /// `--data-dir` unless it is the default one.
+    pub fn token_command(&self) -> String {
+        let command = "brokeros token --role admin --sub me".to_string();
+        match self.source {
+            DataDirSource::Default => command,
+            DataDirSource::Flag | DataDirSource::Env => format!(
+                "{command} --data-dir {}",
+                shell_word(&self.absolute().to_string_lossy())
+            ),
+        }
+    }
+}
+
+/// `text` as one shell word: as it is when it holds nothing a shell reads specially, in single
+/// quotes otherwise.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The data directory's development signing key, created on first use (readable by the owner
+/// only): `serve` and the demo create it.
 pub fn dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
     secret_key(data_dir, KEY_FILE)
+}
+
+/// The development signing key `serve` created in `data_dir`; never created here, or a token
+/// would be signed by a key no `serve` knows.
+pub fn existing_dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
+    read_key(&data_dir.join(KEY_FILE))?.ok_or_else(|| {
+        format!(
+            "no dev key ({KEY_FILE}) in {}: start `brokeros serve` there once to create it",
+            data_dir.display()
+        )
+    })
 }
 
 /// The key that signs audit manifests and checkpoints (Ed25519 secret, hex), created on first
@@ -49,14 +186,24 @@ pub fn audit_signer(data_dir: &Path) -> Result<brokeros_kernel::signing::Ed25519
     Ok(brokeros_kernel::signing::Ed25519Signer::from_secret(secret))
 }
 
-/// 32 random bytes in `data_dir/file` (hex, mode 0600), created on first use.
+/// The hex key in `path`; `None` when there is no such file.
+fn read_key(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => hex::decode(text.trim())
+            .map(Some)
+            .map_err(|_| format!("{} is not a hex key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// 32 random bytes in `data_dir/file` (hex, mode 0600), created with the directory on first use.
 fn secret_key(data_dir: &Path, file: &str) -> Result<Vec<u8>, String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let path = data_dir.join(file);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return hex::decode(text.trim())
-            .map_err(|_| format!("{} is not a hex key", path.display()));
+    if let Some(key) = read_key(&path)? {
+        return Ok(key);
     }
     let key: [u8; 32] = rand::random();
     let mut options = std::fs::OpenOptions::new();
@@ -73,6 +220,13 @@ fn secret_key(data_dir: &Path, file: &str) -> Result<Vec<u8>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => secret_key(data_dir, file),
         Err(e) => Err(format!("cannot write {}: {e}", path.display())),
     }
+}
+
+/// The embedded store of a data directory that exists ([`DataDir::existing`]).
+pub fn open_store(data_dir: &Path, durability: Durability) -> Result<Arc<dyn Store>, String> {
+    Ok(Arc::new(
+        SqliteStore::open_with(&data_dir.join(DB_FILE), durability).map_err(|e| e.to_string())?,
+    ))
 }
 
 pub fn load_config(path: Option<&Path>) -> Result<BrokerConfig, String> {

@@ -59,12 +59,14 @@ impl Durability {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole Broker OS on this machine: the API on 127.0.0.1 over the embedded store.
+    /// Run the whole Broker OS on this machine: the API on 127.0.0.1 over the embedded store
+    /// (the data directory, its store and keys are created when absent: only here and in the
+    /// demo).
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: local::DataDirArg,
         /// A JSON rules file (brands, lead scoring, assignment); the embedded default otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -100,7 +102,8 @@ enum Command {
     },
     /// Run a scripted scenario against an embedded Broker OS and print what happens.
     Demo {
-        /// Where the demo keeps its data; a fresh temporary directory by default.
+        /// Where the demo keeps its data; a fresh temporary directory by default (never
+        /// BROKEROS_DATA_DIR: the demo's story is not written into a working data directory).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -115,8 +118,8 @@ enum Command {
         /// How long the token is valid, in seconds (at most 86400: `serve` refuses longer).
         #[arg(long, default_value_t = 3600)]
         ttl_seconds: i64,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: local::DataDirArg,
     },
     /// Export and verify the audit trail.
     Audit {
@@ -130,8 +133,8 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         provider: String,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: local::DataDirArg,
         /// Who runs it (recorded in the audit event, with the finance role).
         #[arg(long, default_value = "cli-operator")]
         operator: String,
@@ -140,8 +143,8 @@ enum Command {
     /// JSON line each: what, since when, attempts and the last error. `serve`'s relay carries
     /// them out; an entry that stays is the relay's lag.
     Outbox {
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: local::DataDirArg,
     },
     /// The simulated payment providers' side: signed webhook deliveries for benchmarks.
     Psp {
@@ -195,7 +198,7 @@ async fn main() -> std::process::ExitCode {
                     trust_forwarded_for,
                 },
             };
-            serve(port, data_dir, config, options, durability).await
+            serve(port, data_dir.resolve(), config, options, durability).await
         }
         Command::Demo { data_dir } => demo::run(data_dir, durability).await,
         Command::Token {
@@ -203,16 +206,16 @@ async fn main() -> std::process::ExitCode {
             sub,
             ttl_seconds,
             data_dir,
-        } => token(&roles, &sub, ttl_seconds, &data_dir),
+        } => token(&roles, &sub, ttl_seconds, data_dir.resolve()),
         Command::Audit { command } => audit::run(command, durability).await,
         Command::Recon {
             file,
             provider,
             data_dir,
             operator,
-        } => recon::run(&file, &provider, &data_dir, &operator, durability).await,
+        } => recon::run(&file, &provider, data_dir.resolve(), &operator, durability).await,
         Command::Sfn { command } => sfn::run(command, durability).await,
-        Command::Outbox { data_dir } => list_outbox(&data_dir, durability).await,
+        Command::Outbox { data_dir } => list_outbox(data_dir.resolve(), durability).await,
         Command::Psp { command } => psp::run(command),
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
@@ -244,16 +247,11 @@ const CONTEST_SCORING_EVERY: Duration = Duration::from_secs(60);
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
-    data_dir: &std::path::Path,
+    data_dir: local::DataDir,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
-    let db = data_dir.join(local::DB_FILE);
-    if !db.exists() {
-        return Err(format!("no Broker OS data in {}", data_dir.display()));
-    }
-    let store = brokeros_store_sqlite::SqliteStore::open_with(&db, durability)
-        .map_err(|e| e.to_string())?;
-    let core = brokeros_kernel::Core::new(std::sync::Arc::new(store));
+    let store = local::open_store(&data_dir.existing()?, durability)?;
+    let core = brokeros_kernel::Core::new(store);
     let entries = brokeros_kernel::outbox::entries(&core)
         .await
         .map_err(|e| e.to_string())?;
@@ -343,30 +341,36 @@ async fn relay_outbox(core: brokeros_kernel::Core, every: Duration) {
 
 async fn serve(
     port: u16,
-    data_dir: PathBuf,
+    data_dir: local::DataDir,
     config: Option<PathBuf>,
     options: ServeOptions,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
     brokeros_http::logging::init();
-    let local = local::LocalBrokerOs::open(&data_dir, config.as_deref(), durability).await?;
+    // Listening first: a port in use creates no data directory.
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                format!("port {port} is in use: pass --port to choose another")
+            }
+            _ => format!("cannot listen on {addr}: {e}"),
+        })?;
+    let local = local::LocalBrokerOs::open(&data_dir.path, config.as_deref(), durability).await?;
     if durability != brokeros_store_sqlite::Durability::Full {
         tracing::warn!(
             ?durability,
             "--durability relaxed: acknowledged writes may be lost on power failure (not on a process crash)"
         );
     }
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    eprintln!(
-        "Broker OS listening on http://{} (data in {}); mint a token with: brokeros token --role admin --sub me --data-dir {}",
-        listener.local_addr().map_err(|e| e.to_string())?,
-        data_dir.display(),
-        data_dir.display()
-    );
     let server = listener.local_addr().map_err(|e| e.to_string())?;
+    eprintln!(
+        "Broker OS listening on http://{server}\ndata directory: {} ({})\nmint a token: {}",
+        data_dir.absolute().display(),
+        data_dir.how(),
+        data_dir.token_command()
+    );
     if let Some(outbox) = local.gateway.take_outbox() {
         tokio::spawn(brokeros_local::deliver_outbox(
             outbox,
@@ -411,7 +415,7 @@ async fn serve(
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Path) -> CliResult {
+fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: local::DataDir) -> CliResult {
     let roles = roles
         .iter()
         .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
@@ -421,7 +425,7 @@ fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: &std::path::Pa
         // `serve` refuses tokens that live longer.
         return Err(format!("--ttl-seconds must be 1 to {max}"));
     }
-    let secret = local::dev_key(data_dir)?;
+    let secret = local::existing_dev_key(&data_dir.existing()?)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let token = brokeros_http::auth::mint_token(&secret, sub, &roles, ttl_seconds, now)
         .map_err(|e| e.to_string())?;

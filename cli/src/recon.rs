@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use brokeros_app::config::BrokerConfig;
 use brokeros_kernel::principal::{Principal, Role};
@@ -17,19 +16,14 @@ use crate::CliResult;
 pub async fn run(
     file: &Path,
     provider: &str,
-    data_dir: &Path,
+    data_dir: crate::local::DataDir,
     operator: &str,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
     let report = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let db = data_dir.join(crate::local::DB_FILE);
-    if !db.exists() {
-        return Err(format!("no Broker OS data in {}", data_dir.display()));
-    }
-    let store = brokeros_store_sqlite::SqliteStore::open_with(&db, durability)
-        .map_err(|e| e.to_string())?;
-    let services = brokeros_local::services(Arc::new(store), BrokerConfig::embedded_default());
+    let store = crate::local::open_store(&data_dir.existing()?, durability)?;
+    let services = brokeros_local::services(store, BrokerConfig::embedded_default());
     let principal = Principal {
         sub: operator.to_string(),
         roles: [Role::Finance].into_iter().collect(),

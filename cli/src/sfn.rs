@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use brokeros_app::Services;
 use brokeros_kernel::principal::{Principal, Role};
+use brokeros_kernel::workflow::Machine;
 use brokeros_local::workflow::local_substitutions;
 use brokeros_onboarding::clients;
 use brokeros_sfn::{Definition, Engine, ExecutionStatus, MemoryExecutions};
@@ -15,7 +16,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 
 use crate::CliResult;
-use crate::local::LocalBrokerOs;
+use crate::local::{DataDir, DataDirArg, LocalBrokerOs};
 
 #[derive(Subcommand)]
 pub enum SfnCommand {
@@ -31,31 +32,32 @@ pub enum SfnCommand {
         /// and `brokeros serve` continues it, e.g. when it waits on a task token).
         #[arg(long, default_value_t = 300)]
         wait_seconds: u64,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
-    /// Executions of a state machine, newest first.
+    /// Executions of a state machine, newest first; without --state-machine, Broker OS's state
+    /// machines and how many executions each has.
     List {
         /// The state machine's name (its file stem, e.g. `onboarding`).
         #[arg(long)]
-        state_machine: String,
+        state_machine: Option<String>,
         /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
-        #[arg(long)]
+        #[arg(long, requires = "state_machine")]
         status: Option<String>,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
     /// One execution: status, input, output, error.
     Describe {
         execution_arn: String,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
     /// An execution's event history, in Step Functions' shape.
     History {
         execution_arn: String,
-        #[arg(long, default_value = ".brokeros")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        data_dir: DataDirArg,
     },
     /// State transitions per second: run `executions` executions of a definition and print one
     /// JSON line {"engine":"local","executions":N,"transitions":T,"seconds":S,"transitions_per_second":R}.
@@ -80,27 +82,33 @@ pub async fn run(command: SfnCommand, durability: Durability) -> CliResult {
             input,
             wait_seconds,
             data_dir,
-        } => run_definition(&definition, &input, wait_seconds, &data_dir, durability).await,
+        } => {
+            run_definition(
+                &definition,
+                &input,
+                wait_seconds,
+                data_dir.resolve(),
+                durability,
+            )
+            .await
+        }
         SfnCommand::List {
             state_machine,
             status,
             data_dir,
         } => {
             let status = status.map(|s| parse_status(&s)).transpose()?;
-            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
-            let executions = local
-                .engine
-                .list_executions(&state_machine, status)
-                .await
-                .map_err(|e| e.to_string())?;
-            print_json(&json!({ "executions": executions }));
-            Ok(std::process::ExitCode::SUCCESS)
+            let local = open_existing(data_dir, durability).await?;
+            match state_machine {
+                Some(name) => list_executions(&local.engine, &name, status).await,
+                None => list_machines(&local.engine).await,
+            }
         }
         SfnCommand::Describe {
             execution_arn,
             data_dir,
         } => {
-            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
+            let local = open_existing(data_dir, durability).await?;
             let execution = local
                 .engine
                 .describe_execution(&execution_arn)
@@ -113,7 +121,7 @@ pub async fn run(command: SfnCommand, durability: Durability) -> CliResult {
             execution_arn,
             data_dir,
         } => {
-            let local = LocalBrokerOs::open(&data_dir, None, durability).await?;
+            let local = open_existing(data_dir, durability).await?;
             let events = local
                 .engine
                 .get_execution_history(&execution_arn)
@@ -130,6 +138,60 @@ pub async fn run(command: SfnCommand, durability: Durability) -> CliResult {
             input,
         } => bench(&definition, executions, local_handlers, &input, durability).await,
     }
+}
+
+/// The local Broker OS of a data directory that exists: `sfn` never creates one.
+async fn open_existing(
+    data_dir: DataDirArg,
+    durability: Durability,
+) -> Result<LocalBrokerOs, String> {
+    LocalBrokerOs::open(&data_dir.resolve().existing()?, None, durability).await
+}
+
+/// The executions of `machine` (a name or an ARN); one Broker OS does not define and no
+/// `sfn run` ran is refused, naming those it knows.
+async fn list_executions(
+    engine: &Engine,
+    machine: &str,
+    status: Option<ExecutionStatus>,
+) -> CliResult {
+    let name = machine
+        .rsplit_once(":stateMachine:")
+        .map_or(machine, |(_, name)| name);
+    let defined = Machine::ALL.iter().any(|m| m.name() == name);
+    if !defined
+        && engine
+            .list_executions(machine, None)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_empty()
+    {
+        let known: Vec<&str> = Machine::ALL.iter().map(|m| m.name()).collect();
+        return Err(format!(
+            "no state machine {name}: Broker OS's are {} (and those `sfn run` ran, named after their definition's file)",
+            known.join(", ")
+        ));
+    }
+    let executions = engine
+        .list_executions(machine, status)
+        .await
+        .map_err(|e| e.to_string())?;
+    print_json(&json!({ "executions": executions }));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Broker OS's state machines, each with how many executions are stored.
+async fn list_machines(engine: &Engine) -> CliResult {
+    let mut machines = Vec::new();
+    for machine in Machine::ALL {
+        let executions = engine
+            .list_executions(machine.name(), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        machines.push(json!({ "name": machine.name(), "executions": executions.len() }));
+    }
+    print_json(&json!({ "state_machines": machines }));
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 fn print_json(value: &Value) {
@@ -181,12 +243,12 @@ async fn run_definition(
     path: &Path,
     input: &str,
     wait_seconds: u64,
-    data_dir: &Path,
+    data_dir: DataDir,
     durability: Durability,
 ) -> CliResult {
     let (name, definition) = load_definition(path)?;
     let input = read_input(input)?;
-    let local = LocalBrokerOs::open(data_dir, None, durability).await?;
+    let local = LocalBrokerOs::open(&data_dir.existing()?, None, durability).await?;
     local
         .engine
         .register_state_machine(&name, definition)

@@ -519,6 +519,7 @@ fn check_contest_chapter(text: &str) {
 fn token_mints_for_known_roles_only() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
+    served_once(data);
     let ok = brokeros(&[
         "token",
         "--role",
@@ -580,26 +581,55 @@ fn spawn_serve(data: &str) -> (std::process::Child, String) {
 
 /// `brokeros serve` on a free port over `data` with more arguments.
 fn spawn_serve_with(data: &str, more: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut server = Command::new(env!("CARGO_BIN_EXE_brokeros"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokeros"));
+    command
         .args(["serve", "--port", "0", "--data-dir", data])
-        .args(more)
+        .args(more);
+    let (server, addr, _) = start_serve(command);
+    (server, addr)
+}
+
+/// Starts `command` (a `brokeros serve` on port 0); answers the process, its address and its
+/// banner's three lines (address, data directory, token command).
+fn start_serve(mut command: Command) -> (std::process::Child, String, Vec<String>) {
+    use std::io::BufRead;
+    let mut server = command
         .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut banner = String::new();
-    std::io::BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let addr = banner
+    let mut stderr = std::io::BufReader::new(server.stderr.take().unwrap());
+    let banner: Vec<String> = (0..3)
+        .map(|_| {
+            let mut line = String::new();
+            stderr.read_line(&mut line).unwrap();
+            line.trim_end().to_string()
+        })
+        .collect();
+    let addr = banner[0]
         .split("http://")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in the banner: {banner}"))
+        .unwrap_or_else(|| panic!("no address in the banner: {banner:?}"))
         .to_string();
-    (server, addr)
+    (server, addr, banner)
+}
+
+/// A temporary directory holding `data`, a data directory `serve` made ([`served_once`]).
+fn served_data_dir() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").to_str().unwrap().to_string();
+    served_once(&data);
+    (dir, data)
+}
+
+/// A data directory as `serve` leaves it (store and keys), made by starting and stopping it:
+/// the only way besides the demo that one is created.
+fn served_once(data: &str) {
+    let (mut server, _) = spawn_serve(data);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 /// A JSON request to `addr`; answers the status and the JSON body (`Null` when empty).
@@ -742,9 +772,8 @@ fn json_of(output: &Output) -> serde_json::Value {
 
 #[test]
 fn sfn_run_reports_success_and_failure_and_stores_the_execution() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
     let definition = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/pass-choice.asl.json");
     let ok = brokeros(&[
         "sfn",
@@ -841,9 +870,9 @@ fn an_onboarding_waiting_for_compliance_survives_a_restart_of_serve() {
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
+    let (mut first, addr) = spawn_serve(data);
     let sales = dev_token(data, "sales", "sales-1");
     let compliance = dev_token(data, "compliance", "compliance-1");
-    let (mut first, addr) = spawn_serve(data);
     let client_id = onboard_over_http(
         &addr,
         &sales,
@@ -901,8 +930,8 @@ fn a_deposit_in_serve_is_credited_by_the_providers_webhook_over_http() {
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let sales = dev_token(data, "sales", "sales-1");
     let (mut server, addr) = spawn_serve(data);
+    let sales = dev_token(data, "sales", "sales-1");
     let client_id = onboard_over_http(&addr, &sales, "Jonas", "Berg", ("passport", "C01X00T47"));
     let mut kyc = serde_json::Value::Null;
     for _ in 0..200 {
@@ -1079,23 +1108,8 @@ fn serve_serves_at_most_max_connections_at_once() {
 /// and no run is recorded (a run is an audited entity: the audit export counts no new event).
 #[test]
 fn recon_refuses_an_unknown_provider_and_records_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    // Any command that opens the local Broker OS creates its store.
-    let list = brokeros(&[
-        "sfn",
-        "list",
-        "--state-machine",
-        "onboarding",
-        "--data-dir",
-        data_arg,
-    ]);
-    assert!(
-        list.status.success(),
-        "{}",
-        String::from_utf8_lossy(&list.stderr)
-    );
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
     let report = dir.path().join("settlement.csv");
     std::fs::write(
         &report,
@@ -1104,18 +1118,12 @@ fn recon_refuses_an_unknown_provider_and_records_nothing() {
     )
     .unwrap();
     let report_arg = report.to_str().unwrap();
-    let events = |name: &str| {
+    let events_from = |name: &str, from: &[&str]| {
         let out = dir.path().join(name);
-        let export = brokeros(&[
-            "audit",
-            "export",
-            "--from",
-            "2000-01-01T00:00:00Z",
-            "--out",
-            out.to_str().unwrap(),
-            "--data-dir",
-            data_arg,
-        ]);
+        let mut args = vec!["audit", "export"];
+        args.extend(from);
+        args.extend(["--out", out.to_str().unwrap(), "--data-dir", data_arg]);
+        let export = brokeros(&args);
         assert!(
             export.status.success(),
             "{}",
@@ -1127,6 +1135,7 @@ fn recon_refuses_an_unknown_provider_and_records_nothing() {
             .unwrap()
             .to_string()
     };
+    let events = |name: &str| events_from(name, &["--from", "2000-01-01T00:00:00Z"]);
     let before = events("before");
 
     let refused = brokeros(&[
@@ -1164,6 +1173,13 @@ fn recon_refuses_an_unknown_provider_and_records_nothing() {
         stdout(&known).contains("missing_in_ledger"),
         "{}",
         stdout(&known)
+    );
+    // Without --from an export has every event: the run just recorded too.
+    let everything = events_from("everything", &[]);
+    assert_eq!(everything, events("since-2000"));
+    assert!(
+        everything.parse::<u64>().unwrap() > before.parse::<u64>().unwrap(),
+        "{everything} events, {before} before the run"
     );
 }
 
@@ -1229,4 +1245,330 @@ fn serve_exposes_request_counters_by_route_template_at_metrics() {
         value_of(r#"brokeros_workflow_running_executions{machine="onboarding"}"#),
         0.0
     );
+}
+
+/// `brokeros` run in `cwd` with `BROKEROS_DATA_DIR` set to `env_data_dir` (removed when `None`:
+/// the tests do not depend on the caller's environment).
+fn brokeros_in(cwd: &Path, env_data_dir: Option<&Path>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokeros"));
+    command.args(args).current_dir(cwd);
+    match env_data_dir {
+        Some(dir) => command.env("BROKEROS_DATA_DIR", dir),
+        None => command.env_remove("BROKEROS_DATA_DIR"),
+    };
+    command.output().expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
+/// Issue 14: every command but `serve` and the demo, run where there is no Broker OS data,
+/// creates nothing, exits non-zero and says where it looked and how it resolved the directory.
+#[test]
+fn commands_where_there_is_no_data_create_nothing_and_say_where_they_looked() {
+    let root = tempfile::tempdir().unwrap();
+    let cwd = root.path().join("elsewhere");
+    std::fs::create_dir(&cwd).unwrap();
+    let cwd = cwd.canonicalize().unwrap();
+    let report = root.path().join("settlement.csv");
+    std::fs::write(
+        &report,
+        "provider_reference,provider_transaction_id,type,amount,currency,fee,settled_at\n",
+    )
+    .unwrap();
+    let definition = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/pass-choice.asl.json");
+    let arn = "arn:aws:states:local:000000000000:execution:onboarding:x";
+    let commands: [&[&str]; 13] = [
+        &["token", "--role", "admin", "--sub", "me"],
+        &["sfn", "list"],
+        &["sfn", "list", "--state-machine", "onboarding"],
+        &["sfn", "describe", arn],
+        &["sfn", "history", arn],
+        &["sfn", "run", "--definition", definition],
+        &["audit", "export", "--out", "exports/audit"],
+        &["audit", "export", "--entity", "lead/lead_1", "--out", "e"],
+        &["audit", "public-key"],
+        &["audit", "checkpoint"],
+        &[
+            "recon",
+            report.to_str().unwrap(),
+            "--provider",
+            "cardpay-eu",
+        ],
+        &["outbox"],
+        &["sfn", "list", "--state-machine", "bogus"],
+    ];
+    let default = format!(
+        "error: no Broker OS data in {} (from ./.brokeros; set --data-dir or BROKEROS_DATA_DIR, or start `brokeros serve` there first)",
+        cwd.join(".brokeros").display()
+    );
+    let named = cwd.join("named");
+    let from_flag = format!(
+        "error: no Broker OS data in {} (from --data-dir; start `brokeros serve` there first)",
+        named.display()
+    );
+    let from_env = from_flag.replace("--data-dir", "BROKEROS_DATA_DIR");
+    for args in commands {
+        assert_eq!(entries(&cwd), 0);
+        let run = brokeros_in(&cwd, None, args);
+        assert!(!run.status.success(), "{args:?} succeeded: {run:?}");
+        assert!(
+            stderr(&run).contains(&default),
+            "{args:?}: {}",
+            stderr(&run)
+        );
+        let mut flagged = args.to_vec();
+        flagged.extend(["--data-dir", "named"]);
+        let run = brokeros_in(&cwd, None, &flagged);
+        assert!(!run.status.success(), "{flagged:?} succeeded: {run:?}");
+        assert!(
+            stderr(&run).contains(&from_flag),
+            "{flagged:?}: {}",
+            stderr(&run)
+        );
+        let run = brokeros_in(&cwd, Some(&named), args);
+        assert!(!run.status.success(), "{args:?} succeeded: {run:?}");
+        assert!(
+            stderr(&run).contains(&from_env),
+            "{args:?}: {}",
+            stderr(&run)
+        );
+        assert_eq!(
+            entries(&cwd),
+            0,
+            "{args:?} created {:?}",
+            std::fs::read_dir(&cwd).unwrap().collect::<Vec<_>>()
+        );
+    }
+}
+
+/// Issue 14: `--data-dir`, else `BROKEROS_DATA_DIR`, else `./.brokeros`; a token minted through
+/// the variable from another directory is one `serve` accepts.
+#[test]
+fn the_data_directory_is_the_flag_then_the_variable_then_dot_brokeros() {
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().canonicalize().unwrap();
+    let data = root_path.join("data");
+    let elsewhere = root_path.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    // `serve` through the variable: its banner says so and the token command names the path.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokeros"));
+    command
+        .args(["serve", "--port", "0"])
+        .current_dir(&root_path)
+        .env("BROKEROS_DATA_DIR", &data);
+    let (mut server, addr, banner) = start_serve(command);
+    assert_eq!(
+        banner[1..],
+        [
+            format!(
+                "data directory: {} (from BROKEROS_DATA_DIR)",
+                data.display()
+            ),
+            format!(
+                "mint a token: brokeros token --role admin --sub me --data-dir {}",
+                data.display()
+            ),
+        ],
+        "{banner:?}"
+    );
+    let token = brokeros_in(
+        &elsewhere,
+        Some(&data),
+        &["token", "--role", "admin", "--sub", "a-1"],
+    );
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token = stdout(&token).trim().to_string();
+    assert_eq!(api(&addr, "GET", "/leads", &token, None).0, 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // The flag beats the variable, both ways.
+    let missing = root_path.join("missing");
+    let list = ["sfn", "list", "--data-dir"];
+    let flag_missing = brokeros_in(
+        &elsewhere,
+        Some(&data),
+        &[&list[..], &[missing.to_str().unwrap()]].concat(),
+    );
+    assert!(!flag_missing.status.success());
+    assert!(
+        stderr(&flag_missing).contains(&format!(
+            "no Broker OS data in {} (from --data-dir",
+            missing.display()
+        )),
+        "{}",
+        stderr(&flag_missing)
+    );
+    let flag_found = brokeros_in(
+        &elsewhere,
+        Some(&missing),
+        &[&list[..], &[data.to_str().unwrap()]].concat(),
+    );
+    assert!(flag_found.status.success(), "{}", stderr(&flag_found));
+    assert!(!missing.exists() && entries(&elsewhere) == 0);
+
+    // Neither: ./.brokeros of the current directory.
+    std::fs::rename(&data, root_path.join(".brokeros")).unwrap();
+    let default = brokeros_in(&root_path, None, &["sfn", "list"]);
+    assert!(default.status.success(), "{}", stderr(&default));
+}
+
+/// Issue 14: `serve` names its data directory (absolute) and the exact token command for it;
+/// a port in use is refused suggesting --port, creating nothing.
+#[test]
+fn serve_names_its_data_directory_and_the_token_command() {
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().canonicalize().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokeros"));
+    command
+        .args(["serve", "--port", "0"])
+        .current_dir(&root_path)
+        .env_remove("BROKEROS_DATA_DIR");
+    let (mut server, _, banner) = start_serve(command);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(
+        banner[1..],
+        [
+            format!(
+                "data directory: {} (from ./.brokeros)",
+                root_path.join(".brokeros").display()
+            ),
+            "mint a token: brokeros token --role admin --sub me".to_string(),
+        ],
+        "{banner:?}"
+    );
+
+    let spaced = root_path.join("my data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokeros"));
+    command
+        .args(["serve", "--port", "0", "--data-dir", "my data"])
+        .current_dir(&root_path);
+    let (mut server, addr, banner) = start_serve(command);
+    assert_eq!(
+        banner[1..],
+        [
+            format!("data directory: {} (from --data-dir)", spaced.display()),
+            format!(
+                "mint a token: brokeros token --role admin --sub me --data-dir '{}'",
+                spaced.display()
+            ),
+        ],
+        "{banner:?}"
+    );
+
+    let port = addr.rsplit(':').next().unwrap();
+    let before = entries(&root_path);
+    let taken = brokeros_in(
+        &root_path,
+        None,
+        &["serve", "--port", port, "--data-dir", "second"],
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(!taken.status.success());
+    assert!(
+        stderr(&taken).contains(&format!(
+            "port {port} is in use: pass --port to choose another"
+        )),
+        "{}",
+        stderr(&taken)
+    );
+    assert_eq!(entries(&root_path), before, "nothing created");
+}
+
+/// Issue 14: `sfn list` without a machine lists Broker OS's with their execution counts; an
+/// unknown machine is refused naming the known ones; `audit export --entity` of an entity with
+/// no events is refused and writes nothing.
+#[test]
+fn unknown_names_and_empty_selections_are_refused() {
+    let (dir, data) = served_data_dir();
+    let data_arg = data.as_str();
+    // A definition run under the name of a Broker OS machine counts among its executions.
+    let onboarding = dir.path().join("onboarding.asl.json");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/pass-choice.asl.json"),
+        &onboarding,
+    )
+    .unwrap();
+    let run = brokeros(&[
+        "sfn",
+        "run",
+        "--definition",
+        onboarding.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let machines = json_of(&brokeros(&["sfn", "list", "--data-dir", data_arg]));
+    let counts: Vec<(String, u64)> = machines["state_machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["executions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("onboarding".to_string(), 1),
+            ("deposit".to_string(), 0),
+            ("withdrawal".to_string(), 0),
+            ("commission-payout".to_string(), 0),
+            ("contest-scoring".to_string(), 0),
+        ],
+        "{machines}"
+    );
+
+    let bogus = brokeros(&[
+        "sfn",
+        "list",
+        "--state-machine",
+        "bogus",
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(!bogus.status.success());
+    assert!(stdout(&bogus).is_empty());
+    assert!(
+        stderr(&bogus).contains(
+            "no state machine bogus: Broker OS's are onboarding, deposit, withdrawal, commission-payout, contest-scoring"
+        ),
+        "{}",
+        stderr(&bogus)
+    );
+
+    let out = dir.path().join("ghost");
+    let ghost = brokeros(&[
+        "audit",
+        "export",
+        "--entity",
+        "lead/lead_nope",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data_arg,
+    ]);
+    assert!(!ghost.status.success());
+    assert!(
+        stderr(&ghost).contains("no audit events of lead/lead_nope"),
+        "{}",
+        stderr(&ghost)
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ghost"))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
 }
