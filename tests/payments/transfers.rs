@@ -59,6 +59,14 @@ fn wallet_to_account(id: &str, login: u64, amount: &str) -> Value {
             "amount": amount, "currency": "USD" })
 }
 
+/// `body` sent again answers `first` as it was and writes nothing (no posting, no event).
+async fn assert_replayed(app: &App, client_id: &str, body: &Value, first: &Value) {
+    let counts = app.counts().await;
+    let (status, again) = transfer(app, client_id, body).await;
+    assert_eq!((status, &again), (201, first));
+    assert_eq!(app.counts().await, counts, "a replay writes nothing");
+}
+
 /// The trading account's money: in the ledger, and on the platform.
 async fn account(app: &App, login: u64) -> (Decimal, Decimal) {
     let ledger = brokeros_ledger::balance(
@@ -114,15 +122,13 @@ pub async fn a_deposit_moved_back_to_the_wallet_can_be_withdrawn(app: App) {
     assert_eq!(account(&app, login).await, (dec("150.00"), dec("150.00")));
 
     // Replayed by its id, then under an Idempotency-Key twice: the same answer, nothing more.
-    let counts = app.counts().await;
-    let (status, again) = transfer(
+    assert_replayed(
         &app,
         &client_id,
         &account_to_wallet("tr-1", login, "100.00"),
+        &done,
     )
     .await;
-    assert_eq!((status, &again), (201, &done));
-    assert_eq!(app.counts().await, counts, "a replay writes nothing");
     let keyed = json!({ "from": { "account": login }, "to": { "wallet": "USD" },
                         "amount": "10.00", "currency": "USD" });
     let (status, first) = app
@@ -311,6 +317,19 @@ pub async fn bad_transfer_requests_write_nothing(app: App) {
     assert_eq!(app.counts().await, counts, "nothing written");
 }
 
+/// A transfer answered as failed for the platform's reason `code`.
+fn assert_failed(status: u16, failed: &Value, code: &str) {
+    assert_eq!(
+        (
+            status,
+            failed["status"].as_str(),
+            failed["failure"]["code"].as_str()
+        ),
+        (201, Some("failed"), Some(code)),
+        "{failed}"
+    );
+}
+
 pub async fn a_platform_refusal_fails_the_transfer_with_the_books_balanced(app: App) {
     app.run_payment_providers();
     let (client_id, login) = funded_client(&app, "Refused", "80.00").await;
@@ -322,12 +341,7 @@ pub async fn a_platform_refusal_fails_the_transfer_with_the_books_balanced(app: 
         &account_to_wallet("tr-big", login, "80.01"),
     )
     .await;
-    assert_eq!(status, 201, "{failed}");
-    assert_eq!(failed["status"], "failed", "{failed}");
-    assert_eq!(
-        failed["failure"]["code"], "insufficient_free_margin",
-        "{failed}"
-    );
+    assert_failed(status, &failed, "insufficient_free_margin");
     assert!(
         failed["failure"]["reason"]
             .as_str()
@@ -358,12 +372,7 @@ pub async fn a_platform_refusal_fails_the_transfer_with_the_books_balanced(app: 
         &wallet_to_account("tr-in", login, "30.00"),
     )
     .await;
-    assert_eq!(status, 201, "{failed}");
-    assert_eq!(failed["status"], "failed", "{failed}");
-    assert_eq!(
-        failed["failure"]["code"], "trading_account_not_found",
-        "{failed}"
-    );
+    assert_failed(status, &failed, "trading_account_not_found");
     assert_eq!(
         app.wallet(&client_id, "USD").await,
         (dec("30.00"), Decimal::ZERO)
@@ -391,13 +400,11 @@ pub async fn a_platform_refusal_fails_the_transfer_with_the_books_balanced(app: 
     );
 
     // The failure is final: a replay answers it and writes nothing.
-    let counts = app.counts().await;
-    let (status, again) = transfer(
+    assert_replayed(
         &app,
         &client_id,
         &wallet_to_account("tr-in", login, "30.00"),
+        &failed,
     )
     .await;
-    assert_eq!((status, &again), (201, &failed));
-    assert_eq!(app.counts().await, counts);
 }

@@ -571,10 +571,10 @@ async fn record_funded(services: &Services, task: &DepositTask, deal_id: u64) ->
 /// retried: money is never returned while the platform may hold it.
 async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Value> {
     let pending = services.get::<Deposit>(&task.deposit_id).await?.entity;
-    if matches!(pending.funding, Some(Funding::Pending { .. })) {
-        if let Some(receipt) = funding::booked(services, &pending.id).await? {
-            return record_funded(services, task, receipt.deal_id).await;
-        }
+    if matches!(pending.funding, Some(Funding::Pending { .. }))
+        && let Some(receipt) = funding::booked(services, &pending.id).await?
+    {
+        return record_funded(services, task, receipt.deal_id).await;
     }
     let why = &task.failure();
     let deposit = update_deposit(

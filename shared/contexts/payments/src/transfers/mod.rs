@@ -179,7 +179,7 @@ pub async fn create(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                created_ref.store(false, Ordering::SeqCst);
+                created_ref.swap(false, Ordering::SeqCst);
                 let client = client_for(services, principal, &request.client_id).await?;
                 if let Some(existing) = services.find::<Transfer>(&request.id).await? {
                     if !request.matches(&existing.entity) {
@@ -203,7 +203,7 @@ pub async fn create(
                     transfer.moved(ctx.now)?;
                 }
                 changes.create(&ctx, services.ids.as_ref(), &transfer, "transfer.requested")?;
-                created_ref.store(true, Ordering::SeqCst);
+                created_ref.swap(true, Ordering::SeqCst);
                 Ok((Answer::accepted(view(&transfer)), changes))
             })
         }),
@@ -280,44 +280,36 @@ async fn proceed(
         let Some(step) = transfer.next_step() else {
             return Ok(transfer);
         };
-        let outcome = match step {
-            Step::Withdraw { login } => {
-                let operation = operation_id(id, "out");
-                let kind = BalanceOperationKind::Withdrawal;
-                let comment = "Internal transfer out";
-                match book_step(
-                    services, resumed, login, &operation, kind, &transfer, comment,
-                )
-                .await?
-                {
-                    Booking::Booked(receipt) => Outcome::Booked(receipt.deal_id),
-                    Booking::Refused(e) => Outcome::Refused {
-                        failure: failure(&e),
-                        returned_deal: None,
-                    },
-                }
-            }
-            Step::Deposit { login } => {
-                let operation = operation_id(id, "in");
-                let kind = BalanceOperationKind::Deposit;
-                let comment = "Internal transfer in";
-                match book_step(
-                    services, resumed, login, &operation, kind, &transfer, comment,
-                )
-                .await?
-                {
-                    Booking::Booked(receipt) => Outcome::Booked(receipt.deal_id),
-                    Booking::Refused(e) => Outcome::Refused {
-                        failure: failure(&e),
-                        returned_deal: give_back(services, resumed, &transfer).await?,
-                    },
-                }
-            }
+        let (login, leg, kind, comment) = match step {
+            Step::Withdraw { login } => (
+                login,
+                "out",
+                BalanceOperationKind::Withdrawal,
+                "Internal transfer out",
+            ),
+            Step::Deposit { login } => (
+                login,
+                "in",
+                BalanceOperationKind::Deposit,
+                "Internal transfer in",
+            ),
             Step::Post => {
                 return Err(Error::Internal(format!(
                     "transfer {id}: its ledger move commits with the step before it"
                 )));
             }
+        };
+        let operation = operation_id(id, leg);
+        let booking = book_step(
+            services, resumed, login, &operation, kind, &transfer, comment,
+        )
+        .await?;
+        let outcome = match booking {
+            Booking::Booked(receipt) => Outcome::Booked(receipt.deal_id),
+            Booking::Refused(e) => Outcome::Refused {
+                failure: failure(&e),
+                returned_deal: give_back(services, resumed, &transfer).await?,
+            },
         };
         record(services, principal, correlation_id, id, step, &outcome).await?;
     }
