@@ -5,12 +5,14 @@
 mod deposit_flows;
 mod deposits;
 mod psp_webhook;
+mod transfers;
 mod wallet;
 
 use brokeros_tests::app as harness;
 use deposit_flows::*;
 use deposits::*;
 use psp_webhook::*;
+use transfers::*;
 use wallet::*;
 
 brokeros_tests::scenarios! {
@@ -35,6 +37,9 @@ brokeros_tests::scenarios! {
     a_deposit_amount_outside_the_grammar_is_refused_and_writes_nothing => new,
     a_result_applied_before_the_workflow_waits_is_not_lost => new,
     a_deposit_survives_crashes_between_its_commits_and_their_side_effects => new,
+    a_deposit_moved_back_to_the_wallet_can_be_withdrawn => new,
+    bad_transfer_requests_write_nothing => new,
+    a_platform_refusal_fails_the_transfer_with_the_books_balanced => new,
 }
 
 /// The scenarios whose routing could rest on an index read (the providers' health), over

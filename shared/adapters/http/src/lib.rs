@@ -83,6 +83,7 @@ pub mod rate_limit;
 mod routes;
 pub mod server;
 mod status;
+mod transfer_routes;
 mod withdrawal_routes;
 
 use std::sync::Arc;

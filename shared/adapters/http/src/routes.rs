@@ -11,7 +11,7 @@ use super::extract::{
 };
 use super::{
     ApiError, ApiReply, AppState, access_log, contest_routes, ib_routes, payment_routes,
-    withdrawal_routes,
+    transfer_routes, withdrawal_routes,
 };
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
@@ -577,6 +577,14 @@ fn crm() -> Router<AppState> {
             post(withdrawal_routes::create).get(list_for_client::<Withdrawal>),
         )
         .route("/withdrawals/{id}", get(get_for_client::<Withdrawal>))
+        .route(
+            "/clients/{id}/transfers",
+            post(transfer_routes::create).get(transfer_routes::list),
+        )
+        .route(
+            "/clients/{id}/transfers/{transfer_id}",
+            get(transfer_routes::get),
+        )
         .route(
             "/withdrawals/{id}/approve",
             post(withdrawal_routes::approve),

@@ -61,3 +61,11 @@ pub fn unmatched_payment(provider: &str, event_id: &str) -> Key {
 }
 
 pub const UNMATCHED_PAYMENTS: &str = "UNMATCHED";
+
+pub fn transfer(id: &str) -> Key {
+    Key::new(format!("TRANSFER#{id}"), "TRANSFER")
+}
+
+pub fn transfers_by_client(client_id: &str) -> String {
+    format!("TRANSFERS#{client_id}")
+}

@@ -1,14 +1,17 @@
 //! The payments context: deposit routing rules and the providers' statistics ([`routing`]),
-//! provider webhooks, the event queue and payment gateway ports ([`psp`]), and deposits with
-//! their workflow tasks ([`deposits`]). The pure rules are in [`model`].
+//! provider webhooks, the event queue and payment gateway ports ([`psp`]), deposits with
+//! their workflow tasks ([`deposits`]), and internal transfers between a client's wallet and
+//! trading accounts ([`transfers`]), which move money as a deposit's funding does ([`funding`]). The pure rules are in [`model`].
 
 pub mod config;
 pub mod deposits;
+pub mod funding;
 pub mod keys;
 pub mod model;
 pub mod psp;
 pub mod routing;
 mod services;
+pub mod transfers;
 
 pub use services::{PaymentsSettings, Services};
 

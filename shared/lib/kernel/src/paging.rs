@@ -12,6 +12,28 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+impl PageParams {
+    /// The page of an index partition (a client's transfers) this asks for, newest first,
+    /// each entity as `view` shows it: `{"items", "next"}`.
+    pub async fn newest_first<T: changeset::Entity>(
+        self,
+        store: &dyn brokeros_store::Store,
+        partition: String,
+        view: impl Fn(&T) -> serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let limit = page_limit(self.limit)?;
+        let query = brokeros_store::Query::new(
+            brokeros_store::Table::Main,
+            Some(brokeros_store::Index::Gsi1),
+            partition,
+        )
+        .descending()
+        .limit(limit)
+        .after(self.cursor);
+        page_of(store, query, view).await
+    }
+}
+
 /// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
 /// list, and the page.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -36,14 +58,23 @@ impl QueueFilter {
         let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
             .limit(limit)
             .after(self.cursor);
-        let page = store.query(query).await.map_err(changeset::store_error)?;
-        let items = page
-            .items
-            .iter()
-            .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(serde_json::json!({ "items": items, "next": page.next }))
+        page_of(store, query, view).await
     }
+}
+
+/// One page of `query`'s entities, each as `view` shows it: `{"items", "next"}`.
+async fn page_of<T: changeset::Entity>(
+    store: &dyn brokeros_store::Store,
+    query: brokeros_store::Query,
+    view: impl Fn(&T) -> serde_json::Value,
+) -> Result<serde_json::Value> {
+    let page = store.query(query).await.map_err(changeset::store_error)?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::json!({ "items": items, "next": page.next }))
 }
 
 /// A list request's page size: 50 unless asked, at most 200.

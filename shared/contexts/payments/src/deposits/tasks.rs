@@ -8,12 +8,13 @@
 //! transaction and may run any number of times: a retried task finds its own earlier work.
 
 use crate::deposits::model::{AttemptResult, Deposit, DepositStatus, Funding};
+use crate::funding::{self, Booking, Place};
 use crate::model::RiskLevel;
 use crate::model::routing::{Attempt, AttemptOutcome, DepositIntent, FallbackStop};
 use crate::model::stats::Outcome;
 use brokeros_kernel::{Error, Result};
-use brokeros_ledger::model::{AccountId, Request, Reverse, Transfer, TransferId};
-use brokeros_trading::{BalanceOperation, BalanceOperationKind};
+use brokeros_ledger::model::{Request, Reverse, TransferId};
+use brokeros_trading::BalanceOperationKind;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -494,13 +495,14 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
                         )?;
                         return Ok((deposit, changes));
                     };
-                    let transfer = Transfer::between(
+                    let transfer = funding::ledger_move(
                         funding_transfer_id(&deposit.id)?,
-                        AccountId::client_wallet(&deposit.client_id, currency)?,
-                        AccountId::trading_account(login, currency)?,
-                        deposit.amount.amount(),
+                        &deposit.client_id,
+                        Place::Wallet,
+                        Place::Account(login),
+                        deposit.amount,
                         &format!("deposit {} to trading account {login}", deposit.id),
-                    );
+                    )?;
                     let staged = brokeros_ledger::stage(
                         services,
                         &ctx,
@@ -532,18 +534,20 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
     let Some(Funding::Pending { login }) = deposit.funding else {
         return Ok(funding_output(&deposit));
     };
-    let receipt = services
-        .trading
-        .balance_operation(BalanceOperation {
-            login,
-            operation_id: deposit.id.clone(),
-            kind: BalanceOperationKind::Deposit,
-            amount: deposit.amount.amount(),
-            comment: format!("Deposit {}", deposit.id),
-        })
-        .await
-        .map_err(platform_error)?;
-    record_funded(services, task, receipt.deal_id).await
+    let booking = funding::book(
+        services,
+        login,
+        &deposit.id,
+        BalanceOperationKind::Deposit,
+        deposit.amount,
+        &format!("Deposit {}", deposit.id),
+    )
+    .await?;
+    match booking {
+        Booking::Booked(receipt) => record_funded(services, task, receipt.deal_id).await,
+        // Failing the task by the platform's error name: the definition returns the money.
+        Booking::Refused(e) => Err(platform_error(e)),
+    }
 }
 
 /// Records the platform's deal on a deposit whose funding is pending.
@@ -567,15 +571,10 @@ async fn record_funded(services: &Services, task: &DepositTask, deal_id: u64) ->
 /// retried: money is never returned while the platform may hold it.
 async fn return_to_wallet(services: &Services, task: &DepositTask) -> Result<Value> {
     let pending = services.get::<Deposit>(&task.deposit_id).await?.entity;
-    if matches!(pending.funding, Some(Funding::Pending { .. })) {
-        let booked = services
-            .trading
-            .operation(&pending.id)
-            .await
-            .map_err(platform_error)?;
-        if let Some(receipt) = booked {
-            return record_funded(services, task, receipt.deal_id).await;
-        }
+    if matches!(pending.funding, Some(Funding::Pending { .. }))
+        && let Some(receipt) = funding::booked(services, &pending.id).await?
+    {
+        return record_funded(services, task, receipt.deal_id).await;
     }
     let why = &task.failure();
     let deposit = update_deposit(
