@@ -40,7 +40,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The JSON path a serde error is about. serde_path_to_error reports where the deserializer
 /// stood (`.` at the top): for a missing field that is the object lacking it, so the field's
-/// name, which only serde's message (`missing field `x``) holds, is added to it.
+/// name, which only serde's message holds ("missing field \`x\`"), is added to it.
 fn serde_field(path: &str, message: &str) -> Option<String> {
     let object = (!path.is_empty() && path != ".").then_some(path);
     let missing = message
