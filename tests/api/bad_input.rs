@@ -91,6 +91,27 @@ pub async fn malformed_bodies_change_nothing(app: App) {
     )
     .await;
     let admin = token("admin-1", Role::Admin);
+    // A required field missing is named by its path; no body at all is `{}`.
+    let missing = [
+        (Call::post("/leads", &json!({})), "first_name"),
+        (Call::post_empty("/leads"), "first_name"),
+        (
+            Call::post("/clients", &json!({})).token(&admin),
+            "first_name",
+        ),
+        (Call::post_empty("/clients").token(&admin), "first_name"),
+        (
+            Call::post(
+                "/clients",
+                &json!({"first_name": "A", "country": "GB", "profile": {}}),
+            )
+            .token(&admin),
+            "profile.client_type",
+        ),
+    ];
+    for (call, field) in missing {
+        refused(&app, call, 400, "invalid_body", Some(field)).await;
+    }
     refused(
         &app,
         Call::get("/leads?limit=abc").token(&admin),

@@ -4,7 +4,6 @@
 use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
 use brokeros_sfn::ExecutionStatus;
-use brokeros_store::{Query, Table};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -86,24 +85,6 @@ pub(crate) async fn refused(
     }
     assert_eq!(app.counts().await, before, "{code}: nothing written");
     body
-}
-
-/// The actions of the audit stream of `entity_type` `id`, oldest first, with their events.
-pub(crate) async fn audit_events(app: &App, entity_type: &str, id: &str) -> Vec<Value> {
-    let query = Query::new(Table::Audit, None, format!("{entity_type}#{id}"));
-    let page = app.store.query(query).await.unwrap();
-    page.items
-        .iter()
-        .map(|item| serde_json::from_str(&item.data).unwrap())
-        .collect()
-}
-
-pub(crate) async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
-    audit_events(app, entity_type, id)
-        .await
-        .iter()
-        .map(|event| event["action"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// A client of the portal user `user`: the token they sign in with and their client id.

@@ -95,7 +95,7 @@ pub async fn definitions_are_versioned_published_and_cancelled_with_audit_events
     assert_eq!(public["items"], json!([]), "no longer public");
 
     assert_eq!(
-        audit_actions(&app, "contest", "summer-cup").await,
+        app.audit_actions("contest", "summer-cup").await,
         [
             "contest.created",
             "contest.version_added",
@@ -103,7 +103,7 @@ pub async fn definitions_are_versioned_published_and_cancelled_with_audit_events
             "contest.cancelled"
         ]
     );
-    let events = audit_events(&app, "contest", "summer-cup").await;
+    let events = app.audit_events("contest", "summer-cup").await;
     let fields: Vec<&str> = events[1]["changes"]
         .as_array()
         .unwrap()

@@ -179,7 +179,8 @@ pub async fn registrations_the_rules_refuse_write_nothing(app: App) {
     assert_eq!(enrolled["how"], "staff");
     assert_eq!(enrolled["enrolled_by"], "mkt-1");
     assert_eq!(
-        audit_actions(&app, "contest_entrant", enrolled["id"].as_str().unwrap()).await,
+        app.audit_actions("contest_entrant", enrolled["id"].as_str().unwrap())
+            .await,
         ["contest_entrant.enrolled"]
     );
     // The roster of a contest is its entered logins, read by key.
@@ -373,7 +374,7 @@ pub async fn a_dedicated_contest_account_is_opened_on_the_platform(app: App) {
         [(login, eve.client_id.clone())]
     );
     assert_eq!(
-        audit_actions(&app, "client", &eve.client_id)
+        app.audit_actions("client", &eve.client_id)
             .await
             .last()
             .unwrap(),
@@ -488,7 +489,7 @@ pub async fn marketing_decides_on_entries_and_clients_withdraw_their_own(app: Ap
     assert_eq!(status, 200, "{reinstated}");
     assert_eq!(reinstated["status"], "active");
     assert_eq!(
-        audit_actions(&app, "contest_entrant", ann_id).await,
+        app.audit_actions("contest_entrant", ann_id).await,
         [
             "contest_entrant.registered",
             "contest_entrant.disqualified",
@@ -664,7 +665,9 @@ pub async fn new_accounts_of_a_campaign_are_enrolled_and_an_ineligible_contest_i
     assert_eq!(entry["contest_id"], "summer-cup");
     assert_eq!(entry["login"], login);
     assert_eq!(entry["how"], "campaign");
-    let events = audit_events(&app, "contest_entrant", entry["id"].as_str().unwrap()).await;
+    let events = app
+        .audit_events("contest_entrant", entry["id"].as_str().unwrap())
+        .await;
     assert_eq!(events[0]["action"], "contest_entrant.enrolled");
     assert_eq!(
         events[0]["actor"]["kind"], "workflow",

@@ -1017,7 +1017,7 @@ pub async fn a_deal_the_engine_refuses_is_quarantined_and_the_feed_moves_on(app:
     assert_eq!(quarantined["change"]["deal"]["currency"], "XYZ");
     let id = quarantined["id"].as_str().unwrap();
     assert_eq!(
-        crate::partners::audit_actions(&app, "ib_quarantined_deal", id).await,
+        app.audit_actions("ib_quarantined_deal", id).await,
         ["ib_deal.quarantined"]
     );
     let (status, _) = get(

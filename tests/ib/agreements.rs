@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::accruals::{MINUTE, accrue, legs, round_trip};
 use crate::harness::App;
-use crate::partners::{audit_actions, get, msc, onboarded_client, pm, post, refused, text};
+use crate::partners::{get, msc, onboarded_client, pm, post, refused, text};
 use crate::plans::{ensure_plan, plan_named, store_plan_document};
 
 /// An application by a partner manager, still pending: the path that approves it.
@@ -88,7 +88,7 @@ pub async fn agreements_name_stored_plans_of_one_kind_of_period(app: App) {
         "plans[1]",
     )
     .await;
-    assert_eq!(audit_actions(&app, "ib", &id).await, ["ib.created"]);
+    assert_eq!(app.audit_actions("ib", &id).await, ["ib.created"]);
 
     // Deals before the agreed plan's effective time earn nothing under it; after it they do.
     let (client, login) = onboarded_client(&app, "Early").await;
@@ -144,7 +144,7 @@ pub async fn agreements_name_stored_plans_of_one_kind_of_period(app: App) {
         Some(&vec!["daily-fx".to_string()])
     );
     assert_eq!(
-        audit_actions(&app, "ib", &id).await,
+        app.audit_actions("ib", &id).await,
         ["ib.created", "ib.plans_changed"]
     );
 }

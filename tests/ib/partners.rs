@@ -10,7 +10,6 @@ use brokeros_ib::model::{AttributionPolicy, Ib, Millis};
 use brokeros_kernel::AheadClock;
 use brokeros_kernel::principal::Role;
 use brokeros_sfn::ExecutionStatus;
-use brokeros_store::{Query, Table};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -91,19 +90,6 @@ pub(crate) async fn onboarded_client(app: &App, last_name: &str) -> (String, u64
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
     let login = done.output.unwrap()["account"]["login"].as_u64().unwrap();
     (client_id, login)
-}
-
-/// The actions of the audit stream of `entity_type` `id`, oldest first.
-pub(crate) async fn audit_actions(app: &App, entity_type: &str, id: &str) -> Vec<String> {
-    let query = Query::new(Table::Audit, None, format!("{entity_type}#{id}"));
-    let page = app.store.query(query).await.unwrap();
-    page.items
-        .iter()
-        .map(|item| {
-            let event: Value = serde_json::from_str(&item.data).unwrap();
-            event["action"].as_str().unwrap().to_string()
-        })
-        .collect()
 }
 
 /// Asserts `request` is refused with `status` and `code` and writes nothing; answers the
@@ -208,10 +194,10 @@ pub async fn an_approved_application_makes_an_ib_with_wallet_codes_and_agreement
     assert_eq!(decided["status"], "approved");
     assert_eq!(decided["ib_id"], id.as_str());
     assert_eq!(
-        audit_actions(&app, "ib_application", &application_id).await,
+        app.audit_actions("ib_application", &application_id).await,
         ["ib_application.submitted", "ib_application.approved"]
     );
-    assert_eq!(audit_actions(&app, "ib", &id).await, ["ib.created"]);
+    assert_eq!(app.audit_actions("ib", &id).await, ["ib.created"]);
     // The applicant signs in to the portal as the IB.
     let (status, me) = get(&app, "/ib/me", &token("u-anna", Role::Ib)).await;
     assert_eq!(status, 200, "{me}");
@@ -545,7 +531,7 @@ pub async fn suspension_and_termination_follow_their_rules_with_reasons(app: App
     )
     .await;
     assert_eq!(
-        audit_actions(&app, "ib", &id).await,
+        app.audit_actions("ib", &id).await,
         [
             "ib.created",
             "ib.suspended",
@@ -662,7 +648,7 @@ pub async fn an_unknown_referral_code_is_recorded_and_the_lead_captured(app: App
         "{referrals}"
     );
     assert_eq!(
-        audit_actions(&app, "ib_lead", &lead).await,
+        app.audit_actions("ib_lead", &lead).await,
         ["ib_lead.unknown_referral_code"]
     );
     // The same person again with a known code: recorded beside the unknown one.

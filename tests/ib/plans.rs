@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::harness::{App, token};
-use crate::partners::{audit_actions, pm, refused};
+use crate::partners::{pm, refused};
 
 fn in_minutes(minutes: i64) -> String {
     (OffsetDateTime::now_utc() + time::Duration::minutes(minutes))
@@ -91,7 +91,7 @@ pub async fn plan_versions_are_stored_audited_and_listed(app: App) {
     assert_eq!(list["items"][0]["id"], "standard");
 
     assert_eq!(
-        audit_actions(&app, "commission_plan", "standard").await,
+        app.audit_actions("commission_plan", "standard").await,
         ["commission_plan.created", "commission_plan.version_added"]
     );
     let query = brokeros_store::Query::new(

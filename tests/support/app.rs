@@ -441,6 +441,25 @@ impl App {
         )
     }
 
+    /// The audit stream of `entity_type` `id`, oldest first.
+    pub async fn audit_events(&self, entity_type: &str, id: &str) -> Vec<Value> {
+        let query = brokeros_store::Query::new(Table::Audit, None, format!("{entity_type}#{id}"));
+        let page = self.store.query(query).await.unwrap();
+        page.items
+            .iter()
+            .map(|item| serde_json::from_str(&item.data).unwrap())
+            .collect()
+    }
+
+    /// The actions of the audit stream of `entity_type` `id`, oldest first.
+    pub async fn audit_actions(&self, entity_type: &str, id: &str) -> Vec<String> {
+        let events = self.audit_events(entity_type, id).await;
+        events
+            .iter()
+            .map(|event| event["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Registers an individual client (as their account manager) with the given last name and
     /// document numbers, which drive the simulated KYC provider.
     pub async fn register(&self, last_name: &str, passport: &str) -> String {

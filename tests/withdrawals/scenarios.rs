@@ -335,17 +335,26 @@ pub async fn finance_approves_a_withdrawal_the_rules_do_not(app: App) {
         .await;
     assert_eq!(status, 403);
 
-    let (status, approved) = decide(
-        &app,
-        "wd_manual",
-        "finance-1",
-        Role::Finance,
-        "approve",
-        json!({}),
-    )
-    .await;
+    // A body that is not JSON is refused, writing nothing; no body at all, as `curl -X POST`
+    // sends it, is an approval.
+    let finance = token("finance-1", Role::Finance);
+    let counts = app.counts().await;
+    let path = "/withdrawals/wd_manual/approve";
+    let text = Call {
+        headers: vec![("content-type", "text/plain".to_string())],
+        ..Call::post(path, &json!({})).token(&finance)
+    };
+    let (status, refused) = app.send(text).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["code"], "unsupported_media_type", "{refused}");
+    assert_eq!(app.counts().await, counts, "a refused approval wrote");
+    let (status, approved) = app.send(Call::post_empty(path).token(&finance)).await;
     assert_eq!(status, 200, "{approved}");
     assert_eq!(approved["status"], "approved");
+    // Audited once, as with a body (the workflow may be paying it out already).
+    let actions = app.audit_actions("withdrawal", "wd_manual").await;
+    let approvals = actions.iter().filter(|a| *a == "withdrawal.approved");
+    assert_eq!(approvals.count(), 1, "{actions:?}");
     let paid = finished(&app, "wd_manual").await;
     assert_eq!(paid["status"], "paid", "{paid}");
     assert_eq!(paid["approvals"][0]["by"], "finance-1");
@@ -517,6 +526,14 @@ pub async fn bad_withdrawal_requests_write_nothing(app: App) {
             Some("withdrawal_id"),
         ),
         (body("wd_bad", "100.01"), 409, "insufficient_funds", None),
+        // A required field missing is named, the first in the body's order.
+        (json!({}), 400, "invalid_body", Some("withdrawal_id")),
+        (
+            json!({ "withdrawal_id": "wd_bad", "currency": "USD", "method": "card", "destination": "4111" }),
+            400,
+            "invalid_body",
+            Some("amount"),
+        ),
     ];
     for (case, status_wanted, code, field) in cases {
         let (status, error) =
@@ -527,6 +544,20 @@ pub async fn bad_withdrawal_requests_write_nothing(app: App) {
         if let Some(field) = field {
             assert_eq!(error["field"], field, "{case} → {error}");
         }
+    }
+    // No body at all is `{}`: a request or a rejection, whose fields are required, is refused
+    // naming the first missing one.
+    let bodiless = [
+        (format!("/clients/{client_id}/withdrawals"), "withdrawal_id"),
+        ("/withdrawals/wd_bad/reject".to_string(), "reason"),
+    ];
+    for (path, field) in bodiless {
+        let (status, error) = app
+            .send(Call::post_empty(&path).token(&token("finance-1", Role::Finance)))
+            .await;
+        assert_eq!(status, 400, "{path} → {error}");
+        assert_eq!(error["code"], "invalid_body", "{path} → {error}");
+        assert_eq!(error["field"], field, "{path} → {error}");
     }
     // Roles that may not request, and a client asking for someone else's money.
     let (status, _) = request(

@@ -37,6 +37,14 @@ impl<'a> Call<'a> {
         Call::with_body(Method::POST, path, body)
     }
 
+    /// A `POST` without a body or a Content-Type, as `curl -X POST` sends it.
+    pub fn post_empty(path: &'a str) -> Call<'a> {
+        Call {
+            method: Method::POST,
+            ..Call::get(path)
+        }
+    }
+
     pub fn put(path: &'a str, body: &Value) -> Call<'a> {
         Call::with_body(Method::PUT, path, body)
     }

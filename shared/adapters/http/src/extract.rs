@@ -33,19 +33,21 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// A JSON body: at most [`MAX_BODY_BYTES`], `Content-Type: application/json`, a key repeated in
-/// one object, unknown fields and wrong types refused naming the field. Keeps the parsed value
-/// for idempotency digests.
+/// one object, unknown fields, wrong types and missing fields refused naming the field's path.
+/// No body at all (what `curl -X POST` sends, without a Content-Type) is the empty object `{}`:
+/// accepted where every field of `T` is optional (an approval, a publication), refused naming
+/// the first missing field otherwise. Keeps the parsed value for idempotency digests, so
+/// asking without a body and with `{}` is the same request.
 pub struct JsonBody<T> {
     pub value: T,
     pub raw: Value,
 }
 
-fn body_error(path: &str, message: String) -> Error {
-    let field = (!path.is_empty() && path != ".").then(|| path.to_string());
+fn body_error(message: String) -> Error {
     Error::Validation {
         code: "invalid_body",
         message,
-        field,
+        field: None,
     }
 }
 
@@ -70,8 +72,7 @@ pub(crate) async fn read_body(request: Request) -> Result<Bytes, Response> {
                 (StatusCode::REQUEST_TIMEOUT, axum::Json(body)).into_response()
             } else {
                 // The client went away or broke the framing mid-body.
-                ApiError(body_error("", "the request body could not be read".into()))
-                    .into_response()
+                ApiError(body_error("the request body could not be read".into())).into_response()
             }
         })
 }
@@ -108,36 +109,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                     .to_ascii_lowercase()
                     .starts_with("application/json")
             });
-        if !is_json {
+        let bytes = read_body(request).await?;
+        let raw = if bytes.is_empty() {
+            // Nothing to type: whatever Content-Type says, there is no body for it to describe.
+            Value::Object(Default::default())
+        } else if !is_json {
             return Err(ApiError(Error::invalid(
                 "unsupported_media_type",
                 "Content-Type",
                 "the body must be JSON with Content-Type: application/json",
             ))
             .into_response());
-        }
-        let bytes = read_body(request).await?;
-        if let Some(duplicate) = duplicate_key(&bytes) {
-            return Err(ApiError(duplicate.error()).into_response());
-        }
-        let raw: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError(body_error("", format!("the body is not valid JSON: {e}"))).into_response()
-        })?;
+        } else {
+            if let Some(duplicate) = duplicate_key(&bytes) {
+                return Err(ApiError(duplicate.error()).into_response());
+            }
+            serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError(body_error(format!("the body is not valid JSON: {e}"))).into_response()
+            })?
+        };
         if !raw.is_object() {
             return Err(
-                ApiError(body_error("", "the body must be a JSON object".into())).into_response(),
+                ApiError(body_error("the body must be a JSON object".into())).into_response(),
             );
         }
-        let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
-            let path = e.path().to_string();
-            let message = e.into_inner().to_string();
-            // An amount outside the grammar is `invalid_amount`, naming its field.
-            ApiError(
-                brokeros_kernel::money::amount::from_serde_error(&path, &message)
-                    .unwrap_or_else(|| body_error(&path, message)),
-            )
-            .into_response()
-        })?;
+        let value = serde_path_to_error::deserialize(&raw)
+            .map_err(|e| ApiError(Error::from_serde("invalid_body", e)).into_response())?;
         Ok(JsonBody { value, raw })
     }
 }
@@ -309,6 +306,124 @@ mod tests {
             headers.insert(*name, value.parse().unwrap());
         }
         headers
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Optional {
+        reason: Option<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Required {
+        name: String,
+        address: Option<Address>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Address {
+        country: String,
+    }
+
+    /// `body` read as a `T`, sent with `content_type` if any: the value and its raw form, or
+    /// the refusal's status and JSON body.
+    async fn json_body<T: DeserializeOwned>(
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Result<JsonBody<T>, (u16, Value)> {
+        let mut request = Request::builder().method("POST").uri("/x");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let request = request
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        match JsonBody::<T>::from_request(request, &()).await {
+            Ok(body) => Ok(body),
+            Err(response) => {
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .unwrap();
+                Err((status, serde_json::from_slice(&bytes).unwrap()))
+            }
+        }
+    }
+
+    fn refusal<T>(read: Result<JsonBody<T>, (u16, Value)>) -> (u16, Value, Value) {
+        let (status, body) = read.err().expect("refused");
+        (status, body["code"].clone(), body["field"].clone())
+    }
+
+    #[tokio::test]
+    async fn no_body_is_the_empty_object_whatever_the_content_type() {
+        for content_type in [None, Some("application/json"), Some("text/plain")] {
+            let read = json_body::<Optional>(content_type, "").await.unwrap();
+            assert!(read.value.reason.is_none(), "{content_type:?}");
+            assert_eq!(read.raw, serde_json::json!({}), "{content_type:?}");
+        }
+        let given = json_body::<Optional>(Some("application/json"), r#"{"reason":"late"}"#)
+            .await
+            .unwrap();
+        assert_eq!(given.value.reason.as_deref(), Some("late"));
+    }
+
+    #[tokio::test]
+    async fn a_body_still_needs_the_json_content_type() {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            let read = json_body::<Optional>(content_type, "{}").await;
+            assert_eq!(
+                refusal(read),
+                (400, "unsupported_media_type".into(), "Content-Type".into()),
+                "{content_type:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_required_field_is_named_by_its_path() {
+        let json = Some("application/json");
+        let cases = [
+            (None, ""),
+            (json, ""),
+            (json, "{}"),
+            (json, r#"{"address":{"country":"GB"}}"#),
+        ];
+        for (content_type, body) in cases {
+            let read = json_body::<Required>(content_type, body).await;
+            assert_eq!(
+                refusal(read),
+                (400, "invalid_body".into(), "name".into()),
+                "{body}"
+            );
+        }
+        let nested = json_body::<Required>(json, r#"{"name":"A","address":{}}"#).await;
+        assert_eq!(
+            refusal(nested),
+            (400, "invalid_body".into(), "address.country".into())
+        );
+        let wrong_type = json_body::<Required>(json, r#"{"name":"A","address":{"country":1}}"#);
+        assert_eq!(
+            refusal(wrong_type.await),
+            (400, "invalid_body".into(), "address.country".into())
+        );
+        // Not an object, not JSON: about the whole body, no field.
+        for body in ["[]", "null", "{", " "] {
+            let read = json_body::<Optional>(json, body).await;
+            assert_eq!(
+                refusal(read),
+                (400, "invalid_body".into(), Value::Null),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -401,13 +401,8 @@ pub fn statement_json(statement: &PeriodStatement) -> Value {
 /// The symbol groups file: `{"majors": ["EURUSD", ...], ...}`.
 pub fn read_symbol_groups(text: &str) -> Result<SymbolGroups> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let groups: SymbolGroups = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        Error::invalid(
-            "invalid_symbol_groups",
-            e.path().to_string(),
-            e.into_inner().to_string(),
-        )
-    })?;
+    let groups: SymbolGroups = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| Error::from_serde("invalid_symbol_groups", e))?;
     for (name, symbols) in &groups {
         if symbols.is_empty() {
             return Err(Error::invalid(

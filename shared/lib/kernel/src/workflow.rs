@@ -94,10 +94,8 @@ pub fn unless_not_waiting(answered: Result<()>) -> Result<()> {
 
 /// A task's JSON payload as its input type; a bad payload names the field.
 pub fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
-        let field = e.path().to_string();
-        Error::invalid("invalid_task_input", field, e.inner().to_string())
-    })
+    serde_path_to_error::deserialize(payload)
+        .map_err(|e| Error::from_serde("invalid_task_input", e))
 }
 
 #[cfg(test)]

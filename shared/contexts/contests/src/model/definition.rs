@@ -428,13 +428,8 @@ impl ContestDefinition {
     /// Reads and checks a contest document; every error names the JSON path of its field.
     pub fn from_json(text: &str) -> Result<ContestDefinition> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let document: ContestDefinition =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let field = e.path().to_string();
-                let message = e.into_inner().to_string();
-                amount::from_serde_error(&field, &message)
-                    .unwrap_or_else(|| Error::invalid("invalid_contest", field, message))
-            })?;
+        let document: ContestDefinition = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| Error::from_serde("invalid_contest", e))?;
         document.check()?;
         Ok(document)
     }

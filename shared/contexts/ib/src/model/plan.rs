@@ -392,12 +392,8 @@ impl CommissionPlan {
     /// Reads and checks a plan document; every error names the JSON path of its field.
     pub fn from_json(text: &str, groups: &SymbolGroups) -> Result<CommissionPlan> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let document: PlanDocument = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            let message = e.into_inner().to_string();
-            amount::from_serde_error(&field, &message)
-                .unwrap_or_else(|| Error::invalid("invalid_plan", field, message))
-        })?;
+        let document: PlanDocument = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| Error::from_serde("invalid_plan", e))?;
         CommissionPlan::checked(document, groups)
     }
 

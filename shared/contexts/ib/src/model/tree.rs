@@ -126,10 +126,8 @@ impl Hierarchy {
     /// flatten into a message.
     pub fn from_json(text: &str) -> Result<Hierarchy> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let file: HierarchyFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            Error::invalid("invalid_tree", field, e.into_inner().to_string())
-        })?;
+        let file: HierarchyFile = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| Error::from_serde("invalid_tree", e))?;
         Hierarchy::try_from(file)
     }
 
