@@ -306,14 +306,14 @@ pub async fn bad_transfer_requests_write_nothing(app: App) {
         (413, Some("payload_too_large")),
         "{error}"
     );
-    // Another client's wallet, for a client: not found.
+    // Another client's wallet, for a client: forbidden, as every other client route answers.
     let (status, _) = app
         .send(
             Call::post(&format!("/clients/{other_id}/transfers"), &body("1.00"))
                 .token(&token("portal-someone", Role::Client)),
         )
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 403);
     assert_eq!(app.counts().await, counts, "nothing written");
 }
 

@@ -25,6 +25,7 @@ pub mod paging;
 pub mod principal;
 mod repository;
 pub mod secret_token;
+mod serde_error;
 pub mod signing;
 pub mod webhook_signature;
 pub mod workflow;

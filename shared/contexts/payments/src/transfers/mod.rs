@@ -67,8 +67,8 @@ fn operation_id(id: &str, step: &str) -> String {
     format!("transfer:{id}:{step}")
 }
 
-/// The client, for a caller who may move their money: the client themself (another client's
-/// is not found, as their accounts are), finance or an admin.
+/// The client, for a caller who may move their money: the client themself (another client is
+/// forbidden, as on every client route), finance or an admin.
 async fn client_for(
     services: &Services,
     principal: &Principal,
@@ -79,13 +79,7 @@ async fn client_for(
         "transfer money",
     )?;
     let client = load_client(services, client_id).await?;
-    authorize_client_read(principal, &client.entity).map_err(|e| match e {
-        Error::Forbidden { .. } if principal.has(Role::Client) => Error::NotFound {
-            entity: "client",
-            id: client_id.to_string(),
-        },
-        e => e,
-    })?;
+    authorize_client_read(principal, &client.entity)?;
     Ok(client)
 }
 
