@@ -75,11 +75,13 @@ async fn deposit_finished(app: &App, deposit_id: &str) -> (String, Value) {
 pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(app: App) {
     app.run_payment_providers();
     let client_id = approved_client(&app, "Berg").await;
+    // As long as the API allows: the platform's comment is cut, the operation id is whole.
+    let deposit_id = format!("dep_paid_{}", "x".repeat(71));
     let created = app
-        .create_deposit(&client_id, "dep_paid", "250.00", "USD")
+        .create_deposit(&client_id, &deposit_id, "250.00", "USD")
         .await;
     assert_eq!(created["status"], "created");
-    let (status, deposit) = deposit_finished(&app, "dep_paid").await;
+    let (status, deposit) = deposit_finished(&app, &deposit_id).await;
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["status"], "credited", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
@@ -119,13 +121,13 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
                 .token(&admin),
         )
         .await;
-    assert_eq!(client["items"][0]["id"], "dep_paid", "{client}");
+    assert_eq!(client["items"][0]["id"], deposit_id, "{client}");
     let (_, shown) = app
         .send(
             brokeros_http::client::Call::get(&format!("/clients/{client_id}/wallet")).token(&admin),
         )
         .await;
-    assert_eq!(shown["deposits"][0]["deposit_id"], "dep_paid", "{shown}");
+    assert_eq!(shown["deposits"][0]["deposit_id"], deposit_id, "{shown}");
     assert_eq!(shown["deposits"][0]["status"], "credited", "{shown}");
 }
 

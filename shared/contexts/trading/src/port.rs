@@ -94,6 +94,14 @@ pub struct BalanceOperation {
 /// in 32 characters including its terminator, so a longer one would be cut on the platform.
 pub const MAX_COMMENT_CHARS: usize = 31;
 
+/// `text` cut to the characters a balance operation comment keeps: a comment is what the
+/// client reads in the platform's history, while the operation id carries the whole reference,
+/// so a long reference (an 80-character deposit id) must not make the platform refuse the
+/// operation.
+pub fn fitted_comment(text: &str) -> String {
+    text.chars().take(MAX_COMMENT_CHARS).collect()
+}
+
 /// What a balance operation did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperationReceipt {
@@ -366,6 +374,25 @@ mod tests {
         assert!(refused(|r| r.leverage = 0));
         assert!(refused(|r| r.leverage = MAX_LEVERAGE + 1));
         assert!(refused(|r| r.currency = "usd".into()));
+    }
+
+    #[test]
+    fn a_fitted_comment_is_one_the_platform_takes() {
+        let long = format!("Deposit {}", "é".repeat(40));
+        let fitted = fitted_comment(&long);
+        assert_eq!(fitted.chars().count(), MAX_COMMENT_CHARS);
+        assert!(long.starts_with(&fitted));
+        assert_eq!(fitted_comment("Deposit dep-1"), "Deposit dep-1");
+        let mut operation = BalanceOperation {
+            login: 1,
+            operation_id: "op-1".into(),
+            kind: BalanceOperationKind::Deposit,
+            amount: Decimal::ONE,
+            comment: long,
+        };
+        assert!(operation.validate().is_err());
+        operation.comment = fitted;
+        assert!(operation.validate().is_ok());
     }
 
     #[test]

@@ -540,7 +540,7 @@ async fn fund(services: &Services, task: &DepositTask) -> Result<Value> {
         &deposit.id,
         BalanceOperationKind::Deposit,
         deposit.amount,
-        &format!("Deposit {}", deposit.id),
+        &brokeros_trading::fitted_comment(&format!("Deposit {}", deposit.id)),
     )
     .await?;
     match booking {
