@@ -145,6 +145,11 @@ enum Command {
     Outbox {
         #[command(flatten)]
         data_dir: local::DataDirArg,
+        /// The consent outbox instead, newest first: the confirmation messages a mailer would
+        /// send to leads, each with its single-use token (locally no mailer runs: this is how a
+        /// token reaches `POST /leads/consent/confirm`).
+        #[arg(long)]
+        consent: bool,
     },
     /// The simulated payment providers' side: signed webhook deliveries for benchmarks.
     Psp {
@@ -215,7 +220,9 @@ async fn main() -> std::process::ExitCode {
             operator,
         } => recon::run(&file, &provider, data_dir.resolve(), &operator, durability).await,
         Command::Sfn { command } => sfn::run(command, durability).await,
-        Command::Outbox { data_dir } => list_outbox(data_dir.resolve(), durability).await,
+        Command::Outbox { data_dir, consent } => {
+            list_outbox(data_dir.resolve(), consent, durability).await
+        }
         Command::Psp { command } => psp::run(command),
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
@@ -248,21 +255,35 @@ const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
     data_dir: local::DataDir,
+    consent: bool,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
     let store = local::open_store(&data_dir.existing()?, durability)?;
     let core = brokeros_kernel::Core::new(store);
-    let entries = brokeros_kernel::outbox::entries(&core)
-        .await
-        .map_err(|e| e.to_string())?;
-    for entry in &entries {
-        println!(
-            "{}",
-            serde_json::to_string(entry).map_err(|e| e.to_string())?
-        );
+    if consent {
+        let messages = brokeros_crm::consent_outbox(&core, 1000)
+            .await
+            .map_err(|e| e.to_string())?;
+        print_json_lines(messages.iter().map(serde_json::to_value))?;
+        eprintln!("{} consent messages queued", messages.len());
+    } else {
+        let entries = brokeros_kernel::outbox::entries(&core)
+            .await
+            .map_err(|e| e.to_string())?;
+        print_json_lines(entries.iter().map(serde_json::to_value))?;
+        eprintln!("{} side effects waiting", entries.len());
     }
-    eprintln!("{} side effects waiting", entries.len());
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// One JSON line each on stdout.
+fn print_json_lines(
+    items: impl Iterator<Item = serde_json::Result<serde_json::Value>>,
+) -> Result<(), String> {
+    for item in items {
+        println!("{}", item.map_err(|e| e.to_string())?);
+    }
+    Ok(())
 }
 
 /// The IB accrual of `serve`: every `every`, the configured platform servers' new deals are

@@ -760,6 +760,63 @@ fn serve_answers_over_http_with_tokens_from_the_same_data_dir() {
     server.wait().unwrap();
 }
 
+/// A public POST of `body` to `path` on `addr` (no token).
+fn public_post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    http(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn the_consent_outbox_hands_out_the_token_that_confirms_consent() {
+    let (_dir, data) = served_data_dir();
+    let consent = |data: &str| brokeros(&["outbox", "--consent", "--data-dir", data]);
+    let empty = consent(&data);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert_eq!(stdout(&empty).trim(), "");
+    assert!(stderr(&empty).contains("0 consent messages queued"));
+
+    let (mut server, addr) = spawn_serve(&data);
+    let lead =
+        r#"{"first_name":"Ann","email":"ann@example.com","country":"GB","marketing_consent":true}"#;
+    let (status, body) = public_post(&addr, "/leads", lead);
+    assert_eq!(status, 202, "{body}");
+    let queued = consent(&data);
+    assert!(queued.status.success(), "{}", stderr(&queued));
+    let messages: Vec<serde_json::Value> = stdout(&queued)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message["channel"], "email", "{message}");
+    // The lead's address is not printed: the message names the lead by id.
+    assert!(
+        !message.to_string().contains("ann@example.com"),
+        "{message}"
+    );
+    let token = message["token"].as_str().unwrap();
+
+    let confirm = |token: &str| {
+        public_post(
+            &addr,
+            "/leads/consent/confirm",
+            &serde_json::json!({ "token": token }).to_string(),
+        )
+    };
+    let (status, body) = confirm(token);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"confirmed""#), "{body}");
+    let (status, body) = confirm(token);
+    assert_eq!(status, 409, "used once: {body}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
 fn json_of(output: &Output) -> serde_json::Value {
     serde_json::from_str(stdout(output).trim()).unwrap_or_else(|e| {
         panic!(

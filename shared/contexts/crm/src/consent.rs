@@ -4,7 +4,7 @@
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
-use brokeros_kernel::{Answer, Error, OpContext, Result, secret_token};
+use brokeros_kernel::{Answer, Core, Error, OpContext, Result, secret_token};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -85,7 +85,9 @@ pub async fn confirm_consent(
 }
 
 /// The consent outbox, newest first: the messages a mailer sends (each until its token
-/// expires). For the mailer and operators; not an API route.
-pub async fn consent_outbox(services: &Services, limit: u32) -> Result<Vec<ConsentMessage>> {
-    repo::queued_messages(services, limit.clamp(1, 1000)).await
+/// expires). For the mailer and operators (locally `brokeros outbox --consent`, which stands
+/// in for the mailer); not an API route. Reads the store only, so a tool holding no CRM
+/// configuration can call it.
+pub async fn consent_outbox(core: &Core, limit: u32) -> Result<Vec<ConsentMessage>> {
+    repo::queued_messages(core, limit.clamp(1, 1000)).await
 }
