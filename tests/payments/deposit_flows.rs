@@ -99,19 +99,11 @@ pub async fn a_deposit_is_paid_by_signed_webhook_and_funds_the_trading_account(a
         (Decimal::ZERO, Decimal::ZERO)
     );
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let account = AccountId::trading_account(login, usd()).unwrap();
-    let booked = brokeros_ledger::balance(&app.services, &account)
-        .await
-        .unwrap();
-    assert_eq!(booked.available, Decimal::new(25_000, 2));
-    let platform = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
-    assert_eq!(platform.balance, Decimal::new(25_000, 2));
+    assert_eq!(
+        app.trading_account_money(login, "USD").await,
+        (Decimal::new(25_000, 2), Decimal::new(25_000, 2)),
+        "the ledger and the platform"
+    );
 
     // Every state change is audited under the deposit.
     let admin = crate::harness::token("admin-1", brokeros_kernel::principal::Role::Admin);

@@ -69,20 +69,7 @@ async fn assert_replayed(app: &App, client_id: &str, body: &Value, first: &Value
 
 /// The trading account's money: in the ledger, and on the platform.
 async fn account(app: &App, login: u64) -> (Decimal, Decimal) {
-    let ledger = brokeros_ledger::balance(
-        &app.services,
-        &AccountId::trading_account(login, usd()).unwrap(),
-    )
-    .await
-    .unwrap();
-    let platform = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
-    (ledger.available, platform.balance)
+    app.trading_account_money(login, "USD").await
 }
 
 pub async fn a_deposit_moved_back_to_the_wallet_can_be_withdrawn(app: App) {

@@ -384,6 +384,29 @@ impl App {
         (balance.available, balance.reserved)
     }
 
+    /// A trading account's money in `currency`: what the ledger holds for it, and its balance
+    /// on the platform (the two books a funding or a transfer must keep equal).
+    pub async fn trading_account_money(
+        &self,
+        login: u64,
+        currency: &str,
+    ) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+        let currency = brokeros_kernel::money::Currency::from_code(currency).expect("a currency");
+        let account = brokeros_ledger::model::AccountId::trading_account(login, currency)
+            .expect("a trading account's ledger account");
+        let ledger = brokeros_ledger::balance(&self.services, &account)
+            .await
+            .expect("the account's ledger balance");
+        let platform = self
+            .services
+            .ports
+            .trading
+            .account_state(login)
+            .await
+            .expect("the account on the platform");
+        (ledger.available, platform.balance)
+    }
+
     pub async fn deposit(&self, id: &str) -> Value {
         let admin = token("admin-1", Role::Admin);
         let (status, deposit) = self

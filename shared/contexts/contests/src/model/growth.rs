@@ -93,27 +93,6 @@ impl Growth {
     }
 }
 
-impl From<Decimal> for Growth {
-    /// A decimal fraction or index (rounded to 18 places, saturating).
-    fn from(value: Decimal) -> Growth {
-        let scale = value.scale();
-        let units = if scale <= GROWTH_DP {
-            value
-                .mantissa()
-                .checked_mul(POWERS_OF_TEN[(GROWTH_DP - scale) as usize])
-                .unwrap_or(if value.is_sign_negative() {
-                    i128::MIN
-                } else {
-                    i128::MAX
-                })
-        } else {
-            let places = scale - GROWTH_DP;
-            mul_div(value.mantissa(), 1, POWERS_OF_TEN[places as usize]).unwrap_or(i128::MAX)
-        };
-        Growth(units)
-    }
-}
-
 /// `units` × 10^-dp as a decimal; past what a decimal holds, the largest one at that scale.
 pub fn decimal(units: i128, dp: u32) -> Decimal {
     const MAX_MANTISSA: i128 = (1 << 96) - 1;
@@ -232,7 +211,7 @@ mod tests {
 
     #[test]
     fn falls_are_fractions_of_the_peak() {
-        let peak = Growth::from(d("1.25"));
+        let peak = Growth(UNIT + UNIT / 4);
         assert_eq!(Growth::ONE.fall_from(peak).to_decimal(8), d("0.2"));
         assert_eq!(peak.fall_from(Growth::ONE), Growth::ZERO);
     }
@@ -260,7 +239,7 @@ mod tests {
         assert!(Growth::MAX.to_decimal(8) > Decimal::from(1_000_000_000_000_000_000i64));
         // amounts 28 places apart cannot be aligned: the ratio is taken as a decimal first
         let odd = Growth::ONE.grown(d("2"), d("1.0000000000000000000000000000"));
-        assert_eq!(odd, Growth::from(d("2")));
+        assert_eq!(odd, Growth(2 * UNIT));
     }
 
     /// The reference: the quotient and remainder of `i128`, rounded half to even.
