@@ -173,7 +173,7 @@ pub async fn create(
         std::slice::from_ref(&wallet),
         execute(services, key, || {
             Box::pin(async move {
-                created_ref.swap(false, Ordering::SeqCst);
+                created_ref.store(false, Ordering::SeqCst);
                 let client = client_for(services, principal, &request.client_id).await?;
                 if let Some(existing) = services.find::<Transfer>(&request.id).await? {
                     if !request.matches(&existing.entity) {
@@ -197,7 +197,7 @@ pub async fn create(
                     transfer.moved(ctx.now)?;
                 }
                 changes.create(&ctx, services.ids.as_ref(), &transfer, "transfer.requested")?;
-                created_ref.swap(true, Ordering::SeqCst);
+                created_ref.store(true, Ordering::SeqCst);
                 Ok((Answer::accepted(view(&transfer)), changes))
             })
         }),
