@@ -20,7 +20,9 @@ let rendering = 0;
 /** @type {AbortController | null} */
 let leaving = null;
 
-async function render() {
+/** @param {{focus?: boolean}} [options]  focus: the heading takes the focus (not when a screen updates itself) */
+async function render(options = {}) {
+  const focus = options.focus ?? true;
   const turn = ++rendering;
   leaving?.abort();
   leaving = new AbortController();
@@ -30,12 +32,13 @@ async function render() {
   drawChrome(signedIn, path);
   if (!signedIn && path !== '/sign-in') {
     session.rememberReturn(location.hash);
-    location.replace('#/sign-in');
-    return;
+    // Without a hashchange event: this render goes on with the new address.
+    history.replaceState(null, '', '#/sign-in');
+    return render(options);
   }
   if (signedIn && (path === '' || path === '/')) {
-    location.replace(homeOf(signedIn));
-    return;
+    history.replaceState(null, '', homeOf(signedIn));
+    return render(options);
   }
   let route = null;
   let params = null;
@@ -55,7 +58,11 @@ async function render() {
       if (location.hash === hash) render();
       else location.hash = hash;
     },
-    refresh: () => void render(),
+    refresh: () => void render({ focus: false }),
+    again: (ms) => {
+      const timer = setTimeout(() => render({ focus: false }), ms);
+      signal.addEventListener('abort', () => clearTimeout(timer));
+    },
     signal,
   };
   let screen;
@@ -82,7 +89,7 @@ async function render() {
   }
   // The new screen's heading takes the focus, so keyboard and screen reader users start there.
   const heading = main.querySelector('h1');
-  if (heading) {
+  if (heading && focus) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: false });
   }
@@ -171,8 +178,10 @@ async function start() {
       sessionStorage.setItem('brokeros.sign-in-error', failure instanceof Error ? failure.message : String(failure));
     }
   }
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', () => render());
   await render();
+  // The first screen is usable: the browser tests read this mark as the time to interactive.
+  performance.mark('brokeros:first-screen');
   document.body.dataset.ready = 'true';
 }
 

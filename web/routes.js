@@ -12,7 +12,8 @@
  * @property {URLSearchParams} query          after `?` in the hash
  * @property {Session} session        the signed-in session (absent on public screens)
  * @property {(hash: string) => void} go      navigate (`#/client/wallet`)
- * @property {() => void} refresh             render the current screen again
+ * @property {() => void} refresh             render the current screen again (the focus stays)
+ * @property {(ms: number) => void} again     refresh after `ms` unless the screen was left (polling)
  * @property {AbortSignal} signal             aborted when the screen is left (stop polling)
  */
 /**
@@ -36,6 +37,15 @@ export const ROUTES = [
 
   { path: '/client', roles: ['client'], area: 'My account', nav: 'Overview', load: () => import('./screens/client/home.js') },
   { path: '/client/register', roles: ['client'], load: () => import('./screens/client/register.js') },
+  { path: '/client/profile', roles: ['client'], area: 'My account', nav: 'Profile and documents', load: () => import('./screens/client/profile.js') },
+  { path: '/client/onboarding', roles: ['client'], area: 'My account', nav: 'Onboarding', load: () => import('./screens/client/onboarding.js') },
+  { path: '/client/wallet', roles: ['client'], area: 'Money', nav: 'Wallet', load: () => import('./screens/client/wallet.js') },
+  { path: '/client/deposit', roles: ['client'], area: 'Money', nav: 'Deposit', load: () => import('./screens/client/deposit.js') },
+  { path: '/client/deposits/:id', roles: ['client'], load: () => import('./screens/client/deposit-status.js') },
+  { path: '/client/transfer', roles: ['client'], area: 'Money', nav: 'Transfer', load: () => import('./screens/client/transfer.js') },
+  { path: '/client/withdrawals', roles: ['client'], area: 'Money', nav: 'Withdrawals', load: () => import('./screens/client/withdrawals.js') },
+
+  { path: '/finance/withdrawals', roles: ['finance', 'admin'], area: 'Finance', nav: 'Withdrawal approvals', load: () => import('./screens/finance/withdrawals.js') },
 ];
 
 /**

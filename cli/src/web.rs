@@ -297,6 +297,126 @@ mod tests {
         assert!(embedded::WEB_FILES.iter().any(|(path, _)| *path == INDEX));
     }
 
+    use axum::body::Body;
+    use axum::http::Request;
+    use brokeros_http::auth::{JwtVerifier, LOCAL_AUDIENCE, LOCAL_ISSUER};
+    use tower::ServiceExt;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    /// The web routes in front of an API that answers every path `418 api`.
+    fn web(loopback: bool) -> Router {
+        let api = Router::new().fallback(|| async { (StatusCode::IM_A_TEAPOT, "api") });
+        router(
+            api,
+            DevSignIn {
+                secret: SECRET.to_vec(),
+                loopback,
+                sales_agents: vec!["sales-1".into()],
+            },
+        )
+    }
+
+    async fn send(router: Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = router.oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (parts.status, parts.headers, bytes.to_vec())
+    }
+
+    fn sign_in(body: &str) -> Request<Body> {
+        Request::post("/dev/sign-in")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_dev_sign_in_mints_a_token_serve_accepts_on_loopback_only() {
+        let (status, _, body) = send(
+            web(true),
+            sign_in(r#"{"role":"finance","sub":"finance-1"}"#),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let token: Value = serde_json::from_slice(&body).unwrap();
+        let principal = JwtVerifier::new(SECRET, LOCAL_ISSUER, LOCAL_AUDIENCE)
+            .verify(token["token"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(principal.sub, "finance-1");
+        assert!(principal.has(Role::Finance));
+
+        let (status, _, body) = send(web(true), sign_in(r#"{"role":"boss","sub":"x"}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["field"],
+            "role"
+        );
+
+        for request in [
+            sign_in(r#"{"role":"admin","sub":"admin-1"}"#),
+            Request::get("/dev/sign-in").body(Body::empty()).unwrap(),
+        ] {
+            let (status, _, body) = send(web(false), request).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(
+                serde_json::from_slice::<Value>(&body).unwrap()["code"],
+                "forbidden"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn files_are_served_with_their_type_and_revalidated_by_etag_and_the_rest_goes_to_the_api()
+    {
+        let (status, headers, body) =
+            send(web(true), Request::get("/").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert!(String::from_utf8(body).unwrap().contains("/ui/app.js"));
+        let etag = headers[header::ETAG].clone();
+
+        let again = Request::get("/")
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = send(web(true), again).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        assert!(body.is_empty());
+
+        let (status, headers, _) = send(
+            web(true),
+            Request::get("/ui/app.js").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+
+        let (status, _, body) = send(
+            web(true),
+            Request::get("/ui/missing.js").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["code"],
+            "not_found"
+        );
+
+        let (status, _, body) = send(
+            web(true),
+            Request::get("/clients").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_slice()),
+            (StatusCode::IM_A_TEAPOT, &b"api"[..])
+        );
+    }
+
     #[test]
     fn the_payment_page_escapes_what_the_url_carries() {
         assert_eq!(

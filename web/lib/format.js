@@ -40,7 +40,7 @@ export function words(code) {
 
 /** Statuses that went well, that wait, and that ended badly: the badge's colour. */
 const GOOD = new Set(['approved', 'active', 'credited', 'completed', 'paid', 'funded']);
-const BAD = new Set(['rejected', 'declined', 'expired', 'failed', 'payout_failed', 'flagged', 'cancelled']);
+const BAD = new Set(['rejected', 'declined', 'expired', 'review_expired', 'failed', 'payout_failed', 'flagged', 'cancelled']);
 
 /**
  * A status as a badge: its words, coloured by outcome (the words carry the meaning).

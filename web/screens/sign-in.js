@@ -11,6 +11,9 @@ import { homeOf } from '../routes.js';
 
 export const title = 'Sign in';
 
+/** Who signed in last in this tab: offered again when a session ends. */
+const LAST_KEY = 'brokeros.dev-sign-in.last';
+
 /** @param {import('../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const appConfig = await config();
@@ -29,12 +32,13 @@ export async function render(ctx) {
     const cognito = appConfig.cognito;
     return h(
       'section',
-      { class: 'card narrow' },
+      { class: 'card narrow', 'data-screen': 'sign-in' },
       intro,
       h('button', { type: 'button', class: 'button primary', onclick: () => startCognito(cognito) }, 'Sign in with your Broker OS account'),
     );
   }
   const choices = await api.devSignInChoices();
+  const last = JSON.parse(sessionStorage.getItem(LAST_KEY) ?? '{}');
   const subjects = new Map(choices.roles.map((r) => [r.role, r.subjects]));
   const suggestions = h('datalist', { id: 'dev-subjects' });
   /** @param {string} role */
@@ -50,6 +54,7 @@ export async function render(ctx) {
         label: 'Role',
         type: 'select',
         options: choices.roles.map((r) => ({ value: r.role, label: r.role })),
+        value: last.role,
       },
       {
         name: 'sub',
@@ -57,10 +62,12 @@ export async function render(ctx) {
         hint: 'A portal user for a client (a new name registers a new client), a staff id otherwise: the list suggests the configured ones.',
         autocomplete: 'off',
         required: true,
+        value: last.sub,
       },
     ],
     onSubmit: async (values) => {
       const { token } = await api.devSignIn({ role: values.role, sub: values.sub });
+      sessionStorage.setItem(LAST_KEY, JSON.stringify({ role: values.role, sub: values.sub }));
       session.signIn(token);
       const signedIn = session.current();
       ctx.go(session.takeReturn() ?? (signedIn ? homeOf(signedIn) : '#/'));
@@ -78,7 +85,7 @@ export async function render(ctx) {
   if (!sub.value) sub.value = firstOf();
   return h(
     'section',
-    { class: 'card narrow' },
+    { class: 'card narrow', 'data-screen': 'sign-in' },
     intro,
     h('p', { class: 'hint' }, 'Local sign-in of brokeros serve: it mints a development token for the role you choose (only on 127.0.0.1).'),
     signInForm,

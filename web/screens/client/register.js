@@ -16,7 +16,7 @@ export async function render(ctx) {
   }
   return h(
     'section',
-    { class: 'narrow' },
+    { class: 'narrow', 'data-screen': 'client-register' },
     heading('Open your account', 'Tell us who you are; identity documents come next.'),
     form({
       id: 'client-register',
