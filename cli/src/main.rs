@@ -388,7 +388,7 @@ async fn serve(
     }
     let server = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!(
-        "Broker OS listening on http://{server}\ndata directory: {} ({})\nmint a token: {}\nthe web app: http://{server}/",
+        "Broker OS listening on http://{server} (the web app: http://{server}/)\ndata directory: {} ({})\nmint a token: {}",
         data_dir.absolute().display(),
         data_dir.how(),
         data_dir.token_command()

@@ -3,6 +3,7 @@
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
+import { words } from '../../lib/format.js';
 
 /**
  * The signed-in user's client, or `null` before they registered (the API answers 404).
@@ -17,16 +18,36 @@ export async function myClient() {
   }
 }
 
-/** What a client screen shows before registration. */
-export function registerFirst() {
+/**
+ * A screen that cannot be used yet, saying why and what to do first.
+ * @param {{screen: string, title: string, text: string, href: string, action: string}} options
+ */
+export function notYet(options) {
   return h(
     'section',
-    { class: 'card narrow' },
-    h('h1', null, 'Open your account'),
-    h('p', null, 'You have not registered yet: it takes a minute.'),
-    h('p', null, h('a', { class: 'button primary', href: '#/client/register' }, 'Register')),
+    { class: 'card narrow', 'data-screen': options.screen },
+    h('h1', null, options.title),
+    h('p', null, options.text),
+    h('p', null, h('a', { class: 'button primary', href: options.href }, options.action)),
   );
 }
+
+/** What a client screen shows before registration. */
+export function registerFirst() {
+  return notYet({
+    screen: 'client-not-registered',
+    title: 'Open your account',
+    text: 'You have not registered yet: it takes a minute.',
+    href: '#/client/register',
+    action: 'Register',
+  });
+}
+
+/** How a client pays in and is paid out (the API's payment methods), as select options. */
+export const PAYMENT_METHODS = ['card', 'bank_transfer', 'crypto', 'e_wallet'].map((value) => ({
+  value,
+  label: words(value),
+}));
 
 /**
  * A screen's heading with its lead text.

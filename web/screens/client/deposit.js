@@ -6,24 +6,22 @@ import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
 import { badge, money, requestId, when, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
-import { heading, myClient, registerFirst } from './client.js';
+import { PAYMENT_METHODS, heading, myClient, notYet, registerFirst } from './client.js';
 
 export const title = 'Deposit';
-
-const METHODS = ['card', 'bank_transfer', 'crypto', 'e_wallet'];
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const client = await myClient();
   if (!client) return registerFirst();
   if (client.kyc_status !== 'approved') {
-    return h(
-      'section',
-      { class: 'card narrow', 'data-screen': 'client-deposit' },
-      h('h1', null, 'Deposit'),
-      h('p', null, 'Deposits open once your identity check is approved.'),
-      h('a', { class: 'button primary', href: '#/client/onboarding' }, 'Onboarding'),
-    );
+    return notYet({
+      screen: 'client-deposit',
+      title: 'Deposit',
+      text: 'Deposits open once your identity check is approved.',
+      href: '#/client/onboarding',
+      action: 'Onboarding',
+    });
   }
   const accounts = client.trading_accounts ?? [];
   const currencies = [...new Set([...accounts.map((a) => a.currency), 'USD', 'EUR', 'GBP'])];
@@ -42,7 +40,7 @@ export async function render(ctx) {
           { name: 'deposit_id', label: 'Deposit', type: 'hidden', generate: () => requestId('dep') },
           { name: 'amount', label: 'Amount', inputmode: 'decimal', autocomplete: 'transaction-amount', hint: 'For example 250.00', required: true },
           { name: 'currency', label: 'Currency', type: 'select', options: currencies.map((c) => ({ value: c, label: c })) },
-          { name: 'method', label: 'Pay by', type: 'select', options: METHODS.map((m) => ({ value: m, label: words(m) })) },
+          { name: 'method', label: 'Pay by', type: 'select', options: PAYMENT_METHODS },
         ],
         onSubmit: async (values) => {
           const created = await api.createDeposit(client.id, {

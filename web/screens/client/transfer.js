@@ -7,7 +7,7 @@ import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
 import { badge, money, requestId, when } from '../../lib/format.js';
 import { pagedTable } from '../../lib/table.js';
-import { heading, myClient, registerFirst } from './client.js';
+import { heading, myClient, notYet, registerFirst } from './client.js';
 
 export const title = 'Transfer';
 
@@ -31,13 +31,13 @@ export async function render(ctx) {
   if (!client) return registerFirst();
   const accounts = client.trading_accounts ?? [];
   if (accounts.length === 0) {
-    return h(
-      'section',
-      { class: 'card narrow', 'data-screen': 'client-transfer' },
-      h('h1', null, 'Transfer'),
-      h('p', null, 'Transfers move money between your trading accounts and your wallet: you will have a trading account once onboarding approves you.'),
-      h('a', { class: 'button primary', href: '#/client/onboarding' }, 'Onboarding'),
-    );
+    return notYet({
+      screen: 'client-transfer',
+      title: 'Transfer',
+      text: 'Transfers move money between your trading accounts and your wallet: you will have a trading account once onboarding approves you.',
+      href: '#/client/onboarding',
+      action: 'Onboarding',
+    });
   }
   const places = [
     ...accounts.map((a) => ({ value: `account:${a.login}`, label: `Trading account ${a.login} (${a.currency})`, currency: a.currency })),

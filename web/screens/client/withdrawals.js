@@ -5,18 +5,20 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
 import { badge, money, requestId, when, words } from '../../lib/format.js';
+import { live } from '../../lib/live.js';
 import { table } from '../../lib/table.js';
-import { heading, myClient, registerFirst } from './client.js';
+import { PAYMENT_METHODS, heading, myClient, registerFirst } from './client.js';
 
 export const title = 'Withdrawals';
 
-const METHODS = ['card', 'bank_transfer', 'crypto', 'e_wallet'];
+/** Statuses the workflow moves on from by itself (checks, payout): the history follows them. */
+const MOVING = new Set(['requested', 'approved']);
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const client = await myClient();
   if (!client) return registerFirst();
-  const [wallet, history] = await Promise.all([api.wallet(client.id), api.withdrawals(client.id)]);
+  const wallet = await api.wallet(client.id);
   const balances = wallet.wallets.filter((w) => w.total !== '0.00' || w.available !== '0.00');
   const requested = ctx.query.get('requested');
   return h(
@@ -37,7 +39,7 @@ export async function render(ctx) {
           { name: 'withdrawal_id', label: 'Withdrawal', type: 'hidden', generate: () => requestId('wd') },
           { name: 'amount', label: 'Amount', inputmode: 'decimal', hint: 'For example 150.00', required: true },
           { name: 'currency', label: 'Currency', type: 'select', options: (wallet.wallets.length ? wallet.wallets.map((w) => w.currency) : ['USD']).map((c) => ({ value: c, label: c })) },
-          { name: 'method', label: 'Paid to', type: 'select', options: METHODS.map((m) => ({ value: m, label: words(m) })) },
+          { name: 'method', label: 'Paid to', type: 'select', options: PAYMENT_METHODS },
           { name: 'destination', label: 'Card, account or address', autocomplete: 'off', required: true, noDraft: true, hint: 'Where the money goes: the card you deposited with, your IBAN, your wallet address.' },
         ],
         onSubmit: async (values) => {
@@ -53,18 +55,24 @@ export async function render(ctx) {
       }),
     ),
     h('h2', null, 'Your withdrawals'),
-    table({
-      caption: 'Withdrawals',
-      rows: history.items,
-      empty: 'No withdrawal yet.',
-      rowId: (w) => w.id,
-      columns: [
-        { label: 'Requested', cell: (w) => when(w.requested_at) },
-        { label: 'Amount', cell: (w) => money(w.amount.amount, w.amount.currency), class: 'num' },
-        { label: 'To', cell: (w) => `${words(w.method)} ${w.destination}` },
-        { label: 'Status', cell: (w) => badge(w.status) },
-        { label: 'Why', cell: (w) => w.reasons.join('; ') },
-      ],
+    await live({
+      load: () => api.withdrawals(client.id),
+      moving: (history) => history.items.some((w) => MOVING.has(w.status)),
+      signal: ctx.signal,
+      draw: (history) =>
+        table({
+          caption: 'Withdrawals',
+          rows: history.items,
+          empty: 'No withdrawal yet.',
+          rowId: (w) => w.id,
+          columns: [
+            { label: 'Requested', cell: (w) => when(w.requested_at) },
+            { label: 'Amount', cell: (w) => money(w.amount.amount, w.amount.currency), class: 'num' },
+            { label: 'To', cell: (w) => `${words(w.method)} ${w.destination}` },
+            { label: 'Status', cell: (w) => badge(w.status) },
+            { label: 'Why', cell: (w) => w.reasons.join('; ') },
+          ],
+        }),
     }),
   );
 }
