@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  firstLoad, newTab, screen, shoot, startBrowser, startServe, writeMeasurements,
+  accessibilityViolations, firstLoad, newTab, screen, shoot, startBrowser, startServe, writeMeasurements,
 } from './harness.mjs';
 
 let serve;
@@ -194,6 +194,10 @@ test('a client cannot reach the finance screen nor its data', async () => {
   assert.equal(answer.status, 403);
   assert.equal(answer.body.code, 'forbidden');
   await client.close();
+});
+
+test('every screen passes axe-core\'s WCAG 2.1 A and AA checks', () => {
+  assert.deepEqual(accessibilityViolations, []);
 });
 
 test('first load measured', () => {

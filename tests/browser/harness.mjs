@@ -3,7 +3,7 @@
 // tools/package.json), screenshots and measurements under target/screenshots/ (git-ignored).
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -104,16 +104,39 @@ export async function newTab(context) {
   return page;
 }
 
+const AXE = readFileSync(join(repo, 'tools', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** What axe-core found against WCAG 2.1 A and AA on every screen shot, by screen. */
+export const accessibilityViolations = [];
+
 /**
- * A full-page screenshot `<name>.png`, and `<name>.phone.png` at a phone's size when asked.
+ * Runs axe-core (tools/package.json) on the page as it is: labels, names, contrast, ARIA.
+ * Evaluated over the DevTools protocol, so the page's Content-Security-Policy stays in force.
+ * @param {import('playwright-core').Page} page @param {string} name
+ */
+async function checkAccessibility(page, name) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    // @ts-ignore: axe is the script evaluated above
+    const result = await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  for (const violation of violations) accessibilityViolations.push(`${name}: ${violation}`);
+}
+
+/**
+ * A full-page screenshot `<name>.png`, and `<name>.phone.png` at a phone's size when asked,
+ * each with the accessibility check.
  * @param {import('playwright-core').Page} page @param {string} name @param {{phone?: boolean}} [options]
  */
 export async function shoot(page, name, options = {}) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await checkAccessibility(page, name);
   if (options.phone) {
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: join(SHOTS, `${name}.phone.png`), fullPage: true });
+    await checkAccessibility(page, `${name} (phone)`);
     await page.setViewportSize(DESKTOP);
   }
 }

@@ -32,7 +32,7 @@ export function barChart(options) {
   const showLabels = slot >= 28;
   return svg(
     'svg',
-    { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': options.title, preserveAspectRatio: 'none' },
+    { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': options.title },
     svg('title', null, options.title),
     svg('line', { x1: 0, x2: width, y1: y(0), y2: y(0), class: 'chart-axis' }),
     options.bars.map((bar, i) => {

@@ -47,8 +47,13 @@ export async function render(ctx) {
 async function transactions(clientId, currency) {
   const first = await api.walletTransactions(clientId, currency);
   // The picture: the available balance after each of the latest entries, oldest on the left.
+  const days = new Set(first.items.map((entry) => entry.posted_at.slice(0, 10)));
+  // Entries of one day are told apart by their time, others by their day.
+  const label = days.size === 1
+    ? (/** @type {string} */ iso) => new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+    : (/** @type {string} */ iso) => new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
   const bars = [...first.items].reverse().map((entry) => ({
-    label: new Date(entry.posted_at).toLocaleDateString(undefined, { day: 'numeric', month: 'short' }),
+    label: label(entry.posted_at),
     value: entry.balance_after.available,
     text: `${money(entry.balance_after.available, currency)} after ${entry.memo}`,
   }));
