@@ -8,7 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accessibilityViolations, firstLoad, newTab, screen, shoot, startBrowser, startServe, writeMeasurements,
+  DESKTOP, PHONE, accessibilityViolations, firstLoad, newTab, screen, shoot, startBrowser, startServe,
+  writeMeasurements,
 } from './harness.mjs';
 
 let serve;
@@ -180,8 +181,23 @@ test('a client registers, onboards, deposits, transfers and withdraws; finance a
 test('a client cannot reach the finance screen nor its data', async () => {
   const client = await newTab(browser.context);
   await client.goto(`${serve.origin}/`);
-  await signIn(client, 'client', 'portal-nosy');
+  // By keyboard, at a phone's size: the form submits with Enter, the new screen's heading
+  // takes the focus, and the navigation opens from its button.
+  await client.setViewportSize(PHONE);
+  await client.locator('input[name=sub]').focus();
+  await client.keyboard.press('Control+A');
+  await client.keyboard.type('portal-nosy');
+  await client.keyboard.press('Enter');
   await client.getByRole('heading', { name: 'Open your account' }).waitFor();
+  assert.equal(await client.evaluate(() => document.activeElement?.tagName), 'H1');
+  const menu = client.getByRole('button', { name: 'Menu' });
+  assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+  await menu.focus();
+  await client.keyboard.press('Enter');
+  assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+  await client.locator('nav#nav').getByRole('link', { name: 'Overview' }).waitFor();
+  await shoot(client, 'client-menu.phone');
+  await client.setViewportSize(DESKTOP);
   assert.equal(await client.getByRole('link', { name: 'Withdrawal approvals' }).count(), 0, 'no finance link');
   await client.evaluate(() => { location.hash = '#/finance/withdrawals'; });
   await screen(client, 'not-allowed');
