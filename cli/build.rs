@@ -5,6 +5,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// `tsc -p web/jsconfig.json` checks the app's JSDoc types (tests/run.sh); browsers never ask for it.
+const NOT_SERVED: &str = "jsconfig.json";
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let web = manifest.join("../web");
@@ -28,11 +31,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
         std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("a directory entry").path();
-        // Editors' swap and backup files are no part of the app.
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        {
+        // Editors' swap and backup files, and the type checker's settings, are no part of the app.
+        if path.file_name().is_some_and(|n| {
+            let name = n.to_string_lossy();
+            name.starts_with('.') || name == NOT_SERVED
+        }) {
             continue;
         }
         if path.is_dir() {

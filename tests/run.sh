@@ -61,6 +61,10 @@ if [ ${#invalid[@]} -gt 0 ]; then
   exit 1
 fi
 
+# The web app's types (JSDoc in web/, strict) through tsc, pinned in tools/package.json.
+tools/node_modules/.bin/tsc -p web/jsconfig.json ||
+  { echo "error: web/: type errors (above)" >&2; exit 1; }
+
 # The SAM template (infra/template.yaml): cfn-lint and `sam validate --lint`, from their own
 # venv .tools/deploy-venv (tools/requirements-deploy.txt: aws-sam-cli pins an older boto3 than
 # moto's venv). Offline; the dummy region and credentials only keep the AWS SDK from looking

@@ -10,6 +10,7 @@ import { config, finishCognito, signOut } from './lib/sign-in.js';
 import { ROUTES, allowed, homeOf, matchPath } from './routes.js';
 
 /** @typedef {import('./routes.js').ScreenContext} ScreenContext */
+/** @typedef {import('./routes.js').Route} Route */
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));

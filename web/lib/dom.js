@@ -3,7 +3,7 @@
 // children in one expression; screens return the tree they build.
 
 /** @typedef {Node | string | number | null | undefined | false} Child */
-/** @typedef {Child | Children[]} Children */
+/** @typedef {Child | Child[] | Array<Child | Child[]>} Children  nested arrays are flattened */
 /** @typedef {Record<string, string | number | boolean | null | undefined | EventListener>} Attrs */
 
 /**
