@@ -108,22 +108,25 @@ cat >"$config" <<JSON
 }
 JSON
 
-# index.html and config.json are read anew on every load (no-cache); the modules, whose names
-# carry no content hash, are revalidated by browsers on every load and kept at the edge until
-# the invalidation below.
+# The layout `brokeros serve` answers (cli/src/web.rs): web/index.html at /, every other file
+# of web/ under /ui/, and the config at /config.json. index.html and config.json are read anew
+# on every load (no-cache); the modules, whose names carry no content hash, are revalidated by
+# browsers on every load and kept at the edge until the invalidation below.
 entry_cache="no-cache"
 module_cache="public, max-age=0, must-revalidate, s-maxage=31536000"
+# Not the app: the page (uploaded at /), a config.json of a local copy, dotfiles (editors').
+modules=(--exclude index.html --exclude config.json --exclude '.*' --exclude '*/.*')
 
 # Order: the modules first, then the index.html that imports them and the config.json it
 # reads; files no longer in web/ are removed last, so a page loaded meanwhile finds them.
 echo "uploading $web_dir to s3://$bucket ..."
-aws_ s3 sync "$web_dir/" "s3://$bucket/" --exclude index.html --exclude config.json \
+aws_ s3 sync "$web_dir/" "s3://$bucket/ui/" "${modules[@]}" \
   --cache-control "$module_cache" --no-progress
 aws_ s3 cp "$web_dir/index.html" "s3://$bucket/index.html" \
   --cache-control "$entry_cache" --content-type "text/html; charset=utf-8" --no-progress
 aws_ s3 cp "$config" "s3://$bucket/config.json" \
   --cache-control "$entry_cache" --content-type "application/json" --no-progress
-aws_ s3 sync "$web_dir/" "s3://$bucket/" --exclude index.html --exclude config.json \
+aws_ s3 sync "$web_dir/" "s3://$bucket/ui/" "${modules[@]}" \
   --cache-control "$module_cache" --delete --no-progress
 
 invalidation=$(aws_ cloudfront create-invalidation --distribution-id "$distribution" \
