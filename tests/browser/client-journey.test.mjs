@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  firstLoad, newTab, screen, shoot, startBrowser, startServe, writeMeasurements,
+  fieldError, firstLoad, navTo, newTab, screen, shoot, signIn, startBrowser, startServe, writeMeasurements,
 } from './harness.mjs';
 
 let serve;
@@ -24,29 +24,6 @@ after(async () => {
   await browser?.stop();
   await serve?.stop();
 });
-
-/**
- * Signs in with the dev sign-in as `role` / `sub` in `page`.
- * @param {import('playwright-core').Page} page
- */
-async function signIn(page, role, sub) {
-  await page.locator('select[name=role]').selectOption(role);
-  await page.locator('input[name=sub]').fill(sub);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-/** Follows the navigation's link `name`. */
-async function navTo(page, name) {
-  await page.locator('nav#nav').getByRole('link', { name, exact: true }).click();
-}
-
-/** The text of the field error shown next to the input named `name`. */
-async function fieldError(page, name) {
-  const input = page.locator(`[name="${name}"]`);
-  await assert.doesNotReject(input.and(page.locator('[aria-invalid="true"]')).waitFor({ timeout: 10_000 }));
-  const described = (await input.getAttribute('aria-describedby')).split(' ').pop();
-  return page.locator(`#${described}`).innerText();
-}
 
 test('a client registers, onboards, deposits, transfers and withdraws; finance approves', async () => {
   const client = await newTab(browser.context);
