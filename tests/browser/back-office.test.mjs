@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  apiCall, fieldError, navTo, newTab, screen, shoot, signIn, startBrowser, startServe,
+  apiCall, fieldError, fillProfileAndDocuments, navTo, newTab, screen, shoot, signIn, startBrowser, startServe,
 } from './harness.mjs';
 
 let serve;
@@ -173,20 +173,8 @@ test('a lead from the landing page is worked to a client by its sales agent', as
 
 test('compliance decides the review the client\'s onboarding waits for; an admin may not', async () => {
   const client = tabs.client;
-  await navTo(client, 'Profile and documents');
-  await screen(client, 'client-profile');
-  await client.locator('[name=date_of_birth]').fill('1988-04-02');
-  await client.locator('[name=nationality]').fill('GB');
-  await client.getByRole('button', { name: 'Save profile' }).click();
-  await client.getByText('Profile saved.').waitFor();
-  // A document number ending -REVIEW: the simulated KYC provider cannot decide it.
-  await client.locator('[name=number]').fill('533401372-REVIEW');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByText('Document added.').waitFor();
-  await client.locator('[name=type]').selectOption('proof_of_address');
-  await client.locator('[name=number]').fill('UTIL-9');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByRole('cell', { name: 'Proof of address' }).waitFor();
+  // A passport number ending -REVIEW: the simulated KYC provider cannot decide it.
+  await fillProfileAndDocuments(client, { dateOfBirth: '1988-04-02', passport: '533401372-REVIEW', proofOfAddress: 'UTIL-9' });
   await client.getByRole('link', { name: 'Next: start onboarding' }).click();
   await screen(client, 'client-onboarding');
   await client.getByRole('button', { name: 'Start onboarding' }).click();
@@ -295,13 +283,13 @@ test('finance: deposits with their attempts per day, a reconciliation, routing r
   await finance.locator('select[name=health]').selectOption('down');
   await finance.locator('input[name=note]').fill('INC-42 acquirer outage');
   await finance.getByRole('button', { name: 'Set health' }).click();
-  await finance.getByTestId('health-set').filter({ hasText: 'globalpay is down' }).waitFor();
+  await notice(finance, 'globalpay is down');
   await shoot(finance, 'finance-providers');
   await finance.locator('select[name=provider]').selectOption('globalpay');
   await finance.locator('select[name=health]').selectOption('up');
   await finance.locator('input[name=note]').fill('INC-42 resolved');
   await finance.getByRole('button', { name: 'Set health' }).click();
-  await finance.getByTestId('health-set').filter({ hasText: 'globalpay is up' }).waitFor();
+  await notice(finance, 'globalpay is up');
 });
 
 test('admin: users and roles, jurisdiction rules, audit search by entity and day, and its download', async () => {

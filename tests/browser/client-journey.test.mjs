@@ -8,7 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  fieldError, firstLoad, navTo, newTab, screen, shoot, signIn, startBrowser, startServe, writeMeasurements,
+  fieldError, fillProfileAndDocuments, firstLoad, navTo, newTab, screen, shoot, signIn, startBrowser, startServe,
+  writeMeasurements,
 } from './harness.mjs';
 
 let serve;
@@ -45,19 +46,7 @@ test('a client registers, onboards, deposits, transfers and withdraws; finance a
   await shoot(client, 'client-home-registered', { phone: true });
 
   // Profile and documents: a passport that passes the simulated KYC, a proof of address.
-  await navTo(client, 'Profile and documents');
-  await screen(client, 'client-profile');
-  await client.locator('[name=date_of_birth]').fill('1990-01-15');
-  await client.locator('[name=nationality]').fill('GB');
-  await client.getByRole('button', { name: 'Save profile' }).click();
-  await client.getByText('Profile saved.').waitFor();
-  await client.locator('[name=number]').fill('533401372');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByText('Document added.').waitFor();
-  await client.locator('[name=type]').selectOption('proof_of_address');
-  await client.locator('[name=number]').fill('UTIL-1');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByRole('cell', { name: 'Proof of address' }).waitFor();
+  await fillProfileAndDocuments(client, { dateOfBirth: '1990-01-15', passport: '533401372', proofOfAddress: 'UTIL-1' });
   await shoot(client, 'client-profile', { phone: true });
 
   await client.getByRole('link', { name: 'Next: start onboarding' }).click();

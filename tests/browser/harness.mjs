@@ -220,3 +220,26 @@ export async function apiCall(page, method, path, body) {
     [method, path, body ?? null],
   );
 }
+
+/**
+ * A client's KYC profile and documents in the portal's screen: born on `dateOfBirth`, British,
+ * a passport numbered `passport` (the simulated KYC provider decides by its ending: -REVIEW,
+ * -FAIL) and a proof of address numbered `proofOfAddress`.
+ * @param {import('playwright-core').Page} page
+ * @param {{dateOfBirth: string, passport: string, proofOfAddress: string}} kyc
+ */
+export async function fillProfileAndDocuments(page, kyc) {
+  await navTo(page, 'Profile and documents');
+  await screen(page, 'client-profile');
+  await page.locator('[name=date_of_birth]').fill(kyc.dateOfBirth);
+  await page.locator('[name=nationality]').fill('GB');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Profile saved.').waitFor();
+  await page.locator('[name=number]').fill(kyc.passport);
+  await page.getByRole('button', { name: 'Add document' }).click();
+  await page.getByText('Document added.').waitFor();
+  await page.locator('[name=type]').selectOption('proof_of_address');
+  await page.locator('[name=number]').fill(kyc.proofOfAddress);
+  await page.getByRole('button', { name: 'Add document' }).click();
+  await page.getByRole('cell', { name: 'Proof of address' }).waitFor();
+}

@@ -54,6 +54,7 @@ import * as session from './session.js';
  * @property {string} kyc_status
  * @property {Onboarding[]} onboardings
  * @property {Document[]} documents
+ * @property {Record<string, unknown>} [profile]  the KYC profile
  */
 /**
  * @typedef {Object} WalletBalance
@@ -390,7 +391,7 @@ export const putJurisdiction = (document) => call('PUT', '/compliance/jurisdicti
 
 // Finance: routing, provider health, reconciliation.
 
-/** @typedef {Record<string, any> & {version: number, providers: Array<{id: string, name: string, enabled: boolean, methods: string[]}>}} RoutingDocument */
+/** @typedef {Record<string, any> & {version: number, providers: Array<{id: string, name: string, enabled: boolean, methods: string[], currencies?: Record<string, unknown>, percent_fee: string, priority: number}>}} RoutingDocument */
 /**
  * @typedef {Object} ReconItem
  * @property {string} kind  matched, amount_mismatch, missing_in_ledger, …

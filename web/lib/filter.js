@@ -93,7 +93,7 @@ export async function filtered(bar, load) {
 export function refused(bar, failure) {
   if (!(failure instanceof ApiError) || (failure.status !== 400 && failure.status !== 404)) return false;
   const input = failure.field ? bar.querySelector(`[name="${CSS.escape(failure.field)}"]`) : null;
-  const error = input ? bar.querySelector(`#${input.id}-error`) : null;
+  const error = input ? /** @type {HTMLElement | null} */ (bar.querySelector(`#${input.id}-error`)) : null;
   if (input && error) {
     input.setAttribute('aria-invalid', 'true');
     error.textContent = failure.message;

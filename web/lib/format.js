@@ -67,3 +67,11 @@ export function requestId(prefix) {
 export function whenMillis(ms) {
   return typeof ms === 'number' ? when(new Date(ms).toISOString()) : '';
 }
+
+/**
+ * A fact of a `dl.facts` list: its label and value.
+ * @param {string} label @param {import('./dom.js').Children} value
+ */
+export function fact(label, value) {
+  return [h('dt', null, label), h('dd', null, value)];
+}

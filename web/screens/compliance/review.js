@@ -7,8 +7,9 @@
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
-import { badge, when, words } from '../../lib/format.js';
+import { badge, fact, when, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
+import { goSaying } from '../../lib/notice.js';
 
 export const title = 'Review';
 
@@ -81,11 +82,6 @@ export async function render(ctx) {
         ]
       : null,
   );
-}
-
-/** @param {string} label @param {import('../../lib/dom.js').Children} value */
-function fact(label, value) {
-  return [h('dt', null, label), h('dd', null, value)];
 }
 
 /** @param {api.KycCheck} check */
@@ -163,7 +159,7 @@ function decision(ctx, review) {
           decision: values.decision === 'reject' ? 'reject' : 'approve',
           reason: values.reason.trim() || undefined,
         });
-        ctx.go(`#/compliance/reviews?done=${encodeURIComponent(`${decided.id}: ${decided.status}`)}`);
+        goSaying(ctx, '#/compliance/reviews', `${decided.id}: ${decided.status}`);
       },
     }),
   );

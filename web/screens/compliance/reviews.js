@@ -7,6 +7,7 @@ import * as api from '../../lib/api.js';
 import { filterBar, filtered } from '../../lib/filter.js';
 import { badge, when, words } from '../../lib/format.js';
 import { pagedTable } from '../../lib/table.js';
+import { doneNotice } from '../../lib/notice.js';
 
 export const title = 'Review queue';
 
@@ -21,14 +22,13 @@ export async function render(ctx) {
     label: 'Filter reviews',
     fields: [{ name: 'status', label: 'Status', type: 'select', options: STATUSES.map((s) => ({ value: s, label: words(s) })) }],
   });
-  const done = ctx.query.get('done');
   return h(
     'section',
     { 'data-screen': 'compliance-reviews' },
     h('header', { class: 'screen-head' },
       h('h1', null, 'Review queue'),
       h('p', { class: 'lead' }, 'Onboardings the automatic checks could not decide. Compliance officers decide them; an escalated review (its deadline passed) also an admin.')),
-    done ? h('p', { class: 'notice', role: 'status' }, done) : null,
+    doneNotice(ctx),
     bar,
     await filtered(bar, () =>
       pagedTable({

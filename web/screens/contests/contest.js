@@ -9,8 +9,9 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { barChart } from '../../lib/chart.js';
 import { form } from '../../lib/form.js';
-import { badge, money, when, words } from '../../lib/format.js';
+import { badge, fact, money, when, words } from '../../lib/format.js';
 import { pagedTable, table } from '../../lib/table.js';
+import { doneNotice, goSaying } from '../../lib/notice.js';
 
 export const title = 'Contest';
 
@@ -25,13 +26,12 @@ export async function render(ctx) {
   const contest = manages ? await api.marketingContest(id) : await api.contest(id);
   const d = contest.definition;
   const board = contest.status === 'draft' ? null : await api.leaderboard(id);
-  const done = ctx.query.get('done');
   return h(
     'section',
     { 'data-screen': 'contest' },
     h('p', null, h('a', { href: '#/contests' }, '← Contests')),
     h('header', { class: 'screen-head' }, h('h1', null, d.name), h('p', { class: 'lead' }, badge(contest.status), contest.phase ? [' ', badge(contest.phase)] : null)),
-    done ? h('p', { class: 'notice', role: 'status' }, done) : null,
+    doneNotice(ctx),
     h(
       'div',
       { class: 'grid' },
@@ -41,11 +41,11 @@ export async function render(ctx) {
         h(
           'dl',
           { class: 'facts' },
-          h('dt', null, 'Registration'), h('dd', null, `${when(d.registration.from)} – ${when(d.registration.until)}`),
-          h('dt', null, 'Runs'), h('dd', null, `${when(d.period.from)} – ${when(d.period.until)}`),
-          h('dt', null, 'Accounts'), h('dd', null, `${words(d.mode)}, ${d.currency}`),
-          h('dt', null, 'Ranked by'), h('dd', null, words(d.metric.kind)),
-          h('dt', null, 'Who may enter'), h('dd', null, eligibility(d.eligibility)),
+          fact('Registration', `${when(d.registration.from)} – ${when(d.registration.until)}`),
+          fact('Runs', `${when(d.period.from)} – ${when(d.period.until)}`),
+          fact('Accounts', `${words(d.mode)}, ${d.currency}`),
+          fact('Ranked by', words(d.metric.kind)),
+          fact('Who may enter', eligibility(d.eligibility)),
         ),
       ),
       table({
@@ -172,7 +172,7 @@ async function joining(ctx, id, contest) {
       ],
       onSubmit: async (values) => {
         const entered = await api.enterContest(id, values.login === 'contest' ? { open_contest_account: true } : { login: Number(values.login) });
-        ctx.go(`#/contests/${encodeURIComponent(id)}?done=${encodeURIComponent(`You are in, with account ${entered.login}.`)}`);
+        goSaying(ctx, `#/contests/${encodeURIComponent(id)}`, `You are in, with account ${entered.login}.`);
       },
     }),
   );
@@ -191,7 +191,7 @@ function managing(ctx, id, contest) {
       button.disabled = true;
       error.hidden = true;
       try {
-        ctx.go(`#/contests/${encodeURIComponent(id)}?done=${encodeURIComponent(await act())}`);
+        goSaying(ctx, `#/contests/${encodeURIComponent(id)}`, await act());
       } catch (failure) {
         button.disabled = false;
         error.textContent = failure instanceof Error ? failure.message : String(failure);

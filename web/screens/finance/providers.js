@@ -2,13 +2,14 @@
 // Payment providers' health as ops set it by hand (an incident, a maintenance window): routing
 // skips a provider that is down. The API answers what was set but has no read of the current
 // health: it shows in each deposit's attempts ("health up" in the routing reason), and the last
-// change made here is shown until the screen is left.
+// change made here is said after it.
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
 import { when, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
+import { doneNotice, goSaying } from '../../lib/notice.js';
 
 export const title = 'Provider health';
 
@@ -18,14 +19,13 @@ const HEALTH = ['up', 'degraded', 'down'];
 export async function render(ctx) {
   const rules = await api.routingRules();
   const latest = rules.items[rules.items.length - 1];
-  const set = ctx.query.get('set');
   return h(
     'section',
     { 'data-screen': 'finance-providers' },
     h('header', { class: 'screen-head' },
       h('h1', null, 'Provider health'),
       h('p', { class: 'lead' }, 'Set a provider down for an incident or a maintenance, and up again after: routing reads it for every new deposit. The outage detector also sets it from failure rates.')),
-    set ? h('p', { class: 'notice', role: 'status', 'data-testid': 'health-set' }, set) : null,
+    doneNotice(ctx),
     h(
       'div',
       { class: 'card narrow' },
@@ -40,7 +40,7 @@ export async function render(ctx) {
         ],
         onSubmit: async (values) => {
           const record = await api.setProviderHealth(values.provider, { health: values.health, note: values.note });
-          ctx.go(`#/finance/providers?set=${encodeURIComponent(`${record.provider_id} is ${record.health} since ${when(record.since)} (${record.note || 'no note'}).`)}`);
+          goSaying(ctx, '#/finance/providers', `${record.provider_id} is ${record.health} since ${when(record.since)} (${record.note || 'no note'}).`);
         },
       }),
     ),

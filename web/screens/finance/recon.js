@@ -7,7 +7,7 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { filterBar, filtered } from '../../lib/filter.js';
 import { form } from '../../lib/form.js';
-import { badge, money, when, words } from '../../lib/format.js';
+import { badge, fact, money, when, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
 
 export const title = 'Reconciliation';
@@ -57,11 +57,11 @@ function runView({ run, items }) {
     h(
       'dl',
       { class: 'facts' },
-      h('dt', null, 'Result'), h('dd', null, run.all_matched ? badge('matched') : h('span', { class: 'badge badge-bad' }, 'Mismatches')),
-      h('dt', null, 'Provider'), h('dd', null, run.provider),
-      h('dt', null, 'Report'), h('dd', null, `${run.rows} rows settled ${when(run.period_from)} – ${when(run.period_to)}`),
-      h('dt', null, 'Uploaded'), h('dd', null, `${run.created_by}, ${when(run.created_at)}`),
-      h('dt', null, 'SHA-256'), h('dd', { class: 'id' }, run.report_sha256),
+      fact('Result', run.all_matched ? badge('matched') : h('span', { class: 'badge badge-bad' }, 'Mismatches')),
+      fact('Provider', run.provider),
+      fact('Report', `${run.rows} rows settled ${when(run.period_from)} – ${when(run.period_to)}`),
+      fact('Uploaded', `${run.created_by}, ${when(run.created_at)}`),
+      fact('SHA-256', h('span', { class: 'id' }, run.report_sha256)),
     ),
     h(
       'div',

@@ -5,8 +5,8 @@
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
-import { changes, diffTable, versionPicker } from '../../lib/diff.js';
-import { documentForm } from '../../lib/document-form.js';
+import { versionedDocument } from '../../lib/document-form.js';
+import { doneNotice } from '../../lib/notice.js';
 import { table } from '../../lib/table.js';
 
 export const title = 'Payment routing';
@@ -14,17 +14,14 @@ export const title = 'Payment routing';
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const rules = await api.routingRules();
-  const versions = rules.items;
-  const latest = versions[versions.length - 1];
-  const { from, to, picker } = versionPicker(ctx, '/finance/routing', versions);
-  const done = ctx.query.get('done');
+  const latest = rules.items[rules.items.length - 1];
   return h(
     'section',
     { 'data-screen': 'finance-routing' },
     h('header', { class: 'screen-head' },
       h('h1', null, 'Payment routing'),
       h('p', { class: 'lead' }, 'Which provider takes a deposit: providers with their methods, countries, limits and fees, and rules that prefer or pin them. Every version is kept.')),
-    done ? h('p', { class: 'notice', role: 'status' }, done) : null,
+    doneNotice(ctx),
     table({
       caption: `Providers of v${latest.version} (in force)`,
       rows: latest.providers,
@@ -40,37 +37,19 @@ export async function render(ctx) {
       ],
     }),
     h('h2', null, 'Versions'),
-    table({
+    versionedDocument({
+      ctx,
+      hash: '#/finance/routing',
+      versions: rules.items,
       caption: 'Every version, newest first',
-      rows: [...versions].reverse(),
-      empty: '',
-      rowId: (v) => String(v.version),
       columns: [
-        { label: 'Version', cell: (v) => `v${v.version}${v.version === rules.in_force ? ' (in force)' : ''}` },
         { label: 'Providers', cell: (v) => String(v.providers.length), class: 'num' },
         { label: 'Rules', cell: (v) => String((v.rules ?? []).length), class: 'num' },
         { label: 'Attempts at most', cell: (v) => String(v.max_attempts), class: 'num' },
       ],
+      formId: 'routing',
+      hint: 'The version in force, to change (finance and admins). Its version must be the one in force plus 1.',
+      put: api.putRoutingRules,
     }),
-    h('h2', null, 'What changed'),
-    picker,
-    from && to
-      ? diffTable({ caption: `From v${from.version} to v${to.version}`, changes: changes(from, to), empty: 'The two versions are the same.' })
-      : h('p', { class: 'hint' }, 'One version only: nothing to compare yet.'),
-    h(
-      'div',
-      { class: 'card' },
-      documentForm({
-        id: `routing-v${latest.version}`,
-        legend: `Edit: version ${latest.version + 1}`,
-        submit: 'Put in force',
-        current: latest,
-        hint: 'The version in force, to change (finance and admins). Its version must be the one in force plus 1.',
-        send: async (text) => {
-          const put = await api.putRoutingRules(text);
-          ctx.go(`#/finance/routing?done=${encodeURIComponent(`Version ${put.version} is in force.`)}`);
-        },
-      }),
-    ),
   );
 }

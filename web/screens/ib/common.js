@@ -1,9 +1,10 @@
 // @ts-check
-// What the IB portal and partner management share: commission legs' columns, the current
+// What the IB portal and partner management share: commission legs as a table, the current
 // monthly period's label (the default period to look at), and the IB tree as a nested list.
 
 import { h } from '../../lib/dom.js';
 import { amount, badge, words } from '../../lib/format.js';
+import { table } from '../../lib/table.js';
 
 /**
  * @typedef {Object} StoredLeg  an accrual leg as `GET …/accruals` lists it
@@ -17,7 +18,7 @@ export function currentMonth() {
 }
 
 /** @type {Array<import('../../lib/table.js').Column<StoredLeg>>} */
-export const LEG_COLUMNS = [
+const LEG_COLUMNS = [
   { label: 'Deal', cell: (l) => `${l.leg.server} #${l.leg.deal}` },
   { label: 'Client', cell: (l) => [l.leg.client, h('br'), h('span', { class: 'hint' }, `account ${l.leg.login}`)] },
   { label: 'Kind', cell: (l) => [words(l.leg.kind), l.leg.reversal ? [' ', badge('reversed')] : null] },
@@ -32,6 +33,20 @@ export const LEG_COLUMNS = [
     ],
   },
 ];
+
+/**
+ * The legs of a period, each with what it earned and why.
+ * @param {string} caption @param {StoredLeg[]} legs @param {string} empty
+ */
+export function legsTable(caption, legs, empty) {
+  return table({
+    caption,
+    rows: legs,
+    empty,
+    rowId: (l) => `${l.leg.server}:${l.leg.deal}:${l.leg.level}:${l.leg.kind}${l.leg.reversal ? ':x' : ''}`,
+    columns: LEG_COLUMNS,
+  });
+}
 
 /**
  * The IBs under `parent` as a nested list (a tree's items come depth first, each naming its

@@ -7,9 +7,9 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { barChart } from '../../lib/chart.js';
 import { filterBar, filtered, refused } from '../../lib/filter.js';
-import { amount, badge, money } from '../../lib/format.js';
+import { amount, badge, fact, money } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
-import { LEG_COLUMNS } from './common.js';
+import { legsTable } from './common.js';
 
 export const title = 'Earnings';
 
@@ -46,9 +46,9 @@ export async function render(ctx) {
     h(
       'dl',
       { class: 'facts' },
-      h('dt', null, 'Your clients'), h('dd', null, String(d.direct_clients)),
-      h('dt', null, 'Clients of your network'), h('dd', null, String(d.subtree_clients)),
-      h('dt', null, 'Sub-IBs'), h('dd', null, `${d.direct_sub_ibs} direct, ${d.sub_ibs} in all`),
+      fact('Your clients', String(d.direct_clients)),
+      fact('Clients of your network', String(d.subtree_clients)),
+      fact('Sub-IBs', `${d.direct_sub_ibs} direct, ${d.sub_ibs} in all`),
     ),
     bar,
     h('h2', null, 'Earnings per period'),
@@ -94,13 +94,7 @@ export async function render(ctx) {
           h('h2', null, `Legs of ${label(legsOf)}`),
           await filtered(bar, async () => {
             const legs = await api.myAccruals(legsOf);
-            return table({
-              caption: `What you earned on in ${label(legsOf)}`,
-              rows: legs.items,
-              empty: 'Nothing in this period yet: legs appear as your clients\' deals close.',
-              rowId: (l) => `${l.leg.server}:${l.leg.deal}:${l.leg.level}:${l.leg.kind}`,
-              columns: LEG_COLUMNS,
-            });
+            return legsTable(`What you earned on in ${label(legsOf)}`, legs.items, 'Nothing in this period yet: legs appear as your clients\' deals close.');
           }),
         ]
       : null,

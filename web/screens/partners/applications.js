@@ -9,6 +9,7 @@ import { filterBar, filtered } from '../../lib/filter.js';
 import { form } from '../../lib/form.js';
 import { badge, when, words } from '../../lib/format.js';
 import { pagedTable } from '../../lib/table.js';
+import { doneNotice, goSaying } from '../../lib/notice.js';
 
 export const title = 'IB applications';
 
@@ -24,7 +25,6 @@ export async function render(ctx) {
     label: 'Filter applications',
     fields: [{ name: 'status', label: 'Status', type: 'select', options: STATUSES.map((s) => ({ value: s, label: words(s) })) }],
   });
-  const done = ctx.query.get('done');
   const apply = form({
     id: 'ib-application',
     legend: 'New application',
@@ -42,7 +42,7 @@ export async function render(ctx) {
         user_id: values.user_id.trim() || undefined,
         parent_ib_id: values.parent_ib_id.trim() || undefined,
       });
-      ctx.go(`#/partners/applications?done=${encodeURIComponent(`Application ${made.id} submitted.`)}`);
+      goSaying(ctx, '#/partners/applications', `Application ${made.id} submitted.`);
     },
   });
   return h(
@@ -51,7 +51,7 @@ export async function render(ctx) {
     h('header', { class: 'screen-head' },
       h('h1', null, 'IB applications'),
       h('p', { class: 'lead' }, 'Approving an application makes the IB: its wallet, referral codes and commission plans.')),
-    done ? h('p', { class: 'notice', role: 'status' }, done) : null,
+    doneNotice(ctx),
     bar,
     await filtered(bar, () =>
       pagedTable({
@@ -93,7 +93,7 @@ function decision(ctx, application, plans) {
         referral_codes: codes,
         sub_ib_allowance: values.sub_ib_allowance === '' ? undefined : Number(values.sub_ib_allowance),
       });
-      ctx.go(`#/partners/ibs/${encodeURIComponent(made.id)}?done=${encodeURIComponent(`${made.name} is an IB.`)}`);
+      goSaying(ctx, `#/partners/ibs/${encodeURIComponent(made.id)}`, `${made.name} is an IB.`);
     },
   });
   const reject = form({
@@ -102,7 +102,7 @@ function decision(ctx, application, plans) {
     fields: [{ name: 'reason', label: 'Reason to reject', type: 'textarea', required: true }],
     onSubmit: async (values) => {
       await api.rejectIbApplication(application.id, { reason: values.reason });
-      ctx.go(`#/partners/applications?done=${encodeURIComponent(`${application.name}: rejected.`)}`);
+      goSaying(ctx, '#/partners/applications', `${application.name}: rejected.`);
     },
   });
   return h('div', { class: 'decision' }, h('details', null, h('summary', null, 'Approve…'), approve), h('details', null, h('summary', null, 'Reject…'), reject));

@@ -7,9 +7,10 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { filterBar, filtered } from '../../lib/filter.js';
 import { form } from '../../lib/form.js';
-import { badge, whenMillis, words } from '../../lib/format.js';
+import { badge, fact, whenMillis, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
-import { LEG_COLUMNS, currentMonth } from '../ib/common.js';
+import { doneNotice, goSaying } from '../../lib/notice.js';
+import { currentMonth, legsTable } from '../ib/common.js';
 
 export const title = 'IB';
 
@@ -17,7 +18,6 @@ export const title = 'IB';
 export async function render(ctx) {
   const ib = await api.ib(ctx.params.id);
   const here = `/partners/ibs/${encodeURIComponent(ib.id)}`;
-  const done = ctx.query.get('done');
   const period = ctx.query.get('period') ?? currentMonth();
   const bar = filterBar({
     ctx,
@@ -36,7 +36,7 @@ export async function render(ctx) {
     onSubmit: async (values) => {
       const change = /** @type {'suspend' | 'reinstate' | 'terminate'} */ (values.change);
       const changed = await api.changeIbStanding(ib.id, change, { reason: values.reason });
-      ctx.go(`#${here}?done=${encodeURIComponent(`${changed.name} is ${changed.current_standing}.`)}`);
+      goSaying(ctx, `#${here}`, `${changed.name} is ${changed.current_standing}.`);
     },
   });
   return h(
@@ -44,7 +44,7 @@ export async function render(ctx) {
     { 'data-screen': 'partners-ib' },
     h('p', null, h('a', { href: '#/partners/ibs' }, '← IBs and tree')),
     h('header', { class: 'screen-head' }, h('h1', null, ib.name), h('p', { class: 'lead' }, badge(ib.current_standing), ` ${ib.id}`)),
-    done ? h('p', { class: 'notice', role: 'status' }, done) : null,
+    doneNotice(ctx),
     h(
       'div',
       { class: 'grid' },
@@ -54,10 +54,10 @@ export async function render(ctx) {
         h(
           'dl',
           { class: 'facts' },
-          h('dt', null, 'Portal user'), h('dd', null, ib.user_id ?? '—'),
-          h('dt', null, 'Payout'), h('dd', null, ib.currency),
-          h('dt', null, 'Parent'), h('dd', null, ib.current_parent ?? 'None (master IB)'),
-          h('dt', null, 'Sub-IBs'), h('dd', null, `${ib.invitations_issued} invited of ${ib.sub_ib_allowance} allowed`),
+          fact('Portal user', ib.user_id ?? '—'),
+          fact('Payout', ib.currency),
+          fact('Parent', ib.current_parent ?? 'None (master IB)'),
+          fact('Sub-IBs', `${ib.invitations_issued} invited of ${ib.sub_ib_allowance} allowed`),
         ),
         table({
           caption: 'Standing over time',
@@ -97,13 +97,7 @@ export async function render(ctx) {
     bar,
     await filtered(bar, async () => {
       const legs = await api.ibAccruals(ib.id, period);
-      return table({
-        caption: `Accrual legs of ${legs.period}`,
-        rows: legs.items,
-        empty: 'No leg in this period: the IB\'s clients and sub-IBs traded nothing it earns on.',
-        rowId: (l) => `${l.leg.server}:${l.leg.deal}:${l.leg.level}:${l.leg.kind}`,
-        columns: LEG_COLUMNS,
-      });
+      return legsTable(`Accrual legs of ${legs.period}`, legs.items, 'No leg in this period: the IB\'s clients and sub-IBs traded nothing it earns on.');
     }),
   );
 }

@@ -9,8 +9,9 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { AUDIT_COLUMNS } from '../../lib/audit.js';
 import { form } from '../../lib/form.js';
-import { badge, when, words } from '../../lib/format.js';
+import { badge, fact, when, words } from '../../lib/format.js';
 import { pagedTable, table } from '../../lib/table.js';
+import { doneNotice, goSaying } from '../../lib/notice.js';
 import { LEAD_STATUSES } from './leads.js';
 
 export const title = 'Lead';
@@ -35,9 +36,8 @@ export async function render(ctx) {
   const [lead, tasks] = await Promise.all([api.lead(id), api.leadTasks(id)]);
   const here = `#/sales/leads/${encodeURIComponent(id)}`;
   /** @param {string} what */
-  const done = (what) => ctx.go(`${here}?done=${encodeURIComponent(what)}`);
+  const done = (what) => goSaying(ctx, here, what);
   const open = OPEN.has(lead.status);
-  const notice = ctx.query.get('done');
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ');
   const next = LEAD_STATUSES[LEAD_STATUSES.indexOf(lead.status) + 1];
 
@@ -107,7 +107,7 @@ export async function render(ctx) {
     { 'data-screen': 'sales-lead' },
     h('p', null, h('a', { href: '#/sales/leads' }, '← Lead pipeline')),
     h('header', { class: 'screen-head' }, h('h1', null, name), h('p', { class: 'lead' }, badge(lead.status), ` Score ${lead.score}`)),
-    notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    doneNotice(ctx),
     h(
       'div',
       { class: 'grid' },
@@ -173,11 +173,6 @@ export async function render(ctx) {
       columns: AUDIT_COLUMNS,
     }),
   );
-}
-
-/** @param {string} label @param {import('../../lib/dom.js').Children} value */
-function fact(label, value) {
-  return [h('dt', null, label), h('dd', null, value)];
 }
 
 /**

@@ -66,13 +66,13 @@ export async function render(ctx) {
     ctx,
     path: '/sales/leads',
     label: 'Filter leads',
-    fields: [
+    fields: /** @type {import('../../lib/filter.js').FilterField[]} */ ([
       { name: 'status', label: 'Status', type: 'select', options: [{ value: '', label: 'Any' }, ...LEAD_STATUSES.map((s) => ({ value: s, label: words(s) }))] },
       { name: 'country', label: 'Country', placeholder: 'GB' },
       { name: 'from', label: 'Created from', type: 'date' },
       { name: 'to', label: 'Created until', type: 'date' },
       isAdmin ? { name: 'assignee', label: 'Agent', placeholder: 'sales-1' } : null,
-    ].filter((f) => f !== null),
+    ].filter((f) => f !== null)),
   });
   const filter = filterOf(ctx.query);
   const content = await filtered(bar, async () => {
