@@ -31,7 +31,7 @@ async function render(options = {}) {
   const [path, search = ''] = location.hash.replace(/^#/, '').split('?');
   const signedIn = session.current();
   drawChrome(signedIn, path);
-  if (!signedIn && path !== '/sign-in') {
+  if (!signedIn && !ROUTES.some((r) => r.public && matchPath(r.path, path))) {
     session.rememberReturn(location.hash);
     // Without a hashchange event: this render goes on with the new address.
     history.replaceState(null, '', '#/sign-in');

@@ -46,6 +46,32 @@ export const ROUTES = [
   { path: '/client/withdrawals', roles: ['client'], area: 'Money', nav: 'Withdrawals', load: () => import('./screens/client/withdrawals.js') },
 
   { path: '/finance/withdrawals', roles: ['finance', 'admin'], area: 'Finance', nav: 'Withdrawal approvals', load: () => import('./screens/finance/withdrawals.js') },
+  { path: '/finance/deposits', roles: ['finance', 'admin'], area: 'Finance', nav: 'Deposits', load: () => import('./screens/finance/deposits.js') },
+  { path: '/finance/recon', roles: ['finance', 'admin'], area: 'Finance', nav: 'Reconciliation', load: () => import('./screens/finance/recon.js') },
+  { path: '/finance/routing', roles: ['finance', 'admin'], area: 'Finance', nav: 'Payment routing', load: () => import('./screens/finance/routing.js') },
+  { path: '/finance/providers', roles: ['finance', 'admin'], area: 'Finance', nav: 'Provider health', load: () => import('./screens/finance/providers.js') },
+
+  { path: '/landing', public: true, load: () => import('./screens/public/landing.js') },
+  { path: '/sales/leads', roles: ['sales', 'admin'], area: 'Sales', nav: 'Lead pipeline', load: () => import('./screens/sales/leads.js') },
+  { path: '/sales/leads/:id', roles: ['sales', 'admin'], load: () => import('./screens/sales/lead.js') },
+
+  { path: '/compliance/reviews', roles: ['compliance', 'admin'], area: 'Compliance', nav: 'Review queue', load: () => import('./screens/compliance/reviews.js') },
+  { path: '/compliance/reviews/:id', roles: ['compliance', 'admin'], load: () => import('./screens/compliance/review.js') },
+  { path: '/compliance/jurisdictions', roles: ['compliance', 'admin'], area: 'Compliance', nav: 'Jurisdiction rules', load: () => import('./screens/compliance/jurisdictions.js') },
+
+  { path: '/admin/users', roles: ['admin'], area: 'Admin', nav: 'Users and roles', load: () => import('./screens/admin/users.js') },
+  { path: '/admin/audit', roles: ['admin'], area: 'Admin', nav: 'Audit search', load: () => import('./screens/admin/audit.js') },
+
+  { path: '/partners/applications', roles: ['partners', 'admin'], area: 'Partners', nav: 'IB applications', load: () => import('./screens/partners/applications.js') },
+  { path: '/partners/ibs', roles: ['partners', 'admin'], area: 'Partners', nav: 'IBs and tree', load: () => import('./screens/partners/ibs.js') },
+  { path: '/partners/ibs/:id', roles: ['partners', 'admin'], load: () => import('./screens/partners/ib.js') },
+
+  { path: '/ib', roles: ['ib'], area: 'IB portal', nav: 'Earnings', load: () => import('./screens/ib/home.js') },
+  { path: '/ib/network', roles: ['ib'], area: 'IB portal', nav: 'Sub-IBs and clients', load: () => import('./screens/ib/network.js') },
+  { path: '/ib/statements', roles: ['ib'], area: 'IB portal', nav: 'Statements', load: () => import('./screens/ib/statements.js') },
+
+  { path: '/contests', roles: ['client', 'marketing', 'admin'], area: 'Contests', nav: 'Contests', load: () => import('./screens/contests/list.js') },
+  { path: '/contests/:id', roles: ['client', 'marketing', 'admin'], load: () => import('./screens/contests/contest.js') },
 ];
 
 /**

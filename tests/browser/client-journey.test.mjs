@@ -8,7 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DESKTOP, PHONE, accessibilityViolations, firstLoad, newTab, screen, shoot, startBrowser, startServe,
+  DESKTOP, PHONE, accessibilityViolations, fieldError, fillProfileAndDocuments, firstLoad, navTo, newTab, screen,
+  shoot, signIn, startBrowser, startServe,
   writeMeasurements,
 } from './harness.mjs';
 
@@ -25,29 +26,6 @@ after(async () => {
   await browser?.stop();
   await serve?.stop();
 });
-
-/**
- * Signs in with the dev sign-in as `role` / `sub` in `page`.
- * @param {import('playwright-core').Page} page
- */
-async function signIn(page, role, sub) {
-  await page.locator('select[name=role]').selectOption(role);
-  await page.locator('input[name=sub]').fill(sub);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-/** Follows the navigation's link `name`. */
-async function navTo(page, name) {
-  await page.locator('nav#nav').getByRole('link', { name, exact: true }).click();
-}
-
-/** The text of the field error shown next to the input named `name`. */
-async function fieldError(page, name) {
-  const input = page.locator(`[name="${name}"]`);
-  await assert.doesNotReject(input.and(page.locator('[aria-invalid="true"]')).waitFor({ timeout: 10_000 }));
-  const described = (await input.getAttribute('aria-describedby')).split(' ').pop();
-  return page.locator(`#${described}`).innerText();
-}
 
 test('a client registers, onboards, deposits, transfers and withdraws; finance approves', async () => {
   const client = await newTab(browser.context);
@@ -69,19 +47,7 @@ test('a client registers, onboards, deposits, transfers and withdraws; finance a
   await shoot(client, 'client-home-registered', { phone: true });
 
   // Profile and documents: a passport that passes the simulated KYC, a proof of address.
-  await navTo(client, 'Profile and documents');
-  await screen(client, 'client-profile');
-  await client.locator('[name=date_of_birth]').fill('1990-01-15');
-  await client.locator('[name=nationality]').fill('GB');
-  await client.getByRole('button', { name: 'Save profile' }).click();
-  await client.getByText('Profile saved.').waitFor();
-  await client.locator('[name=number]').fill('533401372');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByText('Document added.').waitFor();
-  await client.locator('[name=type]').selectOption('proof_of_address');
-  await client.locator('[name=number]').fill('UTIL-1');
-  await client.getByRole('button', { name: 'Add document' }).click();
-  await client.getByRole('cell', { name: 'Proof of address' }).waitFor();
+  await fillProfileAndDocuments(client, { dateOfBirth: '1990-01-15', passport: '533401372', proofOfAddress: 'UTIL-1' });
   await shoot(client, 'client-profile', { phone: true });
 
   await client.getByRole('link', { name: 'Next: start onboarding' }).click();

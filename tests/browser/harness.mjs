@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -193,4 +194,75 @@ export async function firstLoad(context, page, url, screenName) {
 export function writeMeasurements(measurements) {
   mkdirSync(SHOTS, { recursive: true });
   writeFileSync(join(SHOTS, 'first-load.json'), `${JSON.stringify(measurements, null, 2)}\n`);
+}
+
+/**
+ * Signs in with the dev sign-in as `role` / `sub` in `page` (on the sign-in screen).
+ * @param {import('playwright-core').Page} page @param {string} role @param {string} sub
+ */
+export async function signIn(page, role, sub) {
+  await page.locator('select[name=role]').selectOption(role);
+  await page.locator('input[name=sub]').fill(sub);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Follows the navigation's link `name`. @param {import('playwright-core').Page} page @param {string} name */
+export async function navTo(page, name) {
+  await page.locator('nav#nav').getByRole('link', { name, exact: true }).click();
+}
+
+/**
+ * The text of the field error shown next to the input named `name`.
+ * @param {import('playwright-core').Page | import('playwright-core').Locator} scope @param {string} name
+ */
+export async function fieldError(scope, name) {
+  const input = scope.locator(`[name="${name}"][aria-invalid="true"]`);
+  await assert.doesNotReject(input.waitFor({ timeout: 10_000 }));
+  const described = (await input.getAttribute('aria-describedby')).split(' ').pop();
+  const page = 'page' in scope ? scope.page() : scope;
+  return page.locator(`#${described}`).innerText();
+}
+
+/**
+ * An API call from `page` with its tab's session (what a screen's call sends): the answer's
+ * status and JSON body. For the set-up no screen makes (a commission plan, a contest
+ * definition) and for checking what the API refuses.
+ * @param {import('playwright-core').Page} page @param {string} method @param {string} path @param {unknown} [body]
+ * @returns {Promise<{status: number, body: any}>}
+ */
+export async function apiCall(page, method, path, body) {
+  return page.evaluate(
+    async ([method, path, body]) => {
+      const token = sessionStorage.getItem('brokeros.token');
+      const headers = { accept: 'application/json', authorization: `Bearer ${token}` };
+      if (body !== null) headers['content-type'] = 'application/json';
+      const response = await fetch(path, { method, headers, body: body === null ? undefined : JSON.stringify(body) });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    [method, path, body ?? null],
+  );
+}
+
+/**
+ * A client's KYC profile and documents in the portal's screen: born on `dateOfBirth`, British,
+ * a passport numbered `passport` (the simulated KYC provider decides by its ending: -REVIEW,
+ * -FAIL) and a proof of address numbered `proofOfAddress`.
+ * @param {import('playwright-core').Page} page
+ * @param {{dateOfBirth: string, passport: string, proofOfAddress: string}} kyc
+ */
+export async function fillProfileAndDocuments(page, kyc) {
+  await navTo(page, 'Profile and documents');
+  await screen(page, 'client-profile');
+  await page.locator('[name=date_of_birth]').fill(kyc.dateOfBirth);
+  await page.locator('[name=nationality]').fill('GB');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Profile saved.').waitFor();
+  await page.locator('[name=number]').fill(kyc.passport);
+  await page.getByRole('button', { name: 'Add document' }).click();
+  await page.getByText('Document added.').waitFor();
+  await page.locator('[name=type]').selectOption('proof_of_address');
+  await page.locator('[name=number]').fill(kyc.proofOfAddress);
+  await page.getByRole('button', { name: 'Add document' }).click();
+  await page.getByRole('cell', { name: 'Proof of address' }).waitFor();
 }

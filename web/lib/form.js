@@ -12,7 +12,7 @@ import { ApiError } from './api.js';
  * @typedef {Object} Field
  * @property {string} name        the API's field name: an error's `field` finds its input by it
  * @property {string} label
- * @property {'text' | 'email' | 'tel' | 'date' | 'number' | 'select' | 'textarea' | 'checkbox' | 'hidden'} [type]
+ * @property {'text' | 'email' | 'tel' | 'date' | 'datetime-local' | 'number' | 'file' | 'select' | 'textarea' | 'checkbox' | 'hidden'} [type]
  * @property {Array<{value: string, label: string}>} [options]  for selects
  * @property {string} [value]     the initial value (a draft's wins)
  * @property {() => string} [generate]  the initial value of a hidden field without a draft (a request id)
@@ -166,13 +166,14 @@ export function form(options) {
 
 /**
  * The control an error's `field` names: by name, by one of its `errorFields`, or by the last
- * part of a dotted path (`profile.date_of_birth`).
+ * part of a dotted path (`profile.date_of_birth`) without its index.
  * @template T
  * @param {Map<string, T & {field: Field}>} controls
  * @param {string} field
  */
 function controlFor(controls, field) {
-  const last = field.split('.').pop() ?? field;
+  // `referral_codes[0].campaign` → `campaign`; `plans[1]` → `plans`.
+  const last = (field.split('.').pop() ?? field).replace(/\[\d+\]$/, '');
   for (const [name, control] of controls) {
     if (name === field || control.field.errorFields?.includes(field)) return control;
   }

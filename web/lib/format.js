@@ -39,8 +39,8 @@ export function words(code) {
 }
 
 /** Statuses that went well, that wait, and that ended badly: the badge's colour. */
-const GOOD = new Set(['approved', 'active', 'credited', 'completed', 'paid', 'funded']);
-const BAD = new Set(['rejected', 'declined', 'expired', 'review_expired', 'failed', 'payout_failed', 'flagged', 'cancelled']);
+const GOOD = new Set(['approved', 'active', 'credited', 'completed', 'paid', 'funded', 'converted', 'succeeded', 'matched', 'ranked', 'published', 'up']);
+const BAD = new Set(['rejected', 'declined', 'expired', 'review_expired', 'failed', 'payout_failed', 'flagged', 'cancelled', 'lost', 'disqualified', 'drawdown_exceeded', 'suspended', 'terminated', 'down']);
 
 /**
  * A status as a badge: its words, coloured by outcome (the words carry the meaning).
@@ -58,4 +58,20 @@ export function badge(status) {
  */
 export function requestId(prefix) {
   return `${prefix}-${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+}
+
+/**
+ * An instant given in milliseconds since the epoch (the IB context's `from_msc`, `start_msc`).
+ * @param {number | null | undefined} ms
+ */
+export function whenMillis(ms) {
+  return typeof ms === 'number' ? when(new Date(ms).toISOString()) : '';
+}
+
+/**
+ * A fact of a `dl.facts` list: its label and value.
+ * @param {string} label @param {import('./dom.js').Children} value
+ */
+export function fact(label, value) {
+  return [h('dt', null, label), h('dd', null, value)];
 }
