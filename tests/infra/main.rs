@@ -636,7 +636,7 @@ fn only_lead_capture_webhooks_and_published_contests_are_public_and_every_route_
     ]
     .into();
     // Every route of the HTTP adapter is a documented operation of its contract.
-    let documented = brokeros_http::openapi::documented_operations();
+    let documented = brokeros_http::documented_operations();
     let mut problems = Vec::new();
     let mut seen_public = BTreeSet::new();
     let apis = of_type("AWS::Serverless::HttpApi");

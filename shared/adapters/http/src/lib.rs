@@ -110,9 +110,11 @@ pub use extract::{
     Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, xray_trace_root,
 };
 pub use limits::MAX_BODY_BYTES;
-pub use openapi::api_doc;
 pub use rate_limit::is_public_route;
-pub use routes::{crm_routes, lead_capture_routes, router, router_with_metrics, webhook_routes};
+pub use routes::{
+    api_doc, crm_routes, documented_operations, lead_capture_routes, router, router_with_metrics,
+    webhook_routes,
+};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 
 #[derive(Clone)]

@@ -1,5 +1,6 @@
 //! The API's contract: an OpenAPI 3.1 document generated from the handlers' `#[utoipa::path]`
-//! attributes and the types they read and answer, served at `GET /openapi.json`.
+//! attributes and the types they read and answer ([`crate::api_doc`], built from the complete
+//! router in `routes.rs`), served at `GET /openapi.json`.
 //!
 //! The routes are registered only through `utoipa_axum::routes!` from those attributes (the
 //! architecture test holds the http adapter to it), so a route's method and path are its
@@ -7,8 +8,6 @@
 //! attribute: the security requirement (a JWT bearer token unless the route is public), and the
 //! error responses the operation can give by what it reads — a body, path parameters, a query,
 //! an `Idempotency-Key` — and by who may call it.
-
-use std::sync::OnceLock;
 
 use axum::http::Method;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
@@ -88,19 +87,8 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The contract of every route (`brokeros serve`'s: lead capture, the CRM API, the providers'
-/// webhooks, metrics, health), built once.
-pub fn api_doc() -> &'static OpenApi {
-    static DOC: OnceLock<OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = crate::routes::every_route().into_openapi();
-        describe(&mut doc);
-        doc
-    })
-}
-
 /// Adds to the operations the router collected what is said once for all of them.
-fn describe(doc: &mut OpenApi) {
+pub(crate) fn describe(doc: &mut OpenApi) {
     doc.info = Info::builder()
         .title("Broker OS")
         .version(env!("CARGO_PKG_VERSION"))
@@ -156,20 +144,8 @@ fn describe(doc: &mut OpenApi) {
     }
 }
 
-/// Every documented operation: its method and path template (`/leads/{id}`).
-pub fn documented_operations() -> Vec<(Method, String)> {
-    let mut all = Vec::new();
-    for (path, item) in &api_doc().paths.paths {
-        let mut item = item.clone();
-        for (method, _) in operations_mut(&mut item) {
-            all.push((method, path.clone()));
-        }
-    }
-    all
-}
-
 /// Every operation of a path, with its method.
-fn operations_mut(item: &mut PathItem) -> Vec<(Method, &mut Operation)> {
+pub(crate) fn operations_mut(item: &mut PathItem) -> Vec<(Method, &mut Operation)> {
     [
         (Method::GET, item.get.as_mut()),
         (Method::PUT, item.put.as_mut()),
@@ -287,6 +263,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::api_doc;
 
     fn workspace_root() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")

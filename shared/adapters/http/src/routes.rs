@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use brokeros_crm::model::LeadSubmission;
 use brokeros_kernel::Error;
 use serde_json::{Value, json};
+use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -37,8 +38,32 @@ async fn health() -> axum::Json<Value> {
 
 /// This document: the API's contract (OpenAPI 3.1).
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, body = Value)))]
-async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
-    axum::Json(crate::openapi::api_doc())
+async fn openapi_json() -> axum::Json<&'static OpenApi> {
+    axum::Json(api_doc())
+}
+
+/// The contract of every route (`brokeros serve`'s: lead capture, the CRM API, the providers'
+/// webhooks, metrics, health, the contract), built once from the complete router and
+/// completed by [`crate::openapi::describe`].
+pub fn api_doc() -> &'static OpenApi {
+    static DOC: std::sync::OnceLock<OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = every_route().into_openapi();
+        crate::openapi::describe(&mut doc);
+        doc
+    })
+}
+
+/// Every documented operation: its method and path template (`/leads/{id}`).
+pub fn documented_operations() -> Vec<(axum::http::Method, String)> {
+    let mut all = Vec::new();
+    for (path, item) in &api_doc().paths.paths {
+        let mut item = item.clone();
+        for (method, _) in crate::openapi::operations_mut(&mut item) {
+            all.push((method, path.clone()));
+        }
+    }
+    all
 }
 
 async fn not_found() -> ApiError {
@@ -565,7 +590,7 @@ async fn get_deposit(
 
 /// A client's withdrawals, newest first.
 #[utoipa::path(get, path = "/clients/{id}/withdrawals", responses((status = 200, body = Value)))]
-pub(super) async fn list_withdrawals(
+async fn list_withdrawals(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -575,7 +600,7 @@ pub(super) async fn list_withdrawals(
 
 /// One withdrawal.
 #[utoipa::path(get, path = "/withdrawals/{id}", responses((status = 200, body = Value)))]
-pub(super) async fn get_withdrawal(
+async fn get_withdrawal(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -761,6 +786,8 @@ fn crm() -> OpenApiRouter<AppState> {
         .routes(routes!(wallet_balances))
         .routes(routes!(create_deposit, list_deposits))
         .routes(routes!(get_deposit))
+        .routes(routes!(list_withdrawals))
+        .routes(routes!(get_withdrawal))
         .routes(routes!(wallet_transactions))
         .routes(routes!(client_kyc_checks))
         .routes(routes!(update_jurisdiction))
@@ -817,8 +844,8 @@ pub fn router_with_metrics(
 }
 
 /// Every documented route, as the complete router registers them (the contract is built from
-/// this: [`crate::openapi::api_doc`]).
-pub(crate) fn every_route() -> OpenApiRouter<AppState> {
+/// this: [`api_doc`]).
+fn every_route() -> OpenApiRouter<AppState> {
     lead_capture()
         .merge(crm())
         .merge(webhooks())

@@ -62,8 +62,7 @@ id_post!(
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_withdrawal, super::routes::list_withdrawals))
-        .routes(routes!(super::routes::get_withdrawal))
+        .routes(routes!(create_withdrawal))
         .routes(routes!(approve_withdrawal))
         .routes(routes!(reject_withdrawal))
         .routes(routes!(withdrawal_queue))
