@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiReply, AppState};
 use brokeros_payments::routing::{self, HealthSetter};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Every version of the rules, oldest first; the last one is in force.
-pub(super) async fn routing_rules(
+/// Every version of the deposit routing rules, oldest first; the last one is in force.
+#[utoipa::path(get, path = "/payments/routing", responses((status = 200, body = Value)))]
+async fn routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> ApiResult<axum::Json<Value>> {
@@ -23,8 +26,12 @@ pub(super) async fn routing_rules(
     ))
 }
 
-/// Puts the next version of the rules in force (its `version` is the one in force plus 1).
-pub(super) async fn update_routing_rules(
+/// Puts the next version of the routing rules in force (its `version` is the one in force
+/// plus 1).
+#[utoipa::path(put, path = "/payments/routing", params(IdempotencyHeader),
+    request_body = RoutingDocument,
+    responses((status = 200, body = Value)))]
+async fn update_routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
     idem: IdempotencyHeader,
@@ -43,7 +50,7 @@ pub(super) async fn update_routing_rules(
     .into())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SetHealth {
     health: Health,
@@ -52,7 +59,9 @@ pub(super) struct SetHealth {
 }
 
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
-pub(super) async fn set_provider_health(
+#[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
+    responses((status = 200, body = Value)))]
+async fn set_provider_health(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(provider): Path<String>,
@@ -71,4 +80,10 @@ pub(super) async fn set_provider_health(
     Ok(axum::Json(serde_json::to_value(record).map_err(|e| {
         brokeros_kernel::Error::Internal(e.to_string())
     })?))
+}
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routing_rules, update_routing_rules))
+        .routes(routes!(set_provider_health))
 }

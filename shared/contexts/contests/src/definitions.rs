@@ -184,7 +184,7 @@ pub async fn put_version(
 }
 
 /// The body of a publication: nothing to say.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Publication {}
 
@@ -214,7 +214,7 @@ pub async fn publish(
 }
 
 /// Why something is done.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,

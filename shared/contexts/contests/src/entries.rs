@@ -63,7 +63,7 @@ fn choice(login: Option<u64>, open_contest_account: bool) -> Result<EntryAccount
 }
 
 /// A client's registration: `{"login": 123}` or `{"open_contest_account": true}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     #[serde(default)]
@@ -74,7 +74,7 @@ pub struct Registration {
 
 /// Marketing's enrolment of a client: `{"client_id": …, "login": 123}` or
 /// `{"client_id": …, "open_contest_account": true}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Enrollment {
     pub client_id: String,

@@ -114,7 +114,7 @@ pub async fn flags(services: &Services, principal: &Principal, contest: &str) ->
 }
 
 /// A contest manager's review of a hedging flag.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagDecision {
     /// `cleared` (not a hedge between entries) or `actioned` (an entrant was disqualified
@@ -195,7 +195,7 @@ fn round_view(round: &PrizeRound) -> Value {
 }
 
 /// Finance's decision on the proposed prizes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrizeDecision {
     pub approve: bool,

@@ -13,7 +13,7 @@ use crate::model::Lead;
 use crate::repo::{self, ConsentMessage};
 
 /// The body of `POST /leads/consent/confirm`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentConfirmationRequest {
     pub token: String,

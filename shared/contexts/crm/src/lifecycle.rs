@@ -16,7 +16,7 @@ use crate::reads::{lead_view, load_lead};
 use brokeros_kernel::user_ctx;
 use brokeros_onboarding::clients;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     pub status: String,
@@ -118,7 +118,7 @@ pub(crate) async fn change_lead(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reassignment {
     pub assignee: String,
@@ -154,7 +154,7 @@ pub async fn reassign(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conversion {
     /// The portal identity (token `sub`) of the new client, when it already has one.

@@ -16,7 +16,7 @@ use crate::reads::{load_lead, now_text, parse_time};
 use crate::repo::{task_created, task_of_lead, tasks_of_lead, timeline_of_lead};
 use brokeros_kernel::user_ctx;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     pub text: String,
@@ -63,7 +63,7 @@ pub async fn add_note(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     pub title: String,

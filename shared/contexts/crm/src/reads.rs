@@ -53,7 +53,8 @@ pub(crate) fn lead_view(lead: &Lead, version: u64) -> Value {
     view
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeadFilter {
     pub brand: Option<String>,

@@ -160,7 +160,7 @@ pub async fn attribute_client(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     /// The IB the client belongs to from the effective time on; `null`: none.

@@ -27,7 +27,7 @@ const MAX_CODE_CHARS: usize = 32;
 const MAX_PLANS: usize = 10;
 const MAX_CODES: usize = 20;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub name: String,
@@ -160,7 +160,7 @@ pub async fn apply(
     .await
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReferralCode {
     pub code: String,
@@ -169,7 +169,7 @@ pub struct NewReferralCode {
     pub utm: Utm,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationApproval {
     /// The commission plans the agreement assigns, from the approval on.
@@ -346,7 +346,7 @@ pub async fn approve(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
@@ -485,7 +485,7 @@ pub async fn terminate(
     change_standing(services, principal, id, action, body, key, correlation_id).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Move {
     /// The new parent; `null` makes the IB a master IB.
@@ -542,7 +542,7 @@ pub async fn move_ib(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlansChange {
     pub plans: Vec<String>,
@@ -625,7 +625,7 @@ pub async fn add_referral_code(
     .await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {}
 

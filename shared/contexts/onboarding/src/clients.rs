@@ -93,7 +93,7 @@ const REGISTRATION_CONTACT: ContactRules = ContactRules {
     reachable: false,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     pub brand: Option<String>,
@@ -288,7 +288,7 @@ pub(crate) async fn load_for_change(
     Ok(client)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDocument {
     #[serde(flatten)]

@@ -88,7 +88,7 @@ pub fn authorize_client_read(principal: &Principal, client: &Client) -> Result<(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartOnboarding {
     pub product: String,

@@ -50,7 +50,7 @@ pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result
     Ok(view(&load_review(services, id).await?.entity))
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub decision: Decision,

@@ -123,7 +123,7 @@ pub(crate) async fn stage_step(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWithdrawal {
     /// Chosen by the caller (the portal), so a retried request withdraws once.
@@ -309,7 +309,7 @@ pub async fn queue(
     repo::withdrawals_in_status(services, status, filter).await
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {}
 
@@ -387,7 +387,7 @@ pub async fn approve(
     Ok(decided.answer)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
     pub reason: String,

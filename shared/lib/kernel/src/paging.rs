@@ -5,7 +5,8 @@ use crate::{Error, Result};
 
 /// A page of a list: at most `limit` items (see [`page_limit`]), after `cursor` (the `next` of
 /// the page before).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     pub limit: Option<u32>,
@@ -36,7 +37,8 @@ impl PageParams {
 
 /// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
 /// list, and the page.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueFilter {
     pub status: Option<String>,

@@ -8,7 +8,7 @@ use brokeros_kernel::{Result, normalize};
 use brokeros_onboarding::model::{Contact, ContactRules};
 
 /// The body of `POST /leads` as landing pages and affiliate feeds send it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadSubmission {
     pub brand: Option<String>,

@@ -1360,7 +1360,8 @@ pub async fn period_beneficiaries(
 }
 
 /// The quarantined deals listing's query string.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QuarantineFilter {
     /// A configured platform server (the first one unless given).

@@ -102,7 +102,7 @@ impl Application {
 }
 
 /// The UTM parameters a referral link carries by default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Utm {
     #[serde(default, skip_serializing_if = "Option::is_none")]

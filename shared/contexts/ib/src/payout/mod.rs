@@ -1072,7 +1072,7 @@ pub async fn my_statement_csv(
 /// What `POST /partners/payouts` asks for: a schedule's next period due, or one period
 /// (`daily:2026-03-02`, `weekly:2026-W10`, `monthly:2026-03`) of that schedule: the next due,
 /// or one already closed whose payout is resumed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
     pub schedule: PeriodKind,

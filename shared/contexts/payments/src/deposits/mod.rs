@@ -59,7 +59,7 @@ pub fn view(deposit: &Deposit) -> Value {
     serde_json::to_value(&shown).expect("deposits serialize")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDeposit {
     /// Chosen by the caller (the payment page), so a retried request creates one deposit.

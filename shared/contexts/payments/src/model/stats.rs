@@ -12,7 +12,18 @@ use time::OffsetDateTime;
 /// A provider's health. Ordered from best to worst: `Down` excludes a provider, `Degraded`
 /// ranks it after healthy ones of the same rule preference.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
@@ -178,7 +189,7 @@ impl fmt::Display for SuccessRate {
 
 /// When outage detection marks a provider degraded or down: the share of failed attempts
 /// (errors, timeouts; not declines) over the last `window_hours`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthPolicy {
     pub window_hours: u32,

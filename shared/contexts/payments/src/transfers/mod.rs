@@ -35,7 +35,7 @@ use crate::Services;
 use crate::funding::{self, Booking};
 use model::{Endpoint, Failure, Request, Step, Transfer, TransferStatus};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransfer {
     /// Chosen by the caller; without it, the request's `Idempotency-Key` is the transfer's id.

@@ -19,7 +19,7 @@ use brokeros_kernel::{Error, Result};
 use crate::funding::Place;
 
 /// One end of a transfer as the API names it: `{"wallet": "USD"}` or `{"account": 100001}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Endpoint {
     /// The client's wallet in this currency.

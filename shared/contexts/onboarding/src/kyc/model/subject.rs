@@ -49,7 +49,7 @@ impl SubjectName {
 }
 
 /// A document the client submitted: its type, issuing country and number. Never an image.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRef {
     #[serde(rename = "type")]

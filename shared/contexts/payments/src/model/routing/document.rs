@@ -14,7 +14,7 @@ pub const DEFAULT_ROUTING_RULES_JSON: &str = include_str!("../../../config/payme
 
 /// The routing rules, as ops write them and as they are stored (one immutable copy per
 /// version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingDocument {
     /// 1 for the embedded default; each change adds one.
@@ -39,7 +39,7 @@ fn default_max_attempts() -> u32 {
 }
 
 /// How recent outcomes rank providers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RankingPolicy {
     /// The success rate counts the attempts of the last this many hours (hourly buckets).
@@ -63,7 +63,7 @@ impl Default for RankingPolicy {
 }
 
 /// A payment provider (PSP) and what it accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDescriptor {
     /// Letters, digits, `-`, `_` (at most 40).
@@ -103,7 +103,7 @@ fn all_risk_levels() -> BTreeSet<RiskLevel> {
 
 /// A provider's limits and fixed fee in one currency. Amounts are decimal strings (`"10.00"`,
 /// `brokeros_kernel::money::amount`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurrencyLimits {
     /// Inclusive.
@@ -127,7 +127,7 @@ pub struct CurrencyLimits {
 }
 
 /// A routing rule: when it matches, what it does to the providers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "RawRule", into = "RawRule")]
 pub struct Rule {
     /// Letters, digits, `-`, `_` (at most 64); named in decisions and errors.
@@ -137,7 +137,7 @@ pub struct Rule {
     pub action: RuleAction,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub enum RuleAction {
     AllowOnly(Vec<String>),
     Exclude(Vec<String>),
@@ -164,7 +164,7 @@ impl RuleAction {
 }
 
 /// The conditions of a rule; absent means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,7 +183,7 @@ pub struct RuleMatch {
 }
 
 /// `from <= amount < below`; either end may be left out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountBounds {
     #[serde(
