@@ -76,6 +76,7 @@ macro_rules! context_get {
 }
 
 pub mod auth;
+mod back_office_routes;
 pub mod client;
 mod contest_routes;
 mod extract;
