@@ -75,6 +75,7 @@ macro_rules! context_get {
     };
 }
 
+mod answers;
 pub mod auth;
 pub mod client;
 mod contest_routes;

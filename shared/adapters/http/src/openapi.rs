@@ -332,6 +332,48 @@ mod tests {
         }
     }
 
+    /// The contract's schemas are named by their type's name (or its `#[schema(as = …)]`) and
+    /// collected into one map: two types of one name would silently share one schema. Reads
+    /// every `ToSchema` derive of the workspace's shared crates.
+    #[test]
+    fn no_two_schema_types_share_a_name() {
+        let derive = regex::Regex::new(
+            r"#\[derive\(([^\]]*)\)\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([a-z]+\))? )?(?:struct|enum) (\w+)",
+        )
+        .unwrap();
+        let renamed = regex::Regex::new(r"#\[schema\(as = (\w+)\)\]").unwrap();
+        let mut named: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut dirs = vec![workspace_root().join("shared")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for found in derive.captures_iter(&text) {
+                        if !found[1].contains("ToSchema") {
+                            continue;
+                        }
+                        let name = renamed
+                            .captures(&found[2])
+                            .map_or(found[3].to_string(), |r| r[1].to_string());
+                        named
+                            .entry(name)
+                            .or_default()
+                            .push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        let shared: Vec<_> = named.iter().filter(|(_, files)| files.len() > 1).collect();
+        assert!(
+            shared.is_empty(),
+            "schema names used by more than one type (name one with #[schema(as = …)]): {shared:?}"
+        );
+        assert!(named.len() > 50, "{} schema types found", named.len());
+    }
+
     /// `openapi-spec-validator` (tools/requirements.txt, in the tests' virtualenv) checks the
     /// document against the OpenAPI 3.1 specification's schema.
     #[test]
@@ -349,11 +391,16 @@ mod tests {
         let output = std::process::Command::new(&validator).arg(&file).output();
         std::fs::remove_file(&file).ok();
         let output = output.expect("openapi-spec-validator runs");
-        assert!(
-            output.status.success(),
-            "the contract is not valid OpenAPI 3.1:\n{}{}",
+        // The validator quotes the whole document after its finding: the finding is enough.
+        let said = format!(
+            "{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "the contract is not valid OpenAPI 3.1:\n{}",
+            said.split(" within {").next().unwrap_or_default()
         );
         assert_eq!(serde_json::to_value(api_doc()).unwrap()["openapi"], "3.1.0");
     }
