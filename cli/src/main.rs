@@ -9,6 +9,7 @@ mod providers;
 mod psp;
 mod recon;
 mod sfn;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -387,7 +388,7 @@ async fn serve(
     }
     let server = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!(
-        "Broker OS listening on http://{server}\ndata directory: {} ({})\nmint a token: {}",
+        "Broker OS listening on http://{server} (the web app: http://{server}/)\ndata directory: {} ({})\nmint a token: {}",
         data_dir.absolute().display(),
         data_dir.how(),
         data_dir.token_command()
@@ -423,9 +424,21 @@ async fn serve(
         local.services.core.clone(),
         std::time::Duration::from_secs(60),
     ));
+    let dev_sign_in = web::DevSignIn {
+        secret: local.secret.clone(),
+        loopback: server.ip().is_loopback(),
+        sales_agents: local
+            .services
+            .config
+            .lead_assignment
+            .agents()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    };
     brokeros_http::server::serve(
         listener,
-        local.router_with_metrics(server),
+        web::router(local.router_with_metrics(server), dev_sign_in),
         options,
         async {
             let _ = tokio::signal::ctrl_c().await;
@@ -447,9 +460,8 @@ fn token(roles: &[String], sub: &str, ttl_seconds: i64, data_dir: local::DataDir
         return Err(format!("--ttl-seconds must be 1 to {max}"));
     }
     let secret = local::existing_dev_key(&data_dir.existing()?)?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let token = brokeros_http::auth::mint_token(&secret, sub, &roles, ttl_seconds, now)
-        .map_err(|e| e.to_string())?;
+    let token =
+        local::mint_dev_token(&secret, &roles, sub, ttl_seconds).map_err(|e| e.to_string())?;
     println!("{token}");
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+/// The README's examples, run as written (`cargo test -p brokeros --test cli readme`).
+mod readme;
+
 fn brokeros(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_brokeros"))
         .args(args)

@@ -17,6 +17,7 @@ use brokeros_trading::{
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::common::{Identity, Person, admin, marketing, onboarded, refused, text};
 use crate::harness::{App, token};
@@ -244,6 +245,12 @@ pub async fn a_contest_is_scored_live_then_frozen_recomputed_and_its_prizes_paid
             .all(|r| r["login"].as_str().unwrap().contains('*'))
     );
     assert!(!board.to_string().contains(&ann_login.to_string()));
+    // The snapshot's time is an RFC 3339 string like every other time of the API (it was
+    // serialized as time's tuple of numbers).
+    let published_at = board["published_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{board}"));
+    OffsetDateTime::parse(published_at, &Rfc3339).unwrap();
     let etag = headers["etag"].to_str().unwrap().to_string();
     assert!(
         headers["cache-control"]

@@ -5,7 +5,10 @@
 //! that machine's role; functions that start a workflow carry its ARN and may start it; the
 //! tables have the keys, indexes and TTL the store uses; only lead capture, the provider
 //! webhooks and the published contests are public; no function has a wildcard action or
-//! resource.
+//! resource. The web app: its bucket is private and read only by its CloudFront distribution,
+//! which sends the security headers; its Cognito client signs in with the code flow back to the
+//! site; the API accepts that client and the site's origin; `infra/deploy-web.sh` publishes
+//! `web/` and `config.json` from the stack's outputs (run against a stub `aws`).
 //!
 //! The template is read as JSON through cfn-lint's own decoder (`tools/template-json.py`), from
 //! the deploy virtualenv that `bash tools/python-venv.sh deploy` makes (the test command does).
@@ -1204,4 +1207,885 @@ fn the_dashboard_is_valid_json_and_shows_every_alarm() {
         missing.is_empty(),
         "alarms not on the dashboard: {missing:?}"
     );
+}
+
+// ─── The web app in AWS (issue 14): S3 + CloudFront, Cognito's hosted sign-in ───────────────
+
+const DISTRIBUTION: &str = "AWS::CloudFront::Distribution";
+const USER_POOL_CLIENT: &str = "AWS::Cognito::UserPoolClient";
+
+/// The alternatives of a value: both branches of an `Fn::If`, or the value itself.
+fn alternatives(value: &Value) -> Vec<&Value> {
+    match value
+        .get("Fn::If")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([_, when, otherwise]) => vec![when, otherwise],
+        _ => vec![value],
+    }
+}
+
+/// The text of a `!Sub` (or of a plain string).
+fn sub_text(value: &Value) -> Option<&str> {
+    value
+        .get("Fn::Sub")
+        .and_then(Value::as_str)
+        .or_else(|| value.as_str())
+}
+
+fn output_text(key: &str) -> &'static str {
+    sub_text(&template()["Outputs"][key]["Value"])
+        .unwrap_or_else(|| panic!("the template has no output {key} (a !Sub or a string)"))
+}
+
+/// The one CloudFront distribution: the web app's.
+fn site_distribution() -> (&'static str, &'static Value) {
+    let distributions = of_type(DISTRIBUTION);
+    assert_eq!(
+        distributions.len(),
+        1,
+        "one CloudFront distribution, the web app's: {:?}",
+        distributions.keys()
+    );
+    distributions.into_iter().next().unwrap()
+}
+
+/// The URL of the site's root as the template writes it: what Cognito redirects to and what
+/// the SiteUrl output (and so config.json's redirect_uri) says.
+fn site_root(distribution: &str) -> String {
+    format!("https://${{{distribution}.DomainName}}/")
+}
+
+/// The web app's client: the one client with OAuth flows.
+fn web_client() -> (&'static str, &'static Value) {
+    let oauth: Vec<_> = of_type(USER_POOL_CLIENT)
+        .into_iter()
+        .filter(|(_, c)| c["Properties"]["AllowedOAuthFlowsUserPoolClient"] == true)
+        .collect();
+    assert_eq!(
+        oauth.len(),
+        1,
+        "one user pool client with OAuth flows, the web app's"
+    );
+    oauth[0]
+}
+
+/// `directive → sources` of a Content-Security-Policy.
+fn csp_directives(policy: &str) -> BTreeMap<String, Vec<String>> {
+    policy
+        .split(';')
+        .filter_map(|directive| {
+            let mut words = directive.split_whitespace();
+            let name = words.next()?.to_ascii_lowercase();
+            Some((name, words.map(str::to_string).collect()))
+        })
+        .collect()
+}
+
+/// Whether a CSP host source (`https://host`, `https://*.suffix`) allows `url`'s origin.
+fn csp_allows(source: &str, url: &str) -> bool {
+    let origin = |u: &str| -> Option<(String, String)> {
+        let (scheme, rest) = u.split_once("://")?;
+        Some((scheme.to_string(), rest.split('/').next()?.to_string()))
+    };
+    let (Some((scheme, host)), Some((wanted_scheme, wanted_host))) = (origin(source), origin(url))
+    else {
+        return false;
+    };
+    if scheme != wanted_scheme {
+        return false;
+    }
+    match host.strip_prefix("*.") {
+        Some(suffix) => wanted_host
+            .strip_suffix(suffix)
+            .and_then(|label| label.strip_suffix('.'))
+            .is_some_and(|label| !label.is_empty()),
+        None => host == wanted_host,
+    }
+}
+
+#[test]
+fn the_csp_source_matcher_follows_the_wildcard_rule() {
+    let api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}";
+    assert!(csp_allows(
+        "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        api
+    ));
+    assert!(csp_allows(api, &format!("{api}/leads")));
+    assert!(!csp_allows(
+        "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        "https://execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    ));
+    assert!(!csp_allows(
+        "https://*.execute-api.us-east-1.${AWS::URLSuffix}",
+        api
+    ));
+    assert!(!csp_allows(
+        "http://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        api
+    ));
+}
+
+#[test]
+fn the_site_bucket_is_private_and_only_the_distribution_reads_it() {
+    let (distribution_id, distribution) = site_distribution();
+    let config = &distribution["Properties"]["DistributionConfig"];
+    let mut problems = Vec::new();
+    let origins = as_list(&config["Origins"]);
+    if origins.is_empty() {
+        problems.push(format!("{distribution_id}: no origin"));
+    }
+    for origin in origins {
+        let origin_id = origin["Id"].as_str().unwrap_or_default();
+        let Some(bucket_id) = referenced(&origin["DomainName"]).filter(|b| {
+            resources()
+                .get(b)
+                .is_some_and(|r| r["Type"] == "AWS::S3::Bucket")
+        }) else {
+            problems.push(format!(
+                "{distribution_id} origin {origin_id}: DomainName must be !GetAtt <bucket>.RegionalDomainName"
+            ));
+            continue;
+        };
+        // Origin access control (SigV4 on every request), not the legacy origin access identity.
+        if !matches!(
+            &origin["S3OriginConfig"]["OriginAccessIdentity"],
+            Value::Null
+        ) && origin["S3OriginConfig"]["OriginAccessIdentity"] != ""
+        {
+            problems.push(format!(
+                "{distribution_id} origin {origin_id}: no legacy OriginAccessIdentity (use an OriginAccessControl)"
+            ));
+        }
+        match referenced(&origin["OriginAccessControlId"]).and_then(|id| resources().get(&id)) {
+            Some(oac) if oac["Type"] == "AWS::CloudFront::OriginAccessControl" => {
+                let oac = &oac["Properties"]["OriginAccessControlConfig"];
+                if oac["OriginAccessControlOriginType"] != "s3"
+                    || oac["SigningBehavior"] != "always"
+                    || oac["SigningProtocol"] != "sigv4"
+                {
+                    problems.push(format!(
+                        "{distribution_id} origin {origin_id}: its origin access control must sign every request (s3, always, sigv4)"
+                    ));
+                }
+            }
+            _ => problems.push(format!(
+                "{distribution_id} origin {origin_id}: OriginAccessControlId must be !GetAtt <OriginAccessControl>.Id"
+            )),
+        }
+
+        let bucket = &resources()[&bucket_id]["Properties"];
+        let block = &bucket["PublicAccessBlockConfiguration"];
+        for setting in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            if block[setting] != true {
+                problems.push(format!(
+                    "{bucket_id}: PublicAccessBlockConfiguration.{setting} must be true"
+                ));
+            }
+        }
+        if !bucket["WebsiteConfiguration"].is_null() {
+            problems.push(format!(
+                "{bucket_id}: no website hosting (a public endpoint): CloudFront reads it through S3's API"
+            ));
+        }
+        if as_list(&bucket["OwnershipControls"]["Rules"])
+            .iter()
+            .all(|r| r["ObjectOwnership"] != "BucketOwnerEnforced")
+        {
+            problems.push(format!(
+                "{bucket_id}: ObjectOwnership must be BucketOwnerEnforced (no ACLs)"
+            ));
+        }
+        if bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"].is_null() {
+            problems.push(format!("{bucket_id}: needs BucketEncryption"));
+        }
+        if bucket["VersioningConfiguration"]["Status"] != "Enabled" {
+            problems.push(format!("{bucket_id}: versioning must be Enabled"));
+        }
+
+        // Its policy: reads by CloudFront on behalf of this distribution only, TLS only.
+        let policies: Vec<&Value> = of_type("AWS::S3::BucketPolicy")
+            .into_values()
+            .filter(|p| {
+                referenced(&p["Properties"]["Bucket"]).as_deref() == Some(bucket_id.as_str())
+            })
+            .collect();
+        let statements: Vec<&Value> = policies
+            .iter()
+            .flat_map(|p| as_list(&p["Properties"]["PolicyDocument"]["Statement"]))
+            .collect();
+        let source_arn = format!(":distribution/${{{distribution_id}}}");
+        let allows: Vec<&&Value> = statements
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .collect();
+        if allows.is_empty() {
+            problems.push(format!(
+                "{bucket_id}: its policy lets the distribution read nothing"
+            ));
+        }
+        for statement in allows {
+            let sid = &statement["Sid"];
+            if statement["Principal"] != serde_json::json!({"Service": "cloudfront.amazonaws.com"})
+            {
+                problems.push(format!(
+                    "{bucket_id} statement {sid}: only cloudfront.amazonaws.com may be allowed, found {}",
+                    statement["Principal"]
+                ));
+            }
+            let actions: Vec<&Value> = as_list(&statement["Action"]);
+            if actions != [&Value::from("s3:GetObject")] {
+                problems.push(format!(
+                    "{bucket_id} statement {sid}: CloudFront needs s3:GetObject only, found {}",
+                    statement["Action"]
+                ));
+            }
+            let condition = &statement["Condition"]["StringEquals"]["AWS:SourceArn"];
+            if !sub_text(condition).is_some_and(|arn| arn.ends_with(&source_arn)) {
+                problems.push(format!(
+                    "{bucket_id} statement {sid}: needs Condition StringEquals AWS:SourceArn = arn:…:distribution/${{{distribution_id}}}, found {condition}"
+                ));
+            }
+        }
+        let tls_only = statements.iter().any(|s| {
+            s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+        });
+        if !tls_only {
+            problems.push(format!(
+                "{bucket_id}: its policy must deny requests without TLS"
+            ));
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn the_site_is_https_only_compressed_cached_by_origin_headers_and_sends_security_headers() {
+    let (distribution_id, distribution) = site_distribution();
+    let config = &distribution["Properties"]["DistributionConfig"];
+    let mut problems = Vec::new();
+    if config["DefaultRootObject"] != "index.html" {
+        problems.push(format!(
+            "{distribution_id}: DefaultRootObject must be index.html"
+        ));
+    }
+    let mut behaviors = vec![&config["DefaultCacheBehavior"]];
+    behaviors.extend(as_list(&config["CacheBehaviors"]));
+    let mut header_policies = BTreeSet::new();
+    for behavior in behaviors {
+        let path = behavior["PathPattern"].as_str().unwrap_or("default");
+        if !matches!(
+            behavior["ViewerProtocolPolicy"].as_str(),
+            Some("redirect-to-https" | "https-only")
+        ) {
+            problems.push(format!(
+                "{distribution_id} behavior {path}: ViewerProtocolPolicy must be redirect-to-https"
+            ));
+        }
+        if behavior["Compress"] != true {
+            problems.push(format!(
+                "{distribution_id} behavior {path}: Compress must be true"
+            ));
+        }
+        let cache = referenced(&behavior["CachePolicyId"]).and_then(|id| resources().get(&id));
+        match cache.filter(|c| c["Type"] == "AWS::CloudFront::CachePolicy") {
+            Some(cache) => {
+                let cache = &cache["Properties"]["CachePolicyConfig"];
+                let key = &cache["ParametersInCacheKeyAndForwardedToOrigin"];
+                // A MinTTL above 0 would keep the no-cache index.html and config.json at the edge.
+                if cache["MinTTL"] != 0 {
+                    problems.push(format!(
+                        "{distribution_id} behavior {path}: its cache policy's MinTTL must be 0 (index.html and config.json are no-cache)"
+                    ));
+                }
+                if key["EnableAcceptEncodingGzip"] != true
+                    || key["EnableAcceptEncodingBrotli"] != true
+                {
+                    problems.push(format!(
+                        "{distribution_id} behavior {path}: its cache policy must accept gzip and brotli"
+                    ));
+                }
+            }
+            None => problems.push(format!(
+                "{distribution_id} behavior {path}: CachePolicyId must be !Ref <CachePolicy>"
+            )),
+        }
+        match referenced(&behavior["ResponseHeadersPolicyId"]) {
+            Some(id)
+                if resources()
+                    .get(&id)
+                    .is_some_and(|p| p["Type"] == "AWS::CloudFront::ResponseHeadersPolicy") =>
+            {
+                header_policies.insert(id);
+            }
+            _ => problems.push(format!(
+                "{distribution_id} behavior {path}: ResponseHeadersPolicyId must be !Ref <ResponseHeadersPolicy>"
+            )),
+        }
+    }
+
+    let api = output_text("ApiUrl");
+    let cognito = output_text("CognitoDomain");
+    for id in header_policies {
+        let security =
+            &resources()[&id]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"];
+        let hsts = &security["StrictTransportSecurity"];
+        if hsts["AccessControlMaxAgeSec"].as_u64().unwrap_or(0) < 31_536_000 {
+            problems.push(format!("{id}: StrictTransportSecurity for a year at least"));
+        }
+        if security["ContentTypeOptions"].is_null() {
+            problems.push(format!("{id}: needs ContentTypeOptions (nosniff)"));
+        }
+        let Some(policy) = sub_text(&security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+        else {
+            problems.push(format!("{id}: needs a ContentSecurityPolicy"));
+            continue;
+        };
+        let csp = csp_directives(policy);
+        let sources = |directive: &str| csp.get(directive).cloned().unwrap_or_default();
+        if sources("frame-ancestors") != ["'none'"] {
+            problems.push(format!("{id}: CSP frame-ancestors must be 'none'"));
+        }
+        if sources("default-src") != ["'self'"] {
+            problems.push(format!("{id}: CSP default-src must be 'self'"));
+        }
+        let script = sources("script-src");
+        if script.is_empty() || script.iter().any(|s| s.starts_with("'unsafe")) {
+            problems.push(format!(
+                "{id}: CSP script-src must be set, without 'unsafe-…'"
+            ));
+        }
+        let connect = sources("connect-src");
+        for (what, url) in [
+            ("'self'", "'self'"),
+            ("the API (ApiUrl)", api),
+            ("Cognito (CognitoDomain)", cognito),
+        ] {
+            let allowed = connect
+                .iter()
+                .any(|source| source == url || csp_allows(source, url));
+            if !allowed {
+                problems.push(format!("{id}: CSP connect-src must allow {what}: {url}"));
+            }
+        }
+        // The region's API Gateway hosts are the widest the template may allow (see the
+        // template's comment on the dependency cycle); nothing wider.
+        for source in &connect {
+            if source.contains('*')
+                && !source.ends_with(".execute-api.${AWS::Region}.${AWS::URLSuffix}")
+            {
+                problems.push(format!(
+                    "{id}: CSP connect-src {source} is wider than the API"
+                ));
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+#[test]
+fn the_web_client_signs_in_with_the_code_flow_and_returns_to_the_site() {
+    let (distribution_id, _) = site_distribution();
+    let (client_id, client) = web_client();
+    let props = &client["Properties"];
+    let root = site_root(distribution_id);
+    let mut problems = Vec::new();
+    if props["AllowedOAuthFlows"] != serde_json::json!(["code"]) {
+        problems.push(format!(
+            "{client_id}: AllowedOAuthFlows must be [code] (no implicit flow)"
+        ));
+    }
+    if props["GenerateSecret"] == true {
+        problems.push(format!(
+            "{client_id}: a browser keeps no secret: GenerateSecret false (PKCE)"
+        ));
+    }
+    let scopes: BTreeSet<&str> = as_list(&props["AllowedOAuthScopes"])
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if !scopes.contains("openid") {
+        problems.push(format!(
+            "{client_id}: AllowedOAuthScopes must include openid"
+        ));
+    }
+    if props["SupportedIdentityProviders"] != serde_json::json!(["COGNITO"]) {
+        problems.push(format!(
+            "{client_id}: SupportedIdentityProviders must be [COGNITO]"
+        ));
+    }
+    // Cognito redirects only to a registered URL, compared exactly: the site's root, which
+    // deploy-web.sh writes into config.json from the SiteUrl output. A developer's origin is
+    // registered only when WebDevOrigin is set.
+    if output_text("SiteUrl") != root {
+        problems.push(format!(
+            "the SiteUrl output must be {root}, the registered redirect"
+        ));
+    }
+    for key in ["CallbackURLs", "LogoutURLs"] {
+        let branches = alternatives(&props[key]);
+        for (n, branch) in branches.iter().enumerate() {
+            let urls: Vec<Option<&str>> = as_list(branch).into_iter().map(sub_text).collect();
+            let conditional = branches.len() == 2 && n == 0;
+            let expected: Vec<Option<&str>> = if conditional {
+                vec![Some(root.as_str()), Some("${WebDevOrigin}/")]
+            } else {
+                vec![Some(root.as_str())]
+            };
+            if urls != expected {
+                problems.push(format!(
+                    "{client_id}: {key} must be {expected:?} (the developer's origin only under the WebDevOrigin condition), found {urls:?}"
+                ));
+            }
+        }
+    }
+    // The hosted pages on a domain of the API's user pool, named as CognitoDomain says.
+    let pool = referenced(&props["UserPoolId"]).unwrap_or_default();
+    let domains: Vec<&Value> = of_type("AWS::Cognito::UserPoolDomain")
+        .into_values()
+        .filter(|d| referenced(&d["Properties"]["UserPoolId"]).as_deref() == Some(pool.as_str()))
+        .collect();
+    match domains.as_slice() {
+        [domain] => {
+            let prefix = sub_text(&domain["Properties"]["Domain"]).unwrap_or_default();
+            let url = format!("https://{prefix}.auth.${{AWS::Region}}.amazoncognito.com");
+            if output_text("CognitoDomain") != url {
+                problems.push(format!("the CognitoDomain output must be {url}"));
+            }
+        }
+        _ => problems.push(format!(
+            "{pool}: needs one UserPoolDomain (the hosted sign-in pages)"
+        )),
+    }
+    problems_or_ok(problems);
+}
+
+/// The HTTP methods the router routes: the method routers (`get(…)`, `axum::routing::put(…)`)
+/// inside each `.route(…)` of the HTTP adapter.
+fn routed_methods() -> BTreeSet<String> {
+    let mut methods = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("shared/adapters/http/src")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        for (start, _) in text.match_indices(".route(") {
+            let mut depth = 0;
+            let mut end = start;
+            for (offset, c) in text[start..].char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + offset;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = &text[start..end];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let routed = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    !call[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if routed {
+                    methods.insert(method.to_uppercase());
+                }
+            }
+        }
+    }
+    methods
+}
+
+#[test]
+fn the_api_accepts_the_web_clients_tokens_and_the_sites_origin_only() {
+    let (distribution_id, _) = site_distribution();
+    let (web_client_id, _) = web_client();
+    let origin = site_root(distribution_id).trim_end_matches('/').to_string();
+    let routed = routed_methods();
+    assert!(
+        routed.contains("GET") && routed.contains("POST"),
+        "the route scan found {routed:?}"
+    );
+    let mut problems = Vec::new();
+    for (api_id, api) in of_type("AWS::Serverless::HttpApi") {
+        let props = &api["Properties"];
+        let default = props["Auth"]["DefaultAuthorizer"]
+            .as_str()
+            .unwrap_or_default();
+        let jwt = &props["Auth"]["Authorizers"][default]["JwtConfiguration"];
+        let audience: BTreeSet<String> = as_list(&jwt["audience"])
+            .into_iter()
+            .filter_map(referenced)
+            .collect();
+        // Every client of the pool signs people in whose tokens the API must accept.
+        for client in of_type(USER_POOL_CLIENT).keys() {
+            if !audience.contains(*client) {
+                problems.push(format!(
+                    "{api_id}: the {default} authorizer's audience must include {client}"
+                ));
+            }
+        }
+        if !audience.contains(web_client_id) {
+            problems.push(format!(
+                "{api_id}: the authorizer must accept {web_client_id}'s tokens"
+            ));
+        }
+
+        let branches = alternatives(&props["CorsConfiguration"]);
+        for (n, cors) in branches.iter().enumerate() {
+            let origins: Vec<&Value> = as_list(&cors["AllowOrigins"]);
+            let conditional = branches.len() == 2 && n == 0;
+            let site_first = origins.first().and_then(|o| sub_text(o)) == Some(origin.as_str());
+            let others_are_the_dev_origin = origins
+                .iter()
+                .skip(1)
+                .all(|o| conditional && referenced(o).as_deref() == Some("WebDevOrigin"));
+            if !site_first || !others_are_the_dev_origin || (!conditional && origins.len() != 1) {
+                problems.push(format!(
+                    "{api_id}: CORS AllowOrigins must be the site's origin {origin} (and WebDevOrigin only under its condition), found {:?}",
+                    cors["AllowOrigins"]
+                ));
+            }
+            if cors["AllowCredentials"] == true {
+                problems.push(format!(
+                    "{api_id}: CORS AllowCredentials: bearer tokens, no cookies"
+                ));
+            }
+            let list = |key: &str| -> BTreeSet<String> {
+                as_list(&cors[key])
+                    .into_iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            };
+            let methods = list("AllowMethods");
+            for method in &routed {
+                if !methods.contains(&method.to_ascii_lowercase()) {
+                    problems.push(format!(
+                        "{api_id}: CORS AllowMethods lacks {method}, which the router routes"
+                    ));
+                }
+            }
+            let headers = list("AllowHeaders");
+            for header in [
+                "authorization",
+                "content-type",
+                "idempotency-key",
+                "x-correlation-id",
+            ] {
+                if !headers.contains(header) {
+                    problems.push(format!(
+                        "{api_id}: CORS AllowHeaders lacks {header}, which the API reads"
+                    ));
+                }
+            }
+        }
+    }
+    problems_or_ok(problems);
+}
+
+// ─── infra/deploy-web.sh, against a stub `aws` that records its calls ───────────────────────
+
+/// An `aws` on PATH that appends each call's arguments (separated by \x1f) to `$STUB_DIR/calls`,
+/// answers `cloudformation describe-stacks` with `$STUB_DIR/outputs`, keeps what `s3 cp`
+/// uploads as `$STUB_DIR/uploaded/<name>` and names an invalidation.
+const STUB_AWS: &str = r#"#!/usr/bin/env bash
+{ printf '%s\037' "$@"; printf '\n'; } >> "$STUB_DIR/calls"
+case "$1 $2" in
+  "cloudformation describe-stacks") cat "$STUB_DIR/outputs" ;;
+  "s3 cp") mkdir -p "$STUB_DIR/uploaded" && cp "$3" "$STUB_DIR/uploaded/$(basename "$4")" ;;
+  "cloudfront create-invalidation") echo I2J3K4L5 ;;
+esac
+"#;
+
+struct DeployRun {
+    status: std::process::ExitStatus,
+    stderr: String,
+    calls: Vec<Vec<String>>,
+    stub: tempfile::TempDir,
+}
+
+/// Runs infra/deploy-web.sh with `args` against the stub, the stack answering `outputs`.
+fn deploy_web(outputs: &[(&str, &str)], args: &[&str]) -> DeployRun {
+    use std::os::unix::fs::PermissionsExt;
+    let stub = tempfile::tempdir().unwrap();
+    let bin = stub.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("aws"), STUB_AWS).unwrap();
+    std::fs::set_permissions(bin.join("aws"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let answer: String = outputs.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
+    std::fs::write(stub.path().join("outputs"), answer).unwrap();
+    let web = stub.path().join("web");
+    std::fs::create_dir_all(web.join("lib")).unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><script type=module src=lib/app.js></script>",
+    )
+    .unwrap();
+    std::fs::write(web.join("lib/app.js"), "export const app = 1;\n").unwrap();
+
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .arg(root().join("infra/deploy-web.sh"))
+        .args(args)
+        .arg("--web-dir")
+        .arg(&web)
+        .env("PATH", path)
+        .env("STUB_DIR", stub.path())
+        .output()
+        .expect("bash runs infra/deploy-web.sh");
+    let calls = std::fs::read_to_string(stub.path().join("calls"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            line.split('\x1f')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    DeployRun {
+        status: output.status,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        calls,
+        stub,
+    }
+}
+
+/// A value of `flag` in a call (`--flag value`).
+fn flag<'a>(call: &'a [String], name: &str) -> Option<&'a str> {
+    call.iter()
+        .position(|a| a == name)
+        .and_then(|i| call.get(i + 1))
+        .map(String::as_str)
+}
+
+/// Stack outputs as a deployed stack would answer them, for every output the template has:
+/// the script can read nothing the template does not output.
+fn stack_outputs() -> Vec<(&'static str, &'static str)> {
+    let realistic = [
+        (
+            "ApiUrl",
+            "https://a1b2c3d4e5.execute-api.eu-west-2.amazonaws.com",
+        ),
+        ("SiteUrl", "https://d111111abcdef8.cloudfront.net/"),
+        ("SiteBucketName", "brokeros-test-web-123456789012-eu-west-2"),
+        ("SiteDistributionId", "E2QWRUHEXAMPLE"),
+        (
+            "CognitoDomain",
+            "https://brokeros-test-123456789012.auth.eu-west-2.amazoncognito.com",
+        ),
+        ("WebUserPoolClientId", "4p1ed0gd3hcnf2h7t2e1example"),
+    ];
+    let outputs = template()["Outputs"]
+        .as_object()
+        .expect("the template has Outputs");
+    outputs
+        .keys()
+        .map(|key| {
+            let value = realistic
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| *v)
+                .unwrap_or("value-of-another-output");
+            (key.as_str(), value)
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_web_uploads_the_app_and_a_config_from_the_stack_outputs_then_invalidates() {
+    let outputs = stack_outputs();
+    let value = |key: &str| outputs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    for key in [
+        "ApiUrl",
+        "SiteUrl",
+        "SiteBucketName",
+        "SiteDistributionId",
+        "CognitoDomain",
+        "WebUserPoolClientId",
+    ] {
+        assert!(value(key).is_some(), "the template has no output {key}");
+    }
+    let run = deploy_web(
+        &outputs,
+        &["--stack-name", "brokeros-test", "--region", "eu-west-2"],
+    );
+    assert!(
+        run.status.success(),
+        "deploy-web.sh failed:\n{}",
+        run.stderr
+    );
+    let bucket = format!("s3://{}/", value("SiteBucketName").unwrap());
+    let commands: Vec<String> = run
+        .calls
+        .iter()
+        .map(|c| c[..2.min(c.len())].join(" "))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "cloudformation describe-stacks",
+            "s3 sync",
+            "s3 cp",
+            "s3 cp",
+            "s3 sync",
+            "cloudfront create-invalidation"
+        ],
+        "calls: {:?}",
+        run.calls
+    );
+    for call in &run.calls {
+        assert_eq!(flag(call, "--region"), Some("eu-west-2"), "{call:?}");
+    }
+    assert_eq!(flag(&run.calls[0], "--stack-name"), Some("brokeros-test"));
+
+    // The layout of `brokeros serve`: the page at /, the other files of web/ under /ui/. The
+    // modules first (without index.html and config.json, whose headers differ), then
+    // index.html, then config.json, and the files no longer in web/ removed last.
+    let (first_sync, index, config, last_sync) =
+        (&run.calls[1], &run.calls[2], &run.calls[3], &run.calls[4]);
+    for sync in [first_sync, last_sync] {
+        assert!(sync[2].ends_with("/web/"), "{sync:?}");
+        assert_eq!(sync[3], format!("{bucket}ui/"), "{sync:?}");
+        let excluded: BTreeSet<&str> = sync
+            .windows(2)
+            .filter(|w| w[0] == "--exclude")
+            .map(|w| w[1].as_str())
+            .collect();
+        assert_eq!(
+            excluded,
+            BTreeSet::from(["index.html", "config.json", ".*", "*/.*"]),
+            "{sync:?}"
+        );
+        let cache = flag(sync, "--cache-control").unwrap_or_default();
+        assert!(
+            cache.contains("must-revalidate") && !cache.contains("immutable"),
+            "modules carry no content hash: {cache}"
+        );
+    }
+    assert!(
+        !first_sync.contains(&"--delete".to_string()),
+        "nothing is removed before the new index.html is up"
+    );
+    assert!(
+        last_sync.contains(&"--delete".to_string()),
+        "files no longer in web/ are removed"
+    );
+    assert!(
+        index[2].ends_with("/web/index.html") && index[3] == format!("{bucket}index.html"),
+        "{index:?}"
+    );
+    assert_eq!(config[3], format!("{bucket}config.json"));
+    for entry in [index, config] {
+        assert_eq!(
+            flag(entry, "--cache-control"),
+            Some("no-cache"),
+            "{entry:?}"
+        );
+    }
+    assert_eq!(flag(config, "--content-type"), Some("application/json"));
+
+    let invalidation = &run.calls[5];
+    assert_eq!(
+        flag(invalidation, "--distribution-id"),
+        value("SiteDistributionId")
+    );
+    assert_eq!(flag(invalidation, "--paths"), Some("/*"));
+
+    // config.json: the contract with web/ (its app reads it at start).
+    let written = std::fs::read_to_string(run.stub.path().join("uploaded/config.json")).unwrap();
+    let config: Value = serde_json::from_str(&written).expect("config.json is JSON");
+    assert_eq!(
+        config,
+        serde_json::json!({
+            "sign_in": "cognito",
+            "api": value("ApiUrl").unwrap(),
+            "cognito": {
+                "domain": value("CognitoDomain").unwrap(),
+                "client_id": value("WebUserPoolClientId").unwrap(),
+                "redirect_uri": value("SiteUrl").unwrap(),
+                "logout_uri": value("SiteUrl").unwrap(),
+            }
+        })
+    );
+}
+
+/// The stack and region of `sam deploy --config-env dev`, from samconfig.toml.
+fn samconfig_dev(key: &str) -> String {
+    let text = std::fs::read_to_string(root().join("samconfig.toml")).unwrap();
+    let section = text
+        .split("[dev.deploy.parameters]")
+        .nth(1)
+        .expect("samconfig.toml has [dev.deploy.parameters]");
+    section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| panic!("[dev.deploy.parameters] has no {key}"))
+}
+
+#[test]
+fn deploy_web_reads_the_dev_stack_by_default_and_publishes_nothing_without_its_outputs() {
+    // A stack deployed before the web app existed: no web client output.
+    let outputs: Vec<(&str, &str)> = stack_outputs()
+        .into_iter()
+        .filter(|(k, _)| *k != "WebUserPoolClientId")
+        .collect();
+    let run = deploy_web(&outputs, &[]);
+    assert!(
+        !run.status.success(),
+        "deploy-web.sh succeeded without WebUserPoolClientId"
+    );
+    assert!(run.stderr.contains("WebUserPoolClientId"), "{}", run.stderr);
+    assert_eq!(
+        run.calls.len(),
+        1,
+        "only the stack was read: {:?}",
+        run.calls
+    );
+    assert_eq!(
+        flag(&run.calls[0], "--stack-name"),
+        Some(samconfig_dev("stack_name").as_str())
+    );
+    assert_eq!(
+        flag(&run.calls[0], "--region"),
+        Some(samconfig_dev("region").as_str())
+    );
+
+    // An output that would break out of its JSON string is refused, not written.
+    let outputs: Vec<(&str, &str)> = stack_outputs()
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "ApiUrl" {
+                (k, "https://x\",\"sign_in\":\"dev")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let run = deploy_web(&outputs, &["--stack-name", "brokeros-test"]);
+    assert!(!run.status.success());
+    assert!(run.stderr.contains("ApiUrl"), "{}", run.stderr);
+    assert_eq!(run.calls.len(), 1, "nothing uploaded: {:?}", run.calls);
 }

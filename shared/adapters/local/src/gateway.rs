@@ -53,6 +53,11 @@ impl OutgoingWebhook {
     }
 }
 
+/// Where a simulated provider's payment page is: a path on `brokeros serve` itself (relative,
+/// so the browser stays on the origin it uses), which shows the payment and leads back to the
+/// web app. The page decides nothing: the provider's behaviour does, by webhook.
+pub const SIMULATED_PAYMENT_PAGE: &str = "/simulated-psp";
+
 /// Where the simulated providers keep the webhooks they owe.
 const OUTBOX_PARTITION: &str = "SIMULATED_PSP#OUTBOX";
 
@@ -184,8 +189,15 @@ impl PaymentGateway for SimulatedGateway {
             };
             self.schedule(provider, event).await?;
         }
+        // Ids, amounts and currency codes are URL-safe as they are (letters, digits, `-`, `_`, `.`).
+        let payment_url = format!(
+            "{SIMULATED_PAYMENT_PAGE}/{provider}/{reference}?deposit_id={}&amount={}&currency={}",
+            request.deposit_id,
+            request.amount.amount(),
+            request.amount.currency().code
+        );
         Ok(PaymentSession {
-            payment_url: format!("https://pay.{provider}.example/session/{reference}"),
+            payment_url,
             provider_reference: reference,
         })
     }

@@ -23,7 +23,10 @@ use brokeros_store::Store;
 
 pub use event_queue::{DeadLetter, LocalEventQueue, LocalQueueConfig};
 pub use fx::SimulatedFxRates;
-pub use gateway::{Outbox, OutgoingWebhook, SimulatedBehavior, SimulatedGateway, deliver_outbox};
+pub use gateway::{
+    Outbox, OutgoingWebhook, SIMULATED_PAYMENT_PAGE, SimulatedBehavior, SimulatedGateway,
+    deliver_outbox,
+};
 pub use kyc::SimulatedKycProvider;
 pub use providers::{
     SIMULATED_CARD, SIMULATED_CRYPTO, simulated_providers, simulated_providers_for,

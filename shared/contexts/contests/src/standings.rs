@@ -8,6 +8,7 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Answer, Error, PageParams, Result, user_ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::Services;
@@ -56,7 +57,7 @@ pub async fn leaderboard(
     let body = json!({
         "contest": contest,
         "snapshot": board.as_ref().map_or(0, |b| b.seq),
-        "published_at": board.as_ref().map(|b| b.published_at),
+        "published_at": board.as_ref().and_then(|b| b.published_at.format(&Rfc3339).ok()),
         "final": board.as_ref().is_some_and(|b| b.is_final),
         "entrants": board.as_ref().map_or(0, |b| b.rows),
         "items": rows,

@@ -76,6 +76,23 @@ pub struct AssignmentRule {
 pub const DEFAULT_POOL: &str = "default";
 
 impl AssignmentConfig {
+    /// Every agent of the pools, once each, in the order the rules name them (the default pool
+    /// last): who may be signed in as a sales agent locally.
+    pub fn agents(&self) -> Vec<&str> {
+        let mut agents: Vec<&str> = Vec::new();
+        let pools = self
+            .rules
+            .iter()
+            .map(|r| &r.agents)
+            .chain([&self.default_agents]);
+        for agent in pools.flatten() {
+            if !agents.contains(&agent.as_str()) {
+                agents.push(agent);
+            }
+        }
+        agents
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Error::invalid("invalid_config", "config", msg);
         if self.default_agents.is_empty() {
@@ -110,5 +127,32 @@ impl AssignmentConfig {
     /// The section as the embedded default configuration document has it.
     pub fn embedded_default() -> AssignmentConfig {
         brokeros_kernel::config_document::default_section("lead_assignment")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_lists_every_pool_once_the_default_pool_last() {
+        let config = AssignmentConfig {
+            rules: vec![
+                AssignmentRule {
+                    id: "dach".into(),
+                    countries: vec!["DE".into()],
+                    languages: vec![],
+                    agents: vec!["de-1".into(), "both".into()],
+                },
+                AssignmentRule {
+                    id: "latam".into(),
+                    countries: vec![],
+                    languages: vec!["es".into()],
+                    agents: vec!["both".into(), "es-1".into()],
+                },
+            ],
+            default_agents: vec!["any-1".into(), "de-1".into()],
+        };
+        assert_eq!(config.agents(), ["de-1", "both", "es-1", "any-1"]);
     }
 }
