@@ -219,14 +219,68 @@ fn seed(serve: &Serve, admin: &str) -> (Vec<String>, String) {
         admin,
         json!({ "plans": ["fuzz"], "referral_codes": [] }),
     );
+    let client = client["id"].as_str().unwrap().to_string();
+    let onboarding = onboard(serve, admin, &client);
+    let contest = serve.must(
+        201,
+        "POST",
+        "/contests",
+        admin,
+        json!({ "id": "fuzz-cup", "version": 1, "name": "Fuzz Cup", "mode": "live", "currency": "USD",
+                "registration": { "from": "2030-06-01T00:00:00Z", "until": "2030-06-30T00:00:00Z" },
+                "period": { "from": "2030-06-15T00:00:00Z", "until": "2030-07-15T00:00:00Z" },
+                "eligibility": { "kyc": "approved", "min_deposit": "100.00" },
+                "contest_account": { "group": "contest\\usd", "leverage": 100 },
+                "metric": { "kind": "return" }, "rules": { "min_trades": 5, "min_hold_seconds": 60 },
+                "prizes": { "pool": "1000.00", "payment": { "kind": "cash" },
+                            "tiers": [{ "from_rank": 1, "to_rank": 1, "share": "0.5" }] } }),
+    );
+    let contest = contest["id"].as_str().unwrap().to_string();
+    serve.must(
+        200,
+        "POST",
+        &format!("/contests/{contest}/publish"),
+        admin,
+        json!({}),
+    );
     let ids = [
         &lead,
-        client["id"].as_str().unwrap(),
+        &client,
         task["id"].as_str().unwrap(),
         &application,
         ib["id"].as_str().unwrap(),
+        &onboarding,
+        &contest,
     ];
     (ids.iter().map(|s| s.to_string()).collect(), assignee)
+}
+
+/// Gives the client a KYC profile and documents and starts their onboarding (the simulated
+/// KYC provider decides by the data); answers the onboarding's id.
+fn onboard(serve: &Serve, admin: &str, client: &str) -> String {
+    let at = |suffix: &str| format!("/clients/{client}/{suffix}");
+    serve.must(
+        200,
+        "PUT",
+        &at("profile"),
+        admin,
+        json!({ "client_type": "individual", "date_of_birth": "1990-01-15", "nationality": "GB",
+                "residence_country": "GB", "source_of_funds": "salary", "pep_declared": false }),
+    );
+    for document in [
+        json!({ "type": "passport", "issuing_country": "GB", "number": "533401372" }),
+        json!({ "type": "proof_of_address", "issuing_country": "GB", "number": "UTIL-1" }),
+    ] {
+        serve.must(201, "POST", &at("documents"), admin, document);
+    }
+    let started = serve.must(
+        202,
+        "POST",
+        &at("onboarding"),
+        admin,
+        json!({ "product": "forex" }),
+    );
+    started["id"].as_str().unwrap().to_string()
 }
 
 /// schemathesis's configuration: the seeded ids as a dictionary the path's ids draw from half
