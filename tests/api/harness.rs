@@ -27,14 +27,7 @@ impl App {
             brokeros_local::services(store.clone(), BrokerConfig::embedded_default())
                 .with_clock(clock.clone()),
         );
-        let router = router(AppState {
-            services: services.clone(),
-            auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
-                SECRET,
-                LOCAL_ISSUER,
-                LOCAL_AUDIENCE,
-            )))),
-        });
+        let router = router(app_state(services.clone()));
         App {
             store,
             router,
@@ -81,6 +74,18 @@ impl App {
             .await;
         assert_eq!(status, 200, "{lead}");
         lead
+    }
+}
+
+/// The router's state over `services`, verifying tokens signed with [`SECRET`].
+pub fn app_state(services: Arc<brokeros_app::Services>) -> AppState {
+    AppState {
+        services,
+        auth: Arc::new(AuthMode::Jwt(Box::new(JwtVerifier::new(
+            SECRET,
+            LOCAL_ISSUER,
+            LOCAL_AUDIENCE,
+        )))),
     }
 }
 

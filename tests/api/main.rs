@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod consent;
+mod contract;
 mod crm;
 mod edges;
 mod harness;

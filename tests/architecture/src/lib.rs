@@ -4,7 +4,8 @@
 //! come from the table in [`rules`] and are checked against `cargo metadata` in [`deps`];
 //! rule 10 (no module import cycles inside a crate) is [`modules`]; rule 11 (a context's model
 //! is pure) is [`purity`]; rule 12 (a context touches the store only in its repositories) is
-//! [`repository`]. The whole-workspace tests
+//! [`repository`]; rule 13 (the http adapter registers routes only through `routes!`, from
+//! their documented operation) is [`routes`]. The whole-workspace tests
 //! are `tests/architecture.rs`:
 //!
 //! ```text
@@ -16,6 +17,7 @@ mod graph;
 pub mod modules;
 pub mod purity;
 pub mod repository;
+pub mod routes;
 pub mod rules;
 mod source;
 pub mod workspace;
@@ -24,5 +26,5 @@ pub use deps::{Violation, Workspace};
 pub use modules::{ModuleCycle, module_cycles};
 pub use workspace::{
     dependency_report, model_purity_report, module_cycle_report, read_sources, repository_report,
-    this_workspace,
+    route_report, this_workspace,
 };

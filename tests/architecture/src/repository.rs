@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::source::{blank_comments_and_literals, names_word};
+use crate::source::{code_lines_outside_tests, names_word};
 
 /// What only a repository may name, each with why.
 const STORE_ACCESS: &[(&str, &str)] = &[
@@ -55,22 +55,15 @@ pub fn store_access_outside_repositories(
         if may_touch_the_store(file) {
             continue;
         }
-        let code = blank_comments_and_literals(text);
-        let lines: Vec<&str> = code.lines().collect();
-        for (number, line) in lines.iter().enumerate() {
-            // An inline test module ends the code to check; `#[cfg(test)] mod tests;` does not.
-            let next = lines.get(number + 1).copied().unwrap_or_default();
-            if line.trim_start().starts_with("#[cfg(test)]") && next.contains('{') {
-                break;
-            }
+        for (number, line) in code_lines_outside_tests(text) {
             for (word, why) in STORE_ACCESS {
                 let named = if *word == STORE_PORT {
-                    names_the_store_port(line)
+                    names_the_store_port(&line)
                 } else {
-                    names_word(line, word)
+                    names_word(&line, word)
                 };
                 if named {
-                    found.push((file.clone(), number + 1, *word, *why));
+                    found.push((file.clone(), number, *word, *why));
                 }
             }
         }
@@ -81,12 +74,7 @@ pub fn store_access_outside_repositories(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::source::files;
 
     #[test]
     fn repositories_keys_and_tests_are_recognized_by_their_module() {

@@ -370,6 +370,31 @@ pub fn names_word(code: &str, word: &str) -> bool {
     })
 }
 
+/// Source files from `(path, text)` pairs, as the checks read them: the rules' tests' inputs.
+#[cfg(test)]
+pub fn files(list: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The lines of `text`'s code, comments and literals blanked, each with its number (from 1),
+/// up to an inline test module (`#[cfg(test)]` followed by a line with `{`); a
+/// `#[cfg(test)] mod tests;` declaration does not end the code.
+pub fn code_lines_outside_tests(text: &str) -> Vec<(usize, String)> {
+    let code = blank_comments_and_literals(text);
+    let lines: Vec<&str> = code.lines().collect();
+    let mut outside = Vec::new();
+    for (number, line) in lines.iter().enumerate() {
+        let next = lines.get(number + 1).copied().unwrap_or_default();
+        if line.trim_start().starts_with("#[cfg(test)]") && next.contains('{') {
+            break;
+        }
+        outside.push((number + 1, line.to_string()));
+    }
+    outside
+}
+
 pub fn blank_comments_and_literals(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());

@@ -8,7 +8,7 @@ use std::{env, fs, io};
 
 use crate::deps::{self, Workspace};
 use crate::modules::{self, ModuleCycle};
-use crate::{purity, repository};
+use crate::{purity, repository, routes};
 
 /// The workspace this crate belongs to, from `cargo metadata --format-version 1 --no-deps`
 /// (cargo from `$CARGO`, else `cargo` on the `PATH`).
@@ -79,6 +79,25 @@ pub fn repository_report(workspace: &Workspace) -> Result<Vec<String>, String> {
             })
             .collect()
     })
+}
+
+/// Every route the http adapter registers other than through `routes!` (rule 13), one
+/// message each.
+pub fn route_report(workspace: &Workspace) -> Result<Vec<String>, String> {
+    let dir = workspace.root.join(routes::HTTP_ADAPTER);
+    let files = read_sources(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    Ok(routes::undocumented_registrations(&files)
+        .into_iter()
+        .map(|(file, line, call)| {
+            format!(
+                "rule 13: the http adapter registers routes only through `routes!`: \
+                 {}/{file}:{line} calls `{call}`: give the handler a `#[utoipa::path]` \
+                 and register it with `.routes(routes!(handler))`, so the route is an \
+                 operation of the API's contract",
+                routes::HTTP_ADAPTER
+            )
+        })
+        .collect())
 }
 
 /// The messages `check` finds in the sources of every context crate (`shared/contexts/*`),

@@ -2,17 +2,24 @@
 //! `GET /contests/{id}`), marketing's management of definitions and entries, and a client's
 //! own entries.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
 use brokeros_contests::{definitions, entries, standings};
+use brokeros_kernel::{PageParams, QueueFilter};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiReply;
 use super::AppState;
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 
-/// `POST /contests`: a new version of a contest (the first creates it as a draft).
+/// A new version of a contest's definition (the first creates it as a draft). The body is a
+/// `ContestDefinition` document (the schema of that name), checked as a whole by the contests
+/// context; it is described as an object here because schemathesis's data generation fails on
+/// that schema's depth (an internal error of its coverage phase, not an answer of ours).
+#[utoipa::path(post, path = "/contests", params(IdempotencyHeader),
+    request_body(content = Object, description = "a ContestDefinition document"),
+    responses((status = 201, body = crate::answers::ContestView)))]
 async fn put_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -33,6 +40,10 @@ async fn put_version(
 }
 
 id_post!(
+    /// Publishes a draft contest while its registration is open.
+    #[utoipa::path(post, path = "/contests/{id}/publish", params(IdempotencyHeader),
+        request_body = definitions::Publication,
+        responses((status = 200, body = crate::answers::ContestView)))]
     publish,
     "contest.publish",
     definitions::Publication,
@@ -40,6 +51,10 @@ id_post!(
     definitions::publish
 );
 id_post!(
+    /// Cancels a contest before its start, with a reason.
+    #[utoipa::path(post, path = "/contests/{id}/cancel", params(IdempotencyHeader),
+        request_body = definitions::Reason,
+        responses((status = 200, body = crate::answers::ContestView)))]
     cancel,
     "contest.cancel",
     definitions::Reason,
@@ -47,6 +62,10 @@ id_post!(
     definitions::cancel
 );
 id_post!(
+    /// A client enters a contest with one of their trading accounts, or a dedicated one.
+    #[utoipa::path(post, path = "/contests/{id}/entries", params(IdempotencyHeader),
+        request_body = entries::Registration,
+        responses((status = 201, body = brokeros_contests::model::entrant::ContestEntrant)))]
     register,
     "contest.register",
     entries::Registration,
@@ -54,6 +73,10 @@ id_post!(
     entries::register
 );
 id_post!(
+    /// Marketing enrols a client's account.
+    #[utoipa::path(post, path = "/contests/{id}/enrollments", params(IdempotencyHeader),
+        request_body = entries::Enrollment,
+        responses((status = 201, body = brokeros_contests::model::entrant::ContestEntrant)))]
     enroll,
     "contest.enroll",
     entries::Enrollment,
@@ -61,7 +84,9 @@ id_post!(
     entries::enroll
 );
 
-/// `GET /contests`: the public contests, each with its phase (anyone; no token is read).
+/// The published contests, each with its phase (anyone; no token is read).
+#[utoipa::path(get, path = "/contests", params(PageParams),
+    responses((status = 200, body = brokeros_kernel::Page<crate::answers::PublicContest>)))]
 async fn public_contests(
     State(state): State<AppState>,
     uri: axum::http::Uri,
@@ -71,7 +96,8 @@ async fn public_contests(
     ))
 }
 
-/// `GET /contests/{id}`: a public contest (anyone).
+/// A published contest (anyone).
+#[utoipa::path(get, path = "/contests/{id}", responses((status = 200, body = crate::answers::PublicContest)))]
 async fn public_contest(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -81,11 +107,35 @@ async fn public_contest(
     ))
 }
 
-context_get!(contests, contests, query, definitions::contests);
-context_get!(contest, contests, id, definitions::contest);
-context_get!(my_entries, contests, query, entries::my_entries);
+context_get!(
+    /// Contests in every status, for marketing (`status` filters).
+    #[utoipa::path(get, path = "/marketing/contests", params(QueueFilter),
+        responses((status = 200, body = brokeros_kernel::Page<crate::answers::ContestView>)))]
+    contests,
+    contests,
+    query,
+    definitions::contests
+);
+context_get!(
+    /// A contest in any status, with its versions, for marketing.
+    #[utoipa::path(get, path = "/marketing/contests/{id}", responses((status = 200, body = crate::answers::ContestView)))]
+    contest,
+    contests,
+    id,
+    definitions::contest
+);
+context_get!(
+    /// The caller's own contest entries.
+    #[utoipa::path(get, path = "/contests/mine", params(PageParams),
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_contests::model::entrant::ContestEntrant>)))]
+    my_entries,
+    contests,
+    query,
+    entries::my_entries
+);
 
-/// `GET /contests/{id}/versions/{n}`.
+/// One version of a contest's definition.
+#[utoipa::path(get, path = "/contests/{id}/versions/{n}", responses((status = 200, body = crate::answers::ContestVersion)))]
 async fn version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -96,7 +146,9 @@ async fn version(
     ))
 }
 
-/// `GET /contests/{id}/entries`: the contest's entrants (marketing, admins).
+/// A contest's entrants (marketing, admins).
+#[utoipa::path(get, path = "/contests/{id}/entries", params(PageParams),
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_contests::model::entrant::ContestEntrant>)))]
 async fn entrants(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -108,38 +160,71 @@ async fn entrants(
     ))
 }
 
-/// `POST /contests/{id}/entries/{entrant}/disqualify` (`DISQUALIFY`) and `…/reinstate`, with
-/// a reason.
-async fn decide<const DISQUALIFY: bool>(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path((id, entrant)): Path<(String, String)>,
+/// Marketing's verdict on an entrant, with a reason.
+async fn decide(
+    state: &AppState,
+    p: &brokeros_kernel::principal::Principal,
+    (id, entrant): (String, String),
     idem: IdempotencyHeader,
-    CorrelationId(correlation): CorrelationId,
+    correlation: &str,
+    verdict: entries::Verdict,
     body: JsonBody<definitions::Reason>,
 ) -> ApiResult<ApiReply> {
-    let (verdict, operation) = if DISQUALIFY {
-        (entries::Verdict::Disqualify, "contest.disqualify")
-    } else {
-        (entries::Verdict::Reinstate, "contest.reinstate")
+    let operation = match &verdict {
+        entries::Verdict::Disqualify => "contest.disqualify",
+        entries::Verdict::Reinstate => "contest.reinstate",
     };
     let request = json!({ "id": id, "entrant": entrant, "body": body.raw });
     let key = idem.scoped(&p.sub, operation, request)?;
     Ok(entries::decide(
         &state.services.contests,
-        &p,
+        p,
         &id,
         &entrant,
         verdict,
         body.value,
         key.as_ref(),
-        &correlation,
+        correlation,
     )
     .await?
     .into())
 }
 
-/// `DELETE /contests/{id}/entries/{entrant}`: the client withdraws their entry.
+/// Disqualifies an entrant, with a reason.
+#[utoipa::path(post, path = "/contests/{id}/entries/{entrant}/disqualify", params(IdempotencyHeader),
+    request_body = definitions::Reason,
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
+async fn disqualify_entrant(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(path): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<definitions::Reason>,
+) -> ApiResult<ApiReply> {
+    let verdict = entries::Verdict::Disqualify;
+    decide(&state, &p, path, idem, &correlation, verdict, body).await
+}
+
+/// Reinstates a disqualified entrant, with a reason.
+#[utoipa::path(post, path = "/contests/{id}/entries/{entrant}/reinstate", params(IdempotencyHeader),
+    request_body = definitions::Reason,
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
+async fn reinstate_entrant(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(path): Path<(String, String)>,
+    idem: IdempotencyHeader,
+    CorrelationId(correlation): CorrelationId,
+    body: JsonBody<definitions::Reason>,
+) -> ApiResult<ApiReply> {
+    let verdict = entries::Verdict::Reinstate;
+    decide(&state, &p, path, idem, &correlation, verdict, body).await
+}
+
+/// The client withdraws their entry.
+#[utoipa::path(delete, path = "/contests/{id}/entries/{entrant}", params(IdempotencyHeader),
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
 async fn withdraw(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -161,10 +246,15 @@ async fn withdraw(
     .into())
 }
 
-/// `GET /contests/{id}/leaderboard`: a page of the latest leaderboard snapshot (anyone, once
-/// the contest is published). Answers `304 Not Modified` when `If-None-Match` names the page
-/// as it stands; caches may keep a page briefly (the next snapshot comes with the next
-/// scoring run).
+/// A page of the latest leaderboard snapshot (anyone, once the contest is published). Answers
+/// `304 Not Modified` when `If-None-Match` names the page as it stands; caches may keep a page
+/// briefly (the next snapshot comes with the next scoring run).
+#[utoipa::path(get, path = "/contests/{id}/leaderboard",
+    params(PageParams, ("If-None-Match" = Option<String>, Header, description = "the ETag of a page held")),
+    responses(
+        (status = 200, body = crate::answers::Leaderboard, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "the page held is current", headers(("ETag" = String), ("Cache-Control" = String))),
+    ))]
 async fn leaderboard(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -195,8 +285,9 @@ async fn leaderboard(
     })
 }
 
-/// `GET /contests/{id}/entries/{entrant}/score`: an entrant's score and its explanation (the
-/// client's own entry; any for contest managers).
+/// An entrant's score and its explanation (the client's own entry; any for contest managers).
+#[utoipa::path(get, path = "/contests/{id}/entries/{entrant}/score",
+    responses((status = 200, body = crate::answers::EntrantScore)))]
 async fn entrant_score(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -207,10 +298,27 @@ async fn entrant_score(
     ))
 }
 
-context_get!(flags, contests, id, standings::flags);
-context_get!(prize_round, contests, id, standings::prize_round);
+context_get!(
+    /// A contest's hedging flags (never disqualifications by themselves).
+    #[utoipa::path(get, path = "/contests/{id}/flags", responses((status = 200, body = brokeros_kernel::Items<brokeros_contests::live::HedgeReviewFlag>)))]
+    flags,
+    contests,
+    id,
+    standings::flags
+);
+context_get!(
+    /// A contest's prize round: the proposed awards and the decision.
+    #[utoipa::path(get, path = "/contests/{id}/prizes", responses((status = 200, body = brokeros_contests::prizes::PrizeRound)))]
+    prize_round,
+    contests,
+    id,
+    standings::prize_round
+);
 
-/// `POST /contests/{id}/flags/{pair}/review`: a hedging flag cleared or actioned, with a reason.
+/// A hedging flag cleared or actioned, with a reason.
+#[utoipa::path(post, path = "/contests/{id}/flags/{pair}/review", params(IdempotencyHeader),
+    request_body = standings::FlagDecision,
+    responses((status = 200, body = brokeros_contests::live::HedgeReviewFlag)))]
 async fn review_flag(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -234,7 +342,10 @@ async fn review_flag(
     .into())
 }
 
-/// `POST /contests/{id}/prizes/decision`: finance approves or rejects the proposed prizes.
+/// Finance approves or rejects the proposed prizes (not the contest's publisher).
+#[utoipa::path(post, path = "/contests/{id}/prizes/decision",
+    request_body = standings::PrizeDecision,
+    responses((status = 200, body = brokeros_contests::prizes::PrizeRound)))]
 async fn decide_prizes(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -249,7 +360,9 @@ async fn decide_prizes(
     )
 }
 
-/// `POST /contests/{id}/prizes/proposal`: propose the prizes again after a rejection.
+/// Proposes the prizes again after a rejection.
+#[utoipa::path(post, path = "/contests/{id}/prizes/proposal",
+    responses((status = 202, body = crate::answers::ExecutionStarted)))]
 async fn propose_prizes(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -260,7 +373,9 @@ async fn propose_prizes(
         .into())
 }
 
-/// `POST /contests/{id}/scoring`: a scoring run now.
+/// A scoring run now (the contest-scoring workflow).
+#[utoipa::path(post, path = "/contests/{id}/scoring",
+    responses((status = 202, body = crate::answers::ExecutionStarted)))]
 async fn score_now(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -272,36 +387,27 @@ async fn score_now(
 }
 
 /// The contest routes.
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/contests", post(put_version).get(public_contests))
-        .route("/contests/mine", get(my_entries))
-        .route("/contests/{id}", get(public_contest))
-        .route("/contests/{id}/publish", post(publish))
-        .route("/contests/{id}/cancel", post(cancel))
-        .route("/contests/{id}/versions/{n}", get(version))
-        .route("/contests/{id}/entries", post(register).get(entrants))
-        .route(
-            "/contests/{id}/entries/{entrant}",
-            axum::routing::delete(withdraw),
-        )
-        .route(
-            "/contests/{id}/entries/{entrant}/disqualify",
-            post(decide::<true>),
-        )
-        .route(
-            "/contests/{id}/entries/{entrant}/reinstate",
-            post(decide::<false>),
-        )
-        .route("/contests/{id}/enrollments", post(enroll))
-        .route("/contests/{id}/leaderboard", get(leaderboard))
-        .route("/contests/{id}/entries/{entrant}/score", get(entrant_score))
-        .route("/contests/{id}/flags", get(flags))
-        .route("/contests/{id}/flags/{pair}/review", post(review_flag))
-        .route("/contests/{id}/prizes", get(prize_round))
-        .route("/contests/{id}/prizes/decision", post(decide_prizes))
-        .route("/contests/{id}/prizes/proposal", post(propose_prizes))
-        .route("/contests/{id}/scoring", post(score_now))
-        .route("/marketing/contests", get(contests))
-        .route("/marketing/contests/{id}", get(contest))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_version, public_contests))
+        .routes(routes!(my_entries))
+        .routes(routes!(public_contest))
+        .routes(routes!(publish))
+        .routes(routes!(cancel))
+        .routes(routes!(version))
+        .routes(routes!(register, entrants))
+        .routes(routes!(withdraw))
+        .routes(routes!(disqualify_entrant))
+        .routes(routes!(reinstate_entrant))
+        .routes(routes!(enroll))
+        .routes(routes!(leaderboard))
+        .routes(routes!(entrant_score))
+        .routes(routes!(flags))
+        .routes(routes!(review_flag))
+        .routes(routes!(prize_round))
+        .routes(routes!(decide_prizes))
+        .routes(routes!(propose_prizes))
+        .routes(routes!(score_now))
+        .routes(routes!(contests))
+        .routes(routes!(contest))
 }

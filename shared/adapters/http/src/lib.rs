@@ -4,9 +4,11 @@
 
 /// A handler for `POST …/{id}/…` with a JSON body: the caller, the path's id, the
 /// `Idempotency-Key` scoped to the caller and `$operation` (over the id and the body), and the
-/// use case `$use_case` on the services of `$context`.
+/// use case `$use_case` on the services of `$context`. Attributes before the name (its
+/// `#[utoipa::path]`, its doc) are the handler's.
 macro_rules! id_post {
-    ($vis:vis $name:ident, $operation:literal, $body:ty, $context:ident, $use_case:path) => {
+    ($(#[$attr:meta])* $vis:vis $name:ident, $operation:literal, $body:ty, $context:ident, $use_case:path) => {
+        $(#[$attr])*
         $vis async fn $name(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             $crate::Caller(p): $crate::Caller,
@@ -36,8 +38,10 @@ macro_rules! id_post {
 
 /// A `GET` handler answering `$read(&services.$context, &caller, …)` as JSON, where `…` is
 /// the path's id (`id`), the query string's filter (`query`), or nothing (`caller`).
+/// Attributes before the name (its `#[utoipa::path]`, its doc) are the handler's.
 macro_rules! context_get {
-    ($name:ident, $context:ident, id, $read:path) => {
+    ($(#[$attr:meta])* $name:ident, $context:ident, id, $read:path) => {
+        $(#[$attr])*
         async fn $name(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             $crate::Caller(p): $crate::Caller,
@@ -48,7 +52,8 @@ macro_rules! context_get {
             ))
         }
     };
-    ($name:ident, $context:ident, query, $read:path) => {
+    ($(#[$attr:meta])* $name:ident, $context:ident, query, $read:path) => {
+        $(#[$attr])*
         async fn $name(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             $crate::Caller(p): $crate::Caller,
@@ -59,7 +64,8 @@ macro_rules! context_get {
             ))
         }
     };
-    ($name:ident, $context:ident, caller, $read:path) => {
+    ($(#[$attr:meta])* $name:ident, $context:ident, caller, $read:path) => {
+        $(#[$attr])*
         async fn $name(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             $crate::Caller(p): $crate::Caller,
@@ -69,6 +75,7 @@ macro_rules! context_get {
     };
 }
 
+mod answers;
 pub mod auth;
 pub mod client;
 mod contest_routes;
@@ -78,6 +85,7 @@ pub mod json;
 mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 mod payment_routes;
 pub mod rate_limit;
 mod routes;
@@ -104,7 +112,10 @@ pub use extract::{
 };
 pub use limits::MAX_BODY_BYTES;
 pub use rate_limit::is_public_route;
-pub use routes::{crm_routes, lead_capture_routes, router, router_with_metrics, webhook_routes};
+pub use routes::{
+    api_doc, crm_routes, documented_operations, lead_capture_routes, router, router_with_metrics,
+    webhook_routes,
+};
 pub use status::{error_status, ingest_error, kyc_webhook_error, status_error};
 
 #[derive(Clone)]

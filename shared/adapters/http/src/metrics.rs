@@ -12,12 +12,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::Router;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use brokeros_kernel::principal::Role;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{ApiError, AppState};
 
@@ -48,34 +49,46 @@ pub type Refresh = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Se
 /// The Prometheus text format's content type (exposition format 0.0.4).
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub(crate) fn routes(access: MetricsAccess, refresh: Option<Refresh>) -> Router<AppState> {
-    Router::new().route(
-        "/metrics",
-        get(move |State(state): State<AppState>, headers: HeaderMap| {
-            let refresh = refresh.clone();
-            async move {
-                if access == MetricsAccess::Admins {
-                    let authorization = headers
-                        .get(header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok());
-                    let caller = state
-                        .auth
-                        .principal(authorization, None)
-                        .map_err(ApiError)?;
-                    caller
-                        .require_any(&[Role::Admin], "read the metrics")
-                        .map_err(ApiError)?;
-                }
-                if let Some(refresh) = refresh {
-                    refresh().await;
-                }
-                let text = brokeros_kernel::metrics::global().prometheus();
-                Ok::<Response, ApiError>(
-                    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
-                )
-            }
-        }),
-    )
+/// How `serve` answers `/metrics`: who may read them, and what to read first.
+#[derive(Clone)]
+pub(crate) struct Scrape {
+    pub access: MetricsAccess,
+    pub refresh: Option<Refresh>,
+}
+
+/// The process's counters and gauges in the Prometheus text format (`brokeros serve` only):
+/// open on a loopback listener, for admins on any other.
+#[utoipa::path(get, path = "/metrics",
+    security((), ("bearer" = [])),
+    responses((status = 200, content_type = CONTENT_TYPE, body = String)))]
+async fn metrics(
+    State(state): State<AppState>,
+    Extension(scrape): Extension<Scrape>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if scrape.access == MetricsAccess::Admins {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let caller = state
+            .auth
+            .principal(authorization, None)
+            .map_err(ApiError)?;
+        caller
+            .require_any(&[Role::Admin], "read the metrics")
+            .map_err(ApiError)?;
+    }
+    if let Some(refresh) = scrape.refresh {
+        refresh().await;
+    }
+    let text = brokeros_kernel::metrics::global().prometheus();
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
+}
+
+/// `GET /metrics`; its handler needs a [`Scrape`] extension (see
+/// [`crate::router_with_metrics`]).
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
 }
 
 #[cfg(test)]

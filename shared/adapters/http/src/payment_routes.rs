@@ -6,13 +6,17 @@ use brokeros_payments::model::RoutingDocument;
 use brokeros_payments::model::stats::Health;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiReply, AppState};
 use brokeros_payments::routing::{self, HealthSetter};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Every version of the rules, oldest first; the last one is in force.
-pub(super) async fn routing_rules(
+/// Every version of the deposit routing rules, oldest first; the last one is in force.
+#[utoipa::path(get, path = "/payments/routing", responses((status = 200, body = crate::answers::RoutingRulesHistory)))]
+async fn routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
 ) -> ApiResult<axum::Json<Value>> {
@@ -23,8 +27,12 @@ pub(super) async fn routing_rules(
     ))
 }
 
-/// Puts the next version of the rules in force (its `version` is the one in force plus 1).
-pub(super) async fn update_routing_rules(
+/// Puts the next version of the routing rules in force (its `version` is the one in force
+/// plus 1).
+#[utoipa::path(put, path = "/payments/routing", params(IdempotencyHeader),
+    request_body = RoutingDocument,
+    responses((status = 200, body = RoutingDocument)))]
+async fn update_routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
     idem: IdempotencyHeader,
@@ -43,7 +51,7 @@ pub(super) async fn update_routing_rules(
     .into())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SetHealth {
     health: Health,
@@ -52,7 +60,9 @@ pub(super) struct SetHealth {
 }
 
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
-pub(super) async fn set_provider_health(
+#[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
+    responses((status = 200, body = brokeros_payments::model::stats::ProviderHealthRecord)))]
+async fn set_provider_health(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(provider): Path<String>,
@@ -71,4 +81,10 @@ pub(super) async fn set_provider_health(
     Ok(axum::Json(serde_json::to_value(record).map_err(|e| {
         brokeros_kernel::Error::Internal(e.to_string())
     })?))
+}
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routing_rules, update_routing_rules))
+        .routes(routes!(set_provider_health))
 }

@@ -23,15 +23,16 @@ use tokio::time::Instant;
 
 /// Whether `method path` is one of the routes anyone may call (lead capture, consent
 /// confirmation, provider webhooks: the routes of `lead_capture` and `webhooks` in
-/// `routes.rs`; the published contests of `contest_routes.rs`): the routes `serve` limits per
+/// `routes.rs`; the published contests of `contest_routes.rs`; the API's contract): the routes `serve` limits per
 /// source and API Gateway throttles per route (infra/template.yaml; `tests/infra` checks the
 /// two agree).
 pub fn is_public_route(method: &axum::http::Method, path: &str) -> bool {
     if method == axum::http::Method::GET {
         // `GET /contests`, `GET /contests/{id}` and `GET /contests/{id}/leaderboard`;
-        // `/contests/mine` is the caller's own.
+        // `/contests/mine` is the caller's own. `GET /openapi.json`: the API's contract.
         let public_contest = |id: &str| !id.is_empty() && !id.contains('/') && id != "mine";
-        return path == "/contests"
+        return path == "/openapi.json"
+            || path == "/contests"
             || path.strip_prefix("/contests/").is_some_and(|rest| {
                 public_contest(rest)
                     || rest

@@ -1,10 +1,16 @@
+//! The routes of lead capture, the CRM, clients and their onboarding, KYC, wallets, deposits,
+//! reconciliation and the providers' webhooks, and the composition of every router. A route is
+//! registered only through `routes!` from its handler's `#[utoipa::path]`, so its method and
+//! path are those of its documented operation (see [`crate::openapi`]).
+
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use brokeros_crm::model::LeadSubmission;
 use brokeros_kernel::Error;
 use serde_json::{Value, json};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{
     ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
@@ -18,14 +24,46 @@ use brokeros_app::wallet;
 use brokeros_kernel::Answer;
 use brokeros_onboarding::kyc;
 use brokeros_onboarding::model::Onboarding;
-use brokeros_onboarding::{ClientRecord, clients, reviews};
+use brokeros_onboarding::{clients, reviews};
 use brokeros_payments::deposits;
 use brokeros_payments::deposits::model::Deposit;
 use brokeros_payments::psp;
 use brokeros_withdrawals::model::Withdrawal;
 
-async fn health() -> impl IntoResponse {
+/// Whether the process answers (no store is read).
+#[utoipa::path(get, path = "/health", responses((status = 200, body = crate::answers::ServiceHealth)))]
+async fn health() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
+}
+
+/// This document: the API's contract (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, body = Object)))]
+async fn openapi_json() -> axum::Json<&'static OpenApi> {
+    axum::Json(api_doc())
+}
+
+/// The contract of every route (`brokeros serve`'s: lead capture, the CRM API, the providers'
+/// webhooks, metrics, health, the contract), built once from the complete router and
+/// completed by [`crate::openapi::describe`].
+pub fn api_doc() -> &'static OpenApi {
+    static DOC: std::sync::OnceLock<OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = every_route().into_openapi();
+        crate::openapi::describe(&mut doc);
+        doc
+    })
+}
+
+/// Every documented operation: its method and path template (`/leads/{id}`).
+pub fn documented_operations() -> Vec<(axum::http::Method, String)> {
+    let mut all = Vec::new();
+    for (path, item) in &api_doc().paths.paths {
+        let mut item = item.clone();
+        for (method, _) in crate::openapi::operations_mut(&mut item) {
+            all.push((method, path.clone()));
+        }
+    }
+    all
 }
 
 async fn not_found() -> ApiError {
@@ -35,6 +73,11 @@ async fn not_found() -> ApiError {
     })
 }
 
+/// Captures a lead from a landing page or an affiliate (public): deduplicated by email and
+/// phone per brand (a duplicate is merged, with a new touch), scored and assigned.
+#[utoipa::path(post, path = "/leads", params(IdempotencyHeader),
+    request_body = LeadSubmission,
+    responses((status = 202, description = "captured", body = crate::answers::LeadCaptured)))]
 async fn capture_lead(
     State(state): State<AppState>,
     idem: IdempotencyHeader,
@@ -95,7 +138,11 @@ async fn attribute(
     Ok(())
 }
 
-/// The double opt-in link: the token in the body is the authority (public).
+/// The double opt-in link (public: the token in the body is the authority): the lead's
+/// marketing consent takes effect.
+#[utoipa::path(post, path = "/leads/consent/confirm", params(IdempotencyHeader),
+    request_body = brokeros_crm::ConsentConfirmationRequest,
+    responses((status = 200, description = "confirmed", body = crate::answers::ConsentConfirmed)))]
 async fn confirm_consent(
     State(state): State<AppState>,
     idem: IdempotencyHeader,
@@ -111,6 +158,9 @@ async fn confirm_consent(
     )
 }
 
+/// Leads, newest first: a sales agent's own, any for admins.
+#[utoipa::path(get, path = "/leads", params(brokeros_crm::LeadFilter),
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_kernel::Versioned<brokeros_crm::model::Lead>>)))]
 async fn list_leads(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -122,6 +172,8 @@ async fn list_leads(
     ))
 }
 
+/// One lead with its score's reasons and the version it is stored at.
+#[utoipa::path(get, path = "/leads/{id}", responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
 async fn get_lead(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -133,6 +185,11 @@ async fn get_lead(
 }
 
 id_post!(
+    /// Moves a lead along its lifecycle (`new → contacted → qualified`, or `lost` with a
+    /// reason from any open state).
+    #[utoipa::path(post, path = "/leads/{id}/status", params(IdempotencyHeader),
+        request_body = brokeros_crm::StatusChange,
+        responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
     change_status,
     "lead.status",
     brokeros_crm::StatusChange,
@@ -140,6 +197,10 @@ id_post!(
     brokeros_crm::change_status
 );
 id_post!(
+    /// Reassigns a lead to another agent (admins).
+    #[utoipa::path(post, path = "/leads/{id}/assign", params(IdempotencyHeader),
+        request_body = brokeros_crm::Reassignment,
+        responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
     reassign,
     "lead.assign",
     brokeros_crm::Reassignment,
@@ -147,6 +208,10 @@ id_post!(
     brokeros_crm::reassign
 );
 id_post!(
+    /// Adds a note to a lead's timeline.
+    #[utoipa::path(post, path = "/leads/{id}/notes", params(IdempotencyHeader),
+        request_body = brokeros_crm::NewNote,
+        responses((status = 201, body = crate::answers::NoteAdded)))]
     add_note,
     "lead.note",
     brokeros_crm::NewNote,
@@ -154,6 +219,10 @@ id_post!(
     brokeros_crm::add_note
 );
 id_post!(
+    /// Adds a follow-up task to a lead.
+    #[utoipa::path(post, path = "/leads/{id}/tasks", params(IdempotencyHeader),
+        request_body = brokeros_crm::NewTask,
+        responses((status = 201, body = brokeros_crm::model::Task)))]
     add_task,
     "lead.task",
     brokeros_crm::NewTask,
@@ -161,6 +230,10 @@ id_post!(
     brokeros_crm::add_task
 );
 id_post!(
+    /// Starts the onboarding workflow of a client (`statemachines/onboarding.asl.json`).
+    #[utoipa::path(post, path = "/clients/{id}/onboarding", params(IdempotencyHeader),
+        request_body = brokeros_onboarding::StartOnboarding,
+        responses((status = 202, body = Onboarding)))]
     start_onboarding,
     "onboarding.start",
     brokeros_onboarding::StartOnboarding,
@@ -168,14 +241,22 @@ id_post!(
     brokeros_onboarding::start
 );
 id_post!(
+    /// Decides a compliance review (approve or reject): answers the waiting workflow task.
+    #[utoipa::path(post, path = "/compliance/reviews/{id}/decision", params(IdempotencyHeader),
+        request_body = reviews::DecisionRequest,
+        responses((status = 200, body = brokeros_onboarding::model::Review)))]
     decide_review,
     "review.decide",
     reviews::DecisionRequest,
     onboarding,
     reviews::decide
 );
-
 id_post!(
+    /// A deposit intent (KYC-approved clients; idempotent by `deposit_id`): starts the
+    /// deposit workflow.
+    #[utoipa::path(post, path = "/clients/{id}/deposits", params(IdempotencyHeader),
+        request_body = deposits::NewDeposit,
+        responses((status = 201, body = Deposit)))]
     create_deposit,
     "deposit.create",
     deposits::NewDeposit,
@@ -183,6 +264,11 @@ id_post!(
     deposits::create
 );
 id_post!(
+    /// A client's KYC profile; material changes of an approved client are re-screened or
+    /// re-verified as the jurisdiction's rules say.
+    #[utoipa::path(put, path = "/clients/{id}/profile", params(IdempotencyHeader),
+        request_body = brokeros_onboarding::model::KycProfile,
+        responses((status = 200, body = crate::answers::ProfileChanged)))]
     set_profile,
     "client.profile",
     brokeros_onboarding::model::KycProfile,
@@ -190,6 +276,11 @@ id_post!(
     brokeros_onboarding::profile_change::set_profile
 );
 id_post!(
+    /// A client's identity document (its number is stored apart for the KYC provider and
+    /// shown masked).
+    #[utoipa::path(post, path = "/clients/{id}/documents", params(IdempotencyHeader),
+        request_body = clients::NewDocument,
+        responses((status = 201, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
     add_document,
     "client.document",
     clients::NewDocument,
@@ -197,6 +288,10 @@ id_post!(
     clients::add_document
 );
 
+/// Registers a client directly (a portal user for themself, once; sales; admins).
+#[utoipa::path(post, path = "/clients", params(IdempotencyHeader),
+    request_body = clients::Registration,
+    responses((status = 201, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
 async fn register_client(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -217,6 +312,10 @@ async fn register_client(
     Ok(answer.into())
 }
 
+/// A qualified lead becomes a client, optionally bound to a portal user.
+#[utoipa::path(post, path = "/leads/{id}/convert", params(IdempotencyHeader),
+    request_body = brokeros_crm::Conversion,
+    responses((status = 201, body = brokeros_onboarding::model::Client)))]
 async fn convert(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -243,6 +342,8 @@ async fn convert(
     Ok(answer.into())
 }
 
+/// A client's KYC status, profile, documents and onboardings.
+#[utoipa::path(get, path = "/clients/{id}/kyc", responses((status = 200, body = crate::answers::KycPicture)))]
 async fn client_kyc(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -253,6 +354,8 @@ async fn client_kyc(
     ))
 }
 
+/// A client's KYC check records (compliance, admins).
+#[utoipa::path(get, path = "/clients/{id}/kyc/checks", responses((status = 200, body = brokeros_kernel::Items<kyc::model::KycCheckRecord>)))]
 async fn client_kyc_checks(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -264,6 +367,10 @@ async fn client_kyc_checks(
     Ok(axum::Json(json!({ "items": checks })))
 }
 
+/// Puts a new version of a jurisdiction's KYC/AML rules in force (applies to new checks).
+#[utoipa::path(put, path = "/compliance/jurisdictions", params(IdempotencyHeader),
+    request_body = brokeros_onboarding::kyc::model::JurisdictionRules,
+    responses((status = 200, body = brokeros_onboarding::kyc::model::JurisdictionRules)))]
 async fn update_jurisdiction(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -283,6 +390,8 @@ async fn update_jurisdiction(
     .into())
 }
 
+/// Every version of a jurisdiction's rules.
+#[utoipa::path(get, path = "/compliance/jurisdictions/{id}", responses((status = 200, body = brokeros_kernel::Items<brokeros_onboarding::kyc::model::JurisdictionRules>)))]
 async fn jurisdiction_history(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -292,8 +401,12 @@ async fn jurisdiction_history(
     Ok(axum::Json(json!({ "items": versions })))
 }
 
-/// The KYC provider's asynchronous results. Public: the provider's signature over the raw body
-/// is the authentication, checked before anything is read or written.
+/// The KYC provider's asynchronous results. Authenticated by the provider's signature over the
+/// raw body, checked before anything is read or written.
+#[utoipa::path(post, path = "/webhooks/kyc/{provider}",
+    request_body(content = Value, content_type = "application/json"),
+    security(("kyc_signature" = [])),
+    responses((status = 200, body = crate::answers::KycResultApplied)))]
 async fn kyc_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -327,6 +440,8 @@ async fn kyc_webhook(
     ))
 }
 
+/// A client's wallet balances (available, reserved) per currency.
+#[utoipa::path(get, path = "/clients/{id}/wallet", responses((status = 200, body = crate::answers::Wallets)))]
 async fn wallet_balances(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -337,6 +452,10 @@ async fn wallet_balances(
     ))
 }
 
+/// A wallet's postings in one currency, newest first.
+#[utoipa::path(get, path = "/clients/{id}/wallet/{currency}/transactions",
+    params(brokeros_kernel::PageParams),
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_ledger::PostingRecord>)))]
 async fn wallet_transactions(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -351,6 +470,13 @@ async fn wallet_transactions(
 
 /// A payment provider's webhook: authenticated by its signature over the raw body, queued for
 /// the deposit consumer (in order per deposit, once per provider event), acknowledged at once.
+#[utoipa::path(post, path = "/webhooks/psp/{provider}",
+    request_body(content = Value, content_type = "application/json"),
+    security(("card_signature" = []), ("crypto_signature" = [])),
+    responses(
+        (status = 202, description = "queued", body = crate::answers::PaymentEventQueued),
+        (status = 200, description = "an event type deposits do not follow, ignored", body = crate::answers::PaymentEventIgnored),
+    ))]
 async fn psp_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -385,7 +511,10 @@ async fn psp_webhook(
     }))
 }
 
-/// A provider's settlement report (CSV body) reconciled against the ledger.
+/// A provider's settlement report (CSV) reconciled against the ledger.
+#[utoipa::path(post, path = "/recon/{provider}",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = brokeros_recon::ReconRun)))]
 async fn reconcile(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -406,6 +535,8 @@ async fn reconcile(
     Ok(ApiReply(Answer::created(run)))
 }
 
+/// One reconciliation run with its mismatches.
+#[utoipa::path(get, path = "/recon/runs/{id}", responses((status = 200, body = brokeros_recon::ReconRun)))]
 async fn recon_run(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -415,28 +546,61 @@ async fn recon_run(
     Ok(axum::Json(json!(run)))
 }
 
-/// A client's deposits or onboardings (`T`), newest first.
-async fn list_for_client<T: ClientRecord>(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::list_for_client::<T>(&state.services, &p, &id).await?,
-    ))
-}
+context_get!(
+    /// A client's deposits, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/deposits",
+        responses((status = 200, body = brokeros_kernel::Items<Deposit>)))]
+    list_deposits,
+    payments,
+    id,
+    brokeros_onboarding::list_for_client::<Deposit>
+);
+context_get!(
+    /// One deposit: its attempts with the routing reason, status, trading-account funding.
+    #[utoipa::path(get, path = "/deposits/{id}", responses((status = 200, body = Deposit)))]
+    get_deposit,
+    payments,
+    id,
+    brokeros_onboarding::get_for_client::<Deposit>
+);
+context_get!(
+    /// A client's withdrawals, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/withdrawals",
+        responses((status = 200, body = brokeros_kernel::Items<Withdrawal>)))]
+    list_withdrawals,
+    withdrawals,
+    id,
+    brokeros_onboarding::list_for_client::<Withdrawal>
+);
+context_get!(
+    /// One withdrawal.
+    #[utoipa::path(get, path = "/withdrawals/{id}", responses((status = 200, body = Withdrawal)))]
+    get_withdrawal,
+    withdrawals,
+    id,
+    brokeros_onboarding::get_for_client::<Withdrawal>
+);
+context_get!(
+    /// A client's onboarding runs, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/onboarding",
+        responses((status = 200, body = brokeros_kernel::Items<Onboarding>)))]
+    list_onboardings,
+    onboarding,
+    id,
+    brokeros_onboarding::list_for_client::<Onboarding>
+);
+context_get!(
+    /// One onboarding run.
+    #[utoipa::path(get, path = "/onboardings/{id}", responses((status = 200, body = Onboarding)))]
+    get_onboarding,
+    onboarding,
+    id,
+    brokeros_onboarding::get_for_client::<Onboarding>
+);
 
-/// One deposit or onboarding (`T`).
-async fn get_for_client<T: ClientRecord>(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::get_for_client::<T>(&state.services, &p, &id).await?,
-    ))
-}
-
+/// The compliance review queue (`status`, pending by default).
+#[utoipa::path(get, path = "/compliance/reviews", params(brokeros_kernel::QueueFilter),
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_onboarding::model::Review>)))]
 async fn review_queue(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -448,6 +612,8 @@ async fn review_queue(
     ))
 }
 
+/// One compliance review with its KYC checks, screening hits and risk reasons.
+#[utoipa::path(get, path = "/compliance/reviews/{id}", responses((status = 200, body = brokeros_onboarding::model::Review)))]
 async fn get_review(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -458,6 +624,8 @@ async fn get_review(
     ))
 }
 
+/// A lead's follow-up tasks.
+#[utoipa::path(get, path = "/leads/{id}/tasks", responses((status = 200, body = brokeros_kernel::Items<brokeros_crm::model::Task>)))]
 async fn list_tasks(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -468,6 +636,9 @@ async fn list_tasks(
     ))
 }
 
+/// Marks a lead's task done.
+#[utoipa::path(post, path = "/leads/{id}/tasks/{task_id}/complete", params(IdempotencyHeader),
+    responses((status = 200, body = brokeros_crm::model::Task)))]
 async fn complete_task(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -492,6 +663,9 @@ async fn complete_task(
     .into())
 }
 
+/// A lead's audit stream, newest first: every change and who made it.
+#[utoipa::path(get, path = "/leads/{id}/timeline", params(brokeros_kernel::PageParams),
+    responses((status = 200, body = brokeros_kernel::Page<crate::answers::TimelineEntry>)))]
 async fn timeline(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -504,6 +678,8 @@ async fn timeline(
     ))
 }
 
+/// A client's profile.
+#[utoipa::path(get, path = "/clients/{id}", responses((status = 200, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
 async fn get_client(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -514,14 +690,18 @@ async fn get_client(
     ))
 }
 
+/// The caller's own client profile (clients).
+#[utoipa::path(get, path = "/me",
+    responses((status = 200, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>), (status = 404, description = "the caller has no client", body = brokeros_kernel::error::ErrorBody)))]
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
         clients::my_profile(&state.services.onboarding, &p).await?,
     ))
 }
 
-fn finish(routes: Router<AppState>, state: AppState) -> Router {
-    edges(routes.route("/health", get(health)))
+fn finish(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (routes, _) = routes.merge(operational()).split_for_parts();
+    edges(routes)
         .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
@@ -538,88 +718,61 @@ pub(crate) fn edges<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Rout
         .layer(axum::middleware::map_response(super::errors_as_json))
 }
 
-fn lead_capture() -> Router<AppState> {
-    Router::new()
-        .route("/leads", post(capture_lead))
-        .route("/leads/consent/confirm", post(confirm_consent))
+/// What every function answers besides its own routes: health and the contract.
+fn operational() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi_json))
 }
 
-fn webhooks() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/kyc/{provider}", post(kyc_webhook))
-        .route("/webhooks/psp/{provider}", post(psp_webhook))
+fn lead_capture() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(capture_lead))
+        .routes(routes!(confirm_consent))
 }
 
-fn crm() -> Router<AppState> {
-    Router::new()
-        .route("/leads", get(list_leads))
-        .route("/leads/{id}", get(get_lead))
-        .route("/leads/{id}/status", post(change_status))
-        .route("/leads/{id}/assign", post(reassign))
-        .route("/leads/{id}/notes", post(add_note))
-        .route("/leads/{id}/tasks", post(add_task).get(list_tasks))
-        .route("/leads/{id}/tasks/{task_id}/complete", post(complete_task))
-        .route("/leads/{id}/timeline", get(timeline))
-        .route("/leads/{id}/convert", post(convert))
-        .route("/clients", post(register_client))
-        .route("/clients/{id}", get(get_client))
-        .route("/clients/{id}/profile", axum::routing::put(set_profile))
-        .route("/clients/{id}/documents", post(add_document))
-        .route("/clients/{id}/kyc", get(client_kyc))
-        .route("/clients/{id}/wallet", get(wallet_balances))
-        .route(
-            "/clients/{id}/deposits",
-            post(create_deposit).get(list_for_client::<Deposit>),
-        )
-        .route("/deposits/{id}", get(get_for_client::<Deposit>))
-        .route(
-            "/clients/{id}/withdrawals",
-            post(withdrawal_routes::create).get(list_for_client::<Withdrawal>),
-        )
-        .route("/withdrawals/{id}", get(get_for_client::<Withdrawal>))
-        .route(
-            "/clients/{id}/transfers",
-            post(transfer_routes::create).get(transfer_routes::list),
-        )
-        .route(
-            "/clients/{id}/transfers/{transfer_id}",
-            get(transfer_routes::get),
-        )
-        .route(
-            "/withdrawals/{id}/approve",
-            post(withdrawal_routes::approve),
-        )
-        .route("/withdrawals/{id}/reject", post(withdrawal_routes::reject))
-        .route("/finance/withdrawals", get(withdrawal_routes::queue))
-        .route(
-            "/clients/{id}/wallet/{currency}/transactions",
-            get(wallet_transactions),
-        )
-        .route("/clients/{id}/kyc/checks", get(client_kyc_checks))
-        .route(
-            "/compliance/jurisdictions",
-            axum::routing::put(update_jurisdiction),
-        )
-        .route("/compliance/jurisdictions/{id}", get(jurisdiction_history))
-        .route(
-            "/payments/routing",
-            get(payment_routes::routing_rules).put(payment_routes::update_routing_rules),
-        )
-        .route(
-            "/payments/providers/{id}/health",
-            axum::routing::put(payment_routes::set_provider_health),
-        )
-        .route("/recon/{provider}", post(reconcile))
-        .route("/recon/runs/{id}", get(recon_run))
-        .route("/me", get(me))
-        .route(
-            "/clients/{id}/onboarding",
-            post(start_onboarding).get(list_for_client::<Onboarding>),
-        )
-        .route("/onboardings/{id}", get(get_for_client::<Onboarding>))
-        .route("/compliance/reviews", get(review_queue))
-        .route("/compliance/reviews/{id}", get(get_review))
-        .route("/compliance/reviews/{id}/decision", post(decide_review))
+fn webhooks() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(kyc_webhook))
+        .routes(routes!(psp_webhook))
+}
+
+fn crm() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_leads))
+        .routes(routes!(get_lead))
+        .routes(routes!(change_status))
+        .routes(routes!(reassign))
+        .routes(routes!(add_note))
+        .routes(routes!(add_task, list_tasks))
+        .routes(routes!(complete_task))
+        .routes(routes!(timeline))
+        .routes(routes!(convert))
+        .routes(routes!(register_client))
+        .routes(routes!(get_client))
+        .routes(routes!(set_profile))
+        .routes(routes!(add_document))
+        .routes(routes!(client_kyc))
+        .routes(routes!(wallet_balances))
+        .routes(routes!(create_deposit, list_deposits))
+        .routes(routes!(get_deposit))
+        .routes(routes!(list_withdrawals))
+        .routes(routes!(get_withdrawal))
+        .routes(routes!(wallet_transactions))
+        .routes(routes!(client_kyc_checks))
+        .routes(routes!(update_jurisdiction))
+        .routes(routes!(jurisdiction_history))
+        .routes(routes!(reconcile))
+        .routes(routes!(recon_run))
+        .routes(routes!(me))
+        .routes(routes!(start_onboarding, list_onboardings))
+        .routes(routes!(get_onboarding))
+        .routes(routes!(review_queue))
+        .routes(routes!(get_review))
+        .routes(routes!(decide_review))
+        .merge(withdrawal_routes::routes())
+        .merge(transfer_routes::routes())
+        .merge(payment_routes::routes())
         .merge(ib_routes::routes())
         .merge(contest_routes::routes())
 }
@@ -652,19 +805,29 @@ pub fn router_with_metrics(
     access: crate::metrics::MetricsAccess,
     refresh: Option<crate::metrics::Refresh>,
 ) -> Router {
+    let metrics =
+        crate::metrics::routes().layer(axum::Extension(crate::metrics::Scrape { access, refresh }));
     finish(
-        lead_capture()
-            .merge(crm())
-            .merge(webhooks())
-            .merge(crate::metrics::routes(access, refresh)),
+        lead_capture().merge(crm()).merge(webhooks()).merge(metrics),
         state,
     )
+}
+
+/// Every documented route, as the complete router registers them (the contract is built from
+/// this: [`api_doc`]).
+fn every_route() -> OpenApiRouter<AppState> {
+    lead_capture()
+        .merge(crm())
+        .merge(webhooks())
+        .merge(crate::metrics::routes())
+        .merge(operational())
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
+    use axum::routing::{get, post};
     use serde::Deserialize;
     use tower::ServiceExt;
 

@@ -1,4 +1,5 @@
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Every failure a Broker OS operation can report. It says what happened; each host picks the
 /// answer: brokeros-http the HTTP status, and both workflow runtimes the error name state
@@ -38,11 +39,16 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The JSON body every error response carries.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The JSON body every error response carries (the API contract's `Error` schema).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    /// What went wrong, for programs: `invalid_body`, `not_found`, `insufficient_funds`, …
     pub code: String,
+    /// What went wrong, for people.
     pub message: String,
+    /// The JSON path of the input at fault (`amount`, `profile.client_type`,
+    /// `referral_codes[0].campaign`), or a header's or parameter's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }

@@ -13,6 +13,7 @@ pub mod stats;
 mod index;
 
 use std::fmt;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,9 @@ pub use stats::{
 };
 
 /// How the client pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Card,
@@ -71,7 +74,9 @@ impl fmt::Display for PaymentMethod {
 }
 
 /// The client's risk level as compliance rated it (from the KYC risk score).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     Low,

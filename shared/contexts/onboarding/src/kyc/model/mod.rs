@@ -13,6 +13,7 @@ pub mod screening;
 pub mod subject;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use decision::{
     DocumentOutcome, DocumentVerification, KycDecision, KycOutcome, Reason, ReasonEffect,
@@ -35,7 +36,9 @@ pub use screening::{
 };
 pub use subject::{DocumentRef, KycSubject, SubjectName};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientType {
     Individual,
@@ -54,7 +57,9 @@ impl ClientType {
 /// How thoroughly a client is verified. Ordered: each level asks for what the one below asks
 /// and more (see [`required_documents`]); `Enhanced` is enhanced due diligence, which a
 /// compliance officer signs off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationLevel {
     Basic,
@@ -72,7 +77,9 @@ impl VerificationLevel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentType {
     Passport,
@@ -116,7 +123,9 @@ impl DocumentType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceOfFunds {
     Salary,
