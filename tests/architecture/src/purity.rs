@@ -57,12 +57,7 @@ pub fn impurities(files: &BTreeMap<String, String>) -> Vec<(String, &'static str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::source::files;
 
     #[test]
     fn model_files_are_recognized_by_their_module() {

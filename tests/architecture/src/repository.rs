@@ -74,12 +74,7 @@ pub fn store_access_outside_repositories(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::source::files;
 
     #[test]
     fn repositories_keys_and_tests_are_recognized_by_their_module() {

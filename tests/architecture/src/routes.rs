@@ -41,12 +41,7 @@ pub fn undocumented_registrations(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::source::files;
 
     #[test]
     fn routes_added_by_axum_are_found_and_routes_macro_comments_and_tests_are_not() {

@@ -370,6 +370,14 @@ pub fn names_word(code: &str, word: &str) -> bool {
     })
 }
 
+/// Source files from `(path, text)` pairs, as the checks read them: the rules' tests' inputs.
+#[cfg(test)]
+pub fn files(list: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The lines of `text`'s code, comments and literals blanked, each with its number (from 1),
 /// up to an inline test module (`#[cfg(test)]` followed by a line with `{`); a
 /// `#[cfg(test)] mod tests;` declaration does not end the code.

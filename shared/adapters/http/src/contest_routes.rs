@@ -13,9 +13,13 @@ use super::ApiReply;
 use super::AppState;
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 
-/// A new version of a contest's definition (the first creates it as a draft).
-#[utoipa::path(post, path = "/contests", params(IdempotencyHeader), request_body = Value,
-    responses((status = 201, body = Value)))]
+/// A new version of a contest's definition (the first creates it as a draft). The body is a
+/// `ContestDefinition` document (the schema of that name), checked as a whole by the contests
+/// context; it is described as an object here because schemathesis's data generation fails on
+/// that schema's depth (an internal error of its coverage phase, not an answer of ours).
+#[utoipa::path(post, path = "/contests", params(IdempotencyHeader),
+    request_body(content = Object, description = "a ContestDefinition document"),
+    responses((status = 201, body = crate::answers::ContestView)))]
 async fn put_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -39,7 +43,7 @@ id_post!(
     /// Publishes a draft contest while its registration is open.
     #[utoipa::path(post, path = "/contests/{id}/publish", params(IdempotencyHeader),
         request_body = definitions::Publication,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::ContestView)))]
     publish,
     "contest.publish",
     definitions::Publication,
@@ -50,7 +54,7 @@ id_post!(
     /// Cancels a contest before its start, with a reason.
     #[utoipa::path(post, path = "/contests/{id}/cancel", params(IdempotencyHeader),
         request_body = definitions::Reason,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::ContestView)))]
     cancel,
     "contest.cancel",
     definitions::Reason,
@@ -61,7 +65,7 @@ id_post!(
     /// A client enters a contest with one of their trading accounts, or a dedicated one.
     #[utoipa::path(post, path = "/contests/{id}/entries", params(IdempotencyHeader),
         request_body = entries::Registration,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = brokeros_contests::model::entrant::ContestEntrant)))]
     register,
     "contest.register",
     entries::Registration,
@@ -72,7 +76,7 @@ id_post!(
     /// Marketing enrols a client's account.
     #[utoipa::path(post, path = "/contests/{id}/enrollments", params(IdempotencyHeader),
         request_body = entries::Enrollment,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = brokeros_contests::model::entrant::ContestEntrant)))]
     enroll,
     "contest.enroll",
     entries::Enrollment,
@@ -82,7 +86,7 @@ id_post!(
 
 /// The published contests, each with its phase (anyone; no token is read).
 #[utoipa::path(get, path = "/contests", params(PageParams),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<crate::answers::PublicContest>)))]
 async fn public_contests(
     State(state): State<AppState>,
     uri: axum::http::Uri,
@@ -93,7 +97,7 @@ async fn public_contests(
 }
 
 /// A published contest (anyone).
-#[utoipa::path(get, path = "/contests/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/contests/{id}", responses((status = 200, body = crate::answers::PublicContest)))]
 async fn public_contest(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -106,7 +110,7 @@ async fn public_contest(
 context_get!(
     /// Contests in every status, for marketing (`status` filters).
     #[utoipa::path(get, path = "/marketing/contests", params(QueueFilter),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<crate::answers::ContestView>)))]
     contests,
     contests,
     query,
@@ -114,7 +118,7 @@ context_get!(
 );
 context_get!(
     /// A contest in any status, with its versions, for marketing.
-    #[utoipa::path(get, path = "/marketing/contests/{id}", responses((status = 200, body = Value)))]
+    #[utoipa::path(get, path = "/marketing/contests/{id}", responses((status = 200, body = crate::answers::ContestView)))]
     contest,
     contests,
     id,
@@ -123,7 +127,7 @@ context_get!(
 context_get!(
     /// The caller's own contest entries.
     #[utoipa::path(get, path = "/contests/mine", params(PageParams),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_contests::model::entrant::ContestEntrant>)))]
     my_entries,
     contests,
     query,
@@ -131,7 +135,7 @@ context_get!(
 );
 
 /// One version of a contest's definition.
-#[utoipa::path(get, path = "/contests/{id}/versions/{n}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/contests/{id}/versions/{n}", responses((status = 200, body = crate::answers::ContestVersion)))]
 async fn version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -144,7 +148,7 @@ async fn version(
 
 /// A contest's entrants (marketing, admins).
 #[utoipa::path(get, path = "/contests/{id}/entries", params(PageParams),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_contests::model::entrant::ContestEntrant>)))]
 async fn entrants(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -189,7 +193,7 @@ async fn decide(
 /// Disqualifies an entrant, with a reason.
 #[utoipa::path(post, path = "/contests/{id}/entries/{entrant}/disqualify", params(IdempotencyHeader),
     request_body = definitions::Reason,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
 async fn disqualify_entrant(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -205,7 +209,7 @@ async fn disqualify_entrant(
 /// Reinstates a disqualified entrant, with a reason.
 #[utoipa::path(post, path = "/contests/{id}/entries/{entrant}/reinstate", params(IdempotencyHeader),
     request_body = definitions::Reason,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
 async fn reinstate_entrant(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -220,7 +224,7 @@ async fn reinstate_entrant(
 
 /// The client withdraws their entry.
 #[utoipa::path(delete, path = "/contests/{id}/entries/{entrant}", params(IdempotencyHeader),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_contests::model::entrant::ContestEntrant)))]
 async fn withdraw(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -248,7 +252,7 @@ async fn withdraw(
 #[utoipa::path(get, path = "/contests/{id}/leaderboard",
     params(PageParams, ("If-None-Match" = Option<String>, Header, description = "the ETag of a page held")),
     responses(
-        (status = 200, body = Value, headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 200, body = crate::answers::Leaderboard, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "the page held is current", headers(("ETag" = String), ("Cache-Control" = String))),
     ))]
 async fn leaderboard(
@@ -283,7 +287,7 @@ async fn leaderboard(
 
 /// An entrant's score and its explanation (the client's own entry; any for contest managers).
 #[utoipa::path(get, path = "/contests/{id}/entries/{entrant}/score",
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = crate::answers::EntrantScore)))]
 async fn entrant_score(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -296,7 +300,7 @@ async fn entrant_score(
 
 context_get!(
     /// A contest's hedging flags (never disqualifications by themselves).
-    #[utoipa::path(get, path = "/contests/{id}/flags", responses((status = 200, body = Value)))]
+    #[utoipa::path(get, path = "/contests/{id}/flags", responses((status = 200, body = brokeros_kernel::Items<brokeros_contests::live::HedgeReviewFlag>)))]
     flags,
     contests,
     id,
@@ -304,7 +308,7 @@ context_get!(
 );
 context_get!(
     /// A contest's prize round: the proposed awards and the decision.
-    #[utoipa::path(get, path = "/contests/{id}/prizes", responses((status = 200, body = Value)))]
+    #[utoipa::path(get, path = "/contests/{id}/prizes", responses((status = 200, body = brokeros_contests::prizes::PrizeRound)))]
     prize_round,
     contests,
     id,
@@ -314,7 +318,7 @@ context_get!(
 /// A hedging flag cleared or actioned, with a reason.
 #[utoipa::path(post, path = "/contests/{id}/flags/{pair}/review", params(IdempotencyHeader),
     request_body = standings::FlagDecision,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_contests::live::HedgeReviewFlag)))]
 async fn review_flag(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -341,7 +345,7 @@ async fn review_flag(
 /// Finance approves or rejects the proposed prizes (not the contest's publisher).
 #[utoipa::path(post, path = "/contests/{id}/prizes/decision",
     request_body = standings::PrizeDecision,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_contests::prizes::PrizeRound)))]
 async fn decide_prizes(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -358,7 +362,7 @@ async fn decide_prizes(
 
 /// Proposes the prizes again after a rejection.
 #[utoipa::path(post, path = "/contests/{id}/prizes/proposal",
-    responses((status = 202, body = Value)))]
+    responses((status = 202, body = crate::answers::ExecutionStarted)))]
 async fn propose_prizes(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -371,7 +375,7 @@ async fn propose_prizes(
 
 /// A scoring run now (the contest-scoring workflow).
 #[utoipa::path(post, path = "/contests/{id}/scoring",
-    responses((status = 202, body = Value)))]
+    responses((status = 202, body = crate::answers::ExecutionStarted)))]
 async fn score_now(
     State(state): State<AppState>,
     Caller(p): Caller,

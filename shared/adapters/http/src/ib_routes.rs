@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use brokeros_ib::{accruals, attribution, partners, payout, plans, portal};
 use brokeros_kernel::{PageParams, QueueFilter};
 use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +34,7 @@ async fn apply(
 /// Partner managers create an IB application for a partner.
 #[utoipa::path(post, path = "/partners/applications", params(IdempotencyHeader),
     request_body = partners::NewApplication,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_ib::model::Application)))]
 async fn create_application(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -47,7 +48,7 @@ async fn create_application(
 /// A client applies to become an IB.
 #[utoipa::path(post, path = "/ib/applications", params(IdempotencyHeader),
     request_body = partners::NewApplication,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_ib::model::Application)))]
 async fn apply_as_ib(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -61,7 +62,7 @@ async fn apply_as_ib(
 /// An IB invites a sub-IB: the invitation's code.
 #[utoipa::path(post, path = "/ib/me/invitations", params(IdempotencyHeader),
     request_body = partners::NewInvitation,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = crate::answers::InvitationView)))]
 async fn invite(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -84,7 +85,7 @@ async fn invite(
 /// A new version of a commission plan (the first creates it).
 #[utoipa::path(post, path = "/partners/plans", params(IdempotencyHeader),
     request_body = Value,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_ib::plans::CommissionPlanRecord)))]
 async fn put_plan(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -108,7 +109,7 @@ id_post!(
     /// Approves an application into an IB with a wallet, plans and referral codes.
     #[utoipa::path(post, path = "/partners/applications/{id}/approve", params(IdempotencyHeader),
         request_body = partners::ApplicationApproval,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = crate::answers::IbView)))]
     approve_application,
     "ib.application_approve",
     partners::ApplicationApproval,
@@ -119,7 +120,7 @@ id_post!(
     /// Rejects an application, with a reason.
     #[utoipa::path(post, path = "/partners/applications/{id}/reject", params(IdempotencyHeader),
         request_body = partners::Reason,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::Application)))]
     reject_application,
     "ib.application_reject",
     partners::Reason,
@@ -130,7 +131,7 @@ id_post!(
     /// Suspends an IB (it earns nothing meanwhile), with a reason.
     #[utoipa::path(post, path = "/partners/ibs/{id}/suspend", params(IdempotencyHeader),
         request_body = partners::Reason,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     suspend,
     "ib.suspend",
     partners::Reason,
@@ -141,7 +142,7 @@ id_post!(
     /// Reinstates a suspended IB, with a reason.
     #[utoipa::path(post, path = "/partners/ibs/{id}/reinstate", params(IdempotencyHeader),
         request_body = partners::Reason,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     reinstate,
     "ib.reinstate",
     partners::Reason,
@@ -152,7 +153,7 @@ id_post!(
     /// Terminates an IB, with a reason.
     #[utoipa::path(post, path = "/partners/ibs/{id}/terminate", params(IdempotencyHeader),
         request_body = partners::Reason,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     terminate,
     "ib.terminate",
     partners::Reason,
@@ -163,13 +164,13 @@ id_post!(
     /// Moves an IB under another parent from a given time.
     #[utoipa::path(post, path = "/partners/ibs/{id}/move", params(IdempotencyHeader),
         request_body = partners::Move,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     move_ib, "ib.move", partners::Move, ib, partners::move_ib);
 id_post!(
     /// Changes an IB's commission plans.
     #[utoipa::path(post, path = "/partners/ibs/{id}/plans", params(IdempotencyHeader),
         request_body = partners::PlansChange,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     change_plans,
     "ib.plans",
     partners::PlansChange,
@@ -180,7 +181,7 @@ id_post!(
     /// Adds a referral code to an IB.
     #[utoipa::path(post, path = "/partners/ibs/{id}/referral-codes", params(IdempotencyHeader),
         request_body = partners::NewReferralCode,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = crate::answers::IbView)))]
     add_code,
     "ib.referral_code",
     partners::NewReferralCode,
@@ -191,7 +192,7 @@ id_post!(
     /// Assigns a client to an IB by hand.
     #[utoipa::path(post, path = "/partners/clients/{id}/ib", params(IdempotencyHeader),
         request_body = attribution::Assignment,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::ClientAttribution)))]
     assign_client,
     "ib.client_assign",
     attribution::Assignment,
@@ -202,7 +203,7 @@ id_post!(
 context_get!(
     /// The commission plans, each with its version in force.
     #[utoipa::path(get, path = "/partners/plans", params(PageParams),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_ib::plans::CommissionPlanRecord>)))]
     plan_list,
     ib,
     query,
@@ -211,7 +212,7 @@ context_get!(
 context_get!(
     /// Every version of a commission plan.
     #[utoipa::path(get, path = "/partners/plans/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::PlanVersions)))]
     plan,
     ib,
     id,
@@ -220,7 +221,7 @@ context_get!(
 context_get!(
     /// IB applications by status.
     #[utoipa::path(get, path = "/partners/applications", params(QueueFilter),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_ib::model::Application>)))]
     applications,
     ib,
     query,
@@ -229,7 +230,7 @@ context_get!(
 context_get!(
     /// One IB application.
     #[utoipa::path(get, path = "/partners/applications/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::Application)))]
     application,
     ib,
     id,
@@ -238,7 +239,7 @@ context_get!(
 context_get!(
     /// One of the caller's IB applications.
     #[utoipa::path(get, path = "/ib/applications/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::Application)))]
     my_application,
     ib,
     id,
@@ -247,7 +248,7 @@ context_get!(
 context_get!(
     /// The IBs.
     #[utoipa::path(get, path = "/partners/ibs", params(QueueFilter),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<crate::answers::IbView>)))]
     ibs,
     ib,
     query,
@@ -256,7 +257,7 @@ context_get!(
 context_get!(
     /// One IB with its plans, codes and standing.
     #[utoipa::path(get, path = "/partners/ibs/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::IbView)))]
     ib,
     ib,
     id,
@@ -265,7 +266,7 @@ context_get!(
 context_get!(
     /// The IB tree as it stands now (or a subtree).
     #[utoipa::path(get, path = "/partners/tree", params(portal::TreeFilter),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Items<crate::answers::TreeMember>)))]
     tree,
     ib,
     query,
@@ -274,7 +275,7 @@ context_get!(
 context_get!(
     /// A client's IB and how it was attributed.
     #[utoipa::path(get, path = "/partners/clients/{id}/ib",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::AttributionView)))]
     client_ib,
     ib,
     id,
@@ -283,7 +284,7 @@ context_get!(
 context_get!(
     /// The referral codes a lead's touches carried.
     #[utoipa::path(get, path = "/partners/leads/{id}/referrals",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::LeadReferrals)))]
     lead_referrals,
     ib,
     id,
@@ -292,7 +293,7 @@ context_get!(
 context_get!(
     /// The IB portal's dashboard: counts, and lots, accrued and paid per period.
     #[utoipa::path(get, path = "/ib/me", params(portal::DashboardFilter),
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = crate::answers::IbDashboard), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     ib_dashboard,
     ib,
     query,
@@ -301,7 +302,7 @@ context_get!(
 context_get!(
     /// The caller's sub-IBs.
     #[utoipa::path(get, path = "/ib/me/sub-ibs",
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = brokeros_kernel::Items<crate::answers::TreeMember>), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     sub_ibs,
     ib,
     caller,
@@ -310,7 +311,7 @@ context_get!(
 context_get!(
     /// One of the caller's sub-IBs.
     #[utoipa::path(get, path = "/ib/me/sub-ibs/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::TreeMember)))]
     sub_ib,
     ib,
     id,
@@ -319,7 +320,7 @@ context_get!(
 context_get!(
     /// The caller's referred clients (masked).
     #[utoipa::path(get, path = "/ib/me/clients", params(portal::ClientsFilter),
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = crate::answers::ReferredClients), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     ib_clients,
     ib,
     query,
@@ -328,7 +329,7 @@ context_get!(
 context_get!(
     /// The caller's referral links.
     #[utoipa::path(get, path = "/ib/me/referral-links",
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = brokeros_kernel::Items<brokeros_ib::model::ReferralCode>), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     referral_links,
     ib,
     caller,
@@ -337,7 +338,7 @@ context_get!(
 context_get!(
     /// The caller's invitations of sub-IBs.
     #[utoipa::path(get, path = "/ib/me/invitations",
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = crate::answers::Invitations), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     invitations,
     ib,
     caller,
@@ -346,7 +347,7 @@ context_get!(
 context_get!(
     /// The caller's accrual legs of a period, with their explanations.
     #[utoipa::path(get, path = "/ib/me/accruals", params(portal::AccrualsFilter),
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = crate::answers::Accruals), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     my_accruals,
     ib,
     query,
@@ -355,7 +356,7 @@ context_get!(
 context_get!(
     /// The caller's commission statements.
     #[utoipa::path(get, path = "/ib/me/statements", params(QueueFilter),
-        responses((status = 200, body = Value), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_ib::model::payout::IbStatement>), (status = 404, description = "the caller is not an IB", body = brokeros_kernel::error::ErrorBody)))]
     my_statements,
     ib,
     query,
@@ -364,7 +365,7 @@ context_get!(
 context_get!(
     /// One of the caller's statements.
     #[utoipa::path(get, path = "/ib/me/statements/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::payout::IbStatement)))]
     my_statement,
     ib,
     id,
@@ -373,7 +374,7 @@ context_get!(
 context_get!(
     /// One commission statement.
     #[utoipa::path(get, path = "/partners/statements/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::payout::IbStatement)))]
     statement,
     ib,
     id,
@@ -382,7 +383,7 @@ context_get!(
 context_get!(
     /// One payout run.
     #[utoipa::path(get, path = "/partners/payouts/{id}",
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_ib::model::payout::PayoutRun)))]
     payout_run,
     ib,
     id,
@@ -391,7 +392,7 @@ context_get!(
 context_get!(
     /// Deal changes the commission engine refused, with why, per platform server.
     #[utoipa::path(get, path = "/partners/quarantined-deals", params(accruals::QuarantineFilter),
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Page<Value>)))]
     quarantined_deals,
     ib,
     query,
@@ -400,7 +401,7 @@ context_get!(
 
 /// An IB's accrual legs of a period, for partner managers.
 #[utoipa::path(get, path = "/partners/ibs/{id}/accruals", params(portal::AccrualsFilter),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = crate::answers::Accruals)))]
 async fn ib_accruals(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -414,7 +415,7 @@ async fn ib_accruals(
 
 /// The statements of a payout run.
 #[utoipa::path(get, path = "/partners/payouts/{id}/statements", params(QueueFilter),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_ib::model::payout::IbStatement>)))]
 async fn payout_statements(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -445,7 +446,7 @@ async fn my_statement_csv(
 /// Starts the payout of a schedule's next period due, or resumes a closed one (statements
 /// over the threshold wait for finance).
 #[utoipa::path(post, path = "/partners/payouts", request_body = payout::PayoutRequest,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = crate::answers::PayoutStarted)))]
 async fn start_payout(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -456,7 +457,7 @@ async fn start_payout(
     ))
 }
 
-#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatementDecision {
     #[serde(default)]
@@ -487,7 +488,7 @@ async fn decide_statement(
 
 /// Finance approves a statement waiting for approval (never the run's requester).
 #[utoipa::path(post, path = "/partners/statements/{id}/approve", request_body = StatementDecision,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_ib::model::payout::IbStatement)))]
 async fn approve_statement(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -500,7 +501,7 @@ async fn approve_statement(
 
 /// Finance rejects a statement waiting for approval, with a reason.
 #[utoipa::path(post, path = "/partners/statements/{id}/reject", request_body = StatementDecision,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_ib::model::payout::IbStatement)))]
 async fn reject_statement(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -513,7 +514,7 @@ async fn reject_statement(
 
 /// Finance has a statement whose credit kept failing tried again.
 #[utoipa::path(post, path = "/partners/statements/{id}/retry",
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = crate::answers::StatementRetried)))]
 async fn retry_statement(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -75,6 +75,7 @@ macro_rules! context_get {
     };
 }
 
+mod answers;
 pub mod auth;
 mod back_office_routes;
 pub mod client;

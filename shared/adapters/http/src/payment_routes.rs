@@ -6,6 +6,7 @@ use brokeros_payments::model::RoutingDocument;
 use brokeros_payments::model::stats::Health;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
 use super::{ApiReply, AppState};
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Every version of the deposit routing rules, oldest first; the last one is in force.
-#[utoipa::path(get, path = "/payments/routing", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/payments/routing", responses((status = 200, body = crate::answers::RoutingRulesHistory)))]
 async fn routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -30,7 +31,7 @@ async fn routing_rules(
 /// plus 1).
 #[utoipa::path(put, path = "/payments/routing", params(IdempotencyHeader),
     request_body = RoutingDocument,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = RoutingDocument)))]
 async fn update_routing_rules(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -50,7 +51,7 @@ async fn update_routing_rules(
     .into())
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SetHealth {
     health: Health,
@@ -60,7 +61,7 @@ pub(super) struct SetHealth {
 
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
 #[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_payments::model::stats::ProviderHealthRecord)))]
 async fn set_provider_health(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -24,20 +24,20 @@ use brokeros_app::wallet;
 use brokeros_kernel::Answer;
 use brokeros_onboarding::kyc;
 use brokeros_onboarding::model::Onboarding;
-use brokeros_onboarding::{ClientRecord, clients, reviews};
+use brokeros_onboarding::{clients, reviews};
 use brokeros_payments::deposits;
 use brokeros_payments::deposits::model::Deposit;
 use brokeros_payments::psp;
 use brokeros_withdrawals::model::Withdrawal;
 
 /// Whether the process answers (no store is read).
-#[utoipa::path(get, path = "/health", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/health", responses((status = 200, body = crate::answers::ServiceHealth)))]
 async fn health() -> axum::Json<Value> {
     axum::Json(json!({ "status": "ok" }))
 }
 
 /// This document: the API's contract (OpenAPI 3.1).
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, body = Object)))]
 async fn openapi_json() -> axum::Json<&'static OpenApi> {
     axum::Json(api_doc())
 }
@@ -77,7 +77,7 @@ async fn not_found() -> ApiError {
 /// phone per brand (a duplicate is merged, with a new touch), scored and assigned.
 #[utoipa::path(post, path = "/leads", params(IdempotencyHeader),
     request_body = LeadSubmission,
-    responses((status = 202, description = "captured", body = Value)))]
+    responses((status = 202, description = "captured", body = crate::answers::LeadCaptured)))]
 async fn capture_lead(
     State(state): State<AppState>,
     idem: IdempotencyHeader,
@@ -142,7 +142,7 @@ async fn attribute(
 /// marketing consent takes effect.
 #[utoipa::path(post, path = "/leads/consent/confirm", params(IdempotencyHeader),
     request_body = brokeros_crm::ConsentConfirmationRequest,
-    responses((status = 200, description = "confirmed", body = Value)))]
+    responses((status = 200, description = "confirmed", body = crate::answers::ConsentConfirmed)))]
 async fn confirm_consent(
     State(state): State<AppState>,
     idem: IdempotencyHeader,
@@ -160,7 +160,7 @@ async fn confirm_consent(
 
 /// Leads, newest first: a sales agent's own, any for admins.
 #[utoipa::path(get, path = "/leads", params(brokeros_crm::LeadFilter),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_kernel::Versioned<brokeros_crm::model::Lead>>)))]
 async fn list_leads(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -173,7 +173,7 @@ async fn list_leads(
 }
 
 /// One lead with its score's reasons and the version it is stored at.
-#[utoipa::path(get, path = "/leads/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/leads/{id}", responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
 async fn get_lead(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -189,7 +189,7 @@ id_post!(
     /// reason from any open state).
     #[utoipa::path(post, path = "/leads/{id}/status", params(IdempotencyHeader),
         request_body = brokeros_crm::StatusChange,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
     change_status,
     "lead.status",
     brokeros_crm::StatusChange,
@@ -200,7 +200,7 @@ id_post!(
     /// Reassigns a lead to another agent (admins).
     #[utoipa::path(post, path = "/leads/{id}/assign", params(IdempotencyHeader),
         request_body = brokeros_crm::Reassignment,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_kernel::Versioned<brokeros_crm::model::Lead>)))]
     reassign,
     "lead.assign",
     brokeros_crm::Reassignment,
@@ -211,7 +211,7 @@ id_post!(
     /// Adds a note to a lead's timeline.
     #[utoipa::path(post, path = "/leads/{id}/notes", params(IdempotencyHeader),
         request_body = brokeros_crm::NewNote,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = crate::answers::NoteAdded)))]
     add_note,
     "lead.note",
     brokeros_crm::NewNote,
@@ -222,7 +222,7 @@ id_post!(
     /// Adds a follow-up task to a lead.
     #[utoipa::path(post, path = "/leads/{id}/tasks", params(IdempotencyHeader),
         request_body = brokeros_crm::NewTask,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = brokeros_crm::model::Task)))]
     add_task,
     "lead.task",
     brokeros_crm::NewTask,
@@ -233,7 +233,7 @@ id_post!(
     /// Starts the onboarding workflow of a client (`statemachines/onboarding.asl.json`).
     #[utoipa::path(post, path = "/clients/{id}/onboarding", params(IdempotencyHeader),
         request_body = brokeros_onboarding::StartOnboarding,
-        responses((status = 202, body = Value)))]
+        responses((status = 202, body = Onboarding)))]
     start_onboarding,
     "onboarding.start",
     brokeros_onboarding::StartOnboarding,
@@ -244,7 +244,7 @@ id_post!(
     /// Decides a compliance review (approve or reject): answers the waiting workflow task.
     #[utoipa::path(post, path = "/compliance/reviews/{id}/decision", params(IdempotencyHeader),
         request_body = reviews::DecisionRequest,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_onboarding::model::Review)))]
     decide_review,
     "review.decide",
     reviews::DecisionRequest,
@@ -256,7 +256,7 @@ id_post!(
     /// deposit workflow.
     #[utoipa::path(post, path = "/clients/{id}/deposits", params(IdempotencyHeader),
         request_body = deposits::NewDeposit,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = Deposit)))]
     create_deposit,
     "deposit.create",
     deposits::NewDeposit,
@@ -268,7 +268,7 @@ id_post!(
     /// re-verified as the jurisdiction's rules say.
     #[utoipa::path(put, path = "/clients/{id}/profile", params(IdempotencyHeader),
         request_body = brokeros_onboarding::model::KycProfile,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = crate::answers::ProfileChanged)))]
     set_profile,
     "client.profile",
     brokeros_onboarding::model::KycProfile,
@@ -280,7 +280,7 @@ id_post!(
     /// shown masked).
     #[utoipa::path(post, path = "/clients/{id}/documents", params(IdempotencyHeader),
         request_body = clients::NewDocument,
-        responses((status = 201, body = Value)))]
+        responses((status = 201, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
     add_document,
     "client.document",
     clients::NewDocument,
@@ -291,7 +291,7 @@ id_post!(
 /// Registers a client directly (a portal user for themself, once; sales; admins).
 #[utoipa::path(post, path = "/clients", params(IdempotencyHeader),
     request_body = clients::Registration,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
 async fn register_client(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -315,7 +315,7 @@ async fn register_client(
 /// A qualified lead becomes a client, optionally bound to a portal user.
 #[utoipa::path(post, path = "/leads/{id}/convert", params(IdempotencyHeader),
     request_body = brokeros_crm::Conversion,
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_onboarding::model::Client)))]
 async fn convert(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -343,7 +343,7 @@ async fn convert(
 }
 
 /// A client's KYC status, profile, documents and onboardings.
-#[utoipa::path(get, path = "/clients/{id}/kyc", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/clients/{id}/kyc", responses((status = 200, body = crate::answers::KycPicture)))]
 async fn client_kyc(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -355,7 +355,7 @@ async fn client_kyc(
 }
 
 /// A client's KYC check records (compliance, admins).
-#[utoipa::path(get, path = "/clients/{id}/kyc/checks", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/clients/{id}/kyc/checks", responses((status = 200, body = brokeros_kernel::Items<kyc::model::KycCheckRecord>)))]
 async fn client_kyc_checks(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -370,7 +370,7 @@ async fn client_kyc_checks(
 /// Puts a new version of a jurisdiction's KYC/AML rules in force (applies to new checks).
 #[utoipa::path(put, path = "/compliance/jurisdictions", params(IdempotencyHeader),
     request_body = brokeros_onboarding::kyc::model::JurisdictionRules,
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_onboarding::kyc::model::JurisdictionRules)))]
 async fn update_jurisdiction(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -391,7 +391,7 @@ async fn update_jurisdiction(
 }
 
 /// Every version of a jurisdiction's rules.
-#[utoipa::path(get, path = "/compliance/jurisdictions/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/compliance/jurisdictions/{id}", responses((status = 200, body = brokeros_kernel::Items<brokeros_onboarding::kyc::model::JurisdictionRules>)))]
 async fn jurisdiction_history(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -406,7 +406,7 @@ async fn jurisdiction_history(
 #[utoipa::path(post, path = "/webhooks/kyc/{provider}",
     request_body(content = Value, content_type = "application/json"),
     security(("kyc_signature" = [])),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = crate::answers::KycResultApplied)))]
 async fn kyc_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -441,7 +441,7 @@ async fn kyc_webhook(
 }
 
 /// A client's wallet balances (available, reserved) per currency.
-#[utoipa::path(get, path = "/clients/{id}/wallet", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/clients/{id}/wallet", responses((status = 200, body = crate::answers::Wallets)))]
 async fn wallet_balances(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -455,7 +455,7 @@ async fn wallet_balances(
 /// A wallet's postings in one currency, newest first.
 #[utoipa::path(get, path = "/clients/{id}/wallet/{currency}/transactions",
     params(brokeros_kernel::PageParams),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_ledger::PostingRecord>)))]
 async fn wallet_transactions(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -474,8 +474,8 @@ async fn wallet_transactions(
     request_body(content = Value, content_type = "application/json"),
     security(("card_signature" = []), ("crypto_signature" = [])),
     responses(
-        (status = 202, description = "queued", body = Value),
-        (status = 200, description = "an event type deposits do not follow, ignored", body = Value),
+        (status = 202, description = "queued", body = crate::answers::PaymentEventQueued),
+        (status = 200, description = "an event type deposits do not follow, ignored", body = crate::answers::PaymentEventIgnored),
     ))]
 async fn psp_webhook(
     State(state): State<AppState>,
@@ -514,7 +514,7 @@ async fn psp_webhook(
 /// A provider's settlement report (CSV) reconciled against the ledger.
 #[utoipa::path(post, path = "/recon/{provider}",
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = Value)))]
+    responses((status = 201, body = brokeros_recon::ReconRun)))]
 async fn reconcile(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -536,7 +536,7 @@ async fn reconcile(
 }
 
 /// One reconciliation run with its mismatches.
-#[utoipa::path(get, path = "/recon/runs/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/recon/runs/{id}", responses((status = 200, body = brokeros_recon::ReconRun)))]
 async fn recon_run(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -546,91 +546,61 @@ async fn recon_run(
     Ok(axum::Json(json!(run)))
 }
 
-/// A client's deposits or onboardings (`T`), newest first.
-async fn list_for_client<T: ClientRecord>(
-    state: &AppState,
-    p: &brokeros_kernel::principal::Principal,
-    id: &str,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::list_for_client::<T>(&state.services, p, id).await?,
-    ))
-}
-
-/// One deposit, withdrawal or onboarding (`T`).
-async fn get_for_client<T: ClientRecord>(
-    state: &AppState,
-    p: &brokeros_kernel::principal::Principal,
-    id: &str,
-) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(
-        brokeros_onboarding::get_for_client::<T>(&state.services, p, id).await?,
-    ))
-}
-
-/// A client's deposits, newest first.
-#[utoipa::path(get, path = "/clients/{id}/deposits", responses((status = 200, body = Value)))]
-async fn list_deposits(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    list_for_client::<Deposit>(&state, &p, &id).await
-}
-
-/// One deposit: its attempts with the routing reason, status, trading-account funding.
-#[utoipa::path(get, path = "/deposits/{id}", responses((status = 200, body = Value)))]
-async fn get_deposit(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    get_for_client::<Deposit>(&state, &p, &id).await
-}
-
-/// A client's withdrawals, newest first.
-#[utoipa::path(get, path = "/clients/{id}/withdrawals", responses((status = 200, body = Value)))]
-async fn list_withdrawals(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    list_for_client::<Withdrawal>(&state, &p, &id).await
-}
-
-/// One withdrawal.
-#[utoipa::path(get, path = "/withdrawals/{id}", responses((status = 200, body = Value)))]
-async fn get_withdrawal(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    get_for_client::<Withdrawal>(&state, &p, &id).await
-}
-
-/// A client's onboarding runs, newest first.
-#[utoipa::path(get, path = "/clients/{id}/onboarding", responses((status = 200, body = Value)))]
-async fn list_onboardings(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    list_for_client::<Onboarding>(&state, &p, &id).await
-}
-
-/// One onboarding run.
-#[utoipa::path(get, path = "/onboardings/{id}", responses((status = 200, body = Value)))]
-async fn get_onboarding(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    get_for_client::<Onboarding>(&state, &p, &id).await
-}
+context_get!(
+    /// A client's deposits, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/deposits",
+        responses((status = 200, body = brokeros_kernel::Items<Deposit>)))]
+    list_deposits,
+    payments,
+    id,
+    brokeros_onboarding::list_for_client::<Deposit>
+);
+context_get!(
+    /// One deposit: its attempts with the routing reason, status, trading-account funding.
+    #[utoipa::path(get, path = "/deposits/{id}", responses((status = 200, body = Deposit)))]
+    get_deposit,
+    payments,
+    id,
+    brokeros_onboarding::get_for_client::<Deposit>
+);
+context_get!(
+    /// A client's withdrawals, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/withdrawals",
+        responses((status = 200, body = brokeros_kernel::Items<Withdrawal>)))]
+    list_withdrawals,
+    withdrawals,
+    id,
+    brokeros_onboarding::list_for_client::<Withdrawal>
+);
+context_get!(
+    /// One withdrawal.
+    #[utoipa::path(get, path = "/withdrawals/{id}", responses((status = 200, body = Withdrawal)))]
+    get_withdrawal,
+    withdrawals,
+    id,
+    brokeros_onboarding::get_for_client::<Withdrawal>
+);
+context_get!(
+    /// A client's onboarding runs, newest first.
+    #[utoipa::path(get, path = "/clients/{id}/onboarding",
+        responses((status = 200, body = brokeros_kernel::Items<Onboarding>)))]
+    list_onboardings,
+    onboarding,
+    id,
+    brokeros_onboarding::list_for_client::<Onboarding>
+);
+context_get!(
+    /// One onboarding run.
+    #[utoipa::path(get, path = "/onboardings/{id}", responses((status = 200, body = Onboarding)))]
+    get_onboarding,
+    onboarding,
+    id,
+    brokeros_onboarding::get_for_client::<Onboarding>
+);
 
 /// The compliance review queue (`status`, pending by default).
 #[utoipa::path(get, path = "/compliance/reviews", params(brokeros_kernel::QueueFilter),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_onboarding::model::Review>)))]
 async fn review_queue(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -643,7 +613,7 @@ async fn review_queue(
 }
 
 /// One compliance review with its KYC checks, screening hits and risk reasons.
-#[utoipa::path(get, path = "/compliance/reviews/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/compliance/reviews/{id}", responses((status = 200, body = brokeros_onboarding::model::Review)))]
 async fn get_review(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -655,7 +625,7 @@ async fn get_review(
 }
 
 /// A lead's follow-up tasks.
-#[utoipa::path(get, path = "/leads/{id}/tasks", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/leads/{id}/tasks", responses((status = 200, body = brokeros_kernel::Items<brokeros_crm::model::Task>)))]
 async fn list_tasks(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -668,7 +638,7 @@ async fn list_tasks(
 
 /// Marks a lead's task done.
 #[utoipa::path(post, path = "/leads/{id}/tasks/{task_id}/complete", params(IdempotencyHeader),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_crm::model::Task)))]
 async fn complete_task(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -695,7 +665,7 @@ async fn complete_task(
 
 /// A lead's audit stream, newest first: every change and who made it.
 #[utoipa::path(get, path = "/leads/{id}/timeline", params(brokeros_kernel::PageParams),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<crate::answers::TimelineEntry>)))]
 async fn timeline(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -709,7 +679,7 @@ async fn timeline(
 }
 
 /// A client's profile.
-#[utoipa::path(get, path = "/clients/{id}", responses((status = 200, body = Value)))]
+#[utoipa::path(get, path = "/clients/{id}", responses((status = 200, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>)))]
 async fn get_client(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -722,7 +692,7 @@ async fn get_client(
 
 /// The caller's own client profile (clients).
 #[utoipa::path(get, path = "/me",
-    responses((status = 200, body = Value), (status = 404, description = "the caller has no client", body = brokeros_kernel::error::ErrorBody)))]
+    responses((status = 200, body = brokeros_kernel::Versioned<brokeros_onboarding::model::Client>), (status = 404, description = "the caller has no client", body = brokeros_kernel::error::ErrorBody)))]
 async fn me(State(state): State<AppState>, Caller(p): Caller) -> ApiResult<axum::Json<Value>> {
     Ok(axum::Json(
         clients::my_profile(&state.services.onboarding, &p).await?,

@@ -17,8 +17,8 @@ id_post!(
     #[utoipa::path(post, path = "/clients/{id}/transfers", params(IdempotencyHeader),
         request_body = transfers::NewTransfer,
         responses(
-            (status = 201, description = "completed, or failed with the platform's reason", body = Value),
-            (status = 202, description = "pending: the platform did not answer; the same request resumes it", body = Value),
+            (status = 201, description = "completed, or failed with the platform's reason", body = transfers::model::Transfer),
+            (status = 202, description = "pending: the platform did not answer; the same request resumes it", body = transfers::model::Transfer),
         ))]
     create_transfer,
     "transfer.create",
@@ -29,7 +29,7 @@ id_post!(
 
 /// A client's transfers, newest first.
 #[utoipa::path(get, path = "/clients/{id}/transfers", params(PageParams),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<transfers::model::Transfer>)))]
 async fn list_transfers(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -44,7 +44,7 @@ async fn list_transfers(
 
 /// One transfer of a client.
 #[utoipa::path(get, path = "/clients/{id}/transfers/{transfer_id}",
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = transfers::model::Transfer)))]
 async fn get_transfer(
     State(state): State<AppState>,
     Caller(p): Caller,

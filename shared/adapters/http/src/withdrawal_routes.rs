@@ -11,7 +11,7 @@ use super::extract::{ApiResult, Caller, IdempotencyHeader, query};
 
 /// Finance's approval queue (`status`: `awaiting_approval` by default).
 #[utoipa::path(get, path = "/finance/withdrawals", params(brokeros_kernel::QueueFilter),
-    responses((status = 200, body = Value)))]
+    responses((status = 200, body = brokeros_kernel::Page<brokeros_withdrawals::model::Withdrawal>)))]
 async fn withdrawal_queue(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -29,7 +29,7 @@ id_post!(
     /// (`statemachines/withdrawal.asl.json`).
     #[utoipa::path(post, path = "/clients/{id}/withdrawals", params(IdempotencyHeader),
         request_body = brokeros_withdrawals::NewWithdrawal,
-        responses((status = 202, body = Value)))]
+        responses((status = 202, body = brokeros_withdrawals::model::Withdrawal)))]
     create_withdrawal,
     "withdrawal.create",
     brokeros_withdrawals::NewWithdrawal,
@@ -41,7 +41,7 @@ id_post!(
     /// admin approver).
     #[utoipa::path(post, path = "/withdrawals/{id}/approve", params(IdempotencyHeader),
         request_body = brokeros_withdrawals::Approval,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_withdrawals::model::Withdrawal)))]
     approve_withdrawal,
     "withdrawal.approve",
     brokeros_withdrawals::Approval,
@@ -52,7 +52,7 @@ id_post!(
     /// Finance rejects a withdrawal: the reserved funds are released.
     #[utoipa::path(post, path = "/withdrawals/{id}/reject", params(IdempotencyHeader),
         request_body = brokeros_withdrawals::Rejection,
-        responses((status = 200, body = Value)))]
+        responses((status = 200, body = brokeros_withdrawals::model::Withdrawal)))]
     reject_withdrawal,
     "withdrawal.reject",
     brokeros_withdrawals::Rejection,

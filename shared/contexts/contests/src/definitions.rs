@@ -25,6 +25,7 @@ use brokeros_kernel::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::model::definition::AccountMode;
@@ -184,7 +185,7 @@ pub async fn put_version(
 }
 
 /// The body of a publication: nothing to say.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Publication {}
 
@@ -214,7 +215,8 @@ pub async fn publish(
 }
 
 /// Why something is done.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ContestDecisionReason)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,

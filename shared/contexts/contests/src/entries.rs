@@ -24,6 +24,7 @@ use brokeros_trading::{NewAccount, platform_error};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::definitions::{MANAGERS, Reason};
@@ -63,7 +64,8 @@ fn choice(login: Option<u64>, open_contest_account: bool) -> Result<EntryAccount
 }
 
 /// A client's registration: `{"login": 123}` or `{"open_contest_account": true}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ContestRegistration)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     #[serde(default)]
@@ -74,7 +76,8 @@ pub struct Registration {
 
 /// Marketing's enrolment of a client: `{"client_id": …, "login": 123}` or
 /// `{"client_id": …, "open_contest_account": true}`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ContestEnrollment)]
 #[serde(deny_unknown_fields)]
 pub struct Enrollment {
     pub client_id: String,

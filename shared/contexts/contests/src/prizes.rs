@@ -11,6 +11,7 @@
 //! each award it paid in the same changeset as the ledger entry.
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use brokeros_approvals::{NewProcess, Outcome, ProcessType, StartFacts, Subject, Vote};
 use brokeros_kernel::changeset::{Changeset, Committed};
@@ -39,7 +40,7 @@ pub const PRIZES_REJECTED: &str = "ContestPrizesRejected";
 /// Awards one call of [`pay_next`] pays.
 pub const AWARDS_PER_CALL: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundStatus {
     /// Waiting for the approval.
@@ -51,7 +52,7 @@ pub enum RoundStatus {
 }
 
 /// An award as paid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaidAward {
     pub rank: u32,
     pub transfer_id: String,
@@ -63,7 +64,7 @@ pub struct PaidAward {
 }
 
 /// A contest's prize round.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PrizeRound {
     /// The contest's id.
     pub contest: String,
@@ -81,6 +82,7 @@ pub struct PrizeRound {
     pub rejection: Option<String>,
     /// The workflow task waiting for the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub approval_token: Option<String>,
     /// Times the wait for a decision ran out.
     #[serde(default)]

@@ -9,6 +9,7 @@ use brokeros_kernel::{Answer, Error, PageParams, Result, user_ctx};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::definitions::{MANAGERS, Reason};
@@ -114,7 +115,7 @@ pub async fn flags(services: &Services, principal: &Principal, contest: &str) ->
 }
 
 /// A contest manager's review of a hedging flag.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagDecision {
     /// `cleared` (not a hedge between entries) or `actioned` (an entrant was disqualified
@@ -195,7 +196,7 @@ fn round_view(round: &PrizeRound) -> Value {
 }
 
 /// Finance's decision on the proposed prizes.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrizeDecision {
     pub approve: bool,

@@ -7,13 +7,14 @@ use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::{Answer, Core, Error, OpContext, Result, secret_token};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::model::Lead;
 use crate::repo::{self, ConsentMessage};
 
 /// The body of `POST /leads/consent/confirm`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentConfirmationRequest {
     pub token: String,

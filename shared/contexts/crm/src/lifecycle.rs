@@ -10,13 +10,14 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Answer, AnswerKind};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::reads::{lead_view, load_lead};
 use brokeros_kernel::user_ctx;
 use brokeros_onboarding::clients;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     pub status: String,
@@ -118,7 +119,7 @@ pub(crate) async fn change_lead(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reassignment {
     pub assignee: String,
@@ -154,7 +155,7 @@ pub async fn reassign(
     .await
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conversion {
     /// The portal identity (token `sub`) of the new client, when it already has one.

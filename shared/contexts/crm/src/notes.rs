@@ -9,6 +9,7 @@ use brokeros_kernel::{Answer, AnswerKind};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::Services;
 use crate::lifecycle::{LeadEdit, LeadTarget, change_lead};
@@ -16,7 +17,7 @@ use crate::reads::{load_lead, now_text, parse_time};
 use crate::repo::{task_created, task_of_lead, tasks_of_lead, timeline_of_lead};
 use brokeros_kernel::user_ctx;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     pub text: String,
@@ -63,7 +64,7 @@ pub async fn add_note(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     pub title: String,

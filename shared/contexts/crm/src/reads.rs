@@ -8,6 +8,7 @@ use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::IntoParams;
 
 use crate::Services;
 use crate::repo::{LeadSelection, leads_page};
@@ -68,12 +69,13 @@ pub async fn get_lead(services: &Services, principal: &Principal, id: &str) -> R
 
 /// A lead as the API shows it: its fields and the version it is stored at.
 pub(crate) fn lead_view(lead: &Lead, version: u64) -> Value {
-    let mut view = serde_json::to_value(lead).expect("leads serialize");
-    view["version"] = json!(version);
-    view
+    json!(brokeros_kernel::Versioned {
+        entity: lead,
+        version
+    })
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeadFilter {
@@ -146,5 +148,8 @@ pub async fn list_leads(
         .iter()
         .map(|lead| lead_view(&lead.entity, lead.version))
         .collect();
-    Ok(json!({ "items": leads, "next": page.next }))
+    Ok(json!(brokeros_kernel::Page {
+        items: leads,
+        next: page.next
+    }))
 }

@@ -16,6 +16,7 @@ use brokeros_onboarding::model::Client;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::config::IbConfig;
 use crate::model::{AttributedBy, ClientAttribution, LeadReferrals, ReferralTouch, TouchSource};
@@ -160,7 +161,7 @@ pub async fn attribute_client(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     /// The IB the client belongs to from the effective time on; `null`: none.

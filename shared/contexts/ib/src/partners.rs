@@ -5,6 +5,7 @@
 //! audit events, idempotent under an `Idempotency-Key`.
 
 use std::collections::{BTreeSet, HashSet};
+use utoipa::ToSchema;
 
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
@@ -27,7 +28,7 @@ const MAX_CODE_CHARS: usize = 32;
 const MAX_PLANS: usize = 10;
 const MAX_CODES: usize = 20;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub name: String,
@@ -160,7 +161,7 @@ pub async fn apply(
     .await
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReferralCode {
     pub code: String,
@@ -169,7 +170,7 @@ pub struct NewReferralCode {
     pub utm: Utm,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationApproval {
     /// The commission plans the agreement assigns, from the approval on.
@@ -346,7 +347,8 @@ pub async fn approve(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PartnerDecisionReason)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
@@ -485,7 +487,7 @@ pub async fn terminate(
     change_standing(services, principal, id, action, body, key, correlation_id).await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Move {
     /// The new parent; `null` makes the IB a master IB.
@@ -542,7 +544,7 @@ pub async fn move_ib(
     .await
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlansChange {
     pub plans: Vec<String>,
@@ -625,7 +627,7 @@ pub async fn add_referral_code(
     .await
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {}
 

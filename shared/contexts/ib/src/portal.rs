@@ -4,6 +4,7 @@
 //! id that does not exist, so an IB cannot learn which other IBs or clients there are.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa::IntoParams;
 
 use brokeros_kernel::audit::personal_data::mask;
 use brokeros_kernel::principal::{Principal, Role};
@@ -75,7 +76,7 @@ async fn within(services: &Services, root: &str, id: &str) -> Result<Member> {
 }
 
 /// The dashboard's query string.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardFilter {
@@ -291,7 +292,7 @@ pub async fn sub_ib(services: &Services, principal: &Principal, id: &str) -> Res
     Ok(sub_ib_view(&within(services, &own, &id).await?))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsFilter {
@@ -421,7 +422,7 @@ pub async fn ib(services: &Services, principal: &Principal, id: &str) -> Result<
     Ok(ib_view(&services.get::<Ib>(&id).await?.entity))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TreeFilter {
@@ -453,7 +454,7 @@ pub async fn tree(services: &Services, principal: &Principal, filter: TreeFilter
     Ok(json!({ "items": items }))
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccrualsFilter {

@@ -25,6 +25,7 @@ mod tests;
 mod turns;
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use crate::model::{
     AccountId, Balance, Bucket, Closure, Entry, EntryKind, Referenced, Request, TransferId,
@@ -70,14 +71,14 @@ pub struct EntryRecord {
 }
 
 /// The parts of a balance after an entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BalanceParts {
     pub available: Decimal,
     pub reserved: Decimal,
 }
 
 /// One posting in an account's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PostingRecord {
     pub transfer_id: TransferId,
     /// The posting's position in its entry.

@@ -10,6 +10,7 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, OpContext, Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::authorize_client_read;
 use crate::{Services, repo};
@@ -20,13 +21,19 @@ use brokeros_kernel::user_ctx;
 
 /// A client as the API shows it: document numbers masked.
 pub fn view(client: &Client, version: u64) -> Value {
+    json!(brokeros_kernel::Versioned {
+        entity: masked(client),
+        version
+    })
+}
+
+/// `client` with its document numbers masked.
+fn masked(client: &Client) -> Client {
     let mut masked = client.clone();
     for d in &mut masked.documents {
         d.document.number = mask_number(&d.document.number);
     }
-    let mut v = serde_json::to_value(&masked).expect("clients serialize");
-    v["version"] = json!(version);
-    v
+    masked
 }
 
 /// Stages trading account `account` on `client` with its audit event `client.account_opened`
@@ -93,7 +100,8 @@ const REGISTRATION_CONTACT: ContactRules = ContactRules {
     reachable: false,
 };
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ClientRegistration)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     pub brand: Option<String>,
@@ -288,7 +296,7 @@ pub(crate) async fn load_for_change(
     Ok(client)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDocument {
     #[serde(flatten)]
@@ -359,13 +367,13 @@ pub async fn kyc_status(services: &Services, principal: &Principal, id: &str) ->
     let id = normalize::code("client_id", id, 80)?;
     let client = services.get::<Client>(&id).await?;
     authorize_client_read(principal, &client.entity)?;
-    let shown = view(&client.entity, client.version);
+    let shown = masked(&client.entity);
     let onboardings = super::list_for_client::<Onboarding>(services, principal, &id).await?;
     Ok(json!({
         "client_id": id,
-        "kyc_status": client.entity.kyc_status,
-        "profile": shown["profile"],
-        "documents": shown["documents"],
+        "kyc_status": shown.kyc_status,
+        "profile": shown.profile,
+        "documents": shown.documents,
         "onboardings": onboardings["items"],
     }))
 }

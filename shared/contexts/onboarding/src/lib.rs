@@ -23,6 +23,7 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use brokeros_kernel::Answer;
 use brokeros_kernel::changeset::{Audited, Changeset, Entity};
@@ -88,7 +89,7 @@ pub fn authorize_client_read(principal: &Principal, client: &Client) -> Result<(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartOnboarding {
     pub product: String,

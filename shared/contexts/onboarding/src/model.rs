@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +15,7 @@ use crate::kyc::model::{
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnboardingStatus {
     Running,
@@ -52,7 +53,7 @@ impl OnboardingStatus {
 }
 
 /// Where a client stands with KYC, as the onboarding workflow last left it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KycStatus {
     #[default]
@@ -112,7 +113,7 @@ impl KycStatus {
 }
 
 /// A trading account opened for a client on the trading platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountRef {
     pub login: u64,
     pub group: String,
@@ -141,7 +142,7 @@ impl AccountRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Onboarding {
     /// Also the workflow execution's name, so a retried start cannot run it twice.
     pub id: String,
@@ -159,6 +160,7 @@ pub struct Onboarding {
     /// The workflow's token while it waits for the KYC provider's asynchronous result: the
     /// provider's webhook answers it. A bearer credential: never shown, never audited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub kyc_result_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountRef>,
@@ -244,7 +246,7 @@ impl Onboarding {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewLevel {
     /// A compliance officer's review.
@@ -254,7 +256,7 @@ pub enum ReviewLevel {
     Escalated,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     Pending,
@@ -301,7 +303,7 @@ impl ReviewStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
@@ -309,7 +311,7 @@ pub enum Decision {
 }
 
 /// A manual compliance review the onboarding workflow waits on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Review {
     pub id: String,
     pub client_id: String,
@@ -319,6 +321,7 @@ pub struct Review {
     pub status: ReviewStatus,
     /// The workflow's task token. It is a bearer credential for the waiting workflow: never
     /// shown by the API, never audited (the audit diff leaves out fields named like tokens).
+    #[schema(ignore)]
     pub task_token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -412,7 +415,7 @@ pub struct Notification {
 }
 
 /// What KYC needs to know about a client beyond their contact details.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KycProfile {
     pub client_type: ClientType,
@@ -438,7 +441,7 @@ pub struct KycProfile {
 }
 
 /// A postal address in the profile's residence country.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     pub line1: String,
@@ -453,7 +456,7 @@ pub struct Address {
 /// with the KYC provider. The client record (and so its audit events) keeps the number masked
 /// ([`mask_number`]); the full number, which only the KYC provider is sent, is kept apart from
 /// every audited record (`repo::stage_document_number`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ClientDocument {
     pub id: String,
     #[serde(flatten)]
@@ -750,7 +753,7 @@ mod tests {
 
 /// A client: who they are, how to reach them, their KYC standing and profile, documents and
 /// trading accounts. Created by registration or from a converted lead (CRM).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Client {
     pub id: String,
     pub brand: String,
@@ -921,7 +924,7 @@ impl Client {
 }
 
 /// A client whose approval a profile change voided, until KYC approves them again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reverification {
     /// The material fields whose change voided the approval.
     pub fields: BTreeSet<ProfileField>,

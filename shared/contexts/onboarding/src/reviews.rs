@@ -8,6 +8,7 @@ use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Result, normalize};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::{Services, repo};
 use brokeros_kernel::changeset::{Audited, Changeset};
@@ -50,7 +51,7 @@ pub async fn get(services: &Services, principal: &Principal, id: &str) -> Result
     Ok(view(&load_review(services, id).await?.entity))
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub decision: Decision,

@@ -15,6 +15,7 @@ pub mod model;
 mod repo;
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use crate::model::{
     CurrencyTotals, LedgerItem, LedgerSide, MatchItem, MatchKind, parse_report, period,
@@ -46,7 +47,7 @@ const MAX_LEDGER_POSTINGS: usize = 50_000;
 const ROLES: [Role; 2] = [Role::Finance, Role::Admin];
 
 /// A stored run without its items: the audited entity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReconSummary {
     pub id: String,
     pub provider: String,
@@ -75,7 +76,7 @@ pub struct ReconSummary {
 }
 
 /// A run with its items: what [`reconcile`] and [`recon_run`] answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReconRun {
     pub run: ReconSummary,
     pub items: Vec<MatchItem>,

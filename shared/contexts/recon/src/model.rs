@@ -42,6 +42,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -67,7 +68,9 @@ pub const MAX_REPORT_ROWS: usize = 2000;
 pub const MAX_REPORT_BYTES: usize = 2 * 1024 * 1024;
 const MAX_ID_CHARS: usize = 128;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RowType {
     Deposit,
@@ -347,7 +350,9 @@ pub struct LedgerItem {
     pub posted_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     Matched,
@@ -394,7 +399,7 @@ impl fmt::Display for MatchKind {
 
 /// One result of a reconciliation: a report row (with what the ledger has for it), or a
 /// reference the ledger has and the report does not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MatchItem {
     pub kind: MatchKind,
     pub reference: String,
@@ -423,7 +428,7 @@ pub struct MatchItem {
 
 /// Sums per currency: the report's (rows that are not duplicates) and the ledger's (references
 /// the report names in that currency, and those missing in the report).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CurrencyTotals {
     pub report_amount: Decimal,
     pub report_fees: Decimal,

@@ -21,6 +21,7 @@ mod services;
 pub mod tasks;
 
 pub use services::{Services, WithdrawalsSettings};
+use utoipa::ToSchema;
 
 use crate::model::{Withdrawal, WithdrawalStatus, approval_id, refused_decision};
 use brokeros_approvals::Vote;
@@ -123,7 +124,7 @@ pub(crate) async fn stage_step(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWithdrawal {
     /// Chosen by the caller (the portal), so a retried request withdraws once.
@@ -309,7 +310,8 @@ pub async fn queue(
     repo::withdrawals_in_status(services, status, filter).await
 }
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[schema(as = WithdrawalApprovalRequest)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {}
 
@@ -387,7 +389,7 @@ pub async fn approve(
     Ok(decided.answer)
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rejection {
     pub reason: String,

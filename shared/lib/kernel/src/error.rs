@@ -1,4 +1,5 @@
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Every failure a Broker OS operation can report. It says what happened; each host picks the
 /// answer: brokeros-http the HTTP status, and both workflow runtimes the error name state
@@ -39,7 +40,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The JSON body every error response carries (the API contract's `Error` schema).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 #[schema(as = Error)]
 pub struct ErrorBody {
     /// What went wrong, for programs: `invalid_body`, `not_found`, `insufficient_funds`, …

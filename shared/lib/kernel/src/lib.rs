@@ -31,10 +31,25 @@ pub mod webhook_signature;
 pub mod workflow;
 
 pub use answer::{Answer, AnswerKind, Replied};
+
+/// Describes `$type`, which serializes itself as a string (an id, a code), as a string in the
+/// API's contract. The crate that uses it depends on `utoipa`.
+#[macro_export]
+macro_rules! string_schema {
+    ($type:ty) => {
+        impl utoipa::PartialSchema for $type {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <String as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $type {}
+    };
+}
 pub use brands::Brands;
 pub use context::{
     AheadClock, Clock, Core, IdGen, OpContext, Runtime, SystemClock, UuidV7Ids, user_ctx,
     workflow_ctx,
 };
 pub use error::{Error, Result};
-pub use paging::{PageParams, QueueFilter, page_limit};
+pub use paging::{Items, Page, PageParams, QueueFilter, Versioned, page_limit};

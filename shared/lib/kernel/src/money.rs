@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -270,12 +271,31 @@ impl fmt::Display for Money {
 
 /// `{"amount": "10.00", "currency": "USD"}`: the amount as text, so no JSON reader turns it into
 /// a float.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = Money)]
 struct MoneyJson {
     #[serde(deserialize_with = "amount::deserialize")]
+    #[schema(value_type = String, pattern = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", example = "1000.00")]
     amount: Decimal,
+    #[schema(value_type = String, example = "USD")]
     currency: Currency,
 }
+
+/// A sum of money in the API's contract: [`MoneyJson`]'s schema.
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <MoneyJson as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Money {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <MoneyJson as utoipa::ToSchema>::name()
+    }
+}
+
+// A currency in the API's contract: its code (`USD`, `USDT`).
+crate::string_schema!(Currency);
 
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {

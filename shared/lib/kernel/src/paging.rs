@@ -2,10 +2,11 @@
 
 use crate::changeset;
 use crate::{Error, Result};
+use utoipa::{IntoParams, ToSchema};
 
 /// A page of a list: at most `limit` items (see [`page_limit`]), after `cursor` (the `next` of
 /// the page before).
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
@@ -37,7 +38,7 @@ impl PageParams {
 
 /// A work queue's query (compliance reviews, withdrawals awaiting finance): the status to
 /// list, and the page.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueFilter {
@@ -64,7 +65,30 @@ impl QueueFilter {
     }
 }
 
-/// One page of `query`'s entities, each as `view` shows it: `{"items", "next"}`.
+/// A page of a list as the API answers it: `next` is the cursor of the page after it (the
+/// `cursor` parameter), null on the last.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A whole list as the API answers it.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// An entity as the API shows it: its fields and the version it is stored at (what a change
+/// was made on, in its audit event).
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Versioned<T> {
+    #[serde(flatten)]
+    pub entity: T,
+    pub version: u64,
+}
+
+/// One page of `query`'s entities, each as `view` shows it: a [`Page`].
 async fn page_of<T: changeset::Entity>(
     store: &dyn brokeros_store::Store,
     query: brokeros_store::Query,
@@ -76,7 +100,10 @@ async fn page_of<T: changeset::Entity>(
         .iter()
         .map(|item| changeset::decode::<T>(item).map(|entry| view(&entry.entity)))
         .collect::<Result<Vec<_>>>()?;
-    Ok(serde_json::json!({ "items": items, "next": page.next }))
+    Ok(serde_json::json!(Page {
+        items,
+        next: page.next
+    }))
 }
 
 /// A list request's page size: 50 unless asked, at most 200.

@@ -14,6 +14,7 @@ pub mod keys;
 mod repo;
 
 use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
 
 use brokeros_kernel::canonical::canonical_sha256;
 use brokeros_kernel::changeset::{Changeset, Committed};
@@ -485,7 +486,7 @@ pub async fn board_page(
 }
 
 /// A pair of entrants the hedging review flagged, and what a contest manager made of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HedgeReviewFlag {
     /// `<contest>:<entrant>:<entrant>`.
     pub id: String,
@@ -498,7 +499,7 @@ pub struct HedgeReviewFlag {
     pub flagged_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagStatus {
     Open,
@@ -508,7 +509,7 @@ pub enum FlagStatus {
     Actioned,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FlagReview {
     pub by: String,
     pub reason: String,

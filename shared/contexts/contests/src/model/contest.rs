@@ -4,6 +4,7 @@
 //! that overlap in time from sharing one.
 
 use std::collections::BTreeSet;
+use utoipa::ToSchema;
 
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::{Error, Result};
@@ -15,7 +16,7 @@ use super::definition::{ContestDefinition, MAX_PERIOD_DAYS, Window};
 
 /// Where a contest stands. Marketing moves it from draft to published or cancelled; the
 /// scoring pipeline moves a published one on once it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContestStatus {
     Draft,
@@ -71,7 +72,7 @@ impl ContestStatus {
 }
 
 /// Where a contest is in time, from the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Registration has not opened.
@@ -99,7 +100,7 @@ impl Phase {
 }
 
 /// One version of a contest's definition as its record lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VersionRef {
     pub version: u32,
     /// Of the version's stored text.
@@ -111,7 +112,8 @@ pub struct VersionRef {
 }
 
 /// Who decided something, why and when (a cancellation, a disqualification).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ContestDecision)]
 pub struct Decision {
     pub reason: String,
     pub by: String,
@@ -120,7 +122,7 @@ pub struct Decision {
 }
 
 /// A contest's audited record (`contest/<id>`, the definition's id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContestRecord {
     pub id: String,
     pub status: ContestStatus,

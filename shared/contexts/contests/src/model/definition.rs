@@ -56,6 +56,7 @@
 //!   account, with the `volume_lots` the winner must trade before it may be withdrawn).
 
 use std::collections::BTreeSet;
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::money::amount;
@@ -73,7 +74,7 @@ pub const MAX_PRIZE_RANK: u32 = 10_000;
 /// The most tiers a prize table may have.
 pub const MAX_TIERS: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountMode {
     Live,
@@ -81,7 +82,7 @@ pub enum AccountMode {
 }
 
 /// A span of UTC time, `from` included, `until` excluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     #[serde(with = "time::serde::rfc3339")]
@@ -112,7 +113,7 @@ pub(crate) fn millis(at: OffsetDateTime) -> Millis {
     (at.unix_timestamp_nanos() / 1_000_000) as Millis
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountAge {
     New,
@@ -121,7 +122,7 @@ pub enum AccountAge {
     Any,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KycRequirement {
     #[default]
@@ -133,7 +134,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Eligibility {
     #[serde(default)]
@@ -150,20 +151,21 @@ pub struct Eligibility {
     pub one_entry_per_person: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContestAccount {
     pub group: String,
     pub leverage: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = EnrollmentCampaign)]
 #[serde(deny_unknown_fields)]
 pub struct Enrollment {
     pub campaign: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricKind {
     Return,
@@ -172,7 +174,7 @@ pub enum MetricKind {
     ReturnOverDrawdown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
     pub kind: MetricKind,
@@ -186,7 +188,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     #[serde(default = "one")]
@@ -216,7 +218,7 @@ impl Default for Rules {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HedgeReview {
     #[serde(default = "sixty")]
@@ -250,7 +252,9 @@ impl Default for HedgeReview {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TieBreak {
     HigherProfit,
@@ -260,7 +264,7 @@ pub enum TieBreak {
     FewerTrades,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrizeTier {
     pub from_rank: u32,
@@ -281,7 +285,7 @@ pub struct PrizeTier {
     pub share: Option<Decimal>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PrizePayment {
     /// To the winner's wallet, through the ledger.
@@ -293,7 +297,7 @@ pub enum PrizePayment {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Prizes {
     #[serde(
@@ -339,7 +343,7 @@ impl Prizes {
 }
 
 /// A contest definition as written (see the module documentation), checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContestDefinition {
     pub id: String,

@@ -6,13 +6,14 @@ use brokeros_kernel::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::contest::Decision;
 use super::definition::{AccountAge, AccountMode, ContestDefinition, KycRequirement};
 use super::scoring::Entrant;
 
 /// How an entry came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryChannel {
     /// The client registered through the API.
@@ -34,7 +35,7 @@ impl EntryChannel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EntrantStatus {
     Active,
@@ -53,7 +54,7 @@ impl EntrantStatus {
 }
 
 /// An entry (`contest_entrant/<ent_…>`): a client's trading account in a contest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ContestEntrant {
     pub id: String,
     pub contest_id: String,

@@ -9,6 +9,7 @@
 //! within `volume_tolerance` of the larger.
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use super::scoring::{Body, Scoring, Side};
 /// The matches a flag keeps as examples.
 pub const EXAMPLES_PER_FLAG: usize = 5;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HedgeFlag {
     /// The two entrants, in id order.
     pub entrants: [String; 2],

@@ -7,11 +7,12 @@
 use brokeros_kernel::money::Currency;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::definition::{ContestDefinition, PrizePayment};
 use super::ranking::Standing;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Award {
     pub rank: u32,
     pub entrant: String,
@@ -22,7 +23,7 @@ pub struct Award {
     pub transfer_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Withheld {
     /// The entrant at this rank did not reach the minimum return for a prize.
@@ -31,7 +32,7 @@ pub enum Withheld {
     RankNotReached,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WithheldPrize {
     pub rank: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,7 +41,7 @@ pub struct WithheldPrize {
     pub reason: Withheld,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PrizeProposal {
     pub currency: String,
     pub awards: Vec<Award>,

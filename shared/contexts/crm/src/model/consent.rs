@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
 
 use super::{Lead, Touch};
 use brokeros_kernel::{Error, Result};
@@ -20,7 +21,7 @@ pub const CONFIRMATION_TTL: Duration = Duration::hours(72);
 pub const HISTORY_KEPT: usize = 50;
 
 /// What one answer did to the lead's marketing consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentAction {
     /// A form granted consent: a confirmation was sent; consent is not in effect yet.
@@ -36,7 +37,7 @@ pub enum ConsentAction {
 }
 
 /// How an answer reached us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentChannel {
     /// The public lead form (`POST /leads`).
@@ -46,7 +47,7 @@ pub enum ConsentChannel {
 }
 
 /// What proves an answer was given, without personal data: no email, phone or IP address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConsentEvidence {
     /// The request's correlation id (in the access logs).
     pub correlation_id: String,
@@ -60,7 +61,7 @@ pub struct ConsentEvidence {
 }
 
 /// One consent answer and its evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConsentTouch {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -77,7 +78,7 @@ pub struct ConsentTouch {
 }
 
 /// A consent request waiting for its confirmation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PendingConsent {
     /// The digest of the token sent (never the token).
     pub confirmation_id: String,

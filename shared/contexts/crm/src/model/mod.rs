@@ -13,6 +13,7 @@ pub use consent::{
 };
 pub use scoring::{ScoreReason, score};
 pub use submission::{LeadCapture, LeadSubmission};
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -21,7 +22,7 @@ use brokeros_kernel::{Error, Result};
 pub use brokeros_onboarding::model::Client;
 use brokeros_onboarding::model::Contact;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     New,
@@ -82,7 +83,7 @@ impl LeadStatus {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Utm {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -97,7 +98,7 @@ pub struct Utm {
 }
 
 /// One arrival of a lead through a form or an affiliate feed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Touch {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -109,7 +110,7 @@ pub struct Touch {
     pub utm: Utm,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Lead {
     pub id: String,
     pub brand: String,
@@ -303,7 +304,7 @@ pub fn client_from_lead(
 
 /// A follow-up task on a lead. Notes and every other change appear on the lead's timeline,
 /// which is the lead's audit stream; a task has its own state because it gets done later.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Task {
     pub id: String,
     pub lead_id: String,

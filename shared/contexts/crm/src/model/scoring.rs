@@ -1,10 +1,11 @@
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::Lead;
 use crate::config::{Condition, LeadField, ScoringConfig};
 
 /// One rule that contributed to a lead's score, so every score can be explained.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScoreReason {
     pub rule: String,
     pub points: i32,

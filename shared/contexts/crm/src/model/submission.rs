@@ -1,5 +1,6 @@
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{Touch, Utm};
 use brokeros_kernel::Brands;
@@ -8,7 +9,7 @@ use brokeros_kernel::{Result, normalize};
 use brokeros_onboarding::model::{Contact, ContactRules};
 
 /// The body of `POST /leads` as landing pages and affiliate feeds send it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadSubmission {
     pub brand: Option<String>,

@@ -58,6 +58,7 @@ pub mod repo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use utoipa::IntoParams;
 
 use brokeros_kernel::changeset::{Audited, Changeset, Committed};
 use brokeros_kernel::principal::Principal;
@@ -1360,7 +1361,7 @@ pub async fn period_beneficiaries(
 }
 
 /// The quarantined deals listing's query string.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QuarantineFilter {

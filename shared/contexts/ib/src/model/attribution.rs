@@ -4,10 +4,11 @@
 //! A partner manager's assignment overrides both (it is a move, effective-dated).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::timeline::{Millis, Timeline};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TouchSource {
     /// A capture of the client's lead.
@@ -18,7 +19,7 @@ pub enum TouchSource {
 
 /// A referral code seen at `at_msc`, and the IB it named then (`None`: no IB has that code;
 /// the code is kept so it can be explained and chased).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReferralTouch {
     pub code: String,
     pub at_msc: Millis,
@@ -113,7 +114,7 @@ impl AttributionPolicy {
 
 /// How a client came to its IB: by the policy over its touches, or a partner manager's
 /// assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttributedBy {
     FirstTouch,
@@ -124,7 +125,7 @@ pub enum AttributedBy {
 }
 
 /// A client as the IB context keeps it: the codes seen, and its IB over time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientAttribution {
     /// The client's id.
     pub id: String,

@@ -37,6 +37,8 @@ pub enum Beneficiary {
     Client(String),
 }
 
+brokeros_kernel::string_schema!(Beneficiary);
+
 impl Serialize for Beneficiary {
     /// Streamed as displayed: no copy, no intermediate string (legs are written by the
     /// thousand).

@@ -5,11 +5,12 @@
 use brokeros_kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::timeline::Millis;
 use super::tree::{IbNode, Standing};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {
     Pending,
@@ -29,7 +30,7 @@ impl ApplicationStatus {
 
 /// A request to become an IB: by a client for themself, by staff for someone, or by an IB's
 /// invitation (then under that IB).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Application {
     pub id: String,
     pub status: ApplicationStatus,
@@ -102,7 +103,8 @@ impl Application {
 }
 
 /// The UTM parameters a referral link carries by default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReferralUtm)]
 #[serde(deny_unknown_fields)]
 pub struct Utm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,7 +116,7 @@ pub struct Utm {
 }
 
 /// One referral code of an IB, for one campaign, unique across IBs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReferralCode {
     pub code: String,
     pub campaign: String,
@@ -149,7 +151,7 @@ impl ReferralCode {
 }
 
 /// A change of standing and why, as the partner manager gave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StandingChange {
     pub from_msc: Millis,
     pub standing: Standing,
@@ -159,7 +161,7 @@ pub struct StandingChange {
 
 /// An IB: the tree's node (id, payout currency, parent, standing and plans over time) and
 /// what the partner business keeps of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ib {
     #[serde(flatten)]
     pub node: IbNode,
@@ -305,7 +307,7 @@ pub fn standing_name(standing: Standing) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvitationStatus {
     Open,
@@ -313,7 +315,7 @@ pub enum InvitationStatus {
 }
 
 /// An IB's invitation of a sub-IB: whoever applies with it applies under that IB.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Invitation {
     pub id: String,
     pub ib_id: String,

@@ -3,6 +3,7 @@
 //! beneficiary carries from one statement to the next.
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Error, Result};
@@ -104,7 +105,7 @@ impl PayoutSequence {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Closed: statements being built.
@@ -117,7 +118,7 @@ pub enum RunStatus {
 }
 
 /// One period's payout, started by a schedule or a person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PayoutRun {
     pub id: String,
     pub period: Period,
@@ -139,6 +140,7 @@ pub struct PayoutRun {
     pub escalations: u32,
     /// The workflow's token while it waits for finance's decisions (never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub approval_token: Option<String>,
     pub started_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
@@ -151,7 +153,7 @@ impl PayoutRun {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatementStatus {
     /// Over the threshold: waits for finance's approval.
@@ -179,7 +181,7 @@ impl StatementStatus {
 }
 
 /// One beneficiary's statement of a period in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IbStatement {
     pub id: String,
     pub run_id: String,

@@ -73,6 +73,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::{Currency, amount};
 use brokeros_kernel::{Error, Result};
@@ -98,7 +99,7 @@ use super::timeline::Millis;
     Ord,
     Serialize,
     Deserialize,
-    utoipa::ToSchema,
+    ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodKind {
@@ -109,7 +110,9 @@ pub enum PeriodKind {
 }
 
 /// One payout period: its kind and when it starts (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 pub struct Period {
     pub start_msc: Millis,
     pub kind: PeriodKind,

@@ -14,6 +14,7 @@
 //! the negative total forward.
 
 use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -23,7 +24,7 @@ use super::engine::{Accrual, Beneficiary, LegKind};
 use super::plan::{Period, PlanBook};
 
 /// A volume tier applied to a period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TierLine {
     pub plan_id: String,
     /// Lots counted over the period under the plan.
@@ -38,7 +39,7 @@ pub struct TierLine {
 }
 
 /// A client's revenue share over the period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RevenueShareLine {
     pub client: String,
     /// The sum of the period's revenue-share legs (negative when the client gained).
@@ -52,7 +53,7 @@ pub struct RevenueShareLine {
 }
 
 /// One period of one beneficiary in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PeriodStatement {
     pub beneficiary: Beneficiary,
     pub currency: Currency,

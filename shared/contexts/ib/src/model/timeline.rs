@@ -4,19 +4,20 @@
 
 use brokeros_kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Milliseconds since the Unix epoch, the time unit of deals (MT5's `TimeMsc`).
 pub type Millis = i64;
 
 /// A value in force from `from_msc` until the next entry's time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Dated<T> {
     pub from_msc: Millis,
     pub value: T,
 }
 
 /// Entries in strictly increasing time; before the first one there is no value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(transparent)]
 pub struct Timeline<T>(Vec<Dated<T>>);
 

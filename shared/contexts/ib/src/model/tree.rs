@@ -9,6 +9,7 @@
 //! ancestors); the rules are the same.
 
 use std::collections::{BTreeSet, HashMap};
+use utoipa::ToSchema;
 
 use brokeros_kernel::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use super::timeline::{Millis, Timeline};
 
 /// Whether an IB earns. A suspended IB accrues nothing for deals made while suspended, a
 /// terminated one nothing for deals after its termination; both keep what they earned before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     Active,
@@ -26,7 +27,7 @@ pub enum Standing {
 }
 
 /// One IB as the tree needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IbNode {
     pub id: String,
     /// The currency the IB is paid in (a code of the kernel's currency table).

@@ -12,6 +12,7 @@ mod repo;
 pub mod sequence;
 
 pub use sequence::next_due;
+use utoipa::ToSchema;
 
 use repo::StatementList;
 
@@ -1072,7 +1073,7 @@ pub async fn my_statement_csv(
 /// What `POST /partners/payouts` asks for: a schedule's next period due, or one period
 /// (`daily:2026-03-02`, `weekly:2026-W10`, `monthly:2026-03`) of that schedule: the next due,
 /// or one already closed whose payout is resumed.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
     pub schedule: PeriodKind,

@@ -18,6 +18,7 @@ mod repo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
+use utoipa::ToSchema;
 
 use brokeros_kernel::audit::FieldChange;
 use brokeros_kernel::canonical::sha256_hex;
@@ -37,7 +38,7 @@ use crate::model::{Millis, PeriodKind, SymbolGroups};
 pub const PLAN_EDITORS: [Role; 3] = [Role::Finance, Role::Admin, Role::Partners];
 
 /// One version of a plan as its record lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlanVersionRef {
     pub version: u32,
     pub effective_from_msc: Millis,
@@ -46,7 +47,7 @@ pub struct PlanVersionRef {
 }
 
 /// A plan's audited record: its versions, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CommissionPlanRecord {
     pub id: String,
     pub versions: Vec<PlanVersionRef>,

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -39,7 +40,9 @@ pub enum AccountKind {
 }
 
 /// The two parts of a balance. Only client wallets have a reserved part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     Available,
@@ -286,6 +289,8 @@ impl FromStr for AccountId {
         AccountId::parse("account", text)
     }
 }
+
+brokeros_kernel::string_schema!(AccountId);
 
 impl Serialize for AccountId {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {

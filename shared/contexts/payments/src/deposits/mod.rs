@@ -17,6 +17,7 @@ use brokeros_ledger::model::{AccountId, Request, Transfer, TransferId};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::model::stats::Outcome;
 use brokeros_kernel::Answer;
@@ -59,7 +60,7 @@ pub fn view(deposit: &Deposit) -> Value {
     serde_json::to_value(&shown).expect("deposits serialize")
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDeposit {
     /// Chosen by the caller (the payment page), so a retried request creates one deposit.

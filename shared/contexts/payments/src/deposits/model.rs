@@ -9,13 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::model::PaymentMethod;
 use crate::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_kernel::money::Money;
 use brokeros_kernel::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DepositStatus {
     /// Created; no provider asked yet.
@@ -53,7 +54,7 @@ impl DepositStatus {
 }
 
 /// How one provider attempt ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum AttemptResult {
     Succeeded {
@@ -69,7 +70,7 @@ pub enum AttemptResult {
     TimedOut,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProviderAttempt {
     pub number: u32,
     pub provider: String,
@@ -85,7 +86,7 @@ pub struct ProviderAttempt {
 }
 
 /// Where the credited money went after the wallet: the client's trading account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Funding {
     /// Moved from the wallet to the account in the ledger; the platform's booking is awaited.
@@ -98,7 +99,7 @@ pub enum Funding {
     Skipped { reason: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Deposit {
     /// Chosen by the caller; also the reference providers echo back and the ledger transfer id
     /// of the credit, so a deposit is credited at most once.
@@ -127,6 +128,7 @@ pub struct Deposit {
     /// The workflow's task token while it waits for the provider's result. A bearer
     /// credential: never shown, never audited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub provider_result_token: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -13,6 +13,7 @@ pub mod stats;
 mod index;
 
 use std::fmt;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,17 +31,7 @@ pub use stats::{
 
 /// How the client pays.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
@@ -84,17 +75,7 @@ impl fmt::Display for PaymentMethod {
 
 /// The client's risk level as compliance rated it (from the KYC risk score).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {

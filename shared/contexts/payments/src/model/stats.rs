@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use time::OffsetDateTime;
     Hash,
     Serialize,
     Deserialize,
-    utoipa::ToSchema,
+    ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
@@ -50,7 +51,7 @@ impl fmt::Display for Health {
 }
 
 /// Who set a provider's health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthSource {
     Ops,
@@ -58,7 +59,7 @@ pub enum HealthSource {
 }
 
 /// A provider's health as set, with who set it and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProviderHealthRecord {
     pub provider_id: String,
     pub health: Health,
@@ -189,7 +190,7 @@ impl fmt::Display for SuccessRate {
 
 /// When outage detection marks a provider degraded or down: the share of failed attempts
 /// (errors, timeouts; not declines) over the last `window_hours`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthPolicy {
     pub window_hours: u32,

@@ -14,6 +14,7 @@ pub mod model;
 mod repo;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use utoipa::ToSchema;
 
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
@@ -35,7 +36,7 @@ use crate::Services;
 use crate::funding::{self, Booking};
 use model::{Endpoint, Failure, Request, Step, Transfer, TransferStatus};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTransfer {
     /// Chosen by the caller; without it, the request's `Idempotency-Key` is the transfer's id.

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::Money;
 use brokeros_kernel::{Error, Result};
@@ -19,7 +20,7 @@ use brokeros_kernel::{Error, Result};
 use crate::funding::Place;
 
 /// One end of a transfer as the API names it: `{"wallet": "USD"}` or `{"account": 100001}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Endpoint {
     /// The client's wallet in this currency.
@@ -44,7 +45,7 @@ impl Endpoint {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferStatus {
     /// Steps remain (a platform that did not answer leaves it here until the request is
@@ -66,7 +67,7 @@ impl TransferStatus {
 }
 
 /// Why a transfer failed: the platform's refusal, named as its error kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Failure {
     pub code: String,
     pub reason: String,
@@ -93,7 +94,7 @@ pub struct Undo {
     pub give_back_to: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Transfer {
     /// The client's id of the transfer: the ledger's and the platform's operation ids derive
     /// from it, so a repeated request moves nothing twice.

@@ -9,6 +9,7 @@
 //! it does not belong to, so a retried or late step cannot move money twice.
 
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ mod level;
 
 pub use level::VerificationLevel;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawalStatus {
     /// Funds reserved; checks not run yet.
@@ -71,7 +72,8 @@ impl WithdrawalStatus {
 }
 
 /// One approval of a withdrawal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = WithdrawalApproval)]
 pub struct Approval {
     pub by: String,
     pub role: Role,
@@ -80,7 +82,7 @@ pub struct Approval {
 }
 
 /// What the approval process requires before a payout, as the withdrawal shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalRequirement {
     /// The auto-approval rules passed.
@@ -127,7 +129,7 @@ pub fn refused_decision(refusal: Refusal) -> Error {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Withdrawal {
     /// Chosen by the caller, so a retried request cannot withdraw twice.
     pub id: String,
@@ -153,6 +155,7 @@ pub struct Withdrawal {
     /// The workflow's task token while it waits for approval. A bearer credential: never
     /// shown, and cleared from the record once the wait ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub approval_token: Option<String>,
     /// An unexpected workflow error recorded for finance (the error name only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

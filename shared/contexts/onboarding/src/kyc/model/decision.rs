@@ -4,12 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 use time::Date;
+use utoipa::ToSchema;
 
 use super::rules::{JurisdictionRef, JurisdictionRules};
 use super::screening::{ListKind, MatchStrength, ScreeningResult};
 use super::{ClientType, DocumentType, KycSubject, VerificationLevel};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KycOutcome {
     Approve,
@@ -29,7 +30,7 @@ impl KycOutcome {
 
 /// What a reason does to the outcome: adds risk points, asks for a compliance officer, or
 /// rejects whatever the score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonEffect {
     Risk,
@@ -37,7 +38,7 @@ pub enum ReasonEffect {
     Reject,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reason {
     /// Stable, machine-readable (`sanctions_hit`, `country_risk`, ...).
     pub code: String,
@@ -76,7 +77,7 @@ impl Reason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentOutcome {
     /// The documents are genuine, valid and belong to the applicant.
@@ -88,7 +89,7 @@ pub enum DocumentOutcome {
 }
 
 /// The provider's verdict on the submitted documents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentVerification {
     pub outcome: DocumentOutcome,
@@ -97,7 +98,7 @@ pub struct DocumentVerification {
     pub labels: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KycDecision {
     pub outcome: KycOutcome,
     pub verification_level: VerificationLevel,

@@ -4,6 +4,7 @@
 //! re-verified. [`super::profile_change`] applies it.
 
 use std::collections::BTreeSet;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,17 +12,7 @@ use brokeros_kernel::{Error, Result};
 
 /// A field of a client's KYC data, as the jurisdiction rules name it.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileField {
@@ -71,7 +62,7 @@ impl ProfileField {
 }
 
 /// What a material change of an approved client's profile sets off beyond re-screening.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnMaterialChange {
     /// Re-screen only: a clear screening keeps the approval; anything else re-verifies.
@@ -81,7 +72,7 @@ pub enum OnMaterialChange {
 }
 
 /// Whether a client being re-verified may withdraw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawalRule {
     Allowed,
@@ -89,7 +80,7 @@ pub enum WithdrawalRule {
 }
 
 /// What happens to a deposit of a client being re-verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DepositRule {
     /// As for an approved client.
@@ -102,7 +93,7 @@ pub enum DepositRule {
 }
 
 /// What money may do while a client is re-verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyRules {
     pub withdrawals: WithdrawalRule,
@@ -127,7 +118,7 @@ impl MoneyRules {
 }
 
 /// A jurisdiction's rules for changes of an approved client's profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileChangeRules {
     /// The fields whose change is material: re-screened, and re-verified if

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::decision::{DocumentVerification, KycDecision, KycOutcome};
 use super::profile::ProfileField;
@@ -10,7 +11,7 @@ use super::rules::JurisdictionRef;
 use super::screening::ScreeningResult;
 use super::{ClientType, KycSubject, requires_reverification};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// Waiting for the provider's verdict (its webhook, or the next poll).
@@ -19,7 +20,7 @@ pub enum CheckStatus {
 }
 
 /// Why the check runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CheckTrigger {
     /// The client's first check, or a repeat of the same profile.
@@ -32,7 +33,7 @@ pub enum CheckTrigger {
 }
 
 /// How much a check looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckScope {
     /// Screening, risk and the provider's verification of the documents: what approves.
@@ -66,14 +67,14 @@ impl CheckTrigger {
 }
 
 /// The provider's identifiers of the applicant and the check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProviderRefs {
     pub provider: String,
     pub applicant_id: String,
     pub check_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KycCheckRecord {
     /// Chosen by the caller (the workflow execution), so a retried call finds the same check.
     pub id: String,

@@ -4,6 +4,7 @@
 //! versioned; a check records the version it was decided under.
 
 use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ use brokeros_kernel::{Error, Result, normalize};
 /// The embedded default rule set (each jurisdiction at version 1).
 pub const DEFAULT_JURISDICTIONS_JSON: &str = include_str!("../../../config/jurisdictions.json");
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JurisdictionRules {
     /// `eu`, `row`: letters, digits, `-`, `_`.
@@ -43,7 +44,7 @@ pub struct JurisdictionRules {
     pub profile_changes: ProfileChangeRules,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductRules {
     pub verification_level: VerificationLevel,
@@ -52,7 +53,7 @@ pub struct ProductRules {
 }
 
 /// Which residence countries may be onboarded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ResidencePolicy {
     Allow(BTreeSet<String>),
@@ -76,14 +77,14 @@ impl ResidencePolicy {
 
 /// Name-match scores in percent (0 to 100): at or above `hit_score` a sanctions match rejects
 /// and a PEP match makes the client a PEP; at or above `near_miss_score` it adds risk points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScreeningThresholds {
     pub hit_score: u8,
     pub near_miss_score: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskRules {
     /// A score at or above this goes to manual review (and enhanced due diligence).
@@ -107,7 +108,7 @@ pub struct RiskRules {
 }
 
 /// Points for an individual whose age is within `from_age..=to_age` (no upper end if absent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgeBand {
     pub from_age: u32,
@@ -123,7 +124,7 @@ impl AgeBand {
 }
 
 /// Which rules, at which version, a decision was taken under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct JurisdictionRef {
     pub id: String,
     pub version: u32,

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ impl ListFiles<'_> {
 /// OFAC's marker for an empty value.
 const NULL: &str = "-0-";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ListKind {
     Sanctions,
@@ -399,14 +400,14 @@ impl ScreeningList {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchStrength {
     Hit,
     NearMiss,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScreeningMatch {
     pub list: ListKind,
     pub entry_id: String,
@@ -421,7 +422,7 @@ pub struct ScreeningMatch {
 }
 
 /// What screening found: every match at or above the near-miss score, best first.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct ScreeningResult {
     pub lists: Vec<String>,
     pub matches: Vec<ScreeningMatch>,

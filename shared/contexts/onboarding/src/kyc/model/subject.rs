@@ -3,6 +3,7 @@
 //! numbers only travel to the provider and are redacted from everything stored.
 
 use std::fmt;
+use utoipa::ToSchema;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -17,7 +18,7 @@ time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 /// record). The rule: `brokeros_kernel::audit::personal_data`.
 pub const REDACTED: &str = brokeros_kernel::audit::personal_data::REDACTED;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SubjectName {
     Person {
@@ -49,7 +50,7 @@ impl SubjectName {
 }
 
 /// A document the client submitted: its type, issuing country and number. Never an image.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRef {
     #[serde(rename = "type")]
@@ -69,7 +70,7 @@ impl fmt::Debug for DocumentRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KycSubject {
     pub client_id: String,

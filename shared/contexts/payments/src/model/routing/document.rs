@@ -2,6 +2,7 @@
 //! limits and costs, the policies, and the rules.
 
 use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ pub const DEFAULT_ROUTING_RULES_JSON: &str = include_str!("../../../config/payme
 
 /// The routing rules, as ops write them and as they are stored (one immutable copy per
 /// version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingDocument {
     /// 1 for the embedded default; each change adds one.
@@ -39,7 +40,7 @@ fn default_max_attempts() -> u32 {
 }
 
 /// How recent outcomes rank providers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RankingPolicy {
     /// The success rate counts the attempts of the last this many hours (hourly buckets).
@@ -63,7 +64,7 @@ impl Default for RankingPolicy {
 }
 
 /// A payment provider (PSP) and what it accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderDescriptor {
     /// Letters, digits, `-`, `_` (at most 40).
@@ -103,7 +104,7 @@ fn all_risk_levels() -> BTreeSet<RiskLevel> {
 
 /// A provider's limits and fixed fee in one currency. Amounts are decimal strings (`"10.00"`,
 /// `brokeros_kernel::money::amount`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CurrencyLimits {
     /// Inclusive.
@@ -127,7 +128,7 @@ pub struct CurrencyLimits {
 }
 
 /// A routing rule: when it matches, what it does to the providers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawRule", into = "RawRule")]
 pub struct Rule {
     /// Letters, digits, `-`, `_` (at most 64); named in decisions and errors.
@@ -137,7 +138,7 @@ pub struct Rule {
     pub action: RuleAction,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RuleAction {
     AllowOnly(Vec<String>),
     Exclude(Vec<String>),
@@ -164,7 +165,7 @@ impl RuleAction {
 }
 
 /// The conditions of a rule; absent means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,7 +184,7 @@ pub struct RuleMatch {
 }
 
 /// `from <= amount < below`; either end may be left out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountBounds {
     #[serde(
@@ -201,7 +202,8 @@ pub struct AmountBounds {
 }
 
 /// A rule as written: its action is one of four optional fields.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = Rule)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: String,
@@ -217,6 +219,24 @@ struct RawRule {
     prefer: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pin: Option<String>,
+}
+
+/// A rule in the API's contract: as written ([`RawRule`]).
+impl utoipa::PartialSchema for Rule {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <RawRule as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Rule {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <RawRule as utoipa::ToSchema>::schemas(schemas)
+    }
 }
 
 impl TryFrom<RawRule> for Rule {
