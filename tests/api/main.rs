@@ -1,6 +1,7 @@
 //! The HTTP API end to end (router, use cases, storage) on both engines: lead capture, dedupe,
 //! assignment, lifecycle, roles, idempotency, and bad input that must change nothing.
 
+mod back_office;
 mod bad_input;
 mod consent;
 mod contract;
@@ -46,6 +47,8 @@ macro_rules! api_tests {
 }
 
 api_tests! {
+    back_office::the_funnel_counts_leads_by_status_in_scope,
+    back_office::a_funnel_of_bad_filters_or_roles_is_refused,
     bad_input::malformed_bodies_change_nothing,
     bad_input::invalid_contact_data_changes_nothing,
     bad_input::missing_forged_and_expired_tokens_change_nothing,

@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod conditions;
 mod consistency;
+mod counts;
 mod expiry;
 mod pagination;
 mod queries;
@@ -81,4 +82,6 @@ contract! {
     concurrency::concurrent_readers_are_all_served,
     consistency::keyed_reads_see_a_commit_at_once_while_indexes_may_lag,
     consistency::a_refused_creation_finds_the_winner_by_key,
+    counts::counts_are_what_queries_return,
+    counts::counts_span_the_engines_pages,
 }

@@ -79,6 +79,10 @@ impl Store for TempSqliteStore {
         self.store.query(query).await
     }
 
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.store.count(query).await
+    }
+
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
         self.store.count_items(table).await
     }
@@ -145,6 +149,10 @@ impl Store for RecordingStore {
             .expect("recording lock")
             .push((partition, page.items.len()));
         Ok(page)
+    }
+
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.inner.count(query).await
     }
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {

@@ -328,6 +328,20 @@ export const captureLead = (body, idempotencyKey) =>
 /** @param {LeadFilter} filter @returns {Promise<Page<Lead>>} newest first */
 export const leads = (filter) =>
   call('GET', `/leads${query({ limit: 20, ...filter })}`);
+/**
+ * @typedef {Object} LeadFunnel  the leads of a brand by status, every status in lifecycle order
+ * @property {string} brand
+ * @property {string} [assignee]
+ * @property {string} [country]
+ * @property {Array<{status: string, count: number}>} statuses
+ * @property {number} total
+ * @property {'status_index_counts' | 'leads_read'} counted_by
+ */
+/**
+ * @param {{country?: string, assignee?: string, from?: string, to?: string}} filter
+ * @returns {Promise<LeadFunnel>}
+ */
+export const leadFunnel = (filter) => call('GET', `/leads/funnel${query(filter)}`);
 /** @param {string} id @returns {Promise<Lead>} */
 export const lead = (id) => call('GET', `/leads/${seg(id)}`);
 /** @param {string} id @param {{status: string, reason?: string}} body @returns {Promise<Lead>} */

@@ -1,7 +1,7 @@
 // @ts-check
-// Sales' lead pipeline: the funnel of the leads the filters select (counts by status, as a
-// picture and as a table), and the leads themselves, newest first, a page at a time by the API's
-// cursor. A sales agent sees the leads assigned to them (the API scopes the list); an admin all.
+// Sales' lead pipeline: the funnel of the leads the filters select (the API's counts by
+// status, `GET /leads/funnel`, as a picture and as a table), and the leads themselves, newest
+// first, a page at a time by the API's cursor. A sales agent sees the leads assigned to them (the API scopes the list); an admin all.
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
@@ -14,10 +14,6 @@ export const title = 'Lead pipeline';
 
 /** The lifecycle in order (new → contacted → qualified → converted; lost from any open one). */
 export const LEAD_STATUSES = ['new', 'contacted', 'qualified', 'converted', 'lost'];
-
-/** Pages the funnel reads per status at most: past it the count shows as "N+". */
-const FUNNEL_PAGES = 5;
-const FUNNEL_PAGE_SIZE = 200;
 
 /**
  * The API's filter from the address: status, country, a day range, an assignee (admins).
@@ -34,29 +30,6 @@ function filterOf(q) {
     from: from ? dayBounds(from).from : undefined,
     to: to ? dayBounds(to).to : undefined,
   };
-}
-
-/**
- * How many leads of each status the filter selects: the API has no count, so each status's
- * list is walked by its cursor (up to FUNNEL_PAGES pages of FUNNEL_PAGE_SIZE).
- * @param {api.LeadFilter} filter
- * @returns {Promise<Array<{status: string, count: number, more: boolean}>>}
- */
-async function funnel(filter) {
-  return Promise.all(
-    LEAD_STATUSES.map(async (status) => {
-      let count = 0;
-      /** @type {string | null | undefined} */
-      let cursor = null;
-      for (let page = 0; page < FUNNEL_PAGES; page += 1) {
-        const found = await api.leads({ ...filter, status, cursor, limit: FUNNEL_PAGE_SIZE });
-        count += found.items.length;
-        cursor = found.next;
-        if (!cursor) break;
-      }
-      return { status, count, more: Boolean(cursor) };
-    }),
-  );
 }
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
@@ -77,7 +50,7 @@ export async function render(ctx) {
   const filter = filterOf(ctx.query);
   const content = await filtered(bar, async () => {
     const { status, ...withoutStatus } = filter;
-    const counts = await funnel(withoutStatus);
+    const counts = (await api.leadFunnel(withoutStatus)).statuses;
     const list = await pagedTable({
       caption: status ? `${words(status)} leads, newest first` : 'Leads, newest first',
       empty: isAdmin
@@ -112,10 +85,10 @@ export async function render(ctx) {
 /**
  * The funnel: bars of counts by status, and the same numbers as a table for screen readers
  * and for anyone who would rather read them.
- * @param {Array<{status: string, count: number, more: boolean}>} counts
+ * @param {Array<{status: string, count: number}>} counts
  */
 function funnelPicture(counts) {
-  const text = (/** @type {{count: number, more: boolean}} */ c) => `${c.count}${c.more ? '+' : ''}`;
+  const text = (/** @type {{count: number}} */ c) => String(c.count);
   return h(
     'div',
     { class: 'grid funnel' },

@@ -77,6 +77,7 @@ macro_rules! context_get {
 
 mod answers;
 pub mod auth;
+mod back_office_routes;
 pub mod client;
 mod contest_routes;
 mod extract;

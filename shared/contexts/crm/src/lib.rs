@@ -10,6 +10,7 @@ mod services;
 
 mod capture;
 mod consent;
+mod funnel;
 mod lifecycle;
 mod notes;
 mod reads;
@@ -17,6 +18,7 @@ mod repo;
 
 pub use capture::*;
 pub use consent::*;
+pub use funnel::*;
 pub use lifecycle::*;
 pub use notes::*;
 pub use reads::*;

@@ -30,6 +30,26 @@ pub(crate) fn authorize_lead(principal: &Principal, lead: &Lead) -> Result<()> {
     }
 }
 
+/// The agent a count or a list is limited to: the caller for a sales agent (who may name only
+/// themselves), the one named (if any) for an admin.
+pub(crate) fn scoped_assignee(
+    principal: &Principal,
+    named: Option<&str>,
+) -> Result<Option<String>> {
+    let named = named
+        .map(|a| normalize::code("assignee", a, 64))
+        .transpose()?;
+    if principal.has(Role::Admin) {
+        return Ok(named);
+    }
+    match named {
+        Some(a) if a != principal.sub => {
+            Err(Error::forbidden("sales agents see only their own leads"))
+        }
+        _ => Ok(Some(principal.sub.clone())),
+    }
+}
+
 pub(crate) async fn load_lead(
     services: &Services,
     principal: &Principal,
@@ -81,6 +101,17 @@ pub(crate) fn parse_time(field: &str, raw: &str) -> Result<OffsetDateTime> {
     })
 }
 
+/// The creation period `from` and `to` name (RFC 3339, each optional).
+pub(crate) fn creation_period(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>)> {
+    Ok((
+        from.map(|t| parse_time("from", t)).transpose()?,
+        to.map(|t| parse_time("to", t)).transpose()?,
+    ))
+}
+
 /// Lists leads newest first. The most selective index serves the query; remaining filters are
 /// applied to each page, so a page may hold fewer than `limit` leads while `next` is present.
 pub async fn list_leads(
@@ -100,30 +131,9 @@ pub async fn list_leads(
         .as_deref()
         .map(|c| normalize::country("country", c))
         .transpose()?;
-    let mut assignee = filter
-        .assignee
-        .as_deref()
-        .map(|a| normalize::code("assignee", a, 64))
-        .transpose()?;
-    if !principal.has(Role::Admin) {
-        match &assignee {
-            Some(a) if a != &principal.sub => {
-                return Err(Error::forbidden("sales agents list only their own leads"));
-            }
-            _ => assignee = Some(principal.sub.clone()),
-        }
-    }
+    let assignee = scoped_assignee(principal, filter.assignee.as_deref())?;
     let limit = brokeros_kernel::page_limit(filter.limit)?;
-    let from = filter
-        .from
-        .as_deref()
-        .map(|t| parse_time("from", t))
-        .transpose()?;
-    let to = filter
-        .to
-        .as_deref()
-        .map(|t| parse_time("to", t))
-        .transpose()?;
+    let (from, to) = creation_period(filter.from.as_deref(), filter.to.as_deref())?;
     let selection = LeadSelection {
         brand: &brand,
         status,

@@ -19,7 +19,8 @@ pub(crate) struct ConditionExpression {
     pub values: HashMap<String, AttributeValue>,
 }
 
-const ALIVE: &str = "(attribute_not_exists(#exp) OR #exp > :now)";
+/// An item not expired yet (`#exp` names `expires_at`, `:now` is the time of the request).
+pub(crate) const ALIVE: &str = "(attribute_not_exists(#exp) OR #exp > :now)";
 
 /// The expression for `condition` evaluated at `now`; `None` for [`Condition::Always`].
 pub(crate) fn condition_expression(condition: Condition, now: i64) -> Option<ConditionExpression> {

@@ -39,9 +39,9 @@ use brokeros_store::{
 
 use crate::codec::{
     Attributes, PK, SK, index_pk_attribute, index_sk_attribute, item_attributes,
-    item_from_attributes, key_attributes, key_from_attributes, string,
+    item_from_attributes, key_attributes, key_from_attributes, number, string,
 };
-use crate::conditions::{ConditionExpression, condition_expression, tautology};
+use crate::conditions::{ALIVE, ConditionExpression, condition_expression, tautology};
 use crate::errors::{sdk_error, transaction_error};
 use crate::schema::build_error;
 
@@ -371,6 +371,45 @@ impl Store for DynamoStore {
             None
         };
         Ok(Page { items: live, next })
+    }
+
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        query.clone().limit(1).validate()?;
+        let Some(mut condition) = key_condition(&query) else {
+            return Ok(0);
+        };
+        // Expired items wait for the TTL sweeper: the filter leaves them out of the count
+        // (DynamoDB counts after the filter, and bills the items read before it).
+        condition
+            .names
+            .insert("#exp".to_string(), codec::EXPIRES_AT.to_string());
+        condition
+            .values
+            .insert(":now".to_string(), number(unix_now()));
+        let mut total = 0u64;
+        let mut exclusive_start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.tables.name(query.table))
+                .set_index_name(query.index.map(|index| index.name().to_string()))
+                .key_condition_expression(condition.expression.as_str())
+                .filter_expression(ALIVE)
+                .set_expression_attribute_names(Some(condition.names.clone()))
+                .set_expression_attribute_values(Some(condition.values.clone()))
+                .select(Select::Count)
+                .consistent_read(query.index.is_none())
+                .set_exclusive_start_key(exclusive_start_key)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            total += u64::try_from(output.count).unwrap_or(0);
+            exclusive_start_key = output.last_evaluated_key;
+            if exclusive_start_key.is_none() {
+                return Ok(total);
+            }
+        }
     }
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {

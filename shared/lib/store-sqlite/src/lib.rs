@@ -288,6 +288,11 @@ impl Store for SqliteStore {
         self.read(|c| sql::query(c, &query, cursor.as_ref(), brokeros_store::unix_now()))
     }
 
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        query.clone().limit(1).validate()?;
+        self.read(|c| sql::count_query(c, &query, brokeros_store::unix_now()))
+    }
+
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
         self.read_blocking(move |c| sql::count(c, table)).await
     }

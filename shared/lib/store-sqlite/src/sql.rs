@@ -96,16 +96,56 @@ pub fn count(conn: &Connection, table: Table) -> rusqlite::Result<u64> {
     .map(|n| n as u64)
 }
 
+/// The partition and sort key columns `query` reads: the table's or its index's.
+fn key_columns(query: &Query) -> (String, String) {
+    match query.index {
+        None => ("pk".to_string(), "sk".to_string()),
+        Some(i) => (format!("{}pk", i.name()), format!("{}sk", i.name())),
+    }
+}
+
+/// How many live items `query` selects (see `Store::count`): one `COUNT(*)` that seeks the
+/// table's or the index's key columns, the sort-key range as bounds (a prefix's bounds made
+/// exact by comparing the prefix itself).
+pub fn count_query(conn: &Connection, query: &Query, now: i64) -> rusqlite::Result<u64> {
+    let (pk_col, sk_col) = key_columns(query);
+    let mut sql = format!(
+        "SELECT COUNT(*) FROM items WHERE tbl = ? AND {pk_col} = ? AND (expires_at IS NULL OR expires_at > ?)"
+    );
+    let mut args: Vec<Value> = vec![
+        query.table.as_str().to_string().into(),
+        query.pk.clone().into(),
+        now.into(),
+    ];
+    match &query.sk {
+        SortKeyRange::All => {}
+        SortKeyRange::Prefix(p) => {
+            sql.push_str(&format!(
+                " AND {sk_col} >= ? AND {sk_col} <= ? AND substr({sk_col}, 1, ?) = ?"
+            ));
+            args.push(p.clone().into());
+            args.push(format!("{p}\u{10FFFF}").into());
+            args.push((p.chars().count() as i64).into());
+            args.push(p.clone().into());
+        }
+        SortKeyRange::Between(low, high) => {
+            sql.push_str(&format!(" AND {sk_col} >= ? AND {sk_col} <= ?"));
+            args.push(low.clone().into());
+            args.push(high.clone().into());
+        }
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    stmt.query_row(params_from_iter(args), |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}
+
 pub fn query(
     conn: &Connection,
     query: &Query,
     cursor: Option<&Cursor>,
     now: i64,
 ) -> rusqlite::Result<Page> {
-    let (pk_col, sk_col) = match query.index {
-        None => ("pk".to_string(), "sk".to_string()),
-        Some(i) => (format!("{}pk", i.name()), format!("{}sk", i.name())),
-    };
+    let (pk_col, sk_col) = key_columns(query);
     let mut sql = format!(
         "SELECT {COLUMNS} FROM items WHERE tbl = ? AND {pk_col} = ? AND (expires_at IS NULL OR expires_at > ?)"
     );

@@ -408,6 +408,25 @@ pub trait Store: Send + Sync {
     /// see the lag).
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
+    /// How many live items `query` would return over all its pages (its limit, order and
+    /// cursor are ignored), as consistent as [`Store::query`]. The engines count without
+    /// returning the items: SQLite one `COUNT(*)` on the table's or the index's key columns,
+    /// DynamoDB `Select=COUNT` page by page (each page still reads up to 1 MB of the index and
+    /// is billed as such: the cost grows with the items counted, the answer does not). This
+    /// default reads every page, for stores that wrap another.
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        let mut query = query.limit(1000).after(None);
+        let mut total = 0u64;
+        loop {
+            let page = self.query(query.clone()).await?;
+            total += page.items.len() as u64;
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => return Ok(total),
+            }
+        }
+    }
+
     /// How many items a table holds, live or not. For tests and operators only: it reads the
     /// whole table, so no request path calls it.
     async fn count_items(&self, table: Table) -> Result<u64, StoreError>;

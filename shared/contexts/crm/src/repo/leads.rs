@@ -66,6 +66,58 @@ impl LeadSelection<'_> {
     }
 }
 
+/// The index sort keys of leads created from `from` to `to` (both inclusive, either open).
+fn created_between(from: Option<OffsetDateTime>, to: Option<OffsetDateTime>) -> SortKeyRange {
+    match (from, to) {
+        (None, None) => SortKeyRange::All,
+        (from, to) => SortKeyRange::Between(
+            from.map(keys::sortable_time).unwrap_or_default(),
+            // '~' sorts after every character of an id, so `to` is inclusive.
+            format!(
+                "{}#~",
+                to.map(keys::sortable_time).unwrap_or_else(|| "9999".into())
+            ),
+        ),
+    }
+}
+
+/// How many leads of `brand` are in `status`, created from `from` to `to`: counted by the store
+/// on the status index (`Store::count`), no lead read.
+pub(crate) async fn count_in_status(
+    core: &Core,
+    brand: &str,
+    status: LeadStatus,
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+) -> Result<u64> {
+    let query = Query::new(
+        Table::Main,
+        Some(Index::Gsi1),
+        keys::leads_by_status(brand, status.as_str()),
+    )
+    .sk(created_between(from, to));
+    core.store.count(query).await.map_err(store_error)
+}
+
+/// Every selected lead's status, read page by page (1000 leads a page) from the index
+/// [`leads_page`] chooses: for selections no status count answers (an agent's leads, a
+/// country's).
+pub(crate) async fn statuses_of(
+    core: &Core,
+    selection: &LeadSelection<'_>,
+) -> Result<Vec<LeadStatus>> {
+    let mut statuses = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = leads_page(core, selection, 1000, cursor).await?;
+        statuses.extend(page.items.iter().map(|lead| lead.entity.status));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(statuses),
+        }
+    }
+}
+
 /// A page of the selected leads, newest first, from the most selective index (agent, status,
 /// country, else the brand's); the other filters are applied to the page read, so it may hold
 /// fewer than `limit` leads while `next` is present.
@@ -76,17 +128,7 @@ pub(crate) async fn leads_page(
     cursor: Option<String>,
 ) -> Result<Page<Audited<Lead>>> {
     let brand = selection.brand;
-    let range = match (selection.from, selection.to) {
-        (None, None) => SortKeyRange::All,
-        (from, to) => SortKeyRange::Between(
-            from.map(keys::sortable_time).unwrap_or_default(),
-            // '~' sorts after every character of an id, so `to` is inclusive.
-            format!(
-                "{}#~",
-                to.map(keys::sortable_time).unwrap_or_else(|| "9999".into())
-            ),
-        ),
-    };
+    let range = created_between(selection.from, selection.to);
     let (index, pk) = if let Some(a) = selection.assignee {
         (Index::Gsi2, keys::leads_by_agent(brand, a))
     } else if let Some(s) = selection.status {

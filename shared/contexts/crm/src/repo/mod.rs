@@ -16,7 +16,7 @@ pub use consent::ConsentMessage;
 pub(crate) use consent::{confirmation, confirmation_created, message_queued, queued_messages};
 pub(crate) use contacts::ContactKeys;
 pub(crate) use counters::AssignmentCounter;
-pub(crate) use leads::{LeadSelection, leads_page, timeline_of_lead};
+pub(crate) use leads::{LeadSelection, count_in_status, leads_page, statuses_of, timeline_of_lead};
 pub(crate) use tasks::{task_created, task_of_lead, tasks_of_lead};
 
 use brokeros_store::{Condition, Item, Key, Table, WriteOp};
