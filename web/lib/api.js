@@ -426,8 +426,25 @@ export const routingRules = () => call('GET', '/payments/routing');
 /** @param {string} document  the next version, as typed (the API checks it) */
 export const putRoutingRules = (document) => call('PUT', '/payments/routing', undefined, { text: document });
 /**
+ * A provider's health as set: by whom (`set_by`: a user, or the outage detector), when and why.
+ * @typedef {{provider_id: string, health: string, note: string, source: string, since: string, set_by?: string}} ProviderHealthRecord
+ */
+/**
+ * @typedef {Object} ProviderOverview
+ * @property {string} id
+ * @property {string} name
+ * @property {boolean} enabled
+ * @property {string[]} methods
+ * @property {string} health                      what routing reads (`up` when never set)
+ * @property {ProviderHealthRecord | null} health_set
+ * @property {{succeeded: number, declined: number, failed: number}} recent  over `window_hours`
+ * @property {Record<string, string>} volume_today  per currency, decimal strings
+ */
+/** @returns {Promise<{rules_version: number, window_hours: number, as_of: string, items: ProviderOverview[]}>} */
+export const providers = () => call('GET', '/payments/providers');
+/**
  * @param {string} provider @param {{health: string, note: string}} body
- * @returns {Promise<{provider_id: string, health: string, note: string, source: string, since: string}>}
+ * @returns {Promise<ProviderHealthRecord>}
  */
 export const setProviderHealth = (provider, body) => call('PUT', `/payments/providers/${seg(provider)}/health`, body);
 /** @param {string} provider @param {string} report  the settlement report's CSV @returns {Promise<{run: ReconRun, items: ReconItem[]}>} */

@@ -58,6 +58,19 @@ pub(super) struct SetHealth {
     note: String,
 }
 
+/// The providers of the routing rules in force: each one's health (who set it, when, why) and
+/// the statistics routing ranks it by (recent outcomes, today's volume per currency).
+#[utoipa::path(get, path = "/payments/providers",
+    responses((status = 200, body = routing::ProvidersOverview)))]
+async fn providers(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<axum::Json<routing::ProvidersOverview>> {
+    Ok(axum::Json(
+        routing::providers_overview(&state.services.payments, &p).await?,
+    ))
+}
+
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
 #[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
     responses((status = 200, body = Value)))]
@@ -85,5 +98,6 @@ async fn set_provider_health(
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routing_rules, update_routing_rules))
+        .routes(routes!(providers))
         .routes(routes!(set_provider_health))
 }
