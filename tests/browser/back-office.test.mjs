@@ -239,6 +239,7 @@ test('finance: deposits with their attempts per day, a reconciliation, routing r
   assert.match(await deposit.innerText(), /Credited/);
   assert.match(await deposit.innerText(), /rules v1/, 'each attempt says why routing chose its provider');
   await finance.locator('svg.chart-stacked').waitFor();
+  assert.match(await finance.getByTestId('deposits-per-day').innerText(), /Credited/, 'the API counts the credited deposits of the period');
   assert.match(await finance.locator('main').innerText(), new RegExp(`${today()}`), 'the per-day table has today');
   await shoot(finance, 'finance-deposits');
 

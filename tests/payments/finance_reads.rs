@@ -1,8 +1,9 @@
 //! What finance reads of payments: the providers with their health and routing statistics
-//! (`GET /payments/providers`).
+//! (`GET /payments/providers`) and deposits per day by provider (`GET /payments/deposits/daily`).
 
 use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::deposit_flows::{approved_client, deposit_finished};
@@ -61,4 +62,98 @@ pub async fn providers_show_their_health_who_set_it_and_routing_statistics(app: 
             .await;
         assert_eq!(status, 403, "{role:?}: {reply}");
     }
+}
+
+pub async fn deposits_per_day_count_and_add_up_by_provider_status_and_currency(app: App) {
+    app.run_payment_providers();
+    let finance = token("finance-1", Role::Finance);
+    let client_id = approved_client(&app, "Berg").await;
+    let mut expected: std::collections::BTreeMap<(String, String), (u64, Decimal)> =
+        Default::default();
+    let mut today = String::new();
+    for (id, amount) in [("dep_day_1", "60.00"), ("dep_day_2", "40.50")] {
+        app.create_deposit(&client_id, id, amount, "USD").await;
+        let (_, deposit) = deposit_finished(&app, id).await;
+        assert_eq!(deposit["status"], "credited", "{deposit}");
+        today = deposit["created_at"].as_str().unwrap()[..10].to_string();
+        let attempts = deposit["attempts"].as_array().unwrap();
+        let provider = attempts.last().unwrap()["provider"].as_str().unwrap();
+        let row = expected
+            .entry((today.clone(), provider.to_string()))
+            .or_default();
+        row.0 += 1;
+        row.1 += amount.parse::<Decimal>().unwrap();
+    }
+
+    let path = format!("/payments/deposits/daily?from={today}&to={today}");
+    let (status, report) = app.send(Call::get(&path).token(&finance)).await;
+    assert_eq!(status, 200, "{report}");
+    let rows: std::collections::BTreeMap<(String, String), (u64, Decimal)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            assert_eq!(row["status"], "credited", "{row}");
+            assert_eq!(row["currency"], "USD", "{row}");
+            assert!(row["amount"].is_string(), "a decimal string: {row}");
+            (
+                (
+                    row["day"].as_str().unwrap().to_string(),
+                    row["provider"].as_str().unwrap().to_string(),
+                ),
+                (
+                    row["count"].as_u64().unwrap(),
+                    row["amount"].as_str().unwrap().parse().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected, "{report}");
+
+    // A period without deposits has no rows.
+    let (status, report) = app
+        .send(Call::get("/payments/deposits/daily?from=2020-01-01&to=2020-03-31").token(&finance))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["items"], serde_json::json!([]), "{report}");
+
+    let before = app.counts().await;
+    let refused = [
+        (
+            "from=2020-01-01&to=2020-04-03",
+            "period_too_long",
+            Some("to"),
+        ),
+        (
+            "from=2020-01-02&to=2020-01-01",
+            "invalid_period",
+            Some("to"),
+        ),
+        (
+            "from=2020-02-30&to=2020-03-01",
+            "invalid_date",
+            Some("from"),
+        ),
+        ("from=2020-01-01", "invalid_query", None),
+        (
+            "from=2020-01-01&to=2020-01-02&client=x",
+            "invalid_query",
+            None,
+        ),
+    ];
+    for (query, code, field) in refused {
+        let path = format!("/payments/deposits/daily?{query}");
+        let (status, reply) = app.send(Call::get(&path).token(&finance)).await;
+        assert_eq!(status, 400, "{query}: {reply}");
+        assert_eq!(reply["code"], code, "{query}: {reply}");
+        assert_eq!(reply["field"].as_str(), field, "{query}: {reply}");
+    }
+    for role in [Role::Client, Role::Sales, Role::Compliance] {
+        let path = format!("/payments/deposits/daily?from={today}&to={today}");
+        let (status, reply) = app
+            .send(Call::get(&path).token(&token("someone", role)))
+            .await;
+        assert_eq!(status, 403, "{role:?}: {reply}");
+    }
+    assert_eq!(app.counts().await, before, "reads write nothing");
 }

@@ -436,10 +436,19 @@ export const putRoutingRules = (document) => call('PUT', '/payments/routing', un
  * @property {boolean} enabled
  * @property {string[]} methods
  * @property {string} health                      what routing reads (`up` when never set)
- * @property {ProviderHealthRecord | null} health_set
+ * @property {ProviderHealthRecord} [health_set]  absent when never set
  * @property {{succeeded: number, declined: number, failed: number}} recent  over `window_hours`
  * @property {Record<string, string>} volume_today  per currency, decimal strings
  */
+/**
+ * One UTC day's deposits of a provider (absent: none was asked), status and currency.
+ * @typedef {{day: string, provider?: string, status: string, currency: string, count: number, amount: string}} DepositDayRow
+ */
+/**
+ * Deposits per UTC day by provider, `from` to `to` (days, both included, at most 93).
+ * @param {{from: string, to: string}} period @returns {Promise<{from: string, to: string, items: DepositDayRow[]}>}
+ */
+export const depositsPerDay = (period) => call('GET', `/payments/deposits/daily?${new URLSearchParams(period)}`);
 /** @returns {Promise<{rules_version: number, window_hours: number, as_of: string, items: ProviderOverview[]}>} */
 export const providers = () => call('GET', '/payments/providers');
 /**

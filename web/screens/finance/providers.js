@@ -69,7 +69,7 @@ export async function render(ctx) {
   );
 }
 
-/** @param {api.ProviderHealthRecord | null} record */
+/** @param {api.ProviderHealthRecord | undefined} record */
 function healthSet(record) {
   if (!record) return 'Never set: up.';
   const by = record.set_by ? ` by ${record.set_by}` : '';

@@ -7,8 +7,9 @@ use brokeros_payments::model::stats::Health;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 use super::{ApiReply, AppState};
+use brokeros_payments::deposits::per_day;
 use brokeros_payments::routing::{self, HealthSetter};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -71,6 +72,21 @@ async fn providers(
     ))
 }
 
+/// Deposits per UTC day by provider over a period (at most 93 days): counts and amounts per
+/// currency and status, each deposit in the day it was created and the status it has now.
+#[utoipa::path(get, path = "/payments/deposits/daily", params(per_day::DepositsPerDayFilter),
+    responses((status = 200, body = per_day::DepositsPerDay)))]
+async fn deposits_per_day(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<per_day::DepositsPerDay>> {
+    let filter = query(&uri)?;
+    Ok(axum::Json(
+        per_day::deposits_per_day(&state.services.payments, &p, filter).await?,
+    ))
+}
+
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
 #[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
     responses((status = 200, body = Value)))]
@@ -99,5 +115,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routing_rules, update_routing_rules))
         .routes(routes!(providers))
+        .routes(routes!(deposits_per_day))
         .routes(routes!(set_provider_health))
 }

@@ -15,7 +15,7 @@ use crate::model::events::{PaymentEvent, PaymentEventKind};
 use brokeros_kernel::money::Money;
 use brokeros_kernel::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DepositStatus {
     /// Created; no provider asked yet.

@@ -21,7 +21,7 @@
 //! Outage detection ([`detect_outages`]) changes health as the system actor
 //! `payments-outage-detector`, and never makes a health set by ops better.
 
-mod repo;
+pub(crate) mod repo;
 pub mod rules;
 pub mod stats;
 

@@ -269,6 +269,7 @@ pub struct ProviderOverview {
     pub health: Health,
     /// The last setting of its health (by finance, an admin or outage detection); absent when
     /// it was never set.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_set: Option<ProviderHealthRecord>,
     /// Attempts' outcomes over the rules' success-rate window (`window_hours`).
     pub recent: OutcomeCounts,
