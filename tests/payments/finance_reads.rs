@@ -1,5 +1,6 @@
 //! What finance reads of payments: the providers with their health and routing statistics
-//! (`GET /payments/providers`) and deposits per day by provider (`GET /payments/deposits/daily`).
+//! (`GET /payments/providers`), deposits per day by provider (`GET /payments/deposits/daily`), and
+//! a client's trading accounts with their money on the platform (`GET /clients/{id}/accounts`).
 
 use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
@@ -155,5 +156,70 @@ pub async fn deposits_per_day_count_and_add_up_by_provider_status_and_currency(a
             .await;
         assert_eq!(status, 403, "{role:?}: {reply}");
     }
+    assert_eq!(app.counts().await, before, "reads write nothing");
+}
+
+pub async fn trading_accounts_show_the_platform_s_balance_and_equity(app: App) {
+    app.run_payment_providers();
+    let finance = token("finance-1", Role::Finance);
+    let client_id = approved_client(&app, "Berg").await;
+    app.create_deposit(&client_id, "dep_acct", "75.25", "USD")
+        .await;
+    let (_, deposit) = deposit_finished(&app, "dep_acct").await;
+    assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
+    let login = deposit["funding"]["login"].as_u64().unwrap();
+    let path = format!("/clients/{client_id}/accounts");
+
+    let before = app.counts().await;
+    // Finance, and the account manager who registered the client.
+    for reader in [finance.clone(), token("sales-1", Role::Sales)] {
+        let (status, accounts) = app.send(Call::get(&path).token(&reader)).await;
+        assert_eq!(status, 200, "{accounts}");
+        assert_eq!(accounts["client_id"], client_id.as_str());
+        let items = accounts["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{accounts}");
+        let account = &items[0];
+        assert_eq!(account["login"], login, "{account}");
+        assert_eq!(account["currency"], "USD", "{account}");
+        let platform = app
+            .services
+            .ports
+            .trading
+            .account_state(login)
+            .await
+            .unwrap();
+        assert_eq!(
+            platform.balance,
+            Decimal::new(7_525, 2),
+            "the deposit's funding"
+        );
+        assert_eq!(
+            account["balance"],
+            platform.balance.to_string(),
+            "{account}"
+        );
+        assert_eq!(account["equity"], platform.equity.to_string(), "{account}");
+        assert_eq!(
+            account["free_margin"],
+            platform.free_margin.to_string(),
+            "{account}"
+        );
+    }
+
+    for stranger in [
+        token("portal-mallory", Role::Client),
+        token("sales-2", Role::Sales),
+    ] {
+        let (status, reply) = app.send(Call::get(&path).token(&stranger)).await;
+        assert_eq!(status, 403, "{reply}");
+    }
+    let (status, reply) = app
+        .send(Call::get("/clients/client_nobody/accounts").token(&finance))
+        .await;
+    assert_eq!(status, 404, "{reply}");
+    // A platform that does not answer fails the read; it never shows a balance of zero.
+    app.platform.fail_next_calls(1);
+    let (status, reply) = app.send(Call::get(&path).token(&finance)).await;
+    assert_eq!(status, 503, "{reply}");
     assert_eq!(app.counts().await, before, "reads write nothing");
 }

@@ -44,6 +44,7 @@ brokeros_tests::scenarios! {
     a_platform_refusal_fails_the_transfer_with_the_books_balanced => new,
     providers_show_their_health_who_set_it_and_routing_statistics => new,
     deposits_per_day_count_and_add_up_by_provider_status_and_currency => new,
+    trading_accounts_show_the_platform_s_balance_and_equity => new,
 }
 
 /// The scenarios whose routing could rest on an index read (the providers' health), over

@@ -231,6 +231,23 @@ export const kyc = (id) => call('GET', `/clients/${seg(id)}/kyc`);
 /** @param {string} id @returns {Promise<Wallet>} */
 export const wallet = (id) => call('GET', `/clients/${seg(id)}/wallet`);
 /**
+ * A trading account with its money as the platform reports it now (decimal strings, in `currency`).
+ * @typedef {Object} TradingAccountBalance
+ * @property {number} login
+ * @property {string} group
+ * @property {number} leverage
+ * @property {string} currency
+ * @property {string} [opened_at]
+ * @property {string} balance
+ * @property {string} credit
+ * @property {string} floating_profit
+ * @property {string} equity
+ * @property {string} margin
+ * @property {string} free_margin
+ */
+/** @param {string} id @returns {Promise<{client_id: string, items: TradingAccountBalance[]}>} */
+export const tradingAccounts = (id) => call('GET', `/clients/${seg(id)}/accounts`);
+/**
  * @param {string} id @param {string} currency @param {string | null} [cursor]
  * @returns {Promise<Page<WalletEntry>>} newest first
  */

@@ -1,0 +1,78 @@
+//! A client's trading accounts with their money as the trading platform reports it now
+//! (balance, credit, equity, margin), for the client portal and the back office.
+
+use brokeros_kernel::principal::Principal;
+use brokeros_kernel::{Result, normalize};
+use brokeros_trading::{Decimal, platform_error};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::{Services, authorize_client_read, load_client};
+
+/// One trading account of a client, with its money on the platform, in its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TradingAccountBalance {
+    pub login: u64,
+    pub group: String,
+    pub leverage: u32,
+    pub currency: String,
+    /// When the platform opened it; absent on accounts recorded before it was kept.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub opened_at: Option<OffsetDateTime>,
+    /// Deposits less withdrawals plus the results of closed deals.
+    pub balance: Decimal,
+    pub credit: Decimal,
+    /// The result open positions would have if closed now.
+    pub floating_profit: Decimal,
+    /// `balance + credit + floating_profit`.
+    pub equity: Decimal,
+    /// Held as margin by open positions.
+    pub margin: Decimal,
+    /// `equity - margin`: what new positions (or a transfer out) may use.
+    pub free_margin: Decimal,
+}
+
+/// A client's trading accounts, in the order they were opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TradingAccounts {
+    pub client_id: String,
+    pub items: Vec<TradingAccountBalance>,
+}
+
+/// The client's trading accounts with their money read from the trading platform now: whoever
+/// may read the client (the client themself, finance, compliance, admins, their account
+/// manager). A platform that does not answer fails the read (503), it is not shown as zero.
+pub async fn trading_accounts(
+    services: &Services,
+    principal: &Principal,
+    client_id: &str,
+) -> Result<TradingAccounts> {
+    let client_id = normalize::code("client_id", client_id, 80)?;
+    let client = load_client(services, &client_id).await?.entity;
+    authorize_client_read(principal, &client)?;
+    let mut items = Vec::with_capacity(client.trading_accounts.len());
+    for account in &client.trading_accounts {
+        let state = services
+            .trading
+            .account_state(account.login)
+            .await
+            .map_err(platform_error)?;
+        items.push(TradingAccountBalance {
+            login: account.login,
+            group: account.group.clone(),
+            leverage: account.leverage,
+            currency: state.currency,
+            opened_at: account.opened_at,
+            balance: state.balance,
+            credit: state.credit,
+            floating_profit: state.floating_profit,
+            equity: state.equity,
+            margin: state.margin,
+            free_margin: state.free_margin,
+        });
+    }
+    Ok(TradingAccounts { client_id, items })
+}
