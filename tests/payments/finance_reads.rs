@@ -194,13 +194,17 @@ pub async fn trading_accounts_show_the_platform_s_balance_and_equity(app: App) {
             "the deposit's funding"
         );
         assert_eq!(
-            account["balance"],
+            account["money"]["balance"],
             platform.balance.to_string(),
             "{account}"
         );
-        assert_eq!(account["equity"], platform.equity.to_string(), "{account}");
         assert_eq!(
-            account["free_margin"],
+            account["money"]["equity"],
+            platform.equity.to_string(),
+            "{account}"
+        );
+        assert_eq!(
+            account["money"]["free_margin"],
             platform.free_margin.to_string(),
             "{account}"
         );

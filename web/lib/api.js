@@ -238,12 +238,7 @@ export const wallet = (id) => call('GET', `/clients/${seg(id)}/wallet`);
  * @property {number} leverage
  * @property {string} currency
  * @property {string} [opened_at]
- * @property {string} balance
- * @property {string} credit
- * @property {string} floating_profit
- * @property {string} equity
- * @property {string} margin
- * @property {string} free_margin
+ * @property {{balance: string, credit: string, floating_profit: string, equity: string, margin: string, free_margin: string, currency: string}} money
  */
 /** @param {string} id @returns {Promise<{client_id: string, items: TradingAccountBalance[]}>} */
 export const tradingAccounts = (id) => call('GET', `/clients/${seg(id)}/accounts`);

@@ -3,36 +3,19 @@
 
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Result, normalize};
-use brokeros_trading::{Decimal, platform_error};
+use brokeros_trading::{AccountState, platform_error};
 use serde::Serialize;
-use time::OffsetDateTime;
 
+use crate::model::AccountRef;
 use crate::{Services, authorize_client_read, load_client};
 
 /// One trading account of a client, with its money on the platform, in its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TradingAccountBalance {
-    pub login: u64,
-    pub group: String,
-    pub leverage: u32,
-    pub currency: String,
-    /// When the platform opened it; absent on accounts recorded before it was kept.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub opened_at: Option<OffsetDateTime>,
-    /// Deposits less withdrawals plus the results of closed deals.
-    pub balance: Decimal,
-    pub credit: Decimal,
-    /// The result open positions would have if closed now.
-    pub floating_profit: Decimal,
-    /// `balance + credit + floating_profit`.
-    pub equity: Decimal,
-    /// Held as margin by open positions.
-    pub margin: Decimal,
-    /// `equity - margin`: what new positions (or a transfer out) may use.
-    pub free_margin: Decimal,
+    #[serde(flatten)]
+    pub account: AccountRef,
+    /// Balance, credit, equity and margin as the platform reports them now.
+    pub money: AccountState,
 }
 
 /// A client's trading accounts, in the order they were opened.
@@ -61,17 +44,8 @@ pub async fn trading_accounts(
             .await
             .map_err(platform_error)?;
         items.push(TradingAccountBalance {
-            login: account.login,
-            group: account.group.clone(),
-            leverage: account.leverage,
-            currency: state.currency,
-            opened_at: account.opened_at,
-            balance: state.balance,
-            credit: state.credit,
-            floating_profit: state.floating_profit,
-            equity: state.equity,
-            margin: state.margin,
-            free_margin: state.free_margin,
+            account: account.clone(),
+            money: state,
         });
     }
     Ok(TradingAccounts { client_id, items })

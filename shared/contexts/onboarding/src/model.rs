@@ -112,7 +112,7 @@ impl KycStatus {
 }
 
 /// A trading account opened for a client on the trading platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountRef {
     pub login: u64,
     pub group: String,
