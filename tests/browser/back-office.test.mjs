@@ -239,6 +239,7 @@ test('finance: deposits with their attempts per day, a reconciliation, routing r
   assert.match(await deposit.innerText(), /Credited/);
   assert.match(await deposit.innerText(), /rules v1/, 'each attempt says why routing chose its provider');
   await finance.locator('svg.chart-stacked').waitFor();
+  assert.match(await finance.getByTestId('deposits-per-day').innerText(), /Credited/, 'the API counts the credited deposits of the period');
   assert.match(await finance.locator('main').innerText(), new RegExp(`${today()}`), 'the per-day table has today');
   await shoot(finance, 'finance-deposits');
 
@@ -285,6 +286,10 @@ test('finance: deposits with their attempts per day, a reconciliation, routing r
   await finance.locator('input[name=note]').fill('INC-42 acquirer outage');
   await finance.getByRole('button', { name: 'Set health' }).click();
   await notice(finance, 'globalpay is down');
+  const provider = await finance.locator('tr[data-row="globalpay"]').innerText();
+  assert.match(provider, /Down/, 'the table reads the health in force');
+  assert.match(provider, /by finance-1/, 'and who set it');
+  assert.match(provider, /INC-42 acquirer outage/);
   await shoot(finance, 'finance-providers');
   await finance.locator('select[name=provider]').selectOption('globalpay');
   await finance.locator('select[name=health]').selectOption('up');

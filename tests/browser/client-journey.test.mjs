@@ -80,6 +80,13 @@ test('a client registers, onboards, deposits, transfers and withdraws; finance a
   await client.getByText('Funded: on trading account').waitFor({ timeout: 10_000 });
   await shoot(client, 'client-deposit-status', { phone: true });
 
+  // The overview reads the trading account's money from the platform.
+  await navTo(client, 'Overview');
+  await screen(client, 'client-home');
+  const account = client.locator('tbody tr[data-row]').first();
+  await account.waitFor();
+  assert.match(await account.innerText(), /2,500\.00 USD/, 'balance and equity after the funding');
+
   // The deposit funded the trading account: 2000.00 back to the wallet.
   await navTo(client, 'Transfer');
   await screen(client, 'client-transfer');

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::harness::App;
 
 /// A KYC-approved client (their trading account is in USD).
-async fn approved_client(app: &App, last_name: &str) -> String {
+pub async fn approved_client(app: &App, last_name: &str) -> String {
     let client_id = app.register(last_name, "C01X00T47").await;
     let (_, arn) = app.start(&client_id).await;
     app.finished(&arn).await;
@@ -63,7 +63,7 @@ async fn wallet(app: &App, client_id: &str) -> (Decimal, Decimal) {
 }
 
 /// Waits for the deposit's workflow to end and answers its status and the deposit.
-async fn deposit_finished(app: &App, deposit_id: &str) -> (String, Value) {
+pub async fn deposit_finished(app: &App, deposit_id: &str) -> (String, Value) {
     let arn = brokeros_sfn::execution_arn("deposit", deposit_id);
     let execution = app.finished(&arn).await;
     (

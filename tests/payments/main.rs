@@ -4,6 +4,7 @@
 
 mod deposit_flows;
 mod deposits;
+mod finance_reads;
 mod psp_webhook;
 mod transfers;
 mod wallet;
@@ -11,6 +12,7 @@ mod wallet;
 use brokeros_tests::app as harness;
 use deposit_flows::*;
 use deposits::*;
+use finance_reads::*;
 use psp_webhook::*;
 use transfers::*;
 use wallet::*;
@@ -40,6 +42,9 @@ brokeros_tests::scenarios! {
     a_deposit_moved_back_to_the_wallet_can_be_withdrawn => new,
     bad_transfer_requests_write_nothing => new,
     a_platform_refusal_fails_the_transfer_with_the_books_balanced => new,
+    providers_show_their_health_who_set_it_and_routing_statistics => new,
+    deposits_per_day_count_and_add_up_by_provider_status_and_currency => new,
+    trading_accounts_show_the_platform_s_balance_and_equity => new,
 }
 
 /// The scenarios whose routing could rest on an index read (the providers' health), over

@@ -231,6 +231,18 @@ export const kyc = (id) => call('GET', `/clients/${seg(id)}/kyc`);
 /** @param {string} id @returns {Promise<Wallet>} */
 export const wallet = (id) => call('GET', `/clients/${seg(id)}/wallet`);
 /**
+ * A trading account with its money as the platform reports it now (decimal strings, in `currency`).
+ * @typedef {Object} TradingAccountBalance
+ * @property {number} login
+ * @property {string} group
+ * @property {number} leverage
+ * @property {string} currency
+ * @property {string} [opened_at]
+ * @property {{balance: string, credit: string, floating_profit: string, equity: string, margin: string, free_margin: string, currency: string}} money
+ */
+/** @param {string} id @returns {Promise<{client_id: string, items: TradingAccountBalance[]}>} */
+export const tradingAccounts = (id) => call('GET', `/clients/${seg(id)}/accounts`);
+/**
  * @param {string} id @param {string} currency @param {string | null} [cursor]
  * @returns {Promise<Page<WalletEntry>>} newest first
  */
@@ -440,8 +452,34 @@ export const routingRules = () => call('GET', '/payments/routing');
 /** @param {string} document  the next version, as typed (the API checks it) */
 export const putRoutingRules = (document) => call('PUT', '/payments/routing', undefined, { text: document });
 /**
+ * A provider's health as set: by whom (`set_by`: a user, or the outage detector), when and why.
+ * @typedef {{provider_id: string, health: string, note: string, source: string, since: string, set_by?: string}} ProviderHealthRecord
+ */
+/**
+ * @typedef {Object} ProviderOverview
+ * @property {string} id
+ * @property {string} name
+ * @property {boolean} enabled
+ * @property {string[]} methods
+ * @property {string} health                      what routing reads (`up` when never set)
+ * @property {ProviderHealthRecord} [health_set]  absent when never set
+ * @property {{succeeded: number, declined: number, failed: number}} recent  over `window_hours`
+ * @property {Record<string, string>} volume_today  per currency, decimal strings
+ */
+/**
+ * One UTC day's deposits of a provider (absent: none was asked), status and currency.
+ * @typedef {{day: string, provider?: string, status: string, currency: string, count: number, amount: string}} DepositDayRow
+ */
+/**
+ * Deposits per UTC day by provider, `from` to `to` (days, both included, at most 93).
+ * @param {{from: string, to: string}} period @returns {Promise<{from: string, to: string, items: DepositDayRow[]}>}
+ */
+export const depositsPerDay = (period) => call('GET', `/payments/deposits/daily?${new URLSearchParams(period)}`);
+/** @returns {Promise<{rules_version: number, window_hours: number, as_of: string, items: ProviderOverview[]}>} */
+export const providers = () => call('GET', '/payments/providers');
+/**
  * @param {string} provider @param {{health: string, note: string}} body
- * @returns {Promise<{provider_id: string, health: string, note: string, source: string, since: string}>}
+ * @returns {Promise<ProviderHealthRecord>}
  */
 export const setProviderHealth = (provider, body) => call('PUT', `/payments/providers/${seg(provider)}/health`, body);
 /** @param {string} provider @param {string} report  the settlement report's CSV @returns {Promise<{run: ReconRun, items: ReconItem[]}>} */

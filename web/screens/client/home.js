@@ -1,5 +1,6 @@
 // @ts-check
-// The client's overview: status, the next step, trading accounts and wallet balances.
+// The client's overview: status, the next step, trading accounts with their balance and equity
+// on the trading platform (GET /clients/{id}/accounts), and wallet balances.
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
@@ -15,7 +16,7 @@ export async function render(ctx) {
   const client = await myClient();
   if (!client) return register.render(ctx);
   const approved = client.kyc_status === 'approved';
-  const wallet = approved ? await api.wallet(client.id) : null;
+  const [wallet, accounts] = approved ? await Promise.all([api.wallet(client.id), api.tradingAccounts(client.id)]) : [null, null];
   return h(
     'section',
     { 'data-screen': 'client-home' },
@@ -33,13 +34,16 @@ export async function render(ctx) {
           h('h2', null, 'Trading accounts'),
           table({
             caption: 'Trading accounts',
-            rows: client.trading_accounts ?? [],
+            rows: accounts?.items ?? [],
             empty: 'No trading account yet.',
+            rowId: (a) => String(a.login),
             columns: [
               { label: 'Login', cell: (a) => String(a.login) },
-              { label: 'Currency', cell: (a) => a.currency },
               { label: 'Group', cell: (a) => a.group },
               { label: 'Leverage', cell: (a) => `1:${a.leverage}` },
+              { label: 'Balance', cell: (a) => money(a.money.balance, a.money.currency), class: 'num' },
+              { label: 'Equity', cell: (a) => money(a.money.equity, a.money.currency), class: 'num' },
+              { label: 'Free margin', cell: (a) => money(a.money.free_margin, a.money.currency), class: 'num' },
             ],
           }),
           h('h2', null, 'Wallet'),

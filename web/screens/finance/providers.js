@@ -1,13 +1,12 @@
 // @ts-check
-// Payment providers' health as ops set it by hand (an incident, a maintenance window): routing
-// skips a provider that is down. The API answers what was set but has no read of the current
-// health: it shows in each deposit's attempts ("health up" in the routing reason), and the last
-// change made here is said after it.
+// Payment providers' health (who set it, when, why) and the statistics routing ranks them by
+// (GET /payments/providers), and setting it by hand for an incident or a maintenance window:
+// routing skips a provider that is down.
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { form } from '../../lib/form.js';
-import { when, words } from '../../lib/format.js';
+import { badge, money, when, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
 import { doneNotice, goSaying } from '../../lib/notice.js';
 
@@ -17,8 +16,7 @@ const HEALTH = ['up', 'degraded', 'down'];
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
-  const rules = await api.routingRules();
-  const latest = rules.items[rules.items.length - 1];
+  const overview = await api.providers();
   return h(
     'section',
     { 'data-screen': 'finance-providers' },
@@ -34,7 +32,7 @@ export async function render(ctx) {
         legend: 'Set a provider\'s health',
         submit: 'Set health',
         fields: [
-          { name: 'provider', label: 'Provider', type: 'select', options: latest.providers.map((p) => ({ value: p.id, label: `${p.id} (${p.methods.join(', ')})` })) },
+          { name: 'provider', label: 'Provider', type: 'select', options: overview.items.map((p) => ({ value: p.id, label: `${p.id} (${p.methods.join(', ')})` })) },
           { name: 'health', label: 'Health', type: 'select', options: HEALTH.map((v) => ({ value: v, label: words(v) })) },
           { name: 'note', label: 'Why', hint: 'An incident or a ticket: kept in the audit trail.' },
         ],
@@ -45,16 +43,35 @@ export async function render(ctx) {
       }),
     ),
     table({
-      caption: `Providers of the routing rules in force (v${latest.version})`,
-      rows: latest.providers,
+      caption: `Providers of the routing rules in force (v${overview.rules_version}) as of ${when(overview.as_of)}`,
+      rows: overview.items,
       empty: 'No provider in the routing rules.',
       rowId: (p) => p.id,
       columns: [
         { label: 'Provider', cell: (p) => [h('strong', null, p.id), h('br'), h('span', { class: 'hint' }, p.name)] },
-        { label: 'Methods', cell: (p) => p.methods.join(', ') },
+        { label: 'Methods', cell: (p) => p.methods.map(words).join(', ') },
         { label: 'Enabled in the rules', cell: (p) => (p.enabled ? 'Yes' : 'No') },
+        { label: 'Health', cell: (p) => [badge(p.health), h('p', { class: 'hint' }, healthSet(p.health_set))] },
+        {
+          label: `Attempts (last ${overview.window_hours} h)`,
+          cell: (p) => `${p.recent.succeeded} succeeded, ${p.recent.declined} declined, ${p.recent.failed} failed`,
+        },
+        {
+          label: 'Volume today (UTC)',
+          cell: (p) => {
+            const volumes = Object.entries(p.volume_today);
+            return volumes.length ? volumes.map(([currency, value]) => h('div', null, money(value, currency))) : 'None';
+          },
+          class: 'num',
+        },
       ],
     }),
-    h('p', { class: 'hint' }, 'The API has no read of the current health: each deposit\'s attempt says what routing saw ("health up"), under Finance → Deposits.'),
   );
+}
+
+/** @param {api.ProviderHealthRecord | undefined} record */
+function healthSet(record) {
+  if (!record) return 'Never set: up.';
+  const by = record.set_by ? ` by ${record.set_by}` : '';
+  return `Set${by} (${words(record.source)}) ${when(record.since)}: ${record.note}`;
 }

@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody};
+use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 use super::{ApiReply, AppState};
+use brokeros_payments::deposits::per_day;
 use brokeros_payments::routing::{self, HealthSetter};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -59,6 +60,34 @@ pub(super) struct SetHealth {
     note: String,
 }
 
+/// The providers of the routing rules in force: each one's health (who set it, when, why) and
+/// the statistics routing ranks it by (recent outcomes, today's volume per currency).
+#[utoipa::path(get, path = "/payments/providers",
+    responses((status = 200, body = routing::ProvidersOverview)))]
+async fn providers(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> ApiResult<axum::Json<routing::ProvidersOverview>> {
+    Ok(axum::Json(
+        routing::providers_overview(&state.services.payments, &p).await?,
+    ))
+}
+
+/// Deposits per UTC day by provider over a period (at most 93 days): counts and amounts per
+/// currency and status, each deposit in the day it was created and the status it has now.
+#[utoipa::path(get, path = "/payments/deposits/daily", params(per_day::DepositsPerDayFilter),
+    responses((status = 200, body = per_day::DepositsPerDay)))]
+async fn deposits_per_day(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    uri: axum::http::Uri,
+) -> ApiResult<axum::Json<per_day::DepositsPerDay>> {
+    let filter = query(&uri)?;
+    Ok(axum::Json(
+        per_day::deposits_per_day(&state.services.payments, &p, filter).await?,
+    ))
+}
+
 /// Sets a provider's health by hand (an incident, a maintenance window); routing reads it.
 #[utoipa::path(put, path = "/payments/providers/{id}/health", request_body = SetHealth,
     responses((status = 200, body = brokeros_payments::model::stats::ProviderHealthRecord)))]
@@ -86,5 +115,7 @@ async fn set_provider_health(
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routing_rules, update_routing_rules))
+        .routes(routes!(providers))
+        .routes(routes!(deposits_per_day))
         .routes(routes!(set_provider_health))
 }

@@ -452,6 +452,21 @@ async fn wallet_balances(
     ))
 }
 
+/// A client's trading accounts with their balance, credit, equity and margin as the trading
+/// platform reports them now, each in its currency.
+#[utoipa::path(get, path = "/clients/{id}/accounts",
+    responses((status = 200, body = brokeros_onboarding::accounts::TradingAccounts)))]
+async fn trading_accounts(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<brokeros_onboarding::accounts::TradingAccounts>> {
+    Ok(axum::Json(
+        brokeros_onboarding::accounts::trading_accounts(&state.services.onboarding, &p, &id)
+            .await?,
+    ))
+}
+
 /// A wallet's postings in one currency, newest first.
 #[utoipa::path(get, path = "/clients/{id}/wallet/{currency}/transactions",
     params(brokeros_kernel::PageParams),
@@ -754,6 +769,7 @@ fn crm() -> OpenApiRouter<AppState> {
         .routes(routes!(add_document))
         .routes(routes!(client_kyc))
         .routes(routes!(wallet_balances))
+        .routes(routes!(trading_accounts))
         .routes(routes!(create_deposit, list_deposits))
         .routes(routes!(get_deposit))
         .routes(routes!(list_withdrawals))

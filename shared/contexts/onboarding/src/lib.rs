@@ -3,6 +3,7 @@
 //! the Lambdas and, in-process, under the local engine).
 
 pub(crate) mod account_task;
+pub mod accounts;
 pub mod clients;
 pub mod config;
 pub mod keys;

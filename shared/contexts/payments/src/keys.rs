@@ -56,6 +56,11 @@ pub fn deposits_by_client(client_id: &str) -> String {
     format!("DEPOSITS#{client_id}")
 }
 
+/// The deposits created on one UTC day (gsi2), for the per-day figures finance reads.
+pub fn deposits_by_day(day: time::Date) -> String {
+    format!("DEPOSITS#DAY#{}", utc_day(day))
+}
+
 pub fn unmatched_payment(provider: &str, event_id: &str) -> Key {
     Key::new(format!("UNMATCHED#{provider}#{event_id}"), "UNMATCHED")
 }

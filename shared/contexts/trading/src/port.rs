@@ -119,7 +119,7 @@ pub struct OperationReceipt {
 }
 
 /// An account's money at one moment, in its currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountState {
     pub login: u64,
     pub currency: String,

@@ -33,6 +33,7 @@ use brokeros_kernel::outbox;
 use brokeros_kernel::workflow::Machine;
 
 pub mod model;
+pub mod per_day;
 mod repo;
 pub mod tasks;
 

@@ -3,10 +3,12 @@
 
 use crate::deposits::model::Deposit;
 use crate::model::events::PaymentEvent;
-use brokeros_kernel::changeset::Entity;
+use crate::routing::repo::stats::query_all;
+use brokeros_kernel::changeset::{Entity, decode};
 use brokeros_kernel::{Core, Error, Result};
-use brokeros_store::{Condition, Index, Item, Key, Table, WriteOp};
+use brokeros_store::{Condition, Index, Item, Key, Query, Table, WriteOp};
 use serde::{Deserialize, Serialize};
+use time::{Date, UtcOffset};
 
 use crate::keys;
 
@@ -23,12 +25,31 @@ impl Entity for Deposit {
     }
 
     fn indexes(&self) -> Vec<(Index, String, String)> {
-        vec![(
-            Index::Gsi1,
-            keys::deposits_by_client(&self.client_id),
-            keys::by_time(self.created_at, &self.id),
-        )]
+        let by_time = keys::by_time(self.created_at, &self.id);
+        vec![
+            (
+                Index::Gsi1,
+                keys::deposits_by_client(&self.client_id),
+                by_time.clone(),
+            ),
+            (
+                Index::Gsi2,
+                keys::deposits_by_day(self.created_at.to_offset(UtcOffset::UTC).date()),
+                by_time,
+            ),
+        ]
     }
+}
+
+/// Every deposit created on the UTC day `day` (an index read: a deposit shows a moment after
+/// it is written, with the state it had then).
+pub(crate) async fn deposits_of_day(services: &Core, day: Date) -> Result<Vec<Deposit>> {
+    let query = Query::new(Table::Main, Some(Index::Gsi2), keys::deposits_by_day(day));
+    query_all(services, query)
+        .await?
+        .iter()
+        .map(|item| decode::<Deposit>(item).map(|stored| stored.entity))
+        .collect()
 }
 
 /// The client's latest deposits, newest first (at most `limit`): where withdrawals may send

@@ -67,12 +67,15 @@ pub struct ProviderHealthRecord {
     pub note: String,
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
+    /// The user (or the outage detector) who set it; absent on records set before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<String>,
 }
 
 /// Outcomes of attempts at a provider over some window. A decline is the provider (or the
 /// issuer) refusing the payment; a failure is the provider not answering properly (an error,
 /// an outage, a timeout), which is what outage detection looks at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutcomeCounts {
     pub succeeded: u64,
     pub declined: u64,

@@ -21,7 +21,7 @@
 //! Outage detection ([`detect_outages`]) changes health as the system actor
 //! `payments-outage-detector`, and never makes a health set by ops better.
 
-mod repo;
+pub(crate) mod repo;
 pub mod rules;
 pub mod stats;
 
@@ -40,8 +40,8 @@ pub use rules::{
     routing_rules_version, update_routing_rules,
 };
 pub use stats::{
-    HealthSetter, OUTAGE_DETECTOR, detect_outages, load_routing_stats, run_outage_detection,
-    set_provider_health,
+    HealthSetter, OUTAGE_DETECTOR, ProviderOverview, ProvidersOverview, detect_outages,
+    load_routing_stats, providers_overview, run_outage_detection, set_provider_health,
 };
 
 /// The roles that may change the routing rules and set a provider's health.

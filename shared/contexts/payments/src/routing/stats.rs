@@ -17,12 +17,16 @@
 //! volume (one partition) and the outcomes of the rules' success-rate window (one partition
 //! per UTC day the window touches): a handful of queries whatever the number of providers.
 
+use std::collections::BTreeMap;
+
 use crate::model::{
-    Health, HealthSource, ProviderHealthRecord, RoutingRules, RoutingStats, assess_health,
+    Decimal, Health, HealthSource, OutcomeCounts, PaymentMethod, ProviderHealthRecord,
+    RoutingRules, RoutingStats, assess_health,
 };
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::principal::Principal;
 use brokeros_kernel::{Error, Result, normalize};
+use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::RULES_EDITORS;
@@ -114,6 +118,7 @@ async fn set_health(
                 source,
                 note: note.clone(),
                 since: ctx.now,
+                set_by: Some(ctx.actor.id.clone()),
             };
             match &stored {
                 Some(before) => changes.update(
@@ -249,4 +254,77 @@ pub async fn load_routing_stats(
         stats.provider_mut(&id).volume_today = volumes;
     }
     Ok(stats)
+}
+
+/// One provider of the rules in force as finance watches it: its health (and who set it), and
+/// the statistics routing ranks it by.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProviderOverview {
+    pub id: String,
+    pub name: String,
+    /// Whether the rules in force let routing choose it at all.
+    pub enabled: bool,
+    pub methods: Vec<PaymentMethod>,
+    /// The health routing reads: `up` for a provider whose health was never set.
+    pub health: Health,
+    /// The last setting of its health (by finance, an admin or outage detection); absent when
+    /// it was never set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_set: Option<ProviderHealthRecord>,
+    /// Attempts' outcomes over the rules' success-rate window (`window_hours`).
+    pub recent: OutcomeCounts,
+    /// Volume accepted on the UTC day of `as_of`, per currency (what daily caps measure).
+    pub volume_today: BTreeMap<String, Decimal>,
+}
+
+/// The providers of the routing rules in force with their health and routing statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProvidersOverview {
+    /// The version of the routing rules in force.
+    pub rules_version: u32,
+    /// The success-rate window of the rules' ranking policy, in hours.
+    pub window_hours: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub as_of: OffsetDateTime,
+    pub items: Vec<ProviderOverview>,
+}
+
+/// The providers of the rules in force with their health and the statistics routing reads
+/// now (the same reads as [`load_routing_stats`]): for finance and admins, who set the health.
+pub async fn providers_overview(
+    services: &Core,
+    principal: &Principal,
+) -> Result<ProvidersOverview> {
+    principal.require_any(&RULES_EDITORS, "read the payment providers' health")?;
+    let as_of = services.clock.now();
+    let rules = active_routing_rules(services).await?;
+    let document = rules.document();
+    let window_hours = document.ranking.success_rate_window_hours;
+    let mut records =
+        health_records(services, document.providers.iter().map(|p| p.id.as_str())).await?;
+    let mut outcomes = window_outcomes(services, as_of, window_hours).await?;
+    let mut volumes = day_volumes(services, as_of).await?;
+    let items = document
+        .providers
+        .iter()
+        .map(|provider| {
+            let health_set = records.remove(&provider.id);
+            ProviderOverview {
+                id: provider.id.clone(),
+                name: provider.name.clone(),
+                enabled: provider.enabled,
+                methods: provider.methods.iter().copied().collect(),
+                health: health_set.as_ref().map_or(Health::Up, |r| r.health),
+                health_set,
+                recent: outcomes.remove(&provider.id).unwrap_or_default(),
+                volume_today: volumes.remove(&provider.id).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(ProvidersOverview {
+        rules_version: rules.version(),
+        window_hours,
+        as_of,
+        items,
+    })
 }

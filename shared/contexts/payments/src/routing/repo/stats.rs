@@ -126,7 +126,8 @@ pub async fn outcome_increment(
     outcome_put(key, current.as_ref(), outcome)
 }
 
-async fn query_all(services: &Core, query: Query) -> Result<Vec<Item>> {
+/// Every item `query` matches, page after page.
+pub(crate) async fn query_all(services: &Core, query: Query) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
