@@ -5,8 +5,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// `tsc -p web/jsconfig.json` checks the app's JSDoc types (tests/run.sh); browsers never ask for it.
-const NOT_SERVED: &str = "jsconfig.json";
+/// `tsc -p web/jsconfig.json` checks the app's JSDoc types (tests/run.sh) with the declarations
+/// generated from the API's contract (`*.d.ts`); browsers never ask for either.
+const TYPE_CHECKER_SETTINGS: &str = "jsconfig.json";
+const TYPE_DECLARATIONS: &str = ".d.ts";
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -34,7 +36,9 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
         // Editors' swap and backup files, and the type checker's settings, are no part of the app.
         if path.file_name().is_some_and(|n| {
             let name = n.to_string_lossy();
-            name.starts_with('.') || name == NOT_SERVED
+            name.starts_with('.')
+                || name == TYPE_CHECKER_SETTINGS
+                || name.ends_with(TYPE_DECLARATIONS)
         }) {
             continue;
         }

@@ -114,8 +114,9 @@ JSON
 # browsers on every load and kept at the edge until the invalidation below.
 entry_cache="no-cache"
 module_cache="public, max-age=0, must-revalidate, s-maxage=31536000"
-# Not the app: the page (uploaded at /), a config.json of a local copy, dotfiles (editors').
-modules=(--exclude index.html --exclude config.json --exclude '.*' --exclude '*/.*')
+# Not the app: the page (uploaded at /), a config.json of a local copy, dotfiles (editors'), the
+# type checker's settings and the declarations it reads (tsc only, never loaded by browsers).
+modules=(--exclude index.html --exclude config.json --exclude '.*' --exclude '*/.*' --exclude jsconfig.json --exclude '*.d.ts')
 
 # Order: the modules first, then the index.html that imports them and the config.json it
 # reads; files no longer in web/ are removed last, so a page loaded meanwhile finds them.

@@ -96,4 +96,15 @@ cargo test --workspace --locked
 # brokeros binary the tests above built, each file with its own `brokeros serve` on a free
 # loopback port; screenshots and first-load measurements in target/screenshots/.
 cargo build -p brokeros --locked
+
+# The web app's API types (web/lib/api-schema.d.ts, what tsc checked above) are generated from
+# the API's contract: a stale file fails here. Checked here, not before tsc, because it needs
+# the binary (`brokeros openapi`), built just above for the browser tests anyway.
+"${CARGO_TARGET_DIR:-target}/debug/brokeros" openapi |
+  tools/node_modules/.bin/openapi-typescript --empty-objects-unknown |
+  diff -u web/lib/api-schema.d.ts - >/dev/null ||
+  { echo "error: web/lib/api-schema.d.ts is not what the API's contract generates: regenerate it with" >&2
+    echo "  cargo run -q -p brokeros -- openapi | tools/node_modules/.bin/openapi-typescript --empty-objects-unknown -o web/lib/api-schema.d.ts" >&2
+    exit 1; }
+
 node --test tests/browser/

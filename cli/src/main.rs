@@ -172,6 +172,9 @@ enum Command {
         #[command(subcommand)]
         command: sfn::SfnCommand,
     },
+    /// Print the API's OpenAPI document (what `serve` answers at GET /openapi.json), without a
+    /// server: the web app's types are generated from it (web/lib/api-schema.d.ts).
+    Openapi,
 }
 
 #[tokio::main]
@@ -227,6 +230,7 @@ async fn main() -> std::process::ExitCode {
         Command::Psp { command } => psp::run(command),
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
+        Command::Openapi => print_openapi(),
     };
     match result {
         Ok(code) => code,
@@ -274,6 +278,12 @@ async fn list_outbox(
         print_json_lines(entries.iter().map(serde_json::to_value))?;
         eprintln!("{} side effects waiting", entries.len());
     }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn print_openapi() -> CliResult {
+    let doc = serde_json::to_string_pretty(brokeros_http::api_doc()).map_err(|e| e.to_string())?;
+    println!("{doc}");
     Ok(std::process::ExitCode::SUCCESS)
 }
 

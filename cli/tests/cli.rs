@@ -1632,3 +1632,26 @@ fn unknown_names_and_empty_selections_are_refused() {
         .collect();
     assert!(written.is_empty(), "{written:?}");
 }
+
+/// `brokeros openapi` is the document `serve` answers at GET /openapi.json: the web app's types
+/// are generated from the command's output, so it must be the served contract.
+#[test]
+fn openapi_prints_the_served_document() {
+    let printed = brokeros(&["openapi"]);
+    assert!(printed.status.success(), "{printed:?}");
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert!(printed["paths"].as_object().is_some_and(|p| !p.is_empty()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").to_str().unwrap().to_string();
+    let (mut server, addr) = spawn_serve(&data);
+    let (status, body) = http(
+        &addr,
+        "GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(printed, served);
+}

@@ -1959,7 +1959,8 @@ fn deploy_web_uploads_the_app_and_a_config_from_the_stack_outputs_then_invalidat
 
     // The layout of `brokeros serve`: the page at /, the other files of web/ under /ui/. The
     // modules first (without index.html and config.json, whose headers differ), then
-    // index.html, then config.json, and the files no longer in web/ removed last.
+    // index.html, then config.json, and the files no longer in web/ removed last. The type
+    // checker's settings and declarations are no part of the site.
     let (first_sync, index, config, last_sync) =
         (&run.calls[1], &run.calls[2], &run.calls[3], &run.calls[4]);
     for sync in [first_sync, last_sync] {
@@ -1972,7 +1973,14 @@ fn deploy_web_uploads_the_app_and_a_config_from_the_stack_outputs_then_invalidat
             .collect();
         assert_eq!(
             excluded,
-            BTreeSet::from(["index.html", "config.json", ".*", "*/.*"]),
+            BTreeSet::from([
+                "index.html",
+                "config.json",
+                ".*",
+                "*/.*",
+                "jsconfig.json",
+                "*.d.ts"
+            ]),
             "{sync:?}"
         );
         let cache = flag(sync, "--cache-control").unwrap_or_default();

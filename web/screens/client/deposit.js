@@ -47,7 +47,7 @@ export async function render(ctx) {
             deposit_id: values.deposit_id,
             amount: values.amount.trim(),
             currency: values.currency,
-            method: values.method,
+            method: /** @type {api.Body<'create_deposit'>['method']} */ (values.method),
           });
           ctx.go(`#/client/deposits/${encodeURIComponent(created.id)}?pay=1`);
         },

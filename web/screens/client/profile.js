@@ -21,6 +21,7 @@ const SOURCES_OF_FUNDS = ['salary', 'savings', 'business', 'investments', 'inher
 export async function render(ctx) {
   const client = await myClient();
   if (!client) return registerFirst();
+  /** @type {Record<string, unknown>} */
   const profile = client.profile ?? {};
   /** @param {string} name */
   const current = (name) => (profile[name] === undefined ? undefined : String(profile[name]));
@@ -41,8 +42,9 @@ export async function render(ctx) {
       /** @type {Record<string, unknown>} */
       const body = { ...values, pep_declared: values.pep_declared === 'true' };
       for (const name of ['date_of_birth', 'company_name']) if (!values[name]) delete body[name];
-      const saved = await api.setProfile(client.id, body);
-      const effect = /** @type {{profile_change?: {effect: string}}} */ (saved).profile_change?.effect;
+      // The form's strings as the contract's fields: the API checks them (a 400 names the field).
+      const saved = await api.setProfile(client.id, /** @type {api.Body<'set_profile'>} */ (body));
+      const effect = saved.profile_change.effect;
       ctx.go(effect && effect !== 'none' ? '#/client/onboarding' : '#/client/profile?saved=1');
     },
   });
@@ -56,7 +58,7 @@ export async function render(ctx) {
       { name: 'number', label: 'Document number', autocomplete: 'off', required: true, noDraft: true },
     ],
     onSubmit: async (values) => {
-      await api.addDocument(client.id, { type: values.type, issuing_country: values.issuing_country, number: values.number });
+      await api.addDocument(client.id, { type: /** @type {api.Body<'add_document'>['type']} */ (values.type), issuing_country: values.issuing_country, number: values.number });
       ctx.go('#/client/profile?added=1');
     },
   });

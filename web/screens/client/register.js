@@ -29,10 +29,10 @@ export async function render(ctx) {
         { name: 'country', label: 'Country of residence', autocomplete: 'country', hint: 'Two letters: GB, DE, FR…', required: true },
       ],
       onSubmit: async (values) => {
-        /** @type {Record<string, string>} */
+        /** @type {Record<string, unknown>} */
         const body = {};
         for (const [name, value] of Object.entries(values)) if (value.trim()) body[name] = value.trim();
-        await api.registerClient(body);
+        await api.registerClient(/** @type {api.Body<'register_client'>} */ (body));
         ctx.go('#/client');
       },
     }),

@@ -82,7 +82,7 @@ export async function render(ctx) {
         { label: 'From', cell: (t) => placeText(t.from) },
         { label: 'To', cell: (t) => placeText(t.to) },
         { label: 'Amount', cell: (t) => money(t.amount.amount, t.amount.currency), class: 'num' },
-        { label: 'Status', cell: (t) => [badge(t.status), t.reason ? ` ${t.reason}` : ''] },
+        { label: 'Status', cell: (t) => [badge(t.status), t.failure ? ` ${t.failure.reason}` : ''] },
       ],
     }),
   );

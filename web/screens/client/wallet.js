@@ -54,8 +54,8 @@ async function transactions(clientId, currency) {
     : (/** @type {string} */ iso) => new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
   const bars = [...first.items].reverse().map((entry) => ({
     label: label(entry.posted_at),
-    value: entry.balance_after.available,
-    text: `${money(entry.balance_after.available, currency)} after ${entry.memo}`,
+    value: entry.balance_after?.available ?? '0',
+    text: `${money(entry.balance_after?.available ?? '0', currency)} after ${entry.memo}`,
   }));
   let served = false;
   return h(
@@ -79,7 +79,7 @@ async function transactions(clientId, currency) {
         { label: 'What', cell: (e) => e.memo },
         { label: 'Kind', cell: (e) => `${words(e.kind.type)} (${e.bucket})` },
         { label: 'Amount', cell: (e) => money(e.amount, currency), class: 'num' },
-        { label: 'Available after', cell: (e) => money(e.balance_after.available, currency), class: 'num' },
+        { label: 'Available after', cell: (e) => (e.balance_after ? money(e.balance_after.available, currency) : '—'), class: 'num' },
       ],
     }),
   );

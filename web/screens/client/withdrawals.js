@@ -47,7 +47,7 @@ export async function render(ctx) {
             withdrawal_id: values.withdrawal_id,
             amount: values.amount.trim(),
             currency: values.currency,
-            method: values.method,
+            method: /** @type {api.Body<'create_withdrawal'>['method']} */ (values.method),
             destination: values.destination.trim(),
           });
           ctx.go(`#/client/withdrawals?requested=${encodeURIComponent(withdrawal.id)}`);
@@ -70,7 +70,7 @@ export async function render(ctx) {
             { label: 'Amount', cell: (w) => money(w.amount.amount, w.amount.currency), class: 'num' },
             { label: 'To', cell: (w) => `${words(w.method)} ${w.destination}` },
             { label: 'Status', cell: (w) => badge(w.status) },
-            { label: 'Why', cell: (w) => w.reasons.join('; ') },
+            { label: 'Why', cell: (w) => (w.reasons ?? []).join('; ') },
           ],
         }),
     }),

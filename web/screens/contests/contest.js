@@ -84,8 +84,8 @@ export async function render(ctx) {
   );
 }
 
-/** @param {Record<string, any>} e */
-function eligibility(e) {
+/** @param {api.Contest['definition']['eligibility']} e */
+function eligibility(e = {}) {
   return [
     e.kyc ? `KYC ${e.kyc}` : null,
     e.min_deposit ? `deposited at least ${e.min_deposit}` : null,

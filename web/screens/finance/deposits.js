@@ -74,17 +74,17 @@ function depositsOf(deposits) {
       {
         label: 'Attempts',
         cell: (d) =>
-          d.attempts.length
+          d.attempts?.length
             ? h(
                 'ol',
                 { class: 'attempts' },
                 d.attempts.map((a) =>
-                  h('li', null, h('strong', null, a.provider), ': ', a.result ? badge(a.result.result) : badge('waiting'), a.result?.reason ? ` ${a.result.reason}` : '', h('p', { class: 'hint' }, a.reason)),
+                  h('li', null, h('strong', null, a.provider), ': ', a.result ? badge(a.result.result) : badge('waiting'), a.result && 'reason' in a.result ? ` ${a.result.reason}` : '', h('p', { class: 'hint' }, a.reason)),
                 ),
               )
             : 'None',
       },
-      { label: 'Funding', cell: (d) => (d.funding ? [badge(d.funding.status), d.funding.login ? ` account ${d.funding.login}` : '', d.funding.reason ? h('p', { class: 'hint' }, d.funding.reason) : null] : '—') },
+      { label: 'Funding', cell: (d) => (d.funding ? [badge(d.funding.status), 'login' in d.funding ? ` account ${d.funding.login}` : '', 'reason' in d.funding ? h('p', { class: 'hint' }, d.funding.reason) : null] : '—') },
     ],
   });
 }

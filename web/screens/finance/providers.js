@@ -37,7 +37,7 @@ export async function render(ctx) {
           { name: 'note', label: 'Why', hint: 'An incident or a ticket: kept in the audit trail.' },
         ],
         onSubmit: async (values) => {
-          const record = await api.setProviderHealth(values.provider, { health: values.health, note: values.note });
+          const record = await api.setProviderHealth(values.provider, { health: /** @type {api.Body<'set_provider_health'>['health']} */ (values.health), note: values.note });
           goSaying(ctx, '#/finance/providers', `${record.provider_id} is ${record.health} since ${when(record.since)} (${record.note || 'no note'}).`);
         },
       }),
@@ -69,7 +69,7 @@ export async function render(ctx) {
   );
 }
 
-/** @param {api.ProviderHealthRecord | undefined} record */
+/** @param {api.ProviderHealthRecord | null | undefined} record */
 function healthSet(record) {
   if (!record) return 'Never set: up.';
   const by = record.set_by ? ` by ${record.set_by}` : '';

@@ -7,7 +7,9 @@ import { amount, badge, words } from '../../lib/format.js';
 import { table } from '../../lib/table.js';
 
 /**
- * @typedef {Object} StoredLeg  an accrual leg as `GET …/accruals` lists it
+ * An accrual leg as `GET …/accruals` lists it: the contract leaves its items bare objects, so
+ * their shape is written here.
+ * @typedef {Object} StoredLeg
  * @property {{server: string, deal: number, level: number, kind: string, client: string, login: number, currency: string, amount: string, reversal: boolean, explanation: {level_fraction: string, capped: boolean, note?: unknown, basis?: Record<string, unknown>}}} leg
  * @property {unknown} [late_from]
  */
@@ -36,12 +38,12 @@ const LEG_COLUMNS = [
 
 /**
  * The legs of a period, each with what it earned and why.
- * @param {string} caption @param {StoredLeg[]} legs @param {string} empty
+ * @param {string} caption @param {Array<Record<string, unknown>>} legs  the accruals' items @param {string} empty
  */
 export function legsTable(caption, legs, empty) {
   return table({
     caption,
-    rows: legs,
+    rows: /** @type {StoredLeg[]} */ (legs),
     empty,
     rowId: (l) => `${l.leg.server}:${l.leg.deal}:${l.leg.level}:${l.leg.kind}${l.leg.reversal ? ':x' : ''}`,
     columns: LEG_COLUMNS,
@@ -51,13 +53,13 @@ export function legsTable(caption, legs, empty) {
 /**
  * The IBs under `parent` as a nested list (a tree's items come depth first, each naming its
  * parent).
- * @param {Array<{id: string, name: string, parent: string | null, standing: string}>} items
+ * @param {Array<{id: string, name: string, parent?: string | null, standing: string}>} items
  * @param {string | null} parent
  * @param {(id: string) => string} link  where an IB's name leads
  * @returns {HTMLElement | null}
  */
 export function treeList(items, parent, link) {
-  const children = items.filter((i) => i.parent === parent);
+  const children = items.filter((i) => (i.parent ?? null) === parent);
   if (children.length === 0) return null;
   return h(
     'ul',

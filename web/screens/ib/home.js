@@ -35,9 +35,10 @@ export async function render(ctx) {
     me = await api.ibMe('6');
   }
   const earnings = me.dashboard.earnings;
-  const oldestFirst = [...earnings.periods].reverse();
+  const earned = /** @type {api.EarningsPeriod[]} */ (earnings.periods);
+  const oldestFirst = [...earned].reverse();
   const currency = earnings.currency;
-  const legsOf = ctx.query.get('period') ?? earnings.periods[0]?.period;
+  const legsOf = ctx.query.get('period') ?? earned[0]?.period;
   const d = me.dashboard;
   return h(
     'section',
@@ -64,7 +65,7 @@ export async function render(ctx) {
     ),
     table({
       caption: 'Earnings per period, newest first',
-      rows: earnings.periods,
+      rows: earned,
       empty: 'No period yet.',
       rowId: (p) => p.period,
       columns: [

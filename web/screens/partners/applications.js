@@ -62,7 +62,7 @@ export async function render(ctx) {
         columns: [
           { label: 'Partner', cell: (a) => [h('strong', null, a.name), h('br'), h('span', { class: 'hint id' }, a.id)] },
           { label: 'Portal user', cell: (a) => a.user_id ?? '—' },
-          { label: 'Parent IB', cell: (a) => a.parent_ib_id ?? 'None (master)' },
+          { label: 'Parent IB', cell: (a) => a.parent_ib ?? 'None (master)' },
           { label: 'Currency', cell: (a) => a.payout_currency },
           { label: 'Submitted', cell: (a) => [a.submitted_by, h('br'), h('span', { class: 'hint' }, when(a.created_at))] },
           { label: status === 'pending' ? 'Decision' : 'Status', cell: (a) => (a.status === 'pending' ? decision(ctx, a, plans) : badge(a.status)) },

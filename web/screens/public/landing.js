@@ -55,7 +55,7 @@ export function render(ctx) {
           if (values[name].trim() !== '') body[name] = values[name];
         }
         if (referral) body.referral_code = referral;
-        const captured = await api.captureLead(body, values.idempotency_key);
+        const captured = await api.captureLead(/** @type {api.Body<'capture_lead'>} */ (body), values.idempotency_key);
         ctx.go(`#/landing?thanks=${encodeURIComponent(captured.lead_id)}`);
       },
     }),

@@ -56,7 +56,7 @@ export async function render(ctx) {
       empty: isAdmin
         ? 'No lead matches these filters: change them, or wait for the landing pages to bring some.'
         : 'No lead assigned to you matches these filters: new leads are assigned to agents in turn.',
-      load: (cursor) => api.leads({ ...filter, cursor }),
+      load: (cursor) => api.leads({ ...filter, cursor: cursor ?? undefined }),
       rowId: (l) => l.id,
       columns: [
         { label: 'Lead', cell: (l) => [h('a', { href: `#/sales/leads/${encodeURIComponent(l.id)}` }, [l.first_name, l.last_name].filter(Boolean).join(' ')), h('br'), h('span', { class: 'hint' }, l.email ?? l.phone ?? '')] },
