@@ -386,9 +386,7 @@ impl Store for DynamoStore {
         condition
             .values
             .insert(":now".to_string(), number(unix_now()));
-        let mut total = 0u64;
-        let mut exclusive_start_key = None;
-        loop {
+        count_pages(|exclusive_start_key| async {
             let output = self
                 .client
                 .query()
@@ -404,18 +402,13 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| sdk_error("Query", e))?;
-            total += u64::try_from(output.count).unwrap_or(0);
-            exclusive_start_key = output.last_evaluated_key;
-            if exclusive_start_key.is_none() {
-                return Ok(total);
-            }
-        }
+            Ok((output.count, output.last_evaluated_key))
+        })
+        .await
     }
 
     async fn count_items(&self, table: Table) -> Result<u64, StoreError> {
-        let mut total = 0u64;
-        let mut exclusive_start_key = None;
-        loop {
+        count_pages(|exclusive_start_key| async {
             let output = self
                 .client
                 .scan()
@@ -426,11 +419,30 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| sdk_error("Scan", e))?;
-            total += u64::try_from(output.count).unwrap_or(0);
-            exclusive_start_key = output.last_evaluated_key;
-            if exclusive_start_key.is_none() {
-                return Ok(total);
-            }
+            Ok((output.count, output.last_evaluated_key))
+        })
+        .await
+    }
+}
+
+/// The sum of a `Select=COUNT` read's pages: `page` reads the page that starts after the key it
+/// is given (none: the first) and answers its count and the key the next page starts after.
+/// DynamoDB counts at most 1 MB of items per page, so a count is a loop like a read.
+async fn count_pages<F, Fut>(mut page: F) -> Result<u64, StoreError>
+where
+    F: FnMut(Option<HashMap<String, AttributeValue>>) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<(i32, Option<HashMap<String, AttributeValue>>), StoreError>,
+        >,
+{
+    let mut total = 0u64;
+    let mut exclusive_start_key = None;
+    loop {
+        let (count, next) = page(exclusive_start_key).await?;
+        total += u64::try_from(count).unwrap_or(0);
+        exclusive_start_key = next;
+        if exclusive_start_key.is_none() {
+            return Ok(total);
         }
     }
 }
