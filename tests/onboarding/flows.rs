@@ -43,13 +43,7 @@ pub async fn clear_client_is_approved_and_gets_an_account(app: App) {
         failures.is_empty(),
         "no task failed, notification included: {failures:#?}"
     );
-    let state = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
+    let state = app.platform_account(login).await;
     assert_eq!(state.currency, "USD");
     // Document numbers never leave unmasked.
     let shown = client["documents"][0]["number"].as_str().unwrap();

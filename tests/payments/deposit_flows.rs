@@ -251,13 +251,7 @@ pub async fn a_retried_deposit_request_starts_one_workflow(app: App) {
     let (_, deposit) = deposit_finished(&app, "dep_twice").await;
     assert_eq!(deposit["status"], "credited");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
+    let platform = app.platform_account(login).await;
     assert_eq!(
         platform.balance,
         Decimal::new(3_000, 2),
@@ -442,13 +436,7 @@ pub async fn a_platform_outage_while_funding_is_retried_and_books_once(app: App)
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
     let login = deposit["funding"]["login"].as_u64().unwrap();
-    let platform = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
+    let platform = app.platform_account(login).await;
     assert_eq!(platform.balance, Decimal::new(8_000, 2), "booked once");
     let account = AccountId::trading_account(login, usd()).unwrap();
     let booked = brokeros_ledger::balance(&app.services, &account)
@@ -558,13 +546,7 @@ pub async fn a_funding_whose_every_reply_was_lost_is_found_booked_and_never_retu
     let (status, deposit) = deposit_finished(&app, "dep_lost").await;
     assert_eq!(status, "Succeeded", "{deposit}");
     assert_eq!(deposit["funding"]["status"], "funded", "{deposit}");
-    let platform = app
-        .services
-        .ports
-        .trading
-        .account_state(login)
-        .await
-        .unwrap();
+    let platform = app.platform_account(login).await;
     assert_eq!(platform.balance, Decimal::new(7_000, 2), "booked once");
     assert_eq!(
         wallet(&app, &client_id).await,

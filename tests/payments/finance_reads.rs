@@ -181,13 +181,7 @@ pub async fn trading_accounts_show_the_platform_s_balance_and_equity(app: App) {
         let account = &items[0];
         assert_eq!(account["login"], login, "{account}");
         assert_eq!(account["currency"], "USD", "{account}");
-        let platform = app
-            .services
-            .ports
-            .trading
-            .account_state(login)
-            .await
-            .unwrap();
+        let platform = app.platform_account(login).await;
         assert_eq!(
             platform.balance,
             Decimal::new(7_525, 2),

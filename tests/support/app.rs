@@ -397,14 +397,17 @@ impl App {
         let ledger = brokeros_ledger::balance(&self.services, &account)
             .await
             .expect("the account's ledger balance");
-        let platform = self
-            .services
+        (ledger.available, self.platform_account(login).await.balance)
+    }
+
+    /// A trading account as the platform holds it now (balance, credit, equity, margin).
+    pub async fn platform_account(&self, login: u64) -> brokeros_trading::AccountState {
+        self.services
             .ports
             .trading
             .account_state(login)
             .await
-            .expect("the account on the platform");
-        (ledger.available, platform.balance)
+            .expect("the account on the platform")
     }
 
     pub async fn deposit(&self, id: &str) -> Value {
