@@ -1126,6 +1126,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_download_file_verifies_with_its_key_and_not_once_a_byte_changes() {
+        let s = setup().await;
+        let store = fresh_store(&s.root.join("data"));
+        let bundle = audit_export::ExportBundle::export(
+            store.as_ref(),
+            &s.selection,
+            OffsetDateTime::now_utc(),
+            &s.signer,
+        )
+        .await
+        .unwrap();
+        let path = s.root.join("download.json");
+        std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let report = verify_bundle(&path, Some(&s.key)).unwrap();
+        assert!(
+            report.starts_with(&format!("OK: {} events", s.events.len())),
+            "{report}"
+        );
+        let other = PublicKey::from_der(&Ed25519Signer::generate().0.public_key_der()).unwrap();
+        assert!(verify_bundle(&path, Some(&other)).is_err());
+        let mut tampered = bundle.clone();
+        let at = tampered.ndjson.find("\"action\":\"").unwrap() + 10;
+        tampered.ndjson.replace_range(at..at + 1, "X");
+        std::fs::write(&path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+        let failed = verify_bundle(&path, Some(&s.key)).unwrap_err();
+        assert!(failed.contains("line 1"), "{failed}");
+    }
+
+    #[tokio::test]
     async fn an_untouched_export_verifies_with_its_key_and_not_with_another() {
         let s = setup().await;
         let report = s.verify("real", Some(&s.key)).unwrap();
