@@ -26,13 +26,35 @@ async fn lead_funnel(
     ))
 }
 
+/// An entity type that writes audit events: the contract lists them
+/// (`brokeros_app::audit::ENTITY_TYPES`), so a client offers only those.
+struct AuditedEntityType;
+
+impl utoipa::PartialSchema for AuditedEntityType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(brokeros_app::audit::ENTITY_TYPES))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AuditedEntityType {}
+
 /// Audit search (admins and compliance): an entity's stream (`entity_type` and `entity_id`,
 /// oldest first: its sequence), a UTC day's events (`day`, in time order, read from the audit
 /// table's day index; `entity_type` alone narrows them to a type), or an entity's events of a
 /// day; `actor_id` keeps one actor's. Events as stored. A page reads at most `limit` stored
 /// events, so with filters it may hold fewer (even none) and still have a `next`. An entity
 /// without events is an empty page, as a search that finds nothing.
-#[utoipa::path(get, path = "/audit/events", params(AuditSearch),
+#[utoipa::path(get, path = "/audit/events", params(
+        ("entity_type" = inline(Option<AuditedEntityType>), Query, description = "The entity's type. With `entity_id`: that entity's stream; with `day` alone: that day's events of this type only."),
+        ("entity_id" = Option<String>, Query, description = "The entity's id (with `entity_type`)."),
+        ("day" = Option<String>, Query, description = "A UTC day, `YYYY-MM-DD`: that day's events in time order (with an entity: its events of that day)."),
+        ("actor_id" = Option<String>, Query, description = "Only the events of this actor (a user's subject, `public:<channel>`, a workflow execution)."),
+        ("limit" = Option<u32>, Query, description = "Stored events read for the page: 1 to 200, 50 by default."),
+        ("cursor" = Option<String>, Query, description = "The `next` of the page before."),
+    ),
     responses((status = 200, body = brokeros_kernel::Page<brokeros_kernel::audit::AuditEvent>)))]
 async fn audit_events(
     State(state): State<AppState>,
@@ -50,7 +72,12 @@ async fn audit_events(
 /// audit key and the NDJSON, CSV and heads files it vouches for, as `brokeros audit export`
 /// writes them; `brokeros audit verify FILE.json --public-key KEY` checks it. Built in memory:
 /// a selection larger than 5 MB is refused (400 `export_too_large`).
-#[utoipa::path(get, path = "/audit/export", params(ExportFilter),
+#[utoipa::path(get, path = "/audit/export", params(
+        ("entity_type" = inline(Option<AuditedEntityType>), Query, description = "The entity's type (with `entity_id`): its whole stream."),
+        ("entity_id" = Option<String>, Query, description = "The entity's id (with `entity_type`)."),
+        ("from" = Option<String>, Query, description = "The first UTC day, `YYYY-MM-DD` (without an entity)."),
+        ("to" = Option<String>, Query, description = "The last UTC day, `YYYY-MM-DD` (at most 31 days from `from`, counting both)."),
+    ),
     responses((status = 200, body = brokeros_kernel::audit_export::ExportBundle,
         headers(("content-disposition" = String, description = "attachment; the file's name")))))]
 async fn audit_export(

@@ -89,8 +89,18 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
+    #[schema(schema_with = any_json)]
     pub before: Value,
+    #[schema(schema_with = any_json)]
     pub after: Value,
+}
+
+/// A field's value before or after a change, as the contract says it: any JSON.
+fn any_json() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .description(Some("the field's value: any JSON (null where there was none)"))
+        .build()
 }
 
 /// An audit event as stored and exported.

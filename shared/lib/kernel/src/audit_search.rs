@@ -22,9 +22,10 @@ use crate::{Error, Page, Result, keys, page_limit, period};
 pub const MAX_DAYS: i64 = 31;
 
 /// An audit search: an entity's stream (`entity_type` and `entity_id`), a UTC day's events
-/// (`day`), or an entity's events of a day (all three); optionally one actor's only.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// (`day`), or an entity's events of a day (all three); optionally one actor's only. (The
+/// contract's description of these parameters is the http adapter's: it lists the entity
+/// types, which the app knows.)
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSearch {
     /// The entity's type (`lead`, `client`, `withdrawal`, …). With `entity_id`: that entity's
@@ -245,9 +246,9 @@ impl DaysFilter {
 }
 
 /// What a signed download selects: an entity's whole stream (`entity_type` and `entity_id`)
-/// or the events of the UTC days `from` to `to` (at most 31 days).
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+/// or the events of the UTC days `from` to `to` (at most 31 days). (Described in the contract
+/// by the http adapter, as [`AuditSearch`].)
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportFilter {
     /// The entity's type (with `entity_id`).
