@@ -75,3 +75,11 @@ export function whenMillis(ms) {
 export function fact(label, value) {
   return [h('dt', null, label), h('dd', null, value)];
 }
+
+/**
+ * The UTC day (`YYYY-MM-DD`) `daysAgo` days before today: a period's default bounds.
+ * @param {number} daysAgo
+ */
+export function utcDay(daysAgo) {
+  return new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}

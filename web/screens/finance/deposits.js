@@ -8,7 +8,7 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { stackedBarChart } from '../../lib/chart.js';
 import { filterBar, filtered } from '../../lib/filter.js';
-import { badge, money, when, words } from '../../lib/format.js';
+import { badge, money, utcDay, when, words } from '../../lib/format.js';
 import { emptyState, table } from '../../lib/table.js';
 
 export const title = 'Deposits';
@@ -18,16 +18,12 @@ const DEFAULT_DAYS = 14;
 
 const NO_PROVIDER = 'no provider';
 
-/** @param {Date} date */
-const utcDay = (date) => date.toISOString().slice(0, 10);
-
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const clientId = ctx.query.get('client');
-  const today = new Date();
   const period = {
-    from: ctx.query.get('from') ?? utcDay(new Date(today.getTime() - (DEFAULT_DAYS - 1) * 86_400_000)),
-    to: ctx.query.get('to') ?? utcDay(today),
+    from: ctx.query.get('from') ?? utcDay(DEFAULT_DAYS - 1),
+    to: ctx.query.get('to') ?? utcDay(0),
   };
   const bar = filterBar({
     ctx,
