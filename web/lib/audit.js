@@ -120,6 +120,6 @@ export function actor(entry) {
 export const AUDIT_COLUMNS = [
   { label: 'When', cell: (e) => when(e.at) },
   { label: 'What', cell: (e) => words(e.action.replace(/^[a-z_]+\./, '')) },
-  { label: 'Who', cell: (e) => actor(e) },
+  { label: 'Who', cell: (e) => h('span', { class: 'id' }, actor(e)) },
   { label: 'Changes', cell: (e) => changeList(e) },
 ];
