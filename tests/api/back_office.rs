@@ -260,6 +260,13 @@ pub async fn audit_search_reads_any_entity_or_day_page_by_page(app: App) {
     )
     .await;
     assert_eq!(clients_today.len(), events.len());
+    // A filtered page reads on until it keeps something: the admin's first event, one a page.
+    let (code, first) = app
+        .send(Call::get(&format!("/audit/events?day={day}&actor_id=admin-1&limit=1")).token(&admin))
+        .await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first["items"][0]["actor"]["id"], "admin-1");
     let (by_admin, _) = every_page(
         &app,
         &format!("/audit/events?day={day}&actor_id=admin-1"),

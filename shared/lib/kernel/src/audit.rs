@@ -99,7 +99,9 @@ pub struct FieldChange {
 fn any_json() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
-        .description(Some("the field's value: any JSON (null where there was none)"))
+        .description(Some(
+            "the field's value: any JSON (null where there was none)",
+        ))
         .build()
 }
 

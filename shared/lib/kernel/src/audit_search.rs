@@ -2,9 +2,11 @@
 //! table's day index), a page at a time; the principals that acted over a period; and what a
 //! signed download selects. Events are answered as stored (redacted when written).
 //!
-//! Every read is bounded: a page reads at most `limit` stored events (filters keep fewer, so
-//! a page may hold fewer than `limit`, even none, with a `next` to follow); a period is at most
-//! [`MAX_DAYS`] UTC days of the day index.
+//! Every read is bounded: a page holds at most `limit` events; with filters (a type within a
+//! day, an actor, a day of a stream) it reads pages of `limit` stored events until one keeps
+//! some, at most [`FILTERED_READS`] of them, so a page may hold fewer than `limit`, or none
+//! when that many found nothing, with a `next` to follow; a period is at most [`MAX_DAYS`] UTC
+//! days of the day index.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +22,9 @@ use crate::{Error, Page, Result, keys, page_limit, period};
 
 /// The longest period a search of actors or a download of days covers, in UTC days.
 pub const MAX_DAYS: i64 = 31;
+
+/// How many store pages a filtered search reads at most for one page of its answer.
+pub const FILTERED_READS: usize = 10;
 
 /// An audit search: an entity's stream (`entity_type` and `entity_id`), a UTC day's events
 /// (`day`), or an entity's events of a day (all three); optionally one actor's only. (The
@@ -196,17 +201,24 @@ pub async fn search(
     entity_types: &[&str],
 ) -> Result<Page<Value>> {
     let scan = search.scan(entity_types)?;
-    let page = store.query(scan.query.clone()).await.map_err(store_error)?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for item in &page.items {
-        let event: Filtered = serde_json::from_str(&item.data).map_err(unreadable)?;
-        if scan.keeps(&event) {
-            items.push(serde_json::from_str(&item.data).map_err(unreadable)?);
+    let mut query = scan.query.clone();
+    let mut items = Vec::new();
+    for _ in 0..FILTERED_READS {
+        let page = store.query(query.clone()).await.map_err(store_error)?;
+        for item in &page.items {
+            let event: Filtered = serde_json::from_str(&item.data).map_err(unreadable)?;
+            if scan.keeps(&event) {
+                items.push(serde_json::from_str(&item.data).map_err(unreadable)?);
+            }
+        }
+        match page.next {
+            Some(next) if items.is_empty() => query = query.after(Some(next)),
+            next => return Ok(Page { items, next }),
         }
     }
     Ok(Page {
         items,
-        next: page.next,
+        next: query.cursor,
     })
 }
 
