@@ -354,16 +354,15 @@ pub async fn actors(store: &dyn Store, filter: &DaysFilter) -> Result<ActorsInUs
         ActorKind::Workflow => 1,
         ActorKind::System => 2,
     };
-    let mut seen: BTreeMap<
-        (u8, String),
-        (
-            ActorKind,
-            BTreeSet<String>,
-            u64,
-            OffsetDateTime,
-            OffsetDateTime,
-        ),
-    > = BTreeMap::new();
+    // By rank and id: the actor's kind, its roles, events, first and last time.
+    type Seen = (
+        ActorKind,
+        BTreeSet<String>,
+        u64,
+        OffsetDateTime,
+        OffsetDateTime,
+    );
+    let mut seen: BTreeMap<(u8, String), Seen> = BTreeMap::new();
     for_each_event(store, &Selection::TimeRange { from, to }, |data| {
         let Acted { actor, at } = serde_json::from_str(data).map_err(unreadable)?;
         let entry = seen
