@@ -37,9 +37,10 @@ export interface paths {
          * Audit search (admins and compliance): an entity's stream (`entity_type` and `entity_id`,
          *     oldest first: its sequence), a UTC day's events (`day`, in time order, read from the audit
          *     table's day index; `entity_type` alone narrows them to a type), or an entity's events of a
-         *     day; `actor_id` keeps one actor's. Events as stored. A page reads at most `limit` stored
-         *     events, so with filters it may hold fewer (even none) and still have a `next`. An entity
-         *     without events is an empty page, as a search that finds nothing.
+         *     day; `actor_id` keeps one actor's. Events as stored. A page holds at most `limit` events;
+         *     with filters it reads pages of `limit` stored events until one keeps some (at most 10), so
+         *     it may hold fewer, or none, and still have a `next`. An entity without events is an empty
+         *     page, as a search that finds nothing.
          */
         get: operations["audit_events"];
         put?: never;

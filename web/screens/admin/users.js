@@ -7,8 +7,8 @@
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
-import { filterBar, filtered } from '../../lib/filter.js';
-import { utcDay, when, words } from '../../lib/format.js';
+import { filterBar, filtered, periodFilter } from '../../lib/filter.js';
+import { when, words } from '../../lib/format.js';
 import { ROLES } from '../../lib/session.js';
 import { config } from '../../lib/sign-in.js';
 import { table } from '../../lib/table.js';
@@ -36,19 +36,8 @@ export async function render(ctx) {
   const local = appConfig.sign_in === 'dev';
   const known = local ? await api.devSignInChoices() : null;
   const subjects = new Map((known?.roles ?? []).map((r) => [r.role, r.subjects]));
-  const period = {
-    from: ctx.query.get('from') ?? utcDay(DEFAULT_DAYS - 1),
-    to: ctx.query.get('to') ?? utcDay(0),
-  };
-  const bar = filterBar({
-    ctx,
-    path: '/admin/users',
-    label: 'Choose the period of the users in use',
-    fields: [
-      { name: 'from', label: 'From (UTC day)', type: 'date', hint: `Up to 31 days; the last ${DEFAULT_DAYS} unless chosen.` },
-      { name: 'to', label: 'To (UTC day)', type: 'date' },
-    ],
-  });
+  const { period, fields } = periodFilter(ctx, DEFAULT_DAYS, 31);
+  const bar = filterBar({ ctx, path: '/admin/users', label: 'Choose the period of the users in use', fields });
   return h(
     'section',
     { 'data-screen': 'admin-users' },

@@ -7,8 +7,8 @@
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { stackedBarChart } from '../../lib/chart.js';
-import { filterBar, filtered } from '../../lib/filter.js';
-import { badge, money, utcDay, when, words } from '../../lib/format.js';
+import { filterBar, filtered, periodFilter } from '../../lib/filter.js';
+import { badge, money, when, words } from '../../lib/format.js';
 import { emptyState, table } from '../../lib/table.js';
 
 export const title = 'Deposits';
@@ -21,17 +21,13 @@ const NO_PROVIDER = 'no provider';
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const clientId = ctx.query.get('client');
-  const period = {
-    from: ctx.query.get('from') ?? utcDay(DEFAULT_DAYS - 1),
-    to: ctx.query.get('to') ?? utcDay(0),
-  };
+  const { period, fields } = periodFilter(ctx, DEFAULT_DAYS, 93);
   const bar = filterBar({
     ctx,
     path: '/finance/deposits',
     label: 'Choose a period and a client',
     fields: [
-      { name: 'from', label: 'From (UTC day)', type: 'date', hint: `Up to 93 days; the last ${DEFAULT_DAYS} unless chosen.` },
-      { name: 'to', label: 'To (UTC day)', type: 'date' },
+      ...fields,
       { name: 'client', label: 'Client id', placeholder: 'client_…', hint: 'From the withdrawal queue, a lead\'s conversion or the client\'s own profile.' },
     ],
   });
