@@ -23,7 +23,7 @@ const MAY = {
   client: 'Their own profile, documents, onboarding, wallet, deposits, transfers, withdrawals, contest entries',
   ib: 'Its own subtree, clients (masked), referral links, accruals and statements',
   sales: 'The leads assigned to them (status, notes, tasks, timeline, conversion) and the clients they manage',
-  compliance: 'The review queue and its decisions, KYC checks, jurisdiction rules; reads the routing rules',
+  compliance: 'The review queue and its decisions, KYC checks, jurisdiction rules; reads the routing rules and the audit trail (search, signed download, users in use)',
   finance: 'Withdrawal approvals, deposits, routing rules, provider health, reconciliation, commission statements, contest prizes',
   partners: 'IB applications, commission plans, the IB tree, accruals, payouts',
   marketing: 'Contests: definitions, publishing, enrolments, disqualifications, scoring, prize proposals',
