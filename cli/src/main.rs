@@ -252,11 +252,13 @@ const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 /// server (the rest waits for the next pass).
 const COMMISSION_ACCRUAL_EVERY: Duration = Duration::from_secs(5);
 const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
-/// How often `serve` looks for a commission payout period that has ended.
 /// How often `serve` starts contest scoring runs (the template's schedule is every 5 minutes;
 /// locally a minute, so a laptop sees its leaderboard move).
 const CONTEST_SCORING_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` looks for a commission payout period that has ended.
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` resumes the transfers pending past `transfers::RESUME_AFTER`.
+const TRANSFER_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
     data_dir: local::DataDir,
@@ -320,34 +322,65 @@ async fn accrue_commissions(services: brokeros_app::Services, every: Duration) {
     }
 }
 
-/// The commission payout schedules of `serve` (EventBridge schedules in AWS): every `every`,
-/// each kind of period whose next period has ended gets its payout workflow.
-async fn schedule_payouts(services: brokeros_app::Services, every: Duration) {
+/// A schedule of `serve` (an EventBridge schedule in AWS): `pass` every `every` until the
+/// process stops; what a pass did is logged when `did_work` says it did anything.
+async fn repeat<T, F, Fut>(
+    every: Duration,
+    name: &'static str,
+    did_work: fn(&T) -> bool,
+    mut pass: F,
+) where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = brokeros_kernel::Result<T>>,
+{
     loop {
         tokio::time::sleep(every).await;
-        match brokeros_ib::payout::start_scheduled_payouts(&services.ib).await {
-            Ok(started) if !started.is_empty() => {
-                tracing::info!(?started, "commission payouts started")
-            }
+        match pass().await {
+            Ok(done) if did_work(&done) => tracing::info!(?done, "{name}"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "commission payout schedule failed"),
+            Err(e) => tracing::warn!(error = %e, "{name} failed"),
         }
     }
 }
 
-/// The contest scoring schedule of `serve` (an EventBridge schedule in AWS): every `every`, a
-/// scoring run of each running contest, and the final run of each that has ended.
-async fn schedule_contest_scoring(services: brokeros_app::Services, every: Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        match brokeros_contests::tasks::start_scheduled(&services.contests).await {
-            Ok(started) if !started.is_empty() => {
-                tracing::info!(?started, "contest scoring started")
+/// The schedules of `serve`: commission payouts (each kind of period whose next period has
+/// ended gets its payout workflow), contest scoring (a run of each running contest, the final
+/// run of each that has ended), and the transfers nobody resumed.
+fn spawn_schedules(services: &brokeros_app::Services) {
+    let ib = services.ib.clone();
+    tokio::spawn(repeat(
+        COMMISSION_PAYOUT_SCHEDULE_EVERY,
+        "commission payouts started",
+        |started: &Vec<_>| !started.is_empty(),
+        move || {
+            let ib = ib.clone();
+            async move { brokeros_ib::payout::start_scheduled_payouts(&ib).await }
+        },
+    ));
+    let contests = services.contests.clone();
+    tokio::spawn(repeat(
+        CONTEST_SCORING_EVERY,
+        "contest scoring started",
+        |started: &Vec<_>| !started.is_empty(),
+        move || {
+            let contests = contests.clone();
+            async move { brokeros_contests::tasks::start_scheduled(&contests).await }
+        },
+    ));
+    let payments = services.payments.clone();
+    tokio::spawn(repeat(
+        TRANSFER_SWEEP_EVERY,
+        "pending transfers resumed",
+        |resumed: &brokeros_payments::transfers::Resumed| *resumed != Default::default(),
+        move || {
+            let payments = payments.clone();
+            async move {
+                let now = payments.clock.now();
+                brokeros_payments::transfers::resume_pending(&payments, now, 100).await
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "contest scoring schedule failed"),
-        }
-    }
+        },
+    ));
 }
 
 /// The outbox relay of `serve`: a pass every `every` until the process stops.
@@ -422,14 +455,7 @@ async fn serve(
         local.services.clone(),
         COMMISSION_ACCRUAL_EVERY,
     ));
-    tokio::spawn(schedule_payouts(
-        local.services.clone(),
-        COMMISSION_PAYOUT_SCHEDULE_EVERY,
-    ));
-    tokio::spawn(schedule_contest_scoring(
-        local.services.clone(),
-        CONTEST_SCORING_EVERY,
-    ));
+    spawn_schedules(&local.services);
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),
         std::time::Duration::from_secs(60),
