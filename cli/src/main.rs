@@ -225,7 +225,15 @@ async fn main() -> std::process::ExitCode {
             };
             match web_config {
                 Ok(web_config) => {
-                    serve(port, data_dir.resolve(), config, web_config, options, durability).await
+                    serve(
+                        port,
+                        data_dir.resolve(),
+                        config,
+                        web_config,
+                        options,
+                        durability,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             }

@@ -74,7 +74,8 @@ pub async fn run(
             close_after,
             data_dir,
         } => {
-            let platform = SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
+            let platform =
+                SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
             let side = match side {
                 Side::Buy => DealSide::Buy,
                 Side::Sell => DealSide::Sell,
@@ -85,7 +86,8 @@ pub async fn run(
                 .map_err(|e| e.to_string())?;
             let mut deals: Vec<PlatformDeal> = vec![opened.clone()];
             if let Some(held) = close_after {
-                let closed_at = now_msc + i64::try_from(held.as_millis()).map_err(|e| e.to_string())?;
+                let closed_at =
+                    now_msc + i64::try_from(held.as_millis()).map_err(|e| e.to_string())?;
                 let closed = platform
                     .close_position(login, opened.position_id, lots, closed_at)
                     .await
@@ -97,7 +99,11 @@ pub async fn run(
                 "{} deal(s) booked on account {login}: position {}{}",
                 deals.len(),
                 opened.position_id,
-                if close_after.is_some() { " opened and closed" } else { " open" }
+                if close_after.is_some() {
+                    " opened and closed"
+                } else {
+                    " open"
+                }
             );
         }
         PlatformCommand::Generate {
@@ -106,13 +112,17 @@ pub async fn run(
             seed,
             data_dir,
         } => {
-            let platform = SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
+            let platform =
+                SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
             let changes = platform
                 .generate_trading(login, steps, seed, now_msc)
                 .await
                 .map_err(|e| e.to_string())?;
             print_json_lines(changes.iter().map(serde_json::to_value))?;
-            eprintln!("{} history entries booked on account {login}", changes.len());
+            eprintln!(
+                "{} history entries booked on account {login}",
+                changes.len()
+            );
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

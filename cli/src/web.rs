@@ -71,9 +71,12 @@ impl WebConfig {
                 for field in ["client_id", "redirect_uri", "logout_uri"] {
                     text_at(&format!("/cognito/{field}"))
                         .filter(|v| !v.is_empty())
-                        .ok_or_else(|| format!("cognito.{field} is required with sign_in cognito"))?;
+                        .ok_or_else(|| {
+                            format!("cognito.{field} is required with sign_in cognito")
+                        })?;
                 }
-                let domain = text_at("/cognito/domain").ok_or("cognito.domain is required with sign_in cognito")?;
+                let domain = text_at("/cognito/domain")
+                    .ok_or("cognito.domain is required with sign_in cognito")?;
                 origins.push(origin("cognito.domain", domain)?);
             }
             _ => return Err(r#"sign_in must be "dev" or "cognito""#.into()),
@@ -84,7 +87,10 @@ impl WebConfig {
         let policy = if origins.is_empty() {
             CONTENT_SECURITY_POLICY.to_string()
         } else {
-            format!("{CONTENT_SECURITY_POLICY}; connect-src 'self' {}", origins.join(" "))
+            format!(
+                "{CONTENT_SECURITY_POLICY}; connect-src 'self' {}",
+                origins.join(" ")
+            )
         };
         Ok(WebConfig {
             config,
@@ -158,7 +164,7 @@ pub fn router(api: Router, dev: DevSignIn, config: WebConfig) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/ui/{*path}", get(asset))
-        .route("/config.json", get(config))
+        .route("/config.json", get(app_config))
         .route("/dev/sign-in", get(dev_subjects).post(dev_sign_in))
         .route(&page, get(payment_page))
         .route_layer(axum::middleware::from_fn(brokeros_http::access_log))
@@ -234,7 +240,7 @@ fn serve_file(app: &WebApp, path: &str, headers: &HeaderMap) -> Response {
 
 /// How the app signs in: locally, the dev sign-in (the API is this origin), unless
 /// `--web-config` says otherwise.
-async fn config(State(app): State<WebApp>) -> axum::Json<Value> {
+async fn app_config(State(app): State<WebApp>) -> axum::Json<Value> {
     axum::Json(app.config.config.clone())
 }
 
@@ -512,7 +518,10 @@ mod tests {
         );
         for (bad, says) in [
             (r#"{"sign_in":"sso"}"#, "sign_in"),
-            (r#"{"sign_in":"cognito","cognito":{"domain":"https://a"}}"#, "cognito.client_id"),
+            (
+                r#"{"sign_in":"cognito","cognito":{"domain":"https://a"}}"#,
+                "cognito.client_id",
+            ),
             (
                 r#"{"sign_in":"cognito","cognito":{"domain":"https://a; script-src *","client_id":"c","redirect_uri":"r","logout_uri":"l"}}"#,
                 "cognito.domain",

@@ -108,7 +108,9 @@ test('Cognito hosted-UI sign-in: PKCE code exchange signs in; a forged state or 
   assert.deepEqual(stub.exchanges, [{ verified: true }], 'one exchange, with the verifier of the challenge sent');
   assert.equal(new URL(page.url()).search, '', 'the code is out of the address bar');
   assert.ok(await page.evaluate(() => sessionStorage.getItem('brokeros.token')), 'a session');
-  await page.getByRole('table').first().waitFor();
+  const queue = await apiCall(page, 'GET', '/finance/withdrawals?status=awaiting_approval');
+  assert.equal(queue.status, 200, 'the API takes the token the exchange gave');
+  await shoot(page, 'finance-withdrawals-after-cognito');
 
   // A forged state: refused before any exchange; the error shown, no session.
   const forged = await newTab(browser.context);
@@ -205,9 +207,9 @@ test('a withdrawal above the second-approval limit needs two different approvers
 
   // The same approver again, from the tab that had not seen it: the API refuses, its error shown.
   await row(stale).getByRole('button', { name: 'Approve' }).click();
-  const refusal = row(stale).locator('.field-error');
+  const refusal = row(stale).locator('p.field-error[role=alert]');
   await refusal.waitFor();
-  assert.match(await refusal.innerText(), /already approved|twice|again/i);
+  assert.match(await refusal.innerText(), /must come from another person/);
   await shoot(stale, 'finance-withdrawals-same-approver');
   const still = await apiCall(stale, 'GET', '/withdrawals/wd-big');
   assert.equal(still.body.status, 'awaiting_approval');

@@ -22,7 +22,7 @@ const DAY = 24 * 3600 * 1000;
 
 /**
  * A new contest's sensible start: registration from now for two weeks, running from tomorrow
- * for four, ranked by return, a pool shared by the first three.
+ * for four, ranked by return, 90 % of a pool shared by the first three.
  * @returns {Definition}
  */
 function fresh() {
@@ -45,7 +45,7 @@ function fresh() {
       payment: { kind: 'cash' },
       tiers: [
         { from_rank: 1, to_rank: 1, share: '0.5' },
-        { from_rank: 2, to_rank: 3, share: '0.25' },
+        { from_rank: 2, to_rank: 3, share: '0.2' },
       ],
     },
   };
