@@ -70,7 +70,10 @@ export async function render(ctx) {
 
   const draw = () => {
     sessionStorage.setItem(tierKey(id), String(tierCount));
-    holder.replaceChildren(definitionForm(ctx, current, base, tierCount), tierButtons());
+    const element = definitionForm(ctx, current, base, tierCount);
+    // The tier buttons sit in the form above its submit button (type=button: they submit nothing).
+    element.insertBefore(tierButtons(), element.querySelector('.actions'));
+    holder.replaceChildren(element);
   };
   const tierButtons = () =>
     h(

@@ -113,7 +113,7 @@ function whenOf(at) {
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
 function newPlanForm(ctx) {
-  return form({
+  const element = form({
     id: 'plan-new',
     legend: 'New plan',
     submit: 'Store the plan',
@@ -183,6 +183,12 @@ function newPlanForm(ctx) {
       goSaying(ctx, planHash(id), `Plan ${id} is stored.`);
     },
   });
+  for (const area of element.querySelectorAll('textarea')) {
+    area.classList.add('code');
+    area.setAttribute('rows', '8');
+    area.setAttribute('spellcheck', 'false');
+  }
+  return element;
 }
 
 /**
