@@ -54,6 +54,15 @@ pub enum PlatformCommand {
     },
 }
 
+/// The simulated platform over the store of the data directory `data_dir` names (never created).
+fn platform_of(
+    data_dir: &DataDirArg,
+    durability: brokeros_store_sqlite::Durability,
+) -> Result<SimulatedPlatform, String> {
+    let store = open_store(&data_dir.resolve().existing()?, durability)?;
+    Ok(SimulatedPlatform::new(store))
+}
+
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Side {
     Buy,
@@ -74,8 +83,7 @@ pub async fn run(
             close_after,
             data_dir,
         } => {
-            let platform =
-                SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
+            let platform = platform_of(&data_dir, durability)?;
             let side = match side {
                 Side::Buy => DealSide::Buy,
                 Side::Sell => DealSide::Sell,
@@ -112,8 +120,7 @@ pub async fn run(
             seed,
             data_dir,
         } => {
-            let platform =
-                SimulatedPlatform::new(open_store(&data_dir.resolve().existing()?, durability)?);
+            let platform = platform_of(&data_dir, durability)?;
             let changes = platform
                 .generate_trading(login, steps, seed, now_msc)
                 .await

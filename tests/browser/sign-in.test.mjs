@@ -112,26 +112,24 @@ test('Cognito hosted-UI sign-in: PKCE code exchange signs in; a forged state or 
   assert.equal(queue.status, 200, 'the API takes the token the exchange gave');
   await shoot(page, 'finance-withdrawals-after-cognito');
 
-  // A forged state: refused before any exchange; the error shown, no session.
-  const forged = await newTab(browser.context);
-  stub.mode = 'forge';
-  await forged.goto(app);
-  await screen(forged, 'sign-in');
-  await forged.getByRole('button', { name: 'Sign in with your Broker OS account' }).click();
-  await forged.getByRole('alert').filter({ hasText: 'does not match the sign-in this tab started' }).waitFor();
+  /** A sign-in the stub answers in `mode`: the error shown, no session; the tab. */
+  const refused = async (mode, error) => {
+    const tab = await newTab(browser.context);
+    stub.mode = mode;
+    await tab.goto(app);
+    await screen(tab, 'sign-in');
+    await tab.getByRole('button', { name: 'Sign in with your Broker OS account' }).click();
+    await tab.getByRole('alert').filter({ hasText: error }).waitFor();
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('brokeros.token')), null, `${mode}: no session`);
+    return tab;
+  };
+  // A forged state: refused before any exchange.
+  const forged = await refused('forge', 'does not match the sign-in this tab started');
   assert.equal(stub.exchanges.length, 1, 'no exchange for a forged state');
-  assert.equal(await forged.evaluate(() => sessionStorage.getItem('brokeros.token')), null, 'no session');
   await shoot(forged, 'sign-in-cognito-forged-state');
-
-  // A failed exchange: the error shown, no session.
-  const failed = await newTab(browser.context);
-  stub.mode = 'fail';
-  await failed.goto(app);
-  await screen(failed, 'sign-in');
-  await failed.getByRole('button', { name: 'Sign in with your Broker OS account' }).click();
-  await failed.getByRole('alert').filter({ hasText: 'could not be completed (400)' }).waitFor();
+  // A failed exchange.
+  const failed = await refused('fail', 'could not be completed (400)');
   assert.equal(stub.exchanges.length, 2);
-  assert.equal(await failed.evaluate(() => sessionStorage.getItem('brokeros.token')), null, 'no session');
   for (const tab of [page, forged, failed]) assert.deepEqual(tab.errors.filter((e) => !/400/.test(e)), []);
 });
 
