@@ -1857,6 +1857,34 @@ fn trades_booked_beside_a_running_serve_reach_a_contest_leaderboard_and_ib_earni
         "{board}"
     );
 
+    // A seeded mix of trading on the same account: each history entry a JSON line of it.
+    let generated = brokeros(&[
+        "platform",
+        "generate",
+        "--login",
+        &login_text,
+        "--steps",
+        "5",
+        "--seed",
+        "7",
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let entries: Vec<serde_json::Value> = stdout(&generated)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(entries.len() >= 5, "{entries:?}");
+    assert!(
+        entries.iter().all(|e| e["deal"]["login"] == login),
+        "{entries:?}"
+    );
+
     // An account the platform does not have: refused, nothing booked.
     let unknown = brokeros(&[
         "platform",

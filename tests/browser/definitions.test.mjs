@@ -72,6 +72,7 @@ test('marketing writes a contest definition: a draft, a field error, a prize tie
   await marketing.getByRole('link', { name: 'Edit the definition' }).click();
   await screen(marketing, 'contest-edit');
   assert.equal(await marketing.locator('[name="prizes.tiers[2].to_rank"]').inputValue(), '10');
+  await shoot(marketing, 'contest-edit', { phone: true });
   await marketing.locator('[name=name]').fill('Screen Cup 2026');
   await marketing.getByRole('button', { name: 'Save the new version' }).click();
   await screen(marketing, 'contest');
@@ -79,7 +80,7 @@ test('marketing writes a contest definition: a draft, a field error, a prize tie
   const next = await apiCall(marketing, 'GET', '/marketing/contests/screen-cup');
   assert.equal(next.body.version, 2);
   assert.equal(next.body.definition.name, 'Screen Cup 2026');
-  await shoot(marketing, 'contest-edit', { phone: true });
+  await shoot(marketing, 'contest-version-2');
 });
 
 test('partner managers store a plan, its next version with what changed, and assign it to an IB', async () => {

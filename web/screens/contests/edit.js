@@ -156,7 +156,7 @@ function definitionForm(ctx, current, base, tierCount) {
     { name: 'rules.max_lots_per_trade', label: 'Largest trade counted (lots)', value: text(r.max_lots_per_trade) },
     { name: 'rules.disqualify_drawdown', label: 'Disqualifying drawdown', value: text(r.disqualify_drawdown), hint: 'A fraction (0.5): a deeper drawdown disqualifies.' },
     { name: 'rules.min_return_for_prize', label: 'Least return for a prize', value: text(r.min_return_for_prize), hint: 'A fraction (0.02).' },
-    { name: 'prizes.pool', label: 'Prize pool', value: text(base.prizes.pool), hint: 'Needed by tiers that share it.' },
+    { name: 'prizes.pool', label: 'Prize pool', value: text(base.prizes.pool), hint: 'Needed by tiers that share it; each tier pays every rank a fixed amount or a share of the pool (a fraction: 0.25).' },
     {
       name: 'prizes.payment.kind',
       label: 'Prizes paid as',
@@ -170,10 +170,10 @@ function definitionForm(ctx, current, base, tierCount) {
     const tier = base.prizes.tiers[i] ?? {};
     const at = `prizes.tiers[${i}]`;
     fields.push(
-      { name: `${at}.from_rank`, label: `Tier ${i + 1}: from rank`, type: 'number', value: text(tier.from_rank) },
-      { name: `${at}.to_rank`, label: `Tier ${i + 1}: to rank`, type: 'number', value: text(tier.to_rank) },
-      { name: `${at}.amount`, label: `Tier ${i + 1}: amount per rank`, value: text(tier.amount), hint: 'Or a share:' },
-      { name: `${at}.share`, label: `Tier ${i + 1}: share of the pool per rank`, value: text(tier.share), hint: 'A fraction (0.25).' },
+      { name: `${at}.from_rank`, label: 'From rank', type: 'number', value: text(tier.from_rank) },
+      { name: `${at}.to_rank`, label: 'To rank', type: 'number', value: text(tier.to_rank) },
+      { name: `${at}.amount`, label: 'Amount per rank', value: text(tier.amount) },
+      { name: `${at}.share`, label: 'Or share of the pool', value: text(tier.share) },
     );
   }
   if (!current || current.status === 'draft') {
@@ -238,5 +238,12 @@ function definitionForm(ctx, current, base, tierCount) {
       goSaying(ctx, `#/contests/${encodeURIComponent(saved.id)}`, said);
     },
   });
+  // Each prize tier as one row (a fieldset named by its number).
+  for (let i = 0; i < tierCount; i += 1) {
+    const parts = ['from_rank', 'to_rank', 'amount', 'share'].map((part) => element.querySelector(`[name="prizes.tiers[${i}].${part}"]`)?.closest('.field'));
+    const row = h('fieldset', { class: 'row-editor', 'data-tier': String(i) }, h('legend', null, `Prize tier ${i + 1}`));
+    parts[0]?.before(row);
+    for (const part of parts) if (part) row.append(part);
+  }
   return element;
 }
