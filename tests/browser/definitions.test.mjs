@@ -53,6 +53,11 @@ test('marketing writes a contest definition: a draft, a field error, a prize tie
   await shoot(marketing, 'contest-new-error');
 
   await marketing.locator('[name="period.until"]').fill(localDays(20));
+  // An error of one item of a list (eligibility.countries[1]) lands at the list's field.
+  await marketing.locator('[name="eligibility.countries"]').fill('DE, Germany');
+  await marketing.getByRole('button', { name: 'Save the draft' }).click();
+  assert.match(await fieldError(marketing, 'eligibility.countries'), /ISO 3166 alpha-2/);
+  await marketing.locator('[name="eligibility.countries"]').fill('');
   await marketing.getByRole('button', { name: 'Add a prize tier' }).click();
   await marketing.locator('[name="prizes.tiers[2].from_rank"]').fill('4');
   await marketing.locator('[name="prizes.tiers[2].to_rank"]').fill('10');
