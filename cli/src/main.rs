@@ -5,6 +5,7 @@ mod contest;
 mod demo;
 mod ib;
 mod local;
+mod platform;
 mod providers;
 mod psp;
 mod recon;
@@ -35,7 +36,7 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// How durable the embedded store's commits are, for every command that opens it (serve,
-    /// demo, recon, sfn, audit export).
+    /// demo, recon, sfn, audit export, platform).
     #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
     durability: Durability,
 }
@@ -71,6 +72,10 @@ enum Command {
         /// A JSON rules file (brands, lead scoring, assignment); the embedded default otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The web app's configuration (`/config.json`) instead of the dev sign-in's: a file as
+        /// `infra/deploy-web.sh` writes it (Cognito's hosted UI, an API elsewhere).
+        #[arg(long)]
+        web_config: Option<PathBuf>,
         /// How long a request's head may take to arrive (from the connection's start or its
         /// previous response) before the connection is closed: 500ms, 10s, 2m.
         #[arg(long, default_value = "10s", value_parser = brokeros_http::server::parse_duration)]
@@ -157,6 +162,12 @@ enum Command {
         #[command(subcommand)]
         command: psp::PspCommand,
     },
+    /// Trading on the simulated platform of the data directory (beside a running `serve`):
+    /// deals for contest leaderboards and IB earnings.
+    Platform {
+        #[command(subcommand)]
+        command: platform::PlatformCommand,
+    },
     /// Trading contests: scoring over files, for audits and disputes.
     Contest {
         #[command(subcommand)]
@@ -186,6 +197,7 @@ async fn main() -> std::process::ExitCode {
             port,
             data_dir,
             config,
+            web_config,
             header_read_timeout,
             body_read_timeout,
             keep_alive_timeout,
@@ -207,7 +219,24 @@ async fn main() -> std::process::ExitCode {
                     trust_forwarded_for,
                 },
             };
-            serve(port, data_dir.resolve(), config, options, durability).await
+            let web_config = match web_config {
+                Some(path) => web::WebConfig::from_file(&path),
+                None => Ok(web::WebConfig::dev()),
+            };
+            match web_config {
+                Ok(web_config) => {
+                    serve(
+                        port,
+                        data_dir.resolve(),
+                        config,
+                        web_config,
+                        options,
+                        durability,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
         Command::Demo { data_dir } => demo::run(data_dir, durability).await,
         Command::Token {
@@ -228,6 +257,7 @@ async fn main() -> std::process::ExitCode {
             list_outbox(data_dir.resolve(), consent, durability).await
         }
         Command::Psp { command } => psp::run(command),
+        Command::Platform { command } => platform::run(command, durability).await,
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
         Command::Openapi => print_openapi(),
@@ -408,6 +438,7 @@ async fn serve(
     port: u16,
     data_dir: local::DataDir,
     config: Option<PathBuf>,
+    web_config: web::WebConfig,
     options: ServeOptions,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
@@ -474,7 +505,7 @@ async fn serve(
     };
     brokeros_http::server::serve(
         listener,
-        web::router(local.router_with_metrics(server), dev_sign_in),
+        web::router(local.router_with_metrics(server), dev_sign_in, web_config),
         options,
         async {
             let _ = tokio::signal::ctrl_c().await;
