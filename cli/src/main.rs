@@ -3,8 +3,10 @@
 mod audit;
 mod contest;
 mod demo;
+mod files;
 mod ib;
 mod local;
+mod pamm;
 mod providers;
 mod psp;
 mod recon;
@@ -162,6 +164,11 @@ enum Command {
         #[command(subcommand)]
         command: contest::ContestCommand,
     },
+    /// PAMM: an offer's history replayed from files, for investors' questions and audits.
+    Pamm {
+        #[command(subcommand)]
+        command: pamm::PammCommand,
+    },
     /// Introducing brokers: what-if previews of commission plans.
     Ib {
         #[command(subcommand)]
@@ -230,6 +237,7 @@ async fn main() -> std::process::ExitCode {
         Command::Psp { command } => psp::run(command),
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
+        Command::Pamm { command } => pamm::run(command),
         Command::Openapi => print_openapi(),
     };
     match result {

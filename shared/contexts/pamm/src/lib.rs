@@ -4,3 +4,4 @@
 //! investor's own high-water mark. The pure model is in [`model`].
 
 pub mod model;
+pub mod offline;

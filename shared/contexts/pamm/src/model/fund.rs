@@ -27,6 +27,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Error, Result};
 
 use super::terms::Terms;
@@ -95,6 +96,31 @@ pub struct Request {
     /// For a deposit: the holder's stop level from now on, if given.
     #[serde(default)]
     pub stop_equity: Option<Decimal>,
+}
+
+impl Request {
+    /// Checks the amounts against the offer's currency: positive, at its scale.
+    pub fn validate(&self, currency: Currency) -> Result<()> {
+        let positive = |field: &str, amount: Decimal| -> Result<()> {
+            currency.exact(field, amount)?;
+            if amount <= Decimal::ZERO {
+                return Err(Error::invalid(
+                    "invalid_amount",
+                    field,
+                    format!("{field} must be positive"),
+                ));
+            }
+            Ok(())
+        };
+        match self.flow {
+            Flow::Deposit { amount } | Flow::Withdrawal { amount } => positive("amount", amount)?,
+            Flow::Exit => {}
+        }
+        if let Some(stop) = self.stop_equity {
+            positive("stop_equity", stop)?;
+        }
+        Ok(())
+    }
 }
 
 /// What the rollover is given.
@@ -189,6 +215,13 @@ pub enum Payee {
     Ib(String),
 }
 
+/// Fees paid to one payee at a rollover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    pub payee: Payee,
+    pub amount: Decimal,
+}
+
 /// A holder's position after the rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
@@ -212,8 +245,9 @@ pub struct Rollover {
     /// The NAV requests executed at: after fees.
     pub nav: Decimal,
     pub executions: Vec<Execution>,
-    /// Fees to pay out, by payee (fees taken from units, entry fees, debt taken).
-    pub payouts: BTreeMap<Payee, Decimal>,
+    /// Fees to pay out, by payee (fees taken from units, entry fees, debt taken): the
+    /// manager first, then the IBs by id.
+    pub payouts: Vec<Payout>,
     /// What leaves the pooled account: fees taken from units, withdrawals and exits paid,
     /// fee debt taken from exits.
     pub paid_out: Decimal,
@@ -250,6 +284,19 @@ impl Fund {
             last_rollover_at: None,
             nav: INITIAL_NAV,
         }
+    }
+
+    /// Sets (or clears) a holder's stop level: at or below it, they exit at the next rollover.
+    pub fn set_stop(&mut self, holder: &str, stop_equity: Option<Decimal>) -> Result<()> {
+        let holding = self
+            .holdings
+            .get_mut(holder)
+            .ok_or_else(|| Error::NotFound {
+                entity: "holding",
+                id: holder.to_string(),
+            })?;
+        holding.stop_equity = stop_equity;
+        Ok(())
     }
 
     pub fn units(&self) -> Decimal {
@@ -409,7 +456,10 @@ impl Fund {
             fees,
             nav,
             executions,
-            payouts,
+            payouts: payouts
+                .into_iter()
+                .map(|(payee, amount)| Payout { payee, amount })
+                .collect(),
             paid_out,
             invested,
             equity_after: equity,

@@ -124,7 +124,7 @@ proptest! {
                     Outcome::Executed { entry_fee, debt_taken, .. } => entry_fee + debt_taken,
                     Outcome::Refused { .. } => Decimal::ZERO,
                 }).sum::<Decimal>();
-            prop_assert_eq!(rollover.payouts.values().sum::<Decimal>(), fees);
+            prop_assert_eq!(rollover.payouts.iter().map(|p| p.amount).sum::<Decimal>(), fees);
             for holding in fund.holdings.values() {
                 prop_assert!(holding.units > Decimal::ZERO);
                 prop_assert!(holding.fee_debt >= Decimal::ZERO);
