@@ -262,6 +262,25 @@ pub struct Rollover {
     pub remainder: Decimal,
 }
 
+/// What every request of a rollover executes at: the terms, the mark, the NAV after fees and
+/// the currency's scale.
+struct AtRollover<'a> {
+    terms: &'a Terms,
+    mark: &'a Mark<'a>,
+    nav: Decimal,
+    scale: u32,
+}
+
+impl AtRollover<'_> {
+    fn chain(&self, investor: &str) -> Option<&Vec<String>> {
+        self.mark.ib_chains.get(investor)
+    }
+
+    fn worth(&self, units: Decimal) -> Decimal {
+        worth(units, self.nav, self.scale)
+    }
+}
+
 fn down(value: Decimal, scale: u32) -> Decimal {
     value.round_dp_with_strategy(scale, RoundingStrategy::ToZero)
 }
@@ -389,6 +408,12 @@ impl Fund {
             })
             .map(|(id, _)| id.clone())
             .collect();
+        let rollover = AtRollover {
+            terms,
+            mark,
+            nav,
+            scale,
+        };
         let mut left: Vec<String> = Vec::new();
         for investor in stopped {
             let request = Request {
@@ -397,7 +422,7 @@ impl Fund {
                 flow: Flow::Exit,
                 stop_equity: None,
             };
-            let outcome = self.exit(&request, nav, scale, &mut payouts, terms, mark);
+            let outcome = self.exit(&request, &rollover, &mut payouts);
             settle(&outcome, &mut equity, &mut paid_out, &mut invested);
             left.push(investor);
             executions.push(execution(&request, outcome));
@@ -410,13 +435,11 @@ impl Fund {
             } else {
                 match &request.flow {
                     Flow::Deposit { amount } => {
-                        self.deposit(request, *amount, nav, scale, &mut payouts, terms, mark)
+                        self.deposit(request, *amount, &rollover, &mut payouts)
                     }
-                    Flow::Withdrawal { amount } => {
-                        self.withdraw(request, *amount, nav, scale, terms, mark)
-                    }
+                    Flow::Withdrawal { amount } => self.withdraw(request, *amount, &rollover),
                     Flow::Exit => {
-                        let outcome = self.exit(request, nav, scale, &mut payouts, terms, mark);
+                        let outcome = self.exit(request, &rollover, &mut payouts);
                         if matches!(outcome, Outcome::Executed { .. }) {
                             left.push(request.investor.clone());
                         }
@@ -470,17 +493,14 @@ impl Fund {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn deposit(
         &mut self,
         request: &Request,
         amount: Decimal,
-        nav: Decimal,
-        scale: u32,
+        at: &AtRollover<'_>,
         payouts: &mut BTreeMap<Payee, Decimal>,
-        terms: &Terms,
-        mark: &Mark<'_>,
     ) -> Outcome {
+        let (terms, nav, scale) = (at.terms, at.nav, at.scale);
         let refused = |reason| Outcome::Refused { reason };
         let is_manager = request.investor == self.manager;
         let existing = self.holdings.get(&request.investor);
@@ -491,7 +511,7 @@ impl Fund {
             let capital = self
                 .holdings
                 .get(&self.manager)
-                .map_or(Decimal::ZERO, |h| worth(h.units, nav, scale));
+                .map_or(Decimal::ZERO, |h| at.worth(h.units));
             if capital < terms.min_manager_capital {
                 return refused(Refusal::ManagerBelowMinimumCapital);
             }
@@ -511,7 +531,7 @@ impl Fund {
         split(
             payouts,
             terms,
-            mark.ib_chains.get(&request.investor),
+            at.chain(&request.investor),
             entry_fee + debt_taken,
             scale,
         );
@@ -523,8 +543,8 @@ impl Fund {
                 hwm: Decimal::ZERO,
                 fee_debt: Decimal::ZERO,
                 net_invested: Decimal::ZERO,
-                first_invested_at: mark.at,
-                fees_through: mark.at,
+                first_invested_at: at.mark.at,
+                fees_through: at.mark.at,
                 stop_equity: None,
             });
         holding.units += units;
@@ -542,25 +562,18 @@ impl Fund {
         }
     }
 
-    fn withdraw(
-        &mut self,
-        request: &Request,
-        amount: Decimal,
-        nav: Decimal,
-        scale: u32,
-        terms: &Terms,
-        mark: &Mark<'_>,
-    ) -> Outcome {
+    fn withdraw(&mut self, request: &Request, amount: Decimal, at: &AtRollover<'_>) -> Outcome {
+        let (terms, nav, scale) = (at.terms, at.nav, at.scale);
         let refused = |reason| Outcome::Refused { reason };
         let is_manager = request.investor == self.manager;
         let has_investors = self.has_investors();
         let Some(holding) = self.holdings.get_mut(&request.investor) else {
             return refused(Refusal::NoHolding);
         };
-        if !is_manager && mark.at < holding.first_invested_at + terms.lockup() {
+        if !is_manager && at.mark.at < holding.first_invested_at + terms.lockup() {
             return refused(Refusal::LockedUp);
         }
-        let equity = worth(holding.units, nav, scale);
+        let equity = at.worth(holding.units);
         if amount > equity || nav.is_zero() {
             return refused(Refusal::ExceedsHolding);
         }
@@ -586,12 +599,10 @@ impl Fund {
     fn exit(
         &mut self,
         request: &Request,
-        nav: Decimal,
-        scale: u32,
+        at: &AtRollover<'_>,
         payouts: &mut BTreeMap<Payee, Decimal>,
-        terms: &Terms,
-        mark: &Mark<'_>,
     ) -> Outcome {
+        let (terms, scale) = (at.terms, at.scale);
         let refused = |reason| Outcome::Refused { reason };
         let is_manager = request.investor == self.manager;
         if is_manager && self.has_investors() {
@@ -601,16 +612,16 @@ impl Fund {
             return refused(Refusal::NoHolding);
         };
         let stop = request.id.starts_with("stop:");
-        if !is_manager && !stop && mark.at < holding.first_invested_at + terms.lockup() {
+        if !is_manager && !stop && at.mark.at < holding.first_invested_at + terms.lockup() {
             return refused(Refusal::LockedUp);
         }
-        let equity = worth(holding.units, nav, scale);
+        let equity = at.worth(holding.units);
         let debt_taken = holding.fee_debt.min(equity);
         let units = holding.units;
         split(
             payouts,
             terms,
-            mark.ib_chains.get(&request.investor),
+            at.chain(&request.investor),
             debt_taken,
             scale,
         );

@@ -38,6 +38,18 @@ fn to_request(n: usize, (who, kind, amount): (usize, u8, i64)) -> Request {
     }
 }
 
+/// The requests of step `i` of a history: the manager's capital first, then the random ones
+/// (numbered on from `n`).
+fn step_requests(i: usize, raw: Vec<(usize, u8, i64)>, n: &mut usize) -> Vec<Request> {
+    let mut requests = vec![deposit("seed", "manager", "1000.00")];
+    requests.truncate(usize::from(i == 0));
+    for r in raw {
+        *n += 1;
+        requests.push(to_request(*n, r));
+    }
+    requests
+}
+
 fn terms_strategy() -> impl Strategy<Value = Terms> {
     (0i64..=50, 0i64..=500, 0i64..=300, 0u32..=2, prop::bool::ANY).prop_map(
         |(performance, management, entry, lockup, tiered)| {
@@ -89,12 +101,7 @@ proptest! {
         let mut n = 0;
         let chains = no_chains();
         for (i, (bps, raw, payable)) in steps.into_iter().enumerate() {
-            let mut requests = vec![deposit("seed", "manager", "1000.00")];
-            requests.truncate(usize::from(i == 0));
-            for r in raw {
-                n += 1;
-                requests.push(to_request(n, r));
-            }
+            let requests = step_requests(i, raw, &mut n);
             let mark = Mark {
                 at: T1 + Duration::days(i as i64 * 3),
                 equity: marked(equity, bps),
@@ -146,12 +153,7 @@ proptest! {
         let mut n = 0;
         let mut at = T1;
         for (i, (bps, raw, payable)) in steps.into_iter().enumerate() {
-            let mut requests = vec![deposit("seed", "manager", "1000.00")];
-            requests.truncate(usize::from(i == 0));
-            for r in raw {
-                n += 1;
-                requests.push(to_request(n, r));
-            }
+            let requests = step_requests(i, raw, &mut n);
             at = T1 + Duration::days(i as i64 * 3);
             let mark = Mark { at, equity: marked(equity, bps), requests: &requests, ib_chains: &chains, fees_payable: payable };
             equity = fund.roll_over(&terms, &mark).unwrap().equity_after;
