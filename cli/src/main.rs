@@ -3,8 +3,10 @@
 mod audit;
 mod contest;
 mod demo;
+mod files;
 mod ib;
 mod local;
+mod pamm;
 mod platform;
 mod providers;
 mod psp;
@@ -173,6 +175,11 @@ enum Command {
         #[command(subcommand)]
         command: contest::ContestCommand,
     },
+    /// PAMM: an offer's history replayed from files, for investors' questions and audits.
+    Pamm {
+        #[command(subcommand)]
+        command: pamm::PammCommand,
+    },
     /// Introducing brokers: what-if previews of commission plans.
     Ib {
         #[command(subcommand)]
@@ -260,6 +267,7 @@ async fn main() -> std::process::ExitCode {
         Command::Platform { command } => platform::run(command, durability).await,
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
+        Command::Pamm { command } => pamm::run(command),
         Command::Openapi => print_openapi(),
     };
     match result {
