@@ -5,20 +5,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::stdout;
+
 fn brokeros(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_brokeros"))
         .args(args)
         .output()
         .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 #[test]
