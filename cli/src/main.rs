@@ -2,6 +2,7 @@
 
 mod audit;
 mod contest;
+mod copy;
 mod demo;
 mod files;
 mod ib;
@@ -180,6 +181,11 @@ enum Command {
         #[command(subcommand)]
         command: pamm::PammCommand,
     },
+    /// Copy trading: a follower's volume for a provider's deal, by sizing mode.
+    Copy {
+        #[command(subcommand)]
+        command: copy::CopyCommand,
+    },
     /// Introducing brokers: what-if previews of commission plans.
     Ib {
         #[command(subcommand)]
@@ -268,6 +274,7 @@ async fn main() -> std::process::ExitCode {
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
         Command::Pamm { command } => pamm::run(command),
+        Command::Copy { command } => copy::run(command),
         Command::Openapi => print_openapi(),
     };
     match result {

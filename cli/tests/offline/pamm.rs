@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::stdout;
+
 use serde_json::Value;
 
 fn example(name: &str) -> PathBuf {
@@ -23,15 +25,6 @@ fn simulate(events: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// The CSV's line of `holder` after the rollover at `at`, by column name.
