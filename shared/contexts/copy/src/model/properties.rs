@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use super::copier::{Follower, Outcome, ProviderDeal, Side};
 use super::sizing::tests::{d, fx};
 use super::sizing::{Figures, Sizing};
+use super::terms::{Mark, StrategyTerms};
 
 fn money(cents: i64) -> Decimal {
     Decimal::new(cents, 2)
@@ -134,5 +135,31 @@ proptest! {
                 prop_assert_eq!(copied.follower_open, held[*position as usize]);
             }
         }
+    }
+
+    #[test]
+    fn a_follower_s_gain_is_charged_once(
+        percent in 0i64..=100,
+        start in 1i64..10_000_000,
+        path in prop::collection::vec(1i64..20_000_000, 1..20),
+    ) {
+        let terms = StrategyTerms {
+            currency: "USD".into(),
+            performance_fee: Decimal::from(percent),
+            subscription_fee: Decimal::ZERO,
+            min_follower_equity: Decimal::ZERO,
+        };
+        let mut mark = Mark::at_subscription(money(start));
+        let (mut charged, mut peak) = (Decimal::ZERO, money(start));
+        for cents in path {
+            // The account moves to `cents`, less the fees already paid out of it.
+            let equity = money(cents) - charged;
+            peak = peak.max(money(cents));
+            let fee = mark.settle(&terms, equity).unwrap();
+            prop_assert_eq!(mark.settle(&terms, equity - fee).unwrap(), Decimal::ZERO, "charged again");
+            charged += fee;
+        }
+        // Never more than the percent of the best gain over the start.
+        prop_assert!(charged <= (peak - money(start)).max(Decimal::ZERO) * Decimal::from(percent) / Decimal::ONE_HUNDRED);
     }
 }
