@@ -65,12 +65,15 @@ export const ROUTES = [
   { path: '/partners/applications', roles: ['partners', 'admin'], area: 'Partners', nav: 'IB applications', load: () => import('./screens/partners/applications.js') },
   { path: '/partners/ibs', roles: ['partners', 'admin'], area: 'Partners', nav: 'IBs and tree', load: () => import('./screens/partners/ibs.js') },
   { path: '/partners/ibs/:id', roles: ['partners', 'admin'], load: () => import('./screens/partners/ib.js') },
+  { path: '/partners/plans', roles: ['partners', 'admin'], area: 'Partners', nav: 'Commission plans', load: () => import('./screens/partners/plans.js') },
 
   { path: '/ib', roles: ['ib'], area: 'IB portal', nav: 'Earnings', load: () => import('./screens/ib/home.js') },
   { path: '/ib/network', roles: ['ib'], area: 'IB portal', nav: 'Sub-IBs and clients', load: () => import('./screens/ib/network.js') },
   { path: '/ib/statements', roles: ['ib'], area: 'IB portal', nav: 'Statements', load: () => import('./screens/ib/statements.js') },
 
   { path: '/contests', roles: ['client', 'marketing', 'admin'], area: 'Contests', nav: 'Contests', load: () => import('./screens/contests/list.js') },
+  { path: '/contests/new', roles: ['marketing', 'admin'], area: 'Contests', nav: 'New contest', load: () => import('./screens/contests/edit.js') },
+  { path: '/contests/:id/edit', roles: ['marketing', 'admin'], load: () => import('./screens/contests/edit.js') },
   { path: '/contests/:id', roles: ['client', 'marketing', 'admin'], load: () => import('./screens/contests/contest.js') },
 ];
 

@@ -4,8 +4,7 @@
 //! the entrants' events, as the live engine does.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,8 +14,8 @@ use brokeros_contests::model::prizes::{PrizeProposal, propose};
 use brokeros_contests::model::ranking::{Standing, StandingStatus, rank};
 use brokeros_contests::model::scoring::Explanation;
 use brokeros_contests::model::{Entrant, Scoring};
-use brokeros_contests::offline::{CashFlowColumns, DealColumns, EntrantColumns, FileError};
-use brokeros_kernel::csv::{Reader, Record, text_field};
+use brokeros_contests::offline::{CashFlowColumns, DealColumns, EntrantColumns};
+use brokeros_kernel::csv::text_field;
 use clap::Subcommand;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -24,6 +23,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::CliResult;
+use crate::files::{document_error, each_record};
 
 #[derive(Subcommand)]
 pub enum ContestCommand {
@@ -80,38 +80,6 @@ pub fn run(command: ContestCommand) -> CliResult {
     }
 }
 
-/// Calls `row` with each record of the CSV file at `path` after its header, which `header`
-/// reads; blank lines are skipped.
-fn each_record<C>(
-    path: &Path,
-    header: impl Fn(&str, &Record) -> Result<C, FileError>,
-    mut row: impl FnMut(&C, &Record) -> Result<(), FileError>,
-) -> Result<(), String> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let mut reader = Reader::new(BufReader::with_capacity(1 << 20, file));
-    let mut record = Record::default();
-    let mut columns = None;
-    while reader
-        .read(&mut record)
-        .map_err(|e| FileError::csv(&name, e).to_string())?
-    {
-        if record.is_blank() {
-            continue;
-        }
-        match &columns {
-            None => columns = Some(header(&name, &record).map_err(|e| e.to_string())?),
-            Some(columns) => row(columns, &record).map_err(|e| e.to_string())?,
-        }
-    }
-    if columns.is_none() {
-        return Err(format!(
-            "{name}: the file is empty (it needs a header line)"
-        ));
-    }
-    Ok(())
-}
-
 /// What the files held beyond the entrants' events.
 #[derive(Default)]
 struct Ignored {
@@ -129,18 +97,8 @@ fn score(
 ) -> CliResult {
     let text = std::fs::read_to_string(contest)
         .map_err(|e| format!("cannot read {}: {e}", contest.display()))?;
-    let definition = ContestDefinition::from_json(&text).map_err(|e| {
-        let body = e.body();
-        match body.field {
-            Some(field) => format!(
-                "{}: {field}: {} ({})",
-                contest.display(),
-                body.message,
-                body.code
-            ),
-            None => format!("{}: {} ({})", contest.display(), body.message, body.code),
-        }
-    })?;
+    let definition =
+        ContestDefinition::from_json(&text).map_err(|e| document_error(contest, &e))?;
     let mut scoring = Scoring::new(&definition);
     if let Some(path) = entrants {
         let mut ids = HashSet::new();

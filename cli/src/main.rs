@@ -2,9 +2,13 @@
 
 mod audit;
 mod contest;
+mod copy;
 mod demo;
+mod files;
 mod ib;
 mod local;
+mod pamm;
+mod platform;
 mod providers;
 mod psp;
 mod recon;
@@ -35,7 +39,7 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
     /// How durable the embedded store's commits are, for every command that opens it (serve,
-    /// demo, recon, sfn, audit export).
+    /// demo, recon, sfn, audit export, platform).
     #[arg(long, global = true, value_enum, default_value_t = Durability::Full)]
     durability: Durability,
 }
@@ -71,6 +75,10 @@ enum Command {
         /// A JSON rules file (brands, lead scoring, assignment); the embedded default otherwise.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The web app's configuration (`/config.json`) instead of the dev sign-in's: a file as
+        /// `infra/deploy-web.sh` writes it (Cognito's hosted UI, an API elsewhere).
+        #[arg(long)]
+        web_config: Option<PathBuf>,
         /// How long a request's head may take to arrive (from the connection's start or its
         /// previous response) before the connection is closed: 500ms, 10s, 2m.
         #[arg(long, default_value = "10s", value_parser = brokeros_http::server::parse_duration)]
@@ -157,10 +165,26 @@ enum Command {
         #[command(subcommand)]
         command: psp::PspCommand,
     },
+    /// Trading on the simulated platform of the data directory (beside a running `serve`):
+    /// deals for contest leaderboards and IB earnings.
+    Platform {
+        #[command(subcommand)]
+        command: platform::PlatformCommand,
+    },
     /// Trading contests: scoring over files, for audits and disputes.
     Contest {
         #[command(subcommand)]
         command: contest::ContestCommand,
+    },
+    /// PAMM: an offer's history replayed from files, for investors' questions and audits.
+    Pamm {
+        #[command(subcommand)]
+        command: pamm::PammCommand,
+    },
+    /// Copy trading: a follower's volume for a provider's deal, by sizing mode.
+    Copy {
+        #[command(subcommand)]
+        command: copy::CopyCommand,
     },
     /// Introducing brokers: what-if previews of commission plans.
     Ib {
@@ -186,6 +210,7 @@ async fn main() -> std::process::ExitCode {
             port,
             data_dir,
             config,
+            web_config,
             header_read_timeout,
             body_read_timeout,
             keep_alive_timeout,
@@ -207,7 +232,24 @@ async fn main() -> std::process::ExitCode {
                     trust_forwarded_for,
                 },
             };
-            serve(port, data_dir.resolve(), config, options, durability).await
+            let web_config = match web_config {
+                Some(path) => web::WebConfig::from_file(&path),
+                None => Ok(web::WebConfig::dev()),
+            };
+            match web_config {
+                Ok(web_config) => {
+                    serve(
+                        port,
+                        data_dir.resolve(),
+                        config,
+                        web_config,
+                        options,
+                        durability,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
         Command::Demo { data_dir } => demo::run(data_dir, durability).await,
         Command::Token {
@@ -228,8 +270,11 @@ async fn main() -> std::process::ExitCode {
             list_outbox(data_dir.resolve(), consent, durability).await
         }
         Command::Psp { command } => psp::run(command),
+        Command::Platform { command } => platform::run(command, durability).await,
         Command::Ib { command } => ib::run(command),
         Command::Contest { command } => contest::run(command),
+        Command::Pamm { command } => pamm::run(command),
+        Command::Copy { command } => copy::run(command),
         Command::Openapi => print_openapi(),
     };
     match result {
@@ -252,11 +297,13 @@ const OUTBOX_RELAY_EVERY: Duration = Duration::from_secs(1);
 /// server (the rest waits for the next pass).
 const COMMISSION_ACCRUAL_EVERY: Duration = Duration::from_secs(5);
 const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
-/// How often `serve` looks for a commission payout period that has ended.
 /// How often `serve` starts contest scoring runs (the template's schedule is every 5 minutes;
 /// locally a minute, so a laptop sees its leaderboard move).
 const CONTEST_SCORING_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` looks for a commission payout period that has ended.
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` resumes the transfers pending past `transfers::RESUME_AFTER`.
+const TRANSFER_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 async fn list_outbox(
     data_dir: local::DataDir,
@@ -320,34 +367,65 @@ async fn accrue_commissions(services: brokeros_app::Services, every: Duration) {
     }
 }
 
-/// The commission payout schedules of `serve` (EventBridge schedules in AWS): every `every`,
-/// each kind of period whose next period has ended gets its payout workflow.
-async fn schedule_payouts(services: brokeros_app::Services, every: Duration) {
+/// A schedule of `serve` (an EventBridge schedule in AWS): `pass` every `every` until the
+/// process stops; what a pass did is logged when `did_work` says it did anything.
+async fn repeat<T, F, Fut>(
+    every: Duration,
+    name: &'static str,
+    did_work: fn(&T) -> bool,
+    mut pass: F,
+) where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = brokeros_kernel::Result<T>>,
+{
     loop {
         tokio::time::sleep(every).await;
-        match brokeros_ib::payout::start_scheduled_payouts(&services.ib).await {
-            Ok(started) if !started.is_empty() => {
-                tracing::info!(?started, "commission payouts started")
-            }
+        match pass().await {
+            Ok(done) if did_work(&done) => tracing::info!(?done, "{name}"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "commission payout schedule failed"),
+            Err(e) => tracing::warn!(error = %e, "{name} failed"),
         }
     }
 }
 
-/// The contest scoring schedule of `serve` (an EventBridge schedule in AWS): every `every`, a
-/// scoring run of each running contest, and the final run of each that has ended.
-async fn schedule_contest_scoring(services: brokeros_app::Services, every: Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        match brokeros_contests::tasks::start_scheduled(&services.contests).await {
-            Ok(started) if !started.is_empty() => {
-                tracing::info!(?started, "contest scoring started")
+/// The schedules of `serve`: commission payouts (each kind of period whose next period has
+/// ended gets its payout workflow), contest scoring (a run of each running contest, the final
+/// run of each that has ended), and the transfers nobody resumed.
+fn spawn_schedules(services: &brokeros_app::Services) {
+    let ib = services.ib.clone();
+    tokio::spawn(repeat(
+        COMMISSION_PAYOUT_SCHEDULE_EVERY,
+        "commission payouts started",
+        |started: &Vec<_>| !started.is_empty(),
+        move || {
+            let ib = ib.clone();
+            async move { brokeros_ib::payout::start_scheduled_payouts(&ib).await }
+        },
+    ));
+    let contests = services.contests.clone();
+    tokio::spawn(repeat(
+        CONTEST_SCORING_EVERY,
+        "contest scoring started",
+        |started: &Vec<_>| !started.is_empty(),
+        move || {
+            let contests = contests.clone();
+            async move { brokeros_contests::tasks::start_scheduled(&contests).await }
+        },
+    ));
+    let payments = services.payments.clone();
+    tokio::spawn(repeat(
+        TRANSFER_SWEEP_EVERY,
+        "pending transfers resumed",
+        |resumed: &brokeros_payments::transfers::Resumed| *resumed != Default::default(),
+        move || {
+            let payments = payments.clone();
+            async move {
+                let now = payments.clock.now();
+                brokeros_payments::transfers::resume_pending(&payments, now, 100).await
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "contest scoring schedule failed"),
-        }
-    }
+        },
+    ));
 }
 
 /// The outbox relay of `serve`: a pass every `every` until the process stops.
@@ -375,6 +453,7 @@ async fn serve(
     port: u16,
     data_dir: local::DataDir,
     config: Option<PathBuf>,
+    web_config: web::WebConfig,
     options: ServeOptions,
     durability: brokeros_store_sqlite::Durability,
 ) -> CliResult {
@@ -422,14 +501,7 @@ async fn serve(
         local.services.clone(),
         COMMISSION_ACCRUAL_EVERY,
     ));
-    tokio::spawn(schedule_payouts(
-        local.services.clone(),
-        COMMISSION_PAYOUT_SCHEDULE_EVERY,
-    ));
-    tokio::spawn(schedule_contest_scoring(
-        local.services.clone(),
-        CONTEST_SCORING_EVERY,
-    ));
+    spawn_schedules(&local.services);
     tokio::spawn(brokeros_payments::routing::run_outage_detection(
         local.services.core.clone(),
         std::time::Duration::from_secs(60),
@@ -448,7 +520,7 @@ async fn serve(
     };
     brokeros_http::server::serve(
         listener,
-        web::router(local.router_with_metrics(server), dev_sign_in),
+        web::router(local.router_with_metrics(server), dev_sign_in, web_config),
         options,
         async {
             let _ = tokio::signal::ctrl_c().await;

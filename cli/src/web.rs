@@ -1,6 +1,9 @@
 //! The web app on `brokeros serve`: the files of `web/` (embedded in the binary by `build.rs`)
 //! at `/` (the page) and `/ui/…` (its modules and styles), how it signs in at `/config.json`,
-//! the dev sign-in at `/dev/sign-in`, and the simulated payment providers' page. None of these
+//! the dev sign-in at `/dev/sign-in`, and the simulated payment providers' page. `/config.json`
+//! is the dev sign-in's unless `serve --web-config FILE` gives another (the app against a
+//! deployed stack's Cognito and API): the page's policy then lets it reach the origins that file
+//! names. None of these
 //! paths is an API path: every other request goes to the API router, which stays the documented
 //! API surface.
 
@@ -33,6 +36,84 @@ const INDEX: &str = "index.html";
 /// The page's policy: its own scripts, styles and images only, never framed.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// What `/config.json` answers and the page's policy that goes with it.
+pub struct WebConfig {
+    config: Value,
+    policy: HeaderValue,
+}
+
+impl WebConfig {
+    /// The dev sign-in, the API at this origin.
+    pub fn dev() -> WebConfig {
+        WebConfig {
+            config: json!({ "sign_in": "dev" }),
+            policy: HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        }
+    }
+
+    /// `serve --web-config FILE`: the app's configuration as `infra/deploy-web.sh` writes it
+    /// (`sign_in` "dev" or "cognito" with the hosted UI's `domain`, `client_id`, `redirect_uri`
+    /// and `logout_uri`; `api` when the API is elsewhere). The page may then connect to the
+    /// Cognito domain and the API origin it names (the token exchange and the API calls).
+    pub fn from_file(path: &std::path::Path) -> Result<WebConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        WebConfig::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn from_json(text: &str) -> Result<WebConfig, String> {
+        let config: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let text_at = |pointer: &str| config.pointer(pointer).and_then(Value::as_str);
+        let mut origins = Vec::new();
+        match text_at("/sign_in") {
+            Some("dev") => {}
+            Some("cognito") => {
+                for field in ["client_id", "redirect_uri", "logout_uri"] {
+                    text_at(&format!("/cognito/{field}"))
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| {
+                            format!("cognito.{field} is required with sign_in cognito")
+                        })?;
+                }
+                let domain = text_at("/cognito/domain")
+                    .ok_or("cognito.domain is required with sign_in cognito")?;
+                origins.push(origin("cognito.domain", domain)?);
+            }
+            _ => return Err(r#"sign_in must be "dev" or "cognito""#.into()),
+        }
+        if let Some(api) = config.get("api") {
+            origins.push(origin("api", api.as_str().ok_or("api must be a URL")?)?);
+        }
+        let policy = if origins.is_empty() {
+            CONTENT_SECURITY_POLICY.to_string()
+        } else {
+            format!(
+                "{CONTENT_SECURITY_POLICY}; connect-src 'self' {}",
+                origins.join(" ")
+            )
+        };
+        Ok(WebConfig {
+            config,
+            policy: HeaderValue::from_str(&policy).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// The origin (`https://host[:port]`) of `url`, the value of `field`: http or https, without
+/// anything a policy reads specially.
+fn origin(field: &str, url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{field} must be an http(s) URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let plain = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
+    if host.is_empty() || !host.chars().all(plain) {
+        return Err(format!("{field} must be an http(s) URL with a host"));
+    }
+    Ok(format!("{}{host}", &url[..url.len() - rest.len()]))
+}
+
 struct WebFile {
     bytes: &'static [u8],
     content_type: &'static str,
@@ -53,10 +134,11 @@ pub struct DevSignIn {
 struct WebApp {
     files: Arc<HashMap<&'static str, WebFile>>,
     dev: Arc<DevSignIn>,
+    config: Arc<WebConfig>,
 }
 
 /// The web app's routes in front of `api`, which answers every other path.
-pub fn router(api: Router, dev: DevSignIn) -> Router {
+pub fn router(api: Router, dev: DevSignIn, config: WebConfig) -> Router {
     let files = embedded::WEB_FILES
         .iter()
         .map(|(path, bytes)| {
@@ -73,6 +155,7 @@ pub fn router(api: Router, dev: DevSignIn) -> Router {
     let app = WebApp {
         files: Arc::new(files),
         dev: Arc::new(dev),
+        config: Arc::new(config),
     };
     let page = format!(
         "{}/{{provider}}/{{reference}}",
@@ -81,7 +164,7 @@ pub fn router(api: Router, dev: DevSignIn) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/ui/{*path}", get(asset))
-        .route("/config.json", get(config))
+        .route("/config.json", get(app_config))
         .route("/dev/sign-in", get(dev_subjects).post(dev_sign_in))
         .route(&page, get(payment_page))
         .route_layer(axum::middleware::from_fn(brokeros_http::access_log))
@@ -150,17 +233,15 @@ fn serve_file(app: &WebApp, path: &str, headers: &HeaderMap) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     if path == INDEX {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        );
+        headers.insert(header::CONTENT_SECURITY_POLICY, app.config.policy.clone());
     }
     response
 }
 
-/// How the app signs in: locally, the dev sign-in (the API is this origin).
-async fn config() -> axum::Json<Value> {
-    axum::Json(json!({ "sign_in": "dev" }))
+/// How the app signs in: locally, the dev sign-in (the API is this origin), unless
+/// `--web-config` says otherwise.
+async fn app_config(State(app): State<WebApp>) -> axum::Json<Value> {
+    axum::Json(app.config.config.clone())
 }
 
 fn dev_sign_in_offered(app: &WebApp) -> Result<(), ApiError> {
@@ -314,6 +395,7 @@ mod tests {
                 loopback,
                 sales_agents: vec!["sales-1".into()],
             },
+            WebConfig::dev(),
         )
     }
 
@@ -415,6 +497,40 @@ mod tests {
             (status, body.as_slice()),
             (StatusCode::IM_A_TEAPOT, &b"api"[..])
         );
+    }
+
+    #[test]
+    fn a_web_config_file_opens_the_policy_to_the_origins_it_names_only() {
+        let cognito = r#"{"sign_in":"cognito","api":"https://api.example.com/prod",
+            "cognito":{"domain":"https://auth.example.com","client_id":"c","redirect_uri":"https://app/","logout_uri":"https://app/"}}"#;
+        let config = WebConfig::from_json(cognito).unwrap();
+        assert_eq!(config.config["cognito"]["client_id"], "c");
+        assert!(
+            config
+                .policy
+                .to_str()
+                .unwrap()
+                .ends_with("; connect-src 'self' https://auth.example.com https://api.example.com")
+        );
+        assert_eq!(
+            WebConfig::from_json(r#"{"sign_in":"dev"}"#).unwrap().policy,
+            CONTENT_SECURITY_POLICY
+        );
+        for (bad, says) in [
+            (r#"{"sign_in":"sso"}"#, "sign_in"),
+            (
+                r#"{"sign_in":"cognito","cognito":{"domain":"https://a"}}"#,
+                "cognito.client_id",
+            ),
+            (
+                r#"{"sign_in":"cognito","cognito":{"domain":"https://a; script-src *","client_id":"c","redirect_uri":"r","logout_uri":"l"}}"#,
+                "cognito.domain",
+            ),
+            (r#"{"sign_in":"dev","api":"javascript:alert(1)"}"#, "api"),
+        ] {
+            let error = WebConfig::from_json(bad).err().unwrap();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

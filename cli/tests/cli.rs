@@ -1655,3 +1655,255 @@ fn openapi_prints_the_served_document() {
     let served: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(printed, served);
 }
+
+/// An RFC 3339 time `seconds` from now, to the second.
+fn utc_in(seconds: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        + time::Duration::seconds(seconds);
+    at.format(&Rfc3339).unwrap()
+}
+
+/// Reads `path` until `done` holds of its answer (what `serve` writes in the background);
+/// answers the last answer.
+fn poll(
+    addr: &str,
+    path: &str,
+    token: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut answer = serde_json::Value::Null;
+    for _ in 0..300 {
+        answer = api(addr, "GET", path, token, None).1;
+        if done(&answer) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    answer
+}
+
+#[test]
+fn trades_booked_beside_a_running_serve_reach_a_contest_leaderboard_and_ib_earnings() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+
+    // No data directory: nothing is booked, and none is created.
+    let missing = brokeros(&[
+        "platform",
+        "trade",
+        "--login",
+        "100001",
+        "--side",
+        "buy",
+        "--lots",
+        "1",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no Broker OS data in"));
+    assert!(!Path::new(data).exists());
+
+    let (mut server, addr) = spawn_serve(data);
+    let sales = dev_token(data, "sales", "sales-1");
+    let client_id = onboard_over_http(&addr, &sales, "Mia", "Lenz", ("passport", "C01X00T48"));
+    let kyc = poll(&addr, &format!("/clients/{client_id}/kyc"), &sales, |k| {
+        k["onboardings"][0]["account"]["login"].is_u64()
+    });
+    let login = kyc["onboardings"][0]["account"]["login"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{kyc}"));
+
+    // An IB on a plan of 10 per lot from a minute from now, and the client in its book.
+    let partners = dev_token(data, "partners", "pm-1");
+    let plan = json!({ "id": "cli", "version": 1, "effective_from": utc_in(60), "currency": "USD",
+        "period": "monthly", "earn_on": "close", "min_lots": "0.1", "min_hold_seconds": 60,
+        "rules": [{ "id": "all", "priority": 0, "match": {}, "earns": { "per_lot": "10" } }] });
+    let (status, stored) = api(&addr, "POST", "/partners/plans", &partners, Some(plan));
+    assert_eq!(status, 201, "{stored}");
+    let application =
+        json!({ "name": "Bonn Partners", "payout_currency": "USD", "user_id": "portal-bonn" });
+    let (status, applied) = api(
+        &addr,
+        "POST",
+        "/partners/applications",
+        &partners,
+        Some(application),
+    );
+    assert_eq!(status, 201, "{applied}");
+    let approval =
+        json!({ "plans": ["cli"], "referral_codes": [{ "code": "IB-BONN-1", "campaign": "cli" }] });
+    let path = format!(
+        "/partners/applications/{}/approve",
+        applied["id"].as_str().unwrap()
+    );
+    let (status, ib) = api(&addr, "POST", &path, &partners, Some(approval));
+    assert_eq!(status, 201, "{ib}");
+    let ib_id = ib["id"].as_str().unwrap().to_string();
+    let path = format!("/partners/clients/{client_id}/ib");
+    let (status, assigned) = api(
+        &addr,
+        "POST",
+        &path,
+        &partners,
+        Some(json!({ "ib_id": ib_id })),
+    );
+    assert_eq!(status, 200, "{assigned}");
+
+    // A contest ranked by volume, running since a minute ago, the client's account entered.
+    let marketing = dev_token(data, "marketing", "mkt-1");
+    let contest = json!({ "id": "cli-cup", "version": 1, "name": "CLI Cup", "mode": "live",
+        "currency": "USD", "registration": { "from": utc_in(-60), "until": utc_in(7 * 86400) },
+        "period": { "from": utc_in(-60), "until": utc_in(8 * 86400) },
+        "eligibility": { "kyc": "none" }, "metric": { "kind": "volume" },
+        "prizes": { "payment": { "kind": "cash" }, "tiers": [{ "from_rank": 1, "to_rank": 1, "amount": "10.00" }] } });
+    let (status, created) = api(&addr, "POST", "/contests", &marketing, Some(contest));
+    assert_eq!(status, 201, "{created}");
+    let (status, published) = api(&addr, "POST", "/contests/cli-cup/publish", &marketing, None);
+    assert_eq!(status, 200, "{published}");
+    let enrol = json!({ "client_id": client_id, "login": login });
+    let (status, entered) = api(
+        &addr,
+        "POST",
+        "/contests/cli-cup/enrollments",
+        &marketing,
+        Some(enrol),
+    );
+    assert_eq!(status, 201, "{entered}");
+
+    // Half a lot of EURUSD, held two minutes (past the plan's start and its least hold), booked
+    // by another process while serve runs.
+    let login_text = login.to_string();
+    let traded = brokeros(&[
+        "platform",
+        "trade",
+        "--login",
+        &login_text,
+        "--symbol",
+        "EURUSD",
+        "--side",
+        "buy",
+        "--lots",
+        "0.50",
+        "--close-after",
+        "2m",
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        traded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&traded.stderr)
+    );
+    let deals: Vec<serde_json::Value> = stdout(&traded)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(deals.len(), 2, "{deals:?}");
+    assert_eq!(
+        (deals[0]["entry"].as_str(), deals[1]["entry"].as_str()),
+        (Some("in"), Some("out"))
+    );
+    assert_eq!(deals[0]["position_id"], deals[1]["position_id"]);
+    assert_eq!(
+        deals[1]["time_msc"].as_i64().unwrap() - deals[0]["time_msc"].as_i64().unwrap(),
+        120_000
+    );
+
+    // Serve's next accrual pass pays the IB 0.5 × 10.00.
+    let closed = time::OffsetDateTime::UNIX_EPOCH
+        + time::Duration::milliseconds(deals[1]["time_msc"].as_i64().unwrap());
+    let period = format!("monthly:{}-{:02}", closed.year(), u8::from(closed.month()));
+    let path = format!("/partners/ibs/{ib_id}/accruals?period={period}");
+    let accruals = poll(&addr, &path, &partners, |a| {
+        a["items"].as_array().is_some_and(|items| !items.is_empty())
+    });
+    let legs = accruals["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{accruals}"));
+    let earned: Decimal = legs
+        .iter()
+        .map(|item| {
+            let amount = &item["leg"]["amount"];
+            let text = amount
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| amount.to_string());
+            text.parse::<Decimal>().unwrap()
+        })
+        .sum();
+    assert_eq!(earned, Decimal::new(500, 2), "{accruals}");
+
+    // A scoring run ranks the client by the half lot.
+    let (status, scoring) = api(&addr, "POST", "/contests/cli-cup/scoring", &marketing, None);
+    assert_eq!(status, 202, "{scoring}");
+    let board = poll(&addr, "/contests/cli-cup/leaderboard", &marketing, |b| {
+        b["items"][0]["trades"] == 1
+    });
+    let first = &board["items"][0];
+    assert_eq!(first["trades"], 1, "{board}");
+    assert_eq!(
+        first["metric"]
+            .as_str()
+            .unwrap()
+            .parse::<Decimal>()
+            .unwrap(),
+        Decimal::new(5, 1),
+        "{board}"
+    );
+
+    // A seeded mix of trading on the same account: each history entry a JSON line of it.
+    let generated = brokeros(&[
+        "platform",
+        "generate",
+        "--login",
+        &login_text,
+        "--steps",
+        "5",
+        "--seed",
+        "7",
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let entries: Vec<serde_json::Value> = stdout(&generated)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(entries.len() >= 5, "{entries:?}");
+    assert!(
+        entries.iter().all(|e| e["deal"]["login"] == login),
+        "{entries:?}"
+    );
+
+    // An account the platform does not have: refused, nothing booked.
+    let unknown = brokeros(&[
+        "platform",
+        "trade",
+        "--login",
+        "999999",
+        "--side",
+        "sell",
+        "--lots",
+        "1",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("999999"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -2,7 +2,8 @@
 // port over a fresh data directory, Debian's chromium driven by playwright-core (pinned in
 // tools/package.json), screenshots and measurements under target/screenshots/ (git-ignored).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -26,12 +27,15 @@ export function brokerosBinary() {
 }
 
 /**
- * Starts `brokeros serve --port 0` on a fresh data directory; answers its origin and a stop().
+ * Starts `brokeros serve` on a fresh data directory (on a free port unless `port` is given,
+ * with `args` more); answers its origin and a stop().
+ * @param {{port?: number, args?: string[]}} [options]
  * @returns {Promise<{origin: string, dataDir: string, stop: () => Promise<void>}>}
  */
-export async function startServe() {
+export async function startServe(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'brokeros-browser-'));
-  const child = spawn(brokerosBinary(), ['serve', '--port', '0', '--data-dir', dataDir], {
+  const args = ['serve', '--port', String(options.port ?? 0), '--data-dir', dataDir, ...(options.args ?? [])];
+  const child = spawn(brokerosBinary(), args, {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -57,6 +61,24 @@ export async function startServe() {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `brokeros token` for `role` / `sub` over `dataDir` (a token serve accepts).
+ * @param {string} dataDir @param {string} role @param {string} sub
+ */
+export function mintToken(dataDir, role, sub) {
+  return execFileSync(brokerosBinary(), ['token', '--role', role, '--sub', sub, '--data-dir', dataDir], { encoding: 'utf8' }).trim();
+}
+
+/** A free loopback port (the listener that found it is closed again). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((ready) => server.listen(0, '127.0.0.1', () => ready(null)));
+  const address = server.address();
+  await new Promise((closed) => server.close(() => closed(null)));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }
 
 /**

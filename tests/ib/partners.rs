@@ -409,6 +409,20 @@ pub async fn effective_dated_moves_change_the_chain_from_their_time_on(app: App)
     assert_eq!(chain(msc(t2)), std::slice::from_ref(&master_a));
     assert_eq!(tree.chain_at(999_999_999, msc(t2)).count(), 0);
 
+    // A move names its parent (null for the top of the tree): an empty body moves nothing.
+    for body in [
+        json!({}),
+        json!({ "effective_at": text(now + time::Duration::hours(5)) }),
+    ] {
+        let refusal = refused(
+            &app,
+            Call::post(&format!("/partners/ibs/{b}/move"), &body).token(&pm()),
+            400,
+            "invalid_body",
+        )
+        .await;
+        assert_eq!(refusal["field"], "parent_ib_id", "{refusal}");
+    }
     // A change never takes effect in the past, nor before one already recorded.
     let past = text(now - time::Duration::hours(1));
     refused(

@@ -395,3 +395,240 @@ pub async fn a_platform_refusal_fails_the_transfer_with_the_books_balanced(app: 
     )
     .await;
 }
+
+/// A second trading account for the client: the dedicated account of a live contest marketing
+/// enrols them in (how a client comes to hold two accounts today). Answers its login.
+async fn second_account(app: &App, client_id: &str) -> u64 {
+    let at = |hours: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::hours(hours))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let marketing = token("mkt-1", Role::Marketing);
+    let contest = json!({
+        "id": "funded-cup", "version": 1, "name": "Funded Cup", "mode": "live", "currency": "USD",
+        "registration": { "from": at(-1), "until": at(48) },
+        "period": { "from": at(24), "until": at(240) },
+        "metric": { "kind": "return" },
+        "contest_account": { "group": "real\\contest-usd", "leverage": 100 },
+        "prizes": { "pool": "100.00", "payment": { "kind": "cash" },
+                    "tiers": [ { "from_rank": 1, "to_rank": 1, "share": "1" } ] }
+    });
+    let (status, stored) = app
+        .send(Call::post("/contests", &contest).token(&marketing))
+        .await;
+    assert_eq!(status, 201, "{stored}");
+    let (status, published) = app
+        .send(Call::post("/contests/funded-cup/publish", &json!({})).token(&marketing))
+        .await;
+    assert_eq!(status, 200, "{published}");
+    let enrolment = json!({ "client_id": client_id, "open_contest_account": true });
+    let (status, entrant) = app
+        .post_keyed(
+            "/contests/funded-cup/enrollments",
+            &enrolment,
+            &marketing,
+            "enrol-1",
+        )
+        .await;
+    assert_eq!(status, 201, "{entrant}");
+    entrant["login"].as_u64().unwrap()
+}
+
+fn account_to_account(id: &str, from: u64, to: u64, amount: &str) -> Value {
+    json!({ "transfer_id": id, "from": { "account": from }, "to": { "account": to },
+            "amount": amount, "currency": "USD" })
+}
+
+/// Resumes the pending transfers as the schedule does, at `minutes` past now.
+async fn sweep(app: &App, minutes: i64) -> brokeros_payments::transfers::Resumed {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes);
+    brokeros_payments::transfers::resume_pending(&app.services.payments, at, 100)
+        .await
+        .unwrap()
+}
+
+pub async fn money_moves_between_two_trading_accounts_of_a_client(app: App) {
+    app.run_payment_providers();
+    let (client_id, main) = funded_client(&app, "Twin", "300.00").await;
+    let contest = second_account(&app, &client_id).await;
+    assert_ne!(main, contest);
+
+    let (status, done) = transfer(
+        &app,
+        &client_id,
+        &account_to_account("tr-aa", main, contest, "120.00"),
+    )
+    .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (201, Some("completed")),
+        "{done}"
+    );
+    assert!(
+        done["withdrawal_deal"].is_u64() && done["deposit_deal"].is_u64(),
+        "{done}"
+    );
+    assert_eq!(account(&app, main).await, (dec("180.00"), dec("180.00")));
+    assert_eq!(account(&app, contest).await, (dec("120.00"), dec("120.00")));
+    assert_eq!(
+        app.wallet(&client_id, "USD").await,
+        (Decimal::ZERO, Decimal::ZERO),
+        "between accounts, the wallet is not touched"
+    );
+    assert_replayed(
+        &app,
+        &client_id,
+        &account_to_account("tr-aa", main, contest, "120.00"),
+        &done,
+    )
+    .await;
+
+    // The target gone from the platform: its refusal gives the money back to the source on
+    // the platform and reverses the ledger move, so both books hold what they held.
+    app.platform.archive_account(contest).await.unwrap();
+    let (status, failed) = transfer(
+        &app,
+        &client_id,
+        &account_to_account("tr-gone", main, contest, "50.00"),
+    )
+    .await;
+    assert_failed(status, &failed, "trading_account_not_found");
+    assert!(failed["returned_deal"].is_u64(), "{failed}");
+    assert_eq!(account(&app, main).await, (dec("180.00"), dec("180.00")));
+    let ledger = brokeros_ledger::balance(
+        &app.services,
+        &AccountId::trading_account(contest, usd()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ledger.available,
+        dec("120.00"),
+        "the move and its reversal cancel out"
+    );
+    assert_eq!(
+        app.audit_actions("transfer", "tr-gone").await,
+        [
+            "transfer.requested",
+            "transfer.withdrawn",
+            "transfer.failed"
+        ]
+    );
+}
+
+pub async fn a_pending_transfer_nobody_repeats_is_resumed_by_the_sweep(app: App) {
+    app.run_payment_providers();
+    let (client_id, login) = funded_client(&app, "Sweep", "90.00").await;
+
+    // The platform books the withdrawal and its reply is lost: the transfer stays pending.
+    app.platform.lose_next_replies(1);
+    let (status, pending) = transfer(
+        &app,
+        &client_id,
+        &account_to_wallet("tr-lost", login, "40.00"),
+    )
+    .await;
+    assert_eq!(
+        (status, pending["status"].as_str()),
+        (202, Some("pending")),
+        "{pending}"
+    );
+    let (_, stored) = app
+        .send(Call::get(&format!("/clients/{client_id}/transfers/tr-lost")).token(&finance()))
+        .await;
+    assert_eq!(stored["status"], "pending", "{stored}");
+    assert_eq!(
+        app.platform_account(login).await.balance,
+        dec("50.00"),
+        "booked on the platform"
+    );
+    assert_eq!(
+        app.wallet(&client_id, "USD").await,
+        (Decimal::ZERO, Decimal::ZERO)
+    );
+
+    // Too recent for the sweep: a request in flight is left alone.
+    let counts = app.counts().await;
+    assert_eq!(sweep(&app, 0).await, Default::default());
+    assert_eq!(app.counts().await, counts, "nothing written");
+
+    // Later, the sweep finds the withdrawal booked (asking before booking again) and posts it.
+    let resumed = sweep(&app, 3).await;
+    assert_eq!(resumed.ended, ["tr-lost"], "{resumed:?}");
+    assert_eq!(
+        app.wallet(&client_id, "USD").await,
+        (dec("40.00"), Decimal::ZERO)
+    );
+    assert_eq!(
+        account(&app, login).await,
+        (dec("50.00"), dec("50.00")),
+        "booked once"
+    );
+    let events = app.audit_events("transfer", "tr-lost").await;
+    let last = events.last().unwrap();
+    assert_eq!(last["action"], "transfer.completed");
+    assert_eq!(
+        last["actor"]["id"],
+        brokeros_payments::transfers::TRANSFER_SWEEP,
+        "{last}"
+    );
+
+    // Nothing left: a second sweep writes nothing; the client's repeat answers the result.
+    let counts = app.counts().await;
+    assert_eq!(sweep(&app, 3).await, Default::default());
+    assert_eq!(app.counts().await, counts);
+    let (status, again) = transfer(
+        &app,
+        &client_id,
+        &account_to_wallet("tr-lost", login, "40.00"),
+    )
+    .await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (201, Some("completed")),
+        "{again}"
+    );
+}
+
+pub async fn money_both_accounts_refuse_back_stays_pending_for_finance(app: App) {
+    app.run_payment_providers();
+    let (client_id, main) = funded_client(&app, "Stuck", "100.00").await;
+    let contest = second_account(&app, &client_id).await;
+
+    // Withdrawn from the source, reply lost; then the dealer archives both accounts.
+    app.platform.lose_next_replies(1);
+    let (status, pending) = transfer(
+        &app,
+        &client_id,
+        &account_to_account("tr-stuck", main, contest, "60.00"),
+    )
+    .await;
+    assert_eq!(
+        (status, pending["status"].as_str()),
+        (202, Some("pending")),
+        "{pending}"
+    );
+    app.platform.archive_account(contest).await.unwrap();
+    app.platform.archive_account(main).await.unwrap();
+
+    // The target refuses, and the source refuses the money back: nothing can settle it here.
+    let resumed = sweep(&app, 3).await;
+    assert_eq!(resumed.unsettled, ["tr-stuck"], "{resumed:?}");
+    let (_, stored) = app
+        .send(Call::get(&format!("/clients/{client_id}/transfers/tr-stuck")).token(&finance()))
+        .await;
+    assert_eq!(stored["status"], "pending", "{stored}");
+    assert!(stored["withdrawal_deal"].is_u64(), "{stored}");
+    let (status, refused) = transfer(
+        &app,
+        &client_id,
+        &account_to_account("tr-stuck", main, contest, "60.00"),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("transfer_not_returned")),
+        "{refused}"
+    );
+}

@@ -3432,8 +3432,11 @@ export interface components {
         Move: {
             /** Format: date-time */
             effective_at?: string | null;
-            /** @description The new parent; `null` makes the IB a master IB. */
-            parent_ib_id?: string | null;
+            /**
+             * @description The new parent; `null` makes the IB a master IB. Required: a body that names no parent
+             *     is refused rather than read as a move to the top of the tree.
+             */
+            parent_ib_id: string | null;
         };
         NewApplication: {
             /** @description Staff only: the applicant's client record. */

@@ -62,6 +62,7 @@ import * as session from './session.js';
  * @property {Record<string, any> | null} statement
  */
 /** @typedef {Answer<'public_contest'> | Answer<'contest'>} Contest  as clients see it, or marketing */
+/** @typedef {Schemas['ContestDefinition']} ContestDefinition  what `POST /contests` reads */
 /**
  * A row of a contest's leaderboard: the contract leaves them bare objects, their shape here is
  * what scoring writes.
@@ -346,6 +347,16 @@ export const ibAccruals = (id, period) => call('GET', `/partners/ibs/${seg(id)}/
 export const ibTree = () => call('GET', '/partners/tree');
 /** @returns {Promise<Answer<'plan_list'>>} */
 export const commissionPlans = () => call('GET', '/partners/plans');
+/** @param {string} id @returns {Promise<Answer<'plan'>>} every version's document, oldest first */
+export const commissionPlan = (id) => call('GET', `/partners/plans/${seg(id)}`);
+/**
+ * A commission plan's next version (the first creates it), a document as typed or built.
+ * @param {string | Record<string, unknown>} document @returns {Promise<Answer<'put_plan'>>}
+ */
+export const putCommissionPlan = (document) =>
+  call('POST', '/partners/plans', undefined, { text: typeof document === 'string' ? document : JSON.stringify(document) });
+/** @param {string} id @param {Body<'change_plans'>} body @returns {Promise<Answer<'change_plans'>>} the IB's plans from then on */
+export const changeIbPlans = (id, body) => call('POST', `/partners/ibs/${seg(id)}/plans`, body);
 /** @param {string} periods  how many, the current one included (the API checks it) @returns {Promise<Answer<'ib_dashboard'>>} the signed-in IB */
 export const ibMe = (periods) => call('GET', `/ib/me${query({ periods })}`);
 /** @returns {Promise<Answer<'sub_ibs'>>} at any depth */
@@ -385,3 +396,8 @@ export const scoreContest = (id) => call('POST', `/contests/${seg(id)}/scoring`,
 export const publishContest = (id) => call('POST', `/contests/${seg(id)}/publish`, {});
 /** @param {string} id @returns {Promise<Answer<'contest'>>} any contest, drafts too (marketing, admin) */
 export const marketingContest = (id) => call('GET', `/marketing/contests/${seg(id)}`);
+/**
+ * A contest definition's next version (version 1 creates the contest as a draft).
+ * @param {Record<string, unknown>} definition  a ContestDefinition, as typed: the API checks it @returns {Promise<Answer<'put_version'>>}
+ */
+export const putContest = (definition) => call('POST', '/contests', definition);

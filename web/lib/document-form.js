@@ -12,11 +12,12 @@ import { goSaying } from './notice.js';
 import { table } from './table.js';
 
 /**
- * @param {{id: string, legend: string, submit: string, current: Record<string, any>, hint: string, send: (text: string) => Promise<void>}} options
+ * @param {{id: string, legend: string, submit: string, current: Record<string, any>, next?: (next: Record<string, any>) => Record<string, any>, hint: string, send: (text: string) => Promise<void>}} options
  * @returns {HTMLFormElement}
  */
 function documentForm(options) {
-  const next = { ...options.current, version: Number(options.current.version) + 1 };
+  const bumped = { ...options.current, version: Number(options.current.version) + 1 };
+  const next = options.next ? options.next(bumped) : bumped;
   const element = form({
     id: options.id,
     legend: options.legend,
@@ -52,9 +53,11 @@ function documentForm(options) {
  *   columns: Array<import('./table.js').Column<V>>,
  *   formId: string,
  *   hint: string,
+ *   next?: (next: Record<string, any>) => Record<string, any>,
  *   put: (text: string) => Promise<unknown>,
  * }} options  hash: the screen's address with what it keeps (`#/compliance/jurisdictions?id=eu`);
- *   keep: the parameters of that address the version picker keeps
+ *   keep: the parameters of that address the version picker keeps; next: what else the next
+ *   version's prefill changes beyond its number (a plan's effective time)
  */
 export function versionedDocument(options) {
   const { ctx, versions } = options;
@@ -81,6 +84,7 @@ export function versionedDocument(options) {
         legend: `Edit: version ${latest.version + 1}`,
         submit: 'Put in force',
         current: latest,
+        next: options.next,
         hint: options.hint,
         send: async (text) => {
           await options.put(text);

@@ -165,7 +165,8 @@ export function form(options) {
 }
 
 /**
- * The control an error's `field` names: by name, by one of its `errorFields`, or by the last
+ * The control an error's `field` names: by name, by one of its `errorFields`, by the path
+ * without its last index (`eligibility.countries[1]` → `eligibility.countries`), or by the last
  * part of a dotted path (`profile.date_of_birth`) without its index.
  * @template T
  * @param {Map<string, T & {field: Field}>} controls
@@ -174,10 +175,11 @@ export function form(options) {
 function controlFor(controls, field) {
   // `referral_codes[0].campaign` → `campaign`; `plans[1]` → `plans`.
   const last = (field.split('.').pop() ?? field).replace(/\[\d+\]$/, '');
+  const list = field.replace(/\[\d+\]$/, '');
   for (const [name, control] of controls) {
     if (name === field || control.field.errorFields?.includes(field)) return control;
   }
-  return controls.get(last) ?? null;
+  return controls.get(list) ?? controls.get(last) ?? null;
 }
 
 /**

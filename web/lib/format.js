@@ -83,3 +83,24 @@ export function fact(label, value) {
 export function utcDay(daysAgo) {
   return new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 }
+
+/**
+ * `2026-12-10T10:00` of a datetime-local input as an RFC 3339 instant; other text as it is
+ * (the API says what it wants).
+ * @param {string} local
+ */
+export function instant(local) {
+  const date = new Date(local);
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local) && !Number.isNaN(date.getTime()) ? date.toISOString().replace('.000Z', 'Z') : local;
+}
+
+/**
+ * An instant (RFC 3339, or milliseconds since the epoch) as a datetime-local input's value, in
+ * the browser's time zone: `2026-12-10T10:00`.
+ * @param {string | number} at
+ */
+export function localInput(at) {
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) return '';
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}

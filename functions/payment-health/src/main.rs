@@ -1,7 +1,7 @@
 //! Scheduled outage detection (EventBridge Scheduler, every few minutes): grades every payment
 //! provider of the routing rules in force by its recent failures and records the health that
 //! changed, audited, so routing passes over a failing provider and gives a recovered one traffic
-//! again.
+//! again; and resumes the internal transfers a platform that did not answer left pending.
 
 #[tokio::main]
 async fn main() -> Result<(), brokeros_aws::Error> {

@@ -179,7 +179,7 @@ async function joining(ctx, id, contest) {
 }
 
 /**
- * Marketing's actions: publish a draft, score now.
+ * Marketing's actions: publish a draft, edit the definition (a new version), score now.
  * @param {import('../../routes.js').ScreenContext} ctx @param {string} id @param {api.Contest} contest
  */
 function managing(ctx, id, contest) {
@@ -208,6 +208,7 @@ function managing(ctx, id, contest) {
       'div',
       { class: 'actions' },
       contest.status === 'draft' ? action('Publish', async () => (await api.publishContest(id), 'Published.')) : null,
+      contest.status !== 'cancelled' ? h('a', { class: 'button', href: `#/contests/${encodeURIComponent(id)}/edit` }, 'Edit the definition') : null,
       contest.status === 'published' ? action('Score now', async () => (await api.scoreContest(id), 'Scoring started: the leaderboard updates when it ends.')) : null,
     ),
     error,

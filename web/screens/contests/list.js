@@ -29,7 +29,7 @@ export async function render(ctx) {
   const list = () =>
     pagedTable({
       caption: manages ? 'Every contest, newest first' : 'Contests, latest start first',
-      empty: manages ? 'No contest: marketing stores one with POST /contests.' : 'No contest is open right now: come back soon.',
+      empty: manages ? 'No contest yet: create one with New contest.' : 'No contest is open right now: come back soon.',
       load,
       rowId: (c) => c.id,
       columns: [

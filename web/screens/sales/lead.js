@@ -9,7 +9,7 @@ import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { AUDIT_COLUMNS } from '../../lib/audit.js';
 import { form } from '../../lib/form.js';
-import { badge, fact, when, words } from '../../lib/format.js';
+import { badge, fact, instant, when, words } from '../../lib/format.js';
 import { pagedTable, table } from '../../lib/table.js';
 import { doneNotice, goSaying } from '../../lib/notice.js';
 import { LEAD_STATUSES } from './leads.js';
@@ -19,16 +19,6 @@ export const title = 'Lead';
 /** Where a status change can lead (conversion has its own form; nothing goes back to new). */
 const MOVES = ['contacted', 'qualified', 'lost'];
 const OPEN = new Set(['new', 'contacted', 'qualified']);
-
-/**
- * `2026-12-10T10:00` of a datetime-local input as an RFC 3339 instant; other text as it is
- * (the API says what it wants).
- * @param {string} local
- */
-function instant(local) {
-  const date = new Date(local);
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(local) && !Number.isNaN(date.getTime()) ? date.toISOString() : local;
-}
 
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {

@@ -224,7 +224,7 @@ pub async fn run_commission_accrual(services: Services) -> Result<(), Error> {
 }
 
 /// Runs outage detection once per invocation (a schedule's target) and answers the providers
-/// whose health changed; then, when the function names state machines to watch
+/// whose health changed and what became of the pending internal transfers it resumed; then, when the function names state machines to watch
 /// ([`sweep::WATCHED_MACHINES_ENV`]), publishes their running executions and the oldest one's age.
 pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
     let services = Arc::new(services);
@@ -242,8 +242,13 @@ pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
                 )
                 .await
                 .map_err(LambdaError);
-                // The same schedule sweeps the state machines for stuck executions; a failed
-                // sweep fails the invocation (the function's Errors metric), after detection.
+                // The same schedule resumes the internal transfers nobody repeated, and sweeps
+                // the state machines for stuck executions; a failed sweep fails the invocation
+                // (the function's Errors metric), after the others ran.
+                let transfers =
+                    brokeros_payments::transfers::resume_pending(&services.payments, now, 100)
+                        .await
+                        .map_err(LambdaError);
                 let swept = match &sweep {
                     Some(sweep) => sweep.run(now.unix_timestamp()).await,
                     None => Ok(()),
@@ -253,8 +258,12 @@ pub async fn run_outage_detection(services: Services) -> Result<(), Error> {
                     event.context.xray_trace_id.as_deref(),
                 );
                 let changed = changed?;
+                let transfers = transfers?;
+                if !transfers.unsettled.is_empty() {
+                    tracing::warn!(unsettled = ?transfers.unsettled, "transfers both accounts refused: finance must settle them");
+                }
                 swept.map_err(|e| LambdaError(brokeros_kernel::Error::Unavailable(e)))?;
-                Ok::<Value, LambdaError>(serde_json::json!({ "changed": changed }))
+                Ok::<Value, LambdaError>(serde_json::json!({ "changed": changed, "transfers": transfers }))
             }
         },
     ))

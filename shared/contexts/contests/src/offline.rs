@@ -14,16 +14,11 @@
 //! the kernel's amount grammar; times are RFC 3339 in UTC (`2026-06-15T09:30:00Z`) or
 //! milliseconds since the Unix epoch.
 
-use std::fmt;
-
 use brokeros_kernel::Error;
-use brokeros_kernel::csv::{CsvError, Record};
-use brokeros_kernel::money::parse_amount;
-use rust_decimal::Decimal;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use brokeros_kernel::csv::Record;
+use brokeros_kernel::csv_columns::one_of;
+pub use brokeros_kernel::csv_columns::{Columns, FileError};
 
-use crate::model::Millis;
 use crate::model::definition::millis;
 use crate::model::scoring::{CashFlow, CashFlowKind, Entrant, Side, Trade};
 
@@ -45,224 +40,26 @@ pub const ENTRANT_COLUMNS: [&str; 3] = ["entrant", "login", "registered_at"];
 /// The longest entrant id a file may give.
 pub const MAX_ENTRANT_CHARS: usize = 64;
 
-/// A deals file's columns.
-pub type DealColumns = Columns<10>;
-/// A cash flows file's columns.
-pub type CashFlowColumns = Columns<5>;
-/// An entrants file's columns.
-pub type EntrantColumns = Columns<3>;
+/// A file's columns (the kernel's [`Columns`]) under a name of its own, which reads its lines.
+macro_rules! file_columns {
+    ($name:ident, $n:literal, $what:literal) => {
+        #[doc = $what]
+        #[derive(Debug, Clone)]
+        pub struct $name(Columns<$n>);
 
-/// Why a file cannot be scored: where, and what is wrong there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError {
-    pub file: String,
-    /// 1-based; 0 when the file could not be read at all.
-    pub line: usize,
-    /// 1-based, when one cell is at fault.
-    pub column: Option<usize>,
-    /// The column's name, when the header gave it.
-    pub column_name: Option<String>,
-    pub code: String,
-    pub message: String,
-}
+        impl std::ops::Deref for $name {
+            type Target = Columns<$n>;
 
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, ": line {}", self.line)?;
+            fn deref(&self) -> &Columns<$n> {
+                &self.0
+            }
         }
-        if let Some(column) = self.column {
-            write!(f, ", column {column}")?;
-        }
-        if let Some(name) = &self.column_name {
-            write!(f, " ({name})")?;
-        }
-        write!(f, ": {} ({})", self.message, self.code)
-    }
+    };
 }
 
-impl std::error::Error for FileError {}
-
-impl FileError {
-    /// The reader's refusal of malformed CSV.
-    pub fn csv(file: &str, error: CsvError) -> FileError {
-        FileError {
-            file: file.to_string(),
-            line: error.line,
-            column: Some(error.column + 1),
-            column_name: None,
-            code: "invalid_csv".into(),
-            message: error.reason,
-        }
-    }
-
-    fn at(file: &str, line: usize, code: &str, message: impl Into<String>) -> FileError {
-        FileError {
-            file: file.to_string(),
-            line,
-            column: None,
-            column_name: None,
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// A file's columns as its header places them.
-#[derive(Debug, Clone)]
-pub struct Columns<const N: usize> {
-    file: String,
-    names: [&'static str; N],
-    at: [usize; N],
-}
-
-impl<const N: usize> Columns<N> {
-    /// Reads the header record; a missing or repeated column is refused by name.
-    pub fn from_header(
-        file: &str,
-        header: &Record,
-        names: [&'static str; N],
-    ) -> Result<Columns<N>, FileError> {
-        let mut at = [0; N];
-        for (slot, name) in at.iter_mut().zip(names) {
-            let mut found = header
-                .fields
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.trim() == name);
-            *slot = match (found.next(), found.next()) {
-                (Some((i, _)), None) => i,
-                (None, _) => {
-                    return Err(FileError::at(
-                        file,
-                        header.line,
-                        "missing_column",
-                        format!(
-                            "the header has no column {name} (it needs {})",
-                            names.join(",")
-                        ),
-                    ));
-                }
-                (Some(_), Some((i, _))) => {
-                    let mut error = FileError::at(
-                        file,
-                        header.line,
-                        "repeated_column",
-                        format!("the header names {name} twice"),
-                    );
-                    error.column = Some(i + 1);
-                    return Err(error);
-                }
-            };
-        }
-        Ok(Columns {
-            file: file.to_string(),
-            names,
-            at,
-        })
-    }
-
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
-    /// The refusal of column `column` (by its place in `names`) of `record`.
-    pub fn error(&self, record: &Record, column: usize, error: Error) -> FileError {
-        let (code, message) = match error {
-            Error::Validation { code, message, .. } => (code.to_string(), message),
-            other => (other.body().code, other.to_string()),
-        };
-        FileError {
-            file: self.file.clone(),
-            line: record.line,
-            column: Some(self.at[column] + 1),
-            column_name: Some(self.names[column].to_string()),
-            code,
-            message,
-        }
-    }
-
-    fn cell<'r>(&self, record: &'r Record, column: usize) -> Result<&'r str, FileError> {
-        record
-            .fields
-            .get(self.at[column])
-            .map(|f| f.trim())
-            .ok_or_else(|| {
-                self.error(
-                    record,
-                    column,
-                    Error::invalid(
-                        "missing_value",
-                        self.names[column],
-                        format!("the line has no {}", self.names[column]),
-                    ),
-                )
-            })
-    }
-
-    fn amount(&self, record: &Record, column: usize) -> Result<Decimal, FileError> {
-        let text = self.cell(record, column)?;
-        parse_amount(self.names[column], text).map_err(|e| self.error(record, column, e))
-    }
-
-    fn number(&self, record: &Record, column: usize) -> Result<u64, FileError> {
-        let text = self.cell(record, column)?;
-        text.parse().map_err(|_| {
-            self.error(
-                record,
-                column,
-                Error::invalid(
-                    "invalid_number",
-                    self.names[column],
-                    format!("'{}' is not a whole number", shown(text)),
-                ),
-            )
-        })
-    }
-
-    fn time(&self, record: &Record, column: usize) -> Result<Millis, FileError> {
-        let text = self.cell(record, column)?;
-        read_time(text).ok_or_else(|| {
-            self.error(
-                record,
-                column,
-                Error::invalid(
-                    "invalid_time",
-                    self.names[column],
-                    format!(
-                        "'{}' is neither an RFC 3339 UTC time (2026-06-15T09:30:00Z) nor milliseconds since the epoch",
-                        shown(text)
-                    ),
-                ),
-            )
-        })
-    }
-}
-
-fn shown(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-/// Milliseconds since the epoch, or an RFC 3339 time in UTC.
-fn read_time(text: &str) -> Option<Millis> {
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().ok();
-    }
-    let at = OffsetDateTime::parse(text, &Rfc3339).ok()?;
-    at.offset().is_utc().then(|| millis(at))
-}
-
-fn one_of<T: Copy>(text: &str, choices: &[(&str, T)]) -> Result<T, String> {
-    choices
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
-        .map(|(_, value)| *value)
-        .ok_or_else(|| {
-            let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
-            format!("'{}' is not one of {}", shown(text), names.join(", "))
-        })
-}
+file_columns!(DealColumns, 10, "A deals file's columns.");
+file_columns!(CashFlowColumns, 5, "A cash flows file's columns.");
+file_columns!(EntrantColumns, 3, "An entrants file's columns.");
 
 /// The column (of [`DEAL_COLUMNS`]) a trade's own check names.
 fn deal_column(field: Option<&str>) -> usize {
@@ -277,7 +74,7 @@ fn deal_column(field: Option<&str>) -> usize {
 impl DealColumns {
     /// A deals file's columns ([`DEAL_COLUMNS`]).
     pub fn deals(file: &str, header: &Record) -> Result<DealColumns, FileError> {
-        Columns::from_header(file, header, DEAL_COLUMNS)
+        Columns::from_header(file, header, DEAL_COLUMNS).map(DealColumns)
     }
 
     /// One line of a deals file as a checked trade.
@@ -294,8 +91,8 @@ impl DealColumns {
             symbol: self.cell(record, 2)?.to_string(),
             side,
             volume: self.amount(record, 4)?,
-            opened_msc: self.time(record, 5)?,
-            closed_msc: self.time(record, 6)?,
+            opened_msc: millis(self.time(record, 5)?),
+            closed_msc: millis(self.time(record, 6)?),
             net,
         };
         trade.validate().map_err(|e| {
@@ -312,7 +109,7 @@ impl DealColumns {
 impl CashFlowColumns {
     /// A cash flows file's columns ([`CASH_FLOW_COLUMNS`]).
     pub fn cash_flows(file: &str, header: &Record) -> Result<CashFlowColumns, FileError> {
-        Columns::from_header(file, header, CASH_FLOW_COLUMNS)
+        Columns::from_header(file, header, CASH_FLOW_COLUMNS).map(CashFlowColumns)
     }
 
     /// One line of a cash flows file as a checked cash flow.
@@ -325,7 +122,7 @@ impl CashFlowColumns {
             login: self.number(record, 1)?,
             kind,
             amount: self.amount(record, 3)?,
-            at_msc: self.time(record, 4)?,
+            at_msc: millis(self.time(record, 4)?),
         };
         flow.validate().map_err(|e| self.error(record, 3, e))?;
         Ok(flow)
@@ -335,7 +132,7 @@ impl CashFlowColumns {
 impl EntrantColumns {
     /// An entrants file's columns ([`ENTRANT_COLUMNS`]).
     pub fn entrants(file: &str, header: &Record) -> Result<EntrantColumns, FileError> {
-        Columns::from_header(file, header, ENTRANT_COLUMNS)
+        Columns::from_header(file, header, ENTRANT_COLUMNS).map(EntrantColumns)
     }
 
     /// One line of an entrants file.
@@ -360,7 +157,7 @@ impl EntrantColumns {
         Ok(Entrant {
             id: id.to_string(),
             login: self.number(record, 1)?,
-            registered_msc: self.time(record, 2)?,
+            registered_msc: millis(self.time(record, 2)?),
         })
     }
 }
@@ -369,6 +166,7 @@ impl EntrantColumns {
 mod tests {
     use super::*;
     use brokeros_kernel::csv::parse;
+    use rust_decimal::Decimal;
 
     fn records(text: &str) -> Vec<Record> {
         parse(text).unwrap()

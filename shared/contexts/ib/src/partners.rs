@@ -490,7 +490,10 @@ pub async fn terminate(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Move {
-    /// The new parent; `null` makes the IB a master IB.
+    /// The new parent; `null` makes the IB a master IB. Required: a body that names no parent
+    /// is refused rather than read as a move to the top of the tree.
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true)]
     pub parent_ib_id: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub effective_at: Option<OffsetDateTime>,

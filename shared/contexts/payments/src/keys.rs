@@ -74,3 +74,9 @@ pub fn transfer(id: &str) -> Key {
 pub fn transfers_by_client(client_id: &str) -> String {
     format!("TRANSFERS#{client_id}")
 }
+
+/// Transfers by status, oldest first (a client id cannot hold `#`, so this partition is no
+/// client's).
+pub fn transfers_by_status(status: &str) -> String {
+    format!("TRANSFERS#STATUS#{status}")
+}

@@ -15,6 +15,7 @@ pub mod changeset;
 pub mod config_document;
 pub mod context;
 pub mod csv;
+pub mod csv_columns;
 pub mod error;
 pub mod idempotency;
 pub mod keys;

@@ -7,8 +7,9 @@
 //! `xfer:<id>` (its reversal `xfer:<id>:reversed`), the platform's operations
 //! `transfer:<id>:out`, `transfer:<id>:in` and `transfer:<id>:back` (prefixed: a deposit's
 //! platform operation is its bare id). A platform that does not answer leaves the transfer
-//! pending (202); the same request again resumes it, first asking the platform whether it
-//! booked the step before it is asked again.
+//! pending (202); the same request again resumes it, and so does [`resume_pending`] (the
+//! payment-health schedule in AWS, a timer in `serve`) for a request nobody repeats — each
+//! first asking the platform whether it booked the step before it is asked again.
 
 pub mod model;
 mod repo;
@@ -16,6 +17,7 @@ mod repo;
 use std::sync::atomic::{AtomicBool, Ordering};
 use utoipa::ToSchema;
 
+use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::{Audited, Changeset};
 use brokeros_kernel::idempotency::{IdempotencyKey, execute};
 use brokeros_kernel::money::Money;
@@ -31,6 +33,7 @@ use brokeros_trading::{BalanceOperationKind, TradingError};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
 use crate::Services;
 use crate::funding::{self, Booking};
@@ -205,7 +208,14 @@ pub async fn create(
     )
     .await?;
     let resumed = !created.load(Ordering::SeqCst);
-    let transfer = proceed(services, principal, correlation_id, &id, resumed).await?;
+    let by = Actor::user(principal);
+    let transfer = match proceed(services, &by, correlation_id, &id, resumed).await {
+        Ok(transfer) => transfer,
+        // Recorded and due to move: the platform's silence leaves it pending (202), for the
+        // same request or the sweep to resume.
+        Err(Error::ProviderUnavailable { .. }) => services.get::<Transfer>(&id).await?.entity,
+        Err(e) => return Err(e),
+    };
     Ok(match transfer.status {
         TransferStatus::Pending => Answer::accepted(view(&transfer)),
         TransferStatus::Completed | TransferStatus::Failed => Answer::created(view(&transfer)),
@@ -262,10 +272,10 @@ async fn book_step(
 }
 
 /// Carries the transfer's due steps out, one commit each, until none is due or the platform
-/// does not answer (the error is answered; the transfer stays pending, to be resumed).
+/// does not answer (its error is returned; the transfer stays pending, to be resumed).
 async fn proceed(
     services: &Services,
-    principal: &Principal,
+    by: &Actor,
     correlation_id: &str,
     id: &str,
     resumed: bool,
@@ -306,7 +316,7 @@ async fn proceed(
                 returned_deal: give_back(services, resumed, &transfer).await?,
             },
         };
-        record(services, principal, correlation_id, id, step, &outcome).await?;
+        record(services, by, correlation_id, id, step, &outcome).await?;
     }
 }
 
@@ -340,7 +350,7 @@ async fn give_back(services: &Services, resumed: bool, transfer: &Transfer) -> R
 /// A step another run recorded meanwhile is left as it is.
 async fn record(
     services: &Services,
-    principal: &Principal,
+    by: &Actor,
     correlation_id: &str,
     id: &str,
     step: Step,
@@ -348,7 +358,11 @@ async fn record(
 ) -> Result<Transfer> {
     execute(services, None, || {
         Box::pin(async move {
-            let ctx = brokeros_kernel::user_ctx(services, principal, correlation_id);
+            let ctx = OpContext {
+                actor: by.clone(),
+                correlation_id: correlation_id.to_string(),
+                now: services.clock.now(),
+            };
             let before = services.get::<Transfer>(id).await?;
             let mut transfer = before.entity.clone();
             let mut changes = Changeset::new();
@@ -405,6 +419,51 @@ async fn record(
         })
     })
     .await
+}
+
+/// Who resumes the transfers nobody repeated, in their audit events.
+pub const TRANSFER_SWEEP: &str = "transfer-sweep";
+
+/// How long a pending transfer is left to the request that started it before the sweep
+/// resumes it: past any request's time, so the sweep does not race a request in flight (it
+/// would be harmless — the platform books an operation id once — but noisy).
+pub const RESUME_AFTER: Duration = Duration::minutes(2);
+
+/// What one sweep of pending transfers did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Resumed {
+    /// Ended now: completed or failed.
+    pub ended: Vec<String>,
+    /// Still pending: the platform did not answer again.
+    pub pending: Vec<String>,
+    /// Pending with money between two accounts that both refused it: finance must settle them.
+    pub unsettled: Vec<String>,
+}
+
+/// Resumes every transfer pending since before `now - RESUME_AFTER` (at most `limit`, the
+/// oldest first), as a request repeated by its client would, under the sweep's actor. A
+/// transfer the platform still does not answer stays pending for the next sweep.
+pub async fn resume_pending(
+    services: &Services,
+    now: OffsetDateTime,
+    limit: u32,
+) -> Result<Resumed> {
+    let mut report = Resumed::default();
+    let by = Actor::system(TRANSFER_SWEEP);
+    for transfer in repo::pending(services, now - RESUME_AFTER, limit).await? {
+        let correlation_id = format!("{TRANSFER_SWEEP}:{}", transfer.id);
+        match proceed(services, &by, &correlation_id, &transfer.id, true).await {
+            Ok(done) if done.status == TransferStatus::Pending => report.pending.push(done.id),
+            Ok(done) => report.ended.push(done.id),
+            Err(Error::Conflict {
+                code: "transfer_not_returned",
+                ..
+            }) => report.unsettled.push(transfer.id),
+            Err(Error::ProviderUnavailable { .. }) => report.pending.push(transfer.id),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
 }
 
 /// A page of the client's transfers, newest first.

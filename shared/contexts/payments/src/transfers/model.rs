@@ -49,7 +49,7 @@ impl Endpoint {
 #[serde(rename_all = "snake_case")]
 pub enum TransferStatus {
     /// Steps remain (a platform that did not answer leaves it here until the request is
-    /// repeated).
+    /// repeated or the sweep resumes it).
     Pending,
     Completed,
     /// Refused by the platform; whatever moved was moved back.

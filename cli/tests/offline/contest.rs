@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::stdout;
+
 use serde_json::Value;
 
 fn example(name: &str) -> PathBuf {
@@ -31,15 +33,6 @@ fn with_entrants(extra: &[&str]) -> Output {
     let mut args = vec!["--entrants", entrants.to_str().unwrap()];
     args.extend_from_slice(extra);
     score(&example("deals.csv"), &example("cashflows.csv"), &args)
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// The CSV ranking's lines as (rank, entrant, status, return, profit, excluded, prize, hedge review).
