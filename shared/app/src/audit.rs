@@ -115,6 +115,38 @@ pub async fn export(
 mod tests {
     use super::*;
 
+    /// The `.rs` files under `dir`.
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A context that adds an audited entity (an `Entity::TYPE`) without listing it here would
+    /// leave its events out of the search: the contexts' sources say which types there are.
+    #[test]
+    fn every_entity_type_of_the_contexts_is_searchable() {
+        let contexts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contexts");
+        let mut files = Vec::new();
+        sources(&contexts, &mut files);
+        let declared = regex::Regex::new(r#"const TYPE: &'static str = "([a-z_]+)";"#).unwrap();
+        let mut found = std::collections::BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for types in declared.captures_iter(&text) {
+                found.insert(types[1].to_string());
+            }
+        }
+        let listed: std::collections::BTreeSet<String> =
+            ENTITY_TYPES.iter().map(|t| t.to_string()).collect();
+        assert_eq!(found, listed);
+    }
+
     #[test]
     fn every_audited_entity_type_is_listed_once() {
         let mut types = ENTITY_TYPES.to_vec();
