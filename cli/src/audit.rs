@@ -54,7 +54,8 @@ pub enum AuditCommand {
     },
     /// Check an export offline; exits 1 naming the first bad event.
     Verify {
-        /// The NDJSON file.
+        /// The NDJSON file; or a download of the API's `GET /audit/export` (a `.json` file:
+        /// manifest and files in one document).
         file: PathBuf,
         /// The manifest; FILE with `.manifest.json` in place of `.ndjson` by default.
         #[arg(long)]
@@ -206,6 +207,21 @@ pub async fn run(command: AuditCommand, durability: Durability) -> CliResult {
                 }
                 None => None,
             };
+            if file.extension().is_some_and(|e| e == "json") {
+                if checkpoints.is_some() {
+                    return Err("--checkpoints checks an export's files, not a download".into());
+                }
+                return Ok(match verify_bundle(&file, key.as_ref()) {
+                    Ok(report) => {
+                        println!("{report}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        println!("FAILED: {e}");
+                        ExitCode::from(1)
+                    }
+                });
+            }
             let paths = ExportPaths {
                 manifest: manifest.unwrap_or_else(|| beside(&file, "manifest.json")),
                 heads: heads.unwrap_or_else(|| beside(&file, "heads.ndjson")),
@@ -487,14 +503,7 @@ pub fn verify_paths(
             key,
         )
         .map_err(|e| e.to_string())?;
-    let mut report = format!(
-        "OK: {} events in {} streams verify (NDJSON sha256 {}, heads root {})",
-        verified.count, verified.streams, manifest.ndjson.sha256, manifest.streams_root
-    );
-    report.push_str(&match &verified.signed_by {
-        Some(by) => format!("\n    manifest signed by {by}"),
-        None => "\n    WARNING: the signature was not checked (--unsigned-ok)".into(),
-    });
+    let mut report = verified_report(&verified, &manifest);
     if !csv_checked {
         report.push_str("\n    CSV not checked (file absent)");
     }
@@ -520,6 +529,28 @@ pub fn verify_paths(
         ));
     }
     Ok(report)
+}
+
+/// What a verification that passed says first: counts, digests, the signer.
+fn verified_report(verified: &brokeros_kernel::audit::Verified, manifest: &Manifest) -> String {
+    let mut report = format!(
+        "OK: {} events in {} streams verify (NDJSON sha256 {}, heads root {})",
+        verified.count, verified.streams, manifest.ndjson.sha256, manifest.streams_root
+    );
+    report.push_str(&match &verified.signed_by {
+        Some(by) => format!("\n    manifest signed by {by}"),
+        None => "\n    WARNING: the signature was not checked (--unsigned-ok)".into(),
+    });
+    report
+}
+
+/// Verifies a download of `GET /audit/export` (one JSON document: the manifest and its files).
+pub fn verify_bundle(path: &Path, key: Option<&PublicKey>) -> Result<String, String> {
+    let bundle: audit_export::ExportBundle = serde_json::from_str(&read_text(path)?)
+        .map_err(|e| format!("{} is not an audit download: {e}", path.display()))?;
+    let (manifest, _) = Manifest::parse(&bundle.manifest.to_string()).map_err(|e| e.to_string())?;
+    let verified = bundle.verify(key).map_err(|e| e.to_string())?;
+    Ok(verified_report(&verified, &manifest))
 }
 
 fn parse_time(flag: &str, text: &str) -> Result<OffsetDateTime, String> {
@@ -1092,6 +1123,35 @@ mod tests {
 
     fn digest_of(path: &Path) -> serde_json::Value {
         serde_json::to_value(file_digest(path).unwrap().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_download_file_verifies_with_its_key_and_not_once_a_byte_changes() {
+        let s = setup().await;
+        let store = fresh_store(&s.root.join("data"));
+        let bundle = audit_export::ExportBundle::export(
+            store.as_ref(),
+            &s.selection,
+            OffsetDateTime::now_utc(),
+            &s.signer,
+        )
+        .await
+        .unwrap();
+        let path = s.root.join("download.json");
+        std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let report = verify_bundle(&path, Some(&s.key)).unwrap();
+        assert!(
+            report.starts_with(&format!("OK: {} events", s.events.len())),
+            "{report}"
+        );
+        let other = PublicKey::from_der(&Ed25519Signer::generate().0.public_key_der()).unwrap();
+        assert!(verify_bundle(&path, Some(&other)).is_err());
+        let mut tampered = bundle.clone();
+        let at = tampered.ndjson.find("\"action\":\"").unwrap() + 10;
+        tampered.ndjson.replace_range(at..at + 1, "X");
+        std::fs::write(&path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+        let failed = verify_bundle(&path, Some(&s.key)).unwrap_err();
+        assert!(failed.contains("line 1"), "{failed}");
     }
 
     #[tokio::test]

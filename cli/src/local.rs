@@ -31,6 +31,8 @@ pub struct LocalBrokerOs {
     /// The simulated trading platform the services reach through their trading port; its
     /// clients' trades (the demo's) are no port calls.
     pub platform: Arc<SimulatedPlatform>,
+    /// The data directory's audit signer ([`audit_signer`]): signs the API's audit downloads.
+    pub audit_signer: Arc<brokeros_kernel::signing::Ed25519Signer>,
 }
 
 /// The variable naming the data directory when `--data-dir` does not.
@@ -282,6 +284,7 @@ impl LocalBrokerOs {
         clock: Option<Arc<AheadClock>>,
     ) -> Result<LocalBrokerOs, String> {
         let secret = dev_key(data_dir)?;
+        let audit_signer = Arc::new(audit_signer(data_dir)?);
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open_with(&data_dir.join(DB_FILE), durability)
                 .map_err(|e| e.to_string())?,
@@ -315,6 +318,7 @@ impl LocalBrokerOs {
             engine,
             gateway,
             platform,
+            audit_signer,
         })
     }
 
@@ -326,6 +330,7 @@ impl LocalBrokerOs {
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
             )))),
+            audit_signer: Some(self.audit_signer.clone()),
         }
     }
 

@@ -77,6 +77,13 @@ impl App {
     }
 }
 
+/// The key that signs the API's audit downloads in these tests.
+pub const AUDIT_SECRET: [u8; 32] = [7; 32];
+
+pub fn audit_signer() -> brokeros_kernel::signing::Ed25519Signer {
+    brokeros_kernel::signing::Ed25519Signer::from_secret(AUDIT_SECRET)
+}
+
 /// The router's state over `services`, verifying tokens signed with [`SECRET`].
 pub fn app_state(services: Arc<brokeros_app::Services>) -> AppState {
     AppState {
@@ -86,6 +93,7 @@ pub fn app_state(services: Arc<brokeros_app::Services>) -> AppState {
             LOCAL_ISSUER,
             LOCAL_AUDIENCE,
         )))),
+        audit_signer: Some(Arc::new(audit_signer())),
     }
 }
 

@@ -49,6 +49,10 @@ macro_rules! api_tests {
 api_tests! {
     back_office::the_funnel_counts_leads_by_status_in_scope,
     back_office::a_funnel_of_bad_filters_or_roles_is_refused,
+    back_office::audit_search_reads_any_entity_or_day_page_by_page,
+    back_office::audit_reads_refuse_bad_input_and_other_roles,
+    back_office::the_audit_download_verifies_with_the_key_and_not_once_tampered,
+    back_office::actors_in_use_are_the_principals_that_acted_with_their_roles,
     bad_input::malformed_bodies_change_nothing,
     bad_input::invalid_contact_data_changes_nothing,
     bad_input::missing_forged_and_expired_tokens_change_nothing,

@@ -11,9 +11,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  accessibilityViolations, apiCall, fieldError, fillProfileAndDocuments, navTo, newTab, screen, shoot, signIn,
+  accessibilityViolations, apiCall, brokerosBinary, fieldError, fillProfileAndDocuments, navTo, newTab, screen, shoot, signIn,
   startBrowser, startServe,
 } from './harness.mjs';
 
@@ -303,6 +304,11 @@ test('admin: users and roles, jurisdiction rules, audit search by entity and day
   await navTo(admin, 'Users and roles');
   await screen(admin, 'admin-users');
   assert.match(await admin.locator('tr[data-row="sales"]').innerText(), /sales-1/);
+  // The users and roles in use: the audit trail's actors of the last 7 days.
+  const compliance = await admin.locator('tr[data-row="user:compliance-1"]').innerText();
+  assert.match(compliance, /compliance/, 'compliance-1 acted as compliance (the review decision)');
+  assert.match(await admin.locator('tr[data-row^="user:sales-"]').first().innerText(), /\bsales\b/, 'the agent who worked the lead');
+  assert.ok(await admin.locator('tr[data-row^="system:public:"]').count() >= 1, 'the landing page captured as the public channel');
   await shoot(admin, 'admin-users');
 
   await navTo(admin, 'Jurisdiction rules');
@@ -320,21 +326,39 @@ test('admin: users and roles, jurisdiction rules, audit search by entity and day
 
   await navTo(admin, 'Audit search');
   await screen(admin, 'admin-audit');
-  await admin.locator('input[name=lead]').fill(found.leadId);
-  await admin.locator('input[name=day]').fill(today());
+  // A type the API does not know is refused next to its field.
+  await admin.evaluate(() => { location.hash = '#/admin/audit?entity_type=spaceship&entity_id=x'; });
+  assert.match(await fieldError(admin, 'entity_type'), /not an audited entity type/);
+  // A client's stream, oldest first: conversion made it, onboarding changed it.
+  await admin.locator('select[name=entity_type]').selectOption('client');
+  await admin.locator('input[name=entity_id]').fill(found.clientId);
   await admin.getByRole('button', { name: 'Apply' }).click();
-  await admin.getByRole('cell', { name: 'Converted', exact: true }).waitFor();
+  await admin.getByRole('cell', { name: /Converted|Created|Registered/ }).first().waitFor();
   const events = await admin.locator('main tbody tr').count();
-  assert.ok(events >= 7, `captured, contacted, note, task added and done, qualified, converted: ${events}`);
+  assert.ok(events >= 2, `the client's events: ${events}`);
+  const first = await admin.locator('main tbody tr').first().innerText();
+  assert.match(first, /sales-/, `its first event is the agent's conversion: ${first}`);
   await shoot(admin, 'admin-audit');
+  // The signed download, checked by the CLI with the serve's audit key; one byte changed fails.
   const [download] = await Promise.all([
     admin.waitForEvent('download'),
-    admin.getByRole('button', { name: /^Download \d+ events/ }).click(),
+    admin.getByRole('button', { name: 'Download signed export' }).click(),
   ]);
-  assert.equal(download.suggestedFilename(), `audit-lead-${found.leadId}-${today()}.ndjson`);
-  const lines = readFileSync(await download.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(lines.length, events);
-  assert.ok(lines.some((e) => e.action === 'lead.converted' && e.actor.id.startsWith('sales-')));
+  assert.equal(download.suggestedFilename(), `audit-client-${found.clientId}.json`);
+  const file = await download.path();
+  const bundle = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(bundle.ndjson.trim().split('\n').length, events);
+  const key = `${serve.dataDir}/audit-key.pem`;
+  writeFileSync(key, execFileSync(brokerosBinary(), ['audit', 'public-key', '--data-dir', serve.dataDir]));
+  const downloaded = `${serve.dataDir}/download.json`;
+  writeFileSync(downloaded, readFileSync(file));
+  assert.match(execFileSync(brokerosBinary(), ['audit', 'verify', downloaded, '--public-key', key], { encoding: 'utf8' }), new RegExp(`^OK: ${events} events`));
+  writeFileSync(downloaded, JSON.stringify({ ...bundle, ndjson: bundle.ndjson.replace('"client.', '"clienT.') }));
+  assert.throws(() => execFileSync(brokerosBinary(), ['audit', 'verify', downloaded, '--public-key', key], { stdio: 'pipe' }), /FAILED|Command failed/);
+  // A day's events of every entity, narrowed to an actor.
+  await admin.evaluate((day) => { location.hash = `#/admin/audit?day=${day}&actor_id=admin-1`; }, today());
+  await screen(admin, 'admin-audit');
+  await admin.getByRole('cell', { name: /^jurisdiction eu$/ }).first().waitFor();
 });
 
 test('partner managers make an IB, whose portal shows its earnings, network and statements', async () => {

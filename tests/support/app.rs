@@ -198,6 +198,7 @@ impl App {
                 LOCAL_ISSUER,
                 LOCAL_AUDIENCE,
             )))),
+            audit_signer: None,
         });
         App {
             store,

@@ -4,6 +4,76 @@
  */
 
 export interface paths {
+    "/audit/actors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The users and roles in use (admins and compliance): every principal that acted over the UTC
+         *     days `from` to `to` (at most 31), with the roles on its events, how many and when. Reads
+         *     every audit event of the period from the day index once (its actor and time only): the cost
+         *     is the period's events.
+         */
+        get: operations["audit_actors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit search (admins and compliance): an entity's stream (`entity_type` and `entity_id`,
+         *     oldest first: its sequence), a UTC day's events (`day`, in time order, read from the audit
+         *     table's day index; `entity_type` alone narrows them to a type), or an entity's events of a
+         *     day; `actor_id` keeps one actor's. Events as stored. A page holds at most `limit` events;
+         *     with filters it reads pages of `limit` stored events until one keeps some (at most 10), so
+         *     it may hold fewer, or none, and still have a `next`. An entity without events is an empty
+         *     page, as a search that finds nothing.
+         */
+        get: operations["audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A signed download of the audit trail (admins and compliance): an entity's whole stream or
+         *     the events of at most 31 UTC days, as one JSON document — the manifest signed with the
+         *     audit key and the NDJSON, CSV and heads files it vouches for, as `brokeros audit export`
+         *     writes them; `brokeros audit verify FILE.json --public-key KEY` checks it. Built in memory:
+         *     a selection larger than 5 MB is refused (400 `export_too_large`).
+         */
+        get: operations["audit_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/clients": {
         parameters: {
             query?: never;
@@ -1952,6 +2022,38 @@ export interface components {
             /** @description `<kind>:<label>`. */
             period: string;
         };
+        /** @description Who caused a change: a user with a role, the system itself, or a workflow execution. */
+        Actor: {
+            id: string;
+            kind: components["schemas"]["ActorKind"];
+            role?: string | null;
+        };
+        /** @description A principal that acted in the audit trail over a period. */
+        ActorInUse: {
+            /**
+             * Format: int64
+             * @description How many events it caused in the period.
+             */
+            events: number;
+            /** Format: date-time */
+            first_at: string;
+            /** @description A user's subject, `public:<channel>`, a system part's name or a workflow execution. */
+            id: string;
+            kind: components["schemas"]["ActorKind"];
+            /** Format: date-time */
+            last_at: string;
+            /** @description The roles recorded on its events (a user acts with its most privileged role). */
+            roles: string[];
+        };
+        /** @enum {string} */
+        ActorKind: "user" | "system" | "workflow";
+        /** @description The principals that acted over a period of UTC days. */
+        ActorsInUse: {
+            from: string;
+            /** @description Users first, then workflows and the system; by id. */
+            items: components["schemas"]["ActorInUse"][];
+            to: string;
+        };
         /** @description A postal address in the profile's residence country. */
         Address: {
             city: string;
@@ -2052,6 +2154,23 @@ export interface components {
          */
         AttributionView: components["schemas"]["ClientAttribution"] & {
             recorded?: boolean;
+        };
+        /** @description An audit event as stored and exported. */
+        AuditEvent: {
+            action: string;
+            actor: components["schemas"]["Actor"];
+            /** Format: date-time */
+            at: string;
+            changes: components["schemas"]["FieldChange"][];
+            correlation_id: string;
+            entity_id: string;
+            entity_type: string;
+            hash: string;
+            /** @description UUIDv7: ordered by time, and strictly increasing within a stream. */
+            id: string;
+            prev_hash: string;
+            /** Format: int64 */
+            seq: number;
         };
         Award: {
             amount: string;
@@ -2576,10 +2695,34 @@ export interface components {
             /** @description The execution's ARN. */
             execution: string;
         };
+        /**
+         * @description An export as one JSON document, for a download: the signed manifest and the three files it
+         *     vouches for, each as its text (byte for byte what `brokeros audit export` writes).
+         *     `brokeros audit verify FILE.json` checks it as it checks the files.
+         */
+        ExportBundle: {
+            /** @description The events as CSV (`PREFIX.csv`). */
+            csv: string;
+            /** @description `brokeros-audit-bundle/1`. */
+            format: string;
+            /** @description Each stream's exported slice of its chain (`PREFIX.heads.ndjson`). */
+            heads: string;
+            /** @description The signed manifest (`PREFIX.manifest.json`). */
+            manifest: unknown;
+            /** @description The events, one canonical JSON object a line (`PREFIX.ndjson`). */
+            ndjson: string;
+        };
         /** @description Why a transfer failed: the platform's refusal, named as its error kind. */
         Failure: {
             code: string;
             reason: string;
+        };
+        FieldChange: {
+            /** @description the field's value: any JSON (null where there was none) */
+            after: unknown;
+            /** @description the field's value: any JSON (null where there was none) */
+            before: unknown;
+            field: string;
         };
         /** @description A contest manager's review of a hedging flag. */
         FlagDecision: {
@@ -3430,6 +3573,29 @@ export interface components {
                 submitted_by: string;
                 /** @description The portal identity that will sign in as the IB. */
                 user_id?: string | null;
+            }[];
+            next?: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_AuditEvent: {
+            items: {
+                action: string;
+                actor: components["schemas"]["Actor"];
+                /** Format: date-time */
+                at: string;
+                changes: components["schemas"]["FieldChange"][];
+                correlation_id: string;
+                entity_id: string;
+                entity_type: string;
+                hash: string;
+                /** @description UUIDv7: ordered by time, and strictly increasing within a stream. */
+                id: string;
+                prev_hash: string;
+                /** Format: int64 */
+                seq: number;
             }[];
             next?: string | null;
         };
@@ -4922,6 +5088,107 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit_actors: {
+        parameters: {
+            query?: {
+                /** @description The first UTC day, `YYYY-MM-DD`. */
+                from?: string;
+                /** @description The last UTC day, `YYYY-MM-DD` (at most 31 days from `from`, counting both). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActorsInUse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    audit_events: {
+        parameters: {
+            query?: {
+                /** @description The entity's type. With `entity_id`: that entity's stream; with `day` alone: that day's events of this type only. */
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag";
+                /** @description The entity's id (with `entity_type`). */
+                entity_id?: string;
+                /** @description A UTC day, `YYYY-MM-DD`: that day's events in time order (with an entity: its events of that day). */
+                day?: string;
+                /** @description Only the events of this actor (a user's subject, `public:<channel>`, a workflow execution). */
+                actor_id?: string;
+                /** @description Stored events read for the page: 1 to 200, 50 by default. */
+                limit?: number;
+                /** @description The `next` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEvent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    audit_export: {
+        parameters: {
+            query?: {
+                /** @description The entity's type (with `entity_id`): its whole stream. */
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag";
+                /** @description The entity's id (with `entity_type`). */
+                entity_id?: string;
+                /** @description The first UTC day, `YYYY-MM-DD` (without an entity). */
+                from?: string;
+                /** @description The last UTC day, `YYYY-MM-DD` (at most 31 days from `from`, counting both). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description attachment; the file's name */
+                    "content-disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportBundle"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     register_client: {
         parameters: {
             query?: never;

@@ -35,6 +35,11 @@ import * as session from './session.js';
  * @typedef {Omit<Schemas['TimelineEntry'], 'actor' | 'changes'> & {actor: {id: string, kind: string, role?: string}, changes: Array<{field: string, before: unknown, after: unknown}>}} AuditEntry
  */
 /** @typedef {NonNullable<Operations['list_leads']['parameters']['query']>} LeadFilter */
+/** @typedef {Schemas['AuditEvent']} AuditEvent  an audit event as stored */
+/** @typedef {NonNullable<Operations['audit_events']['parameters']['query']>} AuditSearch */
+/** @typedef {NonNullable<AuditSearch['entity_type']>} AuditedEntityType  every type the audit search accepts */
+/** @typedef {NonNullable<Operations['audit_export']['parameters']['query']>} AuditSelection */
+/** @typedef {Schemas['ActorInUse']} ActorInUse */
 /** @typedef {Answer<'get_review'>} Review */
 /** @typedef {Answer<'client_kyc_checks'>['items'][number]} KycCheck */
 /** @typedef {Answer<'recon_run'>['run']} ReconRun */
@@ -257,6 +262,15 @@ export const addLeadTask = (id, body) => call('POST', `/leads/${seg(id)}/tasks`,
 export const completeLeadTask = (id, taskId) => call('POST', `/leads/${seg(id)}/tasks/${seg(taskId)}/complete`, {});
 /** @param {string} id @param {string | null} [cursor] @param {number} [limit] @returns {Promise<Omit<Answer<'timeline'>, 'items'> & {items: AuditEntry[]}>} newest first */
 export const leadTimeline = (id, cursor, limit = 20) => call('GET', `/leads/${seg(id)}/timeline${query({ cursor, limit })}`);
+/** @param {AuditSearch} search @returns {Promise<Answer<'audit_events'>>} oldest first; a page may hold fewer than `limit` when filters apply */
+export const auditEvents = (search) => call('GET', `/audit/events${query(search)}`);
+/**
+ * A signed download of an entity's stream or of days, as its JSON text (`brokeros audit verify FILE.json` checks it).
+ * @param {AuditSelection} selection @returns {Promise<string>}
+ */
+export const auditExport = (selection) => call('GET', `/audit/export${query(selection)}`, undefined, { answer: 'text' });
+/** @param {{from: string, to: string}} period  UTC days @returns {Promise<Answer<'audit_actors'>>} */
+export const auditActors = (period) => call('GET', `/audit/actors${query(period)}`);
 /** @param {string} id @param {Body<'convert'>} body @returns {Promise<Answer<'convert'>>} the new client */
 export const convertLead = (id, body) => call('POST', `/leads/${seg(id)}/convert`, body);
 

@@ -1,12 +1,12 @@
 // @ts-check
-// Saving what a screen shows as a file (a statement's CSV, audit events as NDJSON): the text is
+// Saving what a screen read as a file (a statement's CSV, a signed audit export): the text is
 // already in the page, read from the API with the session's token, so a plain link (which
 // carries no token) would not do.
 
 import { h } from './dom.js';
 
 /**
- * @param {string} filename @param {string} text @param {string} type  `text/csv`, `application/x-ndjson`
+ * @param {string} filename @param {string} text @param {string} type  `text/csv`, `application/json`
  */
 export function download(filename, text, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));

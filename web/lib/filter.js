@@ -6,7 +6,24 @@
 
 import { h, uid } from './dom.js';
 import { ApiError } from './api.js';
+import { utcDay } from './format.js';
 import { emptyState } from './table.js';
+
+/**
+ * A period of UTC days from the address (`from`, `to`; the last `days` days, today included,
+ * unless given) and its two filters, for a report the API bounds to `maxDays`.
+ * @param {import('../routes.js').ScreenContext} ctx @param {number} days @param {number} maxDays
+ * @returns {{period: {from: string, to: string}, fields: FilterField[]}}
+ */
+export function periodFilter(ctx, days, maxDays) {
+  return {
+    period: { from: ctx.query.get('from') ?? utcDay(days - 1), to: ctx.query.get('to') ?? utcDay(0) },
+    fields: [
+      { name: 'from', label: 'From (UTC day)', type: 'date', hint: `Up to ${maxDays} days; the last ${days} unless chosen.` },
+      { name: 'to', label: 'To (UTC day)', type: 'date' },
+    ],
+  };
+}
 
 /**
  * @typedef {Object} FilterField

@@ -77,6 +77,14 @@ export function fact(label, value) {
 }
 
 /**
+ * The UTC day (`YYYY-MM-DD`) `daysAgo` days before today: a period's default bounds.
+ * @param {number} daysAgo
+ */
+export function utcDay(daysAgo) {
+  return new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
  * `2026-12-10T10:00` of a datetime-local input as an RFC 3339 instant; other text as it is
  * (the API says what it wants).
  * @param {string} local

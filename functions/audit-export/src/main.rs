@@ -28,9 +28,6 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, Time};
 
 const BUCKET_ENV: &str = "BROKEROS_AUDIT_EXPORT_BUCKET";
-// Not a secret: the ARN of the KMS key that signs (named so, not *_KEY, for the infra rule
-// that any *KEY* variable is a secret reference).
-const KEY_ENV: &str = "BROKEROS_AUDIT_SIGNER_KMS_ARN";
 const CHECKPOINTS: &str = "checkpoints/";
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,11 +345,9 @@ async fn main() -> Result<(), brokeros_aws::Error> {
     let services = brokeros_aws::services_from_env().await?;
     let bucket = std::env::var(BUCKET_ENV)
         .map_err(|_| format!("environment variable {BUCKET_ENV} is not set"))?;
-    let key_id =
-        std::env::var(KEY_ENV).map_err(|_| format!("environment variable {KEY_ENV} is not set"))?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let s3 = aws_sdk_s3::Client::new(&aws);
-    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&aws), key_id).await?;
+    let signer = KmsSigner::from_env(&aws).await?;
     let (services, s3, bucket, signer) = (&services, &s3, bucket.as_str(), &signer);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle(services, s3, bucket, signer, event.payload)

@@ -6,5 +6,7 @@ use brokeros_http::crm_routes;
 async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
-    brokeros_aws::run_http(crm_routes, services).await
+    // Signs the audit downloads (`GET /audit/export`) with the audit-export function's key.
+    let signer = brokeros_aws::signing::KmsSigner::from_default_env().await?;
+    brokeros_aws::run_http(crm_routes, services, Some(std::sync::Arc::new(signer))).await
 }

@@ -6,5 +6,5 @@ use brokeros_http::lead_capture_routes;
 async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
-    brokeros_aws::run_http(lead_capture_routes, services).await
+    brokeros_aws::run_http(lead_capture_routes, services, None).await
 }

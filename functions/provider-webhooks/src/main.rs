@@ -9,5 +9,5 @@ use brokeros_http::webhook_routes;
 async fn main() -> Result<(), brokeros_aws::Error> {
     brokeros_http::logging::init();
     let services = brokeros_aws::services_from_env().await?;
-    brokeros_aws::run_http(webhook_routes, services).await
+    brokeros_aws::run_http(webhook_routes, services, None).await
 }

@@ -2,6 +2,7 @@
 //! from one set of adapters, the workflow task functions by name, and the client's wallet view
 //! that reads several contexts. Hosts (the Lambdas, `brokeros serve`) choose the adapters.
 
+pub mod audit;
 pub mod config;
 pub mod wallet;
 pub mod workflow_tasks;

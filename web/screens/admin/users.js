@@ -1,14 +1,20 @@
 // @ts-check
-// Users and roles. The API lists no users: in AWS they are the Cognito user pool's members and
-// their roles its groups; locally `brokeros serve` signs anyone in as any role, and its dev
-// sign-in names the subjects it knows (the configured sales agents, the portal users and staff
-// seen so far). The roles and what each may do are Broker OS's (the API enforces them).
+// Users and roles. Who holds an account is the identity provider's: in AWS the Cognito user
+// pool's members, their roles its groups; locally `brokeros serve` signs anyone in as any role,
+// and its dev sign-in names the subjects it knows. Who used them is the audit trail's: the users
+// and roles in use over a period (`GET /audit/actors`, the last 7 days unless chosen). The roles
+// and what each may do are Broker OS's (the API enforces them).
 
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
+import { filterBar, filtered, periodFilter } from '../../lib/filter.js';
+import { when, words } from '../../lib/format.js';
 import { ROLES } from '../../lib/session.js';
 import { config } from '../../lib/sign-in.js';
 import { table } from '../../lib/table.js';
+
+/** Days of the users in use unless the address says otherwise. */
+const DEFAULT_DAYS = 7;
 
 export const title = 'Users and roles';
 
@@ -17,7 +23,7 @@ const MAY = {
   client: 'Their own profile, documents, onboarding, wallet, deposits, transfers, withdrawals, contest entries',
   ib: 'Its own subtree, clients (masked), referral links, accruals and statements',
   sales: 'The leads assigned to them (status, notes, tasks, timeline, conversion) and the clients they manage',
-  compliance: 'The review queue and its decisions, KYC checks, jurisdiction rules; reads the routing rules',
+  compliance: 'The review queue and its decisions, KYC checks, jurisdiction rules; reads the routing rules and the audit trail (search, signed download, users in use)',
   finance: 'Withdrawal approvals, deposits, routing rules, provider health, reconciliation, commission statements, contest prizes',
   partners: 'IB applications, commission plans, the IB tree, accruals, payouts',
   marketing: 'Contests: definitions, publishing, enrolments, disqualifications, scoring, prize proposals',
@@ -30,6 +36,8 @@ export async function render(ctx) {
   const local = appConfig.sign_in === 'dev';
   const known = local ? await api.devSignInChoices() : null;
   const subjects = new Map((known?.roles ?? []).map((r) => [r.role, r.subjects]));
+  const { period, fields } = periodFilter(ctx, DEFAULT_DAYS, 31);
+  const bar = filterBar({ ctx, path: '/admin/users', label: 'Choose the period of the users in use', fields });
   return h(
     'section',
     { 'data-screen': 'admin-users' },
@@ -55,5 +63,27 @@ export async function render(ctx) {
         ...(local ? [{ label: 'Known here', cell: (/** @type {string} */ role) => (subjects.get(role) ?? []).join(', ') || '—' }] : []),
       ],
     }),
+    h('h2', null, 'Users and roles in use'),
+    h('p', null, 'Every user, workflow and system part that changed something, from the audit trail: the roles it acted with, how many changes and when.'),
+    bar,
+    await filtered(bar, async () => inUse(await api.auditActors(period))),
   );
+}
+
+/** @param {Awaited<ReturnType<typeof api.auditActors>>} actors */
+function inUse(actors) {
+  return table({
+    caption: `Who acted from ${actors.from} to ${actors.to} (UTC)`,
+    rows: actors.items,
+    empty: 'Nobody changed anything in this period.',
+    rowId: (a) => `${a.kind}:${a.id}`,
+    columns: [
+      { label: 'Who', cell: (a) => h('strong', { class: 'id' }, a.id) },
+      { label: 'Kind', cell: (a) => words(a.kind) },
+      { label: 'Roles', cell: (a) => a.roles.join(', ') || '—' },
+      { label: 'Changes', cell: (a) => String(a.events), class: 'num' },
+      { label: 'First', cell: (a) => when(a.first_at) },
+      { label: 'Last', cell: (a) => when(a.last_at) },
+    ],
+  });
 }

@@ -7,7 +7,7 @@
 import { h } from '../../lib/dom.js';
 import * as api from '../../lib/api.js';
 import { stackedBarChart } from '../../lib/chart.js';
-import { filterBar, filtered } from '../../lib/filter.js';
+import { filterBar, filtered, periodFilter } from '../../lib/filter.js';
 import { badge, money, when, words } from '../../lib/format.js';
 import { emptyState, table } from '../../lib/table.js';
 
@@ -18,24 +18,16 @@ const DEFAULT_DAYS = 14;
 
 const NO_PROVIDER = 'no provider';
 
-/** @param {Date} date */
-const utcDay = (date) => date.toISOString().slice(0, 10);
-
 /** @param {import('../../routes.js').ScreenContext} ctx */
 export async function render(ctx) {
   const clientId = ctx.query.get('client');
-  const today = new Date();
-  const period = {
-    from: ctx.query.get('from') ?? utcDay(new Date(today.getTime() - (DEFAULT_DAYS - 1) * 86_400_000)),
-    to: ctx.query.get('to') ?? utcDay(today),
-  };
+  const { period, fields } = periodFilter(ctx, DEFAULT_DAYS, 93);
   const bar = filterBar({
     ctx,
     path: '/finance/deposits',
     label: 'Choose a period and a client',
     fields: [
-      { name: 'from', label: 'From (UTC day)', type: 'date', hint: `Up to 93 days; the last ${DEFAULT_DAYS} unless chosen.` },
-      { name: 'to', label: 'To (UTC day)', type: 'date' },
+      ...fields,
       { name: 'client', label: 'Client id', placeholder: 'client_…', hint: 'From the withdrawal queue, a lead\'s conversion or the client\'s own profile.' },
     ],
   });

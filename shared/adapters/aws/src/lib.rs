@@ -295,15 +295,18 @@ pub fn with_gateway_claims(mut request: Request) -> Request {
 }
 
 /// Runs `router` as the Lambda handler, trusting only claims verified by API Gateway, and
-/// flushes the request's metrics to stdout once it is answered.
+/// flushes the request's metrics to stdout once it is answered. `audit_signer` signs the audit
+/// downloads of a router that serves them ([`signing::KmsSigner::from_env`]).
 pub async fn run_http(
     router: impl FnOnce(AppState) -> axum::Router,
     services: Services,
+    audit_signer: Option<Arc<dyn brokeros_kernel::signing::Signer>>,
 ) -> Result<(), Error> {
     use tower::ServiceExt;
     let state = AppState {
         services: Arc::new(services),
         auth: Arc::new(AuthMode::GatewayClaims),
+        audit_signer,
     };
     let router = router(state);
     let service = tower::service_fn(move |request: Request| {
@@ -380,6 +383,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = brokeros_store_sqlite::SqliteStore::open(&dir.path().join("db")).unwrap();
         let state = AppState {
+            audit_signer: None,
             services: Arc::new(
                 compose::compose(
                     brokeros_kernel::Core::new(Arc::new(store)),

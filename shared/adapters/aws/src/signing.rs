@@ -13,7 +13,25 @@ pub struct KmsSigner {
     public_key: Vec<u8>,
 }
 
+/// The setting naming the audit-signing KMS key's ARN. Not a secret (named so, not `*_KEY`,
+/// for the infra rule that any `*KEY*` variable is a secret reference).
+pub const KEY_ENV: &str = "BROKEROS_AUDIT_SIGNER_KMS_ARN";
+
 impl KmsSigner {
+    /// The signer of the key [`KEY_ENV`] names; start-up stops naming the setting if it is
+    /// missing.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<KmsSigner, String> {
+        let key_id = std::env::var(KEY_ENV)
+            .map_err(|_| format!("environment variable {KEY_ENV} is not set"))?;
+        KmsSigner::new(aws_sdk_kms::Client::new(aws), key_id).await
+    }
+
+    /// [`KmsSigner::from_env`] with the default AWS configuration.
+    pub async fn from_default_env() -> Result<KmsSigner, String> {
+        KmsSigner::from_env(&aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+            .await
+    }
+
     pub async fn new(client: aws_sdk_kms::Client, key_id: String) -> Result<KmsSigner, String> {
         let out = client
             .get_public_key()

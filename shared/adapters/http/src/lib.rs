@@ -125,6 +125,10 @@ pub struct AppState {
     /// every context's ports.
     pub services: Arc<Services>,
     pub auth: Arc<AuthMode>,
+    /// Signs the audit trail's downloads (`GET /audit/export`): the data directory's key on
+    /// `serve`, KMS in the CRM API function; absent where no route needs it (the download
+    /// answers 503 there).
+    pub audit_signer: Option<Arc<dyn brokeros_kernel::signing::Signer>>,
 }
 
 /// An error as the API answers it: its status and `{code, message, field?}`.

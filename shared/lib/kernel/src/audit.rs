@@ -33,7 +33,7 @@ use crate::signing::{PublicKey, Signature, Signer};
 /// The hash a stream's first event points back to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     User,
@@ -42,7 +42,7 @@ pub enum ActorKind {
 }
 
 /// Who caused a change: a user with a role, the system itself, or a workflow execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     pub kind: ActorKind,
     pub id: String,
@@ -86,14 +86,27 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
+    #[schema(schema_with = any_json)]
     pub before: Value,
+    #[schema(schema_with = any_json)]
     pub after: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A field's value before or after a change, as the contract says it: any JSON.
+fn any_json() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .description(Some(
+            "the field's value: any JSON (null where there was none)",
+        ))
+        .build()
+}
+
+/// An audit event as stored and exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// UUIDv7: ordered by time, and strictly increasing within a stream.
     pub id: String,

@@ -337,9 +337,9 @@ fn csv_row(line: &str, members: &[crate::canonical::Member], out: &mut String) -
 
 /// Where an export writes its three data files.
 pub struct Sinks<'a> {
-    pub ndjson: &'a mut dyn Write,
-    pub csv: &'a mut dyn Write,
-    pub heads: &'a mut dyn Write,
+    pub ndjson: &'a mut (dyn Write + Send),
+    pub csv: &'a mut (dyn Write + Send),
+    pub heads: &'a mut (dyn Write + Send),
     /// Filled with where the time went, when given (the benchmarks).
     pub timing: Option<&'a mut ExportTiming>,
 }
@@ -353,8 +353,8 @@ const BLOCK: usize = 1 << 20;
 struct Pipeline<'a> {
     ndjson: Vec<u8>,
     csv: Vec<u8>,
-    ndjson_sink: &'a mut dyn Write,
-    csv_sink: &'a mut dyn Write,
+    ndjson_sink: &'a mut (dyn Write + Send),
+    csv_sink: &'a mut (dyn Write + Send),
     blocks: Option<std::sync::mpsc::SyncSender<(bool, std::sync::Arc<Vec<u8>>)>>,
     spare: std::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
     digests: Option<std::thread::JoinHandle<(FileDigest, FileDigest)>>,
@@ -363,7 +363,10 @@ struct Pipeline<'a> {
 }
 
 impl<'a> Pipeline<'a> {
-    fn start(ndjson_sink: &'a mut dyn Write, csv_sink: &'a mut dyn Write) -> Pipeline<'a> {
+    fn start(
+        ndjson_sink: &'a mut (dyn Write + Send),
+        csv_sink: &'a mut (dyn Write + Send),
+    ) -> Pipeline<'a> {
         let (blocks, received) =
             std::sync::mpsc::sync_channel::<(bool, std::sync::Arc<Vec<u8>>)>(4);
         let (spare_tx, spare) = std::sync::mpsc::channel();
@@ -700,6 +703,72 @@ pub fn verify_files(
         bytes: files.csv.len() as u64,
     };
     verifier.finish(&files.heads[..], None, Some(csv), manifest_json, public_key)
+}
+
+/// The format of an export downloaded as one file ([`ExportBundle`]).
+pub const BUNDLE_FORMAT: &str = "brokeros-audit-bundle/1";
+
+/// An export as one JSON document, for a download: the signed manifest and the three files it
+/// vouches for, each as its text (byte for byte what `brokeros audit export` writes).
+/// `brokeros audit verify FILE.json` checks it as it checks the files.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportBundle {
+    /// `brokeros-audit-bundle/1`.
+    pub format: String,
+    /// The signed manifest (`PREFIX.manifest.json`).
+    pub manifest: Value,
+    /// The events, one canonical JSON object a line (`PREFIX.ndjson`).
+    pub ndjson: String,
+    /// The events as CSV (`PREFIX.csv`).
+    pub csv: String,
+    /// Each stream's exported slice of its chain (`PREFIX.heads.ndjson`).
+    pub heads: String,
+}
+
+impl ExportBundle {
+    /// Exports `selection` in memory, signed by `signer`.
+    pub async fn export(
+        store: &dyn Store,
+        selection: &Selection,
+        exported_at: OffsetDateTime,
+        signer: &dyn Signer,
+    ) -> Result<ExportBundle> {
+        let files = export_to_memory(store, selection, exported_at, Some(signer)).await?;
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes)
+                .map_err(|e| Error::Internal(format!("the export is not UTF-8: {e}")))
+        };
+        Ok(ExportBundle {
+            format: BUNDLE_FORMAT.to_string(),
+            manifest: serde_json::to_value(&files.manifest)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            ndjson: text(files.ndjson)?,
+            csv: text(files.csv)?,
+            heads: text(files.heads)?,
+        })
+    }
+
+    /// Verifies the bundle as `brokeros audit verify` does an export's files.
+    pub fn verify(
+        self,
+        public_key: Option<&crate::signing::PublicKey>,
+    ) -> std::result::Result<crate::audit::Verified, crate::audit::VerifyError> {
+        if self.format != BUNDLE_FORMAT {
+            return Err(crate::audit::VerifyError::Format(format!(
+                "the bundle's format is \"{}\", this verifier reads {BUNDLE_FORMAT} only",
+                self.format
+            )));
+        }
+        let (manifest, manifest_json) = Manifest::parse(&self.manifest.to_string())?;
+        let files = ExportFiles {
+            ndjson: self.ndjson.into_bytes(),
+            csv: self.csv.into_bytes(),
+            heads: self.heads.into_bytes(),
+            manifest,
+        };
+        verify_files(&files, &manifest_json, public_key)
+    }
 }
 
 #[cfg(test)]
