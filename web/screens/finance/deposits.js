@@ -74,7 +74,7 @@ function depositsOf(deposits) {
       {
         label: 'Attempts',
         cell: (d) =>
-          d.attempts?.length
+          d.attempts.length
             ? h(
                 'ol',
                 { class: 'attempts' },

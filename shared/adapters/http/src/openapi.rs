@@ -460,6 +460,91 @@ mod tests {
         assert_eq!(reference["additionalProperties"], false, "{reference}");
     }
 
+    /// Schemas the document leaves free-form, each with why: (where, reason).
+    const FREE_FORM: &[(&str, &str)] = &[
+        (
+            "#/paths/~1openapi.json/get/responses/200/content/application~1json/schema",
+            "the OpenAPI document itself, whose schema is the OpenAPI specification's",
+        ),
+        (
+            "#/paths/~1webhooks~1kyc~1{provider}/post/requestBody/content/application~1json/schema",
+            "a KYC provider's own payload, verified by its signature over the raw body and read by that provider's adapter",
+        ),
+        (
+            "#/paths/~1webhooks~1psp~1{provider}/post/requestBody/content/application~1json/schema",
+            "a payment provider's own payload, verified by its signature over the raw body and read by that provider's adapter",
+        ),
+        (
+            "#/paths/~1contests/post/requestBody/content/application~1json/schema",
+            "a ContestDefinition document (that schema, by name in the description): as its schema, \
+             the generator of the contract fuzzing fails on its depth (schemathesis's coverage phase)",
+        ),
+    ];
+
+    /// Every schema in `value` that says nothing of its shape: `{}` where a body is, or an
+    /// `object` with no properties, no `additionalProperties` and no composition.
+    fn shapeless(value: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let is_object = match map.get("type") {
+                    Some(serde_json::Value::String(t)) => t == "object",
+                    Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "object"),
+                    _ => false,
+                };
+                let described = [
+                    "properties",
+                    "additionalProperties",
+                    "oneOf",
+                    "anyOf",
+                    "allOf",
+                    "$ref",
+                ]
+                .iter()
+                .any(|k| map.contains_key(*k));
+                let a_body = at.ends_with("/schema") && map.is_empty();
+                if (is_object && !described) || a_body {
+                    found.push(at.to_string());
+                }
+                for (key, inner) in map {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    shapeless(inner, &format!("{at}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    shapeless(inner, &format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every answer and body has a shape the typed client and the fuzzing can hold it to: no
+    /// plain `object` (a `json!` answer is built from a typed struct that derives `ToSchema`),
+    /// except the few that are free-form by nature, each with its reason.
+    #[test]
+    fn no_schema_is_a_plain_object_but_the_free_form_ones() {
+        let doc = serde_json::to_value(api_doc()).unwrap();
+        let mut found = Vec::new();
+        shapeless(&doc, "#", &mut found);
+        let allowed: BTreeSet<&str> = FREE_FORM.iter().map(|(at, _)| *at).collect();
+        let plain: Vec<&String> = found
+            .iter()
+            .filter(|at| !allowed.contains(at.as_str()))
+            .collect();
+        assert!(
+            plain.is_empty(),
+            "schemas with no shape (derive ToSchema on the type the answer serializes, or add \
+             the place to FREE_FORM with why): {plain:#?}"
+        );
+        for (at, _) in FREE_FORM {
+            assert!(
+                found.iter().any(|f| f == at),
+                "{at} is allowed to be free-form but is not (drop it from FREE_FORM)"
+            );
+        }
+    }
+
     /// `openapi-spec-validator` (tools/requirements.txt, in the tests' virtualenv) checks the
     /// document against the OpenAPI 3.1 specification's schema.
     #[test]
