@@ -361,10 +361,8 @@ export interface paths {
         get: operations["public_contests"];
         put?: never;
         /**
-         * A new version of a contest's definition (the first creates it as a draft). The body is a
-         *     `ContestDefinition` document (the schema of that name), checked as a whole by the contests
-         *     context; it is described as an object here because schemathesis's data generation fails on
-         *     that schema's depth (an internal error of its coverage phase, not an answer of ours).
+         * A new version of a contest's definition (the first creates it as a draft): a
+         *     `ContestDefinition` document, checked as a whole by the contests context.
          */
         post: operations["put_version"];
         delete?: never;
@@ -3707,7 +3705,7 @@ export interface components {
                 /** @description The portal identity that will sign in as the IB. */
                 user_id?: string | null;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3718,7 +3716,7 @@ export interface components {
                 id: string;
                 versions: components["schemas"]["PlanVersionRef"][];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3756,7 +3754,7 @@ export interface components {
                 /** Format: date-time */
                 withdrawn_at?: string | null;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3767,7 +3765,7 @@ export interface components {
                 phase: components["schemas"]["Phase"];
                 registration_open: boolean;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3803,7 +3801,7 @@ export interface components {
                 /** Format: date-time */
                 updated_at: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3815,7 +3813,7 @@ export interface components {
                 current_parent: string | null;
                 current_standing: string;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3838,7 +3836,7 @@ export interface components {
                 posted_at: string;
                 transfer_id: components["schemas"]["TransferId"];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3854,7 +3852,7 @@ export interface components {
                 /** Format: int32 */
                 version: number;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3881,7 +3879,7 @@ export interface components {
                 revision: number;
                 server: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3902,7 +3900,7 @@ export interface components {
                 reason?: string | null;
                 status: components["schemas"]["ReviewStatus"];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3920,7 +3918,7 @@ export interface components {
                 changes: components["schemas"]["FieldChange"][];
                 event_id: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3963,7 +3961,7 @@ export interface components {
                  */
                 withdrawal_deal?: number | null;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -4010,7 +4008,7 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -4042,7 +4040,7 @@ export interface components {
                 /** Format: date-time */
                 updated_at: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /** @description An award as paid. */
         PaidAward: {
@@ -6200,10 +6198,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description a ContestDefinition document */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ContestDefinition"];
             };
         };
         responses: {

@@ -474,11 +474,6 @@ mod tests {
             "#/paths/~1webhooks~1psp~1{provider}/post/requestBody/content/application~1json/schema",
             "a payment provider's own payload, verified by its signature over the raw body and read by that provider's adapter",
         ),
-        (
-            "#/paths/~1contests/post/requestBody/content/application~1json/schema",
-            "a ContestDefinition document (that schema, by name in the description): as its schema, \
-             the generator of the contract fuzzing fails on its depth (schemathesis's coverage phase)",
-        ),
     ];
 
     /// Every schema in `value` that says nothing of its shape: `{}` where a body is, or an
