@@ -3,8 +3,10 @@
 //! token, with the checks that every answer is no server error and conforms to the contract
 //! (`GET /openapi.json`): a documented status, the documented content type and a body its
 //! schema accepts. A lead, a client (converted from it, bound to the client token's portal
-//! user) and an IB (bound to the IB token's) are seeded first, and their ids are given to
-//! schemathesis as values for the path's ids, so reads also hit real records. Bounded: a fixed
+//! user), an IB (bound to the IB token's) and the other records of [`seed`] are seeded first,
+//! and each operation's path ids draw from the ids of the kind of record they name
+//! ([`BINDINGS`]), so reads and changes also reach real records; each role's JSON report says
+//! which operations answered a 2xx (printed per role and in all). Bounded: a fixed
 //! number of examples per operation, a seed, and a time limit per role; each failure prints
 //! the command that reproduces it.
 
