@@ -3133,13 +3133,13 @@ export interface components {
                 client_type: components["schemas"]["ClientType"];
                 /** Format: date-time */
                 created_at: string;
-                decision?: components["schemas"]["KycDecision"] | null;
-                document_result?: components["schemas"]["DocumentVerification"] | null;
+                decision: components["schemas"]["KycDecision"] | null;
+                document_result: components["schemas"]["DocumentVerification"] | null;
                 /** @description Chosen by the caller (the workflow execution), so a retried call finds the same check. */
                 id: string;
                 jurisdiction: components["schemas"]["JurisdictionRef"];
                 product: string;
-                provider?: components["schemas"]["ProviderRefs"] | null;
+                provider: components["schemas"]["ProviderRefs"] | null;
                 /** @description `screening` for a re-screening of a changed profile (absent: a full check). */
                 scope?: components["schemas"]["CheckScope"];
                 screening: components["schemas"]["ScreeningResult"];
@@ -3283,13 +3283,13 @@ export interface components {
             client_type: components["schemas"]["ClientType"];
             /** Format: date-time */
             created_at: string;
-            decision?: components["schemas"]["KycDecision"] | null;
-            document_result?: components["schemas"]["DocumentVerification"] | null;
+            decision: components["schemas"]["KycDecision"] | null;
+            document_result: components["schemas"]["DocumentVerification"] | null;
             /** @description Chosen by the caller (the workflow execution), so a retried call finds the same check. */
             id: string;
             jurisdiction: components["schemas"]["JurisdictionRef"];
             product: string;
-            provider?: components["schemas"]["ProviderRefs"] | null;
+            provider: components["schemas"]["ProviderRefs"] | null;
             /** @description `screening` for a re-screening of a changed profile (absent: a full check). */
             scope?: components["schemas"]["CheckScope"];
             screening: components["schemas"]["ScreeningResult"];
