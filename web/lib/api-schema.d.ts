@@ -431,10 +431,8 @@ export interface paths {
         get: operations["public_contests"];
         put?: never;
         /**
-         * A new version of a contest's definition (the first creates it as a draft). The body is a
-         *     `ContestDefinition` document (the schema of that name), checked as a whole by the contests
-         *     context; it is described as an object here because schemathesis's data generation fails on
-         *     that schema's depth (an internal error of its coverage phase, not an answer of ours).
+         * A new version of a contest's definition (the first creates it as a draft): a
+         *     `ContestDefinition` document, checked as a whole by the contests context.
          */
         post: operations["put_version"];
         delete?: never;
@@ -2012,15 +2010,85 @@ export interface components {
             /** @description Held as margin by open positions. */
             margin: string;
         };
+        /**
+         * @description One accrual leg. `amount` is in `currency` (the beneficiary's), at [`LEG_SCALE`] decimal
+         *     places, not yet rounded to the currency: statements do that.
+         */
+        Accrual: {
+            amount: string;
+            beneficiary: components["schemas"]["Beneficiary"];
+            client: string;
+            currency: components["schemas"]["Currency"];
+            /** Format: int64 */
+            deal: number;
+            explanation: components["schemas"]["AccrualExplanation"];
+            /**
+             * Format: int32
+             * @description How many times the engine recomputed this revision differently (after an earlier deal
+             *     arrived late): part of the id, so a recomputed leg never collides with the one it
+             *     replaces.
+             */
+            generation: number;
+            kind: components["schemas"]["LegKind"];
+            /** Format: int32 */
+            level: number;
+            /** Format: int64 */
+            login: number;
+            /** @description Cancels the leg of the same id less `:x`, with the opposite amount. */
+            reversal: boolean;
+            /** Format: int32 */
+            revision: number;
+            server: string;
+            time_msc: components["schemas"]["i64"];
+        };
+        /**
+         * @description What one deal earned under one plan, before it was shared along the chain: shared by the
+         *     deal's legs of one kind.
+         */
+        AccrualBasis: {
+            /** @description The amount before levels, in `currency`. */
+            amount: string;
+            /** @description The plan's currency for per-lot rates and CPA, the deal's for shares. */
+            currency: components["schemas"]["Currency"];
+            method: components["schemas"]["EarningMethod"];
+            period: components["schemas"]["Period"];
+            plan_id: string;
+            /** Format: int32 */
+            plan_version: number;
+            /** @description The rule's rate (plan currency per lot) or percent, or the CPA amount. */
+            rate: string;
+            /** @description The matching rule; `None` for CPA and revenue share. */
+            rule_id: string | null;
+            volume: components["schemas"]["VolumeCounted"];
+        };
+        /** @description Why a leg is what it is. */
+        AccrualExplanation: {
+            /** @description The leg in the basis currency, after the cap and the rebate. */
+            amount_in_basis_currency: string;
+            basis: components["schemas"]["AccrualBasis"];
+            /** @description The per-deal cap cut this leg. */
+            capped: boolean;
+            fx: components["schemas"]["FxRate"] | null;
+            /** @description The level's fraction of the basis amount. */
+            level_fraction: string;
+            note: components["schemas"]["LegNote"] | null;
+        };
         /** @description An IB's accrual legs of a period. */
         Accruals: {
             ib_id: string;
             /** @description The legs with their explanations. */
-            items: Record<string, unknown>[];
+            items: components["schemas"]["StoredLeg"][];
             /** @description The `cursor` of the next page; null on the last. */
-            next_cursor?: string | null;
+            next_cursor: string | null;
             /** @description `<kind>:<label>`. */
             period: string;
+        };
+        /** @description What a period's legs accrued, by kind, in the IB's currency. */
+        AccruedEarnings: {
+            commission: string;
+            cpa: string;
+            revenue_share: string;
+            total: string;
         };
         /** @description Who caused a change: a user with a role, the system itself, or a workflow execution. */
         Actor: {
@@ -2189,11 +2257,29 @@ export interface components {
             reserved: string;
         };
         Beneficiary: string;
+        /** @description One row of the public leaderboard. */
+        BoardRow: {
+            country: string;
+            entrant: string;
+            /** @description The login with its middle digits hidden ("10****21"). */
+            login: string;
+            metric: string;
+            name: string;
+            profit: string;
+            /** Format: int32 */
+            rank?: number | null;
+            return: string;
+            status: components["schemas"]["StandingStatus"];
+            /** Format: int32 */
+            trades: number;
+        };
         /**
          * @description The two parts of a balance. Only client wallets have a reserved part.
          * @enum {string}
          */
         Bucket: "available" | "reserved";
+        /** @enum {string} */
+        CashFlowKind: "deposit" | "withdrawal" | "credit_in" | "credit_out" | "opening_balance";
         /**
          * @description How much a check looks at.
          * @enum {string}
@@ -2229,7 +2315,7 @@ export interface components {
             email?: string | null;
             first_name: string;
             id: string;
-            kyc_status?: components["schemas"]["KycStatus"];
+            kyc_status: components["schemas"]["KycStatus"];
             language?: string | null;
             last_name?: string | null;
             /** @description The lead the client was converted from; none for a direct registration. */
@@ -2284,6 +2370,32 @@ export interface components {
         };
         /** @enum {string} */
         ClientType: "individual" | "corporate";
+        /**
+         * @description A commission plan version as submitted and stored (`POST /partners/plans`): what
+         *     [`CommissionPlan::from_json`] reads and checks.
+         */
+        CommissionPlanDocument: {
+            cpa?: components["schemas"]["PlanCpa"] | null;
+            currency: string;
+            earn_on?: components["schemas"]["EarnOn"];
+            effective_from: components["schemas"]["EffectiveFrom"];
+            exclude_hedged?: boolean;
+            id: string;
+            levels?: components["schemas"]["PlanLevels"] | null;
+            /** Format: int32 */
+            min_hold_seconds?: number;
+            min_lots?: string | null;
+            period?: components["schemas"]["PeriodKind"];
+            rebate?: components["schemas"]["PlanRebate"] | null;
+            revenue_share?: components["schemas"]["PlanRevenueShare"] | null;
+            rules?: components["schemas"]["PlanRule"][];
+            tiers?: components["schemas"]["PlanTier"][];
+            /** Format: int32 */
+            version: number;
+            volume_modifiers?: {
+                [key: string]: string;
+            };
+        };
         /** @description A plan's audited record: its versions, oldest first. */
         CommissionPlanRecord: {
             id: string;
@@ -2404,7 +2516,7 @@ export interface components {
              * @description What the entry account held (balance and credit) when it entered: it stands for the
              *     account's deals before the entry, which scoring does not read.
              */
-            opening_balance?: string;
+            opening_balance: string;
             /** Format: date-time */
             registered_at: string;
             reinstatement?: components["schemas"]["ContestDecision"] | null;
@@ -2452,7 +2564,8 @@ export interface components {
         ContestStatus: "draft" | "published" | "cancelled" | "frozen" | "prizes_proposed" | "prizes_approved" | "paid";
         /** @description One version of a contest's definition: its reference and its document as stored. */
         ContestVersion: components["schemas"]["VersionRef"] & {
-            definition: Record<string, unknown>;
+            /** @description The version's document as it was stored. */
+            definition: components["schemas"]["ContestDefinition"];
             id: string;
         };
         /**
@@ -2466,6 +2579,21 @@ export interface components {
         Conversion: {
             /** @description The portal identity (token `sub`) of the new client, when it already has one. */
             user_id?: string | null;
+        };
+        /** @description A counted trade in an explanation. */
+        CountedTrade: {
+            /** Format: date-time */
+            closed_at: string;
+            /** Format: int64 */
+            deal: number;
+            /** @description The growth index after the trade (1 at the start). */
+            index_after: string;
+            net: string;
+            /** Format: date-time */
+            opened_at: string;
+            side: components["schemas"]["TradeSide"];
+            symbol: string;
+            volume: string;
         };
         Currency: string;
         /**
@@ -2524,6 +2652,37 @@ export interface components {
             from_msc: components["schemas"]["i64"];
             value: string[];
         };
+        /**
+         * @description What a deal did (MT5's `EnDealAction`, the actions Broker OS reads).
+         * @enum {string}
+         */
+        DealAction: "buy" | "sell" | "balance" | "credit";
+        /** @description One entry of a server's deal history feed. */
+        DealChange: {
+            /**
+             * Format: int64
+             * @description When the server recorded the change, milliseconds since the Unix epoch.
+             */
+            changed_at_msc: number;
+            /** @description The deal as it stands after this change (for a cancellation, as it stood before). */
+            deal: components["schemas"]["PlatformDeal"];
+            kind: components["schemas"]["DealChangeKind"];
+            /**
+             * Format: int32
+             * @description 0 when added, one more with each correction or cancellation of the same deal.
+             */
+            revision: number;
+        };
+        /**
+         * @description What happened to a deal.
+         * @enum {string}
+         */
+        DealChangeKind: "added" | "corrected" | "cancelled";
+        /**
+         * @description How a deal changed a position (MT5's `EnDealEntry`).
+         * @enum {string}
+         */
+        DealEntry: "in" | "out" | "inout" | "out_by";
         /** @enum {string} */
         Decision: "approve" | "reject";
         DecisionRequest: {
@@ -2532,7 +2691,7 @@ export interface components {
         };
         Deposit: {
             amount: components["schemas"]["Money"];
-            attempts?: components["schemas"]["ProviderAttempt"][];
+            attempts: components["schemas"]["ProviderAttempt"][];
             client_id: string;
             /** @description The client's country, as routing saw it. */
             country: string;
@@ -2580,7 +2739,7 @@ export interface components {
         DepositSummary: {
             amount: string;
             /** Format: date-time */
-            created_at?: string | null;
+            created_at: string | null;
             currency: string;
             deposit_id: string;
             status: string;
@@ -2605,17 +2764,40 @@ export interface components {
         /** @description The provider's verdict on the submitted documents. */
         DocumentVerification: {
             /** @description The provider's reason labels (`image_blurry`, `document_expired`), never images. */
-            labels?: string[];
+            labels: string[];
             outcome: components["schemas"]["DocumentOutcome"];
         };
+        /**
+         * @description Which entries of a position earn.
+         * @enum {string}
+         */
+        EarnOn: "open" | "close" | "both";
+        /**
+         * @description How a basis amount was computed: the matching rule's method, or the plan's CPA or revenue
+         *     share.
+         * @enum {string}
+         */
+        EarningMethod: "per_lot" | "commission_share" | "spread_share" | "cpa" | "revenue_share";
         /** @description Lots, accruals and payments per period, the current period first. */
         Earnings: {
             currency: string;
             /** @description Null while no plan assigns the IB a period. */
-            period_kind?: string | null;
-            /** @description `{period, starts_at, ends_at, lots, legs, accrued, statement, paid}` each. */
-            periods: Record<string, unknown>[];
+            period_kind: string | null;
+            periods: components["schemas"]["PeriodEarnings"][];
         };
+        /** @description What a matching deal earns, before it is shared along the chain. */
+        Earns: {
+            /** @description Plan currency per counted lot. */
+            per_lot: string;
+        } | {
+            /** @description Percent of the broker's commission on the deal. */
+            commission_share: string;
+        } | {
+            /** @description Percent of the spread on the counted lots. */
+            spread_share: string;
+        };
+        /** @description `effective_from`: milliseconds or RFC 3339. */
+        EffectiveFrom: number | string;
         Eligibility: {
             accounts?: components["schemas"]["AccountAge"];
             countries?: string[];
@@ -2641,16 +2823,35 @@ export interface components {
         /** @description An entrant's score and its explanation. */
         EntrantScore: {
             entrant: string;
-            /** @description How each number was reached; null before the entrant has a score. */
-            explanation?: Record<string, unknown> | null;
+            /** @description How each number was reached. */
+            explanation: components["schemas"]["ScoreExplanation"];
             /** Format: int64 */
             login: number;
             prize_eligible: boolean;
             /** Format: int32 */
-            rank?: number | null;
-            /** @description Null until a scoring run ranked the entrant. */
-            standing?: string | null;
+            rank: number | null;
+            standing: components["schemas"]["StandingStatus"] | null;
             status: components["schemas"]["EntrantStatus"];
+        };
+        /** @description An entrant's score. */
+        EntrantScoreFigures: {
+            /** Format: int32 */
+            cash_flows: number;
+            /** Format: int32 */
+            excluded_trades: number;
+            /** @description A fraction of the peak of the growth index. */
+            max_drawdown: string;
+            /** @description The contest's metric: `return`, `profit`, `volume` or `return_over_drawdown`. */
+            metric: string;
+            /** @description The counted trades' net result. */
+            profit: string;
+            /** @description The time-weighted return, a fraction (0.1 is 10 %). */
+            return: string;
+            status: components["schemas"]["ScoreStatus"];
+            /** Format: int32 */
+            trades: number;
+            /** @description The counted trades' lots. */
+            volume: string;
         };
         /** @enum {string} */
         EntrantStatus: "active" | "disqualified" | "withdrawn";
@@ -2678,6 +2879,13 @@ export interface components {
             /** @enum {string} */
             type: "reversal";
         };
+        /** @description The equity and the growth index after a counted trade or a cash flow. */
+        EquityMark: {
+            /** Format: date-time */
+            at: string;
+            equity: string;
+            index: string;
+        };
         /** @description The JSON body every error response carries (the API contract's `Error` schema). */
         Error: {
             /** @description What went wrong, for programs: `invalid_body`, `not_found`, `insufficient_funds`, … */
@@ -2690,6 +2898,24 @@ export interface components {
             /** @description What went wrong, for people. */
             message: string;
         };
+        /** @description A trade that does not count, and why. */
+        ExcludedTrade: {
+            /** Format: date-time */
+            closed_at: string;
+            /** Format: int64 */
+            deal: number;
+            net: string;
+            /** Format: date-time */
+            opened_at: string;
+            reason: components["schemas"]["Exclusion"];
+            symbol: string;
+            volume: string;
+        };
+        /**
+         * @description Why a trade does not count.
+         * @enum {string}
+         */
+        Exclusion: "opened_before_start" | "held_too_short" | "over_max_lots" | "beyond_trade_cap" | "closed_after_end";
         /** @description A workflow run started (`contest-scoring`, a prize proposal). */
         ExecutionStarted: {
             /** @description The execution's ARN. */
@@ -2717,6 +2943,7 @@ export interface components {
             code: string;
             reason: string;
         };
+        /** @description One field a change set: its value before and after (any JSON; `null` where it had none). */
         FieldChange: {
             /** @description the field's value: any JSON (null where there was none) */
             after: unknown;
@@ -2770,6 +2997,16 @@ export interface components {
          * @enum {string}
          */
         FunnelCounting: "status_index_counts" | "leads_read";
+        /** @description One quote: `1 from = rate to`. */
+        FxRate: {
+            /** @description When the quote was taken, milliseconds since the Unix epoch. */
+            as_of_msc: components["schemas"]["i64"];
+            from: string;
+            rate: string;
+            /** @description Where the quote came from (`simulated`, a provider's name, `identity` for one currency). */
+            source: string;
+            to: string;
+        };
         /**
          * @description A provider's health. Ordered from best to worst: `Down` excludes a provider, `Degraded`
          *     ranks it after healthy ones of the same rule preference.
@@ -2896,7 +3133,7 @@ export interface components {
              * @description The IB it belongs to, whose portal shows it; `None` for a client's statement of
              *     rebates, which is the client's and no IB's (its legs name no IB).
              */
-            ib_id?: string | null;
+            ib_id: string | null;
             id: string;
             /** @description Legs of deals from closed periods counted here, by leg id and the period they came from. */
             late_legs: [
@@ -2917,7 +3154,7 @@ export interface components {
         /** @description An IB as the API shows it, with its standing and parent now. */
         IbView: components["schemas"]["Ib"] & {
             /** @description Null for a master IB. */
-            current_parent?: string | null;
+            current_parent: string | null;
             current_standing: string;
         };
         /** @description An IB's invitation of a sub-IB: whoever applies with it applies under that IB. */
@@ -2947,7 +3184,7 @@ export interface components {
         Items_Deposit: {
             items: {
                 amount: components["schemas"]["Money"];
-                attempts?: components["schemas"]["ProviderAttempt"][];
+                attempts: components["schemas"]["ProviderAttempt"][];
                 client_id: string;
                 /** @description The client's country, as routing saw it. */
                 country: string;
@@ -3026,13 +3263,13 @@ export interface components {
                 client_type: components["schemas"]["ClientType"];
                 /** Format: date-time */
                 created_at: string;
-                decision?: components["schemas"]["KycDecision"] | null;
-                document_result?: components["schemas"]["DocumentVerification"] | null;
+                decision: components["schemas"]["KycDecision"] | null;
+                document_result: components["schemas"]["DocumentVerification"] | null;
                 /** @description Chosen by the caller (the workflow execution), so a retried call finds the same check. */
                 id: string;
                 jurisdiction: components["schemas"]["JurisdictionRef"];
                 product: string;
-                provider?: components["schemas"]["ProviderRefs"] | null;
+                provider: components["schemas"]["ProviderRefs"] | null;
                 /** @description `screening` for a re-screening of a changed profile (absent: a full check). */
                 scope?: components["schemas"]["CheckScope"];
                 screening: components["schemas"]["ScreeningResult"];
@@ -3094,7 +3331,7 @@ export interface components {
         Items_TreeMember: {
             items: {
                 /** Format: date-time */
-                created_at?: string | null;
+                created_at: string | null;
                 id: string;
                 /**
                  * Format: int32
@@ -3103,7 +3340,7 @@ export interface components {
                 level: number;
                 name: string;
                 /** @description Null for a master IB. */
-                parent?: string | null;
+                parent: string | null;
                 standing: string;
             }[];
         };
@@ -3111,7 +3348,7 @@ export interface components {
         Items_Withdrawal: {
             items: {
                 amount: components["schemas"]["Money"];
-                approvals?: components["schemas"]["WithdrawalApproval"][];
+                approvals: components["schemas"]["WithdrawalApproval"][];
                 client_id: string;
                 /** @description Where it goes, masked (the full reference is kept apart from the audited record). */
                 destination: string;
@@ -3124,12 +3361,12 @@ export interface components {
                 payout_reference?: string | null;
                 provider?: string | null;
                 /** @description Why the checks decided as they did, or why it was refused. */
-                reasons?: string[];
+                reasons: string[];
                 /** Format: date-time */
                 requested_at: string;
                 /** @description Who asked: the client themself or a staff member on their behalf. */
                 requested_by: string;
-                requirement?: components["schemas"]["ApprovalRequirement"] | null;
+                requirement: components["schemas"]["ApprovalRequirement"] | null;
                 status: components["schemas"]["WithdrawalStatus"];
                 /** Format: date-time */
                 updated_at: string;
@@ -3176,13 +3413,13 @@ export interface components {
             client_type: components["schemas"]["ClientType"];
             /** Format: date-time */
             created_at: string;
-            decision?: components["schemas"]["KycDecision"] | null;
-            document_result?: components["schemas"]["DocumentVerification"] | null;
+            decision: components["schemas"]["KycDecision"] | null;
+            document_result: components["schemas"]["DocumentVerification"] | null;
             /** @description Chosen by the caller (the workflow execution), so a retried call finds the same check. */
             id: string;
             jurisdiction: components["schemas"]["JurisdictionRef"];
             product: string;
-            provider?: components["schemas"]["ProviderRefs"] | null;
+            provider: components["schemas"]["ProviderRefs"] | null;
             /** @description `screening` for a re-screening of a changed profile (absent: a full check). */
             scope?: components["schemas"]["CheckScope"];
             screening: components["schemas"]["ScreeningResult"];
@@ -3199,7 +3436,7 @@ export interface components {
              * Format: int32
              * @description The highest leverage (1:N) the client may get for the product; none when rejected.
              */
-            leverage_cap?: number | null;
+            leverage_cap: number | null;
             outcome: components["schemas"]["KycOutcome"];
             reasons: components["schemas"]["Reason"][];
             /** Format: int32 */
@@ -3214,7 +3451,7 @@ export interface components {
             documents: components["schemas"]["ClientDocument"][];
             kyc_status: components["schemas"]["KycStatus"];
             onboardings: components["schemas"]["Onboarding"][];
-            profile?: components["schemas"]["KycProfile"] | null;
+            profile: components["schemas"]["KycProfile"] | null;
         };
         /** @description What KYC needs to know about a client beyond their contact details. */
         KycProfile: {
@@ -3364,16 +3601,28 @@ export interface components {
             entrants: number;
             final: boolean;
             /** @description The rows of this page: rank, masked name and login, score. */
-            items: Record<string, unknown>[];
-            next?: string | null;
+            items: components["schemas"]["BoardRow"][];
+            next: string | null;
             /** Format: date-time */
-            published_at?: string | null;
+            published_at: string | null;
             /**
              * Format: int64
              * @description The snapshot's number; 0 before the first.
              */
             snapshot: number;
         };
+        /**
+         * @description What a leg is for.
+         * @enum {string}
+         */
+        LegKind: "commission" | "rebate" | "cpa" | "revenue_share";
+        /**
+         * @description Why a leg is zero although its deal earned.
+         * @enum {string}
+         */
+        LegNote: "forfeited";
+        /** @enum {string} */
+        LevelMode: "fixed" | "share_of_above";
         /** @enum {string} */
         ListKind: "sanctions" | "pep";
         /**
@@ -3437,6 +3686,21 @@ export interface components {
              *     is refused rather than read as a move to the top of the tree.
              */
             parent_ib_id: string | null;
+        };
+        /**
+         * @description A cash flow the return does not see: the equity before and after it, and the index it
+         *     left unchanged.
+         */
+        NeutralizedFlow: {
+            amount: string;
+            /** Format: date-time */
+            at: string;
+            equity_after: string;
+            equity_before: string;
+            /** Format: int64 */
+            id: number;
+            index: string;
+            kind: components["schemas"]["CashFlowKind"];
         };
         NewApplication: {
             /** @description Staff only: the applicant's client record. */
@@ -3574,7 +3838,7 @@ export interface components {
                 /** @description The portal identity that will sign in as the IB. */
                 user_id?: string | null;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3597,7 +3861,7 @@ export interface components {
                 /** Format: int64 */
                 seq: number;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3608,7 +3872,7 @@ export interface components {
                 id: string;
                 versions: components["schemas"]["PlanVersionRef"][];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3638,7 +3902,7 @@ export interface components {
                  * @description What the entry account held (balance and credit) when it entered: it stands for the
                  *     account's deals before the entry, which scoring does not read.
                  */
-                opening_balance?: string;
+                opening_balance: string;
                 /** Format: date-time */
                 registered_at: string;
                 reinstatement?: components["schemas"]["ContestDecision"] | null;
@@ -3646,7 +3910,7 @@ export interface components {
                 /** Format: date-time */
                 withdrawn_at?: string | null;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3657,7 +3921,7 @@ export interface components {
                 phase: components["schemas"]["Phase"];
                 registration_open: boolean;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3675,7 +3939,7 @@ export interface components {
                  * @description The IB it belongs to, whose portal shows it; `None` for a client's statement of
                  *     rebates, which is the client's and no IB's (its legs name no IB).
                  */
-                ib_id?: string | null;
+                ib_id: string | null;
                 id: string;
                 /** @description Legs of deals from closed periods counted here, by leg id and the period they came from. */
                 late_legs: [
@@ -3693,7 +3957,7 @@ export interface components {
                 /** Format: date-time */
                 updated_at: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3702,10 +3966,10 @@ export interface components {
         Page_IbView: {
             items: (components["schemas"]["Ib"] & {
                 /** @description Null for a master IB. */
-                current_parent?: string | null;
+                current_parent: string | null;
                 current_standing: string;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3728,7 +3992,7 @@ export interface components {
                 posted_at: string;
                 transfer_id: components["schemas"]["TransferId"];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3744,7 +4008,34 @@ export interface components {
                 /** Format: int32 */
                 version: number;
             }[];
-            next?: string | null;
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_QuarantinedDeal: {
+            items: {
+                /** @description The change as the platform delivered it. */
+                change: components["schemas"]["DealChange"];
+                /** @description The client the deal's login belongs to. */
+                client: string | null;
+                /** @description Why: the engine's error code (`unknown_currency`, …), or [`REPLAY_TOO_LARGE`]. */
+                code: string;
+                /** Format: int64 */
+                deal: number;
+                /** @description `<server>:<deal>:<revision>`. */
+                id: string;
+                /** Format: int64 */
+                login: number;
+                message: string;
+                /** Format: date-time */
+                quarantined_at: string;
+                /** Format: int32 */
+                revision: number;
+                server: string;
+            }[];
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3765,7 +4056,7 @@ export interface components {
                 reason?: string | null;
                 status: components["schemas"]["ReviewStatus"];
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3776,14 +4067,14 @@ export interface components {
                 /** @description `lead.captured`, `lead.status_changed`, `lead.note_added`, … */
                 action: string;
                 /** @description Who made the change. */
-                actor: Record<string, unknown>;
+                actor: components["schemas"]["Actor"];
                 /** Format: date-time */
                 at: string;
                 /** @description The fields it changed, before and after. */
-                changes: Record<string, unknown>[];
+                changes: components["schemas"]["FieldChange"][];
                 event_id: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3808,7 +4099,7 @@ export interface components {
                  */
                 id: string;
                 /** @description Whether the ledger move is posted. */
-                posted?: boolean;
+                posted: boolean;
                 /** @description Who asked (the caller's subject). */
                 requested_by: string;
                 /**
@@ -3826,15 +4117,7 @@ export interface components {
                  */
                 withdrawal_deal?: number | null;
             }[];
-            next?: string | null;
-        };
-        /**
-         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
-         *     `cursor` parameter), null on the last.
-         */
-        Page_Value: {
-            items: unknown[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3881,7 +4164,7 @@ export interface components {
                 /** Format: int64 */
                 version: number;
             })[];
-            next?: string | null;
+            next: string | null;
         };
         /**
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
@@ -3890,7 +4173,7 @@ export interface components {
         Page_Withdrawal: {
             items: {
                 amount: components["schemas"]["Money"];
-                approvals?: components["schemas"]["WithdrawalApproval"][];
+                approvals: components["schemas"]["WithdrawalApproval"][];
                 client_id: string;
                 /** @description Where it goes, masked (the full reference is kept apart from the audited record). */
                 destination: string;
@@ -3903,17 +4186,17 @@ export interface components {
                 payout_reference?: string | null;
                 provider?: string | null;
                 /** @description Why the checks decided as they did, or why it was refused. */
-                reasons?: string[];
+                reasons: string[];
                 /** Format: date-time */
                 requested_at: string;
                 /** @description Who asked: the client themself or a staff member on their behalf. */
                 requested_by: string;
-                requirement?: components["schemas"]["ApprovalRequirement"] | null;
+                requirement: components["schemas"]["ApprovalRequirement"] | null;
                 status: components["schemas"]["WithdrawalStatus"];
                 /** Format: date-time */
                 updated_at: string;
             }[];
-            next?: string | null;
+            next: string | null;
         };
         /** @description An award as paid. */
         PaidAward: {
@@ -3972,7 +4255,7 @@ export interface components {
              * @description How many times the workflow's wait for finance's decisions ran out (each one recorded
              *     as `ib.payout.approvals_overdue`).
              */
-            escalations?: number;
+            escalations: number;
             /**
              * Format: int32
              * @description Statements whose credit kept failing, for finance.
@@ -4015,6 +4298,28 @@ export interface components {
             kind: components["schemas"]["PeriodKind"];
             start_msc: components["schemas"]["i64"];
         };
+        /** @description One period of an IB's earnings (the dashboard's), the current period first. */
+        PeriodEarnings: {
+            accrued: components["schemas"]["AccruedEarnings"];
+            /** Format: date-time */
+            ends_at: string | null;
+            /**
+             * Format: int64
+             * @description The IB's legs in the period.
+             */
+            legs: number;
+            /** @description The counted lots of the IB's commission legs, by plan (reversals subtract). */
+            lots: {
+                [key: string]: string;
+            };
+            /** @description What was paid for the period (zero until its statement is paid). */
+            paid: string;
+            /** @description `<kind>:<label>` (`monthly:2026-01`). */
+            period: string;
+            /** Format: date-time */
+            starts_at: string | null;
+            statement: components["schemas"]["PeriodStatementSummary"] | null;
+        };
         /**
          * @description How often statements close and tiers and revenue share are measured (monthly when a plan
          *     names none).
@@ -4040,11 +4345,55 @@ export interface components {
             revenue_share: components["schemas"]["RevenueShareLine"][];
             tiers: components["schemas"]["TierLine"][];
         };
+        /** @description A period's statement as the dashboard shows it. */
+        PeriodStatementSummary: {
+            accrued: string;
+            carried_out: string;
+            id: string;
+            paid: string;
+            status: components["schemas"]["StatementStatus"];
+            tiers: components["schemas"]["TierLine"][];
+        };
         /**
          * @description Where a contest is in time, from the clock.
          * @enum {string}
          */
         Phase: "upcoming" | "registration_open" | "running" | "ended";
+        PlanCpa: {
+            amount: string;
+            min_first_deposit: string;
+            min_lots: string;
+            /** Format: int32 */
+            within_days: number;
+        };
+        PlanLevels: {
+            cap_per_deal?: string | null;
+            mode?: components["schemas"]["LevelMode"];
+            percents: string[];
+        };
+        PlanRebate: {
+            percent: string;
+        };
+        PlanRevenueShare: {
+            percent: string;
+        };
+        PlanRule: {
+            earns: components["schemas"]["Earns"];
+            id: string;
+            match?: components["schemas"]["PlanRuleMatch"];
+            /** Format: int32 */
+            priority?: number;
+        };
+        /** @description Which deals a rule applies to; an empty list matches anything. */
+        PlanRuleMatch: {
+            account_groups?: string[];
+            symbol_groups?: string[];
+            symbols?: string[];
+        };
+        PlanTier: {
+            min_lots: string;
+            multiplier: string;
+        };
         /** @description One version of a plan as its record lists it. */
         PlanVersionRef: {
             effective_from_msc: components["schemas"]["i64"];
@@ -4057,12 +4406,68 @@ export interface components {
         PlanVersions: {
             id: string;
             /** @description Each version's document as it was stored, oldest first. */
-            versions: Record<string, unknown>[];
+            versions: components["schemas"]["CommissionPlanDocument"][];
         };
         PlansChange: {
             /** Format: date-time */
             effective_at?: string | null;
             plans: string[];
+        };
+        /** @description One deal as the server booked it, amounts in the account's currency. */
+        PlatformDeal: {
+            action: components["schemas"]["DealAction"];
+            /** @description Charged by the broker, so zero or negative. */
+            commission: string;
+            /** @description Units of the base asset in one lot (100 000 for EURUSD, 100 for XAUUSD). */
+            contract_size: string;
+            /** @description The account's currency, which every amount of the deal is in. */
+            currency: string;
+            /**
+             * Format: int64
+             * @description The deal ticket, unique on its server.
+             */
+            deal: number;
+            /**
+             * Format: int32
+             * @description Decimal places of the symbol's price: one point is `10^-digits`.
+             */
+            digits: number;
+            entry: components["schemas"]["DealEntry"];
+            /** @description The account's group when the deal was booked. */
+            group: string;
+            /** Format: int64 */
+            login: number;
+            market_ask: string;
+            /** @description The market's bid and ask when the deal was made; their difference is the spread. */
+            market_bid: string;
+            /**
+             * Format: int64
+             * @description The order that made the deal (0 for balance and credit operations).
+             */
+            order: number;
+            /**
+             * Format: int64
+             * @description The position the deal opened, changed or closed (0 for balance and credit operations).
+             */
+            position_id: number;
+            price: string;
+            /** @description The result a closing deal realized; for a balance or credit operation, the amount. */
+            profit: string;
+            /**
+             * @description Converts an amount in the symbol's profit currency into the account's currency (1 when
+             *     they are the same).
+             */
+            rate_profit: string;
+            swap: string;
+            /** @description Empty for balance and credit operations. */
+            symbol: string;
+            /**
+             * Format: int64
+             * @description When the deal was made, milliseconds since the Unix epoch (MT5's `TimeMsc`).
+             */
+            time_msc: number;
+            /** @description Lots (zero for balance and credit operations). */
+            volume: string;
         };
         /** @description One posting in an account's history. */
         PostingRecord: {
@@ -4116,13 +4521,13 @@ export interface components {
             };
             /** @description The contest's id. */
             contest: string;
-            notified?: number[];
+            notified: number[];
             /**
              * Format: int32
              * @description Times the wait for a decision ran out.
              */
-            overdue?: number;
-            paid?: components["schemas"]["PaidAward"][];
+            overdue: number;
+            paid: components["schemas"]["PaidAward"][];
             proposal: components["schemas"]["PrizeProposal"];
             /** Format: date-time */
             proposed_at: string;
@@ -4152,6 +4557,11 @@ export interface components {
             };
             verification_level: components["schemas"]["VerificationLevel"];
         };
+        /**
+         * @description What a change of an approved client's profile sets off.
+         * @enum {string}
+         */
+        ProfileChangeEffect: "none" | "rescreened" | "reverify" | "reverification_required";
         /** @description A jurisdiction's rules for changes of an approved client's profile. */
         ProfileChangeRules: {
             /**
@@ -4162,13 +4572,19 @@ export interface components {
             on_material_change: components["schemas"]["OnMaterialChange"];
             while_reverifying: components["schemas"]["MoneyRules"];
         };
+        /** @description What a change of a client's profile set off, as its answer shows it (`profile_change`). */
+        ProfileChangeShown: {
+            effect: components["schemas"]["ProfileChangeEffect"];
+            /** @description The changed fields that matter to the client's verification. */
+            material_fields: components["schemas"]["ProfileField"][];
+        };
         /**
          * @description A client's profile as set: the client, and what the change set off (re-screening,
          *     re-verification).
          */
         ProfileChanged: components["schemas"]["Versioned_Client"] & {
             /** @description The material fields changed and what they set off. */
-            profile_change: Record<string, unknown>;
+            profile_change: components["schemas"]["ProfileChangeShown"];
         };
         /**
          * @description A field of a client's KYC data, as the jurisdiction rules name it.
@@ -4277,6 +4693,27 @@ export interface components {
         };
         /** @description The body of a publication: nothing to say. */
         Publication: Record<string, unknown>;
+        /** @description A deal change whose accrual was refused: ingested (its revision recorded), not accrued. */
+        QuarantinedDeal: {
+            /** @description The change as the platform delivered it. */
+            change: components["schemas"]["DealChange"];
+            /** @description The client the deal's login belongs to. */
+            client: string | null;
+            /** @description Why: the engine's error code (`unknown_currency`, …), or [`REPLAY_TOO_LARGE`]. */
+            code: string;
+            /** Format: int64 */
+            deal: number;
+            /** @description `<server>:<deal>:<revision>`. */
+            id: string;
+            /** Format: int64 */
+            login: number;
+            message: string;
+            /** Format: date-time */
+            quarantined_at: string;
+            /** Format: int32 */
+            revision: number;
+            server: string;
+        };
         /** @description How recent outcomes rank providers. */
         RankingPolicy: {
             /**
@@ -4546,7 +4983,7 @@ export interface components {
              * Format: int32
              * @description The version in force (the last).
              */
-            in_force?: number | null;
+            in_force: number | null;
             items: components["schemas"]["RoutingDocument"][];
         };
         /** @enum {string} */
@@ -4586,12 +5023,30 @@ export interface components {
         };
         /** @enum {string} */
         RunStatus: "building" | "awaiting_approvals" | "paying" | "done";
+        /** @description Why an entrant's score is what it is: every event of the contest period and what it did. */
+        ScoreExplanation: {
+            cash_flows: components["schemas"]["NeutralizedFlow"][];
+            counted: components["schemas"]["CountedTrade"][];
+            entrant: string;
+            equity_path: components["schemas"]["EquityMark"][];
+            excluded: components["schemas"]["ExcludedTrade"][];
+            final_equity: string;
+            /** Format: int64 */
+            login: number;
+            score: components["schemas"]["EntrantScoreFigures"] | null;
+            starting_equity: string;
+        };
         /** @description One rule that contributed to a lead's score, so every score can be explained. */
         ScoreReason: {
             /** Format: int32 */
             points: number;
             rule: string;
         };
+        /**
+         * @description Where an entrant stands by the rules (a manual disqualification is the ranking's).
+         * @enum {string}
+         */
+        ScoreStatus: "ranked" | "too_few_trades" | "drawdown_exceeded";
         ScreeningMatch: {
             entry_id: string;
             list: components["schemas"]["ListKind"];
@@ -4647,6 +5102,11 @@ export interface components {
             reason: string;
             standing: components["schemas"]["Standing"];
         };
+        /**
+         * @description Where an entrant stands on the leaderboard.
+         * @enum {string}
+         */
+        StandingStatus: "ranked" | "too_few_trades" | "drawdown_exceeded" | "disqualified";
         StartOnboarding: {
             product: string;
         };
@@ -4669,6 +5129,16 @@ export interface components {
             count: number;
             /** @example new */
             status: string;
+        };
+        /**
+         * @description A leg as stored: the engine's leg, the period it counts in, and the period it belonged to
+         *     when that one had closed before the leg was written.
+         */
+        StoredLeg: {
+            late_from: components["schemas"]["Period"] | null;
+            leg: components["schemas"]["Accrual"];
+            /** @description The period the leg counts in (its statement's). */
+            period: components["schemas"]["Period"];
         };
         SubjectName: {
             person: {
@@ -4717,11 +5187,11 @@ export interface components {
             /** @description `lead.captured`, `lead.status_changed`, `lead.note_added`, … */
             action: string;
             /** @description Who made the change. */
-            actor: Record<string, unknown>;
+            actor: components["schemas"]["Actor"];
             /** Format: date-time */
             at: string;
             /** @description The fields it changed, before and after. */
-            changes: Record<string, unknown>[];
+            changes: components["schemas"]["FieldChange"][];
             event_id: string;
         };
         /** @description Entries in strictly increasing time; before the first one there is no value. */
@@ -4741,6 +5211,8 @@ export interface components {
         };
         /** @enum {string} */
         TouchSource: "lead" | "registration";
+        /** @enum {string} */
+        TradeSide: "buy" | "sell";
         /** @description One trading account of a client, with its money on the platform, in its currency. */
         TradingAccountBalance: components["schemas"]["AccountRef"] & {
             /** @description Balance, credit, equity and margin as the platform reports them now. */
@@ -4769,7 +5241,7 @@ export interface components {
              */
             id: string;
             /** @description Whether the ledger move is posted. */
-            posted?: boolean;
+            posted: boolean;
             /** @description Who asked (the caller's subject). */
             requested_by: string;
             /**
@@ -4793,7 +5265,7 @@ export interface components {
         /** @description A member of the IB tree (or of the caller's subtree). */
         TreeMember: {
             /** Format: date-time */
-            created_at?: string | null;
+            created_at: string | null;
             id: string;
             /**
              * Format: int32
@@ -4802,7 +5274,7 @@ export interface components {
             level: number;
             name: string;
             /** @description Null for a master IB. */
-            parent?: string | null;
+            parent: string | null;
             standing: string;
         };
         Utm: {
@@ -4844,7 +5316,7 @@ export interface components {
             email?: string | null;
             first_name: string;
             id: string;
-            kyc_status?: components["schemas"]["KycStatus"];
+            kyc_status: components["schemas"]["KycStatus"];
             language?: string | null;
             last_name?: string | null;
             /** @description The lead the client was converted from; none for a direct registration. */
@@ -4907,6 +5379,32 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        /** @description The volume a deal counted for, and why. */
+        VolumeCounted: {
+            /** @description `earning_lots × modifier`: what per-lot rates and tiers count. */
+            counted_lots: string;
+            /** @description Lots the deal traded. */
+            deal_lots: string;
+            /** @description Lots earning before the volume modifier: entry lots less hedged and excluded ones. */
+            earning_lots: string;
+            /** @description Of them, the lots of the entries the plan pays for (`earn_on`). */
+            entry_lots: string;
+            excluded: components["schemas"]["VolumeExclusion"] | null;
+            /** @description Of `entry_lots`, those hedged by an open opposite position (not earning). */
+            hedged_lots: string;
+            /**
+             * Format: int64
+             * @description How long the closed position was held, when the deal closed one.
+             */
+            held_ms: number | null;
+            /** @description The plan's modifier for the deal's account group. */
+            modifier: string;
+        };
+        /**
+         * @description Why fewer lots counted than the deal traded.
+         * @enum {string}
+         */
+        VolumeExclusion: "below_min_lots" | "held_too_short";
         /** @description One wallet (currency) of a client. */
         WalletBalance: {
             /** @description Decimal strings (`"1000.00"`), as every amount. */
@@ -4931,7 +5429,7 @@ export interface components {
         };
         Withdrawal: {
             amount: components["schemas"]["Money"];
-            approvals?: components["schemas"]["WithdrawalApproval"][];
+            approvals: components["schemas"]["WithdrawalApproval"][];
             client_id: string;
             /** @description Where it goes, masked (the full reference is kept apart from the audited record). */
             destination: string;
@@ -4944,12 +5442,12 @@ export interface components {
             payout_reference?: string | null;
             provider?: string | null;
             /** @description Why the checks decided as they did, or why it was refused. */
-            reasons?: string[];
+            reasons: string[];
             /** Format: date-time */
             requested_at: string;
             /** @description Who asked: the client themself or a staff member on their behalf. */
             requested_by: string;
-            requirement?: components["schemas"]["ApprovalRequirement"] | null;
+            requirement: components["schemas"]["ApprovalRequirement"] | null;
             status: components["schemas"]["WithdrawalStatus"];
             /** Format: date-time */
             updated_at: string;
@@ -4973,7 +5471,7 @@ export interface components {
             amount: string;
             currency: string;
             /** Format: date-time */
-            requested_at?: string | null;
+            requested_at: string | null;
             status: string;
             withdrawal_id: string;
         };
@@ -5957,10 +6455,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description a ContestDefinition document */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ContestDefinition"];
             };
         };
         responses: {
@@ -8416,7 +8913,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": unknown;
+                "application/json": components["schemas"]["CommissionPlanDocument"];
             };
         };
         responses: {
@@ -8486,7 +8983,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Value"];
+                    "application/json": components["schemas"]["Page_QuarantinedDeal"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -32,7 +32,7 @@ import * as session from './session.js';
 /**
  * An event of an entity's audit stream. The contract leaves its actor and changes bare objects:
  * their shape here is what the audit trail writes.
- * @typedef {Omit<Schemas['TimelineEntry'], 'actor' | 'changes'> & {actor: {id: string, kind: string, role?: string}, changes: Array<{field: string, before: unknown, after: unknown}>}} AuditEntry
+ * @typedef {Schemas['TimelineEntry']} AuditEntry
  */
 /** @typedef {NonNullable<Operations['list_leads']['parameters']['query']>} LeadFilter */
 /** @typedef {Schemas['AuditEvent']} AuditEvent  an audit event as stored */
@@ -260,7 +260,7 @@ export const leadTasks = (id) => call('GET', `/leads/${seg(id)}/tasks`);
 export const addLeadTask = (id, body) => call('POST', `/leads/${seg(id)}/tasks`, body);
 /** @param {string} id @param {string} taskId @returns {Promise<Answer<'complete_task'>>} */
 export const completeLeadTask = (id, taskId) => call('POST', `/leads/${seg(id)}/tasks/${seg(taskId)}/complete`, {});
-/** @param {string} id @param {string | null} [cursor] @param {number} [limit] @returns {Promise<Omit<Answer<'timeline'>, 'items'> & {items: AuditEntry[]}>} newest first */
+/** @param {string} id @param {string | null} [cursor] @param {number} [limit] @returns {Promise<Answer<'timeline'>>} newest first */
 export const leadTimeline = (id, cursor, limit = 20) => call('GET', `/leads/${seg(id)}/timeline${query({ cursor, limit })}`);
 /** @param {AuditSearch} search @returns {Promise<Answer<'audit_events'>>} oldest first; a page may hold fewer than `limit` when filters apply */
 export const auditEvents = (search) => call('GET', `/audit/events${query(search)}`);

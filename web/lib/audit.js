@@ -98,7 +98,7 @@ const isRecord = (value) => Boolean(value) && typeof value === 'object' && !Arra
  * @param {AuditLike} entry
  */
 export function changeList(entry) {
-  const changes = (entry.changes ?? []).filter((c) => !NOISE.has(c.field));
+  const changes = entry.changes.filter((c) => !NOISE.has(c.field));
   /** @param {{field: string, before?: unknown, after?: unknown}} c */
   const item = (c) =>
     h('li', null, h('span', { class: 'hint' }, `${words(c.field)}: `), changeText(c));
@@ -110,7 +110,7 @@ export function changeList(entry) {
 
 /** @param {AuditLike} entry */
 export function actor(entry) {
-  return entry.actor?.role ? `${entry.actor.id} (${entry.actor.role})` : (entry.actor?.id ?? '');
+  return entry.actor.role ? `${entry.actor.id} (${entry.actor.role})` : entry.actor.id;
 }
 
 /**

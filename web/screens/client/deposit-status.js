@@ -23,7 +23,7 @@ export async function render(ctx) {
   }
   const final = FINAL.has(deposit.status);
   if (!final) ctx.again(POLL_MS);
-  const attempt = (deposit.attempts ?? []).at(-1);
+  const attempt = deposit.attempts.at(-1);
   return h(
     'section',
     { 'data-screen': 'client-deposit-status', class: 'narrow' },

@@ -25,7 +25,7 @@ export async function render(ctx) {
       'dl',
       { class: 'facts' },
       h('dt', null, 'Account'), h('dd', null, badge(client.status)),
-      h('dt', null, 'Identity check'), h('dd', { 'data-testid': 'kyc-status' }, badge(client.kyc_status ?? 'not_started')),
+      h('dt', null, 'Identity check'), h('dd', { 'data-testid': 'kyc-status' }, badge(client.kyc_status)),
       client.account_manager ? [h('dt', null, 'Your account manager'), h('dd', null, client.account_manager)] : null,
     ),
     nextStep(client),
@@ -72,7 +72,7 @@ function nextStep(client) {
     approved: ['Ready to trade', 'Fund your account by card or bank transfer.', '#/client/deposit', 'Deposit'],
   };
   const [title, text, href, action] = steps[/** @type {keyof steps} */ (client.kyc_status)] ?? [
-    words(client.kyc_status ?? 'not_started'), '', '#/client/onboarding', 'Onboarding',
+    words(client.kyc_status), '', '#/client/onboarding', 'Onboarding',
   ];
   return h('div', { class: 'card next-step' }, h('h2', null, title), text ? h('p', null, text) : null, h('a', { class: 'button primary', href }, action));
 }

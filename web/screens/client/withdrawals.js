@@ -70,7 +70,7 @@ export async function render(ctx) {
             { label: 'Amount', cell: (w) => money(w.amount.amount, w.amount.currency), class: 'num' },
             { label: 'To', cell: (w) => `${words(w.method)} ${w.destination}` },
             { label: 'Status', cell: (w) => badge(w.status) },
-            { label: 'Why', cell: (w) => (w.reasons ?? []).join('; ') },
+            { label: 'Why', cell: (w) => w.reasons.join('; ') },
           ],
         }),
     }),

@@ -101,7 +101,7 @@ function checkDetails(check) {
       d?.verification_level ? fact('Verification level', words(d.verification_level)) : null,
       d?.leverage_cap ? fact('Leverage cap', `1:${d.leverage_cap}`) : null,
       fact('Jurisdiction rules', `${check.jurisdiction.id} v${check.jurisdiction.version}`),
-      check.document_result ? fact('Document', [badge(check.document_result.outcome), ' ', (check.document_result.labels ?? []).map(words).join(', ')]) : null,
+      check.document_result ? fact('Document', [badge(check.document_result.outcome), ' ', check.document_result.labels.map(words).join(', ')]) : null,
     ),
     table({
       caption: 'Risk reasons',

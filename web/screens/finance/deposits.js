@@ -66,7 +66,7 @@ function depositsOf(deposits) {
       {
         label: 'Attempts',
         cell: (d) =>
-          d.attempts?.length
+          d.attempts.length
             ? h(
                 'ol',
                 { class: 'attempts' },

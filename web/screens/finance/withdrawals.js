@@ -48,7 +48,7 @@ export async function render(ctx) {
         { label: 'Withdrawal', cell: (w) => [h('strong', { class: 'id' }, w.id), h('br'), h('span', { class: 'hint id' }, w.client_id)] },
         { label: 'Amount', cell: (w) => money(w.amount.amount, w.amount.currency), class: 'num' },
         { label: 'Requested', cell: (w) => [w.requested_by, h('br'), h('span', { class: 'hint' }, when(w.requested_at))] },
-        { label: 'Why it waits', cell: (w) => (w.reasons?.length ? h('ul', { class: 'plain' }, w.reasons.map((r) => h('li', null, r))) : '') },
+        { label: 'Why it waits', cell: (w) => (w.reasons.length ? h('ul', { class: 'plain' }, w.reasons.map((r) => h('li', null, r))) : '') },
         { label: 'Approvals', cell: (w) => approvals(w) },
         { label: deciding ? 'Decision' : 'Status', cell: (w) => (deciding ? decision(ctx, w) : badge(w.status)) },
       ],
@@ -63,7 +63,7 @@ function approvals(w) {
     one: 'One, by finance or an admin',
     two: 'Two different people, the second an admin',
   }[w.requirement ?? 'none'] ?? words(String(w.requirement));
-  const given = w.approvals ?? [];
+  const given = w.approvals;
   return [
     h('span', null, needs),
     given.length
@@ -80,7 +80,7 @@ function approvals(w) {
 function whyNot(ctx, w) {
   const me = ctx.session.sub;
   if (w.requested_by === me) return 'You requested it: someone else approves.';
-  const given = w.approvals ?? [];
+  const given = w.approvals;
   if (given.some((a) => a.by === me)) return 'You approved it already.';
   if (w.requirement === 'two' && given.length === 1 && !ctx.session.roles.includes('admin')) {
     return 'The second approval is an admin\'s.';

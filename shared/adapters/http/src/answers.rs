@@ -5,7 +5,6 @@
 
 #![allow(dead_code)]
 
-use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -54,11 +53,9 @@ pub struct TimelineEntry {
     /// `lead.captured`, `lead.status_changed`, `lead.note_added`, …
     pub action: String,
     /// Who made the change.
-    #[schema(value_type = Object)]
-    pub actor: Value,
+    pub actor: brokeros_kernel::audit::Actor,
     /// The fields it changed, before and after.
-    #[schema(value_type = Vec<Object>)]
-    pub changes: Value,
+    pub changes: Vec<brokeros_kernel::audit::FieldChange>,
 }
 
 /// A client's profile as set: the client, and what the change set off (re-screening,
@@ -68,8 +65,7 @@ pub struct ProfileChanged {
     #[serde(flatten)]
     pub client: brokeros_kernel::Versioned<brokeros_onboarding::model::Client>,
     /// The material fields changed and what they set off.
-    #[schema(value_type = Object)]
-    pub profile_change: Value,
+    pub profile_change: brokeros_onboarding::profile_change::ProfileChangeShown,
 }
 
 /// A client's KYC picture.
@@ -78,6 +74,7 @@ pub struct KycPicture {
     pub client_id: String,
     pub kyc_status: brokeros_onboarding::model::KycStatus,
     /// Null until the client has a profile.
+    #[schema(required)]
     pub profile: Option<brokeros_onboarding::model::KycProfile>,
     pub documents: Vec<brokeros_onboarding::model::ClientDocument>,
     pub onboardings: Vec<brokeros_onboarding::model::Onboarding>,
@@ -108,6 +105,7 @@ pub struct DepositSummary {
     pub amount: String,
     pub currency: String,
     pub status: String,
+    #[schema(required)]
     pub created_at: Option<OffsetDateTime>,
 }
 
@@ -117,6 +115,7 @@ pub struct WithdrawalSummary {
     pub amount: String,
     pub currency: String,
     pub status: String,
+    #[schema(required)]
     pub requested_at: Option<OffsetDateTime>,
 }
 
@@ -148,6 +147,7 @@ pub struct PaymentEventIgnored {
 #[derive(ToSchema)]
 pub struct RoutingRulesHistory {
     /// The version in force (the last).
+    #[schema(required)]
     pub in_force: Option<u32>,
     pub items: Vec<brokeros_payments::model::RoutingDocument>,
 }
@@ -166,6 +166,7 @@ pub struct IbView {
     pub ib: brokeros_ib::model::Ib,
     pub current_standing: String,
     /// Null for a master IB.
+    #[schema(required)]
     pub current_parent: Option<String>,
 }
 
@@ -190,11 +191,10 @@ pub struct DashboardFigures {
 #[derive(serde::Serialize, ToSchema)]
 pub struct Earnings {
     /// Null while no plan assigns the IB a period.
+    #[schema(required)]
     pub period_kind: Option<String>,
     pub currency: String,
-    /// `{period, starts_at, ends_at, lots, legs, accrued, statement, paid}` each.
-    #[schema(value_type = Vec<Object>)]
-    pub periods: Vec<Value>,
+    pub periods: Vec<brokeros_ib::portal::PeriodEarnings>,
 }
 
 /// A member of the IB tree (or of the caller's subtree).
@@ -205,8 +205,10 @@ pub struct TreeMember {
     /// Levels below the subtree's root (0 for the root).
     pub level: u32,
     /// Null for a master IB.
+    #[schema(required)]
     pub parent: Option<String>,
     pub standing: String,
+    #[schema(required)]
     pub created_at: Option<OffsetDateTime>,
 }
 
@@ -265,9 +267,9 @@ pub struct Accruals {
     /// `<kind>:<label>`.
     pub period: String,
     /// The legs with their explanations.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
+    pub items: Vec<brokeros_ib::accruals::StoredLeg>,
     /// The `cursor` of the next page; null on the last.
+    #[schema(required)]
     pub next_cursor: Option<String>,
 }
 
@@ -293,8 +295,7 @@ pub struct AttributionView {
 pub struct PlanVersions {
     pub id: String,
     /// Each version's document as it was stored, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub versions: Vec<Value>,
+    pub versions: Vec<brokeros_ib::model::plan::PlanDocument>,
 }
 
 /// A payout run started or resumed.
@@ -339,8 +340,8 @@ pub struct ContestVersion {
     #[serde(flatten)]
     pub version: brokeros_contests::model::contest::VersionRef,
     pub id: String,
-    #[schema(value_type = Object)]
-    pub definition: Value,
+    /// The version's document as it was stored.
+    pub definition: brokeros_contests::model::definition::ContestDefinition,
 }
 
 /// A page of a contest's leaderboard snapshot.
@@ -349,14 +350,15 @@ pub struct Leaderboard {
     pub contest: String,
     /// The snapshot's number; 0 before the first.
     pub snapshot: u64,
+    #[schema(required)]
     pub published_at: Option<OffsetDateTime>,
     #[serde(rename = "final")]
     pub is_final: bool,
     /// Ranked entrants in the snapshot.
     pub entrants: u64,
     /// The rows of this page: rank, masked name and login, score.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
+    pub items: Vec<brokeros_contests::live::BoardRow>,
+    #[schema(required)]
     pub next: Option<String>,
 }
 
@@ -366,12 +368,12 @@ pub struct EntrantScore {
     pub entrant: String,
     pub login: u64,
     pub status: brokeros_contests::model::entrant::EntrantStatus,
+    #[schema(required)]
     pub rank: Option<u32>,
     /// Null until a scoring run ranked the entrant.
-    #[schema(value_type = Option<String>)]
-    pub standing: Option<Value>,
+    #[schema(required)]
+    pub standing: Option<brokeros_contests::model::ranking::StandingStatus>,
     pub prize_eligible: bool,
-    /// How each number was reached; null before the entrant has a score.
-    #[schema(value_type = Option<Object>)]
-    pub explanation: Option<Value>,
+    /// How each number was reached.
+    pub explanation: brokeros_contests::model::scoring::Explanation,
 }

@@ -13,12 +13,10 @@ use super::ApiReply;
 use super::AppState;
 use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, query};
 
-/// A new version of a contest's definition (the first creates it as a draft). The body is a
-/// `ContestDefinition` document (the schema of that name), checked as a whole by the contests
-/// context; it is described as an object here because schemathesis's data generation fails on
-/// that schema's depth (an internal error of its coverage phase, not an answer of ours).
+/// A new version of a contest's definition (the first creates it as a draft): a
+/// `ContestDefinition` document, checked as a whole by the contests context.
 #[utoipa::path(post, path = "/contests", params(IdempotencyHeader),
-    request_body(content = Object, description = "a ContestDefinition document"),
+    request_body = brokeros_contests::model::definition::ContestDefinition,
     responses((status = 201, body = crate::answers::ContestView)))]
 async fn put_version(
     State(state): State<AppState>,

@@ -84,7 +84,7 @@ async fn invite(
 
 /// A new version of a commission plan (the first creates it).
 #[utoipa::path(post, path = "/partners/plans", params(IdempotencyHeader),
-    request_body = Value,
+    request_body = brokeros_ib::model::plan::PlanDocument,
     responses((status = 201, body = brokeros_ib::plans::CommissionPlanRecord)))]
 async fn put_plan(
     State(state): State<AppState>,
@@ -392,7 +392,7 @@ context_get!(
 context_get!(
     /// Deal changes the commission engine refused, with why, per platform server.
     #[utoipa::path(get, path = "/partners/quarantined-deals", params(accruals::QuarantineFilter),
-        responses((status = 200, body = brokeros_kernel::Page<Value>)))]
+        responses((status = 200, body = brokeros_kernel::Page<brokeros_ib::accruals::QuarantinedDeal>)))]
     quarantined_deals,
     ib,
     query,

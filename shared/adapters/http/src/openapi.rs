@@ -401,17 +401,16 @@ mod tests {
         }
     }
 
-    /// The contract's schemas are named by their type's name (or its `#[schema(as = …)]`) and
-    /// collected into one map: two types of one name would silently share one schema. Reads
-    /// every `ToSchema` derive of the workspace's shared crates.
-    #[test]
-    fn no_two_schema_types_share_a_name() {
+    /// Every `ToSchema` derive of the workspace's shared crates: its schema's name (the type's,
+    /// or its `#[schema(as = …)]`), its file, and a struct's body (the text between its braces;
+    /// empty for an enum or a tuple struct).
+    fn schema_types() -> Vec<(String, PathBuf, String)> {
         let derive = regex::Regex::new(
-            r"#\[derive\(([^\]]*)\)\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([a-z]+\))? )?(?:struct|enum) (\w+)",
+            r"#\[derive\(([^\]]*)\)\]\s*((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([a-z]+\))? )?(struct|enum) (\w+)",
         )
         .unwrap();
         let renamed = regex::Regex::new(r"#\[schema\(as = (\w+)\)\]").unwrap();
-        let mut named: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut found = Vec::new();
         let mut dirs = vec![workspace_root().join("shared")];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
@@ -420,20 +419,43 @@ mod tests {
                     dirs.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    for found in derive.captures_iter(&text) {
-                        if !found[1].contains("ToSchema") {
+                    for derived in derive.captures_iter(&text) {
+                        if !derived[1].contains("ToSchema") {
                             continue;
                         }
                         let name = renamed
-                            .captures(&found[2])
-                            .map_or(found[3].to_string(), |r| r[1].to_string());
-                        named
-                            .entry(name)
-                            .or_default()
-                            .push(path.display().to_string());
+                            .captures(&derived[2])
+                            .map_or(derived[4].to_string(), |r| r[1].to_string());
+                        let rest = &text[derived.get(0).unwrap().end()..];
+                        let body = match (rest.find('{'), rest.find(';')) {
+                            (Some(open), semicolon)
+                                if &derived[3] == "struct"
+                                    && semicolon.is_none_or(|s| open < s) =>
+                            {
+                                let body = &rest[open + 1..];
+                                body[..body.find("\n}").unwrap_or(body.len())].to_string()
+                            }
+                            _ => String::new(),
+                        };
+                        found.push((name, path.clone(), body));
                     }
                 }
             }
+        }
+        found
+    }
+
+    /// The contract's schemas are named by their type's name (or its `#[schema(as = …)]`) and
+    /// collected into one map: two types of one name would silently share one schema. Reads
+    /// every `ToSchema` derive of the workspace's shared crates.
+    #[test]
+    fn no_two_schema_types_share_a_name() {
+        let mut named: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (name, path, _) in schema_types() {
+            named
+                .entry(name)
+                .or_default()
+                .push(path.display().to_string());
         }
         let shared: Vec<_> = named.iter().filter(|(_, files)| files.len() > 1).collect();
         assert!(
@@ -441,6 +463,102 @@ mod tests {
             "schema names used by more than one type (name one with #[schema(as = …)]): {shared:?}"
         );
         assert!(named.len() > 50, "{} schema types found", named.len());
+    }
+
+    /// The component schemas `roots` name, and those they name in turn.
+    fn named_schemas(doc: &serde_json::Value, roots: Vec<&serde_json::Value>) -> BTreeSet<String> {
+        let mut named = BTreeSet::new();
+        let mut pending = roots;
+        while let Some(value) = pending.pop() {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(name) = map
+                        .get("$ref")
+                        .and_then(|r| r.as_str())
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        && named.insert(name.to_string())
+                    {
+                        pending.push(&doc["components"]["schemas"][name]);
+                    }
+                    pending.extend(map.values());
+                }
+                serde_json::Value::Array(items) => pending.extend(items),
+                _ => {}
+            }
+        }
+        named
+    }
+
+    /// A field an answer always carries is required in its schema, so the typed client does not
+    /// make the web app test for its absence: an `Option` or a `#[serde(default)]` field that
+    /// nothing skips (`skip_serializing_if`) carries `#[schema(required)]` (utoipa would make it
+    /// optional). Types that requests also use are left out: there a defaulted field may be
+    /// missing (see ARCHITECTURE.md, "The API contract").
+    #[test]
+    fn fields_answers_always_carry_are_required() {
+        let doc = serde_json::to_value(api_doc()).unwrap();
+        let mut request_parts = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for operation in item.as_object().unwrap().values() {
+                request_parts.push(&operation["requestBody"]);
+                request_parts.push(&operation["parameters"]);
+            }
+        }
+        let requested = named_schemas(&doc, request_parts);
+        let field = regex::Regex::new(r"^(?:pub(?:\([a-z]+\))? )?(?:r#)?(\w+): (.*),$").unwrap();
+        let renamed = regex::Regex::new(r#"rename = "([^"]+)""#).unwrap();
+        let mut optional = Vec::new();
+        let mut checked = 0;
+        for (name, path, body) in schema_types() {
+            let schema = &doc["components"]["schemas"][&name];
+            if requested.contains(&name) || schema["properties"].is_null() {
+                continue;
+            }
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
+                .unwrap_or_default();
+            let mut attributes = String::new();
+            for line in body.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with("//") {
+                    continue;
+                }
+                let Some(found) = field.captures(line) else {
+                    attributes.push_str(line);
+                    continue;
+                };
+                let property = renamed
+                    .captures(&attributes)
+                    .map_or(found[1].to_string(), |r| r[1].to_string());
+                // `schema(required = false)`: absent by the type's own account (a
+                // `ReferredClient` without its client record is only `client_id`).
+                let skipped = [
+                    "skip_serializing",
+                    "schema(ignore",
+                    "flatten",
+                    "schema(required",
+                ]
+                .iter()
+                .any(|a| attributes.contains(a));
+                let optional_to_utoipa =
+                    found[2].starts_with("Option<") || attributes.contains("default");
+                if !skipped
+                    && optional_to_utoipa
+                    && schema["properties"].get(&property).is_some()
+                    && !required.contains(&property.as_str())
+                {
+                    optional.push(format!("{name}.{property} ({})", path.display()));
+                }
+                checked += 1;
+                attributes.clear();
+            }
+        }
+        assert!(
+            optional.is_empty(),
+            "fields every answer carries but the contract calls optional (add \
+             #[schema(required)]): {optional:#?}"
+        );
+        assert!(checked > 300, "{checked} fields of answers read");
     }
 
     /// A client's document flattens the closed `DocumentRef` (found by the contract fuzzing:
@@ -458,6 +576,86 @@ mod tests {
         }
         let reference = &doc["components"]["schemas"]["DocumentRef"];
         assert_eq!(reference["additionalProperties"], false, "{reference}");
+    }
+
+    /// Schemas the document leaves free-form, each with why: (where, reason).
+    const FREE_FORM: &[(&str, &str)] = &[
+        (
+            "#/paths/~1openapi.json/get/responses/200/content/application~1json/schema",
+            "the OpenAPI document itself, whose schema is the OpenAPI specification's",
+        ),
+        (
+            "#/paths/~1webhooks~1kyc~1{provider}/post/requestBody/content/application~1json/schema",
+            "a KYC provider's own payload, verified by its signature over the raw body and read by that provider's adapter",
+        ),
+        (
+            "#/paths/~1webhooks~1psp~1{provider}/post/requestBody/content/application~1json/schema",
+            "a payment provider's own payload, verified by its signature over the raw body and read by that provider's adapter",
+        ),
+    ];
+
+    /// Every schema in `value` that says nothing of its shape: `{}` where a body is, or an
+    /// `object` with no properties, no `additionalProperties` and no composition.
+    fn shapeless(value: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let is_object = match map.get("type") {
+                    Some(serde_json::Value::String(t)) => t == "object",
+                    Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "object"),
+                    _ => false,
+                };
+                let described = [
+                    "properties",
+                    "additionalProperties",
+                    "oneOf",
+                    "anyOf",
+                    "allOf",
+                    "$ref",
+                ]
+                .iter()
+                .any(|k| map.contains_key(*k));
+                let a_body = at.ends_with("/schema") && map.is_empty();
+                if (is_object && !described) || a_body {
+                    found.push(at.to_string());
+                }
+                for (key, inner) in map {
+                    let key = key.replace('~', "~0").replace('/', "~1");
+                    shapeless(inner, &format!("{at}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    shapeless(inner, &format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every answer and body has a shape the typed client and the fuzzing can hold it to: no
+    /// plain `object` (a `json!` answer is built from a typed struct that derives `ToSchema`),
+    /// except the few that are free-form by nature, each with its reason.
+    #[test]
+    fn no_schema_is_a_plain_object_but_the_free_form_ones() {
+        let doc = serde_json::to_value(api_doc()).unwrap();
+        let mut found = Vec::new();
+        shapeless(&doc, "#", &mut found);
+        let allowed: BTreeSet<&str> = FREE_FORM.iter().map(|(at, _)| *at).collect();
+        let plain: Vec<&String> = found
+            .iter()
+            .filter(|at| !allowed.contains(at.as_str()))
+            .collect();
+        assert!(
+            plain.is_empty(),
+            "schemas with no shape (derive ToSchema on the type the answer serializes, or add \
+             the place to FREE_FORM with why): {plain:#?}"
+        );
+        for (at, _) in FREE_FORM {
+            assert!(
+                found.iter().any(|f| f == at),
+                "{at} is allowed to be free-form but is not (drop it from FREE_FORM)"
+            );
+        }
     }
 
     /// `openapi-spec-validator` (tools/requirements.txt, in the tests' virtualenv) checks the

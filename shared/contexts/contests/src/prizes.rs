@@ -86,10 +86,13 @@ pub struct PrizeRound {
     pub approval_token: Option<String>,
     /// Times the wait for a decision ran out.
     #[serde(default)]
+    #[schema(required)]
     pub overdue: u32,
     #[serde(default)]
+    #[schema(required)]
     pub paid: Vec<PaidAward>,
     #[serde(default)]
+    #[schema(required)]
     pub notified: Vec<u32>,
     #[serde(with = "time::serde::rfc3339")]
     pub proposed_at: OffsetDateTime,

@@ -4,13 +4,13 @@
 //! id that does not exist, so an IB cannot learn which other IBs or clients there are.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use brokeros_kernel::audit::personal_data::mask;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Core, Error, QueueFilter, Result, normalize};
 use brokeros_onboarding::model::Client;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use brokeros_kernel::money::Currency;
@@ -218,33 +218,32 @@ pub async fn earnings_by_period(services: &Services, ib: &Ib, count: u32) -> Res
         };
         paid.rescale(currency.scale);
         let total = figures.commission + figures.cpa + figures.revenue_share;
-        let lots: serde_json::Map<String, Value> = figures
-            .lots
-            .iter()
-            .map(|(plan, lots)| (plan.clone(), json!(lots.normalize())))
-            .collect();
-        shown.push(json!({
-            "period": format!("{}:{}", keys::period_kind_name(kind), period.label()),
-            "starts_at": rfc3339(period.start_msc),
-            "ends_at": rfc3339(period.end_msc()),
-            "lots": lots,
-            "legs": figures.legs,
-            "accrued": {
-                "commission": figures.commission.normalize(),
-                "cpa": figures.cpa.normalize(),
-                "revenue_share": figures.revenue_share.normalize(),
-                "total": total.normalize(),
+        shown.push(PeriodEarnings {
+            period: format!("{}:{}", keys::period_kind_name(kind), period.label()),
+            starts_at: rfc3339(period.start_msc),
+            ends_at: rfc3339(period.end_msc()),
+            lots: figures
+                .lots
+                .iter()
+                .map(|(plan, lots)| (plan.clone(), lots.normalize()))
+                .collect(),
+            legs: figures.legs,
+            accrued: AccruedEarnings {
+                commission: figures.commission.normalize(),
+                cpa: figures.cpa.normalize(),
+                revenue_share: figures.revenue_share.normalize(),
+                total: total.normalize(),
             },
-            "statement": statement.map(|s| json!({
-                "id": s.id,
-                "status": s.status.as_str(),
-                "accrued": s.lines.accrued.normalize(),
-                "tiers": s.lines.tiers,
-                "paid": s.lines.paid,
-                "carried_out": s.lines.carried_out.normalize(),
-            })),
-            "paid": paid,
-        }));
+            statement: statement.map(|s| PeriodStatementSummary {
+                id: s.id,
+                status: s.status,
+                accrued: s.lines.accrued.normalize(),
+                tiers: s.lines.tiers,
+                paid: s.lines.paid,
+                carried_out: s.lines.carried_out.normalize(),
+            }),
+            paid,
+        });
         period = kind.period_of(period.start_msc - 1);
     }
     Ok(json!({
@@ -252,6 +251,49 @@ pub async fn earnings_by_period(services: &Services, ib: &Ib, count: u32) -> Res
         "currency": currency.code,
         "periods": shown,
     }))
+}
+
+/// One period of an IB's earnings (the dashboard's), the current period first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodEarnings {
+    /// `<kind>:<label>` (`monthly:2026-01`).
+    pub period: String,
+    #[schema(format = DateTime)]
+    #[schema(required)]
+    pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
+    #[schema(required)]
+    pub ends_at: Option<String>,
+    /// The counted lots of the IB's commission legs, by plan (reversals subtract).
+    pub lots: BTreeMap<String, Decimal>,
+    /// The IB's legs in the period.
+    pub legs: u64,
+    pub accrued: AccruedEarnings,
+    /// The period's statement, once a payout run made one.
+    #[schema(required)]
+    pub statement: Option<PeriodStatementSummary>,
+    /// What was paid for the period (zero until its statement is paid).
+    pub paid: Decimal,
+}
+
+/// What a period's legs accrued, by kind, in the IB's currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccruedEarnings {
+    pub commission: Decimal,
+    pub cpa: Decimal,
+    pub revenue_share: Decimal,
+    pub total: Decimal,
+}
+
+/// A period's statement as the dashboard shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodStatementSummary {
+    pub id: String,
+    pub status: StatementStatus,
+    pub accrued: Decimal,
+    pub tiers: Vec<crate::model::statement::TierLine>,
+    pub paid: Decimal,
+    pub carried_out: Decimal,
 }
 
 fn rfc3339(msc: crate::model::Millis) -> Option<String> {

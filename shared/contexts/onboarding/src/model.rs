@@ -778,6 +778,7 @@ pub struct Client {
     pub account_manager: String,
     pub status: String,
     #[serde(default)]
+    #[schema(required)]
     pub kyc_status: KycStatus,
     /// The onboarding running or last run for this client.
     #[serde(default, skip_serializing_if = "Option::is_none")]

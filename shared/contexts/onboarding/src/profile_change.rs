@@ -130,8 +130,20 @@ impl Change {
     }
 
     fn shown(&self) -> Value {
-        json!({ "material_fields": self.material, "effect": self.effect })
+        serde_json::to_value(ProfileChangeShown {
+            material_fields: self.material.clone(),
+            effect: self.effect,
+        })
+        .expect("a profile change serializes")
     }
+}
+
+/// What a change of a client's profile set off, as its answer shows it (`profile_change`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProfileChangeShown {
+    /// The changed fields that matter to the client's verification.
+    pub material_fields: BTreeSet<ProfileField>,
+    pub effect: ProfileChangeEffect,
 }
 
 /// Decides what the change of `before` into `client` sets off and stages it (the re-screening

@@ -33,7 +33,7 @@ impl DealCursor {
 }
 
 /// What a deal did (MT5's `EnDealAction`, the actions Broker OS reads).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DealAction {
     Buy,
@@ -52,7 +52,7 @@ impl DealAction {
 }
 
 /// How a deal changed a position (MT5's `EnDealEntry`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DealEntry {
     /// Opened a position or added to it.
@@ -68,7 +68,7 @@ pub enum DealEntry {
 }
 
 /// One deal as the server booked it, amounts in the account's currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlatformDeal {
     /// The deal ticket, unique on its server.
     pub deal: u64,
@@ -147,7 +147,7 @@ impl PlatformDeal {
 }
 
 /// What happened to a deal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DealChangeKind {
     /// The server booked the deal (revision 0).
@@ -159,7 +159,7 @@ pub enum DealChangeKind {
 }
 
 /// One entry of a server's deal history feed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DealChange {
     pub kind: DealChangeKind,
     /// 0 when added, one more with each correction or cancellation of the same deal.

@@ -86,6 +86,7 @@ impl Actor {
     }
 }
 
+/// One field a change set: its value before and after (any JSON; `null` where it had none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,

@@ -70,6 +70,7 @@ impl QueueFilter {
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[schema(required)]
     pub next: Option<String>,
 }
 

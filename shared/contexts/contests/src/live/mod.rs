@@ -283,7 +283,7 @@ pub async fn score_new_deals(
 }
 
 /// One row of the public leaderboard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BoardRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,

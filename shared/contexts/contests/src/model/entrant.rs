@@ -89,6 +89,7 @@ pub struct ContestEntrant {
     /// What the entry account held (balance and credit) when it entered: it stands for the
     /// account's deals before the entry, which scoring does not read.
     #[serde(default)]
+    #[schema(required)]
     pub opening_balance: Decimal,
 }
 

@@ -16,7 +16,7 @@ use super::growth::power_of_ten;
 use super::scoring::{Entrant, Score, ScoreStatus, ScoringRules};
 
 /// Where an entrant stands on the leaderboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StandingStatus {
     Ranked,

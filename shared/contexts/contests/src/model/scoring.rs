@@ -52,7 +52,8 @@ pub const RATIO_DP: u32 = 8;
 /// The longest symbol name a trade may carry.
 pub const MAX_SYMBOL_CHARS: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = TradeSide)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Buy,
@@ -77,7 +78,7 @@ pub struct Trade {
     pub net: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CashFlowKind {
     Deposit,
@@ -139,7 +140,7 @@ pub struct Entrant {
 }
 
 /// Why a trade does not count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Exclusion {
     OpenedBeforeStart,
@@ -150,7 +151,7 @@ pub enum Exclusion {
 }
 
 /// Where an entrant stands by the rules (a manual disqualification is the ranking's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreStatus {
     Ranked,
@@ -161,7 +162,8 @@ pub enum ScoreStatus {
 }
 
 /// An entrant's score.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EntrantScoreFigures)]
 pub struct Score {
     pub status: ScoreStatus,
     /// The contest's metric: `return`, `profit`, `volume` or `return_over_drawdown`.
@@ -1019,7 +1021,7 @@ pub(crate) fn at(msc: Millis) -> OffsetDateTime {
 }
 
 /// A counted trade in an explanation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CountedTrade {
     pub deal: u64,
     pub symbol: String,
@@ -1035,7 +1037,7 @@ pub struct CountedTrade {
 }
 
 /// A trade that does not count, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExcludedTrade {
     pub deal: u64,
     pub symbol: String,
@@ -1050,7 +1052,7 @@ pub struct ExcludedTrade {
 
 /// A cash flow the return does not see: the equity before and after it, and the index it
 /// left unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NeutralizedFlow {
     pub id: u64,
     pub kind: CashFlowKind,
@@ -1063,7 +1065,7 @@ pub struct NeutralizedFlow {
 }
 
 /// The equity and the growth index after a counted trade or a cash flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EquityMark {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -1072,10 +1074,12 @@ pub struct EquityMark {
 }
 
 /// Why an entrant's score is what it is: every event of the contest period and what it did.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ScoreExplanation)]
 pub struct Explanation {
     pub entrant: String,
     pub login: u64,
+    #[schema(required)]
     pub score: Option<Score>,
     pub starting_equity: Decimal,
     pub final_equity: Decimal,

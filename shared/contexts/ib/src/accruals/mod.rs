@@ -82,12 +82,13 @@ use crate::{Services, load_hierarchy, plans, require_partner_manager};
 
 /// A leg as stored: the engine's leg, the period it counts in, and the period it belonged to
 /// when that one had closed before the leg was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoredLeg {
     pub leg: Accrual,
     /// The period the leg counts in (its statement's).
     pub period: Period,
     /// The plan's period at the deal's time, when it was closed and the leg moved to `period`.
+    #[schema(required)]
     pub late_from: Option<Period>,
 }
 
@@ -125,7 +126,7 @@ pub const CHECKPOINT_EVERY: u32 = 16;
 pub const MAX_CHECKPOINTS: usize = 16;
 
 /// A deal change whose accrual was refused: ingested (its revision recorded), not accrued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantinedDeal {
     /// `<server>:<deal>:<revision>`.
     pub id: String,
@@ -134,6 +135,7 @@ pub struct QuarantinedDeal {
     pub revision: u32,
     pub login: u64,
     /// The client the deal's login belongs to.
+    #[schema(required)]
     pub client: Option<String>,
     /// Why: the engine's error code (`unknown_currency`, …), or [`REPLAY_TOO_LARGE`].
     pub code: String,

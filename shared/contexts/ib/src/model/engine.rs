@@ -78,7 +78,19 @@ impl fmt::Display for Beneficiary {
 }
 
 /// What a leg is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LegKind {
     /// The deal's volume or commission or spread, by the plan's matching rule.
@@ -104,7 +116,8 @@ impl LegKind {
 }
 
 /// Why fewer lots counted than the deal traded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = VolumeExclusion)]
 #[serde(rename_all = "snake_case")]
 pub enum Exclusion {
     /// The deal traded fewer lots than the plan's minimum.
@@ -123,7 +136,7 @@ impl Exclusion {
 }
 
 /// The volume a deal counted for, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VolumeCounted {
     /// Lots the deal traded.
     pub deal_lots: Decimal,
@@ -132,7 +145,9 @@ pub struct VolumeCounted {
     /// Of `entry_lots`, those hedged by an open opposite position (not earning).
     pub hedged_lots: Decimal,
     /// How long the closed position was held, when the deal closed one.
+    #[schema(required)]
     pub held_ms: Option<i64>,
+    #[schema(required)]
     pub excluded: Option<Exclusion>,
     /// Lots earning before the volume modifier: entry lots less hedged and excluded ones.
     pub earning_lots: Decimal,
@@ -144,7 +159,8 @@ pub struct VolumeCounted {
 
 /// How a basis amount was computed: the matching rule's method, or the plan's CPA or revenue
 /// share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = EarningMethod)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     PerLot,
@@ -177,7 +193,8 @@ impl From<Earns> for Method {
 }
 
 /// Why a leg is zero although its deal earned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = LegNote)]
 #[serde(rename_all = "snake_case")]
 pub enum Note {
     /// The IB was not active at the deal's time.
@@ -194,11 +211,13 @@ impl Note {
 
 /// What one deal earned under one plan, before it was shared along the chain: shared by the
 /// deal's legs of one kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AccrualBasis)]
 pub struct Basis {
     pub plan_id: String,
     pub plan_version: u32,
     /// The matching rule; `None` for CPA and revenue share.
+    #[schema(required)]
     pub rule_id: Option<String>,
     pub method: Method,
     /// The rule's rate (plan currency per lot) or percent, or the CPA amount.
@@ -212,8 +231,10 @@ pub struct Basis {
 }
 
 /// Why a leg is what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AccrualExplanation)]
 pub struct Explanation {
+    #[schema(value_type = Basis)]
     pub basis: Arc<Basis>,
     /// The level's fraction of the basis amount.
     pub level_fraction: Decimal,
@@ -223,8 +244,10 @@ pub struct Explanation {
     pub capped: bool,
     /// The rate converting the basis currency into the beneficiary's; `None` when they are
     /// the same currency.
+    #[schema(required)]
     pub fx: Option<FxRate>,
     /// Why the leg is zero although the deal earned, when it is.
+    #[schema(required)]
     pub note: Option<Note>,
 }
 
@@ -243,8 +266,9 @@ fn at_leg_scale(amount: Decimal) -> Decimal {
 
 /// One accrual leg. `amount` is in `currency` (the beneficiary's), at [`LEG_SCALE`] decimal
 /// places, not yet rounded to the currency: statements do that.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accrual {
+    #[schema(value_type = String)]
     pub server: Arc<str>,
     pub deal: u64,
     pub revision: u32,
@@ -258,6 +282,7 @@ pub struct Accrual {
     pub level: u32,
     pub kind: LegKind,
     pub login: u64,
+    #[schema(value_type = String)]
     pub client: Arc<str>,
     pub time_msc: Millis,
     pub currency: Currency,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::timeline::Millis;
 
 /// One quote: `1 from = rate to`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FxRate {
     pub from: String,
     pub to: String,

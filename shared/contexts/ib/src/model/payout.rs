@@ -137,6 +137,7 @@ pub struct PayoutRun {
     /// How many times the workflow's wait for finance's decisions ran out (each one recorded
     /// as `ib.payout.approvals_overdue`).
     #[serde(default)]
+    #[schema(required)]
     pub escalations: u32,
     /// The workflow's token while it waits for finance's decisions (never shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,6 +188,7 @@ pub struct IbStatement {
     pub run_id: String,
     /// The IB it belongs to, whose portal shows it; `None` for a client's statement of
     /// rebates, which is the client's and no IB's (its legs name no IB).
+    #[schema(required)]
     pub ib_id: Option<String>,
     pub lines: PeriodStatement,
     /// Legs of deals from closed periods counted here, by leg id and the period they came from.

@@ -184,7 +184,7 @@ impl Period {
 }
 
 /// Which entries of a position earn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EarnOn {
     Open,
@@ -194,7 +194,7 @@ pub enum EarnOn {
 }
 
 /// What a matching deal earns, before it is shared along the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Earns {
     /// Plan currency per counted lot.
@@ -222,8 +222,9 @@ impl Earns {
 }
 
 /// Which deals a rule applies to; an empty list matches anything.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlanRuleMatch)]
 pub struct RuleMatch {
     #[serde(default)]
     pub symbols: BTreeSet<String>,
@@ -233,7 +234,8 @@ pub struct RuleMatch {
     pub account_groups: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanRule)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
@@ -244,7 +246,8 @@ pub struct Rule {
     pub earns: Earns,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanTier)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     #[serde(deserialize_with = "amount::deserialize")]
@@ -253,7 +256,7 @@ pub struct Tier {
     pub multiplier: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LevelMode {
     #[default]
@@ -261,7 +264,8 @@ pub enum LevelMode {
     ShareOfAbove,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanLevels)]
 #[serde(deny_unknown_fields)]
 pub struct Levels {
     #[serde(default)]
@@ -302,14 +306,16 @@ impl Levels {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanRebate)]
 #[serde(deny_unknown_fields)]
 pub struct Rebate {
     #[serde(deserialize_with = "amount::deserialize")]
     pub percent: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanCpa)]
 #[serde(deny_unknown_fields)]
 pub struct Cpa {
     #[serde(deserialize_with = "amount::deserialize")]
@@ -321,7 +327,8 @@ pub struct Cpa {
     pub amount: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PlanRevenueShare)]
 #[serde(deny_unknown_fields)]
 pub struct RevenueShare {
     #[serde(deserialize_with = "amount::deserialize")]
@@ -329,16 +336,21 @@ pub struct RevenueShare {
 }
 
 /// `effective_from`: milliseconds or RFC 3339.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
-enum EffectiveFrom {
-    Millis(Millis),
+pub enum EffectiveFrom {
+    /// Milliseconds since the Unix epoch.
+    Millis(i64),
+    /// RFC 3339.
     Text(String),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A commission plan version as submitted and stored (`POST /partners/plans`): what
+/// [`CommissionPlan::from_json`] reads and checks.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PlanDocument {
+#[schema(as = CommissionPlanDocument)]
+pub struct PlanDocument {
     id: String,
     version: u32,
     effective_from: EffectiveFrom,

@@ -111,6 +111,7 @@ pub struct Deposit {
     pub country: String,
     pub status: DepositStatus,
     #[serde(default)]
+    #[schema(required)]
     pub attempts: Vec<ProviderAttempt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_version: Option<u32>,

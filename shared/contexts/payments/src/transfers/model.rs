@@ -109,6 +109,7 @@ pub struct Transfer {
     pub withdrawal_deal: Option<u64>,
     /// Whether the ledger move is posted.
     #[serde(default)]
+    #[schema(required)]
     pub posted: bool,
     /// The platform's deal that put the money on the target account.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -142,11 +142,14 @@ pub struct Withdrawal {
     pub status: WithdrawalStatus,
     /// Who asked: the client themself or a staff member on their behalf.
     pub requested_by: String,
+    #[schema(required)]
     pub requirement: Option<ApprovalRequirement>,
     #[serde(default)]
+    #[schema(required)]
     pub approvals: Vec<Approval>,
     /// Why the checks decided as they did, or why it was refused.
     #[serde(default)]
+    #[schema(required)]
     pub reasons: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,

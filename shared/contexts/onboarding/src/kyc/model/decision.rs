@@ -95,6 +95,7 @@ pub struct DocumentVerification {
     pub outcome: DocumentOutcome,
     /// The provider's reason labels (`image_blurry`, `document_expired`), never images.
     #[serde(default)]
+    #[schema(required)]
     pub labels: Vec<String>,
 }
 
@@ -106,6 +107,7 @@ pub struct KycDecision {
     pub reasons: Vec<Reason>,
     pub jurisdiction: JurisdictionRef,
     /// The highest leverage (1:N) the client may get for the product; none when rejected.
+    #[schema(required)]
     pub leverage_cap: Option<u32>,
 }
 

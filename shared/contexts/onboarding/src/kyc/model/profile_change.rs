@@ -13,7 +13,7 @@ use super::profile::{MoneyRules, OnMaterialChange, ProfileField};
 use super::rules::JurisdictionRules;
 
 /// What a change of an approved client's profile sets off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileChangeEffect {
     /// Nothing material changed and the client stays eligible: the approval stands.

@@ -91,8 +91,11 @@ pub struct KycCheckRecord {
     pub subject: KycSubject,
     pub screening: ScreeningResult,
     /// Absent when a hard rule rejected before the provider was asked.
+    #[schema(required)]
     pub provider: Option<ProviderRefs>,
+    #[schema(required)]
     pub document_result: Option<DocumentVerification>,
+    #[schema(required)]
     pub decision: Option<KycDecision>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
