@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit_scan;
 pub mod dynamodb_local;
 pub mod moto;
+pub mod people;
 mod supervisor;
 
 use std::path::Path;

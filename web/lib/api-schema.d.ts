@@ -5619,7 +5619,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type. With `entity_id`: that entity's stream; with `day` alone: that day's events of this type only. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description A UTC day, `YYYY-MM-DD`: that day's events in time order (with an entity: its events of that day). */
@@ -5656,7 +5656,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type (with `entity_id`): its whole stream. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description The first UTC day, `YYYY-MM-DD` (without an entity). */

@@ -48,6 +48,7 @@ export const ENTITY_TYPES = {
   contest_feed: 'Contest deal feed',
   contest_leaderboard: 'Contest leaderboard',
   contest_flag: 'Contest hedging flag',
+  pamm_offer: 'PAMM offer',
 };
 
 /** Fields every change touches: shown in the event's time already. */

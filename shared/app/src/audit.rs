@@ -21,7 +21,7 @@ pub const READERS: [Role; 2] = [Role::Admin, Role::Compliance];
 pub const MAX_DOWNLOAD_BYTES: usize = 5 << 20;
 
 /// Every entity type that writes audit events (its `Entity::TYPE`), in the order of the contexts.
-pub const ENTITY_TYPES: [&str; 33] = [
+pub const ENTITY_TYPES: [&str; 34] = [
     <brokeros_crm::model::Lead as Entity>::TYPE,
     <brokeros_onboarding::model::Client as Entity>::TYPE,
     <brokeros_onboarding::model::Onboarding as Entity>::TYPE,
@@ -55,6 +55,7 @@ pub const ENTITY_TYPES: [&str; 33] = [
     <brokeros_contests::live::ContestFeed as Entity>::TYPE,
     <brokeros_contests::live::Leaderboard as Entity>::TYPE,
     <brokeros_contests::live::HedgeReviewFlag as Entity>::TYPE,
+    <brokeros_pamm::model::Offer as Entity>::TYPE,
 ];
 
 /// A page of audit events by entity and/or UTC day (see [`audit_search::search`]).

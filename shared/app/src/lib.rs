@@ -45,6 +45,7 @@ pub struct Services {
     pub withdrawals: brokeros_withdrawals::Services,
     pub ib: brokeros_ib::Services,
     pub contests: brokeros_contests::Services,
+    pub pamm: brokeros_pamm::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);
@@ -109,6 +110,7 @@ impl Services {
             trading: ports.trading.clone(),
             approvals: approvals.clone(),
         };
+        let pamm = brokeros_pamm::Services { core: core.clone() };
         Services {
             core,
             config: Arc::new(config),
@@ -120,6 +122,7 @@ impl Services {
             withdrawals,
             ib,
             contests,
+            pamm,
         }
     }
 

@@ -18,6 +18,26 @@ pub const RETENTION_SECONDS: i64 = 24 * 3600;
 /// How often a use case is re-run after losing a race before the caller is told to retry.
 const MAX_ATTEMPTS: u32 = 12;
 
+/// The id of a new record a caller names: `given` (the body's `field`), or else the request's
+/// `Idempotency-Key`, each a code of at most 80 characters; without either, refused as
+/// `required_code` naming `field`.
+pub fn chosen_id(
+    field: &str,
+    given: Option<&str>,
+    key: Option<&IdempotencyKey>,
+    required_code: &'static str,
+) -> Result<String> {
+    match (given, key) {
+        (Some(id), _) => crate::normalize::code(field, id, 80),
+        (None, Some(key)) => crate::normalize::code("Idempotency-Key", &key.key, 80),
+        (None, None) => Err(Error::invalid(
+            required_code,
+            field,
+            format!("this needs an id: {field} in the body, or an Idempotency-Key"),
+        )),
+    }
+}
+
 /// A caller's key, scoped to the caller and the operation, with the digest of its request.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {

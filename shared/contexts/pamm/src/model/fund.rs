@@ -422,7 +422,7 @@ impl Fund {
                 flow: Flow::Exit,
                 stop_equity: None,
             };
-            let outcome = self.exit(&request, &rollover, &mut payouts);
+            let outcome = self.exit(&request, &rollover, equity, &mut payouts);
             settle(&outcome, &mut equity, &mut paid_out, &mut invested);
             left.push(investor);
             executions.push(execution(&request, outcome));
@@ -437,9 +437,11 @@ impl Fund {
                     Flow::Deposit { amount } => {
                         self.deposit(request, *amount, &rollover, &mut payouts)
                     }
-                    Flow::Withdrawal { amount } => self.withdraw(request, *amount, &rollover),
+                    Flow::Withdrawal { amount } => {
+                        self.withdraw(request, *amount, &rollover, equity)
+                    }
                     Flow::Exit => {
-                        let outcome = self.exit(request, &rollover, &mut payouts);
+                        let outcome = self.exit(request, &rollover, equity, &mut payouts);
                         if matches!(outcome, Outcome::Executed { .. }) {
                             left.push(request.investor.clone());
                         }
@@ -562,7 +564,16 @@ impl Fund {
         }
     }
 
-    fn withdraw(&mut self, request: &Request, amount: Decimal, at: &AtRollover<'_>) -> Outcome {
+    /// `available`: what the account holds at this point of the rollover, which no payout
+    /// exceeds (a holding's worth is rounded to the nearest cent, so the last one out could
+    /// otherwise take a cent the others' rounding left).
+    fn withdraw(
+        &mut self,
+        request: &Request,
+        amount: Decimal,
+        at: &AtRollover<'_>,
+        available: Decimal,
+    ) -> Outcome {
         let (terms, nav, scale) = (at.terms, at.nav, at.scale);
         let refused = |reason| Outcome::Refused { reason };
         let is_manager = request.investor == self.manager;
@@ -573,7 +584,7 @@ impl Fund {
         if !is_manager && at.mark.at < holding.first_invested_at + terms.lockup() {
             return refused(Refusal::LockedUp);
         }
-        let equity = at.worth(holding.units);
+        let equity = at.worth(holding.units).min(available.max(Decimal::ZERO));
         if amount > equity || nav.is_zero() {
             return refused(Refusal::ExceedsHolding);
         }
@@ -600,6 +611,7 @@ impl Fund {
         &mut self,
         request: &Request,
         at: &AtRollover<'_>,
+        available: Decimal,
         payouts: &mut BTreeMap<Payee, Decimal>,
     ) -> Outcome {
         let (terms, scale) = (at.terms, at.scale);
@@ -615,7 +627,7 @@ impl Fund {
         if !is_manager && !stop && at.mark.at < holding.first_invested_at + terms.lockup() {
             return refused(Refusal::LockedUp);
         }
-        let equity = at.worth(holding.units);
+        let equity = at.worth(holding.units).min(available.max(Decimal::ZERO));
         let debt_taken = holding.fee_debt.min(equity);
         let units = holding.units;
         split(

@@ -2,6 +2,7 @@
 //! pooled account in units with the rollover engine. Pure: no I/O.
 
 pub mod fund;
+pub mod offer;
 pub mod schedule;
 pub mod terms;
 
@@ -11,5 +12,6 @@ mod properties;
 mod scenarios;
 
 pub use fund::{Flow, Fund, Mark, Request, Rollover};
+pub use offer::{Offer, OfferStatus, TermsVersion};
 pub use schedule::{Every, Schedule};
 pub use terms::{FeeTier, Terms};

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 
 use brokeros_kernel::audit::Actor;
 use brokeros_kernel::changeset::{Audited, Changeset};
-use brokeros_kernel::idempotency::{IdempotencyKey, execute};
+use brokeros_kernel::idempotency::{IdempotencyKey, chosen_id, execute};
 use brokeros_kernel::money::Money;
 use brokeros_kernel::paging::PageParams;
 use brokeros_kernel::principal::{Principal, Role};
@@ -151,17 +151,12 @@ pub async fn create(
     correlation_id: &str,
 ) -> Result<Answer> {
     let client_id = normalize::code("client_id", client_id, 80)?;
-    let id = match (&body.transfer_id, key) {
-        (Some(id), _) => normalize::code("transfer_id", id, 80)?,
-        (None, Some(key)) => normalize::code("Idempotency-Key", &key.key, 80)?,
-        (None, None) => {
-            return Err(Error::invalid(
-                "transfer_id_required",
-                "transfer_id",
-                "a transfer needs an id: transfer_id in the body, or an Idempotency-Key",
-            ));
-        }
-    };
+    let id = chosen_id(
+        "transfer_id",
+        body.transfer_id.as_deref(),
+        key,
+        "transfer_id_required",
+    )?;
     let request = Request {
         id: id.clone(),
         client_id: client_id.clone(),
