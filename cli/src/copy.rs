@@ -62,14 +62,6 @@ enum Mode {
     BalanceRatio,
 }
 
-const MODES: [(&str, Mode); 5] = [
-    ("fixed_lot", Mode::FixedLot),
-    ("multiplier", Mode::Multiplier),
-    ("balance", Mode::Balance),
-    ("equity", Mode::Equity),
-    ("balance_ratio", Mode::BalanceRatio),
-];
-
 const CASE_COLUMNS: [&str; 10] = [
     "mode",
     "parameter",
@@ -83,11 +75,11 @@ const CASE_COLUMNS: [&str; 10] = [
     "step",
 ];
 
-fn mode_name(mode: Mode) -> &'static str {
-    MODES
-        .iter()
-        .find(|(_, m)| *m == mode)
-        .map_or("", |(name, _)| name)
+/// A mode's name as the flags and the cases file write it (clap's, in snake case).
+fn mode_name(mode: Mode) -> String {
+    mode.to_possible_value()
+        .map(|value| value.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// The sizing of `mode` with its parameter; a mode that needs one refuses its absence.
@@ -207,7 +199,15 @@ fn cases(path: &Path, out: &mut impl Write) -> Result<(), String> {
 }
 
 fn case(columns: &Columns<10>, record: &Record) -> Result<(Mode, Size), FileError> {
-    let mode = one_of(columns.cell(record, 0)?, &MODES)
+    let names: Vec<(String, Mode)> = Mode::value_variants()
+        .iter()
+        .map(|mode| (mode_name(*mode), *mode))
+        .collect();
+    let modes: Vec<(&str, Mode)> = names
+        .iter()
+        .map(|(name, mode)| (name.as_str(), *mode))
+        .collect();
+    let mode = one_of(columns.cell(record, 0)?, &modes)
         .map_err(|m| columns.error(record, 0, Error::invalid("invalid_mode", "mode", m)))?;
     let parameter = match columns.cell(record, 1)? {
         "" => None,

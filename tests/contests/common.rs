@@ -8,14 +8,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::harness::{App, token};
-pub(crate) use brokeros_tests::people::{Identity, Person, onboard, onboarded, registered};
+pub(crate) use brokeros_tests::people::{Identity, Person, admin, onboard, onboarded, registered};
 
 pub(crate) fn marketing() -> String {
     token("mkt-1", Role::Marketing)
-}
-
-pub(crate) fn admin() -> String {
-    token("admin-1", Role::Admin)
 }
 
 /// Now moved by `hours`, as a contest document writes times.

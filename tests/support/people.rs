@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::app::{App, token};
 
-fn admin() -> String {
+/// An admin's token (`admin-1`).
+pub fn admin() -> String {
     token("admin-1", Role::Admin)
 }
 
