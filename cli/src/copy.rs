@@ -183,12 +183,20 @@ fn flag_error(error: &Error) -> String {
 }
 
 fn cases(path: &Path, out: &mut impl Write) -> Result<(), String> {
+    let names: Vec<(String, Mode)> = Mode::value_variants()
+        .iter()
+        .map(|mode| (mode_name(*mode), *mode))
+        .collect();
+    let modes: Vec<(&str, Mode)> = names
+        .iter()
+        .map(|(name, mode)| (name.as_str(), *mode))
+        .collect();
     let mut failed = None;
     each_record(
         path,
         |file, header| Columns::from_header(file, header, CASE_COLUMNS),
         |columns, record| {
-            let (mode, size) = case(columns, record)?;
+            let (mode, size) = case(columns, record, &modes)?;
             if let Err(e) = write_size(out, mode, &size) {
                 failed.get_or_insert(e);
             }
@@ -198,16 +206,13 @@ fn cases(path: &Path, out: &mut impl Write) -> Result<(), String> {
     failed.map_or(Ok(()), Err)
 }
 
-fn case(columns: &Columns<10>, record: &Record) -> Result<(Mode, Size), FileError> {
-    let names: Vec<(String, Mode)> = Mode::value_variants()
-        .iter()
-        .map(|mode| (mode_name(*mode), *mode))
-        .collect();
-    let modes: Vec<(&str, Mode)> = names
-        .iter()
-        .map(|(name, mode)| (name.as_str(), *mode))
-        .collect();
-    let mode = one_of(columns.cell(record, 0)?, &modes)
+/// One line of a cases file; `modes` names every mode (built once for the file).
+fn case(
+    columns: &Columns<10>,
+    record: &Record,
+    modes: &[(&str, Mode)],
+) -> Result<(Mode, Size), FileError> {
+    let mode = one_of(columns.cell(record, 0)?, modes)
         .map_err(|m| columns.error(record, 0, Error::invalid("invalid_mode", "mode", m)))?;
     let parameter = match columns.cell(record, 1)? {
         "" => None,
