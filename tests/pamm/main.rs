@@ -3,12 +3,19 @@
 //! reinstated with a reason, each change audited; and proposals the rules refuse, with nothing
 //! written.
 
+mod cycle;
+mod http;
 mod offers;
 
 use brokeros_tests::app as harness;
+use cycle::*;
+use http::*;
 use offers::*;
 
 brokeros_tests::scenarios! {
     an_offer_is_proposed_approved_suspended_and_reinstated_with_audit_events => new,
     offers_the_rules_refuse_write_nothing => new,
+    a_pamm_cycle_charges_a_fee_only_above_the_investors_high_water_mark => clocked,
+    requests_the_rules_refuse_write_nothing => clocked,
+    pamm_over_http_enforces_roles_and_shows_each_investor_their_own => clocked,
 }

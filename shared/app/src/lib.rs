@@ -110,7 +110,10 @@ impl Services {
             trading: ports.trading.clone(),
             approvals: approvals.clone(),
         };
-        let pamm = brokeros_pamm::Services { core: core.clone() };
+        let pamm = brokeros_pamm::Services {
+            core: core.clone(),
+            trading: ports.trading.clone(),
+        };
         Services {
             core,
             config: Arc::new(config),

@@ -43,7 +43,7 @@ pub const INITIAL_NAV: Decimal = Decimal::ONE;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// One holder's position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Holding {
     pub units: Decimal,
     /// The equity, net of fees, above which a gain is new profit: raised by what a deposit
@@ -54,8 +54,10 @@ pub struct Holding {
     /// What the holder's deposits invested, less what withdrawals took back in proportion:
     /// the basis of the performance fee tier.
     pub net_invested: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
     pub first_invested_at: OffsetDateTime,
     /// The management fee accrues from here: the holder's last rollover, or their entry.
+    #[serde(with = "time::serde::rfc3339")]
     pub fees_through: OffsetDateTime,
     /// Equity at or below which the holder exits at the rollover.
     #[serde(default)]
@@ -63,7 +65,7 @@ pub struct Holding {
 }
 
 /// The pooled account: its holders (the manager among them) and its last rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fund {
     /// The manager's holder id: their capital is units like an investor's, charged no fee.
     pub manager: String,
@@ -74,7 +76,7 @@ pub struct Fund {
 }
 
 /// What an investor asks for, executed at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Flow {
     Deposit {
@@ -87,7 +89,7 @@ pub enum Flow {
     Exit,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Request {
     pub id: String,
     pub investor: String,
@@ -139,7 +141,7 @@ pub struct Mark<'a> {
 }
 
 /// One investor's fees at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InvestorFees {
     pub investor: String,
     /// Equity at the gross NAV, before fees.
@@ -166,7 +168,7 @@ impl InvestorFees {
 }
 
 /// Why a request was not executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     BelowMinimumInvestment,
@@ -180,7 +182,7 @@ pub enum Refusal {
     Exited,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Outcome {
     Executed {
@@ -197,7 +199,7 @@ pub enum Outcome {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Execution {
     /// The request's id; `stop:<investor>` for an exit at the stop level.
     pub request: String,
@@ -208,7 +210,9 @@ pub struct Execution {
 }
 
 /// Who a fee is paid to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Payee {
     Manager,
@@ -216,14 +220,14 @@ pub enum Payee {
 }
 
 /// Fees paid to one payee at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payout {
     pub payee: Payee,
     pub amount: Decimal,
 }
 
 /// A holder's position after the rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Statement {
     pub holder: String,
     pub units: Decimal,
@@ -234,7 +238,7 @@ pub struct Statement {
 }
 
 /// Everything a rollover did: what the use case books and what statements show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rollover {
     pub at: OffsetDateTime,
     pub equity_before: Decimal,

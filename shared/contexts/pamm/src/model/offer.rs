@@ -31,7 +31,7 @@ impl OfferStatus {
 }
 
 /// One version of an offer's terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TermsVersion {
     pub version: u32,
     #[serde(with = "time::serde::rfc3339")]
@@ -43,7 +43,7 @@ pub struct TermsVersion {
     pub terms: Terms,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Offer {
     pub id: String,
     pub name: String,
