@@ -113,6 +113,7 @@ impl Services {
         let pamm = brokeros_pamm::Services {
             core: core.clone(),
             trading: ports.trading.clone(),
+            ib: ib.clone(),
         };
         Services {
             core,

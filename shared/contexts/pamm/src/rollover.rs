@@ -252,7 +252,17 @@ pub async fn compute(services: &Services, ctx: &OpContext, rollover_id: &str) ->
             _ => engine_requests.extend(request.entity.engine_request()),
         }
     }
-    let chains = BTreeMap::new();
+    // Whose IBs share each investor's fees, as the tree stood at the rollover.
+    let investors: Vec<String> = fund
+        .holdings
+        .keys()
+        .chain(engine_requests.iter().map(|r| &r.investor))
+        .filter(|id| **id != state.manager_client_id)
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let chains = brokeros_ib::hierarchy::chains_of_clients(&services.ib, &investors, at).await?;
     let rollover = fund.roll_over(
         terms,
         &Mark {
