@@ -388,7 +388,7 @@ pub struct PammOfferView {
 
 /// A holder's holding in a PAMM offer at the fund's last NAV.
 #[derive(serde::Serialize, ToSchema)]
-pub struct PammHolding {
+pub struct PammHoldingView {
     pub offer_id: String,
     pub client_id: String,
     pub units: String,
@@ -409,12 +409,12 @@ pub struct PammHolding {
 
 /// An investor's statement in a PAMM offer.
 #[derive(serde::Serialize, ToSchema)]
-pub struct PammStatement {
+pub struct PammInvestorStatement {
     pub offer_id: String,
     pub currency: String,
     /// None before the investor's first rollover and after they left.
     #[schema(required)]
-    pub holding: Option<PammHolding>,
+    pub holding: Option<PammHoldingView>,
     pub pending_requests: Vec<brokeros_pamm::model::request::InvestorRequest>,
     /// The investor's line of each rollover, newest first.
     pub rollovers: brokeros_kernel::Page<brokeros_pamm::model::cycle::RolloverLine>,

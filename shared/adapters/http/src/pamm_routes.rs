@@ -18,7 +18,7 @@ use super::extract::{ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBo
 #[utoipa::path(post, path = "/pamm/offers", params(IdempotencyHeader),
     request_body = offers::NewOffer,
     responses((status = 201, body = crate::answers::PammOfferView)))]
-async fn propose(
+async fn pamm_propose(
     State(state): State<AppState>,
     Caller(p): Caller,
     idem: IdempotencyHeader,
@@ -41,7 +41,7 @@ async fn propose(
 /// status for admins.
 #[utoipa::path(get, path = "/pamm/offers", params(reads::OfferFilter),
     responses((status = 200, body = brokeros_kernel::Page<crate::answers::PammOfferView>)))]
-async fn list_offers(
+async fn pamm_list_offers(
     State(state): State<AppState>,
     Caller(p): Caller,
     uri: axum::http::Uri,
@@ -54,7 +54,7 @@ async fn list_offers(
 context_get!(
     /// An offer: approved ones for any client, the manager's own in any status, any for admins.
     #[utoipa::path(get, path = "/pamm/offers/{id}", responses((status = 200, body = crate::answers::PammOfferView)))]
-    get_offer,
+    pamm_get_offer,
     pamm,
     id,
     offers::offer
@@ -92,7 +92,7 @@ async fn govern(
 /// Approves an offer (an admin other than who proposed it): it takes investments.
 #[utoipa::path(post, path = "/pamm/offers/{id}/approve", params(IdempotencyHeader),
     responses((status = 200, body = crate::answers::PammOfferView)))]
-async fn approve(
+async fn pamm_approve(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -115,7 +115,7 @@ async fn approve(
 #[utoipa::path(post, path = "/pamm/offers/{id}/suspend", params(IdempotencyHeader),
     request_body = offers::Reason,
     responses((status = 200, body = crate::answers::PammOfferView)))]
-async fn suspend(
+async fn pamm_suspend(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -131,7 +131,7 @@ async fn suspend(
 #[utoipa::path(post, path = "/pamm/offers/{id}/reinstate", params(IdempotencyHeader),
     request_body = offers::Reason,
     responses((status = 200, body = crate::answers::PammOfferView)))]
-async fn reinstate(
+async fn pamm_reinstate(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -149,7 +149,7 @@ id_post!(
     #[utoipa::path(post, path = "/pamm/offers/{id}/terms", params(IdempotencyHeader),
         request_body = offers::TermsChange,
         responses((status = 200, body = crate::answers::PammOfferView)))]
-    change_terms,
+    pamm_change_terms,
     "pamm.terms",
     offers::TermsChange,
     pamm,
@@ -161,7 +161,7 @@ id_post!(
     #[utoipa::path(post, path = "/pamm/offers/{id}/requests", params(IdempotencyHeader),
         request_body = requests::NewRequest,
         responses((status = 202, body = brokeros_pamm::model::request::InvestorRequest)))]
-    submit_request,
+    pamm_submit_request,
     "pamm.request",
     requests::NewRequest,
     pamm,
@@ -189,7 +189,7 @@ offer_page!(
     /// The caller's own requests to an offer, newest first.
     #[utoipa::path(get, path = "/pamm/offers/{id}/requests", params(PageParams),
         responses((status = 200, body = brokeros_kernel::Page<brokeros_pamm::model::request::InvestorRequest>)))]
-    my_requests,
+    pamm_my_requests,
     requests::my_requests
 );
 offer_page!(
@@ -197,44 +197,44 @@ offer_page!(
     /// high-water mark, fee debt, stop level), pending requests, and their line of each
     /// rollover (fees, requests, units after), newest first.
     #[utoipa::path(get, path = "/pamm/offers/{id}/statement", params(PageParams),
-        responses((status = 200, body = crate::answers::PammStatement)))]
-    statement,
+        responses((status = 200, body = crate::answers::PammInvestorStatement)))]
+    pamm_statement,
     reads::statement
 );
 offer_page!(
     /// An offer's holders at the last NAV (its manager, admins).
     #[utoipa::path(get, path = "/pamm/offers/{id}/investors", params(PageParams),
-        responses((status = 200, body = brokeros_kernel::Page<crate::answers::PammHolding>)))]
-    investors,
+        responses((status = 200, body = brokeros_kernel::Page<crate::answers::PammHoldingView>)))]
+    pamm_investors,
     reads::investors
 );
 offer_page!(
     /// An offer's pending requests by due rollover (its manager, admins).
     #[utoipa::path(get, path = "/pamm/offers/{id}/pending-requests", params(PageParams),
         responses((status = 200, body = brokeros_kernel::Page<brokeros_pamm::model::request::InvestorRequest>)))]
-    pending_requests,
+    pamm_pending_requests,
     reads::pending_requests
 );
 offer_page!(
     /// An offer's NAV history: each rollover's NAV, units, equity, flows and fees, newest first.
     #[utoipa::path(get, path = "/pamm/offers/{id}/rollovers", params(PageParams),
         responses((status = 200, body = brokeros_kernel::Page<brokeros_pamm::model::cycle::RolloverRecord>)))]
-    nav_history,
+    pamm_nav_history,
     reads::nav_history
 );
 offer_page!(
     /// An offer's fee income per rollover: what the manager and each IB were paid.
     #[utoipa::path(get, path = "/pamm/offers/{id}/fees", params(PageParams),
         responses((status = 200, body = crate::answers::PammFeeIncome)))]
-    fee_income,
+    pamm_fee_income,
     reads::fee_income
 );
 
 context_get!(
     /// The caller's holdings across offers, at each fund's last NAV.
     #[utoipa::path(get, path = "/pamm/holdings", params(PageParams),
-        responses((status = 200, body = brokeros_kernel::Page<crate::answers::PammHolding>)))]
-    my_holdings,
+        responses((status = 200, body = brokeros_kernel::Page<crate::answers::PammHoldingView>)))]
+    pamm_my_holdings,
     pamm,
     query,
     reads::my_holdings
@@ -242,7 +242,7 @@ context_get!(
 context_get!(
     /// One of the caller's own requests.
     #[utoipa::path(get, path = "/pamm/requests/{id}", responses((status = 200, body = brokeros_pamm::model::request::InvestorRequest)))]
-    get_request,
+    pamm_get_request,
     pamm,
     id,
     requests::request
@@ -252,7 +252,7 @@ context_get!(
 /// goes back to the wallet).
 #[utoipa::path(post, path = "/pamm/requests/{id}/cancel", params(IdempotencyHeader),
     responses((status = 200, body = brokeros_pamm::model::request::InvestorRequest)))]
-async fn cancel_request(
+async fn pamm_cancel_request(
     State(state): State<AppState>,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -269,19 +269,19 @@ async fn cancel_request(
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(propose, list_offers))
-        .routes(routes!(get_offer))
-        .routes(routes!(approve))
-        .routes(routes!(suspend))
-        .routes(routes!(reinstate))
-        .routes(routes!(change_terms))
-        .routes(routes!(submit_request, my_requests))
-        .routes(routes!(statement))
-        .routes(routes!(investors))
-        .routes(routes!(pending_requests))
-        .routes(routes!(nav_history))
-        .routes(routes!(fee_income))
-        .routes(routes!(my_holdings))
-        .routes(routes!(get_request))
-        .routes(routes!(cancel_request))
+        .routes(routes!(pamm_propose, pamm_list_offers))
+        .routes(routes!(pamm_get_offer))
+        .routes(routes!(pamm_approve))
+        .routes(routes!(pamm_suspend))
+        .routes(routes!(pamm_reinstate))
+        .routes(routes!(pamm_change_terms))
+        .routes(routes!(pamm_submit_request, pamm_my_requests))
+        .routes(routes!(pamm_statement))
+        .routes(routes!(pamm_investors))
+        .routes(routes!(pamm_pending_requests))
+        .routes(routes!(pamm_nav_history))
+        .routes(routes!(pamm_fee_income))
+        .routes(routes!(pamm_my_holdings))
+        .routes(routes!(pamm_get_request))
+        .routes(routes!(pamm_cancel_request))
 }

@@ -22,6 +22,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// A proposal: `{"offer_id"?, "name", "login", "terms", "manager_client_id"?}` (the manager's
 /// client id only when an admin proposes for them).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammNewOffer)]
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     #[serde(default)]
@@ -35,6 +36,7 @@ pub struct NewOffer {
 
 /// A suspension's or reinstatement's reason.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammReason)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
@@ -155,6 +157,7 @@ pub async fn propose(
 
 /// New terms for an offer: `{"terms", "effective_at"}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammTermsChange)]
 #[serde(deny_unknown_fields)]
 pub struct TermsChange {
     pub terms: Terms,

@@ -25,6 +25,7 @@ use crate::model::{Offer, OfferStatus};
 use crate::repo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[schema(as = PammAskKind)]
 #[serde(rename_all = "snake_case")]
 pub enum AskKind {
     Invest,
@@ -36,6 +37,7 @@ pub enum AskKind {
 /// A request: `{"request_id"?, "kind", "amount"?, "stop_equity"?}` — an amount to invest or
 /// withdraw, a stop level with an investment or alone (`stop`; none clears it).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PammNewRequest)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
     #[serde(default)]

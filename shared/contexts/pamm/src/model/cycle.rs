@@ -19,6 +19,7 @@ use super::request::InvestorRequest;
 
 /// Where the fund is in its rollover cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammPhase)]
 #[serde(rename_all = "snake_case", tag = "phase")]
 pub enum Phase {
     /// Between rollovers.
@@ -69,6 +70,7 @@ impl Phase {
 /// The pooled account between rollovers (the holdings are items of their own, one per holder,
 /// so that a fund of any size fits the store's item limit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFundState)]
 pub struct FundState {
     pub offer_id: String,
     pub manager_client_id: String,
@@ -262,6 +264,7 @@ impl FundState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRolloverStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloverStatus {
     /// Computed; money moving.
@@ -272,6 +275,7 @@ pub enum RolloverStatus {
 
 /// Fees of one kind a rollover charged, in total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFeeTotals)]
 pub struct FeeTotals {
     pub management: Decimal,
     pub performance: Decimal,
@@ -284,6 +288,7 @@ pub struct FeeTotals {
 
 /// A rollover as a whole: the NAV history's entry and the fee income's source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRolloverRecord)]
 pub struct RolloverRecord {
     pub id: String,
     pub offer_id: String,
@@ -318,6 +323,7 @@ pub struct RolloverRecord {
 
 /// What a rollover did for one request of a holder (a stop level's request included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammLineRequest)]
 pub struct LineRequest {
     pub request_id: String,
     pub kind: String,
@@ -327,6 +333,7 @@ pub struct LineRequest {
 
 /// One holder's part of a rollover: their statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRolloverLine)]
 pub struct RolloverLine {
     pub rollover_id: String,
     pub offer_id: String,

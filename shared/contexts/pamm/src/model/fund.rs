@@ -44,6 +44,7 @@ const SECONDS_PER_DAY: i64 = 86_400;
 
 /// One holder's position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammHolding)]
 pub struct Holding {
     pub units: Decimal,
     /// The equity, net of fees, above which a gain is new profit: raised by what a deposit
@@ -61,11 +62,13 @@ pub struct Holding {
     pub fees_through: OffsetDateTime,
     /// Equity at or below which the holder exits at the rollover.
     #[serde(default)]
+    #[schema(required)]
     pub stop_equity: Option<Decimal>,
 }
 
 /// The pooled account: its holders (the manager among them) and its last rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFund)]
 pub struct Fund {
     /// The manager's holder id: their capital is units like an investor's, charged no fee.
     pub manager: String,
@@ -77,6 +80,7 @@ pub struct Fund {
 
 /// What an investor asks for, executed at a rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFlow)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Flow {
     Deposit {
@@ -90,6 +94,7 @@ pub enum Flow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRequest)]
 pub struct Request {
     pub id: String,
     pub investor: String,
@@ -142,6 +147,7 @@ pub struct Mark<'a> {
 
 /// One investor's fees at a rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammInvestorFees)]
 pub struct InvestorFees {
     pub investor: String,
     /// Equity at the gross NAV, before fees.
@@ -169,6 +175,7 @@ impl InvestorFees {
 
 /// Why a request was not executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRefusal)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     BelowMinimumInvestment,
@@ -183,6 +190,7 @@ pub enum Refusal {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammOutcome)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Outcome {
     Executed {
@@ -200,6 +208,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammExecution)]
 pub struct Execution {
     /// The request's id; `stop:<investor>` for an exit at the stop level.
     pub request: String,
@@ -221,6 +230,7 @@ pub enum Payee {
 
 /// Fees paid to one payee at a rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammPayout)]
 pub struct Payout {
     pub payee: Payee,
     pub amount: Decimal,
@@ -228,6 +238,7 @@ pub struct Payout {
 
 /// A holder's position after the rollover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammStatement)]
 pub struct Statement {
     pub holder: String,
     pub units: Decimal,
@@ -239,6 +250,7 @@ pub struct Statement {
 
 /// Everything a rollover did: what the use case books and what statements show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRollover)]
 pub struct Rollover {
     pub at: OffsetDateTime,
     pub equity_before: Decimal,

@@ -13,6 +13,7 @@ use super::fund::{Flow, Outcome, Request};
 
 /// What the investor asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammAsk)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Ask {
     /// Money from the investor's wallet into the pooled account; with a stop level from then on.
@@ -53,6 +54,7 @@ impl Ask {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRequestStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
     /// Waiting for its rollover.
@@ -76,6 +78,7 @@ impl RequestStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammInvestorRequest)]
 pub struct InvestorRequest {
     pub id: String,
     pub offer_id: String,

@@ -9,6 +9,7 @@ use brokeros_kernel::{Error, Result};
 
 /// How often: every day, or weekly on the named day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammEvery)]
 #[serde(rename_all = "snake_case")]
 pub enum Every {
     Day,
@@ -38,6 +39,7 @@ impl Every {
 
 /// A rollover schedule: `{"every": "day", "at": "00:00", "utc_offset": "+02:00"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammSchedule)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     pub every: Every,
