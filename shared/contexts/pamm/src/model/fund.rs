@@ -372,6 +372,37 @@ impl Fund {
             ));
         }
         let units_before = self.units();
+        // An account nobody holds units of (before the first rollover, or after everyone
+        // left): what it holds is the manager's capital, at the initial NAV.
+        let mut executions = Vec::new();
+        if units_before.is_zero() && mark.equity > Decimal::ZERO {
+            let units = down(mark.equity / INITIAL_NAV, UNIT_SCALE);
+            self.holdings.insert(
+                self.manager.clone(),
+                Holding {
+                    units,
+                    hwm: mark.equity,
+                    fee_debt: Decimal::ZERO,
+                    net_invested: mark.equity,
+                    first_invested_at: mark.at,
+                    fees_through: mark.at,
+                    stop_equity: None,
+                },
+            );
+            executions.push(Execution {
+                request: format!("capital:{}", self.manager),
+                investor: self.manager.clone(),
+                flow: Flow::Deposit {
+                    amount: mark.equity,
+                },
+                outcome: Outcome::Executed {
+                    amount: mark.equity,
+                    units,
+                    entry_fee: Decimal::ZERO,
+                    debt_taken: Decimal::ZERO,
+                },
+            });
+        }
         let gross_nav = self.nav_of(mark.equity);
         let mut payouts: BTreeMap<Payee, Decimal> = BTreeMap::new();
         let mut equity = mark.equity;
@@ -412,7 +443,6 @@ impl Fund {
         };
 
         // Stop levels, then the requests, at the NAV after fees.
-        let mut executions = Vec::new();
         let mut invested = Decimal::ZERO;
         let stopped: Vec<String> = self
             .holdings
