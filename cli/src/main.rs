@@ -300,6 +300,9 @@ const ACCRUAL_BATCHES_PER_PASS: u32 = 20;
 /// How often `serve` starts contest scoring runs (the template's schedule is every 5 minutes;
 /// locally a minute, so a laptop sees its leaderboard move).
 const CONTEST_SCORING_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` looks for a PAMM rollover that has come (the template's schedule is every
+/// 5 minutes as well).
+const PAMM_ROLLOVER_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How often `serve` looks for a commission payout period that has ended.
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How often `serve` resumes the transfers pending past `transfers::RESUME_AFTER`.
@@ -391,7 +394,8 @@ async fn repeat<T, F, Fut>(
 
 /// The schedules of `serve`: commission payouts (each kind of period whose next period has
 /// ended gets its payout workflow), contest scoring (a run of each running contest, the final
-/// run of each that has ended), and the transfers nobody resumed.
+/// run of each that has ended), PAMM rollovers (each offer's due one), and the transfers
+/// nobody resumed.
 fn spawn_schedules(services: &brokeros_app::Services) {
     let ib = services.ib.clone();
     tokio::spawn(repeat(
@@ -411,6 +415,16 @@ fn spawn_schedules(services: &brokeros_app::Services) {
         move || {
             let contests = contests.clone();
             async move { brokeros_contests::tasks::start_scheduled(&contests).await }
+        },
+    ));
+    let pamm = services.pamm.clone();
+    tokio::spawn(repeat(
+        PAMM_ROLLOVER_SCHEDULE_EVERY,
+        "PAMM rollovers started",
+        |started: &Vec<_>| !started.is_empty(),
+        move || {
+            let pamm = pamm.clone();
+            async move { brokeros_pamm::tasks::start_scheduled(&pamm).await }
         },
     ));
     let payments = services.payments.clone();

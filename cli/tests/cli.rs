@@ -1586,6 +1586,7 @@ fn unknown_names_and_empty_selections_are_refused() {
             ("withdrawal".to_string(), 0),
             ("commission-payout".to_string(), 0),
             ("contest-scoring".to_string(), 0),
+            ("pamm-rollover".to_string(), 0),
         ],
         "{machines}"
     );

@@ -46,6 +46,8 @@ pub struct App {
     pub sent_numbers: crate::audit_scan::SentNumbers,
     /// Broker OS's clock, when built [`App::with_clock`].
     clock: Option<Arc<dyn brokeros_kernel::Clock>>,
+    /// The clock a scenario moves forward, when built [`App::clocked`].
+    ahead: Option<Arc<brokeros_kernel::AheadClock>>,
     router: axum::Router,
 }
 
@@ -149,6 +151,23 @@ impl App {
         App::with(store, options).await
     }
 
+    /// Over `store` with a clock the scenario moves forward ([`App::advance`]), from the
+    /// system's time.
+    pub async fn clocked(store: Arc<dyn Store>) -> App {
+        let clock = Arc::new(brokeros_kernel::AheadClock::default());
+        let mut app = App::with_clock(store, clock.clone()).await;
+        app.ahead = Some(clock);
+        app
+    }
+
+    /// Moves the clock of an [`App::clocked`] forward.
+    pub fn advance(&self, by: time::Duration) {
+        self.ahead
+            .as_ref()
+            .expect("App::advance needs an App::clocked")
+            .advance(by);
+    }
+
     /// Over `store`, built as `options` say, with the embedded configuration.
     pub async fn with(store: Arc<dyn Store>, options: Build) -> App {
         App::build(store, BrokerConfig::embedded_default(), options).await
@@ -211,6 +230,7 @@ impl App {
             lagging: None,
             sent_numbers: Default::default(),
             clock,
+            ahead: None,
             router,
         }
     }

@@ -49,6 +49,9 @@ export const ENTITY_TYPES = {
   contest_leaderboard: 'Contest leaderboard',
   contest_flag: 'Contest hedging flag',
   pamm_offer: 'PAMM offer',
+  pamm_fund: 'PAMM fund',
+  pamm_request: 'PAMM request',
+  pamm_rollover: 'PAMM rollover',
 };
 
 /** Fields every change touches: shown in the event's time already. */

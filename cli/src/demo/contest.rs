@@ -15,15 +15,13 @@ use brokeros_http::client::Call;
 use brokeros_kernel::principal::Role;
 use brokeros_kernel::{AheadClock, Clock};
 use brokeros_sfn::{EventType, ExecutionStatus};
-use brokeros_trading::{
-    BalanceOperation, BalanceOperationKind, DealSide, PlatformDeal, TradingPlatform,
-};
+use brokeros_trading::{DealSide, PlatformDeal};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::trades::{Trades, held_text, onboarded};
+use super::trades::{Person, Trades, client, fund, held_text, parse};
 use super::{Demo, amount, finished, print_states, rfc3339, text, whole_second};
 use crate::local::LocalBrokerOs;
 
@@ -56,15 +54,6 @@ struct Entrant {
     login: u64,
     /// Their entry's id (`ent_…`).
     entry: String,
-}
-
-/// A client who enters: who they are and the two documents their KYC reads.
-struct Person {
-    first_name: &'static str,
-    last_name: &'static str,
-    country: &'static str,
-    date_of_birth: &'static str,
-    documents: [(&'static str, &'static str); 2],
 }
 
 const FARAH: Person = Person {
@@ -253,42 +242,8 @@ async fn enter(demo: &mut Demo, local: &LocalBrokerOs) -> Result<Field, String> 
 /// `person` registers in the portal, is onboarded, gets [`STAKE`] on their trading account and
 /// enters the contest with it.
 async fn entered(demo: &Demo, local: &LocalBrokerOs, person: &Person) -> Result<Entrant, String> {
-    let Person {
-        first_name,
-        last_name,
-        country,
-        date_of_birth,
-        documents,
-    } = *person;
-    let token = demo.token(
-        &format!("portal-{}", first_name.to_lowercase()),
-        Role::Client,
-    );
-    let email = format!(
-        "{}.{}@example.com",
-        first_name.to_lowercase(),
-        last_name.to_lowercase()
-    );
-    let client = demo
-        .expect(
-            Call::post(
-                "/clients",
-                &json!({
-                    "first_name": first_name, "last_name": last_name, "country": country,
-                    "email": email,
-                    "profile": {
-                        "client_type": "individual", "date_of_birth": date_of_birth,
-                        "nationality": country, "residence_country": country,
-                        "source_of_funds": "salary", "pep_declared": false
-                    }
-                }),
-            )
-            .token(&token),
-            201,
-        )
-        .await?;
-    let client_id = text(&client["id"]);
-    let login = onboarded(demo, local, &client_id, documents, country, &token).await?;
+    let first_name = person.first_name;
+    let (client_id, token, login) = client(demo, local, person).await?;
     fund(local, login, &format!("contest-stake-{login}"), STAKE).await?;
     let entry = demo
         .expect(
@@ -312,27 +267,6 @@ async fn entered(demo: &Demo, local: &LocalBrokerOs, person: &Person) -> Result<
         login,
         entry: text(&entry["id"]),
     })
-}
-
-/// A deposit of `amount` onto `login`, booked by the simulated platform under `operation_id`.
-async fn fund(
-    local: &LocalBrokerOs,
-    login: u64,
-    operation_id: &str,
-    amount: &str,
-) -> Result<(), String> {
-    local
-        .platform
-        .balance_operation(BalanceOperation {
-            login,
-            operation_id: operation_id.to_string(),
-            kind: BalanceOperationKind::Deposit,
-            amount: parse(amount)?,
-            comment: "deposit".into(),
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 /// The entrants trade as the demo's clock moves on: Farah a trade and a scalp, Goran, Ivo and
@@ -803,10 +737,6 @@ fn held(trade: &Value) -> Result<String, String> {
 
 fn at(value: &Value) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(&text(value), &Rfc3339).map_err(|e| format!("{value}: {e}"))
-}
-
-fn parse(number: &str) -> Result<Decimal, String> {
-    number.parse().map_err(|_| format!("bad number {number}"))
 }
 
 fn percent(fraction: Decimal) -> String {

@@ -1,15 +1,102 @@
-//! The demo's clients and their trades: each onboarded to a trading account, then trading on
+//! The demo's clients and their trades: each registered and onboarded to a trading account,
+//! then trading on
 //! the simulated platform at the demo clock's time, every deal printed as it is made.
 
 use std::collections::HashMap;
 
+use brokeros_http::client::Call;
+use brokeros_kernel::principal::Role;
 use brokeros_kernel::{AheadClock, Clock};
-use brokeros_trading::{DealSide, PlatformDeal};
+use brokeros_trading::{
+    BalanceOperation, BalanceOperationKind, DealSide, PlatformDeal, TradingPlatform,
+};
 use rust_decimal::Decimal;
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::{Demo, finished, print_outcome};
+use super::{Demo, finished, print_outcome, text};
 use crate::local::LocalBrokerOs;
+
+/// A client of a chapter: who they are and the two documents their KYC reads.
+pub(super) struct Person {
+    pub(super) first_name: &'static str,
+    pub(super) last_name: &'static str,
+    pub(super) country: &'static str,
+    pub(super) date_of_birth: &'static str,
+    pub(super) documents: [(&'static str, &'static str); 2],
+}
+
+/// `person` registers in the portal (as `portal-<first name>`) and is onboarded: their client
+/// id, their portal token and their trading account's login.
+pub(super) async fn client(
+    demo: &Demo,
+    local: &LocalBrokerOs,
+    person: &Person,
+) -> Result<(String, String, u64), String> {
+    let Person {
+        first_name,
+        last_name,
+        country,
+        date_of_birth,
+        documents,
+    } = *person;
+    let token = demo.token(
+        &format!("portal-{}", first_name.to_lowercase()),
+        Role::Client,
+    );
+    let email = format!(
+        "{}.{}@example.com",
+        first_name.to_lowercase(),
+        last_name.to_lowercase()
+    );
+    let client = demo
+        .expect(
+            Call::post(
+                "/clients",
+                &json!({
+                    "first_name": first_name, "last_name": last_name, "country": country,
+                    "email": email,
+                    "profile": {
+                        "client_type": "individual", "date_of_birth": date_of_birth,
+                        "nationality": country, "residence_country": country,
+                        "source_of_funds": "salary", "pep_declared": false
+                    }
+                }),
+            )
+            .token(&token),
+            201,
+        )
+        .await?;
+    let client_id = text(&client["id"]);
+    let login = onboarded(demo, local, &client_id, documents, country, &token).await?;
+    Ok((client_id, token, login))
+}
+
+/// A deposit of `amount` onto `login`, booked by the simulated platform under `operation_id`.
+pub(super) async fn fund(
+    local: &LocalBrokerOs,
+    login: u64,
+    operation_id: &str,
+    amount: &str,
+) -> Result<(), String> {
+    local
+        .platform
+        .balance_operation(BalanceOperation {
+            login,
+            operation_id: operation_id.to_string(),
+            kind: BalanceOperationKind::Deposit,
+            amount: parse(amount)?,
+            comment: "deposit".into(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A decimal number of the story.
+pub(super) fn parse(number: &str) -> Result<Decimal, String> {
+    number.parse().map_err(|_| format!("bad number {number}"))
+}
 
 /// Onboards `client_id` with `documents` and waits for the workflow: the trading login.
 pub(super) async fn onboarded(

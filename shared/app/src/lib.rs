@@ -110,7 +110,11 @@ impl Services {
             trading: ports.trading.clone(),
             approvals: approvals.clone(),
         };
-        let pamm = brokeros_pamm::Services { core: core.clone() };
+        let pamm = brokeros_pamm::Services {
+            core: core.clone(),
+            trading: ports.trading.clone(),
+            ib: ib.clone(),
+        };
         Services {
             core,
             config: Arc::new(config),

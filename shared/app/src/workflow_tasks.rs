@@ -7,6 +7,7 @@ use brokeros_ib::tasks as commission_payout;
 use brokeros_kernel::{Error, Result};
 use brokeros_onboarding::task_scope::TaskScope;
 use brokeros_onboarding::tasks::{self as onboarding, OnboardingTask};
+use brokeros_pamm::tasks as pamm_rollover;
 use brokeros_payments::deposits::tasks::{self as deposit, DepositFunction};
 use brokeros_withdrawals::tasks as withdrawal;
 use serde_json::Value;
@@ -26,10 +27,11 @@ pub enum TaskFunction {
     WithdrawalProcessing,
     CommissionPayout,
     ContestScoring,
+    PammRollover,
 }
 
 impl TaskFunction {
-    pub const ALL: [TaskFunction; 10] = [
+    pub const ALL: [TaskFunction; 11] = [
         TaskFunction::KycCheck,
         TaskFunction::ComplianceReview,
         TaskFunction::TradingAccount,
@@ -40,6 +42,7 @@ impl TaskFunction {
         TaskFunction::WithdrawalProcessing,
         TaskFunction::CommissionPayout,
         TaskFunction::ContestScoring,
+        TaskFunction::PammRollover,
     ];
 
     /// The Lambda function's name, as the definitions' `Resource`s name it.
@@ -55,6 +58,7 @@ impl TaskFunction {
             TaskFunction::WithdrawalProcessing => withdrawal::WITHDRAWAL_PROCESSING,
             TaskFunction::CommissionPayout => commission_payout::COMMISSION_PAYOUT,
             TaskFunction::ContestScoring => contest_scoring::CONTEST_SCORING,
+            TaskFunction::PammRollover => pamm_rollover::PAMM_ROLLOVER,
         }
     }
 
@@ -125,6 +129,7 @@ impl TaskFunction {
             }
             TaskFunction::CommissionPayout => commission_payout::run(&services.ib, payload).await,
             TaskFunction::ContestScoring => contest_scoring::run(&services.contests, payload).await,
+            TaskFunction::PammRollover => pamm_rollover::run(&services.pamm, payload).await,
         }
     }
 }

@@ -377,3 +377,69 @@ pub struct EntrantScore {
     /// How each number was reached.
     pub explanation: brokeros_contests::model::scoring::Explanation,
 }
+
+/// A PAMM offer: its record, and the terms in force now.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PammOfferView {
+    #[serde(flatten)]
+    pub offer: brokeros_pamm::model::Offer,
+    pub terms_in_force: brokeros_pamm::model::TermsVersion,
+}
+
+/// A holder's holding in a PAMM offer at the fund's last NAV.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PammHoldingView {
+    pub offer_id: String,
+    pub client_id: String,
+    pub units: String,
+    /// The NAV after the last rollover.
+    pub nav: String,
+    /// The units at that NAV, to the cent.
+    pub equity: String,
+    /// The equity, net of fees, above which a gain is new profit.
+    pub hwm: String,
+    pub fee_debt: String,
+    pub net_invested: String,
+    #[schema(required)]
+    pub stop_equity: Option<String>,
+    pub first_invested_at: OffsetDateTime,
+    /// The rollover that left the holding so.
+    pub as_of_rollover: String,
+}
+
+/// An investor's statement in a PAMM offer.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PammInvestorStatement {
+    pub offer_id: String,
+    pub currency: String,
+    /// None before the investor's first rollover and after they left.
+    #[schema(required)]
+    pub holding: Option<PammHoldingView>,
+    pub pending_requests: Vec<brokeros_pamm::model::request::InvestorRequest>,
+    /// The investor's line of each rollover, newest first.
+    pub rollovers: brokeros_kernel::Page<brokeros_pamm::model::cycle::RolloverLine>,
+}
+
+/// What one rollover of a PAMM offer paid in fees.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PammFeeRow {
+    pub rollover_id: String,
+    pub at: OffsetDateTime,
+    pub status: brokeros_pamm::model::cycle::RolloverStatus,
+    pub fees: brokeros_pamm::model::cycle::FeeTotals,
+    pub payouts: Vec<brokeros_pamm::model::fund::Payout>,
+    /// Paid to the manager's wallet.
+    pub manager: String,
+    /// Paid to IBs' payables.
+    pub ibs: String,
+}
+
+/// A PAMM offer's fee income, per rollover, newest first.
+#[derive(serde::Serialize, ToSchema)]
+pub struct PammFeeIncome {
+    pub offer_id: String,
+    pub currency: String,
+    pub items: Vec<PammFeeRow>,
+    #[schema(required)]
+    pub next: Option<String>,
+}

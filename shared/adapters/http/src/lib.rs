@@ -87,6 +87,7 @@ mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+mod pamm_routes;
 mod payment_routes;
 pub mod rate_limit;
 mod routes;

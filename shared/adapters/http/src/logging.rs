@@ -43,8 +43,11 @@ pub fn redact(line: &str) -> String {
                 .iter()
                 .any(|id| found.start() < id.end && id.start < found.end());
             let digits: Vec<char> = c[0].chars().filter(char::is_ascii_digit).collect();
+            // A decimal number (units and NAVs carry eight decimals: "2981.81818181") is one
+            // run of digits around one point; a number written in groups has more separators.
+            let decimal = c[0].chars().filter(|ch| !ch.is_ascii_digit()).eq(['.']);
             // Timestamps and ids in a log line are digit runs too: only mask what could dial.
-            if in_id || digits.len() < 7 || digits.len() > 15 {
+            if in_id || decimal || digits.len() < 7 || digits.len() > 15 {
                 return c[0].to_string();
             }
             let tail: String = digits[digits.len() - 2..].iter().collect();
@@ -106,6 +109,15 @@ mod tests {
             out.contains("01a24d3c-1024-7442-9154-7327525588fa"),
             "{out}"
         );
+        assert!(!out.contains("7946"), "{out}");
+    }
+
+    #[test]
+    fn decimal_numbers_are_not_taken_for_phone_numbers() {
+        let line = r#"{"units":"2981.81818181","nav":"1.10000000003","phone":"020.7946.0958"}"#;
+        let out = redact(line);
+        assert!(out.contains("2981.81818181"), "{out}");
+        assert!(out.contains("1.10000000003"), "{out}");
         assert!(!out.contains("7946"), "{out}");
     }
 

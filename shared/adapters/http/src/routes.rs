@@ -17,7 +17,7 @@ use super::extract::{
 };
 use super::{
     ApiError, ApiReply, AppState, access_log, back_office_routes, contest_routes, ib_routes,
-    payment_routes, transfer_routes, withdrawal_routes,
+    pamm_routes, payment_routes, transfer_routes, withdrawal_routes,
 };
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
@@ -791,6 +791,7 @@ fn crm() -> OpenApiRouter<AppState> {
         .merge(payment_routes::routes())
         .merge(ib_routes::routes())
         .merge(contest_routes::routes())
+        .merge(pamm_routes::routes())
         .merge(back_office_routes::routes())
 }
 

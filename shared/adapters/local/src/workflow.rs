@@ -28,6 +28,7 @@ pub fn definition_source(machine: Machine) -> &'static str {
         Machine::ContestScoring => {
             include_str!("../../../../statemachines/contest-scoring.asl.json")
         }
+        Machine::PammRollover => include_str!("../../../../statemachines/pamm-rollover.asl.json"),
     }
 }
 

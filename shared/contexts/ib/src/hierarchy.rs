@@ -3,12 +3,12 @@
 //! login markers) → each client's attribution (as recorded, or as the recorded facts give it)
 //! → those IBs and every IB that is, was or will be above them.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use brokeros_kernel::{Core, Error, Result};
 use brokeros_onboarding::model::Client;
 
-use crate::model::{ClientAttribution, ClientNode, Hierarchy, Ib};
+use crate::model::{ClientAttribution, ClientNode, Hierarchy, Ib, Standing};
 use crate::{Services, attribution, repo};
 
 /// The tree the deals of `logins` are computed over: each of their clients with the logins
@@ -22,35 +22,8 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut attributions: HashMap<String, ClientAttribution> =
-        repo::by_ids::<ClientAttribution>(services, &client_ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.entity.id.clone(), a.entity))
-            .collect();
-    // A client whose attribution was never recorded: derived from its recorded facts.
-    let unattributed: Vec<String> = client_ids
-        .iter()
-        .filter(|id| !attributions.contains_key(*id))
-        .cloned()
-        .collect();
-    for client in repo::by_ids::<Client>(services, &unattributed).await? {
-        let derived = attribution::derive(services, &services.config, &client.entity).await?;
-        attributions.insert(client.entity.id.clone(), derived);
-    }
-    let mut tree = Hierarchy::default();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut ibs: Vec<String> = Vec::new();
-    for a in attributions.values() {
-        for d in a.ib.entries() {
-            if let Some(ib) = &d.value
-                && seen.insert(ib.clone())
-            {
-                ibs.push(ib.clone());
-            }
-        }
-    }
-    add_with_ancestors(services, &mut tree, &mut seen, ibs).await?;
+    let mut attributions = attributions_of(services, &client_ids).await?;
+    let mut tree = ibs_of(services, &attributions).await?;
     for id in client_ids {
         let Some(a) = attributions.remove(&id) else {
             continue;
@@ -67,6 +40,84 @@ pub async fn load_hierarchy(services: &Services, logins: &[u64]) -> Result<Hiera
         })?;
     }
     Ok(tree)
+}
+
+/// Each client's attribution: as recorded, or, never recorded (the process stopped in
+/// between), as its recorded facts give it.
+async fn attributions_of(
+    services: &Services,
+    client_ids: &[String],
+) -> Result<HashMap<String, ClientAttribution>> {
+    let mut attributions: HashMap<String, ClientAttribution> =
+        repo::by_ids::<ClientAttribution>(services, client_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.entity.id.clone(), a.entity))
+            .collect();
+    let unattributed: Vec<String> = client_ids
+        .iter()
+        .filter(|id| !attributions.contains_key(*id))
+        .cloned()
+        .collect();
+    for client in repo::by_ids::<Client>(services, &unattributed).await? {
+        let derived = attribution::derive(services, &services.config, &client.entity).await?;
+        attributions.insert(client.entity.id.clone(), derived);
+    }
+    Ok(attributions)
+}
+
+/// A tree of every IB the attributions name at any time, with every IB above them.
+async fn ibs_of(
+    services: &Services,
+    attributions: &HashMap<String, ClientAttribution>,
+) -> Result<Hierarchy> {
+    let mut tree = Hierarchy::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut ibs: Vec<String> = Vec::new();
+    for a in attributions.values() {
+        for d in a.ib.entries() {
+            if let Some(ib) = &d.value
+                && seen.insert(ib.clone())
+            {
+                ibs.push(ib.clone());
+            }
+        }
+    }
+    add_with_ancestors(services, &mut tree, &mut seen, ibs).await?;
+    Ok(tree)
+}
+
+/// Each client's IB chain at `at` (what shares a fee the client paid, e.g. a PAMM fee): their
+/// IB, the one above it, and so on up to the master, active IBs only (a suspended or
+/// terminated one's share stays with whoever the fee is paid to). Clients without an IB then
+/// have an empty chain.
+pub async fn chains_of_clients(
+    services: &Services,
+    client_ids: &[String],
+    at: time::OffsetDateTime,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let attributions = attributions_of(services, client_ids).await?;
+    let mut tree = ibs_of(services, &attributions).await?;
+    for (id, attribution) in attributions {
+        tree.insert_client(ClientNode {
+            id,
+            ib: attribution.ib,
+            logins: Vec::new(),
+        })?;
+    }
+    let at = crate::millis(at);
+    Ok(client_ids
+        .iter()
+        .map(|id| {
+            let first = tree.client(id).and_then(|c| tree.ib_of_client_at(c, at));
+            let chain = tree
+                .chain_from(first, at)
+                .filter(|link| link.ib.standing.at(at) == Some(&Standing::Active))
+                .map(|link| link.ib.id.clone())
+                .collect();
+            (id.clone(), chain)
+        })
+        .collect())
 }
 
 /// Adds the IBs `ids` to `tree` with every IB that is, was or will be above them, read by key

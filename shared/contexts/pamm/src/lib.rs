@@ -8,7 +8,11 @@ mod keys;
 pub mod model;
 pub mod offers;
 pub mod offline;
+pub mod reads;
 mod repo;
+pub mod requests;
+pub mod rollover;
 mod services;
+pub mod tasks;
 
 pub use services::Services;

@@ -21,7 +21,8 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// A proposal: `{"offer_id"?, "name", "login", "terms", "manager_client_id"?}` (the manager's
 /// client id only when an admin proposes for them).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammNewOffer)]
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     #[serde(default)]
@@ -34,7 +35,8 @@ pub struct NewOffer {
 }
 
 /// A suspension's or reinstatement's reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammReason)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
@@ -153,6 +155,75 @@ pub async fn propose(
     .await
 }
 
+/// New terms for an offer: `{"terms", "effective_at"}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammTermsChange)]
+#[serde(deny_unknown_fields)]
+pub struct TermsChange {
+    pub terms: Terms,
+    #[serde(with = "time::serde::rfc3339")]
+    pub effective_at: time::OffsetDateTime,
+}
+
+/// Announces new terms for an offer (its manager, or an admin), in force from `effective_at`:
+/// after the latest version's start and, while anyone but the manager holds units or has a
+/// request pending, no sooner than the notice of the terms in force. 200 with the offer;
+/// refused with nothing written otherwise (400 `notice_required` naming `effective_at`).
+pub async fn change_terms(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: TermsChange,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Answer> {
+    let id = normalize::code("offer_id", id, 80)?;
+    let stored = services.find::<Offer>(&id).await?;
+    let allowed = match &stored {
+        Some(_) if principal.has(Role::Admin) => true,
+        Some(s) if principal.has(Role::Client) => {
+            brokeros_onboarding::client_id_of_user(services, &principal.sub).await?
+                == Some(s.entity.manager_client_id.clone())
+        }
+        _ => false,
+    };
+    let Some(stored) = stored.filter(|_| allowed) else {
+        return Err(Error::NotFound {
+            entity: "PAMM offer",
+            id,
+        });
+    };
+    body.terms.validate()?;
+    let has_investors =
+        crate::repo::has_investors(services, &id, &stored.entity.manager_client_id).await?;
+    let (id, body) = (&id, &body);
+    execute(services, key, move || {
+        Box::pin(async move {
+            let stored = services.get::<Offer>(id).await?;
+            let ctx = user_ctx(services, principal, correlation_id);
+            let mut offer = stored.entity.clone();
+            offer.change_terms(
+                body.terms.clone(),
+                body.effective_at,
+                has_investors,
+                &principal.sub,
+                ctx.now,
+            )?;
+            let mut changes = Changeset::new();
+            changes.update(
+                &ctx,
+                services.ids.as_ref(),
+                &stored,
+                &offer,
+                "pamm.offer_terms_changed",
+                vec![],
+            )?;
+            Ok((Answer::done(view(&offer, ctx.now)), changes))
+        })
+    })
+    .await
+}
+
 /// What an admin does to an offer.
 #[derive(Debug, Clone, Copy)]
 pub enum Governance {
@@ -220,15 +291,17 @@ pub async fn govern(
     .await
 }
 
-/// One offer: its manager sees their own, admins any (others: not found).
+/// One offer: approved ones for any client, the manager's own in any status, any for admins
+/// (others: not found).
 pub async fn offer(services: &Services, principal: &Principal, id: &str) -> Result<Value> {
     let id = normalize::code("offer_id", id, 80)?;
     let found = services.find::<Offer>(&id).await?;
     let visible = match &found {
         Some(_) if principal.has(Role::Admin) => true,
         Some(stored) if principal.has(Role::Client) => {
-            brokeros_onboarding::client_id_of_user(services, &principal.sub).await?
-                == Some(stored.entity.manager_client_id.clone())
+            stored.entity.status != crate::model::OfferStatus::PendingApproval
+                || brokeros_onboarding::client_id_of_user(services, &principal.sub).await?
+                    == Some(stored.entity.manager_client_id.clone())
         }
         _ => false,
     };

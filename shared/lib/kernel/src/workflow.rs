@@ -17,15 +17,17 @@ pub enum Machine {
     Withdrawal,
     CommissionPayout,
     ContestScoring,
+    PammRollover,
 }
 
 impl Machine {
-    pub const ALL: [Machine; 5] = [
+    pub const ALL: [Machine; 6] = [
         Machine::Onboarding,
         Machine::Deposit,
         Machine::Withdrawal,
         Machine::CommissionPayout,
         Machine::ContestScoring,
+        Machine::PammRollover,
     ];
 
     /// The definition's file stem in `statemachines/` and its local machine name.
@@ -36,6 +38,7 @@ impl Machine {
             Machine::Withdrawal => "withdrawal",
             Machine::CommissionPayout => "commission-payout",
             Machine::ContestScoring => "contest-scoring",
+            Machine::PammRollover => "pamm-rollover",
         }
     }
 }

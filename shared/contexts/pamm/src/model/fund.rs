@@ -43,7 +43,8 @@ pub const INITIAL_NAV: Decimal = Decimal::ONE;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// One holder's position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammHolding)]
 pub struct Holding {
     pub units: Decimal,
     /// The equity, net of fees, above which a gain is new profit: raised by what a deposit
@@ -54,16 +55,20 @@ pub struct Holding {
     /// What the holder's deposits invested, less what withdrawals took back in proportion:
     /// the basis of the performance fee tier.
     pub net_invested: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
     pub first_invested_at: OffsetDateTime,
     /// The management fee accrues from here: the holder's last rollover, or their entry.
+    #[serde(with = "time::serde::rfc3339")]
     pub fees_through: OffsetDateTime,
     /// Equity at or below which the holder exits at the rollover.
     #[serde(default)]
+    #[schema(required)]
     pub stop_equity: Option<Decimal>,
 }
 
 /// The pooled account: its holders (the manager among them) and its last rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFund)]
 pub struct Fund {
     /// The manager's holder id: their capital is units like an investor's, charged no fee.
     pub manager: String,
@@ -74,7 +79,8 @@ pub struct Fund {
 }
 
 /// What an investor asks for, executed at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFlow)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Flow {
     Deposit {
@@ -87,7 +93,8 @@ pub enum Flow {
     Exit,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRequest)]
 pub struct Request {
     pub id: String,
     pub investor: String,
@@ -139,7 +146,8 @@ pub struct Mark<'a> {
 }
 
 /// One investor's fees at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammInvestorFees)]
 pub struct InvestorFees {
     pub investor: String,
     /// Equity at the gross NAV, before fees.
@@ -166,7 +174,8 @@ impl InvestorFees {
 }
 
 /// Why a request was not executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRefusal)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     BelowMinimumInvestment,
@@ -180,7 +189,8 @@ pub enum Refusal {
     Exited,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammOutcome)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Outcome {
     Executed {
@@ -197,7 +207,8 @@ pub enum Outcome {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammExecution)]
 pub struct Execution {
     /// The request's id; `stop:<investor>` for an exit at the stop level.
     pub request: String,
@@ -208,7 +219,9 @@ pub struct Execution {
 }
 
 /// Who a fee is paid to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Payee {
     Manager,
@@ -216,14 +229,16 @@ pub enum Payee {
 }
 
 /// Fees paid to one payee at a rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammPayout)]
 pub struct Payout {
     pub payee: Payee,
     pub amount: Decimal,
 }
 
 /// A holder's position after the rollover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammStatement)]
 pub struct Statement {
     pub holder: String,
     pub units: Decimal,
@@ -234,7 +249,8 @@ pub struct Statement {
 }
 
 /// Everything a rollover did: what the use case books and what statements show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammRollover)]
 pub struct Rollover {
     pub at: OffsetDateTime,
     pub equity_before: Decimal,
@@ -356,6 +372,37 @@ impl Fund {
             ));
         }
         let units_before = self.units();
+        // An account nobody holds units of (before the first rollover, or after everyone
+        // left): what it holds is the manager's capital, at the initial NAV.
+        let mut executions = Vec::new();
+        if units_before.is_zero() && mark.equity > Decimal::ZERO {
+            let units = down(mark.equity / INITIAL_NAV, UNIT_SCALE);
+            self.holdings.insert(
+                self.manager.clone(),
+                Holding {
+                    units,
+                    hwm: mark.equity,
+                    fee_debt: Decimal::ZERO,
+                    net_invested: mark.equity,
+                    first_invested_at: mark.at,
+                    fees_through: mark.at,
+                    stop_equity: None,
+                },
+            );
+            executions.push(Execution {
+                request: format!("capital:{}", self.manager),
+                investor: self.manager.clone(),
+                flow: Flow::Deposit {
+                    amount: mark.equity,
+                },
+                outcome: Outcome::Executed {
+                    amount: mark.equity,
+                    units,
+                    entry_fee: Decimal::ZERO,
+                    debt_taken: Decimal::ZERO,
+                },
+            });
+        }
         let gross_nav = self.nav_of(mark.equity);
         let mut payouts: BTreeMap<Payee, Decimal> = BTreeMap::new();
         let mut equity = mark.equity;
@@ -396,7 +443,6 @@ impl Fund {
         };
 
         // Stop levels, then the requests, at the NAV after fees.
-        let mut executions = Vec::new();
         let mut invested = Decimal::ZERO;
         let stopped: Vec<String> = self
             .holdings

@@ -1,8 +1,10 @@
 //! The PAMM model: an offer's terms and their change rule, the rollover schedule, and the
 //! pooled account in units with the rollover engine. Pure: no I/O.
 
+pub mod cycle;
 pub mod fund;
 pub mod offer;
+pub mod request;
 pub mod schedule;
 pub mod terms;
 

@@ -13,6 +13,7 @@ use brokeros_kernel::{Error, Result};
 use super::terms::{Terms, check_change};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PammOfferStatus)]
 #[serde(rename_all = "snake_case")]
 pub enum OfferStatus {
     PendingApproval,
@@ -31,7 +32,8 @@ impl OfferStatus {
 }
 
 /// One version of an offer's terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammTermsVersion)]
 pub struct TermsVersion {
     pub version: u32,
     #[serde(with = "time::serde::rfc3339")]
@@ -43,7 +45,8 @@ pub struct TermsVersion {
     pub terms: Terms,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammOffer)]
 pub struct Offer {
     pub id: String,
     pub name: String,
@@ -55,8 +58,10 @@ pub struct Offer {
     pub versions: Vec<TermsVersion>,
     /// Why the status last changed (a suspension's, a reinstatement's reason).
     #[serde(default)]
+    #[schema(required)]
     pub status_reason: Option<String>,
     #[serde(default)]
+    #[schema(required)]
     pub approved_by: Option<String>,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -8,7 +8,8 @@ use time::{Date, Duration, OffsetDateTime, Time, UtcOffset, Weekday};
 use brokeros_kernel::{Error, Result};
 
 /// How often: every day, or weekly on the named day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammEvery)]
 #[serde(rename_all = "snake_case")]
 pub enum Every {
     Day,
@@ -37,7 +38,8 @@ impl Every {
 }
 
 /// A rollover schedule: `{"every": "day", "at": "00:00", "utc_offset": "+02:00"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammSchedule)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     pub every: Every,

@@ -15,7 +15,8 @@ use super::schedule::Schedule;
 
 /// One step of the performance fee: from an investor's net invested capital of `from` (in the
 /// offer's currency) on, `percent` of their new profit. The first tier starts at 0.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammFeeTier)]
 #[serde(deny_unknown_fields)]
 pub struct FeeTier {
     pub from: Decimal,
@@ -23,7 +24,8 @@ pub struct FeeTier {
 }
 
 /// The terms of a PAMM offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PammTerms)]
 #[serde(deny_unknown_fields)]
 pub struct Terms {
     /// The pooled account's currency (ISO code); every amount of the terms is in it.
