@@ -49,6 +49,10 @@ export const ENTITY_TYPES = {
   contest_leaderboard: 'Contest leaderboard',
   contest_flag: 'Contest hedging flag',
   pamm_offer: 'PAMM offer',
+  copy_strategy: 'Copy strategy',
+  copy_subscription: 'Copy subscription',
+  copy_trade: 'Copied trade',
+  copy_feed: 'Copy deal feed',
 };
 
 /** Fields every change touches: shown in the event's time already. */

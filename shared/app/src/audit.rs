@@ -21,7 +21,7 @@ pub const READERS: [Role; 2] = [Role::Admin, Role::Compliance];
 pub const MAX_DOWNLOAD_BYTES: usize = 5 << 20;
 
 /// Every entity type that writes audit events (its `Entity::TYPE`), in the order of the contexts.
-pub const ENTITY_TYPES: [&str; 34] = [
+pub const ENTITY_TYPES: [&str; 38] = [
     <brokeros_crm::model::Lead as Entity>::TYPE,
     <brokeros_onboarding::model::Client as Entity>::TYPE,
     <brokeros_onboarding::model::Onboarding as Entity>::TYPE,
@@ -56,6 +56,10 @@ pub const ENTITY_TYPES: [&str; 34] = [
     <brokeros_contests::live::Leaderboard as Entity>::TYPE,
     <brokeros_contests::live::HedgeReviewFlag as Entity>::TYPE,
     <brokeros_pamm::model::Offer as Entity>::TYPE,
+    <brokeros_copy::model::Strategy as Entity>::TYPE,
+    <brokeros_copy::model::Subscription as Entity>::TYPE,
+    <brokeros_copy::model::CopiedTrade as Entity>::TYPE,
+    <brokeros_copy::copying::CopyFeed as Entity>::TYPE,
 ];
 
 /// A page of audit events by entity and/or UTC day (see [`audit_search::search`]).

@@ -108,6 +108,9 @@ pub fn ports_from(
         psp: Arc::new(PaymentProviders::new()),
         psp_events,
         gateway,
+        // Functions that fan out or copy provider deals are given the copy queue's URL
+        // (`services_from_env`); the others have none.
+        copy_orders: Arc::new(Unconfigured(crate::queue::COPY_QUEUE_URL_ENV)),
     })
 }
 

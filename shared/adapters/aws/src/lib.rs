@@ -64,6 +64,12 @@ pub async fn services_from_env() -> Result<Services, Error> {
         };
     let lookup = |name: &str| std::env::var(name).ok();
     let mut services = compose::compose(core, config_from_env()?, &lookup, psp_events)?;
+    if let Ok(url) = std::env::var(queue::COPY_QUEUE_URL_ENV) {
+        services = services.with_copy_orders(Arc::new(queue::SqsEventQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            url,
+        )));
+    }
     // Functions that verify provider webhooks read the providers' secrets once, at start-up.
     if let Ok(arn) = std::env::var(secrets::SECRETS_ARN_ENV) {
         let client = aws_sdk_secretsmanager::Client::new(&aws);
