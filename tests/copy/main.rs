@@ -5,10 +5,12 @@
 //! reasons, replays that place nothing twice; and the requests the rules refuse, with nothing
 //! written.
 
+mod api;
 mod common;
 mod copying;
 mod lifecycle;
 
+use api::*;
 use brokeros_tests::app as harness;
 use copying::*;
 use lifecycle::*;
@@ -21,4 +23,5 @@ brokeros_tests::scenarios! {
     a_providers_open_partial_close_and_close_are_copied_by_mode => new,
     every_provider_deal_yields_one_outcome_per_follower_however_often_it_is_delivered => new,
     a_follower_past_their_maximum_loss_is_detached => new,
+    the_api_serves_each_role_its_own_and_refuses_the_rest => new,
 }

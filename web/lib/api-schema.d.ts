@@ -752,6 +752,209 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/copy/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Strategies by status, newest first: clients the active ones (what they may follow), admins
+         *     any status (`status`, active unless given).
+         */
+        get: operations["copy_strategies"];
+        put?: never;
+        /**
+         * A provider (a client) proposes one of their trading accounts as a strategy, waiting for an
+         *     admin's approval.
+         */
+        post: operations["propose_copy_strategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling provider's strategies, newest first. */
+        get: operations["my_copy_strategies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One strategy: an active one for clients, their own for its provider, any for admins. */
+        get: operations["copy_strategy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An admin other than its proposer approves a strategy: its deals are copied from now on. */
+        post: operations["approve_copy_strategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/{id}/followers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A strategy's followers, newest first: its provider's, or any for admins. */
+        get: operations["copy_followers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/{id}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An admin reinstates a suspended strategy, with a reason. */
+        post: operations["reinstate_copy_strategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/strategies/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An admin suspends a strategy, with a reason: its deals are no longer copied. */
+        post: operations["suspend_copy_strategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A follower (a client) subscribes one of their trading accounts to an active strategy in a
+         *     sizing mode, with an optional maximum loss.
+         */
+        post: operations["subscribe_to_strategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/subscriptions/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's subscriptions, newest first. */
+        get: operations["my_copy_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/subscriptions/{id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The follower changes their subscription: its sizing mode, a pause, a resumption, or
+         *     its end (with the refund of the unused subscription fee).
+         */
+        post: operations["change_copy_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/copy/subscriptions/{id}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A subscription's copied trades in the provider's deal order, each opened, closed, skipped
+         *     or failed with the reason and the copy delay: its follower's, or any for admins.
+         */
+        get: operations["copied_trades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/deposits/{id}": {
         parameters: {
             query?: never;
@@ -2580,6 +2783,50 @@ export interface components {
             /** @description The portal identity (token `sub`) of the new client, when it already has one. */
             user_id?: string | null;
         };
+        /** @description The follower's deal that copied the provider's. */
+        CopiedFill: {
+            /** Format: int64 */
+            deal: number;
+            /** Format: date-time */
+            executed_at: string;
+            /** Format: int64 */
+            position_id: number;
+            price: string;
+            side: components["schemas"]["CopySide"];
+            volume: string;
+        };
+        CopiedTrade: {
+            /**
+             * Format: int64
+             * @description The fill's time less the provider's deal time.
+             */
+            delay_ms: number | null;
+            failure: string | null;
+            fill: components["schemas"]["CopiedFill"] | null;
+            follower_client_id: string;
+            /** @description `<subscription>:<provider deal>`. */
+            id: string;
+            /** Format: int64 */
+            login: number;
+            provider_deal: components["schemas"]["ProviderDeal"];
+            /**
+             * Format: int64
+             * @description When the provider's deal was made, milliseconds since the epoch.
+             */
+            provider_time_msc: number;
+            /** Format: date-time */
+            recorded_at: string;
+            skipped: components["schemas"]["Skip"] | null;
+            status: components["schemas"]["CopyStatus"];
+            strategy_id: string;
+            subscription_id: string;
+            /** @description What the copier asked for (the volume, for an open or a close). */
+            volume: string | null;
+        };
+        /** @enum {string} */
+        CopySide: "buy" | "sell";
+        /** @enum {string} */
+        CopyStatus: "opened" | "closed" | "skipped" | "failed";
         /** @description A counted trade in an explanation. */
         CountedTrade: {
             /** Format: date-time */
@@ -3737,6 +3984,26 @@ export interface components {
             code: string;
             utm?: components["schemas"]["ReferralUtm"];
         };
+        /** @description A proposal: `{"strategy_id"?, "name", "login", "terms"}`. */
+        NewStrategy: {
+            /** Format: int64 */
+            login: number;
+            name: string;
+            strategy_id?: string | null;
+            terms: components["schemas"]["StrategyTerms"];
+        };
+        /**
+         * @description A subscription request: `{"subscription_id"?, "strategy_id", "login", "sizing",
+         *     "max_loss"?}`.
+         */
+        NewSubscription: {
+            /** Format: int64 */
+            login: number;
+            max_loss?: string | null;
+            sizing: components["schemas"]["Sizing"];
+            strategy_id: string;
+            subscription_id?: string | null;
+        };
         NewTask: {
             /** @description RFC 3339. */
             due_at?: string | null;
@@ -3927,6 +4194,41 @@ export interface components {
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
          *     `cursor` parameter), null on the last.
          */
+        Page_CopiedTrade: {
+            items: {
+                /**
+                 * Format: int64
+                 * @description The fill's time less the provider's deal time.
+                 */
+                delay_ms: number | null;
+                failure: string | null;
+                fill: components["schemas"]["CopiedFill"] | null;
+                follower_client_id: string;
+                /** @description `<subscription>:<provider deal>`. */
+                id: string;
+                /** Format: int64 */
+                login: number;
+                provider_deal: components["schemas"]["ProviderDeal"];
+                /**
+                 * Format: int64
+                 * @description When the provider's deal was made, milliseconds since the epoch.
+                 */
+                provider_time_msc: number;
+                /** Format: date-time */
+                recorded_at: string;
+                skipped: components["schemas"]["Skip"] | null;
+                status: components["schemas"]["CopyStatus"];
+                strategy_id: string;
+                subscription_id: string;
+                /** @description What the copier asked for (the volume, for an open or a close). */
+                volume: string | null;
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
         Page_IbStatement: {
             items: {
                 approval_id?: string | null;
@@ -4055,6 +4357,66 @@ export interface components {
                 onboarding_id: string;
                 reason?: string | null;
                 status: components["schemas"]["ReviewStatus"];
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_Strategy: {
+            items: {
+                approved_by: string | null;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                id: string;
+                /** Format: int64 */
+                login: number;
+                name: string;
+                /** @description The provider: a client, whose trading account `login` is copied. */
+                provider_client_id: string;
+                status: components["schemas"]["StrategyStatus"];
+                /** @description Why the status last changed (a suspension's, a reinstatement's reason). */
+                status_reason: string | null;
+                terms: components["schemas"]["StrategyTerms"];
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_Subscription: {
+            items: {
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                ended_at: string | null;
+                equity_at_start: string;
+                /** @description The subscription fee paid in advance for 30 days, and when. */
+                fee_paid: string;
+                /** Format: date-time */
+                fee_paid_at: string;
+                /** @description What an early exit refunded of it. */
+                fee_refunded: string | null;
+                follower_client_id: string;
+                id: string;
+                /**
+                 * Format: int64
+                 * @description The follower's trading account that copies.
+                 */
+                login: number;
+                /** @description A loss from `equity_at_start` at which copying stops (the follower is detached). */
+                max_loss: string | null;
+                provider_client_id: string;
+                sizing: components["schemas"]["Sizing"];
+                status: components["schemas"]["SubscriptionStatus"];
+                strategy_id: string;
+                /** Format: date-time */
+                updated_at: string;
             }[];
             next: string | null;
         };
@@ -4603,6 +4965,26 @@ export interface components {
             /** Format: date-time */
             started_at: string;
         };
+        /** @description A provider's deal as copying reads it. */
+        ProviderDeal: {
+            /** Format: int64 */
+            deal: number;
+            /** @enum {string} */
+            kind: "open";
+            /** Format: int64 */
+            position: number;
+            side: components["schemas"]["CopySide"];
+            symbol: string;
+            volume: string;
+        } | {
+            /** Format: int64 */
+            deal: number;
+            /** @enum {string} */
+            kind: "close";
+            /** Format: int64 */
+            position: number;
+            volume: string;
+        };
         /** @description A payment provider (PSP) and what it accepts. */
         ProviderDescriptor: {
             /** @description With `allowed_country_groups`, the only countries served; both empty: every country. */
@@ -5087,6 +5469,39 @@ export interface components {
             /** @description Why (an incident reference), kept in the audit trail. */
             note: string;
         };
+        /**
+         * @description Why a deal was not copied at the size the mode asked, or at all.
+         * @enum {string}
+         */
+        SizeNote: "below_minimum_volume" | "clamped_to_maximum" | "provider_without_money" | "follower_without_money";
+        /**
+         * @description A subscription's sizing mode, as the API and `brokeros copy size` take it:
+         *     `{"mode": "fixed_lot", "lots": "0.10"}`, `{"mode": "multiplier", "factor": "0.5"}`,
+         *     `{"mode": "balance"}`, `{"mode": "equity"}`, `{"mode": "balance_ratio", "ratio": "2"}`.
+         */
+        Sizing: {
+            lots: string;
+            /** @enum {string} */
+            mode: "fixed_lot";
+        } | {
+            factor: string;
+            /** @enum {string} */
+            mode: "multiplier";
+        } | {
+            /** @enum {string} */
+            mode: "balance";
+        } | {
+            /** @enum {string} */
+            mode: "equity";
+        } | {
+            /** @enum {string} */
+            mode: "balance_ratio";
+            ratio: string;
+        };
+        /** @description Why a deal was not copied. */
+        Skip: {
+            size: components["schemas"]["SizeNote"];
+        } | "paused" | "detached" | "not_held" | "close_below_minimum";
         /** @enum {string} */
         SourceOfFunds: "salary" | "savings" | "business" | "investments" | "inheritance" | "crypto" | "other";
         /**
@@ -5140,6 +5555,40 @@ export interface components {
             /** @description The period the leg counts in (its statement's). */
             period: components["schemas"]["Period"];
         };
+        Strategy: {
+            approved_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            id: string;
+            /** Format: int64 */
+            login: number;
+            name: string;
+            /** @description The provider: a client, whose trading account `login` is copied. */
+            provider_client_id: string;
+            status: components["schemas"]["StrategyStatus"];
+            /** @description Why the status last changed (a suspension's, a reinstatement's reason). */
+            status_reason: string | null;
+            terms: components["schemas"]["StrategyTerms"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A suspension's or reinstatement's reason. */
+        StrategyReason: {
+            reason: string;
+        };
+        /** @enum {string} */
+        StrategyStatus: "pending_approval" | "active" | "suspended";
+        /** @description A strategy's terms, as its provider offers them. */
+        StrategyTerms: {
+            currency: string;
+            /** @description A follower's equity below which they cannot subscribe. */
+            min_follower_equity?: string;
+            /** @description Percent of each follower's new gain above their high-water mark. */
+            performance_fee?: string;
+            /** @description Per 30 days, paid in advance. */
+            subscription_fee?: string;
+        };
         SubjectName: {
             person: {
                 first_name: string;
@@ -5151,6 +5600,51 @@ export interface components {
                 company_name: string;
             };
         };
+        Subscription: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            ended_at: string | null;
+            equity_at_start: string;
+            /** @description The subscription fee paid in advance for 30 days, and when. */
+            fee_paid: string;
+            /** Format: date-time */
+            fee_paid_at: string;
+            /** @description What an early exit refunded of it. */
+            fee_refunded: string | null;
+            follower_client_id: string;
+            id: string;
+            /**
+             * Format: int64
+             * @description The follower's trading account that copies.
+             */
+            login: number;
+            /** @description A loss from `equity_at_start` at which copying stops (the follower is detached). */
+            max_loss: string | null;
+            provider_client_id: string;
+            sizing: components["schemas"]["Sizing"];
+            status: components["schemas"]["SubscriptionStatus"];
+            strategy_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A change of a subscription. */
+        SubscriptionChange: {
+            /** @enum {string} */
+            action: "change_sizing";
+            sizing: components["schemas"]["Sizing"];
+        } | {
+            /** @enum {string} */
+            action: "pause";
+        } | {
+            /** @enum {string} */
+            action: "resume";
+        } | {
+            /** @enum {string} */
+            action: "unsubscribe";
+        };
+        /** @enum {string} */
+        SubscriptionStatus: "active" | "paused" | "detached" | "ended";
         /**
          * @description A follow-up task on a lead. Notes and every other change appear on the lead's timeline,
          *     which is the lead's audit stream; a task has its own state because it gets done later.
@@ -5619,7 +6113,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type. With `entity_id`: that entity's stream; with `day` alone: that day's events of this type only. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description A UTC day, `YYYY-MM-DD`: that day's events in time order (with an entity: its events of that day). */
@@ -5656,7 +6150,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type (with `entity_id`): its whole stream. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description The first UTC day, `YYYY-MM-DD` (without an entity). */
@@ -7099,6 +7593,427 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContestVersion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    copy_strategies: {
+        parameters: {
+            query?: {
+                status?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    propose_copy_strategy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewStrategy"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description the caller is no client, or the account is not theirs */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    my_copy_strategies: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description the caller is no client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    copy_strategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approve_copy_strategy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    copy_followers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reinstate_copy_strategy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyReason"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    suspend_copy_strategy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyReason"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    subscribe_to_strategy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSubscription"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description the caller is no client, the account is not theirs, or the strategy is unknown */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    my_copy_subscriptions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            /** @description the caller is no client */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    change_copy_subscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    copied_trades: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CopiedTrade"];
                 };
             };
             400: components["responses"]["BadRequest"];

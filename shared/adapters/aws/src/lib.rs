@@ -229,6 +229,59 @@ pub async fn run_commission_accrual(services: Services) -> Result<(), Error> {
     .await
 }
 
+/// The most reader batches one scheduled invocation of `copy-trading` writes per server.
+const COPY_BATCHES_PER_INVOCATION: u32 = 20;
+
+/// The copy trading function, with two event sources: the copy queue (SQS FIFO, message group
+/// = follower), whose messages each copy one provider deal for one follower (partial batch
+/// failures, so only failed messages come back, then to the dead-letter queue); and a
+/// schedule, whose invocations read the configured platform servers' new deals and fan them
+/// out on that queue.
+pub async fn run_copy_trading(services: Services) -> Result<(), Error> {
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            async move {
+                let answered = if event.payload.get("Records").is_some() {
+                    queue::handle_sqs_event(&event.payload, |message| {
+                        let services = services.clone();
+                        let body = message.body.clone();
+                        async move {
+                            brokeros_copy::copying::copy_one(&services.copy, &body).await?;
+                            Ok::<(), brokeros_kernel::Error>(())
+                        }
+                    })
+                    .await
+                    .map_err(|e| LambdaError(brokeros_kernel::Error::from(e)))
+                } else {
+                    brokeros_copy::copying::fan_out_servers(
+                        &services.copy,
+                        &services.config.ib.platform_servers,
+                        COPY_BATCHES_PER_INVOCATION,
+                    )
+                    .await
+                    .map(|pass| {
+                        serde_json::json!({
+                            "batches": pass.batches,
+                            "deals": pass.deals,
+                            "messages": pass.messages,
+                            "raced": pass.raced,
+                        })
+                    })
+                    .map_err(LambdaError)
+                };
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                answered
+            }
+        },
+    ))
+    .await
+}
+
 /// Runs outage detection once per invocation (a schedule's target) and answers the providers
 /// whose health changed and what became of the pending internal transfers it resumed; then, when the function names state machines to watch
 /// ([`sweep::WATCHED_MACHINES_ENV`]), publishes their running executions and the oldest one's age.

@@ -212,6 +212,56 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
     }
 }
 
+/// What a reader's pass did: the batches it committed, the deals of copied strategies and the
+/// messages it sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReaderPass {
+    pub batches: u32,
+    pub deals: u32,
+    pub messages: u32,
+    pub raced: u32,
+}
+
+impl ReaderPass {
+    pub fn did_work(&self) -> bool {
+        self.messages + self.raced > 0
+    }
+}
+
+/// The reader's pass over `servers` (what `serve` runs on a schedule, and the AWS reader
+/// function on its own): each server's history fanned out batch by batch until it is caught
+/// up, at most `max_batches` batches per server.
+///
+/// Errors: as [`fan_out_next_batch`].
+pub async fn fan_out_servers(
+    services: &Services,
+    servers: &[String],
+    max_batches: u32,
+) -> Result<ReaderPass> {
+    let mut pass = ReaderPass::default();
+    for server in servers {
+        for _ in 0..max_batches {
+            match fan_out_next_batch(services, server, MAX_CHANGES_PER_BATCH).await? {
+                FanOut::CaughtUp => break,
+                FanOut::Raced => pass.raced += 1,
+                FanOut::Sent {
+                    deals,
+                    messages,
+                    has_more,
+                } => {
+                    pass.batches += 1;
+                    pass.deals += deals;
+                    pass.messages += messages;
+                    if !has_more {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
 /// What [`copy_one`] did with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Copy {

@@ -11,6 +11,7 @@ use brokeros_kernel::{Answer, Error, Result, normalize, user_ctx};
 use brokeros_onboarding::model::Client;
 use brokeros_store::Index;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::model::{Strategy, StrategyStatus, StrategyTerms};
 use crate::{Services, keys, repo};
@@ -21,7 +22,7 @@ pub const MAX_NAME_CHARS: usize = 80;
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// A proposal: `{"strategy_id"?, "name", "login", "terms"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStrategy {
     #[serde(default)]
@@ -32,7 +33,8 @@ pub struct NewStrategy {
 }
 
 /// A suspension's or reinstatement's reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = StrategyReason)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     pub reason: String,
@@ -220,6 +222,50 @@ pub async fn govern(
             Ok((Answer::done(&strategy), changes))
         })
     })
+    .await
+}
+
+/// Suspends a strategy, with a reason (admin): its deals are no longer copied.
+pub async fn suspend(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: Reason,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Answer> {
+    let action = Governance::Suspend;
+    govern(
+        services,
+        principal,
+        id,
+        action,
+        Some(body),
+        key,
+        correlation_id,
+    )
+    .await
+}
+
+/// Reinstates a suspended strategy, with a reason (admin).
+pub async fn reinstate(
+    services: &Services,
+    principal: &Principal,
+    id: &str,
+    body: Reason,
+    key: Option<&IdempotencyKey>,
+    correlation_id: &str,
+) -> Result<Answer> {
+    let action = Governance::Reinstate;
+    govern(
+        services,
+        principal,
+        id,
+        action,
+        Some(body),
+        key,
+        correlation_id,
+    )
     .await
 }
 

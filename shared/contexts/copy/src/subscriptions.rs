@@ -16,6 +16,7 @@ use brokeros_store::Index;
 use brokeros_trading::platform_error;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::model::{
     Application, CopiedTrade, Sizing, Strategy, Subscription, SubscriptionStatus,
@@ -26,7 +27,7 @@ use crate::{Services, keys, repo};
 
 /// A subscription request: `{"subscription_id"?, "strategy_id", "login", "sizing",
 /// "max_loss"?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
     #[serde(default)]
@@ -39,7 +40,8 @@ pub struct NewSubscription {
 }
 
 /// A change of a subscription.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = SubscriptionChange)]
 #[serde(rename_all = "snake_case", tag = "action", deny_unknown_fields)]
 pub enum Change {
     /// `{"action": "change_sizing", "sizing": {...}}`

@@ -5,10 +5,11 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::copier::{Outcome, ProviderDeal, Side, Skip};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyStatus {
     Opened,
@@ -18,7 +19,7 @@ pub enum CopyStatus {
 }
 
 /// The follower's deal that copied the provider's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CopiedFill {
     pub deal: u64,
     pub position_id: u64,
@@ -29,7 +30,7 @@ pub struct CopiedFill {
     pub executed_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CopiedTrade {
     /// `<subscription>:<provider deal>`.
     pub id: String,
@@ -42,12 +43,17 @@ pub struct CopiedTrade {
     pub provider_time_msc: i64,
     pub status: CopyStatus,
     /// Why it was skipped (the copier's reason) or failed (the platform's refusal).
+    #[schema(required)]
     pub skipped: Option<Skip>,
+    #[schema(required)]
     pub failure: Option<String>,
     /// What the copier asked for (the volume, for an open or a close).
+    #[schema(required)]
     pub volume: Option<Decimal>,
+    #[schema(required)]
     pub fill: Option<CopiedFill>,
     /// The fill's time less the provider's deal time.
+    #[schema(required)]
     pub delay_ms: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,

@@ -4,12 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use brokeros_kernel::{Error, Result};
 
 use super::terms::StrategyTerms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyStatus {
     PendingApproval,
@@ -27,7 +28,7 @@ impl StrategyStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Strategy {
     pub id: String,
     pub name: String,
@@ -38,8 +39,10 @@ pub struct Strategy {
     pub status: StrategyStatus,
     /// Why the status last changed (a suspension's, a reinstatement's reason).
     #[serde(default)]
+    #[schema(required)]
     pub status_reason: Option<String>,
     #[serde(default)]
+    #[schema(required)]
     pub approved_by: Option<String>,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use brokeros_kernel::{Error, Result};
 
@@ -16,7 +17,7 @@ use super::copier::{Copied, Follower, Side};
 use super::sizing::Sizing;
 use super::terms::{StrategyTerms, subscription_refund};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     Active,
@@ -39,7 +40,7 @@ impl SubscriptionStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Subscription {
     pub id: String,
     pub strategy_id: String,
@@ -49,6 +50,7 @@ pub struct Subscription {
     pub login: u64,
     pub sizing: Sizing,
     /// A loss from `equity_at_start` at which copying stops (the follower is detached).
+    #[schema(required)]
     pub max_loss: Option<Decimal>,
     pub equity_at_start: Decimal,
     pub status: SubscriptionStatus,
@@ -58,12 +60,14 @@ pub struct Subscription {
     pub fee_paid_at: OffsetDateTime,
     /// What an early exit refunded of it.
     #[serde(default)]
+    #[schema(required)]
     pub fee_refunded: Option<Decimal>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(required)]
     pub ended_at: Option<OffsetDateTime>,
 }
 
