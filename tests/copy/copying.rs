@@ -336,3 +336,54 @@ pub async fn a_follower_past_their_maximum_loss_is_detached(app: App) {
     );
     assert!(platform_trades(&app, login).await.is_empty());
 }
+
+pub async fn a_suspended_strategy_copies_no_open_but_still_its_closes(app: App) {
+    let (_, provider) = approved_strategy(&app, "cp-prov", "trend").await;
+    let (_, login) = following(
+        &app,
+        "cp-fol",
+        "2500",
+        "trend",
+        "sub-1",
+        json!({ "mode": "fixed_lot", "lots": "0.10" }),
+    )
+    .await;
+    fan_out(&app).await;
+    drain(&app).await;
+    let opened = app
+        .platform
+        .open_position(provider, "EURUSD", DealSide::Buy, d("1.00"), now_msc())
+        .await
+        .unwrap();
+    assert_eq!(fan_out(&app).await, 1);
+    drain(&app).await;
+    let reason = serde_json::from_value(json!({ "reason": "risk review" })).unwrap();
+    brokeros_copy::strategies::suspend(&app.services.copy, &admin(), "trend", reason, None, "c")
+        .await
+        .unwrap();
+    app.platform
+        .open_position(provider, "EURUSD", DealSide::Sell, d("1.00"), now_msc())
+        .await
+        .unwrap();
+    app.platform
+        .close_position(provider, opened.position_id, d("1.00"), now_msc())
+        .await
+        .unwrap();
+    assert_eq!(fan_out(&app).await, 1, "the close only");
+    drain(&app).await;
+    assert_eq!(
+        outcomes(&app, "sub-1").await,
+        [
+            (CopyStatus::Opened, Some(d("0.1")), None),
+            (CopyStatus::Closed, Some(d("0.1")), None)
+        ]
+    );
+    use DealEntry::{In, Out};
+    assert_eq!(
+        platform_trades(&app, login).await,
+        [
+            (In, DealSide::Buy, d("0.1")),
+            (Out, DealSide::Sell, d("0.1"))
+        ]
+    );
+}

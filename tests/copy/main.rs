@@ -24,4 +24,5 @@ brokeros_tests::scenarios! {
     every_provider_deal_yields_one_outcome_per_follower_however_often_it_is_delivered => new,
     a_follower_past_their_maximum_loss_is_detached => new,
     the_api_serves_each_role_its_own_and_refuses_the_rest => new,
+    a_suspended_strategy_copies_no_open_but_still_its_closes => new,
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::feed::CopyFeed;
 use crate::model::{
     CopiedFill, CopiedTrade, Figures, HeldPosition, Outcome, ProviderDeal, Side, Strategy,
-    Subscription, SubscriptionStatus, VolumeLimits, reached_max_loss,
+    StrategyStatus, Subscription, SubscriptionStatus, VolumeLimits, reached_max_loss,
 };
 use crate::{Services, repo};
 
@@ -104,8 +104,8 @@ fn copy_ctx(services: &Services, correlation_id: String) -> OpContext {
 }
 
 /// Reads the next page (up to `limit`, 1 to [`MAX_CHANGES_PER_BATCH`]) of `server`'s deal
-/// history after the reader's cursor, sends one message per deal of an active strategy and
-/// follower on its roster, and moves the cursor.
+/// history after the reader's cursor, sends one message per deal of an approved strategy and
+/// follower on its roster (of a suspended one, its closes only), and moves the cursor.
 ///
 /// Errors: `Validation` (`limit`), the platform's errors, the queue's, storage.
 pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -> Result<FanOut> {
@@ -139,7 +139,7 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
             continue;
         };
         let strategy = services.get::<Strategy>(&strategy_id).await?.entity;
-        if !strategy.is_copied() {
+        if strategy.status == StrategyStatus::PendingApproval {
             continue;
         }
         let roster = repo::roster(services, &strategy_id).await?;
@@ -156,6 +156,11 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
         let Some((strategy, roster, provider)) = copied.get(&deal.login) else {
             continue;
         };
+        // A suspended strategy opens nothing new for its followers, but its closes still close
+        // what they copied before, as a paused subscription's do.
+        if !strategy.is_copied() && matches!(provider_deal, ProviderDeal::Open { .. }) {
+            continue;
+        }
         deals += 1;
         for subscription in services
             .find_many::<Subscription>(roster.iter().map(String::as_str))
