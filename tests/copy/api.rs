@@ -79,6 +79,7 @@ pub async fn the_api_serves_each_role_its_own_and_refuses_the_rest(app: App) {
     );
     assert_eq!(app.counts().await, before, "nothing written");
 
+    wallet_holds(&app, &follower, "100.00").await;
     let subscribe = json!({ "subscription_id": "sub-1", "strategy_id": "trend", "login": login,
                             "sizing": { "mode": "multiplier", "factor": "0.5" } });
     let (status, body) = app

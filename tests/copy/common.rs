@@ -54,6 +54,25 @@ pub async fn funded(app: &App, user: &str, funds: &str) -> (Person, u64) {
     (person, login)
 }
 
+/// Credits `amount` USD to the client's wallet (what the subscription fee is paid from).
+pub async fn wallet_holds(app: &App, person: &Person, amount: &str) {
+    let deposit = format!("dep-{}", person.user);
+    app.credit_wallet(&person.client_id, &deposit, amount).await;
+}
+
+/// The client's USD wallet's available money.
+pub async fn wallet(app: &App, person: &Person) -> Decimal {
+    let account = brokeros_ledger::model::AccountId::client_wallet(
+        &person.client_id,
+        brokeros_kernel::money::Currency::parse("currency", "USD").unwrap(),
+    )
+    .unwrap();
+    brokeros_ledger::balance(&app.services.core, &account)
+        .await
+        .unwrap()
+        .available
+}
+
 pub fn terms() -> Value {
     json!({ "currency": "USD", "performance_fee": "20", "subscription_fee": "30.00",
             "min_follower_equity": "10" })
@@ -101,6 +120,7 @@ pub async fn following(
     sizing: Value,
 ) -> (Person, u64) {
     let (follower, login) = funded(app, user, funds).await;
+    wallet_holds(app, &follower, "100.00").await;
     subscribe(
         &app.services.copy,
         &client(&follower),

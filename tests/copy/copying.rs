@@ -288,6 +288,7 @@ pub async fn every_provider_deal_yields_one_outcome_per_follower_however_often_i
 pub async fn a_follower_past_their_maximum_loss_is_detached(app: App) {
     let (_, provider) = approved_strategy(&app, "cp-prov", "trend").await;
     let (follower, login) = funded(&app, "cp-fol", "1000").await;
+    wallet_holds(&app, &follower, "100.00").await;
     let mut body = subscription(
         "sub-1",
         "trend",

@@ -143,6 +143,8 @@ pub async fn subscriptions_change_pause_resume_and_end_with_a_pro_rata_refund(ap
     }
     let (follower, _) = &people[0];
     let me = client(follower);
+    // The fee left the wallet for the broker's revenue, in the ledger.
+    assert_eq!(wallet(&app, follower).await, d("70.00"));
     let mine = my_subscriptions(s, &me, None, None).await.unwrap();
     assert_eq!(mine.items.len(), 1);
     assert_eq!(mine.items[0].fee_paid, d("30.00"));
@@ -188,6 +190,11 @@ pub async fn subscriptions_change_pause_resume_and_end_with_a_pro_rata_refund(ap
         .parse::<rust_decimal::Decimal>()
         .unwrap();
     assert!(refund <= d("30.00") && refund >= d("29.99"), "{refund}");
+    assert_eq!(
+        wallet(&app, follower).await,
+        d("70.00") + refund,
+        "refunded to the wallet"
+    );
     assert_eq!(
         app.audit_actions("copy_subscription", "sub-fixed").await,
         [
@@ -289,6 +296,9 @@ pub async fn requests_the_rules_refuse_write_nothing(app: App) {
     )
     .await;
     assert_refused(&app, before, below, "below_minimum_equity", None).await;
+    // A wallet without the subscription fee (30.00): refused by the ledger.
+    let short = subscribe(s, &me, sub(json!({ "mode": "equity" }), login), None, "c").await;
+    assert_refused(&app, before, short, "insufficient_funds", None).await;
     // A negative maximum loss; an unknown strategy; a strategy not approved.
     let mut negative = sub(json!({ "mode": "equity" }), login);
     negative.max_loss = Some(d("-1"));

@@ -4,14 +4,17 @@
 //! unsubscribe (refunded pro rata for the unused days). The provider sees their followers.
 //! Every change is one commit with its audit event; bad input writes nothing.
 //!
-//! The fee and its refund are recorded on the subscription (`fee_paid`, `fee_refunded`); they
-//! are not yet posted to the ledger.
+//! The fee is posted in the ledger from the follower's wallet to the broker's revenue (a wallet
+//! short of it refuses the subscription) and the refund back (`fee_paid` and `fee_refunded` on
+//! the subscription say how much); the provider's share is not paid out yet.
 
 use brokeros_kernel::changeset::Changeset;
 use brokeros_kernel::idempotency::{IdempotencyKey, chosen_id, execute};
+use brokeros_kernel::money::Currency;
 use brokeros_kernel::paging::Page;
 use brokeros_kernel::principal::{Principal, Role};
 use brokeros_kernel::{Answer, Error, Result, normalize, user_ctx};
+use brokeros_ledger::model::{AccountId, Transfer, TransferId};
 use brokeros_store::Index;
 use brokeros_trading::platform_error;
 use rust_decimal::Decimal;
@@ -157,10 +160,60 @@ pub async fn subscribe(
                 "copy.subscribed",
             )?;
             repo::stage_roster_entry(&mut changes, &strategy.id, body.login, id)?;
+            let fee = FeeTransfer::Charge.of(&subscription, &strategy.terms.currency)?;
+            stage_fee(services, &ctx, fee, subscription.fee_paid, &mut changes).await?;
             Ok((Answer::created(&subscription), changes))
         })
     })
     .await
+}
+
+/// The subscription fee's movements in the ledger: charged from the follower's wallet to the
+/// broker's revenue at subscription, the unused part refunded back on an early exit. The
+/// provider's share of the fees is not paid out yet.
+#[derive(Debug, Clone, Copy)]
+enum FeeTransfer {
+    Charge,
+    Refund,
+}
+
+impl FeeTransfer {
+    /// The ledger transfer for `subscription` (idempotent by its id) as a function of the
+    /// amount, wallet and revenue in the strategy's currency.
+    fn of(
+        self,
+        subscription: &Subscription,
+        currency: &str,
+    ) -> Result<impl Fn(Decimal) -> Transfer + use<>> {
+        let currency = Currency::parse("currency", currency)?;
+        let wallet = AccountId::client_wallet(&subscription.follower_client_id, currency)?;
+        let revenue = AccountId::broker_revenue(currency);
+        let (id, from, to, what) = match self {
+            FeeTransfer::Charge => ("copy-fee", wallet, revenue, "fee"),
+            FeeTransfer::Refund => ("copy-refund", revenue, wallet, "fee refund"),
+        };
+        let id = TransferId::new("transfer_id", &format!("{id}:{}", subscription.id))?;
+        let memo = format!(
+            "copy strategy {} subscription {what}",
+            subscription.strategy_id
+        );
+        Ok(move |amount| Transfer::between(id.clone(), from.clone(), to.clone(), amount, &memo))
+    }
+}
+
+/// Stages `transfer` of `amount` into `changes` when there is anything to move. A wallet short
+/// of it refuses the whole use case, nothing written.
+async fn stage_fee(
+    services: &Services,
+    ctx: &brokeros_kernel::OpContext,
+    transfer: impl Fn(Decimal) -> Transfer,
+    amount: Decimal,
+    changes: &mut Changeset,
+) -> Result<()> {
+    if amount > Decimal::ZERO {
+        brokeros_ledger::stage(services, ctx, &transfer(amount).into(), changes).await?;
+    }
+    Ok(())
 }
 
 /// The subscription `id` as its follower sees it (others: not found).
@@ -222,7 +275,10 @@ pub async fn change(
                 }
                 Change::Unsubscribe => {
                     let strategy = services.get::<Strategy>(&subscription.strategy_id).await?;
-                    subscription.end(&strategy.entity.terms, ctx.now)?;
+                    let terms = &strategy.entity.terms;
+                    let refund = subscription.end(terms, ctx.now)?;
+                    let transfer = FeeTransfer::Refund.of(&subscription, &terms.currency)?;
+                    stage_fee(services, &ctx, transfer, refund, &mut changes).await?;
                     repo::stage_roster_exit(
                         &mut changes,
                         &subscription.strategy_id,
