@@ -225,7 +225,7 @@ pub async fn govern(
     .await
 }
 
-/// Suspends a strategy, with a reason (admin): its deals are no longer copied.
+/// Suspends a strategy, with a reason (admin): its opens are no longer copied (its closes are).
 pub async fn suspend(
     services: &Services,
     principal: &Principal,
