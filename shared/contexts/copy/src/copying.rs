@@ -422,14 +422,14 @@ async fn try_copy(services: &Services, message: &CopyMessage) -> Result<Option<C
                 }
                 Err(e) if retryable(&e) => return Err(platform_error(e)),
                 Err(e) => {
-                    // The follower holds what they held before: only the deal is seen.
+                    // The follower holds what they held before; the record says the deal is
+                    // seen.
                     follower.positions = state.positions.clone();
                     (None, Some(e.to_string()))
                 }
             }
         }
     };
-    state.seen = follower.seen;
     state.positions = follower.positions;
     let record = CopiedTrade::of(
         &subscription,

@@ -1,8 +1,8 @@
 //! A subscription: a follower's trading account copying a strategy under a sizing mode, with
 //! an optional maximum loss that detaches it, and the subscription fee it paid (refunded pro
-//! rata when it leaves early). Its copying state (the deals seen, the positions held for the
-//! provider's) is [`CopyState`], kept apart from the audited record because every deal moves
-//! it; [`Subscription::follower`] joins the two into the copier's [`Follower`].
+//! rata when it leaves early). Its copying state (the positions held for the provider's) is
+//! [`CopyState`], kept apart from the audited record because every deal moves it;
+//! [`Subscription::follower`] joins the two into the copier's [`Follower`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,10 +79,12 @@ pub struct HeldPosition {
 }
 
 /// A subscription's copying state: what the copier keeps between deals, and the follower's
-/// platform positions by the provider position they copy.
+/// platform positions by the provider position they copy. The deals already seen are not kept
+/// here: each one's copied-trade record, created in the same commit, says so by key, and this
+/// state stays as small as the open positions (a set of every deal ever seen would outgrow a
+/// store item).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyState {
-    pub seen: BTreeSet<u64>,
     pub positions: BTreeMap<u64, Copied>,
     pub held: BTreeMap<u64, HeldPosition>,
 }
@@ -99,13 +101,14 @@ fn not_in(subscription: &Subscription, action: &str) -> Error {
 }
 
 impl Subscription {
-    /// The copier for this subscription's settings over `state`.
+    /// The copier for this subscription's settings over `state`, for one deal not seen before
+    /// (the caller knows it by the deal's record).
     pub fn follower(&self, state: &CopyState) -> Follower {
         Follower {
             sizing: self.sizing.clone(),
             paused: self.status == SubscriptionStatus::Paused,
             detached: self.status == SubscriptionStatus::Detached,
-            seen: state.seen.clone(),
+            seen: BTreeSet::new(),
             positions: state.positions.clone(),
         }
     }
