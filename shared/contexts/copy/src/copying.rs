@@ -103,6 +103,14 @@ fn copy_ctx(services: &Services, correlation_id: String) -> OpContext {
     }
 }
 
+/// A strategy's account as one batch of the reader copies it: the strategy, its followers
+/// (login, subscription) and the provider's money when the batch was read.
+struct CopiedAccount {
+    strategy: Strategy,
+    roster: Vec<(u64, String)>,
+    provider: AccountState,
+}
+
 /// Reads the next page (up to `limit`, 1 to [`MAX_CHANGES_PER_BATCH`]) of `server`'s deal
 /// history after the reader's cursor, sends one message per deal of an approved strategy and
 /// follower on its roster (of a suspended one, its closes only), and moves the cursor.
@@ -133,7 +141,7 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
         .filter_map(|c| provider_deal(&c.deal).map(|d| (&c.deal, d)))
         .collect();
     let logins: BTreeSet<u64> = booked.iter().map(|(deal, _)| deal.login).collect();
-    let mut copied: BTreeMap<u64, (Strategy, Vec<String>, AccountState)> = BTreeMap::new();
+    let mut copied: BTreeMap<u64, CopiedAccount> = BTreeMap::new();
     for login in logins {
         let Some(strategy_id) = repo::strategy_of_login(services, login).await? else {
             continue;
@@ -148,12 +156,24 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
             .account_state(login)
             .await
             .map_err(platform_error)?;
-        copied.insert(login, (strategy, roster, provider));
+        copied.insert(
+            login,
+            CopiedAccount {
+                strategy,
+                roster,
+                provider,
+            },
+        );
     }
     let mut deals = 0;
     let mut messages = 0;
     for (deal, provider_deal) in &booked {
-        let Some((strategy, roster, provider)) = copied.get(&deal.login) else {
+        let Some(CopiedAccount {
+            strategy,
+            roster,
+            provider,
+        }) = copied.get(&deal.login)
+        else {
             continue;
         };
         // A suspended strategy opens nothing new for its followers, but its closes still close
@@ -162,15 +182,11 @@ pub async fn fan_out_next_batch(services: &Services, server: &str, limit: u32) -
             continue;
         }
         deals += 1;
-        for subscription in services
-            .find_many::<Subscription>(roster.iter().map(String::as_str))
-            .await?
-        {
-            let subscription = subscription.entity;
+        for (login, subscription_id) in roster {
             let message = CopyMessage {
                 strategy_id: strategy.id.clone(),
-                subscription_id: subscription.id.clone(),
-                login: subscription.login,
+                subscription_id: subscription_id.clone(),
+                login: *login,
                 symbol: deal.symbol.clone(),
                 deal: provider_deal.clone(),
                 provider_time_msc: deal.time_msc,

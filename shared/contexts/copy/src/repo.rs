@@ -193,9 +193,10 @@ pub(crate) async fn roster_entry(
         .transpose()
 }
 
-/// Every subscription on `strategy_id`'s roster, read from the table page by page.
-pub(crate) async fn roster(core: &Core, strategy_id: &str) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
+/// Every (following login, subscription) on `strategy_id`'s roster, read from the table page
+/// by page.
+pub(crate) async fn roster(core: &Core, strategy_id: &str) -> Result<Vec<(u64, String)>> {
+    let mut entries = Vec::new();
     let mut after = None;
     loop {
         let query = Query::new(Table::Main, None, keys::roster(strategy_id))
@@ -203,11 +204,14 @@ pub(crate) async fn roster(core: &Core, strategy_id: &str) -> Result<Vec<String>
             .after(after);
         let page = core.store.query(query).await.map_err(store_error)?;
         for item in &page.items {
-            ids.push(decode::<Marker>(item)?.id);
+            let login = item.key.sk.parse::<u64>().map_err(|_| {
+                Error::Internal(format!("roster entry {} names no login", item.key.sk))
+            })?;
+            entries.push((login, decode::<Marker>(item)?.id));
         }
         match page.next {
             Some(next) => after = Some(next),
-            None => return Ok(ids),
+            None => return Ok(entries),
         }
     }
 }
