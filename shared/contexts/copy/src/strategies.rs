@@ -225,49 +225,35 @@ pub async fn govern(
     .await
 }
 
-/// Suspends a strategy, with a reason (admin): its opens are no longer copied (its closes are).
-pub async fn suspend(
-    services: &Services,
-    principal: &Principal,
-    id: &str,
-    body: Reason,
-    key: Option<&IdempotencyKey>,
-    correlation_id: &str,
-) -> Result<Answer> {
-    let action = Governance::Suspend;
-    govern(
-        services,
-        principal,
-        id,
-        action,
-        Some(body),
-        key,
-        correlation_id,
-    )
-    .await
+/// A governance action with a reason as a use case of its own (what the API's routes call).
+macro_rules! governed_with_reason {
+    ($(#[$doc:meta])* $name:ident, $action:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            services: &Services,
+            principal: &Principal,
+            id: &str,
+            body: Reason,
+            key: Option<&IdempotencyKey>,
+            correlation_id: &str,
+        ) -> Result<Answer> {
+            let reason = Some(body);
+            govern(services, principal, id, $action, reason, key, correlation_id).await
+        }
+    };
 }
 
-/// Reinstates a suspended strategy, with a reason (admin).
-pub async fn reinstate(
-    services: &Services,
-    principal: &Principal,
-    id: &str,
-    body: Reason,
-    key: Option<&IdempotencyKey>,
-    correlation_id: &str,
-) -> Result<Answer> {
-    let action = Governance::Reinstate;
-    govern(
-        services,
-        principal,
-        id,
-        action,
-        Some(body),
-        key,
-        correlation_id,
-    )
-    .await
-}
+governed_with_reason!(
+    /// Suspends a strategy, with a reason (admin): its opens are no longer copied (its closes
+    /// are).
+    suspend,
+    Governance::Suspend
+);
+governed_with_reason!(
+    /// Reinstates a suspended strategy, with a reason (admin).
+    reinstate,
+    Governance::Reinstate
+);
 
 /// One strategy: its provider sees their own, admins any, clients an active one (others: not
 /// found).
