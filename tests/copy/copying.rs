@@ -388,3 +388,45 @@ pub async fn a_suspended_strategy_copies_no_open_but_still_its_closes(app: App) 
         ]
     );
 }
+
+pub async fn a_reversal_closes_the_followers_copy(app: App) {
+    let (_, provider) = approved_strategy(&app, "cp-prov", "trend").await;
+    let (_, login) = following(
+        &app,
+        "cp-fol",
+        "2500",
+        "trend",
+        "sub-1",
+        json!({ "mode": "multiplier", "factor": "0.5" }),
+    )
+    .await;
+    fan_out(&app).await;
+    drain(&app).await;
+    let opened = app
+        .platform
+        .open_position(provider, "EURUSD", DealSide::Buy, d("1.00"), now_msc())
+        .await
+        .unwrap();
+    // 1.50 against a 1.00 buy: the buy closes, a 0.50 sell opens under the same position.
+    app.platform
+        .reverse_position(provider, opened.position_id, d("1.50"), now_msc())
+        .await
+        .unwrap();
+    assert_eq!(fan_out(&app).await, 2);
+    drain(&app).await;
+    assert_eq!(
+        outcomes(&app, "sub-1").await,
+        [
+            (CopyStatus::Opened, Some(d("0.5")), None),
+            (CopyStatus::Closed, Some(d("0.5")), None)
+        ]
+    );
+    use DealEntry::{In, Out};
+    assert_eq!(
+        platform_trades(&app, login).await,
+        [
+            (In, DealSide::Buy, d("0.5")),
+            (Out, DealSide::Sell, d("0.5"))
+        ]
+    );
+}

@@ -25,4 +25,5 @@ brokeros_tests::scenarios! {
     a_follower_past_their_maximum_loss_is_detached => new,
     the_api_serves_each_role_its_own_and_refuses_the_rest => new,
     a_suspended_strategy_copies_no_open_but_still_its_closes => new,
+    a_reversal_closes_the_followers_copy => new,
 }

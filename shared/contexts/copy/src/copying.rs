@@ -71,7 +71,9 @@ pub enum FanOut {
 
 /// The provider deal a history change is, when copying follows it: a trade booked (not a
 /// correction or cancellation, which no follower order can follow), opening or closing (part
-/// of) a position. Reversals are not copied.
+/// of) a position. A reversal closes the followers' copies of the position (its volume covers
+/// all of it); the opposite position it opens with the rest is not copied, since one deal
+/// gives each follower one outcome.
 pub fn provider_deal(deal: &PlatformDeal) -> Option<ProviderDeal> {
     let side = match deal.action {
         DealAction::Buy => Side::Buy,
@@ -86,12 +88,11 @@ pub fn provider_deal(deal: &PlatformDeal) -> Option<ProviderDeal> {
             side,
             volume: deal.volume,
         }),
-        DealEntry::Out | DealEntry::OutBy => Some(ProviderDeal::Close {
+        DealEntry::Out | DealEntry::OutBy | DealEntry::InOut => Some(ProviderDeal::Close {
             deal: deal.deal,
             position: deal.position_id,
             volume: deal.volume,
         }),
-        DealEntry::InOut => None,
     }
 }
 
