@@ -307,6 +307,12 @@ const PAMM_ROLLOVER_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 const COMMISSION_PAYOUT_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How often `serve` resumes the transfers pending past `transfers::RESUME_AFTER`.
 const TRANSFER_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often `serve` reads provider deals and copies them (the copy-reader function's schedule
+/// in AWS is every minute; the copy queue's consumer there is the SQS event source), and the
+/// most reader batches per server and queue receives one pass makes.
+const COPY_TRADING_EVERY: Duration = Duration::from_secs(1);
+const COPY_BATCHES_PER_PASS: u32 = 20;
+const COPY_RECEIVES_PER_PASS: u32 = 100;
 
 async fn list_outbox(
     data_dir: local::DataDir,
@@ -394,8 +400,8 @@ async fn repeat<T, F, Fut>(
 
 /// The schedules of `serve`: commission payouts (each kind of period whose next period has
 /// ended gets its payout workflow), contest scoring (a run of each running contest, the final
-/// run of each that has ended), PAMM rollovers (each offer's due one), and the transfers
-/// nobody resumed.
+/// run of each that has ended), PAMM rollovers (each offer's due one), copy trading (provider
+/// deals fanned out and copied), and the transfers nobody resumed.
 fn spawn_schedules(services: &brokeros_app::Services) {
     let ib = services.ib.clone();
     tokio::spawn(repeat(
@@ -427,6 +433,16 @@ fn spawn_schedules(services: &brokeros_app::Services) {
             async move { brokeros_pamm::tasks::start_scheduled(&pamm).await }
         },
     ));
+    let all = services.clone();
+    tokio::spawn(repeat(
+        COPY_TRADING_EVERY,
+        "provider deals copied",
+        |pass: &CopyPass| pass.read.did_work() || pass.copied + pass.failed > 0,
+        move || {
+            let all = all.clone();
+            async move { copy_trading_pass(&all).await }
+        },
+    ));
     let payments = services.payments.clone();
     tokio::spawn(repeat(
         TRANSFER_SWEEP_EVERY,
@@ -440,6 +456,55 @@ fn spawn_schedules(services: &brokeros_app::Services) {
             }
         },
     ));
+}
+
+/// What one copy trading pass of `serve` did: the reader's fan-out, then the copy queue's
+/// messages handled (each one follower's copy of one provider deal) and those left to retry.
+#[derive(Debug, Default)]
+struct CopyPass {
+    read: brokeros_copy::copying::ReaderPass,
+    copied: u32,
+    failed: u32,
+}
+
+/// The reader over the configured platform servers, then the copy queue drained through
+/// `copy_one` (in order per follower; a failed message comes back, then to the dead letters).
+async fn copy_trading_pass(services: &brokeros_app::Services) -> brokeros_kernel::Result<CopyPass> {
+    let servers = &services.config.ib.platform_servers;
+    let read =
+        brokeros_copy::copying::fan_out_servers(&services.copy, servers, COPY_BATCHES_PER_PASS)
+            .await?;
+    let mut pass = CopyPass {
+        read,
+        ..CopyPass::default()
+    };
+    for _ in 0..COPY_RECEIVES_PER_PASS {
+        let handled = brokeros_payments::psp::queue::consume_once(
+            services.ports.copy_orders.as_ref(),
+            brokeros_payments::psp::queue::MAX_RECEIVE_BATCH,
+            |message| {
+                let body = message.body.clone();
+                let copy = services.copy.clone();
+                async move {
+                    brokeros_copy::copying::copy_one(&copy, &body)
+                        .await
+                        .map(drop)
+                }
+            },
+        )
+        .await?;
+        if handled.is_empty() {
+            break;
+        }
+        for (_, outcome) in &handled {
+            if outcome.is_done() {
+                pass.copied += 1;
+            } else {
+                pass.failed += 1;
+            }
+        }
+    }
+    Ok(pass)
 }
 
 /// The outbox relay of `serve`: a pass every `every` until the process stops.

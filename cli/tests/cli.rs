@@ -1908,3 +1908,87 @@ fn trades_booked_beside_a_running_serve_reach_a_contest_leaderboard_and_ib_earni
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn a_providers_trade_beside_a_running_serve_is_copied_to_its_followers() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let (mut server, addr) = spawn_serve(data);
+    // Each client registers themself (their portal user is bound to their client) and is
+    // onboarded to a trading account.
+    let mut people = Vec::new();
+    for (user, last, passport) in [
+        ("portal-prov", "Prov", "C01X00T71"),
+        ("portal-fixed", "Fixed", "C01X00T72"),
+        ("portal-mult", "Mult", "C01X00T73"),
+    ] {
+        let token = dev_token(data, "client", user);
+        let client_id = onboard_over_http(&addr, &token, "Ann", last, ("passport", passport));
+        let kyc = poll(&addr, &format!("/clients/{client_id}/kyc"), &token, |k| {
+            k["onboardings"][0]["account"]["login"].is_u64()
+        });
+        let login = kyc["onboardings"][0]["account"]["login"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{kyc}"));
+        people.push((token, login));
+    }
+    let (provider, provider_login) = &people[0];
+    let strategy = json!({ "strategy_id": "trend", "name": "Trend", "login": provider_login,
+        "terms": { "currency": "USD" } });
+    let (status, proposed) = api(&addr, "POST", "/copy/strategies", provider, Some(strategy));
+    assert_eq!(status, 201, "{proposed}");
+    let admin = dev_token(data, "admin", "admin-1");
+    let (status, approved) = api(
+        &addr,
+        "POST",
+        "/copy/strategies/trend/approve",
+        &admin,
+        None,
+    );
+    assert_eq!(status, 200, "{approved}");
+    for ((token, login), (id, sizing)) in people[1..].iter().zip([
+        ("sub-fixed", json!({ "mode": "fixed_lot", "lots": "0.10" })),
+        ("sub-mult", json!({ "mode": "multiplier", "factor": "0.5" })),
+    ]) {
+        let body = json!({ "subscription_id": id, "strategy_id": "trend", "login": login,
+            "sizing": sizing });
+        let (status, subscribed) = api(&addr, "POST", "/copy/subscriptions", token, Some(body));
+        assert_eq!(status, 201, "{subscribed}");
+    }
+
+    // The provider opens a lot in another process; serve's copy pass reads it and copies it.
+    let traded = brokeros(&[
+        "platform",
+        "trade",
+        "--login",
+        &provider_login.to_string(),
+        "--side",
+        "buy",
+        "--lots",
+        "1.00",
+        "--data-dir",
+        data,
+    ]);
+    assert!(
+        traded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&traded.stderr)
+    );
+    for ((token, _), (id, volume)) in people[1..]
+        .iter()
+        .zip([("sub-fixed", "0.1"), ("sub-mult", "0.5")])
+    {
+        let path = format!("/copy/subscriptions/{id}/trades");
+        let trades = poll(&addr, &path, token, |t| {
+            t["items"].as_array().is_some_and(|items| !items.is_empty())
+        });
+        let trade = &trades["items"][0];
+        assert_eq!(trade["status"], "opened", "{trades}");
+        let copied: Decimal = trade["volume"].as_str().unwrap().parse().unwrap();
+        assert_eq!(copied, volume.parse::<Decimal>().unwrap(), "{trades}");
+        assert!(trade["fill"]["deal"].is_u64(), "{trades}");
+    }
+    server.kill().unwrap();
+}

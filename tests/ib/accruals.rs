@@ -18,8 +18,9 @@ use brokeros_local::{DealCorrection, SIMULATED_SERVER, SimulatedFxRates};
 use brokeros_store::{Item, Table, WriteOp};
 use brokeros_trading::{
     AccountState, BalanceOperation, BalanceOperationKind, DealAction, DealChange, DealChangeKind,
-    DealChangesPage, DealCursor, DealEntry, DealScope, DealSide, DealsPage, Decimal, NewAccount,
-    OperationReceipt, PlatformDeal, TradingAccount, TradingError, TradingPlatform,
+    DealChangesPage, DealCursor, DealEntry, DealScope, DealSide, DealsPage, Decimal, Fill,
+    MarketOrder, NewAccount, OperationReceipt, PlatformDeal, SymbolSpec, TradingAccount,
+    TradingError, TradingPlatform,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -505,6 +506,13 @@ impl TradingPlatform for FixedFeed {
             next_cursor: Some(DealCursor::from_token(to.to_string())),
             has_more: to < self.0.len(),
         })
+    }
+    async fn symbol(&self, _: &str) -> Result<SymbolSpec, TradingError> {
+        unimplemented!("the property reads deals only")
+    }
+
+    async fn place_order(&self, _: MarketOrder) -> Result<Fill, TradingError> {
+        unimplemented!("the property reads deals only")
     }
 }
 

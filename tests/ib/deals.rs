@@ -19,8 +19,8 @@ use brokeros_store::{Item, Key, Page, Query, Store, StoreError, Table, WriteOp};
 use brokeros_tests::RecordingStore;
 use brokeros_trading::{
     AccountState, BalanceOperation, BalanceOperationKind, DealChange, DealChangeKind,
-    DealChangesPage, DealCursor, DealScope, DealSide, DealsPage, Decimal, NewAccount,
-    OperationReceipt, TradingAccount, TradingError, TradingPlatform,
+    DealChangesPage, DealCursor, DealScope, DealSide, DealsPage, Decimal, Fill, MarketOrder,
+    NewAccount, OperationReceipt, SymbolSpec, TradingAccount, TradingError, TradingPlatform,
 };
 
 /// 2026-03-02 12:00:00 UTC.
@@ -474,6 +474,13 @@ impl TradingPlatform for Redelivering {
         limit: u32,
     ) -> Result<DealChangesPage, TradingError> {
         self.0.deal_changes(server, None, limit).await
+    }
+    async fn symbol(&self, name: &str) -> Result<SymbolSpec, TradingError> {
+        self.0.symbol(name).await
+    }
+
+    async fn place_order(&self, order: MarketOrder) -> Result<Fill, TradingError> {
+        self.0.place_order(order).await
     }
 }
 

@@ -52,6 +52,10 @@ export const ENTITY_TYPES = {
   pamm_fund: 'PAMM fund',
   pamm_request: 'PAMM request',
   pamm_rollover: 'PAMM rollover',
+  copy_strategy: 'Copy strategy',
+  copy_subscription: 'Copy subscription',
+  copy_trade: 'Copied trade',
+  copy_feed: 'Copy deal feed',
 };
 
 /** Fields every change touches: shown in the event's time already. */

@@ -21,7 +21,7 @@ pub const READERS: [Role; 2] = [Role::Admin, Role::Compliance];
 pub const MAX_DOWNLOAD_BYTES: usize = 5 << 20;
 
 /// Every entity type that writes audit events (its `Entity::TYPE`), in the order of the contexts.
-pub const ENTITY_TYPES: [&str; 37] = [
+pub const ENTITY_TYPES: [&str; 41] = [
     <brokeros_crm::model::Lead as Entity>::TYPE,
     <brokeros_onboarding::model::Client as Entity>::TYPE,
     <brokeros_onboarding::model::Onboarding as Entity>::TYPE,
@@ -59,6 +59,10 @@ pub const ENTITY_TYPES: [&str; 37] = [
     <brokeros_pamm::model::cycle::FundState as Entity>::TYPE,
     <brokeros_pamm::model::request::InvestorRequest as Entity>::TYPE,
     <brokeros_pamm::model::cycle::RolloverRecord as Entity>::TYPE,
+    <brokeros_copy::model::Strategy as Entity>::TYPE,
+    <brokeros_copy::model::Subscription as Entity>::TYPE,
+    <brokeros_copy::model::CopiedTrade as Entity>::TYPE,
+    <brokeros_copy::copying::CopyFeed as Entity>::TYPE,
 ];
 
 /// A page of audit events by entity and/or UTC day (see [`audit_search::search`]).

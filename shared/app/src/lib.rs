@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod copy_queue;
 pub mod wallet;
 pub mod workflow_tasks;
 
@@ -29,6 +30,8 @@ pub struct Ports {
     pub psp_events: Arc<dyn EventQueue>,
     /// Asks payment providers to collect deposits and pay withdrawals out.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Where copy trading fans provider deals out to followers (one message per follower).
+    pub copy_orders: Arc<dyn EventQueue>,
 }
 
 /// Every context's services over one core and one set of ports, built once at start-up and
@@ -46,6 +49,7 @@ pub struct Services {
     pub ib: brokeros_ib::Services,
     pub contests: brokeros_contests::Services,
     pub pamm: brokeros_pamm::Services,
+    pub copy: brokeros_copy::Services,
 }
 
 brokeros_kernel::services_over_core!(Services);
@@ -115,6 +119,11 @@ impl Services {
             trading: ports.trading.clone(),
             ib: ib.clone(),
         };
+        let copy = brokeros_copy::Services {
+            core: core.clone(),
+            trading: ports.trading.clone(),
+            queue: Arc::new(copy_queue::CopyQueueOver(ports.copy_orders.clone())),
+        };
         Services {
             core,
             config: Arc::new(config),
@@ -127,6 +136,7 @@ impl Services {
             ib,
             contests,
             pamm,
+            copy,
         }
     }
 
@@ -139,6 +149,10 @@ impl Services {
 
     pub fn with_psp_events(self, queue: Arc<dyn EventQueue>) -> Services {
         self.recompose(|_, ports| ports.psp_events = queue)
+    }
+
+    pub fn with_copy_orders(self, queue: Arc<dyn EventQueue>) -> Services {
+        self.recompose(|_, ports| ports.copy_orders = queue)
     }
 
     pub fn with_gateway(self, gateway: Arc<dyn PaymentGateway>) -> Services {

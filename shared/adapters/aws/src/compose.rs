@@ -37,8 +37,9 @@ use brokeros_payments::psp::{
     PayoutRequest, PayoutResult, QueueError, QueueMessage, Settled,
 };
 use brokeros_trading::{
-    AccountState, BalanceOperation, DealChangesPage, DealCursor, DealScope, DealsPage, NewAccount,
-    OperationReceipt, TradingAccount, TradingError, TradingPlatform,
+    AccountState, BalanceOperation, DealChangesPage, DealCursor, DealScope, DealsPage, Fill,
+    MarketOrder, NewAccount, OperationReceipt, SymbolSpec, TradingAccount, TradingError,
+    TradingPlatform,
 };
 
 use crate::Error;
@@ -107,6 +108,9 @@ pub fn ports_from(
         psp: Arc::new(PaymentProviders::new()),
         psp_events,
         gateway,
+        // Functions that fan out or copy provider deals are given the copy queue's URL
+        // (`services_from_env`); the others have none.
+        copy_orders: Arc::new(Unconfigured(crate::queue::COPY_QUEUE_URL_ENV)),
     })
 }
 
@@ -207,6 +211,13 @@ impl TradingPlatform for Unconfigured {
         _: Option<DealCursor>,
         _: u32,
     ) -> Result<DealChangesPage, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+    async fn symbol(&self, _: &str) -> Result<SymbolSpec, TradingError> {
+        Err(TradingError::Storage(self.message()))
+    }
+
+    async fn place_order(&self, _: MarketOrder) -> Result<Fill, TradingError> {
         Err(TradingError::Storage(self.message()))
     }
 }

@@ -64,6 +64,12 @@ pub async fn services_from_env() -> Result<Services, Error> {
         };
     let lookup = |name: &str| std::env::var(name).ok();
     let mut services = compose::compose(core, config_from_env()?, &lookup, psp_events)?;
+    if let Ok(url) = std::env::var(queue::COPY_QUEUE_URL_ENV) {
+        services = services.with_copy_orders(Arc::new(queue::SqsEventQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            url,
+        )));
+    }
     // Functions that verify provider webhooks read the providers' secrets once, at start-up.
     if let Ok(arn) = std::env::var(secrets::SECRETS_ARN_ENV) {
         let client = aws_sdk_secretsmanager::Client::new(&aws);
@@ -217,6 +223,59 @@ pub async fn run_commission_accrual(services: Services) -> Result<(), Error> {
                     "quarantined": pass.quarantined,
                     "raced": pass.raced,
                 }))
+            }
+        },
+    ))
+    .await
+}
+
+/// The most reader batches one scheduled invocation of `copy-trading` writes per server.
+const COPY_BATCHES_PER_INVOCATION: u32 = 20;
+
+/// The copy trading function, with two event sources: the copy queue (SQS FIFO, message group
+/// = follower), whose messages each copy one provider deal for one follower (partial batch
+/// failures, so only failed messages come back, then to the dead-letter queue); and a
+/// schedule, whose invocations read the configured platform servers' new deals and fan them
+/// out on that queue.
+pub async fn run_copy_trading(services: Services) -> Result<(), Error> {
+    let services = Arc::new(services);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let services = services.clone();
+            async move {
+                let answered = if event.payload.get("Records").is_some() {
+                    queue::handle_sqs_event(&event.payload, |message| {
+                        let services = services.clone();
+                        let body = message.body.clone();
+                        async move {
+                            brokeros_copy::copying::copy_one(&services.copy, &body).await?;
+                            Ok::<(), brokeros_kernel::Error>(())
+                        }
+                    })
+                    .await
+                    .map_err(|e| LambdaError(brokeros_kernel::Error::from(e)))
+                } else {
+                    brokeros_copy::copying::fan_out_servers(
+                        &services.copy,
+                        &services.config.ib.platform_servers,
+                        COPY_BATCHES_PER_INVOCATION,
+                    )
+                    .await
+                    .map(|pass| {
+                        serde_json::json!({
+                            "batches": pass.batches,
+                            "deals": pass.deals,
+                            "messages": pass.messages,
+                            "raced": pass.raced,
+                        })
+                    })
+                    .map_err(LambdaError)
+                };
+                flush_metrics(
+                    &mut std::io::stdout(),
+                    event.context.xray_trace_id.as_deref(),
+                );
+                answered
             }
         },
     ))

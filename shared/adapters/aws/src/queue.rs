@@ -24,6 +24,9 @@ use serde_json::{Value, json};
 
 /// The environment variable naming the PSP event queue's URL.
 pub const QUEUE_URL_ENV: &str = "BROKEROS_PSP_EVENTS_QUEUE_URL";
+/// The copy trading queue's URL (SQS FIFO, message group per follower), given to the functions
+/// that fan provider deals out or copy them.
+pub const COPY_QUEUE_URL_ENV: &str = "BROKEROS_COPY_QUEUE_URL";
 
 /// The SQS adapter of [`EventQueue`].
 pub struct SqsEventQueue {

@@ -80,6 +80,7 @@ pub mod auth;
 mod back_office_routes;
 pub mod client;
 mod contest_routes;
+mod copy_routes;
 mod extract;
 mod ib_routes;
 pub mod json;

@@ -16,8 +16,8 @@ use super::extract::{
     ApiResult, Caller, CorrelationId, IdempotencyHeader, JsonBody, RawBody, WebhookBody, query,
 };
 use super::{
-    ApiError, ApiReply, AppState, access_log, back_office_routes, contest_routes, ib_routes,
-    pamm_routes, payment_routes, transfer_routes, withdrawal_routes,
+    ApiError, ApiReply, AppState, access_log, back_office_routes, contest_routes, copy_routes,
+    ib_routes, pamm_routes, payment_routes, transfer_routes, withdrawal_routes,
 };
 use super::{ingest_error, kyc_webhook_error};
 use brokeros_app::wallet;
@@ -792,6 +792,7 @@ fn crm() -> OpenApiRouter<AppState> {
         .merge(ib_routes::routes())
         .merge(contest_routes::routes())
         .merge(pamm_routes::routes())
+        .merge(copy_routes::routes())
         .merge(back_office_routes::routes())
 }
 

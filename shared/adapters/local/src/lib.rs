@@ -63,8 +63,22 @@ pub fn services(store: Arc<dyn Store>, config: BrokerConfig) -> Services {
         )),
         psp,
         psp_events: Arc::new(psp_events),
+        copy_orders: Arc::new(copy_order_queue(store.clone())),
     };
     Services::compose(Core::new(store), config, ports)
+}
+
+/// The copy trading queue (SQS FIFO in AWS) over `store`, with its dead-letter queue.
+pub fn copy_order_queue(store: Arc<dyn Store>) -> LocalEventQueue {
+    LocalEventQueue::new(
+        store,
+        Arc::new(SystemClock),
+        LocalQueueConfig::new(brokeros_copy::queue::COPY_QUEUE).dead_letter(
+            brokeros_copy::queue::COPY_DEAD_LETTER_QUEUE,
+            brokeros_copy::queue::COPY_MAX_RECEIVES,
+        ),
+    )
+    .expect("the copy queue's settings are valid")
 }
 
 /// The payment-event queue (SQS in AWS) over `store`, with its dead-letter queue.

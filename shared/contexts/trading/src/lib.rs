@@ -25,8 +25,9 @@ pub use deals::{
 pub use error::{TradingError, platform_error};
 pub use port::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealScope, DealSide, DealsPage,
-    MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, NewAccount,
-    OperationReceipt, TradingAccount, TradingPlatform, check_id, fitted_comment,
+    Fill, MAX_COMMENT_CHARS, MAX_DEALS_PER_PAGE, MAX_ID_CHARS, MAX_LEVERAGE, MarketOrder,
+    NewAccount, OperationReceipt, SymbolSpec, TradingAccount, TradingPlatform, check_id,
+    fitted_comment,
 };
 /// The money type of the port, re-exported so callers use the very version the port does.
 pub use rust_decimal::Decimal;

@@ -195,6 +195,59 @@ pub struct DealsPage {
     pub has_more: bool,
 }
 
+/// What a symbol trades, as the platform's symbol settings say (MT5's `IMTConSymbol`
+/// `VolumeMin`/`VolumeMax`/`VolumeStep`, cTrader's `minVolume`/`maxVolume`/`stepVolume`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolSpec {
+    pub name: String,
+    /// Lots: the smallest order, the largest, and the step between order volumes.
+    pub volume_min: Decimal,
+    pub volume_max: Decimal,
+    pub volume_step: Decimal,
+    /// Units of the base asset in one lot.
+    pub contract_size: Decimal,
+    /// Decimal places of the symbol's price.
+    pub digits: u32,
+}
+
+/// A market order on an account: a new position, or (with `closes_position`) the close of
+/// `volume` of an open one (all of it or part), as MT5's `TRADE_ACTION_DEAL` with a position
+/// ticket and cTrader's `ProtoOANewOrderReq`/`ProtoOAClosePositionReq` do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketOrder {
+    /// The caller's unique id of this order (1 to 128 visible ASCII characters): repeating it
+    /// with the same content returns the first fill, with other content it is refused
+    /// ([`TradingError::Conflict`]). Ids are unique across all accounts.
+    pub order_id: String,
+    pub login: u64,
+    pub symbol: String,
+    /// The order's side; a close is the side opposite to the position's.
+    pub side: DealSide,
+    /// Lots, within the symbol's limits ([`TradingPlatform::symbol`]).
+    pub volume: Decimal,
+    /// The position this order closes (part of), if any.
+    pub closes_position: Option<u64>,
+    /// Shown in the platform's history; at most [`MAX_COMMENT_CHARS`] characters.
+    pub comment: String,
+}
+
+/// What a market order did: the deal the platform booked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub order_id: String,
+    pub login: u64,
+    /// The deal's ticket in the server's deal history.
+    pub deal: u64,
+    /// The position the deal opened or closed (part of).
+    pub position_id: u64,
+    pub symbol: String,
+    pub side: DealSide,
+    pub volume: Decimal,
+    pub price: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
+    pub executed_at: OffsetDateTime,
+}
+
 /// A trading platform (MT5, cTrader, or the simulated one) as Broker OS uses it.
 #[async_trait]
 pub trait TradingPlatform: Send + Sync {
@@ -264,6 +317,26 @@ pub trait TradingPlatform: Send + Sync {
         since: Option<DealCursor>,
         limit: u32,
     ) -> Result<DealChangesPage, TradingError>;
+
+    /// The trading settings of symbol `name` (volume limits, contract size, digits).
+    ///
+    /// Errors: `InvalidRequest` (an unknown symbol), `PlatformUnavailable`, `Storage`.
+    async fn symbol(&self, name: &str) -> Result<SymbolSpec, TradingError>;
+
+    /// Executes a market order at once, or returns the fill of the first execution of this
+    /// `order_id`. The deal it books appears in the server's deal history
+    /// ([`TradingPlatform::deal_changes`]) like any other trade. A refused order changes
+    /// nothing and records nothing, so it may be retried.
+    ///
+    /// How an MT5 adapter maps it: the manager API's `DealerSend` with `TRADE_ACTION_DEAL`
+    /// (and the position ticket for a close); MT5 keeps no idempotency key, so the adapter
+    /// records the order id before sending and, after an ambiguous failure, finds the deal by a
+    /// reference it put in the order's comment.
+    ///
+    /// Errors: `AccountNotFound`, `Conflict`, `InvalidRequest` (an unknown symbol, a volume
+    /// outside the symbol's limits, a position not open or on the same side),
+    /// `PlatformUnavailable`, `Storage`.
+    async fn place_order(&self, order: MarketOrder) -> Result<Fill, TradingError>;
 }
 
 /// The highest leverage a request may ask for: a sanity bound against typos (1:100000); the
@@ -325,13 +398,7 @@ impl BalanceOperation {
     /// the account currency ([`crate::checked_amount`]).
     pub fn validate(&self) -> Result<(), TradingError> {
         check_id("operation_id", &self.operation_id)?;
-        if self.comment.chars().count() > MAX_COMMENT_CHARS
-            || self.comment.chars().any(char::is_control)
-        {
-            return Err(TradingError::InvalidRequest(format!(
-                "comment must be at most {MAX_COMMENT_CHARS} characters without control characters"
-            )));
-        }
+        check_comment(&self.comment)?;
         if self.amount <= Decimal::ZERO {
             return Err(TradingError::InvalidAmount(format!(
                 "the amount must be positive, not {}",
@@ -340,6 +407,47 @@ impl BalanceOperation {
         }
         Ok(())
     }
+}
+
+impl MarketOrder {
+    /// The checks that need no symbol: ids, comment, sign of the volume. Its limits are the
+    /// symbol's ([`SymbolSpec::check_volume`]).
+    pub fn validate(&self) -> Result<(), TradingError> {
+        check_id("order_id", &self.order_id)?;
+        check_comment(&self.comment)?;
+        check_text("symbol", &self.symbol, 32)?;
+        if self.volume <= Decimal::ZERO {
+            return Err(TradingError::InvalidRequest(format!(
+                "the volume must be positive, not {}",
+                self.volume
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl SymbolSpec {
+    /// Refuses a volume under the minimum, over the maximum or off the step.
+    pub fn check_volume(&self, volume: Decimal) -> Result<(), TradingError> {
+        let on_step =
+            self.volume_step > Decimal::ZERO && (volume / self.volume_step).fract().is_zero();
+        if volume < self.volume_min || volume > self.volume_max || !on_step {
+            return Err(TradingError::InvalidRequest(format!(
+                "{} trades {} to {} lots in steps of {}, not {volume}",
+                self.name, self.volume_min, self.volume_max, self.volume_step
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check_comment(comment: &str) -> Result<(), TradingError> {
+    if comment.chars().count() > MAX_COMMENT_CHARS || comment.chars().any(char::is_control) {
+        return Err(TradingError::InvalidRequest(format!(
+            "comment must be at most {MAX_COMMENT_CHARS} characters without control characters"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -393,6 +501,41 @@ mod tests {
         assert!(operation.validate().is_err());
         operation.comment = fitted;
         assert!(operation.validate().is_ok());
+    }
+
+    #[test]
+    fn orders_are_checked_and_fitted_to_the_symbol() {
+        let order = MarketOrder {
+            order_id: "copy-1".into(),
+            login: 1,
+            symbol: "EURUSD".into(),
+            side: DealSide::Buy,
+            volume: Decimal::new(10, 2),
+            closes_position: None,
+            comment: "copy".into(),
+        };
+        assert_eq!(order.validate(), Ok(()));
+        let refused = |change: fn(&mut MarketOrder)| {
+            let mut o = order.clone();
+            change(&mut o);
+            o.validate().is_err()
+        };
+        assert!(refused(|o| o.order_id.clear()));
+        assert!(refused(|o| o.volume = Decimal::ZERO));
+        assert!(refused(|o| o.symbol.clear()));
+        assert!(refused(|o| o.comment = "c".repeat(MAX_COMMENT_CHARS + 1)));
+        let spec = SymbolSpec {
+            name: "EURUSD".into(),
+            volume_min: Decimal::new(1, 2),
+            volume_max: Decimal::from(50),
+            volume_step: Decimal::new(1, 2),
+            contract_size: Decimal::from(100_000),
+            digits: 5,
+        };
+        assert_eq!(spec.check_volume(Decimal::new(10, 2)), Ok(()));
+        for volume in [Decimal::new(5, 3), Decimal::new(105, 3), Decimal::from(51)] {
+            assert!(spec.check_volume(volume).is_err(), "{volume}");
+        }
     }
 
     #[test]

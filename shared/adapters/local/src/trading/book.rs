@@ -12,19 +12,21 @@ use serde::Serialize;
 
 use brokeros_trading::{
     BalanceOperationKind, Deal, DealAction, DealChange, DealChangeKind, DealEntry, DealScope,
-    DealSide, PlatformDeal, TradingError, currency_scale,
+    DealSide, Fill, MarketOrder, PlatformDeal, TradingError, currency_scale,
 };
 use time::OffsetDateTime;
 
 use super::market::{self, SimulatedSymbol, simulated_usd_rate};
 use super::records::{
-    self, AccountRecord, ClosedPart, CounterRecord, DealRecord, FIRST_TICKET, PositionRecord, put,
+    self, AccountRecord, ClosedPart, CounterRecord, DealRecord, FIRST_TICKET, OrderRecord,
+    PositionRecord, put,
 };
 
 /// The most lots one deal may move: a sanity bound against typos.
-const MAX_LOTS: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
-/// Lots are traded in steps of 0.01.
+pub(crate) const MAX_LOTS: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+/// Lots are traded in steps of 0.01, the smallest deal.
 const LOT_DECIMALS: u32 = 2;
+pub(crate) const MIN_LOTS: Decimal = Decimal::from_parts(1, 0, 0, false, LOT_DECIMALS);
 
 /// A stored value as read, and what the transaction makes of it.
 #[derive(Debug, Clone)]
@@ -93,6 +95,8 @@ pub(crate) struct Book {
     accounts: BTreeMap<u64, Tracked<AccountRecord>>,
     positions: BTreeMap<(u64, u64), Tracked<PositionRecord>>,
     deals: BTreeMap<u64, Tracked<DealRecord>>,
+    /// Market orders by their id (read to answer a repeated id, written when executed).
+    orders: BTreeMap<String, Tracked<OrderRecord>>,
     tickets: Tracked<CounterRecord>,
     history: Tracked<CounterRecord>,
     /// The history entries this transaction adds, by their number.
@@ -115,6 +119,7 @@ impl Book {
             accounts: BTreeMap::new(),
             positions: BTreeMap::new(),
             deals: BTreeMap::new(),
+            orders: BTreeMap::new(),
             tickets: Tracked::read(tickets),
             history: Tracked::read(history),
             appended: Vec::new(),
@@ -142,6 +147,12 @@ impl Book {
             .insert(deal.deal.deal, Tracked::read(Some((version, deal))));
     }
 
+    /// Adds a market order's record as read: `None` when that id was never executed.
+    pub(crate) fn read_order(&mut self, order_id: &str, stored: Option<(u64, OrderRecord)>) {
+        self.orders
+            .insert(order_id.to_string(), Tracked::read(stored));
+    }
+
     /// The writes of everything done on the book, each key once.
     pub(crate) fn into_ops(self) -> Result<Vec<WriteOp>, TradingError> {
         let mut ops = Vec::new();
@@ -156,6 +167,9 @@ impl Book {
         }
         for (ticket, deal) in &self.deals {
             push(deal.op(records::deal(*ticket))?);
+        }
+        for (order_id, order) in &self.orders {
+            push(order.op(records::order(order_id))?);
         }
         for (deal, group) in &self.closed_trades {
             let sort_key = records::deal_sort_key(deal.deal_id);
@@ -182,6 +196,7 @@ impl Book {
         2 + self.accounts.values().filter(|a| a.changed).count()
             + self.positions.values().filter(|p| p.changed).count()
             + self.deals.values().filter(|d| d.changed).count()
+            + self.orders.values().filter(|o| o.changed).count()
             + self.appended.len()
             + 2 * self.closed_trades.len()
     }
@@ -369,6 +384,68 @@ impl Book {
             opened_at_msc: at_msc,
         });
         self.book(record)
+    }
+
+    /// Executes a market order (an open, or the close of part or all of a position), or
+    /// answers the fill of the order's id executed before; the order's record must have been
+    /// read ([`Book::read_order`]).
+    pub(crate) fn market_order(
+        &mut self,
+        order: &MarketOrder,
+        at: OffsetDateTime,
+    ) -> Result<Fill, TradingError> {
+        let executed = self
+            .orders
+            .get(&order.order_id)
+            .expect("the order's record was read")
+            .value
+            .clone();
+        if let Some(executed) = executed {
+            // Volumes compare by value: 0.1 and 0.10 are the same order.
+            if executed.request != *order {
+                return Err(TradingError::Conflict(format!(
+                    "order_id {} was executed with different data",
+                    order.order_id
+                )));
+            }
+            return Ok(executed.fill);
+        }
+        symbol_spec(&order.symbol)?;
+        let at_msc = msc(at);
+        let deal = match order.closes_position {
+            None => self.open(order.login, &order.symbol, order.side, order.volume, at_msc)?,
+            Some(position_id) => {
+                let position = self.position(order.login, position_id)?;
+                if position.symbol != order.symbol || position.side == order.side {
+                    return Err(TradingError::InvalidRequest(format!(
+                        "position {position_id} is a {:?} position of {}: a {:?} order of {} does not close it",
+                        position.side, position.symbol, order.side, order.symbol
+                    )));
+                }
+                self.close(order.login, position_id, order.volume, at_msc)?
+            }
+        };
+        let fill = Fill {
+            order_id: order.order_id.clone(),
+            login: order.login,
+            deal: deal.deal,
+            position_id: deal.position_id,
+            symbol: deal.symbol,
+            side: order.side,
+            volume: deal.volume,
+            price: deal.price,
+            // The deal's own time, to the millisecond the history keeps.
+            executed_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_msc) * 1_000_000)
+                .expect("a time the clock gave"),
+        };
+        self.orders
+            .get_mut(&order.order_id)
+            .expect("the order's record was read")
+            .set(OrderRecord {
+                request: order.clone(),
+                fill: fill.clone(),
+            });
+        Ok(fill)
     }
 
     /// Closes `lots` of a position at the market: all of it, or part (the rest stays open).

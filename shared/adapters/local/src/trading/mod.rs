@@ -57,8 +57,9 @@ use book::{Book, msc};
 use brokeros_trading::TradingError;
 use brokeros_trading::{
     AccountState, BalanceOperation, BalanceOperationKind, Deal, DealChange, DealChangesPage,
-    DealCursor, DealScope, DealSide, DealsPage, MAX_DEAL_CHANGES_PER_PAGE, MAX_DEALS_PER_PAGE,
-    NewAccount, OperationReceipt, PlatformDeal, TradingAccount, TradingPlatform,
+    DealCursor, DealScope, DealSide, DealsPage, Fill, MAX_DEAL_CHANGES_PER_PAGE,
+    MAX_DEALS_PER_PAGE, MarketOrder, NewAccount, OperationReceipt, PlatformDeal, SymbolSpec,
+    TradingAccount, TradingPlatform,
 };
 use brokeros_trading::{checked_amount, checked_signed_amount, currency_scale};
 use generator::{MAX_OPS_PER_STEP, TradingSession, next_deal, trade_step};
@@ -408,7 +409,12 @@ impl SimulatedPlatform {
             back_off(attempt).await;
             let mut book = self.read_book(reads).await?;
             let outcome = act(&mut book)?;
-            match self.store.transact(book.into_ops()?).await {
+            let ops = book.into_ops()?;
+            // An answer from what was read (a repeated order id) writes nothing.
+            if ops.is_empty() {
+                return Ok(outcome);
+            }
+            match self.store.transact(ops).await {
                 Ok(()) => return Ok(outcome),
                 Err(e) if lost_race(&e) => continue,
                 Err(e) => return Err(storage_error(e)),
@@ -427,6 +433,7 @@ impl SimulatedPlatform {
                 .map(|(login, position)| records::position(*login, *position)),
         );
         keys.extend(reads.deals.iter().map(|ticket| records::deal(*ticket)));
+        keys.extend(reads.orders.iter().map(|id| records::order(id)));
         let items = self
             .store
             .get_many(Table::Main, &keys)
@@ -441,7 +448,16 @@ impl SimulatedPlatform {
                 .transpose()
         };
         let mut book = Book::new(SIMULATED_SERVER, counter()?, counter()?);
-        for item in items.flatten() {
+        let others = reads.logins.len() + reads.positions.len() + reads.deals.len();
+        let mut items: Vec<Option<Item>> = items.collect();
+        let orders = items.split_off(others);
+        for (order_id, item) in reads.orders.iter().zip(orders) {
+            let stored = item
+                .map(|item| Ok::<_, TradingError>((item.version, decode(&item)?)))
+                .transpose()?;
+            book.read_order(order_id, stored);
+        }
+        for item in items.into_iter().flatten() {
             if item.key.pk.starts_with("TP#ACCOUNT#") {
                 book.read_account(item.version, decode(&item)?);
             } else if item.key.pk.starts_with("TP#DEAL#") {
@@ -673,6 +689,17 @@ impl SimulatedPlatform {
         Err(busy())
     }
 
+    async fn execute_order(&self, order: MarketOrder) -> Result<Fill, TradingError> {
+        order.validate()?;
+        symbol_settings(&order.symbol)?.check_volume(order.volume)?;
+        let reads = BookReads::accounts([order.login])
+            .positions(order.closes_position.map(|p| (order.login, p)))
+            .orders([order.order_id.clone()]);
+        let at = (self.clock)();
+        self.transact_book(&reads, |book| book.market_order(&order, at))
+            .await
+    }
+
     async fn read_operation(
         &self,
         operation_id: &str,
@@ -848,6 +875,31 @@ impl TradingPlatform for SimulatedPlatform {
         self.port_call("deal_changes", self.read_history(server, since, limit))
             .await
     }
+
+    async fn symbol(&self, name: &str) -> Result<SymbolSpec, TradingError> {
+        self.port_call("symbol", async { symbol_settings(name) })
+            .await
+    }
+
+    async fn place_order(&self, order: MarketOrder) -> Result<Fill, TradingError> {
+        self.port_call("place_order", self.execute_order(order))
+            .await
+    }
+}
+
+/// A simulated symbol's settings: every one trades 0.01 to 100 lots in steps of 0.01.
+fn symbol_settings(name: &str) -> Result<SymbolSpec, TradingError> {
+    let symbol = market::symbol(name).ok_or_else(|| {
+        TradingError::InvalidRequest(format!("{name} is not a symbol of the simulated platform"))
+    })?;
+    Ok(SymbolSpec {
+        name: symbol.name.to_string(),
+        volume_min: book::MIN_LOTS,
+        volume_max: book::MAX_LOTS,
+        volume_step: book::MIN_LOTS,
+        contract_size: Decimal::from(symbol.contract_size),
+        digits: symbol.digits,
+    })
 }
 
 /// What a book reads before it acts: accounts, positions and deals by key, and optionally
@@ -857,6 +909,7 @@ struct BookReads {
     logins: Vec<u64>,
     positions: Vec<(u64, u64)>,
     deals: Vec<u64>,
+    orders: Vec<String>,
     all_positions_of: Option<u64>,
 }
 
@@ -875,6 +928,11 @@ impl BookReads {
 
     fn deals(mut self, tickets: impl IntoIterator<Item = u64>) -> BookReads {
         self.deals.extend(tickets);
+        self
+    }
+
+    fn orders(mut self, ids: impl IntoIterator<Item = String>) -> BookReads {
+        self.orders.extend(ids);
         self
     }
 
@@ -1164,5 +1222,189 @@ mod tests {
     fn deal_sort_keys_order_as_tickets() {
         assert!(records::deal_sort_key(9) < records::deal_sort_key(10));
         assert!(records::deal_sort_key(FIRST_TICKET) < records::deal_sort_key(u64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use brokeros_store_sqlite::SqliteStore;
+    use brokeros_trading::{DealAction, DealEntry};
+
+    const NOON: OffsetDateTime = time::macros::datetime!(2026-03-02 12:00 UTC);
+
+    async fn platform(dir: &tempfile::TempDir) -> (SimulatedPlatform, u64) {
+        let store = SqliteStore::open(&dir.path().join("db.sqlite")).unwrap();
+        let platform = SimulatedPlatform::new(Arc::new(store)).with_clock(|| NOON);
+        let account = platform
+            .create_account(NewAccount {
+                request_id: "acc-1".into(),
+                client_id: "client_1".into(),
+                group: "real\\retail-usd".into(),
+                leverage: 100,
+                currency: "USD".into(),
+                name: "Ann Lee".into(),
+            })
+            .await
+            .unwrap();
+        platform
+            .balance_operation(BalanceOperation {
+                login: account.login,
+                operation_id: "dep-1".into(),
+                kind: BalanceOperationKind::Deposit,
+                amount: Decimal::from(10_000),
+                comment: String::new(),
+            })
+            .await
+            .unwrap();
+        (platform, account.login)
+    }
+
+    fn order(id: &str, login: u64, side: DealSide, lots: &str, closes: Option<u64>) -> MarketOrder {
+        MarketOrder {
+            order_id: id.into(),
+            login,
+            symbol: "EURUSD".into(),
+            side,
+            volume: lots.parse().unwrap(),
+            closes_position: closes,
+            comment: "copy".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn orders_fill_once_by_id_and_appear_in_the_deal_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let (platform, login) = platform(&dir).await;
+        let opened = platform
+            .place_order(order("o-1", login, DealSide::Buy, "0.30", None))
+            .await
+            .unwrap();
+        assert_eq!(opened.volume, Decimal::new(30, 2));
+        assert_eq!(opened.executed_at, NOON);
+        // The same id again: the first fill, nothing booked twice.
+        let again = platform
+            .place_order(order("o-1", login, DealSide::Buy, "0.3", None))
+            .await
+            .unwrap();
+        assert_eq!(again, opened);
+        let conflicting = platform
+            .place_order(order("o-1", login, DealSide::Buy, "0.4", None))
+            .await;
+        assert!(matches!(conflicting, Err(TradingError::Conflict(_))));
+
+        // A partial close, then the rest.
+        let part = platform
+            .place_order(order(
+                "o-2",
+                login,
+                DealSide::Sell,
+                "0.10",
+                Some(opened.position_id),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(part.position_id, opened.position_id);
+        platform
+            .place_order(order(
+                "o-3",
+                login,
+                DealSide::Sell,
+                "0.20",
+                Some(opened.position_id),
+            ))
+            .await
+            .unwrap();
+        let history = platform
+            .deal_changes(SIMULATED_SERVER, None, 100)
+            .await
+            .unwrap()
+            .changes;
+        let trades: Vec<(u64, DealAction, DealEntry, Decimal)> = history
+            .iter()
+            .filter(|c| c.deal.action.is_trade())
+            .map(|c| (c.deal.deal, c.deal.action, c.deal.entry, c.deal.volume))
+            .collect();
+        assert_eq!(
+            trades,
+            [
+                (
+                    opened.deal,
+                    DealAction::Buy,
+                    DealEntry::In,
+                    Decimal::new(30, 2)
+                ),
+                (
+                    part.deal,
+                    DealAction::Sell,
+                    DealEntry::Out,
+                    Decimal::new(10, 2)
+                ),
+                (
+                    trades[2].0,
+                    DealAction::Sell,
+                    DealEntry::Out,
+                    Decimal::new(20, 2)
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn orders_outside_the_symbol_or_the_position_are_refused_with_nothing_booked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (platform, login) = platform(&dir).await;
+        let spec = platform.symbol("EURUSD").await.unwrap();
+        assert_eq!(
+            (spec.volume_min, spec.volume_max, spec.volume_step),
+            (Decimal::new(1, 2), Decimal::from(100), Decimal::new(1, 2))
+        );
+        assert!(platform.symbol("NOPE").await.is_err());
+        let opened = platform
+            .place_order(order("o-1", login, DealSide::Sell, "1", None))
+            .await
+            .unwrap();
+        let before = platform
+            .deal_changes(SIMULATED_SERVER, None, 100)
+            .await
+            .unwrap()
+            .changes
+            .len();
+        for refused in [
+            order("r-1", login, DealSide::Buy, "0.005", None),
+            order("r-2", login, DealSide::Buy, "101", None),
+            // Closing a sell with a sell, and more than it holds.
+            order(
+                "r-3",
+                login,
+                DealSide::Sell,
+                "0.5",
+                Some(opened.position_id),
+            ),
+            order("r-4", login, DealSide::Buy, "2", Some(opened.position_id)),
+            order("r-5", login, DealSide::Buy, "1", Some(42)),
+            order("r-6", 999, DealSide::Buy, "1", None),
+        ] {
+            let id = refused.order_id.clone();
+            assert!(platform.place_order(refused).await.is_err(), "{id}");
+        }
+        let after = platform
+            .deal_changes(SIMULATED_SERVER, None, 100)
+            .await
+            .unwrap()
+            .changes
+            .len();
+        assert_eq!(before, after, "nothing booked");
+        // A refused id is not used up.
+        platform
+            .place_order(order(
+                "r-4",
+                login,
+                DealSide::Buy,
+                "1",
+                Some(opened.position_id),
+            ))
+            .await
+            .unwrap();
     }
 }

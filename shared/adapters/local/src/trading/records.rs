@@ -5,6 +5,7 @@
 //! | account | `TP#ACCOUNT#<login>` | `ACCOUNT` |
 //! | account request (idempotency) | `TP#ACCOUNT_REQUEST#<request id>` | `REQUEST` |
 //! | balance operation (idempotency, receipt) | `TP#OPERATION#<operation id>` | `OPERATION` |
+//! | market order (idempotency, fill) | `TP#ORDER#<order id>` | `ORDER` |
 //! | login counter | `TP#COUNTER#LOGIN` | `COUNTER` |
 //! | ticket counter | `TP#COUNTER#TICKET` | `COUNTER` |
 //! | closed deal, per account | `TP#LOGIN_DEALS#<login>` | `<ticket, 20 digits>` |
@@ -27,8 +28,8 @@ use brokeros_trading::TradingError;
 use time::OffsetDateTime;
 
 use brokeros_trading::{
-    BalanceOperation, DealScope, DealSide, NewAccount, OperationReceipt, PlatformDeal,
-    TradingAccount,
+    BalanceOperation, DealScope, DealSide, Fill, MarketOrder, NewAccount, OperationReceipt,
+    PlatformDeal, TradingAccount,
 };
 
 /// The first ticket; far from the logins, so the two are not mistaken for each other in logs.
@@ -44,6 +45,10 @@ pub(crate) fn account_request(request_id: &str) -> Key {
 
 pub(crate) fn operation(operation_id: &str) -> Key {
     Key::new(format!("TP#OPERATION#{operation_id}"), "OPERATION")
+}
+
+pub(crate) fn order(order_id: &str) -> Key {
+    Key::new(format!("TP#ORDER#{order_id}"), "ORDER")
 }
 
 pub(crate) fn login_counter() -> Key {
@@ -152,6 +157,13 @@ pub(crate) struct AccountRequestRecord {
 pub(crate) struct OperationRecord {
     pub request: BalanceOperation,
     pub receipt: OperationReceipt,
+}
+
+/// An executed market order: what was asked, and its fill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OrderRecord {
+    pub request: MarketOrder,
+    pub fill: Fill,
 }
 
 /// A deal as it stands now (its latest revision), with what a correction needs to recompute it.

@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::sizing::{Figures, SizeNote, Sizing, VolumeLimits};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CopySide)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Buy,
@@ -18,7 +20,7 @@ pub enum Side {
 }
 
 /// A provider's deal as copying reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ProviderDeal {
     Open {
@@ -45,7 +47,7 @@ impl ProviderDeal {
 }
 
 /// Why a deal was not copied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Skip {
     Size(SizeNote),

@@ -5,13 +5,14 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use brokeros_kernel::{Error, Result};
 
 /// A subscription's sizing mode, as the API and `brokeros copy size` take it:
 /// `{"mode": "fixed_lot", "lots": "0.10"}`, `{"mode": "multiplier", "factor": "0.5"}`,
 /// `{"mode": "balance"}`, `{"mode": "equity"}`, `{"mode": "balance_ratio", "ratio": "2"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "mode", deny_unknown_fields)]
 pub enum Sizing {
     /// The same volume on every deal, whatever the provider trades.
@@ -64,7 +65,7 @@ pub struct Figures {
 }
 
 /// Why a deal was not copied at the size the mode asked, or at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeNote {
     /// Under the symbol's minimum once fitted to its step: not copied.

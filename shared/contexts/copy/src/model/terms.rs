@@ -6,6 +6,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
 
 use brokeros_kernel::money::Currency;
 use brokeros_kernel::{Error, Result};
@@ -16,7 +17,7 @@ use super::sizing::Sizing;
 pub const SUBSCRIPTION_PERIOD: Duration = Duration::days(30);
 
 /// A strategy's terms, as its provider offers them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyTerms {
     pub currency: String,
