@@ -1518,6 +1518,282 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/pamm/holdings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's holdings across offers, at each fund's last NAV. */
+        get: operations["pamm_my_holdings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Offers: active ones for clients (`mine=true`: the caller's own in every status), any
+         *     status for admins.
+         */
+        get: operations["pamm_list_offers"];
+        put?: never;
+        /**
+         * Proposes one of the caller's trading accounts as a PAMM offer (an admin names the manager's
+         *     client id); it waits for another person's approval.
+         */
+        post: operations["pamm_propose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An offer: approved ones for any client, the manager's own in any status, any for admins. */
+        get: operations["pamm_get_offer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approves an offer (an admin other than who proposed it): it takes investments. */
+        post: operations["pamm_approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/fees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An offer's fee income per rollover: what the manager and each IB were paid. */
+        get: operations["pamm_fee_income"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/investors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An offer's holders at the last NAV (its manager, admins). */
+        get: operations["pamm_investors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/pending-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An offer's pending requests by due rollover (its manager, admins). */
+        get: operations["pamm_pending_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reinstates a suspended offer, with a reason. */
+        post: operations["pamm_reinstate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's own requests to an offer, newest first. */
+        get: operations["pamm_my_requests"];
+        put?: never;
+        /**
+         * An investor's request to an offer (`invest`: reserved in their wallet now; `withdraw`,
+         *     `exit`, `stop`), executed at the first rollover at least the offer's cut-off away.
+         */
+        post: operations["pamm_submit_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/rollovers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An offer's NAV history: each rollover's NAV, units, equity, flows and fees, newest first. */
+        get: operations["pamm_nav_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's statement in an offer: their holding at the last NAV (units, equity,
+         *     high-water mark, fee debt, stop level), pending requests, and their line of each
+         *     rollover (fees, requests, units after), newest first.
+         */
+        get: operations["pamm_statement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspends an offer, with a reason: no new investment; rollovers, withdrawals and exits go on. */
+        post: operations["pamm_suspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/offers/{id}/terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New terms for an offer (its manager, admins), in force from `effective_at`: under
+         *     investors no sooner than the notice of the terms in force.
+         */
+        post: operations["pamm_change_terms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's own requests. */
+        get: operations["pamm_get_request"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pamm/requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancels one of the caller's pending requests before its cut-off (an investment's money
+         *     goes back to the wallet).
+         */
+        post: operations["pamm_cancel_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/partners/applications": {
         parameters: {
             query?: never;
@@ -4277,6 +4553,147 @@ export interface components {
          * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
          *     `cursor` parameter), null on the last.
          */
+        Page_PammHoldingView: {
+            items: {
+                /** @description The rollover that left the holding so. */
+                as_of_rollover: string;
+                client_id: string;
+                /** @description The units at that NAV, to the cent. */
+                equity: string;
+                fee_debt: string;
+                /** Format: date-time */
+                first_invested_at: string;
+                /** @description The equity, net of fees, above which a gain is new profit. */
+                hwm: string;
+                /** @description The NAV after the last rollover. */
+                nav: string;
+                net_invested: string;
+                offer_id: string;
+                stop_equity: string | null;
+                units: string;
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_PammInvestorRequest: {
+            items: (components["schemas"]["PammAsk"] & {
+                /**
+                 * Format: date-time
+                 * @description Until when it may be cancelled: the due rollover less the cut-off.
+                 */
+                cancellable_until: string;
+                /** @description The investor's (or the manager's, for their own capital) client id. */
+                client_id: string;
+                /** Format: date-time */
+                created_at: string;
+                created_by: string;
+                /**
+                 * Format: date-time
+                 * @description The rollover it executes at.
+                 */
+                due_at: string;
+                id: string;
+                offer_id: string;
+                outcome?: components["schemas"]["PammOutcome"] | null;
+                /** @description The ledger transfer that reserved an investment's amount in the wallet. */
+                reservation?: string | null;
+                /** @description The rollover that executed or refused it. */
+                rollover_id?: string | null;
+                status: components["schemas"]["PammRequestStatus"];
+                /** Format: date-time */
+                updated_at: string;
+            })[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_PammOfferView: {
+            items: (components["schemas"]["PammOffer"] & {
+                terms_in_force: components["schemas"]["PammTermsVersion"];
+            })[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_PammRolloverLine: {
+            items: {
+                /** @description The execution step has applied the line (holding, requests, money). */
+                applied?: boolean;
+                /** Format: date-time */
+                at: string;
+                /** @description What the engine executed for the holder, a stop level's exit included. */
+                executions: components["schemas"]["PammExecution"][];
+                fees?: components["schemas"]["PammInvestorFees"] | null;
+                gross_nav: string;
+                holder: string;
+                holding?: components["schemas"]["PammHolding"] | null;
+                nav: string;
+                nav_after: string;
+                notified?: boolean;
+                offer_id: string;
+                /** @description The requests of the holder this rollover concluded. */
+                requests: components["schemas"]["PammLineRequest"][];
+                rollover_id: string;
+                statement?: components["schemas"]["PammStatement"] | null;
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
+        Page_PammRolloverRecord: {
+            items: {
+                /** Format: date-time */
+                at: string;
+                /** Format: date-time */
+                created_at: string;
+                currency: string;
+                equity_after: string;
+                equity_before: string;
+                fees: components["schemas"]["PammFeeTotals"];
+                gross_nav: string;
+                /**
+                 * Format: int32
+                 * @description Holders after the rollover, and lines written (holders before or after it).
+                 */
+                holders: number;
+                id: string;
+                invested: string;
+                /** Format: int32 */
+                lines: number;
+                /** Format: int64 */
+                login: number;
+                /** @description The NAV requests executed at (after fees). */
+                nav: string;
+                nav_after: string;
+                offer_id: string;
+                paid_out: string;
+                payouts: components["schemas"]["PammPayout"][];
+                remainder: string;
+                /** Format: int32 */
+                requests_executed: number;
+                /** Format: int32 */
+                requests_refused: number;
+                status: components["schemas"]["PammRolloverStatus"];
+                units_after: string;
+                units_before: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            next: string | null;
+        };
+        /**
+         * @description A page of a list as the API answers it: `next` is the cursor of the page after it (the
+         *     `cursor` parameter), null on the last.
+         */
         Page_PostingRecord: {
             items: {
                 account: components["schemas"]["AccountId"];
@@ -4573,6 +4990,383 @@ export interface components {
             rank: number;
             transfer_id: string;
         };
+        /** @description What the investor asks for. */
+        PammAsk: {
+            amount: string;
+            /** @enum {string} */
+            kind: "invest";
+            stop_equity?: string | null;
+        } | {
+            amount: string;
+            /** @enum {string} */
+            kind: "withdraw";
+        } | {
+            /** @enum {string} */
+            kind: "exit";
+        } | {
+            /** @enum {string} */
+            kind: "stop";
+            stop_equity?: string | null;
+        };
+        /** @enum {string} */
+        PammAskKind: "invest" | "withdraw" | "exit" | "stop";
+        /**
+         * @description How often: every day, or weekly on the named day.
+         * @enum {string}
+         */
+        PammEvery: "day" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
+        PammExecution: components["schemas"]["PammOutcome"] & {
+            flow: components["schemas"]["PammFlow"];
+            investor: string;
+            /** @description The request's id; `stop:<investor>` for an exit at the stop level. */
+            request: string;
+        };
+        /** @description A PAMM offer's fee income, per rollover, newest first. */
+        PammFeeIncome: {
+            currency: string;
+            items: components["schemas"]["PammFeeRow"][];
+            next: string | null;
+            offer_id: string;
+        };
+        /** @description What one rollover of a PAMM offer paid in fees. */
+        PammFeeRow: {
+            /** Format: date-time */
+            at: string;
+            fees: components["schemas"]["PammFeeTotals"];
+            /** @description Paid to IBs' payables. */
+            ibs: string;
+            /** @description Paid to the manager's wallet. */
+            manager: string;
+            payouts: components["schemas"]["PammPayout"][];
+            rollover_id: string;
+            status: components["schemas"]["PammRolloverStatus"];
+        };
+        /**
+         * @description One step of the performance fee: from an investor's net invested capital of `from` (in the
+         *     offer's currency) on, `percent` of their new profit. The first tier starts at 0.
+         */
+        PammFeeTier: {
+            from: string;
+            percent: string;
+        };
+        /** @description Fees of one kind a rollover charged, in total. */
+        PammFeeTotals: {
+            /** @description Charged but not taken: added to holders' fee debt. */
+            debt_added: string;
+            /** @description Earlier fee debt taken (from profit, deposits or exits). */
+            debt_taken: string;
+            entry: string;
+            management: string;
+            performance: string;
+        };
+        /** @description What an investor asks for, executed at a rollover. */
+        PammFlow: {
+            amount: string;
+            /** @enum {string} */
+            kind: "deposit";
+        } | {
+            amount: string;
+            /** @enum {string} */
+            kind: "withdrawal";
+        } | {
+            /** @enum {string} */
+            kind: "exit";
+        };
+        /** @description One holder's position. */
+        PammHolding: {
+            /** @description Fees charged but not taken, taken from the next profit, deposit or exit. */
+            fee_debt: string;
+            /**
+             * Format: date-time
+             * @description The management fee accrues from here: the holder's last rollover, or their entry.
+             */
+            fees_through: string;
+            /** Format: date-time */
+            first_invested_at: string;
+            /**
+             * @description The equity, net of fees, above which a gain is new profit: raised by what a deposit
+             *     invests, lowered in proportion by a withdrawal, reset when the holder leaves.
+             */
+            hwm: string;
+            /**
+             * @description What the holder's deposits invested, less what withdrawals took back in proportion:
+             *     the basis of the performance fee tier.
+             */
+            net_invested: string;
+            /** @description Equity at or below which the holder exits at the rollover. */
+            stop_equity: string | null;
+            units: string;
+        };
+        /** @description A holder's holding in a PAMM offer at the fund's last NAV. */
+        PammHoldingView: {
+            /** @description The rollover that left the holding so. */
+            as_of_rollover: string;
+            client_id: string;
+            /** @description The units at that NAV, to the cent. */
+            equity: string;
+            fee_debt: string;
+            /** Format: date-time */
+            first_invested_at: string;
+            /** @description The equity, net of fees, above which a gain is new profit. */
+            hwm: string;
+            /** @description The NAV after the last rollover. */
+            nav: string;
+            net_invested: string;
+            offer_id: string;
+            stop_equity: string | null;
+            units: string;
+        };
+        /** @description One investor's fees at a rollover. */
+        PammInvestorFees: {
+            /** @description Charged, not taken (the platform would not release fees): added to the fee debt. */
+            debt_added: string;
+            /** @description Old fee debt taken from this rollover's profit. */
+            debt_taken: string;
+            /** @description Equity at the gross NAV, before fees. */
+            equity: string;
+            hwm_after: string;
+            hwm_before: string;
+            investor: string;
+            management: string;
+            performance: string;
+            /** @description The performance fee rate applied (a fraction) and the profit it was applied to. */
+            performance_rate: string;
+            profit: string;
+            units_cancelled: string;
+        };
+        PammInvestorRequest: components["schemas"]["PammAsk"] & {
+            /**
+             * Format: date-time
+             * @description Until when it may be cancelled: the due rollover less the cut-off.
+             */
+            cancellable_until: string;
+            /** @description The investor's (or the manager's, for their own capital) client id. */
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /**
+             * Format: date-time
+             * @description The rollover it executes at.
+             */
+            due_at: string;
+            id: string;
+            offer_id: string;
+            outcome?: components["schemas"]["PammOutcome"] | null;
+            /** @description The ledger transfer that reserved an investment's amount in the wallet. */
+            reservation?: string | null;
+            /** @description The rollover that executed or refused it. */
+            rollover_id?: string | null;
+            status: components["schemas"]["PammRequestStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description An investor's statement in a PAMM offer. */
+        PammInvestorStatement: {
+            currency: string;
+            holding: components["schemas"]["PammHoldingView"] | null;
+            offer_id: string;
+            pending_requests: components["schemas"]["PammInvestorRequest"][];
+            /** @description The investor's line of each rollover, newest first. */
+            rollovers: components["schemas"]["Page_PammRolloverLine"];
+        };
+        /** @description What a rollover did for one request of a holder (a stop level's request included). */
+        PammLineRequest: components["schemas"]["PammOutcome"] & {
+            kind: string;
+            request_id: string;
+        };
+        /**
+         * @description A proposal: `{"offer_id"?, "name", "login", "terms", "manager_client_id"?}` (the manager's
+         *     client id only when an admin proposes for them).
+         */
+        PammNewOffer: {
+            /** Format: int64 */
+            login: number;
+            manager_client_id?: string | null;
+            name: string;
+            offer_id?: string | null;
+            terms: components["schemas"]["PammTerms"];
+        };
+        /**
+         * @description A request: `{"request_id"?, "kind", "amount"?, "stop_equity"?}` — an amount to invest or
+         *     withdraw, a stop level with an investment or alone (`stop`; none clears it).
+         */
+        PammNewRequest: {
+            amount?: string | null;
+            kind: components["schemas"]["PammAskKind"];
+            request_id?: string | null;
+            stop_equity?: string | null;
+        };
+        PammOffer: {
+            approved_by: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            id: string;
+            /** Format: int64 */
+            login: number;
+            /** @description The manager: a client, whose trading account `login` is the pooled account. */
+            manager_client_id: string;
+            name: string;
+            status: components["schemas"]["PammOfferStatus"];
+            /** @description Why the status last changed (a suspension's, a reinstatement's reason). */
+            status_reason: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Every version of the terms, oldest first. */
+            versions: components["schemas"]["PammTermsVersion"][];
+        };
+        /** @enum {string} */
+        PammOfferStatus: "pending_approval" | "active" | "suspended";
+        /** @description A PAMM offer: its record, and the terms in force now. */
+        PammOfferView: components["schemas"]["PammOffer"] & {
+            terms_in_force: components["schemas"]["PammTermsVersion"];
+        };
+        PammOutcome: {
+            /** @description Money in (deposit) or paid out (withdrawal, exit). */
+            amount: string;
+            /** @description Fee debt taken from the deposit or the exit's payout. */
+            debt_taken: string;
+            entry_fee: string;
+            /** @enum {string} */
+            status: "executed";
+            /** @description Units bought (positive) or sold (negative). */
+            units: string;
+        } | {
+            reason: components["schemas"]["PammRefusal"];
+            /** @enum {string} */
+            status: "refused";
+        };
+        /** @description Fees paid to one payee at a rollover. */
+        PammPayout: {
+            amount: string;
+            payee: components["schemas"]["Payee"];
+        };
+        /** @description A suspension's or reinstatement's reason. */
+        PammReason: {
+            reason: string;
+        };
+        /**
+         * @description Why a request was not executed.
+         * @enum {string}
+         */
+        PammRefusal: "below_minimum_investment" | "manager_below_minimum_capital" | "no_holding" | "locked_up" | "exceeds_holding" | "manager_capital_required" | "account_without_equity" | "exited";
+        /** @enum {string} */
+        PammRequestStatus: "pending" | "executed" | "refused" | "cancelled";
+        /** @description A rollover as a whole: the NAV history's entry and the fee income's source. */
+        PammRolloverRecord: {
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            equity_after: string;
+            equity_before: string;
+            fees: components["schemas"]["PammFeeTotals"];
+            gross_nav: string;
+            /**
+             * Format: int32
+             * @description Holders after the rollover, and lines written (holders before or after it).
+             */
+            holders: number;
+            id: string;
+            invested: string;
+            /** Format: int32 */
+            lines: number;
+            /** Format: int64 */
+            login: number;
+            /** @description The NAV requests executed at (after fees). */
+            nav: string;
+            nav_after: string;
+            offer_id: string;
+            paid_out: string;
+            payouts: components["schemas"]["PammPayout"][];
+            remainder: string;
+            /** Format: int32 */
+            requests_executed: number;
+            /** Format: int32 */
+            requests_refused: number;
+            status: components["schemas"]["PammRolloverStatus"];
+            units_after: string;
+            units_before: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @enum {string} */
+        PammRolloverStatus: "recorded" | "settled";
+        /** @description A rollover schedule: `{"every": "day", "at": "00:00", "utc_offset": "+02:00"}`. */
+        PammSchedule: {
+            /** @description Server time, `HH:MM`. */
+            at: string;
+            every: components["schemas"]["PammEvery"];
+            /** @description The server's offset from UTC, `+HH:MM` or `-HH:MM`. */
+            utc_offset: string;
+        };
+        /** @description A holder's position after the rollover. */
+        PammStatement: {
+            /** @description At the NAV after the rollover, rounded down to the currency. */
+            equity: string;
+            fee_debt: string;
+            holder: string;
+            hwm: string;
+            units: string;
+        };
+        /** @description The terms of a PAMM offer. */
+        PammTerms: {
+            /** @description The pooled account's currency (ISO code); every amount of the terms is in it. */
+            currency: string;
+            /**
+             * Format: int32
+             * @description Requests received later than this before a rollover wait for the one after.
+             */
+            cutoff_minutes?: number;
+            /** @description Entry fee, percent of each deposit. */
+            entry_fee?: string;
+            /**
+             * @description The IB share of the fees an investor pays, per level of that investor's IB chain
+             *     (level 1 first), percent; the rest is the manager's. At most 100 in all.
+             */
+            ib_share?: string[];
+            /**
+             * Format: int32
+             * @description Days after an investor's first investment during which they cannot withdraw.
+             */
+            lockup_days?: number;
+            /** @description Management fee, percent a year of the investor's equity, accrued daily. */
+            management_fee?: string;
+            /** @description The smallest first investment; later deposits are free in size. */
+            min_investment: string;
+            /** @description The manager's own capital in the account below which new investments are refused. */
+            min_manager_capital?: string;
+            /**
+             * Format: int32
+             * @description Days between announcing new terms and their effect while the offer has investors.
+             */
+            notice_days?: number;
+            /** @description Performance fee tiers by the investor's net invested capital, ascending from 0. */
+            performance_fee: components["schemas"]["PammFeeTier"][];
+            rollover: components["schemas"]["PammSchedule"];
+        };
+        /** @description New terms for an offer: `{"terms", "effective_at"}`. */
+        PammTermsChange: {
+            /** Format: date-time */
+            effective_at: string;
+            terms: components["schemas"]["PammTerms"];
+        };
+        /** @description One version of an offer's terms. */
+        PammTermsVersion: {
+            /** Format: date-time */
+            announced_at: string;
+            by: string;
+            /**
+             * Format: date-time
+             * @description In force from here until the next version's `effective_at`.
+             */
+            effective_at: string;
+            terms: components["schemas"]["PammTerms"];
+            /** Format: int32 */
+            version: number;
+        };
         PartnerDecisionReason: {
             /**
              * Format: date-time
@@ -4580,6 +5374,15 @@ export interface components {
              */
             effective_at?: string | null;
             reason: string;
+        };
+        /** @description Who a fee is paid to. */
+        Payee: {
+            /** @enum {string} */
+            kind: "manager";
+        } | {
+            id: string;
+            /** @enum {string} */
+            kind: "ib";
         };
         /** @description A payment provider's event of a type deposits do not follow. */
         PaymentEventIgnored: {
@@ -6113,7 +6916,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type. With `entity_id`: that entity's stream; with `day` alone: that day's events of this type only. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "pamm_fund" | "pamm_request" | "pamm_rollover" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description A UTC day, `YYYY-MM-DD`: that day's events in time order (with an entity: its events of that day). */
@@ -6150,7 +6953,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description The entity's type (with `entity_id`): its whole stream. */
-                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
+                entity_type?: "lead" | "client" | "onboarding" | "review" | "notification" | "kyc_check" | "jurisdiction" | "deposit" | "transfer" | "payment_routing" | "psp_health" | "withdrawal" | "ledger_entry" | "recon_run" | "approval" | "ib_application" | "ib" | "ib_invitation" | "ib_client" | "ib_lead" | "commission_plan" | "ib_deal_feed" | "ib_quarantined_deal" | "ib_payout_run" | "ib_statement" | "ib_payout_sequence" | "ib_carried_balance" | "contest" | "contest_entrant" | "contest_prizes" | "contest_feed" | "contest_leaderboard" | "contest_flag" | "pamm_offer" | "pamm_fund" | "pamm_request" | "pamm_rollover" | "copy_strategy" | "copy_subscription" | "copy_trade" | "copy_feed";
                 /** @description The entity's id (with `entity_type`). */
                 entity_id?: string;
                 /** @description The first UTC day, `YYYY-MM-DD` (without an entity). */
@@ -9125,6 +9928,547 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+        };
+    };
+    pamm_my_holdings: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammHoldingView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_list_offers: {
+        parameters: {
+            query?: {
+                status?: string;
+                mine?: boolean;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_propose: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PammNewOffer"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_get_offer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_approve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_fee_income: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammFeeIncome"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_investors: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammHoldingView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_pending_requests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammInvestorRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_reinstate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PammReason"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_my_requests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammInvestorRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_submit_request: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PammNewRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammInvestorRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_nav_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PammRolloverRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_statement: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammInvestorStatement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_suspend: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PammReason"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_change_terms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PammTermsChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammOfferView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_get_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammInvestorRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pamm_cancel_request: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same request answers what the first answered, with another request 422. A public route's key must be random (a UUID, or 16+ random bytes as base64url). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PammInvestorRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyMismatch"];
+            503: components["responses"]["Unavailable"];
         };
     };
     applications: {
