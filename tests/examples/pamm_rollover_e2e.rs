@@ -25,7 +25,7 @@ use brokeros_pamm::requests::{NewRequest, submit};
 use brokeros_pamm::rollover;
 use brokeros_tests::app::{App, token};
 use brokeros_tests::people::{Identity, onboarded};
-use brokeros_trading::{BalanceOperation, BalanceOperationKind, TradingPlatform};
+use brokeros_trading::{BalanceOperation, BalanceOperationKind};
 use rust_decimal::Decimal;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
