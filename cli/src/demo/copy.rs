@@ -125,7 +125,10 @@ pub(super) async fn chapter(
             .expect(
                 Call::post(
                     "/copy/subscriptions",
-                    &json!({ "strategy_id": STRATEGY_ID, "login": login, "sizing": sizing }),
+                    &json!({
+                        "subscription_id": format!("{}-follows", person.first_name.to_lowercase()),
+                        "strategy_id": STRATEGY_ID, "login": login, "sizing": sizing
+                    }),
                 )
                 .token(&token),
                 201,
