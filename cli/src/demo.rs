@@ -1,6 +1,7 @@
 //! `brokeros demo`: a scripted morning at the brokerage, against an embedded Broker OS.
 
 mod contest;
+mod copy;
 mod ib;
 mod pamm;
 mod trades;
@@ -440,10 +441,11 @@ pub async fn run(data_dir: Option<PathBuf>, durability: Durability) -> CliResult
     ib::chapter(&mut demo, &local, &clock).await?;
     contest::chapter(&mut demo, &local, &clock).await?;
     pamm::chapter(&mut demo, &local, &clock).await?;
+    copy::chapter(&mut demo, &local, &clock).await?;
 
     demo.say("Audit export of everything so far, then offline verification");
     let out = dir.join("exports").join("audit-demo");
-    // Events are dated by the demo's clock, which the IB, contest and PAMM chapters moved on.
+    // Events are dated by the demo's clock, which the IB, contest, PAMM and copy chapters moved on.
     let selection = Selection::TimeRange {
         from: started - time::Duration::hours(1),
         to: clock.now() + time::Duration::seconds(1),

@@ -540,3 +540,51 @@ pub async fn requests_the_rules_refuse_write_nothing(app: App) {
     .await;
     assert_refused(&app, result, "request_id_reused", None, before).await;
 }
+
+pub async fn many_investors_with_several_requests_settle_in_one_rollover(app: App) {
+    let offer = "mia-fx";
+    let (manager, login) = approved_offer(&app, offer, plain_terms()).await;
+    app.credit_wallet(&manager.client_id, "dep-mia-1", "2000.00")
+        .await;
+    let capital = request(
+        &app,
+        &manager,
+        offer,
+        json!({ "request_id": "mia-capital", "kind": "invest", "amount": "2000.00" }),
+    )
+    .await;
+    roll_at(&app, offer, time_of(&capital["due_at"])).await;
+    let mut investors = Vec::new();
+    let mut due = None;
+    for (n, name) in ["Ann", "Bea", "Cid"].iter().enumerate() {
+        let user = format!("portal-{}", name.to_lowercase());
+        let email = format!("{}@example.com", name.to_lowercase());
+        let passport = format!("C01X00T7{n}");
+        let (person, _) = onboarded(&app, &Identity::of(&user, name, &email, &passport)).await;
+        app.credit_wallet(&person.client_id, &format!("dep-{n}"), "1100.00")
+            .await;
+        for (k, amount) in ["600.00", "500.00"].iter().enumerate() {
+            let asked = request(
+                &app,
+                &person,
+                offer,
+                json!({ "request_id": format!("{user}-{k}"), "kind": "invest", "amount": amount }),
+            )
+            .await;
+            due = Some(time_of(&asked["due_at"]));
+        }
+        investors.push(person);
+    }
+    let rollover = roll_at(&app, offer, due.unwrap()).await;
+    assert_eq!(rollover.requests_executed, 6);
+    assert_eq!(rollover.invested, dec("3300.00"));
+    for person in &investors {
+        let mine = statement(&app, person, offer).await;
+        assert_eq!(num(&mine["holding"]["units"]), dec("1100"), "{mine}");
+        assert_eq!(
+            app.wallet(&person.client_id, "USD").await,
+            (dec("0"), dec("0"))
+        );
+    }
+    assert_eq!(pool(&app, login).await, (dec("5300.00"), dec("5300.00")));
+}

@@ -21,6 +21,7 @@ brokeros_tests::scenarios! {
     offers_the_rules_refuse_write_nothing => new,
     a_pamm_cycle_charges_a_fee_only_above_the_investors_high_water_mark => clocked,
     requests_the_rules_refuse_write_nothing => clocked,
+    many_investors_with_several_requests_settle_in_one_rollover => clocked,
     pamm_over_http_enforces_roles_and_shows_each_investor_their_own => clocked,
     the_schedule_starts_each_due_rollover_once_on_the_workflow => clocked,
     an_investors_fees_are_shared_with_their_ib_chain => clocked,

@@ -43,8 +43,6 @@ use crate::requests::release_reservation;
 const LINES_PER_COMMIT: usize = 40;
 /// Lines one execution or notification task handles at most (the workflow loops for more).
 const LINES_PER_TASK: usize = 2_000;
-/// Items a commit of the execution step stays under (DynamoDB takes 100 per transaction).
-const OPS_PER_COMMIT: usize = 80;
 /// Payees per fee transfer (a ledger entry writes at most 43 items).
 const PAYEES_PER_TRANSFER: usize = 15;
 
@@ -341,8 +339,9 @@ pub struct Progress {
 
 /// Execute: what leaves the pooled account is taken on the platform first (one withdrawal;
 /// refused while the account's free margin is short, which holds the rollover until the
-/// manager frees it), then each holder's line is applied: their holding, their requests'
-/// outcomes, and their money on the ledger, in one commit per few holders.
+/// manager frees it), then each holder's requests' outcomes with their money, one commit per
+/// movement, and then their holding and line, a few holders per commit. A line is marked
+/// applied only once its money has moved, so a rerun resumes where the last one stopped.
 pub async fn execute_requests(
     services: &Services,
     ctx: &OpContext,
@@ -367,21 +366,23 @@ pub async fn execute_requests(
     loop {
         let (lines, next) = repo::lines_page(services, rollover_id, 100, cursor).await?;
         let pending: Vec<RolloverLine> = lines.into_iter().filter(|l| !l.applied).collect();
-        let mut batch: Vec<RolloverLine> = Vec::new();
-        let mut ops = 0;
-        for line in pending {
-            let cost = 2 + 12 * (line.requests.len() + line.executions.len());
-            if !batch.is_empty() && ops + cost > OPS_PER_COMMIT {
-                apply_lines(services, ctx, &record, currency, &batch).await?;
-                handled += batch.len();
-                batch.clear();
-                ops = 0;
-            }
-            ops += cost;
-            batch.push(line);
+        for line in &pending {
+            move_money(services, ctx, &record, currency, line).await?;
         }
-        if !batch.is_empty() {
-            apply_lines(services, ctx, &record, currency, &batch).await?;
+        for batch in pending.chunks(LINES_PER_COMMIT) {
+            let mut changes = Changeset::new();
+            for line in batch {
+                changes.put(repo::holding_write(
+                    &record.offer_id,
+                    &line.holder,
+                    line.holding.as_ref(),
+                    &record.id,
+                )?);
+                let mut applied = line.clone();
+                applied.applied = true;
+                changes.put(repo::line_put(&applied)?);
+            }
+            services.commit(changes).await?;
             handled += batch.len();
         }
         match next {
@@ -447,75 +448,68 @@ async fn platform_operation(
     }
 }
 
-/// Applies lines in one commit (re-read and re-decided on a lost race).
-async fn apply_lines(
-    services: &Services,
-    ctx: &OpContext,
-    record: &RolloverRecord,
-    currency: Currency,
-    lines: &[RolloverLine],
-) -> Result<()> {
-    execute(services, None, move || {
-        Box::pin(async move {
-            let mut changes = Changeset::new();
-            for line in lines {
-                apply_line(services, ctx, record, currency, line, &mut changes).await?;
-            }
-            Ok(((), changes))
-        })
-    })
-    .await
-}
-
-async fn apply_line(
+/// A holder's money at the rollover, one commit per movement (every ledger entry touches the
+/// pooled account's balance, which a transaction writes once): each request's outcome with
+/// its money (an investment's reservation settled into the pooled account or released), then
+/// each payout from the pooled account to the wallet. A request already concluded and an
+/// entry already posted (a rerun) are skipped.
+async fn move_money(
     services: &Services,
     ctx: &OpContext,
     record: &RolloverRecord,
     currency: Currency,
     line: &RolloverLine,
-    changes: &mut Changeset,
 ) -> Result<()> {
     let pool = AccountId::trading_account(record.login, currency)?;
-    changes.put(repo::holding_write(
-        &record.offer_id,
-        &line.holder,
-        line.holding.as_ref(),
-        &record.id,
-    )?);
     for LineRequest {
         request_id,
         outcome,
         ..
     } in &line.requests
     {
-        let stored = services.get::<InvestorRequest>(request_id).await?;
-        let mut request = stored.entity.clone();
-        request.conclude(&record.id, outcome.clone(), ctx.now);
-        let event = match outcome {
-            Outcome::Executed { .. } => "pamm.request_executed",
-            Outcome::Refused { .. } => "pamm.request_refused",
-        };
-        changes.update(ctx, services.ids.as_ref(), &stored, &request, event, vec![])?;
-        match (&request.ask, outcome) {
-            (Ask::Invest { .. }, Outcome::Executed { .. }) => {
-                let reservation = request.reservation.as_deref().unwrap_or_default();
-                let settle = Settle {
-                    transfer_id: TransferId::new("request_id", &format!("{reservation}-settle"))?,
-                    reservation: TransferId::new("request_id", reservation)?,
-                    to: pool.clone(),
-                    fee: None,
-                    memo: format!(
-                        "PAMM {} investment {} at {}",
-                        record.offer_id, request.id, record.id
-                    ),
+        let pool = &pool;
+        execute(services, None, move || {
+            Box::pin(async move {
+                let mut changes = Changeset::new();
+                let stored = services.get::<InvestorRequest>(request_id).await?;
+                if stored.entity.rollover_id.as_deref() == Some(record.id.as_str()) {
+                    return Ok(((), changes));
+                }
+                let mut request = stored.entity.clone();
+                request.conclude(&record.id, outcome.clone(), ctx.now);
+                let event = match outcome {
+                    Outcome::Executed { .. } => "pamm.request_executed",
+                    Outcome::Refused { .. } => "pamm.request_refused",
                 };
-                brokeros_ledger::stage(services, ctx, &settle.into(), changes).await?;
-            }
-            (Ask::Invest { .. }, Outcome::Refused { .. }) => {
-                release_reservation(services, ctx, &request, "refused", changes).await?;
-            }
-            _ => {}
-        }
+                changes.update(ctx, services.ids.as_ref(), &stored, &request, event, vec![])?;
+                match (&request.ask, outcome) {
+                    (Ask::Invest { .. }, Outcome::Executed { .. }) => {
+                        let reservation = request.reservation.as_deref().unwrap_or_default();
+                        let settle = Settle {
+                            transfer_id: TransferId::new(
+                                "request_id",
+                                &format!("{reservation}-settle"),
+                            )?,
+                            reservation: TransferId::new("request_id", reservation)?,
+                            to: pool.clone(),
+                            fee: None,
+                            memo: format!(
+                                "PAMM {} investment {} at {}",
+                                record.offer_id, request.id, record.id
+                            ),
+                        };
+                        brokeros_ledger::stage(services, ctx, &settle.into(), &mut changes).await?;
+                    }
+                    (Ask::Invest { .. }, Outcome::Refused { .. }) => {
+                        release_reservation(services, ctx, &request, "refused", &mut changes)
+                            .await?;
+                    }
+                    _ => {}
+                }
+                Ok(((), changes))
+            })
+        })
+        .await?;
     }
     for execution in &line.executions {
         let Execution {
@@ -547,11 +541,8 @@ async fn apply_line(
                 record.offer_id, record.id
             ),
         );
-        brokeros_ledger::stage(services, ctx, &transfer.into(), changes).await?;
+        brokeros_ledger::post(services, ctx, transfer).await?;
     }
-    let mut applied = line.clone();
-    applied.applied = true;
-    changes.put(repo::line_put(&applied)?);
     Ok(())
 }
 
