@@ -403,9 +403,13 @@ pub async fn a_suspended_ib_forfeits_and_a_moved_client_pays_its_new_chain(app: 
     let mut forfeited = Vec::new();
     for who in [&master, &sub, &other] {
         let beneficiary = Beneficiary::Ib(who.clone());
-        for period in [day(t0), day(msc(move_at) + MINUTE)]
+        // The days the round trips closed on (a leg is the closing deal's day's: a trip begun
+        // a few minutes before midnight UTC closes on the next day).
+        for period in [&before_suspension, &suspended, &moved]
             .iter()
+            .map(|deal| day(deal.time_msc))
             .collect::<std::collections::BTreeSet<_>>()
+            .iter()
         {
             for l in legs(&app, &beneficiary, *period).await {
                 *net.entry((l.leg.deal, who.clone())).or_default() += l.leg.amount;
