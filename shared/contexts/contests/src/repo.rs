@@ -171,7 +171,7 @@ pub(crate) fn marker_puts(markers: &[Key], entrant_id: &str) -> Vec<WriteOp> {
 pub async fn entry_roster(core: &Core, contest_id: &str) -> Result<Vec<(u64, String)>> {
     let query = Query::new(Table::Main, None, keys::entries_partition(contest_id))
         .sk(SortKeyRange::Prefix(keys::LOGIN_ENTRY_PREFIX.into()));
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .into_iter()
         .map(|item| {
@@ -189,24 +189,6 @@ pub async fn entry_roster(core: &Core, contest_id: &str) -> Result<Vec<(u64, Str
             Ok((login, item.data))
         })
         .collect()
-}
-
-/// Every item `query` selects, page after page (pages of 1000).
-pub(crate) async fn every_item(core: &Core, query: Query) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = core
-            .store
-            .query(query.clone().limit(1000).after(cursor))
-            .await
-            .map_err(store_error)?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
 }
 
 /// Where a page of contests is listed from.
@@ -232,7 +214,15 @@ pub(crate) async fn contests_page(
         Listing::All => (Index::Gsi2, keys::ALL_CONTESTS.to_string()),
         Listing::InStatus(status) => (Index::Gsi1, keys::contests_in_status(status)),
     };
-    newest_first(core, index, partition, limit, cursor, view).await
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
+        index,
+        partition,
+        limit,
+        cursor,
+        view,
+    )
+    .await
 }
 
 /// A page of contest `contest_id`'s entrants, newest first.
@@ -244,7 +234,15 @@ pub(crate) async fn entrants_page(
     view: impl Fn(&ContestEntrant) -> Value,
 ) -> Result<Value> {
     let partition = keys::entrants_of(contest_id);
-    newest_first(core, Index::Gsi1, partition, limit, cursor, view).await
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
+        Index::Gsi1,
+        partition,
+        limit,
+        cursor,
+        view,
+    )
+    .await
 }
 
 /// A page of client `client_id`'s entries, newest first.
@@ -256,28 +254,15 @@ pub(crate) async fn entries_of_client_page(
     view: impl Fn(&ContestEntrant) -> Value,
 ) -> Result<Value> {
     let partition = keys::entries_of_client(client_id);
-    newest_first(core, Index::Gsi2, partition, limit, cursor, view).await
-}
-
-async fn newest_first<T: Entity>(
-    core: &Core,
-    index: Index,
-    partition: String,
-    limit: u32,
-    cursor: Option<String>,
-    view: impl Fn(&T) -> Value,
-) -> Result<Value> {
-    let query = Query::new(Table::Main, Some(index), partition)
-        .limit(limit)
-        .descending()
-        .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decode::<T>(item).map(|stored| view(&stored.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(serde_json::json!({ "items": items, "next": page.next }))
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
+        Index::Gsi2,
+        partition,
+        limit,
+        cursor,
+        view,
+    )
+    .await
 }
 
 /// Every contest in `status`, from the status index (a moment behind on DynamoDB: a work
@@ -288,7 +273,7 @@ pub(crate) async fn contests_in_status(core: &Core, status: &str) -> Result<Vec<
         Some(Index::Gsi1),
         keys::contests_in_status(status),
     );
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .iter()
         .map(|item| decode::<ContestRecord>(item).map(|stored| stored.entity))

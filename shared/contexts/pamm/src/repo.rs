@@ -127,33 +127,30 @@ fn decoded<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T>
     })
 }
 
-fn encoded(value: &impl Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+/// One page of `query`'s bookkeeping items of one kind (`what`, for the error), decoded.
+async fn page_of<T: serde::de::DeserializeOwned>(
+    core: &Core,
+    query: Query,
+    what: &str,
+) -> Result<(Vec<T>, Option<String>)> {
+    let page = core.store.query(query).await.map_err(store_error)?;
+    let items = page
+        .items
+        .iter()
+        .map(|item| decoded(item, what))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((items, page.next))
 }
 
-/// Every item `query` selects, page after page.
-async fn every_item(core: &Core, query: Query) -> Result<Vec<Item>> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = core
-            .store
-            .query(query.clone().limit(1000).after(cursor))
-            .await
-            .map_err(store_error)?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
+fn encoded(value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Every holding of an offer's fund, by holder (a keyed query: consistent).
 pub(crate) async fn holdings(core: &Core, offer_id: &str) -> Result<BTreeMap<String, Holding>> {
     let query = Query::new(Table::Main, None, keys::offer_partition(offer_id))
         .sk(SortKeyRange::Prefix(keys::HOLDING_PREFIX.into()));
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .iter()
         .map(|item| decoded::<StoredHolding>(item, "holding").map(|h| (h.client_id, h.holding)))
@@ -185,13 +182,7 @@ pub(crate) async fn holdings_page(
         .sk(SortKeyRange::Prefix(keys::HOLDING_PREFIX.into()))
         .limit(limit)
         .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decoded(item, "holding"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((items, page.next))
+    page_of(core, query, "holding").await
 }
 
 /// Whether anyone but the manager holds units in the offer or has asked to (a pending
@@ -206,7 +197,7 @@ pub(crate) async fn has_investors(core: &Core, offer_id: &str, manager: &str) ->
         Some(Index::Gsi1),
         keys::requests_in_status(offer_id, RequestStatus::Pending.as_str()),
     );
-    let pending = every_item(core, query).await?;
+    let pending = brokeros_kernel::paging::every_item(core.store.as_ref(), query).await?;
     for item in &pending {
         if decode::<InvestorRequest>(item)?.entity.client_id != manager {
             return Ok(true);
@@ -229,13 +220,7 @@ pub(crate) async fn holdings_of_client(
     )
     .limit(limit)
     .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decoded(item, "holding"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((items, page.next))
+    page_of(core, query, "holding").await
 }
 
 /// The write that stores (or, with no holding left, removes) a holder's holding as
@@ -289,7 +274,7 @@ pub(crate) async fn requests_due(
         String::new(),
         keys::requests_due_by(at),
     ));
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .iter()
         .map(decode::<InvestorRequest>)
@@ -307,7 +292,7 @@ pub(crate) async fn requests_of_client(
         Some(Index::Gsi2),
         keys::requests_of_client(offer_id, client_id),
     );
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .iter()
         .map(|item| decode::<InvestorRequest>(item).map(|stored| stored.entity))
@@ -323,8 +308,8 @@ pub(crate) async fn requests_of_client_page(
     cursor: Option<String>,
     view: impl Fn(&InvestorRequest) -> Value,
 ) -> Result<Value> {
-    newest_first(
-        core,
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
         Index::Gsi2,
         keys::requests_of_client(offer_id, client_id),
         limit,
@@ -366,7 +351,7 @@ pub(crate) async fn offers_in_status(core: &Core, status: OfferStatus) -> Result
         Some(Index::Gsi1),
         keys::offers_in_status(status.as_str()),
     );
-    every_item(core, query)
+    brokeros_kernel::paging::every_item(core.store.as_ref(), query)
         .await?
         .iter()
         .map(|item| decode::<Offer>(item).map(|stored| stored.entity))
@@ -385,7 +370,15 @@ pub(crate) async fn offers_page(
         OfferListing::InStatus(status) => (Index::Gsi1, keys::offers_in_status(status.as_str())),
         OfferListing::OfManager(client) => (Index::Gsi2, keys::offers_of_manager(client)),
     };
-    newest_first(core, index, partition, limit, cursor, view).await
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
+        index,
+        partition,
+        limit,
+        cursor,
+        view,
+    )
+    .await
 }
 
 pub(crate) enum OfferListing<'a> {
@@ -401,8 +394,8 @@ pub(crate) async fn rollovers_page(
     cursor: Option<String>,
     view: impl Fn(&RolloverRecord) -> Value,
 ) -> Result<Value> {
-    newest_first(
-        core,
+    brokeros_kernel::paging::newest_first(
+        core.store.as_ref(),
         Index::Gsi1,
         keys::rollovers_of(offer_id),
         limit,
@@ -410,27 +403,6 @@ pub(crate) async fn rollovers_page(
         view,
     )
     .await
-}
-
-async fn newest_first<T: Entity>(
-    core: &Core,
-    index: Index,
-    partition: String,
-    limit: u32,
-    cursor: Option<String>,
-    view: impl Fn(&T) -> Value,
-) -> Result<Value> {
-    let query = Query::new(Table::Main, Some(index), partition)
-        .limit(limit)
-        .descending()
-        .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let items = page
-        .items
-        .iter()
-        .map(|item| decode::<T>(item).map(|stored| view(&stored.entity)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(serde_json::json!({ "items": items, "next": page.next }))
 }
 
 /// The write of a rollover's line (lines are computed once and written until all are stored:
@@ -464,13 +436,7 @@ pub(crate) async fn lines_page(
         .sk(SortKeyRange::Prefix(keys::LINE_PREFIX.into()))
         .limit(limit)
         .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let lines = page
-        .items
-        .iter()
-        .map(|item| decoded(item, "rollover line"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((lines, page.next))
+    page_of(core, query, "rollover line").await
 }
 
 /// A page of a holder's lines in an offer, newest first: their statements.
@@ -489,11 +455,5 @@ pub(crate) async fn lines_of_holder_page(
     .descending()
     .limit(limit)
     .after(cursor);
-    let page = core.store.query(query).await.map_err(store_error)?;
-    let lines = page
-        .items
-        .iter()
-        .map(|item| decoded(item, "rollover line"))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((lines, page.next))
+    page_of(core, query, "rollover line").await
 }

@@ -24,15 +24,52 @@ impl PageParams {
         view: impl Fn(&T) -> serde_json::Value,
     ) -> Result<serde_json::Value> {
         let limit = page_limit(self.limit)?;
-        let query = brokeros_store::Query::new(
-            brokeros_store::Table::Main,
-            Some(brokeros_store::Index::Gsi1),
+        newest_first(
+            store,
+            brokeros_store::Index::Gsi1,
             partition,
+            limit,
+            self.cursor,
+            view,
         )
+        .await
+    }
+}
+
+/// A page of `limit` entities of an index partition after `cursor`, newest first, each as
+/// `view` shows it: `{"items", "next"}`.
+pub async fn newest_first<T: changeset::Entity>(
+    store: &dyn brokeros_store::Store,
+    index: brokeros_store::Index,
+    partition: String,
+    limit: u32,
+    cursor: Option<String>,
+    view: impl Fn(&T) -> serde_json::Value,
+) -> Result<serde_json::Value> {
+    let query = brokeros_store::Query::new(brokeros_store::Table::Main, Some(index), partition)
         .descending()
         .limit(limit)
-        .after(self.cursor);
-        page_of(store, query, view).await
+        .after(cursor);
+    page_of(store, query, view).await
+}
+
+/// Every item `query` selects, page after page (pages of 1000): a work list or a roster.
+pub async fn every_item(
+    store: &dyn brokeros_store::Store,
+    query: brokeros_store::Query,
+) -> Result<Vec<brokeros_store::Item>> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .query(query.clone().limit(1000).after(cursor))
+            .await
+            .map_err(changeset::store_error)?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
     }
 }
 

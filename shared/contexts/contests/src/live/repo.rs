@@ -66,7 +66,8 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
 
 /// Every item of partition `pk`, in sort key order (read by key, so strongly consistent).
 async fn whole_partition(services: &Services, pk: String) -> Result<Vec<Item>> {
-    crate::repo::every_item(services, Query::new(Table::Main, None, pk)).await
+    brokeros_kernel::paging::every_item(services.store.as_ref(), Query::new(Table::Main, None, pk))
+        .await
 }
 
 /// An entry account's deals as stored, by ticket, each with the version it was read at.
